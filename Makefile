@@ -1,0 +1,59 @@
+# make run  — set everything up on a fresh machine, load the demo, serve on http://127.0.0.1:5000
+# make test — the same set-up, then the whole suite on SQLite and on PostgreSQL (browser tests included)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export FLASK_APP := app
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/danhgia_test
+PYTEST_ARGS ?=
+
+.PHONY: setup deps assets browser db run worker test test-sqlite test-postgres bench clean
+
+setup: deps assets
+
+deps: $(VENV)/.stamp-deps
+$(VENV)/.stamp-deps: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+assets: app/static/vendor/.stamp
+app/static/vendor/.stamp: package.json scripts/vendor.mjs
+	npm install --no-audit --no-fund --loglevel=error
+	npm run --silent vendor
+	touch $@
+
+# Debian's Chromium drives the browser tests (a browser download by Playwright fails offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
+
+db: setup
+	$(BIN)/flask db upgrade
+
+run: db
+	$(BIN)/flask demo
+	@echo "Web: http://127.0.0.1:5000  (worker fires timers every 30 s)"
+	$(BIN)/flask worker & WORKER=$$!; trap "kill $$WORKER 2>/dev/null" EXIT INT TERM; \
+	  $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+worker: db
+	$(BIN)/flask worker
+
+test: setup browser
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== test suite on SQLite =="
+	TEST_DATABASE_URL=sqlite $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-postgres:
+	@echo "== test suite on PostgreSQL ($(PG_TEST_URL)) =="
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules app/static/vendor instance test-artifacts .pytest_cache

@@ -1,0 +1,32 @@
+"""Đánh giá, xếp loại hằng tháng — the Flask application factory."""
+from __future__ import annotations
+
+import os
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from . import config
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    load_dotenv()
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.build(app.instance_path, overrides))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
+                     render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục. / Please sign in."
+    csrf.init_app(app)
+
+    from . import models  # noqa: F401  (register the tables)
+    from .web import register
+    register(app)
+    from .cli import register_commands
+    register_commands(app)
+    return app

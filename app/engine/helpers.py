@@ -1,0 +1,67 @@
+"""Functions that BPMN scripts, conditions and timer expressions may call.
+
+They are pure (inputs -> JSON-native output) except `notify`, which only records a request in
+the current run's outbox; the service turns it into notifications after the save.
+"""
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+
+from app.rules import levels, scoring
+from app.rules.workdays import DEFAULT_CALENDAR, WorkCalendar, month_after
+
+from . import clock
+
+current_calendar: ContextVar[WorkCalendar] = ContextVar("current_calendar", default=DEFAULT_CALENDAR)
+outbox: ContextVar[list | None] = ContextVar("engine_outbox", default=None)
+
+
+def now_iso() -> str:
+    return clock.now().astimezone(_tz()).isoformat(timespec="seconds")
+
+
+def wd_deadline(period: str, n: int) -> str:
+    """End of the n-th working day of the month after `period` (deadline "WDn")."""
+    cal = current_calendar.get()
+    return cal.end_of_day(cal.nth_working_day(month_after(period), int(n))).isoformat()
+
+
+def wd_after(instant: str, n: int) -> str:
+    """End of the n-th working day after the day of `instant`."""
+    cal = current_calendar.get()
+    start = datetime.fromisoformat(instant).astimezone(_tz()).date() + timedelta(days=1)
+    return cal.end_of_day(cal.nth_working_day(start, int(n))).isoformat()
+
+
+def wd_before(instant: str, n: int) -> str:
+    """End of the working day n working days before the day of `instant` (for reminders)."""
+    cal = current_calendar.get()
+    d = datetime.fromisoformat(instant).astimezone(_tz()).date()
+    while n > 0:
+        d -= timedelta(days=1)
+        n -= cal.is_working_day(d)
+    return cal.end_of_day(d).isoformat()
+
+
+def notify(kind: str, step: str = "") -> None:
+    box = outbox.get()
+    if box is not None:
+        box.append({"kind": str(kind), "step": str(step)})
+
+
+def _tz():
+    from zoneinfo import ZoneInfo
+    return ZoneInfo(current_calendar.get().tz)
+
+
+SCRIPT_HELPERS = {
+    "now_iso": now_iso,
+    "wd_deadline": wd_deadline,
+    "wd_after": wd_after,
+    "wd_before": wd_before,
+    "notify": notify,
+    "score_total": scoring.score_total,
+    "apply_level_rules": levels.apply_level_rules,
+    "finalize_level": levels.finalize_level,
+}

@@ -1,0 +1,155 @@
+"""Run one workflow: start, complete a user task, deliver a message, fire due timers.
+
+Every operation returns the requests that scripts made through `notify()` during the run, so
+the caller (a service) can turn them into notifications after it saved.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from . import clock, helpers, persistence, sandbox
+from .specs import LoadedSpec, lane_role
+
+
+class EngineError(Exception):
+    """The workflow could not run; `element` is the BPMN id that failed, when known."""
+
+    def __init__(self, message: str, element: str | None = None):
+        super().__init__(message)
+        self.element = element
+
+
+class NotWaiting(EngineError):
+    """A message or completion the workflow is not waiting for."""
+
+
+@dataclass
+class ReadyTask:
+    uuid: str
+    step: str
+    title: str
+    lane: str | None
+    role: str | None
+    form: str | None
+    instructions: str
+    variable: str | None
+    data: dict
+
+
+@contextlib.contextmanager
+def _run(now: datetime | None = None):
+    box: list = []
+    token = helpers.outbox.set(box)
+    try:
+        with clock.frozen_at(now):
+            yield box
+    except WorkflowException as exc:
+        task = getattr(exc, "task", None)
+        element = task.task_spec.name if task is not None else getattr(getattr(exc, "task_spec", None), "name", None)
+        raise EngineError(str(exc), element) from exc
+    except SpiffWorkflowException as exc:
+        raise EngineError(str(exc)) from exc
+    finally:
+        helpers.outbox.reset(token)
+
+
+class Workflow:
+    """A loaded BpmnWorkflow with the few operations the services need."""
+
+    def __init__(self, wf: BpmnWorkflow, loaded: LoadedSpec):
+        self.wf, self.loaded = wf, loaded
+        self.notifications: list[dict] = []
+
+    @classmethod
+    def start(cls, loaded: LoadedSpec, data: dict) -> "Workflow":
+        wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
+        sandbox.attach(wf)
+        wf.task_tree.data.update(data)
+        self = cls(wf, loaded)
+        with _run() as box:
+            wf.do_engine_steps()
+        self.notifications += box
+        return self
+
+    @classmethod
+    def load(cls, loaded: LoadedSpec, snapshot: str) -> "Workflow":
+        return cls(persistence.load(snapshot, loaded), loaded)
+
+    def dump(self) -> str:
+        return persistence.dump(self.wf)
+
+    # --- reading -------------------------------------------------------------------------
+    def ready_tasks(self) -> list[ReadyTask]:
+        out = []
+        for task in self.wf.get_tasks(state=TaskState.READY, manual=True):
+            info = self.loaded.user_tasks.get(task.task_spec.name, {})
+            out.append(ReadyTask(
+                uuid=str(task.id), step=task.task_spec.name, title=info.get("title") or task.task_spec.name,
+                lane=task.task_spec.lane, role=lane_role(task.task_spec.lane), form=info.get("form"),
+                instructions=info.get("instructions", ""), variable=info.get("variable"), data=task.data))
+        return out
+
+    def data(self) -> dict:
+        """The freshest data: the last completed task's (wf.data stays empty until the end)."""
+        if self.wf.is_completed():
+            return self.wf.data or (self.wf.last_task.data if self.wf.last_task else {})
+        ready = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        if ready:
+            return max(ready, key=lambda t: t.last_state_change).data
+        return self.wf.last_task.data if self.wf.last_task else {}
+
+    def waiting_for_message(self, name: str) -> bool:
+        return any(ev.name == name for ev in self.wf.waiting_events())
+
+    def is_completed(self) -> bool:
+        return self.wf.is_completed()
+
+    def next_timer_at(self) -> datetime | None:
+        due = []
+        for task in self.wf.get_tasks(state=TaskState.WAITING):
+            value = task.internal_data.get("event_value")
+            if isinstance(value, dict):
+                value = value.get("next")
+            if isinstance(value, str):
+                try:
+                    due.append(datetime.fromisoformat(value).astimezone(timezone.utc))
+                except ValueError:
+                    continue
+        return min(due) if due else None
+
+    def active_steps(self) -> list[str]:
+        return sorted({t.step for t in self.ready_tasks()})
+
+    # --- changing ------------------------------------------------------------------------
+    def complete(self, task_uuid: str, form: dict) -> None:
+        task = self.wf.get_task_from_id(UUID(task_uuid))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise NotWaiting("task is not ready")
+        with _run() as box:
+            task.task_spec.add_data_from_form(task, form)
+            task.run()
+            self.wf.do_engine_steps()
+        self.notifications += box
+
+    def send_message(self, name: str, payload: dict) -> None:
+        if not self.waiting_for_message(name):
+            raise NotWaiting(f"not waiting for message {name!r}")
+        with _run() as box:
+            self.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+            self.wf.do_engine_steps()
+        self.notifications += box
+
+    def run_timers(self, now: datetime | None = None) -> None:
+        with _run(now) as box:
+            self.wf.refresh_timers()
+            self.wf.do_engine_steps()
+        self.notifications += box

@@ -1,0 +1,693 @@
+"""HTML for a form schema, and the inverse: a submitted form back into JSON data.
+
+Field names use the bracket form (``scores[I.1]``, ``deductions[0][reason]``) that
+:func:`parse_submission` reads and :class:`~app.forms.validate.FieldError` reports.
+Every piece of data or schema text goes through :func:`markupsafe.escape`.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable, Mapping
+
+from markupsafe import Markup, escape
+
+from .schema import deref, enum_options, expand, field_name, schema_type
+from .validate import FieldError, errors_by_field
+
+__all__ = ["parse_submission", "render", "format_number"]
+
+_MISSING = object()
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$")
+_TRUE = {"true", "on", "1", "yes", "có"}
+_FALSE = {"", "false", "off", "0", "no", "không"}
+EMPTY_ROWS = 2
+MAX_TOTAL = 100
+
+
+# ======================================================================================== parsing
+def parse_submission(schema: dict, formdata: Any) -> dict:
+    """Submitted form fields -> JSON data shaped and typed by ``schema``.
+
+    ``formdata`` is a werkzeug ``MultiDict`` (or anything with ``get``/``getlist``/``keys``; a plain
+    dict works too). Numbers accept ``8,5`` and ``8.5``; a value that is not a number is kept as the
+    raw string so validation reports it next to the field. Empty strings are omitted; a checkbox is
+    true when present and false when absent; list rows (``deductions[0][points]``…) that are
+    entirely empty are skipped; read-only properties and unknown names are ignored.
+    """
+    return _parse_object(schema, schema, formdata, [])
+
+
+def _getlist(fd: Any, name: str) -> list:
+    if hasattr(fd, "getlist"):
+        return list(fd.getlist(name))
+    if name not in fd:
+        return []
+    v = fd[name]
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _get(fd: Any, name: str) -> Any:
+    values = _getlist(fd, name)
+    return values[0] if values else None
+
+
+def _parse_object(root: dict, node: dict, fd: Any, path: list) -> dict:
+    out: dict = {}
+    node = deref(root, node)
+    for key, sub in (node.get("properties") or {}).items():
+        sub = deref(root, sub)
+        if not isinstance(sub, dict) or sub.get("readOnly") is True:
+            continue
+        value = _parse_value(root, sub, fd, path + [key])
+        if value is not _MISSING:
+            out[key] = value
+    return out
+
+
+def _parse_value(root: dict, node: dict, fd: Any, path: list) -> Any:
+    name = field_name(path)
+    kind = schema_type(node)
+    if kind == "object" and isinstance(node.get("properties"), dict):
+        obj = _parse_object(root, node, fd, path)
+        return obj if obj else _MISSING
+    if kind == "array":
+        items = deref(root, node.get("items"))
+        if isinstance(items, dict) and schema_type(items) == "object" and isinstance(items.get("properties"), dict):
+            row_re = re.compile(re.escape(name) + r"\[(\d+)\]")
+            indexes = sorted({int(m.group(1)) for k in fd.keys() if (m := row_re.match(str(k)))})
+            rows = []
+            for i in indexes:
+                if _row_is_empty(fd, field_name(path + [i])):
+                    continue
+                rows.append(_parse_object(root, items, fd, path + [i]))
+            return rows
+        values = [_coerce(items if isinstance(items, dict) else {}, v) for v in _getlist(fd, name)]
+        return [v for v in values if v is not _MISSING]
+    if kind == "boolean" and not _is_select(node):
+        raw = _get(fd, name)
+        if raw is None:
+            return False
+        return str(raw).strip().lower() not in _FALSE
+    raw = _get(fd, name)
+    if raw is None:
+        return _MISSING
+    return _coerce(node, raw)
+
+
+def _coerce(node: dict, raw: Any) -> Any:
+    if not isinstance(raw, str):
+        raw = str(raw)
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if text == "":
+        return _MISSING
+    opts = enum_options(node)
+    if opts:
+        for value, _, _ in opts:
+            if _option_value(value) == text:
+                return value
+        return text  # not one of them: validation says so
+    kind = schema_type(node)
+    if kind in ("number", "integer"):
+        return _parse_number(text)
+    if kind == "boolean":
+        low = text.lower()
+        return True if low in _TRUE else False if low in _FALSE else text
+    return text
+
+
+def _parse_number(text: str) -> Any:
+    if not _NUMBER.match(text):
+        return text
+    value = float(text.replace(",", "."))
+    return int(value) if value.is_integer() and abs(value) < 2 ** 53 else value
+
+
+def _row_is_empty(fd: Any, row_name: str) -> bool:
+    prefix = row_name + "["
+    for key in fd.keys():
+        if str(key).startswith(prefix):
+            if any(str(v).strip() for v in _getlist(fd, key)):
+                return False
+    return True
+
+
+def _is_select(node: dict) -> bool:
+    opts = enum_options(node)
+    return bool(opts) and not ("const" in node and len(opts) == 1)
+
+
+def _option_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return format_number(value) if isinstance(value, (int, float)) else str(value)
+
+
+# ====================================================================================== rendering
+def render(schema: dict, data: Mapping | None = None, errors: Iterable[FieldError] | None = None,
+           context: Mapping | None = None) -> Markup:
+    """Accessible HTML for the fields of ``schema`` (without the ``<form>`` element).
+
+    ``data`` prefills the inputs (task data or the rejected submission); ``errors`` come from
+    :func:`~app.forms.validate.validate`; ``context`` is what :func:`~app.forms.schema.expand` uses
+    (criteria, working days…) and a second place where read-only sections (``x-source``) are looked
+    up when ``data`` lacks them. An unexpanded schema is expanded with ``context`` first.
+    """
+    context = context or {}
+    if not schema.get("x-expanded"):
+        schema = expand(schema, context)
+    return _Renderer(schema, data or {}, list(errors or []), context).render()
+
+
+def format_number(value: Any) -> str:
+    """Number as an HTML number input value: ``8.5``, ``5``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.10g}"
+    return str(value)
+
+
+def _vi_number(value: Any) -> str:
+    return format_number(value).replace(".", ",")
+
+
+def _attrs(attrs: Mapping[str, Any]) -> Markup:
+    out = []
+    for key, value in attrs.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            out.append(Markup(" ") + escape(key))
+        else:
+            out.append(Markup(' {}="{}"').format(key, value))
+    return Markup("").join(out)
+
+
+def _el(tag: str, attrs: Mapping[str, Any] | None = None, *children: Any) -> Markup:
+    return (Markup("<{}{}>").format(tag, _attrs(attrs or {})) + Markup("").join(children)
+            + Markup("</{}>").format(tag))
+
+
+def _void(tag: str, attrs: Mapping[str, Any]) -> Markup:
+    return Markup("<{}{}>").format(tag, _attrs(attrs))
+
+
+def _en(text: Any) -> Markup:
+    if not text:
+        return Markup("")
+    return Markup(" ") + _el("span", {"lang": "en", "class": "en"}, text)
+
+
+def _bi(vi: Any, en: Any) -> Markup:
+    """Vietnamese text followed by its English twin in a ``lang="en"`` span."""
+    return escape(vi) + _en(en)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _score_total(form: Mapping, criteria: list[dict]) -> float | None:
+    """Same formula as :func:`app.rules.scoring.score_total`; tolerant of half-typed input."""
+    try:
+        from app.rules.scoring import score_total
+    except ImportError:  # pragma: no cover - the rules package ships with the app
+        score_total = None
+    clean_scores = {k: v for k, v in (form.get("scores") or {}).items() if _is_number(v)} \
+        if isinstance(form.get("scores"), Mapping) else None
+    if clean_scores is None:
+        return None
+    clean = {
+        "scores": clean_scores,
+        "bonus": form.get("bonus") if _is_number(form.get("bonus")) else 0,
+        "deductions": [d for d in (form.get("deductions") or []) if isinstance(d, Mapping) and _is_number(d.get("points"))]
+        if isinstance(form.get("deductions"), list) else [],
+    }
+    if score_total is not None:
+        return score_total(clean, criteria)
+    subtotal = sum(min(max(float(clean_scores.get(c["code"]) or 0), 0.0), float(c["max"])) for c in criteria)
+    total = min(MAX_TOTAL, subtotal + float(clean["bonus"] or 0) - sum(float(d["points"]) for d in clean["deductions"]))
+    return max(0.0, round(total * 2) / 2)
+
+
+def _criteria_of(node: Mapping) -> list[dict]:
+    return [{"code": code, "group": p.get("x-group", ""), "max": p.get("maximum", 0), "name": p.get("title", code),
+             "name_en": p.get("x-title-en", "")}
+            for code, p in (node.get("properties") or {}).items() if isinstance(p, Mapping)]
+
+
+class _Renderer:
+    def __init__(self, schema: dict, data: Mapping, errors: list[FieldError], context: Mapping):
+        self.root = schema
+        self.data = data
+        self.context = context
+        self.errors = errors
+        self.by_field = errors_by_field(errors)
+        self.ids: dict[str, str] = {}
+        self.used_ids: set[str] = set()
+
+    # ------------------------------------------------------------------------------- structure
+    def render(self) -> Markup:
+        body = self.object_fields(self.root, self.data, [], required=True)
+        parts = [self.summary()]
+        if self.root.get("description"):
+            parts.append(_el("p", {"class": "form-description"},
+                             _bi(self.root["description"], self.root.get("x-description-en"))))
+        parts.append(body)
+        return _el("div", {"class": "schema-form"}, *parts)
+
+    def object_fields(self, node: dict, data: Any, path: list, required: bool) -> Markup:
+        node = deref(self.root, node)
+        req = set(node.get("required") or []) if required else set()
+        data = data if isinstance(data, Mapping) else {}
+        parts = []
+        for key, sub in (node.get("properties") or {}).items():
+            sub = deref(self.root, sub)
+            if not isinstance(sub, dict):
+                continue
+            p = path + [key]
+            value = data.get(key, _MISSING)
+            if sub.get("readOnly") is True:
+                parts.append(self.readonly_section(sub, p))
+            elif sub.get("x-criteria") and isinstance(sub.get("properties"), dict):
+                parts.append(self.criteria(sub, value, p, key in req))
+            elif schema_type(sub) == "object" and isinstance(sub.get("properties"), dict):
+                parts.append(self.group(sub, value, p, key in req))
+            elif schema_type(sub) == "array":
+                parts.append(self.array(sub, value, p))
+            else:
+                parts.append(self.field(sub, value, p, key in req))
+        return Markup("").join(parts)
+
+    def make_id(self, name: str, prefix: str = "f") -> str:
+        base = prefix + "-" + (re.sub(r"[^A-Za-z0-9_]+", "-", name).strip("-") or "form")
+        fid, n = base, 2
+        while fid in self.used_ids:
+            fid, n = f"{base}-{n}", n + 1
+        self.used_ids.add(fid)
+        self.ids.setdefault(name, fid)
+        return fid
+
+    def error_block(self, name: str, fid: str) -> tuple[Markup, str | None]:
+        errs = self.by_field.get(name) or []
+        if not errs:
+            return Markup(""), None
+        err_id = f"{fid}-error"
+        msgs = Markup("<br>").join(_el("span", {"class": "error-message"}, _bi(e.message, e.message_en)) for e in errs)
+        return _el("p", {"class": "field-error", "id": err_id, "role": "alert"}, msgs), err_id
+
+    def help_block(self, node: Mapping, fid: str, extra: Markup | None = None) -> tuple[Markup, str | None]:
+        desc, desc_en = node.get("description"), node.get("x-description-en")
+        if not desc and not desc_en and not extra:
+            return Markup(""), None
+        help_id = f"{fid}-help"
+        content = _bi(desc or "", desc_en) if (desc or desc_en) else Markup("")
+        if extra:
+            content = content + (Markup(" ") if content else Markup("")) + extra
+        return _el("small", {"class": "field-help", "id": help_id}, content), help_id
+
+    def label_text(self, node: Mapping, required: bool, name: str) -> Markup:
+        title = node.get("title") or name
+        parts = []
+        if node.get("x-code"):
+            parts.append(_el("span", {"class": "criterion-code"}, f"{node['x-code']}.") + Markup(" "))
+        parts.append(escape(title))
+        if node.get("x-code") and _is_number(node.get("maximum")):
+            m = node["maximum"]
+            parts.append(Markup(" ") + _el("span", {"class": "criterion-max"},
+                                           f"(tối đa {_vi_number(m)} điểm)"))
+        if required:
+            parts.append(Markup(" ") + _el("span", {"class": "required", "aria-hidden": "true",
+                                                    "title": "bắt buộc / required"}, "*"))
+        en = node.get("x-title-en")
+        if en:
+            if node.get("x-code") and _is_number(node.get("maximum")):
+                en = f"{en} (max {format_number(node['maximum'])} points)"
+            parts.append(_en(en))
+        return Markup("").join(parts)
+
+    def wrapper_attrs(self, node: Mapping, classes: str, name: str) -> dict:
+        attrs: dict[str, Any] = {"class": classes + (" has-error" if self.by_field.get(name) else ""),
+                                 "data-field": name}
+        if isinstance(node.get("x-show-when"), Mapping):
+            attrs["data-show-when"] = json.dumps(node["x-show-when"], ensure_ascii=False)
+        return attrs
+
+    # ---------------------------------------------------------------------------------- fields
+    def field(self, node: dict, value: Any, path: list, required: bool, in_row: bool = False) -> Markup:
+        name = field_name(path)
+        fid = self.make_id(name)
+        kind = schema_type(node) or "string"
+        if value is _MISSING:
+            value = node.get("default", _MISSING) if not in_row else _MISSING
+        err_html, err_id = self.error_block(name, fid)
+        help_html, help_id = self.help_block(node, fid)
+        described = " ".join(x for x in (help_id, err_id) if x) or None
+        common = {"id": fid, "name": name, "aria-describedby": described,
+                  "aria-invalid": "true" if err_id else None}
+        html_required = required and not in_row
+        if html_required:
+            common["required"] = True
+            common["aria-required"] = "true"
+        label = _el("label", {"for": fid}, self.label_text(node, html_required, name))
+
+        if kind == "boolean" and not _is_select(node):
+            control = _void("input", {"type": "checkbox", **common, "value": "true",
+                                      "checked": value is True, "required": None, "aria-required": None})
+            inner = [control, Markup(" "), label, err_html, help_html]
+            return _el("div", self.wrapper_attrs(node, "field field-checkbox", name), *inner)
+
+        opts = enum_options(node)
+        if opts is not None:
+            control = self.select(node, opts, value, common, html_required)
+            kind_class = "field-select"
+        elif kind in ("number", "integer"):
+            control = self.number_input(node, value, common, path)
+            kind_class = "field-number"
+        else:
+            control = self.text_input(node, value, common)
+            kind_class = "field-textarea" if _is_long(node) else "field-text"
+        inner = [label, control, err_html, help_html]
+        return _el("div", self.wrapper_attrs(node, f"field {kind_class}", name), *inner)
+
+    def number_input(self, node: Mapping, value: Any, common: dict, path: list) -> Markup:
+        step = node.get("multipleOf")
+        lo = node.get("minimum")
+        if lo is None and _is_number(node.get("exclusiveMinimum")):
+            lo = node["exclusiveMinimum"] + step if _is_number(step) else None
+        hi = node.get("maximum")
+        if hi is None and _is_number(node.get("exclusiveMaximum")):
+            hi = node["exclusiveMaximum"] - step if _is_number(step) else None
+        integer = schema_type(node) == "integer"
+        attrs: dict[str, Any] = {
+            "type": "number", **common,
+            "value": "" if value is _MISSING or value is None else format_number(value),
+            "min": format_number(lo) if _is_number(lo) else None,
+            "max": format_number(hi) if _is_number(hi) else None,
+            "step": format_number(step) if _is_number(step) else ("1" if integer else "any"),
+            "inputmode": "numeric" if integer else "decimal",
+        }
+        if node.get("x-code"):
+            attrs["data-criterion"] = node["x-code"]
+            attrs["data-group"] = node.get("x-group") or None
+            attrs["data-max"] = format_number(node.get("maximum")) if _is_number(node.get("maximum")) else None
+        elif path == ["bonus"]:
+            attrs["data-total-part"] = "bonus"
+        elif len(path) == 3 and path[0] == "deductions" and path[-1] == "points":
+            attrs["data-total-part"] = "deduction"
+        return _void("input", attrs)
+
+    def text_input(self, node: Mapping, value: Any, common: dict) -> Markup:
+        text = "" if value is _MISSING or value is None else (value if isinstance(value, str) else str(value))
+        max_len = node.get("maxLength")
+        extra = {"data-maxlength": max_len if isinstance(max_len, int) else None}
+        if _is_long(node):
+            rows = 2 if max_len <= 500 else 4 if max_len <= 1000 else 6
+            # the newline after <textarea> is swallowed by HTML parsers; keeps a leading newline intact
+            return (Markup("<textarea{}>\n").format(_attrs({**common, "rows": rows, **extra}))
+                    + escape(text) + Markup("</textarea>"))
+        input_type = {"email": "email", "date": "date", "uri": "url", "date-time": "datetime-local"}.get(
+            node.get("format"), "text")
+        return _void("input", {"type": input_type, **common, "value": text, **extra})
+
+    def select(self, node: Mapping, opts: list, value: Any, common: dict, required: bool) -> Markup:
+        empty = "— Chọn — / Choose" if required else "— Không chọn — / None"
+        selected_any = False
+        options = []
+        for v, title, title_en in opts:
+            label = f"{_option_value(v)} – {title}" if title != _option_value(v) else title
+            if title_en:
+                label = f"{label} ({title_en})"
+            sel = value is not _MISSING and value == v and type(value) is type(v)
+            if not sel and value is not _MISSING and isinstance(value, str) and not isinstance(v, str):
+                sel = value == _option_value(v)
+            selected_any = selected_any or sel
+            options.append(_el("option", {"value": _option_value(v), "selected": sel}, label))
+        if value is not _MISSING and value is not None and not selected_any:
+            # keep the rejected value visible so the error next to it makes sense
+            options.append(_el("option", {"value": _option_value(value), "selected": True}, f"{value} (?)"))
+        first = _el("option", {"value": "", "selected": not selected_any and (value is _MISSING or value is None)}, empty)
+        return _el("select", common, first, *options)
+
+    # --------------------------------------------------------------------------------- criteria
+    def criteria(self, node: dict, value: Any, path: list, required: bool) -> Markup:
+        name = field_name(path)
+        fid = self.make_id(name)
+        values = value if isinstance(value, Mapping) else {}
+        err_html, _ = self.error_block(name, fid)
+        help_html, _ = self.help_block(node, fid)
+        props = node.get("properties") or {}
+        req = set(node.get("required") or []) if required else set()
+        groups = node.get("x-groups") or []
+        group_codes = [g.get("code") for g in groups]
+        by_group: dict[str, list[str]] = {}
+        for code, prop in props.items():
+            g = prop.get("x-group", "") if isinstance(prop, Mapping) else ""
+            by_group.setdefault(g if g in group_codes else "\0", []).append(code)
+        sections = []
+        for g in list(groups) + ([{"code": "\0", "title": "Tiêu chí khác", "x-title-en": "Other criteria"}]
+                                 if "\0" in by_group else []):
+            codes = by_group.get(g.get("code"), [])
+            if not codes:
+                continue
+            fields = []
+            input_ids = []
+            for code in codes:
+                fields.append(self.field(props[code], values.get(code, _MISSING), path + [code], code in req))
+                input_ids.append(self.ids[field_name(path + [code])])
+            subtotal = sum(float(values[c]) for c in codes if _is_number(values.get(c)))
+            gmax = g.get("max", sum(float(props[c].get("maximum") or 0) for c in codes))
+            code = g.get("code")
+            title = g.get("title") or ""
+            heading = f"{code}. {title}" if code and code != "\0" and title != f"Nhóm {code}" else title
+            legend = _el("legend", {}, escape(heading),
+                         Markup(" ") + _el("span", {"class": "group-max"}, f"(tối đa {_vi_number(gmax)} điểm)"),
+                         _en(f"{g.get('x-title-en')} (max {format_number(gmax)} points)" if g.get("x-title-en") else ""))
+            total_line = _el("p", {"class": "group-total"},
+                             _bi(f"Cộng nhóm {code if code != chr(0) else ''}".strip(), "Subtotal"), Markup(": "),
+                             _el("output", {"class": "running-total", "data-total-for": name,
+                                            "data-group": code if code != "\0" else None,
+                                            "for": " ".join(input_ids), "aria-live": "polite"},
+                                 _vi_number(subtotal)),
+                             Markup(" / "), _vi_number(gmax))
+            sections.append(_el("fieldset", {"class": "criteria-group",
+                                             "data-group": code if code != "\0" else None},
+                                legend, *fields, total_line))
+        form_values = {"scores": dict(values), "bonus": self.data.get("bonus") if len(path) == 1 else None,
+                       "deductions": self.data.get("deductions") if len(path) == 1 else None}
+        total = _score_total(form_values, _criteria_of(node))
+        all_ids = " ".join(self.ids[field_name(path + [c])] for c in props)
+        total_line = _el("p", {"class": "criteria-total"},
+                         _bi("Tổng điểm (tạm tính, gồm điểm thưởng và điểm trừ)",
+                             "Running total (with bonus and deductions)"), Markup(": "),
+                         _el("output", {"class": "running-total", "data-total-for": name, "data-includes": "bonus deductions",
+                                        "for": all_ids, "aria-live": "polite"},
+                             _vi_number(total if total is not None else 0)),
+                         Markup(" / "), str(MAX_TOTAL))
+        legend = _el("legend", {}, _bi(node.get("title") or name, node.get("x-title-en")))
+        attrs = self.wrapper_attrs(node, "criteria", name)
+        attrs.update({"id": fid, "data-criteria-for": name})
+        return _el("fieldset", attrs, legend, err_html, help_html, *sections, total_line)
+
+    # ---------------------------------------------------------------------------- objects, lists
+    def group(self, node: dict, value: Any, path: list, required: bool) -> Markup:
+        name = field_name(path)
+        fid = self.make_id(name)
+        err_html, _ = self.error_block(name, fid)
+        help_html, _ = self.help_block(node, fid)
+        legend = _el("legend", {}, _bi(node.get("title") or name, node.get("x-title-en")))
+        attrs = self.wrapper_attrs(node, "field-group", name)
+        attrs["id"] = fid
+        return _el("fieldset", attrs, legend, err_html, help_html,
+                   self.object_fields(node, value, path, required))
+
+    def array(self, node: dict, value: Any, path: list) -> Markup:
+        name = field_name(path)
+        fid = self.make_id(name)
+        items = deref(self.root, node.get("items"))
+        rows = list(value) if isinstance(value, list) else []
+        max_items = node.get("maxItems")
+        shown = len(rows) + EMPTY_ROWS
+        if isinstance(max_items, int):
+            shown = max(len(rows), min(shown, max_items))
+        err_html, _ = self.error_block(name, fid)
+        help_html, _ = self.help_block(node, fid)
+        legend = _el("legend", {}, _bi(node.get("title") or name, node.get("x-title-en")))
+        row_html = []
+        for i in range(shown):
+            row = rows[i] if i < len(rows) else {}
+            rpath = path + [i]
+            rname = field_name(rpath)
+            rid = self.make_id(rname)
+            r_err, _ = self.error_block(rname, rid)
+            if isinstance(items, dict) and isinstance(items.get("properties"), dict):
+                inner = Markup("").join(
+                    self.field(deref(self.root, sub), row.get(k, _MISSING) if isinstance(row, Mapping) else _MISSING,
+                               rpath + [k], False, in_row=True)
+                    for k, sub in items["properties"].items())
+            else:
+                inner = self.field(items or {}, row if i < len(rows) else _MISSING, rpath, False, in_row=True)
+            row_legend = _el("legend", {}, _bi(f"Dòng {i + 1}", f"Row {i + 1}"))
+            row_html.append(_el("fieldset", {"class": "array-row" + (" is-empty" if i >= len(rows) else ""),
+                                             "id": rid, "data-row": i}, row_legend, r_err, inner))
+        attrs = self.wrapper_attrs(node, "array", name)
+        attrs.update({"id": fid, "data-array": name, "data-max-items": max_items if isinstance(max_items, int) else None})
+        return _el("fieldset", attrs, legend, err_html, help_html,
+                   _el("div", {"class": "array-rows"}, *row_html))
+
+    # --------------------------------------------------------------------------------- read-only
+    def source_value(self, node: Mapping, path: list) -> Any:
+        key = node.get("x-source") or field_name(path)
+        for holder in (self.data, self.context):
+            cur: Any = holder
+            for part in str(key).split("."):
+                if isinstance(cur, Mapping) and part in cur:
+                    cur = cur[part]
+                else:
+                    cur = _MISSING
+                    break
+            if cur is not _MISSING:
+                return cur
+        return _MISSING
+
+    def readonly_section(self, node: dict, path: list) -> Markup:
+        name = field_name(path)
+        sid = self.make_id(name, prefix="ro")
+        value = self.source_value(node, path)
+        heading = _el("h2", {"id": f"{sid}-title"}, _bi(node.get("title") or name, node.get("x-title-en")))
+        attrs = {"class": "readonly-section", "id": sid, "aria-labelledby": f"{sid}-title",
+                 "data-source": node.get("x-source") or name}
+        if value is _MISSING or value is None or value == {} or value == []:
+            empty = _el("p", {"class": "readonly-empty"},
+                        _bi(node.get("x-empty-text") or "Không có dữ liệu", node.get("x-empty-text-en") or "No data"))
+            return _el("section", attrs, heading, empty)
+        return _el("section", attrs, heading, self.readonly_body(node, value))
+
+    def readonly_body(self, node: Mapping, value: Any) -> Markup:
+        props = node.get("properties")
+        if not isinstance(props, Mapping) or not isinstance(value, Mapping):
+            return _el("p", {"class": "readonly-value"}, self.readonly_value(node, value))
+        parts: list[Markup] = []
+        items: list[Markup] = []
+
+        def flush() -> None:
+            if items:
+                parts.append(_el("dl", {"class": "readonly-list"}, *items))
+                items.clear()
+
+        criteria: list[dict] = []
+        for key, sub in props.items():
+            sub = deref(self.root, sub)
+            if isinstance(sub, Mapping) and sub.get("x-criteria") and isinstance(sub.get("properties"), Mapping):
+                criteria = _criteria_of(sub)
+        for key, sub in props.items():
+            sub = deref(self.root, sub)
+            if not isinstance(sub, Mapping):
+                continue
+            v = value.get(key, _MISSING)
+            if sub.get("x-computed") == "total":
+                if not _is_number(v):
+                    v = _score_total(value, criteria) if criteria else _MISSING
+                if v is _MISSING or v is None:
+                    continue
+            if sub.get("x-criteria") and isinstance(sub.get("properties"), Mapping):
+                flush()
+                parts.append(self.readonly_scores(sub, v if isinstance(v, Mapping) else {}))
+                continue
+            if v is _MISSING or v is None or v == "" or v == []:
+                continue
+            dd_class = "readonly-value total" if sub.get("x-computed") == "total" else "readonly-value"
+            items.append(_el("dt", {}, _bi(sub.get("title") or key, sub.get("x-title-en"))))
+            items.append(_el("dd", {"class": dd_class}, self.readonly_value(sub, v)))
+        flush()
+        return Markup("").join(parts)
+
+    def readonly_value(self, node: Mapping, v: Any) -> Markup:
+        opts = enum_options(node)
+        if opts:
+            for ov, title, title_en in opts:
+                if ov == v:
+                    text = f"{_option_value(ov)} – {title}" if title != _option_value(ov) else title
+                    return _bi(text, title_en)
+        if isinstance(v, bool):
+            return _bi("Có", "Yes") if v else _bi("Không", "No")
+        if _is_number(v):
+            return escape(_vi_number(v))
+        if isinstance(v, str):
+            return _el("span", {"class": "multiline"}, v)
+        if isinstance(v, list):
+            items = deref(self.root, node.get("items")) or {}
+            cols = items.get("properties") if isinstance(items, Mapping) else None
+            if isinstance(cols, Mapping) and all(isinstance(r, Mapping) for r in v):
+                head = _el("thead", {}, _el("tr", {}, *(
+                    _el("th", {"scope": "col"}, _bi(c.get("title") or k, c.get("x-title-en")))
+                    for k, c in cols.items())))
+                body = _el("tbody", {}, *(
+                    _el("tr", {}, *(_el("td", {}, self.readonly_value(c, r[k]) if k in r else "—")
+                                    for k, c in cols.items())) for r in v))
+                return _el("table", {"class": "readonly-table"}, head, body)
+            return _el("ul", {}, *(_el("li", {}, self.readonly_value(items, r)) for r in v))
+        if isinstance(v, Mapping):
+            props = node.get("properties") or {}
+            return _el("dl", {}, *(
+                _el("dt", {}, _bi((props.get(k) or {}).get("title") or k, (props.get(k) or {}).get("x-title-en")))
+                + _el("dd", {}, self.readonly_value(props.get(k) or {}, x)) for k, x in v.items()))
+        return escape(json.dumps(v, ensure_ascii=False, default=str))
+
+    def readonly_scores(self, node: Mapping, scores: Mapping) -> Markup:
+        props = node.get("properties") or {}
+        groups = node.get("x-groups") or [{"code": None, "title": "", "max": None}]
+        head = _el("thead", {}, _el("tr", {},
+                                   _el("th", {"scope": "col"}, _bi("Tiêu chí", "Criterion")),
+                                   _el("th", {"scope": "col", "class": "num"}, _bi("Tối đa", "Max")),
+                                   _el("th", {"scope": "col", "class": "num"}, _bi("Điểm", "Score"))))
+        bodies = []
+        for g in groups:
+            codes = [c for c, p in props.items() if g.get("code") is None or p.get("x-group") == g.get("code")]
+            if not codes:
+                continue
+            rows = []
+            if g.get("code") is not None:
+                code, title = g["code"], g.get("title") or ""
+                heading = f"{code}. {title}" if title != f"Nhóm {code}" else title
+                rows.append(_el("tr", {"class": "group-row"},
+                                _el("th", {"scope": "rowgroup", "colspan": 3}, _bi(heading, g.get("x-title-en")))))
+            for c in codes:
+                p = props[c]
+                v = scores.get(c)
+                rows.append(_el("tr", {},
+                                _el("th", {"scope": "row"}, _bi(f"{c}. {p.get('title') or c}", p.get("x-title-en"))),
+                                _el("td", {"class": "num"}, _vi_number(p.get("maximum", ""))),
+                                _el("td", {"class": "num"}, _vi_number(v) if _is_number(v) else "—")))
+            if g.get("code") is not None:
+                sub = sum(float(scores[c]) for c in codes if _is_number(scores.get(c)))
+                rows.append(_el("tr", {"class": "subtotal"},
+                                _el("th", {"scope": "row"}, _bi(f"Cộng nhóm {g['code']}", "Subtotal")),
+                                _el("td", {"class": "num"}, _vi_number(g.get("max", ""))),
+                                _el("td", {"class": "num"}, _vi_number(sub))))
+            bodies.append(_el("tbody", {}, *rows))
+        caption = _el("caption", {}, _bi(node.get("title") or "", node.get("x-title-en")))
+        return _el("table", {"class": "readonly-scores"}, caption, head, *bodies)
+
+    # ---------------------------------------------------------------------------------- summary
+    def summary(self) -> Markup:
+        if not self.errors:
+            return Markup("")
+        n = len(self.errors)
+        items = []
+        for e in self.errors:
+            text = _bi(e.message, e.message_en)
+            fid = self.ids.get(e.field)
+            items.append(_el("li", {}, _el("a", {"href": f"#{fid}"}, text) if fid else text))
+        title = _el("h2", {"id": "error-summary-title"},
+                    _bi(f"Biểu mẫu có {n} lỗi cần sửa", f"{n} problem{'s' if n != 1 else ''} to fix"))
+        return _el("div", {"class": "error-summary", "tabindex": "-1", "aria-labelledby": "error-summary-title"},
+                   title, _el("ul", {}, *items))
+
+
+def _is_long(node: Mapping) -> bool:
+    m = node.get("maxLength")
+    return isinstance(m, int) and m > 200

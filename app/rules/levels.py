@@ -1,0 +1,84 @@
+"""Levels (xếp loại) and the rules on top of the score, DOMAIN.md §4, in the order they apply."""
+from __future__ import annotations
+
+LEVELS = ("A", "B", "C", "D")
+LEVEL_NAMES = {
+    "A": "Hoàn thành xuất sắc nhiệm vụ",
+    "B": "Hoàn thành tốt nhiệm vụ",
+    "C": "Hoàn thành nhiệm vụ",
+    "D": "Không hoàn thành nhiệm vụ",
+}
+LEVEL_NAMES_EN = {
+    "A": "Excellently completed duties",
+    "B": "Well completed duties",
+    "C": "Completed duties",
+    "D": "Did not complete duties",
+}
+QUOTA_SHARE = 0.30
+QUOTA_SHARE_EXCEPTIONAL = 0.40
+
+
+def rank(level: str) -> int:
+    """Lower is better: A=0 ... D=3."""
+    return LEVELS.index(level)
+
+
+def level_for_total(total: float) -> str:
+    """Fallback twin of classification.dmn, used only to check the DMN in tests."""
+    if total >= 90:
+        return "A"
+    if total >= 70:
+        return "B"
+    if total >= 50:
+        return "C"
+    return "D"
+
+
+def apply_level_rules(score_level: str, total: float, review: dict | None, working_days: int) -> dict:
+    """The level the rules allow, with each applied rule recorded.
+
+    `score_level` comes from the classification DMN; `review` holds days_worked, discipline
+    and objective_cause as the manager entered them.
+    """
+    review = review or {}
+    level = score_level
+    rules: list[dict] = [{"rule": "score", "level": score_level,
+                          "reason": f"Tổng điểm {total:g} → loại {score_level}"}]
+    days_worked = review.get("days_worked")
+    if days_worked is not None and working_days and days_worked * 2 <= working_days and rank(level) < rank("C"):
+        level = "C"
+        rules.append({"rule": "attendance", "level": "C",
+                      "reason": f"Làm việc {days_worked:g}/{working_days} ngày (≤ 50%): tối đa loại C"})
+    if review.get("discipline"):
+        level = "D"
+        rules.append({"rule": "discipline", "level": "D",
+                      "reason": "Bị kỷ luật từ khiển trách trở lên trong tháng: loại D"})
+    if review.get("objective_cause"):
+        rules.append({"rule": "objective_cause", "level": level,
+                      "reason": f"Nguyên nhân khách quan: {review['objective_cause']}"})
+    return {"total": total, "level": level, "rules_applied": rules}
+
+
+def allowed_decision_levels(result: dict) -> list[str]:
+    """The decider may keep the level or lower it (e.g. to meet the quota), never raise it."""
+    return [lv for lv in LEVELS if rank(lv) >= rank(result["level"])]
+
+
+def finalize_level(result: dict, decision: dict | None) -> dict:
+    """Apply the decider's choice; a level above what the rules allow is refused, not clamped."""
+    decision = decision or {}
+    chosen = decision.get("level") or result["level"]
+    if chosen not in allowed_decision_levels(result):
+        raise ValueError(f"level {chosen} is above what the rules allow ({result['level']})")
+    final = dict(result, rules_applied=list(result.get("rules_applied", [])))
+    if chosen != result["level"]:
+        final["level"] = chosen
+        final["rules_applied"].append({"rule": "decision", "level": chosen,
+                                       "reason": decision.get("reason") or ""})
+    return final
+
+
+def quota_cap(evaluated: int, exceptional: bool = False) -> int:
+    """Most A's allowed in an agency-month (floor of the share)."""
+    share = QUOTA_SHARE_EXCEPTIONAL if exceptional else QUOTA_SHARE
+    return int(evaluated * share + 1e-9)

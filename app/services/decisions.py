@@ -1,0 +1,83 @@
+"""The decider's batch decision for an agency and month, with the quota check (DOMAIN.md §4.4)."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import EvaluationRecord, HumanTask, User
+from app.rules import levels
+
+from . import audit, tasks
+from .cycles import check_period, unit_by_code
+from .errors import BadRequest, Conflict, Forbidden, Invalid
+
+
+def pending(user: User, period: str | None = None) -> list[HumanTask]:
+    query = select(HumanTask).where(HumanTask.assignee_id == user.id, HumanTask.status == "ready",
+                                    HumanTask.step == "decision")
+    if period:
+        query = query.where(HumanTask.period == period)
+    return db.session.scalars(query.order_by(HumanTask.agency_id, HumanTask.unit_id, HumanTask.id)).all()
+
+
+def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool) -> dict:
+    """A count if the batch is applied: decided records keep their level, the batch's records
+    take the chosen one, undecided records are not counted as A."""
+    evaluated = db.session.scalar(select(func.count()).select_from(EvaluationRecord).where(
+        EvaluationRecord.agency_id == agency_id, EvaluationRecord.period == period,
+        EvaluationRecord.status != "not_evaluated")) or 0
+    decided_a = db.session.scalar(select(func.count()).select_from(EvaluationRecord).where(
+        EvaluationRecord.agency_id == agency_id, EvaluationRecord.period == period,
+        EvaluationRecord.level == "A", EvaluationRecord.published_at.is_not(None),
+        EvaluationRecord.instance_id.not_in(list(chosen) or [-1]))) or 0
+    count_a = decided_a + sum(1 for lv in chosen.values() if lv == "A")
+    cap = levels.quota_cap(evaluated, exceptional)
+    return {"evaluated": evaluated, "count_a": count_a, "cap": cap, "exceeded": count_a > cap}
+
+
+def decide(user: User, unit_code: str, period: str, items: list[dict],
+           exceptional_reason: str | None = None) -> dict:
+    check_period(period)
+    agency = unit_by_code(unit_code)
+    if not isinstance(items, list) or not items:
+        raise BadRequest("Chưa chọn hồ sơ nào để quyết định.", "No items to decide.")
+    rows = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("instance_id"), int):
+            raise BadRequest("Mỗi mục cần instance_id là số nguyên.", "Each item needs an integer instance_id.")
+        task = db.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == item["instance_id"], HumanTask.step == "decision",
+            HumanTask.status == "ready")).first()
+        if task is None:
+            raise Conflict(f"Hồ sơ #{item['instance_id']} không ở bước chờ quyết định.",
+                           f"Evaluation #{item['instance_id']} is not waiting for a decision.")
+        if task.assignee_id != user.id:
+            raise Forbidden(f"Anh/chị không có thẩm quyền quyết định hồ sơ #{item['instance_id']}.",
+                            f"You may not decide evaluation #{item['instance_id']}.")
+        if task.agency_id != agency.id:
+            raise BadRequest(f"Hồ sơ #{item['instance_id']} không thuộc đơn vị {agency.code}.",
+                             f"Evaluation #{item['instance_id']} is not in unit {agency.code}.")
+        record = db.session.scalars(select(EvaluationRecord).where(
+            EvaluationRecord.instance_id == task.instance_id)).one()
+        rows.append((item, task, record))
+    chosen = {record.instance_id: item.get("level") or record.level for item, _, record in rows}
+    exceptional = bool((exceptional_reason or "").strip())
+    quota = quota_status(agency.id, period, chosen, exceptional)
+    if quota["exceeded"]:
+        raise Invalid(
+            f"Vượt tỷ lệ loại A: {quota['count_a']} người loại A, tối đa {quota['cap']} "
+            f"({'40' if exceptional else '30'}% của {quota['evaluated']} người). Hãy hạ loại một số người "
+            "(ghi rõ lý do) hoặc đánh dấu tháng đặc biệt.",
+            f"Quota exceeded: {quota['count_a']} A's, at most {quota['cap']} allowed.",
+            [{"field": "items", "count": quota["count_a"], "cap": quota["cap"],
+              "message": f"{quota['count_a']} > {quota['cap']}", "message_en": f"{quota['count_a']} > {quota['cap']}"}])
+    decided = []
+    for item, task, _ in rows:  # one transaction: any refusal leaves every record as it was
+        form = {k: item[k] for k in ("level", "reason") if item.get(k) not in (None, "")}
+        tasks.complete(task.id, user, form, commit=False)
+        decided.append(task.instance_id)
+    audit.record("batch_decided", actor=user, details={
+        "unit": agency.code, "period": period, "instances": decided, "quota": quota,
+        "exceptional_reason": (exceptional_reason or "").strip() or None})
+    db.session.commit()
+    return {"decided": decided, "quota": quota}

@@ -1,0 +1,143 @@
+"""The inbox and task completion."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import forms
+from app.engine.runtime import EngineError, NotWaiting
+from app.extensions import db
+from app.models import HumanTask, User
+from app.rules import levels
+
+from . import audit, instances
+from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
+
+CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
+CONFLICT_EN = "This task was already completed or the evaluation changed meanwhile. Reload the page."
+
+
+def inbox(user: User) -> list[HumanTask]:
+    return db.session.scalars(
+        select(HumanTask).options(joinedload(HumanTask.subject), joinedload(HumanTask.unit))
+        .where(HumanTask.assignee_id == user.id, HumanTask.status == "ready")
+        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)).all()
+
+
+def get_task(task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"Không tìm thấy việc #{task_id}", f"Task #{task_id} not found")
+    return task
+
+
+def check_assignee(task: HumanTask, user: User) -> None:
+    if task.assignee_id != user.id:
+        raise Forbidden("Việc này không được giao cho anh/chị.", "This task is not assigned to you.")
+
+
+@dataclass
+class TaskView:
+    """What a task page or GET /tasks/{id} shows: the expanded schema and the prefilled data."""
+
+    task: HumanTask
+    schema: dict
+    ui_schema: dict
+    data: dict
+    context: dict
+    instructions: str
+
+
+def view(task_id: int, user: User) -> TaskView:
+    task = get_task(task_id)
+    check_assignee(task, user)
+    instance = task.instance
+    workflow = instances.load(instance)
+    ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
+    context = dict(ready.data) if ready else {}
+    schema = form_schema(instance, task.form, context)
+    ui_schema = {}
+    ui_name = workflow.loaded.user_tasks.get(task.step, {}).get("ui_form")
+    if ui_name:
+        ui_schema = forms.load_form(instance.version.files, ui_name)
+    prefill = context.get(ready.variable) if ready and ready.variable else None
+    if not prefill and task.step in ("review", "review_by_decider", "appeal_decision"):
+        prefill = _prefill_scores(context, task.step)
+    return TaskView(task, schema, ui_schema, prefill or {}, context, ready.instructions if ready else "")
+
+
+def _prefill_scores(context: dict, step: str) -> dict:
+    """The manager starts from the self-evaluation; an amendment starts from the review."""
+    source = context.get("review") if step == "appeal_decision" else context.get("self_evaluation")
+    if not isinstance(source, dict):
+        return {}
+    return {k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}
+
+
+def form_schema(instance, form_file: str | None, context: dict) -> dict:
+    if not form_file:
+        return {"type": "object", "properties": {}}
+    return forms.expand(forms.load_form(instance.version.files, form_file), context)
+
+
+def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> HumanTask:
+    """Validate `data` against the task's form and complete it. All or nothing: a 4xx leaves
+    the database untouched (with commit=False the caller commits several as one)."""
+    task = get_task(task_id)
+    check_assignee(task, user)
+    try:
+        instance = instances.lock(task.instance_id)
+        db.session.refresh(task)
+        if task.status != "ready":
+            raise Conflict(CONFLICT_VI, CONFLICT_EN)
+        workflow = instances.load(instance)
+        ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
+        if ready is None:
+            raise Conflict(CONFLICT_VI, CONFLICT_EN)
+        schema = form_schema(instance, task.form, ready.data)
+        clean = forms.strip_readonly(schema, data if isinstance(data, dict) else {})
+        errors = forms.validate(schema, clean)
+        if errors:
+            raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
+                          "The data is not valid; see the error next to each field.", field_details(errors))
+        _check_rules(task.step, clean, ready.data)
+        workflow.complete(task.task_uuid, clean)
+        task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
+        audit.record("task_completed", instance=instance, actor=user, step=task.step,
+                     on_behalf_of=task.on_behalf_of, details={"data": clean})
+        instances.save(instance, workflow, actor=user)
+        if commit:
+            db.session.commit()
+    except (StaleDataError, NotWaiting):
+        db.session.rollback()
+        raise Conflict(CONFLICT_VI, CONFLICT_EN)
+    except OperationalError as exc:
+        db.session.rollback()
+        if "locked" in str(exc).lower():
+            raise Conflict(CONFLICT_VI, CONFLICT_EN)
+        raise
+    except EngineError as exc:
+        db.session.rollback()
+        raise Conflict(f"Quy trình gặp lỗi tại bước {exc.element or '?'}: {exc}",
+                       f"The process failed at {exc.element or '?'}: {exc}")
+    except Exception:
+        db.session.rollback()
+        raise
+    return task
+
+
+def _check_rules(step: str, data: dict, context: dict) -> None:
+    """Rules a JSON Schema cannot say: the decider may not raise a level above the rules."""
+    if step == "decision" and data.get("level"):
+        result = context.get("result") or {}
+        allowed = levels.allowed_decision_levels(result) if result.get("level") else list(levels.LEVELS)
+        if data["level"] not in allowed:
+            raise Invalid(f"Loại {data['level']} cao hơn mức quy định cho phép ({result.get('level')}).",
+                          f"Level {data['level']} is above what the rules allow ({result.get('level')}).",
+                          [{"field": "level", "message": f"Chỉ được chọn: {', '.join(allowed)}",
+                            "message_en": f"Allowed: {', '.join(allowed)}"}])

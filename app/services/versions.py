@@ -1,0 +1,60 @@
+"""Process versions: the files under processes/ and forms/ become an immutable, numbered version."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.engine import specs
+from app.extensions import db
+from app.models import ProcessVersion
+
+PROCESS_KEY = specs.PROCESS_ID
+
+
+def files_from_disk() -> dict[str, str]:
+    files = {}
+    for folder, patterns in ((current_app.config["PROCESSES_DIR"], ("*.bpmn", "*.dmn")),
+                             (current_app.config["FORMS_DIR"], ("*.json",))):
+        for pattern in patterns:
+            for path in sorted(Path(folder).glob(pattern)):
+                files[path.name] = path.read_text(encoding="utf-8")
+    return files
+
+
+def digest(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def latest_published(process_key: str = PROCESS_KEY) -> ProcessVersion | None:
+    return db.session.scalars(
+        select(ProcessVersion).where(ProcessVersion.process_key == process_key,
+                                     ProcessVersion.status == "published")
+        .order_by(ProcessVersion.version.desc()).limit(1)).first()
+
+
+def publish(files: dict[str, str], *, actor=None, note: str = "",
+            process_key: str = PROCESS_KEY) -> ProcessVersion:
+    """Publish `files` as a new version unless the latest published one is identical."""
+    sha = digest(files)
+    current = latest_published(process_key)
+    if current is not None and current.sha256 == sha:
+        return current
+    specs.parse(files, process_key)  # refuse what does not parse, before anything is stored
+    number = (db.session.scalar(select(func.max(ProcessVersion.version))
+                                .where(ProcessVersion.process_key == process_key)) or 0) + 1
+    version = ProcessVersion(process_key=process_key, version=number, files=files, sha256=sha,
+                             status="published", note=note,
+                             created_by_id=actor.id if actor is not None else None)
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def sync_from_disk() -> ProcessVersion:
+    version = publish(files_from_disk(), note="processes/ + forms/")
+    db.session.commit()
+    return version

@@ -1,0 +1,92 @@
+"""Blueprints (thin routes) and what every page shares: errors, filters, security headers."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import func, select
+
+from app.extensions import db, login_manager
+from app.models import Notification, User
+from app.rules.levels import LEVEL_NAMES
+from app.services.errors import ServiceError
+from app.services.instances import STATUS_LABELS
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register(app: Flask) -> None:
+    from .api.routes import bp as api_bp
+    from .auth.routes import bp as auth_bp
+    from .monitor.routes import bp as monitor_bp
+    from .tasks.routes import bp as tasks_bp
+
+    for bp in (auth_bp, tasks_bp, monitor_bp, api_bp):
+        app.register_blueprint(bp)
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        return db.session.get(User, int(user_id))
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        if _wants_json():
+            return jsonify(exc.to_json()), exc.status
+        return render_template("errors/error.html", error=exc), exc.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        err = ServiceError("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ, hãy tải lại trang.",
+                           "The form expired or is invalid; reload the page.")
+        return render_template("errors/error.html", error=err), 400
+
+    for code, vi, en in ((404, "Không tìm thấy trang.", "Page not found."),
+                         (405, "Phương thức không được hỗ trợ.", "Method not allowed."),
+                         (413, "Tệp hoặc dữ liệu gửi lên quá lớn.", "The upload is too large."),
+                         (500, "Hệ thống gặp lỗi; dữ liệu của anh/chị chưa bị thay đổi.",
+                          "Something went wrong; nothing was changed.")):
+        app.register_error_handler(code, _http_error(code, vi, en))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                                    "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+        return response
+
+    @app.context_processor
+    def shared():
+        unread = 0
+        if current_user.is_authenticated:
+            unread = db.session.scalar(select(func.count()).select_from(Notification).where(
+                Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+        return {"unread_count": unread, "LEVEL_NAMES": LEVEL_NAMES, "STATUS_LABELS": STATUS_LABELS}
+
+    app.jinja_env.filters["vndate"] = lambda dt, fmt="%d/%m/%Y": _local(dt, fmt)
+    app.jinja_env.filters["vndatetime"] = lambda dt: _local(dt, "%d/%m/%Y %H:%M")
+    app.jinja_env.filters["vnnum"] = lambda v: "—" if v is None else f"{v:g}".replace(".", ",")
+
+
+def _http_error(code, vi, en):
+    def handler(exc):
+        if code == 500:
+            db.session.rollback()
+        if _wants_json():
+            return jsonify({"error": {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(code, "server_error"),
+                            "message": vi, "message_en": en, "details": []}), code
+        return render_template("errors/error.html", error=ServiceError(vi, en)), code
+    return handler
+
+
+def _local(dt: datetime | None, fmt: str) -> str:
+    if dt is None:
+        return ""
+    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)

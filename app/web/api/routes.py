@@ -1,0 +1,184 @@
+"""JSON API /api/v1 (DESIGN.md §4). Bearer-token auth; errors are {error, message, details}."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import csrf, db
+from app.models import AuditEvent, HumanTask, ProcessInstance
+from app.services import (access, accounts, appeals, cycles, decisions, instances, reports, tasks)
+from app.services.errors import BadRequest, Forbidden, ServiceError
+
+from .openapi import SPEC
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+class Unauthorized(ServiceError):
+    status, code = 401, "unauthorized"
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        user = accounts.user_for_token(token) if token else None
+        if user is None:
+            raise Unauthorized("Cần mã truy cập hợp lệ (Authorization: Bearer ...).",
+                               "A valid bearer token is required.")
+        g.api_user = user
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("Nội dung yêu cầu phải là một đối tượng JSON.", "The request body must be a JSON object.")
+    return data
+
+
+def _iso(dt):
+    return dt.isoformat() if dt else None
+
+
+def task_json(t: HumanTask) -> dict:
+    return {"id": t.id, "instance_id": t.instance_id, "step": t.step, "title": t.title,
+            "subject": {"username": t.subject.username, "full_name": t.subject.full_name},
+            "unit": t.unit.code, "period": t.period, "due_at": _iso(t.due_at),
+            "on_behalf_of": t.on_behalf_of.username if t.on_behalf_of else None}
+
+
+def instance_json(instance: ProcessInstance, with_events: bool = True) -> dict:
+    record = instances.record_of(instance)
+    open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                            HumanTask.status == "ready")).all()
+    out = {"id": instance.id, "status": instance.status, "record_status": record.status,
+           "subject": {"username": instance.subject.username, "full_name": instance.subject.full_name},
+           "unit": instance.unit.code, "period": instance.period, "step": instance.step,
+           "version": instance.version.version,
+           "active_tasks": [{"id": t.id, "step": t.step, "assignee": t.assignee.username if t.assignee else None,
+                             "due_at": _iso(t.due_at)} for t in open_tasks],
+           "result": {"total": record.total, "level": record.level if record.published_at else None,
+                      "proposed_level": record.proposed_level, "self_total": record.self_total,
+                      "scores": record.scores, "rules_applied": record.rules_applied,
+                      "published_at": _iso(record.published_at), "appeal_due": _iso(record.appeal_due),
+                      "locked_at": _iso(record.locked_at)}}
+    if with_events:
+        events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
+                                    .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
+        out["events"] = [{"at": _iso(e.at), "action": e.action, "step": e.step,
+                          "actor": e.actor.username if e.actor else None,
+                          "on_behalf_of": e.on_behalf_of.username if e.on_behalf_of else None,
+                          "details": e.details} for e in events]
+    return out
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(SPEC)
+
+
+@bp.post("/auth/token")
+def token():
+    data = body()
+    user = accounts.authenticate(str(data.get("username") or ""), str(data.get("password") or ""))
+    if user is None:
+        raise Unauthorized("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password.")
+    value, expires = accounts.issue_token(user)
+    return jsonify({"token": value, "expires_at": expires.isoformat()})
+
+
+@bp.get("/tasks")
+@token_required
+def task_list():
+    return jsonify([task_json(t) for t in tasks.inbox(g.api_user)])
+
+
+@bp.get("/tasks/<int:task_id>")
+@token_required
+def task_detail(task_id):
+    view = tasks.view(task_id, g.api_user)
+    return jsonify(dict(task_json(view.task), schema=view.schema, ui_schema=view.ui_schema, data=view.data,
+                        instructions=view.instructions))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@token_required
+def task_complete(task_id):
+    data = body().get("data")
+    if not isinstance(data, dict):
+        raise BadRequest("Thiếu trường data (đối tượng JSON).", "Missing 'data' (a JSON object).")
+    task = tasks.complete(task_id, g.api_user, data)
+    return jsonify({"instance": instance_json(task.instance, with_events=False)})
+
+
+@bp.post("/cycles")
+@token_required
+def cycle_open():
+    data = body()
+    result = cycles.open_month(data.get("unit"), data.get("period"), bool(data.get("include_subunits")), g.api_user)
+    return jsonify({"started": result["started"], "skipped": result["skipped"]})
+
+
+@bp.get("/instances")
+@token_required
+def instance_list():
+    scope = access.visible_unit_ids(g.api_user)
+    query = select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit))
+    if scope is not None:
+        query = query.where(ProcessInstance.unit_id.in_(scope or {-1}) | (ProcessInstance.subject_id == g.api_user.id))
+    args = request.args
+    if args.get("unit"):
+        unit = cycles.unit_by_code(args["unit"])
+        query = query.where(ProcessInstance.unit_id.in_(unit.subtree_ids()))
+    if args.get("period"):
+        query = query.where(ProcessInstance.period == cycles.check_period(args["period"]))
+    if args.get("status"):
+        query = query.where(ProcessInstance.status == args["status"])
+    if args.get("step"):
+        query = query.where(ProcessInstance.step.contains(args["step"]))
+    rows = db.session.scalars(query.order_by(ProcessInstance.id).limit(1000)).all()
+    return jsonify([instance_json(i, with_events=False) for i in rows])
+
+
+@bp.get("/instances/<int:instance_id>")
+@token_required
+def instance_detail(instance_id):
+    instance = instances.get(instance_id)
+    access.require_view(g.api_user, instance)
+    return jsonify(instance_json(instance))
+
+
+@bp.post("/decisions")
+@token_required
+def decide():
+    data = body()
+    outcome = decisions.decide(g.api_user, data.get("unit"), data.get("period"), data.get("items"),
+                               data.get("exceptional_reason"))
+    return jsonify(outcome)
+
+
+@bp.post("/instances/<int:instance_id>/appeal")
+@token_required
+def appeal(instance_id):
+    data = body()
+    appeals.submit(instance_id, g.api_user, {"reason": data.get("reason")} if "reason" in data else {})
+    return jsonify(instance_json(instances.get(instance_id), with_events=False))
+
+
+@bp.get("/reports/monthly")
+@token_required
+def monthly_report():
+    scope = access.visible_unit_ids(g.api_user)
+    if scope is not None and not scope:
+        raise Forbidden("Anh/chị không có quyền xem báo cáo.", "You may not see reports.")
+    unit = request.args.get("unit")
+    if not unit:
+        raise BadRequest("Thiếu tham số unit.", "The 'unit' parameter is required.")
+    return jsonify(reports.monthly(unit, request.args.get("period", ""), scope))

@@ -1,0 +1,142 @@
+"""HR and managers: open a month, follow instances, decide in batch, appeal, monthly report."""
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app import forms
+from app.extensions import db
+from app.models import AuditEvent, HumanTask, ProcessInstance, Unit
+from app.services import access, appeals, cycles, decisions, instances, reports
+from app.services.errors import Invalid, ServiceError
+
+bp = Blueprint("monitor", __name__)
+
+
+def previous_period() -> str:
+    today = date.today()
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+@bp.route("/months/open", methods=["GET", "POST"])
+@login_required
+def open_month():
+    scope = access.visible_unit_ids(current_user) if current_user.has_role("hr_officer") or access.is_admin(current_user) else set()
+    if scope is not None and not scope:
+        abort(403)
+    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope)) if scope is not None else select(Unit)
+                               ).all()
+    result, error = None, None
+    values = {"unit": request.form.get("unit", units[0].code if units else ""),
+              "period": request.form.get("period", previous_period()),
+              "include_subunits": request.form.get("include_subunits") == "on" if request.method == "POST" else True}
+    if request.method == "POST":
+        try:
+            result = cycles.open_month(values["unit"], values["period"], values["include_subunits"], current_user)
+        except ServiceError as exc:
+            error = exc
+    return render_template("monitor/open_month.html", units=sorted(units, key=lambda u: u.code), values=values,
+                           result=result, error=error), (error.status if error else 200)
+
+
+@bp.route("/instances")
+@login_required
+def instance_list():
+    period = request.args.get("period") or previous_period()
+    try:
+        cycles.check_period(period)
+    except ServiceError:
+        period = previous_period()
+    scope = access.visible_unit_ids(current_user)
+    query = (select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit))
+             .where(ProcessInstance.period == period))
+    if scope is not None:
+        query = query.where((ProcessInstance.unit_id.in_(scope or {-1})) | (ProcessInstance.subject_id == current_user.id))
+    rows = db.session.scalars(query.order_by(ProcessInstance.unit_id, ProcessInstance.id).limit(500)).all()
+    records = {r.instance_id: r for r in (instances.record_of(i) for i in rows)}
+    return render_template("monitor/instances.html", rows=rows, records=records, period=period)
+
+
+@bp.route("/instances/<int:instance_id>")
+@login_required
+def instance_page(instance_id):
+    instance = instances.get(instance_id)
+    access.require_view(current_user, instance)
+    record = instances.record_of(instance)
+    events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
+                                .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
+    open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                            HumanTask.status == "ready")).all()
+    can_appeal = instance.subject_id == current_user.id and appeals.is_open(instance)
+    appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}) if can_appeal else None
+    return render_template("monitor/instance.html", instance=instance, record=record, events=events,
+                           open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html)
+
+
+@bp.route("/instances/<int:instance_id>/appeal", methods=["POST"])
+@login_required
+def appeal(instance_id):
+    instance = instances.get(instance_id)
+    schema = appeals.appeal_schema(instance)
+    data = forms.parse_submission(schema, request.form)
+    try:
+        appeals.submit(instance_id, current_user, data)
+    except Invalid as exc:
+        access.require_view(current_user, instance)
+        errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
+        flash(exc.message, "error")
+        record = instances.record_of(instance)
+        return render_template("monitor/instance.html", instance=instance, record=record,
+                               events=[], open_tasks=[], can_appeal=True,
+                               appeal_html=forms.render(schema, data, errors, {})), 422
+    flash("Đã gửi kiến nghị. Thủ trưởng sẽ giải quyết trong 5 ngày làm việc.", "success")
+    return redirect(url_for("monitor.instance_page", instance_id=instance_id))
+
+
+@bp.route("/decisions", methods=["GET", "POST"])
+@login_required
+def decision_batch():
+    period = request.values.get("period") or None
+    error = None
+    if request.method == "POST":
+        ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
+        items = [{"instance_id": i, "level": request.form.get(f"level_{i}") or None,
+                  "reason": request.form.get(f"reason_{i}") or None} for i in ids]
+        try:
+            outcome = decisions.decide(current_user, request.form.get("unit", ""), request.form.get("period", ""),
+                                       items, request.form.get("exceptional_reason"))
+        except ServiceError as exc:
+            error = exc
+        else:
+            flash(f"Đã quyết định xếp loại {len(outcome['decided'])} hồ sơ và công bố kết quả.", "success")
+            return redirect(url_for("monitor.decision_batch"))
+    pending = decisions.pending(current_user, period)
+    groups: dict = {}
+    for task in pending:
+        groups.setdefault((task.agency_id, task.period), []).append(task)
+    batches = []
+    for (agency_id, per), rows in groups.items():
+        agency = db.session.get(Unit, agency_id)
+        recs = {t.instance_id: instances.record_of(t.instance) for t in rows}
+        quota = decisions.quota_status(agency_id, per, {i: r.level for i, r in recs.items()}, False)
+        batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota})
+    return render_template("monitor/decisions.html", batches=batches, error=error), (error.status if error else 200)
+
+
+@bp.route("/reports/monthly")
+@login_required
+def monthly_report():
+    scope = access.visible_unit_ids(current_user)
+    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope or {-1})) if scope is not None else select(Unit)).all()
+    if not units:
+        abort(403)
+    unit_code = request.args.get("unit") or sorted(units, key=lambda u: u.id)[0].code
+    period = request.args.get("period") or previous_period()
+    try:
+        report = reports.monthly(unit_code, period, scope)
+    except ServiceError as exc:
+        return render_template("errors/error.html", error=exc), exc.status
+    return render_template("monitor/report.html", report=report, units=units)

@@ -1,0 +1,53 @@
+from datetime import datetime, timezone
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select, update
+
+from app import forms
+from app.extensions import db
+from app.models import Notification
+from app.services import tasks
+from app.services.errors import Invalid
+
+bp = Blueprint("tasks", __name__)
+
+
+@bp.route("/")
+@login_required
+def inbox():
+    return render_template("tasks/inbox.html", tasks=tasks.inbox(current_user), now=datetime.now(timezone.utc))
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@login_required
+def task_page(task_id):
+    view = tasks.view(task_id, current_user)
+    data, errors, status = view.data, [], 200
+    if request.method == "POST":
+        data = forms.parse_submission(view.schema, request.form)
+        try:
+            tasks.complete(task_id, current_user, data)
+        except Invalid as exc:
+            errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
+            status = 422
+            flash(exc.message, "error")
+        else:
+            flash(f"Đã hoàn thành: {view.task.title} — {view.task.subject.full_name}.", "success")
+            return redirect(url_for("tasks.inbox"))
+    form_html = forms.render(view.schema, data, errors, view.context)
+    return render_template("tasks/task.html", view=view, form_html=form_html), status
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@login_required
+def notifications():
+    if request.method == "POST":
+        db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
+                                                      Notification.read_at.is_(None))
+                           .values(read_at=datetime.now(timezone.utc)))
+        db.session.commit()
+        return redirect(url_for("tasks.notifications"))
+    rows = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
+                              .order_by(Notification.id.desc()).limit(100)).all()
+    return render_template("tasks/notifications.html", rows=rows)
