@@ -107,9 +107,6 @@ class Workflow:
             return max(ready, key=lambda t: t.last_state_change).data
         return self.wf.last_task.data if self.wf.last_task else {}
 
-    def waiting_for_message(self, name: str) -> bool:
-        return any(ev.name == name for ev in self.wf.waiting_events())
-
     def is_completed(self) -> bool:
         return self.wf.is_completed()
 
@@ -141,10 +138,11 @@ class Workflow:
         self.notifications += box
 
     def send_message(self, name: str, payload: dict) -> None:
-        if not self.waiting_for_message(name):
-            raise NotWaiting(f"not waiting for message {name!r}")
         with _run() as box:
-            self.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+            try:
+                self.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+            except WorkflowException as exc:  # "This process is not waiting for ..."
+                raise NotWaiting(str(exc)) from exc
             self.wf.do_engine_steps()
         self.notifications += box
 

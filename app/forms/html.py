@@ -468,7 +468,7 @@ class _Renderer:
                          _en(f"{g.get('x-title-en')} (max {format_number(gmax)} points)" if g.get("x-title-en") else ""))
             total_line = _el("p", {"class": "group-total"},
                              _bi(f"Cộng nhóm {code if code != chr(0) else ''}".strip(), "Subtotal"), Markup(": "),
-                             _el("output", {"class": "running-total", "data-total-for": name,
+                             _el("output", {"class": "running-subtotal", "data-total-for": name,
                                             "data-group": code if code != "\0" else None,
                                             "for": " ".join(input_ids), "aria-live": "polite"},
                                  _vi_number(subtotal)),

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from .schema import deref, enum_options, field_name, schema_type
+from .schema import FormError, deref, enum_options, field_name, schema_type
 
 __all__ = ["FieldError", "validate", "strip_readonly", "clean", "errors_by_field"]
 
@@ -67,6 +67,9 @@ def validate(schema: dict, data: Any) -> list[FieldError]:
 
     ``schema`` should be the output of :func:`app.forms.expand`; never raises for bad data.
     """
+    if not schema.get("x-expanded") and _has_unexpanded(schema):
+        raise FormError("validate() needs the expanded schema: call expand(schema, context) first "
+                        "(x-criteria has no criteria yet)")
     data = strip_readonly(schema, data)
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
     out: list[FieldError] = []
@@ -82,6 +85,16 @@ def validate(schema: dict, data: Any) -> list[FieldError]:
     out = [e for e in out if e.kind == "type" or e.field not in typed or e.kind not in ("enum", "oneOf", "const")]
     order = _field_order(schema)
     return sorted(out, key=lambda e: _sort_key(order, e.field))
+
+
+def _has_unexpanded(node: Any) -> bool:
+    if isinstance(node, dict):
+        if node.get("x-criteria") is True and "properties" not in node:
+            return True
+        return any(_has_unexpanded(v) for k, v in node.items() if k not in ("const", "default", "enum"))
+    if isinstance(node, list):
+        return any(_has_unexpanded(v) for v in node)
+    return False
 
 
 def clean(schema: dict, data: Any) -> tuple[Any, list[FieldError]]:

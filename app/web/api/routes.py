@@ -105,7 +105,8 @@ def task_list():
 def task_detail(task_id):
     view = tasks.view(task_id, g.api_user)
     return jsonify(dict(task_json(view.task), schema=view.schema, ui_schema=view.ui_schema, data=view.data,
-                        instructions=view.instructions))
+                        instructions=view.instructions, revision_note=view.context.get("revision_note"),
+                        result=view.context.get("result")))
 
 
 @bp.post("/tasks/<int:task_id>/complete")

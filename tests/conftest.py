@@ -1,0 +1,101 @@
+"""Fixtures: one real database per run (SQLite file or PostgreSQL from TEST_DATABASE_URL), schema
+from the Alembic migrations, emptied and reloaded with the demo organisation before each test."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.extensions import db
+
+PERIOD = "2030-03"  # far enough ahead that no real-time deadline interferes
+PASSWORD = "DanhGia@2026"
+
+
+def _database_url(tmp_dir: str) -> str:
+    url = os.environ.get("TEST_DATABASE_URL", "sqlite")
+    if url == "sqlite":
+        return f"sqlite:///{os.path.join(tmp_dir, 'test.sqlite3')}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def app():
+    tmp_dir = tempfile.mkdtemp(prefix="danhgia-test-")
+    os.environ["INSTANCE_PATH"] = tmp_dir
+    url = _database_url(tmp_dir)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True,
+                      "PASSWORD_HASH_METHOD": "scrypt:1024:8:1"})
+    with app.app_context():
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        from flask_migrate import upgrade
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _empty_all_tables():
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(text("UPDATE units SET head_id = NULL"))
+            for t in tables:
+                conn.execute(t.delete())
+
+
+@pytest.fixture()
+def ctx(app):
+    """An app context on an empty database holding the demo organisation and the process."""
+    with app.app_context():
+        db.session.remove()
+        _empty_all_tables()
+        from app.demo import load_demo
+        load_demo()
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture()
+def client(ctx):
+    return ctx.test_client()
+
+
+def user(username):
+    from sqlalchemy import select
+
+    from app.models import User
+    return db.session.scalars(select(User).where(User.username == username)).one()
+
+
+def later(days: float) -> datetime:
+    return datetime.now(timezone.utc) + timedelta(days=days)
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
