@@ -2,6 +2,7 @@
 from the Alembic migrations, emptied and reloaded with the demo organisation before each test."""
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import tempfile
@@ -10,6 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db
@@ -34,6 +38,17 @@ def _database_url(tmp_dir: str) -> str:
     return url
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production: its own app context, `g`,
+    database session and login state, even though the test holds an app context open."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()  # the test's own session now sees what the request committed
+        return response
+
+
 @pytest.fixture(scope="session")
 def app():
     tmp_dir = tempfile.mkdtemp(prefix="danhgia-test-")
@@ -41,6 +56,7 @@ def app():
     url = _database_url(tmp_dir)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True,
                       "PASSWORD_HASH_METHOD": "scrypt:1024:8:1"})
+    app.test_client_class = IsolatedClient
     with app.app_context():
         if url.startswith("postgresql"):
             with db.engine.begin() as conn:

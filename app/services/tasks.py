@@ -59,7 +59,7 @@ def view(task_id: int, user: User) -> TaskView:
     instance = task.instance
     workflow = instances.load(instance)
     ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
-    context = dict(ready.data) if ready else {}
+    context = form_context(ready.data) if ready else {}
     schema = form_schema(instance, task.form, context)
     ui_schema = {}
     ui_name = workflow.loaded.user_tasks.get(task.step, {}).get("ui_form")
@@ -77,6 +77,15 @@ def _prefill_scores(context: dict, step: str) -> dict:
     if not isinstance(source, dict):
         return {}
     return {k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}
+
+
+def form_context(data: dict) -> dict:
+    """Task data plus what forms derive from it: the levels a decider may choose."""
+    context = dict(data)
+    result = data.get("result")
+    if isinstance(result, dict) and result.get("level") in levels.LEVELS:
+        context["allowed_levels"] = levels.allowed_decision_levels(result)
+    return context
 
 
 def form_schema(instance, form_file: str | None, context: dict) -> dict:
@@ -99,13 +108,12 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> Hu
         ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
         if ready is None:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        schema = form_schema(instance, task.form, ready.data)
+        schema = form_schema(instance, task.form, form_context(ready.data))
         clean = forms.strip_readonly(schema, data if isinstance(data, dict) else {})
         errors = forms.validate(schema, clean)
         if errors:
             raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
                           "The data is not valid; see the error next to each field.", field_details(errors))
-        _check_rules(task.step, clean, ready.data)
         workflow.complete(task.task_uuid, clean)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         audit.record("task_completed", instance=instance, actor=user, step=task.step,
@@ -129,15 +137,3 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> Hu
         db.session.rollback()
         raise
     return task
-
-
-def _check_rules(step: str, data: dict, context: dict) -> None:
-    """Rules a JSON Schema cannot say: the decider may not raise a level above the rules."""
-    if step == "decision" and data.get("level"):
-        result = context.get("result") or {}
-        allowed = levels.allowed_decision_levels(result) if result.get("level") else list(levels.LEVELS)
-        if data["level"] not in allowed:
-            raise Invalid(f"Loại {data['level']} cao hơn mức quy định cho phép ({result.get('level')}).",
-                          f"Level {data['level']} is above what the rules allow ({result.get('level')}).",
-                          [{"field": "level", "message": f"Chỉ được chọn: {', '.join(allowed)}",
-                            "message_en": f"Allowed: {', '.join(allowed)}"}])
