@@ -137,3 +137,20 @@ def test_month_through_the_pages(client):
     timers.run_due(later(30))
     report = client.get(f"/reports/monthly?unit=SNV-TCCB&period={PERIOD}").get_data(as_text=True)
     assert "Trần Thị Bình" in report and "Đã chốt" in report
+
+
+def test_instance_diagram_marks_completed_and_active_elements(client):
+    login(client, "nva")
+    page = client.get("/months/open")
+    client.post("/months/open", data={"unit": "SNV-TCCB", "period": PERIOD,
+                                      "csrf_token": csrf_token(page.get_data(as_text=True))})
+    submit(client, task_link(client, "self_evaluation", "nva"), score_fields(80))
+    record = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.subject_id == user("nva").id)).one()
+    data = client.get(f"/instances/{record.instance_id}/diagram.json").get_json()
+    assert 'id="self_evaluation"' in data["xml"]
+    assert {"init", "self_evaluation", "self_evaluation_total"} <= set(data["completed"])
+    assert "review" in data["active"] and "self_evaluation" not in data["active"]
+    logout(client)
+    login(client, "hve")                      # another division's staff
+    assert client.get(f"/instances/{record.instance_id}/diagram.json").status_code == 403
+    assert client.get(f"/instances/{record.instance_id}").status_code == 403

@@ -123,6 +123,13 @@ class Workflow:
                     continue
         return min(due) if due else None
 
+    def element_states(self) -> dict[str, list[str]]:
+        """BPMN ids of completed and active (ready or waiting) elements, for the diagram."""
+        def ids(state):
+            return sorted({t.task_spec.bpmn_id for t in self.wf.get_tasks(state=state)
+                           if getattr(t.task_spec, "bpmn_id", None)})
+        return {"completed": ids(TaskState.COMPLETED), "active": ids(TaskState.READY | TaskState.WAITING)}
+
     def active_steps(self) -> list[str]:
         return sorted({t.step for t in self.ready_tasks()})
 

@@ -96,6 +96,13 @@ def load(instance: ProcessInstance) -> Workflow:
     return Workflow.load(specs.load(instance.version), instance.snapshot)
 
 
+def diagram(instance: ProcessInstance) -> dict:
+    """The BPMN of the instance's own version with its completed and active elements."""
+    files = instance.version.files
+    xml = next((text for name, text in sorted(files.items()) if name.endswith(".bpmn")), "")
+    return {"xml": xml, **load(instance).element_states()}
+
+
 def record_of(instance: ProcessInstance) -> EvaluationRecord:
     return db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.instance_id == instance.id)).one()
 

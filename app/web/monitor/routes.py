@@ -1,7 +1,7 @@
 """HR and managers: open a month, follow instances, decide in batch, appeal, monthly report."""
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -74,6 +74,14 @@ def instance_page(instance_id):
     appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}) if can_appeal else None
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html)
+
+
+@bp.route("/instances/<int:instance_id>/diagram.json")
+@login_required
+def instance_diagram(instance_id):
+    instance = instances.get(instance_id)
+    access.require_view(current_user, instance)
+    return jsonify(instances.diagram(instance))
 
 
 @bp.route("/instances/<int:instance_id>/appeal", methods=["POST"])

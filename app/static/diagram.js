@@ -1,0 +1,18 @@
+// Draw the instance's own BPMN version with bpmn-js and mark completed and active elements.
+(function () {
+  var el = document.getElementById("diagram");
+  if (!el || !window.BpmnJS) return;
+  fetch(el.getAttribute("data-src"), { credentials: "same-origin" })
+    .then(function (r) { return r.json(); })
+    .then(function (d) {
+      var viewer = new window.BpmnJS({ container: el });
+      return viewer.importXML(d.xml).then(function () {
+        var canvas = viewer.get("canvas"), registry = viewer.get("elementRegistry");
+        canvas.zoom("fit-viewport");
+        d.completed.forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "done"); });
+        d.active.forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "active"); });
+        el.setAttribute("data-loaded", "true");
+      });
+    })
+    .catch(function (err) { el.textContent = "Không vẽ được sơ đồ: " + err; });
+})();
