@@ -53,6 +53,7 @@ SEED = {
     "subject": {"username": "nva", "full_name": "Nguyễn Văn A", "position_group": "cong_chuc"},
     "criteria": CRITERIA,
     "working_days": 22,
+    "opened_at": None,
     "scheme": "Hà Nội hằng tháng",
 }
 

@@ -114,3 +114,17 @@ def test_import_org_is_idempotent_and_all_or_nothing(ctx, tmp_path):
                         "csvuser,Trịnh Văn Sê,,SXD-QLN,staff,gdxd,,MatKhau@123\n", encoding="utf-8")
     assert _cli(ctx, "import-org", str(csv_path)).exit_code == 0
     assert user("csvuser").unit.code == "SXD-QLN"
+
+
+def test_a_month_opened_late_counts_deadlines_from_the_opening_day(ctx, client):
+    """Opening October on 20 November must not close everyone's self-evaluation at once."""
+    from datetime import datetime, timezone
+
+    from app.engine import clock
+    opened = datetime(2030, 5, 20, 9, 0, tzinfo=timezone.utc)   # Monday 20 May 2030, for April
+    with clock.frozen_at(opened):
+        assert "started=5" in _cli(ctx, "open-month", "--unit", "SNV-TCCB", "--period", "2030-04").output
+    task = db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("ttb").id)).one()
+    # WD3 counted from Monday 20 May: Wednesday 22 May, end of day in Hanoi
+    assert task.due_at == datetime(2030, 5, 22, 16, 59, 59, tzinfo=timezone.utc)
+    assert "fired=0" in _cli(ctx, "timers", "run", "--now", "2030-05-21T08:00:00+07:00").output

@@ -21,10 +21,18 @@ def now_iso() -> str:
     return clock.now().astimezone(_tz()).isoformat(timespec="seconds")
 
 
-def wd_deadline(period: str, n: int) -> str:
-    """End of the n-th working day of the month after `period` (deadline "WDn")."""
+def wd_deadline(period: str, n: int, opened_at: str | None = None) -> str:
+    """End of the n-th working day of the month after `period` (deadline "WDn").
+
+    A month opened late (after that month began) counts its working days from the opening day
+    instead, so nobody's deadline has already passed when their task appears.
+    """
     cal = current_calendar.get()
-    return cal.end_of_day(cal.nth_working_day(month_after(period), int(n))).isoformat()
+    start = month_after(period)
+    if opened_at:
+        opened = datetime.fromisoformat(opened_at).astimezone(_tz()).date()
+        start = max(start, opened)
+    return cal.end_of_day(cal.nth_working_day(start, int(n))).isoformat()
 
 
 def wd_after(instant: str, n: int) -> str:

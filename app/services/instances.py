@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.engine import persistence, specs
+from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
 from app.extensions import db
 from app.models import (EvaluationRecord, HumanTask, Notification, ProcessInstance, ProcessVersion,
@@ -44,6 +45,7 @@ def seed_data(subject: User, period: str, scheme: str = DEFAULT_SCHEME) -> dict:
     year, month = parse_period(period)
     return {
         "period": period,
+        "opened_at": now_iso(),
         "scheme": scheme,
         "criteria": criteria_for(scheme, subject.position_group),
         "criteria_groups": dict(SCHEMES[scheme]["groups"]),
