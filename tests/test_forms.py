@@ -549,3 +549,12 @@ def test_errors_are_bilingual_everywhere(forms):
     for e in errors:
         assert e.message and e.message_en and e.field, e
         assert e.message != e.message_en
+
+
+def test_instructions_render_task_data_escaped_and_bold():
+    from app.forms import render_instructions
+    html = str(render_instructions("Kỳ **{{ period }}**{% if revision_note %}\n\nTrả lại: {{ revision_note }}{% endif %}",
+                                   {"period": "2030-03", "revision_note": "<script>x</script> bổ sung"}))
+    assert html == "<p>Kỳ <strong>2030-03</strong></p><p>Trả lại: &lt;script&gt;x&lt;/script&gt; bổ sung</p>"
+    assert str(render_instructions("{{ missing.key }}ok", {})) == "<p>ok</p>"
+    assert "__class__" not in str(render_instructions("{{ ''.__class__ }}", {}))

@@ -29,7 +29,7 @@ def logout(client):
 def task_link(client, step, subject):
     html = client.get("/").get_data(as_text=True)
     subject_name = user(subject).full_name
-    rows = re.findall(r'<tr data-step="([^"]+)"[^>]*>\s*<td><a href="(/tasks/\d+)">[^<]*</a></td>\s*<td>([^<]*)</td>', html)
+    rows = re.findall(r'<tr data-step="([^"]+)"[^>]*>\s*<td[^>]*><a href="(/tasks/\d+)">[^<]*</a></td>\s*<td[^>]*>([^<]*)</td>', html)
     found = [href for s, href, name in rows if s == step and name == subject_name]
     assert len(found) == 1, (step, subject, rows)
     return found[0]

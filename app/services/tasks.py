@@ -68,7 +68,8 @@ def view(task_id: int, user: User) -> TaskView:
     prefill = context.get(ready.variable) if ready and ready.variable else None
     if not prefill and task.step in ("review", "review_by_decider", "appeal_decision"):
         prefill = _prefill_scores(context, task.step)
-    return TaskView(task, schema, ui_schema, prefill or {}, context, ready.instructions if ready else "")
+    instructions = forms.render_instructions(ready.instructions, context) if ready else ""
+    return TaskView(task, schema, ui_schema, prefill or {}, context, instructions)
 
 
 def _prefill_scores(context: dict, step: str) -> dict:
