@@ -7,19 +7,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app.engine import persistence, specs
 from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
 from app.extensions import db
-from app.models import (EvaluationRecord, HumanTask, Notification, ProcessInstance, ProcessVersion,
-                        User)
+from app.models import EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, User
 from app.rules.schemes import DEFAULT_SCHEME, SCHEMES, criteria_for
 from app.rules.workdays import DEFAULT_CALENDAR, parse_period
 
-from . import audit, authority
+from . import audit, authority, notifications
 from .errors import Conflict, NotFound
 
 STATUS_BY_STEP = {
@@ -158,8 +157,8 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow) -> None:
         audit.record("task_assigned", instance=instance, step=task.step,
                      details={"assignee": assignee.username if assignee else None, "role": task.role})
         if assignee is not None:
-            db.session.add(Notification(user_id=assignee.id, instance_id=instance.id, kind="assigned",
-                                        message=f"Việc mới: {task.title} — {subject.full_name} ({instance.period})"))
+            notifications.send(assignee.id, "assigned", f"Việc mới: {task.title} — {subject.full_name} "
+                               f"({instance.period})", instance.id)
 
 
 def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool) -> None:
@@ -208,21 +207,24 @@ def _notify(instance: ProcessInstance, requests: list[dict]) -> None:
             rows = db.session.scalars(select(HumanTask).where(
                 HumanTask.instance_id == instance.id, HumanTask.status == "ready", HumanTask.step == step)).all()
             for row in rows:
-                if row.assignee_id:
-                    due = row.due_at.astimezone().strftime("%d/%m/%Y") if row.due_at else ""
-                    db.session.add(Notification(user_id=row.assignee_id, instance_id=instance.id, kind="reminder",
-                                                message=f"Nhắc việc: {row.title} — hạn {due}"))
+                due = _local_date(row.due_at)
+                notifications.send(row.assignee_id, "reminder", f"Nhắc việc: {row.title} — hạn {due}", instance.id)
             audit.record("reminder_sent", instance=instance, step=step)
         elif kind in NOTIFY_TEXT:
-            appeal_due = record.appeal_due.astimezone().strftime("%d/%m/%Y") if record.appeal_due else ""
             text = NOTIFY_TEXT[kind].format(period=instance.period, total=_fmt(record.total), level=record.level,
-                                            appeal_due=appeal_due)
-            db.session.add(Notification(user_id=instance.subject_id, instance_id=instance.id, kind=kind,
-                                        message=text))
+                                            appeal_due=_local_date(record.appeal_due))
+            notifications.send(instance.subject_id, kind, text, instance.id)
             if kind == "published":
                 audit.record("published", instance=instance, details={"total": record.total, "level": record.level})
         elif kind == "escalation":
             audit.record("escalated", instance=instance, step=step)
+
+
+def _local_date(dt: datetime | None) -> str:
+    if dt is None:
+        return ""
+    from zoneinfo import ZoneInfo
+    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y")
 
 
 def _fmt(value) -> str:
