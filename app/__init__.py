@@ -29,4 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register(app)
     from .cli import register_commands
     register_commands(app)
+    from .engine import helpers
+    from .services import calendar
+    helpers.calendar_provider = calendar.current
     return app

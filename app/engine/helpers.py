@@ -5,6 +5,7 @@ the current run's outbox; the service turns it into notifications after the save
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 
@@ -14,6 +15,13 @@ from app.rules.workdays import DEFAULT_CALENDAR, WorkCalendar, month_after
 from . import clock
 
 current_calendar: ContextVar[WorkCalendar] = ContextVar("current_calendar", default=DEFAULT_CALENDAR)
+# Set by the app to a function returning the calendar in force (holidays + the days an
+# administrator entered); every engine run installs its result in `current_calendar`.
+calendar_provider: Callable[[], WorkCalendar] | None = None
+
+
+def calendar() -> WorkCalendar:
+    return calendar_provider() if calendar_provider is not None else DEFAULT_CALENDAR
 outbox: ContextVar[list | None] = ContextVar("engine_outbox", default=None)
 
 

@@ -49,6 +49,7 @@ class ReadyTask:
 def _run(now: datetime | None = None):
     box: list = []
     token = helpers.outbox.set(box)
+    calendar_token = helpers.current_calendar.set(helpers.calendar())
     try:
         with clock.frozen_at(now):
             yield box
@@ -60,6 +61,7 @@ def _run(now: datetime | None = None):
         raise EngineError(str(exc)) from exc
     finally:
         helpers.outbox.reset(token)
+        helpers.current_calendar.reset(calendar_token)
 
 
 class Workflow:

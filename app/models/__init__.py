@@ -1,7 +1,9 @@
 from .audit import AuditEvent, Notification
 from .evaluation import EvaluationRecord
+from .mail import OutgoingMail
 from .org import ApiToken, Unit, User
+from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
-__all__ = ["ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "ProcessInstance",
-           "ProcessVersion", "Unit", "User"]
+__all__ = ["Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
+           "ProcessInstance", "ProcessVersion", "Unit", "User"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -21,6 +21,7 @@ class EvaluationRecord(db.Model):
     agency_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     period: Mapped[str] = mapped_column(String(7))
     scheme: Mapped[str] = mapped_column(String(64))
+    scheme_id: Mapped[int | None] = mapped_column(ForeignKey("schemes.id"))
     status: Mapped[str] = mapped_column(String(32), default="self_evaluation")
     self_total: Mapped[float | None] = mapped_column(Float)
     review_total: Mapped[float | None] = mapped_column(Float)
@@ -31,6 +32,7 @@ class EvaluationRecord(db.Model):
     rules_applied: Mapped[list | None] = mapped_column(JSON)
     self_evaluation_missed: Mapped[bool] = mapped_column(default=False)
     appealed: Mapped[bool] = mapped_column(default=False)
+    not_evaluated_reason: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     appeal_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,8 +14,6 @@ LEVEL_NAMES_EN = {
     "C": "Completed duties",
     "D": "Did not complete duties",
 }
-QUOTA_SHARE = 0.30
-QUOTA_SHARE_EXCEPTIONAL = 0.40
 
 
 def rank(level: str) -> int:
@@ -78,7 +76,9 @@ def finalize_level(result: dict, decision: dict | None) -> dict:
     return final
 
 
-def quota_cap(evaluated: int, exceptional: bool = False) -> int:
-    """Most A's allowed in an agency-month (floor of the share)."""
-    share = QUOTA_SHARE_EXCEPTIONAL if exceptional else QUOTA_SHARE
-    return int(evaluated * share + 1e-9)
+def quota_cap(quota: dict, evaluated: int, count_b: int, exceptional: bool = False) -> int:
+    """Most A's allowed in an agency-month (floor of the share): a share of the people
+    evaluated (Hà Nội: 30 %, 40 % in an exceptional month) or, under Decree 335, of those rated B."""
+    share = quota["exceptional_share"] if exceptional else quota["share"]
+    base = count_b if quota["rule"] == "share_of_b" else evaluated
+    return int(base * share + 1e-9)

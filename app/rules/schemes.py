@@ -39,10 +39,14 @@ def _criteria(group_i, group_ii):
             + [{"code": c, "group": "II", "name": n, "max": m} for c, n, m in group_ii])
 
 
+QUOTA_HANOI = {"rule": "share_of_evaluated", "share": 0.30, "exceptional_share": 0.40}
+QUOTA_335 = {"rule": "share_of_b", "share": 0.20, "exceptional_share": 0.20}
+
 SCHEMES = {
     "hanoi-monthly": {
         "name": "Hà Nội hằng tháng",
-        "effective_from": "2018-07-01",
+        "effective_from": "2018-07",
+        "quota": QUOTA_HANOI,
         "groups": GROUP_NAMES,
         "criteria": {"staff": _criteria(GROUP_I, GROUP_II_STAFF),
                      "contract": _criteria(GROUP_I, GROUP_II_STAFF),
@@ -50,7 +54,8 @@ SCHEMES = {
     },
     "nd335-2025": {
         "name": "Nghị định 335/2025",
-        "effective_from": "2026-01-01",
+        "effective_from": "2026-01",
+        "quota": QUOTA_335,
         "groups": {"I": "Tiêu chí chung", "II": "Kết quả thực hiện nhiệm vụ"},
         "criteria": {pg: _criteria(ND335_GENERAL, ND335_TASKS) for pg in ("staff", "contract", "leader")},
     },
@@ -58,6 +63,6 @@ SCHEMES = {
 DEFAULT_SCHEME = "hanoi-monthly"
 
 
-def criteria_for(scheme: str, position_group: str) -> list[dict]:
-    table = SCHEMES[scheme]["criteria"]
+def criteria_for(definition: dict, position_group: str) -> list[dict]:
+    table = definition["criteria"]
     return [dict(c) for c in table.get(position_group) or table["staff"]]

@@ -1,11 +1,12 @@
 """The decider's batch decision for an agency and month, with the quota check (DOMAIN.md §4.4)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import EvaluationRecord, HumanTask, User
+from app.models import EvaluationRecord, HumanTask, Scheme, User
 from app.rules import levels
+from app.rules import schemes as defaults
 
 from . import audit, tasks
 from .cycles import check_period, unit_by_code
@@ -21,18 +22,25 @@ def pending(user: User, period: str | None = None) -> list[HumanTask]:
 
 
 def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool) -> dict:
-    """A count if the batch is applied: decided records keep their level, the batch's records
-    take the chosen one, undecided records are not counted as A."""
-    evaluated = db.session.scalar(select(func.count()).select_from(EvaluationRecord).where(
+    """Counts if the batch is applied: decided records keep their level, the batch's records take
+    the chosen one, undecided records count as not A (and not B)."""
+    records = db.session.execute(select(EvaluationRecord.instance_id, EvaluationRecord.level,
+                                        EvaluationRecord.published_at, EvaluationRecord.scheme_id).where(
         EvaluationRecord.agency_id == agency_id, EvaluationRecord.period == period,
-        EvaluationRecord.status != "not_evaluated")) or 0
-    decided_a = db.session.scalar(select(func.count()).select_from(EvaluationRecord).where(
-        EvaluationRecord.agency_id == agency_id, EvaluationRecord.period == period,
-        EvaluationRecord.level == "A", EvaluationRecord.published_at.is_not(None),
-        EvaluationRecord.instance_id.not_in(list(chosen) or [-1]))) or 0
-    count_a = decided_a + sum(1 for lv in chosen.values() if lv == "A")
-    cap = levels.quota_cap(evaluated, exceptional)
-    return {"evaluated": evaluated, "count_a": count_a, "cap": cap, "exceeded": count_a > cap}
+        EvaluationRecord.status != "not_evaluated")).all()
+    final = {}
+    for instance_id, level, published_at, _ in records:
+        final[instance_id] = chosen.get(instance_id) or (level if published_at else None)
+    scheme_ids = {r.scheme_id for r in records if r.instance_id in chosen} or {r.scheme_id for r in records}
+    scheme = db.session.get(Scheme, next(iter(scheme_ids))) if scheme_ids and None not in scheme_ids else None
+    quota = scheme.definition["quota"] if scheme else defaults.QUOTA_HANOI
+    count_a = sum(1 for lv in final.values() if lv == "A")
+    count_b = sum(1 for lv in final.values() if lv == "B")
+    cap = levels.quota_cap(quota, len(records), count_b, exceptional)
+    status = {"evaluated": len(records), "count_a": count_a, "count_b": count_b, "cap": cap,
+              "rule": quota["rule"], "exceeded": count_a > cap}
+    status["basis"] = _quota_basis(status, exceptional)
+    return status
 
 
 def decide(user: User, unit_code: str, period: str, items: list[dict],
@@ -66,8 +74,8 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     if quota["exceeded"]:
         raise Invalid(
             f"Vượt tỷ lệ loại A: {quota['count_a']} người loại A, tối đa {quota['cap']} "
-            f"({'40' if exceptional else '30'}% của {quota['evaluated']} người). Hãy hạ loại một số người "
-            "(ghi rõ lý do) hoặc đánh dấu tháng đặc biệt.",
+            f"({quota['basis']}). Hãy hạ loại một số người (ghi rõ lý do)"
+            f"{'' if quota['rule'] == 'share_of_b' else ' hoặc đánh dấu tháng đặc biệt'}.",
             f"Quota exceeded: {quota['count_a']} A's, at most {quota['cap']} allowed.",
             [{"field": "items", "count": quota["count_a"], "cap": quota["cap"],
               "message": f"{quota['count_a']} > {quota['cap']}", "message_en": f"{quota['count_a']} > {quota['cap']}"}])
@@ -81,3 +89,9 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
         "exceptional_reason": (exceptional_reason or "").strip() or None})
     db.session.commit()
     return {"decided": decided, "quota": quota}
+
+
+def _quota_basis(quota: dict, exceptional: bool) -> str:
+    if quota["rule"] == "share_of_b":
+        return f"20% của {quota['count_b']} người loại B"
+    return f"{'40' if exceptional else '30'}% của {quota['evaluated']} người"

@@ -11,14 +11,15 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.engine import persistence, specs
+from app.engine import helpers
 from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
 from app.extensions import db
-from app.models import EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, User
-from app.rules.schemes import DEFAULT_SCHEME, SCHEMES, criteria_for
-from app.rules.workdays import DEFAULT_CALENDAR, parse_period
+from app.models import EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme, User
+from app.rules.schemes import criteria_for
+from app.rules.workdays import parse_period
 
-from . import audit, authority, notifications
+from . import audit, authority, notifications, schemes
 from .errors import Conflict, NotFound
 
 STATUS_BY_STEP = {
@@ -40,15 +41,18 @@ STATUS_LABELS = {
 }
 
 
-def seed_data(subject: User, period: str, scheme: str = DEFAULT_SCHEME) -> dict:
+def seed_data(subject: User, period: str, scheme: Scheme) -> dict:
+    """What a new instance starts with; the scheme's criteria are copied, so later edits of the
+    scheme never change this month."""
     year, month = parse_period(period)
     return {
         "period": period,
         "opened_at": now_iso(),
-        "scheme": scheme,
-        "criteria": criteria_for(scheme, subject.position_group),
-        "criteria_groups": dict(SCHEMES[scheme]["groups"]),
-        "working_days": DEFAULT_CALENDAR.working_days_in_month(year, month),
+        "scheme": scheme.code,
+        "scheme_version": scheme.version,
+        "criteria": criteria_for(scheme.definition, subject.position_group),
+        "criteria_groups": dict(scheme.definition["groups"]),
+        "working_days": helpers.calendar().working_days_in_month(year, month),
         "subject": {"username": subject.username, "full_name": subject.full_name,
                     "position_group": subject.position_group},
     }
@@ -57,7 +61,8 @@ def seed_data(subject: User, period: str, scheme: str = DEFAULT_SCHEME) -> dict:
 def start(version: ProcessVersion, subject: User, period: str, actor: User | None = None) -> ProcessInstance:
     loaded = specs.load(version)
     agency = authority.agency_of(subject)
-    workflow = Workflow.start(loaded, seed_data(subject, period))
+    scheme = schemes.for_unit(subject.unit, period)
+    workflow = Workflow.start(loaded, seed_data(subject, period, scheme))
     instance = ProcessInstance(version_id=version.id, subject_id=subject.id, unit_id=subject.unit_id,
                                agency_id=agency.id if agency else subject.unit_id, period=period,
                                snapshot="", serializer_version=persistence.SERIALIZER_VERSION)
@@ -65,7 +70,8 @@ def start(version: ProcessVersion, subject: User, period: str, actor: User | Non
     db.session.add(instance)
     db.session.flush()
     db.session.add(EvaluationRecord(instance_id=instance.id, subject_id=subject.id, unit_id=instance.unit_id,
-                                    agency_id=instance.agency_id, period=period, scheme=DEFAULT_SCHEME))
+                                    agency_id=instance.agency_id, period=period, scheme=scheme.code,
+                                    scheme_id=scheme.id))
     audit.record("instance_started", instance=instance, actor=actor,
                  details={"period": period, "version": version.version})
     save(instance, workflow)
