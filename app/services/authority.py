@@ -1,15 +1,18 @@
 """Who holds a lane: roles relative to the subject, resolved from the org chart (DOMAIN.md §2).
 
-Nobody reviews or decides their own record: a role that resolves to the subject goes one
-level up. A lane whose role is not one of these names a group: a user holding that role in
-the subject's agency.
+Nobody reviews or decides their own record: a role that resolves to the subject goes one level
+up. Authority follows appointment dates (an acting head from an Appointment row wins over the
+unit's head for its dates). Delegations (ủy quyền) do not change the assignee: the deputy sees
+and completes the principal's tasks "on behalf of" them while the delegation runs.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date, datetime, timezone
+
+from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.models import Unit, User
+from app.models import Appointment, Delegation, Unit, User
 
 ROLE_LABELS = {
     "subject": "Người được đánh giá",
@@ -20,50 +23,98 @@ ROLE_LABELS = {
 }
 
 
+def today() -> date:
+    from zoneinfo import ZoneInfo
+    from flask import current_app
+    return datetime.now(timezone.utc).astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def agency_of_unit(unit: Unit | None) -> Unit | None:
+    return unit.agency() if unit else None
+
+
 def agency_of(user: User) -> Unit | None:
-    return user.unit.agency() if user.unit else None
+    return agency_of_unit(user.unit)
 
 
-def _head_above(agency: Unit | None, subject: User) -> User | None:
+def head_of(unit: Unit, on: date) -> User | None:
+    """The head in office on `on`: an acting or appointed head for those dates, else the unit's head."""
+    appointment = db.session.scalars(
+        select(Appointment).where(Appointment.unit_id == unit.id, Appointment.start <= on,
+                                  or_(Appointment.end.is_(None), Appointment.end >= on))
+        .order_by(Appointment.start.desc()).limit(1)).first()
+    head = appointment.user if appointment else unit.head
+    return head if head is not None and head.active else None
+
+
+def _head_above(agency: Unit | None, subject: User, on: date) -> User | None:
     """The head of the first agency at or above `agency` who is not the subject."""
     unit = agency
     while unit is not None:
-        if unit.is_agency and unit.head is not None and unit.head.id != subject.id and unit.head.active:
-            return unit.head
+        if unit.is_agency:
+            head = head_of(unit, on)
+            if head is not None and head.id != subject.id:
+                return head
         unit = unit.parent
     return None
 
 
-def decider_for(subject: User) -> User | None:
-    return _head_above(agency_of(subject), subject)
+def decider_for(subject: User, unit: Unit | None = None, on: date | None = None) -> User | None:
+    return _head_above(agency_of_unit(unit or subject.unit), subject, on or today())
 
 
-def superior_decider_for(subject: User) -> User | None:
-    agency = agency_of(subject)
-    return _head_above(agency.parent if agency else None, subject)
+def superior_decider_for(subject: User, unit: Unit | None = None, on: date | None = None) -> User | None:
+    agency = agency_of_unit(unit or subject.unit)
+    return _head_above(agency.parent if agency else None, subject, on or today())
 
 
-def direct_manager_for(subject: User) -> User | None:
+def direct_manager_for(subject: User, unit: Unit | None = None, on: date | None = None) -> User | None:
+    """The manager on file; for a person evaluated by another unit (a transfer), that unit's head
+    or leader; the decider when neither exists."""
+    on = on or today()
+    if unit is not None and subject.unit_id != unit.id:
+        leader = head_of(unit, on)
+        if leader is not None and leader.id != subject.id:
+            return leader
+        return decider_for(subject, unit, on)
     manager = subject.manager
     if manager is not None and manager.id != subject.id and manager.active:
         return manager
-    return decider_for(subject)
+    return decider_for(subject, unit, on)
 
 
-def resolve(role: str | None, subject: User) -> User | None:
+def resolve(role: str | None, subject: User, unit: Unit | None = None, on: date | None = None) -> User | None:
     if role == "subject":
         return subject
     if role == "direct_manager":
-        return direct_manager_for(subject)
+        return direct_manager_for(subject, unit, on)
     if role == "decider":
-        return decider_for(subject)
+        return decider_for(subject, unit, on)
     if role == "superior_decider":
-        return superior_decider_for(subject)
+        return superior_decider_for(subject, unit, on)
     if not role:
         return None
-    agency = agency_of(subject)
+    agency = agency_of_unit(unit or subject.unit)
     scope = agency.subtree_ids() if agency else []
     candidates = db.session.scalars(
         select(User).where(User.active.is_(True), User.unit_id.in_(scope), User.id != subject.id)
         .order_by(User.id)).all()
     return next((u for u in candidates if u.has_role(role)), None)
+
+
+def principals_of(deputy: User, on: date | None = None) -> list[User]:
+    """The people `deputy` acts for today."""
+    on = on or today()
+    return db.session.scalars(
+        select(User).join(Delegation, Delegation.principal_id == User.id)
+        .where(Delegation.deputy_id == deputy.id, Delegation.revoked.is_(False),
+               Delegation.start <= on, Delegation.end >= on)).all()
+
+
+def acting_for(user: User, assignee_id: int | None, on: date | None = None) -> User | None | bool:
+    """None when `user` is the assignee, the principal when acting by delegation, False otherwise."""
+    if assignee_id is None:
+        return False
+    if assignee_id == user.id:
+        return None
+    return next((p for p in principals_of(user, on) if p.id == assignee_id), False)

@@ -1,13 +1,13 @@
 """Open a month (mở kỳ đánh giá) for a unit: one instance per person, idempotent."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.models import ProcessInstance, Unit, User
+from app.models import Membership, ProcessInstance, Unit, User
 from app.rules.workdays import parse_period
 
-from . import access, audit, instances, versions
+from . import access, audit, instances, membership, versions
 from .errors import BadRequest, NotFound
 
 
@@ -36,15 +36,21 @@ def open_month(unit_code: str, period: str, include_subunits: bool = False, acto
     if version is None:
         raise NotFound("Chưa có phiên bản quy trình nào được ban hành.", "No published process version.")
     unit_ids = unit.subtree_ids() if include_subunits else [unit.id]
-    people = db.session.scalars(select(User).where(User.unit_id.in_(unit_ids), User.active.is_(True))
-                                .order_by(User.id)).all()
+    first, last = membership.month_bounds(period)
+    moved_here = select(Membership.user_id).where(Membership.unit_id.in_(unit_ids), Membership.start <= last,
+                                                  or_(Membership.end.is_(None), Membership.end >= first))
+    candidates = db.session.scalars(select(User).where(
+        or_(User.unit_id.in_(unit_ids), User.id.in_(moved_here)), User.active.is_(True)).order_by(User.id)).all()
+    main = membership.main_units(period, [p.id for p in candidates])
+    units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
+    people = [(p, units[main.get(p.id, p.unit_id)]) for p in candidates if main.get(p.id, p.unit_id) in units]
     already = set(db.session.scalars(select(ProcessInstance.subject_id).where(
-        ProcessInstance.period == period, ProcessInstance.subject_id.in_([p.id for p in people]))))
+        ProcessInstance.period == period, ProcessInstance.subject_id.in_([p.id for p, _ in people]))))
     started = []
-    for person in people:
+    for person, home in people:
         if person.id in already:
             continue
-        instances.start(version, person, period, actor)
+        instances.start(version, person, period, actor, unit=home)
         started.append(person.username)
     audit.record("month_opened", actor=actor, details={"unit": unit.code, "period": period,
                                                         "include_subunits": include_subunits,

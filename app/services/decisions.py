@@ -8,14 +8,15 @@ from app.models import EvaluationRecord, HumanTask, Scheme, User
 from app.rules import levels
 from app.rules import schemes as defaults
 
-from . import audit, tasks
+from . import audit, authority, tasks
 from .cycles import check_period, unit_by_code
 from .errors import BadRequest, Conflict, Forbidden, Invalid
 
 
 def pending(user: User, period: str | None = None) -> list[HumanTask]:
-    query = select(HumanTask).where(HumanTask.assignee_id == user.id, HumanTask.status == "ready",
-                                    HumanTask.step == "decision")
+    assignees = [user.id] + [p.id for p in authority.principals_of(user)]
+    query = select(HumanTask).where(HumanTask.assignee_id.in_(assignees), HumanTask.status == "ready",
+                                    HumanTask.step == "decision", HumanTask.subject_id != user.id)
     if period:
         query = query.where(HumanTask.period == period)
     return db.session.scalars(query.order_by(HumanTask.agency_id, HumanTask.unit_id, HumanTask.id)).all()
@@ -59,7 +60,7 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
         if task is None:
             raise Conflict(f"Hồ sơ #{item['instance_id']} không ở bước chờ quyết định.",
                            f"Evaluation #{item['instance_id']} is not waiting for a decision.")
-        if task.assignee_id != user.id:
+        if authority.acting_for(user, task.assignee_id) is False:
             raise Forbidden(f"Anh/chị không có thẩm quyền quyết định hồ sơ #{item['instance_id']}.",
                             f"You may not decide evaluation #{item['instance_id']}.")
         if task.agency_id != agency.id:

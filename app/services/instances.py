@@ -15,7 +15,7 @@ from app.engine import helpers
 from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
 from app.extensions import db
-from app.models import EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme, User
+from app.models import EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme, Unit, User
 from app.rules.schemes import criteria_for
 from app.rules.workdays import parse_period
 
@@ -58,15 +58,18 @@ def seed_data(subject: User, period: str, scheme: Scheme) -> dict:
     }
 
 
-def start(version: ProcessVersion, subject: User, period: str, actor: User | None = None) -> ProcessInstance:
+def start(version: ProcessVersion, subject: User, period: str, actor: User | None = None,
+          unit: Unit | None = None) -> ProcessInstance:
+    """Start `subject`'s month in `unit` (default: their unit; another one after a transfer)."""
+    unit = unit or subject.unit
     loaded = specs.load(version)
-    agency = authority.agency_of(subject)
-    scheme = schemes.for_unit(subject.unit, period)
+    agency = authority.agency_of_unit(unit)
+    scheme = schemes.for_unit(unit, period)
     workflow = Workflow.start(loaded, seed_data(subject, period, scheme))
-    instance = ProcessInstance(version_id=version.id, subject_id=subject.id, unit_id=subject.unit_id,
-                               agency_id=agency.id if agency else subject.unit_id, period=period,
+    instance = ProcessInstance(version_id=version.id, subject_id=subject.id, unit_id=unit.id,
+                               agency_id=agency.id if agency else unit.id, period=period,
                                snapshot="", serializer_version=persistence.SERIALIZER_VERSION)
-    instance.subject = subject
+    instance.subject, instance.unit = subject, unit
     db.session.add(instance)
     db.session.flush()
     db.session.add(EvaluationRecord(instance_id=instance.id, subject_id=subject.id, unit_id=instance.unit_id,
@@ -154,7 +157,7 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow) -> None:
     for task in ready:
         if task.uuid in open_rows:
             continue
-        assignee = authority.resolve(task.role, subject)
+        assignee = authority.resolve(task.role, subject, instance.unit)
         row = HumanTask(instance_id=instance.id, task_uuid=task.uuid, step=task.step, title=task.title,
                         lane_role=task.role, form=task.form, assignee_id=assignee.id if assignee else None,
                         subject_id=subject.id, unit_id=instance.unit_id, agency_id=instance.agency_id,

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import HumanTask, User
 from app.rules import levels
 
-from . import audit, instances
+from . import audit, authority, instances
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
 CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
@@ -23,9 +23,13 @@ CONFLICT_EN = "This task was already completed or the evaluation changed meanwhi
 
 
 def inbox(user: User) -> list[HumanTask]:
+    """My ready tasks, and those of the people I act for by delegation today."""
+    assignees = [user.id] + [p.id for p in authority.principals_of(user)]
     return db.session.scalars(
-        select(HumanTask).options(joinedload(HumanTask.subject), joinedload(HumanTask.unit))
-        .where(HumanTask.assignee_id == user.id, HumanTask.status == "ready")
+        select(HumanTask).options(joinedload(HumanTask.subject), joinedload(HumanTask.unit),
+                                  joinedload(HumanTask.assignee))
+        .where(HumanTask.assignee_id.in_(assignees), HumanTask.status == "ready",
+               (HumanTask.subject_id != user.id) | (HumanTask.lane_role == "subject"))
         .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)).all()
 
 
@@ -36,9 +40,12 @@ def get_task(task_id: int) -> HumanTask:
     return task
 
 
-def check_assignee(task: HumanTask, user: User) -> None:
-    if task.assignee_id != user.id:
+def check_assignee(task: HumanTask, user: User) -> User | None:
+    """The principal when `user` acts by delegation, None when the task is theirs; else 403."""
+    principal = authority.acting_for(user, task.assignee_id)
+    if principal is False:
         raise Forbidden("Việc này không được giao cho anh/chị.", "This task is not assigned to you.")
+    return principal
 
 
 @dataclass
@@ -99,7 +106,10 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> Hu
     """Validate `data` against the task's form and complete it. All or nothing: a 4xx leaves
     the database untouched (with commit=False the caller commits several as one)."""
     task = get_task(task_id)
-    check_assignee(task, user)
+    principal = check_assignee(task, user)
+    if task.subject_id == user.id and task.lane_role != "subject":
+        raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
+                        "Nobody may review or decide their own evaluation.")
     try:
         instance = instances.lock(task.instance_id)
         db.session.refresh(task)
@@ -117,8 +127,9 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> Hu
                           "The data is not valid; see the error next to each field.", field_details(errors))
         workflow.complete(task.task_uuid, clean)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
+        task.on_behalf_of_id = principal.id if principal else None
         audit.record("task_completed", instance=instance, actor=user, step=task.step,
-                     on_behalf_of=task.on_behalf_of, details={"data": clean})
+                     on_behalf_of=principal, details={"data": clean})
         instances.save(instance, workflow, actor=user)
         if commit:
             db.session.commit()

@@ -47,11 +47,12 @@ def _iso(dt):
     return dt.isoformat() if dt else None
 
 
-def task_json(t: HumanTask) -> dict:
+def task_json(t: HumanTask, viewer=None) -> dict:
+    acting_for = t.assignee if viewer is not None and t.assignee_id != viewer.id else t.on_behalf_of
     return {"id": t.id, "instance_id": t.instance_id, "step": t.step, "title": t.title,
             "subject": {"username": t.subject.username, "full_name": t.subject.full_name},
             "unit": t.unit.code, "period": t.period, "due_at": _iso(t.due_at),
-            "on_behalf_of": t.on_behalf_of.username if t.on_behalf_of else None}
+            "on_behalf_of": acting_for.username if acting_for else None}
 
 
 def instance_json(instance: ProcessInstance, with_events: bool = True) -> dict:
@@ -97,14 +98,14 @@ def token():
 @bp.get("/tasks")
 @token_required
 def task_list():
-    return jsonify([task_json(t) for t in tasks.inbox(g.api_user)])
+    return jsonify([task_json(t, g.api_user) for t in tasks.inbox(g.api_user)])
 
 
 @bp.get("/tasks/<int:task_id>")
 @token_required
 def task_detail(task_id):
     view = tasks.view(task_id, g.api_user)
-    return jsonify(dict(task_json(view.task), schema=view.schema, ui_schema=view.ui_schema, data=view.data,
+    return jsonify(dict(task_json(view.task, g.api_user), schema=view.schema, ui_schema=view.ui_schema, data=view.data,
                         instructions=view.instructions, revision_note=view.context.get("revision_note"),
                         result=view.context.get("result")))
 
@@ -183,3 +184,18 @@ def monthly_report():
     if not unit:
         raise BadRequest("Thiếu tham số unit.", "The 'unit' parameter is required.")
     return jsonify(reports.monthly(unit, request.args.get("period", ""), scope))
+
+
+@bp.get("/reports/rollup")
+@token_required
+def rollup_report():
+    """Quarter / year roll-up (tổng hợp) of a unit: ?unit=CODE&range=YYYY-Qn|YYYY."""
+    from app.services import rollup
+
+    scope = access.visible_unit_ids(g.api_user)
+    if scope is not None and not scope:
+        raise Forbidden("Anh/chị không có quyền xem báo cáo.", "You may not see reports.")
+    unit = request.args.get("unit")
+    if not unit:
+        raise BadRequest("Thiếu tham số unit.", "The 'unit' parameter is required.")
+    return jsonify(rollup.compute(unit, request.args.get("range", ""), scope))

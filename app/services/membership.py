@@ -1,0 +1,45 @@
+"""Where a person works in a month: the unit where they worked most evaluates (DOMAIN.md §6)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import Membership, User
+from app.rules.workdays import month_after, parse_period
+
+
+def month_bounds(period: str) -> tuple[date, date]:
+    year, month = parse_period(period)
+    return date(year, month, 1), month_after(period) - timedelta(days=1)
+
+
+def main_units(period: str, user_ids: list[int] | None = None) -> dict[int, int]:
+    """user id -> the unit where they worked the most days of the month, for people whose
+    memberships cover part of it (ties go to the later unit)."""
+    first, last = month_bounds(period)
+    query = select(Membership).where(Membership.start <= last,
+                                     or_(Membership.end.is_(None), Membership.end >= first))
+    if user_ids is not None:
+        query = query.where(Membership.user_id.in_(user_ids))
+    days: dict[int, dict[int, tuple[int, date]]] = defaultdict(dict)
+    for m in db.session.scalars(query):
+        start, end = max(m.start, first), min(m.end or last, last)
+        n = (end - start).days + 1
+        prev = days[m.user_id].get(m.unit_id, (0, start))
+        days[m.user_id][m.unit_id] = (prev[0] + n, max(prev[1], start))
+    return {uid: max(units, key=lambda u: units[u]) for uid, units in days.items()}
+
+
+def transfer(user: User, unit_id: int, on: date) -> None:
+    """Move `user` to another unit from `on`, keeping where they were before."""
+    current = db.session.scalars(select(Membership).where(Membership.user_id == user.id,
+                                                          Membership.end.is_(None))).first()
+    if current is None:
+        current = Membership(user_id=user.id, unit_id=user.unit_id, start=date(2000, 1, 1))
+        db.session.add(current)
+    current.end = on - timedelta(days=1)
+    db.session.add(Membership(user_id=user.id, unit_id=unit_id, start=on))
+    user.unit_id = unit_id
