@@ -155,6 +155,11 @@ class Workflow:
             self.wf.do_engine_steps()
         self.notifications += box
 
+    def cancel(self) -> None:
+        """End the workflow where it stands (cancelled tasks, no further steps)."""
+        with _run():
+            self.wf.cancel()
+
     def run_timers(self, now: datetime | None = None) -> None:
         with _run(now) as box:
             self.wf.refresh_timers()

@@ -57,22 +57,38 @@ def apply_level_rules(score_level: str, total: float, review: dict | None, worki
     return {"total": total, "level": level, "rules_applied": rules}
 
 
-def allowed_decision_levels(result: dict) -> list[str]:
+def score_level_of(result: dict) -> str:
+    """The level the total alone gives (before attendance and discipline)."""
+    return next((r["level"] for r in result.get("rules_applied", []) if r["rule"] == "score"), result["level"])
+
+
+def ceiling(result: dict, objective_cause_confirmed: bool = False) -> str:
+    """The best level the decider may give. With an objective cause confirmed, the attendance cap
+    may be lifted back to the level the work deserves; discipline always stands."""
+    rules = {r["rule"] for r in result.get("rules_applied", [])}
+    if objective_cause_confirmed and "objective_cause" in rules and "discipline" not in rules:
+        return score_level_of(result)
+    return result["level"]
+
+
+def allowed_decision_levels(result: dict, objective_cause_confirmed: bool = False) -> list[str]:
     """The decider may keep the level or lower it (e.g. to meet the quota), never raise it."""
-    return [lv for lv in LEVELS if rank(lv) >= rank(result["level"])]
+    top = ceiling(result, objective_cause_confirmed)
+    return [lv for lv in LEVELS if rank(lv) >= rank(top)]
 
 
 def finalize_level(result: dict, decision: dict | None) -> dict:
     """Apply the decider's choice; a level above what the rules allow is refused, not clamped."""
     decision = decision or {}
+    confirmed = bool(decision.get("objective_cause_confirmed"))
     chosen = decision.get("level") or result["level"]
-    if chosen not in allowed_decision_levels(result):
+    if chosen not in allowed_decision_levels(result, confirmed):
         raise ValueError(f"level {chosen} is above what the rules allow ({result['level']})")
     final = dict(result, rules_applied=list(result.get("rules_applied", [])))
     if chosen != result["level"]:
         final["level"] = chosen
-        final["rules_applied"].append({"rule": "decision", "level": chosen,
-                                       "reason": decision.get("reason") or ""})
+        rule = "objective_cause_confirmed" if rank(chosen) < rank(result["level"]) else "decision"
+        final["rules_applied"].append({"rule": rule, "level": chosen, "reason": decision.get("reason") or ""})
     return final
 
 

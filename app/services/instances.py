@@ -38,6 +38,7 @@ STATUS_LABELS = {
     "locked": "Đã chốt",
     "error": "Lỗi quy trình",
     "terminated": "Đã hủy",
+    "not_evaluated": "Không đánh giá",
 }
 
 
@@ -152,7 +153,8 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow) -> None:
         if uuid not in ready_ids:
             row.status, row.completed_at = "cancelled", now
             audit.record("task_closed", instance=instance, step=row.step,
-                         details={"reason": "timer", "assignee": row.assignee.username if row.assignee else None})
+                         details={"reason": "closed by the process (deadline, cancellation)",
+                                  "assignee": row.assignee.username if row.assignee else None})
     subject = instance.subject
     for task in ready:
         if task.uuid in open_rows:

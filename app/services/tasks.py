@@ -92,8 +92,21 @@ def form_context(data: dict) -> dict:
     context = dict(data)
     result = data.get("result")
     if isinstance(result, dict) and result.get("level") in levels.LEVELS:
-        context["allowed_levels"] = levels.allowed_decision_levels(result)
+        context["allowed_levels"] = levels.allowed_decision_levels(result, objective_cause_confirmed=True)
     return context
+
+
+def _check_decision(data: dict, context: dict) -> None:
+    """Raising a level back over the attendance cap needs the objective cause confirmed."""
+    result = context.get("result")
+    if not data.get("level") or not isinstance(result, dict):
+        return
+    confirmed = bool(data.get("objective_cause_confirmed"))
+    if data["level"] not in levels.allowed_decision_levels(result, confirmed):
+        raise Invalid("Mức xếp loại cao hơn mức quy định cho phép.", "The level is above what the rules allow.",
+                      [{"field": "objective_cause_confirmed",
+                        "message": "Chỉ được giữ mức theo kết quả công việc khi xác nhận nguyên nhân khách quan.",
+                        "message_en": "Keeping the level the work deserves needs the objective cause confirmed."}])
 
 
 def form_schema(instance, form_file: str | None, context: dict) -> dict:
@@ -125,6 +138,8 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> Hu
         if errors:
             raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
                           "The data is not valid; see the error next to each field.", field_details(errors))
+        if task.step == "decision":
+            _check_decision(clean, ready.data)
         workflow.complete(task.task_uuid, clean)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         task.on_behalf_of_id = principal.id if principal else None

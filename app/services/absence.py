@@ -1,0 +1,53 @@
+"""Không đánh giá: the direct manager marks a month as not evaluated, with a reason. The
+workflow ends there; the month is left out of quota counts and averages."""
+from __future__ import annotations
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import User
+
+from . import audit, authority, instances
+from .errors import Conflict, Forbidden, Invalid
+
+OPEN_STATUSES = ("self_evaluation", "review")
+
+
+def may_mark(user: User, instance) -> bool:
+    manager = authority.direct_manager_for(instance.subject, instance.unit)
+    decider = authority.decider_for(instance.subject, instance.unit)
+    allowed = {u.id for u in (manager, decider) if u is not None}
+    acting_as = {user.id} | {p.id for p in authority.principals_of(user)}
+    return user.id != instance.subject_id and bool(allowed & acting_as)
+
+
+def mark_not_evaluated(instance_id: int, user: User, reason: str) -> None:
+    instance = instances.get(instance_id)
+    if not may_mark(user, instance):
+        raise Forbidden("Chỉ lãnh đạo trực tiếp hoặc thủ trưởng mới được đánh dấu không đánh giá.",
+                        "Only the direct manager or the head may mark a month as not evaluated.")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise Invalid("Cần ghi rõ lý do không đánh giá.", "A reason is required.",
+                      [{"field": "reason", "message": "Ghi rõ lý do (ít nhất 5 ký tự).",
+                        "message_en": "Give a reason (at least 5 characters)."}])
+    try:
+        instance = instances.lock(instance_id)
+        record = instances.record_of(instance)
+        if record.status not in OPEN_STATUSES:
+            raise Conflict("Hồ sơ đã qua bước chấm điểm, không thể đánh dấu không đánh giá.",
+                           "The evaluation is past the review; it cannot be marked as not evaluated.")
+        workflow = instances.load(instance)
+        workflow.cancel()
+        instances.save(instance, workflow, actor=user)
+        instance.status, instance.step = "completed", "not_evaluated"
+        record.status, record.not_evaluated_reason, record.total, record.level = "not_evaluated", reason, None, None
+        audit.record("not_evaluated", instance=instance, actor=user, details={"reason": reason})
+        db.session.commit()
+    except (StaleDataError, OperationalError):
+        db.session.rollback()
+        raise Conflict("Hồ sơ vừa được thay đổi, hãy thử lại.", "The evaluation changed meanwhile; retry.")
+    except Exception:
+        db.session.rollback()
+        raise
