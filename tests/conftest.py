@@ -28,14 +28,25 @@ def _database_url(tmp_dir: str) -> str:
         return f"sqlite:///{os.path.join(tmp_dir, 'test.sqlite3')}"
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    # A database of its own per run, so that two runs on one server never block each other.
+    parsed = make_url(url)
+    parsed = parsed.set(database=f"{parsed.database}_{os.getpid()}")
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    return parsed.render_as_string(hide_password=False)
+
+
+def _drop_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
     parsed = make_url(url)
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database})
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     admin.dispose()
-    return url
 
 
 class IsolatedClient(FlaskClient):
@@ -58,15 +69,13 @@ def app():
                       "PASSWORD_HASH_METHOD": "scrypt:1024:8:1"})
     app.test_client_class = IsolatedClient
     with app.app_context():
-        if url.startswith("postgresql"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
         from flask_migrate import upgrade
         upgrade()
     yield app
     with app.app_context():
+        db.session.remove()
         db.engine.dispose()
+    _drop_database(url)
 
 
 def _empty_all_tables():

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 STAFF = [("I.1", 5), ("I.2", 5), ("I.3", 5), ("I.4", 5), ("II.1", 25), ("II.2", 25), ("II.3", 20)]
 LEADER = [("I.1", 5), ("I.2", 5), ("I.3", 5), ("I.4", 5), ("II.1", 30), ("II.2", 25), ("II.3", 15)]
+ND335 = [("I.1", 10), ("I.2", 10), ("I.3", 10), ("II.1", 30), ("II.2", 25), ("II.3", 15)]
 
 
-def scores_for(total: float, leader: bool = False) -> dict:
-    """Scores of the default scheme that add up to `total` (0..100, steps of 0.5)."""
-    deficit = 90 - total
+def scores_for(total: float, leader: bool = False, table: list | None = None) -> dict:
+    """Scores (default scheme unless `table` is given) that add up to `total` (0..100, steps of 0.5)."""
+    table = table or (LEADER if leader else STAFF)
+    deficit = sum(m for _, m in table) - total
     out = {}
-    for code, maximum in (LEADER if leader else STAFF):
+    for code, maximum in table:
         take = min(maximum, max(deficit, 0))
         out[code] = maximum - take
         deficit -= take
-    bonus = max(0.0, total - 90)
+    bonus = max(0.0, -deficit)
     return {"scores": out, "bonus": bonus, **({"bonus_reason": "Sáng kiến cải tiến thủ tục"} if bonus else {})}
 
 
