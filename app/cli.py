@@ -1,20 +1,32 @@
-"""Commands: import-org, open-month, timers run, worker, seed-process, demo."""
+"""Commands: import-org, open-month, timers run, worker, mail send, seed-process, demo."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import datetime
 
 import click
 from flask import Flask
 
-from .services import cycles, orgimport, timers, versions
+from .extensions import db
+from .services import cycles, mail, orgimport, timers, versions
 from .services.errors import ServiceError
 
 
 def _fail(exc: ServiceError):
     lines = [exc.message] + [f"  - {d.get('message', d)}" for d in exc.details]
     raise click.ClickException("\n".join(lines))
+
+
+def _send_mail() -> int:
+    """Send due mail; a failure here (even a database one) is logged and never stops the timers."""
+    try:
+        return mail.send_due()
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        logging.getLogger(__name__).exception("sending mail failed")
+        return 0
 
 
 def register_commands(app: Flask) -> None:
@@ -68,20 +80,34 @@ def register_commands(app: Flask) -> None:
             if now.tzinfo is None:
                 raise click.ClickException("--now cần múi giờ (ví dụ +07:00) / --now needs an offset")
         click.echo(f"fired={timers.run_due(now)}")
+        # Mail goes out by the real clock: a simulated --now would push retries of failed mail into it.
+        click.echo(f"mail_sent={_send_mail()}")
 
     @app.cli.command("worker")
     @click.option("--interval", default=30.0, help="seconds between polls")
     @click.option("--once", is_flag=True)
     def worker(interval, once):
-        """Fire due timers in a loop."""
+        """Fire due timers and send queued mail in a loop."""
         click.echo(f"worker: polling every {interval:g}s")
         while True:
             fired = timers.run_due()
             if fired:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired}")
+            sent = _send_mail()
+            if sent:
+                click.echo(f"{datetime.now().isoformat(timespec='seconds')} mail_sent={sent}")
             if once:
                 break
             time.sleep(interval)
+
+    @app.cli.group("mail")
+    def mail_group():
+        """Outgoing e-mail."""
+
+    @mail_group.command("send")
+    def mail_send():
+        """Send the queued mail that is due and exit."""
+        click.echo(f"mail_sent={_send_mail()}")
 
     @app.cli.command("demo")
     def demo():

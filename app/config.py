@@ -43,6 +43,9 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "danhgia@localhost"),
+        # Mail is sent only when SMTP_HOST is set. APP_BASE_URL (e.g. https://danhgia.hanoi.gov.vn) adds a link
+        # to the app in every mail; empty means no link.
+        "APP_BASE_URL": os.environ.get("APP_BASE_URL", "").strip().rstrip("/"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
         "API_TOKEN_HOURS": int(os.environ.get("API_TOKEN_HOURS", "12")),
         "SESSION_COOKIE_HTTPONLY": True,

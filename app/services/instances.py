@@ -199,6 +199,20 @@ def _project_record(instance: ProcessInstance, data: dict, steps: list[str], com
         record.status = "published"
 
 
+ACTION_LABELS = {
+    "instance_started": "Mở hồ sơ đánh giá",
+    "task_assigned": "Giao việc",
+    "task_completed": "Hoàn thành",
+    "task_closed": "Đóng việc (quá hạn / dừng)",
+    "reminder_sent": "Nhắc việc",
+    "escalated": "Chuyển thủ trưởng (quá hạn)",
+    "published": "Công bố kết quả",
+    "appeal_submitted": "Gửi kiến nghị",
+    "timer_fired": "Đến hạn",
+    "not_evaluated": "Không đánh giá",
+    "engine_error": "Lỗi quy trình",
+}
+
 NOTIFY_TEXT = {
     "published": "Kết quả đánh giá tháng {period} đã được công bố: {total} điểm, loại {level}. "
                  "Anh/chị có thể kiến nghị đến hết {appeal_due}.",

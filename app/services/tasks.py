@@ -63,6 +63,8 @@ class TaskView:
 def view(task_id: int, user: User) -> TaskView:
     task = get_task(task_id)
     check_assignee(task, user)
+    if task.status != "ready":
+        raise Conflict(CONFLICT_VI, CONFLICT_EN)
     instance = task.instance
     workflow = instances.load(instance)
     ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)

@@ -19,4 +19,33 @@
   }
   form.addEventListener("input", update);
   update();
+
+  // Fields shown only for some answers (data-show-when, from x-show-when): hidden and not sent otherwise.
+  var conditional = form.querySelectorAll("[data-show-when]");
+  function current(name) {
+    var els = form.querySelectorAll("[name='" + name + "']"), value;
+    els.forEach(function (el) {
+      if (el.type === "checkbox") value = el.checked;
+      else if (el.type === "radio") { if (el.checked) value = el.value; }
+      else value = el.value;
+    });
+    return value;
+  }
+  function toggle() {
+    conditional.forEach(function (el) {
+      var when;
+      try { when = JSON.parse(el.getAttribute("data-show-when")); } catch (e) { return; }
+      var show = Object.keys(when).every(function (k) {
+        var want = when[k];
+        return (want !== null && typeof want === "object") || String(current(k)) === String(want);
+      });
+      el.hidden = !show;
+      el.querySelectorAll("input, select, textarea").forEach(function (c) { c.disabled = !show; });
+    });
+  }
+  if (conditional.length) { form.addEventListener("change", toggle); toggle(); }
+
+  // After a refused submission, take the reader to the list of errors.
+  var summary = form.querySelector(".error-summary");
+  if (summary) summary.focus();
 })();

@@ -13,7 +13,7 @@ from app.extensions import db, login_manager
 from app.models import Notification, User
 from app.rules.levels import LEVEL_NAMES
 from app.services.errors import ServiceError
-from app.services.instances import STATUS_LABELS
+from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
 
 def _wants_json() -> bool:
@@ -21,12 +21,13 @@ def _wants_json() -> bool:
 
 
 def register(app: Flask) -> None:
+    from .admin.routes import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .monitor.routes import bp as monitor_bp
     from .tasks.routes import bp as tasks_bp
 
-    for bp in (auth_bp, tasks_bp, monitor_bp, api_bp):
+    for bp in (auth_bp, tasks_bp, monitor_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
 
     @login_manager.user_loader
@@ -45,7 +46,8 @@ def register(app: Flask) -> None:
                            "The form expired or is invalid; reload the page.")
         return render_template("errors/error.html", error=err), 400
 
-    for code, vi, en in ((404, "Không tìm thấy trang.", "Page not found."),
+    for code, vi, en in ((403, "Anh/chị không có quyền xem trang này.", "You may not see this page."),
+                         (404, "Không tìm thấy trang.", "Page not found."),
                          (405, "Phương thức không được hỗ trợ.", "Method not allowed."),
                          (413, "Tệp hoặc dữ liệu gửi lên quá lớn.", "The upload is too large."),
                          (500, "Hệ thống gặp lỗi; dữ liệu của anh/chị chưa bị thay đổi.",
@@ -68,7 +70,8 @@ def register(app: Flask) -> None:
         if current_user.is_authenticated:
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
-        return {"unread_count": unread, "LEVEL_NAMES": LEVEL_NAMES, "STATUS_LABELS": STATUS_LABELS}
+        return {"unread_count": unread, "LEVEL_NAMES": LEVEL_NAMES, "STATUS_LABELS": STATUS_LABELS,
+                "ACTION_LABELS": ACTION_LABELS}
 
     app.jinja_env.filters["vndate"] = lambda dt, fmt="%d/%m/%Y": _local(dt, fmt)
     app.jinja_env.filters["vndatetime"] = lambda dt: _local(dt, "%d/%m/%Y %H:%M")
@@ -80,7 +83,7 @@ def _http_error(code, vi, en):
         if code == 500:
             db.session.rollback()
         if _wants_json():
-            return jsonify({"error": {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(code, "server_error"),
+            return jsonify({"error": {403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(code, "server_error"),
                             "message": vi, "message_en": en, "details": []}), code
         return render_template("errors/error.html", error=ServiceError(vi, en)), code
     return handler

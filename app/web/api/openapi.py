@@ -81,6 +81,10 @@ SPEC = {
             "Appeal a published result (subject only, inside the window)", {"type": "object"},
             params=[_p("instance_id")],
             body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
+        "/api/v1/instances/{instance_id}/not-evaluated": {"post": _op(
+            "Mark a month as not evaluated (direct manager or head), with a reason", {"type": "object"},
+            params=[_p("instance_id")],
+            body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
         "/api/v1/decisions": {"post": _op("The decider's batch decision", {"type": "object"}, body={
             "type": "object", "required": ["unit", "period", "items"],
             "properties": {"unit": {"type": "string"}, "period": {"type": "string", "pattern": PERIOD},
@@ -92,5 +96,22 @@ SPEC = {
                                               "reason": {"type": "string"}}}}}})},
         "/api/v1/reports/monthly": {"get": _op("Monthly results of a unit", {"type": "object"},
                                                params=[_q("unit"), _q("period", PERIOD)])},
+        "/api/v1/reports/rollup": {"get": _op(
+            "Quarter or year roll-up of a unit: per person the mean of the final monthly totals and its level",
+            {"type": "object", "properties": {
+                "unit": {"type": "string"}, "unit_name": {"type": "string"}, "range": {"type": "string"},
+                "periods": {"type": "array", "items": {"type": "string"}},
+                "people": {"type": "array", "items": {"type": "object", "properties": {
+                    "username": {"type": "string"}, "full_name": {"type": "string"}, "unit": {"type": "string"},
+                    "months": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+                        "total": {"type": "number"}, "level": {"enum": ["A", "B", "C", "D"]},
+                        "unit": {"type": "string"}}}},
+                    "not_evaluated": {"type": "array", "items": {"type": "string"}},
+                    "evaluated_months": {"type": "integer"}, "mean": {"type": ["number", "null"]},
+                    "level": {"enum": ["A", "B", "C", "D", None]}, "counts": {"type": "object"}}}},
+                "summary": {"type": "object", "properties": {
+                    "people": {"type": "integer"}, "counts": {"type": "object"},
+                    "mean": {"type": ["number", "null"]}}}}},
+            params=[dict(_q("unit"), required=True), dict(_q("range", "^[0-9]{4}(-Q[1-4])?$"), required=True)])},
     },
 }

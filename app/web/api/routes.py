@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import csrf, db
 from app.models import AuditEvent, HumanTask, ProcessInstance
-from app.services import (access, accounts, appeals, cycles, decisions, instances, reports, tasks)
+from app.services import (absence, access, accounts, appeals, cycles, decisions, instances, reports, tasks)
 from app.services.errors import BadRequest, Forbidden, ServiceError
 
 from .openapi import SPEC
@@ -171,6 +171,13 @@ def decide():
 def appeal(instance_id):
     data = body()
     appeals.submit(instance_id, g.api_user, {"reason": data.get("reason")} if "reason" in data else {})
+    return jsonify(instance_json(instances.get(instance_id), with_events=False))
+
+
+@bp.post("/instances/<int:instance_id>/not-evaluated")
+@token_required
+def not_evaluated(instance_id):
+    absence.mark_not_evaluated(instance_id, g.api_user, str(body().get("reason") or ""))
     return jsonify(instance_json(instances.get(instance_id), with_events=False))
 
 

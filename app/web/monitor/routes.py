@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from app import forms
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Unit
-from app.services import access, appeals, cycles, decisions, instances, reports
+from app.services import absence, access, appeals, cycles, decisions, instances, reports
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("monitor", __name__)
@@ -71,9 +71,11 @@ def instance_page(instance_id):
     open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                             HumanTask.status == "ready")).all()
     can_appeal = instance.subject_id == current_user.id and appeals.is_open(instance)
+    can_mark = record.status in absence.OPEN_STATUSES and absence.may_mark(current_user, instance)
     appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}) if can_appeal else None
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
-                           open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html)
+                           open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
+                           can_mark=can_mark)
 
 
 @bp.route("/instances/<int:instance_id>/diagram.json")
@@ -82,6 +84,18 @@ def instance_diagram(instance_id):
     instance = instances.get(instance_id)
     access.require_view(current_user, instance)
     return jsonify(instances.diagram(instance))
+
+
+@bp.route("/instances/<int:instance_id>/not-evaluated", methods=["POST"])
+@login_required
+def not_evaluated(instance_id):
+    try:
+        absence.mark_not_evaluated(instance_id, current_user, request.form.get("reason", ""))
+    except Invalid as exc:
+        flash(f"{exc.message} {exc.details[0]['message'] if exc.details else ''}", "error")
+    else:
+        flash("Đã đánh dấu tháng này không đánh giá.", "success")
+    return redirect(url_for("monitor.instance_page", instance_id=instance_id))
 
 
 @bp.route("/instances/<int:instance_id>/appeal", methods=["POST"])
@@ -148,3 +162,24 @@ def monthly_report():
     except ServiceError as exc:
         return render_template("errors/error.html", error=exc), exc.status
     return render_template("monitor/report.html", report=report, units=units)
+
+
+@bp.route("/reports/rollup")
+@login_required
+def rollup_report():
+    """Quarter / year roll-up (tổng hợp) of a unit, scoped like the monthly report."""
+    from app.services import rollup
+
+    scope = access.visible_unit_ids(current_user)
+    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope or {-1})) if scope is not None else select(Unit)).all()
+    if not units:
+        abort(403)
+    last = previous_period()
+    values = {"unit": request.args.get("unit") or sorted(units, key=lambda u: u.id)[0].code,
+              "range": request.args.get("range") or f"{last[:4]}-Q{(int(last[5:]) - 1) // 3 + 1}"}
+    try:
+        report, error = rollup.compute(values["unit"], values["range"], scope), None
+    except ServiceError as exc:
+        report, error = None, exc
+    return render_template("monitor/rollup.html", report=report, error=error, values=values,
+                           units=sorted(units, key=lambda u: u.code)), (error.status if error else 200)

@@ -1,0 +1,169 @@
+"""E-mail through an outbox. `queue` adds a row in the caller's transaction (so a rolled-back request
+sends nothing); `send_due` delivers what is due. Several workers may run at once: each takes its mails
+with FOR UPDATE SKIP LOCKED on PostgreSQL, so a mail goes out once, and commits per mail.
+
+A delivery error never reaches the caller: the mail stays queued with the error and is retried with
+exponential backoff (1, 2, 4 … minutes, at most 60), and is marked `failed` after MAX_ATTEMPTS tries.
+Delivery is at least once: a worker killed between the SMTP hand-off and its commit sends that mail again."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from app.extensions import db
+from app.models import OutgoingMail, User
+
+log = logging.getLogger(__name__)
+
+SUBJECT_PREFIX = "[Đánh giá hằng tháng]"
+MAX_ATTEMPTS = 8
+MAX_BACKOFF_MINUTES = 60
+SMTP_TIMEOUT = 10
+SUBJECT_MAX = 200
+# Kinds whose mail links to the inbox (something to do); the others link to the notification list.
+TASK_KINDS = {"assigned", "reminder", "returned"}
+
+
+def enabled() -> bool:
+    """Mail is on when an SMTP host is configured."""
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def queue(user: User, kind: str, message: str, instance_id: int | None = None) -> OutgoingMail | None:
+    """Add a mail for `user` to the session (the caller commits). None when mail is off or the user has
+    no address. Preferences are the caller's business (see notifications.send)."""
+    address = (user.email or "").strip()
+    if not enabled() or not address:
+        return None
+    item = OutgoingMail(user_id=user.id, to_address=address, subject=subject_for(message),
+                        body=body_for(user, kind, message), kind=kind, instance_id=instance_id,
+                        status="queued", attempts=0, next_attempt_at=datetime.now(timezone.utc))
+    db.session.add(item)
+    return item
+
+
+def subject_for(message: str) -> str:
+    """"[Đánh giá hằng tháng] " and the message's first line, up to its first sentence, shortened."""
+    first = (message or "").strip().splitlines()[0] if (message or "").strip() else ""
+    first = first.split(". ", 1)[0].strip()
+    if len(first) > SUBJECT_MAX:
+        first = first[:SUBJECT_MAX - 1].rstrip() + "…"
+    return f"{SUBJECT_PREFIX} {first}".strip()
+
+
+def body_for(user: User, kind: str, message: str) -> str:
+    lines = [f"Kính gửi {user.full_name},", "", message.strip(), ""]
+    link = app_link(kind)
+    if link:
+        lines += [f"Xem chi tiết và xử lý tại: {link}", ""]
+    lines += ["-- ", "Hệ thống đánh giá, xếp loại hằng tháng",
+              "Thư này được gửi tự động, xin vui lòng không trả lời."]
+    return "\n".join(lines) + "\n"
+
+
+def app_link(kind: str) -> str:
+    """A link into the app when APP_BASE_URL is configured, else ''."""
+    base = (current_app.config.get("APP_BASE_URL") or "").rstrip("/")
+    if not base:
+        return ""
+    endpoint = "tasks.inbox" if kind in TASK_KINDS else "tasks.notifications"
+    try:
+        path = current_app.url_map.bind("localhost").build(endpoint)
+    except BuildError:
+        path = "/"
+    return base + path
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the `attempts`-th failed try: 1, 2, 4 … minutes, at most MAX_BACKOFF_MINUTES."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), MAX_BACKOFF_MINUTES))
+
+
+class _Unreachable(Exception):
+    """The SMTP server could not be reached: stop this run instead of waiting out every mail."""
+
+
+def _claim_one(now: datetime, skip: set[int]) -> OutgoingMail | None:
+    query = (select(OutgoingMail)
+             .where(OutgoingMail.status == "queued", OutgoingMail.next_attempt_at <= now)
+             .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id).limit(1))
+    if skip:
+        query = query.where(OutgoingMail.id.not_in(skip))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalars(query.execution_options(populate_existing=True)).first()
+
+
+def build_message(item: OutgoingMail) -> EmailMessage:
+    sender = current_app.config.get("MAIL_FROM") or "danhgia@localhost"
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    msg = EmailMessage()
+    msg["Subject"] = item.subject
+    msg["From"] = sender
+    msg["To"] = item.to_address
+    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Message-ID"] = make_msgid(idstring=f"mail{item.id}", domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(item.body, charset="utf-8", cte="quoted-printable")  # 7-bit safe for any relay
+    return msg
+
+
+def _deliver(item: OutgoingMail) -> None:
+    msg = build_message(item)
+    host, port = current_app.config["SMTP_HOST"], int(current_app.config.get("SMTP_PORT") or 25)
+    try:
+        smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
+    except OSError as exc:  # refused, timed out, no such host, or a bad greeting
+        raise _Unreachable(exc) from exc
+    with smtp:
+        smtp.send_message(msg)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, _Unreachable) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def send_due(now: datetime | None = None, limit: int = 500) -> int:
+    """Deliver up to `limit` queued mails due at `now` (default: the current time); return how many
+    went out. Never raises for a delivery error."""
+    if not enabled():
+        return 0
+    now = now or datetime.now(timezone.utc)
+    sent, seen = 0, set()
+    while len(seen) < limit:
+        item = _claim_one(now, seen)
+        if item is None:
+            break
+        seen.add(item.id)
+        item.attempts = (item.attempts or 0) + 1
+        try:
+            _deliver(item)
+        except Exception as exc:  # noqa: BLE001 — mail must never block the caller
+            if isinstance(exc, (OSError, _Unreachable)):  # smtplib.SMTPException is an OSError
+                log.warning("mail %s to %s: attempt %s failed: %s", item.id, item.to_address, item.attempts,
+                            _describe(exc))
+            else:
+                log.exception("mail %s to %s: attempt %s failed", item.id, item.to_address, item.attempts)
+            item.last_error = _describe(exc)
+            if item.attempts >= MAX_ATTEMPTS:
+                item.status = "failed"
+            else:
+                item.next_attempt_at = now + backoff(item.attempts)
+            db.session.commit()
+            if isinstance(exc, _Unreachable):
+                break
+        else:
+            item.status, item.sent_at = "sent", datetime.now(timezone.utc)
+            db.session.commit()
+            sent += 1
+    db.session.commit()
+    return sent

@@ -1,0 +1,128 @@
+"""Administrators: working-day calendar, scoring schemes, delegations and acting heads."""
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Appointment, CalendarDay, Delegation, Scheme, SchemeAssignment, Unit
+from app.services import access, calendar, delegation, schemes
+from app.services.errors import ServiceError
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not access.is_admin(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _errors(exc: ServiceError) -> dict:
+    return {d.get("field", ""): d.get("message", "") for d in exc.details}
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@admin_required
+def calendar_page():
+    error = None
+    if request.method == "POST":
+        try:
+            if request.form.get("delete"):
+                calendar.remove_day(int(request.form["delete"]), current_user)
+            else:
+                calendar.add_day(request.form.get("day", ""), request.form.get("kind", ""),
+                                 request.form.get("note", ""), current_user)
+            return redirect(url_for("admin.calendar_page"))
+        except ServiceError as exc:
+            error = exc
+    days = db.session.scalars(select(CalendarDay).order_by(CalendarDay.day.desc())).all()
+    return render_template("admin/calendar.html", days=days, kinds=calendar.KINDS, error=error,
+                           field_errors=_errors(error) if error else {}), (error.status if error else 200)
+
+
+@bp.route("/schemes", methods=["GET", "POST"])
+@admin_required
+def scheme_list():
+    schemes.ensure_seeded()
+    db.session.commit()
+    error = None
+    if request.method == "POST":
+        unit = db.session.scalars(select(Unit).where(Unit.code == request.form.get("unit", ""))).first()
+        try:
+            if unit is None:
+                raise ServiceError("Không tìm thấy đơn vị.", "No such unit.")
+            schemes.assign(unit, request.form.get("scheme", ""), request.form.get("effective_from", ""), current_user)
+            flash("Đã gán khung tiêu chí.", "success")
+            return redirect(url_for("admin.scheme_list"))
+        except (ServiceError, ValueError) as exc:
+            error = exc if isinstance(exc, ServiceError) else ServiceError(
+                "Kỳ áp dụng phải có dạng YYYY-MM.", "The period must be YYYY-MM.")
+    rows = db.session.scalars(select(Scheme).order_by(Scheme.code, Scheme.version)).all()
+    assignments = db.session.scalars(select(SchemeAssignment).order_by(SchemeAssignment.effective_from)).all()
+    units = db.session.scalars(select(Unit).where(Unit.is_agency.is_(True)).order_by(Unit.code)).all()
+    return render_template("admin/schemes.html", schemes=rows, assignments=assignments, units=units,
+                           error=error), (error.status if error else 200)
+
+
+@bp.route("/schemes/<code>/edit", methods=["GET", "POST"])
+@admin_required
+def scheme_edit(code):
+    schemes.ensure_seeded()
+    db.session.commit()
+    current = schemes.latest(code)
+    error, field_errors = None, {}
+    criteria = current.definition["criteria"]
+    if request.method == "POST":
+        edited = {}
+        for group_name in criteria:
+            rows, i = [], 0
+            while f"{group_name}-{i}-code" in request.form:
+                rows.append({k: request.form.get(f"{group_name}-{i}-{k}", "") for k in ("code", "group", "name", "max")})
+                i += 1
+            edited[group_name] = rows
+        try:
+            new = schemes.edit(code, edited, request.form.get("effective_from", ""), current_user)
+            flash(f"Đã lưu phiên bản {new.version}, áp dụng từ kỳ {new.effective_from}. Các kỳ đã mở không thay đổi.",
+                  "success")
+            return redirect(url_for("admin.scheme_list"))
+        except ServiceError as exc:
+            error, field_errors, criteria = exc, _errors(exc), edited
+    return render_template("admin/scheme_edit.html", scheme=current, criteria=criteria, error=error,
+                           field_errors=field_errors), (error.status if error else 200)
+
+
+@bp.route("/delegations", methods=["GET", "POST"])
+@login_required
+def delegations():
+    error = None
+    if request.method == "POST":
+        try:
+            if request.form.get("revoke"):
+                delegation.revoke_delegation(current_user, int(request.form["revoke"]))
+            elif request.form.get("kind"):
+                delegation.create_appointment(current_user, request.form.get("unit", ""),
+                                              request.form.get("username", ""), request.form.get("kind", ""),
+                                              request.form.get("start", ""), request.form.get("end") or None)
+            else:
+                principal = request.form.get("principal") if access.is_admin(current_user) else current_user.username
+                delegation.create_delegation(current_user, principal, request.form.get("deputy", ""),
+                                             request.form.get("start", ""), request.form.get("end", ""),
+                                             request.form.get("reason", ""))
+            flash("Đã lưu.", "success")
+            return redirect(url_for("admin.delegations"))
+        except ServiceError as exc:
+            error = exc
+    query = select(Delegation).order_by(Delegation.start.desc())
+    if not access.is_admin(current_user):
+        query = query.where((Delegation.principal_id == current_user.id) | (Delegation.deputy_id == current_user.id))
+    appointments = db.session.scalars(select(Appointment).order_by(Appointment.start.desc())).all() \
+        if access.is_admin(current_user) else []
+    return render_template("admin/delegations.html", rows=db.session.scalars(query).all(), appointments=appointments,
+                           error=error, field_errors=_errors(error) if error else {},
+                           is_admin=access.is_admin(current_user)), (error.status if error else 200)
