@@ -10,7 +10,7 @@ import click
 from flask import Flask
 
 from .extensions import db
-from .services import cycles, mail, orgimport, timers, versions
+from .services import cycles, mail, orgimport, overdue, timers, versions
 from .services.errors import ServiceError
 
 
@@ -80,6 +80,7 @@ def register_commands(app: Flask) -> None:
             if now.tzinfo is None:
                 raise click.ClickException("--now cần múi giờ (ví dụ +07:00) / --now needs an offset")
         click.echo(f"fired={timers.run_due(now)}")
+        click.echo(f"overdue={overdue.sweep(now)}")
         # Mail goes out by the real clock: a simulated --now would push retries of failed mail into it.
         click.echo(f"mail_sent={_send_mail()}")
 
@@ -90,9 +91,9 @@ def register_commands(app: Flask) -> None:
         """Fire due timers and send queued mail in a loop."""
         click.echo(f"worker: polling every {interval:g}s")
         while True:
-            fired = timers.run_due()
-            if fired:
-                click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired}")
+            fired, late = timers.run_due(), overdue.sweep()
+            if fired or late:
+                click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired} overdue={late}")
             sent = _send_mail()
             if sent:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} mail_sent={sent}")

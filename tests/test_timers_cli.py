@@ -128,3 +128,39 @@ def test_a_month_opened_late_counts_deadlines_from_the_opening_day(ctx, client):
     # WD3 counted from Monday 20 May: Wednesday 22 May, end of day in Hanoi
     assert task.due_at == datetime(2030, 5, 22, 16, 59, 59, tzinfo=timezone.utc)
     assert "fired=0" in _cli(ctx, "timers", "run", "--now", "2030-05-21T08:00:00+07:00").output
+
+
+def test_overdue_decision_is_flagged_to_its_holder_and_hr_once(ctx, client):
+    _cli(ctx, "open-month", "--unit", "SNV-TCCB", "--period", PERIOD)
+    ttb = Api(client, "ttb")
+    ttb.complete(ttb.task_for("ttb", "self_evaluation")["id"], scores_for(85))
+    tptc = Api(client, "tptc")
+    tptc.complete(tptc.task_for("ttb", "review")["id"], dict(scores_for(85), days_worked=20))
+    after_wd8 = "2030-04-12T08:00:00+07:00"            # WD8 of April 2030 is Thursday 11 April
+    out = _cli(ctx, "timers", "run", "--now", after_wd8).output
+    assert "overdue=" in out
+    decision = db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("ttb").id,
+                                                          HumanTask.step == "decision")).one()
+    assert decision.status == "ready" and decision.overdue_notified_at is not None   # flagged, not decided
+    notes = db.session.scalars(select(Notification).where(Notification.kind == "overdue",
+                                                          Notification.message.contains("Trần Thị Bình"))).all()
+    assert {n.user_id for n in notes} >= {user("gd").id, user("nva").id}
+    _cli(ctx, "timers", "run", "--now", after_wd8)
+    assert db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.kind == "overdue", Notification.message.contains("Trần Thị Bình"),
+        Notification.user_id == user("gd").id)) == 1
+
+
+def test_a_designer_moves_a_deadline_by_editing_the_bpmn_alone(ctx):
+    """WD3 → WD4 in the diagram's init script: a new version, the new month follows it."""
+    from app.services import versions
+    files = versions.files_from_disk()
+    files["monthly_evaluation.bpmn"] = files["monthly_evaluation.bpmn"].replace(
+        "self_evaluation_due = wd_deadline(period, 3, opened_at)", "self_evaluation_due = wd_deadline(period, 4, opened_at)")
+    version = versions.publish(files, note="WD4")
+    db.session.commit()
+    assert version.version == 2
+    _cli(ctx, "open-month", "--unit", "SNV-TCCB", "--period", PERIOD)
+    task = db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("ttb").id)).one()
+    from datetime import datetime, timezone
+    assert task.due_at == datetime(2030, 4, 4, 16, 59, 59, tzinfo=timezone.utc)   # Thursday = WD4

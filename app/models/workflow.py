@@ -79,6 +79,7 @@ class HumanTask(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     instance: Mapped[ProcessInstance] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
@@ -89,6 +90,7 @@ class HumanTask(db.Model):
 
 
 Index("ix_human_tasks_inbox", HumanTask.assignee_id, HumanTask.status, HumanTask.due_at)
+Index("ix_human_tasks_due", HumanTask.status, HumanTask.due_at)
 Index("ix_human_tasks_agency", HumanTask.agency_id, HumanTask.period, HumanTask.step, HumanTask.status)
 Index("ix_instances_agency_period", ProcessInstance.agency_id, ProcessInstance.period, ProcessInstance.status)
 Index("ix_instances_unit_period", ProcessInstance.unit_id, ProcessInstance.period)
