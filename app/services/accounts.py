@@ -1,22 +1,107 @@
-"""Sign-in and API tokens."""
+"""Sign-in, lockout, password policy and API tokens.
+
+Failed sign-ins are audit events (append-only, shared by every app server), so the lockout
+holds across processes without a table of its own.
+"""
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiToken, User
+from app.models import ApiToken, AuditEvent, User
+
+from . import audit
+from .errors import Invalid, ServiceError
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_LENGTH = 10
+COMMON = {"password", "matkhau", "123456789", "1234567890", "qwertyuiop", "abc123456", "12345678910"}
+
+
+class LockedOut(ServiceError):
+    status, code = 429, "locked"
+
+
+@dataclass
+class SignIn:
+    user: User | None
+    error: str | None = None
+    error_en: str | None = None
+
+
+def _recent_failures(username: str, now: datetime) -> tuple[int, datetime | None]:
+    """Failures for `username` since the last success and within the lockout window."""
+    since = now - LOCKOUT
+    last_ok = db.session.scalar(select(func.max(AuditEvent.at)).where(
+        AuditEvent.action == "login_succeeded", AuditEvent.step == username))
+    if last_ok and last_ok > since:
+        since = last_ok
+    rows = db.session.execute(select(func.count(), func.max(AuditEvent.at)).where(
+        AuditEvent.action == "login_failed", AuditEvent.step == username, AuditEvent.at > since)).one()
+    return rows[0] or 0, rows[1]
+
+
+def sign_in(username: str, password: str, ip: str = "") -> SignIn:
+    """Check a password with lockout: after MAX_FAILURES failures the account waits LOCKOUT."""
+    username = (username or "").strip()[:64]
+    now = datetime.now(timezone.utc)
+    failures, last = _recent_failures(username, now)
+    if failures >= MAX_FAILURES:
+        wait = max(1, int(((last + LOCKOUT) - now).total_seconds() // 60) + 1)
+        raise LockedOut(f"Đăng nhập sai quá {MAX_FAILURES} lần; tài khoản tạm khóa, thử lại sau {wait} phút.",
+                        f"Too many failed sign-ins; try again in {wait} minutes.")
+    user = db.session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active or not user.check_password(password or ""):
+        # step holds the username (not a user id) so unknown names are counted too
+        audit.record("login_failed", step=username, details={"ip": ip})
+        db.session.commit()
+        left = MAX_FAILURES - failures - 1
+        hint = f" Còn {left} lần thử." if 0 < left <= 2 else ""
+        return SignIn(None, "Tên đăng nhập hoặc mật khẩu không đúng." + hint, "Wrong username or password.")
+    audit.record("login_succeeded", actor=user, step=username, details={"ip": ip})
+    db.session.commit()
+    return SignIn(user)
 
 
 def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
-    if user is None or not user.active or not user.check_password(password or ""):
-        return None
-    return user
+    return sign_in(username, password).user
+
+
+def password_problems(password: str, username: str = "") -> list[str]:
+    problems = []
+    if len(password or "") < MIN_LENGTH:
+        problems.append(f"Mật khẩu cần ít nhất {MIN_LENGTH} ký tự.")
+    if not any(c.isalpha() for c in password or "") or not any(c.isdigit() for c in password or ""):
+        problems.append("Mật khẩu cần có cả chữ và số.")
+    lowered = (password or "").lower()
+    if lowered in COMMON or (username and username.lower() in lowered):
+        problems.append("Mật khẩu quá dễ đoán (trùng tên đăng nhập hoặc mật khẩu phổ biến).")
+    return problems
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    errors = []
+    if not user.check_password(current or ""):
+        errors.append({"field": "current", "message": "Mật khẩu hiện tại không đúng.",
+                       "message_en": "The current password is wrong."})
+    for problem in password_problems(new, user.username):
+        errors.append({"field": "new", "message": problem, "message_en": "The new password is too weak."})
+    if new != confirm:
+        errors.append({"field": "confirm", "message": "Nhập lại mật khẩu không khớp.",
+                       "message_en": "The passwords do not match."})
+    if errors:
+        raise Invalid("Chưa đổi được mật khẩu.", "The password was not changed.", errors)
+    user.set_password(new)
+    revoke_all_tokens(user)
+    audit.record("password_changed", actor=user)
+    db.session.commit()
 
 
 def _hash(token: str) -> str:
@@ -32,7 +117,26 @@ def issue_token(user: User) -> tuple[str, datetime]:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash(token or ""))).first()
+    row = _token_row(token)
     if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(timezone.utc):
         return None
     return row.user if row.user.active else None
+
+
+def _token_row(token: str) -> ApiToken | None:
+    return db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash(token or ""))).first()
+
+
+def revoke_token(token: str) -> None:
+    row = _token_row(token)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = datetime.now(timezone.utc)
+        db.session.commit()
+
+
+def revoke_all_tokens(user: User) -> int:
+    now = datetime.now(timezone.utc)
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    for row in rows:
+        row.revoked_at = now
+    return len(rows)

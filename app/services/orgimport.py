@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Unit, User
 from app.models.org import GLOBAL_ROLES, POSITION_GROUPS
 
+from . import accounts
 from .errors import Invalid
 
 UNIT_FIELDS = ("code", "name", "parent", "is_agency")
@@ -111,8 +112,8 @@ def import_org(payload: dict) -> dict:
         bad_roles = [r for r in _roles(row.get("roles")) if r not in GLOBAL_ROLES]
         if bad_roles:
             err("people", i, f"vai trò không hợp lệ: {', '.join(bad_roles)}", f"unknown roles: {', '.join(bad_roles)}")
-        if row.get("password") and len(str(row["password"])) < 8:
-            err("people", i, "mật khẩu phải có ít nhất 8 ký tự", "the password needs at least 8 characters")
+        for problem in (accounts.password_problems(str(row["password"]), username) if row.get("password") else []):
+            err("people", i, problem.rstrip("."), "the password is too weak")
     for i, row in enumerate(heads_in, start=1):
         if str(row.get("unit") or "") not in all_units:
             err("heads", i, f"đơn vị {row.get('unit')!r} không tồn tại", f"unit {row.get('unit')!r} does not exist")
@@ -139,7 +140,7 @@ def import_org(payload: dict) -> dict:
         user = users.get(username)
         if user is None:
             user = User(username=username)
-            password = str(row.get("password") or "") or secrets.token_urlsafe(9)
+            password = str(row.get("password") or "") or secrets.token_urlsafe(12) + "7a"
             user.set_password(password)
             passwords[username] = password
         elif row.get("password"):

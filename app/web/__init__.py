@@ -8,6 +8,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db, login_manager
 from app.models import Notification, User
@@ -40,6 +41,18 @@ def register(app: Flask) -> None:
             return jsonify(exc.to_json()), exc.status
         return render_template("errors/error.html", error=exc), exc.status
 
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc):
+        # The transaction is rolled back: nothing of the request was written.
+        db.session.rollback()
+        current_app.logger.error("database error: %s", exc)
+        err = ServiceError("Cơ sở dữ liệu tạm thời không truy cập được; thao tác chưa được ghi. Hãy thử lại sau ít phút.",
+                           "The database is unavailable; nothing was saved. Try again in a few minutes.")
+        err.code = "unavailable"
+        if _wants_json():
+            return jsonify(err.to_json()), 503
+        return render_template("errors/error.html", error=err), 503
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         err = ServiceError("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ, hãy tải lại trang.",
@@ -59,6 +72,11 @@ def register(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if current_app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint and not request.endpoint.startswith("static"):
+            response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                                     "script-src 'self'; frame-ancestors 'none'; form-action 'self'")

@@ -1,8 +1,10 @@
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import login_required, login_user, logout_user
 from urllib.parse import urlparse
 
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
 from app.services import accounts
+from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("auth", __name__)
 
@@ -15,17 +17,22 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
-        user = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
-        if user is None:
-            error = "Tên đăng nhập hoặc mật khẩu không đúng."
+        try:
+            result = accounts.sign_in(request.form.get("username", ""), request.form.get("password", ""),
+                                      request.remote_addr or "")
+        except accounts.LockedOut as exc:
+            error, status = exc, 429
         else:
-            session.clear()
-            session.permanent = True
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", error=error), (401 if error else 200)
+            if result.user is None:
+                error, status = ServiceError(result.error, result.error_en), 401
+            else:
+                session.clear()
+                session.permanent = True
+                login_user(result.user)
+                return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", error=error), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -35,3 +42,21 @@ def logout():
     session.clear()
     flash("Đã đăng xuất. / Signed out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    error, field_errors = None, {}
+    if request.method == "POST":
+        try:
+            accounts.change_password(current_user, request.form.get("current", ""), request.form.get("new", ""),
+                                     request.form.get("confirm", ""))
+        except Invalid as exc:
+            error = exc
+            for d in exc.details:
+                field_errors.setdefault(d["field"], []).append(d["message"])
+        else:
+            flash("Đã đổi mật khẩu. Các mã truy cập API cũ đã bị thu hồi.", "success")
+            return redirect(url_for("tasks.inbox"))
+    return render_template("auth/password.html", error=error, field_errors=field_errors), (422 if error else 200)
