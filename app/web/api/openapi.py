@@ -61,7 +61,8 @@ SPEC = {
     "paths": {
         "/api/v1/auth/token": {"post": _op("Get a bearer token", {"type": "object"}, auth=False, body={
             "type": "object", "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"}}})},
+            "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}),
+            "delete": _op("Revoke this bearer token", {"type": "object"})},
         "/api/v1/tasks": {"get": _op("My ready tasks", {"type": "array", "items": {"$ref": "#/components/schemas/Task"}})},
         "/api/v1/tasks/{task_id}": {"get": _op("A task with its form schema and prefilled data", {"type": "object"},
                                                params=[_p("task_id")])},

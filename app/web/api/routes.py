@@ -88,11 +88,20 @@ def openapi():
 @bp.post("/auth/token")
 def token():
     data = body()
-    user = accounts.authenticate(str(data.get("username") or ""), str(data.get("password") or ""))
-    if user is None:
-        raise Unauthorized("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password.")
-    value, expires = accounts.issue_token(user)
+    result = accounts.sign_in(str(data.get("username") or ""), str(data.get("password") or ""),
+                              request.remote_addr or "")
+    if result.user is None:
+        raise Unauthorized(result.error, result.error_en)
+    value, expires = accounts.issue_token(result.user)
     return jsonify({"token": value, "expires_at": expires.isoformat()})
+
+
+@bp.delete("/auth/token")
+@token_required
+def revoke_token():
+    """Sign this token out (the others of the user stay valid)."""
+    accounts.revoke_token(request.headers.get("Authorization", "")[7:].strip())
+    return jsonify({"revoked": True})
 
 
 @bp.get("/tasks")
