@@ -54,7 +54,12 @@ class IsolatedClient(FlaskClient):
     database session and login state, even though the test holds an app context open."""
 
     def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        def in_its_own_context():
+            response = super(IsolatedClient, self).open(*args, **kwargs)
+            response.make_sequence()  # a streamed body runs its generator inside the request context
+            return response
+
+        response = contextvars.Context().run(in_its_own_context)
         if has_app_context():
             db.session.expire_all()  # the test's own session now sees what the request committed
         return response

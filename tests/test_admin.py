@@ -72,3 +72,25 @@ def test_delegation_page(client):
     assert {d.principal.username for d in db.session.scalars(select(Delegation))} == {"gd"}
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "delegation_created")) == 2
+
+
+def test_admin_exports_the_audit_log_and_others_cannot(client):
+    import csv
+    import io
+    login(client, "ttb")
+    assert client.get("/admin/audit.csv").status_code == 403
+    login(client, "admin")
+    resp = client.get("/admin/audit.csv")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:5] == ["id", "thoi_diem_utc", "nguoi_thuc_hien", "thay_mat", "hanh_dong"]
+    assert ["login_succeeded", "admin"] in [[r[4], r[5]] for r in rows[1:]]
+    assert client.get("/admin/audit.csv?from=2030-13-01").status_code == 400
+
+
+def test_the_app_has_no_way_to_change_or_delete_audit_events():
+    import pathlib
+    import re
+    source = "\n".join(p.read_text() for p in pathlib.Path("app").rglob("*.py"))
+    assert not re.search(r"(update|delete)\(\s*AuditEvent", source)
+    assert not re.search(r"session\.delete\([^)]*(event|audit)", source, re.I)

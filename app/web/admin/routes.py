@@ -1,13 +1,14 @@
 """Administrators: working-day calendar, scoring schemes, delegations and acting heads."""
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context,
+                   url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Appointment, CalendarDay, Delegation, Scheme, SchemeAssignment, Unit
-from app.services import access, calendar, delegation, schemes
+from app.services import access, auditlog, calendar, delegation, schemes
 from app.services.errors import ServiceError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -95,6 +96,15 @@ def scheme_edit(code):
             error, field_errors, criteria = exc, _errors(exc), edited
     return render_template("admin/scheme_edit.html", scheme=current, criteria=criteria, error=error,
                            field_errors=field_errors), (error.status if error else 200)
+
+
+@bp.route("/audit.csv")
+@admin_required
+def audit_export():
+    lines = auditlog.export_csv(request.args.get("from"), request.args.get("to"))
+    name = f"nhat-ky-{request.args.get('from') or 'dau'}-{request.args.get('to') or 'nay'}.csv"
+    return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 @bp.route("/delegations", methods=["GET", "POST"])
