@@ -1,8 +1,10 @@
 """Commands: import-org, open-month, timers run, worker, mail send, seed-process, demo."""
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 import time
 from datetime import datetime
 
@@ -45,17 +47,39 @@ def register_commands(app: Flask) -> None:
             click.echo(f"  {username}: {password}")
 
     @app.cli.command("open-month")
-    @click.option("--unit", "unit_code", required=True)
+    @click.option("--unit", "unit_code", required=True, help="unit code; the city's root unit with "
+                  "--include-subunits opens the whole city")
     @click.option("--period", required=True, help="YYYY-MM")
     @click.option("--include-subunits", is_flag=True)
-    def open_month(unit_code, period, include_subunits):
-        """Start the month's evaluations for a unit (idempotent)."""
+    @click.option("--chunk-size", default=cycles.CHUNK, show_default=True, type=click.IntRange(1, 10_000),
+                  help="people per transaction")
+    @click.option("--progress/--no-progress", default=None, help="progress bar on stderr (default: on a terminal)")
+    def open_month(unit_code, period, include_subunits, chunk_size, progress):
+        """Start the month's evaluations for a unit (idempotent and resumable: run it again after an
+        interruption, or later for people who joined since, and it starts only who is missing)."""
         versions.sync_from_disk()
         try:
-            result = cycles.open_month(unit_code, period, include_subunits)
+            opening = cycles.plan(unit_code, period, include_subunits)
+            tty = sys.stderr.isatty()
+            show = tty if progress is None else progress
+            label = f"{opening.unit.code} {period}"
+            with click.progressbar(length=max(opening.total, 1), label=label,
+                                   file=sys.stderr if show and tty else io.StringIO(),
+                                   item_show_func=lambda p: p and f"started={p.started} skipped={p.skipped}"
+                                   ) as bar:
+                logged = [0]
+
+                def advance(p: cycles.Progress) -> None:
+                    bar.update(min(p.done, bar.length) - bar.pos, p)
+                    if show and not tty and (p.finished or p.done - logged[0] >= max(opening.total // 20, 1)):
+                        logged[0] = p.done       # a log line every 5% when stderr is not a terminal
+                        click.echo(f"{label}: {p.done}/{opening.total} started={p.started} skipped={p.skipped}",
+                                   err=True)
+                done = cycles.run(opening, chunk_size, advance)
+            cycles.record_opened(opening, done)
         except ServiceError as exc:
             _fail(exc)
-        click.echo(f"started={result['started']} skipped={result['skipped']}")
+        click.echo(f"started={done.started} skipped={done.skipped}")
 
     @app.cli.command("seed-process")
     def seed_process():

@@ -10,11 +10,18 @@ const files = {
   "bpmn-js/dist/assets/diagram-js.css": "diagram-js.css",
   "bpmn-js/dist/assets/bpmn-js.css": "bpmn-js.css",
   "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css": "bpmn-embedded.css",
+  // the process designer: the modeler, and the icon font as files (the CSP allows no data: fonts)
+  "bpmn-js/dist/bpmn-modeler.production.min.js": "bpmn-modeler.min.js",
+  "bpmn-js/dist/assets/bpmn-font/css/bpmn.css": "bpmn-font/css/bpmn.css",
+  "bpmn-js/dist/assets/bpmn-font/font/bpmn.woff2": "bpmn-font/font/bpmn.woff2",
+  "bpmn-js/dist/assets/bpmn-font/font/bpmn.woff": "bpmn-font/font/bpmn.woff",
+  "bpmn-js/dist/assets/bpmn-font/font/bpmn.ttf": "bpmn-font/font/bpmn.ttf",
   "chart.js/dist/chart.umd.js": "chart.umd.js",
   "axe-core/axe.min.js": "axe.min.js",
 };
 mkdirSync(out, { recursive: true });
 for (const [src, dst] of Object.entries(files)) {
+  mkdirSync(dirname(join(out, dst)), { recursive: true });
   cpSync(join(root, "node_modules", src), join(out, dst));
 }
 console.log(`vendored ${Object.keys(files).length} files into app/static/vendor`);

@@ -25,7 +25,8 @@ def _state():
     instances = [(i.id, i.lock_version, i.step, i.snapshot) for i in
                  db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id))]
     tasks = [(t.id, t.status) for t in db.session.scalars(select(HumanTask).order_by(HumanTask.id))]
-    audits = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    audits = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action.not_in(["login_failed", "login_succeeded"])))
     db.session.expire_all()
     return instances, tasks, audits
 

@@ -47,15 +47,14 @@ def test_validation_never_crashes(name, data):
 @given(pairs=st.lists(st.tuples(st.sampled_from(["scores[I.1]", "scores[II.3]", "bonus", "deductions[0][points]",
                                                  "deductions[7][reason]", "comment", "days_worked", "discipline",
                                                  "level", "reason", "outcome", "scores", "x[y][z]"]),
-                                st.text(max_size=30)), max_size=10))
+                                st.text(max_size=30) | st.text(max_size=20).map(lambda t: f"<x-evil>{t}")),
+                       max_size=10))
 def test_parsing_and_rendering_never_crash_and_always_escape(name, pairs):
     schema = _schema(name)
     data = forms.parse_submission(schema, MultiDict(pairs))
     errors = forms.validate(schema, data)
     html = str(forms.render(schema, data, errors, CONTEXT))
-    for _, value in pairs:
-        if "<" in value:
-            assert value not in html or str(escape(value)) == value
+    assert "<x-evil>" not in html
 
 
 TRICKY = ["Nguyễn Thị Ánh Tuyết — hoàn thành 100% 🎉👍", "Ｔｅｓｔ ﷽ \u200b zero-width", "ㅤ" * 3 + " đ " * 500,

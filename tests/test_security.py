@@ -138,3 +138,53 @@ def test_database_dropping_mid_request_writes_nothing(ctx, client):
         EvaluationRecord.subject_id == user("ttb").id)).one().self_total is None
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audits_before
     assert ttb.complete(task["id"], scores_for(85))["instance"]["result"]["self_total"] == 85   # and it recovers
+
+
+def test_sign_out_everywhere_ends_other_sessions_and_tokens(ctx):
+    phone, laptop = ctx.test_client(), ctx.test_client()
+    login(phone, "ttb")
+    login(laptop, "ttb")
+    api = Api(phone, "ttb")
+    page = laptop.get("/account/password").get_data(as_text=True)
+    assert laptop.post("/logout/everywhere", data={"csrf_token": csrf_token(page)}).status_code == 302
+    assert phone.get("/").status_code == 302 and laptop.get("/").status_code == 302
+    assert api.get("/tasks").status_code == 401
+    assert user("ttb").session_version == 2
+    login(phone, "ttb")
+    assert phone.get("/").status_code == 200
+
+
+def test_drafts_are_saved_restored_and_locked_after_submission(client):
+    Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD})
+    task = Api(client, "ttb").task_for("ttb", "self_evaluation")
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    saved = client.post(f"/tasks/{task['id']}/draft", data={"scores[I.1]": "4,5", "comment": "Đang viết dở…",
+                                                             "csrf_token": csrf_token(page)})
+    assert saved.status_code == 200 and "saved_at" in saved.get_json()
+    again = client.get(f"/tasks/{task['id']}").get_data(as_text=True)   # e.g. after the connection dropped
+    assert "Đang viết dở…</textarea>" in again and 'name="scores[I.1]"' in again and 'value="4.5"' in again
+    assert client.post(f"/tasks/{task['id']}/draft", data={"comment": "x"}).status_code == 400   # CSRF
+    login(client, "lvc")
+    other = client.get("/").get_data(as_text=True)
+    assert client.post(f"/tasks/{task['id']}/draft", data={"comment": "x", "csrf_token": csrf_token(other)}).status_code == 403
+    Api(client, "ttb").complete(task["id"], scores_for(80))
+    from app.models import TaskDraft
+    assert db.session.scalar(select(func.count()).select_from(TaskDraft)) == 0
+    login(client, "ttb")
+    page = client.get("/").get_data(as_text=True)
+    locked = client.post(f"/tasks/{task['id']}/draft", data={"comment": "sửa sau khi gửi", "csrf_token": csrf_token(page)})
+    assert locked.status_code == 409
+
+
+def test_audit_trail_is_append_only_in_postgresql(ctx, client):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the trigger is PostgreSQL's; SQLite relies on the application having no such path")
+    Api(client, "ttb")   # writes a login_succeeded event
+    from sqlalchemy.exc import DBAPIError
+    for statement in ("UPDATE audit_events SET action = 'forged'", "DELETE FROM audit_events",
+                      "TRUNCATE audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text(statement))
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) >= 1

@@ -5,6 +5,7 @@ the current run's outbox; the service turns it into notifications after the save
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -20,8 +21,27 @@ current_calendar: ContextVar[WorkCalendar] = ContextVar("current_calendar", defa
 calendar_provider: Callable[[], WorkCalendar] | None = None
 
 
+_pinned_calendar: ContextVar[WorkCalendar | None] = ContextVar("pinned_calendar", default=None)
+
+
 def calendar() -> WorkCalendar:
+    pinned = _pinned_calendar.get()
+    if pinned is not None:
+        return pinned
     return calendar_provider() if calendar_provider is not None else DEFAULT_CALENDAR
+
+
+@contextlib.contextmanager
+def pinned_calendar(cal: WorkCalendar | None = None):
+    """Read the calendar once for a batch (a bulk opening, a timer run) instead of on every engine
+    run: inside the block `calendar()` returns `cal` (default: the calendar in force on entry)."""
+    token = _pinned_calendar.set(cal or calendar())
+    try:
+        yield
+    finally:
+        _pinned_calendar.reset(token)
+
+
 outbox: ContextVar[list | None] = ContextVar("engine_outbox", default=None)
 
 

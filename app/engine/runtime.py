@@ -6,11 +6,13 @@ the caller (a service) can turn them into notifications after it saved.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
@@ -90,9 +92,16 @@ class Workflow:
         return persistence.dump(self.wf)
 
     # --- reading -------------------------------------------------------------------------
-    def ready_tasks(self) -> list[ReadyTask]:
+    def live_tasks(self) -> list:
+        """The READY and WAITING tasks in one walk of the task tree: pass them to ready_tasks(),
+        data() and next_timer_at() when several are needed (each would walk the tree again)."""
+        return self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+
+    def ready_tasks(self, live: list | None = None) -> list[ReadyTask]:
         out = []
-        for task in self.wf.get_tasks(state=TaskState.READY, manual=True):
+        tasks = self.wf.get_tasks(state=TaskState.READY, manual=True) if live is None else \
+            [t for t in live if t.state == TaskState.READY and t.task_spec.manual]
+        for task in tasks:
             info = self.loaded.user_tasks.get(task.task_spec.name, {})
             out.append(ReadyTask(
                 uuid=str(task.id), step=task.task_spec.name, title=info.get("title") or task.task_spec.name,
@@ -100,11 +109,11 @@ class Workflow:
                 instructions=info.get("instructions", ""), variable=info.get("variable"), data=task.data))
         return out
 
-    def data(self) -> dict:
+    def data(self, live: list | None = None) -> dict:
         """The freshest data: the last completed task's (wf.data stays empty until the end)."""
         if self.wf.is_completed():
             return self.wf.data or (self.wf.last_task.data if self.wf.last_task else {})
-        ready = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        ready = self.live_tasks() if live is None else live
         if ready:
             return max(ready, key=lambda t: t.last_state_change).data
         return self.wf.last_task.data if self.wf.last_task else {}
@@ -112,9 +121,11 @@ class Workflow:
     def is_completed(self) -> bool:
         return self.wf.is_completed()
 
-    def next_timer_at(self) -> datetime | None:
+    def next_timer_at(self, live: list | None = None) -> datetime | None:
         due = []
-        for task in self.wf.get_tasks(state=TaskState.WAITING):
+        waiting = self.wf.get_tasks(state=TaskState.WAITING) if live is None else \
+            [t for t in live if t.state == TaskState.WAITING]
+        for task in waiting:
             value = task.internal_data.get("event_value")
             if isinstance(value, dict):
                 value = value.get("next")
@@ -159,6 +170,35 @@ class Workflow:
         """End the workflow where it stands (cancelled tasks, no further steps)."""
         with _run():
             self.wf.cancel()
+
+    def move_deadlines(self, values: dict[str, str]) -> list[dict]:
+        """Set due-date variables (e.g. `review_due`) in the live data of the waiting and ready tasks
+        and re-evaluate every waiting date timer whose expression reads one of them, so that both the
+        deadline boundary timer (which cached its date when it started waiting) and the reminder
+        follow. Returns the timers moved: `[{element, before, after}]`."""
+        names = re.compile(r"\b(" + "|".join(re.escape(n) for n in values) + r")\b") if values else None
+        moved = []
+        with _run():
+            live = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+            # A boundary event re-inherits its parent's data (the split above the user task) when it
+            # fires, so that parent holds the new values too.
+            holders = {id(t): t for t in live} | {id(t.parent): t.parent for t in live if t.parent is not None}
+            for task in holders.values():
+                for name, value in values.items():
+                    if name in task.data:
+                        task.data[name] = value
+            for task in live:
+                event = getattr(task.task_spec, "event_definition", None)
+                if task.state != TaskState.WAITING or not isinstance(event, TimeDateEventDefinition):
+                    continue
+                if names is None or not names.search(event.expression or ""):
+                    continue
+                before = task.internal_data.get("event_value")
+                after = self.wf.script_engine.evaluate(task, event.expression)
+                task.internal_data["event_value"] = after
+                moved.append({"element": task.task_spec.bpmn_id or task.task_spec.name,
+                              "before": before, "after": after})
+        return moved
 
     def run_timers(self, now: datetime | None = None) -> None:
         with _run(now) as box:

@@ -5,6 +5,7 @@ A version is a set of files (BPMN, DMN, form JSON) stored in the database. Parsi
 """
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -39,9 +40,21 @@ class LoadedSpec:
         return self.user_tasks.get(bpmn_id, {}).get("form")
 
 
+_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+UNSAFE_XML_VI = ("Tệp {name} có khai báo DOCTYPE/ENTITY: không được phép (chặn tấn công XXE và “billion laughs”); "
+                 "hãy xuất lại tệp từ công cụ vẽ quy trình.")
+UNSAFE_XML_EN = ("{name}: DOCTYPE/ENTITY declarations are not allowed (they enable XXE and “billion laughs” "
+                 "attacks); export the file again from the modelling tool.")
+
+
+def unsafe_xml(text: str) -> bool:
+    """True when the text declares a DTD or entities (refused before any parser sees it)."""
+    return bool(_DECLARATION.search(text))
+
+
 def _safe_tree(text: str, name: str):
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise SpecError(f"{name}: DOCTYPE/ENTITY declarations are not allowed", file_name=name)
+    if unsafe_xml(text):
+        raise SpecError(f"{UNSAFE_XML_VI.format(name=name)} / {UNSAFE_XML_EN.format(name=name)}", file_name=name)
     try:
         return etree.fromstring(text.encode("utf-8"), SAFE_XML_PARSER)
     except etree.XMLSyntaxError as exc:
@@ -79,6 +92,11 @@ def _describe_user_tasks(spec) -> dict[str, dict]:
             "variable": getattr(task_spec, "variable", None),
         }
     return out
+
+
+def loaded_from(spec, subprocess_specs, files: dict[str, str]) -> LoadedSpec:
+    """A LoadedSpec for files that are not a stored version (a designer's draft, run in memory)."""
+    return LoadedSpec(0, spec, subprocess_specs, dict(files), _describe_user_tasks(spec))
 
 
 _cache: dict[tuple[int, str], LoadedSpec] = {}

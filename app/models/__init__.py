@@ -1,9 +1,12 @@
 from .audit import AuditEvent, Notification
+from .drafts import TaskDraft
+from .designer import ProcessDraft
 from .evaluation import EvaluationRecord
 from .mail import OutgoingMail
+from .monitor import SavedFilter
 from .org import ApiToken, Unit, User
 from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
-__all__ = ["Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
-           "ProcessInstance", "ProcessVersion", "Unit", "User"]
+__all__ = ["TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
+           "ProcessDraft", "ProcessInstance", "ProcessVersion", "SavedFilter", "Unit", "User"]

@@ -38,4 +38,5 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+Index("ix_audit_events_action_step", AuditEvent.action, AuditEvent.step, AuditEvent.at)
 Index("ix_notifications_user", Notification.user_id, Notification.read_at)

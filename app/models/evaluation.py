@@ -43,3 +43,4 @@ class EvaluationRecord(db.Model):
 
 
 Index("ix_records_agency_period", EvaluationRecord.agency_id, EvaluationRecord.period, EvaluationRecord.status)
+Index("ix_records_subject_period", EvaluationRecord.subject_id, EvaluationRecord.period)   # 0005_scale

@@ -1,11 +1,12 @@
 """Units, people and API tokens."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, select
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
@@ -14,6 +15,16 @@ from .types import UTCDateTime, utcnow
 
 POSITION_GROUPS = ("staff", "leader", "contract")
 GLOBAL_ROLES = ("hr_officer", "designer", "admin")
+# Besides the global roles a person may hold named groups that lanes of the process refer to, e.g. a lane
+# "Chi bộ [party_cell]" goes to a user of the subject's agency holding `party_cell`. The roles computed
+# from the org chart, relative to the subject, cannot be held.
+RELATIVE_ROLES = ("subject", "direct_manager", "decider", "superior_decider")
+NAMED_GROUP = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+def is_assignable_role(role: str) -> bool:
+    """A global role, or a named group (lower case, digits, underscores) that is not a relative role."""
+    return role in GLOBAL_ROLES or (bool(NAMED_GROUP.match(role)) and role not in RELATIVE_ROLES)
 
 
 class Unit(db.Model):
@@ -42,12 +53,12 @@ class Unit(db.Model):
         return next((u for u in self.ancestors() if u.is_agency), None)
 
     def subtree_ids(self) -> list[int]:
-        ids, frontier = [self.id], [self]
-        while frontier:
-            nxt = [c for u in frontier for c in u.children if c.id not in ids]
-            ids += [c.id for c in nxt]
-            frontier = nxt
-        return ids
+        """This unit first, then everything below it: one recursive query, not one per unit
+        (UNION, not UNION ALL, so that even a cycle in the tree ends)."""
+        tree = select(Unit.id.label("id")).where(Unit.id == self.id).cte("subtree", recursive=True)
+        below = aliased(Unit)
+        tree = tree.union(select(below.id).join(tree, below.parent_id == tree.c.id))
+        return [self.id] + sorted(uid for uid in db.session.scalars(select(tree.c.id)) if uid != self.id)
 
 
 class User(UserMixin, db.Model):
@@ -62,6 +73,8 @@ class User(UserMixin, db.Model):
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     roles: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login id: bumping it signs the person out of every browser ("đăng xuất mọi nơi").
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
@@ -70,6 +83,9 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # flask-login
         return self.active
+
+    def get_id(self) -> str:  # flask-login: a changed session_version invalidates old sessions
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
         from flask import current_app

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -94,3 +94,9 @@ Index("ix_human_tasks_due", HumanTask.status, HumanTask.due_at)
 Index("ix_human_tasks_agency", HumanTask.agency_id, HumanTask.period, HumanTask.step, HumanTask.status)
 Index("ix_instances_agency_period", ProcessInstance.agency_id, ProcessInstance.period, ProcessInstance.status)
 Index("ix_instances_unit_period", ProcessInstance.unit_id, ProcessInstance.period)
+# 0005_scale: the timer workers' keyset scan, the overdue sweep, instances of a month by state
+_RUNNING, _UNREPORTED = text("status = 'running'"), text("status = 'ready' AND overdue_notified_at IS NULL")
+Index("ix_instances_timer_due", ProcessInstance.next_timer_at, ProcessInstance.id,
+      postgresql_where=_RUNNING, sqlite_where=_RUNNING)
+Index("ix_instances_period_status", ProcessInstance.period, ProcessInstance.status)
+Index("ix_human_tasks_overdue", HumanTask.due_at, HumanTask.id, postgresql_where=_UNREPORTED, sqlite_where=_UNREPORTED)

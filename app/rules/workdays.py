@@ -33,6 +33,9 @@ class WorkCalendar:
         return d.weekday() < 5
 
     def working_days_in_month(self, year: int, month: int) -> int:
+        return _working_days_in_month(self, year, month)
+
+    def _count_working_days(self, year: int, month: int) -> int:
         d, n = date(year, month, 1), 0
         while d.month == month:
             n += self.is_working_day(d)
@@ -53,6 +56,11 @@ class WorkCalendar:
 
     def end_of_day(self, d: date) -> datetime:
         return datetime.combine(d, time(23, 59, 59), ZoneInfo(self.tz))
+
+
+@lru_cache(maxsize=256)
+def _working_days_in_month(cal: WorkCalendar, year: int, month: int) -> int:
+    return cal._count_working_days(year, month)   # the calendar is frozen: its answers never change
 
 
 DEFAULT_CALENDAR = WorkCalendar()

@@ -99,9 +99,15 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if errors:
         raise Invalid("Chưa đổi được mật khẩu.", "The password was not changed.", errors)
     user.set_password(new)
-    revoke_all_tokens(user)
+    sign_out_everywhere(user)
     audit.record("password_changed", actor=user)
     db.session.commit()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every browser session and API token of `user` (the caller commits)."""
+    user.session_version += 1
+    revoke_all_tokens(user)
 
 
 def _hash(token: str) -> str:

@@ -47,59 +47,84 @@ def head_of(unit: Unit, on: date) -> User | None:
     return head if head is not None and head.active else None
 
 
-def _head_above(agency: Unit | None, subject: User, on: date) -> User | None:
-    """The head of the first agency at or above `agency` who is not the subject."""
-    unit = agency
-    while unit is not None:
-        if unit.is_agency:
-            head = head_of(unit, on)
-            if head is not None and head.id != subject.id:
-                return head
-        unit = unit.parent
-    return None
+class Authority:
+    """Role resolution on one date. Heads are looked up once per unit, so a bulk run (opening a
+    month for thousands of people) asks the database once per unit, not once per person; the
+    module functions below use a fresh one per call."""
+
+    def __init__(self, on: date | None = None):
+        self.on = on or today()
+        self._heads: dict[int, User | None] = {}
+
+    def head_of(self, unit: Unit) -> User | None:
+        if unit.id not in self._heads:
+            self._heads[unit.id] = head_of(unit, self.on)
+        return self._heads[unit.id]
+
+    def _head_above(self, agency: Unit | None, subject: User) -> User | None:
+        """The head of the first agency at or above `agency` who is not the subject."""
+        unit = agency
+        while unit is not None:
+            if unit.is_agency:
+                head = self.head_of(unit)
+                if head is not None and head.id != subject.id:
+                    return head
+            unit = unit.parent
+        return None
+
+    def decider_for(self, subject: User, unit: Unit | None = None) -> User | None:
+        return self._head_above(agency_of_unit(unit or subject.unit), subject)
+
+    def superior_decider_for(self, subject: User, unit: Unit | None = None) -> User | None:
+        agency = agency_of_unit(unit or subject.unit)
+        return self._head_above(agency.parent if agency else None, subject)
+
+    def direct_manager_for(self, subject: User, unit: Unit | None = None) -> User | None:
+        """The manager on file; for a person evaluated by another unit (a transfer), that unit's head
+        or leader; the decider when neither exists."""
+        if unit is not None and subject.unit_id != unit.id:
+            leader = self.head_of(unit)
+            if leader is not None and leader.id != subject.id:
+                return leader
+            return self.decider_for(subject, unit)
+        manager = subject.manager
+        if manager is not None and manager.id != subject.id and manager.active:
+            return manager
+        return self.decider_for(subject, unit)
+
+    def resolve(self, role: str | None, subject: User, unit: Unit | None = None) -> User | None:
+        if role == "subject":
+            return subject
+        if role == "direct_manager":
+            return self.direct_manager_for(subject, unit)
+        if role == "decider":
+            return self.decider_for(subject, unit)
+        if role == "superior_decider":
+            return self.superior_decider_for(subject, unit)
+        if not role:
+            return None
+        agency = agency_of_unit(unit or subject.unit)
+        scope = agency.subtree_ids() if agency else []
+        candidates = db.session.scalars(
+            select(User).where(User.active.is_(True), User.unit_id.in_(scope), User.id != subject.id)
+            .order_by(User.id)).all()
+        return next((u for u in candidates if u.has_role(role)), None)
 
 
 def decider_for(subject: User, unit: Unit | None = None, on: date | None = None) -> User | None:
-    return _head_above(agency_of_unit(unit or subject.unit), subject, on or today())
+    return Authority(on).decider_for(subject, unit)
 
 
 def superior_decider_for(subject: User, unit: Unit | None = None, on: date | None = None) -> User | None:
-    agency = agency_of_unit(unit or subject.unit)
-    return _head_above(agency.parent if agency else None, subject, on or today())
+    return Authority(on).superior_decider_for(subject, unit)
 
 
 def direct_manager_for(subject: User, unit: Unit | None = None, on: date | None = None) -> User | None:
-    """The manager on file; for a person evaluated by another unit (a transfer), that unit's head
-    or leader; the decider when neither exists."""
-    on = on or today()
-    if unit is not None and subject.unit_id != unit.id:
-        leader = head_of(unit, on)
-        if leader is not None and leader.id != subject.id:
-            return leader
-        return decider_for(subject, unit, on)
-    manager = subject.manager
-    if manager is not None and manager.id != subject.id and manager.active:
-        return manager
-    return decider_for(subject, unit, on)
+    return Authority(on).direct_manager_for(subject, unit)
 
 
 def resolve(role: str | None, subject: User, unit: Unit | None = None, on: date | None = None) -> User | None:
-    if role == "subject":
-        return subject
-    if role == "direct_manager":
-        return direct_manager_for(subject, unit, on)
-    if role == "decider":
-        return decider_for(subject, unit, on)
-    if role == "superior_decider":
-        return superior_decider_for(subject, unit, on)
-    if not role:
-        return None
-    agency = agency_of_unit(unit or subject.unit)
-    scope = agency.subtree_ids() if agency else []
-    candidates = db.session.scalars(
-        select(User).where(User.active.is_(True), User.unit_id.in_(scope), User.id != subject.id)
-        .order_by(User.id)).all()
-    return next((u for u in candidates if u.has_role(role)), None)
+    return Authority(on).resolve(role, subject, unit)
 
 
 def principals_of(deputy: User, on: date | None = None) -> list[User]:

@@ -8,14 +8,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.engine import persistence, specs
 from app.engine import helpers
 from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
 from app.extensions import db
-from app.models import EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme, Unit, User
+from app.models import (AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme,
+                        Unit, User)
 from app.rules.schemes import criteria_for
 from app.rules.workdays import parse_period
 
@@ -39,6 +42,7 @@ STATUS_LABELS = {
     "error": "Lỗi quy trình",
     "terminated": "Đã hủy",
     "not_evaluated": "Không đánh giá",
+    "suspended": "Tạm dừng",
 }
 
 
@@ -62,24 +66,101 @@ def seed_data(subject: User, period: str, scheme: Scheme) -> dict:
 def start(version: ProcessVersion, subject: User, period: str, actor: User | None = None,
           unit: Unit | None = None) -> ProcessInstance:
     """Start `subject`'s month in `unit` (default: their unit; another one after a transfer)."""
-    unit = unit or subject.unit
-    loaded = specs.load(version)
-    agency = authority.agency_of_unit(unit)
-    scheme = schemes.for_unit(unit, period)
-    workflow = Workflow.start(loaded, seed_data(subject, period, scheme))
-    instance = ProcessInstance(version_id=version.id, subject_id=subject.id, unit_id=unit.id,
-                               agency_id=agency.id if agency else unit.id, period=period,
-                               snapshot="", serializer_version=persistence.SERIALIZER_VERSION)
-    instance.subject, instance.unit = subject, unit
-    db.session.add(instance)
-    db.session.flush()
-    db.session.add(EvaluationRecord(instance_id=instance.id, subject_id=subject.id, unit_id=instance.unit_id,
-                                    agency_id=instance.agency_id, period=period, scheme=scheme.code,
-                                    scheme_id=scheme.id))
-    audit.record("instance_started", instance=instance, actor=actor,
-                 details={"period": period, "version": version.version})
-    save(instance, workflow)
-    return instance
+    started = Starter(version, period, actor).start([(subject, unit or subject.unit)])
+    if subject.id not in started:
+        raise Conflict(f"{subject.full_name} đã có hồ sơ đánh giá kỳ {period}.",
+                       f"{subject.username} already has an evaluation for {period}.")
+    return db.session.get(ProcessInstance, started[subject.id])
+
+
+class Starter:
+    """Starts instances of one process version and period, many at a time, in the caller's
+    transaction: the spec (cached), the calendar, the schemes per unit, the agencies and the
+    heads are looked up once per Starter, not per person; each table gets one multi-row INSERT per
+    batch. What is stored is exactly what `save()` would store (the same projection functions)."""
+
+    def __init__(self, version: ProcessVersion, period: str, actor: User | None = None):
+        self.version, self.period, self.actor = version, period, actor
+        self.loaded = specs.load(version)
+        self.calendar = helpers.calendar()
+        self.authority = authority.Authority()
+        self.scheme_for = schemes.ForUnits(period)
+        self._agency_ids: dict[int, int] = {}
+
+    def agency_id(self, unit: Unit) -> int:
+        if unit.id not in self._agency_ids:
+            agency = authority.agency_of_unit(unit)
+            self._agency_ids[unit.id] = agency.id if agency else unit.id
+        return self._agency_ids[unit.id]
+
+    def start(self, people: list[tuple[User, Unit]]) -> dict[int, int]:
+        """Start one instance per (subject, unit); returns {subject id: instance id} for those
+        started. A subject who already has an instance for the period (e.g. started meanwhile by
+        another opener) is left alone: the unique (subject, period) key decides, nothing is raised."""
+        return write_started(self.prepare(people))
+
+    def prepare(self, people: list[tuple[User, Unit]]) -> list[dict]:
+        """Run the engine for each person and build their rows (plain data: `write_started` may
+        run it in another session, e.g. a writer thread, while the next batch is prepared)."""
+        with helpers.pinned_calendar(self.calendar):
+            return [self._prepare_one(subject, unit) for subject, unit in people]
+
+    def _prepare_one(self, subject: User, unit: Unit) -> dict:
+        """One person: the engine run and every row it leads to (instance ids are filled in on write)."""
+        scheme = self.scheme_for(unit)
+        workflow = Workflow.start(self.loaded, seed_data(subject, self.period, scheme))
+        live = workflow.live_tasks()
+        ready = workflow.ready_tasks(live)
+        columns, steps, completed = _instance_columns(workflow, ready, live)
+        agency_id = self.agency_id(unit)
+        item = {"instance": dict(columns, version_id=self.version.id, subject_id=subject.id,
+                                 unit_id=unit.id, agency_id=agency_id, period=self.period, lock_version=1),
+                "record": dict(_record_columns(workflow.data(live), steps, completed), subject_id=subject.id,
+                               unit_id=unit.id, agency_id=agency_id, period=self.period,
+                               scheme=scheme.code, scheme_id=scheme.id),
+                "tasks": [], "messages": [], "scripted": list(workflow.notifications),
+                "events": [_event("instance_started", None, actor=self.actor,
+                                  details={"period": self.period, "version": self.version.version})]}
+        for task in ready:
+            assignee = self.authority.resolve(task.role, subject, unit)
+            item["tasks"].append(_task_row(task, None, subject.id, unit.id, agency_id, self.period, assignee))
+            item["events"].append(_event("task_assigned", None, step=task.step, details={
+                "assignee": assignee.username if assignee else None, "role": task.role}))
+            if assignee is not None:
+                item["messages"].append((assignee.id, "assigned", _assigned_text(task, subject, self.period)))
+        return item
+
+
+def write_started(batch: list[dict]) -> dict[int, int]:
+    """Insert what `Starter.prepare` built, one multi-row INSERT per table, in the current session's
+    transaction; {subject id: instance id} of the instances inserted (a subject who has one for the
+    period already is skipped by ON CONFLICT DO NOTHING)."""
+    if not batch:
+        return {}
+    table = ProcessInstance.__table__
+    dialect = db.session.get_bind().dialect.name
+    stmt = (pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)) \
+        .on_conflict_do_nothing(index_elements=["subject_id", "period"]) \
+        .returning(table.c.id, table.c.subject_id)
+    started = {subject_id: iid for iid, subject_id in db.session.execute(stmt, [b["instance"] for b in batch])}
+    records, tasks, events, messages, scripted = [], [], [], [], []
+    for item in batch:
+        iid = started.get(item["instance"]["subject_id"])
+        if iid is None:
+            continue
+        records.append(dict(item["record"], instance_id=iid))
+        tasks += [dict(row, instance_id=iid) for row in item["tasks"]]
+        events += [dict(row, instance_id=iid) for row in item["events"]]
+        messages += [(uid, kind, text, iid) for uid, kind, text in item["messages"]]
+        if item["scripted"]:
+            scripted.append((iid, item["scripted"]))
+    _insert_many(EvaluationRecord.__table__, records)
+    _insert_many(HumanTask.__table__, tasks)
+    _insert_many(AuditEvent.__table__, events)
+    notifications.send_many(messages)
+    for iid, requests in scripted:       # what the start's scripts asked to tell (rare)
+        _notify(db.session.get(ProcessInstance, iid), requests)
+    return started
 
 
 def get(instance_id: int) -> ProcessInstance:
@@ -89,15 +170,16 @@ def get(instance_id: int) -> ProcessInstance:
     return instance
 
 
-def lock(instance_id: int) -> ProcessInstance:
+def lock(instance_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance:
     """Take the instance row for writing: FOR UPDATE on PostgreSQL; the version column catches
-    a concurrent writer on SQLite."""
+    a concurrent writer on SQLite. Terminated, failed and suspended instances refuse changes
+    unless the caller (an operation: resume, retry, terminate) names the status in `allow`."""
     instance = db.session.scalars(
         select(ProcessInstance).where(ProcessInstance.id == instance_id)
         .with_for_update().execution_options(populate_existing=True)).first()
     if instance is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá #{instance_id}", f"Evaluation #{instance_id} not found")
-    if instance.status in ("terminated", "error"):
+    if instance.status in ("terminated", "error", "suspended") and instance.status not in allow:
         raise Conflict(f"Hồ sơ đang ở trạng thái “{STATUS_LABELS[instance.status]}”, không thể thay đổi.",
                        f"The evaluation is {instance.status} and cannot change.")
     return instance
@@ -119,19 +201,58 @@ def record_of(instance: ProcessInstance) -> EvaluationRecord:
 
 
 def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = None) -> None:
-    instance.snapshot = workflow.dump()
-    instance.serializer_version = persistence.SERIALIZER_VERSION
-    instance.next_timer_at = workflow.next_timer_at()
-    steps = workflow.active_steps()
-    instance.status = "completed" if workflow.is_completed() else "running"
-    instance.step = ",".join(steps) if steps else ("locked" if workflow.is_completed() else "waiting")
-    instance.error = None
-    data = workflow.data()
-    _sync_tasks(instance, workflow)
-    _project_record(instance, data, steps, workflow.is_completed())
+    live = workflow.live_tasks()
+    ready = workflow.ready_tasks(live)
+    columns, steps, completed = _instance_columns(workflow, ready, live)
+    for name, value in columns.items():
+        setattr(instance, name, value)
+    data = workflow.data(live)
+    _sync_tasks(instance, workflow, ready)
+    _project_record(instance, data, steps, completed)
     _notify(instance, workflow.notifications)
     workflow.notifications.clear()
     db.session.flush()
+
+
+def _insert_many(table, rows: list[dict]) -> None:
+    """Multi-row INSERTs, one per set of keys (a missing key takes the column default, as with the ORM)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for group in groups.values():
+        db.session.execute(insert(table), group)
+
+
+def _instance_columns(workflow: Workflow, ready: list, live: list) -> tuple[dict, list[str], bool]:
+    """The instance row's engine-derived columns, the active steps, and whether it completed."""
+    steps = sorted({t.step for t in ready})
+    completed = workflow.is_completed()
+    return {"snapshot": workflow.dump(), "serializer_version": persistence.SERIALIZER_VERSION,
+            "next_timer_at": workflow.next_timer_at(live), "status": "completed" if completed else "running",
+            "step": ",".join(steps) if steps else ("locked" if completed else "waiting"), "error": None}, \
+        steps, completed
+
+
+def _task_row(task, instance_id: int | None, subject_id: int, unit_id: int, agency_id: int, period: str,
+              assignee: User | None) -> dict:
+    """A human_tasks row for a task that just became ready."""
+    return {"instance_id": instance_id, "task_uuid": task.uuid, "step": task.step, "title": task.title,
+            "lane_role": task.role, "form": task.form, "assignee_id": assignee.id if assignee else None,
+            "subject_id": subject_id, "unit_id": unit_id, "agency_id": agency_id, "period": period,
+            "status": "ready", "due_at": _parse_instant(task.data.get(f"{task.step}_due")),
+            "created_at": datetime.now(timezone.utc)}
+
+
+def _assigned_text(task, subject: User, period: str) -> str:
+    return f"Việc mới: {task.title} — {subject.full_name} ({period})"
+
+
+def _event(action: str, instance_id: int | None, *, actor: User | None = None, step: str | None = None,
+           details: dict | None = None) -> dict:
+    """An audit_events row, as audit.record() would add it (for multi-row inserts)."""
+    return {"instance_id": instance_id, "actor_id": actor.id if actor is not None else None,
+            "on_behalf_of_id": None, "at": datetime.now(timezone.utc), "action": action, "step": step,
+            "details": details or {}}
 
 
 def _parse_instant(value) -> datetime | None:
@@ -143,10 +264,10 @@ def _parse_instant(value) -> datetime | None:
         return None
 
 
-def _sync_tasks(instance: ProcessInstance, workflow: Workflow) -> None:
+def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | None = None) -> None:
     open_rows = {ht.task_uuid: ht for ht in db.session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
-    ready = workflow.ready_tasks()
+    ready = workflow.ready_tasks() if ready is None else ready
     ready_ids = {t.uuid for t in ready}
     now = datetime.now(timezone.utc)
     for uuid, row in open_rows.items():
@@ -160,43 +281,46 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow) -> None:
         if task.uuid in open_rows:
             continue
         assignee = authority.resolve(task.role, subject, instance.unit)
-        row = HumanTask(instance_id=instance.id, task_uuid=task.uuid, step=task.step, title=task.title,
-                        lane_role=task.role, form=task.form, assignee_id=assignee.id if assignee else None,
-                        subject_id=subject.id, unit_id=instance.unit_id, agency_id=instance.agency_id,
-                        period=instance.period, due_at=_parse_instant(task.data.get(f"{task.step}_due")))
-        db.session.add(row)
+        db.session.add(HumanTask(**_task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id,
+                                             instance.period, assignee)))
         audit.record("task_assigned", instance=instance, step=task.step,
                      details={"assignee": assignee.username if assignee else None, "role": task.role})
         if assignee is not None:
-            notifications.send(assignee.id, "assigned", f"Việc mới: {task.title} — {subject.full_name} "
-                               f"({instance.period})", instance.id)
+            notifications.send(assignee.id, "assigned", _assigned_text(task, subject, instance.period), instance.id)
 
 
 def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool) -> None:
     record = record_of(instance)
+    for name, value in _record_columns(data, steps, completed).items():
+        setattr(record, name, value)
+
+
+def _record_columns(data: dict, steps: list[str], completed: bool) -> dict:
+    """What the workflow's data says about the business record; keys left out stay as they are."""
     self_eval = data.get("self_evaluation") if isinstance(data.get("self_evaluation"), dict) else None
     review = data.get("review") if isinstance(data.get("review"), dict) else None
     result = data.get("result") if isinstance(data.get("result"), dict) else None
     amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else None
-    record.self_total = self_eval.get("total") if self_eval else None
-    record.self_evaluation_missed = bool(data.get("self_evaluation_missed"))
-    record.review_total = data.get("total") if review and result else None
-    record.proposed_level = (review or {}).get("proposed_level")
+    out = {"self_total": self_eval.get("total") if self_eval else None,
+           "self_evaluation_missed": bool(data.get("self_evaluation_missed")),
+           "review_total": data.get("total") if review and result else None,
+           "proposed_level": (review or {}).get("proposed_level")}
     if result:
-        record.total, record.level = result.get("total"), result.get("level")
-        record.rules_applied = result.get("rules_applied")
+        out["total"], out["level"] = result.get("total"), result.get("level")
+        out["rules_applied"] = result.get("rules_applied")
         amended = result.get("amended") and amendment
-        record.scores = (amendment if amended else review or {}).get("scores")
-    record.appealed = isinstance(data.get("appeal"), dict)
-    record.published_at = _parse_instant(data.get("published_at"))
-    record.appeal_due = _parse_instant(data.get("appeal_due"))
-    record.locked_at = _parse_instant(data.get("locked_at")) if completed else None
+        out["scores"] = (amendment if amended else review or {}).get("scores")
+    out["appealed"] = isinstance(data.get("appeal"), dict)
+    out["published_at"] = _parse_instant(data.get("published_at"))
+    out["appeal_due"] = _parse_instant(data.get("appeal_due"))
+    out["locked_at"] = _parse_instant(data.get("locked_at")) if completed else None
     if completed:
-        record.status = "locked"
+        out["status"] = "locked"
     elif steps:
-        record.status = next((STATUS_BY_STEP[s] for s in steps if s in STATUS_BY_STEP), steps[0])
-    elif record.published_at:
-        record.status = "published"
+        out["status"] = next((STATUS_BY_STEP[s] for s in steps if s in STATUS_BY_STEP), steps[0])
+    elif out["published_at"]:
+        out["status"] = "published"
+    return out
 
 
 ACTION_LABELS = {
@@ -211,6 +335,15 @@ ACTION_LABELS = {
     "timer_fired": "Đến hạn",
     "not_evaluated": "Không đánh giá",
     "engine_error": "Lỗi quy trình",
+    "overdue": "Quá hạn (đã báo)",
+    "task_reassigned": "Giao lại việc",
+    "deadline_extended": "Gia hạn",
+    "instance_suspended": "Tạm dừng hồ sơ",
+    "instance_resumed": "Tiếp tục hồ sơ",
+    "instance_terminated": "Hủy hồ sơ",
+    "instance_retried": "Chạy lại sau lỗi",
+    "retry_failed": "Chạy lại không thành công",
+    "notification_resent": "Gửi lại thông báo",
 }
 
 NOTIFY_TEXT = {

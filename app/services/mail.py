@@ -39,14 +39,23 @@ def enabled() -> bool:
 def queue(user: User, kind: str, message: str, instance_id: int | None = None) -> OutgoingMail | None:
     """Add a mail for `user` to the session (the caller commits). None when mail is off or the user has
     no address. Preferences are the caller's business (see notifications.send)."""
+    row = row_for(user, kind, message, instance_id)
+    if row is None:
+        return None
+    item = OutgoingMail(**row)
+    db.session.add(item)
+    return item
+
+
+def row_for(user: User, kind: str, message: str, instance_id: int | None = None) -> dict | None:
+    """The outbox row `queue` adds, as a dict (bulk inserts use it directly); None when mail is off
+    or the user has no address."""
     address = (user.email or "").strip()
     if not enabled() or not address:
         return None
-    item = OutgoingMail(user_id=user.id, to_address=address, subject=subject_for(message),
-                        body=body_for(user, kind, message), kind=kind, instance_id=instance_id,
-                        status="queued", attempts=0, next_attempt_at=datetime.now(timezone.utc))
-    db.session.add(item)
-    return item
+    return dict(user_id=user.id, to_address=address, subject=subject_for(message),
+                body=body_for(user, kind, message), kind=kind, instance_id=instance_id,
+                status="queued", attempts=0, next_attempt_at=datetime.now(timezone.utc))
 
 
 def subject_for(message: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Unit, User
-from app.models.org import GLOBAL_ROLES, POSITION_GROUPS
+from app.models.org import POSITION_GROUPS, is_assignable_role
 
 from . import accounts
 from .errors import Invalid
@@ -109,7 +109,7 @@ def import_org(payload: dict) -> dict:
             err("people", i, f"lãnh đạo trực tiếp {manager!r} không tồn tại", f"manager {manager!r} does not exist")
         if manager == username:
             err("people", i, "không thể là lãnh đạo trực tiếp của chính mình", "cannot be one's own manager")
-        bad_roles = [r for r in _roles(row.get("roles")) if r not in GLOBAL_ROLES]
+        bad_roles = [r for r in _roles(row.get("roles")) if not is_assignable_role(r)]
         if bad_roles:
             err("people", i, f"vai trò không hợp lệ: {', '.join(bad_roles)}", f"unknown roles: {', '.join(bad_roles)}")
         for problem in (accounts.password_problems(str(row["password"]), username) if row.get("password") else []):

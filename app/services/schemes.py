@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Scheme, SchemeAssignment, Unit, User
@@ -20,11 +21,18 @@ GROUP_MAX = {"I": 20, "II": 70}
 def ensure_seeded() -> None:
     if db.session.scalar(select(func.count()).select_from(Scheme)):
         return
-    for code, spec in defaults.SCHEMES.items():
-        db.session.add(Scheme(code=code, version=1, name=spec["name"], effective_from=spec["effective_from"],
-                              definition={"groups": spec["groups"], "criteria": spec["criteria"],
-                                          "quota": spec["quota"]}))
-    db.session.flush()
+    rows = [Scheme(code=code, version=1, name=spec["name"], effective_from=spec["effective_from"],
+                   definition={"groups": spec["groups"], "criteria": spec["criteria"], "quota": spec["quota"]})
+            for code, spec in defaults.SCHEMES.items()]
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.add_all(rows)       # SQLite has one writer: no one can seed at the same moment
+        db.session.flush()
+        return
+    try:
+        with db.session.begin_nested():  # two first openings at once: one seeds, the other reads its rows
+            db.session.add_all(rows)
+    except IntegrityError:
+        pass
 
 
 def latest(code: str, period: str | None = None) -> Scheme:
@@ -45,9 +53,37 @@ def for_unit(unit: Unit, period: str) -> Scheme:
     ids = [u.id for u in unit.ancestors()]
     assignments = db.session.scalars(select(SchemeAssignment).where(
         SchemeAssignment.unit_id.in_(ids), SchemeAssignment.effective_from <= period)).all()
-    depth = {uid: i for i, uid in enumerate(ids)}
+    return latest(_pick(assignments, ids), period)
+
+
+class ForUnits:
+    """`for_unit` for many units of one period (a bulk opening): the assignments and each scheme
+    version are read once, then every unit is answered from memory."""
+
+    def __init__(self, period: str):
+        ensure_seeded()
+        self.period = period
+        self._assignments = db.session.scalars(select(SchemeAssignment).where(
+            SchemeAssignment.effective_from <= period)).all()
+        self._latest: dict[str, Scheme] = {}
+        self._by_unit: dict[int, Scheme] = {}
+
+    def __call__(self, unit: Unit) -> Scheme:
+        found = self._by_unit.get(unit.id)
+        if found is None:
+            ids = [u.id for u in unit.ancestors()]
+            code = _pick([a for a in self._assignments if a.unit_id in ids], ids)
+            if code not in self._latest:
+                self._latest[code] = latest(code, self.period)
+            found = self._by_unit[unit.id] = self._latest[code]
+        return found
+
+
+def _pick(assignments: list[SchemeAssignment], ancestor_ids: list[int]) -> str:
+    """The nearest ancestor's latest assignment (ancestor_ids: the unit first, then upwards)."""
+    depth = {uid: i for i, uid in enumerate(ancestor_ids)}
     best = min(assignments, key=lambda a: (depth[a.unit_id], _neg(a.effective_from)), default=None)
-    return latest(best.scheme_code if best else defaults.DEFAULT_SCHEME, period)
+    return best.scheme_code if best else defaults.DEFAULT_SCHEME
 
 
 def _neg(period: str) -> tuple:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import forms
 from app.engine.runtime import EngineError, NotWaiting
 from app.extensions import db
-from app.models import HumanTask, User
+from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
 from . import audit, authority, instances
@@ -58,6 +58,26 @@ class TaskView:
     data: dict
     context: dict
     instructions: str
+    previous: EvaluationRecord | None = None
+
+
+STEPS = ["self_evaluation", "review", "decision", "appeal_decision"]
+STEP_NUMBER = {"self_evaluation": 1, "review": 2, "review_by_decider": 2, "decision": 3, "appeal_decision": 4}
+
+
+def step_label(task: HumanTask) -> str:
+    """'Bước 2/4: Lãnh đạo trực tiếp nhận xét, chấm điểm' — steps a designer adds show their title."""
+    number = STEP_NUMBER.get(task.step)
+    return f"Bước {number}/{len(STEPS)}: {task.title}" if number else task.title
+
+
+def previous_result(task: HumanTask) -> EvaluationRecord | None:
+    """The subject's latest published result before this month, for comparison."""
+    return db.session.scalars(
+        select(EvaluationRecord).where(EvaluationRecord.subject_id == task.subject_id,
+                                       EvaluationRecord.period < task.period,
+                                       EvaluationRecord.published_at.is_not(None))
+        .order_by(EvaluationRecord.period.desc()).limit(1)).first()
 
 
 def view(task_id: int, user: User) -> TaskView:
@@ -78,7 +98,25 @@ def view(task_id: int, user: User) -> TaskView:
     if not prefill and task.step in ("review", "review_by_decider", "appeal_decision"):
         prefill = _prefill_scores(context, task.step)
     instructions = forms.render_instructions(ready.instructions, context) if ready else ""
-    return TaskView(task, schema, ui_schema, prefill or {}, context, instructions)
+    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
+    data = draft.data if draft is not None else (prefill or {})
+    return TaskView(task, schema, ui_schema, data, context, instructions, previous_result(task))
+
+
+def save_draft(task_id: int, user: User, data: dict) -> datetime:
+    """Keep what was typed so far (not validated); a completed task takes no more drafts."""
+    task = get_task(task_id)
+    check_assignee(task, user)
+    if task.status != "ready":
+        raise Conflict(CONFLICT_VI, CONFLICT_EN)
+    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
+    if draft is None:
+        draft = TaskDraft(task_id=task.id, user_id=user.id, data={})
+        db.session.add(draft)
+    draft.data, draft.user_id = data if isinstance(data, dict) else {}, user.id
+    draft.updated_at = datetime.now(timezone.utc)
+    db.session.commit()
+    return draft.updated_at
 
 
 def _prefill_scores(context: dict, step: str) -> dict:
@@ -145,6 +183,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> Hu
         workflow.complete(task.task_uuid, clean)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         task.on_behalf_of_id = principal.id if principal else None
+        db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
         audit.record("task_completed", instance=instance, actor=user, step=task.step,
                      on_behalf_of=principal, details={"data": clean})
         instances.save(instance, workflow, actor=user)

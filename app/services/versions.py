@@ -8,9 +8,11 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.engine import specs
+from app.engine import specs, validation
 from app.extensions import db
-from app.models import ProcessVersion
+from app.models import ProcessVersion, User
+
+from .errors import Invalid
 
 PROCESS_KEY = specs.PROCESS_ID
 
@@ -36,14 +38,43 @@ def latest_published(process_key: str = PROCESS_KEY) -> ProcessVersion | None:
         .order_by(ProcessVersion.version.desc()).limit(1)).first()
 
 
+# Roles the resolver (services/authority.py) knows without asking the database.
+KNOWN_ROLES = ("subject", "direct_manager", "decider", "superior_decider", "hr_officer")
+APP_FORMS = ("appeal.json",)   # used by the app itself (the appeal page), not by a task of the diagram
+
+
+def role_exists(role: str) -> bool:
+    """Does some active user hold the named group `role`? (a lane "Chi bộ [party_cell]")"""
+    candidates = db.session.scalars(select(User.roles).where(User.active.is_(True), User.roles.contains(role)))
+    return any(role in (roles or "").split() for roles in candidates)
+
+
+def validate(files: dict[str, str], process_key: str = PROCESS_KEY) -> list[validation.Finding]:
+    """Every finding of the designer's lint (app/engine/validation.py) for a set of files."""
+    return validation.validate(files, process_id=process_key, role_exists=role_exists, known_roles=KNOWN_ROLES,
+                               app_forms=APP_FORMS)
+
+
+class ValidationFailed(Invalid):
+    def __init__(self, findings: list[validation.Finding]):
+        problems = validation.errors(findings)
+        super().__init__(f"Quy trình còn {len(problems)} lỗi, chưa thể ban hành.",
+                         f"The process has {len(problems)} errors and cannot be published.",
+                         [{"field": f"{f.file or ''}#{f.element or ''}", **f.to_dict()} for f in problems])
+        self.findings = findings
+
+
 def publish(files: dict[str, str], *, actor=None, note: str = "",
             process_key: str = PROCESS_KEY) -> ProcessVersion:
-    """Publish `files` as a new version unless the latest published one is identical."""
+    """Publish `files` as a new version unless the latest published one is identical.
+    A set of files with validation errors is refused (ValidationFailed, 422) before anything is stored."""
     sha = digest(files)
     current = latest_published(process_key)
     if current is not None and current.sha256 == sha:
         return current
-    specs.parse(files, process_key)  # refuse what does not parse, before anything is stored
+    findings = validate(files, process_key)
+    if validation.errors(findings):
+        raise ValidationFailed(findings)
     number = (db.session.scalar(select(func.max(ProcessVersion.version))
                                 .where(ProcessVersion.process_key == process_key)) or 0) + 1
     version = ProcessVersion(process_key=process_key, version=number, files=files, sha256=sha,

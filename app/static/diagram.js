@@ -1,4 +1,4 @@
-// Draw the instance's own BPMN version with bpmn-js and mark completed and active elements.
+// Draw the instance's own BPMN version with bpmn-js and mark completed, active, overdue and failed elements.
 (function () {
   var el = document.getElementById("diagram");
   if (!el || !window.BpmnJS) return;
@@ -11,6 +11,8 @@
         canvas.zoom("fit-viewport");
         d.completed.forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "done"); });
         d.active.forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "active"); });
+        (d.overdue || []).forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "overdue"); });
+        (d.error || []).forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "error"); });
         el.setAttribute("data-loaded", "true");
       });
     })

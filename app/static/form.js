@@ -49,3 +49,25 @@
   var summary = form.querySelector(".error-summary");
   if (summary) summary.focus();
 })();
+
+// Autosave: what is typed goes to the server a few seconds after the last change, so a dropped
+// connection or a closed tab loses nothing; the draft is restored when the task is opened again.
+(function () {
+  var form = document.getElementById("task-form");
+  var status = document.getElementById("draft-status");
+  if (!form || !form.dataset.draftUrl || !window.fetch) return;
+  var timer = null, dirty = false;
+  function save() {
+    if (!dirty) return;
+    dirty = false;
+    fetch(form.dataset.draftUrl, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (d) {
+        var t = new Date(d.saved_at);
+        if (status) status.textContent = "Đã lưu nháp lúc " + t.toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+      })
+      .catch(function () { dirty = true; if (status) status.textContent = "Chưa lưu được nháp — sẽ thử lại."; });
+  }
+  form.addEventListener("input", function () { dirty = true; clearTimeout(timer); timer = setTimeout(save, 2000); });
+  form.addEventListener("submit", function () { clearTimeout(timer); dirty = false; });
+})();

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from werkzeug.routing import IntegerConverter
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -21,7 +22,16 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:id>` that stops at the database's integer range: a larger id is a 404, not an overflow."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt
     from .admin.routes import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
@@ -30,10 +40,17 @@ def register(app: Flask) -> None:
 
     for bp in (auth_bp, tasks_bp, monitor_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
+    from .designer.routes import bp as designer_bp; app.register_blueprint(designer_bp)  # noqa: E702
+    from .dashboard.routes import bp as dashboard_bp
+    app.register_blueprint(dashboard_bp)
 
     @login_manager.user_loader
-    def load_user(user_id):
-        return db.session.get(User, int(user_id))
+    def load_user(session_id):
+        user_id, _, version = str(session_id).partition(":")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.session_version == int(version) else None
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):

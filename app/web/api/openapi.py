@@ -116,3 +116,7 @@ SPEC = {
             params=[dict(_q("unit"), required=True), dict(_q("range", "^[0-9]{4}(-Q[1-4])?$"), required=True)])},
     },
 }
+
+from .openapi_monitor import paths as _monitor_paths  # noqa: E402  (issue #5)
+
+SPEC["paths"].update(_monitor_paths(_op, _q, _p, PERIOD))

@@ -215,3 +215,6 @@ def rollup_report():
     if not unit:
         raise BadRequest("Thiếu tham số unit.", "The 'unit' parameter is required.")
     return jsonify(rollup.compute(unit, request.args.get("range", ""), scope))
+
+
+from . import monitor  # noqa: E402,F401  (dashboard, lists and operations: issue #5)

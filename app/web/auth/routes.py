@@ -3,7 +3,8 @@ from urllib.parse import urlparse
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.services import accounts
+from app.extensions import db
+from app.services import accounts, audit
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("auth", __name__)
@@ -44,6 +45,18 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    accounts.sign_out_everywhere(current_user._get_current_object())
+    audit.record("signed_out_everywhere", actor=current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("Đã đăng xuất khỏi mọi thiết bị. / Signed out everywhere.")
+    return redirect(url_for("auth.login"))
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
@@ -57,6 +70,7 @@ def change_password():
             for d in exc.details:
                 field_errors.setdefault(d["field"], []).append(d["message"])
         else:
-            flash("Đã đổi mật khẩu. Các mã truy cập API cũ đã bị thu hồi.", "success")
+            login_user(current_user._get_current_object())  # this browser stays signed in
+            flash("Đã đổi mật khẩu. Các phiên đăng nhập và mã truy cập API khác đã bị hủy.", "success")
             return redirect(url_for("tasks.inbox"))
     return render_template("auth/password.html", error=error, field_errors=field_errors), (422 if error else 200)

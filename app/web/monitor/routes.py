@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from app import forms
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, Unit
-from app.services import absence, access, appeals, cycles, decisions, instances, reports
+from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, reports
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("monitor", __name__)
@@ -39,7 +39,38 @@ def open_month():
         except ServiceError as exc:
             error = exc
     return render_template("monitor/open_month.html", units=sorted(units, key=lambda u: u.code), values=values,
-                           result=result, error=error), (error.status if error else 200)
+                           result=result, error=error, chunk=cycles.CHUNK), (error.status if error else 200)
+
+
+@bp.post("/months/open/step")
+@login_required
+def open_month_step():
+    """One chunk of an opening, for the page's progress bar (static/open_month.js drives the loop).
+
+    The page sends where the previous chunk ended (`after`) and its running totals; each call starts
+    the missing people among the next cycles.CHUNK in scope and commits, so a closed tab or a lost
+    connection leaves whole chunks behind and opening again resumes (already started people are
+    counted as skipped). The totals the page carries only feed the closing audit summary; every
+    instance has its own `instance_started` event with the actor."""
+    data = request.get_json(silent=True) or {}
+    try:
+        opening = cycles.plan(data.get("unit"), data.get("period"), bool(data.get("include_subunits")),
+                              current_user)
+        progress = cycles.Progress(opening.total, after=_int(data.get("after")), done=_int(data.get("done")),
+                                   started=_int(data.get("started")), skipped=_int(data.get("skipped")))
+        cycles.open_chunk(opening, progress)
+        if progress.finished:
+            cycles.record_opened(opening, progress)
+    except ServiceError as exc:
+        return jsonify(exc.to_json()), exc.status
+    return jsonify(progress.as_dict())
+
+
+def _int(value) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 @bp.route("/instances")
@@ -75,7 +106,7 @@ def instance_page(instance_id):
     appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}) if can_appeal else None
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
-                           can_mark=can_mark)
+                           can_mark=can_mark, monitor=instance_view.extras(current_user, instance))
 
 
 @bp.route("/instances/<int:instance_id>/diagram.json")
@@ -83,7 +114,7 @@ def instance_page(instance_id):
 def instance_diagram(instance_id):
     instance = instances.get(instance_id)
     access.require_view(current_user, instance)
-    return jsonify(instances.diagram(instance))
+    return jsonify(instance_view.diagram(instance))
 
 
 @bp.route("/instances/<int:instance_id>/not-evaluated", methods=["POST"])

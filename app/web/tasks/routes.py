@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select, update
 
@@ -11,6 +11,11 @@ from app.services import tasks
 from app.services.errors import Invalid
 
 bp = Blueprint("tasks", __name__)
+
+
+@bp.app_context_processor
+def step_helpers():
+    return {"step_label": tasks.step_label}
 
 
 @bp.route("/")
@@ -37,6 +42,15 @@ def task_page(task_id):
             return redirect(url_for("tasks.inbox"))
     form_html = forms.render(view.schema, data, errors, view.context)
     return render_template("tasks/task.html", view=view, form_html=form_html), status
+
+
+@bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
+@login_required
+def save_draft(task_id):
+    """Autosave from form.js: the form as typed so far, parsed but not validated."""
+    view = tasks.view(task_id, current_user)
+    saved_at = tasks.save_draft(task_id, current_user, forms.parse_submission(view.schema, request.form))
+    return jsonify({"saved_at": saved_at.isoformat()})
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

@@ -1,0 +1,650 @@
+"""Lint a process version (BPMN + DMN + form files) before it may be published.
+
+Everything here reads the files and SpiffWorkflow; nothing reads the database: whether a named group
+(a lane "Chi bộ [party_cell]") is held by somebody is asked through the `role_exists` callback.
+
+Each finding names the file and, where there is one, the element id, so that the designer can show it
+on the diagram. Severity "error" blocks publishing; "warning" is advice.
+
+Checks:
+- the XML is safe (no DOCTYPE/ENTITY: XXE, "billion laughs") and well formed; BPMN and DMN files
+  are valid against the XSDs; SpiffWorkflow parses the set (unknown decision ids, bad flows, …);
+- scripts, pre/post scripts, gateway conditions, timer expressions, service-task parameters and DMN
+  cells compile in the restricted environment (no import, no dunder names, …); timer constants are
+  ISO 8601 (a date with an offset);
+- every user task sits in a lane whose role resolves (a role relative to the subject, or a named
+  group some user holds), names an existing, valid JSON Schema form, and has a `<task>_due` deadline
+  (a warning when missing);
+- exclusive gateways with several outgoing flows have a default flow;
+- every DMN decision table has a catch-all row (all input entries "-" or empty);
+- every flow node is reachable from a start event;
+- every flow node, lane, participant and sequence flow has its shape or edge in the diagram (BPMNDI).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Callable, Iterable
+
+from lxml import etree
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+
+from . import sandbox, specs
+from .helpers import SCRIPT_HELPERS
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+# Roles the authority resolver computes from the org chart, relative to the subject.
+RELATIVE_ROLES = ("subject", "direct_manager", "decider", "superior_decider")
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# What every instance starts with (instances.seed_data) and what the engine adds.
+SEED_NAMES = {"period", "opened_at", "scheme", "scheme_version", "criteria", "criteria_groups",
+              "working_days", "subject"}
+
+FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+              "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+              "businessRuleTask", "callActivity", "subProcess", "transaction", "exclusiveGateway",
+              "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
+CONTAINERS = {"subProcess", "transaction"}
+HUMAN_TASKS = {"userTask", "manualTask"}
+
+
+@dataclass
+class Finding:
+    severity: str          # "error" blocks publishing, "warning" does not
+    code: str
+    file: str | None
+    element: str | None
+    message: str           # Vietnamese
+    message_en: str
+    line: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def errors(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "error"]
+
+
+def _local(el) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def _bpmn(tag: str) -> str:
+    return f"{{{BPMN_NS}}}{tag}"
+
+
+class _Linter:
+    def __init__(self, files: dict[str, str], process_id: str, role_exists: Callable[[str], bool] | None,
+                 known_roles: Iterable[str], app_forms: Iterable[str] = ()):
+        self.files = files
+        self.app_forms = set(app_forms)
+        self.process_id = process_id
+        self.role_exists = role_exists or (lambda role: False)
+        self.known_roles = set(RELATIVE_ROLES) | set(known_roles)
+        self.findings: list[Finding] = []
+        self.trees: dict[str, etree._Element] = {}
+        self.assigned: set[str] = set(SEED_NAMES)   # names some script, form or DMN writes
+
+    def add(self, severity, code, file, element, vi, en, line=None):
+        self.findings.append(Finding(severity, code, file, element, vi, en, line))
+
+    # ------------------------------------------------------------------------------------ files
+    def run(self) -> list[Finding]:
+        bpmn_files = [n for n in sorted(self.files) if n.endswith(".bpmn")]
+        if not bpmn_files:
+            self.add("error", "no_bpmn", None, None, "Phiên bản chưa có tệp quy trình .bpmn.",
+                     "The version has no .bpmn process file.")
+        xml_ok = True
+        for name in sorted(self.files):
+            text = self.files[name]
+            if name.endswith((".bpmn", ".dmn")):
+                tree = self._xml(name, text)
+                if tree is None:
+                    xml_ok = False
+                    continue
+                self.trees[name] = tree
+                if not self._xsd(name, tree):
+                    xml_ok = False
+            elif name.endswith(".json"):
+                self._form_file(name)
+        if xml_ok and bpmn_files:
+            self._spiff_parse()
+        for name, tree in self.trees.items():
+            if name.endswith(".dmn"):
+                self._dmn(name, tree)
+        for name, tree in self.trees.items():
+            if name.endswith(".bpmn"):
+                self._collect_assignments(tree)
+        for name, tree in self.trees.items():
+            if name.endswith(".bpmn"):
+                self._bpmn(name, tree)
+        self._unused_forms()
+        order = {"error": 0, "warning": 1}
+        return sorted(self.findings, key=lambda f: (order.get(f.severity, 2), f.file or "", f.line or 0))
+
+    def _xml(self, name: str, text: str):
+        if specs.unsafe_xml(text):
+            self.add("error", "unsafe_xml", name, None, specs.UNSAFE_XML_VI.format(name=name),
+                     specs.UNSAFE_XML_EN.format(name=name))
+            return None
+        try:
+            return etree.fromstring(text.encode("utf-8"), specs.SAFE_XML_PARSER)
+        except etree.XMLSyntaxError as exc:
+            self.add("error", "xml_syntax", name, None, f"Tệp {name} không phải XML hợp lệ: {exc}",
+                     f"{name} is not well-formed XML: {exc}", getattr(exc, "lineno", None))
+            return None
+
+    def _xsd(self, name: str, tree) -> bool:
+        if name.endswith(".bpmn"):
+            schema = VALIDATOR.validator
+            tree_to_check = copy.deepcopy(tree)   # keeps the source lines; preprocess() edits the tree
+            VALIDATOR.preprocess(tree_to_check)
+        else:
+            schema = _dmn_schema(tree)
+            tree_to_check = tree
+            if schema is None:
+                self.add("error", "xsd", name, None,
+                         f"Tệp {name}: không nhận ra phiên bản DMN (namespace {tree.nsmap.get(None)!r}).",
+                         f"{name}: unknown DMN namespace {tree.nsmap.get(None)!r}.")
+                return False
+        if schema.validate(tree_to_check):
+            return True
+        for err in list(schema.error_log)[:20]:
+            self.add("error", "xsd", name, _element_at_line(tree, err.line),
+                     f"Tệp {name} dòng {err.line} sai lược đồ XSD: {err.message}",
+                     f"{name} line {err.line} is not valid against the XSD: {err.message}", err.line)
+        return False
+
+    def _spiff_parse(self) -> None:
+        try:
+            specs.parse(self.files, self.process_id)
+        except specs.SpecError as exc:
+            file_name = exc.file_name or next((n for n, t in self.trees.items() if exc.element and any(
+                el.get("id") == exc.element for el in t.iter() if isinstance(el.tag, str))), None)
+            self.add("error", "parse", file_name, exc.element,
+                     f"SpiffWorkflow không đọc được quy trình: {exc}", f"SpiffWorkflow cannot parse the process: {exc}")
+        except RecursionError:
+            self.add("error", "parse", None, None, "Quy trình quá dài (chuỗi hơn ~490 bước).",
+                     "The process is too long for the parser (a chain of more than ~490 nodes).")
+        except Exception as exc:  # the parser raises plain exceptions on some malformed input
+            self.add("error", "parse", None, None, f"SpiffWorkflow không đọc được quy trình: {exc}",
+                     f"SpiffWorkflow cannot parse the process: {exc}")
+
+    # ------------------------------------------------------------------------------------ forms
+    def _form_file(self, name: str) -> None:
+        problem = _form_problem(name, self.files[name])
+        if problem:
+            self.add("error", "form_invalid", name, None, f"Biểu mẫu {name} không hợp lệ: {problem}",
+                     f"Form {name} is not valid: {problem}")
+
+    def _form_ok(self, name: str) -> bool:
+        return not any(f.code == "form_invalid" and f.file == name and f.element is None for f in self.findings)
+
+    def _unused_forms(self) -> None:
+        used = set()
+        for tree in (t for n, t in self.trees.items() if n.endswith(".bpmn")):
+            for prop in tree.iter(f"{{{SPIFF_NS}}}property"):
+                if prop.get("name") in ("formJsonSchemaFilename", "formUiSchemaFilename"):
+                    used.add((prop.get("value") or "").replace("\\", "/").rsplit("/", 1)[-1])
+        for name in sorted(self.files):
+            if name.endswith(".json") and name not in used and name not in self.app_forms:
+                self.add("warning", "form_unused", name, None, f"Biểu mẫu {name} không được bước nào dùng.",
+                         f"No task uses the form {name}.")
+
+    # -------------------------------------------------------------------------------------- DMN
+    def _dmn(self, name: str, tree) -> None:
+        for decision in tree.iter():
+            if _local(decision) != "decision":
+                continue
+            for table in decision:
+                if _local(table) != "decisionTable":
+                    continue
+                self._dmn_table(name, decision, table)
+
+    def _dmn_table(self, name, decision, table) -> None:
+        did = decision.get("id")
+        inputs = [el for el in table if _local(el) == "input"]
+        exprs = []
+        for inp in inputs:
+            text = _text(next((c for c in inp.iter() if _local(c) == "text"), None))
+            exprs.append(text or "None")
+            if text:
+                self._expr(name, inp.get("id") or did, text, "eval", "dmn_expression",
+                           "Biểu thức đầu vào của bảng quyết định", "The decision table's input expression")
+        for out in (el for el in table if _local(el) == "output"):
+            if out.get("name"):
+                self.assigned.add(out.get("name"))
+        rules = [el for el in table if _local(el) == "rule"]
+        catch_all = []
+        for index, rule in enumerate(rules, start=1):
+            rid = rule.get("id") or did
+            entries = [el for el in rule if _local(el) == "inputEntry"]
+            texts = [_text(next((c for c in e if _local(c) == "text"), None)) for e in entries]
+            if all(t in ("", "-") for t in texts):
+                catch_all.append(index)
+            for col, text in enumerate(texts):
+                if text in ("", "-"):
+                    continue
+                lhs = exprs[col] if col < len(exprs) else "x"
+                source = text.replace("?", "(dmninputexpr)") if "?" in text else None
+                candidates = [source] if source else [f"({lhs}) == ({text})", f"({lhs}) {text}"]
+                problems = [sandbox.check(c, "eval") for c in candidates]
+                if all(problems):
+                    self.add("error", "dmn_expression", name, rid,
+                             f"Bảng {did}, dòng {index}: điều kiện “{text}” không hợp lệ: {problems[0][0]}",
+                             f"Table {did}, row {index}: the entry “{text}” does not compile: {problems[0][0]}",
+                             rule.sourceline)
+            for out in (e for e in rule if _local(e) == "outputEntry"):
+                text = _text(next((c for c in out if _local(c) == "text"), None))
+                if text:
+                    self._expr(name, rid, text, "eval", "dmn_expression", f"Bảng {did}, dòng {index}: kết quả",
+                               f"Table {did}, row {index}: output", out.sourceline)
+        if (table.get("hitPolicy") or "UNIQUE").upper() != "COLLECT":
+            if not catch_all:
+                self.add("error", "dmn_catch_all", name, did,
+                         f"Bảng quyết định {did} thiếu dòng “còn lại” (mọi điều kiện là “-”): khi không dòng nào khớp, "
+                         "SpiffWorkflow không trả kết quả và không báo lỗi.",
+                         f"Decision table {did} has no catch-all row (every input entry “-”): when no row matches, "
+                         "SpiffWorkflow silently returns nothing.", table.sourceline)
+            elif catch_all[0] != len(rules):
+                self.add("warning", "dmn_catch_all_order", name, rules[catch_all[0] - 1].get("id") or did,
+                         f"Bảng {did}: dòng {catch_all[0]} khớp mọi trường hợp nên các dòng sau nó không bao giờ được dùng.",
+                         f"Table {did}: row {catch_all[0]} matches everything, so the rows after it are never used.",
+                         rules[catch_all[0] - 1].sourceline)
+
+    # ------------------------------------------------------------------------------------- BPMN
+    def _collect_assignments(self, tree) -> None:
+        for el in tree.iter():
+            tag = _local(el)
+            if tag in ("script", "preScript", "postScript"):
+                self.assigned |= _assigned_names(_text(el))
+            elif tag in ("variableName", "messageVariable"):
+                if _text(el):
+                    self.assigned.add(_text(el))
+            elif tag == "serviceTaskOperator" and el.get("resultVariable"):
+                self.assigned.add(el.get("resultVariable"))
+
+    def _bpmn(self, name: str, tree) -> None:
+        di_refs = {el.get("bpmnElement") for el in tree.iter(f"{{{BPMNDI_NS}}}BPMNShape", f"{{{BPMNDI_NS}}}BPMNEdge")}
+        has_diagram = any(True for _ in tree.iter(f"{{{BPMNDI_NS}}}BPMNDiagram"))
+        if not has_diagram:
+            self.add("error", "di_missing", name, None,
+                     f"Tệp {name} không có sơ đồ (BPMNDI): không vẽ được quy trình.",
+                     f"{name} has no diagram (BPMNDI): the process cannot be drawn.")
+        for participant in tree.iter(_bpmn("participant")):
+            self._di(name, participant, di_refs, has_diagram)
+        for process in tree.iter(_bpmn("process")):
+            self._process(name, process, di_refs, has_diagram)
+
+    def _di(self, name, el, di_refs, has_diagram) -> None:
+        if has_diagram and el.get("id") and el.get("id") not in di_refs:
+            kind = "đường nối" if _local(el) in ("sequenceFlow", "messageFlow") else "hình"
+            self.add("error", "di_missing", name, el.get("id"),
+                     f"Phần tử {el.get('id')} ({_local(el)}) không có {kind} trên sơ đồ (BPMNDI).",
+                     f"Element {el.get('id')} ({_local(el)}) has no {'edge' if kind == 'đường nối' else 'shape'} "
+                     "in the diagram (BPMNDI).", el.sourceline)
+
+    def _process(self, name: str, process, di_refs, has_diagram) -> None:
+        nodes = {el.get("id"): el for el in process.iter() if _local(el) in FLOW_NODES and el.get("id")}
+        flows = [el for el in process.iter(_bpmn("sequenceFlow"))]
+        lanes = {}
+        for lane in process.iter(_bpmn("lane")):
+            self._di(name, lane, di_refs, has_diagram)
+            for ref in lane.iter(_bpmn("flowNodeRef")):
+                node_id = _text(ref)
+                # the innermost lane wins: iter() visits parents before children
+                lanes[node_id] = lane
+        for el in nodes.values():
+            self._di(name, el, di_refs, has_diagram)
+        for flow in flows:
+            self._di(name, flow, di_refs, has_diagram)
+        self._reachability(name, process, nodes, flows)
+        for node_id, el in nodes.items():
+            tag = _local(el)
+            if tag in HUMAN_TASKS:
+                self._human_task(name, el, lanes.get(node_id))
+            elif tag == "exclusiveGateway":
+                self._gateway(name, el, flows)
+            elif tag == "scriptTask":
+                script = next((c for c in el if _local(c) == "script"), None)
+                if script is None or not _text(script):
+                    self.add("warning", "script_empty", name, node_id, f"Bước {node_id} không có mã lệnh.",
+                             f"Script task {node_id} has no script.", el.sourceline)
+                else:
+                    self._expr(name, node_id, _text(script), "exec", "script", "Mã lệnh", "The script",
+                               script.sourceline)
+            for sub in el.iter(f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript"):
+                if _text(sub):
+                    self._expr(name, node_id, _text(sub), "exec", "script", f"{_local(sub)}", _local(sub), sub.sourceline)
+            for param in el.iter(f"{{{SPIFF_NS}}}parameter"):
+                if param.get("value"):
+                    self._expr(name, node_id, param.get("value"), "eval", "script",
+                               f"Tham số {param.get('id')}", f"Parameter {param.get('id')}", param.sourceline)
+            for timer in el.iter(_bpmn("timerEventDefinition")):
+                self._timer(name, node_id, timer)
+        for flow in flows:
+            cond = next((c for c in flow if _local(c) == "conditionExpression"), None)
+            if cond is not None and _text(cond):
+                if self._expr(name, flow.get("id"), _text(cond), "eval", "condition", "Điều kiện", "The condition",
+                              cond.sourceline):
+                    self._unknown_names(name, flow.get("id"), _text(cond), "condition", cond.sourceline)
+
+    def _reachability(self, name, process, nodes, flows) -> None:
+        succ: dict[str, set[str]] = {}
+        for flow in flows:
+            succ.setdefault(flow.get("sourceRef"), set()).add(flow.get("targetRef"))
+        for node_id, el in nodes.items():
+            if _local(el) == "boundaryEvent" and el.get("attachedToRef"):
+                succ.setdefault(el.get("attachedToRef"), set()).add(node_id)
+            if _local(el) in CONTAINERS:
+                for child in el:
+                    if _local(child) == "startEvent" and child.get("id"):
+                        succ.setdefault(node_id, set()).add(child.get("id"))
+
+        def top_level_starts(container):
+            out = []
+            for child in container:
+                if _local(child) == "startEvent" and child.get("id"):
+                    out.append(child.get("id"))
+                elif _local(child) in CONTAINERS and child.get("triggeredByEvent") == "true":
+                    out.append(child.get("id"))   # event sub-processes start on their own
+            return out
+
+        roots = top_level_starts(process)
+        for el in nodes.values():   # event sub-processes nested in sub-processes
+            if _local(el) in CONTAINERS and el.get("triggeredByEvent") == "true":
+                roots.append(el.get("id"))
+        seen, stack = set(), list(roots)
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.extend(succ.get(node, ()))
+        if not roots and nodes:
+            self.add("error", "no_start", name, process.get("id"), f"Quy trình {process.get('id')} không có sự kiện bắt đầu.",
+                     f"Process {process.get('id')} has no start event.", process.sourceline)
+            return
+        for node_id, el in nodes.items():
+            if node_id not in seen:
+                self.add("error", "unreachable", name, node_id,
+                         f"Không đi tới được {node_id} ({el.get('name') or _local(el)}) từ sự kiện bắt đầu.",
+                         f"{node_id} ({el.get('name') or _local(el)}) cannot be reached from a start event.",
+                         el.sourceline)
+
+    def _human_task(self, name, el, lane) -> None:
+        node_id = el.get("id")
+        label = el.get("name") or node_id
+        if lane is None:
+            self.add("error", "lane_missing", name, node_id,
+                     f"Bước {label} không nằm trong làn nào: không biết giao cho ai.",
+                     f"Task {label} is in no lane: nobody can be assigned.", el.sourceline)
+        else:
+            role = specs.lane_role(lane.get("name"))
+            if not role or not ROLE_NAME.match(role):
+                self.add("error", "lane_role", name, node_id,
+                         f"Làn “{lane.get('name') or lane.get('id')}” của bước {label} không ghi vai trò dạng "
+                         "“Tên làn [vai_trò]” (chữ thường, số, gạch dưới).",
+                         f"The lane “{lane.get('name') or lane.get('id')}” of {label} does not name a role as "
+                         "“Label [role]” (lower case letters, digits, underscores).", el.sourceline)
+            elif role not in self.known_roles and not self.role_exists(role):
+                self.add("error", "lane_role", name, node_id,
+                         f"Vai trò “{role}” của bước {label} không xác định được: không phải vai trò theo sơ đồ tổ chức "
+                         f"({', '.join(RELATIVE_ROLES)}) và chưa ai được gán nhóm “{role}”.",
+                         f"The role “{role}” of {label} does not resolve: it is not a role from the org chart "
+                         f"({', '.join(RELATIVE_ROLES)}) and nobody holds the group “{role}”.", el.sourceline)
+        props = {p.get("name"): p.get("value") for p in el.iter(f"{{{SPIFF_NS}}}property")}
+        form = (props.get("formJsonSchemaFilename") or "").strip()
+        if not form:
+            if _local(el) == "userTask":
+                self.add("error", "form_missing", name, node_id,
+                         f"Bước {label} chưa chọn biểu mẫu (formJsonSchemaFilename).",
+                         f"Task {label} has no form (formJsonSchemaFilename).", el.sourceline)
+        else:
+            bare = form.replace("\\", "/").rsplit("/", 1)[-1]
+            if bare not in self.files:
+                self.add("error", "form_file_missing", name, node_id,
+                         f"Bước {label} dùng biểu mẫu {form} nhưng tệp này không có trong phiên bản.",
+                         f"Task {label} uses the form {form}, which is not part of the version.", el.sourceline)
+            elif not self._form_ok(bare):
+                self.add("error", "form_invalid", name, node_id, f"Biểu mẫu {form} của bước {label} không hợp lệ.",
+                         f"The form {form} of {label} is not valid.", el.sourceline)
+        ui = (props.get("formUiSchemaFilename") or "").strip()
+        if ui and ui.replace("\\", "/").rsplit("/", 1)[-1] not in self.files:
+            self.add("error", "form_file_missing", name, node_id, f"Không có tệp giao diện biểu mẫu {ui}.",
+                     f"The UI schema file {ui} is missing.", el.sourceline)
+        variable = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}variableName")), "")
+        if variable and not IDENTIFIER.match(variable):
+            self.add("error", "variable_name", name, node_id,
+                     f"Tên biến “{variable}” của bước {label} không hợp lệ (chữ, số, gạch dưới).",
+                     f"The variable name “{variable}” of {label} is not an identifier.", el.sourceline)
+        if f"{node_id}_due" not in self.assigned:
+            self.add("warning", "due_missing", name, node_id,
+                     f"Bước {label} chưa có hạn: chưa lệnh nào gán {node_id}_due (ví dụ trong bước khởi tạo: "
+                     f"{node_id}_due = wd_deadline(period, 7, opened_at)).",
+                     f"Task {label} has no deadline: no script sets {node_id}_due (e.g. in the init script: "
+                     f"{node_id}_due = wd_deadline(period, 7, opened_at)).", el.sourceline)
+
+    def _gateway(self, name, el, flows) -> None:
+        node_id = el.get("id")
+        outgoing = [f for f in flows if f.get("sourceRef") == node_id]
+        if len(outgoing) < 2:
+            return
+        default = el.get("default")
+        label = el.get("name") or node_id
+        if not default:
+            self.add("error", "gateway_default", name, node_id,
+                     f"Cổng rẽ nhánh {label} có {len(outgoing)} nhánh nhưng không có nhánh mặc định: khi không điều "
+                     "kiện nào đúng, hồ sơ sẽ bị lỗi.",
+                     f"Exclusive gateway {label} has {len(outgoing)} outgoing flows but no default flow: when no "
+                     "condition holds, the instance fails.", el.sourceline)
+        elif default not in {f.get("id") for f in outgoing}:
+            self.add("error", "gateway_default", name, node_id,
+                     f"Nhánh mặc định {default} của cổng {label} không phải là nhánh đi ra của cổng.",
+                     f"The default flow {default} of {label} is not one of its outgoing flows.", el.sourceline)
+        for flow in outgoing:
+            if flow.get("id") == default:
+                continue
+            cond = next((c for c in flow if _local(c) == "conditionExpression"), None)
+            if cond is None or not _text(cond):
+                self.add("warning", "condition_missing", name, flow.get("id"),
+                         f"Nhánh {flow.get('id')} của cổng {label} không có điều kiện.",
+                         f"Flow {flow.get('id')} of {label} has no condition.", flow.sourceline)
+
+    def _timer(self, name, node_id, timer) -> None:
+        for child in timer:
+            kind = _local(child)
+            if kind not in ("timeDate", "timeDuration", "timeCycle"):
+                continue
+            text = _text(child)
+            if not text:
+                self.add("error", "timer", name, node_id, f"Hẹn giờ {node_id} chưa có biểu thức thời gian.",
+                         f"The timer {node_id} has no time expression.", child.sourceline)
+                continue
+            if re.fullmatch(r"R?\d*/?P(\d|T)[0-9A-Z.]*", text.strip()):
+                self.add("error", "timer", name, node_id,
+                         f"Hẹn giờ {node_id}: “{text}” là biểu thức Python, hãy viết trong ngoặc kép: \"{text.strip()}\".",
+                         f"Timer {node_id}: “{text}” is a Python expression; quote it: \"{text.strip()}\".",
+                         child.sourceline)
+                continue
+            if not self._expr(name, node_id, text, "eval", "timer", "Biểu thức hẹn giờ", "The timer expression",
+                              child.sourceline):
+                continue
+            constant = _constant(text)
+            if isinstance(constant, str):
+                problem = _timer_constant(kind, constant)
+                if problem:
+                    self.add("error", "timer", name, node_id, f"Hẹn giờ {node_id}: {problem[0]}",
+                             f"Timer {node_id}: {problem[1]}", child.sourceline)
+            elif constant is None:
+                self._unknown_names(name, node_id, text, "timer", child.sourceline)
+
+    def _expr(self, file, element, source, mode, code, what_vi, what_en, line=None) -> bool:
+        problems = sandbox.check(source, mode)
+        if problems:
+            self.add("error", code, file, element,
+                     f"{what_vi} của {element} không chạy được trong môi trường hạn chế: {'; '.join(problems)}",
+                     f"{what_en} of {element} does not compile in the restricted environment: {'; '.join(problems)}",
+                     line)
+            return False
+        return True
+
+    def _unknown_names(self, file, element, source, code, line=None) -> None:
+        try:
+            tree = ast.parse(source.strip(), mode="eval")
+        except SyntaxError:
+            return
+        known = self.assigned | set(SCRIPT_HELPERS) | set(dir(builtins)) | {"math", "random", "string"}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id not in known:
+                self.add("warning", "unknown_variable", file, element,
+                         f"{element}: biến “{node.id}” không được bước nào gán giá trị.",
+                         f"{element}: no step sets the variable “{node.id}”.", line)
+
+
+@lru_cache(maxsize=256)
+def _form_problem(name: str, text: str) -> str | None:
+    """Why a form file is not a usable JSON Schema (None when it is); cached: checking a schema
+    costs ~15 ms and the same files are validated again and again."""
+    from app.forms import FormError, load_form  # pure functions, no database
+    try:
+        load_form({name: text}, name)
+    except FormError as exc:
+        return str(exc)
+    except RecursionError:
+        return "nested too deeply / lồng quá sâu"
+    return None
+
+
+def _text(el) -> str:
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _constant(source: str):
+    try:
+        node = ast.parse(source.strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+_DURATION = re.compile(r"^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
+                       r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$")
+
+
+def _timer_constant(kind: str, value: str) -> tuple[str, str] | None:
+    if kind == "timeDuration":
+        if not _DURATION.match(value):
+            return (f"“{value}” không phải khoảng thời gian ISO 8601 (ví dụ \"P3D\", \"PT4H\").",
+                    f"“{value}” is not an ISO 8601 duration (e.g. \"P3D\", \"PT4H\").")
+    elif kind == "timeDate":
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return (f"“{value}” không phải thời điểm ISO 8601.", f"“{value}” is not an ISO 8601 date-time.")
+        if parsed.tzinfo is None:
+            return (f"“{value}” thiếu múi giờ (thêm +07:00).", f"“{value}” has no time-zone offset (add +07:00).")
+    elif kind == "timeCycle":
+        parts = value.split("/")
+        if not (len(parts) == 2 and re.fullmatch(r"R\d*", parts[0]) and _DURATION.match(parts[1])):
+            return (f"“{value}” không phải chu kỳ ISO 8601 (ví dụ \"R3/P1D\").",
+                    f"“{value}” is not an ISO 8601 cycle (e.g. \"R3/P1D\").")
+    return None
+
+
+def _assigned_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+    return out
+
+
+def _element_at_line(tree, line: int | None) -> str | None:
+    """The id of the innermost element with an id that starts at or before `line`."""
+    if not line:
+        return None
+    best = None
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.sourceline is None or el.sourceline > line:
+            continue
+        if el.get("id"):
+            best = el.get("id")
+    return best
+
+
+_dmn_validators: dict[str, etree.XMLSchema] = {}
+
+
+def _dmn_schema(tree):
+    module = sys.modules["SpiffWorkflow.dmn.parser.BpmnDmnParser"]
+    ns = tree.nsmap.get(None) or next((v for k, v in tree.nsmap.items() if k == "dmn"), None)
+    path = module.SCHEMAS.get(ns)
+    if path is None:
+        return None
+    if ns not in _dmn_validators:
+        from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+        _dmn_validators[ns] = BpmnValidator(path).validator
+    return _dmn_validators[ns]
+
+
+def validate(files: dict[str, str], *, process_id: str = specs.PROCESS_ID,
+             role_exists: Callable[[str], bool] | None = None, known_roles: Iterable[str] = (),
+             app_forms: Iterable[str] = ()) -> list[Finding]:
+    """Every finding for a set of files {name: text}: errors first, then warnings. `app_forms` are
+    forms the application itself uses outside the diagram (not reported as unused)."""
+    return _Linter(files, process_id, role_exists, known_roles, app_forms).run()
+
+
+def check_upload(name: str, data: bytes) -> str:
+    """The text of an uploaded .bpmn/.dmn/.json file, or UploadRefused with a bilingual message.
+
+    XML is checked for DTD/entity declarations before any parser sees it, then parsed with entity
+    expansion, DTD loading and network access disabled; JSON must parse to an object.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)", name or ""):
+        raise UploadRefused(f"Tên tệp “{name}” không hợp lệ: chỉ nhận .bpmn, .dmn, .json (chữ, số, “_”, “-”, “.”).",
+                            f"The file name “{name}” is not accepted: only .bpmn, .dmn, .json (letters, digits, _ - .).")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UploadRefused(f"Tệp {name} không phải văn bản UTF-8.", f"{name} is not UTF-8 text.") from None
+    if name.endswith((".bpmn", ".dmn")):
+        if specs.unsafe_xml(text):
+            raise UploadRefused(specs.UNSAFE_XML_VI.format(name=name), specs.UNSAFE_XML_EN.format(name=name))
+        try:
+            etree.fromstring(text.encode("utf-8"), specs.SAFE_XML_PARSER)
+        except etree.XMLSyntaxError as exc:
+            raise UploadRefused(f"Tệp {name} không phải XML hợp lệ: {exc}", f"{name} is not well-formed XML: {exc}") from None
+    else:
+        try:
+            value = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise UploadRefused(f"Tệp {name} không phải JSON hợp lệ: {exc}", f"{name} is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise UploadRefused(f"Tệp {name} phải là một đối tượng JSON.", f"{name} must hold a JSON object.")
+    return text
+
+
+class UploadRefused(ValueError):
+    def __init__(self, message: str, message_en: str):
+        super().__init__(message)
+        self.message, self.message_en = message, message_en

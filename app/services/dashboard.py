@@ -1,0 +1,249 @@
+"""The dashboard of a unit subtree and month (issue #5): where every evaluation stands, who is late,
+completion by sub-unit, the levels, and the last 12 months.
+
+Four aggregate queries over the projection tables (evaluation_records, human_tasks,
+process_instances), all filtered by period and the viewer's scope and served by the
+`(unit_id, period, status)` indexes; no workflow is ever deserialized here.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import case, func, select
+
+from app.extensions import db
+from app.models import EvaluationRecord, HumanTask, ProcessInstance, Unit, User
+from app.rules.levels import LEVELS
+from app.rules.workdays import parse_period
+
+from . import access, filters
+from .errors import BadRequest, Forbidden
+from .instances import STATUS_LABELS
+
+# The shipped process in order; steps a designer adds appear after these under their own ids.
+FUNNEL = ("self_evaluation", "review", "decision", "published", "appeal", "locked")
+ENDED = ("not_evaluated", "terminated")
+# Short labels for the funnel chart (the table beside it keeps the full status names).
+FUNNEL_SHORT = {"self_evaluation": "Tự đánh giá", "review": "Lãnh đạo chấm", "decision": "Chờ quyết định",
+                "published": "Đã công bố", "appeal": "Kiến nghị", "locked": "Đã chốt",
+                "not_evaluated": "Không đánh giá", "terminated": "Đã hủy"}
+STEP_TITLES = {
+    "self_evaluation": "Cá nhân tự đánh giá",
+    "review": "Lãnh đạo trực tiếp chấm điểm",
+    "review_by_decider": "Thủ trưởng chấm thay (quá hạn)",
+    "decision": "Thủ trưởng quyết định",
+    "appeal_decision": "Giải quyết kiến nghị",
+}
+
+
+def previous_period(today: datetime | None = None) -> str:
+    today = today or datetime.now(timezone.utc)
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def last_periods(period: str, n: int = 12) -> list[str]:
+    year, month = parse_period(period)
+    out = []
+    for _ in range(n):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return list(reversed(out))
+
+
+def check_period(period) -> str:
+    if not filters.valid_period(period):
+        raise BadRequest(f"Kỳ đánh giá phải có dạng YYYY-MM (ví dụ 2026-10), nhận được: {period!r}",
+                         f"The period must be YYYY-MM (e.g. 2026-10), got {period!r}",
+                         [{"field": "period", "message": "YYYY-MM", "message_en": "YYYY-MM"}])
+    return period
+
+
+def latest_period(clause) -> str | None:
+    return db.session.scalar(select(func.max(EvaluationRecord.period)).where(clause))
+
+
+def build(viewer: User, unit_code: str | None = None, period: str | None = None,
+          now: datetime | None = None) -> dict:
+    now = now or datetime.now(timezone.utc)
+    scope = access.record_scope(viewer)
+    if scope.is_empty:
+        raise Forbidden("Anh/chị không có quyền xem tổng quan.", "You may not see the dashboard.")
+    unit = filters.unit_for(unit_code) if unit_code else filters.default_unit(viewer, scope)
+    if unit is None:
+        raise Forbidden("Anh/chị chưa thuộc đơn vị nào.", "You belong to no unit.")
+    subtree = filters.scoped_subtree(viewer, unit, scope)
+    R, T = EvaluationRecord, HumanTask
+    rec_scope = scope.clause(R.unit_id, R.subject_id, subtree)
+    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(now))
+
+    # 1. records of the month by unit, status, level and publication -------------------------------
+    published = case((R.published_at.is_(None), 0), else_=1)
+    rows = db.session.execute(
+        select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
+        .where(R.period == period, rec_scope)
+        .group_by(R.unit_id, R.status, R.level, published)).all()
+
+    # 2. overdue ready tasks by step, holder and unit ----------------------------------------------
+    late = db.session.execute(
+        select(T.step, T.assignee_id, T.unit_id, func.count().label("n"), func.min(T.due_at).label("oldest"),
+               func.min(T.title).label("title"))
+        .where(T.period == period, T.status == "ready", T.due_at < now,
+               scope.clause(T.unit_id, T.subject_id, subtree))
+        .group_by(T.step, T.assignee_id, T.unit_id)).all()
+
+    # 3. instances that need HR: suspended or stopped by an engine error ---------------------------
+    P = ProcessInstance
+    run_states = dict(db.session.execute(
+        select(P.status, func.count()).where(P.period == period, P.status.in_(("suspended", "error")),
+                                             scope.clause(P.unit_id, P.subject_id, subtree))
+        .group_by(P.status)).all())
+
+    # 4. the last 12 months -----------------------------------------------------------------------
+    periods = last_periods(period)
+    trend_rows = db.session.execute(
+        select(R.period, R.level, published.label("pub"), func.count().label("n"),
+               func.sum(R.total).label("sum_total"))
+        .where(R.period.in_(periods), R.status.not_in(ENDED), rec_scope)
+        .group_by(R.period, R.level, published)).all()
+
+    units = {u.id: u for u in filters.subtree_units(unit.id)}
+    children = sorted((u for u in units.values() if u.parent_id == unit.id), key=lambda u: u.code)
+    top = _top_child(units, unit, {c.id for c in children})
+
+    funnel: dict[str, int] = {}
+    levels = {lv: 0 for lv in LEVELS} | {"none": 0}
+    by_child: dict[int, dict] = {}
+    total = done = 0
+    for row in rows:
+        funnel[row.status] = funnel.get(row.status, 0) + row.n
+        if row.status == "terminated":
+            continue
+        child = by_child.setdefault(top.get(row.unit_id, unit.id), _child_counts())
+        child["total"] += row.n
+        total += row.n
+        finished = row.pub == 1 or row.status in filters.DONE_STATUSES
+        if finished:
+            child["done"] += row.n
+            done += row.n
+        if row.status == "not_evaluated":
+            child["not_evaluated"] += row.n
+            continue
+        if row.pub == 1 and row.level in LEVELS:
+            levels[row.level] += row.n
+            child["levels"][row.level] += row.n
+        else:
+            levels["none"] += row.n
+
+    overdue_by_step: dict[str, dict] = {}
+    holder_ids = {r.assignee_id for r in late if r.assignee_id}
+    names = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(holder_ids or {-1})))}
+    for r in late:
+        step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": STEP_TITLES.get(r.step, r.title),
+                                                   "count": 0, "holders": {}})
+        step["count"] += r.n
+        holder = step["holders"].setdefault(r.assignee_id, {
+            "username": names[r.assignee_id].username if r.assignee_id in names else None,
+            "full_name": names[r.assignee_id].full_name if r.assignee_id in names else "Chưa có người xử lý",
+            "count": 0, "oldest_due": r.oldest})
+        holder["count"] += r.n
+        holder["oldest_due"] = min(holder["oldest_due"], r.oldest)
+        by_child.setdefault(top.get(r.unit_id, unit.id), _child_counts())["overdue"] += r.n
+    overdue = []
+    for step_id in _ordered_steps(overdue_by_step):
+        step = overdue_by_step[step_id]
+        step["holders"] = sorted(step["holders"].values(), key=lambda h: (-h["count"], h["full_name"]))
+        overdue.append(step)
+
+    completion = []
+    for u in [unit] + children:
+        counts = by_child.get(u.id)
+        if counts is None or (u.id == unit.id and not counts["total"]):
+            if u.id == unit.id:
+                continue
+            counts = _child_counts()
+        completion.append({"unit": u.code, "name": u.name if u.id != unit.id else f"{u.name} (trực thuộc trực tiếp)",
+                           "direct": u.id == unit.id, **counts,
+                           "percent": round(100 * counts["done"] / counts["total"]) if counts["total"] else None})
+
+    trend = {p: {"period": p, "evaluated": 0, "published": 0, "levels": {lv: 0 for lv in LEVELS},
+                 "_sum": 0.0, "_n": 0, "mean": None} for p in periods}
+    for r in trend_rows:
+        t = trend[r.period]
+        t["evaluated"] += r.n
+        if r.pub == 1:
+            t["published"] += r.n
+            if r.level in LEVELS:
+                t["levels"][r.level] += r.n
+            if r.sum_total is not None:
+                t["_sum"] += float(r.sum_total)
+                t["_n"] += r.n
+    for t in trend.values():
+        s, n = t.pop("_sum"), t.pop("_n")
+        t["mean"] = round(s / n, 2) if n else None
+
+    funnel_rows = [{"status": s, "label": STATUS_LABELS.get(s, s), "count": funnel.get(s, 0)} for s in FUNNEL]
+    funnel_rows += [{"status": s, "label": STATUS_LABELS.get(s, s), "count": n}
+                    for s, n in sorted(funnel.items()) if s not in FUNNEL]
+    overdue_total = sum(s["count"] for s in overdue)
+    return {
+        "unit": {"code": unit.code, "name": unit.name},
+        "period": period,
+        "scope": "all" if scope.everything else ("units" if scope.unit_ids & subtree else "people"),
+        "generated_at": now,
+        "summary": {"total": total, "done": done, "open": total - done, "overdue": overdue_total,
+                    "percent": round(100 * done / total) if total else None,
+                    "suspended": run_states.get("suspended", 0), "error": run_states.get("error", 0)},
+        "funnel": funnel_rows,
+        "overdue": overdue,
+        "completion": completion,
+        "levels": levels,
+        "trend": [trend[p] for p in periods],
+    }
+
+
+def chart_data(board: dict) -> dict:
+    """What dashboard.js draws (labels and numbers only)."""
+    return {
+        "funnel": {"labels": [FUNNEL_SHORT.get(f["status"], f["label"]) for f in board["funnel"]],
+                   "values": [f["count"] for f in board["funnel"]]},
+        "levels": {"labels": [f"Loại {lv}" for lv in LEVELS] + ["Chưa có kết quả"],
+                   "values": [board["levels"][lv] for lv in LEVELS] + [board["levels"]["none"]]},
+        "trend": {"labels": [f"{t['period'][5:]}/{t['period'][:4]}" for t in board["trend"]],
+                  "levels": {lv: [t["levels"][lv] for t in board["trend"]] for lv in LEVELS},
+                  "mean": [t["mean"] for t in board["trend"]]},
+    }
+
+
+def _child_counts() -> dict:
+    return {"total": 0, "done": 0, "overdue": 0, "not_evaluated": 0, "levels": {lv: 0 for lv in LEVELS}}
+
+
+def _top_child(units: dict[int, Unit], root: Unit, children: set[int]) -> dict[int, int]:
+    """unit id -> the id of the root's child it lies under (the root itself for its own people)."""
+    out = {}
+    for uid in units:
+        cur, seen = uid, set()
+        while cur is not None and cur not in children and cur != root.id and cur not in seen:
+            seen.add(cur)
+            cur = units[cur].parent_id if cur in units else None
+        out[uid] = cur if cur is not None else root.id
+    return out
+
+
+def _ordered_steps(steps: dict) -> list[str]:
+    order = list(STEP_TITLES)
+    return sorted(steps, key=lambda s: (order.index(s) if s in order else len(order), s))
+
+
+def json_ready(board: dict) -> dict:
+    """The dashboard with datetimes as ISO strings (for the API)."""
+    def conv(v):
+        if isinstance(v, datetime):
+            return v.isoformat()
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
+    return conv(board)

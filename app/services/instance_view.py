@@ -1,0 +1,254 @@
+"""What the instance page and the printable evaluation sheet (phiếu đánh giá) show beyond the record:
+the diagram's markers (completed, active, overdue, failed), the open tasks with their holders and
+due dates, the submitted forms read-only, a readable line per audit event, and the operations the
+viewer may run. One instance at a time, so loading its workflow here is fine (lists never do)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app import forms
+from app.extensions import db
+from app.models import AuditEvent, HumanTask, ProcessInstance, User
+from app.rules.levels import LEVEL_NAMES
+
+from . import access, authority, instances
+from .operations import AUTHORITY_LANES
+
+ERROR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:\s*(.*)$", re.S)
+
+
+def error_of(instance: ProcessInstance) -> dict | None:
+    """`{element, message}` of an instance stopped by an engine error (the text is "element: message")."""
+    if instance.status != "error" and not instance.error:
+        return None
+    text = instance.error or ""
+    match = ERROR_RE.match(text)
+    element, message = (match.group(1), match.group(2)) if match else (None, text)
+    if element == "?":
+        element = None
+    return {"element": element, "message": message or text}
+
+
+def diagram(instance: ProcessInstance, now: datetime | None = None) -> dict:
+    """instances.diagram() plus `overdue` (waiting user tasks past their due time, from the
+    projection) and `error` (the element an engine error names)."""
+    now = now or datetime.now(timezone.utc)
+    out = instances.diagram(instance)
+    out["overdue"] = sorted({t.step for t in db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.status == "ready", HumanTask.due_at < now))})
+    err = error_of(instance)
+    out["error"] = [err["element"]] if err and err["element"] else []
+    out["status"] = instance.status
+    return out
+
+
+def open_tasks(instance: ProcessInstance, now: datetime | None = None) -> list[dict]:
+    now = now or datetime.now(timezone.utc)
+    rows = db.session.scalars(select(HumanTask).options(joinedload(HumanTask.assignee))
+                              .where(HumanTask.instance_id == instance.id, HumanTask.status == "ready")
+                              .order_by(HumanTask.id)).all()
+    out = []
+    for t in rows:
+        deputies = []
+        if t.assignee is not None:
+            deputies = [d.full_name for d in _deputies_of(t.assignee)]
+        out.append({"task": t, "overdue": bool(t.due_at and t.due_at < now), "deputies": deputies,
+                    "role": authority.ROLE_LABELS.get(t.lane_role or "", t.lane_role or ""),
+                    "can_reassign": t.lane_role not in AUTHORITY_LANES and t.lane_role != "subject"})
+    return out
+
+
+def _deputies_of(user: User) -> list[User]:
+    from app.models import Delegation
+    today = authority.today()
+    return db.session.scalars(select(User).join(Delegation, Delegation.deputy_id == User.id).where(
+        Delegation.principal_id == user.id, Delegation.revoked.is_(False), Delegation.start <= today,
+        Delegation.end >= today)).all()
+
+
+def submitted_forms(instance: ProcessInstance) -> list[dict]:
+    """Every completed task's form with what was submitted, read-only, oldest first. The data comes
+    from the audit trail (what the person sent, as validated), the form from the instance's version."""
+    done = db.session.scalars(select(HumanTask).options(joinedload(HumanTask.completed_by),
+                                                        joinedload(HumanTask.on_behalf_of))
+                              .where(HumanTask.instance_id == instance.id, HumanTask.status == "completed")
+                              .order_by(HumanTask.completed_at, HumanTask.id)).all()
+    if not done:
+        return []
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance.id,
+                                                         AuditEvent.action == "task_completed")
+                                .order_by(AuditEvent.id)).all()
+    by_step: dict[str, list[AuditEvent]] = {}
+    for e in events:
+        by_step.setdefault(e.step or "", []).append(e)
+    context = _context(instance)
+    out = []
+    for task in done:
+        event = by_step.get(task.step, []).pop(0) if by_step.get(task.step) else None
+        data = ((event.details or {}).get("data") if event else None) or {}
+        html = _readonly(instance, task, data, context)
+        out.append({"task": task, "data": data, "html": html, "at": task.completed_at,
+                    "by": task.completed_by, "on_behalf_of": task.on_behalf_of})
+    return out
+
+
+def _context(instance: ProcessInstance) -> dict:
+    try:
+        return instances.load(instance).data()
+    except Exception:  # a broken snapshot must not hide the page; forms then show without criteria names
+        return {}
+
+
+def _readonly(instance: ProcessInstance, task: HumanTask, data: dict, context: dict) -> Markup:
+    if not task.form:
+        return Markup("")
+    try:
+        schema = forms.expand(forms.load_form(instance.version.files, task.form), context)
+    except Exception:
+        return Markup("")
+    body = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs", "definitions")}
+    body.update({"readOnly": True, "x-source": "submitted", "title": task.title,
+                 "x-empty-text": "Không nhập nội dung", "x-empty-text-en": "Nothing entered"})
+    wrapper = {"type": "object", "properties": {"submitted": body}, "x-expanded": True}
+    for key in ("$defs", "definitions"):
+        if key in schema:
+            wrapper[key] = schema[key]
+    return forms.render(wrapper, {"submitted": data}, [], {})
+
+
+def describe(event: AuditEvent) -> str:
+    """One line saying what changed, for the timeline."""
+    d = event.details or {}
+    a = event.action
+    if a == "instance_started":
+        return f"Kỳ {d.get('period', '')}, quy trình phiên bản {d.get('version', '')}"
+    if a == "task_assigned":
+        role = authority.ROLE_LABELS.get(d.get("role") or "", d.get("role") or "")
+        return f"→ {d.get('assignee') or 'chưa xác định'}" + (f" ({role})" if role else "")
+    if a == "task_completed":
+        data = d.get("data") or {}
+        parts = []
+        if data.get("return_for_revision"):
+            parts.append(f"trả lại để bổ sung: {data.get('revision_note', '')}")
+        if data.get("proposed_level"):
+            parts.append(f"đề xuất loại {data['proposed_level']}")
+        if data.get("level"):
+            parts.append(f"quyết định loại {data['level']}")
+        if data.get("outcome"):
+            parts.append("giữ nguyên kết quả" if data["outcome"] == "keep" else "sửa điểm")
+        if data.get("reason"):
+            parts.append(f"lý do: {data['reason']}")
+        if isinstance(data.get("scores"), dict):
+            parts.append(f"{len(data['scores'])} tiêu chí đã chấm")
+        return "; ".join(parts) or "đã gửi biểu mẫu"
+    if a == "published":
+        level = d.get("level")
+        return f"Tổng {_num(d.get('total'))} điểm, loại {level} — {LEVEL_NAMES.get(level, '')}" if level else ""
+    if a == "task_reassigned":
+        return f"{d.get('before') or '—'} → {d.get('after')}; lý do: {d.get('reason', '')}"
+    if a == "deadline_extended":
+        return f"hạn {_date(d.get('before'))} → {_date(d.get('after'))}; lý do: {d.get('reason', '')}"
+    if a in ("instance_suspended", "instance_resumed", "instance_terminated", "not_evaluated"):
+        return f"lý do: {d.get('reason', '')}"
+    if a in ("engine_error", "retry_failed"):
+        return str(d.get("error", ""))
+    if a == "instance_retried":
+        return f"lỗi trước đó: {d.get('error', '')}"
+    if a == "timer_fired":
+        return f"{d.get('before', '')} → {d.get('after', '')}"
+    if a in ("notification_resent", "overdue"):
+        return f"→ {d.get('assignee') or ''}"
+    if a == "task_closed":
+        return str(d.get("reason", ""))
+    if a == "appeal_submitted":
+        return str(d.get("reason", ""))
+    return ""
+
+
+def _num(v) -> str:
+    return "—" if v is None else f"{v:g}".replace(".", ",")
+
+
+def _date(text) -> str:
+    if not isinstance(text, str):
+        return "—"
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    from flask import current_app
+    from zoneinfo import ZoneInfo
+    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y") if dt.tzinfo else text
+
+
+def extras(viewer: User, instance: ProcessInstance, now: datetime | None = None) -> dict:
+    """Everything the instance page adds (passed to the template as `monitor`)."""
+    now = now or datetime.now(timezone.utc)
+    events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor),
+                                                           joinedload(AuditEvent.on_behalf_of))
+                                .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
+    return {
+        "tasks": open_tasks(instance, now),
+        "forms": submitted_forms(instance),
+        "events": [{"event": e, "text": describe(e)} for e in events],
+        "error": error_of(instance),
+        "can_operate": access.can_operate(viewer, instance),
+        "run_status": instance.status,
+        "today": now.date().isoformat(),
+    }
+
+
+# ------------------------------------------------------------------------------ evaluation sheet
+def sheet(viewer: User, instance: ProcessInstance) -> dict:
+    """The data of the printable evaluation sheet (phiếu đánh giá, xếp loại)."""
+    access.require_view(viewer, instance)
+    record = instances.record_of(instance)
+    data = _context(instance)
+    criteria = data.get("criteria") or []
+    groups = data.get("criteria_groups") or {}
+    self_eval = data.get("self_evaluation") if isinstance(data.get("self_evaluation"), dict) else {}
+    review = data.get("review") if isinstance(data.get("review"), dict) else {}
+    amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else {}
+    result = data.get("result") if isinstance(data.get("result"), dict) else {}
+    final_scores = (amendment.get("scores") if result.get("amended") else None) or review.get("scores") or {}
+    rows, group_rows = [], []
+    for code in dict.fromkeys(c.get("group") for c in criteria):
+        items = [c for c in criteria if c.get("group") == code]
+        sub_max = sum(float(c.get("max") or 0) for c in items)
+        sub_self = _sum((self_eval.get("scores") or {}).get(c["code"]) for c in items)
+        sub_final = _sum(final_scores.get(c["code"]) for c in items)
+        rows.append({"kind": "group", "code": code, "name": groups.get(code, ""), "max": sub_max,
+                     "self": sub_self, "final": sub_final})
+        for c in items:
+            rows.append({"kind": "item", "code": c["code"], "name": c.get("name", ""), "max": c.get("max"),
+                         "self": (self_eval.get("scores") or {}).get(c["code"]),
+                         "final": final_scores.get(c["code"])})
+        group_rows.append(code)
+    done = {t.step: t for t in db.session.scalars(select(HumanTask).options(
+        joinedload(HumanTask.completed_by), joinedload(HumanTask.on_behalf_of))
+        .where(HumanTask.instance_id == instance.id, HumanTask.status == "completed").order_by(HumanTask.id))}
+    reviewer = done.get("review") or done.get("review_by_decider")
+    decider = done.get("decision")
+    subject = instance.subject
+    return {
+        "instance": instance, "record": record, "subject": subject, "unit": instance.unit,
+        "agency": instance.agency, "period": instance.period, "rows": rows,
+        "self": self_eval, "review": review, "result": result, "amendment": amendment if result.get("amended") else {},
+        "self_bonus": self_eval.get("bonus"), "final_bonus": (amendment if result.get("amended") else review).get("bonus"),
+        "self_deductions": self_eval.get("deductions") or [],
+        "final_deductions": (amendment if result.get("amended") else review).get("deductions") or [],
+        "decision": data.get("decision") if isinstance(data.get("decision"), dict) else {},
+        "reviewer": reviewer, "decider": decider, "self_task": done.get("self_evaluation"),
+        "scheme": data.get("scheme"), "working_days": data.get("working_days"),
+        "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",
+    }
+
+
+def _sum(values) -> float | None:
+    nums = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return sum(nums) if nums else None

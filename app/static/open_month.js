@@ -1,0 +1,74 @@
+// Open a month chunk by chunk with a progress bar (POST /months/open/step until it says finished).
+// Without JavaScript the form posts normally and the server opens everything in one request.
+(function () {
+  var form = document.getElementById("open-month-form");
+  if (!form || !window.fetch) return;
+  var box = document.getElementById("open-progress-box");
+  var bar = document.getElementById("open-progress");
+  var status = document.getElementById("open-status");
+  var errorBox = document.getElementById("open-error");
+  var button = form.querySelector("button[type=submit]");
+  var token = form.querySelector("input[name=csrf_token]").value;
+
+  function showResult(period, p) {
+    var old = document.getElementById("open-result");
+    if (old) old.remove();
+    var result = document.createElement("p");
+    result.className = "flash flash-success";
+    result.setAttribute("role", "status");
+    result.id = "open-result";
+    result.textContent = "Đã mở kỳ " + period + ": " + p.started + " hồ sơ mới, " + p.skipped + " đã có từ trước.";
+    form.parentNode.insertBefore(result, form);
+  }
+
+  function fail(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = false;
+    button.disabled = false;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var period = form.querySelector("[name=period]").value;
+    var body = {unit: form.querySelector("[name=unit]").value, period: period,
+                include_subunits: form.querySelector("[name=include_subunits]").checked,
+                after: 0, done: 0, started: 0, skipped: 0};
+    errorBox.hidden = true;
+    button.disabled = true;
+    box.hidden = false;
+    bar.value = 0;
+    status.textContent = "Đang mở kỳ…";
+    var old = document.getElementById("open-result");
+    if (old) old.remove();
+
+    function step() {
+      fetch(form.getAttribute("data-step-url"), {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+        body: JSON.stringify(body)
+      }).then(function (resp) {
+        return resp.json().then(function (data) { return {ok: resp.ok, data: data}; });
+      }).then(function (r) {
+        if (!r.ok) {
+          fail((r.data.message || "Lỗi") + (r.data.message_en ? " / " + r.data.message_en : ""));
+          return;
+        }
+        var p = r.data;
+        body.after = p.after; body.done = p.done; body.started = p.started; body.skipped = p.skipped;
+        bar.max = Math.max(p.total, 1);
+        bar.value = Math.min(p.done, bar.max);
+        status.textContent = p.done + "/" + p.total + " người — " + p.started + " hồ sơ mới, " + p.skipped + " đã có";
+        if (p.finished) {
+          bar.value = bar.max;
+          button.disabled = false;
+          showResult(period, p);
+        } else {
+          step();
+        }
+      }).catch(function () {
+        fail("Mất kết nối; bấm “Mở kỳ” để tiếp tục (những người đã mở được giữ nguyên). / Connection lost; press again to resume.");
+      });
+    }
+    step();
+  });
+})();

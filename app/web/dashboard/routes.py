@@ -1,0 +1,171 @@
+"""Dashboard, lists with filters, exports, the printable evaluation sheet and HR operations (issue #5).
+Thin routes: every rule lives in app.services (dashboard, filters, exports, operations, instance_view)."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.rules.levels import LEVELS
+from app.services import dashboard, exports, filters, instance_view, instances, operations
+from app.services.errors import ServiceError
+
+bp = Blueprint("dashboard", __name__)
+
+LIST_TITLES = {"evaluations": "Danh sách hồ sơ đánh giá", "tasks": "Danh sách việc"}
+
+
+@bp.route("/dashboard")
+@login_required
+def overview():
+    board = dashboard.build(current_user, request.args.get("unit") or None, request.args.get("period") or None)
+    units = filters.viewable_units(current_user)
+    pending = filters.run(current_user, "tasks", {"unit": board["unit"]["code"], "period": board["period"],
+                                                   "status": "ready", "sort": "due", "limit": "10"})
+    return render_template("dashboard/overview.html", board=board, charts=dashboard.chart_data(board), units=units,
+                           pending=pending, LEVELS=LEVELS)
+
+
+def _list(kind: str):
+    args = {k: v for k, v in request.args.items() if v != ""}
+    error, page = None, None
+    try:
+        page = filters.run(current_user, kind, args)
+    except ServiceError as exc:
+        if exc.status == 403:
+            raise
+        error = exc
+    params = page.query.params if page else {k: v for k, v in args.items() if k in filters.PARAMS}
+    next_url = None
+    if page and page.next_cursor:
+        next_url = url_for(f"dashboard.{kind}_list") + "?" + urlencode(dict(params, cursor=page.next_cursor))
+    return render_template("dashboard/list.html", kind=kind, title=LIST_TITLES[kind], page=page, error=error,
+                           params=params, units=filters.viewable_units(current_user), LEVELS=LEVELS,
+                           saved=filters.saved(current_user, kind), next_url=next_url,
+                           first_url=url_for(f"dashboard.{kind}_list") + ("?" + urlencode(params) if params else ""),
+                           sorts=filters.EVALUATION_SORTS if kind == "evaluations" else filters.TASK_SORTS,
+                           is_first=not request.args.get("cursor")), (error.status if error else 200)
+
+
+@bp.route("/dashboard/evaluations")
+@login_required
+def evaluations_list():
+    return _list("evaluations")
+
+
+@bp.route("/dashboard/tasks")
+@login_required
+def tasks_list():
+    return _list("tasks")
+
+
+@bp.post("/dashboard/filters")
+@login_required
+def save_filter():
+    kind = request.form.get("kind", "")
+    if kind not in filters.KINDS:
+        abort(400)
+    params = {k: request.form.get(k) for k in filters.PARAMS if request.form.get(k)}
+    try:
+        filters.save_filter(current_user, kind, request.form.get("filter_name", ""), params)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Đã lưu bộ lọc.", "success")
+    return redirect(url_for(f"dashboard.{kind}_list") + ("?" + urlencode(params) if params else ""))
+
+
+@bp.post("/dashboard/filters/<int:filter_id>/delete")
+@login_required
+def delete_filter(filter_id):
+    kind = request.form.get("kind") if request.form.get("kind") in filters.KINDS else "evaluations"
+    filters.delete_filter(current_user, filter_id)
+    flash("Đã xóa bộ lọc.", "success")
+    return redirect(url_for(f"dashboard.{kind}_list"))
+
+
+def _xlsx(name: str, content: bytes) -> Response:
+    return Response(content, mimetype=exports.XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.route("/dashboard/export/monthly.xlsx")
+@login_required
+def export_monthly():
+    name, content = exports.monthly_workbook(current_user, request.args.get("unit", ""), request.args.get("period", ""))
+    return _xlsx(name, content)
+
+
+@bp.route("/dashboard/export/rollup.xlsx")
+@login_required
+def export_rollup():
+    name, content = exports.rollup_workbook(current_user, request.args.get("unit", ""), request.args.get("range", ""))
+    return _xlsx(name, content)
+
+
+@bp.route("/instances/<int:instance_id>/sheet")
+@login_required
+def sheet(instance_id):
+    data = instance_view.sheet(current_user, instances.get(instance_id))
+    return render_template("dashboard/sheet.html", s=data)
+
+
+# ------------------------------------------------------------------------------------ operations
+INSTANCE_OPS = {
+    "suspend": (lambda i, f: operations.suspend(current_user, i, f.get("reason")), "Đã tạm dừng hồ sơ."),
+    "resume": (lambda i, f: operations.resume(current_user, i, f.get("reason")), "Đã cho hồ sơ chạy tiếp."),
+    "terminate": (lambda i, f: operations.terminate(current_user, i, f.get("reason")), "Đã hủy hồ sơ."),
+    "retry": (lambda i, f: operations.retry(current_user, i), "Đã chạy lại hồ sơ thành công."),
+}
+TASK_OPS = {
+    "reassign": (lambda t, f: operations.reassign(current_user, t, f.get("assignee"), f.get("reason")),
+                 "Đã giao lại việc."),
+    "extend": (lambda t, f: operations.extend_deadline(current_user, t, f.get("due_date"), f.get("reason")),
+               "Đã gia hạn."),
+    "remind": (lambda t, f: operations.resend(current_user, t), "Đã gửi lại thông báo nhắc việc."),
+}
+
+
+def _flash_error(exc: ServiceError) -> None:
+    detail = "; ".join(d.get("message", "") for d in exc.details if isinstance(d, dict) and d.get("message"))
+    flash(f"{exc.message}{' — ' + detail if detail and detail not in exc.message else ''}", "error")
+
+
+@bp.post("/operations/instances/<int:instance_id>/<op>")
+@login_required
+def instance_operation(instance_id, op):
+    if op not in INSTANCE_OPS:
+        abort(404)
+    run, done = INSTANCE_OPS[op]
+    try:
+        outcome = run(instance_id, request.form)
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            raise
+        _flash_error(exc)
+    else:
+        flash(done, "success")
+        if op == "resume" and outcome["overdue_steps"]:
+            flash("Lưu ý: hạn của bước " + ", ".join(outcome["overdue_steps"]) +
+                  " đã qua; bộ hẹn giờ sẽ xử lý ở lần chạy tới.", "error")
+    return redirect(url_for("monitor.instance_page", instance_id=instance_id) + "#operations")
+
+
+@bp.post("/operations/tasks/<int:task_id>/<op>")
+@login_required
+def task_operation(task_id, op):
+    if op not in TASK_OPS:
+        abort(404)
+    run, done = TASK_OPS[op]
+    try:
+        task = operations.get_task(task_id)
+        instance_id = task.instance_id
+        run(task_id, request.form)
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            raise
+        _flash_error(exc)
+    else:
+        flash(done, "success")
+    return redirect(url_for("monitor.instance_page", instance_id=instance_id) + "#waiting")

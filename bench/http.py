@@ -1,0 +1,113 @@
+"""Task completion through the JSON API under gunicorn, with concurrent clients.
+
+Each client is a thread in the bench process that completes self-evaluations, one request at a time
+(a closed loop, no think time): POST /api/v1/tasks/{id}/complete with a valid form, as the subject,
+with a bearer token created directly in the database for the run.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import queue
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tokens_for(engine, user_ids: list[int]) -> dict[int, str]:
+    """A bearer token per user, stored hashed as accounts.issue_token would."""
+    out, rows = {}, []
+    expires = datetime.now(timezone.utc) + timedelta(hours=12)
+    for uid in user_ids:
+        token = secrets.token_urlsafe(32)
+        out[uid] = token
+        rows.append({"u": uid, "h": hashlib.sha256(token.encode()).hexdigest(), "e": expires,
+                     "c": datetime.now(timezone.utc)})
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) "
+                          "VALUES (:u, :h, :c, :e)"), rows)
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    def __init__(self, database_url: str, instance_path: str, workers: int):
+        self.port = _free_port()
+        env = dict(os.environ, DATABASE_URL=database_url, INSTANCE_PATH=instance_path,
+                   SECRET_KEY="bench-secret-key", SMTP_HOST="")
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
+             "--timeout", "120", "--log-level", "warning", "app:create_app()"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                conn.request("GET", "/api/v1/openapi.json")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int) -> dict:
+    """Run `jobs` (token, task id, form data) with `clients` concurrent clients; latencies in ms."""
+    work: queue.Queue = queue.Queue()
+    for job in jobs:
+        work.put(job)
+    latencies, statuses, lock = [], {}, threading.Lock()
+
+    def client():
+        while True:
+            try:
+                token, task_id, data = work.get_nowait()
+            except queue.Empty:
+                return
+            body = json.dumps({"data": data})
+            began = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request("POST", f"/api/v1/tasks/{task_id}/complete", body=body,
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            elapsed = (time.perf_counter() - began) * 1000
+            with lock:
+                latencies.append(elapsed)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    return {"wall": wall, "latencies": latencies, "statuses": statuses,
+            "rate": statuses.get(200, 0) / wall if wall else 0.0}
