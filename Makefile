@@ -7,9 +7,9 @@ export FLASK_APP := app
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/danhgia_test
 PYTEST_ARGS ?=
 
-.PHONY: setup deps assets browser db run worker test test-sqlite test-postgres bench clean
+.PHONY: setup deps assets translations browser db run worker test test-sqlite test-postgres bench clean
 
-setup: deps assets
+setup: deps assets translations
 
 deps: $(VENV)/.stamp-deps
 $(VENV)/.stamp-deps: pyproject.toml
@@ -23,6 +23,13 @@ app/static/vendor/.stamp: package.json scripts/vendor.mjs
 	npm install --no-audit --no-fund --loglevel=error
 	npm run --silent vendor
 	touch $@
+
+# The English catalog (app/translations/en): extracted from the code and templates, English from
+# scripts/translations_en.py, compiled to the .mo the app reads. Both files are also kept in the tree.
+translations: app/translations/en/LC_MESSAGES/messages.mo
+app/translations/en/LC_MESSAGES/messages.mo: $(VENV)/.stamp-deps scripts/translations_en.py scripts/translations.py babel.cfg \
+		$(shell find app -name '*.py' -o -name '*.html' 2>/dev/null)
+	$(BIN)/python scripts/translations.py
 
 # Debian's Chromium drives the browser tests (a browser download by Playwright fails offline).
 browser:
@@ -54,6 +61,13 @@ test-sqlite:
 test-postgres:
 	@echo "== test suite on PostgreSQL ($(PG_TEST_URL)) =="
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The benchmark (not part of `make test`): a synthetic city in its own PostgreSQL database, dropped and
+# recreated (BENCH_DB); BENCH_ARGS for smaller runs, e.g. BENCH_ARGS="--people 20000 --units 300".
+BENCH_DB ?= postgresql://postgres@127.0.0.1:5432/danhgia_bench
+BENCH_ARGS ?=
+bench: setup
+	$(BIN)/python -m bench --db $(BENCH_DB) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules app/static/vendor instance test-artifacts .pytest_cache

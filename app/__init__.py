@@ -23,6 +23,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Vui lòng đăng nhập để tiếp tục. / Please sign in."
     csrf.init_app(app)
+    from . import i18n
+    i18n.init_app(app)
 
     from . import models  # noqa: F401  (register the tables)
     from .web import register

@@ -31,6 +31,17 @@ def _send_mail() -> int:
         return 0
 
 
+def _guarded(job) -> int:
+    """Run one of the worker's jobs; an error (the database restarting, say) is logged and the loop
+    goes on: what the job committed stays, the rest is retried on the next poll."""
+    try:
+        return job()
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        logging.getLogger(__name__).exception("worker: %s failed", getattr(job, "__qualname__", job))
+        return 0
+
+
 def register_commands(app: Flask) -> None:
     @app.cli.command("import-org")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
@@ -105,6 +116,7 @@ def register_commands(app: Flask) -> None:
                 raise click.ClickException("--now cần múi giờ (ví dụ +07:00) / --now needs an offset")
         click.echo(f"fired={timers.run_due(now)}")
         click.echo(f"overdue={overdue.sweep(now)}")
+        click.echo(f"digests={_guarded(lambda: mail.send_digests(now))}")
         # Mail goes out by the real clock: a simulated --now would push retries of failed mail into it.
         click.echo(f"mail_sent={_send_mail()}")
 
@@ -112,12 +124,18 @@ def register_commands(app: Flask) -> None:
     @click.option("--interval", default=30.0, help="seconds between polls")
     @click.option("--once", is_flag=True)
     def worker(interval, once):
-        """Fire due timers and send queued mail in a loop."""
+        """Fire due timers, flag overdue tasks and send queued mail in a loop. Run as many as you like
+        (on one host or several): each claims its rows with FOR UPDATE SKIP LOCKED and commits per
+        instance (per chunk for overdue notices, per mail), so every timer fires once and a killed
+        worker leaves nothing half-done."""
         click.echo(f"worker: polling every {interval:g}s")
         while True:
-            fired, late = timers.run_due(), overdue.sweep()
+            fired, late = _guarded(timers.run_due), _guarded(overdue.sweep)
             if fired or late:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired} overdue={late}")
+            digests = _guarded(mail.send_digests)  # once a day per person who chose the daily digest
+            if digests:
+                click.echo(f"{datetime.now().isoformat(timespec='seconds')} digests={digests}")
             sent = _send_mail()
             if sent:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} mail_sent={sent}")

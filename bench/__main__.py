@@ -59,7 +59,8 @@ def main(argv=None) -> int:
     ap.add_argument("--period", default="2031-01", help="the month opened (its deadlines lie ahead)")
     ap.add_argument("--tasks", type=int, default=1_000_000, help="human tasks stored for the latency part")
     ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="gunicorn workers (default: one per core, which did best here: the work is CPU-bound)")
     ap.add_argument("--completions", type=int, default=3_000)
     ap.add_argument("--floor-n", type=int, default=2_000, help="iterations of each floor measurement")
     ap.add_argument("--samples", type=int, default=400, help="inbox users / dashboard calls timed")
@@ -79,7 +80,7 @@ def main(argv=None) -> int:
     with app.app_context():
         from flask_migrate import upgrade
         upgrade()
-        from app.engine import helpers, persistence, specs
+        from app.engine import helpers, specs
         from app.models import HumanTask, ProcessInstance, Scheme, Unit, User
         from app.services import cycles, instances, schemes, versions
 
@@ -151,7 +152,8 @@ def main(argv=None) -> int:
         rows = db.session.execute(select(HumanTask.id, HumanTask.assignee_id).join(User, User.id == HumanTask.subject_id)
                                   .where(HumanTask.period == args.period, HumanTask.status == "ready",
                                          HumanTask.step == "self_evaluation", User.position_group == "staff")
-                                  .order_by(func.random()).limit(args.completions + 100)).all()
+                                  .order_by(HumanTask.unit_id, HumanTask.id)      # whole divisions, as on day 3:
+                                  .limit(args.completions + 100)).all()          # their heads get ~60 reviews each
         db.session.commit()
         tokens = httpbench.tokens_for(db.engine, [uid for _, uid in rows])
         jobs = [(tokens[uid], tid, form) for tid, uid in rows]

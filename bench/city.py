@@ -10,7 +10,6 @@ division heads to the agency's head, agency heads to the city's head. One HR off
 """
 from __future__ import annotations
 
-import io
 import random
 from datetime import datetime, timezone
 

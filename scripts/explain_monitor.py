@@ -1,6 +1,6 @@
 """EXPLAIN the dashboard and list queries (issue #5) on PostgreSQL with a million evaluations.
 
-    .venv/bin/python scripts/explain_monitor.py [postgresql://postgres@127.0.0.1:5432/danhgia_explain]
+    .venv/bin/python scripts/explain_monitor.py [postgresql://postgres@127.0.0.1:5432/danhgia_explain] [--reuse]
 
 Creates (drops first) the given database, migrates it, loads the demo, then adds by SQL 100 agencies
 x 20 divisions, 200,000 people and five months of them: 1,000,000 process instances, 1,000,000
@@ -20,7 +20,8 @@ from datetime import datetime, timezone
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-URL = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/danhgia_explain"
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+URL = ARGS[0] if ARGS else "postgresql://postgres@127.0.0.1:5432/danhgia_explain"
 PERIODS = ["2029-11", "2029-12", "2030-01", "2030-02", "2030-03"]
 AGENCIES, DIVISIONS, PEOPLE = 100, 20, 200_000
 
@@ -89,11 +90,13 @@ FROM process_instances i JOIN users u ON u.id = i.subject_id WHERE i.step <> 'wa
 def main() -> None:
     url = URL.replace("postgresql://", "postgresql+psycopg://", 1)
     parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
+    reuse = "--reuse" in sys.argv          # keep the data of a previous run, only run the cases
+    if not reuse:
+        admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+        admin.dispose()
     os.environ["INSTANCE_PATH"] = tempfile.mkdtemp(prefix="explain-")
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     from app import create_app
@@ -101,6 +104,9 @@ def main() -> None:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
+        if reuse:
+            run_cases(db)
+            return
         from flask_migrate import upgrade
         upgrade()
         from app.demo import load_demo
@@ -170,7 +176,8 @@ def run_cases(db) -> None:
             with raw.cursor() as cur:
                 cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
                 plan = [r[0] for r in cur.fetchall()]
-            print("\n".join("    " + line for line in plan[:25]))
+            shown = plan[:28] + ([line for line in plan[28:] if "Execution Time" in line] if len(plan) > 28 else [])
+            print("\n".join("    " + line for line in shown))
             print()
         db.session.rollback()
 

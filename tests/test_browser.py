@@ -363,3 +363,124 @@ def test_one_evaluation_in_the_browser(ctx, live_server, new_page):
 
     for page in (hr, phone, manager, head):
         assert not page.js_errors, page.js_errors
+
+
+# ------------------------------------------------------------------------------------- in English
+def switch_to_english(page) -> None:
+    page.get_by_role("link", name="Switch to English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def login_en(page, username: str) -> None:
+    page.goto("/login?lang=en")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name=f"Sign out ({username})")).to_be_visible()
+
+
+def test_month_in_english_on_a_phone(ctx, live_server, new_page):
+    """The self-evaluation, the manager's review and the head's batch decision in English on a 360 px
+    phone: English pages and form titles, numbers as 89.5, axe passing on every page visited."""
+    from app.services import cycles
+
+    client = ctx.test_client()
+    cycles.open_month(UNIT, PERIOD)
+    db.session.commit()
+    others_to_decision(client)
+
+    # staff: switches the language from the header of the sign-in page
+    staff = new_page(PHONE)
+    staff.goto("/login")
+    expect(staff.locator("html")).to_have_attribute("lang", "vi")
+    assert_accessible(staff, live_server.url)
+    switch_to_english(staff)
+    expect(staff.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert_no_horizontal_overflow(staff)
+    assert_accessible(staff, live_server.url)
+    shot(staff, "en-01-login-phone")
+    staff.get_by_label("Username").fill("ttb")
+    staff.get_by_label("Password").fill(PASSWORD)
+    staff.get_by_role("button", name="Sign in").click()
+    expect(staff.get_by_role("heading", name="My tasks")).to_be_visible()
+    row = staff.locator('#inbox tr[data-step="self_evaluation"]')
+    expect(row).to_contain_text("Step 1/4: Self-evaluation and scoring")
+    assert_no_horizontal_overflow(staff)
+    assert_accessible(staff, live_server.url)
+    shot(staff, "en-02-inbox-phone")
+    row.get_by_role("link").click()
+    expect(staff.get_by_role("heading", name="Self-evaluation and scoring", exact=True)).to_be_visible()
+    expect(staff.locator('[data-field="scores[I.1]"] label')).to_contain_text("(max 5 points)")
+    fill_scores(staff, dict(SELF_SCORES, **{"II.1": 23.5, "I.1": 9}))
+    staff.locator('textarea[name="comment"]').fill("Finished the recruitment files on time.")
+    staff.get_by_role("button", name="Submit").click()
+    # the refusal is in English, next to the field and in the focused summary
+    expect(staff.locator(".error-summary")).to_be_focused()
+    expect(staff.locator(".error-summary h2")).to_contain_text("to fix")
+    expect(staff.locator('[data-field="scores[I.1]"] .field-error')).not_to_contain_text("tối đa")
+    assert_no_horizontal_overflow(staff)
+    assert_accessible(staff, live_server.url)
+    shot(staff, "en-03-self-form-error-phone")
+    staff.locator('input[name="scores[I.1]"]').fill("5")
+    expect(staff.locator("output.running-total")).to_have_text("87.5")   # English decimal point
+    staff.get_by_role("button", name="Submit").click()
+    expect(staff.locator(".flash-success")).to_contain_text("Completed: Self-evaluation and scoring")
+    expect(staff.get_by_text("Nothing waiting for you.")).to_be_visible()
+    fresh_session()
+    assert record("ttb").self_total == 87.5 and record("ttb").status == "review"
+    fresh_session()
+
+    # the manager, on a phone too, with English as her language
+    manager = new_page(PHONE)
+    login_en(manager, "tptc")
+    row = manager.locator('#inbox tr[data-step="review"]', has_text="Trần Thị Bình")
+    expect(row).to_contain_text("Step 2/4: Direct manager's review and scoring")
+    assert_accessible(manager, live_server.url)
+    row.get_by_role("link").click()
+    expect(manager.get_by_role("heading", name="Direct manager's review and scoring", exact=True)).to_be_visible()
+    expect(manager.locator('input[name="scores[II.1]"]')).to_have_value("23.5")
+    fill_scores(manager, REVIEW_SCORES)
+    manager.locator('textarea[name="comment"]').fill("Excellent work, always on time.")
+    manager.locator('input[name="days_worked"]').fill("21")
+    manager.locator('select[name="proposed_level"]').select_option("A")
+    expect(manager.locator("output.running-total")).to_have_text("90")
+    assert_no_horizontal_overflow(manager)
+    assert_accessible(manager, live_server.url)
+    shot(manager, "en-04-review-form-phone")
+    manager.get_by_role("button", name="Submit").click()
+    expect(manager.locator(".flash-success")).to_contain_text("Trần Thị Bình")
+    fresh_session()
+    assert (record("ttb").status, record("ttb").total) == ("decision", 90)
+    fresh_session()
+
+    # the head decides the batch on a phone
+    head = new_page(PHONE)
+    login_en(head, "gd")
+    head.get_by_role("link", name="Decisions", exact=True).click()
+    batch = head.locator("article", has=head.get_by_role("heading", name="Sở Nội vụ — month 03/2030"))
+    expect(batch.locator("tbody tr")).to_have_count(5)
+    expect(batch).to_contain_text("Level A as proposed:")
+    assert_accessible(head, live_server.url)
+    shot(head, "en-05-decision-batch-phone")
+    batch.get_by_role("button", name="Decide and publish").click()
+    expect(head.locator(".flash-success")).to_have_text("Decided 5 evaluations and published the results.")
+    fresh_session()
+    assert record("ttb").status == "published" and record("ttb").level == "A"
+    fresh_session()
+
+    # staff sees the published result and its notification in English
+    staff.get_by_role("link", name=re.compile("^Notifications")).click()
+    expect(staff.locator("ul.notifications")).to_contain_text("Your evaluation for 2030-03 is published: 90 points")
+    assert_accessible(staff, live_server.url)
+    staff.locator("ul.notifications a").first.click()
+    expect(staff.locator("#record-status")).to_have_text("Published, appeal window open")
+    expect(staff.locator("#level")).to_have_text("A — Excellently completed duties")
+    assert_no_horizontal_overflow(staff)
+    assert_accessible(staff, live_server.url)
+    shot(staff, "en-06-instance-phone")
+    staff.get_by_role("link", name="Accessibility statement").click()
+    expect(staff.get_by_role("heading", name="Accessibility statement")).to_be_visible()
+    assert_accessible(staff, live_server.url)
+
+    for page in (staff, manager, head):
+        assert not page.js_errors, page.js_errors

@@ -242,6 +242,19 @@ def test_keyset_paging_returns_every_row_once_in_order(client, sort):
         assert names == sorted(names, reverse=sort.startswith("-"))
 
 
+@pytest.mark.parametrize("sort", ["name", "-total", "unit", "-updated"])
+def test_keyset_paging_of_a_large_result(client, monkeypatch, sort):
+    """Past COUNT_CAP rows the page is read in index order without the fence: same rows, same order."""
+    seed_month(client)
+    api = Api(client, "admin")
+    small = [i["instance_id"] for i in all_pages(api, "/evaluations", period=PERIOD, sort=sort, limit=5)]
+    monkeypatch.setattr(filters, "COUNT_CAP", 3)
+    first = api.get("/evaluations", query_string={"period": PERIOD, "sort": sort, "limit": 5}).get_json()
+    assert first["total"] == 3 and first["total_capped"] is True
+    large = [i["instance_id"] for i in all_pages(api, "/evaluations", period=PERIOD, sort=sort, limit=5)]
+    assert large == small and len(large) == 12
+
+
 @pytest.mark.parametrize("sort", ["due", "-due", "name", "step", "unit", "created"])
 def test_task_paging(client, sort):
     seed_month(client)

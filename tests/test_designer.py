@@ -601,6 +601,8 @@ def test_the_pages_render(client):
                 "/designer/diff", f"/designer/versions/{versions.latest_published().id}/migrate"):
         resp = client.get(url)
         assert resp.status_code == 200, url
+    page = client.get(f"/designer/versions/{versions.latest_published().id}").get_data(as_text=True)
+    assert "Phiên bản 1 — đang dùng" in page and "monthly_evaluation.bpmn" in page
     resp = client.get(f"/designer/versions/{versions.latest_published().id}/download")
     assert resp.mimetype == "application/zip"
     import zipfile
@@ -614,6 +616,16 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+
+
+def assert_accessible(page, base_url: str, exclude: str | None = None) -> None:
+    """axe-core, WCAG 2 A/AA: no serious or critical violation (the bpmn-js canvas is its own widget)."""
+    page.add_script_tag(url=f"{base_url}/static/vendor/axe.min.js")
+    context = "{exclude: [[%s]]}" % json.dumps(exclude) if exclude else "document"
+    result = page.evaluate("() => axe.run(%s, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})" % context)
+    bad = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5])
+           for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not bad, f"axe on {page.url}: {bad}"
 
 
 @pytest.mark.browser
@@ -645,6 +657,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         page.get_by_role("link", name="Quy trình").click()
         expect(page.get_by_role("heading", name="Mô hình quy trình")).to_be_visible()
         page.goto(f"/designer/drafts/{draft_id}")
+        assert_accessible(page, server.url)
         page.get_by_role("link", name="Sửa sơ đồ").click()
 
         app = page.locator("#modeler-app")
@@ -653,6 +666,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
             expect(page.locator(f'#canvas [data-element-id="{element}"]')).to_have_count(1)
         expect(page.locator("#findings-summary")).to_contain_text("Không có lỗi")
         expect(page.locator(".djs-palette")).to_be_visible()       # the modeler, not the viewer
+        assert_accessible(page, server.url, exclude="#canvas")
 
         # select the decision task: the panel shows what the app reads, edit the instructions and the deadline
         page.locator('#canvas [data-element-id="decision"]').click()
@@ -675,6 +689,31 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         panel.get_by_label("Tên nhóm").fill("party_cell")
         panel.get_by_label("Tên nhóm").blur()
         panel.get_by_label("Vai trò xử lý các bước trong làn").select_option("decider")   # and back
+
+        # a new step between apply_rules and the decision: a task from the palette dropped on the flow between
+        # them (bpmn-js splits the flow), named, turned into a user task with the context pad's wrench
+        box = page.locator('#canvas g.djs-connection[data-element-id="flow_apply_rules_decision"]').bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.locator('.djs-palette [data-action="create.task"]').click()
+        page.mouse.move(x - 40, y, steps=4)
+        page.mouse.move(x, y, steps=4)
+        page.mouse.click(x, y)
+        page.keyboard.type("Chi bộ góp ý")
+        page.keyboard.press("Enter")                                         # ends the label editing
+        page.locator('.djs-context-pad [data-action="replace"]').click()
+        page.locator('.djs-popup [data-id="replace-with-user-task"]').click()
+        expect(panel.locator(".pp-id")).to_contain_text("UserTask")
+        new_id = panel.locator(".pp-id code").inner_text()
+        expect(panel.get_by_label("Tên", exact=True)).to_have_value("Chi bộ góp ý")
+        expect(page.locator('#canvas g.djs-connection[data-element-id="flow_apply_rules_decision"]')).to_have_count(1)
+        panel.get_by_label("Biểu mẫu (formJsonSchemaFilename)").select_option("party_cell_comment.json")
+        panel.get_by_label("Hướng dẫn cho người xử lý (instructionsForEndUser)").fill("Chi bộ góp ý trước khi quyết định.")
+        panel.get_by_label("Hướng dẫn cho người xử lý (instructionsForEndUser)").blur()
+        panel.get_by_label("Lưu kết quả vào biến (variableName)").fill("party_cell_comment")
+        panel.get_by_label("Lưu kết quả vào biến (variableName)").blur()
+        panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ").fill("7")
+        panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ").blur()
+        expect(panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ")).to_have_value("7")
         page.locator("#btn-save").click()
         expect(app).to_have_attribute("data-saved-revision", re.compile(r"\d+"))
         expect(page.locator("#save-status")).to_contain_text("Đã lưu")
@@ -685,6 +724,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         expect(app).to_have_attribute("data-test-run-done", "true")
         expect(page.locator("#test-run-summary")).to_contain_text("chạy hết")
         expect(page.locator('#test-run-path li[data-element="decision"]')).to_have_count(1)
+        expect(page.locator(f'#test-run-path li[data-element="{new_id}"]')).to_contain_text("Chi bộ góp ý")
         expect(page.locator('#canvas g.done[data-element-id="decision"]')).to_have_count(1)
         page.screenshot(path=str(SHOTS / "designer-test-run.png"), full_page=True)
 
@@ -695,6 +735,20 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         expect(page.locator('.finding-badge.error[data-element="revision_gateway"]')).to_have_count(1)
         expect(page.locator("#findings-list")).to_contain_text("revision_gateway")
         page.screenshot(path=str(SHOTS / "designer-finding.png"), full_page=True)
+
+        # the DMN table and the form editor with its live preview
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.goto(f"/designer/drafts/{draft_id}/dmn/classification.dmn")
+        expect(page.get_by_label("Dòng 1, điều kiện 1")).to_have_value(">= 90")
+        assert_accessible(page, server.url)
+        page.screenshot(path=str(SHOTS / "designer-dmn.png"), full_page=True)
+        page.goto(f"/designer/drafts/{draft_id}/forms/party_cell_comment.json")
+        expect(page.locator("#form-preview")).to_contain_text("Ý kiến của chi bộ")
+        text = page.locator("#schema-text")
+        text.fill(text.input_value().replace("Ý kiến của chi bộ", "Góp ý của chi bộ"))
+        expect(page.locator("#form-preview")).to_contain_text("Góp ý của chi bộ")
+        assert_accessible(page, server.url)
+        page.screenshot(path=str(SHOTS / "designer-form.png"), full_page=True)
         assert not js_errors, js_errors
         assert not csp, csp
         context.close()
@@ -706,6 +760,16 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
     assert 'name="Thủ trưởng đơn vị [decider]"' in saved
     assert 'formJsonSchemaFilename" value="decision.json"' in saved and "<spiffworkflow:variableName>decision<" in saved
     assert 'calledDecisionId>classification<' in saved and "messageVariable>appeal<" in saved
+    root = etree.fromstring(saved.encode())
+    added = root.find(f".//bpmn:userTask[@id='{new_id}']", NS)
+    assert added.get("name") == "Chi bộ góp ý"
+    assert added.find(".//spiffworkflow:property[@name='formJsonSchemaFilename']", NS).get("value") == "party_cell_comment.json"
+    assert added.find(".//spiffworkflow:instructionsForEndUser", NS).text == "Chi bộ góp ý trước khi quyết định."
+    assert added.find(".//spiffworkflow:variableName", NS).text == "party_cell_comment"
+    assert f"{new_id}_due = wd_deadline(period, 7, opened_at)" in saved
     loaded = specs.parse({**db.session.get(ProcessDraft, draft_id).files})   # the saved XML still runs
-    assert "party_cell_comment" not in loaded[0].task_specs
+    assert loaded[0].task_specs[new_id].extensions["properties"]["formJsonSchemaFilename"] == "party_cell_comment.json"
+    assert loaded[0].task_specs[new_id].lane == "Thủ trưởng đơn vị [decider]"    # dropped in the decider's lane
+    assert [s.name for s in loaded[0].task_specs["apply_rules"].outputs] == [new_id]
+    assert [s.name for s in loaded[0].task_specs[new_id].outputs] == ["decision.BoundaryEventSplit"]
     assert validation.errors(versions.validate(db.session.get(ProcessDraft, draft_id).files)) == []

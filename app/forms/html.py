@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextvars import ContextVar
 from typing import Any, Iterable, Mapping
 
 from markupsafe import Markup, escape
@@ -143,20 +144,37 @@ def _option_value(value: Any) -> str:
     return format_number(value) if isinstance(value, (int, float)) else str(value)
 
 
+# The reader's language while `render` runs (a context variable: safe with threads and nested renders).
+_LANG: ContextVar[str] = ContextVar("form_lang", default="vi")
+
+
 # ====================================================================================== rendering
 def render(schema: dict, data: Mapping | None = None, errors: Iterable[FieldError] | None = None,
-           context: Mapping | None = None) -> Markup:
+           context: Mapping | None = None, lang: str = "vi") -> Markup:
     """Accessible HTML for the fields of ``schema`` (without the ``<form>`` element).
 
     ``data`` prefills the inputs (task data or the rejected submission); ``errors`` come from
     :func:`~app.forms.validate.validate`; ``context`` is what :func:`~app.forms.schema.expand` uses
     (criteria, working days…) and a second place where read-only sections (``x-source``) are looked
     up when ``data`` lacks them. An unexpanded schema is expanded with ``context`` first.
+
+    ``lang`` is the reader's language: in Vietnamese ("vi", the default) every text is Vietnamese with
+    its English twin (``x-title-en``, ``x-description-en``, ``message_en``) in a ``lang="en"`` span; in
+    English ("en") the English text is the only one shown, and a text without an English twin is shown
+    in Vietnamese inside a ``lang="vi"`` span. Numbers follow the language too (8,5 / 8.5).
     """
     context = context or {}
     if not schema.get("x-expanded"):
         schema = expand(schema, context)
-    return _Renderer(schema, data or {}, list(errors or []), context).render()
+    token = _LANG.set("en" if lang == "en" else "vi")
+    try:
+        return _Renderer(schema, data or {}, list(errors or []), context).render()
+    finally:
+        _LANG.reset(token)
+
+
+def _english() -> bool:
+    return _LANG.get() == "en"
 
 
 def format_number(value: Any) -> str:
@@ -171,7 +189,8 @@ def format_number(value: Any) -> str:
 
 
 def _vi_number(value: Any) -> str:
-    return format_number(value).replace(".", ",")
+    """A number to read: 8,5 in Vietnamese, 8.5 in English."""
+    return format_number(value) if _english() else format_number(value).replace(".", ",")
 
 
 def _attrs(attrs: Mapping[str, Any]) -> Markup:
@@ -196,13 +215,19 @@ def _void(tag: str, attrs: Mapping[str, Any]) -> Markup:
 
 
 def _en(text: Any) -> Markup:
-    if not text:
+    """The English twin after a Vietnamese text (nothing in English: the English text is the primary one)."""
+    if not text or _english():
         return Markup("")
     return Markup(" ") + _el("span", {"lang": "en", "class": "en"}, text)
 
 
 def _bi(vi: Any, en: Any) -> Markup:
-    """Vietnamese text followed by its English twin in a ``lang="en"`` span."""
+    """Vietnamese text followed by its English twin in a ``lang="en"`` span; in English the English
+    text alone (the Vietnamese one, marked ``lang="vi"``, when there is no twin)."""
+    if _english():
+        if en:
+            return escape(en)
+        return _el("span", {"lang": "vi"}, vi) if vi else Markup("")
     return escape(vi) + _en(en)
 
 
@@ -310,6 +335,8 @@ class _Renderer:
         return _el("small", {"class": "field-help", "id": help_id}, content), help_id
 
     def label_text(self, node: Mapping, required: bool, name: str) -> Markup:
+        if _english():
+            return self.label_text_en(node, required, name)
         title = node.get("title") or name
         parts = []
         if node.get("x-code"):
@@ -327,6 +354,18 @@ class _Renderer:
             if node.get("x-code") and _is_number(node.get("maximum")):
                 en = f"{en} (max {format_number(node['maximum'])} points)"
             parts.append(_en(en))
+        return Markup("").join(parts)
+
+    def label_text_en(self, node: Mapping, required: bool, name: str) -> Markup:
+        parts = []
+        if node.get("x-code"):
+            parts.append(_el("span", {"class": "criterion-code"}, f"{node['x-code']}.") + Markup(" "))
+        parts.append(_bi(node.get("title") or name, node.get("x-title-en")))
+        if node.get("x-code") and _is_number(node.get("maximum")):
+            parts.append(Markup(" ") + _el("span", {"class": "criterion-max"},
+                                           f"(max {format_number(node['maximum'])} points)"))
+        if required:
+            parts.append(Markup(" ") + _el("span", {"class": "required", "aria-hidden": "true", "title": "required"}, "*"))
         return Markup("").join(parts)
 
     def wrapper_attrs(self, node: Mapping, classes: str, name: str) -> dict:
@@ -414,10 +453,15 @@ class _Renderer:
         return _void("input", {"type": input_type, **common, "value": text, **extra})
 
     def select(self, node: Mapping, opts: list, value: Any, common: dict, required: bool) -> Markup:
-        empty = "— Chọn — / Choose" if required else "— Không chọn — / None"
+        if _english():
+            empty = "— Choose —" if required else "— None —"
+        else:
+            empty = "— Chọn — / Choose" if required else "— Không chọn — / None"
         selected_any = False
         options = []
         for v, title, title_en in opts:
+            if _english() and title_en:
+                title, title_en = title_en, None
             label = f"{_option_value(v)} – {title}" if title != _option_value(v) else title
             if title_en:
                 label = f"{label} ({title_en})"
@@ -463,11 +507,19 @@ class _Renderer:
             code = g.get("code")
             title = g.get("title") or ""
             heading = f"{code}. {title}" if code and code != "\0" and title != f"Nhóm {code}" else title
-            legend = _el("legend", {}, escape(heading),
-                         Markup(" ") + _el("span", {"class": "group-max"}, f"(tối đa {_vi_number(gmax)} điểm)"),
-                         _en(f"{g.get('x-title-en')} (max {format_number(gmax)} points)" if g.get("x-title-en") else ""))
+            if _english():
+                en_title = g.get("x-title-en")
+                if en_title:
+                    heading = f"{code}. {en_title}" if code and code != "\0" and en_title != f"Group {code}" else en_title
+                legend = _el("legend", {}, escape(heading) if en_title else _el("span", {"lang": "vi"}, heading),
+                             Markup(" ") + _el("span", {"class": "group-max"}, f"(max {format_number(gmax)} points)"))
+            else:
+                legend = _el("legend", {}, escape(heading),
+                             Markup(" ") + _el("span", {"class": "group-max"}, f"(tối đa {_vi_number(gmax)} điểm)"),
+                             _en(f"{g.get('x-title-en')} (max {format_number(gmax)} points)" if g.get("x-title-en") else ""))
             total_line = _el("p", {"class": "group-total"},
-                             _bi(f"Cộng nhóm {code if code != chr(0) else ''}".strip(), "Subtotal"), Markup(": "),
+                             _bi(f"Cộng nhóm {code if code != chr(0) else ''}".strip(),
+                                 f"Subtotal {code if code != chr(0) else ''}".strip()), Markup(": "),
                              _el("output", {"class": "running-subtotal", "data-total-for": name,
                                             "data-group": code if code != "\0" else None,
                                             "for": " ".join(input_ids), "aria-live": "polite"},
@@ -654,18 +706,20 @@ class _Renderer:
                 code, title = g["code"], g.get("title") or ""
                 heading = f"{code}. {title}" if title != f"Nhóm {code}" else title
                 rows.append(_el("tr", {"class": "group-row"},
-                                _el("th", {"scope": "rowgroup", "colspan": 3}, _bi(heading, g.get("x-title-en")))))
+                                _el("th", {"scope": "rowgroup", "colspan": 3},
+                                    _bi(heading, f"{code}. {g['x-title-en']}" if g.get("x-title-en") else None))))
             for c in codes:
                 p = props[c]
                 v = scores.get(c)
                 rows.append(_el("tr", {},
-                                _el("th", {"scope": "row"}, _bi(f"{c}. {p.get('title') or c}", p.get("x-title-en"))),
+                                _el("th", {"scope": "row"}, _bi(f"{c}. {p.get('title') or c}",
+                                                                f"{c}. {p['x-title-en']}" if p.get("x-title-en") else None)),
                                 _el("td", {"class": "num"}, _vi_number(p.get("maximum", ""))),
                                 _el("td", {"class": "num"}, _vi_number(v) if _is_number(v) else "—")))
             if g.get("code") is not None:
                 sub = sum(float(scores[c]) for c in codes if _is_number(scores.get(c)))
                 rows.append(_el("tr", {"class": "subtotal"},
-                                _el("th", {"scope": "row"}, _bi(f"Cộng nhóm {g['code']}", "Subtotal")),
+                                _el("th", {"scope": "row"}, _bi(f"Cộng nhóm {g['code']}", f"Subtotal {g['code']}")),
                                 _el("td", {"class": "num"}, _vi_number(g.get("max", ""))),
                                 _el("td", {"class": "num"}, _vi_number(sub))))
             bodies.append(_el("tbody", {}, *rows))

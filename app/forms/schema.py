@@ -26,6 +26,7 @@ import copy
 import json
 import os
 import re
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from jsonschema import Draft202012Validator
@@ -71,20 +72,32 @@ def load_form(forms: Mapping[str, str | bytes | dict], filename: str) -> dict:
         except json.JSONDecodeError as exc:
             raise FormError(f"Form file {filename!r} is not valid JSON: {exc.msg} "
                             f"(line {exc.lineno}, column {exc.colno})") from None
+        if isinstance(schema, dict):
+            _check_text(filename, raw)       # the meta-schema check once per distinct text, not per request
     elif isinstance(raw, dict):
         schema = copy.deepcopy(raw)
+        _check(filename, schema)
     else:
         raise FormError(f"Form file {filename!r} has unsupported content type {type(raw).__name__}")
     if not isinstance(schema, dict):
         raise FormError(f"Form file {filename!r} must hold a JSON object, not {type(schema).__name__}")
+    if schema.get("type", "object") != "object":
+        raise FormError(f"Form file {filename!r} must describe an object (\"type\": \"object\")")
+    return schema
+
+
+def _check(filename: str, schema: dict) -> None:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         raise FormError(f"Form file {filename!r} is not a valid JSON Schema at {where}: {exc.message}") from None
-    if schema.get("type", "object") != "object":
-        raise FormError(f"Form file {filename!r} must describe an object (\"type\": \"object\")")
-    return schema
+
+
+@lru_cache(maxsize=512)
+def _check_text(filename: str, text: str) -> None:
+    """check_schema costs ~20 ms; a text that passed once passes again (failures are not cached)."""
+    _check(filename, json.loads(text))
 
 
 def forms_from_directory(path: str | os.PathLike) -> dict[str, str]:

@@ -4,9 +4,10 @@ from .designer import ProcessDraft
 from .evaluation import EvaluationRecord
 from .mail import OutgoingMail
 from .monitor import SavedFilter
+from .preferences import UserPreference
 from .org import ApiToken, Unit, User
 from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
 __all__ = ["TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
-           "ProcessDraft", "ProcessInstance", "ProcessVersion", "SavedFilter", "Unit", "User"]
+           "ProcessDraft", "ProcessInstance", "ProcessVersion", "SavedFilter", "Unit", "User", "UserPreference"]

@@ -34,6 +34,7 @@ class Notification(db.Model):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str | None] = mapped_column(Text)  # the English twin, when the sender wrote one
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

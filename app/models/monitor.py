@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -26,7 +26,13 @@ class SavedFilter(db.Model):
 
 # Indexes the dashboard and the lists rely on (migration 0006_monitor): a unit's month, by status.
 from .evaluation import EvaluationRecord  # noqa: E402
+from .org import User  # noqa: E402
 from .workflow import HumanTask  # noqa: E402
 
 Index("ix_records_unit_period_status", EvaluationRecord.unit_id, EvaluationRecord.period, EvaluationRecord.status)
+Index("ix_records_period_status", EvaluationRecord.period, EvaluationRecord.status)
 Index("ix_human_tasks_unit_period_status", HumanTask.unit_id, HumanTask.period, HumanTask.status)
+Index("ix_users_full_name", User.full_name)
+# Name search, lower(full_name) LIKE '%…%': a trigram (GIN) index on PostgreSQL, a plain expression index on SQLite.
+Index("ix_users_full_name_trgm", func.lower(User.full_name).label("full_name_lower"), postgresql_using="gin",
+      postgresql_ops={"full_name_lower": "gin_trgm_ops"})

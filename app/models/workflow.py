@@ -21,7 +21,7 @@ class ProcessVersion(db.Model):
     process_key: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="published")
-    files: Mapped[dict] = mapped_column(JSON)
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)   # big: loaded on use (specs caches a copy)
     sha256: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -147,7 +147,7 @@ def open_chunk(opening: Opening, progress: Progress, size: int = CHUNK) -> Progr
 
 
 def run(opening: Opening, size: int = CHUNK, on_chunk: Callable[[Progress], None] | None = None,
-        progress: Progress | None = None) -> Progress:
+        progress: Progress | None = None, pipelined: bool | None = None) -> Progress:
     """Every chunk, one transaction each; `on_chunk` hears of each chunk once it is committed.
 
     On PostgreSQL a writer thread (its own session) inserts and commits chunk n while this thread runs
@@ -155,7 +155,9 @@ def run(opening: Opening, size: int = CHUNK, on_chunk: Callable[[Progress], None
     At most one chunk is in flight, and `on_chunk(n)` is called before chunk n+1 is handed over: an
     exception from it stops the run with every chunk up to n committed and nothing after."""
     progress = progress or Progress(opening.total)
-    if db.session.get_bind().dialect.name != "postgresql":
+    if pipelined is None:
+        pipelined = db.session.get_bind().dialect.name == "postgresql"
+    if not pipelined:
         while not progress.finished:
             open_chunk(opening, progress, size)
             if on_chunk is not None:

@@ -73,8 +73,9 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     if unit is None:
         raise Forbidden("Anh/chị chưa thuộc đơn vị nào.", "You belong to no unit.")
     subtree = filters.scoped_subtree(viewer, unit, scope)
+    within = None if scope.everything and filters.is_whole_tree(unit) else subtree   # the city: no unit filter
     R, T = EvaluationRecord, HumanTask
-    rec_scope = scope.clause(R.unit_id, R.subject_id, subtree)
+    rec_scope = scope.clause(R.unit_id, R.subject_id, within)
     period = check_period(period) if period else (latest_period(rec_scope) or previous_period(now))
 
     # 1. records of the month by unit, status, level and publication -------------------------------
@@ -89,14 +90,14 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         select(T.step, T.assignee_id, T.unit_id, func.count().label("n"), func.min(T.due_at).label("oldest"),
                func.min(T.title).label("title"))
         .where(T.period == period, T.status == "ready", T.due_at < now,
-               scope.clause(T.unit_id, T.subject_id, subtree))
+               scope.clause(T.unit_id, T.subject_id, within))
         .group_by(T.step, T.assignee_id, T.unit_id)).all()
 
     # 3. instances that need HR: suspended or stopped by an engine error ---------------------------
     P = ProcessInstance
     run_states = dict(db.session.execute(
         select(P.status, func.count()).where(P.period == period, P.status.in_(("suspended", "error")),
-                                             scope.clause(P.unit_id, P.subject_id, subtree))
+                                             scope.clause(P.unit_id, P.subject_id, within))
         .group_by(P.status)).all())
 
     # 4. the last 12 months -----------------------------------------------------------------------
@@ -119,7 +120,8 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         funnel[row.status] = funnel.get(row.status, 0) + row.n
         if row.status == "terminated":
             continue
-        child = by_child.setdefault(top.get(row.unit_id, unit.id), _child_counts())
+        key = top.get(row.unit_id, unit.id)
+        child = by_child[key] if key in by_child else by_child.setdefault(key, _child_counts())
         child["total"] += row.n
         total += row.n
         finished = row.pub == 1 or row.status in filters.DONE_STATUSES
@@ -148,7 +150,8 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             "count": 0, "oldest_due": r.oldest})
         holder["count"] += r.n
         holder["oldest_due"] = min(holder["oldest_due"], r.oldest)
-        by_child.setdefault(top.get(r.unit_id, unit.id), _child_counts())["overdue"] += r.n
+        key = top.get(r.unit_id, unit.id)
+        (by_child[key] if key in by_child else by_child.setdefault(key, _child_counts()))["overdue"] += r.n
     overdue = []
     for step_id in _ordered_steps(overdue_by_step):
         step = overdue_by_step[step_id]

@@ -220,21 +220,30 @@ class Key:
     column: object
     kind: str              # str | num | int | dt
     nullable: bool = False
+    needs: str | None = None   # the table the key lives in besides the main one: subject | unit
+
+
+def _name_key() -> Key:
+    return Key(Subject.full_name, "str", needs="subject")
+
+
+def _unit_key() -> Key:
+    return Key(Unit.code, "str", needs="unit")
 
 
 EVALUATION_SORTS = {
-    "name": lambda: [Key(Subject.full_name, "str"), Key(EvaluationRecord.id, "int")],
-    "unit": lambda: [Key(Unit.code, "str"), Key(Subject.full_name, "str"), Key(EvaluationRecord.id, "int")],
-    "status": lambda: [Key(EvaluationRecord.status, "str"), Key(Subject.full_name, "str"), Key(EvaluationRecord.id, "int")],
+    "name": lambda: [_name_key(), Key(EvaluationRecord.id, "int")],
+    "unit": lambda: [_unit_key(), _name_key(), Key(EvaluationRecord.id, "int")],
+    "status": lambda: [Key(EvaluationRecord.status, "str"), _name_key(), Key(EvaluationRecord.id, "int")],
     "total": lambda: [Key(EvaluationRecord.total, "num", True), Key(EvaluationRecord.id, "int")],
-    "period": lambda: [Key(EvaluationRecord.period, "str"), Key(Subject.full_name, "str"), Key(EvaluationRecord.id, "int")],
+    "period": lambda: [Key(EvaluationRecord.period, "str"), _name_key(), Key(EvaluationRecord.id, "int")],
     "updated": lambda: [Key(EvaluationRecord.updated_at, "dt"), Key(EvaluationRecord.id, "int")],
 }
 TASK_SORTS = {
     "due": lambda: [Key(HumanTask.due_at, "dt", True), Key(HumanTask.id, "int")],
-    "name": lambda: [Key(Subject.full_name, "str"), Key(HumanTask.id, "int")],
+    "name": lambda: [_name_key(), Key(HumanTask.id, "int")],
     "step": lambda: [Key(HumanTask.step, "str"), Key(HumanTask.due_at, "dt", True), Key(HumanTask.id, "int")],
-    "unit": lambda: [Key(Unit.code, "str"), Key(Subject.full_name, "str"), Key(HumanTask.id, "int")],
+    "unit": lambda: [_unit_key(), _name_key(), Key(HumanTask.id, "int")],
     "created": lambda: [Key(HumanTask.created_at, "dt"), Key(HumanTask.id, "int")],
 }
 DEFAULT_SORT = {"evaluations": "name", "tasks": "due"}
@@ -254,10 +263,16 @@ def _order(keys: list[Key], desc: bool) -> list:
 
 
 def _after(keys: list[Key], values: list, desc: bool):
-    """Rows strictly after `values` in the order of `_order(keys, desc)` (NULLs last)."""
+    """Rows strictly after `values` in the order of `_order(keys, desc)` (NULLs last).
+
+    With non-null keys this is a row comparison; the redundant bound on the first key alone lets
+    PostgreSQL start an index range scan there (it does not derive it from a row comparison whose
+    columns come from two tables, e.g. the subject's name and the record id), so page 1000 costs
+    what page 1 costs."""
     if not any(k.nullable for k in keys):
         left, right = tuple_(*[k.column for k in keys]), tuple_(*values)
-        return left < right if desc else left > right
+        first = keys[0].column <= values[0] if desc else keys[0].column >= values[0]
+        return and_(first, left < right if desc else left > right)
     ors, prefix = [], []
     for k, v in zip(keys, values):
         if v is None:
@@ -327,8 +342,9 @@ def _like(text: str) -> str:
 
 
 def _name_filter(name: str):
-    pattern = _like(name)
-    return or_(Subject.full_name.ilike(pattern, escape="\\"), Subject.username.ilike(pattern, escape="\\"))
+    """Part of the full name (case-insensitive; a trigram index serves it on PostgreSQL), or the
+    exact username."""
+    return or_(func.lower(Subject.full_name).like(func.lower(_like(name)), escape="\\"), Subject.username == name)
 
 
 def _assignee_id(username: str) -> int:
@@ -340,87 +356,143 @@ def _scope_clause(viewer: User, q: ListQuery, unit_col, subject_col):
     if scope.is_empty:
         raise Forbidden("Anh/chị không có quyền xem danh sách này.", "You may not see this list.")
     subtree = scoped_subtree(viewer, q.unit, scope) if q.unit is not None else None
+    if scope.everything and subtree is not None and is_whole_tree(q.unit):
+        subtree = None      # the root of everything: no unit condition at all
     return scope.clause(unit_col, subject_col, subtree)
 
 
-def evaluation_query(viewer: User, q: ListQuery, now: datetime):
-    """The filtered query (no order, no paging) over records joined to subject, unit and instance."""
+def is_whole_tree(unit: Unit) -> bool:
+    """Whether `unit` is the only root, so its subtree is every unit."""
+    if unit.parent_id is not None:
+        return False
+    return db.session.scalar(select(func.count()).select_from(Unit).where(Unit.parent_id.is_(None))) == 1
+
+
+@dataclass
+class Filtered:
+    """The WHERE conditions of a list and the tables they need besides the main one, so that the
+    count joins only what filtering needs and the page query joins what it shows."""
+
+    conditions: list
+    needs: set[str]
+
+
+def _evaluation_filters(viewer: User, q: ListQuery, now: datetime) -> Filtered:
     R = EvaluationRecord
-    query = (select(R, Subject.full_name, Subject.username, Unit.code.label("unit_code"),
-                    Unit.name.label("unit_name"), ProcessInstance.status.label("run_status"),
-                    ProcessInstance.error.label("run_error"))
-             .join(Subject, Subject.id == R.subject_id)
-             .join(Unit, Unit.id == R.unit_id)
-             .join(ProcessInstance, ProcessInstance.id == R.instance_id)
-             .where(_scope_clause(viewer, q, R.unit_id, R.subject_id)))
+    conds, needs = [_scope_clause(viewer, q, R.unit_id, R.subject_id)], set()
     if q.period:
-        query = query.where(R.period == q.period)
+        conds.append(R.period == q.period)
     ready = select(HumanTask.id).where(HumanTask.instance_id == R.instance_id, HumanTask.status == "ready")
     if q.status == "open":
-        query = query.where(R.published_at.is_(None), R.status.not_in(ENDED_STATUSES))
+        conds += [R.published_at.is_(None), R.status.not_in(ENDED_STATUSES)]
     elif q.status == "done":
-        query = query.where(or_(R.published_at.is_not(None), R.status.in_(DONE_STATUSES)))
+        conds.append(or_(R.published_at.is_not(None), R.status.in_(DONE_STATUSES)))
     elif q.status in RUN_STATES:
-        query = query.where(ProcessInstance.status == q.status)
+        conds.append(ProcessInstance.status == q.status)
+        needs.add("instance")
     elif q.status:
-        query = query.where(R.status == q.status)
+        conds.append(R.status == q.status)
     if q.step:
-        query = query.where(exists(ready.where(HumanTask.step == q.step)))
+        conds.append(exists(ready.where(HumanTask.step == q.step)))
     if q.level == "none":
-        query = query.where(R.published_at.is_(None))
+        conds.append(R.published_at.is_(None))
     elif q.level:
-        query = query.where(R.level == q.level, R.published_at.is_not(None))
+        conds += [R.level == q.level, R.published_at.is_not(None)]
     if q.overdue is not None:
         late = exists(ready.where(HumanTask.due_at < now))
-        query = query.where(late if q.overdue else ~late)
+        conds.append(late if q.overdue else ~late)
     if q.assignee:
-        query = query.where(exists(ready.where(HumanTask.assignee_id == _assignee_id(q.assignee))))
+        conds.append(exists(ready.where(HumanTask.assignee_id == _assignee_id(q.assignee))))
     if q.name:
-        query = query.where(_name_filter(q.name))
-    return query
+        conds.append(_name_filter(q.name))
+        needs.add("subject")
+    return Filtered(conds, needs)
 
 
-def task_query(viewer: User, q: ListQuery, now: datetime):
+def _task_filters(viewer: User, q: ListQuery, now: datetime) -> Filtered:
     T = HumanTask
-    query = (select(T, Subject.full_name, Subject.username, Unit.code.label("unit_code"),
-                    Unit.name.label("unit_name"), Holder.full_name.label("holder_name"),
-                    Holder.username.label("holder_username"))
-             .join(Subject, Subject.id == T.subject_id)
-             .join(Unit, Unit.id == T.unit_id)
-             .outerjoin(Holder, Holder.id == T.assignee_id)
-             .where(_scope_clause(viewer, q, T.unit_id, T.subject_id)))
+    conds, needs = [_scope_clause(viewer, q, T.unit_id, T.subject_id)], set()
     if q.period:
-        query = query.where(T.period == q.period)
+        conds.append(T.period == q.period)
     if q.status:
-        query = query.where(T.status == q.status)
+        conds.append(T.status == q.status)
     if q.step:
-        query = query.where(T.step == q.step)
+        conds.append(T.step == q.step)
     if q.overdue is True:
-        query = query.where(T.status == "ready", T.due_at < now)
+        conds += [T.status == "ready", T.due_at < now]
     elif q.overdue is False:
-        query = query.where(or_(T.status != "ready", T.due_at.is_(None), T.due_at >= now))
+        conds.append(or_(T.status != "ready", T.due_at.is_(None), T.due_at >= now))
     if q.assignee:
-        query = query.where(T.assignee_id == _assignee_id(q.assignee))
+        conds.append(T.assignee_id == _assignee_id(q.assignee))
     if q.level:
         R = EvaluationRecord
         rec = select(R.id).where(R.instance_id == T.instance_id)
         rec = rec.where(R.published_at.is_(None)) if q.level == "none" else \
             rec.where(R.level == q.level, R.published_at.is_not(None))
-        query = query.where(exists(rec))
+        conds.append(exists(rec))
     if q.name:
-        query = query.where(_name_filter(q.name))
+        conds.append(_name_filter(q.name))
+        needs.add("subject")
+    return Filtered(conds, needs)
+
+
+def _join(query, kind: str, needs: set[str]):
+    """Join to the main table (records or tasks) only the tables `needs` names."""
+    main = EvaluationRecord if kind == "evaluations" else HumanTask
+    if "subject" in needs:
+        query = query.join(Subject, Subject.id == main.subject_id)
+    if "unit" in needs:
+        query = query.join(Unit, Unit.id == main.unit_id)
+    if "instance" in needs and kind == "evaluations":
+        query = query.join(ProcessInstance, ProcessInstance.id == EvaluationRecord.instance_id)
     return query
 
 
-def _page(query, q: ListQuery) -> tuple[list, str | None, int, bool]:
+def _display(kind: str):
+    """What a page shows per row, for the few ids of the page only."""
+    if kind == "evaluations":
+        R = EvaluationRecord
+        return (select(R, Subject.full_name, Subject.username, Unit.code.label("unit_code"),
+                       Unit.name.label("unit_name"), ProcessInstance.status.label("run_status"),
+                       ProcessInstance.error.label("run_error"))
+                .join(Subject, Subject.id == R.subject_id).join(Unit, Unit.id == R.unit_id)
+                .join(ProcessInstance, ProcessInstance.id == R.instance_id))
+    T = HumanTask
+    return (select(T, Subject.full_name, Subject.username, Unit.code.label("unit_code"),
+                   Unit.name.label("unit_name"), Holder.full_name.label("holder_name"),
+                   Holder.username.label("holder_username"))
+            .join(Subject, Subject.id == T.subject_id).join(Unit, Unit.id == T.unit_id)
+            .outerjoin(Holder, Holder.id == T.assignee_id))
+
+
+def _page(kind: str, f: Filtered, q: ListQuery) -> tuple[list, str | None, int, bool]:
+    """One page after the cursor, in two steps: the ids and sort keys of the page from the main
+    table and only the tables that filtering and sorting need, then the columns to show for those
+    ids. The count comes first (capped) and chooses the plan of the first step: a large result is
+    read in sort order along an index until the page is full; a small one (at most COUNT_CAP rows,
+    e.g. one agency's month) is filtered first behind an optimisation fence (OFFSET 0: PostgreSQL
+    plans the subquery on its own) and then sorted, so that a selective filter never walks a big
+    index hoping to meet its few rows early."""
+    main = EvaluationRecord if kind == "evaluations" else HumanTask
     desc = q.sort.startswith("-")
-    keys = sort_keys(q.kind, q.sort)
-    total = db.session.scalar(select(func.count()).select_from(
-        query.order_by(None).limit(COUNT_CAP + 1).subquery())) or 0
-    paged = query.add_columns(*[k.column.label(f"sortkey{i}") for i, k in enumerate(keys)])
+    keys = sort_keys(kind, q.sort)
+    count = _join(select(main.id), kind, f.needs).where(*f.conditions)
+    total = db.session.scalar(select(func.count()).select_from(count.limit(COUNT_CAP + 1).subquery())) or 0
+    needs = f.needs | {k.needs for k in keys if k.needs}
+    core = _join(select(main.id.label("rid"), *[k.column.label(f"sortkey{i}") for i, k in enumerate(keys)]),
+                 kind, needs).where(*f.conditions)
     if q.cursor is not None:
-        paged = paged.where(_after(keys, q.cursor, desc))
-    rows = db.session.execute(paged.order_by(*_order(keys, desc)).limit(q.limit + 1)).all()
+        core = core.where(_after(keys, q.cursor, desc))
+    if total <= COUNT_CAP:
+        fenced = core.offset(0).subquery("candidates")
+        inner = [Key(fenced.c[f"sortkey{i}"], k.kind, k.nullable) for i, k in enumerate(keys)]
+        core = select(fenced).order_by(*_order(inner, desc))
+    else:
+        core = core.order_by(*_order(keys, desc))
+    top = core.limit(q.limit + 1).subquery("page")
+    outer = [Key(top.c[f"sortkey{i}"], k.kind, k.nullable) for i, k in enumerate(keys)]
+    rows = db.session.execute(_display(kind).add_columns(*[k.column for k in outer])
+                              .join(top, top.c.rid == main.id).order_by(*_order(outer, desc))).all()
     more = len(rows) > q.limit
     rows = rows[:q.limit]
     cursor = _encode_cursor([getattr(rows[-1], f"sortkey{i}") for i in range(len(keys))]) if more and rows else None
@@ -429,7 +501,7 @@ def _page(query, q: ListQuery) -> tuple[list, str | None, int, bool]:
 
 def evaluations(viewer: User, q: ListQuery, now: datetime | None = None) -> Page:
     now = now or datetime.now(timezone.utc)
-    rows, cursor, total, capped = _page(evaluation_query(viewer, q, now), q)
+    rows, cursor, total, capped = _page("evaluations", _evaluation_filters(viewer, q, now), q)
     ids = [row[0].instance_id for row in rows]
     waiting: dict[int, list[dict]] = {}
     if ids:
@@ -455,7 +527,7 @@ def evaluations(viewer: User, q: ListQuery, now: datetime | None = None) -> Page
 
 def tasks(viewer: User, q: ListQuery, now: datetime | None = None) -> Page:
     now = now or datetime.now(timezone.utc)
-    rows, cursor, total, capped = _page(task_query(viewer, q, now), q)
+    rows, cursor, total, capped = _page("tasks", _task_filters(viewer, q, now), q)
     items = []
     for row in rows:
         t = row[0]

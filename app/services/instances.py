@@ -8,21 +8,20 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import current_app
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 
 from app.engine import persistence, specs
 from app.engine import helpers
 from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
 from app.extensions import db
+from app.i18n import N_
 from app.models import (AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme,
                         Unit, User)
 from app.rules.schemes import criteria_for
 from app.rules.workdays import parse_period
 
-from . import audit, authority, notifications, schemes
+from . import audit, authority, notifications, rows, schemes
 from .errors import Conflict, NotFound
 
 STATUS_BY_STEP = {
@@ -33,16 +32,16 @@ STATUS_BY_STEP = {
     "appeal_decision": "appeal",
 }
 STATUS_LABELS = {
-    "self_evaluation": "Đang tự đánh giá",
-    "review": "Đang chờ lãnh đạo chấm",
-    "decision": "Chờ thủ trưởng quyết định",
-    "published": "Đã công bố, trong thời hạn kiến nghị",
-    "appeal": "Đang giải quyết kiến nghị",
-    "locked": "Đã chốt",
-    "error": "Lỗi quy trình",
-    "terminated": "Đã hủy",
-    "not_evaluated": "Không đánh giá",
-    "suspended": "Tạm dừng",
+    "self_evaluation": N_("Đang tự đánh giá"),
+    "review": N_("Đang chờ lãnh đạo chấm"),
+    "decision": N_("Chờ thủ trưởng quyết định"),
+    "published": N_("Đã công bố, trong thời hạn kiến nghị"),
+    "appeal": N_("Đang giải quyết kiến nghị"),
+    "locked": N_("Đã chốt"),
+    "error": N_("Lỗi quy trình"),
+    "terminated": N_("Đã hủy"),
+    "not_evaluated": N_("Không đánh giá"),
+    "suspended": N_("Tạm dừng"),
 }
 
 
@@ -127,22 +126,19 @@ class Starter:
             item["events"].append(_event("task_assigned", None, step=task.step, details={
                 "assignee": assignee.username if assignee else None, "role": task.role}))
             if assignee is not None:
-                item["messages"].append((assignee.id, "assigned", _assigned_text(task, subject, self.period)))
+                item["messages"].append((assignee.id, "assigned", _assigned_text(task, subject, self.period),
+                                         _assigned_text_en(task, subject, self.period)))
         return item
 
 
 def write_started(batch: list[dict]) -> dict[int, int]:
-    """Insert what `Starter.prepare` built, one multi-row INSERT per table, in the current session's
-    transaction; {subject id: instance id} of the instances inserted (a subject who has one for the
-    period already is skipped by ON CONFLICT DO NOTHING)."""
+    """Insert what `Starter.prepare` built, a few multi-row inserts per table (services.rows), in the
+    current session's transaction; {subject id: instance id} of the instances inserted (a subject who
+    has one for the period already is skipped: ON CONFLICT DO NOTHING on the unique (subject, period))."""
     if not batch:
         return {}
-    table = ProcessInstance.__table__
-    dialect = db.session.get_bind().dialect.name
-    stmt = (pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)) \
-        .on_conflict_do_nothing(index_elements=["subject_id", "period"]) \
-        .returning(table.c.id, table.c.subject_id)
-    started = {subject_id: iid for iid, subject_id in db.session.execute(stmt, [b["instance"] for b in batch])}
+    started = {subject_id: iid for iid, subject_id in rows.insert_new(
+        ProcessInstance.__table__, [b["instance"] for b in batch], ["subject_id", "period"], ["id", "subject_id"])}
     records, tasks, events, messages, scripted = [], [], [], [], []
     for item in batch:
         iid = started.get(item["instance"]["subject_id"])
@@ -151,12 +147,12 @@ def write_started(batch: list[dict]) -> dict[int, int]:
         records.append(dict(item["record"], instance_id=iid))
         tasks += [dict(row, instance_id=iid) for row in item["tasks"]]
         events += [dict(row, instance_id=iid) for row in item["events"]]
-        messages += [(uid, kind, text, iid) for uid, kind, text in item["messages"]]
+        messages += [(uid, kind, text, iid, text_en) for uid, kind, text, text_en in item["messages"]]
         if item["scripted"]:
             scripted.append((iid, item["scripted"]))
-    _insert_many(EvaluationRecord.__table__, records)
-    _insert_many(HumanTask.__table__, tasks)
-    _insert_many(AuditEvent.__table__, events)
+    rows.insert(EvaluationRecord.__table__, records)
+    rows.insert(HumanTask.__table__, tasks)
+    rows.insert(AuditEvent.__table__, events)
     notifications.send_many(messages)
     for iid, requests in scripted:       # what the start's scripts asked to tell (rare)
         _notify(db.session.get(ProcessInstance, iid), requests)
@@ -189,6 +185,12 @@ def load(instance: ProcessInstance) -> Workflow:
     return Workflow.load(specs.load(instance.version), instance.snapshot)
 
 
+def version_files(instance: ProcessInstance) -> dict[str, str]:
+    """The files of the instance's process version from the spec cache: a request that runs the
+    workflow has them parsed already, so forms need no second read of the (deferred) files column."""
+    return specs.load(instance.version).files
+
+
 def diagram(instance: ProcessInstance) -> dict:
     """The BPMN of the instance's own version with its completed and active elements."""
     files = instance.version.files
@@ -214,15 +216,6 @@ def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = Non
     db.session.flush()
 
 
-def _insert_many(table, rows: list[dict]) -> None:
-    """Multi-row INSERTs, one per set of keys (a missing key takes the column default, as with the ORM)."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    for group in groups.values():
-        db.session.execute(insert(table), group)
-
-
 def _instance_columns(workflow: Workflow, ready: list, live: list) -> tuple[dict, list[str], bool]:
     """The instance row's engine-derived columns, the active steps, and whether it completed."""
     steps = sorted({t.step for t in ready})
@@ -245,6 +238,16 @@ def _task_row(task, instance_id: int | None, subject_id: int, unit_id: int, agen
 
 def _assigned_text(task, subject: User, period: str) -> str:
     return f"Việc mới: {task.title} — {subject.full_name} ({period})"
+
+
+def _assigned_text_en(task, subject: User, period: str) -> str:
+    return f"New task: {title_en(task.title)} — {subject.full_name} ({period})"
+
+
+def title_en(title: str) -> str:
+    """A step's English title from the catalog (a step a designer added keeps its own title)."""
+    from app.i18n import translate_in
+    return translate_in("en", title or "")
 
 
 def _event(action: str, instance_id: int | None, *, actor: User | None = None, step: str | None = None,
@@ -286,7 +289,8 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | Non
         audit.record("task_assigned", instance=instance, step=task.step,
                      details={"assignee": assignee.username if assignee else None, "role": task.role})
         if assignee is not None:
-            notifications.send(assignee.id, "assigned", _assigned_text(task, subject, instance.period), instance.id)
+            notifications.send(assignee.id, "assigned", _assigned_text(task, subject, instance.period), instance.id,
+                               _assigned_text_en(task, subject, instance.period))
 
 
 def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool) -> None:
@@ -324,26 +328,27 @@ def _record_columns(data: dict, steps: list[str], completed: bool) -> dict:
 
 
 ACTION_LABELS = {
-    "instance_started": "Mở hồ sơ đánh giá",
-    "task_assigned": "Giao việc",
-    "task_completed": "Hoàn thành",
-    "task_closed": "Đóng việc (quá hạn / dừng)",
-    "reminder_sent": "Nhắc việc",
-    "escalated": "Chuyển thủ trưởng (quá hạn)",
-    "published": "Công bố kết quả",
-    "appeal_submitted": "Gửi kiến nghị",
-    "timer_fired": "Đến hạn",
-    "not_evaluated": "Không đánh giá",
-    "engine_error": "Lỗi quy trình",
-    "overdue": "Quá hạn (đã báo)",
-    "task_reassigned": "Giao lại việc",
-    "deadline_extended": "Gia hạn",
-    "instance_suspended": "Tạm dừng hồ sơ",
-    "instance_resumed": "Tiếp tục hồ sơ",
-    "instance_terminated": "Hủy hồ sơ",
-    "instance_retried": "Chạy lại sau lỗi",
-    "retry_failed": "Chạy lại không thành công",
-    "notification_resent": "Gửi lại thông báo",
+    "instance_started": N_("Mở hồ sơ đánh giá"),
+    "migrated": N_("Chuyển sang phiên bản quy trình mới"),
+    "task_assigned": N_("Giao việc"),
+    "task_completed": N_("Hoàn thành"),
+    "task_closed": N_("Đóng việc (quá hạn / dừng)"),
+    "reminder_sent": N_("Nhắc việc"),
+    "escalated": N_("Chuyển thủ trưởng (quá hạn)"),
+    "published": N_("Công bố kết quả"),
+    "appeal_submitted": N_("Gửi kiến nghị"),
+    "timer_fired": N_("Đến hạn"),
+    "not_evaluated": N_("Không đánh giá"),
+    "engine_error": N_("Lỗi quy trình"),
+    "overdue": N_("Quá hạn (đã báo)"),
+    "task_reassigned": N_("Giao lại việc"),
+    "deadline_extended": N_("Gia hạn"),
+    "instance_suspended": N_("Tạm dừng hồ sơ"),
+    "instance_resumed": N_("Tiếp tục hồ sơ"),
+    "instance_terminated": N_("Hủy hồ sơ"),
+    "instance_retried": N_("Chạy lại sau lỗi"),
+    "retry_failed": N_("Chạy lại không thành công"),
+    "notification_resent": N_("Gửi lại thông báo"),
 }
 
 NOTIFY_TEXT = {
@@ -351,6 +356,12 @@ NOTIFY_TEXT = {
                  "Anh/chị có thể kiến nghị đến hết {appeal_due}.",
     "appeal_answered": "Kiến nghị về kết quả tháng {period} đã được giải quyết: {total} điểm, loại {level}.",
     "returned": "Lãnh đạo trả lại bản tự đánh giá tháng {period} để bổ sung.",
+}
+NOTIFY_TEXT_EN = {
+    "published": "Your evaluation for {period} is published: {total} points, level {level}. "
+                 "You may appeal until {appeal_due}.",
+    "appeal_answered": "Your appeal about {period} has been answered: {total} points, level {level}.",
+    "returned": "Your manager returned your self-evaluation for {period} for completion.",
 }
 
 
@@ -366,12 +377,15 @@ def _notify(instance: ProcessInstance, requests: list[dict]) -> None:
                 HumanTask.instance_id == instance.id, HumanTask.status == "ready", HumanTask.step == step)).all()
             for row in rows:
                 due = _local_date(row.due_at)
-                notifications.send(row.assignee_id, "reminder", f"Nhắc việc: {row.title} — hạn {due}", instance.id)
+                notifications.send(row.assignee_id, "reminder", f"Nhắc việc: {row.title} — hạn {due}", instance.id,
+                                   f"Reminder: {title_en(row.title)} — due {due}")
             audit.record("reminder_sent", instance=instance, step=step)
         elif kind in NOTIFY_TEXT:
             text = NOTIFY_TEXT[kind].format(period=instance.period, total=_fmt(record.total), level=record.level,
                                             appeal_due=_local_date(record.appeal_due))
-            notifications.send(instance.subject_id, kind, text, instance.id)
+            text_en = NOTIFY_TEXT_EN[kind].format(period=instance.period, total=_fmt(record.total, "en"),
+                                                  level=record.level, appeal_due=_local_date(record.appeal_due))
+            notifications.send(instance.subject_id, kind, text, instance.id, text_en)
             if kind == "published":
                 audit.record("published", instance=instance, details={"total": record.total, "level": record.level})
         elif kind == "escalation":
@@ -385,7 +399,7 @@ def _local_date(dt: datetime | None) -> str:
     return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y")
 
 
-def _fmt(value) -> str:
+def _fmt(value, lang: str = "vi") -> str:
     if value is None:
         return "—"
-    return f"{value:g}".replace(".", ",")
+    return f"{value:g}" if lang == "en" else f"{value:g}".replace(".", ",")

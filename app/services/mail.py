@@ -23,6 +23,7 @@ from app.models import OutgoingMail, User
 log = logging.getLogger(__name__)
 
 SUBJECT_PREFIX = "[Đánh giá hằng tháng]"
+SUBJECT_PREFIX_EN = "[Monthly evaluation]"
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_MINUTES = 60
 SMTP_TIMEOUT = 10
@@ -36,10 +37,11 @@ def enabled() -> bool:
     return bool(current_app.config.get("SMTP_HOST"))
 
 
-def queue(user: User, kind: str, message: str, instance_id: int | None = None) -> OutgoingMail | None:
+def queue(user: User, kind: str, message: str, instance_id: int | None = None, lang: str = "vi") -> OutgoingMail | None:
     """Add a mail for `user` to the session (the caller commits). None when mail is off or the user has
-    no address. Preferences are the caller's business (see notifications.send)."""
-    row = row_for(user, kind, message, instance_id)
+    no address. Preferences are the caller's business (see notifications.send). `message` is already in
+    the recipient's language `lang`, which also sets the greeting and footer."""
+    row = row_for(user, kind, message, instance_id, lang=lang)
     if row is None:
         return None
     item = OutgoingMail(**row)
@@ -47,34 +49,114 @@ def queue(user: User, kind: str, message: str, instance_id: int | None = None) -
     return item
 
 
-def row_for(user: User, kind: str, message: str, instance_id: int | None = None) -> dict | None:
+def row_for(user: User, kind: str, message: str, instance_id: int | None = None, lang: str = "vi") -> dict | None:
     """The outbox row `queue` adds, as a dict (bulk inserts use it directly); None when mail is off
     or the user has no address."""
     address = (user.email or "").strip()
     if not enabled() or not address:
         return None
-    return dict(user_id=user.id, to_address=address, subject=subject_for(message),
-                body=body_for(user, kind, message), kind=kind, instance_id=instance_id,
+    return dict(user_id=user.id, to_address=address, subject=subject_for(message, lang),
+                body=body_for(user, kind, message, lang), kind=kind, instance_id=instance_id,
                 status="queued", attempts=0, next_attempt_at=datetime.now(timezone.utc))
 
 
-def subject_for(message: str) -> str:
+def text_in(lang: str, message: str, message_en: str | None) -> str:
+    """The message in the recipient's language: the English twin for English readers when there is one."""
+    return message_en if lang == "en" and message_en else message
+
+
+def subject_for(message: str, lang: str = "vi") -> str:
     """"[Đánh giá hằng tháng] " and the message's first line, up to its first sentence, shortened."""
     first = (message or "").strip().splitlines()[0] if (message or "").strip() else ""
     first = first.split(". ", 1)[0].strip()
     if len(first) > SUBJECT_MAX:
         first = first[:SUBJECT_MAX - 1].rstrip() + "…"
-    return f"{SUBJECT_PREFIX} {first}".strip()
+    prefix = SUBJECT_PREFIX_EN if lang == "en" else SUBJECT_PREFIX
+    return f"{prefix} {first}".strip()
 
 
-def body_for(user: User, kind: str, message: str) -> str:
-    lines = [f"Kính gửi {user.full_name},", "", message.strip(), ""]
+def _footer(lang: str) -> list[str]:
+    if lang == "en":
+        return ["-- ", "Monthly evaluation system", "This message was sent automatically; please do not reply.",
+                "Change which e-mails you receive under Preferences."]
+    return ["-- ", "Hệ thống đánh giá, xếp loại hằng tháng",
+            "Thư này được gửi tự động, xin vui lòng không trả lời.",
+            "Anh/chị có thể chọn loại thư muốn nhận tại mục Tùy chọn."]
+
+
+def body_for(user: User, kind: str, message: str, lang: str = "vi") -> str:
+    greeting = f"Dear {user.full_name}," if lang == "en" else f"Kính gửi {user.full_name},"
+    lines = [greeting, "", message.strip(), ""]
     link = app_link(kind)
     if link:
-        lines += [f"Xem chi tiết và xử lý tại: {link}", ""]
-    lines += ["-- ", "Hệ thống đánh giá, xếp loại hằng tháng",
-              "Thư này được gửi tự động, xin vui lòng không trả lời."]
+        lines += [(f"Details and next steps: {link}" if lang == "en" else f"Xem chi tiết và xử lý tại: {link}"), ""]
+    lines += _footer(lang)
     return "\n".join(lines) + "\n"
+
+
+def send_digests(now: datetime | None = None) -> int:
+    """The daily digest: one mail per person who chose it, listing the notices (of the kinds they want by
+    mail) created since their last digest, at most once per local day and not before DIGEST_HOUR (local,
+    default 7). Nothing new: no mail. Returns how many digests were queued (send_due delivers them)."""
+    from zoneinfo import ZoneInfo
+
+    from app.models import Notification, UserPreference
+
+    from . import preferences
+
+    if not enabled():
+        return 0
+    now = now or datetime.now(timezone.utc)
+    tz = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Ho_Chi_Minh")
+    local_now = now.astimezone(tz)
+    if local_now.hour < int(current_app.config.get("DIGEST_HOUR", 7)):
+        return 0
+    queued = 0
+    query = (select(UserPreference).where(UserPreference.daily_digest.is_(True))
+             .order_by(UserPreference.user_id))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # several workers: each digest once
+    prefs = db.session.scalars(query).all()
+    for pref in prefs:
+        if pref.digest_sent_at is not None and pref.digest_sent_at.astimezone(tz).date() >= local_now.date():
+            continue  # today's digest went out already
+        user = db.session.get(User, pref.user_id)
+        if user is None or not user.active or not (user.email or "").strip():
+            continue
+        query = select(Notification).where(Notification.user_id == user.id, Notification.created_at <= now)
+        if pref.digest_sent_at is not None:
+            query = query.where(Notification.created_at > pref.digest_sent_at)
+        items = [n for n in db.session.scalars(query.order_by(Notification.created_at, Notification.id))
+                 if preferences.mail_on(pref, n.kind)]
+        pref.digest_sent_at = now
+        if items:
+            db.session.add(OutgoingMail(**digest_row(user, items, pref.language, local_now)))
+            queued += 1
+    db.session.commit()
+    return queued
+
+
+def digest_row(user: User, items: list, lang: str, local_now: datetime) -> dict:
+    day = local_now.strftime("%d/%m/%Y")
+    n = len(items)
+    if lang == "en":
+        subject = f"{SUBJECT_PREFIX_EN} Daily digest {day}: {n} notice{'s' if n != 1 else ''}"
+        intro = f"Your notices since the last digest ({n}):"
+    else:
+        subject = f"{SUBJECT_PREFIX} Tổng hợp thông báo ngày {day}: {n} thông báo"
+        intro = f"Các thông báo của anh/chị kể từ bản tổng hợp trước ({n}):"
+    lines = [f"Dear {user.full_name}," if lang == "en" else f"Kính gửi {user.full_name},", "", intro, ""]
+    for n_ in items:
+        when = n_.created_at.astimezone(local_now.tzinfo).strftime("%d/%m/%Y %H:%M")
+        lines.append(f"- {when}  {text_in(lang, n_.message, n_.message_en)}")
+    lines.append("")
+    link = app_link("digest")
+    if link:
+        lines += [(f"Details: {link}" if lang == "en" else f"Xem chi tiết tại: {link}"), ""]
+    lines += _footer(lang)
+    return dict(user_id=user.id, to_address=user.email.strip(), subject=subject[:255],
+                body="\n".join(lines) + "\n", kind="digest", instance_id=None, status="queued", attempts=0,
+                next_attempt_at=local_now.astimezone(timezone.utc))
 
 
 def app_link(kind: str) -> str:

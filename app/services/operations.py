@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 
 from . import access, audit, instances, notifications
-from .errors import Conflict, Invalid, NotFound, ServiceError
+from .errors import Conflict, Invalid, NotFound
 
 # Lanes whose holder is fixed by authority (thẩm quyền): the decision moves only by delegation
 # (ủy quyền) or an acting appointment, both of which keep the "on behalf of" trail.
@@ -402,5 +402,3 @@ def _tz():
 def _local(dt: datetime | None, fmt: str = "%d/%m/%Y") -> str:
     return dt.astimezone(_tz()).strftime(fmt) if dt else ""
 
-
-__all__ = ["reassign", "extend_deadline", "resend", "suspend", "resume", "terminate", "retry", "ServiceError"]

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.i18n import translate_in
 from app.models import HumanTask, Unit, User
 
 from . import audit, notifications
@@ -40,12 +41,15 @@ def sweep(now: datetime | None = None, limit: int = 5000, chunk: int = 200) -> i
         for task in rows:
             holder = task.assignee.full_name if task.assignee else "chưa có người xử lý"
             text = f"Quá hạn: {task.title} — {task.subject.full_name} ({task.period}), người xử lý: {holder}"
-            notifications.send(task.assignee_id, "overdue", text, task.instance_id)
+            holder_en = task.assignee.full_name if task.assignee else "nobody yet"
+            text_en = (f"Overdue: {translate_in('en', task.title)} — {task.subject.full_name} ({task.period}), "
+                       f"held by: {holder_en}")
+            notifications.send(task.assignee_id, "overdue", text, task.instance_id, text_en)
             if task.agency_id not in officers:
                 officers[task.agency_id] = hr_officers(task.agency_id)
             for officer in officers[task.agency_id]:
                 if officer.id != task.assignee_id:
-                    notifications.send(officer.id, "overdue", text, task.instance_id)
+                    notifications.send(officer.id, "overdue", text, task.instance_id, text_en)
             task.overdue_notified_at = now
             audit.record("overdue", step=task.step, details={"task": task.id, "assignee": task.assignee.username
                                                              if task.assignee else None},

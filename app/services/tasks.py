@@ -9,7 +9,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import forms
+from app import forms, i18n
+from app.i18n import N_
 from app.engine.runtime import EngineError, NotWaiting
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
@@ -65,10 +66,25 @@ STEPS = ["self_evaluation", "review", "decision", "appeal_decision"]
 STEP_NUMBER = {"self_evaluation": 1, "review": 2, "review_by_decider": 2, "decision": 3, "appeal_decision": 4}
 
 
-def step_label(task: HumanTask) -> str:
+# The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
+STEP_TITLES = [N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
+               N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng quyết định xếp loại"),
+               N_("Giải quyết kiến nghị")]
+
+
+def step_title(task: HumanTask, lang: str | None = None) -> str:
+    """The task's title in the language (a step a designer added keeps its own title)."""
+    return i18n.translate_in(lang or i18n.current(), task.title or "")
+
+
+def step_label(task: HumanTask, lang: str | None = None) -> str:
     """'Bước 2/4: Lãnh đạo trực tiếp nhận xét, chấm điểm' — steps a designer adds show their title."""
+    lang = lang or i18n.current()
     number = STEP_NUMBER.get(task.step)
-    return f"Bước {number}/{len(STEPS)}: {task.title}" if number else task.title
+    title = step_title(task, lang)
+    if not number:
+        return title
+    return i18n.translate_in(lang, "Bước %(n)s/%(of)s: %(title)s", n=number, of=len(STEPS), title=title)
 
 
 def previous_result(task: HumanTask) -> EvaluationRecord | None:
@@ -93,7 +109,7 @@ def view(task_id: int, user: User) -> TaskView:
     ui_schema = {}
     ui_name = workflow.loaded.user_tasks.get(task.step, {}).get("ui_form")
     if ui_name:
-        ui_schema = forms.load_form(instance.version.files, ui_name)
+        ui_schema = forms.load_form(instances.version_files(instance), ui_name)
     prefill = context.get(ready.variable) if ready and ready.variable else None
     if not prefill and task.step in ("review", "review_by_decider", "appeal_decision"):
         prefill = _prefill_scores(context, task.step)
@@ -152,7 +168,7 @@ def _check_decision(data: dict, context: dict) -> None:
 def form_schema(instance, form_file: str | None, context: dict) -> dict:
     if not form_file:
         return {"type": "object", "properties": {}}
-    return forms.expand(forms.load_form(instance.version.files, form_file), context)
+    return forms.expand(forms.load_form(instances.version_files(instance), form_file), context)
 
 
 def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> HumanTask:
@@ -166,6 +182,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> Hu
     try:
         instance = instances.lock(task.instance_id)
         db.session.refresh(task)
+        task.instance = instance          # hold it: the caller's response reads it without a reload
         if task.status != "ready":
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
         workflow = instances.load(instance)

@@ -2,6 +2,7 @@
 (function () {
   var form = document.getElementById("task-form");
   if (!form) return;
+  var english = document.documentElement.lang === "en";  // 89.5 in English, 89,5 in Vietnamese
   function num(v) { var n = parseFloat(String(v || "").replace(",", ".")); return isNaN(n) ? 0 : n; }
   function update() {
     var sum = 0, any = false;
@@ -14,7 +15,7 @@
     form.querySelectorAll("input[name^='deductions['][name$='[points]']").forEach(function (el) { sum -= num(el.value); });
     sum = Math.max(0, Math.min(100, sum));
     form.querySelectorAll("output.running-total").forEach(function (out) {
-      out.textContent = any ? String(sum).replace(".", ",") : "—";
+      out.textContent = any ? (english ? String(sum) : String(sum).replace(".", ",")) : "—";
     });
   }
   form.addEventListener("input", update);
@@ -56,7 +57,7 @@
   var form = document.getElementById("task-form");
   var status = document.getElementById("draft-status");
   if (!form || !form.dataset.draftUrl || !window.fetch) return;
-  var timer = null, dirty = false;
+  var timer = null, dirty = false, english = document.documentElement.lang === "en";
   function save() {
     if (!dirty) return;
     dirty = false;
@@ -64,9 +65,10 @@
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (d) {
         var t = new Date(d.saved_at);
-        if (status) status.textContent = "Đã lưu nháp lúc " + t.toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+        if (status) status.textContent = (form.dataset.savedText || "Đã lưu nháp lúc") + " " +
+          t.toLocaleTimeString(english ? "en-GB" : "vi-VN", { hour: "2-digit", minute: "2-digit" });
       })
-      .catch(function () { dirty = true; if (status) status.textContent = "Chưa lưu được nháp — sẽ thử lại."; });
+      .catch(function () { dirty = true; if (status) status.textContent = form.dataset.retryText || "Chưa lưu được nháp — sẽ thử lại."; });
   }
   form.addEventListener("input", function () { dirty = true; clearTimeout(timer); timer = setTimeout(save, 2000); });
   form.addEventListener("submit", function () { clearTimeout(timer); dirty = false; });

@@ -11,9 +11,12 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from flask_babel import gettext
+
+from app import i18n
 from app.extensions import db, login_manager
 from app.models import Notification, User
-from app.rules.levels import LEVEL_NAMES
+from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
 from app.services.errors import ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
@@ -105,12 +108,23 @@ def register(app: Flask) -> None:
         if current_user.is_authenticated:
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
-        return {"unread_count": unread, "LEVEL_NAMES": LEVEL_NAMES, "STATUS_LABELS": STATUS_LABELS,
-                "ACTION_LABELS": ACTION_LABELS}
+        lang = i18n.current()
+        if lang == "vi":
+            status_labels, action_labels, level_names = STATUS_LABELS, ACTION_LABELS, LEVEL_NAMES
+        else:
+            status_labels = {k: gettext(v) for k, v in STATUS_LABELS.items()}
+            action_labels = {k: gettext(v) for k, v in ACTION_LABELS.items()}
+            level_names = LEVEL_NAMES_EN
+        return {"unread_count": unread, "LEVEL_NAMES": level_names, "STATUS_LABELS": status_labels,
+                "ACTION_LABELS": action_labels, "lang": lang, "other_lang": "en" if lang == "vi" else "vi",
+                "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES, "msg": i18n.message_of}
 
+    # dd/mm/yyyy in both languages; numbers 89,5 in Vietnamese and 89.5 in English
     app.jinja_env.filters["vndate"] = lambda dt, fmt="%d/%m/%Y": _local(dt, fmt)
     app.jinja_env.filters["vndatetime"] = lambda dt: _local(dt, "%d/%m/%Y %H:%M")
-    app.jinja_env.filters["vnnum"] = lambda v: "—" if v is None else f"{v:g}".replace(".", ",")
+    app.jinja_env.filters["vnnum"] = lambda v: i18n.format_number(v)
+    app.jinja_env.filters["tr"] = lambda text: i18n.translate_in(i18n.current(), text or "")  # stored/BPMN texts
+    app.jinja_env.filters["period"] = lambda p: f"{p[5:]}/{p[:4]}" if p and len(p) >= 7 else (p or "")
 
 
 def _http_error(code, vi, en):

@@ -5,7 +5,7 @@ from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from app.extensions import csrf, db
 from app.models import AuditEvent, HumanTask, ProcessInstance
@@ -125,8 +125,10 @@ def task_complete(task_id):
     data = body().get("data")
     if not isinstance(data, dict):
         raise BadRequest("Thiếu trường data (đối tượng JSON).", "Missing 'data' (a JSON object).")
-    task = tasks.complete(task_id, g.api_user, data)
-    return jsonify({"instance": instance_json(task.instance, with_events=False)})
+    task = tasks.complete(task_id, g.api_user, data, commit=False)
+    out = {"instance": instance_json(task.instance, with_events=False)}   # before the commit expires the
+    db.session.commit()                                                  # session: no reload of the instance
+    return jsonify(out)
 
 
 @bp.post("/cycles")
@@ -141,7 +143,8 @@ def cycle_open():
 @token_required
 def instance_list():
     scope = access.visible_unit_ids(g.api_user)
-    query = select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit))
+    query = select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit),
+                                            defer(ProcessInstance.snapshot))      # a list never needs snapshots
     if scope is not None:
         query = query.where(ProcessInstance.unit_id.in_(scope or {-1}) | (ProcessInstance.subject_id == g.api_user.id))
     args = request.args

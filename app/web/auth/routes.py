@@ -1,10 +1,12 @@
 from urllib.parse import urlparse
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import i18n
 from app.extensions import db
-from app.services import accounts, audit
+from app.services import accounts, audit, preferences
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("auth", __name__)
@@ -29,7 +31,10 @@ def login():
             if result.user is None:
                 error, status = ServiceError(result.error, result.error_en), 401
             else:
+                lang = session.get("lang")
                 session.clear()
+                if lang in i18n.LANGUAGES:
+                    session["lang"] = lang  # the language chosen before signing in stays
                 session.permanent = True
                 login_user(result.user)
                 return redirect(_safe_next(request.args.get("next")))
@@ -39,9 +44,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    lang = i18n.current()
     logout_user()
     session.clear()
-    flash("Đã đăng xuất. / Signed out.")
+    session["lang"] = lang
+    flash(_("Đã đăng xuất.") if lang == "en" else "Đã đăng xuất. / Signed out.")
     return redirect(url_for("auth.login"))
 
 
@@ -51,9 +58,11 @@ def logout_everywhere():
     accounts.sign_out_everywhere(current_user._get_current_object())
     audit.record("signed_out_everywhere", actor=current_user._get_current_object())
     db.session.commit()
+    lang = i18n.current()
     logout_user()
     session.clear()
-    flash("Đã đăng xuất khỏi mọi thiết bị. / Signed out everywhere.")
+    session["lang"] = lang
+    flash(_("Đã đăng xuất khỏi mọi thiết bị.") if lang == "en" else "Đã đăng xuất khỏi mọi thiết bị. / Signed out everywhere.")
     return redirect(url_for("auth.login"))
 
 
@@ -68,9 +77,45 @@ def change_password():
         except Invalid as exc:
             error = exc
             for d in exc.details:
-                field_errors.setdefault(d["field"], []).append(d["message"])
+                field_errors.setdefault(d["field"], []).append(i18n.message_of(d))
         else:
             login_user(current_user._get_current_object())  # this browser stays signed in
-            flash("Đã đổi mật khẩu. Các phiên đăng nhập và mã truy cập API khác đã bị hủy.", "success")
+            flash(_("Đã đổi mật khẩu. Các phiên đăng nhập và mã truy cập API khác đã bị hủy."), "success")
             return redirect(url_for("tasks.inbox"))
     return render_template("auth/password.html", error=error, field_errors=field_errors), (422 if error else 200)
+
+
+@bp.route("/language/<code>")
+def switch_language(code):
+    """The header's language switch: remembered in the session and, for a signed-in person, as their
+    preference (which is also the language of their e-mails)."""
+    if code in i18n.LANGUAGES:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            preferences.save(current_user._get_current_object(), language=code)
+            db.session.commit()
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/accessibility")
+def accessibility():
+    return render_template("auth/accessibility.html")
+
+
+@bp.route("/account/preferences", methods=["GET", "POST"], endpoint="preferences")
+@login_required
+def preferences_page():
+    user = current_user._get_current_object()
+    if request.method == "POST":
+        language = request.form.get("language")
+        preferences.save(user, language=language,
+                         mail={group: request.form.get(f"mail_{group}") == "on" for group in preferences.GROUPS},
+                         daily_digest=request.form.get("daily_digest") == "on")
+        db.session.commit()
+        if language in i18n.LANGUAGES:
+            session["lang"] = language
+            from flask_babel import refresh
+            refresh()
+        flash(_("Đã lưu tùy chọn."), "success")
+        return redirect(url_for("auth.preferences"))
+    return render_template("auth/preferences.html", pref=preferences.get(user), groups=preferences.GROUPS)

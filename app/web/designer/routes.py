@@ -324,6 +324,14 @@ def form_preview():
 
 
 # ---------------------------------------------------------------------------------- versions
+@bp.route("/versions/<int:version_id>")
+def version(version_id):
+    version = designer.get_version(version_id)
+    row = next((r for r in designer.overview(version.process_key)["versions"] if r["version"].id == version.id), None)
+    return render_template("designer/version.html", version=version, row=row,
+                           findings=designer.findings(version.files, version.process_key))
+
+
 @bp.route("/versions/<int:version_id>/download")
 def download_version(version_id):
     version = designer.get_version(version_id)

@@ -4,11 +4,13 @@ from datetime import date
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
-from app import forms
+from flask_babel import gettext as _
+
+from app import forms, i18n
 from app.extensions import db
-from app.models import AuditEvent, HumanTask, ProcessInstance, Unit
+from app.models import AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, Unit
 from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, reports
 from app.services.errors import Invalid, ServiceError
 
@@ -82,12 +84,14 @@ def instance_list():
     except ServiceError:
         period = previous_period()
     scope = access.visible_unit_ids(current_user)
-    query = (select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit))
+    query = (select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit),
+                                             defer(ProcessInstance.snapshot))      # a list never needs snapshots
              .where(ProcessInstance.period == period))
     if scope is not None:
         query = query.where((ProcessInstance.unit_id.in_(scope or {-1})) | (ProcessInstance.subject_id == current_user.id))
     rows = db.session.scalars(query.order_by(ProcessInstance.unit_id, ProcessInstance.id).limit(500)).all()
-    records = {r.instance_id: r for r in (instances.record_of(i) for i in rows)}
+    records = {r.instance_id: r for r in db.session.scalars(select(EvaluationRecord).where(   # one query, not 500
+        EvaluationRecord.instance_id.in_([i.id for i in rows] or [-1])))}
     return render_template("monitor/instances.html", rows=rows, records=records, period=period)
 
 
@@ -103,7 +107,7 @@ def instance_page(instance_id):
                                                             HumanTask.status == "ready")).all()
     can_appeal = instance.subject_id == current_user.id and appeals.is_open(instance)
     can_mark = record.status in absence.OPEN_STATUSES and absence.may_mark(current_user, instance)
-    appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}) if can_appeal else None
+    appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}, lang=i18n.current()) if can_appeal else None
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
                            can_mark=can_mark, monitor=instance_view.extras(current_user, instance))
@@ -123,9 +127,9 @@ def not_evaluated(instance_id):
     try:
         absence.mark_not_evaluated(instance_id, current_user, request.form.get("reason", ""))
     except Invalid as exc:
-        flash(f"{exc.message} {exc.details[0]['message'] if exc.details else ''}", "error")
+        flash(f"{i18n.message_of(exc)} {i18n.message_of(exc.details[0]) if exc.details else ''}", "error")
     else:
-        flash("Đã đánh dấu tháng này không đánh giá.", "success")
+        flash(_("Đã đánh dấu tháng này không đánh giá."), "success")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id))
 
 
@@ -140,12 +144,12 @@ def appeal(instance_id):
     except Invalid as exc:
         access.require_view(current_user, instance)
         errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
-        flash(exc.message, "error")
+        flash(i18n.message_of(exc), "error")
         record = instances.record_of(instance)
         return render_template("monitor/instance.html", instance=instance, record=record,
                                events=[], open_tasks=[], can_appeal=True,
-                               appeal_html=forms.render(schema, data, errors, {})), 422
-    flash("Đã gửi kiến nghị. Thủ trưởng sẽ giải quyết trong 5 ngày làm việc.", "success")
+                               appeal_html=forms.render(schema, data, errors, {}, lang=i18n.current())), 422
+    flash(_("Đã gửi kiến nghị. Thủ trưởng sẽ giải quyết trong 5 ngày làm việc."), "success")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id))
 
 
@@ -164,7 +168,7 @@ def decision_batch():
         except ServiceError as exc:
             error = exc
         else:
-            flash(f"Đã quyết định xếp loại {len(outcome['decided'])} hồ sơ và công bố kết quả.", "success")
+            flash(_("Đã quyết định xếp loại %(n)s hồ sơ và công bố kết quả.", n=len(outcome['decided'])), "success")
             return redirect(url_for("monitor.decision_batch"))
     pending = decisions.pending(current_user, period)
     groups: dict = {}

@@ -4,7 +4,9 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_login import current_user, login_required
 from sqlalchemy import select, update
 
-from app import forms
+from flask_babel import gettext as _
+
+from app import forms, i18n
 from app.extensions import db
 from app.models import Notification
 from app.services import tasks
@@ -15,7 +17,7 @@ bp = Blueprint("tasks", __name__)
 
 @bp.app_context_processor
 def step_helpers():
-    return {"step_label": tasks.step_label}
+    return {"step_label": tasks.step_label, "step_title": tasks.step_title}
 
 
 @bp.route("/")
@@ -36,11 +38,12 @@ def task_page(task_id):
         except Invalid as exc:
             errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
             status = 422
-            flash(exc.message, "error")
+            flash(i18n.message_of(exc), "error")
         else:
-            flash(f"Đã hoàn thành: {view.task.title} — {view.task.subject.full_name}.", "success")
+            flash(_("Đã hoàn thành: %(title)s — %(name)s.", title=tasks.step_title(view.task),
+                    name=view.task.subject.full_name), "success")
             return redirect(url_for("tasks.inbox"))
-    form_html = forms.render(view.schema, data, errors, view.context)
+    form_html = forms.render(view.schema, data, errors, view.context, lang=i18n.current())
     return render_template("tasks/task.html", view=view, form_html=form_html), status
 
 
