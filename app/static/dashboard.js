@@ -43,10 +43,10 @@
 
   var trendSets = ["A", "B", "C", "D"].map(function (l) {
     return { type: "bar", label: "Loại " + l, data: data.trend.levels[l], backgroundColor: LEVEL_COLORS[l],
-             stack: "levels", yAxisID: "y" };
+             stack: "levels", yAxisID: "y", order: 2 };
   });
   trendSets.push({ type: "line", label: "Điểm trung bình", data: data.trend.mean, borderColor: "#333",
-                   backgroundColor: "#333", yAxisID: "y2", spanGaps: true, tension: 0.2, pointRadius: 4 });
+                   backgroundColor: "#333", yAxisID: "y2", spanGaps: true, tension: 0.2, pointRadius: 4, order: 1 });   // drawn over the bars
   make("chart-trend", {
     data: { labels: data.trend.labels, datasets: trendSets },
     options: {
