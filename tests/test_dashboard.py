@@ -3,6 +3,7 @@ seeded month with known states, scoping for every role (also by editing the unit
 and through the API), nonsense filters (400 or empty, never 500), keyset paging, the Excel files."""
 from __future__ import annotations
 
+import base64
 import io
 import re
 from urllib.parse import parse_qs, urlparse
@@ -269,6 +270,8 @@ def test_task_paging(client, sort):
     {"sort": "-"}, {"cursor": "not-a-cursor"}, {"cursor": "W1tdXQ"}, {"limit": "0"}, {"limit": "100000"},
     {"limit": "-1"}, {"overdue": "maybe"}, {"unit": "NOPE"}, {"status": "'; DROP TABLE users; --"},
     {"step": "<script>"}, {"name": "x" * 500}, {"unit": "x" * 300},
+    {"unit": "\x00"}, {"name": "a\x00b"}, {"assignee": "\x00"}, {"period": "2030-03\x00"},
+    {"cursor": base64.urlsafe_b64encode(b'["\\u0000",1]').decode().rstrip("=")},   # a NUL inside the cursor
 ])
 def test_nonsense_filters_are_400_never_500(client, query):
     seed_month(client)
@@ -285,7 +288,7 @@ def test_nonsense_filters_are_400_never_500(client, query):
 def test_nonsense_on_the_dashboard_and_exports(client):
     seed_month(client)
     api = Api(client, "nva")
-    for query in ({"period": "2030-00"}, {"period": "x"}, {"unit": "NOPE"}):
+    for query in ({"period": "2030-00"}, {"period": "x"}, {"unit": "NOPE"}, {"unit": "\x00"}, {"period": "2030-03\x00"}):
         assert api.get("/dashboard", query_string=query).status_code == 400
     login(client, "nva")
     assert client.get("/dashboard?period=9999-99").status_code == 400

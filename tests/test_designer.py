@@ -338,11 +338,13 @@ def test_other_bad_uploads_are_refused(client):
     draft_id = new_draft(client)
     for name, content, needle in (("evil.exe", b"MZ", "không hợp lệ"), ("x.json", b"[1, 2]", "đối tượng JSON"),
                                   ("x.json", b"{nope", "JSON hợp lệ"), ("x.bpmn", b"<a><b></a>", "XML hợp lệ"),
-                                  ("x.dmn", "ư".encode("utf-16"), "UTF-8")):
+                                  ("x.dmn", "ư".encode("utf-16"), "UTF-8"), ("x.bpmn", b"<a>\x00</a>", "NUL")):
         resp = upload(client, draft_id, name, content)
         assert resp.status_code == 422 and needle in resp.get_data(as_text=True), name
     big = b"{" + b'"a": "' + b"x" * (3 * 1024 * 1024) + b'"}'
     assert upload(client, draft_id, "big.json", big).status_code == 413
+    assert new_draft(client, name="tên\x00có NUL") > draft_id          # control characters are dropped (PostgreSQL)
+    assert db.session.scalars(select(ProcessDraft).order_by(ProcessDraft.id.desc())).first().name == "têncó NUL"
 
 
 def test_a_script_that_imports_os_is_refused_everywhere(client):

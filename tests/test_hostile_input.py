@@ -82,3 +82,14 @@ def test_vietnamese_emoji_and_long_text_round_trip_unchanged(client, text):
 def test_oversized_request_is_refused_cleanly(client):
     resp = client.post("/api/v1/auth/token", data="x" * (3 * 1024 * 1024), content_type="application/json")
     assert resp.status_code == 413 and resp.get_json()["error"] == "too_large"
+
+
+def test_nul_bytes_are_refused_with_400(client):
+    api = Api(client, "nva")
+    assert api.get("/reports/rollup?unit=%00").status_code == 400
+    assert api.post("/cycles", {"unit": "SNV\u0000", "period": PERIOD}).status_code == 400
+    assert client.get("/login?next=%00").status_code == 400
+    page = client.get("/login").get_data(as_text=True)
+    from .conftest import csrf_token
+    assert client.post("/login", data={"username": "nva\x00", "password": "x",
+                                       "csrf_token": csrf_token(page)}).status_code == 400

@@ -84,6 +84,8 @@ def test_reassign_refusals(division):
     assert "chính mình" in refused(Invalid, ptd_review, "ptd")                 # to the evaluated person
     assert refused(Invalid, ptd_review, "tptc")                                # already theirs
     assert refused(Invalid, ptd_review, "nobody")                              # unknown
+    assert refused(Invalid, ptd_review, "tp\x00cc")                             # a NUL is no username
+    assert refused(Invalid, ptd_review, "tpcc", reason="Lý do\x00 có NUL")     # nor part of a reason
     assert "lý do" in refused(Invalid, ptd_review, "tpcc", reason="  ").lower()
     assert "chính mình" in refused(Forbidden, ready_task("nva", "review").id, "tpcc")   # HR's own evaluation
     assert refused(Forbidden, ptd_review, "tpcc", actor=user("tptc"))           # not HR

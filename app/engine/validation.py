@@ -627,6 +627,8 @@ def check_upload(name: str, data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UploadRefused(f"Tệp {name} không phải văn bản UTF-8.", f"{name} is not UTF-8 text.") from None
+    if "\x00" in text:
+        raise UploadRefused(f"Tệp {name} chứa ký tự NUL.", f"{name} contains a NUL character.")
     if name.endswith((".bpmn", ".dmn")):
         if specs.unsafe_xml(text):
             raise UploadRefused(specs.UNSAFE_XML_VI.format(name=name), specs.UNSAFE_XML_EN.format(name=name))

@@ -94,9 +94,11 @@ Index("ix_human_tasks_due", HumanTask.status, HumanTask.due_at)
 Index("ix_human_tasks_agency", HumanTask.agency_id, HumanTask.period, HumanTask.step, HumanTask.status)
 Index("ix_instances_agency_period", ProcessInstance.agency_id, ProcessInstance.period, ProcessInstance.status)
 Index("ix_instances_unit_period", ProcessInstance.unit_id, ProcessInstance.period)
-# 0005_scale: the timer workers' keyset scan, the overdue sweep, instances of a month by state
-_RUNNING, _UNREPORTED = text("status = 'running'"), text("status = 'ready' AND overdue_notified_at IS NULL")
+# 0005_scale: the timer workers' keyset scan, a month's instances that need HR, the overdue sweep
+_RUNNING, _ATTENTION = text("status = 'running'"), text("status IN ('suspended', 'error')")
+_UNREPORTED = text("status = 'ready' AND overdue_notified_at IS NULL")
 Index("ix_instances_timer_due", ProcessInstance.next_timer_at, ProcessInstance.id,
       postgresql_where=_RUNNING, sqlite_where=_RUNNING)
-Index("ix_instances_period_status", ProcessInstance.period, ProcessInstance.status)
+Index("ix_instances_attention", ProcessInstance.period, ProcessInstance.status,
+      postgresql_where=_ATTENTION, sqlite_where=_ATTENTION)
 Index("ix_human_tasks_overdue", HumanTask.due_at, HumanTask.id, postgresql_where=_UNREPORTED, sqlite_where=_UNREPORTED)

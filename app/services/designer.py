@@ -34,6 +34,11 @@ MAX_FILES = 40
 RUNNING = ("running", "suspended")
 
 
+def _line(text, limit: int = 255) -> str:
+    """A one-line label (draft name, version note): no control characters (PostgreSQL refuses NUL)."""
+    return "".join(ch for ch in str(text or "") if ch >= " ").strip()[:limit]
+
+
 def can_design(user: User) -> bool:
     return user.is_authenticated and (user.has_role("designer") or user.has_role("admin"))
 
@@ -100,7 +105,7 @@ def create_draft(actor: User | None, base_version_id: int | None = None, name: s
     base = get_version(base_version_id) if base_version_id else versions.latest_published(process_key)
     if base is None:
         raise NotFound("Chưa có phiên bản nào để sao chép.", "There is no version to start from.")
-    draft = ProcessDraft(process_key=process_key, name=(name or "").strip()[:255] or f"Sửa từ phiên bản {base.version}",
+    draft = ProcessDraft(process_key=process_key, name=_line(name) or f"Sửa từ phiên bản {base.version}",
                          base_version_id=base.id, files=dict(base.files), status="open", revision=1,
                          created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
     db.session.add(draft)
@@ -209,7 +214,7 @@ def publish_draft(draft_id: int, actor: User | None, note: str = "") -> ProcessV
     if current is not None and current.sha256 == versions.digest(draft.files):
         raise Conflict("Bản nháp giống hệt phiên bản đang dùng, không có gì để ban hành.",
                        "The draft is identical to the current version; nothing to publish.")
-    version = versions.publish(dict(draft.files), actor=actor, note=(note or draft.name or "")[:255],
+    version = versions.publish(dict(draft.files), actor=actor, note=_line(note or draft.name),
                                process_key=draft.process_key)
     draft.status, draft.published_version_id = "published", version.id
     _touch(draft, actor)

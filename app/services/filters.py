@@ -56,6 +56,15 @@ def valid_period(period) -> bool:
     return True
 
 
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control(text: str) -> bool:
+    """Control characters (NUL above all: PostgreSQL refuses it in text) have no place in a filter,
+    a name or a reason; a line break or a tab may stay."""
+    return bool(CONTROL_RE.search(text))
+
+
 def _bad(field_name: str, vi: str, en: str) -> BadRequest:
     return BadRequest(vi, en, [{"field": field_name, "message": vi, "message_en": en}])
 
@@ -73,7 +82,7 @@ def subtree_units(unit_id: int) -> list[Unit]:
 
 
 def unit_for(code) -> Unit:
-    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+    if not isinstance(code, str) or not code.strip() or len(code) > 64 or has_control(code):
         raise _bad("unit", "Mã đơn vị không hợp lệ.", "The unit code is not valid.")
     unit = db.session.scalars(select(Unit).where(Unit.code == code.strip())).first()
     if unit is None:
@@ -136,6 +145,8 @@ def _text(args, key: str, maximum: int = 100) -> str | None:
     if not isinstance(value, str):
         raise _bad(key, f"Giá trị {key} không hợp lệ.", f"The value of {key} is not valid.")
     value = value.strip()
+    if has_control(value):
+        raise _bad(key, f"Giá trị {key} chứa ký tự điều khiển.", f"{key} contains a control character.")
     if len(value) > maximum:
         raise _bad(key, f"Giá trị {key} quá dài (tối đa {maximum} ký tự).", f"{key} is too long (max {maximum}).")
     return value or None
@@ -308,7 +319,7 @@ def _decode_cursor(token: str, keys: list[Key]) -> list:
             if not k.nullable:
                 raise bad
             out.append(None)
-        elif k.kind == "str" and isinstance(v, str):
+        elif k.kind == "str" and isinstance(v, str) and not has_control(v):
             out.append(v)
         elif k.kind == "int" and isinstance(v, int) and not isinstance(v, bool):
             out.append(v)
@@ -559,7 +570,7 @@ def save_filter(user: User, kind: str, name, args) -> SavedFilter:
     like a query, and the page cursor is never saved."""
     q = parse(kind, {k: v for k, v in dict(args).items() if k in PARAMS})
     name = name.strip() if isinstance(name, str) else ""
-    if not 1 <= len(name) <= 100:
+    if not 1 <= len(name) <= 100 or has_control(name):
         raise _bad("name", "Tên bộ lọc cần từ 1 đến 100 ký tự.", "A filter name has 1 to 100 characters.")
     row = db.session.scalars(select(SavedFilter).where(SavedFilter.user_id == user.id, SavedFilter.kind == kind,
                                                        SavedFilter.name == name)).first()

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 
 from . import access, audit, instances, notifications
+from .filters import has_control
 from .errors import Conflict, Invalid, NotFound
 
 # Lanes whose holder is fixed by authority (thẩm quyền): the decision moves only by delegation
@@ -34,6 +35,9 @@ CHANGED_EN = "The evaluation changed meanwhile; reload and retry."
 
 def _reason(reason) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
+    if has_control(text):
+        raise Invalid("Lý do chứa ký tự không hợp lệ.", "The reason contains a control character.",
+                      [{"field": "reason", "message": "Bỏ ký tự điều khiển.", "message_en": "Remove control characters."}])
     if len(text) < 5:
         raise Invalid("Cần ghi rõ lý do (ít nhất 5 ký tự).", "A reason is required (at least 5 characters).",
                       [{"field": "reason", "message": "Ghi rõ lý do (ít nhất 5 ký tự).",
@@ -72,8 +76,8 @@ def _guard(fn):
 
 
 def _user(username) -> User:
-    user = db.session.scalars(select(User).where(User.username == str(username or "").strip())).first() \
-        if isinstance(username, str) and username.strip() else None
+    valid = isinstance(username, str) and username.strip() and len(username) <= 64 and not has_control(username)
+    user = db.session.scalars(select(User).where(User.username == username.strip())).first() if valid else None
     if user is None:
         raise Invalid("Không tìm thấy người nhận việc.", "No such person.",
                       [{"field": "assignee", "message": "Không tìm thấy tên đăng nhập này.",

@@ -17,7 +17,7 @@ from app import i18n
 from app.extensions import db, login_manager
 from app.models import Notification, User
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
-from app.services.errors import ServiceError
+from app.services.errors import BadRequest, ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
 
@@ -86,6 +86,20 @@ def register(app: Flask) -> None:
                          (500, "Hệ thống gặp lỗi; dữ liệu của anh/chị chưa bị thay đổi.",
                           "Something went wrong; nothing was changed.")):
         app.register_error_handler(code, _http_error(code, vi, en))
+
+    @app.before_request
+    def refuse_nul_bytes():
+        # PostgreSQL cannot store NUL in text; refuse it up front instead of failing deep inside.
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            body = "".join(request.form.values()).encode()
+        else:
+            body = request.get_data(cache=True) if request.content_length else b""
+        raw = request.query_string + body
+        if b"\x00" in raw or b"%00" in raw or b"\\u0000" in raw:
+            err = BadRequest("Dữ liệu gửi lên chứa ký tự không hợp lệ (NUL).", "The request contains a NUL character.")
+            if _wants_json():
+                return jsonify(err.to_json()), 400
+            return render_template("errors/error.html", error=err), 400
 
     @app.after_request
     def security_headers(response):
