@@ -484,3 +484,33 @@ def test_month_in_english_on_a_phone(ctx, live_server, new_page):
 
     for page in (staff, manager, head):
         assert not page.js_errors, page.js_errors
+
+
+def test_a_dropped_connection_loses_nothing_typed(ctx, live_server, new_page):
+    """Autosave: what ttb types is saved as a draft while she types; reopening the task (new tab,
+    after the network came back) shows it again; after she submits, no draft is left."""
+    from app.models import TaskDraft
+    from app.services import cycles
+    cycles.open_month(UNIT, PERIOD)
+    fresh_session()
+    phone = new_page(PHONE)
+    login(phone, "ttb")
+    phone.locator('#inbox tr[data-step="self_evaluation"]').get_by_role("link").click()
+    task_url = phone.url
+    phone.locator("input[name='scores[I.1]']").fill("4.5")
+    phone.get_by_label("Tự nhận xét").fill("Đang viết dở, mạng chập chờn… 📶")
+    expect(phone.locator("#draft-status")).to_contain_text("Đã lưu nháp", timeout=8000)
+    phone.context.set_offline(True)
+    phone.get_by_label("Tự nhận xét").fill("Đang viết dở, mạng chập chờn… 📶 (mất mạng)")
+    expect(phone.locator("#draft-status")).to_contain_text("Chưa lưu được nháp", timeout=8000)
+    phone.context.set_offline(False)
+    again = phone.context.new_page()
+    again.goto(task_url)
+    expect(again.locator("input[name='scores[I.1]']")).to_have_value("4.5")
+    expect(again.get_by_label("Tự nhận xét")).to_have_value("Đang viết dở, mạng chập chờn… 📶")
+    fill_scores(again, {"I.1": 4.5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 20, "II.2": 20, "II.3": 18})
+    again.get_by_role("button", name="Gửi / Submit").click()
+    expect(again.get_by_role("heading", name="Việc của tôi")).to_be_visible()
+    fresh_session()
+    assert db.session.query(TaskDraft).count() == 0
+    assert record("ttb").self_total == 77.5

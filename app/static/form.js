@@ -72,4 +72,5 @@
   }
   form.addEventListener("input", function () { dirty = true; clearTimeout(timer); timer = setTimeout(save, 2000); });
   form.addEventListener("submit", function () { clearTimeout(timer); dirty = false; });
+  window.addEventListener("online", save);  // what failed to save while offline goes as soon as we are back
 })();
