@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 
 from app.extensions import db
 from app.models import Membership, ProcessInstance, ProcessVersion, Unit, User
@@ -37,7 +37,8 @@ def check_period(period) -> str:
 
 
 def unit_by_code(code) -> Unit:
-    unit = db.session.scalars(select(Unit).where(Unit.code == str(code or ""))).first()
+    text = str(code or "")
+    unit = db.session.scalars(select(Unit).where(Unit.code == text)).first() if "\x00" not in text else None  # PG refuses NUL
     if unit is None:
         raise NotFound(f"Không có đơn vị mã {code!r}", f"No unit with code {code!r}")
     return unit
@@ -71,6 +72,7 @@ class Progress:
     skipped: int = 0                # already had an instance for the period
     after: int = 0                  # the last user id examined: where the next chunk begins
     finished: bool = False
+    chunks: int = 0
     started_usernames: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -135,6 +137,22 @@ def _account(progress: Progress, chunk: _Chunk, started: dict[int, int]) -> None
     progress.done += chunk.examined
     progress.after = chunk.after
     progress.finished = chunk.last
+    progress.chunks += 1
+    if progress.chunks in ANALYZE_AFTER and started:
+        _refresh_statistics()
+
+
+# A bulk opening grows process_instances faster than autovacuum (if it runs at all) refreshes its
+# statistics; with stale ones PostgreSQL answers "who has an instance already" by scanning the whole
+# month instead of probing the unique (subject, period) index (measured: 60 ms -> 1.4 s per chunk at
+# 200,000 people). So the opening analyzes the table itself after chunks 1, 4, 16, 64, 256 and 1024.
+ANALYZE_AFTER = {1, 4, 16, 64, 256, 1024}
+
+
+def _refresh_statistics() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE process_instances"))   # a warning, not an error, if not the owner
+        db.session.commit()
 
 
 def open_chunk(opening: Opening, progress: Progress, size: int = CHUNK) -> Progress:

@@ -58,7 +58,8 @@ def open_month_step():
     try:
         opening = cycles.plan(data.get("unit"), data.get("period"), bool(data.get("include_subunits")),
                               current_user)
-        progress = cycles.Progress(opening.total, after=_int(data.get("after")), done=_int(data.get("done")),
+        done = _int(data.get("done"))
+        progress = cycles.Progress(opening.total, after=_int(data.get("after")), done=done, chunks=done // cycles.CHUNK,
                                    started=_int(data.get("started")), skipped=_int(data.get("skipped")))
         cycles.open_chunk(opening, progress)
         if progress.finished:
