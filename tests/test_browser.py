@@ -499,12 +499,12 @@ def test_a_dropped_connection_loses_nothing_typed(ctx, live_server, new_page):
     task_url = phone.url
     phone.locator("input[name='scores[I.1]']").fill("4.5")
     phone.get_by_label("Tự nhận xét").fill("Đang viết dở, mạng chập chờn… 📶")
-    expect(phone.locator("#draft-status")).to_contain_text("Đã lưu nháp", timeout=8000)
+    expect(phone.locator("#draft-status")).to_contain_text("Đã lưu nháp", timeout=20000)
     phone.context.set_offline(True)
     phone.get_by_label("Tự nhận xét").fill("Đang viết dở, mạng chập chờn… 📶 (mất mạng)")
-    expect(phone.locator("#draft-status")).to_contain_text("Chưa lưu được nháp", timeout=8000)
+    expect(phone.locator("#draft-status")).to_contain_text("Chưa lưu được nháp", timeout=20000)
     phone.context.set_offline(False)      # back online: what failed to save goes now
-    expect(phone.locator("#draft-status")).to_contain_text("Đã lưu nháp", timeout=8000)
+    expect(phone.locator("#draft-status")).to_contain_text("Đã lưu nháp", timeout=20000)
     again = phone.context.new_page()
     again.goto(task_url)
     expect(again.locator("input[name='scores[I.1]']")).to_have_value("4.5")
