@@ -120,6 +120,8 @@ def main(argv=None) -> int:
         again = cycles.open_month("HN", args.period, include_subunits=True)
         again_wall = time.perf_counter() - again_began
         floor_lib, floor_specless = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
+        say(f"opening: {opened['started']} in {wall:.0f} s = {opened['started'] / wall:.0f}/s; floors (library/spec-less) "
+            f"{before} before, {after} after; again: {again['skipped']} skipped in {again_wall:.0f} s")
         results["opening"] = {"started": opened["started"], "wall": wall, "rate": opened["started"] / wall,
                               "cpu_ms": 1000 * cpu / max(opened["started"], 1), "floor": floor_lib,
                               "floor_specless": floor_specless, "floors": (before, after),
@@ -166,6 +168,8 @@ def main(argv=None) -> int:
         finally:
             server.stop()
         results["completion"] = dict(run, floor=completion_floor)
+        say(f"completion: {run['rate']:.0f}/s p50 {pct(run['latencies'], 50):.0f} ms p95 {pct(run['latencies'], 95):.0f} ms "
+            f"{run['statuses']}; floors {completion_floor}")
 
         # --- latency --------------------------------------------------------------------------------
         from app.services import dashboard, tasks
@@ -219,10 +223,14 @@ def main(argv=None) -> int:
         db.session.remove()
         viewer = db.session.get(User, 1)
         city_ms = []
-        for _ in range(3):
-            t = time.perf_counter()
-            dashboard.build(viewer, "HN", args.period, now)
-            city_ms.append(1000 * (time.perf_counter() - t))
+        try:
+            for _ in range(3):
+                t = time.perf_counter()
+                dashboard.build(viewer, "HN", args.period, now)
+                city_ms.append(1000 * (time.perf_counter() - t))
+        except Exception as exc:  # noqa: BLE001 — reported in the table
+            db.session.rollback()
+            city_ms = [f"fails: {type(exc).__name__}: {str(exc).splitlines()[0][:90]}"]
         results["latency"] = {"inbox": inbox_ms, "inbox_rows": inbox_rows, "dashboard": dash_ms, "agg": agg_ms,
                               "city": city_ms, "agency_people": shape["people"] / shape["agencies"]}
 
@@ -261,7 +269,9 @@ def report(args, shape, r, load_before) -> None:
         f"{pct(ld, 50):>8.1f} / {pct(ld, 95):>6.1f} {'p95 <= 100':>14}")
     add(f"{'  (~{0:.0f} people per agency; per-step aggregate SQL p50/p95)'.format(lat['agency_people']):<58} "
         f"{pct(lat['agg'], 50):>8.1f} / {pct(lat['agg'], 95):>6.1f}")
-    add(f"{'  dashboard.build() for the whole city, median ms':<58} {statistics.median(lat['city']):>18.0f}")
+    city = lat["city"]
+    add(f"{'  dashboard.build() for the whole city, median ms':<58} "
+        + (f"{statistics.median(city):>18.0f}" if city and not isinstance(city[0], str) else f" {city[0]}"))
     lc = c["latencies"]
     add(f"{'completion via HTTP, {0} clients, gunicorn x{1} (/s)'.format(args.clients, args.workers):<58} "
         f"{c['rate']:>18.0f}")
