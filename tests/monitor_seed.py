@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import EvaluationRecord, HumanTask
 
 from .conftest import PERIOD, user
-from .support import Api, scores_for
+from .support import Api, review_step, scores_for
 
 AFTER_SELF_DUE = datetime.fromisoformat("2030-04-04T08:00:00+07:00")
 SELF_EVALUATED = ("ttb", "lvc", "nva", "ptd", "tptc", "hve")
@@ -61,7 +61,7 @@ def self_evaluate(client, username: str, total: float = 85) -> None:
 
 def review(client, reviewer: str, subject: str, total: float) -> None:
     api = Api(client, reviewer)
-    task = api.task_for(subject, "review")
+    task = api.task_for(subject, review_step(subject))
     api.complete(task["id"], dict(scores_for(total, subject in ("tptc", "tpcc", "gd")), days_worked=21,
                                   comment=f"Nhận xét {subject}"))
 

@@ -6,6 +6,15 @@ LEADER = [("I.1", 5), ("I.2", 5), ("I.3", 5), ("I.4", 5), ("II.1", 30), ("II.2",
 ND335 = [("I.1", 10), ("I.2", 10), ("I.3", 10), ("II.1", 30), ("II.2", 25), ("II.3", 15)]
 
 
+# Whose direct manager is also their decider: their record skips the manager's review and goes straight
+# to the head (the superior decider for the agency head), whose step is `review_by_decider`.
+STRAIGHT_TO_DECIDER = {"tptc", "tpcc", "gd", "admin"}
+
+
+def review_step(subject: str) -> str:
+    return "review_by_decider" if subject in STRAIGHT_TO_DECIDER else "review"
+
+
 def scores_for(total: float, leader: bool = False, table: list | None = None) -> dict:
     """Scores (default scheme unless `table` is given) that add up to `total` (0..100, steps of 0.5)."""
     table = table or (LEADER if leader else STAFF)

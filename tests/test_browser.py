@@ -23,7 +23,7 @@ from app.services import instances
 
 from .conftest import PASSWORD, PERIOD, user
 from .live_server import LiveServer, fresh_session
-from .support import Api, scores_for
+from .support import Api, review_step, scores_for
 
 pytestmark = pytest.mark.browser
 
@@ -151,7 +151,7 @@ def others_to_decision(client) -> None:
     tptc, gd = Api(client, "tptc"), Api(client, "gd")
     for username, total in OTHERS.items():
         reviewer = gd if username == "tptc" else tptc
-        task = reviewer.task_for(username, "review")
+        task = reviewer.task_for(username, review_step(username))
         reviewer.complete(task["id"], dict(scores_for(total, username == "tptc"), days_worked=21,
                                            comment="Nhận xét của lãnh đạo"))
     fresh_session()

@@ -10,7 +10,7 @@ from app.models import AuditEvent, EvaluationRecord, HumanTask, ProcessInstance
 from app.services import timers
 
 from .conftest import PERIOD, later, user
-from .support import Api, scores_for
+from .support import Api, review_step, scores_for
 
 REVIEW_TOTALS = {  # reviewer -> {subject: total}
     "tptc": {"nva": 95, "ttb": 92, "lvc": 95, "ptd": 80},
@@ -30,6 +30,11 @@ def _assignee(username, step):
     row = db.session.scalars(select(HumanTask).where(
         HumanTask.subject_id == user(username).id, HumanTask.step == step, HumanTask.status == "ready")).one()
     return row.assignee.username
+
+
+def _ready_steps(username):
+    return set(db.session.scalars(select(HumanTask.step).where(
+        HumanTask.subject_id == user(username).id, HumanTask.status == "ready")))
 
 
 def test_full_month_through_the_api(client):
@@ -53,8 +58,11 @@ def test_full_month_through_the_api(client):
         result = api.complete(task["id"], form)
         assert result["instance"]["result"]["self_total"] == 88
     assert _assignee("nva", "review") == "tptc"
-    assert _assignee("tptc", "review") == "gd"
-    assert _assignee("gd", "review") == "chutich"
+    # a division leader's manager is the head, the head's is the city: no separate review, straight to
+    # the decider's own scoring
+    assert _assignee("tptc", "review_by_decider") == "gd"
+    assert _assignee("gd", "review_by_decider") == "chutich"
+    assert not _ready_steps("tptc") - {"review_by_decider"}
     assert _record("nva").status == "review"
 
     # 2. reviews; ttb is returned for revision once, resubmits, and is reviewed again
@@ -70,7 +78,7 @@ def test_full_month_through_the_api(client):
     for reviewer, totals in REVIEW_TOTALS.items():
         api = Api(client, reviewer)
         for subject, total in totals.items():
-            task = api.task_for(subject, "review")
+            task = api.task_for(subject, review_step(subject))
             form = dict(scores_for(total, subject in LEADERS), days_worked=21, proposed_level="B",
                         comment="Nhận xét của lãnh đạo")
             if subject == "lvc":

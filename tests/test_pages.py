@@ -11,7 +11,7 @@ from app.models import EvaluationRecord, HumanTask
 from app.services import timers
 
 from .conftest import PERIOD, csrf_token, later, user
-from .support import STAFF, LEADER
+from .support import LEADER, STAFF
 
 
 def login(client, username):
@@ -97,7 +97,7 @@ def test_month_through_the_pages(client):
                       dict(score_fields(total), days_worked="21")).status_code == 302
     logout(client)
     login(client, "gd")
-    assert submit(client, task_link(client, "review", "tptc"),
+    assert submit(client, task_link(client, "review_by_decider", "tptc"),
                   dict(score_fields(90, True), days_worked="21")).status_code == 302
 
     # the head decides the batch: two A's among 5 people (cap 1) is refused, then one is lowered

@@ -15,7 +15,7 @@ from app.services import absence, calendar, cycles, membership, schemes, timers
 from app.services.errors import Invalid
 
 from .conftest import PERIOD, later, user
-from .support import ND335, Api, scores_for
+from .support import ND335, Api, review_step, scores_for
 
 TCCB = ["nva", "ttb", "lvc", "ptd"]  # staff of SNV-TCCB; tptc heads it
 
@@ -40,7 +40,7 @@ def run_to_decision(client, totals: dict, review_extra: dict | None = None, tabl
         reviewer = Api(client, "gd" if name == "tptc" else "tptc")
         form = dict(scores_for(total, name == "tptc", table), days_worked=21)
         form.update((review_extra or {}).get(name, {}))
-        reviewer.complete(reviewer.task_for(name, "review")["id"], form)
+        reviewer.complete(reviewer.task_for(name, review_step(name))["id"], form)
 
 
 # --- levels at every boundary --------------------------------------------------------------

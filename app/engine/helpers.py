@@ -80,6 +80,23 @@ def wd_before(instant: str, n: int) -> str:
     return cal.end_of_day(d).isoformat()
 
 
+# Set by the service for the run of one instance: lane role -> id of the person who holds it for this
+# instance's subject (from the org chart, delegations aside). None in a designer's test run, where
+# nobody holds anything and `same_holder` is False.
+current_roles: ContextVar[Callable[[str], int | None] | None] = ContextVar("current_roles", default=None)
+
+
+def same_holder(role_a: str, role_b: str) -> bool:
+    """Whether two lanes fall to the same person for this subject: a division leader whose direct
+    manager is the head who decides (or an agency head, whose manager is the superior decider) has no
+    separate review; a gateway sends the record straight to the decider."""
+    resolve = current_roles.get()
+    if resolve is None:
+        return False
+    first = resolve(str(role_a))
+    return first is not None and first == resolve(str(role_b))
+
+
 def notify(kind: str, step: str = "") -> None:
     box = outbox.get()
     if box is not None:
@@ -97,6 +114,7 @@ SCRIPT_HELPERS = {
     "wd_after": wd_after,
     "wd_before": wd_before,
     "notify": notify,
+    "same_holder": same_holder,
     "score_total": scoring.score_total,
     "apply_level_rules": levels.apply_level_rules,
     "finalize_level": levels.finalize_level,

@@ -48,10 +48,11 @@ class ReadyTask:
 
 
 @contextlib.contextmanager
-def _run(now: datetime | None = None):
+def _run(now: datetime | None = None, roles=None):
     box: list = []
     token = helpers.outbox.set(box)
     calendar_token = helpers.current_calendar.set(helpers.calendar())
+    roles_token = helpers.current_roles.set(roles)
     try:
         with clock.frozen_at(now):
             yield box
@@ -64,29 +65,31 @@ def _run(now: datetime | None = None):
     finally:
         helpers.outbox.reset(token)
         helpers.current_calendar.reset(calendar_token)
+        helpers.current_roles.reset(roles_token)
 
 
 class Workflow:
     """A loaded BpmnWorkflow with the few operations the services need."""
 
-    def __init__(self, wf: BpmnWorkflow, loaded: LoadedSpec):
-        self.wf, self.loaded = wf, loaded
+    def __init__(self, wf: BpmnWorkflow, loaded: LoadedSpec, roles=None):
+        """`roles`: lane role -> holder's user id, for `same_holder()` in conditions (see helpers)."""
+        self.wf, self.loaded, self.roles = wf, loaded, roles
         self.notifications: list[dict] = []
 
     @classmethod
-    def start(cls, loaded: LoadedSpec, data: dict) -> "Workflow":
+    def start(cls, loaded: LoadedSpec, data: dict, roles=None) -> "Workflow":
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
         sandbox.attach(wf)
         wf.task_tree.data.update(data)
-        self = cls(wf, loaded)
-        with _run() as box:
+        self = cls(wf, loaded, roles)
+        with _run(roles=roles) as box:
             wf.do_engine_steps()
         self.notifications += box
         return self
 
     @classmethod
-    def load(cls, loaded: LoadedSpec, snapshot: str) -> "Workflow":
-        return cls(persistence.load(snapshot, loaded), loaded)
+    def load(cls, loaded: LoadedSpec, snapshot: str, roles=None) -> "Workflow":
+        return cls(persistence.load(snapshot, loaded), loaded, roles)
 
     def dump(self) -> str:
         return persistence.dump(self.wf)
@@ -151,14 +154,14 @@ class Workflow:
         task = self.wf.get_task_from_id(UUID(task_uuid))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise NotWaiting("task is not ready")
-        with _run() as box:
+        with _run(roles=self.roles) as box:
             task.task_spec.add_data_from_form(task, form)
             task.run()
             self.wf.do_engine_steps()
         self.notifications += box
 
     def send_message(self, name: str, payload: dict) -> None:
-        with _run() as box:
+        with _run(roles=self.roles) as box:
             try:
                 self.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
             except WorkflowException as exc:  # "This process is not waiting for ..."
@@ -168,7 +171,7 @@ class Workflow:
 
     def cancel(self) -> None:
         """End the workflow where it stands (cancelled tasks, no further steps)."""
-        with _run():
+        with _run(roles=self.roles):
             self.wf.cancel()
 
     def move_deadlines(self, values: dict[str, str]) -> list[dict]:
@@ -178,7 +181,7 @@ class Workflow:
         follow. Returns the timers moved: `[{element, before, after}]`."""
         names = re.compile(r"\b(" + "|".join(re.escape(n) for n in values) + r")\b") if values else None
         moved = []
-        with _run():
+        with _run(roles=self.roles):
             live = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
             # A boundary event re-inherits its parent's data (the split above the user task) when it
             # fires, so that parent holds the new values too.
@@ -201,7 +204,7 @@ class Workflow:
         return moved
 
     def run_timers(self, now: datetime | None = None) -> None:
-        with _run(now) as box:
+        with _run(now, self.roles) as box:
             self.wf.refresh_timers()
             self.wf.do_engine_steps()
         self.notifications += box

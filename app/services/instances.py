@@ -107,7 +107,8 @@ class Starter:
     def _prepare_one(self, subject: User, unit: Unit) -> dict:
         """One person: the engine run and every row it leads to (instance ids are filled in on write)."""
         scheme = self.scheme_for(unit)
-        workflow = Workflow.start(self.loaded, seed_data(subject, self.period, scheme))
+        workflow = Workflow.start(self.loaded, seed_data(subject, self.period, scheme),
+                                  role_holders(subject, unit, self.authority))
         live = workflow.live_tasks()
         ready = workflow.ready_tasks(live)
         columns, steps, completed = _instance_columns(workflow, ready, live)
@@ -182,7 +183,21 @@ def lock(instance_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance:
 
 
 def load(instance: ProcessInstance) -> Workflow:
-    return Workflow.load(specs.load(instance.version), instance.snapshot)
+    return Workflow.load(specs.load(instance.version), instance.snapshot,
+                         role_holders(instance.subject, instance.unit))
+
+
+def role_holders(subject: User, unit: Unit | None, resolver: authority.Authority | None = None):
+    """Lane role -> the id of the person who holds it for `subject` (asked lazily, once per role and
+    run): what `same_holder()` in a gateway condition compares."""
+    cache: dict[str, int | None] = {}
+
+    def holder(role: str) -> int | None:
+        if role not in cache:
+            person = (resolver or authority.Authority()).resolve(role, subject, unit)
+            cache[role] = person.id if person is not None else None
+        return cache[role]
+    return holder
 
 
 def version_files(instance: ProcessInstance) -> dict[str, str]:

@@ -68,7 +68,8 @@ STEP_NUMBER = {"self_evaluation": 1, "review": 2, "review_by_decider": 2, "decis
 
 # The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
 STEP_TITLES = [N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
-               N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng quyết định xếp loại"),
+               N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng nhận xét, chấm điểm"),
+               N_("Thủ trưởng quyết định xếp loại"),
                N_("Giải quyết kiến nghị")]
 
 
