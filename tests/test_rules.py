@@ -203,6 +203,51 @@ def test_nobody_reviews_or_decides_their_own_record(client, ctx):
     assert gd_tasks == [("self_evaluation", "tptc")]
 
 
+def test_division_leader_whose_manager_is_the_head_goes_straight_to_the_head(client, ctx):
+    """tptc's direct manager is gd, the head who decides: no review step by a "manager", no WD5 review
+    deadline to escalate from; gd scores with the decision's deadline, then decides in the batch."""
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    for name in ("tptc", "ttb"):
+        api = Api(client, name)
+        api.complete(api.task_for(name, "self_evaluation")["id"], scores_for(80, name == "tptc"))
+    head_step = ready("tptc", "review_by_decider")
+    assert head_step.assignee.username == "gd" and head_step.lane_role == "decider"
+    assert head_step.due_at == datetime(2030, 4, 10, 16, 59, 59, tzinfo=timezone.utc)     # WD8, the decision's
+    assert db.session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.subject_id == user("tptc").id, HumanTask.step == "review")) == 0
+    assigned = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "task_assigned", AuditEvent.step == "review_by_decider")).one()
+    assert assigned.details["assignee"] == "gd" and assigned.instance_id == record("tptc").instance_id
+    assert ready("ttb", "review").assignee.username == "tptc"          # staff keep their manager's review
+    # the WD5 review deadline passes: nothing escalates for tptc, who is with the head already
+    timers.run_due(datetime.fromisoformat("2030-04-08T08:00:00+07:00"))
+    assert ready("tptc", "review_by_decider").id == head_step.id
+    assert not db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "escalated", AuditEvent.instance_id == record("tptc").instance_id)).all()
+    gd = Api(client, "gd")
+    gd.complete(head_step.id, dict(scores_for(91, True), days_worked=21, comment="Thủ trưởng chấm"))
+    assert record("tptc").total == 91 and record("tptc").level == "A"
+    assert ready("tptc", "decision").assignee.username == "gd"
+
+
+def test_the_route_follows_the_org_chart_when_the_step_is_reached(client, ctx):
+    """Opened while gd manages tptc; tptc gets a deputy director (not the head) as manager before the
+    self-evaluation is done: the review is the deputy's, as the org chart says on that day."""
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    user("tptc").manager = user("tpcc")
+    db.session.commit()
+    api = Api(client, "tptc")
+    api.complete(api.task_for("tptc", "self_evaluation")["id"], scores_for(80, True))
+    assert ready("tptc", "review").assignee.username == "tpcc"
+
+
+def test_the_agency_head_goes_straight_to_the_superior_decider(client, ctx):
+    cycles.open_month("SNV-VP", PERIOD)
+    gd = Api(client, "gd")
+    gd.complete(gd.task_for("gd", "self_evaluation")["id"], scores_for(85, True))
+    assert ready("gd", "review_by_decider").assignee.username == "chutich"
+
+
 def test_delegation_acts_on_behalf_and_is_audited(client, ctx):
     run_to_decision(client, {"ttb": 80})
     tpcc = Api(client, "tpcc")
