@@ -226,9 +226,9 @@ EN = {
     "Tháng đặc biệt — lý do (theo Nghị định 335, tỷ lệ loại A vẫn là 20%% số người loại B)":
         "Exceptional month — reason (under Decree 335 level A stays at most 20%% of the people rated B)",
     # designer
-    "%(n)s lỗi phải sửa trước khi ban hành": "%(n)s errors to fix before publishing",
+    "%(n)s lỗi phải sửa trước khi ban hành": "Errors to fix before publishing: %(n)s",
     "Không có lỗi — có thể ban hành": "No errors — ready to publish",
-    "%(n)s lưu ý": "%(n)s warnings",
+    "%(n)s lưu ý": "warnings: %(n)s",
     "Mức": "Severity",
     "Tệp": "File",
     "Phần tử": "Element",
@@ -388,7 +388,7 @@ EN = {
         "<code>null</code>: leave that step undone so that its deadline passes.",
     "đã thay thế": "retired",
     "bởi %(name)s": "by %(name)s",
-    "%(n)s hồ sơ đang chạy": "%(n)s running evaluations",
+    "%(n)s hồ sơ đang chạy": "running evaluations: %(n)s",
     "Phiên bản đã ban hành không sửa được.": "A published version cannot change.",
     "Sơ đồ quy trình của phiên bản %(n)s": "Process diagram of version %(n)s",
     "Tải cả phiên bản (.zip)": "Download the whole version (.zip)",

@@ -526,7 +526,7 @@ def _form_problem(name: str, text: str) -> str | None:
     except FormError as exc:
         return str(exc)
     except RecursionError:
-        return "nested too deeply / lồng quá sâu"
+        return "nested too deeply"
     return None
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func, select
 
-from app import forms
+from app import forms, i18n
 from app.engine import dmntable, migration, specs, testrun, validation
 from app.extensions import db
 from app.models import AuditEvent, ProcessDraft, ProcessInstance, ProcessVersion, User
@@ -27,8 +27,13 @@ from app.models.types import utcnow
 from . import audit, authority, instances, tasks, versions
 from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 
+from app.i18n import N_  # noqa: E402
+
 PROCESS_KEY = versions.PROCESS_KEY
 ROLE_CHOICES = [(role, label) for role, label in authority.ROLE_LABELS.items()]
+# the role labels (authority.ROLE_LABELS), marked here for the English catalog (the modeler's lane picker)
+_ROLE_LABELS_EN = (N_("Người được đánh giá"), N_("Lãnh đạo trực tiếp"), N_("Thủ trưởng cơ quan, đơn vị"),
+                   N_("Cấp trên trực tiếp"), N_("Cán bộ tổ chức"))
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)$")
 MAX_FILES = 40
 RUNNING = ("running", "suspended")
@@ -105,7 +110,8 @@ def create_draft(actor: User | None, base_version_id: int | None = None, name: s
     base = get_version(base_version_id) if base_version_id else versions.latest_published(process_key)
     if base is None:
         raise NotFound("Chưa có phiên bản nào để sao chép.", "There is no version to start from.")
-    draft = ProcessDraft(process_key=process_key, name=_line(name) or f"Sửa từ phiên bản {base.version}",
+    default_name = i18n.translate_in(i18n.current(), "Sửa từ phiên bản %(n)s", n=base.version)
+    draft = ProcessDraft(process_key=process_key, name=_line(name) or default_name,
                          base_version_id=base.id, files=dict(base.files), status="open", revision=1,
                          created_by_id=actor.id if actor else None, updated_by_id=actor.id if actor else None)
     db.session.add(draft)
@@ -316,21 +322,25 @@ def sample_context(position_group: str = "staff") -> dict:
             "subject": {"username": "mau", "full_name": "Nguyễn Văn Mẫu", "position_group": position_group}}
 
 
-def form_preview(name: str, text: str) -> dict:
-    """HTML of a form schema rendered the way a task page renders it, or the reason it cannot be."""
+def form_preview(name: str, text: str, lang: str | None = None) -> dict:
+    """HTML of a form schema rendered the way a task page renders it (in the reader's language), or the
+    reason it cannot be: `errors` in Vietnamese, `errors_en` in English."""
+    lang = lang or i18n.current()
     try:
         json.loads(text)
     except (ValueError, RecursionError) as exc:
-        return {"html": "", "errors": [f"JSON không hợp lệ / invalid JSON: {exc}"]}
+        return {"html": "", "errors": [f"JSON không hợp lệ: {exc}"], "errors_en": [f"Invalid JSON: {exc}"]}
     try:
         schema = forms.load_form({name or "form.json": text}, name or "form.json")
         context = sample_context()
         expanded = forms.expand(schema, context)
-        return {"html": str(forms.render(expanded, sample_data(expanded), [], context)), "errors": []}
-    except forms.FormError as exc:
-        return {"html": "", "errors": [str(exc)]}
+        return {"html": str(forms.render(expanded, sample_data(expanded), [], context, lang=lang)), "errors": [],
+                "errors_en": []}
+    except forms.FormError as exc:   # the form module's messages are English
+        return {"html": "", "errors": [str(exc)], "errors_en": [str(exc)]}
     except Exception as exc:  # a schema the renderer cannot draw: say so, not a 500
-        return {"html": "", "errors": [f"Không hiển thị được biểu mẫu / cannot render the form: {exc}"]}
+        return {"html": "", "errors": [f"Không hiển thị được biểu mẫu: {exc}"],
+                "errors_en": [f"The form cannot be rendered: {exc}"]}
 
 
 def sample_data(schema: dict) -> dict:
@@ -445,8 +455,8 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
         context = tasks.form_context(task.data)
         try:
             schema = forms.expand(forms.load_form(files, task.form), context) if task.form else {"type": "object"}
-        except forms.FormError as exc:
-            schema, entry["errors"] = {"type": "object"}, [str(exc)]
+        except forms.FormError as exc:   # its messages are English
+            schema, entry["errors"], entry["errors_en"] = {"type": "object"}, [str(exc)], [str(exc)]
         data = sample_data(schema)
         if isinstance(answers.get(task.step), dict):
             data.update(answers[task.step])
@@ -454,6 +464,7 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
         problems = forms.validate(schema, data)
         if problems:
             entry["errors"] = entry.get("errors", []) + [f"{p.field}: {p.message}" for p in problems]
+            entry["errors_en"] = entry.get("errors_en", []) + [f"{p.field}: {p.message_en or p.message}" for p in problems]
         entry["data"] = data
         answered.append(entry)
         return data

@@ -59,7 +59,7 @@ class ValidationFailed(Invalid):
     def __init__(self, findings: list[validation.Finding]):
         problems = validation.errors(findings)
         super().__init__(f"Quy trình còn {len(problems)} lỗi, chưa thể ban hành.",
-                         f"The process has {len(problems)} errors and cannot be published.",
+                         f"The process cannot be published: errors to fix: {len(problems)}.",
                          [{"field": f"{f.file or ''}#{f.element or ''}", **f.to_dict()} for f in problems])
         self.findings = findings
 

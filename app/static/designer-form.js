@@ -16,7 +16,8 @@
     }).then(function (r) { return r.json(); }).then(function (d) {
       if (mine !== seq) return;   // a newer preview is on its way
       errors.innerHTML = "";
-      (d.errors || []).forEach(function (e) {
+      var english = document.documentElement.lang === "en";   // errors_en: the same errors in English
+      ((english && d.errors_en) || d.errors || []).forEach(function (e) {
         var p = document.createElement("p");
         p.className = "flash flash-error";
         p.textContent = e;

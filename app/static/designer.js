@@ -49,6 +49,12 @@
   var overlays = modeler.get("overlays"), moddle = modeler.get("moddle"), selection = modeler.get("selection");
   var model = null, revision = null, dirty = false, current = null, findings = [], pathMarked = [];
 
+  // ------------------------------------------------------------------------------------- language
+  // The page's language (<html lang>): every text below is given as t(Vietnamese, English).
+  var EN = document.documentElement.lang === "en";
+  function t(vi, en) { return EN ? en : vi; }
+  function msgOf(o) { return (o && ((EN && o.message_en) || o.message)) || ""; }
+
   // ------------------------------------------------------------------------------------ helpers
   function h(tag, attrs, children) {
     var el = document.createElement(tag);
@@ -166,7 +172,7 @@
   }
   function setDeadline(id, n) {
     var init = initScriptTask();
-    if (!init) { setStatus("Không tìm thấy bước khởi tạo (script task “init”) để ghi hạn.", "error"); return; }
+    if (!init) { setStatus(t("Không tìm thấy bước khởi tạo (script task “init”) để ghi hạn.", "No init step (script task “init”) to write the deadline into."), "error"); return; }
     var script = init.businessObject.script || "", re = deadlineRe(id);
     var line = id + "_due = wd_deadline(period, " + n + ", opened_at)";
     if (!n) script = script.replace(new RegExp(re.source + "\\n?", "m"), "");
@@ -197,7 +203,8 @@
     current = element;
     panel.innerHTML = "";
     if (!element || element.type === "label") {
-      panel.appendChild(h("p", { text: "Chọn một phần tử trên sơ đồ để sửa: làn (vai trò), bước (biểu mẫu, hướng dẫn, hạn), lệnh, điều kiện, hẹn giờ." }));
+      panel.appendChild(h("p", { text: t("Chọn một phần tử trên sơ đồ để sửa: làn (vai trò), bước (biểu mẫu, hướng dẫn, hạn), lệnh, điều kiện, hẹn giờ.",
+        "Select an element of the diagram to edit it: a lane (role), a task (form, instructions, deadline), a script, a condition, a timer.") }));
       return;
     }
     var bo = element.businessObject;
@@ -206,26 +213,27 @@
     var mine = findings.filter(function (f) { return f.element === bo.id; });
     if (mine.length) {
       panel.appendChild(h("ul", { "class": "pp-findings" }, mine.map(function (f) {
-        return h("li", { "class": "finding-" + f.severity, text: f.message });
+        return h("li", { "class": "finding-" + f.severity, text: msgOf(f) });
       })));
     }
     if (is(element, "bpmn:Lane")) return renderLane(element);
     if (!is(element, "bpmn:Participant") && !is(element, "bpmn:Process")) {
-      panel.appendChild(field("Tên", input(bo.name, function (v) { modeling.updateLabel(element, v); })));
+      panel.appendChild(field(t("Tên", "Name"), input(bo.name, function (v) { modeling.updateLabel(element, v); })));
     } else {
-      panel.appendChild(field("Tên", input(bo.name, function (v) { modeling.updateProperties(element, { name: v }); })));
+      panel.appendChild(field(t("Tên", "Name"), input(bo.name, function (v) { modeling.updateProperties(element, { name: v }); })));
     }
     if (is(element, "bpmn:UserTask") || is(element, "bpmn:ManualTask")) renderUserTask(element);
     if (is(element, "bpmn:ScriptTask")) {
-      panel.appendChild(field("Lệnh (Python, môi trường hạn chế)", textarea(bo.script, function (v) {
+      panel.appendChild(field(t("Lệnh (Python, môi trường hạn chế)", "Script (Python, restricted environment)"), textarea(bo.script, function (v) {
         modeling.updateProperties(element, { script: v });
-      }, 10), "Dùng được: wd_deadline, wd_after, wd_before, now_iso, notify, score_total… Không import, không tên bắt đầu bằng “_”."));
+      }, 10), t("Dùng được: wd_deadline, wd_after, wd_before, now_iso, notify, score_total… Không import, không tên bắt đầu bằng “_”.",
+        "Available: wd_deadline, wd_after, wd_before, now_iso, notify, score_total… No import, no name starting with “_”.")));
     }
     if (is(element, "bpmn:BusinessRuleTask")) {
       var decisions = (model.decisions || []).map(function (d) { return [d, d]; });
       var currentId = getBodyExt(bo, "spiffworkflow:CalledDecisionId");
-      if (currentId && (model.decisions || []).indexOf(currentId) < 0) decisions.push([currentId, currentId + " (không có)"]);
-      panel.appendChild(field("Bảng quyết định (DMN)", select([["", "—"]].concat(decisions), currentId, function (v) {
+      if (currentId && (model.decisions || []).indexOf(currentId) < 0) decisions.push([currentId, currentId + t(" (không có)", " (missing)")]);
+      panel.appendChild(field(t("Bảng quyết định (DMN)", "Decision table (DMN)"), select([["", "—"]].concat(decisions), currentId, function (v) {
         setBodyExt(element, "spiffworkflow:CalledDecisionId", v);
       })));
     }
@@ -238,11 +246,11 @@
 
   function renderLane(element) {
     var bo = element.businessObject, parts = splitLane(bo.name);
-    var roles = (model.roles || []).map(function (r) { return [r.role, r.label + " (" + r.role + ")"]; });
+    var roles = (model.roles || []).map(function (r) { return [r.role, ((EN && r.label_en) || r.label) + " (" + r.role + ")"]; });
     var known = roles.some(function (r) { return r[0] === parts.role; });
     var groupInput = input(known ? "" : parts.role, function () { write(); },
       { list: "pp-groups", pattern: "[a-z][a-z0-9_]*", placeholder: "party_cell" });
-    var roleSelect = select(roles.concat([["__group", "Nhóm khác (nhập tên nhóm)…"]]), known ? parts.role : "__group", function () {
+    var roleSelect = select(roles.concat([["__group", t("Nhóm khác (nhập tên nhóm)…", "Another group (type its name)…")]]), known ? parts.role : "__group", function () {
       groupRow.hidden = roleSelect.value !== "__group";
       write();
     });
@@ -252,10 +260,12 @@
       var name = labelInput.value.trim() + (role ? " [" + role + "]" : "");
       modeling.updateProperties(element, { name: name });
     }
-    panel.appendChild(field("Tên làn", labelInput));
-    panel.appendChild(field("Vai trò xử lý các bước trong làn", roleSelect,
-      "Theo người được đánh giá: chính họ, lãnh đạo trực tiếp, thủ trưởng, cấp trên; hoặc một nhóm — người giữ nhóm đó trong cơ quan của người được đánh giá."));
-    var groupRow = field("Tên nhóm", groupInput, "Chữ thường, số, “_”. Nhóm đang có: " + ((model.groups || []).join(", ") || "chưa có"));
+    panel.appendChild(field(t("Tên làn", "Lane name"), labelInput));
+    panel.appendChild(field(t("Vai trò xử lý các bước trong làn", "Role that handles the lane's tasks"), roleSelect,
+      t("Theo người được đánh giá: chính họ, lãnh đạo trực tiếp, thủ trưởng, cấp trên; hoặc một nhóm — người giữ nhóm đó trong cơ quan của người được đánh giá.",
+        "Relative to the person evaluated: themselves, their direct manager, the head, the superior; or a group — whoever holds that group in the agency of the person evaluated.")));
+    var groupRow = field(t("Tên nhóm", "Group name"), groupInput, t("Chữ thường, số, “_”. Nhóm đang có: ", "Lower case letters, digits, “_”. Existing groups: ") +
+      ((model.groups || []).join(", ") || t("chưa có", "none yet")));
     groupRow.hidden = known;
     panel.appendChild(groupRow);
     panel.appendChild(h("datalist", { id: "pp-groups" }, (model.groups || []).map(function (g) { return h("option", { value: g }); })));
@@ -263,41 +273,43 @@
 
   function renderUserTask(element) {
     var bo = element.businessObject, lane = laneOf(element);
-    panel.appendChild(h("p", {}, [h("small", { text: "Làn: " + (lane ? (lane.businessObject.name || lane.id) : "— (chưa nằm trong làn nào)") })]));
+    panel.appendChild(h("p", {}, [h("small", { text: t("Làn: ", "Lane: ") + (lane ? (lane.businessObject.name || lane.id) : t("— (chưa nằm trong làn nào)", "— (in no lane)")) })]));
     var form = getProperty(bo, "formJsonSchemaFilename");
-    var options = [["", "— chưa chọn —"]].concat((model.forms || []).map(function (f) { return [f, f]; }));
-    if (form && (model.forms || []).indexOf(form) < 0) options.push([form, form + " (không có trong bản nháp)"]);
-    panel.appendChild(field("Biểu mẫu (formJsonSchemaFilename)", select(options, form, function (v) {
+    var options = [["", t("— chưa chọn —", "— none —")]].concat((model.forms || []).map(function (f) { return [f, f]; }));
+    if (form && (model.forms || []).indexOf(form) < 0) options.push([form, form + t(" (không có trong bản nháp)", " (not in the draft)")]);
+    panel.appendChild(field(t("Biểu mẫu (formJsonSchemaFilename)", "Form (formJsonSchemaFilename)"), select(options, form, function (v) {
       setProperty(element, "formJsonSchemaFilename", v);
-    }), "Tạo hoặc sửa biểu mẫu ở trang bản nháp."));
-    panel.appendChild(field("Hướng dẫn cho người xử lý (instructionsForEndUser)", textarea(
+    }), t("Tạo hoặc sửa biểu mẫu ở trang bản nháp.", "Create or edit forms on the draft's page.")));
+    panel.appendChild(field(t("Hướng dẫn cho người xử lý (instructionsForEndUser)", "Instructions for the assignee (instructionsForEndUser)"), textarea(
       getBodyExt(bo, "spiffworkflow:InstructionsForEndUser"),
       function (v) { setBodyExt(element, "spiffworkflow:InstructionsForEndUser", v); }, 5),
-      "Markdown **đậm**; chèn dữ liệu: {{ period }}, {{ subject.full_name }}, {{ result.total }}…"));
-    panel.appendChild(field("Lưu kết quả vào biến (variableName)", input(getBodyExt(bo, "spiffworkflow:VariableName"),
+      t("Markdown **đậm**; chèn dữ liệu: {{ period }}, {{ subject.full_name }}, {{ result.total }}…",
+        "Markdown **bold**; insert data: {{ period }}, {{ subject.full_name }}, {{ result.total }}…")));
+    panel.appendChild(field(t("Lưu kết quả vào biến (variableName)", "Store the answer in the variable (variableName)"), input(getBodyExt(bo, "spiffworkflow:VariableName"),
       function (v) { setBodyExt(element, "spiffworkflow:VariableName", v.trim()); }, { pattern: "[A-Za-z_][A-Za-z0-9_]*" }),
-      "Dữ liệu biểu mẫu được lưu dưới tên này, ví dụ " + bo.id + "."));
+      t("Dữ liệu biểu mẫu được lưu dưới tên này, ví dụ ", "The form data is stored under this name, e.g. ") + bo.id + "."));
     var deadline = getDeadline(bo.id);
     var dl = input(deadline.n, function (v) { setDeadline(bo.id, v.trim()); render(element); },
       { type: "number", min: "1", max: "23", step: "1", inputmode: "numeric" });
-    panel.appendChild(field("Hạn: ngày làm việc thứ N của tháng sau kỳ", dl,
-      deadline.expr && !deadline.n ? "Hạn hiện tại: " + bo.id + "_due = " + deadline.expr + " (ghi số để thay)."
-        : "Ghi vào bước khởi tạo: " + bo.id + "_due = wd_deadline(period, N, opened_at). Bỏ trống: không có hạn."));
+    panel.appendChild(field(t("Hạn: ngày làm việc thứ N của tháng sau kỳ", "Deadline: the Nth working day of the month after the period"), dl,
+      deadline.expr && !deadline.n ? t("Hạn hiện tại: ", "Current deadline: ") + bo.id + "_due = " + deadline.expr + t(" (ghi số để thay).", " (type a number to replace it).")
+        : t("Ghi vào bước khởi tạo: ", "Written into the init step: ") + bo.id + "_due = wd_deadline(period, N, opened_at). " +
+          t("Bỏ trống: không có hạn.", "Empty: no deadline.")));
   }
 
   function renderScripts(element) {
     var bo = element.businessObject;
     var pre = getBodyExt(bo, "spiffworkflow:PreScript"), post = getBodyExt(bo, "spiffworkflow:PostScript");
-    var box = h("details", pre || post ? { open: "" } : {}, [h("summary", { text: "Lệnh trước / sau bước (preScript, postScript)" })]);
-    box.appendChild(field("Trước khi bước bắt đầu", textarea(pre, function (v) { setBodyExt(element, "spiffworkflow:PreScript", v); }, 3)));
-    box.appendChild(field("Sau khi bước xong", textarea(post, function (v) { setBodyExt(element, "spiffworkflow:PostScript", v); }, 3)));
+    var box = h("details", pre || post ? { open: "" } : {}, [h("summary", { text: t("Lệnh trước / sau bước (preScript, postScript)", "Scripts before / after the step (preScript, postScript)") })]);
+    box.appendChild(field(t("Trước khi bước bắt đầu", "Before the step starts"), textarea(pre, function (v) { setBodyExt(element, "spiffworkflow:PreScript", v); }, 3)));
+    box.appendChild(field(t("Sau khi bước xong", "After the step is done"), textarea(post, function (v) { setBodyExt(element, "spiffworkflow:PostScript", v); }, 3)));
     panel.appendChild(box);
   }
 
   function renderGateway(element) {
     var bo = element.businessObject;
     var outs = (element.outgoing || []).map(function (c) { return [c.id, (c.businessObject.name || "") + " (" + c.id + ")"]; });
-    panel.appendChild(field("Nhánh mặc định (khi không điều kiện nào đúng)", select([["", "— chưa chọn —"]].concat(outs),
+    panel.appendChild(field(t("Nhánh mặc định (khi không điều kiện nào đúng)", "Default flow (when no condition holds)"), select([["", t("— chưa chọn —", "— none —")]].concat(outs),
       bo["default"] ? bo["default"].id : "", function (v) {
         var flow = v ? registry.get(v) : null;
         modeling.updateProperties(element, { "default": flow ? flow.businessObject : undefined });
@@ -313,17 +325,18 @@
       modeling.updateProperties(source, { "default": cb.checked ? bo : undefined });
       render(element);
     });
-    panel.appendChild(h("label", { "class": "pp-check" }, [cb, " Nhánh mặc định của cổng " + (source.businessObject.name || source.id)]));
+    panel.appendChild(h("label", { "class": "pp-check" }, [cb, t(" Nhánh mặc định của cổng ", " Default flow of the gateway ") + (source.businessObject.name || source.id)]));
     if (isDefault) return;
     var cond = bo.conditionExpression ? (bo.conditionExpression.body || "") : "";
-    panel.appendChild(field("Điều kiện (biểu thức Python)", textarea(cond, function (v) {
+    panel.appendChild(field(t("Điều kiện (biểu thức Python)", "Condition (Python expression)"), textarea(cond, function (v) {
       var expr = v.trim() ? moddle.create("bpmn:FormalExpression", { body: v.trim() }) : undefined;
       modeling.updateProperties(element, { conditionExpression: expr });
-    }, 2), "Ví dụ: review.get(\"return_for_revision\") and revision_count < 1"));
+    }, 2), t("Ví dụ: ", "Example: ") + "review.get(\"return_for_revision\") and revision_count < 1"));
   }
 
   function renderTimer(element, timer) {
-    var kinds = [["timeDate", "Thời điểm (timeDate)"], ["timeDuration", "Sau một khoảng (timeDuration)"], ["timeCycle", "Lặp lại (timeCycle)"]];
+    var kinds = [["timeDate", t("Thời điểm (timeDate)", "At a date (timeDate)")], ["timeDuration", t("Sau một khoảng (timeDuration)", "After a duration (timeDuration)")],
+      ["timeCycle", t("Lặp lại (timeCycle)", "Repeated (timeCycle)")]];
     var kind = timer.timeDuration ? "timeDuration" : timer.timeCycle ? "timeCycle" : "timeDate";
     var expr = timer[kind] ? (timer[kind].body || "") : "";
     var kindSelect = select(kinds, kind, function () { write(); });
@@ -333,9 +346,10 @@
       if (exprInput.value.trim()) props[kindSelect.value] = moddle.create("bpmn:FormalExpression", { body: exprInput.value.trim() });
       modeling.updateModdleProperties(element, timer, props);
     }
-    panel.appendChild(field("Loại hẹn giờ", kindSelect));
-    panel.appendChild(field("Biểu thức (Python)", exprInput,
-      "Ví dụ: review_due · wd_before(review_due, 1) · \"P3D\" (có ngoặc kép) · \"2030-04-05T17:00:00+07:00\""));
+    panel.appendChild(field(t("Loại hẹn giờ", "Timer type"), kindSelect));
+    panel.appendChild(field(t("Biểu thức (Python)", "Expression (Python)"), exprInput,
+      t("Ví dụ: ", "Examples: ") + "review_due · wd_before(review_due, 1) · \"P3D\" " + t("(có ngoặc kép)", "(with the quotes)") +
+      " · \"2030-04-05T17:00:00+07:00\""));
   }
 
   // ------------------------------------------------------------------------------------- findings
@@ -351,19 +365,20 @@
     Object.keys(byElement).forEach(function (id) {
       var list = byElement[id], error = list.some(function (f) { return f.severity === "error"; });
       canvas.addMarker(id, error ? "has-error" : "has-warning");
-      var badge = h("span", { "class": "finding-badge " + (error ? "error" : "warning"), title: list.map(function (f) { return f.message; }).join("\n"),
+      var badge = h("span", { "class": "finding-badge " + (error ? "error" : "warning"), title: list.map(msgOf).join("\n"),
         "data-element": id, text: error ? "!" : "?" });
       overlays.add(id, "finding", { position: { top: -8, right: 8 }, html: badge });
     });
     findingsEl.innerHTML = "";
     var errors = findings.filter(function (f) { return f.severity === "error"; }).length;
     findingsEl.appendChild(h("p", { id: "findings-summary", "class": errors ? "flash flash-error" : "flash flash-success",
-      text: errors ? errors + " lỗi phải sửa trước khi ban hành, " + (findings.length - errors) + " lưu ý."
-        : "Không có lỗi" + (findings.length ? ", " + findings.length + " lưu ý." : ".") }));
+      text: (errors ? t("{e} lỗi phải sửa trước khi ban hành, {w} lưu ý.", "Errors to fix before publishing: {e}, warnings: {w}.")
+        : findings.length ? t("Không có lỗi, {w} lưu ý.", "No errors, warnings: {w}.") : t("Không có lỗi.", "No errors."))
+        .replace("{e}", errors).replace("{w}", findings.length - errors) }));
     if (!findings.length) return;
     var ul = h("ul", { "class": "finding-list" });
     findings.forEach(function (f) {
-      var text = (f.severity === "error" ? "Lỗi" : "Lưu ý") + (f.element ? " · " + f.element : "") + (f.file ? " (" + f.file + ")" : "") + ": " + f.message;
+      var text = (f.severity === "error" ? t("Lỗi", "Error") : t("Lưu ý", "Warning")) + (f.element ? " · " + f.element : "") + (f.file ? " (" + f.file + ")" : "") + ": " + msgOf(f);
       var li = h("li", { "class": "finding-" + f.severity, "data-code": f.code, "data-element": f.element || "" });
       if (f.element && registry.get(f.element)) {
         var b = h("button", { type: "button", "class": "link", text: text });
@@ -384,29 +399,29 @@
 
   function save() {
     if (!model || !model.save_url) return Promise.resolve();
-    setStatus("Đang lưu…");
+    setStatus(t("Đang lưu…", "Saving…"));
     return currentXml().then(function (xml) {
       return request("PUT", model.save_url, { text: xml, revision: revision });
     }).then(function (r) {
       if (r.status === 200) {
         revision = r.data.revision;
         dirty = false;
-        setStatus("Đã lưu (lần lưu " + revision + ") lúc " + new Date().toLocaleTimeString("vi-VN"), "ok");
+        setStatus(t("Đã lưu (lần lưu ", "Saved (revision ") + revision + t(") lúc ", ") at ") + new Date().toLocaleTimeString(EN ? "en-GB" : "vi-VN"), "ok");
         app.setAttribute("data-saved-revision", String(revision));
         showFindings(r.data.findings);
       } else {
-        setStatus((r.data.message || "Không lưu được") + (r.status === 409 ? " — tải lại trang để lấy bản mới." : ""), "error");
+        setStatus((msgOf(r.data) || t("Không lưu được", "Not saved")) + (r.status === 409 ? t(" — tải lại trang để lấy bản mới.", " — reload the page to get the latest version.") : ""), "error");
       }
-    }).catch(function (err) { setStatus("Không lưu được: " + err, "error"); });
+    }).catch(function (err) { setStatus(t("Không lưu được: ", "Not saved: ") + err, "error"); });
   }
 
   function validate() {
-    setStatus("Đang kiểm tra…");
+    setStatus(t("Đang kiểm tra…", "Checking…"));
     return currentXml().then(function (xml) {
       return request("POST", app.getAttribute("data-validate"), { xml: xml });
     }).then(function (r) {
       showFindings(r.data.findings || []);
-      setStatus(dirty ? "Đã kiểm tra (chưa lưu)" : "Đã kiểm tra", dirty ? "warn" : "ok");
+      setStatus(dirty ? t("Đã kiểm tra (chưa lưu)", "Checked (not saved)") : t("Đã kiểm tra", "Checked"), dirty ? "warn" : "ok");
       if (current) render(current);
     });
   }
@@ -423,9 +438,9 @@
     event.preventDefault();
     var answers = {}, raw = document.getElementById("tr-answers").value.trim();
     if (raw) {
-      try { answers = JSON.parse(raw); } catch (e) { resultEl.textContent = "Câu trả lời riêng không phải JSON hợp lệ: " + e.message; return; }
+      try { answers = JSON.parse(raw); } catch (e) { resultEl.textContent = t("Câu trả lời riêng không phải JSON hợp lệ: ", "The answers per step are not valid JSON: ") + e.message; return; }
     }
-    resultEl.textContent = "Đang chạy thử…";
+    resultEl.textContent = t("Đang chạy thử…", "Test run in progress…");
     currentXml().then(function (xml) {
       return request("POST", app.getAttribute("data-test-run"), {
         xml: xml, subject: document.getElementById("tr-subject").value,
@@ -433,7 +448,7 @@
     }).then(function (r) {
       clearPath();
       resultEl.innerHTML = "";
-      if (r.status !== 200) { resultEl.appendChild(h("p", { "class": "flash flash-error", text: r.data.message || "Không chạy được" })); return; }
+      if (r.status !== 200) { resultEl.appendChild(h("p", { "class": "flash flash-error", text: msgOf(r.data) || t("Không chạy được", "The test run failed") })); return; }
       var d = r.data, done = {};
       d.completed_elements.forEach(function (id) { done[id] = true; mark(id, "done"); });
       registry.filter(function (e) { return e.waypoints && e.source && e.target; }).forEach(function (c) {
@@ -441,28 +456,29 @@
       });
       d.active.forEach(function (id) { mark(id, "active"); });
       if (d.error && d.error.element) mark(d.error.element, "failed");
-      var summary = d.error ? "Lỗi tại " + (d.error.element || "?") + ": " + d.error.message
-        : d.completed ? "Quy trình chạy hết (" + d.path.length + " bước)."
-        : "Dừng: quy trình đang chờ " + (d.active.join(", ") || "sự kiện") + ".";
+      var summary = d.error ? t("Lỗi tại ", "Error at ") + (d.error.element || "?") + ": " + msgOf(d.error)
+        : d.completed ? t("Quy trình chạy hết (", "The process ran to the end (") + d.path.length + t(" bước).", " steps).")
+        : t("Dừng: quy trình đang chờ ", "Stopped: the process is waiting for ") + (d.active.join(", ") || t("sự kiện", "an event")) + ".";
       resultEl.appendChild(h("p", { id: "test-run-summary", "class": d.error ? "flash flash-error" : "flash flash-success", text: summary }));
       var ol = h("ol", { id: "test-run-path", "class": "test-run-path" });
       d.path.forEach(function (p) {
         var answer = d.answers.filter(function (a) { return a.step === p.element && !a.skipped; })[0];
         ol.appendChild(h("li", { "data-element": p.element }, [
           h("code", { text: p.element }), " " + (p.name || "") + " · " + p.at.replace("T", " ").slice(0, 16),
-          answer ? h("small", { text: " — " + (answer.assignee || "không xác định được người xử lý") + " (" + answer.role + ")" +
-            (answer.errors && answer.errors.length ? " · dữ liệu mẫu chưa hợp lệ: " + answer.errors.join("; ") : "") }) : null]));
+          answer ? h("small", { text: " — " + (answer.assignee || t("không xác định được người xử lý", "no assignee found")) + " (" + answer.role + ")" +
+            (answer.errors && answer.errors.length ? t(" · dữ liệu mẫu chưa hợp lệ: ", " · the sample data is not valid: ") +
+              ((EN && answer.errors_en) || answer.errors).join("; ") : "") }) : null]));
       });
       resultEl.appendChild(ol);
       if (d.notifications.length) {
-        resultEl.appendChild(h("p", {}, [h("small", { text: "Thông báo lẽ ra được gửi (không gửi khi chạy thử): " +
+        resultEl.appendChild(h("p", {}, [h("small", { text: t("Thông báo lẽ ra được gửi (không gửi khi chạy thử): ", "Notifications that would be sent (none is sent in a test run): ") +
           d.notifications.map(function (n) { return n.kind + (n.step ? "/" + n.step : ""); }).join(", ") })]));
       }
       if (d.data && d.data.result) {
-        resultEl.appendChild(h("p", {}, [h("small", { text: "Kết quả: " + JSON.stringify(d.data.result) })]));
+        resultEl.appendChild(h("p", {}, [h("small", { text: t("Kết quả: ", "Result: ") + JSON.stringify(d.data.result) })]));
       }
       app.setAttribute("data-test-run-done", "true");
-    }).catch(function (err) { resultEl.textContent = "Không chạy được: " + err; });
+    }).catch(function (err) { resultEl.textContent = t("Không chạy được: ", "The test run failed: ") + err; });
   }
 
   // ------------------------------------------------------------------------------------------ load
@@ -470,7 +486,7 @@
   modeler.on("commandStack.changed", function () {
     if (!model) return;
     dirty = true;
-    setStatus("Có thay đổi chưa lưu", "warn");
+    setStatus(t("Có thay đổi chưa lưu", "Unsaved changes"), "warn");
   });
   window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
   btnSave.addEventListener("click", save);
@@ -493,12 +509,13 @@
         if (!data.editable) btnSave.disabled = true;
         showFindings(data.findings);
         render(null);
-        setStatus(res.warnings && res.warnings.length ? res.warnings.length + " cảnh báo khi đọc sơ đồ" : "Đã tải (lần lưu " + revision + ")");
+        setStatus(res.warnings && res.warnings.length ? res.warnings.length + t(" cảnh báo khi đọc sơ đồ", " warnings while reading the diagram")
+          : t("Đã tải (lần lưu ", "Loaded (revision ") + revision + ")");
         app.setAttribute("data-loaded", "true");
       });
     })
     .catch(function (err) {
       panel.textContent = "";
-      setStatus("Không đọc được sơ đồ: " + err, "error");
+      setStatus(t("Không đọc được sơ đồ: ", "The diagram cannot be read: ") + err, "error");
     });
 })();

@@ -7,8 +7,10 @@ import json
 import zipfile
 
 from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for)
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import i18n
 from app.extensions import db, login_manager
 from app.services import designer
 from app.services.errors import ServiceError
@@ -45,7 +47,7 @@ def index():
 def create_draft():
     base = request.form.get("base_version_id", type=int)
     draft = designer.create_draft(current_user, base, request.form.get("name", ""))
-    flash(f"Đã tạo bản nháp #{draft.id}.", "success")
+    flash(_("Đã tạo bản nháp #%(id)s.", id=draft.id), "success")
     return redirect(url_for("designer.draft", draft_id=draft.id))
 
 
@@ -71,7 +73,7 @@ def upload(draft_id):
     except ServiceError as exc:
         db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
-    flash("Đã tải lên: " + ", ".join(names), "success")
+    flash(_("Đã tải lên: %(files)s", files=", ".join(names)), "success")
     return redirect(url_for("designer.draft", draft_id=draft_id))
 
 
@@ -82,22 +84,22 @@ def publish(draft_id):
     except ServiceError as exc:
         db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
-    flash(f"Đã ban hành phiên bản {version.version}. Các kỳ mở từ nay chạy theo phiên bản này; "
-          "hồ sơ đang chạy giữ phiên bản cũ cho đến khi được chuyển.", "success")
+    flash(_("Đã ban hành phiên bản %(n)s. Các kỳ mở từ nay chạy theo phiên bản này; "
+            "hồ sơ đang chạy giữ phiên bản cũ cho đến khi được chuyển.", n=version.version), "success")
     return redirect(url_for("designer.index"))
 
 
 @bp.route("/drafts/<int:draft_id>/discard", methods=["POST"])
 def discard(draft_id):
     designer.discard(draft_id, current_user)
-    flash(f"Đã hủy bản nháp #{draft_id}.", "success")
+    flash(_("Đã hủy bản nháp #%(id)s.", id=draft_id), "success")
     return redirect(url_for("designer.index"))
 
 
 @bp.route("/drafts/<int:draft_id>/files/<name>/delete", methods=["POST"])
 def delete_file(draft_id, name):
     designer.delete_file(draft_id, name, current_user)
-    flash(f"Đã xóa tệp {name}.", "success")
+    flash(_("Đã xóa tệp %(name)s.", name=name), "success")
     return redirect(url_for("designer.draft", draft_id=draft_id))
 
 
@@ -141,7 +143,7 @@ def _with_xml(draft, xml: str | None) -> dict:
 def modeler(draft_id):
     draft = designer.get_draft(draft_id)
     if not designer.bpmn_file(draft.files):
-        flash("Bản nháp chưa có tệp .bpmn: hãy tải lên một tệp.", "error")
+        flash(_("Bản nháp chưa có tệp .bpmn: hãy tải lên một tệp."), "error")
         return redirect(url_for("designer.draft", draft_id=draft_id))
     return render_template("designer/modeler.html", draft=draft, subjects=designer.sample_subjects(),
                            period=designer.default_period())
@@ -156,7 +158,8 @@ def model(draft_id):
         "forms": sorted(n for n in draft.files if n.endswith(".json")),
         "decisions": [t["decision_id"] for n in sorted(draft.files) if n.endswith(".dmn")
                       for t in _tables_or_empty(draft.files[n])],
-        "roles": [{"role": r, "label": label} for r, label in designer.ROLE_CHOICES],
+        "roles": [{"role": r, "label": label, "label_en": i18n.translate_in("en", label)}
+                  for r, label in designer.ROLE_CHOICES],
         "groups": designer.named_groups(),
         "findings": designer.findings(draft.files, draft.process_key),
         "save_url": url_for("designer.save_file", draft_id=draft.id, name=name) if name else None,
@@ -227,7 +230,7 @@ def dmn(draft_id, name):
         try:
             designer.save_dmn_table(draft_id, name, decision_id, edited, current_user,
                                     request.form.get("revision", type=int))
-            flash("Đã lưu bảng quyết định.", "success")
+            flash(_("Đã lưu bảng quyết định."), "success")
             return redirect(url_for("designer.dmn", draft_id=draft_id, name=name))
         except ServiceError as exc:
             db.session.rollback()
@@ -303,7 +306,7 @@ def form_editor(draft_id, name):
         if request.form.get("action") == "save":
             try:
                 designer.save_file(draft_id, name, text, current_user, request.form.get("revision", type=int))
-                flash(f"Đã lưu biểu mẫu {name}.", "success")
+                flash(_("Đã lưu biểu mẫu %(name)s.", name=name), "success")
                 return redirect(url_for("designer.form_editor", draft_id=draft_id, name=name))
             except ServiceError as exc:
                 db.session.rollback()
@@ -363,10 +366,10 @@ def diff():
         old = designer.get_version(a)
         if b.startswith("d"):
             draft = designer.get_draft(int(b[1:]) if b[1:].isdigit() else 0)
-            new_files, new_label = draft.files, f"bản nháp #{draft.id}"
+            new_files, new_label = draft.files, _("bản nháp #%(id)s", id=draft.id)
         else:
             version = designer.get_version(int(b) if b.isdigit() else 0)
-            new_files, new_label = version.files, f"phiên bản {version.version}"
+            new_files, new_label = version.files, _("phiên bản %(n)s", n=version.version)
         result = designer.diff(old.files, new_files, old.process_key)
         new = new_label
     return render_template("designer/diff.html", choices=choices, drafts=overview["drafts"], a=a, b=b,
@@ -380,11 +383,12 @@ def migrate(version_id):
     if request.method == "POST":
         ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
         if not ids:
-            flash("Chưa chọn hồ sơ nào.", "error")
+            flash(_("Chưa chọn hồ sơ nào."), "error")
         else:
             results = designer.migrate_instances(ids, version_id, current_user)
             moved = sum(1 for r in results if r["moved"])
-            flash(f"Đã chuyển {moved}/{len(results)} hồ sơ sang phiên bản {target.version}.",
+            flash(_("Đã chuyển %(moved)s/%(total)s hồ sơ sang phiên bản %(n)s.", moved=moved, total=len(results),
+                    n=target.version),
                   "success" if moved == len(results) else "error")
     plan = designer.migration_plan(version_id)
     return render_template("designer/migrate.html", target=target, plan=plan, results=results)
