@@ -164,7 +164,7 @@ def main(argv=None) -> int:
         server = httpbench.Gunicorn(url, instance_path, args.workers)
         try:
             httpbench.complete_all(server.port, jobs[:100], args.clients)
-            run = httpbench.complete_all(server.port, jobs[100:], args.clients)
+            run = httpbench.complete_all(server.port, jobs[100:], args.clients, server.proc.pid)
         finally:
             server.stop()
         results["completion"] = dict(run, floor=completion_floor)
@@ -280,6 +280,14 @@ def report(args, shape, r, load_before) -> None:
     add(f"{'  raw floor: load + complete + save, library serializer (/s)':<58} {c['floor'][0]:>18.0f}")
     add(f"{'  (same with the spec-less serializer (/s))':<58} {c['floor'][1]:>18.0f}")
     add(f"{'  HTTP completions / raw floor (one core)':<58} {c['rate'] / c['floor'][0]:>17.0%}")
+    if c.get("cpu_ms"):
+        cpu = c["cpu_ms"]
+        total = sum(cpu.values())
+        add(f"{'  CPU ms per completion: app / PostgreSQL / clients':<58} "
+            f"{cpu['app']:>6.1f} / {cpu['db']:>4.1f} / {cpu['clients']:>4.1f}")
+        # Little's law for a closed loop: N clients at the most X completions/s wait N / X on average
+        add(f"{'  => at most /s on {0} cores; mean latency then, {1} clients'.format(os.cpu_count(), args.clients):<58} "
+            f"{1000 * os.cpu_count() / total:>8.0f} / {args.clients * total / os.cpu_count():>4.0f} ms")
     add("")
     add(f"floors measured before/after the opening (library, spec-less /s): {o['floors'][0][0]:.0f}/"
         f"{o['floors'][0][1]:.0f} and {o['floors'][1][0]:.0f}/{o['floors'][1][1]:.0f}; load average now "

@@ -40,6 +40,43 @@ def tokens_for(engine, user_ids: list[int]) -> dict[int, str]:
     return out
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _pids(match) -> list[int]:
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                raw = fh.read()
+        except OSError:
+            continue
+        comm, rest = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
+        if match(int(name), comm, int(rest[1])):
+            out.append(int(name))
+    return out
+
+
+def cpu_by_side(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the app server (gunicorn master and workers), of PostgreSQL (every
+    postgres process on the machine) and of this process (the clients): where a completion's cost goes."""
+    app = _pids(lambda pid, comm, pgid: pgid == server_pid)
+    pg = _pids(lambda pid, comm, pgid: comm.startswith("postgres"))
+    return {"app": sum(map(_proc_cpu, app)), "db": sum(map(_proc_cpu, pg)), "clients": time.process_time()}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,8 +113,9 @@ class Gunicorn:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int) -> dict:
-    """Run `jobs` (token, task id, form data) with `clients` concurrent clients; latencies in ms."""
+def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int, server_pid: int | None = None) -> dict:
+    """Run `jobs` (token, task id, form data) with `clients` concurrent clients; latencies in ms, and
+    with `server_pid` (gunicorn's process group) the CPU each side spent."""
     work: queue.Queue = queue.Queue()
     for job in jobs:
         work.put(job)
@@ -102,6 +140,7 @@ def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int) -> 
                 latencies.append(elapsed)
                 statuses[response.status] = statuses.get(response.status, 0) + 1
 
+    cpu_before = cpu_by_side(server_pid) if server_pid else None
     began = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
@@ -109,5 +148,9 @@ def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int) -> 
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
-    return {"wall": wall, "latencies": latencies, "statuses": statuses,
+    cpu = None
+    if cpu_before is not None:
+        after = cpu_by_side(server_pid)
+        cpu = {side: 1000 * (after[side] - cpu_before[side]) / max(len(jobs), 1) for side in after}
+    return {"wall": wall, "latencies": latencies, "statuses": statuses, "cpu_ms": cpu,
             "rate": statuses.get(200, 0) / wall if wall else 0.0}
