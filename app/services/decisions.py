@@ -25,6 +25,34 @@ def pending(user: User, period: str | None = None) -> list[HumanTask]:
 def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool) -> dict:
     """Counts if the batch is applied: decided records keep their level, the batch's records take
     the chosen one, undecided records count as not A (and not B)."""
+    evaluated, final, quota = _quota_inputs(agency_id, period, chosen)
+    count_a = sum(1 for lv in final.values() if lv == "A")
+    count_b = sum(1 for lv in final.values() if lv == "B")
+    cap = levels.quota_cap(quota, evaluated, count_b, exceptional)
+    status = {"evaluated": evaluated, "count_a": count_a, "count_b": count_b, "cap": cap,
+              "rule": quota["rule"], "exceeded": count_a > cap}
+    status["basis"] = _quota_basis(status, exceptional)
+    return status
+
+
+def live_quota(agency_id: int, period: str, chosen: dict[int, str]) -> dict:
+    """What the decision page needs to keep its quota counter live while the head changes levels:
+    the status of the batch as proposed (normal and exceptional month), the quota rule and shares,
+    and the A's and B's of the agency-month outside the batch (records decided before keep their
+    level), so that the browser counts exactly as `quota_status` will when the form is sent."""
+    evaluated, final, quota = _quota_inputs(agency_id, period, chosen)
+    status = quota_status(agency_id, period, chosen, False)
+    outside = [lv for instance_id, lv in final.items() if instance_id not in chosen]
+    status.update({
+        "share": quota["share"], "exceptional_share": quota["exceptional_share"],
+        "cap_exceptional": levels.quota_cap(quota, evaluated, status["count_b"], True),
+        "others_a": outside.count("A"), "others_b": outside.count("B"),
+    })
+    return status
+
+
+def _quota_inputs(agency_id: int, period: str, chosen: dict[int, str]) -> tuple[int, dict, dict]:
+    """(people evaluated, level of each record if the batch is applied, the quota definition)."""
     records = db.session.execute(select(EvaluationRecord.instance_id, EvaluationRecord.level,
                                         EvaluationRecord.published_at, EvaluationRecord.scheme_id).where(
         EvaluationRecord.agency_id == agency_id, EvaluationRecord.period == period,
@@ -35,13 +63,7 @@ def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptiona
     scheme_ids = {r.scheme_id for r in records if r.instance_id in chosen} or {r.scheme_id for r in records}
     scheme = db.session.get(Scheme, next(iter(scheme_ids))) if scheme_ids and None not in scheme_ids else None
     quota = scheme.definition["quota"] if scheme else defaults.QUOTA_HANOI
-    count_a = sum(1 for lv in final.values() if lv == "A")
-    count_b = sum(1 for lv in final.values() if lv == "B")
-    cap = levels.quota_cap(quota, len(records), count_b, exceptional)
-    status = {"evaluated": len(records), "count_a": count_a, "count_b": count_b, "cap": cap,
-              "rule": quota["rule"], "exceeded": count_a > cap}
-    status["basis"] = _quota_basis(status, exceptional)
-    return status
+    return len(records), final, quota
 
 
 def decide(user: User, unit_code: str, period: str, items: list[dict],

@@ -179,7 +179,7 @@ def decision_batch():
     for (agency_id, per), rows in groups.items():
         agency = db.session.get(Unit, agency_id)
         recs = {t.instance_id: instances.record_of(t.instance) for t in rows}
-        quota = decisions.quota_status(agency_id, per, {i: r.level for i, r in recs.items()}, False)
+        quota = decisions.live_quota(agency_id, per, {i: r.level for i, r in recs.items()})
         batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota})
     return render_template("monitor/decisions.html", batches=batches, error=error), (error.status if error else 200)
 
