@@ -429,7 +429,7 @@ def test_month_of_a_division_in_english(ctx, live_server, new_page):
     shot(phone, "month-en-07-published-phone")
     phone.locator("#appeal textarea").first.fill("Please review: the two late files were waiting on another unit.")
     phone.locator("#appeal button[type=submit]").click()
-    expect(phone.locator("#record-status")).to_have_text("Appeal being decided")
+    expect(phone.locator("#record-status")).to_have_text("Appeal being answered")
     fresh_session()
     assert ready_task("ptd", "appeal_decision").assignee.username == "gd"
     fresh_session()
