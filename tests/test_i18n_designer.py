@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ProcessVersion
 from app.services import designer, versions
 
-from .conftest import csrf_token, user
+from .conftest import PASSWORD, csrf_token, user
 from .test_designer import BPMN, json_token, login, new_draft
 
 NO_DEFAULT = 'default="revision_no"'
@@ -195,3 +196,64 @@ def test_the_modeler_scripts_speak_english_on_english_pages():
             assert js[lit.start() - 2:lit.start()] == "t(", lit.group(0)
     form_js = (static / "designer-form.js").read_text(encoding="utf-8")
     assert "errors_en" in form_js and "documentElement.lang" in form_js
+
+
+@pytest.mark.browser
+def test_the_modeler_in_english_in_chromium(ctx):
+    """The modeler's own script in English: the findings summary, the properties panel, the status line and
+    the test run, with the step names of the diagram from the catalog."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    from .live_server import LiveServer, fresh_session
+    from .test_designer import CHROMIUM, CHROMIUM_ARGS, assert_accessible
+    draft_id = designer.create_draft(user("admin"), name="Modeler in English").id
+    fresh_session()
+    with LiveServer(ctx) as server, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(base_url=server.url, locale="en-GB", timezone_id="Asia/Ho_Chi_Minh",
+                                      viewport={"width": 1440, "height": 1000})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        js_errors = []
+        page.on("pageerror", lambda exc: js_errors.append(str(exc)))
+        page.goto("/login?lang=en")
+        page.get_by_label("Username").fill("admin")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"/designer/drafts/{draft_id}/modeler")
+        app = page.locator("#modeler-app")
+        expect(app).to_have_attribute("data-loaded", "true")
+        expect(page.locator("#findings-summary")).to_contain_text("No errors")
+        expect(page.locator("#save-status")).to_contain_text("Loaded (revision")
+        expect(page.locator("#properties")).to_contain_text("Select an element of the diagram")
+        page.locator('#canvas [data-element-id="decision"]').click()
+        panel = page.locator("#properties")
+        expect(panel.get_by_label("Form (formJsonSchemaFilename)")).to_have_value("decision.json")
+        expect(panel.get_by_label("Deadline: the Nth working day of the month after the period")).to_have_value("8")
+        expect(panel.get_by_label("Store the answer in the variable (variableName)")).to_have_value("decision")
+        page.locator('#canvas [data-element-id="lane_decider"] rect.djs-hit-all').click()
+        expect(panel.get_by_label("Role that handles the lane's tasks")).to_have_value("decider")
+        expect(panel.get_by_label("Role that handles the lane's tasks").locator("option:checked")).to_contain_text(
+            "Head of the agency or unit")
+        page.get_by_role("button", name="Test run").click()
+        expect(app).to_have_attribute("data-test-run-done", "true")
+        expect(page.locator("#test-run-summary")).to_contain_text("ran to the end")
+        expect(page.locator('#test-run-path li[data-element="self_evaluation"]')).to_contain_text(
+            "Self-evaluation and scoring")
+        # a finding on the diagram, in English
+        page.locator('#canvas [data-element-id="revision_gateway"]').click()
+        panel.get_by_label("Default flow (when no condition holds)").select_option("")
+        expect(page.locator("#save-status")).to_contain_text("Unsaved changes")
+        page.get_by_role("button", name="Check", exact=True).click()
+        expect(page.locator("#findings-summary")).to_contain_text("Errors to fix before publishing")
+        expect(page.locator("#findings-list")).to_contain_text("but no default flow")
+        expect(page.locator("#findings-list")).not_to_contain_text("không có nhánh mặc định")
+        assert_accessible(page, server.url, exclude="#canvas")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.goto(f"/designer/drafts/{draft_id}/forms/review.json")
+        text = page.locator("#schema-text")
+        text.fill("{not json")
+        expect(page.locator("#preview-errors")).to_contain_text("Invalid JSON")
+        assert not js_errors, js_errors
+        context.close()
+        browser.close()

@@ -472,6 +472,10 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
     result = testrun.run(loaded, lambda: instances.seed_data(subject, period, scheme), answer, start_at)
     result.answers = answered
     out = result.to_dict()
+    for entry in out["path"]:       # the step names of the diagram in English, when the catalog has them
+        entry["name_en"] = i18n.translate_in("en", entry.get("name") or "")
+    for entry in out["answers"]:
+        entry["title_en"] = i18n.translate_in("en", entry.get("title") or "")
     out["subject"] = {"username": subject.username, "full_name": subject.full_name}
     out["period"] = period
     return out

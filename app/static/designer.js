@@ -464,7 +464,7 @@
       d.path.forEach(function (p) {
         var answer = d.answers.filter(function (a) { return a.step === p.element && !a.skipped; })[0];
         ol.appendChild(h("li", { "data-element": p.element }, [
-          h("code", { text: p.element }), " " + (p.name || "") + " · " + p.at.replace("T", " ").slice(0, 16),
+          h("code", { text: p.element }), " " + ((EN && p.name_en) || p.name || "") + " · " + p.at.replace("T", " ").slice(0, 16),
           answer ? h("small", { text: " — " + (answer.assignee || t("không xác định được người xử lý", "no assignee found")) + " (" + answer.role + ")" +
             (answer.errors && answer.errors.length ? t(" · dữ liệu mẫu chưa hợp lệ: ", " · the sample data is not valid: ") +
               ((EN && answer.errors_en) || answer.errors).join("; ") : "") }) : null]));
