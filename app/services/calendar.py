@@ -8,13 +8,14 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
+from app.i18n import N_
 from app.models import CalendarDay, User
 from app.rules.workdays import WorkCalendar
 
 from . import audit
 from .errors import Invalid
 
-KINDS = {"off": "Ngày nghỉ bù / nghỉ thêm", "work": "Ngày làm việc bù"}
+KINDS = {"off": N_("Ngày nghỉ bù / nghỉ thêm"), "work": N_("Ngày làm việc bù")}  # the page shows them translated
 
 
 def current() -> WorkCalendar:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy import case, func, select
 
 from app.extensions import db
+from app.i18n import N_, translate_in
 from app.models import EvaluationRecord, HumanTask, ProcessInstance, Unit, User
 from app.rules.levels import LEVELS
 from app.rules.workdays import parse_period
@@ -24,16 +25,18 @@ from .instances import STATUS_LABELS
 FUNNEL = ("self_evaluation", "review", "decision", "published", "appeal", "locked")
 ENDED = ("not_evaluated", "terminated")
 # Short labels for the funnel chart (the table beside it keeps the full status names).
-FUNNEL_SHORT = {"self_evaluation": "Tự đánh giá", "review": "Lãnh đạo chấm", "decision": "Chờ quyết định",
-                "published": "Đã công bố", "appeal": "Kiến nghị", "locked": "Đã chốt",
-                "not_evaluated": "Không đánh giá", "terminated": "Đã hủy"}
+# Vietnamese here (the API returns them as they are); the pages show them through the catalog.
+FUNNEL_SHORT = {"self_evaluation": N_("Tự đánh giá"), "review": N_("Lãnh đạo chấm điểm"),
+                "decision": N_("Chờ quyết định"), "published": N_("Đã công bố"), "appeal": N_("Kiến nghị"),
+                "locked": N_("Đã chốt"), "not_evaluated": N_("Không đánh giá"), "terminated": N_("Đã hủy")}
 STEP_TITLES = {
-    "self_evaluation": "Cá nhân tự đánh giá",
-    "review": "Lãnh đạo trực tiếp chấm điểm",
-    "review_by_decider": "Thủ trưởng chấm thay (quá hạn)",
-    "decision": "Thủ trưởng quyết định",
-    "appeal_decision": "Giải quyết kiến nghị",
+    "self_evaluation": N_("Cá nhân tự đánh giá"),
+    "review": N_("Lãnh đạo trực tiếp chấm điểm"),
+    "review_by_decider": N_("Thủ trưởng chấm thay (quá hạn)"),
+    "decision": N_("Thủ trưởng quyết định"),
+    "appeal_decision": N_("Giải quyết kiến nghị"),
 }
+NO_HOLDER = N_("Chưa có người xử lý")
 
 
 def previous_period(today: datetime | None = None) -> str:
@@ -146,7 +149,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         step["count"] += r.n
         holder = step["holders"].setdefault(r.assignee_id, {
             "username": names[r.assignee_id].username if r.assignee_id in names else None,
-            "full_name": names[r.assignee_id].full_name if r.assignee_id in names else "Chưa có người xử lý",
+            "full_name": names[r.assignee_id].full_name if r.assignee_id in names else NO_HOLDER,
             "count": 0, "oldest_due": r.oldest})
         holder["count"] += r.n
         holder["oldest_due"] = min(holder["oldest_due"], r.oldest)
@@ -165,7 +168,8 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             if u.id == unit.id:
                 continue
             counts = _child_counts()
-        completion.append({"unit": u.code, "name": u.name if u.id != unit.id else f"{u.name} (trực thuộc trực tiếp)",
+        completion.append({"unit": u.code, "unit_name": u.name,
+                           "name": u.name if u.id != unit.id else f"{u.name} (trực thuộc trực tiếp)",
                            "direct": u.id == unit.id, **counts,
                            "percent": round(100 * counts["done"] / counts["total"]) if counts["total"] else None})
 
@@ -205,16 +209,24 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     }
 
 
-def chart_data(board: dict) -> dict:
-    """What dashboard.js draws (labels and numbers only)."""
+def chart_data(board: dict, lang: str = "vi") -> dict:
+    """What dashboard.js draws: labels and numbers, and the texts of the axes and legends, all in
+    the page's language (the script has no texts of its own)."""
+    def tr(text: str, **params) -> str:
+        return translate_in(lang, text, **params)
+
+    level = N_("Loại %(level)s")
     return {
-        "funnel": {"labels": [FUNNEL_SHORT.get(f["status"], f["label"]) for f in board["funnel"]],
+        "funnel": {"labels": [tr(FUNNEL_SHORT[f["status"]]) if f["status"] in FUNNEL_SHORT else tr(f["label"])
+                              for f in board["funnel"]],
                    "values": [f["count"] for f in board["funnel"]]},
-        "levels": {"labels": [f"Loại {lv}" for lv in LEVELS] + ["Chưa có kết quả"],
+        "levels": {"labels": [tr(level, level=lv) for lv in LEVELS] + [tr(N_("Chưa có kết quả"))],
                    "values": [board["levels"][lv] for lv in LEVELS] + [board["levels"]["none"]]},
         "trend": {"labels": [f"{t['period'][5:]}/{t['period'][:4]}" for t in board["trend"]],
                   "levels": {lv: [t["levels"][lv] for t in board["trend"]] for lv in LEVELS},
                   "mean": [t["mean"] for t in board["trend"]]},
+        "texts": {"records": tr(N_("Số hồ sơ")), "people": tr(N_("Số người")), "points": tr(N_("Điểm")),
+                  "mean": tr(N_("Điểm trung bình")), "levels": {lv: tr(level, level=lv) for lv in LEVELS}},
     }
 
 

@@ -3,15 +3,20 @@ from functools import wraps
 
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context,
                    url_for)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app import i18n
 from app.extensions import db
 from app.models import Appointment, CalendarDay, Delegation, Scheme, SchemeAssignment, Unit
 from app.services import access, auditlog, calendar, delegation, schemes
 from app.services.errors import ServiceError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# The names of the shipped schemes (stored data, shown through the `tr` filter): marked for the catalog.
+SCHEME_NAMES = (i18n.N_("Hà Nội hằng tháng"), i18n.N_("Nghị định 335/2025"))
 
 
 def admin_required(view):
@@ -25,7 +30,12 @@ def admin_required(view):
 
 
 def _errors(exc: ServiceError) -> dict:
-    return {d.get("field", ""): d.get("message", "") for d in exc.details}
+    """field -> its message in the page's language (the first one when a field has several)."""
+    out: dict = {}
+    for d in exc.details:
+        if isinstance(d, dict):
+            out.setdefault(d.get("field", ""), i18n.message_of(d))
+    return out
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
@@ -59,7 +69,7 @@ def scheme_list():
             if unit is None:
                 raise ServiceError("Không tìm thấy đơn vị.", "No such unit.")
             schemes.assign(unit, request.form.get("scheme", ""), request.form.get("effective_from", ""), current_user)
-            flash("Đã gán khung tiêu chí.", "success")
+            flash(_("Đã gán khung tiêu chí."), "success")
             return redirect(url_for("admin.scheme_list"))
         except (ServiceError, ValueError) as exc:
             error = exc if isinstance(exc, ServiceError) else ServiceError(
@@ -89,8 +99,8 @@ def scheme_edit(code):
             edited[group_name] = rows
         try:
             new = schemes.edit(code, edited, request.form.get("effective_from", ""), current_user)
-            flash(f"Đã lưu phiên bản {new.version}, áp dụng từ kỳ {new.effective_from}. Các kỳ đã mở không thay đổi.",
-                  "success")
+            flash(_("Đã lưu phiên bản %(version)s, áp dụng từ kỳ %(period)s. Các kỳ đã mở không thay đổi.",
+                    version=new.version, period=f"{new.effective_from[5:]}/{new.effective_from[:4]}"), "success")
             return redirect(url_for("admin.scheme_list"))
         except ServiceError as exc:
             error, field_errors, criteria = exc, _errors(exc), edited
@@ -124,7 +134,7 @@ def delegations():
                 delegation.create_delegation(current_user, principal, request.form.get("deputy", ""),
                                              request.form.get("start", ""), request.form.get("end", ""),
                                              request.form.get("reason", ""))
-            flash("Đã lưu.", "success")
+            flash(_("Đã lưu."), "success")
             return redirect(url_for("admin.delegations"))
         except ServiceError as exc:
             error = exc

@@ -5,15 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import i18n
+from app.i18n import N_
 from app.rules.levels import LEVELS
 from app.services import dashboard, exports, filters, instance_view, instances, operations
 from app.services.errors import ServiceError
 
 bp = Blueprint("dashboard", __name__)
 
-LIST_TITLES = {"evaluations": "Danh sách hồ sơ đánh giá", "tasks": "Danh sách việc"}
+LIST_TITLES = {"evaluations": N_("Danh sách hồ sơ đánh giá"), "tasks": N_("Danh sách việc")}
 
 
 @bp.route("/dashboard")
@@ -23,8 +26,8 @@ def overview():
     units = filters.viewable_units(current_user)
     pending = filters.run(current_user, "tasks", {"unit": board["unit"]["code"], "period": board["period"],
                                                    "status": "ready", "sort": "due", "limit": "10"})
-    return render_template("dashboard/overview.html", board=board, charts=dashboard.chart_data(board), units=units,
-                           pending=pending, LEVELS=LEVELS)
+    return render_template("dashboard/overview.html", board=board, charts=dashboard.chart_data(board, i18n.current()),
+                           units=units, pending=pending, LEVELS=LEVELS)
 
 
 def _list(kind: str):
@@ -40,7 +43,7 @@ def _list(kind: str):
     next_url = None
     if page and page.next_cursor:
         next_url = url_for(f"dashboard.{kind}_list") + "?" + urlencode(dict(params, cursor=page.next_cursor))
-    return render_template("dashboard/list.html", kind=kind, title=LIST_TITLES[kind], page=page, error=error,
+    return render_template("dashboard/list.html", kind=kind, title=_(LIST_TITLES[kind]), page=page, error=error,
                            params=params, units=filters.viewable_units(current_user), LEVELS=LEVELS,
                            saved=filters.saved(current_user, kind), next_url=next_url,
                            first_url=url_for(f"dashboard.{kind}_list") + ("?" + urlencode(params) if params else ""),
@@ -70,9 +73,9 @@ def save_filter():
     try:
         filters.save_filter(current_user, kind, request.form.get("filter_name", ""), params)
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(i18n.message_of(exc), "error")
     else:
-        flash("Đã lưu bộ lọc.", "success")
+        flash(_("Đã lưu bộ lọc."), "success")
     return redirect(url_for(f"dashboard.{kind}_list") + ("?" + urlencode(params) if params else ""))
 
 
@@ -81,7 +84,7 @@ def save_filter():
 def delete_filter(filter_id):
     kind = request.form.get("kind") if request.form.get("kind") in filters.KINDS else "evaluations"
     filters.delete_filter(current_user, filter_id)
-    flash("Đã xóa bộ lọc.", "success")
+    flash(_("Đã xóa bộ lọc."), "success")
     return redirect(url_for(f"dashboard.{kind}_list"))
 
 
@@ -113,23 +116,24 @@ def sheet(instance_id):
 
 # ------------------------------------------------------------------------------------ operations
 INSTANCE_OPS = {
-    "suspend": (lambda i, f: operations.suspend(current_user, i, f.get("reason")), "Đã tạm dừng hồ sơ."),
-    "resume": (lambda i, f: operations.resume(current_user, i, f.get("reason")), "Đã cho hồ sơ chạy tiếp."),
-    "terminate": (lambda i, f: operations.terminate(current_user, i, f.get("reason")), "Đã hủy hồ sơ."),
-    "retry": (lambda i, f: operations.retry(current_user, i), "Đã chạy lại hồ sơ thành công."),
+    "suspend": (lambda i, f: operations.suspend(current_user, i, f.get("reason")), N_("Đã tạm dừng hồ sơ.")),
+    "resume": (lambda i, f: operations.resume(current_user, i, f.get("reason")), N_("Đã cho hồ sơ chạy tiếp.")),
+    "terminate": (lambda i, f: operations.terminate(current_user, i, f.get("reason")), N_("Đã hủy hồ sơ.")),
+    "retry": (lambda i, f: operations.retry(current_user, i), N_("Đã chạy lại hồ sơ thành công.")),
 }
 TASK_OPS = {
     "reassign": (lambda t, f: operations.reassign(current_user, t, f.get("assignee"), f.get("reason")),
-                 "Đã giao lại việc."),
+                 N_("Đã giao lại việc.")),
     "extend": (lambda t, f: operations.extend_deadline(current_user, t, f.get("due_date"), f.get("reason")),
-               "Đã gia hạn."),
-    "remind": (lambda t, f: operations.resend(current_user, t), "Đã gửi lại thông báo nhắc việc."),
+               N_("Đã gia hạn.")),
+    "remind": (lambda t, f: operations.resend(current_user, t), N_("Đã gửi lại thông báo nhắc việc.")),
 }
 
 
 def _flash_error(exc: ServiceError) -> None:
-    detail = "; ".join(d.get("message", "") for d in exc.details if isinstance(d, dict) and d.get("message"))
-    flash(f"{exc.message}{' — ' + detail if detail and detail not in exc.message else ''}", "error")
+    message = i18n.message_of(exc)
+    detail = "; ".join(i18n.message_of(d) for d in exc.details if isinstance(d, dict) and d.get("message"))
+    flash(f"{message}{' — ' + detail if detail and detail not in message else ''}", "error")
 
 
 @bp.post("/operations/instances/<int:instance_id>/<op>")
@@ -145,10 +149,10 @@ def instance_operation(instance_id, op):
             raise
         _flash_error(exc)
     else:
-        flash(done, "success")
+        flash(_(done), "success")
         if op == "resume" and outcome["overdue_steps"]:
-            flash("Lưu ý: hạn của bước " + ", ".join(outcome["overdue_steps"]) +
-                  " đã qua; bộ hẹn giờ sẽ xử lý ở lần chạy tới.", "error")
+            flash(_("Lưu ý: hạn của bước %(steps)s đã qua; bộ hẹn giờ sẽ xử lý ở lần chạy tới.",
+                    steps=", ".join(outcome["overdue_steps"])), "error")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id) + "#operations")
 
 
@@ -167,5 +171,5 @@ def task_operation(task_id, op):
             raise
         _flash_error(exc)
     else:
-        flash(done, "success")
+        flash(_(done), "success")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id) + "#waiting")
