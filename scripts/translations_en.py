@@ -638,5 +638,10 @@ EN = {
     "Số tháng loại %(level)s": "Months at level %(level)s",
     "KĐG": "N/E",
     "Không có kết quả đánh giá nào trong kỳ này.": "No evaluation results in this range.",
+    "Đang mở kỳ…": "Opening…",
+    "%(done)s/%(total)s người — %(started)s hồ sơ mới, %(skipped)s đã có":
+        "%(done)s/%(total)s people — %(started)s new evaluations, %(skipped)s already existed",
+    "Mất kết nối; bấm “Mở kỳ” để tiếp tục (những người đã mở được giữ nguyên).":
+        "Connection lost; press “Open month” again to resume (the people already opened are kept).",
     # (end of admin, dashboard, reports)
 }

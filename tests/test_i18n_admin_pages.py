@@ -205,3 +205,9 @@ def test_reports_and_open_month_in_english(client):
     html = get(client, "/months/open?lang=en")
     assert "<h1>Open an evaluation month</h1>" in html and "Include the sub-units" in html
     assert "Mở kỳ đánh giá" not in html and not VIETNAMESE.search(text_of(html))
+    # the texts the progress script shows come from the page, in its language
+    assert 'data-text-running="Opening…"' in html and "Opened {period}: {started} new evaluations" in html
+    assert "{done}/{total} people" in html and "Connection lost; press “Open month” again" in html
+    html = get(client, "/months/open?lang=vi")
+    assert 'data-text-done="Đã mở kỳ {period}: {started} hồ sơ mới, {skipped} đã có từ trước."' in html
+    assert "Mất kết nối" in html and "/ Connection lost" in html

@@ -9,6 +9,14 @@
   var errorBox = document.getElementById("open-error");
   var button = form.querySelector("button[type=submit]");
   var token = form.querySelector("input[name=csrf_token]").value;
+  var english = document.documentElement.lang === "en";
+
+  // The texts come from the page (data-text-*, in its language) with {name} placeholders.
+  function text(name, values, fallback) {
+    var t = form.getAttribute("data-text-" + name) || fallback;
+    Object.keys(values || {}).forEach(function (k) { t = t.split("{" + k + "}").join(String(values[k])); });
+    return t;
+  }
 
   function showResult(period, p) {
     var old = document.getElementById("open-result");
@@ -17,7 +25,8 @@
     result.className = "flash flash-success";
     result.setAttribute("role", "status");
     result.id = "open-result";
-    result.textContent = "Đã mở kỳ " + period + ": " + p.started + " hồ sơ mới, " + p.skipped + " đã có từ trước.";
+    result.textContent = text("done", {period: period, started: p.started, skipped: p.skipped},
+                              "Đã mở kỳ {period}: {started} hồ sơ mới, {skipped} đã có từ trước.");
     form.parentNode.insertBefore(result, form);
   }
 
@@ -37,7 +46,7 @@
     button.disabled = true;
     box.hidden = false;
     bar.value = 0;
-    status.textContent = "Đang mở kỳ…";
+    status.textContent = text("running", null, "Đang mở kỳ…");
     var old = document.getElementById("open-result");
     if (old) old.remove();
 
@@ -50,14 +59,17 @@
         return resp.json().then(function (data) { return {ok: resp.ok, data: data}; });
       }).then(function (r) {
         if (!r.ok) {
-          fail((r.data.message || "Lỗi") + (r.data.message_en ? " / " + r.data.message_en : ""));
+          var message = r.data.message || text("error", null, "Lỗi");
+          fail(english ? (r.data.message_en || message)
+                       : message + (r.data.message_en ? " / " + r.data.message_en : ""));
           return;
         }
         var p = r.data;
         body.after = p.after; body.done = p.done; body.started = p.started; body.skipped = p.skipped;
         bar.max = Math.max(p.total, 1);
         bar.value = Math.min(p.done, bar.max);
-        status.textContent = p.done + "/" + p.total + " người — " + p.started + " hồ sơ mới, " + p.skipped + " đã có";
+        status.textContent = text("progress", {done: p.done, total: p.total, started: p.started, skipped: p.skipped},
+                                  "{done}/{total} người — {started} hồ sơ mới, {skipped} đã có");
         if (p.finished) {
           bar.value = bar.max;
           button.disabled = false;
@@ -66,7 +78,8 @@
           step();
         }
       }).catch(function () {
-        fail("Mất kết nối; bấm “Mở kỳ” để tiếp tục (những người đã mở được giữ nguyên). / Connection lost; press again to resume.");
+        fail(text("lost", null, "Mất kết nối; bấm “Mở kỳ” để tiếp tục (những người đã mở được giữ nguyên). / " +
+                                "Connection lost; press again to resume."));
       });
     }
     step();
