@@ -211,3 +211,30 @@ def test_reports_and_open_month_in_english(client):
     html = get(client, "/months/open?lang=vi")
     assert 'data-text-done="Đã mở kỳ {period}: {started} hồ sơ mới, {skipped} đã có từ trước."' in html
     assert "Mất kết nối" in html and "/ Connection lost" in html
+
+
+def test_operations_flashes_and_notices_in_english(client):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Notification
+    from app.services import cycles
+
+    from .conftest import user
+
+    cycles.open_month("SNV-TCCB", PERIOD)
+    db.session.commit()
+    ttb = instance_id("ttb")
+    login(client, "nva")
+    page = get(client, f"/instances/{ttb}?lang=en")
+    token = csrf_token(page)
+    refused = client.post(f"/operations/instances/{ttb}/suspend", data={"csrf_token": token, "reason": "x"},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "A reason is required (at least 5 characters)." in refused and "Cần ghi rõ lý do" not in refused
+    done = client.post(f"/operations/instances/{ttb}/terminate", data={"csrf_token": token, "reason": "Mở nhầm kỳ"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "The evaluation is cancelled." in done and "Đã hủy hồ sơ." not in done
+    notice = db.session.scalars(select(Notification).where(Notification.user_id == user("ttb").id,
+                                                           Notification.kind == "terminated")).one()
+    assert notice.message.startswith("Hồ sơ đánh giá tháng 2030-03 đã bị hủy.")
+    assert notice.message_en == "Your evaluation for 2030-03 was cancelled. Reason: Mở nhầm kỳ"

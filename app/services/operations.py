@@ -129,11 +129,16 @@ def reassign(actor: User, task_id: int, username: str, reason: str) -> HumanTask
             "task": task.id, "before": before.username if before else None, "after": new.username,
             "assignee": new.username, "reason": reason})
         subject = locked.subject
+        title_en = instances.title_en(task.title)
         notifications.send(new.id, "assigned", f"Việc được giao lại cho anh/chị: {task.title} — "
-                           f"{subject.full_name} ({locked.period}). Lý do: {reason}", locked.id)
+                           f"{subject.full_name} ({locked.period}). Lý do: {reason}", locked.id,
+                           f"Task reassigned to you: {title_en} — {subject.full_name} ({locked.period}). "
+                           f"Reason: {reason}")
         if before is not None:
             notifications.send(before.id, "reassigned", f"Việc {task.title} — {subject.full_name} "
-                               f"({locked.period}) đã được giao cho {new.full_name}.", locked.id)
+                               f"({locked.period}) đã được giao cho {new.full_name}.", locked.id,
+                               f"Task {title_en} — {subject.full_name} ({locked.period}) was reassigned to "
+                               f"{new.full_name}.")
         return task
     return _guard(run)
 
@@ -210,7 +215,9 @@ def extend_deadline(actor: User, task_id: int, new_date, reason: str, now: datet
         audit.record("deadline_extended", instance=locked, actor=actor, step=task.step, details=details)
         if task.assignee_id:
             notifications.send(task.assignee_id, "extended", f"Gia hạn: {task.title} — {locked.subject.full_name} "
-                               f"({locked.period}), hạn mới {_local(new_due)}.", locked.id)
+                               f"({locked.period}), hạn mới {_local(new_due)}.", locked.id,
+                               f"Deadline extended: {instances.title_en(task.title)} — {locked.subject.full_name} "
+                               f"({locked.period}), new deadline {_local(new_due)}.")
         return details
     try:
         return _guard(run)
@@ -243,8 +250,11 @@ def resend(actor: User, task_id: int, now: datetime | None = None) -> HumanTask:
 
     def run():
         due = f", hạn {_local(task.due_at)}" if task.due_at else ""
+        due_en = f", due {_local(task.due_at)}" if task.due_at else ""
         notifications.send(task.assignee_id, "reminder", f"Nhắc việc: {task.title} — {instance.subject.full_name} "
-                           f"({instance.period}){due}", instance.id)
+                           f"({instance.period}){due}", instance.id,
+                           f"Reminder: {instances.title_en(task.title)} — {instance.subject.full_name} "
+                           f"({instance.period}){due_en}")
         audit.record("notification_resent", instance=instance, actor=actor, step=task.step,
                      details={"task": task.id, "assignee": task.assignee.username})
         return task
@@ -315,7 +325,8 @@ def terminate(actor: User, instance_id: int, reason: str) -> ProcessInstance:
         audit.record("instance_terminated", instance=locked, actor=actor,
                      details={"before": before, "after": "terminated", "reason": reason})
         notifications.send(locked.subject_id, "terminated", f"Hồ sơ đánh giá tháng {locked.period} đã bị hủy. "
-                           f"Lý do: {reason}", locked.id)
+                           f"Lý do: {reason}", locked.id,
+                           f"Your evaluation for {locked.period} was cancelled. Reason: {reason}")
         return locked
     try:
         return _guard(run)
