@@ -147,7 +147,7 @@ def test_lists_in_english(month):
     html = get(client, f"/dashboard/evaluations?unit=SNV&period={PERIOD}&lang=en")
     for text in ("<h1>Evaluations</h1>", ">Unit (with its sub-units)</label>", ">Filter</button>", "Save this filter",
                  'data-label="Total"', "12 results", "Clear filters", ">Not finished</option>",
-                 ">Head scores instead</option>", "Self-evaluation and scoring"):
+                 ">Waiting at step</label>", "Self-evaluation and scoring"):
         assert text in html, text
     for text in ("Danh sách hồ sơ", "Bộ lọc", "kết quả", "Chưa xong", "Tất cả"):
         assert text not in html, text
