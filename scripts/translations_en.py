@@ -419,6 +419,8 @@ EN = {
     "Cá nhân tự đánh giá": "Self-evaluation",
     "Lãnh đạo trực tiếp chấm điểm": "Direct manager's review",
     "Thủ trưởng chấm thay (quá hạn)": "Head scores instead (overdue)",
+    "Thủ trưởng chấm điểm": "Head's scoring",
+    "và %(n)s người khác": "and %(n)s more",
     "Thủ trưởng chấm thay": "Head scores instead",
     "Thủ trưởng quyết định": "Head's decision",
     "Chưa có người xử lý": "Nobody assigned",

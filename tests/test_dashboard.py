@@ -44,6 +44,17 @@ def all_pages(api, path, **params):
 
 
 # ------------------------------------------------------------------------------- the figures
+def test_overdue_names_the_holders_with_the_most_and_counts_the_rest(client, monkeypatch):
+    """A city-wide month has a late holder per person: the board lists the top ones per step (one query,
+    no list of ids sent to the database) and how many more there are; the step's count stays whole."""
+    seed_month(client)
+    monkeypatch.setattr(dashboard, "TOP_HOLDERS", 2)
+    board = dashboard.build(user("admin"), "SNV", PERIOD, now=AFTER_SELF_DUE)
+    [step] = board["overdue"]
+    assert step["count"] == 5 and len(step["holders"]) == 2 and step["more_holders"] == 3
+    assert {h["username"] for h in step["holders"]} <= {"gd", "admin", "tpcc", "dtg", "bti"}
+
+
 def test_dashboard_counts_for_a_seeded_month(client):
     seed_month(client)
     board = dashboard.build(user("nva"), "SNV", PERIOD, now=AFTER_SELF_DUE)
@@ -60,6 +71,7 @@ def test_dashboard_counts_for_a_seeded_month(client):
     holders = {h["username"]: h["count"] for h in board["overdue"][0]["holders"]}
     assert holders == {"gd": 1, "admin": 1, "tpcc": 1, "dtg": 1, "bti": 1}
 
+    assert board["overdue"][0]["count"] == 5 and board["overdue"][0]["more_holders"] == 0
     completion = {c["unit"]: (c["total"], c["done"], c["percent"], c["overdue"]) for c in board["completion"]}
     assert completion == {"SNV-VP": (2, 0, 0, 2), "SNV-TCCB": (5, 3, 60, 0), "SNV-CCVC": (5, 1, 20, 3)}
     tccb = next(c for c in board["completion"] if c["unit"] == "SNV-TCCB")

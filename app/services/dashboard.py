@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 
 from app.extensions import db
 from app.i18n import N_, translate_in
@@ -32,11 +32,14 @@ FUNNEL_SHORT = {"self_evaluation": N_("Tự đánh giá"), "review": N_("Lãnh �
 STEP_TITLES = {
     "self_evaluation": N_("Cá nhân tự đánh giá"),
     "review": N_("Lãnh đạo trực tiếp chấm điểm"),
-    "review_by_decider": N_("Thủ trưởng chấm thay (quá hạn)"),
+    "review_by_decider": N_("Thủ trưởng chấm điểm"),
     "decision": N_("Thủ trưởng quyết định"),
     "appeal_decision": N_("Giải quyết kiến nghị"),
 }
 NO_HOLDER = N_("Chưa có người xử lý")
+# Holders listed per overdue step: the city's month can have 100,000 late self-evaluations, each with
+# its own holder; the page names those with the most and counts the rest.
+TOP_HOLDERS = 20
 
 
 def previous_period(today: datetime | None = None) -> str:
@@ -88,13 +91,22 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         .where(R.period == period, rec_scope)
         .group_by(R.unit_id, R.status, R.level, published)).all()
 
-    # 2. overdue ready tasks by step, holder and unit ----------------------------------------------
+    # 2. overdue ready tasks: by step and unit; per step the holders with the most -----------------
+    is_late = and_(T.period == period, T.status == "ready", T.due_at < now,
+                   scope.clause(T.unit_id, T.subject_id, within))
     late = db.session.execute(
-        select(T.step, T.assignee_id, T.unit_id, func.count().label("n"), func.min(T.due_at).label("oldest"),
-               func.min(T.title).label("title"))
-        .where(T.period == period, T.status == "ready", T.due_at < now,
-               scope.clause(T.unit_id, T.subject_id, within))
-        .group_by(T.step, T.assignee_id, T.unit_id)).all()
+        select(T.step, T.unit_id, func.count().label("n"), func.min(T.title).label("title"))
+        .where(is_late).group_by(T.step, T.unit_id)).all()
+    per_holder = (
+        select(T.step, T.assignee_id, func.count().label("n"), func.min(T.due_at).label("oldest"),
+               func.row_number().over(partition_by=T.step, order_by=(func.count().desc(), T.assignee_id))
+               .label("rank"),
+               func.count().over(partition_by=T.step).label("holders"))
+        .where(is_late).group_by(T.step, T.assignee_id).subquery())
+    top_holders = db.session.execute(
+        select(per_holder, User.username, User.full_name)
+        .outerjoin(User, User.id == per_holder.c.assignee_id)
+        .where(per_holder.c.rank <= TOP_HOLDERS)).all()
 
     # 3. instances that need HR: suspended or stopped by an engine error ---------------------------
     P = ProcessInstance
@@ -141,24 +153,21 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             levels["none"] += row.n
 
     overdue_by_step: dict[str, dict] = {}
-    holder_ids = {r.assignee_id for r in late if r.assignee_id}
-    names = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(holder_ids or {-1})))}
     for r in late:
         step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": STEP_TITLES.get(r.step, r.title),
-                                                   "count": 0, "holders": {}})
+                                                   "count": 0, "holders": [], "more_holders": 0})
         step["count"] += r.n
-        holder = step["holders"].setdefault(r.assignee_id, {
-            "username": names[r.assignee_id].username if r.assignee_id in names else None,
-            "full_name": names[r.assignee_id].full_name if r.assignee_id in names else NO_HOLDER,
-            "count": 0, "oldest_due": r.oldest})
-        holder["count"] += r.n
-        holder["oldest_due"] = min(holder["oldest_due"], r.oldest)
         key = top.get(r.unit_id, unit.id)
         (by_child[key] if key in by_child else by_child.setdefault(key, _child_counts()))["overdue"] += r.n
+    for r in top_holders:
+        step = overdue_by_step[r.step]
+        step["holders"].append({"username": r.username, "full_name": r.full_name or NO_HOLDER,
+                                "count": r.n, "oldest_due": r.oldest})
+        step["more_holders"] = max(0, r.holders - TOP_HOLDERS)
     overdue = []
     for step_id in _ordered_steps(overdue_by_step):
         step = overdue_by_step[step_id]
-        step["holders"] = sorted(step["holders"].values(), key=lambda h: (-h["count"], h["full_name"]))
+        step["holders"].sort(key=lambda h: (-h["count"], h["full_name"]))
         overdue.append(step)
 
     completion = []
