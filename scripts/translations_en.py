@@ -421,6 +421,12 @@ EN = {
     "Thủ trưởng chấm thay (quá hạn)": "Head scores instead (overdue)",
     "Thủ trưởng chấm điểm": "Head's scoring",
     "và %(n)s người khác": "and %(n)s more",
+    "Cần Thủ trưởng chấm điểm trước khi quyết định": "To score before the decision",
+    "Lãnh đạo trực tiếp của những người này là anh/chị (hoặc lãnh đạo trực tiếp đã quá hạn chấm): chấm điểm xong, hồ sơ vào đợt quyết định.":
+        "You are these people's direct manager (or their manager's review is overdue): once you have scored them, "
+        "their records join the batch to decide.",
+    "không tự đánh giá": "no self-evaluation",
+    "Chấm điểm %(name)s": "Score %(name)s",
     "Thủ trưởng chấm thay": "Head scores instead",
     "Thủ trưởng quyết định": "Head's decision",
     "Chưa có người xử lý": "Nobody assigned",

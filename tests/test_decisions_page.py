@@ -81,3 +81,27 @@ def test_page_renders_the_quota_for_the_live_counter_and_warns_without_js(client
     assert ok.status_code == 302
     db.session.expire_all()
     assert _record("ttb").level == "B" and _record("ttb").published_at is not None
+
+
+def test_the_head_scores_a_division_leader_from_the_decision_page_then_decides(client):
+    """tptc's manager is gd: after tptc's self-evaluation the decision page lists tptc to score, the
+    scoring form leads back to the page, and tptc joins the batch with the head's own score."""
+    from .test_pages import score_fields, submit
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    tptc = Api(client, "tptc")
+    tptc.complete(tptc.task_for("tptc", "self_evaluation")["id"], scores_for(86, True))
+    login(client, "gd")
+    html = client.get("/decisions").get_data(as_text=True)
+    section = re.search(r'<section id="to-score".*?</section>', html, re.S).group(0)
+    assert user("tptc").full_name in section and ">86<" in section
+    href = re.search(r'href="(/tasks/\d+)"', section).group(1)
+    assert "decision-batch" not in html                                 # nothing to decide yet
+    english = client.get("/decisions?lang=en").get_data(as_text=True)
+    assert "To score before the decision" in english and f"Score {user('tptc').full_name}" in english
+    client.get("/decisions?lang=vi")
+    resp = submit(client, href, dict(score_fields(90, True), days_worked="21"))
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/decisions")
+    html = client.get("/decisions").get_data(as_text=True)
+    assert 'id="to-score"' not in html
+    row = re.search(rf'<tr data-level="A" data-instance="{_record("tptc").instance_id}"', html)
+    assert row and _record("tptc").total == 90

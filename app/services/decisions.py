@@ -13,13 +13,23 @@ from .cycles import check_period, unit_by_code
 from .errors import BadRequest, Conflict, Forbidden, Invalid
 
 
-def pending(user: User, period: str | None = None) -> list[HumanTask]:
+# The decider's own scoring before the decision: people whose direct manager is the decider (they skip
+# the manager's review) and reviews escalated past their deadline.
+SCORING_STEP = "review_by_decider"
+
+
+def pending(user: User, period: str | None = None, step: str = "decision") -> list[HumanTask]:
+    """The user's ready tasks of `step` (theirs or their principals'), never about themself."""
     assignees = [user.id] + [p.id for p in authority.principals_of(user)]
     query = select(HumanTask).where(HumanTask.assignee_id.in_(assignees), HumanTask.status == "ready",
-                                    HumanTask.step == "decision", HumanTask.subject_id != user.id)
+                                    HumanTask.step == step, HumanTask.subject_id != user.id)
     if period:
         query = query.where(HumanTask.period == period)
     return db.session.scalars(query.order_by(HumanTask.agency_id, HumanTask.unit_id, HumanTask.id)).all()
+
+
+def to_score(user: User, period: str | None = None) -> list[HumanTask]:
+    return pending(user, period, SCORING_STEP)
 
 
 def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool) -> dict:

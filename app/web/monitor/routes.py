@@ -181,7 +181,9 @@ def decision_batch():
         recs = {t.instance_id: instances.record_of(t.instance) for t in rows}
         quota = decisions.live_quota(agency_id, per, {i: r.level for i, r in recs.items()})
         batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota})
-    return render_template("monitor/decisions.html", batches=batches, error=error), (error.status if error else 200)
+    scoring = [(t, instances.record_of(t.instance)) for t in decisions.to_score(current_user, period)]
+    return render_template("monitor/decisions.html", batches=batches, scoring=scoring, error=error), \
+        (error.status if error else 200)
 
 
 @bp.route("/reports/monthly")

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from app import forms, i18n
 from app.extensions import db
 from app.models import Notification
-from app.services import tasks
+from app.services import decisions, tasks
 from app.services.errors import Invalid
 
 bp = Blueprint("tasks", __name__)
@@ -42,7 +42,9 @@ def task_page(task_id):
         else:
             flash(_("Đã hoàn thành: %(title)s — %(name)s.", title=tasks.step_title(view.task),
                     name=view.task.subject.full_name), "success")
-            return redirect(url_for("tasks.inbox"))
+            # the head scoring before a decision goes back to the batch it belongs to
+            scored_for_decision = view.task.step == decisions.SCORING_STEP
+            return redirect(url_for("monitor.decision_batch" if scored_for_decision else "tasks.inbox"))
     form_html = forms.render(view.schema, data, errors, view.context, lang=i18n.current())
     return render_template("tasks/task.html", view=view, form_html=form_html), status
 
