@@ -55,6 +55,8 @@ class ProcessInstance(db.Model):
     subject: Mapped[User] = relationship(foreign_keys=[subject_id])
     unit: Mapped[Unit] = relationship(foreign_keys=[unit_id])
     agency: Mapped[Unit] = relationship(foreign_keys=[agency_id])
+    # the business projection of this instance (one per instance); read-only from this side
+    record: Mapped["EvaluationRecord | None"] = relationship("EvaluationRecord", uselist=False, viewonly=True)
 
 
 class HumanTask(db.Model):

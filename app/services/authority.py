@@ -14,6 +14,8 @@ from sqlalchemy import or_, select
 from app.extensions import db
 from app.models import Appointment, Delegation, Unit, User
 
+from . import refcache
+
 ROLE_LABELS = {
     "subject": "Người được đánh giá",
     "direct_manager": "Lãnh đạo trực tiếp",
@@ -47,6 +49,25 @@ def head_of(unit: Unit, on: date) -> User | None:
     return head if head is not None and head.active else None
 
 
+# Who decides, per unit and day: (agency id, id of its head in office or None) for the agencies at and
+# above the unit, nearest first. Read on every completion that reaches a gateway asking `same_holder`.
+_head_chains = refcache.RefCache("head_chains", 60.0, {"units", "appointments", "users"})
+
+
+def head_chain(unit: Unit | None, on: date) -> tuple[tuple[int, int | None], ...]:
+    if unit is None:
+        return ()
+
+    def compute():
+        chain = []
+        for u in unit.ancestors():
+            if u.is_agency:
+                head = head_of(u, on)
+                chain.append((u.id, head.id if head is not None else None))
+        return tuple(chain)
+    return _head_chains.get((unit.id, on), compute)
+
+
 class Authority:
     """Role resolution on one date. Heads are looked up once per unit, so a bulk run (opening a
     month for thousands of people) asks the database once per unit, not once per person; the
@@ -61,23 +82,32 @@ class Authority:
             self._heads[unit.id] = head_of(unit, self.on)
         return self._heads[unit.id]
 
-    def _head_above(self, agency: Unit | None, subject: User) -> User | None:
-        """The head of the first agency at or above `agency` who is not the subject."""
-        unit = agency
-        while unit is not None:
-            if unit.is_agency:
-                head = self.head_of(unit)
-                if head is not None and head.id != subject.id:
-                    return head
-            unit = unit.parent
-        return None
+    def decider_id(self, subject: User, unit: Unit | None = None) -> int | None:
+        """The head of the first agency at or above the unit who is not the subject."""
+        return next((head for _, head in head_chain(unit or subject.unit, self.on)
+                     if head is not None and head != subject.id), None)
+
+    def superior_decider_id(self, subject: User, unit: Unit | None = None) -> int | None:
+        """The same, from the agency above the unit's own."""
+        return next((head for _, head in head_chain(unit or subject.unit, self.on)[1:]
+                     if head is not None and head != subject.id), None)
 
     def decider_for(self, subject: User, unit: Unit | None = None) -> User | None:
-        return self._head_above(agency_of_unit(unit or subject.unit), subject)
+        found = self.decider_id(subject, unit)
+        return db.session.get(User, found) if found is not None else None
 
     def superior_decider_for(self, subject: User, unit: Unit | None = None) -> User | None:
-        agency = agency_of_unit(unit or subject.unit)
-        return self._head_above(agency.parent if agency else None, subject)
+        found = self.superior_decider_id(subject, unit)
+        return db.session.get(User, found) if found is not None else None
+
+    def holder_id(self, role: str | None, subject: User, unit: Unit | None = None) -> int | None:
+        """`resolve(...).id` without loading the heads."""
+        if role == "decider":
+            return self.decider_id(subject, unit)
+        if role == "superior_decider":
+            return self.superior_decider_id(subject, unit)
+        person = self.resolve(role, subject, unit)
+        return person.id if person is not None else None
 
     def direct_manager_for(self, subject: User, unit: Unit | None = None) -> User | None:
         """The manager on file; for a person evaluated by another unit (a transfer), that unit's head

@@ -12,17 +12,24 @@ from app.i18n import N_
 from app.models import CalendarDay, User
 from app.rules.workdays import WorkCalendar
 
-from . import audit
+from . import audit, refcache
 from .errors import Invalid
 
 KINDS = {"off": N_("Ngày nghỉ bù / nghỉ thêm"), "work": N_("Ngày làm việc bù")}  # the page shows them translated
 
 
+_calendars = refcache.RefCache("calendar", 60.0, {"calendar_days"})
+
+
 def current() -> WorkCalendar:
-    rows = db.session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
-    return WorkCalendar(days_off=frozenset(d for d, k in rows if k == "off"),
-                        makeup_days=frozenset(d for d, k in rows if k == "work"),
-                        tz=current_app.config["TIMEZONE"])
+    """The calendar in force (every engine run reads it: cached, see refcache)."""
+    tz = current_app.config["TIMEZONE"]
+
+    def compute():
+        rows = db.session.execute(select(CalendarDay.day, CalendarDay.kind)).all()
+        return WorkCalendar(days_off=frozenset(d for d, k in rows if k == "off"),
+                            makeup_days=frozenset(d for d, k in rows if k == "work"), tz=tz)
+    return _calendars.get(tz, compute)
 
 
 def add_day(day_text: str, kind: str, note: str, actor: User) -> CalendarDay:

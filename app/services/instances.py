@@ -194,8 +194,7 @@ def role_holders(subject: User, unit: Unit | None, resolver: authority.Authority
 
     def holder(role: str) -> int | None:
         if role not in cache:
-            person = (resolver or authority.Authority()).resolve(role, subject, unit)
-            cache[role] = person.id if person is not None else None
+            cache[role] = (resolver or authority.Authority()).holder_id(role, subject, unit)
         return cache[role]
     return holder
 
@@ -214,7 +213,11 @@ def diagram(instance: ProcessInstance) -> dict:
 
 
 def record_of(instance: ProcessInstance) -> EvaluationRecord:
-    return db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.instance_id == instance.id)).one()
+    """Loaded once per instance and session (a completion projects it, then its response reads it)."""
+    record = instance.record
+    if record is None:
+        raise NotFound(f"Không tìm thấy kết quả của hồ sơ #{instance.id}", f"No record for evaluation #{instance.id}")
+    return record
 
 
 def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = None) -> None:

@@ -16,5 +16,5 @@
         el.setAttribute("data-loaded", "true");
       });
     })
-    .catch(function (err) { el.textContent = "Không vẽ được sơ đồ: " + err; });
+    .catch(function (err) { el.textContent = (document.documentElement.lang === "en" ? "The diagram could not be drawn: " : "Không vẽ được sơ đồ: ") + err; });
 })();
