@@ -282,6 +282,28 @@ def test_acting_head_decides_for_the_dates_of_the_appointment(ctx):
     assert authority.decider_for(user("tpcc")).username == "chutich"   # the acting head goes one level up
 
 
+def test_cached_heads_and_calendar_follow_changes(ctx, monkeypatch):
+    """Completions read the heads and the calendar from a per-process cache: an ORM change drops it at
+    once; a change behind the ORM's back (plain SQL, another process) shows when the entry expires."""
+    from sqlalchemy import delete
+
+    from app.services import authority
+    assert authority.decider_for(user("ttb")).username == "gd"                     # now cached
+    assert date(2030, 4, 1) not in calendar.current().days_off
+    calendar.add_day("2030-04-01", "off", "Nghỉ thêm", user("admin"))
+    assert date(2030, 4, 1) in calendar.current().days_off
+    snv = db.session.scalars(select(Unit).where(Unit.code == "SNV")).one()
+    db.session.add(Appointment(unit_id=snv.id, user_id=user("tpcc").id, kind="acting",
+                               start=date.today() - timedelta(days=1), end=date.today() + timedelta(days=30)))
+    db.session.commit()
+    assert authority.decider_for(user("ttb")).username == "tpcc"
+    db.session.execute(delete(Appointment))
+    db.session.commit()
+    assert authority.decider_for(user("ttb")).username == "tpcc"                   # not seen yet...
+    monkeypatch.setattr(authority._head_chains, "ttl", 0)
+    assert authority.decider_for(user("ttb")).username == "gd"                     # ...until it expires
+
+
 @pytest.mark.parametrize("moved_on_day, evaluating_unit, reviewer", [(20, "SNV-CCVC", "tpcc"), (5, "SNV-TCCB", "tptc")])
 def test_transfer_mid_month_is_evaluated_where_most_worked(ctx, client, moved_on_day, evaluating_unit, reviewer):
     tccb = db.session.scalars(select(Unit).where(Unit.code == "SNV-TCCB")).one()
