@@ -62,6 +62,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="gunicorn workers (default: one per core, which did best here: the work is CPU-bound)")
     ap.add_argument("--completions", type=int, default=3_000)
+    ap.add_argument("--few-clients", type=int, default=4,
+                    help="a second, lighter run: the latency of one completion when the server is not saturated")
+    ap.add_argument("--few-completions", type=int, default=600)
     ap.add_argument("--floor-n", type=int, default=2_000, help="iterations of each floor measurement")
     ap.add_argument("--samples", type=int, default=400, help="inbox users / dashboard calls timed")
     args = ap.parse_args(argv)
@@ -155,19 +158,20 @@ def main(argv=None) -> int:
                                   .where(HumanTask.period == args.period, HumanTask.status == "ready",
                                          HumanTask.step == "self_evaluation", User.position_group == "staff")
                                   .order_by(HumanTask.unit_id, HumanTask.id)      # whole divisions, as on day 3:
-                                  .limit(args.completions + 100)).all()          # their heads get ~60 reviews each
+                                  .limit(args.completions + args.few_completions + 100)).all()   # heads get ~60 each
         db.session.commit()
         tokens = httpbench.tokens_for(db.engine, [uid for _, uid in rows])
         jobs = [(tokens[uid], tid, form) for tid, uid in rows]
-        say(f"gunicorn with {args.workers} workers; {len(jobs) - 100} completions by {args.clients} clients "
-            f"(+100 warm-up)")
+        say(f"gunicorn with {args.workers} workers; {args.completions} completions by {args.clients} clients "
+            f"(+100 warm-up), then {len(jobs) - 100 - args.completions} by {args.few_clients}")
         server = httpbench.Gunicorn(url, instance_path, args.workers)
         try:
             httpbench.complete_all(server.port, jobs[:100], args.clients)
-            run = httpbench.complete_all(server.port, jobs[100:], args.clients, server.proc.pid)
+            run = httpbench.complete_all(server.port, jobs[100:100 + args.completions], args.clients, server.proc.pid)
+            few = httpbench.complete_all(server.port, jobs[100 + args.completions:], args.few_clients)
         finally:
             server.stop()
-        results["completion"] = dict(run, floor=completion_floor)
+        results["completion"] = dict(run, floor=completion_floor, few=few)
         say(f"completion: {run['rate']:.0f}/s p50 {pct(run['latencies'], 50):.0f} ms p95 {pct(run['latencies'], 95):.0f} ms "
             f"{run['statuses']}; floors {completion_floor}")
 
@@ -280,6 +284,9 @@ def report(args, shape, r, load_before) -> None:
     add(f"{'  raw floor: load + complete + save, library serializer (/s)':<58} {c['floor'][0]:>18.0f}")
     add(f"{'  (same with the spec-less serializer (/s))':<58} {c['floor'][1]:>18.0f}")
     add(f"{'  HTTP completions / raw floor (one core)':<58} {c['rate'] / c['floor'][0]:>17.0%}")
+    lf = c["few"]["latencies"]
+    add(f"{'  with {0} clients: /s, p50 / p95 ms (n={1})'.format(args.few_clients, len(lf)):<58} "
+        f"{c['few']['rate']:>5.0f} {pct(lf, 50):>6.0f} / {pct(lf, 95):>6.0f}")
     if c.get("cpu_ms"):
         cpu = c["cpu_ms"]
         total = sum(cpu.values())
