@@ -5,6 +5,7 @@ save() is the one place that rewrites the snapshot, the human tasks and the reco
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from flask import current_app
@@ -108,7 +109,7 @@ class Starter:
         """One person: the engine run and every row it leads to (instance ids are filled in on write)."""
         scheme = self.scheme_for(unit)
         workflow = Workflow.start(self.loaded, seed_data(subject, self.period, scheme),
-                                  role_holders(subject, unit, self.authority))
+                                  role_holders(lambda: (subject, unit), self.authority))
         live = workflow.live_tasks()
         ready = workflow.ready_tasks(live)
         columns, steps, completed = _instance_columns(workflow, ready, live)
@@ -184,16 +185,18 @@ def lock(instance_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance:
 
 def load(instance: ProcessInstance) -> Workflow:
     return Workflow.load(specs.load(instance.version), instance.snapshot,
-                         role_holders(instance.subject, instance.unit))
+                         role_holders(lambda: (instance.subject, instance.unit)))
 
 
-def role_holders(subject: User, unit: Unit | None, resolver: authority.Authority | None = None):
-    """Lane role -> the id of the person who holds it for `subject` (asked lazily, once per role and
-    run): what `same_holder()` in a gateway condition compares."""
+def role_holders(whose: Callable[[], tuple[User, Unit | None]], resolver: authority.Authority | None = None):
+    """Lane role -> the id of the person who holds it for the subject `whose()` gives, in the unit that
+    evaluates them: what `same_holder()` in a gateway condition compares. Nothing is looked up until a
+    condition asks (most runs never do), then once per role and run."""
     cache: dict[str, int | None] = {}
 
     def holder(role: str) -> int | None:
         if role not in cache:
+            subject, unit = whose()
             cache[role] = (resolver or authority.Authority()).holder_id(role, subject, unit)
         return cache[role]
     return holder
