@@ -76,6 +76,17 @@ def test_page_renders_the_quota_for_the_live_counter_and_warns_without_js(client
     fields = {"unit": "SNV", "period": PERIOD, "instance_id": ids, "csrf_token": token}
     refused = client.post("/decisions", data=fields)
     assert refused.status_code == 422 and 'id="decision-error"' in refused.get_data(as_text=True)
+    # refused again with choices made: the page comes back as the head left it, nothing is lost
+    ptd, tptc = str(_record("ptd").instance_id), str(_record("tptc").instance_id)
+    chosen = dict(fields, instance_id=[i for i in ids if i != ptd],
+                  **{f"level_{tptc}": "C", f"reason_{tptc}": "Chưa hoàn thành báo cáo quý — giữ lý do"})
+    page = client.post("/decisions", data=chosen)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and _record("tptc").published_at is None
+    assert re.search(rf'name="instance_id" value="{ptd}" aria-label', html)                  # still unticked
+    assert re.search(rf'name="instance_id" value="{tptc}" checked', html)
+    assert re.search(rf'<select name="level_{tptc}"[^>]*>.*?<option value="C" selected>', html, re.S)
+    assert f'name="reason_{tptc}" value="Chưa hoàn thành báo cáo quý — giữ lý do"' in html
     ttb = str(_record("ttb").instance_id)
     ok = client.post("/decisions", data=dict(fields, **{f"level_{ttb}": "B", f"reason_{ttb}": "Quota"}))
     assert ok.status_code == 302

@@ -182,8 +182,10 @@ def decision_batch():
         quota = decisions.live_quota(agency_id, per, {i: r.level for i, r in recs.items()})
         batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota})
     scoring = [(t, instances.record_of(t.instance)) for t in decisions.to_score(current_user, period)]
-    return render_template("monitor/decisions.html", batches=batches, scoring=scoring, error=error), \
-        (error.status if error else 200)
+    # a refused batch comes back as the head left it: the ticks, levels and reasons they chose
+    submitted = request.form if error is not None else None
+    return render_template("monitor/decisions.html", batches=batches, scoring=scoring, error=error,
+                           submitted=submitted), (error.status if error else 200)
 
 
 @bp.route("/reports/monthly")
