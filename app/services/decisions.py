@@ -35,14 +35,7 @@ def to_score(user: User, period: str | None = None) -> list[HumanTask]:
 def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool) -> dict:
     """Counts if the batch is applied: decided records keep their level, the batch's records take
     the chosen one, undecided records count as not A (and not B)."""
-    evaluated, final, quota = _quota_inputs(agency_id, period, chosen)
-    count_a = sum(1 for lv in final.values() if lv == "A")
-    count_b = sum(1 for lv in final.values() if lv == "B")
-    cap = levels.quota_cap(quota, evaluated, count_b, exceptional)
-    status = {"evaluated": evaluated, "count_a": count_a, "count_b": count_b, "cap": cap,
-              "rule": quota["rule"], "exceeded": count_a > cap}
-    status["basis"] = _quota_basis(status, exceptional)
-    return status
+    return _status(*_quota_inputs(agency_id, period, chosen), exceptional)
 
 
 def live_quota(agency_id: int, period: str, chosen: dict[int, str]) -> dict:
@@ -51,13 +44,23 @@ def live_quota(agency_id: int, period: str, chosen: dict[int, str]) -> dict:
     and the A's and B's of the agency-month outside the batch (records decided before keep their
     level), so that the browser counts exactly as `quota_status` will when the form is sent."""
     evaluated, final, quota = _quota_inputs(agency_id, period, chosen)
-    status = quota_status(agency_id, period, chosen, False)
+    status = _status(evaluated, final, quota, False)
     outside = [lv for instance_id, lv in final.items() if instance_id not in chosen]
     status.update({
         "share": quota["share"], "exceptional_share": quota["exceptional_share"],
         "cap_exceptional": levels.quota_cap(quota, evaluated, status["count_b"], True),
         "others_a": outside.count("A"), "others_b": outside.count("B"),
     })
+    return status
+
+
+def _status(evaluated: int, final: dict, quota: dict, exceptional: bool) -> dict:
+    count_a = sum(1 for lv in final.values() if lv == "A")
+    count_b = sum(1 for lv in final.values() if lv == "B")
+    cap = levels.quota_cap(quota, evaluated, count_b, exceptional)
+    status = {"evaluated": evaluated, "count_a": count_a, "count_b": count_b, "cap": cap,
+              "rule": quota["rule"], "exceeded": count_a > cap}
+    status["basis"] = _quota_basis(status, exceptional)
     return status
 
 

@@ -27,13 +27,8 @@ from app.models.types import utcnow
 from . import audit, authority, instances, tasks, versions
 from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 
-from app.i18n import N_  # noqa: E402
-
 PROCESS_KEY = versions.PROCESS_KEY
 ROLE_CHOICES = [(role, label) for role, label in authority.ROLE_LABELS.items()]
-# the role labels (authority.ROLE_LABELS), marked here for the English catalog (the modeler's lane picker)
-_ROLE_LABELS_EN = (N_("Người được đánh giá"), N_("Lãnh đạo trực tiếp"), N_("Thủ trưởng cơ quan, đơn vị"),
-                   N_("Cấp trên trực tiếp"), N_("Cán bộ tổ chức"))
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)$")
 MAX_FILES = 40
 RUNNING = ("running", "suspended")
