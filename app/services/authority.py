@@ -56,7 +56,7 @@ def head_of(unit: Unit, on: date) -> User | None:
 _head_chains = refcache.RefCache("head_chains", 60.0, {"units", "appointments", "users"})
 
 
-def head_chain(unit: Unit | None, on: date) -> tuple[tuple[int, int | None], ...]:
+def head_chain(unit: Unit | None, on: date) -> tuple[tuple[int, int | None, int | None], ...]:
     if unit is None:
         return ()
 
