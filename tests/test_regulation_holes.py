@@ -237,3 +237,29 @@ def test_a_delegate_never_sees_or_completes_the_principals_own_self_evaluation(c
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task_completed",
                                                         AuditEvent.step == "review")).one()
     assert event.actor.username == "ttb" and event.on_behalf_of.username == "tptc"
+
+
+def test_two_decisions_at_once_cannot_both_take_the_last_a(client, ctx):
+    """Each decision alone fits the cap; together they would not. Whatever the timing, one wins and the
+    other is refused (422 over the quota, or 409 changed meanwhile): never two A's."""
+    import threading
+
+    run_to_decision(client, TCCB_TWO_A)
+    gd = Api(client, "gd")
+    task_ids = [ready(name, "decision").id for name in ("nva", "ttb")]
+    statuses, barrier = [], threading.Barrier(2)
+
+    def worker(task_id):
+        c = ctx.test_client()
+        barrier.wait()
+        statuses.append(c.post(f"/api/v1/tasks/{task_id}/complete", headers=gd.headers,
+                               json={"data": {}}).status_code)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in task_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) in ([200, 409], [200, 422]), statuses
+    db.session.expire_all()
+    assert sum(1 for name in ("nva", "ttb") if record(name).published_at is not None) == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import AgencyMonth, EvaluationRecord, ProcessInstance, Scheme, User
@@ -20,7 +20,7 @@ from app.rules import levels
 from app.rules import schemes as defaults
 
 from . import audit
-from .errors import Invalid
+from .errors import Conflict, Invalid
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,34 @@ def _described(counts: dict, quota: dict, exceptional: bool) -> dict:
     return counts
 
 
+def serialize(agency_id: int, period: str, *, wait: bool = True) -> None:
+    """One decision at a time per agency-month, up to the commit: two decisions that each fit the cap
+    alone would otherwise each count without the other's A.
+
+    PostgreSQL: a transaction-scoped advisory lock on (agency, yyyymm). The batch waits for it, before it
+    locks any record; a single completion already holds its record's lock, so it only tries, and a busy
+    month is a 409 to retry rather than a deadlock with a batch. SQLite has one write lock for the whole
+    database, taken by any write statement and held to the commit: a write here makes the counts read
+    next include whatever the other writer committed."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        month = int(period.replace("-", ""))
+        if wait:
+            db.session.execute(select(func.pg_advisory_xact_lock(agency_id, month)))
+        elif not db.session.scalar(select(func.pg_try_advisory_xact_lock(agency_id, month))):
+            log.info("quota: agency %s %s busy, completion refused with 409", agency_id, period)
+            raise Conflict("Cơ quan đang có quyết định xếp loại khác của tháng này được ghi cùng lúc; hãy thử lại.",
+                           "Another decision of this agency and month is being saved at the same time; retry.")
+        return
+    db.session.execute(update(AgencyMonth).where(AgencyMonth.agency_id == agency_id, AgencyMonth.period == period)
+                       .values(period=AgencyMonth.period).execution_options(synchronize_session=False))
+
+
 def enforce(agency_id: int, period: str, change: dict[int, str | None], *, exceptional_reason: str | None = None,
-            field: str = "level") -> dict:
+            field: str = "level", wait: bool = True) -> dict:
     """Refuse (422, nothing changed) a change that adds an A beyond the cap of the agency-month. The
-    month counts as exceptional when it is marked so, or when this decision marks it (a reason given)."""
+    month counts as exceptional when it is marked so, or when this decision marks it (a reason given).
+    Holds the agency-month (`serialize`) until the caller commits."""
+    serialize(agency_id, period, wait=wait)
     current, quota = current_levels(agency_id, period, change)
     exceptional = is_exceptional(agency_id, period) or bool((exceptional_reason or "").strip())
     counts = _described(levels.quota_counts({**current, **change}, quota, exceptional), quota, exceptional)
@@ -127,4 +151,4 @@ def enforce_completion(instance: ProcessInstance, workflow, step: str, *, skip: 
     if result.get("level") != "A" or before == "A":
         return
     enforce(record.agency_id, record.period, {record.instance_id: "A"},
-            field="scores" if step == "appeal_decision" else "level")
+            field="scores" if step == "appeal_decision" else "level", wait=False)
