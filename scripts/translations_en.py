@@ -651,5 +651,11 @@ EN = {
         "%(done)s/%(total)s people — %(started)s new evaluations, %(skipped)s already existed",
     "Mất kết nối; bấm “Mở kỳ” để tiếp tục (những người đã mở được giữ nguyên).":
         "Connection lost; press “Open month” again to resume (the people already opened are kept).",
+    # decision page: objective cause per row, exceptional month kept (issue 12 §6)
+    "Nguyên nhân khách quan": "Objective cause",
+    "Xác nhận nguyên nhân khách quan": "Objective cause confirmed",
+    "Không có nguyên nhân khách quan": "No objective cause recorded",
+    "Tháng đặc biệt đã được đánh dấu: %(reason)s — %(name)s, %(when)s. Áp dụng cho mọi quyết định của tháng này.":
+        "Marked as an exceptional month: %(reason)s — %(name)s, %(when)s. It applies to every decision of this month.",
     # (end of admin, dashboard, reports)
 }

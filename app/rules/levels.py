@@ -1,6 +1,8 @@
 """Levels (xếp loại) and the rules on top of the score, DOMAIN.md §4, in the order they apply."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 LEVELS = ("A", "B", "C", "D")
 LEVEL_NAMES = {
     "A": "Hoàn thành xuất sắc nhiệm vụ",
@@ -98,3 +100,28 @@ def quota_cap(quota: dict, evaluated: int, count_b: int, exceptional: bool = Fal
     share = quota["exceptional_share"] if exceptional else quota["share"]
     base = count_b if quota["rule"] == "share_of_b" else evaluated
     return int(base * share + 1e-9)
+
+
+def quota_counts(final: Mapping[int, str | None], quota: dict, exceptional: bool = False) -> dict:
+    """The agency-month's counts: `final` holds the level of every record evaluated in it (None while
+    undecided, which counts as neither A nor B)."""
+    count_a = sum(1 for lv in final.values() if lv == "A")
+    count_b = sum(1 for lv in final.values() if lv == "B")
+    evaluated = len(final)
+    return {"evaluated": evaluated, "count_a": count_a, "count_b": count_b, "rule": quota["rule"],
+            "cap": quota_cap(quota, evaluated, count_b, exceptional)}
+
+
+def quota_violation(current: Mapping[int, str | None], change: Mapping[int, str | None], quota: dict,
+                    exceptional: bool = False) -> dict | None:
+    """The counts if `change` (record → its new level) would break the quota, else None.
+
+    `current` is each evaluated record's level as it stands (None while undecided). Only a change that
+    adds an A can be refused: one that keeps or lowers levels is always allowed, even in a month already
+    over the cap (lowering a B under Decree 335 shrinks the cap, yet must never be blocked by it), so a
+    published result is never held hostage by the others."""
+    after = quota_counts({**current, **change}, quota, exceptional)
+    before_a = sum(1 for lv in current.values() if lv == "A")
+    if after["count_a"] <= after["cap"] or after["count_a"] <= before_a:
+        return None
+    return after

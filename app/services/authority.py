@@ -50,12 +50,13 @@ def head_of(unit: Unit, on: date) -> User | None:
     return head if head is not None and head.active else None
 
 
-# Who decides, per unit and day: (agency id, id of its head in office or None) for the agencies at and
-# above the unit, nearest first. Read on every completion that reaches a gateway asking `same_holder`.
+# Who decides, per unit and day: (agency id, id of its head in office or None, id of its head on file or
+# None) for the agencies at and above the unit, nearest first. Read on every completion that reaches a
+# gateway asking `same_holder`.
 _head_chains = refcache.RefCache("head_chains", 60.0, {"units", "appointments", "users"})
 
 
-def head_chain(unit: Unit | None, on: date) -> tuple[tuple[int, int | None], ...]:
+def head_chain(unit: Unit | None, on: date) -> tuple[tuple[int, int | None, int | None], ...]:
     if unit is None:
         return ()
 
@@ -64,9 +65,14 @@ def head_chain(unit: Unit | None, on: date) -> tuple[tuple[int, int | None], ...
         for u in unit.ancestors():
             if u.is_agency:
                 head = head_of(u, on)
-                chain.append((u.id, head.id if head is not None else None))
+                chain.append((u.id, head.id if head is not None else None, u.head_id))
         return tuple(chain)
     return _head_chains.get((unit.id, on), compute)
+
+
+def _first_head(chain, subject_id: int) -> int | None:
+    return next((head for _, head, on_file in chain
+                 if head is not None and subject_id not in (head, on_file)), None)
 
 
 class Authority:
@@ -84,14 +90,14 @@ class Authority:
         return self._heads[unit.id]
 
     def decider_id(self, subject: User, unit: Unit | None = None) -> int | None:
-        """The head of the first agency at or above the unit who is not the subject."""
-        return next((head for _, head in head_chain(unit or subject.unit, self.on)
-                     if head is not None and head != subject.id), None)
+        """The head in office of the first agency at or above the unit that the subject does not head.
+        The head of an agency — on file, or acting — is decided by the superior: an acting deputy never
+        decides the absent head's own record."""
+        return _first_head(head_chain(unit or subject.unit, self.on), subject.id)
 
     def superior_decider_id(self, subject: User, unit: Unit | None = None) -> int | None:
         """The same, from the agency above the unit's own."""
-        return next((head for _, head in head_chain(unit or subject.unit, self.on)[1:]
-                     if head is not None and head != subject.id), None)
+        return _first_head(head_chain(unit or subject.unit, self.on)[1:], subject.id)
 
     def decider_for(self, subject: User, unit: Unit | None = None) -> User | None:
         found = self.decider_id(subject, unit)

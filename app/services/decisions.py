@@ -4,11 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import EvaluationRecord, HumanTask, Scheme, User
+from app.models import EvaluationRecord, HumanTask, User
 from app.rules import levels
-from app.rules import schemes as defaults
 
-from . import audit, authority, tasks
+from . import audit, authority, quota, tasks
 from .cycles import check_period, unit_by_code
 from .errors import BadRequest, Conflict, Forbidden, Invalid
 
@@ -32,57 +31,55 @@ def to_score(user: User, period: str | None = None) -> list[HumanTask]:
     return pending(user, period, SCORING_STEP)
 
 
-def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool) -> dict:
+def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool | None = None) -> dict:
     """Counts if the batch is applied: decided records keep their level, the batch's records take
-    the chosen one, undecided records count as not A (and not B)."""
-    return _status(*_quota_inputs(agency_id, period, chosen), exceptional)
+    the chosen one, undecided records count as not A (and not B). `exceptional` None: as the
+    agency-month is marked."""
+    return quota.status(agency_id, period, chosen, exceptional)
 
 
 def live_quota(agency_id: int, period: str, chosen: dict[int, str]) -> dict:
     """What the decision page needs to keep its quota counter live while the head changes levels:
-    the status of the batch as proposed (normal and exceptional month), the quota rule and shares,
-    and the A's and B's of the agency-month outside the batch (records decided before keep their
-    level), so that the browser counts exactly as `quota_status` will when the form is sent."""
-    evaluated, final, quota = _quota_inputs(agency_id, period, chosen)
-    status = _status(evaluated, final, quota, False)
+    the status of the batch as proposed (as the month stands: marked exceptional or not), the quota
+    rule and shares, the cap of an exceptional month, the marking itself, and the A's and B's of the
+    agency-month outside the batch (records decided before keep their level), so that the browser
+    counts exactly as `quota.enforce` will when the form is sent."""
+    current, rule = quota.current_levels(agency_id, period, chosen)
+    month = quota.agency_month(agency_id, period)
+    marked = month is not None and month.exceptional
+    final = {**current, **chosen}
+    status = levels.quota_counts(final, rule, marked)
+    status.update(exceeded=status["count_a"] > status["cap"], exceptional=marked, marking=month if marked else None)
     outside = [lv for instance_id, lv in final.items() if instance_id not in chosen]
     status.update({
-        "share": quota["share"], "exceptional_share": quota["exceptional_share"],
-        "cap_exceptional": levels.quota_cap(quota, evaluated, status["count_b"], True),
+        "share": rule["share"], "exceptional_share": rule["exceptional_share"],
+        "cap_exceptional": levels.quota_cap(rule, status["evaluated"], status["count_b"], True),
         "others_a": outside.count("A"), "others_b": outside.count("B"),
     })
     return status
 
 
-def _status(evaluated: int, final: dict, quota: dict, exceptional: bool) -> dict:
-    count_a = sum(1 for lv in final.values() if lv == "A")
-    count_b = sum(1 for lv in final.values() if lv == "B")
-    cap = levels.quota_cap(quota, evaluated, count_b, exceptional)
-    status = {"evaluated": evaluated, "count_a": count_a, "count_b": count_b, "cap": cap,
-              "rule": quota["rule"], "exceeded": count_a > cap}
-    status["basis"] = _quota_basis(status, exceptional)
-    return status
+def choices(record: EvaluationRecord) -> dict:
+    """What the page offers for one record: the levels the head may choose (those above the rules'
+    level only with the objective cause confirmed) and the objective cause the manager recorded."""
+    result = {"level": record.level, "rules_applied": record.rules_applied or []}
+    cause = next((r.get("reason", "") for r in result["rules_applied"] if r.get("rule") == "objective_cause"), None)
+    return {"levels": levels.allowed_decision_levels(result, objective_cause_confirmed=True) if record.level else [],
+            "cause": cause.split(": ", 1)[-1] if cause else None}
 
 
-def _quota_inputs(agency_id: int, period: str, chosen: dict[int, str]) -> tuple[int, dict, dict]:
-    """(people evaluated, level of each record if the batch is applied, the quota definition)."""
-    records = db.session.execute(select(EvaluationRecord.instance_id, EvaluationRecord.level,
-                                        EvaluationRecord.published_at, EvaluationRecord.scheme_id).where(
-        EvaluationRecord.agency_id == agency_id, EvaluationRecord.period == period,
-        EvaluationRecord.status != "not_evaluated")).all()
-    final = {}
-    for instance_id, level, published_at, _ in records:
-        final[instance_id] = chosen.get(instance_id) or (level if published_at else None)
-    scheme_ids = {r.scheme_id for r in records if r.instance_id in chosen} or {r.scheme_id for r in records}
-    scheme = db.session.get(Scheme, next(iter(scheme_ids))) if scheme_ids and None not in scheme_ids else None
-    quota = scheme.definition["quota"] if scheme else defaults.QUOTA_HANOI
-    return len(records), final, quota
+DECISION_FIELDS = ("level", "reason", "objective_cause_confirmed")
 
 
 def decide(user: User, unit_code: str, period: str, items: list[dict],
            exceptional_reason: str | None = None) -> dict:
     check_period(period)
     agency = unit_by_code(unit_code)
+    if exceptional_reason is not None and (not isinstance(exceptional_reason, str) or len(exceptional_reason) > 1000):
+        raise Invalid("Lý do tháng đặc biệt phải là văn bản, tối đa 1000 ký tự.",
+                      "The exceptional-month reason must be text of at most 1000 characters.",
+                      [{"field": "exceptional_reason", "message": "Tối đa 1000 ký tự.",
+                        "message_en": "Text, at most 1000 characters."}])
     if not isinstance(items, list) or not items:
         raise BadRequest("Chưa chọn hồ sơ nào để quyết định.", "No items to decide.")
     rows = []
@@ -105,29 +102,16 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
             EvaluationRecord.instance_id == task.instance_id)).one()
         rows.append((item, task, record))
     chosen = {record.instance_id: item.get("level") or record.level for item, _, record in rows}
-    exceptional = bool((exceptional_reason or "").strip())
-    quota = quota_status(agency.id, period, chosen, exceptional)
-    if quota["exceeded"]:
-        raise Invalid(
-            f"Vượt tỷ lệ loại A: {quota['count_a']} người loại A, tối đa {quota['cap']} "
-            f"({quota['basis']}). Hãy hạ loại một số người (ghi rõ lý do)"
-            f"{'' if quota['rule'] == 'share_of_b' else ' hoặc đánh dấu tháng đặc biệt'}.",
-            f"Quota exceeded: {quota['count_a']} A's, at most {quota['cap']} allowed.",
-            [{"field": "items", "count": quota["count_a"], "cap": quota["cap"],
-              "message": f"{quota['count_a']} > {quota['cap']}", "message_en": f"{quota['count_a']} > {quota['cap']}"}])
+    status = quota.enforce(agency.id, period, chosen, exceptional_reason=exceptional_reason, field="items")
+    principal = authority.acting_for(user, rows[0][1].assignee_id) or None
+    quota.mark_exceptional(agency.id, period, exceptional_reason, user, principal)
     decided = []
     for item, task, _ in rows:  # one transaction: any refusal leaves every record as it was
-        form = {k: item[k] for k in ("level", "reason") if item.get(k) not in (None, "")}
-        tasks.complete(task.id, user, form, commit=False)
+        form = {k: item[k] for k in DECISION_FIELDS if item.get(k) not in (None, "")}
+        tasks.complete(task.id, user, form, commit=False, quota_checked=True)
         decided.append(task.instance_id)
     audit.record("batch_decided", actor=user, details={
-        "unit": agency.code, "period": period, "instances": decided, "quota": quota,
+        "unit": agency.code, "period": period, "instances": decided, "quota": status,
         "exceptional_reason": (exceptional_reason or "").strip() or None})
     db.session.commit()
-    return {"decided": decided, "quota": quota}
-
-
-def _quota_basis(quota: dict, exceptional: bool) -> str:
-    if quota["rule"] == "share_of_b":
-        return f"20% của {quota['count_b']} người loại B"
-    return f"{'40' if exceptional else '30'}% của {quota['evaluated']} người"
+    return {"decided": decided, "quota": status}

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
-from . import audit, authority, instances
+from . import audit, authority, instances, quota
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
 CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
@@ -30,7 +30,9 @@ def inbox(user: User) -> list[HumanTask]:
         select(HumanTask).options(joinedload(HumanTask.subject), joinedload(HumanTask.unit),
                                   joinedload(HumanTask.assignee))
         .where(HumanTask.assignee_id.in_(assignees), HumanTask.status == "ready",
-               (HumanTask.subject_id != user.id) | (HumanTask.lane_role == "subject"))
+               (HumanTask.subject_id != user.id) | (HumanTask.lane_role == "subject"),
+               # a delegation hands over authority, never the principal's own record
+               (HumanTask.assignee_id == user.id) | (HumanTask.subject_id != HumanTask.assignee_id))
         .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)).all()
 
 
@@ -46,6 +48,9 @@ def check_assignee(task: HumanTask, user: User) -> User | None:
     principal = authority.acting_for(user, task.assignee_id)
     if principal is False:
         raise Forbidden("Việc này không được giao cho anh/chị.", "This task is not assigned to you.")
+    if principal is not None and task.subject_id == principal.id:
+        raise Forbidden("Ủy quyền không bao gồm hồ sơ đánh giá của chính người ủy quyền.",
+                        "A delegation never covers the principal's own evaluation.")
     return principal
 
 
@@ -172,9 +177,10 @@ def form_schema(instance, form_file: str | None, context: dict) -> dict:
     return forms.expand(forms.load_form(instances.version_files(instance), form_file), context)
 
 
-def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> HumanTask:
+def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota_checked: bool = False) -> HumanTask:
     """Validate `data` against the task's form and complete it. All or nothing: a 4xx leaves
-    the database untouched (with commit=False the caller commits several as one)."""
+    the database untouched (with commit=False the caller commits several as one; quota_checked when
+    that caller checked the quota for all of them)."""
     task = get_task(task_id)
     principal = check_assignee(task, user)
     if task.subject_id == user.id and task.lane_role != "subject":
@@ -199,6 +205,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True) -> Hu
         if task.step == "decision":
             _check_decision(clean, ready.data)
         workflow.complete(task.task_uuid, clean)
+        quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         task.on_behalf_of_id = principal.id if principal else None
         db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))

@@ -27,7 +27,7 @@
     }
 
     function state() {
-      // as decisions.quota_status counts: records decided before keep their level, the ticked rows
+      // as quota.enforce counts: records decided before keep their level, the ticked rows
       // take the chosen one, unticked rows count as neither A nor B
       var a = Number(d.othersA), b = Number(d.othersB);
       batch.querySelectorAll("tbody tr").forEach(function (row) {
@@ -36,7 +36,8 @@
         if (lv === "A") a += 1;
         else if (lv === "B") b += 1;
       });
-      var exceptional = !!(reason && reason.value.trim());
+      // a month marked exceptional stays so for every later decision; else the reason typed marks it
+      var exceptional = d.marked === "true" || !!(reason && reason.value.trim());
       var share = Number(exceptional ? d.exceptionalShare : d.share);
       var max;
       if (shareOfB) max = Math.floor(b * share + 1e-9);                  // Decree 335: 20 % of the B's

@@ -94,7 +94,8 @@ SPEC = {
                                "type": "object", "required": ["instance_id"],
                                "properties": {"instance_id": {"type": "integer"},
                                               "level": {"enum": ["A", "B", "C", "D"]},
-                                              "reason": {"type": "string"}}}}}})},
+                                              "reason": {"type": "string"},
+                                              "objective_cause_confirmed": {"type": "boolean"}}}}}})},
         "/api/v1/reports/monthly": {"get": _op("Monthly results of a unit", {"type": "object"},
                                                params=[_q("unit"), _q("period", PERIOD)])},
         "/api/v1/reports/rollup": {"get": _op(

@@ -162,7 +162,8 @@ def decision_batch():
     if request.method == "POST":
         ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
         items = [{"instance_id": i, "level": request.form.get(f"level_{i}") or None,
-                  "reason": request.form.get(f"reason_{i}") or None} for i in ids]
+                  "reason": request.form.get(f"reason_{i}") or None,
+                  "objective_cause_confirmed": bool(request.form.get(f"objective_cause_{i}"))} for i in ids]
         try:
             outcome = decisions.decide(current_user, request.form.get("unit", ""), request.form.get("period", ""),
                                        items, request.form.get("exceptional_reason"))
@@ -180,7 +181,8 @@ def decision_batch():
         agency = db.session.get(Unit, agency_id)
         recs = {t.instance_id: instances.record_of(t.instance) for t in rows}
         quota = decisions.live_quota(agency_id, per, {i: r.level for i, r in recs.items()})
-        batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota})
+        batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota,
+                        "choices": {i: decisions.choices(r) for i, r in recs.items()}})
     scoring = [(t, instances.record_of(t.instance)) for t in decisions.to_score(current_user, period)]
     # a refused batch comes back as the head left it: the ticks, levels and reasons they chose
     submitted = request.form if error is not None else None
