@@ -190,6 +190,9 @@ EN = {
     "Dạng YYYY-MM, ví dụ 2026-10.": "As YYYY-MM, e.g. 2026-10.",
     "Gồm cả các đơn vị trực thuộc": "Include the sub-units",
     "Tiến độ mở kỳ": "Progress",
+    "Không có việc nào đang chờ anh/chị.": "Nothing waiting for you.",
+    "Gửi": "Submit",
+    "Danh mục": "Menu",
     "Mở theo từng đợt %(chunk)s người; nếu bị gián đoạn, bấm “Mở kỳ” lần nữa: chỉ những người chưa có hồ sơ được mở thêm.":
         "Opened in batches of %(chunk)s people; if interrupted, press “Open month” again: only people without an evaluation are added.",
     "Kết quả tháng": "Monthly results",

@@ -24,7 +24,8 @@ from .conftest import PASSWORD, PERIOD, later, user
 from .live_server import fresh_session
 from .support import ND335, Api, scores_for
 from .test_browser import (DESKTOP, PHONE, assert_accessible, assert_no_horizontal_overflow, chromium,  # noqa: F401
-                           expect, fill_scores, live_server, login, login_en, logout, new_page, record, shot)
+                           expect, fill_scores, live_server, login, login_en, logout, new_page, open_menu, record,
+                           shot)
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +52,7 @@ class Lang:
         if self.vi:
             logout(page, username)
         else:
+            open_menu(page)
             page.get_by_role("button", name=f"Sign out ({username})").click()
             expect(page).to_have_url(re.compile(r"/login$"))
             expect(page.get_by_text("Signed out.")).to_be_visible()
@@ -61,7 +63,7 @@ class Lang:
 
     @property
     def submit(self):
-        return "Gửi / Submit" if self.vi else "Submit"
+        return "Gửi" if self.vi else "Submit"
 
 
 def ready_task(username: str, step_prefix: str) -> HumanTask:

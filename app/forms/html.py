@@ -158,10 +158,9 @@ def render(schema: dict, data: Mapping | None = None, errors: Iterable[FieldErro
     (criteria, working days…) and a second place where read-only sections (``x-source``) are looked
     up when ``data`` lacks them. An unexpanded schema is expanded with ``context`` first.
 
-    ``lang`` is the reader's language: in Vietnamese ("vi", the default) every text is Vietnamese with
-    its English twin (``x-title-en``, ``x-description-en``, ``message_en``) in a ``lang="en"`` span; in
-    English ("en") the English text is the only one shown, and a text without an English twin is shown
-    in Vietnamese inside a ``lang="vi"`` span. Numbers follow the language too (8,5 / 8.5).
+    ``lang`` is the reader's language, and the page shows that one only: Vietnamese ("vi", the default),
+    or English ("en": ``x-title-en``, ``x-description-en``, ``message_en``; a text without an English twin
+    is shown in Vietnamese inside a ``lang="vi"`` span). Numbers follow the language too (8,5 / 8.5).
     """
     context = context or {}
     if not schema.get("x-expanded"):
@@ -215,15 +214,14 @@ def _void(tag: str, attrs: Mapping[str, Any]) -> Markup:
 
 
 def _en(text: Any) -> Markup:
-    """The English twin after a Vietnamese text (nothing in English: the English text is the primary one)."""
-    if not text or _english():
-        return Markup("")
-    return Markup(" ") + _el("span", {"lang": "en", "class": "en"}, text)
+    """Nothing: a page speaks one language, so a Vietnamese text never carries an English twin. Kept as
+    the single place to change should a bilingual print ever be wanted."""
+    return Markup("")
 
 
 def _bi(vi: Any, en: Any) -> Markup:
-    """Vietnamese text followed by its English twin in a ``lang="en"`` span; in English the English
-    text alone (the Vietnamese one, marked ``lang="vi"``, when there is no twin)."""
+    """The text in the reader's language: Vietnamese, or in English the English twin (the Vietnamese
+    text, marked ``lang="vi"``, when there is no twin)."""
     if _english():
         if en:
             return escape(en)
