@@ -193,6 +193,7 @@ EN = {
     "Không có việc nào đang chờ anh/chị.": "Nothing waiting for you.",
     "Gửi": "Submit",
     "Danh mục": "Menu",
+    "Bảng, vuốt ngang để xem hết": "Table; swipe sideways to see all of it",
     "Mở theo từng đợt %(chunk)s người; nếu bị gián đoạn, bấm “Mở kỳ” lần nữa: chỉ những người chưa có hồ sơ được mở thêm.":
         "Opened in batches of %(chunk)s people; if interrupted, press “Open month” again: only people without an evaluation are added.",
     "Kết quả tháng": "Monthly results",
