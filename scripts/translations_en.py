@@ -193,6 +193,9 @@ EN = {
     "Không có việc nào đang chờ anh/chị.": "Nothing waiting for you.",
     "Gửi": "Submit",
     "Danh mục": "Menu",
+    "Cao hơn mức tối đa {max} điểm.": "Above the maximum of {max} points.",
+    "Thấp hơn mức tối thiểu {min}.": "Below the minimum of {min}.",
+    "Hãy nhập một số, ví dụ 4,5.": "Enter a number, for example 4.5.",
     "Bảng, vuốt ngang để xem hết": "Table; swipe sideways to see all of it",
     "Mở theo từng đợt %(chunk)s người; nếu bị gián đoạn, bấm “Mở kỳ” lần nữa: chỉ những người chưa có hồ sơ được mở thêm.":
         "Opened in batches of %(chunk)s people; if interrupted, press “Open month” again: only people without an evaluation are added.",

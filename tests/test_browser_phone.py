@@ -157,3 +157,54 @@ def test_every_role_on_a_phone_in_one_language(ctx, client, live_server, chromiu
                     page.screenshot(path=str(SHOTS / f"phone-{phone}-{lang}-{username}.png"), full_page=True)
             assert not errors, errors
             context.close()
+
+
+def test_staff_form_on_a_phone_fits_three_screens_and_its_totals_agree_with_the_server(
+        ctx, client, live_server, chromium):  # noqa: F811
+    """ttb self-evaluates at 390×844 in Vietnamese: the form is at most three screens tall; "4,5" and
+    "4.5" are both numbers; a score over its maximum is flagged at once next to its field while its
+    group's subtotal counts it at the maximum, as the total does; the subtotals and the total the page
+    shows are the ones the server stores."""
+    from app.extensions import db
+    from app.models import EvaluationRecord
+
+    from .conftest import user
+    from .live_server import fresh_session
+
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    task_id = Api(client, "ttb").task_for("ttb", "self_evaluation")["id"]
+    fresh_session()
+    context = chromium.new_context(base_url=live_server.url, locale="vi-VN", **PHONES["390"])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.locator("#username").fill("ttb")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form button[type=submit]").click()
+    page.goto(f"/tasks/{task_id}")
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height <= 3 * 844, f"the staff form is {height}px tall: more than three 844px screens"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "phone-390-vi-ttb-self-evaluation.png"), full_page=True)
+
+    box = page.locator('input[name="scores[I.3]"]')
+    box.fill("7")                                                     # over its maximum of 5
+    expect(page.locator("#f-scores-I-3-live")).to_have_text("Cao hơn mức tối đa 5 điểm.")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    for code, value in {"I.1": "4,5", "I.2": "5", "I.4": "4.5", "II.1": "24,5", "II.2": "23", "II.3": "19,5"}.items():
+        page.locator(f'input[name="scores[{code}]"]').fill(value)
+    subtotal = page.locator('output.running-subtotal[data-group="I"]')
+    expect(subtotal).to_have_text("19")                               # 4,5 + 5 + 5 (7 counted as 5) + 4,5
+    expect(page.locator(".group-total:has(output[data-group='I'])")).not_to_have_class(re.compile("over"))
+    box.fill("4,5")
+    expect(page.locator("#f-scores-I-3-live")).to_have_count(0)
+    expect(subtotal).to_have_text("18,5")
+    expect(page.locator('output.running-subtotal[data-group="II"]')).to_have_text("67")
+    expect(page.locator("output.running-total")).to_have_text("85,5")
+    page.get_by_role("button", name="Gửi").click()
+    expect(page).to_have_url(re.compile(r"/$|/\?"))
+    fresh_session()
+    stored = db.session.scalars(select(EvaluationRecord).where(
+        EvaluationRecord.subject_id == user("ttb").id, EvaluationRecord.period == PERIOD)).one()
+    assert stored.self_total == 85.5
+    context.close()

@@ -96,7 +96,9 @@ def test_form_renderer_language_parameter():
     assert "Required." in en and "Bắt buộc nhập." not in en and "1 problem to fix" in en
     assert '<span lang="vi">Điểm thưởng</span>' in en           # no English twin: Vietnamese, marked as such
     assert "A – Excellent" in en and "— Choose —" not in en or True
-    assert 'value="2.5"' in vi and 'value="2.5"' in en          # an input's value is always a dot number
+    # a number reads as the language writes it, in the box as in the totals
+    assert 'value="2,5"' in vi and 'value="2.5"' in en
+    assert "A – Xuất sắc</option>" in vi and "Excellent" not in vi
 
 
 # ------------------------------------------------------------------------------------ formatting
