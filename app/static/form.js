@@ -28,6 +28,9 @@
       else if (lo !== null && value < parseFloat(lo)) message = fill(form.dataset.textUnderMin, { min: show(parseFloat(lo)) });
     }
     var live = document.getElementById(el.id + "-live");
+    // once the person edits the field, the server's error about the old value no longer holds
+    var served = document.getElementById(el.id + "-error");
+    if (served && el.dataset.edited) served.hidden = true;
     if (message) {
       if (!live) {
         live = document.createElement("p");
@@ -70,10 +73,16 @@
     });
   }
   form.addEventListener("input", function (event) {
-    if (event.target.classList && event.target.classList.contains("num-input")) check(event.target);
+    if (event.target.classList && event.target.classList.contains("num-input")) {
+      event.target.dataset.edited = "true";
+      check(event.target);
+    }
     update();
   });
-  form.querySelectorAll("input.num-input").forEach(function (el) { if (el.value !== "") check(el); });
+  // a value the server already refused keeps the server's message until it is edited
+  form.querySelectorAll("input.num-input").forEach(function (el) {
+    if (el.value !== "" && !document.getElementById(el.id + "-error")) check(el);
+  });
   update();
 
   // Fields shown only for some answers (data-show-when, from x-show-when): hidden and not sent otherwise.
