@@ -352,7 +352,7 @@ def test_one_evaluation_in_the_browser(ctx, live_server, new_page):
     expect(amended).to_be_visible()
     head.get_by_label("Kết quả giải quyết").select_option("keep")
     expect(amended).to_be_hidden()
-    head.get_by_role("textbox", name="Lý do Reason", exact=True).fill(ANSWER_REASON)
+    head.get_by_role("textbox", name="Lý do", exact=True).fill(ANSWER_REASON)
     shot(head, "08-appeal-answer")
     head.get_by_role("button", name="Gửi").click()
     expect(head.locator(".flash-success")).to_contain_text("Trần Thị Bình")

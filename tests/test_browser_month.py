@@ -316,7 +316,7 @@ def test_month_of_a_division_in_vietnamese(ctx, live_server, new_page):
     head.get_by_role("link", name="Việc của tôi").click()
     head.locator('#inbox tr[data-step="appeal_decision"]', has_text="Nguyễn Văn An").get_by_role("link").click()
     head.get_by_label("Kết quả giải quyết").select_option("keep")
-    head.get_by_role("textbox", name="Lý do Reason", exact=True).fill("Giữ nguyên: tỷ lệ loại A của Sở đã đủ.")
+    head.get_by_role("textbox", name="Lý do", exact=True).fill("Giữ nguyên: tỷ lệ loại A của Sở đã đủ.")
     shot(head, "month-vi-08-appeal-answer")
     head.get_by_role("button", name=vi.submit).click()
     expect(head.locator(".flash-success")).to_contain_text("Nguyễn Văn An")
