@@ -17,7 +17,7 @@ from .conftest import PERIOD
 from .live_server import fresh_session
 from .monitor_seed import instance_id, ready_task, seed_month
 from .test_browser import (DESKTOP, PHONE, assert_accessible, assert_no_horizontal_overflow, chromium,  # noqa: F401
-                           live_server, login, new_page, shot)
+                           live_server, login, new_page, open_menu, shot)
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -81,6 +81,7 @@ def test_dashboard_on_desktop_and_phone(ctx, live_server, new_page):
         page = new_page(device)
         page.on("console", lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None)
         login(page, "gd")
+        open_menu(page)
         page.get_by_role("link", name="Tổng quan").click()
         expect(page.get_by_role("heading", name=f"Tổng quan đánh giá tháng 03/2030")).to_be_visible()
         expect(page.locator("body")).to_have_attribute("data-charts", "ready")

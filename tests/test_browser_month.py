@@ -24,7 +24,8 @@ from .conftest import PASSWORD, PERIOD, later, user
 from .live_server import fresh_session
 from .support import ND335, Api, scores_for
 from .test_browser import (DESKTOP, PHONE, assert_accessible, assert_no_horizontal_overflow, chromium,  # noqa: F401
-                           expect, fill_scores, live_server, login, login_en, logout, new_page, record, shot)
+                           expect, fill_scores, live_server, login, login_en, logout, new_page, open_menu, record,
+                           shot)
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +52,7 @@ class Lang:
         if self.vi:
             logout(page, username)
         else:
+            open_menu(page)
             page.get_by_role("button", name=f"Sign out ({username})").click()
             expect(page).to_have_url(re.compile(r"/login$"))
             expect(page.get_by_text("Signed out.")).to_be_visible()
@@ -61,7 +63,7 @@ class Lang:
 
     @property
     def submit(self):
-        return "Gửi / Submit" if self.vi else "Submit"
+        return "Gửi" if self.vi else "Submit"
 
 
 def ready_task(username: str, step_prefix: str) -> HumanTask:
@@ -73,6 +75,7 @@ def ready_task(username: str, step_prefix: str) -> HumanTask:
 def open_month_in_the_ui(page, lang: Lang) -> None:
     """nva is the HR officer: he opens the month for his division from his phone."""
     lang.login(page, "nva")
+    open_menu(page)
     page.get_by_role("link", name="Mở kỳ" if lang.vi else "Open month", exact=True).click()
     page.locator("select[name=unit]").select_option(UNIT)
     page.locator("input[name=period]").fill(PERIOD)
@@ -90,6 +93,7 @@ def self_evaluate(page, lang: Lang, username: str, scores: dict, bonus: float, t
     """One staff member on a phone: inbox, the form (running total), submit. axe on both pages."""
     if not opened:
         lang.login(page, username)
+    open_menu(page)
     page.get_by_role("link", name="Việc của tôi" if lang.vi else "My tasks", exact=True).click()
     row = page.locator('#inbox tr[data-step="self_evaluation"]')
     expect(row).to_have_count(1)
@@ -120,6 +124,7 @@ def review(page, lang: Lang, reviewer: str, username: str, total: float, propose
     """The reviewer scores one person from their inbox (scores_for: criteria to 90, bonus above);
     axe on the form when `base_url` is given."""
     form = scores_for(total, username == "tptc")
+    open_menu(page)
     page.get_by_role("link", name="Việc của tôi" if lang.vi else "My tasks", exact=True).click()
     row = page.locator('#inbox tr[data-step^="review"]', has_text=NAMES[username])
     expect(row).to_have_count(1)
@@ -218,6 +223,7 @@ def test_month_of_a_division_in_vietnamese(ctx, live_server, new_page):
         assert ready_task(username, "decision").assignee.username == "gd"
     fresh_session()
 
+    open_menu(head)
     head.get_by_role("link", name="Quyết định", exact=True).click()
     batch = head.locator("article.decision-batch", has=head.get_by_role("heading", name="Sở Nội vụ — tháng 03/2030"))
     expect(batch.locator("tbody tr")).to_have_count(5)
@@ -285,6 +291,7 @@ def test_month_of_a_division_in_vietnamese(ctx, live_server, new_page):
 
     # 5. publication seen by staff; An appeals from his phone; the head keeps the level -----------
     vi.login(phone, "nva")
+    open_menu(phone)
     phone.get_by_role("link", name=re.compile("^Thông báo")).click()
     expect(phone.locator("ul.notifications")).to_contain_text("100")
     assert_accessible(phone, base)
@@ -305,10 +312,11 @@ def test_month_of_a_division_in_vietnamese(ctx, live_server, new_page):
     assert ready_task("nva", "appeal_decision").assignee.username == "gd"
     fresh_session()
 
+    open_menu(head)
     head.get_by_role("link", name="Việc của tôi").click()
     head.locator('#inbox tr[data-step="appeal_decision"]', has_text="Nguyễn Văn An").get_by_role("link").click()
     head.get_by_label("Kết quả giải quyết").select_option("keep")
-    head.get_by_role("textbox", name="Lý do Reason", exact=True).fill("Giữ nguyên: tỷ lệ loại A của Sở đã đủ.")
+    head.get_by_role("textbox", name="Lý do", exact=True).fill("Giữ nguyên: tỷ lệ loại A của Sở đã đủ.")
     shot(head, "month-vi-08-appeal-answer")
     head.get_by_role("button", name=vi.submit).click()
     expect(head.locator(".flash-success")).to_contain_text("Nguyễn Văn An")
@@ -319,6 +327,7 @@ def test_month_of_a_division_in_vietnamese(ctx, live_server, new_page):
     lock_by_the_timers(expected_fired=4)
     vi.logout(phone, "nva")
     vi.login(phone, "ttb")
+    open_menu(phone)
     phone.get_by_role("link", name=re.compile("^Thông báo")).click()
     ttb_instance = record("ttb").instance_id
     fresh_session()
@@ -370,6 +379,7 @@ def test_month_of_a_division_in_english(ctx, live_server, new_page):
     fresh_session()
     assert {u: record(u).total for u in STAFF} == {u: t for u, (t, _) in REVIEW_EN.items()}
     fresh_session()
+    open_menu(head)
     head.get_by_role("link", name="Decisions", exact=True).click()
     batch = head.locator("article.decision-batch", has=head.get_by_role("heading", name="Sở Nội vụ — month 03/2030"))
     expect(batch.locator("tbody tr")).to_have_count(5)
@@ -423,6 +433,7 @@ def test_month_of_a_division_in_english(ctx, live_server, new_page):
 
     # ptd sees her result in English and appeals; the head answers on his phone
     en.login(phone, "ptd")
+    open_menu(phone)
     phone.get_by_role("link", name=re.compile("^Notifications")).click()
     expect(phone.locator("ul.notifications")).to_contain_text("72.5 points")
     assert_accessible(phone, base)
@@ -440,6 +451,7 @@ def test_month_of_a_division_in_english(ctx, live_server, new_page):
     assert ready_task("ptd", "appeal_decision").assignee.username == "gd"
     fresh_session()
 
+    open_menu(head)
     head.get_by_role("link", name="My tasks", exact=True).click()
     head.locator('#inbox tr[data-step="appeal_decision"]', has_text="Phạm Thị Dung").get_by_role("link").click()
     head.locator("select[name=outcome]").select_option("keep")

@@ -158,10 +158,9 @@ def render(schema: dict, data: Mapping | None = None, errors: Iterable[FieldErro
     (criteria, working days…) and a second place where read-only sections (``x-source``) are looked
     up when ``data`` lacks them. An unexpanded schema is expanded with ``context`` first.
 
-    ``lang`` is the reader's language: in Vietnamese ("vi", the default) every text is Vietnamese with
-    its English twin (``x-title-en``, ``x-description-en``, ``message_en``) in a ``lang="en"`` span; in
-    English ("en") the English text is the only one shown, and a text without an English twin is shown
-    in Vietnamese inside a ``lang="vi"`` span. Numbers follow the language too (8,5 / 8.5).
+    ``lang`` is the reader's language, and the page shows that one only: Vietnamese ("vi", the default),
+    or English ("en": ``x-title-en``, ``x-description-en``, ``message_en``; a text without an English twin
+    is shown in Vietnamese inside a ``lang="vi"`` span). Numbers follow the language too (8,5 / 8.5).
     """
     context = context or {}
     if not schema.get("x-expanded"):
@@ -215,15 +214,14 @@ def _void(tag: str, attrs: Mapping[str, Any]) -> Markup:
 
 
 def _en(text: Any) -> Markup:
-    """The English twin after a Vietnamese text (nothing in English: the English text is the primary one)."""
-    if not text or _english():
-        return Markup("")
-    return Markup(" ") + _el("span", {"lang": "en", "class": "en"}, text)
+    """Nothing: a page speaks one language, so a Vietnamese text never carries an English twin. Kept as
+    the single place to change should a bilingual print ever be wanted."""
+    return Markup("")
 
 
 def _bi(vi: Any, en: Any) -> Markup:
-    """Vietnamese text followed by its English twin in a ``lang="en"`` span; in English the English
-    text alone (the Vietnamese one, marked ``lang="vi"``, when there is no twin)."""
+    """The text in the reader's language: Vietnamese, or in English the English twin (the Vietnamese
+    text, marked ``lang="vi"``, when there is no twin)."""
     if _english():
         if en:
             return escape(en)
@@ -421,18 +419,23 @@ class _Renderer:
         if hi is None and _is_number(node.get("exclusiveMaximum")):
             hi = node["exclusiveMaximum"] - step if _is_number(step) else None
         integer = schema_type(node) == "integer"
+        # A text box, not type=number: a number input refuses "4,5" (how Vietnamese write 4.5) in most
+        # browsers and shows "4.5" where every total reads "4,5". Both are accepted (parse_submission);
+        # the limits travel as data-* for the live check in form.js, and the server checks them again.
         attrs: dict[str, Any] = {
-            "type": "number", **common,
-            "value": "" if value is _MISSING or value is None else format_number(value),
-            "min": format_number(lo) if _is_number(lo) else None,
-            "max": format_number(hi) if _is_number(hi) else None,
-            "step": format_number(step) if _is_number(step) else ("1" if integer else "any"),
+            "type": "text", **common,
+            "value": "" if value is _MISSING or value is None else (
+                _vi_number(value) if _is_number(value) else str(value)),
+            "data-min": format_number(lo) if _is_number(lo) else None,
+            "data-max": format_number(hi) if _is_number(hi) else None,
+            "data-step": format_number(step) if _is_number(step) else ("1" if integer else None),
             "inputmode": "numeric" if integer else "decimal",
+            "autocomplete": "off",
+            "class": "num-input",
         }
         if node.get("x-code"):
             attrs["data-criterion"] = node["x-code"]
             attrs["data-group"] = node.get("x-group") or None
-            attrs["data-max"] = format_number(node.get("maximum")) if _is_number(node.get("maximum")) else None
         elif path == ["bonus"]:
             attrs["data-total-part"] = "bonus"
         elif len(path) == 3 and path[0] == "deductions" and path[-1] == "points":
@@ -456,15 +459,15 @@ class _Renderer:
         if _english():
             empty = "— Choose —" if required else "— None —"
         else:
-            empty = "— Chọn — / Choose" if required else "— Không chọn — / None"
+            empty = "— Chọn —" if required else "— Không chọn —"
         selected_any = False
         options = []
         for v, title, title_en in opts:
             if _english() and title_en:
                 title, title_en = title_en, None
-            label = f"{_option_value(v)} – {title}" if title != _option_value(v) else title
-            if title_en:
-                label = f"{label} ({title_en})"
+            code = _option_value(v)
+            # a short code people know (the level letters A–D) leads its title; a machine code ("keep") never shows
+            label = f"{code} – {title}" if title != code and len(code) <= 2 and code.isupper() else title
             sel = value is not _MISSING and value == v and type(value) is type(v)
             if not sel and value is not _MISSING and isinstance(value, str) and not isinstance(v, str):
                 sel = value == _option_value(v)
@@ -502,7 +505,9 @@ class _Renderer:
             for code in codes:
                 fields.append(self.field(props[code], values.get(code, _MISSING), path + [code], code in req))
                 input_ids.append(self.ids[field_name(path + [code])])
-            subtotal = sum(float(values[c]) for c in codes if _is_number(values.get(c)))
+            # each criterion counts up to its maximum, as in the total (rules.scoring.score_total)
+            subtotal = sum(min(max(float(values[c]), 0.0), float(props[c].get("maximum") or values[c]))
+                           for c in codes if _is_number(values.get(c)))
             gmax = g.get("max", sum(float(props[c].get("maximum") or 0) for c in codes))
             code = g.get("code")
             title = g.get("title") or ""
@@ -522,6 +527,7 @@ class _Renderer:
                                  f"Subtotal {code if code != chr(0) else ''}".strip()), Markup(": "),
                              _el("output", {"class": "running-subtotal", "data-total-for": name,
                                             "data-group": code if code != "\0" else None,
+                                            "data-max": format_number(gmax),
                                             "for": " ".join(input_ids), "aria-live": "polite"},
                                  _vi_number(subtotal)),
                              Markup(" / "), _vi_number(gmax))
@@ -587,8 +593,22 @@ class _Renderer:
                                              "id": rid, "data-row": i}, row_legend, r_err, inner))
         attrs = self.wrapper_attrs(node, "array", name)
         attrs.update({"id": fid, "data-array": name, "data-max-items": max_items if isinstance(max_items, int) else None})
-        return _el("fieldset", attrs, legend, err_html, help_html,
-                   _el("div", {"class": "array-rows"}, *row_html))
+        body = _el("div", {"class": "array-rows"}, *row_html)
+        if not rows and not self.has_errors_under(name):
+            # Most months have no deduction: the empty rows wait behind one tap instead of filling a
+            # phone screen (the form stays within three screens).
+            title = node.get("title") or name
+            body = _el("details", {"class": "array-more"},
+                       _el("summary", {}, _bi(f"{title}: bấm để nhập (nếu có)",
+                                              f"{node.get('x-title-en')}: tap to fill in (if any)"
+                                              if node.get("x-title-en") else None)),
+                       help_html, body)
+            help_html = Markup("")
+        return _el("fieldset", attrs, legend, err_html, help_html, body)
+
+    def has_errors_under(self, name: str) -> bool:
+        return any(e.field == name or e.field.startswith(name + "[") or e.field.startswith(name + ".")
+                   for e in self.errors)
 
     # --------------------------------------------------------------------------------- read-only
     def source_value(self, node: Mapping, path: list) -> Any:

@@ -1,7 +1,20 @@
 // Draw the instance's own BPMN version with bpmn-js and mark completed, active, overdue and failed elements.
+// The diagram sits behind a summary on a person's own record: it is drawn when first opened (bpmn-js
+// cannot fit a diagram into a hidden box).
 (function () {
   var el = document.getElementById("diagram");
   if (!el || !window.BpmnJS) return;
+  var holder = el.closest("details");
+  if (holder && !holder.open) {
+    holder.addEventListener("toggle", function once() {
+      if (!holder.open) return;
+      holder.removeEventListener("toggle", once);
+      draw();
+    });
+    return;
+  }
+  draw();
+  function draw() {
   fetch(el.getAttribute("data-src"), { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(function (d) {
@@ -17,4 +30,5 @@
       });
     })
     .catch(function (err) { el.textContent = (document.documentElement.lang === "en" ? "The diagram could not be drawn: " : "Không vẽ được sơ đồ: ") + err; });
+  }
 })();

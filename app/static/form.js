@@ -1,24 +1,88 @@
-// Running total while scores are typed: criteria + bonus - deductions, capped at 100.
+// Running totals while scores are typed: each group's subtotal and the total (criteria + bonus -
+// deductions, capped at 100), each criterion counted up to its maximum as the server counts it. A number
+// outside its limits is flagged at once, next to its field, in the page's language ("4,5" and "4.5" both
+// read as four and a half; the server checks everything again).
 (function () {
   var form = document.getElementById("task-form");
   if (!form) return;
   var english = document.documentElement.lang === "en";  // 89.5 in English, 89,5 in Vietnamese
-  function num(v) { var n = parseFloat(String(v || "").replace(",", ".")); return isNaN(n) ? 0 : n; }
+  function parse(v) {
+    var text = String(v || "").trim().replace(",", ".");
+    if (text === "") return null;
+    return /^-?\d+(\.\d+)?$/.test(text) ? parseFloat(text) : NaN;
+  }
+  function num(v) { var n = parse(v); return n === null || isNaN(n) ? 0 : n; }
+  function show(n) {
+    var text = String(Math.round(n * 100) / 100);
+    return english ? text : text.replace(".", ",");
+  }
+  function fill(template, values) {
+    return String(template || "").replace(/\{(\w+)\}/g, function (_, k) { return values[k] === undefined ? "" : values[k]; });
+  }
+  function check(el) {
+    var value = parse(el.value), message = "";
+    var lo = el.getAttribute("data-min"), hi = el.getAttribute("data-max");
+    if (value !== null) {
+      if (isNaN(value)) message = form.dataset.textNotNumber;
+      else if (hi !== null && value > parseFloat(hi)) message = fill(form.dataset.textOverMax, { max: show(parseFloat(hi)) });
+      else if (lo !== null && value < parseFloat(lo)) message = fill(form.dataset.textUnderMin, { min: show(parseFloat(lo)) });
+    }
+    var live = document.getElementById(el.id + "-live");
+    // once the person edits the field, the server's error about the old value no longer holds
+    var served = document.getElementById(el.id + "-error");
+    if (served && el.dataset.edited) served.hidden = true;
+    if (message) {
+      if (!live) {
+        live = document.createElement("p");
+        live.id = el.id + "-live";
+        live.className = "field-error live-error";
+        live.setAttribute("role", "alert");
+        el.insertAdjacentElement("afterend", live);
+        el.setAttribute("aria-describedby", ((el.getAttribute("aria-describedby") || "") + " " + live.id).trim());
+      }
+      live.textContent = message;
+      el.setAttribute("aria-invalid", "true");
+    } else if (live) {
+      live.remove();
+      el.setAttribute("aria-describedby", (el.getAttribute("aria-describedby") || "").replace(el.id + "-live", "").trim());
+      el.removeAttribute("aria-invalid");
+    }
+  }
   function update() {
-    var sum = 0, any = false;
+    var sum = 0, any = false, groups = {};
     form.querySelectorAll("input[data-criterion]").forEach(function (el) {
       if (el.value !== "") any = true;
-      sum += Math.min(num(el.value), num(el.getAttribute("data-max")));
+      var hi = el.getAttribute("data-max");
+      var counted = Math.max(0, hi === null ? num(el.value) : Math.min(num(el.value), parseFloat(hi)));
+      sum += counted;
+      var g = el.getAttribute("data-group") || "";
+      groups[g] = (groups[g] || 0) + counted;
+    });
+    form.querySelectorAll("output.running-subtotal").forEach(function (out) {
+      var value = groups[out.getAttribute("data-group") || ""] || 0;
+      out.textContent = show(value);
+      var over = value > parseFloat(out.getAttribute("data-max") || "Infinity");
+      out.closest(".group-total").classList.toggle("over", over);
     });
     var bonus = form.querySelector("input[name='bonus']");
     if (bonus) sum += num(bonus.value);
     form.querySelectorAll("input[name^='deductions['][name$='[points]']").forEach(function (el) { sum -= num(el.value); });
     sum = Math.max(0, Math.min(100, sum));
     form.querySelectorAll("output.running-total").forEach(function (out) {
-      out.textContent = any ? (english ? String(sum) : String(sum).replace(".", ",")) : "—";
+      out.textContent = any ? show(sum) : "—";
     });
   }
-  form.addEventListener("input", update);
+  form.addEventListener("input", function (event) {
+    if (event.target.classList && event.target.classList.contains("num-input")) {
+      event.target.dataset.edited = "true";
+      check(event.target);
+    }
+    update();
+  });
+  // a value the server already refused keeps the server's message until it is edited
+  form.querySelectorAll("input.num-input").forEach(function (el) {
+    if (el.value !== "" && !document.getElementById(el.id + "-error")) check(el);
+  });
   update();
 
   // Fields shown only for some answers (data-show-when, from x-show-when): hidden and not sent otherwise.

@@ -17,6 +17,7 @@ from app import i18n
 from app.extensions import db, login_manager
 from app.models import Notification, User
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
+from app.services import navigation
 from app.services.errors import BadRequest, ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
@@ -118,8 +119,9 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def shared():
-        unread = 0
+        unread, main_menu, account_menu = 0, [], []
         if current_user.is_authenticated:
+            main_menu, account_menu = navigation.menu_for(current_user), navigation.account_menu()
             unread = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
         lang = i18n.current()
@@ -131,7 +133,8 @@ def register(app: Flask) -> None:
             level_names = LEVEL_NAMES_EN
         return {"unread_count": unread, "LEVEL_NAMES": level_names, "STATUS_LABELS": status_labels,
                 "ACTION_LABELS": action_labels, "lang": lang, "other_lang": "en" if lang == "vi" else "vi",
-                "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES, "msg": i18n.message_of}
+                "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES, "msg": i18n.message_of,
+                "main_menu": main_menu, "account_menu": account_menu}
 
     # dd/mm/yyyy in both languages; numbers 89,5 in Vietnamese and 89.5 in English
     app.jinja_env.filters["vndate"] = lambda dt, fmt="%d/%m/%Y": _local(dt, fmt)

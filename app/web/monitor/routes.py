@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from app import forms, i18n
 from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, Unit
-from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, reports
+from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, reports
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("monitor", __name__)
@@ -111,7 +111,8 @@ def instance_page(instance_id):
     appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}, lang=i18n.current()) if can_appeal else None
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
-                           can_mark=can_mark, monitor=instance_view.extras(current_user, instance))
+                           can_mark=can_mark, monitor=instance_view.extras(current_user, instance),
+                           page=record_page.extras(instance, record))
 
 
 @bp.route("/instances/<int:instance_id>/diagram.json")
@@ -148,7 +149,7 @@ def appeal(instance_id):
         flash(i18n.message_of(exc), "error")
         record = instances.record_of(instance)
         return render_template("monitor/instance.html", instance=instance, record=record,
-                               events=[], open_tasks=[], can_appeal=True,
+                               events=[], open_tasks=[], can_appeal=True, page=record_page.extras(instance, record),
                                appeal_html=forms.render(schema, data, errors, {}, lang=i18n.current())), 422
     flash(_("Đã gửi kiến nghị. Thủ trưởng sẽ giải quyết trong 5 ngày làm việc."), "success")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id))
