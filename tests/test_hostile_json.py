@@ -133,6 +133,17 @@ def test_the_pages_json_endpoints_refuse_hostile_json(client, label):
     assert _written() == before
 
 
+def test_the_designers_autosave_refuses_a_revision_that_is_not_a_whole_number(client):
+    login(client, "admin")
+    draft_id = new_draft(client)
+    token = {"X-CSRFToken": json_token(client, draft_id)}
+    for revision in ("abc", [1], {"a": 1}, 1.5, True):
+        resp = client.put(f"/designer/drafts/{draft_id}/files/review.json", json={"text": "{}", "revision": revision},
+                          headers=token)
+        assert resp.status_code == 400, (revision, resp.status_code)
+        assert resp.get_json()["details"][0]["field"] == "revision"
+
+
 def test_a_form_file_with_nan_or_deep_nesting_is_a_finding_not_a_crash(client):
     login(client, "admin")
     draft_id = new_draft(client)
