@@ -176,3 +176,16 @@ def test_the_task_page_and_its_autosave_take_a_huge_number_as_a_field_error(clie
     db.session.expire_all()
     assert ready_task("ttb").id == task.id                         # not completed
     assert _written()[:2] == before[:2]                            # no audit event, no mail
+
+
+@pytest.mark.parametrize("typed", ["1e999", "nan", "inf", "-Infinity", "1" + "0" * 400])
+def test_the_scheme_page_takes_an_unusable_maximum_as_a_field_error(client, typed):
+    login(client, "admin")
+    page = client.get("/admin/schemes/hanoi-monthly/edit").get_data(as_text=True)
+    fields = dict(re.findall(r'name="((?:staff|leader|contract)-\d+-(?:code|group|name|max))" value="([^"]*)"', page))
+    fields.update({"staff-4-max": typed, "effective_from": "2030-05", "csrf_token": csrf_token(page)})
+    before = _written()
+    resp = client.post("/admin/schemes/hanoi-monthly/edit", data=fields)
+    assert resp.status_code == 422
+    assert "Điểm tối đa phải dương, bước 0,5." in resp.get_data(as_text=True)
+    assert _written() == before
