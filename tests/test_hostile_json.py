@@ -189,3 +189,13 @@ def test_the_scheme_page_takes_an_unusable_maximum_as_a_field_error(client, type
     assert resp.status_code == 422
     assert "Điểm tối đa phải dương, bước 0,5." in resp.get_data(as_text=True)
     assert _written() == before
+
+
+@pytest.mark.parametrize("typed", ["nan", "inf", "1e999", "abc", "²", "9" * 30, "-1"])
+def test_a_row_button_posting_a_bad_id_is_a_400(client, typed):
+    from .test_admin import post
+    login(client, "admin")
+    before = _written()
+    assert post(client, "/admin/calendar", {"delete": typed}).status_code == 400
+    assert post(client, "/admin/delegations", {"revoke": typed}).status_code == 400
+    assert _written() == before
