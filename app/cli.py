@@ -11,6 +11,7 @@ from datetime import datetime
 import click
 from flask import Flask
 
+from .engine import clock
 from .extensions import db
 from .services import cycles, mail, orgimport, overdue, timers, versions
 from .services.errors import ServiceError
@@ -21,10 +22,10 @@ def _fail(exc: ServiceError):
     raise click.ClickException("\n".join(lines))
 
 
-def _send_mail() -> int:
+def _send_mail(now: datetime | None = None) -> int:
     """Send due mail; a failure here (even a database one) is logged and never stops the timers."""
     try:
-        return mail.send_due()
+        return mail.send_due(now)
     except Exception:  # noqa: BLE001
         db.session.rollback()
         logging.getLogger(__name__).exception("sending mail failed")
@@ -114,11 +115,13 @@ def register_commands(app: Flask) -> None:
                 raise click.ClickException(f"--now phải là ISO-8601, ví dụ 2026-11-06T08:00:00+07:00: {now_text!r}")
             if now.tzinfo is None:
                 raise click.ClickException("--now cần múi giờ (ví dụ +07:00) / --now needs an offset")
-        click.echo(f"fired={timers.run_due(now)}")
-        click.echo(f"overdue={overdue.sweep(now)}")
-        click.echo(f"digests={_guarded(lambda: mail.send_digests(now))}")
-        # Mail goes out by the real clock: a simulated --now would push retries of failed mail into it.
-        click.echo(f"mail_sent={_send_mail()}")
+        # One clock for the whole run: timers, the overdue sweep, the digest, when mail is due and its
+        # back-off all read --now (mail queued during the run too, through app.engine.clock).
+        with clock.frozen_at(now):
+            click.echo(f"fired={timers.run_due(now)}")
+            click.echo(f"overdue={overdue.sweep(now)}")
+            click.echo(f"digests={_guarded(lambda: mail.send_digests(now))}")
+            click.echo(f"mail_sent={_send_mail(now)}")
 
     @app.cli.command("worker")
     @click.option("--interval", default=30.0, help="seconds between polls")

@@ -29,6 +29,14 @@ def _database_url(instance_path: str) -> str:
     return url
 
 
+def _digest_hour() -> int:
+    """DIGEST_HOUR: the local hour (0-23) from which the daily digest goes out; default 7."""
+    text = os.environ.get("DIGEST_HOUR", "7").strip() or "7"
+    if not text.isdigit() or not 0 <= int(text) <= 23:
+        raise ValueError(f"DIGEST_HOUR must be a whole hour from 0 to 23, not {text!r}")
+    return int(text)
+
+
 def build(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     url = overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path)
@@ -46,6 +54,7 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         # Mail is sent only when SMTP_HOST is set. APP_BASE_URL (e.g. https://danhgia.hanoi.gov.vn) adds a link
         # to the app in every mail; empty means no link.
         "APP_BASE_URL": os.environ.get("APP_BASE_URL", "").strip().rstrip("/"),
+        "DIGEST_HOUR": _digest_hour(),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
         "API_TOKEN_HOURS": int(os.environ.get("API_TOKEN_HOURS", "12")),
         "SESSION_COOKIE_HTTPONLY": True,

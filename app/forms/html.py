@@ -7,6 +7,7 @@ Every piece of data or schema text goes through :func:`markupsafe.escape`.
 from __future__ import annotations
 
 import json
+import math
 import re
 from contextvars import ContextVar
 from typing import Any, Iterable, Mapping
@@ -121,6 +122,8 @@ def _parse_number(text: str) -> Any:
     if not _NUMBER.match(text):
         return text
     value = float(text.replace(",", "."))
+    if not math.isfinite(value):         # "1" followed by 400 zeros: kept as typed, validation says why
+        return text
     return int(value) if value.is_integer() and abs(value) < 2 ** 53 else value
 
 

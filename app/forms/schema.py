@@ -32,6 +32,8 @@ from typing import Any, Iterable, Mapping
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from app import strict_json
+
 __all__ = ["FormError", "expand", "load_form", "forms_from_directory", "field_name", "split_field_name",
            "enum_options", "criteria_groups", "deref", "STEP"]
 
@@ -68,7 +70,10 @@ def load_form(forms: Mapping[str, str | bytes | dict], filename: str) -> dict:
             raise FormError(f"Form file {filename!r} is not UTF-8: {exc}") from None
     if isinstance(raw, str):
         try:
-            schema = json.loads(raw)
+            schema = strict_json.loads(raw)
+        except strict_json.Refused as exc:
+            raise FormError(f"Form file {filename!r} is not usable JSON: {exc.message_en} "
+                            f"{', '.join(exc.places)}".rstrip()) from None
         except json.JSONDecodeError as exc:
             raise FormError(f"Form file {filename!r} is not valid JSON: {exc.msg} "
                             f"(line {exc.lineno}, column {exc.colno})") from None
@@ -97,7 +102,7 @@ def _check(filename: str, schema: dict) -> None:
 @lru_cache(maxsize=512)
 def _check_text(filename: str, text: str) -> None:
     """check_schema costs ~20 ms; a text that passed once passes again (failures are not cached)."""
-    _check(filename, json.loads(text))
+    _check(filename, strict_json.loads(text))
 
 
 def forms_from_directory(path: str | os.PathLike) -> dict[str, str]:

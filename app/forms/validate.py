@@ -1,6 +1,8 @@
 """Server-side validation of form data with jsonschema, as bilingual errors keyed by HTML field name."""
 from __future__ import annotations
 
+import logging
+import math
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
@@ -13,6 +15,7 @@ from .schema import FormError, deref, enum_options, field_name, schema_type
 __all__ = ["FieldError", "validate", "strip_readonly", "clean", "errors_by_field"]
 
 _FORMAT_CHECKER = FormatChecker()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,20 +74,67 @@ def validate(schema: dict, data: Any) -> list[FieldError]:
         raise FormError("validate() needs the expanded schema: call expand(schema, context) first "
                         "(x-criteria has no criteria yet)")
     data = strip_readonly(schema, data)
+    data, bad_numbers = _without_unusable_numbers(data)
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
-    out: list[FieldError] = []
-    seen: set[tuple[str, str]] = set()
-    for error in validator.iter_errors(data):
-        for fe in _convert(schema, error):
-            key = (fe.field, fe.message)
-            if key not in seen:
-                seen.add(key)
-                out.append(fe)
+    out: list[FieldError] = [_number_error(schema, path) for path in bad_numbers]
+    seen: set[tuple[str, str]] = {(e.field, e.message) for e in out}
+    said = {e.field for e in out}           # a refused number is reported once, not again as "must be a number"
+    try:
+        for error in validator.iter_errors(data):
+            for fe in _convert(schema, error):
+                key = (fe.field, fe.message)
+                if key not in seen and fe.field not in said:
+                    seen.add(key)
+                    out.append(fe)
+    except (ArithmeticError, RecursionError) as exc:  # a keyword the data still overwhelms: an error, not a crash
+        log.warning("form validation gave up: %s: %s", type(exc).__name__, exc)
+        out.append(FieldError("", "Dữ liệu biểu mẫu không hợp lệ.", "The form data is not valid.", "invalid"))
     # a type error makes other messages about the same field noise
     typed = {e.field for e in out if e.kind == "type"}
     out = [e for e in out if e.kind == "type" or e.field not in typed or e.kind not in ("enum", "oneOf", "const")]
     order = _field_order(schema)
     return sorted(out, key=lambda e: _sort_key(order, e.field))
+
+
+def _unusable_number(value: Any) -> bool:
+    """NaN, ±infinity, or an integer too large to compute with (jsonschema and the rules use floats)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return True
+    return False
+
+
+def _without_unusable_numbers(data: Any) -> tuple[Any, list[list]]:
+    """A copy of ``data`` with every unusable number replaced by None, and the paths where they were.
+    Walks iteratively: the data may come from anywhere."""
+    paths: list[list] = []
+    root = {"": data}
+    stack: list[tuple[Any, Any, list]] = [(root, "", [])]
+    while stack:
+        parent, key, path = stack.pop()
+        value = parent[key]
+        if _unusable_number(value):
+            parent[key] = None
+            paths.append(path)
+        elif isinstance(value, dict):
+            parent[key] = copy = dict(value)
+            stack.extend((copy, k, path + [k]) for k in copy)
+        elif isinstance(value, list):
+            parent[key] = copy = list(value)
+            stack.extend((copy, i, path + [i]) for i in range(len(copy)))
+    return root[""], sorted(paths, key=lambda p: [str(x) for x in p])
+
+
+def _number_error(root: dict, path: list) -> FieldError:
+    vi, en = _labels(root, path)
+    return FieldError(field_name(path), f"{vi}: không phải là một số hợp lệ (quá lớn hoặc không xác định).",
+                      f"{en}: is not a valid number (too large or undefined).", "type")
 
 
 def _has_unexpanded(node: Any) -> bool:

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import AuditEvent
 
 from .errors import BadRequest
+from .spreadsheet_text import csv_row
 
 HEADER = ["id", "thoi_diem_utc", "nguoi_thuc_hien", "thay_mat", "hanh_dong", "buoc", "ho_so", "chi_tiet"]
 
@@ -55,9 +56,9 @@ def export_csv(start_text: str | None, end_text: str | None, batch: int = 2000) 
             buffer.seek(0)
             buffer.truncate()
             for e in rows:
-                writer.writerow([e.id, e.at.isoformat(), e.actor.username if e.actor else "",
-                                 e.on_behalf_of.username if e.on_behalf_of else "", e.action, e.step or "",
-                                 e.instance_id or "", json.dumps(e.details or {}, ensure_ascii=False)])
+                writer.writerow(csv_row([e.id, e.at.isoformat(), e.actor.username if e.actor else "",
+                                         e.on_behalf_of.username if e.on_behalf_of else "", e.action, e.step or "",
+                                         e.instance_id or "", json.dumps(e.details or {}, ensure_ascii=False)]))
             last_id = rows[-1].id
             yield buffer.getvalue()
 

@@ -20,6 +20,7 @@ from app.models import EvaluationRecord, Unit, User
 from app.rules.levels import LEVEL_NAMES, LEVELS
 
 from . import access, filters, rollup
+from .spreadsheet_text import keep_workbook_text
 from .dashboard import check_period
 from .errors import Forbidden
 from .instances import STATUS_LABELS
@@ -134,6 +135,7 @@ def _signatures(ws, row: int, ncols: int) -> int:
 
 
 def _save(wb: Workbook) -> bytes:
+    keep_workbook_text(wb)               # names and notes come from people: never a live formula
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, exists, false, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
+from app import strict_json
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, ProcessInstance, SavedFilter, Unit, User
 from app.rules.workdays import parse_period
@@ -308,7 +309,7 @@ def _decode_cursor(token: str, keys: list[Key]) -> list:
     bad = _bad("cursor", "Con trỏ trang không hợp lệ; hãy quay về trang đầu.",
                "The page cursor is not valid; go back to the first page.")
     try:
-        values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        values = strict_json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise bad
     if not isinstance(values, list) or len(values) != len(keys):

@@ -4,21 +4,32 @@ with FOR UPDATE SKIP LOCKED on PostgreSQL, so a mail goes out once, and commits 
 
 A delivery error never reaches the caller: the mail stays queued with the error and is retried with
 exponential backoff (1, 2, 4 … minutes, at most 60), and is marked `failed` after MAX_ATTEMPTS tries.
-Delivery is at least once: a worker killed between the SMTP hand-off and its commit sends that mail again."""
+Delivery is at least once: a worker killed between the SMTP hand-off and its commit sends that mail again.
+
+A mail goes to exactly its one stored address: the SMTP envelope lists that address alone (never
+what the To header would parse into), and an address that is not exactly one valid address is marked
+`failed` without being sent. Subjects with Vietnamese text are encoded so that every compliant client
+shows their spaces (see `_MailPolicy`). Every time here (when a mail is due, its back-off, the digest
+hour) is read from `app.engine.clock`, so `timers run --now` moves all of them together."""
 from __future__ import annotations
 
 import logging
 import smtplib
 from datetime import datetime, timedelta, timezone
+from email.header import Header
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from flask import current_app
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from app.engine import clock
 from app.extensions import db
 from app.models import OutgoingMail, User
+
+from .mail_address import InvalidAddress, checked
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +68,7 @@ def row_for(user: User, kind: str, message: str, instance_id: int | None = None,
         return None
     return dict(user_id=user.id, to_address=address, subject=subject_for(message, lang),
                 body=body_for(user, kind, message, lang), kind=kind, instance_id=instance_id,
-                status="queued", attempts=0, next_attempt_at=datetime.now(timezone.utc))
+                status="queued", attempts=0, next_attempt_at=clock.now())
 
 
 def text_in(lang: str, message: str, message_en: str | None) -> str:
@@ -106,10 +117,10 @@ def send_digests(now: datetime | None = None) -> int:
 
     if not enabled():
         return 0
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     tz = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Ho_Chi_Minh")
     local_now = now.astimezone(tz)
-    if local_now.hour < int(current_app.config.get("DIGEST_HOUR", 7)):
+    if local_now.hour < int(current_app.config["DIGEST_HOUR"]):
         return 0
     queued = 0
     query = (select(UserPreference).where(UserPreference.daily_digest.is_(True))
@@ -128,7 +139,10 @@ def send_digests(now: datetime | None = None) -> int:
             query = query.where(Notification.created_at > pref.digest_sent_at)
         items = [n for n in db.session.scalars(query.order_by(Notification.created_at, Notification.id))
                  if preferences.mail_on(pref, n.kind)]
-        pref.digest_sent_at = now
+        # The next digest covers what is created after this instant. A simulated clock ahead of the
+        # real one (`timers run --now` in the future) must not move it past notices that the real
+        # clock creates afterwards: they would fall before it and never be digested.
+        pref.digest_sent_at = min(now, datetime.now(timezone.utc))
         if items:
             db.session.add(OutgoingMail(**digest_row(user, items, pref.language, local_now)))
             queued += 1
@@ -192,13 +206,37 @@ def _claim_one(now: datetime, skip: set[int]) -> OutgoingMail | None:
     return db.session.scalars(query.execution_options(populate_existing=True)).first()
 
 
-def build_message(item: OutgoingMail) -> EmailMessage:
+class _MailPolicy(EmailPolicy):
+    """The standard policy, except that a subject with non-ASCII text is written as one run of RFC 2047
+    encoded words that carry their own spaces. Python's own folding (3.11) encodes word by word and
+    leaves the spaces between encoded words, where RFC 2047 says a reader drops them: "— Đặng Văn
+    Hùng" arrived as "—ĐặngVănHùng"."""
+
+    def _subject(self, name: str, value) -> str | None:
+        text = str(value)
+        if name.lower() != "subject" or text.isascii():
+            return None
+        encoded = Header(text, "utf-8", maxlinelen=self.max_line_length, header_name=name).encode(linesep=self.linesep)
+        return f"{name}: {encoded}{self.linesep}"
+
+    def fold(self, name, value):
+        return self._subject(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        folded = self._subject(name, value)
+        return folded.encode("ascii") if folded else super().fold_binary(name, value)
+
+
+MAIL_POLICY = _MailPolicy()
+
+
+def build_message(item: OutgoingMail, address: str | None = None) -> EmailMessage:
     sender = current_app.config.get("MAIL_FROM") or "danhgia@localhost"
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["Subject"] = item.subject
     msg["From"] = sender
-    msg["To"] = item.to_address
+    msg["To"] = address or checked(item.to_address)
     msg["Date"] = format_datetime(datetime.now(timezone.utc))
     msg["Message-ID"] = make_msgid(idstring=f"mail{item.id}", domain=domain)
     msg["Auto-Submitted"] = "auto-generated"
@@ -207,14 +245,17 @@ def build_message(item: OutgoingMail) -> EmailMessage:
 
 
 def _deliver(item: OutgoingMail) -> None:
-    msg = build_message(item)
+    address = checked(item.to_address)           # InvalidAddress: never sent, see send_due
+    msg = build_message(item, address)
     host, port = current_app.config["SMTP_HOST"], int(current_app.config.get("SMTP_PORT") or 25)
     try:
         smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
     except OSError as exc:  # refused, timed out, no such host, or a bad greeting
         raise _Unreachable(exc) from exc
     with smtp:
-        smtp.send_message(msg)
+        # The envelope names the one checked address; smtplib would otherwise take every address it
+        # can parse out of To/Cc/Bcc.
+        smtp.send_message(msg, from_addr=parseaddr(msg["From"])[1] or None, to_addrs=[address])
 
 
 def _describe(exc: BaseException) -> str:
@@ -228,7 +269,7 @@ def send_due(now: datetime | None = None, limit: int = 500) -> int:
     went out. Never raises for a delivery error."""
     if not enabled():
         return 0
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     sent, seen = 0, set()
     while len(seen) < limit:
         item = _claim_one(now, seen)
@@ -238,6 +279,10 @@ def send_due(now: datetime | None = None, limit: int = 500) -> int:
         item.attempts = (item.attempts or 0) + 1
         try:
             _deliver(item)
+        except InvalidAddress as exc:              # trying again cannot help: refused for good
+            log.warning("mail %s (user %s): not sent, %s", item.id, item.user_id, exc)
+            item.status, item.last_error = "failed", f"{exc}: {exc.address!r}"[:2000]
+            db.session.commit()
         except Exception as exc:  # noqa: BLE001 — mail must never block the caller
             if isinstance(exc, (OSError, _Unreachable)):  # smtplib.SMTPException is an OSError
                 log.warning("mail %s to %s: attempt %s failed: %s", item.id, item.to_address, item.attempts,
@@ -253,7 +298,7 @@ def send_due(now: datetime | None = None, limit: int = 500) -> int:
             if isinstance(exc, _Unreachable):
                 break
         else:
-            item.status, item.sent_at = "sent", datetime.now(timezone.utc)
+            item.status, item.sent_at = "sent", clock.now()
             db.session.commit()
             sent += 1
     db.session.commit()

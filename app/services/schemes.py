@@ -3,6 +3,7 @@ month copies the criteria of the version it opened with, so an open month never 
 from __future__ import annotations
 
 import copy
+import math
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -123,6 +124,8 @@ def edit(code: str, criteria: dict[str, list[dict]], effective_from: str, actor:
             try:
                 maximum = float(str(row.get("max")).replace(",", "."))
             except ValueError:
+                maximum = -1
+            if not math.isfinite(maximum):      # "nan", "inf", "1e999": no maximum at all
                 maximum = -1
             field = f"{group_name}[{i}]"
             if not name:

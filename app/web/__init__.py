@@ -21,9 +21,11 @@ from app.services import navigation
 from app.services.errors import BadRequest, ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
+from .json_body import StrictJSONProvider
+
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith("/api/") or request.is_json
 
 
 class BoundedInt(IntegerConverter):
@@ -36,6 +38,7 @@ class BoundedInt(IntegerConverter):
 
 def register(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
+    app.json = StrictJSONProvider(app)
     from .admin.routes import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
@@ -101,6 +104,13 @@ def register(app: Flask) -> None:
             if _wants_json():
                 return jsonify(err.to_json()), 400
             return render_template("errors/error.html", error=err), 400
+
+    @app.before_request
+    def read_json_bodies_strictly():
+        # Parse (and cache) every JSON body up front with the strict provider, so an endpoint that
+        # ignores its body refuses hostile JSON too, before any route or token check runs.
+        if request.is_json and request.content_length:
+            request.get_json(silent=True)
 
     @app.after_request
     def security_headers(response):

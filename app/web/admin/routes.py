@@ -38,6 +38,16 @@ def _errors(exc: ServiceError) -> dict:
     return out
 
 
+def _row_id(field: str) -> int:
+    """The id a row's button posts: digits within the database's integer range, else a 400 on the field
+    (`int()` of "nan" or of a 30-digit number was a 500)."""
+    text = request.form.get(field, "")
+    if not (text.isascii() and text.isdigit() and len(text) <= 10) or int(text) > 2**31 - 1:
+        raise ServiceError("Mã dòng không hợp lệ.", "Not a valid row id.",
+                           [{"field": field, "message": "Mã dòng không hợp lệ.", "message_en": "Not a valid row id."}])
+    return int(text)
+
+
 @bp.route("/calendar", methods=["GET", "POST"])
 @admin_required
 def calendar_page():
@@ -45,7 +55,7 @@ def calendar_page():
     if request.method == "POST":
         try:
             if request.form.get("delete"):
-                calendar.remove_day(int(request.form["delete"]), current_user)
+                calendar.remove_day(_row_id("delete"), current_user)
             else:
                 calendar.add_day(request.form.get("day", ""), request.form.get("kind", ""),
                                  request.form.get("note", ""), current_user)
@@ -124,7 +134,7 @@ def delegations():
     if request.method == "POST":
         try:
             if request.form.get("revoke"):
-                delegation.revoke_delegation(current_user, int(request.form["revoke"]))
+                delegation.revoke_delegation(current_user, _row_id("revoke"))
             elif request.form.get("kind"):
                 delegation.create_appointment(current_user, request.form.get("unit", ""),
                                               request.form.get("username", ""), request.form.get("kind", ""),

@@ -116,8 +116,11 @@ def save_file(draft_id, name):
     try:
         body = _body()
         revision = body.get("revision")
-        draft = designer.save_file(draft_id, name, str(body.get("text") or ""), current_user,
-                                   int(revision) if revision is not None else None)
+        if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
+            raise ServiceError("“revision” phải là một số nguyên.", "“revision” must be a whole number.",
+                               [{"field": "revision", "message": "Phải là một số nguyên.",
+                                 "message_en": "Must be a whole number."}])
+        draft = designer.save_file(draft_id, name, str(body.get("text") or ""), current_user, revision)
     except ServiceError as exc:
         db.session.rollback()
         return _json_error(exc)
