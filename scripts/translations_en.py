@@ -193,6 +193,7 @@ EN = {
     "Không có việc nào đang chờ anh/chị.": "Nothing waiting for you.",
     "Gửi": "Submit",
     "Danh mục": "Menu",
+    "Đề xuất %(proposed)s, quy định cho phép %(level)s": "Proposed %(proposed)s; the rules allow %(level)s",
     "Lãnh đạo chấm": "Manager's review",
     "Chốt": "Locked",
     "Hồ sơ đang ở bước nào": "Where the evaluation stands",

@@ -105,7 +105,12 @@ def _names() -> list[str]:
 def _check(page, base_url: str, english_phrases: list[str], vietnamese_phrases: list[str], lang: str,
            names: list[str] = ()) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"{page.url}: {width}px wide on a {page.viewport_size['width']}px screen"
+    if width > page.viewport_size["width"]:
+        wide = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+            .filter(el => el.getBoundingClientRect().right > w && ![...el.children].some(c => c.getBoundingClientRect().right > w))
+            .slice(0, 5).map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))""",
+                             page.viewport_size["width"])
+        raise AssertionError(f"{page.url}: {width}px wide on a {page.viewport_size['width']}px screen: {wide}")
     small = page.evaluate(TAP_TARGETS)
     assert not small, f"{page.url}: tap targets under 44 px: {small[:8]}"
     page.add_script_tag(url=f"{base_url}/static/vendor/axe.min.js")

@@ -88,6 +88,16 @@ def test_page_renders_the_quota_for_the_live_counter_and_warns_without_js(client
     assert re.search(rf'<select name="level_{tptc}"[^>]*>.*?<option value="C" selected>', html, re.S)
     assert f'name="reason_{tptc}" value="Chưa hoàn thành báo cáo quý — giữ lý do"' in html
     ttb = str(_record("ttb").instance_id)
+    # lowering a level without a reason: the row is marked, its reason field carries the error
+    missing = client.post("/decisions", data=dict(fields, **{f"level_{ttb}": "B"}))
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 422 and _record("ttb").published_at is None
+    row = re.search(rf'<tr data-level="[A-D]" data-instance="{ttb}" class="row-error">.*?</tr>', html, re.S)
+    assert row, "the row whose reason is missing is marked"
+    assert re.search(rf'name="reason_{ttb}" value="" [^>]*aria-invalid="true" aria-describedby="reason-error-{ttb}"',
+                     row.group(0))
+    assert f'<p class="field-error" id="reason-error-{ttb}" role="alert">' in row.group(0)
+    assert html.count('class="row-error"') == 1
     ok = client.post("/decisions", data=dict(fields, **{f"level_{ttb}": "B", f"reason_{ttb}": "Quota"}))
     assert ok.status_code == 302
     db.session.expire_all()

@@ -87,7 +87,8 @@ def test_the_head_confirms_an_objective_cause_in_the_batch(client):
     item = {"instance_id": record("lvc").instance_id, "level": "B", "reason": "Nghỉ do tai nạn lao động"}
     unconfirmed = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [item]})
     assert unconfirmed.status_code == 422 and record("lvc").published_at is None
-    assert unconfirmed.get_json()["details"][0]["field"] == "objective_cause_confirmed"
+    detail = unconfirmed.get_json()["details"][0]          # the row is named, for the page and the client
+    assert detail["field"] == "items[0].objective_cause_confirmed" and detail["instance_id"] == item["instance_id"]
     not_a_boolean = gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
                                            "items": [dict(item, objective_cause_confirmed="yes")]})
     assert not_a_boolean.status_code == 422 and record("lvc").published_at is None

@@ -106,9 +106,15 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     principal = authority.acting_for(user, rows[0][1].assignee_id) or None
     quota.mark_exceptional(agency.id, period, exceptional_reason, user, principal)
     decided = []
-    for item, task, _ in rows:  # one transaction: any refusal leaves every record as it was
+    for index, (item, task, _) in enumerate(rows):  # one transaction: any refusal leaves every record as it was
         form = {k: item[k] for k in DECISION_FIELDS if item.get(k) not in (None, "")}
-        tasks.complete(task.id, user, form, commit=False, quota_checked=True)
+        try:
+            tasks.complete(task.id, user, form, commit=False, quota_checked=True)
+        except Invalid as exc:
+            # name the row: the page marks the person's field, the API client gets items[i].field
+            raise Invalid(exc.message, exc.message_en, [
+                dict(d, field=f"items[{index}].{d.get('field')}" if d.get("field") else f"items[{index}]",
+                     instance_id=task.instance_id) for d in exc.details]) from exc
         decided.append(task.instance_id)
     audit.record("batch_decided", actor=user, details={
         "unit": agency.code, "period": period, "instances": decided, "quota": status,
