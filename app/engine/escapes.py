@@ -122,6 +122,11 @@ def _fold(node):
         if isinstance(func, ast.Name) and func.id == "range":
             if len(range(*args)) > sandbox.RANGE_LIMIT:
                 raise _TooBig()
+        elif isinstance(func, ast.Name) and func.id == "pow" and len(args) == 2:
+            try:
+                return sandbox._guarded_binop("**", *args)
+            except ValueError:
+                raise _TooBig() from None
         elif isinstance(func, ast.Attribute) and func.attr in _WIDTH_METHODS and args:
             width = args[0] * (len(_fold(func.value)) if func.attr == "expandtabs" else 1)
             if isinstance(width, int) and width > sandbox.MAX_SEQUENCE:
