@@ -354,3 +354,29 @@ def test_a_refusal_says_only_that_access_was_refused():
     with pytest.raises(sandbox.SandboxViolation) as caught:
         sandbox.SCRIPT_ENGINE.environment.execute("x = 'abc'.format", {})
     assert str(caught.value) == "access refused by the script sandbox"
+
+
+def test_memory_built_up_over_many_steps_is_bounded(monkeypatch):
+    """Each step may allocate what the size guards allow; many steps together stop at the budget."""
+    import resource
+    monkeypatch.setattr(sandbox, "SCRIPT_MAX_MEMORY_KB", 64 * 1024)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(sandbox.ScriptTooLarge):
+        sandbox.SCRIPT_ENGINE.environment.execute("x = [('x' * 999990) + str(i) for i in range(100000)]", {})
+    # 100,000 texts of a megabyte would be 100 GB; the script stopped within a few hundred megabytes
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 512 * 1024
+
+
+def test_size_guards_refuse_what_one_call_would_make_huge():
+    env = sandbox.SCRIPT_ENGINE.environment
+    for script in ("x = ('x' * 1000) + ('y' * 999999)", "s = 'x' * 1000000\nx = [s] * 100\ny = '-'.join(x)",
+                   "s = 'ab' * 500000\nx = s.replace('a', 'aaaa')", "x = [0] * 600000\nx.extend(x)",
+                   "x = '%*d' % (10**9, 1)", "x = f'{1:.10000000f}'", "n = 10**9\nx = f'{1:>{n}}'",
+                   "x = 2**99999\ny = x * x", "x = 'abc'.center(10**9)", "x = repr([['x' * 999999] * 50])",
+                   "s = 'x' * 999999\nx = s.translate({120: 'yyyy'})"):
+        with pytest.raises(ValueError, match="too large"):
+            env.execute(script, {})
+    context = {}
+    env.execute("a = '-'.join(['a', 'b'])\nb = 'x'.ljust(3, '.')\nc = f'{3.14159:.2f}'\nd = '%05d' % 42\n"
+                "e = [1, 2]\ne.extend([3])\nf = 'abc'.replace('b', 'B')", context)
+    assert context == {"a": "a-b", "b": "x..", "c": "3.14", "d": "00042", "e": [1, 2, 3], "f": "aBc"}

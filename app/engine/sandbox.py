@@ -30,6 +30,7 @@ import copy
 import math
 import operator
 import random
+import resource
 import string
 import re
 import threading
@@ -65,6 +66,9 @@ class ScriptTimeout(Exception):
 
 
 SCRIPT_TIME_LIMIT = 2.0        # seconds for one script or expression
+# growth of the process's peak memory while one script runs (many steps can each allocate what the
+# size guards allow: 2,000,000 distinct megabyte texts would take the server down)
+SCRIPT_MAX_MEMORY_KB = 256 * 1024
 SCRIPT_MAX_STEPS = 2_000_000   # loop iterations + calls of script-defined functions
 RANGE_LIMIT = 100_000
 MAX_INT_BITS = 100_000
@@ -73,12 +77,23 @@ MAX_SEQUENCE = 1_000_000
 _budget = threading.local()
 
 
+class ScriptTooLarge(ScriptTimeout):
+    """A script made the process's peak memory grow by more than SCRIPT_MAX_MEMORY_KB."""
+
+
+def _peak_kb() -> int:
+    # the peak, not the current size: one cheap system call, and a script can use no more than the
+    # process already used once plus the budget
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 class _Budget:
-    __slots__ = ("deadline", "steps")
+    __slots__ = ("deadline", "steps", "peak")
 
     def __init__(self):
         self.deadline = time.monotonic() + SCRIPT_TIME_LIMIT
         self.steps = 0
+        self.peak = _peak_kb()
 
 
 def _tick() -> None:
@@ -88,8 +103,11 @@ def _tick() -> None:
     budget.steps += 1
     if budget.steps > SCRIPT_MAX_STEPS:
         raise ScriptTimeout(f"the script ran more than {SCRIPT_MAX_STEPS} steps")
-    if budget.steps & 0x3FF == 0 and time.monotonic() > budget.deadline:
-        raise ScriptTimeout(f"the script ran longer than {SCRIPT_TIME_LIMIT:g} s")
+    if budget.steps & 0x3F == 0:
+        if _peak_kb() - budget.peak > SCRIPT_MAX_MEMORY_KB:
+            raise ScriptTooLarge("the script used too much memory")
+        if budget.steps & 0x3FF == 0 and time.monotonic() > budget.deadline:
+            raise ScriptTimeout(f"the script ran longer than {SCRIPT_TIME_LIMIT:g} s")
 
 
 class _limited:
