@@ -380,3 +380,16 @@ def test_size_guards_refuse_what_one_call_would_make_huge():
     env.execute("a = '-'.join(['a', 'b'])\nb = 'x'.ljust(3, '.')\nc = f'{3.14159:.2f}'\nd = '%05d' % 42\n"
                 "e = [1, 2]\ne.extend([3])\nf = 'abc'.replace('b', 'B')", context)
     assert context == {"a": "a-b", "b": "x..", "c": "3.14", "d": "00042", "e": [1, 2, 3], "f": "aBc"}
+
+
+@pytest.mark.parametrize("old, new", [
+    ("<text>&gt;= 90</text>", "<text>'{0.__globals__}'.format(total)</text>"),
+    ('<text>"A"</text>', "<text>'{0.__globals__}'.format(total)</text>"),
+])
+def test_a_dmn_cell_with_an_escape_is_a_finding_on_its_rule(app, old, new):
+    with app.app_context():
+        files = versions.files_from_disk()
+        files["classification.dmn"] = files["classification.dmn"].replace(old, new, 1)
+        findings = validation.validate(files, process_id=versions.PROCESS_KEY, role_exists=lambda role: True,
+                                       known_roles=versions.KNOWN_ROLES, app_forms=versions.APP_FORMS)
+        assert ("script_escape", "rule_a") in {(f.code, f.element) for f in validation.errors(findings)}

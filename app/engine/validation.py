@@ -242,6 +242,8 @@ class _Linter:
                 lhs = exprs[col] if col < len(exprs) else "x"
                 source = text.replace("?", "(dmninputexpr)") if "?" in text else None
                 candidates = [source] if source else [f"({lhs}) == ({text})", f"({lhs}) {text}"]
+                self._script_escape_findings(name, rid, text, "eval", f"Bảng {did}, dòng {index}: điều kiện",
+                                             f"Table {did}, row {index}: the entry", rule.sourceline)
                 problems = [sandbox.check(c, "eval") for c in candidates]
                 if all(problems):
                     self.add("error", "dmn_expression", name, rid,
