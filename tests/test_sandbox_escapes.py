@@ -373,7 +373,9 @@ def test_size_guards_refuse_what_one_call_would_make_huge():
                    "s = 'ab' * 500000\nx = s.replace('a', 'aaaa')", "x = [0] * 600000\nx.extend(x)",
                    "x = '%*d' % (10**9, 1)", "x = f'{1:.10000000f}'", "n = 10**9\nx = f'{1:>{n}}'",
                    "x = 2**99999\ny = x * x", "x = 'abc'.center(10**9)", "x = repr([['x' * 999999] * 50])",
-                   "s = 'x' * 999999\nx = s.translate({120: 'yyyy'})"):
+                   "s = 'x' * 999999\nx = s.translate({120: 'yyyy'})", "x = str.ljust('a', 10**9)",
+                   "x = str.join('-', [('x' * 999999)] * 10)", "x = True.to_bytes(10**9, 'big')",
+                   "x = [0] * 600000\nlist.extend(x, x)"):
         with pytest.raises(ValueError, match="too large"):
             env.execute(script, {})
     context = {}

@@ -331,16 +331,25 @@ def _guarded_method(name: str, method, *args, **kwargs):
     return method(*args, **kwargs)
 
 
+def _guarded_unbound(name: str, obj, *args, **kwargs):
+    """`str.join(sep, items)`: the method taken from the type, called with its object first."""
+    return _guarded_method(name, getattr(obj, name), *args, **kwargs)
+
+
 _GUARDED_METHOD = sealed.seal(_guarded_method, "method")
-_SIZE_CHECKED = {str: {"ljust", "rjust", "center", "zfill", "expandtabs", "join", "replace", "translate"},
-                 bytes: {"ljust", "rjust", "center", "zfill", "expandtabs", "join", "replace", "translate"},
-                 list: {"extend"}, int: {"to_bytes"}}
+_GUARDED_UNBOUND = sealed.seal(_guarded_unbound, "method")
+_TEXT_METHODS = {"ljust", "rjust", "center", "zfill", "expandtabs", "join", "replace", "translate"}
+_SIZE_CHECKED = ((str, _TEXT_METHODS), (bytes, _TEXT_METHODS), (list, {"extend"}), (int, {"to_bytes"}))
 
 
 def _size_checked_method(obj, name: str, method):
     # a partial of a sealed function: walking it reaches the method's own object, nothing else
-    if name in _SIZE_CHECKED.get(type(obj), ()):
-        return functools.partial(_GUARDED_METHOD, name, method)
+    for kind, names in _SIZE_CHECKED:
+        if name in names:
+            if isinstance(obj, kind):
+                return functools.partial(_GUARDED_METHOD, name, method)
+            if isinstance(obj, type) and issubclass(obj, kind):
+                return functools.partial(_GUARDED_UNBOUND, name)
     return method
 
 
