@@ -18,15 +18,16 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, helpers, persistence, sandbox
+from . import clock, helpers, persistence, redact, sandbox
 from .specs import LoadedSpec, lane_role
 
 
 class EngineError(Exception):
-    """The workflow could not run; `element` is the BPMN id that failed, when known."""
+    """The workflow could not run; `element` is the BPMN id that failed, when known. Its text is what
+    users and designers are shown, so it never carries a configuration or environment value."""
 
     def __init__(self, message: str, element: str | None = None):
-        super().__init__(message)
+        super().__init__(redact.scrub(message))
         self.element = element
 
 

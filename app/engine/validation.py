@@ -36,7 +36,7 @@ from typing import Callable, Iterable
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import sandbox, specs
+from . import escapes, sandbox, specs
 from .helpers import SCRIPT_HELPERS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -242,6 +242,8 @@ class _Linter:
                 lhs = exprs[col] if col < len(exprs) else "x"
                 source = text.replace("?", "(dmninputexpr)") if "?" in text else None
                 candidates = [source] if source else [f"({lhs}) == ({text})", f"({lhs}) {text}"]
+                self._script_escape_findings(name, rid, text, "eval", f"Bảng {did}, dòng {index}: điều kiện",
+                                             f"Table {did}, row {index}: the entry", rule.sourceline)
                 problems = [sandbox.check(c, "eval") for c in candidates]
                 if all(problems):
                     self.add("error", "dmn_expression", name, rid,
@@ -494,6 +496,7 @@ class _Linter:
                 self._unknown_names(name, node_id, text, "timer", child.sourceline)
 
     def _expr(self, file, element, source, mode, code, what_vi, what_en, line=None) -> bool:
+        self._script_escape_findings(file, element, source, mode, what_vi, what_en, line)
         problems = sandbox.check(source, mode)
         if problems:
             self.add("error", code, file, element,
@@ -502,6 +505,14 @@ class _Linter:
                      line)
             return False
         return True
+
+    def _script_escape_findings(self, file, element, source, mode, what_vi, what_en, line=None) -> None:
+        """Ways out of the sandbox (escapes.py): format strings walking to globals, frames, absent builtins,
+        huge constants, endless loops. The sandbox refuses them at run time too; here the designer sees
+        them on the element."""
+        for vi, en in escapes.problems(source, mode):
+            self.add("error", "script_escape", file, element, f"{what_vi} của {element} {vi}.",
+                     f"{what_en} of {element} {en}.", line)
 
     def _unknown_names(self, file, element, source, code, line=None) -> None:
         try:
