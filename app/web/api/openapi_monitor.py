@@ -7,16 +7,28 @@ def paths(_op, _q, _p, period: dict, unit: dict, reason: dict, write, xlsx: str)
     for unit and period, which are checked whenever they are given."""
     text = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"    # tab and line breaks allowed, no other control
 
+    def said(name, pattern, vi, en, **schema):
+        return _q(name, schema={"type": "string", "pattern": pattern, **schema, "x-message": vi, "x-message-en": en})
+
     def filters(kind: str) -> list:
         sorts = "name|unit|status|total|period|updated" if kind == "evaluations" else "due|name|step|unit|created"
         status = "^([A-Za-z_][A-Za-z0-9_.-]{0,31})?$" if kind == "evaluations" else "^(ready|completed|cancelled)?$"
-        return [_q("unit", schema=unit), _q("period", schema=period), _q("step", "^([A-Za-z_][A-Za-z0-9_.-]{0,63})?$"),
-                _q("status", status), _q("level", "^(A|B|C|D|none)?$"), _q("overdue", "^(0|1|true|false)?$"),
-                _q("assignee", text, {"type": "string", "maxLength": 64}),
-                _q("name", text, {"type": "string", "maxLength": 100}), _q("sort", f"^(-?({sorts}))?$"),
-                dict(_q("cursor", "^[A-Za-z0-9_=-]{0,500}$"),
+        return [_q("unit", schema=unit), _q("period", schema=period),
+                said("step", "^([A-Za-z_][A-Za-z0-9_.-]{0,63})?$", "Tên bước không hợp lệ.",
+                     "The step is not a valid BPMN id."),
+                said("status", status, "Trạng thái không hợp lệ.", "The status is not valid."),
+                said("level", "^(A|B|C|D|none)?$", "Xếp loại phải là A, B, C, D hoặc none.",
+                     "The level is A, B, C, D or none."),
+                said("overdue", "^(0|1|true|false)?$", "overdue phải là 1 hoặc 0.", "overdue is 1 or 0."),
+                said("assignee", text, "Tên đăng nhập không hợp lệ (tối đa 64 ký tự).",
+                     "The username is not valid (at most 64 characters).", maxLength=64),
+                said("name", text, "Tên tìm kiếm không hợp lệ (tối đa 100 ký tự).",
+                     "The name is not valid (at most 100 characters).", maxLength=100),
+                said("sort", f"^(-?({sorts}))?$", f"Sắp xếp theo một trong: {sorts.replace('|', ', ')}.",
+                     f"Sort by one of {sorts.replace('|', ', ')} (prefix - for descending)."),
+                dict(said("cursor", "^[A-Za-z0-9_=-]{0,500}$", "Con trỏ trang không hợp lệ.", "The cursor is not valid."),
                      description="Opaque: next_cursor of the previous page; any other value is refused (400)"),
-                _q("limit", "^([1-9]|[1-9][0-9]|1[0-9]{2}|200)?$")]
+                said("limit", "^([1-9]|[1-9][0-9]|1[0-9]{2}|200)?$", "limit phải từ 1 đến 200.", "limit is 1 to 200.")]
 
     with_reason = {"type": "object", "required": ["reason"], "properties": {"reason": reason}}
     page = {"type": "object", "properties": {
