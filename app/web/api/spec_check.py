@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
+from functools import cache
 
 import jsonschema_rs
 from flask import request
@@ -29,7 +29,7 @@ def _openapi_path(rule: str) -> str:
     return _RULE_PARAM.sub(r"{\1}", rule)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(schema_key: str):
     """One compiled validator per schema (keyed by its JSON pointer in SPEC)."""
     node = SPEC
@@ -46,11 +46,12 @@ def _operation():
     return path.replace("/", "~1"), method, operation
 
 
-def _messages(schema: dict, fallback: str) -> tuple[str, str]:
-    """The field's own explanation (x-message / x-message-en in the spec) or the validator's words."""
+def _messages(schema: dict, field: str, fallback: str) -> tuple[str, str]:
+    """The field's own explanation (x-message / x-message-en in the spec), else a plain one in Vietnamese
+    and the validator's words in English."""
     if "x-message" in schema:
         return schema["x-message"], schema.get("x-message-en", schema["x-message"])
-    return f"Giá trị không đúng mô tả của API: {fallback}", fallback
+    return f"Giá trị của {field} không đúng mô tả của API.", fallback
 
 
 def _subschema(schema: dict, path) -> dict:
@@ -95,7 +96,7 @@ def check_query() -> None:
             continue
         validator = _validator(f"paths/{key}/{method}/parameters/{i}/schema")
         for error in validator.iter_errors(request.args[name]):
-            problems.append((name, _kind(error), _messages(param["schema"], error.message)))
+            problems.append((name, _kind(error), _messages(param["schema"], name, error.message)))
     if problems:
         _refuse(problems, in_body=False)
 
@@ -115,8 +116,10 @@ def check_body(read_body) -> None:
     data = read_body()
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     validator = _validator(f"paths/{key}/{method}/requestBody/content/application~1json/schema")
-    problems = [(_body_field(error), _kind(error),
-                 _messages(_subschema(schema, list(error.schema_path)[:-1]), error.message))
-                for error in validator.iter_errors(data)]
+    problems = []
+    for error in validator.iter_errors(data):
+        field = _body_field(error)
+        subschema = _subschema(schema, list(error.schema_path)[:-1])
+        problems.append((field, _kind(error), _messages(subschema, field, error.message)))
     if problems:
         _refuse(problems, in_body=True)
