@@ -2,6 +2,8 @@
 yearly days off and make-up working days that the government announces."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -66,14 +68,17 @@ def _working_days_in_month(cal: WorkCalendar, year: int, month: int) -> int:
 DEFAULT_CALENDAR = WorkCalendar()
 
 
+# A month of the years 2000-2100, ASCII digits only. The JSON API publishes this very pattern in its
+# OpenAPI description, so what the spec calls a period and what the code accepts cannot drift apart.
+PERIOD_PATTERN = r"(20[0-9]{2}|2100)-(0[1-9]|1[0-2])"
+_PERIOD_RE = re.compile(PERIOD_PATTERN)
+
+
 def parse_period(period: str) -> tuple[int, int]:
     """'2026-10' -> (2026, 10); ValueError for anything else."""
-    if not isinstance(period, str) or len(period) != 7 or period[4] != "-":
+    if not isinstance(period, str) or not _PERIOD_RE.fullmatch(period):
         raise ValueError(f"period must be YYYY-MM, got {period!r}")
-    year, month = int(period[:4]), int(period[5:])
-    if not (2000 <= year <= 2100 and 1 <= month <= 12):
-        raise ValueError(f"period must be YYYY-MM, got {period!r}")
-    return year, month
+    return int(period[:4]), int(period[5:])
 
 
 def month_after(period: str) -> date:

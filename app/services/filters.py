@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 from app import strict_json
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, ProcessInstance, SavedFilter, Unit, User
-from app.rules.workdays import parse_period
+from app.rules.workdays import PERIOD_PATTERN, parse_period
 
 from . import access
 from .errors import BadRequest, Conflict, Forbidden, NotFound
@@ -35,7 +35,11 @@ PAGE_DEFAULT, PAGE_MAX = 50, 200
 COUNT_CAP = 10_000
 KINDS = ("evaluations", "tasks")
 PARAMS = ("unit", "period", "step", "status", "level", "overdue", "assignee", "name", "sort", "limit")
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD_RE = re.compile(PERIOD_PATTERN)
+# A unit code as the API takes it: 1-64 characters, no control character, no blank at either end.
+# (The OpenAPI description publishes UNIT_PATTERN; anything matching it is looked up, an unknown code is a 404.)
+UNIT_PATTERN = r"[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]{0,62}[^\s\x00-\x1f\x7f])?"
+UNIT_RE = re.compile(UNIT_PATTERN)
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 LEVEL_VALUES = ("A", "B", "C", "D", "none")
 # Evaluation statuses beyond the record's own: groups, and the instance's run state.
@@ -48,7 +52,7 @@ MAX_SAVED = 50
 
 
 def valid_period(period) -> bool:
-    if not isinstance(period, str) or not PERIOD_RE.match(period):
+    if not isinstance(period, str) or not PERIOD_RE.fullmatch(period):
         return False
     try:
         parse_period(period)
@@ -83,11 +87,13 @@ def subtree_units(unit_id: int) -> list[Unit]:
 
 
 def unit_for(code) -> Unit:
-    if not isinstance(code, str) or not code.strip() or len(code) > 64 or has_control(code):
+    code = code.strip() if isinstance(code, str) else code
+    if not isinstance(code, str) or not UNIT_RE.fullmatch(code):
         raise _bad("unit", "Mã đơn vị không hợp lệ.", "The unit code is not valid.")
-    unit = db.session.scalars(select(Unit).where(Unit.code == code.strip())).first()
-    if unit is None:
-        raise _bad("unit", f"Không có đơn vị mã {code!r}.", f"No unit with code {code!r}.")
+    unit = db.session.scalars(select(Unit).where(Unit.code == code)).first()
+    if unit is None:   # well-formed but unknown: not found, as for every other lookup by code
+        vi, en = f"Không có đơn vị mã {code!r}.", f"No unit with code {code!r}."
+        raise NotFound(vi, en, [{"field": "unit", "message": vi, "message_en": en}])
     return unit
 
 

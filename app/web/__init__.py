@@ -158,10 +158,13 @@ def _http_error(code, vi, en):
     def handler(exc):
         if code == 500:
             db.session.rollback()
+        # A 405 names the methods the URL takes (RFC 9110); werkzeug knows them, our body must not lose them.
+        allow = getattr(exc, "valid_methods", None)
+        headers = {"Allow": ", ".join(sorted(allow))} if code == 405 and allow else {}
         if _wants_json():
             return jsonify({"error": {403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(code, "server_error"),
-                            "message": vi, "message_en": en, "details": []}), code
-        return render_template("errors/error.html", error=ServiceError(vi, en)), code
+                            "message": vi, "message_en": en, "details": []}), code, headers
+        return render_template("errors/error.html", error=ServiceError(vi, en)), code, headers
     return handler
 
 

@@ -1,22 +1,48 @@
-"""OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+"""OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+
+It is a contract both ways: `spec_check.py` refuses every request the description refuses (before any
+service runs), and tests/test_api_conformance.py runs schemathesis with all its checks against it."""
+from app.rules.workdays import PERIOD_PATTERN
+from app.services.filters import UNIT_PATTERN
 
 _ERR = {"$ref": "#/components/schemas/Error"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _resp(desc, schema=None):
+def _resp(desc, schema=None, media="application/json"):
     out = {"description": desc}
     if schema:
-        out["content"] = {"application/json": {"schema": schema}}
+        out["content"] = {media: {"schema": schema}}
     return out
 
 
-_ERRORS = {str(c): _resp(d, _ERR) for c, d in (("400", "Bad request"), ("401", "No valid token"),
-                                                ("403", "Not allowed"), ("404", "Not found"),
-                                                ("409", "Conflict"), ("422", "Invalid data"))}
+# Every error is an Error object. 400: malformed (a parameter or body the schema refuses, a body that is
+# not a JSON object, NaN/Infinity or nesting too deep, a NUL character anywhere in the request).
+# 422: well-formed, but a rule says no (a too short reason, a level above what the rules allow, the quota).
+_ERROR_TEXT = {
+    "400": "Malformed request: a parameter or body field the schema refuses (named in details), a body that "
+           "is not a JSON object (or holds NaN, Infinity or nesting too deep), or a NUL character anywhere",
+    "401": "No valid bearer token (or, when signing in, a wrong username or password)",
+    "403": "The caller may not do this or see this",
+    "404": "No such record, task or unit",
+    "409": "The record or task is not in a state that allows this (changed meanwhile, already done, closed)",
+    "413": "The request body is too large",
+    "422": "Well-formed, but the data breaks a rule (fields named in details)",
+    "429": "Too many failed sign-ins for this username: locked for a while",
+    "503": "The database is unavailable; nothing was saved",
+}
 
 
-def _op(summary, ok, params=None, body=None, auth=True):
-    op = {"summary": summary, "responses": {"200": _resp("OK", ok), **_ERRORS}}
+def _errors(*codes):
+    return {c: _resp(_ERROR_TEXT[c], _ERR) for c in codes}
+
+
+def _op(summary, ok, params=None, body=None, auth=True, media="application/json"):
+    codes = ["400"] + (["401"] if auth else []) + ["403", "404"]
+    if body:
+        codes += ["409", "413", "422"]
+    codes.append("503")
+    op = {"summary": summary, "responses": {"200": _resp("OK", ok, media), **_errors(*codes)}}
     if params:
         op["parameters"] = params
     if body:
@@ -26,8 +52,14 @@ def _op(summary, ok, params=None, body=None, auth=True):
     return op
 
 
-def _q(name, pattern=None):
-    schema = {"type": "string"}
+def _write(op, *extra):
+    """A write without a body (retry, remind) still meets a state that forbids it or a rule."""
+    op["responses"].update(_errors(*(extra or ("409", "422"))))
+    return op
+
+
+def _q(name, pattern=None, schema=None):
+    schema = dict(schema or {"type": "string"})
     if pattern:
         schema["pattern"] = pattern
     return {"name": name, "in": "query", "required": False, "schema": schema}
@@ -37,7 +69,19 @@ def _p(name):
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
-PERIOD = "^[0-9]{4}-[0-9]{2}$"
+# x-message / x-message-en: what spec_check.py answers (next to the field) when a value breaks the schema.
+PERIOD = f"^{PERIOD_PATTERN}$"
+PERIOD_FIELD = {"type": "string", "pattern": PERIOD,
+                "x-message": "Kỳ đánh giá phải có dạng YYYY-MM (ví dụ 2026-10), năm 2000-2100.",
+                "x-message-en": "The period must be YYYY-MM (e.g. 2026-10), years 2000-2100."}
+UNIT = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": f"^{UNIT_PATTERN}$",
+        "x-message": "Mã đơn vị không hợp lệ (1-64 ký tự, không ký tự điều khiển, không khoảng trắng ở hai đầu).",
+        "x-message-en": "The unit code is not valid (1-64 characters, no control character, no blank at either end)."}
+REASON = {"type": "string", "minLength": 5, "maxLength": 500,
+          "x-message": "Ghi rõ lý do (5-500 ký tự).", "x-message-en": "Give a reason (5 to 500 characters)."}
+RANGE = {"type": "string", "pattern": "^(20[0-9]{2}|2100)(-Q[1-4])?$",
+         "x-message": "Kỳ tổng hợp phải có dạng YYYY-Qn (quý, ví dụ 2030-Q1) hoặc YYYY (năm, ví dụ 2030).",
+         "x-message-en": "The range must be YYYY-Qn (a quarter, e.g. 2030-Q1) or YYYY (a year, e.g. 2030)."}
 SPEC = {
     "openapi": "3.1.0",
     "info": {"title": "Đánh giá, xếp loại hằng tháng — API", "version": "1.0.0"},
@@ -59,10 +103,11 @@ SPEC = {
         },
     },
     "paths": {
-        "/api/v1/auth/token": {"post": _op("Get a bearer token", {"type": "object"}, auth=False, body={
+        "/api/v1/auth/token": {"post": _write(_op("Get a bearer token", {"type": "object", "properties": {
+            "token": {"type": "string"}, "expires_at": {"type": "string"}}}, auth=False, body={
             "type": "object", "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}),
-            "delete": _op("Revoke this bearer token", {"type": "object"})},
+            "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}), "401", "429"),
+            "delete": _op("Revoke this bearer token", {"type": "object", "properties": {"revoked": {"const": True}}})},
         "/api/v1/tasks": {"get": _op("My ready tasks", {"type": "array", "items": {"$ref": "#/components/schemas/Task"}})},
         "/api/v1/tasks/{task_id}": {"get": _op("A task with its form schema and prefilled data", {"type": "object"},
                                                params=[_p("task_id")])},
@@ -71,10 +116,11 @@ SPEC = {
             body={"type": "object", "required": ["data"], "properties": {"data": {"type": "object"}}})},
         "/api/v1/cycles": {"post": _op("Open a month for a unit", {"type": "object"}, body={
             "type": "object", "required": ["unit", "period"],
-            "properties": {"unit": {"type": "string"}, "period": {"type": "string", "pattern": PERIOD},
+            "properties": {"unit": UNIT, "period": PERIOD_FIELD,
                            "include_subunits": {"type": "boolean"}}})},
         "/api/v1/instances": {"get": _op("Evaluations I may see", {"type": "array"},
-                                         params=[_q("unit"), _q("period", PERIOD), _q("status"), _q("step")])},
+                                         params=[_q("unit", schema=UNIT), _q("period", schema=PERIOD_FIELD), _q("status"),
+                                                 _q("step")])},
         "/api/v1/instances/{instance_id}": {"get": _op("One evaluation with its history",
                                                        {"$ref": "#/components/schemas/Instance"},
                                                        params=[_p("instance_id")])},
@@ -85,19 +131,21 @@ SPEC = {
         "/api/v1/instances/{instance_id}/not-evaluated": {"post": _op(
             "Mark a month as not evaluated (direct manager or head), with a reason", {"type": "object"},
             params=[_p("instance_id")],
-            body={"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}})},
+            body={"type": "object", "required": ["reason"],
+                  "properties": {"reason": {"type": "string", "minLength": 5}}})},
         "/api/v1/decisions": {"post": _op("The decider's batch decision", {"type": "object"}, body={
             "type": "object", "required": ["unit", "period", "items"],
-            "properties": {"unit": {"type": "string"}, "period": {"type": "string", "pattern": PERIOD},
+            "properties": {"unit": UNIT, "period": PERIOD_FIELD,
                            "exceptional_reason": {"type": "string"},
-                           "items": {"type": "array", "items": {
+                           "items": {"type": "array", "minItems": 1, "items": {
                                "type": "object", "required": ["instance_id"],
                                "properties": {"instance_id": {"type": "integer"},
                                               "level": {"enum": ["A", "B", "C", "D"]},
                                               "reason": {"type": "string"},
                                               "objective_cause_confirmed": {"type": "boolean"}}}}}})},
         "/api/v1/reports/monthly": {"get": _op("Monthly results of a unit", {"type": "object"},
-                                               params=[_q("unit"), _q("period", PERIOD)])},
+                                               params=[dict(_q("unit", schema=UNIT), required=True),
+                                                       dict(_q("period", schema=PERIOD_FIELD), required=True)])},
         "/api/v1/reports/rollup": {"get": _op(
             "Quarter or year roll-up of a unit: per person the mean of the final monthly totals and its level",
             {"type": "object", "properties": {
@@ -114,10 +162,11 @@ SPEC = {
                 "summary": {"type": "object", "properties": {
                     "people": {"type": "integer"}, "counts": {"type": "object"},
                     "mean": {"type": ["number", "null"]}}}}},
-            params=[dict(_q("unit"), required=True), dict(_q("range", "^[0-9]{4}(-Q[1-4])?$"), required=True)])},
+            params=[dict(_q("unit", schema=UNIT), required=True),
+                    dict(_q("range", schema=RANGE), required=True)])},
     },
 }
 
 from .openapi_monitor import paths as _monitor_paths  # noqa: E402  (issue #5)
 
-SPEC["paths"].update(_monitor_paths(_op, _q, _p, PERIOD))
+SPEC["paths"].update(_monitor_paths(_op, _q, _p, PERIOD_FIELD, unit=UNIT, reason=REASON, write=_write, xlsx=XLSX))

@@ -12,6 +12,7 @@ from app.models import AuditEvent, HumanTask, ProcessInstance
 from app.services import (absence, access, accounts, appeals, cycles, decisions, instances, reports, tasks)
 from app.services.errors import BadRequest, Forbidden, ServiceError
 
+from . import spec_check
 from .openapi import SPEC
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -32,8 +33,15 @@ def token_required(view):
             raise Unauthorized("Cần mã truy cập hợp lệ (Authorization: Bearer ...).",
                                "A valid bearer token is required.")
         g.api_user = user
+        conforms()
         return view(*args, **kwargs)
     return wrapper
+
+
+def conforms() -> None:
+    """The request as the OpenAPI description says it must be (400/422 naming the field otherwise)."""
+    spec_check.check_query()
+    spec_check.check_body(body)      # parses the body only for an operation that has one
 
 
 def body() -> dict:
@@ -87,6 +95,7 @@ def openapi():
 
 @bp.post("/auth/token")
 def token():
+    conforms()
     data = body()
     result = accounts.sign_in(str(data.get("username") or ""), str(data.get("password") or ""),
                               request.remote_addr or "")
