@@ -77,7 +77,7 @@ WRITE = {
     **{e: "designer" for e in ("designer.create_draft", "designer.discard", "designer.dmn", "designer.save_file",
                                 "designer.delete_file", "designer.form_editor", "designer.new_form",
                                 "designer.publish", "designer.test_run", "designer.upload", "designer.validate",
-                                "designer.form_preview", "designer.migrate")},
+                                "designer.form_preview", "designer.migrate", "designer.simulate")},
 }
 
 

@@ -9,6 +9,7 @@ Every change to a draft is an audit event (`design_*`, no instance).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from . import audit, authority, instances, tasks, versions
 from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 
 PROCESS_KEY = versions.PROCESS_KEY
+log = logging.getLogger(__name__)
 ROLE_CHOICES = [(role, label) for role, label in authority.ROLE_LABELS.items()]
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)$")
 MAX_FILES = 40
@@ -215,6 +217,7 @@ def publish_draft(draft_id: int, actor: User | None, note: str = "") -> ProcessV
     if current is not None and current.sha256 == versions.digest(draft.files):
         raise Conflict("Bản nháp giống hệt phiên bản đang dùng, không có gì để ban hành.",
                        "The draft is identical to the current version; nothing to publish.")
+    _simulate_before_publishing(draft)
     version = versions.publish(dict(draft.files), actor=actor, note=_line(note or draft.name),
                                process_key=draft.process_key)
     draft.status, draft.published_version_id = "published", version.id
@@ -223,6 +226,35 @@ def publish_draft(draft_id: int, actor: User | None, note: str = "") -> ProcessV
                                                            "version_id": version.id, "sha256": version.sha256})
     db.session.commit()
     return version
+
+
+def _simulate_before_publishing(draft: ProcessDraft) -> None:
+    """Publish only what has run: the static checks, then every path simulated; any error refuses."""
+    from . import simulate
+    files = dict(draft.files)
+    static = versions.validate(files, draft.process_key)
+    if validation.errors(static):
+        raise versions.ValidationFailed(static)
+    simulated, _report = simulate.findings(files, draft.process_key)
+    if validation.errors(simulated):
+        log.info("publishing draft %s refused: the simulation failed", draft.id)
+        raise versions.ValidationFailed(static + simulated)
+
+
+def simulate_draft(files: dict[str, str], process_key: str = PROCESS_KEY) -> dict:
+    """The static findings and, when they have no error, those of the simulation of every path."""
+    from . import simulate
+    static = versions.validate(files, process_key)
+    out = {"findings": [f.to_dict() for f in static], "simulated": False}
+    if validation.errors(static):
+        return out
+    simulated, report = simulate.findings(files, process_key)
+    out["findings"] += [f.to_dict() for f in simulated]
+    out["simulated"] = report is not None
+    if report is not None:
+        out.update(runs=report.runs, elements=sorted(report.elements), flows=sorted(report.flows),
+                   unreached=report.unreached, exhausted=report.exhausted)
+    return out
 
 
 # ---------------------------------------------------------------------------------------- diff
@@ -423,6 +455,11 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
     except (ValueError, TypeError):
         raise BadRequest("Kỳ phải có dạng YYYY-MM.", "The period must be YYYY-MM.") from None
     answers = answers or {}
+    refused = [f for f in versions.validate(files, process_key) if f.code == "element_not_supported"]
+    if refused:
+        raise Invalid(refused[0].message, refused[0].message_en,
+                      [{"field": f.element or "", "element": f.element, "message": f.message,
+                        "message_en": f.message_en} for f in refused])
     try:
         spec, subprocess_specs = specs.parse(files, process_key)
     except specs.SpecError as exc:

@@ -426,6 +426,20 @@
     });
   }
 
+  function simulate() {
+    setStatus(t("Đang chạy thử mọi đường đi…", "Simulating every path…"));
+    return currentXml().then(function (xml) {
+      return request("POST", app.getAttribute("data-simulate"), { xml: xml });
+    }).then(function (r) {
+      showFindings(r.data.findings || []);
+      var errors = (r.data.findings || []).filter(function (f) { return f.severity === "error"; }).length;
+      setStatus(r.data.simulated
+        ? t("Đã chạy thử ", "Simulated ") + r.data.runs + t(" lượt", " runs") + (errors ? "" : t(": không lỗi", ": no errors"))
+        : t("Chưa chạy thử: còn lỗi phải sửa", "Not simulated: there are errors to fix"), errors ? "error" : "ok");
+      if (current) render(current);
+    });
+  }
+
   // ------------------------------------------------------------------------------------- test run
   function clearPath() {
     pathMarked.forEach(function (m) { canvas.removeMarker(m[0], m[1]); });
@@ -493,6 +507,7 @@
   document.getElementById("btn-validate").addEventListener("click", validate);
   document.getElementById("btn-fit").addEventListener("click", function () { canvas.zoom("fit-viewport"); });
   document.getElementById("test-run-form").addEventListener("submit", testRun);
+  document.getElementById("btn-simulate").addEventListener("click", simulate);
   document.addEventListener("keydown", function (e) {
     if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); if (!btnSave.disabled) save(); }
   });

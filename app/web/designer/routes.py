@@ -185,6 +185,22 @@ def validate(draft_id):
                                                   draft.process_key)})
 
 
+@bp.route("/drafts/<int:draft_id>/simulate.json", methods=["POST"])
+def simulate(draft_id):
+    """Every path of the diagram on screen (saved or not), as publishing will run it."""
+    draft = designer.get_draft(draft_id)
+    try:
+        body = _body()
+    except ServiceError as exc:
+        return _json_error(exc)
+    xml = body.get("xml")
+    try:
+        return jsonify(designer.simulate_draft(_with_xml(draft, xml if isinstance(xml, str) else None),
+                                               draft.process_key))
+    finally:
+        db.session.rollback()   # a simulation writes nothing; make sure of it
+
+
 @bp.route("/drafts/<int:draft_id>/test-run.json", methods=["POST"])
 def test_run(draft_id):
     from app.models import User
