@@ -66,6 +66,16 @@ def _nearest_id(el) -> str:
     return ""
 
 
+FLOW_NODE_TAGS = ALLOWED_TASKS | ALLOWED_GATEWAYS | EVENTS | set(REFUSED)
+
+
+def _flow_node_above(el) -> str | None:
+    for ancestor in el.iterancestors():
+        if _local(ancestor) in FLOW_NODE_TAGS and ancestor.get("id"):
+            return ancestor.get("id")
+    return None
+
+
 def refusals(tree, decision_ids: set[str], process_ids: set[str]) -> list[Refusal]:
     """Every element of a BPMN file that this application cannot run."""
     messages = {m.get("id"): (m.get("name") or m.get("id")) for m in tree.iter(f"{{{BPMN_NS}}}message")}
@@ -81,6 +91,9 @@ def refusals(tree, decision_ids: set[str], process_ids: set[str]) -> list[Refusa
                 out.append(Refusal(node_id, f"Không chạy được {node_id}: {vi}.", f"{node_id} cannot run here: {en}.",
                                    el.sourceline))
             elif tag in DATA_ELEMENTS:
+                if any(_local(a) == "ioSpecification" for a in el.iterancestors()):
+                    continue   # reported once, with its ioSpecification
+                node_id = _flow_node_above(el) or node_id   # drawn: the task that declares it
                 out.append(Refusal(node_id,
                                    f"Không chạy được {node_id}: ứng dụng không dùng đối tượng dữ liệu, đầu vào/đầu ra "
                                    f"khai báo ({tag}); dữ liệu của hồ sơ là các biến do lệnh và biểu mẫu gán.",

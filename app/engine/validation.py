@@ -512,6 +512,14 @@ class _Linter:
         decisions = self._decisions()
         forms = self._form_fields()
         known = dataflow.always_known(set(SCRIPT_HELPERS))
+        processes = [(n, p) for n, t in self.trees.items() if n.endswith(".bpmn") for p in t.iter(_bpmn("process"))]
+        if processes and self.process_id not in {p.get("id") for _, p in processes}:
+            name, other = processes[0]
+            self.add("error", "process_missing", name, other.get("id"),
+                     f"Ứng dụng chạy quy trình có mã “{self.process_id}”, nhưng các tệp chỉ có quy trình "
+                     f"“{other.get('id')}”: hãy đặt lại mã quy trình là “{self.process_id}”.",
+                     f"The application runs the process with id “{self.process_id}”, but the files only hold "
+                     f"“{other.get('id')}”: give the process the id “{self.process_id}”.", other.sourceline)
         for name, tree in self.trees.items():
             if not name.endswith(".bpmn"):
                 continue
@@ -659,7 +667,10 @@ def _dmn_schema(tree):
         return None
     if ns not in _dmn_validators:
         from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
-        _dmn_validators[ns] = BpmnValidator(path).validator
+        try:
+            _dmn_validators[ns] = BpmnValidator(path).validator
+        except etree.XMLSchemaParseError:   # SpiffWorkflow ships a DMN 1.2 XSD that does not load
+            _dmn_validators[ns] = None
     return _dmn_validators[ns]
 
 
