@@ -96,3 +96,47 @@ def test_a_runtime_failure_only_the_simulation_sees_blocks_publishing(ctx):
     errors = [f for f in findings if f.severity == "error"]
     assert errors and errors[0].element == "amend_total", findings
     assert "appeal_received" in errors[0].message_en and "ZeroDivisionError" in errors[0].message_en
+
+
+def _with_unit_test(bpmn: str, task: str, test_id: str, given: dict, expected: dict) -> str:
+    import json as _json
+    from lxml import etree
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+          "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+    spiff = "{%s}" % ns["spiffworkflow"]
+    root = etree.fromstring(bpmn.encode())
+    el = root.find(f".//bpmn:scriptTask[@id='{task}']", ns)
+    ext = el.find("bpmn:extensionElements", ns)
+    if ext is None:
+        ext = etree.Element("{%s}extensionElements" % ns["bpmn"])
+        el.insert(0, ext)
+    tests = ext.find("spiffworkflow:unitTests", ns)
+    if tests is None:
+        tests = etree.SubElement(ext, spiff + "unitTests")
+    test = etree.SubElement(tests, spiff + "unitTest", id=test_id)
+    etree.SubElement(test, spiff + "inputJson").text = _json.dumps(given)
+    etree.SubElement(test, spiff + "expectedOutputJson").text = _json.dumps(expected)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
+
+
+def test_script_unit_tests_run_on_validate():
+    files = disk_files()
+    files[SHIPPED] = _with_unit_test(files[SHIPPED], "self_evaluation_overdue", "missed_is_set", {},
+                                     {"self_evaluation_missed": True})
+    files[SHIPPED] = _with_unit_test(files[SHIPPED], "revision", "counts_and_keeps_the_deadline",
+                                     {"revision_count": 0, "review": {"revision_note": "Bổ sung"},
+                                      "self_evaluation_due": "2999-01-01T17:00:00+07:00",
+                                      "review_due": "2999-01-02T17:00:00+07:00"},
+                                     {"revision_count": 1, "review": {"revision_note": "Bổ sung"},
+                                      "revision_note": "Bổ sung", "self_evaluation_due": "2999-01-01T17:00:00+07:00",
+                                      "review_due": "2999-01-02T17:00:00+07:00"})
+    assert validation.errors(lint(files)) == []       # the XSD takes them and both pass
+    wrong = _with_unit_test(files[SHIPPED], "self_evaluation_overdue", "claims_false", {},
+                            {"self_evaluation_missed": False})
+    errors = [f for f in validation.errors(lint(dict(files, **{SHIPPED: wrong})))]
+    assert [(f.code, f.element) for f in errors] == [("script_test_failed", "self_evaluation_overdue")]
+    assert "claims_false" in errors[0].message_en and "false ≠ true" in errors[0].message_en
+    failing = _with_unit_test(files[SHIPPED], "revision", "no_review", {"revision_count": 0}, {})
+    errors = [f for f in validation.errors(lint(dict(files, **{SHIPPED: failing})))]
+    assert [(f.code, f.element) for f in errors] == [("script_test_failed", "revision")]
+    assert "NameError" in errors[0].message_en

@@ -35,7 +35,7 @@ from typing import Callable, Iterable
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import dataflow, elements, sandbox, specs
+from . import dataflow, elements, sandbox, scripttests, specs
 from .helpers import SCRIPT_HELPERS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -332,6 +332,7 @@ class _Linter:
                 else:
                     self._expr(name, node_id, _text(script), "exec", "script", "Mã lệnh", "The script",
                                script.sourceline)
+                    self._script_tests(name, node_id, el, script.text or "")
             for sub in el.iter(f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript"):
                 if _text(sub):
                     self._expr(name, node_id, _text(sub), "exec", "script", f"{_local(sub)}", _local(sub), sub.sourceline)
@@ -504,6 +505,16 @@ class _Linter:
                      line)
             return False
         return True
+
+    def _script_tests(self, name, node_id, el, script: str) -> None:
+        """The unit tests kept beside a script task (input → expected output), run now."""
+        if sandbox.check(script, "exec"):
+            return   # a script that does not compile is reported as such
+        for test_id, input_json, expected_json in scripttests.tests_of(el):
+            outcome = scripttests.run(script, test_id or node_id, input_json, expected_json)
+            if not outcome.passed:
+                self.add("error", "script_test_failed", name, node_id, f"Bước {node_id}: {outcome.vi}",
+                         f"Script task {node_id}: {outcome.en}", el.sourceline)
 
     # ------------------------------------------------------------------ what runs, what is read
     def _runnable_and_data(self) -> None:
