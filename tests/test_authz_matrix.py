@@ -79,7 +79,7 @@ WRITE = {
                                 "designer.delete_file", "designer.form_editor", "designer.new_form",
                                 "designer.publish", "designer.test_run", "designer.upload", "designer.validate",
                                 "designer.form_preview", "designer.migrate", "designer.simulate",
-                                "designer.move_instance")},
+                                "designer.move_instance", "designer.version_notes")},
 }
 
 

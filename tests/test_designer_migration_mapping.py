@@ -116,3 +116,23 @@ def test_a_repair_moves_one_instance_back_to_a_step_it_has_done_and_is_audited(c
     assert all(r.status != "ready" for r in review_rows)
     self_evaluate(client, "nva")                      # and the month goes on
     review(client, "tptc", "nva")
+
+
+def test_version_notes_and_tags(client):
+    login(client, "admin")
+    version = versions.latest_published()
+    page = client.get(f"/designer/versions/{version.id}").get_data(as_text=True)
+    resp = client.post(f"/designer/versions/{version.id}/notes", data={
+        "tags": "2030 Chi-bo, 2030", "notes": "Thêm bước chi bộ góp ý.\nHạn WD7.", "csrf_token": csrf_token(page)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    version = versions.latest_published()
+    assert version.tag_list == ["2030", "chi-bo"] and version.notes == "Thêm bước chi bộ góp ý.\nHạn WD7."
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "design_version_noted")).one()
+    assert event.details["tags"] == "2030 chi-bo"
+    page = client.get("/designer/").get_data(as_text=True)
+    assert '<span class="version-tag">chi-bo</span>' in page
+    resp = client.post(f"/designer/versions/{version.id}/notes", data={"tags": "<b>bad</b>", "csrf_token": csrf_token(page)})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert versions.latest_published().tag_list == ["2030", "chi-bo"]       # refused, nothing changed

@@ -211,15 +211,45 @@ def findings(files: dict[str, str], process_key: str = PROCESS_KEY) -> list[dict
     return [f.to_dict() for f in versions.validate(files, process_key)]
 
 
-def publish_draft(draft_id: int, actor: User | None, note: str = "") -> ProcessVersion:
+TAG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+
+
+def _tags(raw) -> str:
+    """Tags of a version: lower-case words (letters, digits, . _ -), at most 10, space separated."""
+    words = re.split(r"[\s,]+", str(raw or "").strip().lower())
+    bad = [w for w in words if w and not TAG.match(w)]
+    if bad or len([w for w in words if w]) > 10:
+        raise Invalid(f"Nhãn không hợp lệ: {', '.join(bad) or 'quá 10 nhãn'} (chữ thường, số, “.”, “_”, “-”).",
+                      f"Invalid tags: {', '.join(bad) or 'more than 10'} (lower-case letters, digits, . _ -).",
+                      [{"field": "tags", "message": "Nhãn không hợp lệ.", "message_en": "Invalid tags."}])
+    return " ".join(dict.fromkeys(w for w in words if w))
+
+
+def set_version_notes(version_id: int, notes: str, tags: str, actor: User | None) -> ProcessVersion:
+    """Release notes and tags may be written after publishing (the files never change); audited."""
+    version = get_version(version_id)
+    clean_tags = _tags(tags)
+    clean_notes = "".join(ch for ch in str(notes or "") if ch >= " " or ch in "\n\t")[:10000]
+    before = {"notes": version.notes, "tags": version.tags}
+    version.notes, version.tags = clean_notes, clean_tags
+    audit.record("design_version_noted", actor=actor, details={"version": version.version, "version_id": version.id,
+                                                               "before": before, "tags": clean_tags})
+    db.session.commit()
+    return version
+
+
+def publish_draft(draft_id: int, actor: User | None, note: str = "", tags: str = "", notes: str = "") -> ProcessVersion:
     draft = _editable(draft_id)
     current = versions.latest_published(draft.process_key)
     if current is not None and current.sha256 == versions.digest(draft.files):
         raise Conflict("Bản nháp giống hệt phiên bản đang dùng, không có gì để ban hành.",
                        "The draft is identical to the current version; nothing to publish.")
+    clean_tags = _tags(tags)
     _simulate_before_publishing(draft)
     version = versions.publish(dict(draft.files), actor=actor, note=_line(note or draft.name),
                                process_key=draft.process_key)
+    version.tags = clean_tags
+    version.notes = "".join(ch for ch in str(notes or "") if ch >= " " or ch in "\n\t")[:10000]
     draft.status, draft.published_version_id = "published", version.id
     _touch(draft, actor)
     audit.record("design_published", actor=actor, details={"draft": draft.id, "version": version.version,

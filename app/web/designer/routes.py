@@ -80,7 +80,8 @@ def upload(draft_id):
 @bp.route("/drafts/<int:draft_id>/publish", methods=["POST"])
 def publish(draft_id):
     try:
-        version = designer.publish_draft(draft_id, current_user, request.form.get("note", ""))
+        version = designer.publish_draft(draft_id, current_user, request.form.get("note", ""),
+                                         request.form.get("tags", ""), request.form.get("notes", ""))
     except ServiceError as exc:
         db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
@@ -349,6 +350,18 @@ def version(version_id):
     row = next((r for r in designer.overview(version.process_key)["versions"] if r["version"].id == version.id), None)
     return render_template("designer/version.html", version=version, row=row,
                            findings=designer.findings(version.files, version.process_key))
+
+
+@bp.route("/versions/<int:version_id>/notes", methods=["POST"])
+def version_notes(version_id):
+    try:
+        designer.set_version_notes(version_id, request.form.get("notes", ""), request.form.get("tags", ""),
+                                   current_user)
+        flash(_("Đã lưu ghi chú và nhãn của phiên bản."), "success")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message_en if i18n.current() == "en" else exc.message, "error")
+    return redirect(url_for("designer.version", version_id=version_id))
 
 
 @bp.route("/versions/<int:version_id>/download")
