@@ -36,7 +36,6 @@
   };
 
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  var panel = document.getElementById("properties");
   var statusEl = document.getElementById("save-status");
   var findingsEl = document.getElementById("findings-list");
   var resultEl = document.getElementById("test-run-result");
@@ -272,13 +271,14 @@
         if (!data.editable) btnSave.disabled = true;
         showFindings(data.findings);
         render(null);
+        document.getElementById("properties-hint").firstChild.textContent = t("Chọn một phần tử trên sơ đồ để sửa: làn (vai trò), bước (biểu mẫu, hướng dẫn, hạn), lệnh, điều kiện, hẹn giờ.", "Select an element of the diagram to edit it: a lane (role), a task (form, instructions, deadline), a script, a condition, a timer.");
         setStatus(res.warnings && res.warnings.length ? res.warnings.length + t(" cảnh báo khi đọc sơ đồ", " warnings while reading the diagram")
           : t("Đã tải (lần lưu ", "Loaded (revision ") + revision + ")");
         app.setAttribute("data-loaded", "true");
       });
     })
     .catch(function (err) {
-      panel.textContent = "";
+      document.getElementById("properties-hint").textContent = "";
       setStatus(t("Không đọc được sơ đồ: ", "The diagram cannot be read: ") + err, "error");
     });
 })();

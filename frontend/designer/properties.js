@@ -134,8 +134,8 @@ function userTaskEntries(entries, element, ops, cfg) {
     t("Dữ liệu biểu mẫu được lưu dưới tên này, ví dụ ", "The form data is stored under this name, e.g. ") + bo.id + "."));
   entries.push(text("app-deadline", t("Hạn: ngày làm việc thứ N của tháng sau kỳ", "Deadline: the Nth working day of the month after the period"),
     () => ops.getDeadline(bo.id).n, (v) => ops.setDeadline(bo.id, v.trim()),
-    t("Ghi vào bước khởi tạo: ", "Written into the init step: ") + bo.id + "_due = wd_deadline(period, N, opened_at); N từ 1 đến 23. " +
-      t("Bỏ trống: không có hạn.", "Empty: no deadline."), (v) => (v && !/^([1-9]|1\d|2[0-3])$/.test(v.trim())
+    t("Ghi vào bước khởi tạo: ", "Written into the init step: ") + bo.id + "_due = wd_deadline(period, N, opened_at); " +
+      t("N từ 1 đến 23. Bỏ trống: không có hạn.", "N from 1 to 23. Empty: no deadline."), (v) => (v && !/^([1-9]|1\d|2[0-3])$/.test(v.trim())
       ? t("Số ngày làm việc từ 1 đến 23", "A working day from 1 to 23") : null)));
 }
 
