@@ -17,7 +17,7 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # Messages the application itself delivers to a waiting process (app/services/appeals.py).
 APP_MESSAGES = {"appeal"}
 
-ALLOWED_TASKS = {"userTask", "manualTask", "scriptTask", "businessRuleTask", "subProcess"}
+ALLOWED_TASKS = {"userTask", "scriptTask", "businessRuleTask", "subProcess"}
 ALLOWED_GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"}
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 
@@ -26,6 +26,10 @@ REFUSED = {
              "người dùng (user task), bước lệnh (script task) hoặc bước xếp loại (business rule task)",
              "a plain task has no type: nobody does it and no script runs; make it a user task, a script task "
              "or a business rule task"),
+    "manualTask": ("ứng dụng không hoàn thành được bước thủ công (manual task): không có biểu mẫu để ghi nhận; "
+                   "hãy dùng bước người dùng (user task) với một biểu mẫu",
+                   "the application cannot complete a manual task: there is no form to record it; use a user task "
+                   "with a form"),
     "serviceTask": ("ứng dụng không có dịch vụ ngoài nào để gọi (service task); hãy dùng bước lệnh (script task)",
                     "the application has no external service to call (service task); use a script task"),
     "sendTask": ("ứng dụng không gửi thông điệp ra ngoài (send task)",

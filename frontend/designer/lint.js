@@ -6,7 +6,7 @@
 import StaticResolver from "bpmnlint/lib/resolver/static-resolver";
 import { is, isAny } from "bpmnlint-utils";
 
-const REFUSED = ["bpmn:ServiceTask", "bpmn:SendTask", "bpmn:ReceiveTask", "bpmn:CallActivity", "bpmn:Transaction",
+const REFUSED = ["bpmn:ManualTask", "bpmn:ServiceTask", "bpmn:SendTask", "bpmn:ReceiveTask", "bpmn:CallActivity", "bpmn:Transaction",
   "bpmn:AdHocSubProcess", "bpmn:ComplexGateway", "bpmn:DataObjectReference", "bpmn:DataStoreReference"];
 const MESSAGES = ["appeal"];
 
