@@ -19,7 +19,7 @@ $(VENV)/.stamp-deps: pyproject.toml
 	touch $@
 
 assets: app/static/vendor/.stamp
-app/static/vendor/.stamp: package.json scripts/vendor.mjs
+app/static/vendor/.stamp: package.json scripts/vendor.mjs $(wildcard frontend/designer/*.js)
 	npm install --no-audit --no-fund --loglevel=error
 	npm run --silent vendor
 	touch $@

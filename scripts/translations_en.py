@@ -673,4 +673,44 @@ EN = {
     "Tháng đặc biệt đã được đánh dấu: %(reason)s — %(name)s, %(when)s. Áp dụng cho mọi quyết định của tháng này.":
         "Marked as an exceptional month: %(reason)s — %(name)s, %(when)s. It applies to every decision of this month.",
     # (end of admin, dashboard, reports)
+    # designer: publish guard, real editors, migration with a mapping, version notes (issue #15)
+    "Chuyển bước cũ sang bước mới": "Map old steps to new steps",
+    "Chuyển hồ sơ #%(id)s về một bước": "Move evaluation #%(id)s back to a step",
+    "Chuyển hồ sơ #%(id)s về một bước đã làm": "Move evaluation #%(id)s back to a step it has done",
+    "Chuyển về bước…": "Move back to a step…",
+    "Chạy thử mọi đường đi": "Simulate every path",
+    "Chạy thử mọi đường đi như khi ban hành": "Simulate every path, as publishing does",
+    "Chạy thử với cách chuyển này": "Dry run with this mapping",
+    "Các trường": "Fields",
+    "Dùng khi một hồ sơ cần làm lại từ một bước: bước được chọn mở lại, các bước sau nó bị hủy. Thao tác được ghi nhật ký cùng lý do.":
+        "For an evaluation that must be redone from a step: the chosen step opens again and the steps after it are "
+        "undone. The move is recorded in the audit trail with its reason.",
+    "Ghi chú và nhãn": "Notes and tags",
+    "Hồ sơ chưa qua bước nào có thể làm lại.": "The evaluation has not been through any step that could be redone.",
+    "Lưu ghi chú và nhãn": "Save notes and tags",
+    "Một hồ sơ đang chờ ở bước đã sửa hay đã bỏ vẫn chuyển được khi bước cũ được gán cho một bước của phiên bản mới (gán cho chính nó: chấp nhận thay đổi).":
+        "An evaluation waiting in a changed or removed step can still move when the old step is mapped to a step of "
+        "the new version (mapped to itself: the change is accepted).",
+    "Nhãn (cách nhau bởi dấu cách)": "Tags (separated by spaces)",
+    "Nội dung thay đổi (ghi chú phát hành)": "What changed (release notes)",
+    "Sửa": "Repair",
+    "Sửa hồ sơ #%(id)s": "Repair evaluation #%(id)s",
+    "Sửa từng trường ở đây; nội dung JSON bên dưới và bản xem trước đi theo. Trường phức tạp (nhóm, danh sách, điểm theo tiêu chí) sửa trong JSON.":
+        "Edit each field here; the JSON below and the preview follow. Complex fields (groups, lists, scores by "
+        "criterion) are edited in the JSON.",
+    "Sửa từng ô không cần JavaScript": "Edit cell by cell without JavaScript",
+    "Thêm cột đầu vào hoặc kết quả, thêm và kéo dòng, đổi cách chọn dòng (hit policy) ngay trên bảng. Khi lưu, ứng dụng kiểm tra bảng (biểu thức, dòng “còn lại”, đầu vào mà quy trình có cung cấp).":
+        "Add input or output columns, add and drag rows, change the hit policy right on the table. On saving, the "
+        "application checks the table (expressions, the catch-all row, inputs the process supplies).",
+    "Thêm trường": "Add a field",
+    "Trước khi ban hành, quy trình được chạy thử tự động qua mọi đường đi (mỗi nhánh, mỗi hạn, trả lại, kiến nghị hay không, hồ sơ của người mà lãnh đạo trực tiếp là thủ trưởng); lỗi nào cũng chặn việc ban hành.":
+        "Before publishing, the process is simulated automatically through every path (each branch, each deadline, "
+        "return for revision, appeal or not, a record whose direct manager is the head); any error blocks publishing.",
+    "Về bước": "Back to the step",
+    "kỳ": "period",
+    "Đã chuyển hồ sơ #%(id)s về bước %(step)s.": "Evaluation #%(id)s moved back to the step %(step)s.",
+    "Đã lưu ghi chú và nhãn của phiên bản.": "The version's notes and tags are saved.",
+    "đang ở bước": "at the step",
+    "— không chuyển —": "— do not map —",
+    "Chuyển hồ sơ về một bước đã làm": "Moved back to a step already done",
 }

@@ -50,6 +50,7 @@ GET = {
     "designer.index": ("designer", ""), "designer.diff": ("designer", ""), "designer.version": ("designer", ""),
     "designer.version_diagram": ("designer", ""), "designer.version_file": ("designer", ""),
     "designer.download_version": ("designer", ""), "designer.migrate": ("designer", ""),
+    "designer.move_instance": ("designer", ""),
     "designer.draft": ("designer_missing", ""), "designer.dmn": ("designer_missing", ""),
     "designer.download_draft": ("designer_missing", ""), "designer.draft_file": ("designer_missing", ""),
     "designer.form_editor": ("designer_missing", ""), "designer.model": ("designer_missing", ""),
@@ -77,7 +78,8 @@ WRITE = {
     **{e: "designer" for e in ("designer.create_draft", "designer.discard", "designer.dmn", "designer.save_file",
                                 "designer.delete_file", "designer.form_editor", "designer.new_form",
                                 "designer.publish", "designer.test_run", "designer.upload", "designer.validate",
-                                "designer.form_preview", "designer.migrate")},
+                                "designer.form_preview", "designer.migrate", "designer.simulate",
+                                "designer.move_instance", "designer.version_notes")},
 }
 
 

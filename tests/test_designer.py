@@ -690,9 +690,9 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         # the lane's role: a named group, written into the lane name
         page.locator('#canvas [data-element-id="lane_decider"] rect.djs-hit-all').click()   # the lane's label stripe
         expect(panel.get_by_label("Vai trò xử lý các bước trong làn")).to_have_value("decider")
-        panel.get_by_label("Vai trò xử lý các bước trong làn").select_option("__group")
         panel.get_by_label("Tên nhóm").fill("party_cell")
         panel.get_by_label("Tên nhóm").blur()
+        expect(panel.get_by_label("Vai trò xử lý các bước trong làn")).to_have_value("party_cell")
         panel.get_by_label("Vai trò xử lý các bước trong làn").select_option("decider")   # and back
 
         # a new step between apply_rules and the decision: a task from the palette dropped on the flow between
@@ -725,7 +725,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         page.screenshot(path=str(SHOTS / "designer-modeler.png"), full_page=True)
 
         # a test run of the saved diagram: the path is drawn on it
-        page.get_by_role("button", name="Chạy thử").click()
+        page.get_by_role("button", name="Chạy thử", exact=True).click()
         expect(app).to_have_attribute("data-test-run-done", "true")
         expect(page.locator("#test-run-summary")).to_contain_text("chạy hết")
         expect(page.locator('#test-run-path li[data-element="decision"]')).to_have_count(1)
@@ -736,7 +736,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         # a finding shows on the diagram: remove the default flow of the revision gateway
         page.locator('#canvas [data-element-id="revision_gateway"]').click()
         panel.get_by_label("Nhánh mặc định (khi không điều kiện nào đúng)").select_option("")
-        page.get_by_role("button", name="Kiểm tra").click()
+        page.get_by_role("button", name="Kiểm tra", exact=True).click()
         expect(page.locator('.finding-badge.error[data-element="revision_gateway"]')).to_have_count(1)
         expect(page.locator("#findings-list")).to_contain_text("revision_gateway")
         page.screenshot(path=str(SHOTS / "designer-finding.png"), full_page=True)
@@ -744,6 +744,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         # the DMN table and the form editor with its live preview
         page.once("dialog", lambda dialog: dialog.accept())
         page.goto(f"/designer/drafts/{draft_id}/dmn/classification.dmn")
+        expect(page.locator("#dmn-app")).to_have_attribute("data-loaded", "true")
         expect(page.get_by_label("Dòng 1, điều kiện 1")).to_have_value(">= 90")
         assert_accessible(page, server.url)
         page.screenshot(path=str(SHOTS / "designer-dmn.png"), full_page=True)

@@ -31,9 +31,10 @@ class MoveCheck:
     can_move: bool
     reasons: list[dict] = field(default_factory=list)     # [{element, state, change, message, message_en}]
     blocking: list[str] = field(default_factory=list)
+    moves: list[dict] = field(default_factory=list)        # [{element, to}] the mapping applies
 
     def to_dict(self) -> dict:
-        return {"can_move": self.can_move, "reasons": self.reasons, "blocking": self.blocking}
+        return {"can_move": self.can_move, "reasons": self.reasons, "blocking": self.blocking, "moves": self.moves}
 
 
 def _name(task_spec) -> str:
@@ -45,16 +46,32 @@ def _state_vi(state: int) -> str:
             TaskState.STARTED: "đang chạy"}.get(state, TaskState.get_name(state))
 
 
-def check(workflow, new_loaded) -> MoveCheck:
-    """Can `workflow` (a BpmnWorkflow) move onto `new_loaded` (a LoadedSpec)? Nothing is changed."""
+def check(workflow, new_loaded, mapping: dict[str, str] | None = None) -> MoveCheck:
+    """Can `workflow` (a BpmnWorkflow) move onto `new_loaded` (a LoadedSpec)? Nothing is changed.
+
+    `mapping` (old activity id -> new activity id, as in a migration plan) lets an instance whose
+    element changed or was removed move anyway: its task goes to the mapped activity of the new
+    version (an element mapped to itself accepts the change). A mapping to an activity the new
+    version does not have, or of another kind, is a reason not to move."""
+    mapping = mapping or {}
     top, subs = diff_workflow(persistence.SERIALIZER.registry, workflow, new_loaded.spec, new_loaded.subprocess_specs)
-    reasons = []
+    reasons, moves = [], {}
     for task in top.removed + top.changed:
         if not task.state & BLOCKING:
             continue
         removed = task in top.removed
         element = _name(task.task_spec)
         state = TaskState.get_name(task.state)
+        if element not in mapping and _covered(task, mapping, new_loaded.spec):
+            continue
+        if element in mapping:
+            problem = _mapping_problem(task.task_spec, mapping[element], new_loaded)
+            if problem is None:
+                moves[element] = mapping[element]
+                continue
+            reasons.append({"element": element, "state": state, "change": "mapping", "message": problem[0],
+                            "message_en": problem[1]})
+            continue
         reasons.append({
             "element": element, "state": state, "change": "removed" if removed else "changed",
             "message": f"{element} ({_state_vi(task.state)}) đã bị {'xóa' if removed else 'sửa'} trong phiên bản mới",
@@ -74,13 +91,63 @@ def check(workflow, new_loaded) -> MoveCheck:
                                     "message_en": f"{_name(task.task_spec)} (sub-process) changed"})
     unique = {(r["element"], r["change"]): r for r in reasons}
     reasons = sorted(unique.values(), key=lambda r: r["element"])
-    return MoveCheck(not reasons, reasons, sorted({r["element"] for r in reasons}))
+    result = MoveCheck(not reasons, reasons, sorted({r["element"] for r in reasons}))
+    result.moves = [{"element": k, "to": v} for k, v in sorted(moves.items())]
+    return result
 
 
-def migrate(workflow, new_loaded) -> int:
+def _covered(task, mapping: dict[str, str], new_spec) -> bool:
+    """Whether a changed task goes with a mapped activity: its boundary-event helpers
+    (`review.BoundaryEventSplit`) and the boundary events attached to it, when the new version has them."""
+    name = task.task_spec.name
+    for old, new in mapping.items():
+        if name.startswith(old + ".") and (new + name[len(old):]) in new_spec.task_specs:
+            return True
+    parent = task.parent
+    while parent is not None:
+        pname = parent.task_spec.name
+        for old in mapping:
+            if pname == f"{old}.BoundaryEventSplit":
+                return name in new_spec.task_specs
+        if getattr(parent.task_spec, "bpmn_id", None):
+            break   # stop at the nearest real activity
+        parent = parent.parent
+    return False
+
+
+def _mapping_problem(old_spec, new_id: str, new_loaded) -> tuple[str, str] | None:
+    new_spec = new_loaded.spec.task_specs.get(new_id)
+    if new_spec is None:
+        return (f"{_name(old_spec)} được chuyển tới {new_id}, nhưng phiên bản mới không có bước này",
+                f"{_name(old_spec)} is mapped to {new_id}, which the new version does not have")
+    if type(new_spec).__name__ != type(old_spec).__name__:
+        return (f"{_name(old_spec)} ({old_spec.description}) không chuyển được tới {new_id} ({new_spec.description}): "
+                "khác loại bước", f"{_name(old_spec)} ({old_spec.description}) cannot go to {new_id} "
+                f"({new_spec.description}): another kind of step")
+    return None
+
+
+def _apply_mapping(diff, workflow, new_spec, mapping: dict[str, str]) -> None:
+    """Point the tasks of mapped activities (and their boundary-event helpers, `<id>.BoundaryEventSplit`…)
+    at the mapped activity of the new spec."""
+    for task in workflow.tasks.values():
+        name = task.task_spec.name
+        for old, new in mapping.items():
+            target = None
+            if name == old:
+                target = new
+            elif name.startswith(old + "."):
+                target = new + name[len(old):]
+            if target is not None and target in new_spec.task_specs:
+                diff.alignment[task] = new_spec.task_specs[target]
+
+
+def migrate(workflow, new_loaded, mapping: dict[str, str] | None = None) -> int:
     """Move `workflow` onto the new spec in place; returns the number of predicted tasks dropped.
     Call `check` first: this does not refuse."""
     top, subs = diff_workflow(persistence.SERIALIZER.registry, workflow, new_loaded.spec, new_loaded.subprocess_specs)
+    if mapping:
+        _apply_mapping(top, workflow, new_loaded.spec, mapping)
     dropped = migrate_workflow(top, workflow, new_loaded.spec)
     for sp_id, sp_diff in subs.items():
         sub = workflow.subprocesses.get(sp_id)
@@ -88,6 +155,28 @@ def migrate(workflow, new_loaded) -> int:
             dropped += migrate_workflow(sp_diff, sub, new_loaded.subprocess_specs[sub.spec.name])
     workflow.subprocess_specs = new_loaded.subprocess_specs
     return len(dropped)
+
+
+def repair_targets(workflow) -> list[str]:
+    """Activities an instance can be moved back to: those it has completed (newest first)."""
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if getattr(t.task_spec, "bpmn_id", None)
+            and getattr(t.task_spec, "manual", False)]
+    out = []
+    for task in sorted(done, key=lambda t: t.last_state_change, reverse=True):
+        if task.task_spec.bpmn_id not in out:
+            out.append(task.task_spec.bpmn_id)
+    return out
+
+
+def move_to(workflow, element: str) -> None:
+    """Move the instance back to `element`, a step it has completed: its latest run of that step becomes
+    ready again and everything after it is undone (SpiffWorkflow's reset)."""
+    done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if getattr(t.task_spec, "bpmn_id", None) == element]
+    if not done:
+        raise ValueError(element)
+    task = max(done, key=lambda t: t.last_state_change)
+    workflow.reset_from_task_id(task.id)
 
 
 # ------------------------------------------------------------------------------------------ diff

@@ -140,6 +140,17 @@ class Workflow:
                     continue
         return min(due) if due else None
 
+    def waiting_messages(self) -> list[str]:
+        """Names of the messages a waiting catch event of this workflow would take."""
+        names = []
+        for task in self.wf.get_tasks(state=TaskState.WAITING):
+            event = getattr(task.task_spec, "event_definition", None)
+            # an event-based gateway waits for all its events at once (MultipleEventDefinition)
+            for one in getattr(event, "event_definitions", None) or [event]:
+                if isinstance(one, MessageEventDefinition) and one.name not in names:
+                    names.append(one.name)
+        return names
+
     def element_states(self) -> dict[str, list[str]]:
         """BPMN ids of completed and active (ready or waiting) elements, for the diagram."""
         def ids(state):
@@ -155,6 +166,9 @@ class Workflow:
         task = self.wf.get_task_from_id(UUID(task_uuid))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise NotWaiting("task is not ready")
+        if not hasattr(task.task_spec, "add_data_from_form"):   # e.g. a plain bpmn:task
+            raise EngineError(f"{task.task_spec.bpmn_id or task.task_spec.name} is not a form step",
+                              task.task_spec.bpmn_id or task.task_spec.name)
         with _run(roles=self.roles) as box:
             task.task_spec.add_data_from_form(task, form)
             task.run()

@@ -74,6 +74,10 @@ def parse(files: dict[str, str], process_id: str = PROCESS_ID):
     except ValidationException as exc:
         raise SpecError(str(exc), element=getattr(exc, "id", None),
                         file_name=getattr(exc, "file_name", None)) from exc
+    except SpecError:
+        raise
+    except etree.XMLSchemaParseError as exc:   # SpiffWorkflow's own DMN 1.2 schema does not load
+        raise SpecError(f"SpiffWorkflow cannot read this DMN version: {exc}") from exc
 
 
 def _describe_user_tasks(spec) -> dict[str, dict]:

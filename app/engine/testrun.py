@@ -6,6 +6,7 @@ when the process waits for a timer (a deadline, the appeal window), so a month r
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
@@ -17,6 +18,7 @@ from .runtime import EngineError, ReadyTask, Workflow
 from .specs import LoadedSpec
 
 MAX_ACTIONS = 200
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,9 +40,13 @@ class TestRun:
 
 
 def run(loaded: LoadedSpec, seed: Callable[[], dict], answer: Callable[[ReadyTask, datetime], dict | None],
-        start_at: datetime, max_actions: int = MAX_ACTIONS) -> TestRun:
+        start_at: datetime, max_actions: int = MAX_ACTIONS, roles=None,
+        message: Callable[[list[str], bool], tuple[str, dict] | None] | None = None) -> TestRun:
     """`seed()` is called at `start_at` (it may read now_iso()); `answer(task, now)` returns the form
-    data for a ready user task, or None to leave it (its deadline timer then fires)."""
+    data for a ready user task, or None to leave it (its deadline timer then fires). When nothing is
+    ready and the process waits for messages, `message(names, timer_waiting)` may return one to
+    deliver `(name, payload)`, or None to let the clock run to the next timer. `roles`: see
+    runtime.Workflow (None: `same_holder()` is false)."""
     result = TestRun()
     seen: set = set()
     now = start_at
@@ -59,7 +65,7 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict], answer: Callable[[ReadyTas
 
     try:
         with clock.frozen_at(now):
-            workflow = Workflow.start(loaded, seed())
+            workflow = Workflow.start(loaded, seed(), roles=roles)
         record()
         for _ in range(max_actions):
             if workflow.is_completed():
@@ -77,6 +83,13 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict], answer: Callable[[ReadyTas
             if acted:
                 continue
             due = workflow.next_timer_at()
+            waiting = workflow.waiting_messages() if message is not None else []
+            chosen = message(waiting, due is not None) if waiting else None
+            if chosen is not None:
+                with clock.frozen_at(now):
+                    workflow.send_message(*chosen)
+                record()
+                continue
             if due is None:
                 result.stopped = "waiting"   # for a message, or a task left unanswered without a timer
                 break
@@ -89,8 +102,23 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict], answer: Callable[[ReadyTas
         result.error = {"message": str(exc), "element": exc.element}
         if workflow is not None:
             record()
+    except Exception as exc:  # SpiffWorkflow fails on some elements in plain Python errors: report, never 500
+        log.warning("test run failed outside the engine's own errors: %r", exc)
+        element = getattr(exc, "element", None)
+        if workflow is not None:
+            try:
+                record()
+                live = workflow.live_tasks()
+                element = element or next((t.task_spec.bpmn_id for t in live
+                                           if getattr(t.task_spec, "bpmn_id", None)), None)
+            except Exception:  # noqa: BLE001 - the workflow is broken; the message says enough
+                pass
+        result.error = {"message": f"{type(exc).__name__}: {exc}", "element": element}
     if workflow is not None:
-        result.completed = workflow.is_completed()
+        try:
+            result.completed = workflow.is_completed()
+        except Exception:  # a workflow broken mid-step: report what is known
+            return result
         result.active = workflow.element_states()["active"]
         result.notifications = list(workflow.notifications)
         data = workflow.data()

@@ -23,7 +23,6 @@ Checks:
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 import json
 import re
@@ -36,7 +35,7 @@ from typing import Callable, Iterable
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import escapes, sandbox, specs
+from . import dataflow, elements, escapes, sandbox, scripttests, specs
 from .helpers import SCRIPT_HELPERS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -132,6 +131,8 @@ class _Linter:
         for name, tree in self.trees.items():
             if name.endswith(".bpmn"):
                 self._bpmn(name, tree)
+        if xml_ok:
+            self._runnable_and_data()
         self._unused_forms()
         order = {"error": 0, "warning": 1}
         return sorted(self.findings, key=lambda f: (order.get(f.severity, 2), f.file or "", f.line or 0))
@@ -173,15 +174,19 @@ class _Linter:
         try:
             specs.parse(self.files, self.process_id)
         except specs.SpecError as exc:
-            file_name = exc.file_name or next((n for n, t in self.trees.items() if exc.element and any(
-                el.get("id") == exc.element for el in t.iter() if isinstance(el.tag, str))), None)
-            self.add("error", "parse", file_name, exc.element,
+            element = exc.element or _element_in_message(self.trees, str(exc))
+            file_name = exc.file_name or next((n for n, t in self.trees.items() if element and any(
+                el.get("id") == element for el in t.iter() if isinstance(el.tag, str))), None)
+            self.add("error", "parse", file_name, element,
                      f"SpiffWorkflow không đọc được quy trình: {exc}", f"SpiffWorkflow cannot parse the process: {exc}")
         except RecursionError:
             self.add("error", "parse", None, None, "Quy trình quá dài (chuỗi hơn ~490 bước).",
                      "The process is too long for the parser (a chain of more than ~490 nodes).")
         except Exception as exc:  # the parser raises plain exceptions on some malformed input
-            self.add("error", "parse", None, None, f"SpiffWorkflow không đọc được quy trình: {exc}",
+            element = _element_in_message(self.trees, str(exc))
+            file_name = next((n for n, t in self.trees.items() if element and any(
+                el.get("id") == element for el in t.iter() if isinstance(el.tag, str))), None)
+            self.add("error", "parse", file_name, element, f"SpiffWorkflow không đọc được quy trình: {exc}",
                      f"SpiffWorkflow cannot parse the process: {exc}")
 
     # ------------------------------------------------------------------------------------ forms
@@ -329,6 +334,7 @@ class _Linter:
                 else:
                     self._expr(name, node_id, _text(script), "exec", "script", "Mã lệnh", "The script",
                                script.sourceline)
+                    self._script_tests(name, node_id, el, script.text or "")
             for sub in el.iter(f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript"):
                 if _text(sub):
                     self._expr(name, node_id, _text(sub), "exec", "script", f"{_local(sub)}", _local(sub), sub.sourceline)
@@ -341,9 +347,8 @@ class _Linter:
         for flow in flows:
             cond = next((c for c in flow if _local(c) == "conditionExpression"), None)
             if cond is not None and _text(cond):
-                if self._expr(name, flow.get("id"), _text(cond), "eval", "condition", "Điều kiện", "The condition",
-                              cond.sourceline):
-                    self._unknown_names(name, flow.get("id"), _text(cond), "condition", cond.sourceline)
+                self._expr(name, flow.get("id"), _text(cond), "eval", "condition", "Điều kiện", "The condition",
+                           cond.sourceline)
 
     def _reachability(self, name, process, nodes, flows) -> None:
         succ: dict[str, set[str]] = {}
@@ -492,8 +497,6 @@ class _Linter:
                 if problem:
                     self.add("error", "timer", name, node_id, f"Hẹn giờ {node_id}: {problem[0]}",
                              f"Timer {node_id}: {problem[1]}", child.sourceline)
-            elif constant is None:
-                self._unknown_names(name, node_id, text, "timer", child.sourceline)
 
     def _expr(self, file, element, source, mode, code, what_vi, what_en, line=None) -> bool:
         self._script_escape_findings(file, element, source, mode, what_vi, what_en, line)
@@ -514,17 +517,81 @@ class _Linter:
             self.add("error", "script_escape", file, element, f"{what_vi} của {element} {vi}.",
                      f"{what_en} of {element} {en}.", line)
 
-    def _unknown_names(self, file, element, source, code, line=None) -> None:
-        try:
-            tree = ast.parse(source.strip(), mode="eval")
-        except SyntaxError:
-            return
-        known = self.assigned | set(SCRIPT_HELPERS) | set(dir(builtins)) | {"math", "random", "string"}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id not in known:
-                self.add("warning", "unknown_variable", file, element,
-                         f"{element}: biến “{node.id}” không được bước nào gán giá trị.",
-                         f"{element}: no step sets the variable “{node.id}”.", line)
+    def _script_tests(self, name, node_id, el, script: str) -> None:
+        """The unit tests kept beside a script task (input → expected output), run now."""
+        if sandbox.check(script, "exec"):
+            return   # a script that does not compile is reported as such
+        for test_id, input_json, expected_json in scripttests.tests_of(el):
+            outcome = scripttests.run(script, test_id or node_id, input_json, expected_json)
+            if not outcome.passed:
+                self.add("error", "script_test_failed", name, node_id, f"Bước {node_id}: {outcome.vi}",
+                         f"Script task {node_id}: {outcome.en}", el.sourceline)
+
+    # ------------------------------------------------------------------ what runs, what is read
+    def _runnable_and_data(self) -> None:
+        """Elements the app cannot run (elements.py); names read before any step sets them, form fields
+        that do not exist and working-day counts out of range (dataflow.py)."""
+        decisions = self._decisions()
+        forms = self._form_fields()
+        known = dataflow.always_known(set(SCRIPT_HELPERS))
+        processes = [(n, p) for n, t in self.trees.items() if n.endswith(".bpmn") for p in t.iter(_bpmn("process"))]
+        if processes and self.process_id not in {p.get("id") for _, p in processes}:
+            name, other = processes[0]
+            self.add("error", "process_missing", name, other.get("id"),
+                     f"Ứng dụng chạy quy trình có mã “{self.process_id}”, nhưng các tệp chỉ có quy trình "
+                     f"“{other.get('id')}”: hãy đặt lại mã quy trình là “{self.process_id}”.",
+                     f"The application runs the process with id “{self.process_id}”, but the files only hold "
+                     f"“{other.get('id')}”: give the process the id “{self.process_id}”.", other.sourceline)
+        for name, tree in self.trees.items():
+            if not name.endswith(".bpmn"):
+                continue
+            process_ids = {p.get("id") for p in tree.iter(_bpmn("process"))}
+            for refusal in elements.refusals(tree, set(decisions), process_ids):
+                self.add("error", "element_not_supported", name, refusal.element, refusal.vi, refusal.en,
+                         refusal.line)
+            for process in tree.iter(_bpmn("process")):
+                try:
+                    problems = dataflow.check(process, decisions, forms, set(SEED_NAMES), known)
+                except RecursionError:
+                    continue
+                for problem in problems:
+                    self.add("error", problem.code, name, problem.element, problem.vi, problem.en, problem.line)
+
+    def _decisions(self) -> dict[str, dict]:
+        out = {}
+        for name, tree in self.trees.items():
+            if not name.endswith(".dmn"):
+                continue
+            for decision in tree.iter():
+                if _local(decision) != "decision" or not decision.get("id"):
+                    continue
+                inputs, outputs = [], []
+                for table in (t for t in decision if _local(t) == "decisionTable"):
+                    for inp in (el for el in table if _local(el) == "input"):
+                        text = _text(next((c for c in inp.iter() if _local(c) == "text"), None))
+                        if text:
+                            inputs.append(text)
+                    outputs += [out.get("name") for out in table if _local(out) == "output" and out.get("name")]
+                out[decision.get("id")] = {"inputs": inputs, "outputs": outputs, "file": name}
+        return out
+
+    def _form_fields(self) -> dict[str, dict]:
+        """Top-level fields each form stores (read-only ones are shown, never stored) and the required ones."""
+        out = {}
+        for name, text in self.files.items():
+            if not name.endswith(".json") or not self._form_ok(name):
+                continue
+            try:
+                schema = json.loads(text)
+            except (ValueError, RecursionError):
+                continue
+            props = schema.get("properties") if isinstance(schema, dict) else None
+            if not isinstance(props, dict):
+                continue
+            fields = {k for k, v in props.items() if not (isinstance(v, dict) and v.get("readOnly"))}
+            required = set(schema.get("required") or []) & fields
+            out[name] = {"fields": fields, "required": required}
+        return out
 
 
 @lru_cache(maxsize=256)
@@ -589,6 +656,15 @@ def _assigned_names(source: str) -> set[str]:
     return out
 
 
+def _element_in_message(trees: dict, message: str) -> str | None:
+    """The id of a BPMN/DMN element a parser message names (the longest id found in the text), for
+    parse errors that do not carry their element."""
+    ids = {el.get("id") for tree in trees.values() for el in tree.iter()
+           if isinstance(el.tag, str) and el.get("id") and _local(el) not in ("definitions",)}
+    found = [i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", message)]
+    return max(found, key=len) if found else None
+
+
 def _element_at_line(tree, line: int | None) -> str | None:
     """The id of the innermost element with an id that starts at or before `line`."""
     if not line:
@@ -613,7 +689,10 @@ def _dmn_schema(tree):
         return None
     if ns not in _dmn_validators:
         from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
-        _dmn_validators[ns] = BpmnValidator(path).validator
+        try:
+            _dmn_validators[ns] = BpmnValidator(path).validator
+        except etree.XMLSchemaParseError:   # SpiffWorkflow ships a DMN 1.2 XSD that does not load
+            _dmn_validators[ns] = None
     return _dmn_validators[ns]
 
 

@@ -24,8 +24,14 @@ class ProcessVersion(db.Model):
     files: Mapped[dict] = mapped_column(JSON, deferred=True)   # big: loaded on use (specs caches a copy)
     sha256: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(255), default="")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")    # release notes (Markdown)
+    tags: Mapped[str] = mapped_column(String(255), default="", server_default="")   # space separated
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def tag_list(self) -> list[str]:
+        return (self.tags or "").split()
 
 
 class ProcessInstance(db.Model):

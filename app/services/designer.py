@@ -9,6 +9,7 @@ Every change to a draft is an audit event (`design_*`, no instance).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from . import audit, authority, instances, tasks, versions
 from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 
 PROCESS_KEY = versions.PROCESS_KEY
+log = logging.getLogger(__name__)
 ROLE_CHOICES = [(role, label) for role, label in authority.ROLE_LABELS.items()]
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)$")
 MAX_FILES = 40
@@ -209,20 +211,80 @@ def findings(files: dict[str, str], process_key: str = PROCESS_KEY) -> list[dict
     return [f.to_dict() for f in versions.validate(files, process_key)]
 
 
-def publish_draft(draft_id: int, actor: User | None, note: str = "") -> ProcessVersion:
+TAG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+
+
+def _tags(raw) -> str:
+    """Tags of a version: lower-case words (letters, digits, . _ -), at most 10, space separated."""
+    words = re.split(r"[\s,]+", str(raw or "").strip().lower())
+    bad = [w for w in words if w and not TAG.match(w)]
+    if bad or len([w for w in words if w]) > 10:
+        raise Invalid(f"Nhãn không hợp lệ: {', '.join(bad) or 'quá 10 nhãn'} (chữ thường, số, “.”, “_”, “-”).",
+                      f"Invalid tags: {', '.join(bad) or 'more than 10'} (lower-case letters, digits, . _ -).",
+                      [{"field": "tags", "message": "Nhãn không hợp lệ.", "message_en": "Invalid tags."}])
+    return " ".join(dict.fromkeys(w for w in words if w))
+
+
+def set_version_notes(version_id: int, notes: str, tags: str, actor: User | None) -> ProcessVersion:
+    """Release notes and tags may be written after publishing (the files never change); audited."""
+    version = get_version(version_id)
+    clean_tags = _tags(tags)
+    clean_notes = "".join(ch for ch in str(notes or "") if ch >= " " or ch in "\n\t")[:10000]
+    before = {"notes": version.notes, "tags": version.tags}
+    version.notes, version.tags = clean_notes, clean_tags
+    audit.record("design_version_noted", actor=actor, details={"version": version.version, "version_id": version.id,
+                                                               "before": before, "tags": clean_tags})
+    db.session.commit()
+    return version
+
+
+def publish_draft(draft_id: int, actor: User | None, note: str = "", tags: str = "", notes: str = "") -> ProcessVersion:
     draft = _editable(draft_id)
     current = versions.latest_published(draft.process_key)
     if current is not None and current.sha256 == versions.digest(draft.files):
         raise Conflict("Bản nháp giống hệt phiên bản đang dùng, không có gì để ban hành.",
                        "The draft is identical to the current version; nothing to publish.")
+    clean_tags = _tags(tags)
+    _simulate_before_publishing(draft)
     version = versions.publish(dict(draft.files), actor=actor, note=_line(note or draft.name),
                                process_key=draft.process_key)
+    version.tags = clean_tags
+    version.notes = "".join(ch for ch in str(notes or "") if ch >= " " or ch in "\n\t")[:10000]
     draft.status, draft.published_version_id = "published", version.id
     _touch(draft, actor)
     audit.record("design_published", actor=actor, details={"draft": draft.id, "version": version.version,
                                                            "version_id": version.id, "sha256": version.sha256})
     db.session.commit()
     return version
+
+
+def _simulate_before_publishing(draft: ProcessDraft) -> None:
+    """Publish only what has run: the static checks, then every path simulated; any error refuses."""
+    from . import simulate
+    files = dict(draft.files)
+    static = versions.validate(files, draft.process_key)
+    if validation.errors(static):
+        raise versions.ValidationFailed(static)
+    simulated, _report = simulate.findings(files, draft.process_key)
+    if validation.errors(simulated):
+        log.info("publishing draft %s refused: the simulation failed", draft.id)
+        raise versions.ValidationFailed(static + simulated)
+
+
+def simulate_draft(files: dict[str, str], process_key: str = PROCESS_KEY) -> dict:
+    """The static findings and, when they have no error, those of the simulation of every path."""
+    from . import simulate
+    static = versions.validate(files, process_key)
+    out = {"findings": [f.to_dict() for f in static], "simulated": False}
+    if validation.errors(static):
+        return out
+    simulated, report = simulate.findings(files, process_key)
+    out["findings"] += [f.to_dict() for f in simulated]
+    out["simulated"] = report is not None
+    if report is not None:
+        out.update(runs=report.runs, elements=sorted(report.elements), flows=sorted(report.flows),
+                   unreached=report.unreached, exhausted=report.exhausted)
+    return out
 
 
 # ---------------------------------------------------------------------------------------- diff
@@ -238,9 +300,27 @@ def _target(version_id: int) -> ProcessVersion:
     return target
 
 
-def migration_plan(version_id: int) -> list[dict]:
-    """Dry run: every running instance on an older version of the process, whether it can move and why not."""
+def _mapping(raw) -> dict[str, str]:
+    """A migration plan's mapping {old activity id: new activity id}, cleaned (ids only, no blanks)."""
+    if not isinstance(raw, dict):
+        return {}
+    ident = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,200}$")
+    return {str(k): str(v) for k, v in raw.items() if ident.match(str(k)) and ident.match(str(v or ""))}
+
+
+def mapping_choices(version_id: int) -> dict:
+    """What a mapping may name: the activities of the target version (id -> name)."""
     target = _target(version_id)
+    spec = specs.load(target).spec
+    return {name: getattr(ts, "bpmn_name", None) or name for name, ts in spec.task_specs.items()
+            if getattr(ts, "bpmn_id", None) == name}
+
+
+def migration_plan(version_id: int, mapping: dict[str, str] | None = None) -> list[dict]:
+    """Dry run: every running instance on an older version of the process, whether it can move, where
+    its waiting tasks would go (with the mapping) and why not."""
+    target = _target(version_id)
+    mapping = _mapping(mapping)
     new_loaded = specs.load(target)
     rows = db.session.scalars(
         select(ProcessInstance).join(ProcessVersion, ProcessInstance.version_id == ProcessVersion.id)
@@ -252,19 +332,22 @@ def migration_plan(version_id: int) -> list[dict]:
         entry = {"instance": instance, "id": instance.id, "from_version": instance.version.version,
                  "step": instance.step, "status": instance.status}
         try:
-            result = migration.check(instances.load(instance).wf, new_loaded)
+            result = migration.check(instances.load(instance).wf, new_loaded, mapping)
             entry.update(result.to_dict())
         except Exception as exc:  # a snapshot that does not load cannot move either
-            entry.update({"can_move": False, "blocking": [], "reasons": [
+            log.warning("dry run: instance %s does not load: %r", instance.id, exc)
+            entry.update({"can_move": False, "blocking": [], "moves": [], "reasons": [
                 {"element": "", "state": "", "change": "error", "message": f"Không đọc được hồ sơ: {exc}",
                  "message_en": f"The instance does not load: {exc}"}]})
         plan.append(entry)
     return plan
 
 
-def migrate_instance(instance_id: int, version_id: int, actor: User | None) -> dict:
+def migrate_instance(instance_id: int, version_id: int, actor: User | None,
+                     mapping: dict[str, str] | None = None) -> dict:
     """Move one instance onto `version_id` under its lock; refused (409) when the dry run says no."""
     target = _target(version_id)
+    mapping = _mapping(mapping)
     instance = instances.lock(instance_id, allow=("suspended",))
     status = instance.status
     old = instance.version
@@ -275,36 +358,111 @@ def migrate_instance(instance_id: int, version_id: int, actor: User | None) -> d
                        f"The evaluation runs version {old.version}; it moves only to a newer one.")
     workflow = instances.load(instance)
     new_loaded = specs.load(target)
-    result = migration.check(workflow.wf, new_loaded)
+    result = migration.check(workflow.wf, new_loaded, mapping)
     if not result.can_move:
         reasons = "; ".join(r["message"] for r in result.reasons)
         raise Conflict(f"Hồ sơ #{instance.id} không chuyển được: {reasons}.",
                        f"Evaluation #{instance.id} cannot move: " + "; ".join(r["message_en"] for r in result.reasons),
                        result.reasons)
-    dropped = migration.migrate(workflow.wf, new_loaded)
+    used = {m["element"]: m["to"] for m in result.moves}
+    dropped = migration.migrate(workflow.wf, new_loaded, used)
     workflow.loaded = new_loaded
     instance.version_id, instance.version = target.id, target
+    _rename_open_tasks(instance, workflow)
     audit.record("migrated", instance=instance, actor=actor,
-                 details={"from_version": old.version, "to_version": target.version,
+                 details={"from_version": old.version, "to_version": target.version, "mapping": used,
                           "from_version_id": old.id, "to_version_id": target.id, "dropped_predictions": dropped})
     instances.save(instance, workflow, actor=actor)
     if status == "suspended":
         instance.status = status
     db.session.commit()
-    return {"id": instance.id, "moved": True, "from_version": old.version, "to_version": target.version}
+    return {"id": instance.id, "moved": True, "from_version": old.version, "to_version": target.version,
+            "moves": result.moves}
 
 
-def migrate_instances(instance_ids: list[int], version_id: int, actor: User | None) -> list[dict]:
-    """Move several instances, each in its own transaction; one that cannot move does not stop the others."""
+def _rename_open_tasks(instance: ProcessInstance, workflow) -> None:
+    """A waiting task moved to another activity keeps its id (nobody is re-notified); its row follows."""
+    from app.models import HumanTask
+    ready = {t.uuid: t for t in workflow.ready_tasks()}
+    for row in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                          HumanTask.status == "ready")):
+        task = ready.get(row.task_uuid)
+        if task is not None and (row.step != task.step or row.title != task.title):
+            row.step, row.title = task.step, task.title
+
+
+def _reopen_tasks(instance: ProcessInstance, workflow) -> list[dict]:
+    """After a move back, the step's task is ready again under the same id: its row reopens (who had
+    completed it, and when, stays in the audit event)."""
+    from app.models import HumanTask
+    ready = {t.uuid for t in workflow.ready_tasks()}
+    out = []
+    for row in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                          HumanTask.task_uuid.in_(ready),
+                                                          HumanTask.status != "ready")):
+        out.append({"step": row.step, "status": row.status, "completed_by_id": row.completed_by_id,
+                    "completed_at": row.completed_at.isoformat() if row.completed_at else None})
+        row.status, row.completed_at, row.completed_by_id = "ready", None, None
+    return out
+
+
+BATCH = 50
+
+
+def migrate_instances(instance_ids: list[int], version_id: int, actor: User | None,
+                      mapping: dict[str, str] | None = None, batch_size: int = BATCH) -> list[dict]:
+    """Move several instances in batches, each instance in its own transaction (one that cannot move
+    does not stop the others); every batch leaves an audit event with its progress."""
     from .errors import ServiceError
     out = []
-    for instance_id in instance_ids:
-        try:
-            out.append(migrate_instance(instance_id, version_id, actor))
-        except ServiceError as exc:
-            db.session.rollback()
-            out.append({"id": instance_id, "moved": False, "message": exc.message, "message_en": exc.message_en})
+    ids = list(dict.fromkeys(instance_ids))
+    for start in range(0, len(ids), max(1, batch_size)):
+        batch = ids[start:start + batch_size]
+        for instance_id in batch:
+            try:
+                out.append(migrate_instance(instance_id, version_id, actor, mapping))
+            except ServiceError as exc:
+                db.session.rollback()
+                out.append({"id": instance_id, "moved": False, "message": exc.message, "message_en": exc.message_en})
+        moved = sum(1 for r in out if r["moved"])
+        audit.record("migration_batch", actor=actor,
+                     details={"version_id": version_id, "batch": start // max(1, batch_size) + 1, "done": len(out),
+                              "total": len(ids), "moved": moved, "mapping": _mapping(mapping)})
+        db.session.commit()
+        log.info("migration to version %s: %s/%s done, %s moved", version_id, len(out), len(ids), moved)
     return out
+
+
+def repair_targets(instance_id: int) -> list[str]:
+    instance = instances.get(instance_id)
+    return migration.repair_targets(instances.load(instance).wf)
+
+
+def move_instance(instance_id: int, element: str, actor: User | None, reason: str = "") -> dict:
+    """A repair: move one running instance back to a step it has completed (the step is ready again,
+    what came after is undone), audited with who, why, from where and to where."""
+    reason = _line(reason, 500)
+    if not reason:
+        raise Invalid("Ghi lý do chuyển hồ sơ.", "Give the reason for the move.",
+                      [{"field": "reason", "message": "Ghi lý do chuyển hồ sơ.", "message_en": "Give the reason."}])
+    instance = instances.lock(instance_id, allow=("suspended",))
+    if instance.status not in RUNNING:
+        raise Conflict("Hồ sơ đã kết thúc, không chuyển bước được.", "The evaluation has ended; it cannot move.")
+    workflow = instances.load(instance)
+    if element not in migration.repair_targets(workflow.wf):
+        raise Invalid(f"Hồ sơ chưa qua bước {element}: chỉ chuyển về được một bước đã làm.",
+                      f"The evaluation has not been through {element}: it moves back only to a step it has done.",
+                      [{"field": "element", "message": f"Không chuyển về được {element}.",
+                        "message_en": f"Cannot move back to {element}."}])
+    before = instance.step
+    migration.move_to(workflow.wf, element)
+    reopened = _reopen_tasks(instance, workflow)
+    audit.record("instance_moved", instance=instance, actor=actor,
+                 details={"from": before, "to": element, "reason": reason, "reopened": reopened})
+    instances.save(instance, workflow, actor=actor)
+    db.session.commit()
+    log.info("instance %s moved from %s to %s by %s", instance.id, before, element, actor.username if actor else None)
+    return {"id": instance.id, "from": before, "to": element}
 
 
 # ---------------------------------------------------------------------------------------- forms
@@ -423,6 +581,11 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
     except (ValueError, TypeError):
         raise BadRequest("Kỳ phải có dạng YYYY-MM.", "The period must be YYYY-MM.") from None
     answers = answers or {}
+    refused = [f for f in versions.validate(files, process_key) if f.code == "element_not_supported"]
+    if refused:
+        raise Invalid(refused[0].message, refused[0].message_en,
+                      [{"field": f.element or "", "element": f.element, "message": f.message,
+                        "message_en": f.message_en} for f in refused])
     try:
         spec, subprocess_specs = specs.parse(files, process_key)
     except specs.SpecError as exc:

@@ -351,6 +351,7 @@ def _record_columns(data: dict, steps: list[str], completed: bool) -> dict:
 ACTION_LABELS = {
     "instance_started": N_("Mở hồ sơ đánh giá"),
     "migrated": N_("Chuyển sang phiên bản quy trình mới"),
+    "instance_moved": N_("Chuyển hồ sơ về một bước đã làm"),
     "task_assigned": N_("Giao việc"),
     "task_completed": N_("Hoàn thành"),
     "task_closed": N_("Đóng việc (quá hạn / dừng)"),

@@ -1,19 +1,10 @@
-// The process designer: bpmn-js Modeler (vendored from npm) with a small properties panel for what this
-// application reads from the diagram, validation findings drawn on the diagram, and test runs.
-//
-// What the panel edits:
-//   lane            name "Label [role]"  (role: subject, direct_manager, decider, superior_decider,
-//                   hr_officer or a named group such as party_cell)
-//   user task       spiffworkflow:properties/formJsonSchemaFilename, instructionsForEndUser, variableName,
-//                   the deadline `<task>_due = wd_deadline(period, N, opened_at)` in the init script,
-//                   pre/post scripts
-//   script task     the script;  business rule task: calledDecisionId
-//   gateway         the default flow;  sequence flow: the condition (Python)
-//   timer event     timeDate / timeDuration / timeCycle expression (Python: "P3D" with quotes, or a variable)
+// The process designer: the modeler bundle (frontend/designer, built from npm packages: bpmn-js,
+// bpmn-js-properties-panel with the app's own provider, bpmnlint with the app's rules), validation
+// findings drawn on the diagram, the simulation of every path, and test runs.
 (function () {
   "use strict";
   var app = document.getElementById("modeler-app");
-  if (!app || !window.BpmnJS) return;
+  if (!app || !window.DesignerModeler) return;
 
   var SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core";
   // moddle descriptor of the spiffworkflow extension elements this app uses (so that bpmn-js keeps and edits them)
@@ -34,19 +25,21 @@
       { name: "Parameters", superClass: ["Element"], properties: [{ name: "parameters", type: "Parameter", isMany: true }] },
       { name: "Parameter", superClass: ["Element"], properties: [
         { name: "id", isAttr: true, type: "String" }, { name: "type", isAttr: true, type: "String" },
-        { name: "value", isAttr: true, type: "String" }] }
+        { name: "value", isAttr: true, type: "String" }] },
+      // script unit tests, as SpiffArena keeps them
+      { name: "UnitTests", superClass: ["Element"], properties: [{ name: "unitTests", type: "UnitTest", isMany: true }] },
+      { name: "UnitTest", superClass: ["Element"], properties: [
+        { name: "id", isAttr: true, type: "String" }, { name: "inputJson", type: "InputJson" },
+        { name: "expectedOutputJson", type: "ExpectedOutputJson" }] },
+      bodyType("InputJson"), bodyType("ExpectedOutputJson")
     ]
   };
 
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  var panel = document.getElementById("properties");
   var statusEl = document.getElementById("save-status");
   var findingsEl = document.getElementById("findings-list");
   var resultEl = document.getElementById("test-run-result");
   var btnSave = document.getElementById("btn-save");
-  var modeler = new window.BpmnJS({ container: "#canvas", moddleExtensions: { spiffworkflow: SPIFF_DESCRIPTOR } });
-  var modeling = modeler.get("modeling"), registry = modeler.get("elementRegistry"), canvas = modeler.get("canvas");
-  var overlays = modeler.get("overlays"), moddle = modeler.get("moddle"), selection = modeler.get("selection");
   var model = null, revision = null, dirty = false, current = null, findings = [], pathMarked = [];
 
   // ------------------------------------------------------------------------------------- language
@@ -54,6 +47,14 @@
   var EN = document.documentElement.lang === "en";
   function t(vi, en) { return EN ? en : vi; }
   function msgOf(o) { return (o && ((EN && o.message_en) || o.message)) || ""; }
+
+  var modeler = window.DesignerModeler.createModeler({
+    container: "#canvas", propertiesParent: "#properties", en: EN,
+    moddleExtensions: { spiffworkflow: SPIFF_DESCRIPTOR },
+    model: function () { return model || {}; }, status: function (text, kind) { setStatus(text, kind); }
+  });
+  var registry = modeler.get("elementRegistry"), canvas = modeler.get("canvas");
+  var overlays = modeler.get("overlays"), selection = modeler.get("selection");
 
   // ------------------------------------------------------------------------------------ helpers
   function h(tag, attrs, children) {
@@ -67,13 +68,7 @@
     (children || []).forEach(function (c) { if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
     return el;
   }
-  var uid = 0;
-  function field(label, input, help) {
-    var id = "pp-" + (++uid);
-    input.id = id;
-    return h("div", { "class": "pp-field" }, [h("label", { "for": id, text: label }), input,
-      help ? h("small", { "class": "pp-help", text: help }) : null]);
-  }
+
   function setStatus(text, kind) {
     statusEl.textContent = text;
     statusEl.className = kind ? "status-" + kind : "";
@@ -87,274 +82,13 @@
       return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; });
     });
   }
-  function is(element, type) {
-    var bo = element && element.businessObject;
-    return !!(bo && bo.$instanceOf && bo.$instanceOf(type));
-  }
-  function extValues(bo) { return (bo.extensionElements && bo.extensionElements.values) || []; }
-  function findExt(bo, type) {
-    return extValues(bo).filter(function (v) { return v.$type === type; })[0] || null;
-  }
-  function ensureExt(element) {
-    var bo = element.businessObject;
-    if (!bo.extensionElements) {
-      var ext = moddle.create("bpmn:ExtensionElements", { values: [] });
-      ext.$parent = bo;
-      modeling.updateProperties(element, { extensionElements: ext });
-    }
-    return bo.extensionElements;
-  }
-  function setBodyExt(element, type, value) {
-    var ext = ensureExt(element);
-    var values = ext.values.filter(function (v) { return v.$type !== type; });
-    if (value) {
-      var el = moddle.create(type, { value: value });
-      el.$parent = ext;
-      values.push(el);
-    }
-    modeling.updateModdleProperties(element, ext, { values: values });
-  }
-  function getBodyExt(bo, type) { var e = findExt(bo, type); return e ? (e.value || "") : ""; }
-  function getProperty(bo, name) {
-    var props = findExt(bo, "spiffworkflow:Properties");
-    var p = props && (props.properties || []).filter(function (x) { return x.name === name; })[0];
-    return p ? (p.value || "") : "";
-  }
-  function setProperty(element, name, value) {
-    var ext = ensureExt(element);
-    var props = findExt(element.businessObject, "spiffworkflow:Properties");
-    if (!props) {
-      props = moddle.create("spiffworkflow:Properties", { properties: [] });
-      props.$parent = ext;
-      modeling.updateModdleProperties(element, ext, { values: ext.values.concat([props]) });
-    }
-    var list = (props.properties || []).filter(function (p) { return p.name !== name; });
-    if (value) {
-      var p = moddle.create("spiffworkflow:Property", { name: name, value: value });
-      p.$parent = props;
-      list.push(p);
-    }
-    modeling.updateModdleProperties(element, props, { properties: list });
-  }
-  function laneOf(element) {
-    var bo = element.businessObject, found = null;
-    registry.filter(function (e) { return is(e, "bpmn:Lane"); }).forEach(function (lane) {
-      if ((lane.businessObject.flowNodeRef || []).indexOf(bo) >= 0) found = lane;
-    });
-    return found;
-  }
-  function splitLane(name) {
-    var m = /^(.*?)\s*\[([^\]]*)\]\s*$/.exec(name || "");
-    return m ? { label: m[1], role: m[2].trim() } : { label: name || "", role: "" };
-  }
-
-  // the init script (deadlines): the script task "init", else the first script task after a start event
-  function initScriptTask() {
-    var init = registry.get("init");
-    if (init && is(init, "bpmn:ScriptTask")) return init;
-    var starts = registry.filter(function (e) { return is(e, "bpmn:StartEvent") && e.type !== "label"; });
-    for (var i = 0; i < starts.length; i++) {
-      var next = (starts[i].outgoing || []).map(function (c) { return c.target; })
-        .filter(function (t) { return is(t, "bpmn:ScriptTask"); })[0];
-      if (next) return next;
-    }
-    return null;
-  }
-  function deadlineRe(id) {
-    return new RegExp("^([ \\t]*)" + id + "_due\\s*=\\s*(.*)$", "m");
-  }
-  function getDeadline(id) {
-    var init = initScriptTask();
-    var m = init && deadlineRe(id).exec(init.businessObject.script || "");
-    if (!m) return { n: "", expr: "" };
-    var wd = /^wd_deadline\(\s*period\s*,\s*(\d+)\s*,\s*opened_at\s*\)\s*$/.exec(m[2]);
-    return { n: wd ? wd[1] : "", expr: m[2] };
-  }
-  function setDeadline(id, n) {
-    var init = initScriptTask();
-    if (!init) { setStatus(t("Không tìm thấy bước khởi tạo (script task “init”) để ghi hạn.", "No init step (script task “init”) to write the deadline into."), "error"); return; }
-    var script = init.businessObject.script || "", re = deadlineRe(id);
-    var line = id + "_due = wd_deadline(period, " + n + ", opened_at)";
-    if (!n) script = script.replace(new RegExp(re.source + "\\n?", "m"), "");
-    else if (re.test(script)) script = script.replace(re, function (all, indent) { return indent + line; });
-    else script = script.replace(/\s*$/, "") + "\n" + line;
-    modeling.updateProperties(init, { script: script });
-  }
-
-  // ----------------------------------------------------------------------------- properties panel
-  function input(value, onchange, attrs) {
-    var el = h("input", Object.assign({ type: "text", value: value || "" }, attrs || {}));
-    el.addEventListener("change", function () { onchange(el.value); });
-    return el;
-  }
-  function textarea(value, onchange, rows) {
-    var el = h("textarea", { rows: String(rows || 4), spellcheck: "false", value: value || "" });
-    el.addEventListener("change", function () { onchange(el.value); });
-    return el;
-  }
-  function select(options, value, onchange) {
-    var el = h("select", {}, options.map(function (o) {
-      return h("option", { value: o[0], text: o[1], selected: o[0] === value });
-    }));
-    el.addEventListener("change", function () { onchange(el.value); });
-    return el;
-  }
-  function render(element) {
-    current = element;
-    panel.innerHTML = "";
-    if (!element || element.type === "label") {
-      panel.appendChild(h("p", { text: t("Chọn một phần tử trên sơ đồ để sửa: làn (vai trò), bước (biểu mẫu, hướng dẫn, hạn), lệnh, điều kiện, hẹn giờ.",
-        "Select an element of the diagram to edit it: a lane (role), a task (form, instructions, deadline), a script, a condition, a timer.") }));
-      return;
-    }
-    var bo = element.businessObject;
-    panel.appendChild(h("h2", { text: (bo.name || bo.id) }));
-    panel.appendChild(h("p", { "class": "pp-id" }, [h("small", { text: bo.$type.replace("bpmn:", "") + " · id: " }), h("code", { text: bo.id })]));
-    var mine = findings.filter(function (f) { return f.element === bo.id; });
-    if (mine.length) {
-      panel.appendChild(h("ul", { "class": "pp-findings" }, mine.map(function (f) {
-        return h("li", { "class": "finding-" + f.severity, text: msgOf(f) });
-      })));
-    }
-    if (is(element, "bpmn:Lane")) return renderLane(element);
-    if (!is(element, "bpmn:Participant") && !is(element, "bpmn:Process")) {
-      panel.appendChild(field(t("Tên", "Name"), input(bo.name, function (v) { modeling.updateLabel(element, v); })));
-    } else {
-      panel.appendChild(field(t("Tên", "Name"), input(bo.name, function (v) { modeling.updateProperties(element, { name: v }); })));
-    }
-    if (is(element, "bpmn:UserTask") || is(element, "bpmn:ManualTask")) renderUserTask(element);
-    if (is(element, "bpmn:ScriptTask")) {
-      panel.appendChild(field(t("Lệnh (Python, môi trường hạn chế)", "Script (Python, restricted environment)"), textarea(bo.script, function (v) {
-        modeling.updateProperties(element, { script: v });
-      }, 10), t("Dùng được: wd_deadline, wd_after, wd_before, now_iso, notify, score_total… Không import, không tên bắt đầu bằng “_”.",
-        "Available: wd_deadline, wd_after, wd_before, now_iso, notify, score_total… No import, no name starting with “_”.")));
-    }
-    if (is(element, "bpmn:BusinessRuleTask")) {
-      var decisions = (model.decisions || []).map(function (d) { return [d, d]; });
-      var currentId = getBodyExt(bo, "spiffworkflow:CalledDecisionId");
-      if (currentId && (model.decisions || []).indexOf(currentId) < 0) decisions.push([currentId, currentId + t(" (không có)", " (missing)")]);
-      panel.appendChild(field(t("Bảng quyết định (DMN)", "Decision table (DMN)"), select([["", "—"]].concat(decisions), currentId, function (v) {
-        setBodyExt(element, "spiffworkflow:CalledDecisionId", v);
-      })));
-    }
-    if (is(element, "bpmn:Activity")) renderScripts(element);
-    if (is(element, "bpmn:ExclusiveGateway") || is(element, "bpmn:InclusiveGateway")) renderGateway(element);
-    if (is(element, "bpmn:SequenceFlow")) renderFlow(element);
-    var timer = (bo.eventDefinitions || []).filter(function (d) { return d.$type === "bpmn:TimerEventDefinition"; })[0];
-    if (timer) renderTimer(element, timer);
-  }
-
-  function renderLane(element) {
-    var bo = element.businessObject, parts = splitLane(bo.name);
-    var roles = (model.roles || []).map(function (r) { return [r.role, ((EN && r.label_en) || r.label) + " (" + r.role + ")"]; });
-    var known = roles.some(function (r) { return r[0] === parts.role; });
-    var groupInput = input(known ? "" : parts.role, function () { write(); },
-      { list: "pp-groups", pattern: "[a-z][a-z0-9_]*", placeholder: "party_cell" });
-    var roleSelect = select(roles.concat([["__group", t("Nhóm khác (nhập tên nhóm)…", "Another group (type its name)…")]]), known ? parts.role : "__group", function () {
-      groupRow.hidden = roleSelect.value !== "__group";
-      write();
-    });
-    var labelInput = input(parts.label, function () { write(); });
-    function write() {
-      var role = roleSelect.value === "__group" ? groupInput.value.trim() : roleSelect.value;
-      var name = labelInput.value.trim() + (role ? " [" + role + "]" : "");
-      modeling.updateProperties(element, { name: name });
-    }
-    panel.appendChild(field(t("Tên làn", "Lane name"), labelInput));
-    panel.appendChild(field(t("Vai trò xử lý các bước trong làn", "Role that handles the lane's tasks"), roleSelect,
-      t("Theo người được đánh giá: chính họ, lãnh đạo trực tiếp, thủ trưởng, cấp trên; hoặc một nhóm — người giữ nhóm đó trong cơ quan của người được đánh giá.",
-        "Relative to the person evaluated: themselves, their direct manager, the head, the superior; or a group — whoever holds that group in the agency of the person evaluated.")));
-    var groupRow = field(t("Tên nhóm", "Group name"), groupInput, t("Chữ thường, số, “_”. Nhóm đang có: ", "Lower case letters, digits, “_”. Existing groups: ") +
-      ((model.groups || []).join(", ") || t("chưa có", "none yet")));
-    groupRow.hidden = known;
-    panel.appendChild(groupRow);
-    panel.appendChild(h("datalist", { id: "pp-groups" }, (model.groups || []).map(function (g) { return h("option", { value: g }); })));
-  }
-
-  function renderUserTask(element) {
-    var bo = element.businessObject, lane = laneOf(element);
-    panel.appendChild(h("p", {}, [h("small", { text: t("Làn: ", "Lane: ") + (lane ? (lane.businessObject.name || lane.id) : t("— (chưa nằm trong làn nào)", "— (in no lane)")) })]));
-    var form = getProperty(bo, "formJsonSchemaFilename");
-    var options = [["", t("— chưa chọn —", "— none —")]].concat((model.forms || []).map(function (f) { return [f, f]; }));
-    if (form && (model.forms || []).indexOf(form) < 0) options.push([form, form + t(" (không có trong bản nháp)", " (not in the draft)")]);
-    panel.appendChild(field(t("Biểu mẫu (formJsonSchemaFilename)", "Form (formJsonSchemaFilename)"), select(options, form, function (v) {
-      setProperty(element, "formJsonSchemaFilename", v);
-    }), t("Tạo hoặc sửa biểu mẫu ở trang bản nháp.", "Create or edit forms on the draft's page.")));
-    panel.appendChild(field(t("Hướng dẫn cho người xử lý (instructionsForEndUser)", "Instructions for the assignee (instructionsForEndUser)"), textarea(
-      getBodyExt(bo, "spiffworkflow:InstructionsForEndUser"),
-      function (v) { setBodyExt(element, "spiffworkflow:InstructionsForEndUser", v); }, 5),
-      t("Markdown **đậm**; chèn dữ liệu: {{ period }}, {{ subject.full_name }}, {{ result.total }}…",
-        "Markdown **bold**; insert data: {{ period }}, {{ subject.full_name }}, {{ result.total }}…")));
-    panel.appendChild(field(t("Lưu kết quả vào biến (variableName)", "Store the answer in the variable (variableName)"), input(getBodyExt(bo, "spiffworkflow:VariableName"),
-      function (v) { setBodyExt(element, "spiffworkflow:VariableName", v.trim()); }, { pattern: "[A-Za-z_][A-Za-z0-9_]*" }),
-      t("Dữ liệu biểu mẫu được lưu dưới tên này, ví dụ ", "The form data is stored under this name, e.g. ") + bo.id + "."));
-    var deadline = getDeadline(bo.id);
-    var dl = input(deadline.n, function (v) { setDeadline(bo.id, v.trim()); render(element); },
-      { type: "number", min: "1", max: "23", step: "1", inputmode: "numeric" });
-    panel.appendChild(field(t("Hạn: ngày làm việc thứ N của tháng sau kỳ", "Deadline: the Nth working day of the month after the period"), dl,
-      deadline.expr && !deadline.n ? t("Hạn hiện tại: ", "Current deadline: ") + bo.id + "_due = " + deadline.expr + t(" (ghi số để thay).", " (type a number to replace it).")
-        : t("Ghi vào bước khởi tạo: ", "Written into the init step: ") + bo.id + "_due = wd_deadline(period, N, opened_at). " +
-          t("Bỏ trống: không có hạn.", "Empty: no deadline.")));
-  }
-
-  function renderScripts(element) {
-    var bo = element.businessObject;
-    var pre = getBodyExt(bo, "spiffworkflow:PreScript"), post = getBodyExt(bo, "spiffworkflow:PostScript");
-    var box = h("details", pre || post ? { open: "" } : {}, [h("summary", { text: t("Lệnh trước / sau bước (preScript, postScript)", "Scripts before / after the step (preScript, postScript)") })]);
-    box.appendChild(field(t("Trước khi bước bắt đầu", "Before the step starts"), textarea(pre, function (v) { setBodyExt(element, "spiffworkflow:PreScript", v); }, 3)));
-    box.appendChild(field(t("Sau khi bước xong", "After the step is done"), textarea(post, function (v) { setBodyExt(element, "spiffworkflow:PostScript", v); }, 3)));
-    panel.appendChild(box);
-  }
-
-  function renderGateway(element) {
-    var bo = element.businessObject;
-    var outs = (element.outgoing || []).map(function (c) { return [c.id, (c.businessObject.name || "") + " (" + c.id + ")"]; });
-    panel.appendChild(field(t("Nhánh mặc định (khi không điều kiện nào đúng)", "Default flow (when no condition holds)"), select([["", t("— chưa chọn —", "— none —")]].concat(outs),
-      bo["default"] ? bo["default"].id : "", function (v) {
-        var flow = v ? registry.get(v) : null;
-        modeling.updateProperties(element, { "default": flow ? flow.businessObject : undefined });
-      })));
-  }
-
-  function renderFlow(element) {
-    var bo = element.businessObject, source = element.source;
-    if (!source || !(is(source, "bpmn:ExclusiveGateway") || is(source, "bpmn:InclusiveGateway"))) return;
-    var isDefault = source.businessObject["default"] === bo;
-    var cb = h("input", { type: "checkbox", checked: isDefault });
-    cb.addEventListener("change", function () {
-      modeling.updateProperties(source, { "default": cb.checked ? bo : undefined });
-      render(element);
-    });
-    panel.appendChild(h("label", { "class": "pp-check" }, [cb, t(" Nhánh mặc định của cổng ", " Default flow of the gateway ") + (source.businessObject.name || source.id)]));
-    if (isDefault) return;
-    var cond = bo.conditionExpression ? (bo.conditionExpression.body || "") : "";
-    panel.appendChild(field(t("Điều kiện (biểu thức Python)", "Condition (Python expression)"), textarea(cond, function (v) {
-      var expr = v.trim() ? moddle.create("bpmn:FormalExpression", { body: v.trim() }) : undefined;
-      modeling.updateProperties(element, { conditionExpression: expr });
-    }, 2), t("Ví dụ: ", "Example: ") + "review.get(\"return_for_revision\") and revision_count < 1"));
-  }
-
-  function renderTimer(element, timer) {
-    var kinds = [["timeDate", t("Thời điểm (timeDate)", "At a date (timeDate)")], ["timeDuration", t("Sau một khoảng (timeDuration)", "After a duration (timeDuration)")],
-      ["timeCycle", t("Lặp lại (timeCycle)", "Repeated (timeCycle)")]];
-    var kind = timer.timeDuration ? "timeDuration" : timer.timeCycle ? "timeCycle" : "timeDate";
-    var expr = timer[kind] ? (timer[kind].body || "") : "";
-    var kindSelect = select(kinds, kind, function () { write(); });
-    var exprInput = input(expr, function () { write(); }, { spellcheck: "false" });
-    function write() {
-      var props = { timeDate: undefined, timeDuration: undefined, timeCycle: undefined };
-      if (exprInput.value.trim()) props[kindSelect.value] = moddle.create("bpmn:FormalExpression", { body: exprInput.value.trim() });
-      modeling.updateModdleProperties(element, timer, props);
-    }
-    panel.appendChild(field(t("Loại hẹn giờ", "Timer type"), kindSelect));
-    panel.appendChild(field(t("Biểu thức (Python)", "Expression (Python)"), exprInput,
-      t("Ví dụ: ", "Examples: ") + "review_due · wd_before(review_due, 1) · \"P3D\" " + t("(có ngoặc kép)", "(with the quotes)") +
-      " · \"2030-04-05T17:00:00+07:00\""));
-  }
+  // the properties panel (bpmn-js-properties-panel) follows the selection by itself
+  function render(element) { current = element; }
 
   // ------------------------------------------------------------------------------------- findings
   function showFindings(list) {
     findings = list || [];
+    modeler.setFindings(findings);   // the server's findings also show as lint on the diagram
     overlays.remove({ type: "finding" });
     registry.getAll().forEach(function (e) { canvas.removeMarker(e.id, "has-error"); canvas.removeMarker(e.id, "has-warning"); });
     var byElement = {};
@@ -426,6 +160,20 @@
     });
   }
 
+  function simulate() {
+    setStatus(t("Đang chạy thử mọi đường đi…", "Simulating every path…"));
+    return currentXml().then(function (xml) {
+      return request("POST", app.getAttribute("data-simulate"), { xml: xml });
+    }).then(function (r) {
+      showFindings(r.data.findings || []);
+      var errors = (r.data.findings || []).filter(function (f) { return f.severity === "error"; }).length;
+      setStatus(r.data.simulated
+        ? t("Đã chạy thử ", "Simulated ") + r.data.runs + t(" lượt", " runs") + (errors ? "" : t(": không lỗi", ": no errors"))
+        : t("Chưa chạy thử: còn lỗi phải sửa", "Not simulated: there are errors to fix"), errors ? "error" : "ok");
+      if (current) render(current);
+    });
+  }
+
   // ------------------------------------------------------------------------------------- test run
   function clearPath() {
     pathMarked.forEach(function (m) { canvas.removeMarker(m[0], m[1]); });
@@ -481,6 +229,19 @@
     }).catch(function (err) { resultEl.textContent = t("Không chạy được: ", "The test run failed: ") + err; });
   }
 
+  // the whole diagram, to the right of the palette (which would otherwise cover the lane headers)
+  function fitBesidePalette() {
+    canvas.zoom("fit-viewport");
+    var container = document.getElementById("canvas"), palette = container.querySelector(".djs-palette");
+    if (!palette) return;
+    var gap = palette.getBoundingClientRect().right - container.getBoundingClientRect().left + 16;
+    var width = container.clientWidth;
+    if (gap <= 0 || gap >= width) return;
+    var box = canvas.viewbox();
+    var scale = box.scale * (width - gap) / width;
+    canvas.viewbox({ x: box.inner.x - gap / scale, y: box.y, width: width / scale, height: container.clientHeight / scale });
+  }
+
   // ------------------------------------------------------------------------------------------ load
   modeler.on("selection.changed", function (e) { render(e.newSelection[0] || null); });
   modeler.on("commandStack.changed", function () {
@@ -491,8 +252,9 @@
   window.addEventListener("beforeunload", function (e) { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
   btnSave.addEventListener("click", save);
   document.getElementById("btn-validate").addEventListener("click", validate);
-  document.getElementById("btn-fit").addEventListener("click", function () { canvas.zoom("fit-viewport"); });
+  document.getElementById("btn-fit").addEventListener("click", fitBesidePalette);
   document.getElementById("test-run-form").addEventListener("submit", testRun);
+  document.getElementById("btn-simulate").addEventListener("click", simulate);
   document.addEventListener("keydown", function (e) {
     if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); if (!btnSave.disabled) save(); }
   });
@@ -502,20 +264,21 @@
     .then(function (data) {
       return modeler.importXML(data.xml).then(function (res) {
         model = null;   // the import itself is not a change
-        canvas.zoom("fit-viewport");
+        fitBesidePalette();
         model = data;
         revision = data.revision;
         dirty = false;
         if (!data.editable) btnSave.disabled = true;
         showFindings(data.findings);
         render(null);
+        document.getElementById("properties-hint").firstChild.textContent = t("Chọn một phần tử trên sơ đồ để sửa: làn (vai trò), bước (biểu mẫu, hướng dẫn, hạn), lệnh, điều kiện, hẹn giờ.", "Select an element of the diagram to edit it: a lane (role), a task (form, instructions, deadline), a script, a condition, a timer.");
         setStatus(res.warnings && res.warnings.length ? res.warnings.length + t(" cảnh báo khi đọc sơ đồ", " warnings while reading the diagram")
           : t("Đã tải (lần lưu ", "Loaded (revision ") + revision + ")");
         app.setAttribute("data-loaded", "true");
       });
     })
     .catch(function (err) {
-      panel.textContent = "";
+      document.getElementById("properties-hint").textContent = "";
       setStatus(t("Không đọc được sơ đồ: ", "The diagram cannot be read: ") + err, "error");
     });
 })();

@@ -80,7 +80,8 @@ def upload(draft_id):
 @bp.route("/drafts/<int:draft_id>/publish", methods=["POST"])
 def publish(draft_id):
     try:
-        version = designer.publish_draft(draft_id, current_user, request.form.get("note", ""))
+        version = designer.publish_draft(draft_id, current_user, request.form.get("note", ""),
+                                         request.form.get("tags", ""), request.form.get("notes", ""))
     except ServiceError as exc:
         db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
@@ -186,6 +187,22 @@ def validate(draft_id):
     xml = body.get("xml")
     return jsonify({"findings": designer.findings(_with_xml(draft, xml if isinstance(xml, str) else None),
                                                   draft.process_key)})
+
+
+@bp.route("/drafts/<int:draft_id>/simulate.json", methods=["POST"])
+def simulate(draft_id):
+    """Every path of the diagram on screen (saved or not), as publishing will run it."""
+    draft = designer.get_draft(draft_id)
+    try:
+        body = _body()
+    except ServiceError as exc:
+        return _json_error(exc)
+    xml = body.get("xml")
+    try:
+        return jsonify(designer.simulate_draft(_with_xml(draft, xml if isinstance(xml, str) else None),
+                                               draft.process_key))
+    finally:
+        db.session.rollback()   # a simulation writes nothing; make sure of it
 
 
 @bp.route("/drafts/<int:draft_id>/test-run.json", methods=["POST"])
@@ -338,6 +355,18 @@ def version(version_id):
                            findings=designer.findings(version.files, version.process_key))
 
 
+@bp.route("/versions/<int:version_id>/notes", methods=["POST"])
+def version_notes(version_id):
+    try:
+        designer.set_version_notes(version_id, request.form.get("notes", ""), request.form.get("tags", ""),
+                                   current_user)
+        flash(_("Đã lưu ghi chú và nhãn của phiên bản."), "success")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message_en if i18n.current() == "en" else exc.message, "error")
+    return redirect(url_for("designer.version", version_id=version_id))
+
+
 @bp.route("/versions/<int:version_id>/download")
 def download_version(version_id):
     version = designer.get_version(version_id)
@@ -382,19 +411,45 @@ def diff():
 @bp.route("/versions/<int:version_id>/migrate", methods=["GET", "POST"])
 def migrate(version_id):
     target = designer.get_version(version_id)
+    source = request.form if request.method == "POST" else request.args
+    # the migration plan's mapping: map-<old activity id> = <new activity id>
+    mapping = {k[4:]: v.strip() for k, v in source.items() if k.startswith("map-") and v.strip()}
     results = None
     if request.method == "POST":
         ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
         if not ids:
             flash(_("Chưa chọn hồ sơ nào."), "error")
         else:
-            results = designer.migrate_instances(ids, version_id, current_user)
+            results = designer.migrate_instances(ids, version_id, current_user, mapping)
             moved = sum(1 for r in results if r["moved"])
             flash(_("Đã chuyển %(moved)s/%(total)s hồ sơ sang phiên bản %(n)s.", moved=moved, total=len(results),
                     n=target.version),
                   "success" if moved == len(results) else "error")
-    plan = designer.migration_plan(version_id)
-    return render_template("designer/migrate.html", target=target, plan=plan, results=results)
+    plan = designer.migration_plan(version_id, mapping)
+    blocking = sorted({e for p in plan for e in p.get("blocking", [])} | {m["element"] for p in plan
+                                                                             for m in p.get("moves", [])} | set(mapping))
+    return render_template("designer/migrate.html", target=target, plan=plan, results=results, mapping=mapping,
+                           blocking=blocking, choices=designer.mapping_choices(version_id))
+
+
+@bp.route("/instances/<int:instance_id>/move", methods=["GET", "POST"])
+def move_instance(instance_id):
+    """A repair: one running instance back to a step it has done (audited)."""
+    from app.services import instances as instance_service
+    instance = instance_service.get(instance_id)
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            designer.move_instance(instance_id, request.form.get("element", ""), current_user,
+                                   request.form.get("reason", ""))
+            flash(_("Đã chuyển hồ sơ #%(id)s về bước %(step)s.", id=instance_id, step=request.form.get("element")),
+                  "success")
+            return redirect(url_for("designer.move_instance", instance_id=instance_id))
+        except ServiceError as exc:
+            db.session.rollback()
+            error, status = exc, exc.status
+    return render_template("designer/move.html", instance=instance, targets=designer.repair_targets(instance_id),
+                           error=error), status
 
 
 # ---------------------------------------------------------------------------------- helpers

@@ -1,0 +1,79 @@
+"""Foreign diagrams (tests/fixtures/corpus, written by make_corpus.py): every BPMN element type the
+app does not run, events it never sends or catches, broken XML, other encodings, a renamed process,
+DMN variants. Each goes through the designer's HTTP endpoints as a designer would use them: upload
+(replacing the shipped process), the draft page, the modeler's model, validate, test run, simulate,
+publish. Never an HTTP 500; each case that cannot run is refused with its element and a reason, and
+cannot be published."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.models import ProcessVersion
+from app.extensions import db
+from sqlalchemy import func, select
+
+from .conftest import PERIOD
+from .test_designer import json_token, login, new_draft, publish, upload
+
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
+EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
+COMMENT = (Path(__file__).resolve().parent / "fixtures" / "designer" / "comment.json").read_bytes()
+
+
+def _versions() -> int:
+    return db.session.scalar(select(func.count()).select_from(ProcessVersion))
+
+
+def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_element(client):
+    login(client, "admin")
+    problems = []
+    for case, expected in EXPECTED.items():
+        outcome = expected["outcome"]
+        draft_id = new_draft(client, case)
+        assert upload(client, draft_id, "comment.json", COMMENT).status_code == 302
+        statuses = {}
+        resp = upload(client, draft_id, "monthly_evaluation.bpmn", (CORPUS / expected["bpmn"]).read_bytes())
+        statuses["upload"] = resp.status_code
+        if "dmn" in expected:
+            resp = upload(client, draft_id, "pick.dmn", (CORPUS / expected["dmn"]).read_bytes())
+            statuses["upload_dmn"] = resp.status_code
+        uploaded = all(s == 302 for k, s in statuses.items() if k.startswith("upload"))
+        statuses["draft"] = client.get(f"/designer/drafts/{draft_id}").status_code
+        model = client.get(f"/designer/drafts/{draft_id}/model.json")
+        statuses["model"] = model.status_code
+        token = json_token(client, draft_id) if statuses["draft"] == 200 else ""
+        headers = {"X-CSRFToken": token}
+        validate = client.post(f"/designer/drafts/{draft_id}/validate.json", json={}, headers=headers)
+        statuses["validate"] = validate.status_code
+        statuses["test_run"] = client.post(f"/designer/drafts/{draft_id}/test-run.json",
+                                           json={"subject": "ttb", "period": PERIOD}, headers=headers).status_code
+        simulated = client.post(f"/designer/drafts/{draft_id}/simulate.json", json={}, headers=headers)
+        statuses["simulate"] = simulated.status_code
+        before = _versions()
+        statuses["publish"] = publish(client, draft_id, case).status_code
+        db.session.expire_all()
+        published = _versions() > before
+        if any(s >= 500 for s in statuses.values()):
+            problems.append((case, "HTTP 500", statuses))
+            continue
+        findings = simulated.get_json()["findings"]
+        errors = [(f["code"], f["element"]) for f in findings if f["severity"] == "error"]
+        if outcome == "upload":
+            if uploaded:
+                problems.append((case, "upload accepted", statuses))
+        elif outcome == "ok":
+            if errors or not published:
+                problems.append((case, "refused", errors, statuses))
+        elif outcome == "any":
+            if errors and published:
+                problems.append((case, "published with errors", errors))
+        else:
+            code, element = outcome
+            if (code, element) not in errors:
+                problems.append((case, "missing finding", outcome, errors))
+            if published or statuses["publish"] != 422:
+                problems.append((case, "published", statuses))
+            if not all(f["message"] and f["message_en"] for f in findings):
+                problems.append((case, "finding without words", findings))
+    assert problems == []
