@@ -172,6 +172,23 @@ def register_commands(app: Flask) -> None:
         """Send the queued mail that is due and exit."""
         click.echo(f"mail_sent={_send_mail()}")
 
+    @app.cli.group("accounts")
+    def accounts_group():
+        """People's accounts."""
+
+    @accounts_group.command("send-activation")
+    @click.option("--unit", "unit_code", default=None, help="only this unit and the units below it")
+    def send_activation(unit_code):
+        """Queue an activation mail for everyone who has not activated their account and has an e-mail
+        address (people with an activation link still open are skipped: run it again any time). The worker
+        sends the mail; people without an address get a printed code from their HR officer."""
+        from .services import activation
+        try:
+            counts = activation.send_activations(unit_code)
+        except ServiceError as exc:
+            _fail(exc)
+        click.echo(f"queued={counts['queued']} no_email={counts['no_email']}")
+
     @app.cli.command("demo")
     def demo():
         """Load the demo organisation and print its logins (idempotent)."""

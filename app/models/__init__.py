@@ -1,3 +1,4 @@
+from .activation import AccountToken
 from .audit import AuditEvent, Notification
 from .drafts import TaskDraft
 from .designer import ProcessDraft
@@ -9,5 +10,5 @@ from .org import ApiToken, Unit, User
 from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
-__all__ = ["TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
+__all__ = ["AccountToken", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
            "ProcessDraft", "ProcessInstance", "ProcessVersion", "SavedFilter", "Unit", "User", "UserPreference"]

@@ -199,7 +199,6 @@ def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
     all_users = set(stored) | file_people
     checker = emails.AddressChecker()
     seen: set[str] = set()
-    today = date.today()
     for i, row in enumerate(people_in, start=1):
         if i % 5000 == 0:
             advance(5000)
@@ -224,8 +223,6 @@ def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
             unit_from = None
             err("people", i, f"ngày chuyển đơn vị {row.get('unit_from')!r} phải có dạng YYYY-MM-DD",
                 f"unit_from {row.get('unit_from')!r} must be YYYY-MM-DD")
-        if unit_from is not None and unit_from > today:
-            err("people", i, "ngày chuyển đơn vị không được ở tương lai", "unit_from cannot be in the future")
         group = _text(row.get("position_group")) or "staff"
         if group not in POSITION_GROUPS:
             err("people", i, f"nhóm vị trí {group!r} không hợp lệ ({', '.join(POSITION_GROUPS)})",
