@@ -199,9 +199,10 @@ def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
     all_users = set(stored) | file_people
     checker = emails.AddressChecker()
     seen: set[str] = set()
+    step = max(1, min(5000, len(people_in) // 50))
     for i, row in enumerate(people_in, start=1):
-        if i % 5000 == 0:
-            advance(5000)
+        if i % step == 0:
+            advance(step)
         if not isinstance(row, dict):
             err("people", i, "dòng không hợp lệ", "not an object")
             continue
@@ -249,7 +250,7 @@ def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
                 err("people", i, problem.rstrip("."), "the password is too weak")
         plan.people.append(Person(i, username, full_name, address or None, unit, unit_from, group, manager,
                                   " ".join(roles), password))
-    advance(len(people_in) % 5000)
+    advance(len(people_in) % step)
     for i, row in enumerate(heads_in, start=1):
         unit, username = _text(row.get("unit")), _text(row.get("username"))
         if unit not in all_units:
@@ -362,7 +363,7 @@ def _write(plan: Plan, units: dict, stored: dict[str, Stored], advance) -> dict:
                          "active": True, "session_version": 1, "created_at": utcnow()})
         counts["people_created"] += len(created)
         counts["people_updated"] += len(rows) - len(created)
-        for chunk in _chunks(rows):
+        for chunk in _chunks(rows, max(100, min(CHUNK, len(plan.people) // 50))):
             # one statement compiled once, run for every row of the chunk (executemany: psycopg pipelines it)
             db.session.execute(stmt, chunk)
             advance(len(chunk))
@@ -377,6 +378,7 @@ def _write(plan: Plan, units: dict, stored: dict[str, Stored], advance) -> dict:
         db.session.execute(update(Unit.__table__).where(Unit.__table__.c.id == bindparam("b_id"))
                            .values(head_id=bindparam("b_head")), head_rows)
     counts["heads_set"] = len(head_rows)
+    advance(len(plan.heads))
 
     errors = _Errors()
     for p, to_unit in transfers:
