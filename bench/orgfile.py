@@ -73,6 +73,16 @@ def city_file(path: Path, people: int, units: int, seed: int = 11) -> dict:
     return {"people": len(rows), "units": len(unit_rows), "agencies": n_agencies, "bytes": path.stat().st_size}
 
 
+def _reporter(run: str, began: float, say):
+    last = [began]
+
+    def progress(done: int, total: int) -> None:
+        if time.perf_counter() - last[0] > 20 or done >= total:
+            last[0] = time.perf_counter()
+            say(f"  {run}: {done:,}/{total:,} after {last[0] - began:.0f} s")
+    return progress
+
+
 def measure(url: str, people: int, units: int, say=print) -> dict:
     """Drop and create the database at `url`, import the city file twice; the figures."""
     from bench.__main__ import recreate
@@ -94,16 +104,11 @@ def measure(url: str, people: int, units: int, say=print) -> dict:
         from flask_migrate import upgrade
         upgrade()
         for run in ("first", "again"):
-            last = [time.perf_counter()]
             began = time.perf_counter()
-
-            def progress(done, total):
-                if time.perf_counter() - last[0] > 20 or done >= total:
-                    last[0] = time.perf_counter()
-                    say(f"  {run}: {done:,}/{total:,} after {last[0] - began:.0f} s")
-            result = orgimport.import_org(orgimport.read_file(path), on_progress=progress)
-            out[run] = {"seconds": time.perf_counter() - began, **result}
-            say(f"import ({run}): {out[run]['seconds']:.1f} s {result}")
+            out[run] = {"seconds": 0.0, **orgimport.import_org(orgimport.read_file(path),
+                                                               on_progress=_reporter(run, began, say))}
+            out[run]["seconds"] = time.perf_counter() - began
+            say(f"import ({run}): {out[run]['seconds']:.1f} s {out[run]}")
         db.session.remove()
         db.engine.dispose()
     path.unlink()

@@ -16,7 +16,7 @@ from app.services import accounts, cycles, orgimport
 from app.services.errors import Invalid
 from bench.orgfile import city_file
 
-from .conftest import PERIOD, PASSWORD, csrf_token, user
+from .conftest import PASSWORD, PERIOD, csrf_token, user
 from .test_pages import login
 
 
