@@ -184,3 +184,13 @@ def test_the_activation_page_fits_a_phone(ctx, client):
     css = client.get("/static/app.css").get_data(as_text=True)
     assert ".account-page input, .account-page button { min-height: 44px" in css
     assert 'autocomplete="one-time-code"' in html and 'src="/static/activation.js"' in html
+
+
+def test_send_activation_needs_mail_and_a_known_unit(ctx, newcomers, monkeypatch):
+    monkeypatch.setitem(ctx.config, "SMTP_HOST", "")
+    off = _cli(ctx, "accounts", "send-activation")
+    assert off.exit_code != 0 and "SMTP_HOST" in off.output
+    monkeypatch.setitem(ctx.config, "SMTP_HOST", "127.0.0.1")
+    unknown = _cli(ctx, "accounts", "send-activation", "--unit", "KHONG-CO")
+    assert unknown.exit_code != 0 and "KHONG-CO" in unknown.output
+    assert db.session.scalar(select(func.count()).select_from(AccountToken)) == 0
