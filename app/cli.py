@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -46,17 +47,36 @@ def _guarded(job) -> int:
 def register_commands(app: Flask) -> None:
     @app.cli.command("import-org")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-    def import_org(path):
-        """Create or update units, people and heads from a JSON, CSV or XLSX file."""
-        try:
-            result = orgimport.import_org(orgimport.read_file(path))
-        except ServiceError as exc:
-            _fail(exc)
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise click.ClickException(f"Tệp không hợp lệ / invalid file: {exc}")
-        click.echo(f"Đã nhập {result['units']} đơn vị, {result['people']} người, {result['heads']} thủ trưởng.")
-        for username, password in result["passwords"].items():
-            click.echo(f"  {username}: {password}")
+    @click.option("--progress/--no-progress", default=None, help="progress bar on stderr (default: on a terminal; "
+                  "otherwise a line every 5%)")
+    def import_org(path, progress):
+        """Create or update units, people and heads from a JSON, CSV or XLSX file (all or nothing).
+        New people get no password: they activate their account (`flask accounts send-activation`,
+        or a code their HR officer prints)."""
+        tty = sys.stderr.isatty()
+        show = tty if progress is None else progress
+        label = Path(path).name
+        with click.progressbar(length=1, label=label, file=sys.stderr if show and tty else io.StringIO()) as bar:
+            logged = [0]
+
+            def advance(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+                if show and not tty and (done >= total or done - logged[0] >= max(total // 20, 1)):
+                    logged[0] = done          # a line every 5% when stderr is not a terminal
+                    click.echo(f"{label}: {done}/{total} ({100 * done // max(total, 1)}%)", err=True)
+            try:
+                result = orgimport.import_org(orgimport.read_file(path), on_progress=advance)
+            except ServiceError as exc:
+                _fail(exc)
+            except (json.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
+                raise click.ClickException(f"Tệp không hợp lệ / invalid file: {exc}")
+        click.echo(f"Đã nhập {result['units']} đơn vị, {result['people']} người, {result['heads']} thủ trưởng: "
+                   f"{result['people_created']} người mới, {result['people_updated']} cập nhật, "
+                   f"{result['people_unchanged']} không đổi, {result['transfers']} chuyển đơn vị.")
+        if result["people_created"]:
+            click.echo("Người mới chưa có mật khẩu: gửi thư kích hoạt bằng `flask accounts send-activation`, "
+                       "hoặc cán bộ tổ chức in mã kích hoạt tại trang Kích hoạt tài khoản.")
 
     @app.cli.command("open-month")
     @click.option("--unit", "unit_code", required=True, help="unit code; the city's root unit with "
@@ -154,6 +174,23 @@ def register_commands(app: Flask) -> None:
     def mail_send():
         """Send the queued mail that is due and exit."""
         click.echo(f"mail_sent={_send_mail()}")
+
+    @app.cli.group("accounts")
+    def accounts_group():
+        """People's accounts."""
+
+    @accounts_group.command("send-activation")
+    @click.option("--unit", "unit_code", default=None, help="only this unit and the units below it")
+    def send_activation(unit_code):
+        """Queue an activation mail for everyone who has not activated their account and has an e-mail
+        address (people with an activation link still open are skipped: run it again any time). The worker
+        sends the mail; people without an address get a printed code from their HR officer."""
+        from .services import activation
+        try:
+            counts = activation.send_activations(unit_code)
+        except ServiceError as exc:
+            _fail(exc)
+        click.echo(f"queued={counts['queued']} no_email={counts['no_email']}")
 
     @app.cli.command("demo")
     def demo():

@@ -57,6 +57,10 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "DIGEST_HOUR": _digest_hour(),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
         "API_TOKEN_HOURS": int(os.environ.get("API_TOKEN_HOURS", "12")),
+        # How long a mailed activation link, a printed activation code and a password-reset link work.
+        "ACTIVATION_HOURS": int(os.environ.get("ACTIVATION_HOURS", "72")),
+        "ACTIVATION_CODE_DAYS": int(os.environ.get("ACTIVATION_CODE_DAYS", "30")),
+        "RESET_MINUTES": int(os.environ.get("RESET_MINUTES", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",

@@ -1,5 +1,7 @@
 """`make bench` / `python -m bench`: a synthetic city on PostgreSQL, then a table of measurements.
 
+0. the organisation import (bench/orgfile.py): the city file through `flask import-org`'s code into its own
+   database (`--import-db`), then again unchanged;
 1. city: `--people` in `--units` (bench/city.py), the published process;
 2. month opening of the whole city through `cycles.open_month` (what `flask open-month` runs), with the
    raw SpiffWorkflow floor for the same process measured in the same run, before and after;
@@ -67,19 +69,27 @@ def main(argv=None) -> int:
     ap.add_argument("--few-completions", type=int, default=600)
     ap.add_argument("--floor-n", type=int, default=2_000, help="iterations of each floor measurement")
     ap.add_argument("--samples", type=int, default=400, help="inbox users / dashboard calls timed")
+    ap.add_argument("--import-db", default="postgresql://postgres@127.0.0.1:5432/danhgia_bench_import",
+                    help="database of the organisation import step (dropped and created again)")
+    ap.add_argument("--skip-import", action="store_true", help="leave out the organisation import step")
     args = ap.parse_args(argv)
 
     url = args.db.replace("postgresql://", "postgresql+psycopg://", 1)
     instance_path = tempfile.mkdtemp(prefix="danhgia-bench-")
     os.environ["INSTANCE_PATH"] = instance_path
     load_before = os.getloadavg()[0]
+    org_import = None
+    if not args.skip_import:
+        from . import orgfile
+        org_import = orgfile.measure(args.import_db.replace("postgresql://", "postgresql+psycopg://", 1),
+                                     args.people, args.units, say)
     say(f"database {make_url(url).database}: dropping and creating it")
     recreate(url)
 
     from app import create_app
     from app.extensions import db
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret-key"})
-    results: dict = {}
+    results: dict = {"org_import": org_import}
     with app.app_context():
         from flask_migrate import upgrade
         upgrade()
@@ -276,6 +286,9 @@ def report(args, shape, r, load_before) -> None:
     city = lat["city"]
     add(f"{'  dashboard.build() for the whole city, median ms':<58} "
         + (f"{statistics.median(city):>18.0f}" if city and not isinstance(city[0], str) else f" {city[0]}"))
+    if r.get("org_import"):
+        from .orgfile import report_lines
+        lines += report_lines(r["org_import"])
     lc = c["latencies"]
     add(f"{'completion via HTTP, {0} clients, gunicorn x{1} (/s)'.format(args.clients, args.workers):<58} "
         f"{c['rate']:>18.0f}")

@@ -713,4 +713,62 @@ EN = {
     "đang ở bước": "at the step",
     "— không chuyển —": "— do not map —",
     "Chuyển hồ sơ về một bước đã làm": "Moved back to a step already done",
+    # account activation, password reset, transfers (app/web/auth/activation.py, app/web/admin/transfers.py)
+    "Kích hoạt tài khoản": "Activate your account",
+    "Đặt lại mật khẩu": "Reset your password",
+    "Nhập mã kích hoạt trong thư hoặc trên giấy cán bộ tổ chức đưa, rồi chọn mật khẩu của anh/chị.":
+        "Enter the activation code from your e-mail or from the sheet your HR officer gave you, then choose your password.",
+    "Nhập mã trong thư đặt lại mật khẩu, rồi chọn mật khẩu mới.":
+        "Enter the code from the password-reset e-mail, then choose a new password.",
+    "Đặt mật khẩu": "Set password",
+    "Quay lại đăng nhập": "Back to sign-in",
+    "Xin mã mới": "Ask for a new code",
+    "Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới.": "Your password is set. Sign in with it.",
+    "Quên mật khẩu": "Forgot password",
+    "Quên mật khẩu?": "Forgot your password?",
+    "Nếu tên đăng nhập hoặc địa chỉ e-mail này có tài khoản với địa chỉ e-mail, thư hướng dẫn đặt lại mật khẩu đã được gửi. Đường dẫn trong thư dùng được một lần, trong 60 phút.":
+        "If this username or e-mail address belongs to an account with an e-mail address, a message with a "
+        "password-reset link has been sent. The link works once, for 60 minutes.",
+    "Không có e-mail? Hãy liên hệ cán bộ tổ chức của cơ quan để nhận mã kích hoạt in trên giấy.":
+        "No e-mail? Ask your agency's HR officer for a printed activation code.",
+    "Nhập tên đăng nhập hoặc địa chỉ e-mail của anh/chị; hệ thống sẽ gửi thư có đường dẫn đặt lại mật khẩu.":
+        "Enter your username or e-mail address; we will send a message with a link to reset your password.",
+    "Tên đăng nhập hoặc e-mail": "Username or e-mail",
+    "Gửi thư đặt lại mật khẩu": "Send the reset e-mail",
+    "Tôi đã có mã": "I have a code",
+    "Tài khoản chưa kích hoạt": "Accounts not yet activated",
+    "Những người dưới đây chưa đặt mật khẩu. Người có e-mail nhận thư kích hoạt; người không có e-mail nhận mã kích hoạt in trên giấy (mỗi mã chỉ hiện một lần, trên trang in).":
+        "These people have not set a password yet. People with e-mail get an activation e-mail; people without "
+        "get a printed activation code (each code is shown once, on the printed page).",
+    "Tất cả đơn vị trong phạm vi": "All units in your scope",
+    "%(n)s người chưa kích hoạt.": "%(n)s people not yet activated.",
+    "Hiện %(n)s người đầu tiên; hãy lọc theo đơn vị.": "Showing the first %(n)s; filter by unit.",
+    "Họ và tên": "Full name",
+    "Trạng thái mã": "Code status",
+    "E-mail": "E-mail",
+    "có": "yes",
+    "không": "no",
+    "mã đã in": "code printed",
+    "thư đã gửi": "e-mail sent",
+    "In mã kích hoạt cho người đã chọn": "Print activation codes for the selected people",
+    "Gửi thư kích hoạt cho người đã chọn": "Send activation e-mails to the selected people",
+    "Đã xếp %(n)s thư kích hoạt vào hàng đợi gửi.": "%(n)s activation e-mails queued.",
+    "Mã kích hoạt": "Activation code",
+    "Các mã chỉ hiện trên trang này, một lần: hãy in ngay và trao tận tay từng người. In lại sẽ tạo mã mới và mã cũ hết hiệu lực.":
+        "The codes appear on this page only, once: print it now and hand each slip to its person. Printing again "
+        "makes new codes and the old ones stop working.",
+    "In": "Print",
+    "Mở %(link)s, nhập mã và chọn mật khẩu của anh/chị. Mã dùng được một lần, đến hết ngày %(day)s.":
+        "Open %(link)s, enter the code and choose your password. The code works once, until %(day)s.",
+    "Điều chuyển cán bộ": "Transfers",
+    "Ghi nhận người chuyển sang đơn vị khác từ một ngày. Tháng có điều chuyển được đánh giá ở đơn vị nơi người đó làm việc nhiều ngày hơn. Hãy ghi nhận trước khi mở kỳ đánh giá của tháng đó.":
+        "Record a person's move to another unit from a date. A month with a transfer is evaluated in the unit "
+        "where the person worked more days. Record it before the month is opened.",
+    "Chuyển đến đơn vị": "To unit",
+    "Ngày hiệu lực": "Effective from",
+    "Ghi nhận điều chuyển": "Record the transfer",
+    "Điều chuyển gần đây": "Recent transfers",
+    "Đã ghi nhận điều chuyển %(name)s sang %(unit)s.": "Transfer of %(name)s to %(unit)s recorded.",
+    "Điều chuyển": "Transfers",
+    "Kích hoạt": "Activation",
 }

@@ -60,6 +60,8 @@ GET = {
     "api.dashboard_view": ("signed_in", ""), "api.evaluation_list": ("signed_in", ""),
     "api.human_task_list": ("signed_in", ""), "api.monthly_report": ("reports", Q),
     "api.monthly_xlsx": ("export", Q), "api.rollup_report": ("reports", "?unit=SNV-TCCB&range=2030-Q1"),
+    "account.activate": ("public", ""), "account.reset": ("public", ""), "account.forgot": ("public", ""),
+    "account.pending": ("hr", ""), "transfers.transfer_page": ("hr", ""),
 }
 # Writes: who must be refused. "any" = every signed-in person may call it (their own data only).
 WRITE = {
@@ -75,6 +77,8 @@ WRITE = {
     "api.task_extend": "hr", "api.task_reassign": "hr", "api.task_remind": "hr",
     "api.instance_suspend": "hr", "api.instance_resume": "hr", "api.instance_retry": "hr",
     "api.instance_terminate": "hr",
+    "account.activate": "public", "account.reset": "public", "account.forgot": "public",
+    "account.print_codes": "hr", "account.send_mail": "hr", "transfers.transfer_page": "hr",
     **{e: "designer" for e in ("designer.create_draft", "designer.discard", "designer.dmn", "designer.save_file",
                                 "designer.delete_file", "designer.form_editor", "designer.new_form",
                                 "designer.publish", "designer.test_run", "designer.upload", "designer.validate",

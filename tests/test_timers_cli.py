@@ -92,7 +92,8 @@ def test_import_org_is_idempotent_and_all_or_nothing(ctx, tmp_path):
     path.write_text(json.dumps(good, ensure_ascii=False), encoding="utf-8")
     first = _cli(ctx, "import-org", str(path))
     assert first.exit_code == 0, first.output
-    assert "nvxd:" in first.output          # a generated password is printed once
+    assert "nvxd" not in first.output and "MatKhau@123" not in first.output    # no password is handed out
+    assert user("nvxd").password_hash == "" and user("gdxd").check_password("MatKhau@123")
     again = _cli(ctx, "import-org", str(path))
     assert again.exit_code == 0
     assert db.session.scalar(select(func.count()).select_from(User).where(User.username.in_(["gdxd", "nvxd"]))) == 2

@@ -1,3 +1,4 @@
+from .activation import AccountToken
 from .agency_month import AgencyMonth
 from .audit import AuditEvent, Notification
 from .drafts import TaskDraft
@@ -10,5 +11,5 @@ from .org import ApiToken, Unit, User
 from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
-__all__ = ["AgencyMonth", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
+__all__ = ["AgencyMonth", "AccountToken", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
            "ProcessDraft", "ProcessInstance", "ProcessVersion", "SavedFilter", "Unit", "User", "UserPreference"]

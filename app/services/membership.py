@@ -1,6 +1,7 @@
 """Where a person works in a month: the unit where they worked most evaluates (DOMAIN.md §6)."""
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -9,6 +10,11 @@ from sqlalchemy import or_, select
 from app.extensions import db
 from app.models import Membership, User
 from app.rules.workdays import month_after, parse_period
+
+from . import audit
+from .errors import Invalid
+
+log = logging.getLogger(__name__)
 
 
 def month_bounds(period: str) -> tuple[date, date]:
@@ -33,13 +39,29 @@ def main_units(period: str, user_ids: list[int] | None = None) -> dict[int, int]
     return {uid: max(units, key=lambda u: units[u]) for uid, units in days.items()}
 
 
-def transfer(user: User, unit_id: int, on: date) -> None:
-    """Move `user` to another unit from `on`, keeping where they were before."""
+def transfer(user: User, unit_id: int, on: date, *, actor: User | None = None, source: str = "page") -> None:
+    """Move `user` to another unit from `on`, keeping where they were before (the caller commits).
+
+    The month's evaluation then goes to the unit where they worked the most days (main_units). A
+    transfer must come after the start of the current membership; one to the unit they are in is refused."""
+    if unit_id == user.unit_id:
+        raise Invalid("Người này đang ở đơn vị đó.", "The person is already in that unit.",
+                      [{"field": "unit", "message": "Người này đang ở đơn vị đó.",
+                        "message_en": "The person is already in that unit."}])
     current = db.session.scalars(select(Membership).where(Membership.user_id == user.id,
                                                           Membership.end.is_(None))).first()
+    if current is not None and on <= current.start:
+        message = f"Ngày chuyển phải sau ngày bắt đầu ở đơn vị hiện tại ({current.start:%d/%m/%Y})."
+        message_en = f"The transfer must come after the start in the current unit ({current.start:%Y-%m-%d})."
+        raise Invalid(message, message_en, [{"field": "on", "message": message, "message_en": message_en}])
+    from_unit = user.unit_id
     if current is None:
         current = Membership(user_id=user.id, unit_id=user.unit_id, start=date(2000, 1, 1))
         db.session.add(current)
     current.end = on - timedelta(days=1)
     db.session.add(Membership(user_id=user.id, unit_id=unit_id, start=on))
     user.unit_id = unit_id
+    audit.record("transferred", actor=actor, step=user.username,
+                 details={"user_id": user.id, "from_unit_id": from_unit, "to_unit_id": unit_id,
+                          "effective": on.isoformat(), "source": source})
+    log.info("transfer: user %s from unit %s to unit %s from %s (%s)", user.id, from_unit, unit_id, on, source)

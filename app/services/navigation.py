@@ -53,6 +53,8 @@ def menu_for(user: User) -> list[MenuItem]:
         items.append(MenuItem("dashboard.overview", N_("Tổng quan")))
     if hr or admin:
         items.append(MenuItem("monitor.open_month", N_("Mở kỳ")))
+        items.append(MenuItem("account.pending", N_("Kích hoạt")))
+        items.append(MenuItem("transfers.transfer_page", N_("Điều chuyển")))
     if watches:
         items.append(MenuItem("monitor.monthly_report", N_("Báo cáo")))
         items.append(MenuItem("monitor.rollup_report", N_("Tổng hợp")))

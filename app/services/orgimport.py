@@ -1,27 +1,46 @@
-"""Import units, people and heads (DESIGN.md §4 organisation file) from JSON, CSV or XLSX.
+"""Import units, people and heads (the organisation file) from JSON, CSV or XLSX, at city scale.
 
-Idempotent: rows are matched by unit code and username and updated. Every row is checked
-before anything is written; one bad row rejects the whole file with its row number.
+- Idempotent: units are matched by code and people by username. Every row is compared with what is
+  stored and only the rows that differ are written, so an unchanged file writes nothing.
+- All or nothing: every row is checked before anything is written; one bad row refuses the whole file,
+  each error with its row number, and the writes run in one transaction.
+- Bulk: new and changed rows go in chunks through INSERT … ON CONFLICT DO UPDATE (PostgreSQL and SQLite),
+  manager links through one UPDATE per chunk; nothing is loaded as ORM objects.
+- No passwords are handed out: a new person has none and activates their account (app.services.activation).
+  A `password` column only applies to a person who has no password yet; a password someone has set is never
+  changed by an import. No password is ever returned, printed or logged.
+- A changed unit with a `unit_from` date (YYYY-MM-DD) records a transfer effective that day
+  (app.services.membership); without a date the unit is corrected in place, as before.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-import secrets
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, select, update
 
 from app.extensions import db
 from app.models import Unit, User
 from app.models.org import POSITION_GROUPS, is_assignable_role
+from app.models.types import utcnow
 
-from . import accounts
+from . import accounts, audit, emails, membership
 from .errors import Invalid
 
+log = logging.getLogger(__name__)
+
 UNIT_FIELDS = ("code", "name", "parent", "is_agency")
-PEOPLE_FIELDS = ("username", "full_name", "email", "unit", "position_group", "manager", "roles", "password")
+PEOPLE_FIELDS = ("username", "full_name", "email", "unit", "unit_from", "position_group", "manager", "roles",
+                 "password")
+CHUNK = 2000          # rows per statement: ~20,000 parameters, inside SQLite's and PostgreSQL's limits
+MAX_ERRORS = 200      # a file with more bad rows reports the first ones (a wrong column breaks every row)
+Progress = Callable[[int, int], None]   # (rows done, rows in all)
 
 
 def read_file(path: str | Path) -> dict:
@@ -59,121 +78,347 @@ def _roles(value) -> list[str]:
     return [r for r in str(value or "").replace(",", " ").split() if r]
 
 
-def import_org(payload: dict) -> dict:
-    """Returns counts and the passwords generated for new people (to hand out once)."""
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _date(value) -> date | None:
+    """A `unit_from` cell: empty, an ISO date, or a date an XLSX file already holds."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value).strip())
+
+
+@dataclass
+class Person:
+    row: int
+    username: str
+    full_name: str
+    email: str | None
+    unit: str
+    unit_from: date | None
+    position_group: str
+    manager: str
+    roles: str
+    password: str
+
+
+@dataclass
+class Stored:
+    """What the database holds for one person (one row of a plain SELECT)."""
+    id: int
+    full_name: str
+    email: str | None
+    unit_id: int | None
+    position_group: str
+    roles: str
+    manager_id: int | None
+    has_password: bool
+
+
+@dataclass
+class Plan:
+    units: dict[str, dict] = field(default_factory=dict)
+    people: list[Person] = field(default_factory=list)
+    heads: list[tuple[int, str, str]] = field(default_factory=list)     # (row, unit code, username)
+
+
+class _Errors(list):
+    def add(self, section: str, row: int, message: str, message_en: str) -> None:
+        if len(self) < MAX_ERRORS:
+            self.append({"field": f"{section}[{row}]", "row": row, "section": section,
+                         "message": f"{section} dòng {row}: {message}",
+                         "message_en": f"{section} row {row}: {message_en}"})
+        else:
+            self.truncated = True
+
+
+def import_org(payload: dict, on_progress: Progress | None = None) -> dict:
+    """Check the whole file, then write what differs in one transaction. Returns counts (never passwords)."""
     if not isinstance(payload, dict):
         raise Invalid("Tệp tổ chức phải là một đối tượng JSON.", "The organisation file must be a JSON object.")
     units_in, people_in, heads_in = (payload.get(k) or [] for k in ("units", "people", "heads"))
-    errors: list[dict] = []
+    total = len(units_in) + 2 * len(people_in) + len(heads_in)
+    done = [0]
 
-    def err(section, row, message, message_en):
-        errors.append({"field": f"{section}[{row}]", "row": row, "section": section,
-                       "message": f"{section} dòng {row}: {message}", "message_en": f"{section} row {row}: {message_en}"})
+    def advance(n: int) -> None:
+        done[0] += n
+        if on_progress is not None:
+            on_progress(min(done[0], total), total)
 
-    known_units = {u.code for u in db.session.scalars(select(Unit))}
-    file_units = {}
+    units = {code: (uid, name, agency, parent, head) for uid, code, name, agency, parent, head in db.session.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.is_agency, Unit.parent_id, Unit.head_id))}
+    stored = {r[1]: Stored(r[0], *r[2:]) for r in db.session.execute(select(
+        User.id, User.username, User.full_name, User.email, User.unit_id, User.position_group, User.roles,
+        User.manager_id, User.password_hash != ""))}
+    plan = _check(units_in, people_in, heads_in, units, stored, advance)
+    log.info("import-org: %d units, %d people, %d heads checked", len(plan.units), len(plan.people), len(plan.heads))
+    try:
+        counts = _write(plan, units, stored, advance)
+    except Exception:
+        db.session.rollback()
+        raise
+    audit.record("org_imported", details=counts)
+    db.session.commit()
+    db.session.expire_all()
+    log.info("import-org: %s", counts)
+    return {"units": len(plan.units), "people": len(plan.people), "heads": len(plan.heads), **counts}
+
+
+# --- checking -----------------------------------------------------------------------------------
+
+def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
+    errors = _Errors()
+    err = errors.add
+    plan = Plan()
     for i, row in enumerate(units_in, start=1):
-        code, name = str(row.get("code") or "").strip(), str(row.get("name") or "").strip()
+        if not isinstance(row, dict):
+            err("units", i, "dòng không hợp lệ", "not an object")
+            continue
+        code, name = _text(row.get("code")), _text(row.get("name"))
         if not code or not name:
             err("units", i, "thiếu mã hoặc tên đơn vị", "code and name are required")
             continue
-        file_units[code] = row
-    all_units = known_units | set(file_units)
-    for i, row in enumerate(units_in, start=1):
-        parent = str(row.get("parent") or "").strip()
-        if parent and parent not in all_units:
-            err("units", i, f"đơn vị cấp trên {parent!r} không tồn tại", f"parent {parent!r} does not exist")
-        if parent and parent == str(row.get("code") or "").strip():
-            err("units", i, "đơn vị không thể là cấp trên của chính nó", "a unit cannot be its own parent")
+        if len(code) > 64 or len(name) > 255:
+            err("units", i, "mã hoặc tên đơn vị quá dài", "code or name too long")
+        plan.units[code] = {"row": i, "code": code, "name": name, "is_agency": _bool(row.get("is_agency")),
+                            "parent": _text(row.get("parent"))}
+    all_units = set(units) | set(plan.units)
+    for code, u in plan.units.items():
+        if u["parent"] and u["parent"] not in all_units:
+            err("units", u["row"], f"đơn vị cấp trên {u['parent']!r} không tồn tại", f"parent {u['parent']!r} does not exist")
+        if u["parent"] == code:
+            err("units", u["row"], "đơn vị không thể là cấp trên của chính nó", "a unit cannot be its own parent")
+    advance(len(units_in))
 
-    known_users = {u.username for u in db.session.scalars(select(User))}
-    file_people = {str(r.get("username") or "").strip() for r in people_in}
-    all_users = known_users | file_people
-    seen = set()
+    file_people = {_text(r.get("username")) for r in people_in if isinstance(r, dict)}
+    all_users = set(stored) | file_people
+    checker = emails.AddressChecker()
+    seen: set[str] = set()
+    step = max(1, min(5000, len(people_in) // 50))
     for i, row in enumerate(people_in, start=1):
-        username = str(row.get("username") or "").strip()
-        if not username or not str(row.get("full_name") or "").strip():
+        if i % step == 0:
+            advance(step)
+        if not isinstance(row, dict):
+            err("people", i, "dòng không hợp lệ", "not an object")
+            continue
+        username, full_name = _text(row.get("username")), _text(row.get("full_name"))
+        if not username or not full_name:
             err("people", i, "thiếu tên đăng nhập hoặc họ tên", "username and full_name are required")
             continue
+        if len(username) > 64 or len(full_name) > 255:
+            err("people", i, "tên đăng nhập hoặc họ tên quá dài", "username or full_name too long")
         if username in seen:
             err("people", i, f"tên đăng nhập {username!r} bị trùng", f"duplicate username {username!r}")
         seen.add(username)
-        if str(row.get("unit") or "").strip() not in all_units:
+        unit = _text(row.get("unit"))
+        if unit not in all_units:
             err("people", i, f"đơn vị {row.get('unit')!r} không tồn tại", f"unit {row.get('unit')!r} does not exist")
-        group = str(row.get("position_group") or "staff").strip()
+        try:
+            unit_from = _date(row.get("unit_from"))
+        except ValueError:
+            unit_from = None
+            err("people", i, f"ngày chuyển đơn vị {row.get('unit_from')!r} phải có dạng YYYY-MM-DD",
+                f"unit_from {row.get('unit_from')!r} must be YYYY-MM-DD")
+        group = _text(row.get("position_group")) or "staff"
         if group not in POSITION_GROUPS:
             err("people", i, f"nhóm vị trí {group!r} không hợp lệ ({', '.join(POSITION_GROUPS)})",
                 f"position_group {group!r} must be one of {', '.join(POSITION_GROUPS)}")
-        manager = str(row.get("manager") or "").strip()
+        manager = _text(row.get("manager"))
         if manager and manager not in all_users:
             err("people", i, f"lãnh đạo trực tiếp {manager!r} không tồn tại", f"manager {manager!r} does not exist")
         if manager == username:
             err("people", i, "không thể là lãnh đạo trực tiếp của chính mình", "cannot be one's own manager")
-        bad_roles = [r for r in _roles(row.get("roles")) if not is_assignable_role(r)]
+        roles = _roles(row.get("roles"))
+        bad_roles = [r for r in roles if not is_assignable_role(r)]
         if bad_roles:
             err("people", i, f"vai trò không hợp lệ: {', '.join(bad_roles)}", f"unknown roles: {', '.join(bad_roles)}")
-        for problem in (accounts.password_problems(str(row["password"]), username) if row.get("password") else []):
-            err("people", i, problem.rstrip("."), "the password is too weak")
+        address = _text(row.get("email"))
+        if address:
+            address, reason = emails.problem(address, checker)
+            if reason:
+                # the reason names the bad part, never the whole cell (which may hold someone else's address)
+                err("people", i, f"địa chỉ e-mail không hợp lệ (mỗi người đúng một địa chỉ): {reason}",
+                    f"invalid e-mail address (exactly one address per person): {reason}")
+        password = _text(row.get("password"))
+        if password and not (username in stored and stored[username].has_password):
+            for problem in accounts.password_problems(password, username):
+                err("people", i, problem.rstrip("."), "the password is too weak")
+        plan.people.append(Person(i, username, full_name, address or None, unit, unit_from, group, manager,
+                                  " ".join(roles), password))
+    advance(len(people_in) % step)
     for i, row in enumerate(heads_in, start=1):
-        if str(row.get("unit") or "") not in all_units:
+        unit, username = _text(row.get("unit")), _text(row.get("username"))
+        if unit not in all_units:
             err("heads", i, f"đơn vị {row.get('unit')!r} không tồn tại", f"unit {row.get('unit')!r} does not exist")
-        if str(row.get("username") or "") not in all_users:
+        if username not in all_users:
             err("heads", i, f"người {row.get('username')!r} không tồn tại", f"user {row.get('username')!r} does not exist")
+        plan.heads.append((i, unit, username))
+    if not errors:
+        cycle = _manager_cycle(plan.people, stored)
+        if cycle:
+            raise Invalid(f"Quan hệ lãnh đạo trực tiếp bị vòng lặp: {' → '.join(cycle)}; chưa nhập gì.",
+                          f"The manager chain loops: {' → '.join(cycle)}; nothing was imported.")
     if errors:
-        raise Invalid(f"Tệp có {len(errors)} lỗi; chưa nhập gì.", f"{len(errors)} errors; nothing was imported.", errors)
-
-    units = {u.code: u for u in db.session.scalars(select(Unit))}
-    for code, row in file_units.items():
-        unit = units.get(code) or Unit(code=code)
-        unit.name, unit.is_agency = str(row["name"]).strip(), _bool(row.get("is_agency"))
-        db.session.add(unit)
-        units[code] = unit
-    for code, row in file_units.items():
-        parent = str(row.get("parent") or "").strip()
-        units[code].parent = units[parent] if parent else None
-    db.session.flush()
-
-    users = {u.username: u for u in db.session.scalars(select(User))}
-    passwords = {}
-    for row in people_in:
-        username = str(row["username"]).strip()
-        user = users.get(username)
-        if user is None:
-            user = User(username=username)
-            password = str(row.get("password") or "") or secrets.token_urlsafe(12) + "7a"
-            user.set_password(password)
-            passwords[username] = password
-        elif row.get("password"):
-            user.set_password(str(row["password"]))
-        user.full_name = str(row["full_name"]).strip()
-        user.email = str(row.get("email") or "").strip() or None
-        user.unit = units[str(row["unit"]).strip()]
-        user.position_group = str(row.get("position_group") or "staff").strip()
-        user.roles = " ".join(_roles(row.get("roles")))
-        db.session.add(user)
-        users[username] = user
-    db.session.flush()
-    for row in people_in:
-        manager = str(row.get("manager") or "").strip()
-        users[str(row["username"]).strip()].manager = users[manager] if manager else None
-    for row in heads_in:
-        units[str(row["unit"])].head = users[str(row["username"])]
-    cycle = _manager_cycle(users.values())
-    if cycle:
-        db.session.rollback()
-        raise Invalid(f"Quan hệ lãnh đạo trực tiếp bị vòng lặp: {' → '.join(cycle)}",
-                      f"The manager chain loops: {' → '.join(cycle)}")
-    db.session.commit()
-    return {"units": len(file_units), "people": len(people_in), "heads": len(heads_in), "passwords": passwords}
+        more = "+" if getattr(errors, "truncated", False) else ""
+        raise Invalid(f"Tệp có {len(errors)}{more} lỗi; chưa nhập gì.", f"{len(errors)}{more} errors; nothing was imported.",
+                      list(errors))
+    return plan
 
 
-def _manager_cycle(users) -> list[str] | None:
-    for user in users:
-        chain, seen, node = [], set(), user
-        while node is not None:
-            if node.id in seen:
-                return chain + [node.username]
-            seen.add(node.id)
-            chain.append(node.username)
-            node = node.manager
+def _manager_cycle(people: list[Person], stored: dict[str, Stored]) -> list[str] | None:
+    """The first loop in the manager links after the import (the file over what is stored), or None."""
+    name_of = {s.id: u for u, s in stored.items()}
+    boss = {u: name_of.get(s.manager_id) for u, s in stored.items()}
+    boss.update({p.username: p.manager or None for p in people})
+    finished: set[str] = set()
+    for start in boss:
+        path, on_path, node = [], set(), start
+        while node is not None and node not in finished:
+            if node in on_path:
+                return path[path.index(node):] + [node]
+            on_path.add(node)
+            path.append(node)
+            node = boss.get(node)
+        finished |= on_path
     return None
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+def _insert(table):
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _chunks(rows: list, size: int = CHUNK):
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def _write(plan: Plan, units: dict, stored: dict[str, Stored], advance) -> dict:
+    counts = {"units_written": 0, "people_created": 0, "people_updated": 0, "people_unchanged": 0,
+              "managers_set": 0, "heads_set": 0, "transfers": 0}
+    # units: name and kind by upsert, then the parents (they may point at units created just now)
+    changed = [u for code, u in plan.units.items()
+               if code not in units or (units[code][1], units[code][2]) != (u["name"], u["is_agency"])]
+    table = Unit.__table__
+    stmt = _insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.code],
+                                      set_={"name": stmt.excluded.name, "is_agency": stmt.excluded.is_agency})
+    for chunk in _chunks(changed):
+        db.session.execute(stmt, [{"code": u["code"], "name": u["name"], "is_agency": u["is_agency"]} for u in chunk])
+    counts["units_written"] = len(changed)
+    unit_id = dict(db.session.execute(select(Unit.code, Unit.id)).all()) if changed else {c: v[0] for c, v in units.items()}
+    parents = [{"b_id": unit_id[code], "b_parent": unit_id.get(u["parent"])} for code, u in plan.units.items()
+               if (units[code][3] if code in units else None) != unit_id.get(u["parent"])]
+    if parents:
+        db.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(parent_id=bindparam("b_parent")),
+                           parents)
+
+    # people, by upsert of the rows that differ, managers before the people they manage (so every row
+    # carries its manager's id and is written once: a second pass of UPDATEs costs as much again)
+    method = _hash_method()
+    ids = {u: s.id for u, s in stored.items()}
+    transfers: list[tuple[Person, int]] = []
+    table = User.__table__
+    stmt = _insert(table)
+    keep = {c: getattr(stmt.excluded, c) for c in ("full_name", "email", "unit_id", "position_group", "roles",
+                                                    "manager_id")}
+    # a password someone has set (or activated) is never replaced by a file
+    keep["password_hash"] = case((table.c.password_hash == "", stmt.excluded.password_hash),
+                                 else_=table.c.password_hash)
+    stmt = stmt.on_conflict_do_update(index_elements=[table.c.username], set_=keep)
+    for level in _levels(plan.people, stored):
+        rows, created = [], []
+        for p in level:
+            want_unit = unit_id[p.unit]
+            want_manager = ids[p.manager] if p.manager else None
+            now = stored.get(p.username)
+            if now is not None and p.unit_from is not None and now.unit_id is not None and now.unit_id != want_unit:
+                transfers.append((p, want_unit))
+                want_unit = now.unit_id            # moved by the transfer below, with its date
+            set_password = bool(p.password) and (now is None or not now.has_password)
+            if now is not None and not set_password and (
+                    now.full_name, now.email, now.unit_id, now.position_group, now.roles, now.manager_id) == (
+                    p.full_name, p.email, want_unit, p.position_group, p.roles, want_manager):
+                counts["people_unchanged"] += 1
+                continue
+            if now is None:
+                created.append(p.username)
+            else:
+                counts["managers_set"] += now.manager_id != want_manager
+            rows.append({"username": p.username, "full_name": p.full_name, "email": p.email, "unit_id": want_unit,
+                         "position_group": p.position_group, "roles": p.roles, "manager_id": want_manager,
+                         # hashed only for the few rows that bring a password for someone who has none
+                         "password_hash": _hash(p.password, method) if set_password else "",
+                         "active": True, "session_version": 1, "created_at": utcnow()})
+        counts["people_created"] += len(created)
+        counts["people_updated"] += len(rows) - len(created)
+        for chunk in _chunks(rows, max(100, min(CHUNK, len(plan.people) // 50))):
+            # one statement compiled once, run for every row of the chunk (executemany: psycopg pipelines it)
+            db.session.execute(stmt, chunk)
+            advance(len(chunk))
+        advance(len(level) - len(rows))
+        for chunk in _chunks(created, 10_000):
+            ids.update(db.session.execute(select(User.username, User.id).where(User.username.in_(chunk))).all())
+
+    heads = {code: v[4] for code, v in units.items()}
+    head_rows = [{"b_id": unit_id[code], "b_head": ids[username]} for _, code, username in plan.heads
+                 if heads.get(code) != ids[username]]
+    if head_rows:
+        db.session.execute(update(Unit.__table__).where(Unit.__table__.c.id == bindparam("b_id"))
+                           .values(head_id=bindparam("b_head")), head_rows)
+    counts["heads_set"] = len(head_rows)
+    advance(len(plan.heads))
+
+    errors = _Errors()
+    for p, to_unit in transfers:
+        person = db.session.get(User, ids[p.username])
+        try:
+            membership.transfer(person, to_unit, p.unit_from, source="import")
+        except Invalid as exc:
+            errors.add("people", p.row, exc.message, exc.message_en or exc.message)
+    if errors:
+        raise Invalid(f"Tệp có {len(errors)} lỗi; chưa nhập gì.", f"{len(errors)} errors; nothing was imported.",
+                      list(errors))
+    counts["transfers"] = len(transfers)
+    return counts
+
+
+def _levels(people: list[Person], stored: dict[str, Stored]) -> list[list[Person]]:
+    """The people in waves: someone whose manager is new to the database comes in the wave after that
+    manager (a city has four or five levels). The manager links have no loop (checked before)."""
+    by_name = {p.username: p for p in people}
+    depth: dict[str, int] = {}
+    for p in people:
+        path, node = [], p
+        while node.username not in depth and node.manager and node.manager not in stored:
+            path.append(node)
+            node = by_name[node.manager]
+        d = depth.setdefault(node.username, 0)
+        for q in reversed(path):
+            d += 1
+            depth[q.username] = d
+    waves: list[list[Person]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for p in people:
+        waves[depth[p.username]].append(p)
+    return waves
+
+
+def _hash_method() -> str:
+    from flask import current_app
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
+def _hash(password: str, method: str) -> str:
+    from werkzeug.security import generate_password_hash
+    return generate_password_hash(password, method=method)

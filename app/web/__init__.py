@@ -50,6 +50,10 @@ def register(app: Flask) -> None:
     from .designer.routes import bp as designer_bp; app.register_blueprint(designer_bp)  # noqa: E702
     from .dashboard.routes import bp as dashboard_bp
     app.register_blueprint(dashboard_bp)
+    from .auth.activation import bp as account_bp
+    app.register_blueprint(account_bp)
+    from .admin.transfers import bp as transfers_bp
+    app.register_blueprint(transfers_bp)
 
     @login_manager.user_loader
     def load_user(session_id):

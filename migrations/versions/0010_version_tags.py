@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0010_version_tags"
-down_revision = "0009_preferences"
+down_revision = "0010_agency_months"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,51 @@
+"""The HR page that records a transfer with its effective date (app.services.transfers)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import i18n
+from app.extensions import db
+from app.models import AuditEvent, Unit
+from app.services import access, transfers
+from app.services.errors import Forbidden, Invalid
+
+bp = Blueprint("transfers", __name__)
+
+
+def _require_hr():
+    if not (access.is_admin(current_user) or access.hr_scope(current_user)):
+        raise Forbidden("Chỉ cán bộ tổ chức của cơ quan hoặc quản trị hệ thống mới được ghi nhận điều chuyển.",
+                        "Only the agency's HR officers or administrators may record a transfer.")
+
+
+@bp.route("/hr/transfers", methods=["GET", "POST"])
+@login_required
+def transfer_page():
+    _require_hr()
+    error, field_errors, status = None, {}, 200
+    if request.method == "POST":
+        try:
+            person = transfers.record(current_user._get_current_object(), request.form.get("username", ""),
+                                      request.form.get("unit", ""), request.form.get("on", ""))
+        except Invalid as exc:
+            db.session.rollback()
+            error, status = exc, 422
+            for d in exc.details:
+                field_errors.setdefault(d.get("field", ""), i18n.message_of(d))
+        else:
+            flash(_("Đã ghi nhận điều chuyển %(name)s sang %(unit)s.", name=person.full_name,
+                    unit=person.unit.code), "success")
+            return redirect(url_for("transfers.transfer_page"))
+    units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+    recent = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")
+                                .order_by(AuditEvent.id.desc()).limit(20)).all()
+    scope = None if access.is_admin(current_user) else access.hr_scope(current_user)
+    if scope is not None:
+        recent = [e for e in recent if (e.details or {}).get("from_unit_id") in scope
+                  or (e.details or {}).get("to_unit_id") in scope]
+    names = {u.id: u.code for u in units}
+    return render_template("admin/transfers.html", units=units, recent=recent, names=names, error=error,
+                           field_errors=field_errors, form=request.form), status

@@ -1,0 +1,127 @@
+"""Account activation, "Quên mật khẩu" (password reset) and the HR officers' page of people who have
+not activated their account (printed activation codes). Kept apart from the sign-in routes."""
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from app import i18n
+from app.extensions import db
+from app.models import AccountToken, Unit, User
+from app.services import activation
+from app.services.errors import Invalid, ServiceError
+
+log = logging.getLogger(__name__)
+bp = Blueprint("account", __name__)
+
+
+def _field_errors(exc: ServiceError) -> dict:
+    out: dict = {}
+    for d in exc.details:
+        if isinstance(d, dict):
+            out.setdefault(d.get("field", ""), []).append(i18n.message_of(d))
+    return out
+
+
+def _set_password_page(purpose: str):
+    error, field_errors, status = None, {}, 200
+    if request.method == "POST":
+        try:
+            activation.redeem(purpose, request.form.get("code", ""), request.form.get("new", ""),
+                              request.form.get("confirm", ""), request.remote_addr or "")
+        except activation.TooMany as exc:
+            error, status = exc, 429
+        except Invalid as exc:
+            error, field_errors, status = exc, _field_errors(exc), 422
+        else:
+            flash(_("Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới."), "success")
+            return redirect(url_for("auth.login"))
+    response = make_response(render_template("account/set_password.html", purpose=purpose, error=error,
+                                             field_errors=field_errors), status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/account/activate", methods=["GET", "POST"])
+def activate():
+    return _set_password_page("activation")
+
+
+@bp.route("/account/reset", methods=["GET", "POST"])
+def reset():
+    return _set_password_page("reset")
+
+
+@bp.route("/account/forgot", methods=["GET", "POST"])
+def forgot():
+    error, sent, status = None, False, 200
+    if request.method == "POST":
+        try:
+            activation.request_reset(request.form.get("identifier", ""), request.remote_addr or "")
+        except activation.TooMany as exc:
+            error, status = exc, 429
+        else:
+            sent = True        # the same answer whether or not the account exists
+    return render_template("account/forgot.html", error=error, sent=sent), status
+
+
+@bp.route("/hr/activation")
+@login_required
+def pending():
+    scope = activation.hr_units(current_user)
+    units_q = select(Unit).order_by(Unit.code)
+    if scope is not None:
+        units_q = units_q.where(Unit.id.in_(scope))
+    units = db.session.scalars(units_q).all()
+    chosen = request.args.get("unit", "")
+    unit_ids = scope
+    if chosen:
+        unit = next((u for u in units if u.code == chosen), None)
+        unit_ids = set(unit.subtree_ids()) if unit else set()     # the units listed are in scope already
+    total = db.session.scalar(activation.pending_query(unit_ids).with_only_columns(func.count(User.id)).order_by(None))
+    people = db.session.scalars(activation.pending_query(unit_ids).limit(500)).all()
+    open_codes = dict(db.session.execute(
+        select(AccountToken.user_id, func.max(AccountToken.channel)).where(
+            AccountToken.user_id.in_([p.id for p in people]), AccountToken.purpose == "activation",
+            AccountToken.used_at.is_(None), AccountToken.expires_at > activation._now())
+        .group_by(AccountToken.user_id)).all()) if people else {}
+    return render_template("account/pending.html", people=people, total=total, units=units, chosen=chosen,
+                           open_codes=open_codes)
+
+
+@bp.route("/hr/activation/codes", methods=["POST"])
+@login_required
+def print_codes():
+    ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
+    codes = activation.print_codes(current_user._get_current_object(), ids)
+    link = url_for("account.activate", _external=True)
+    response = make_response(render_template("account/codes.html", codes=codes, link=link,
+                                             grouped=activation.grouped))
+    response.headers["Cache-Control"] = "no-store"      # the codes exist on this page only
+    return response
+
+
+@bp.route("/hr/activation/mail", methods=["POST"])
+@login_required
+def send_mail():
+    actor = current_user._get_current_object()
+    scope = activation.hr_units(actor)
+    ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
+    people = db.session.scalars(activation.pending_query(scope).where(User.id.in_(ids[:500]))).all() if ids else []
+    queued = sum(activation.send_activation(p, actor) for p in people)
+    db.session.commit()
+    flash(_("Đã xếp %(n)s thư kích hoạt vào hàng đợi gửi.", n=queued), "success")
+    return redirect(url_for("account.pending", unit=request.form.get("unit", "")))
