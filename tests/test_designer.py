@@ -322,7 +322,7 @@ def test_xxe_and_billion_laughs_uploads_are_refused_with_a_clear_message(client,
     assert time.monotonic() - started < 5
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
-    assert "không được phép" in html and "DOCTYPE/ENTITY declarations are not allowed" in html
+    assert "không được phép" in html and "DOCTYPE/ENTITY declarations are not allowed" not in html   # one language
     assert "root:" not in html      # nothing of /etc/passwd
     assert name not in db.session.get(ProcessDraft, draft_id).files
     # the modeler's save refuses it the same way, and the parser never expands entities anyway
