@@ -163,7 +163,7 @@ def test_drafts_are_saved_restored_and_locked_after_submission(client):
                                                              "csrf_token": csrf_token(page)})
     assert saved.status_code == 200 and "saved_at" in saved.get_json()
     again = client.get(f"/tasks/{task['id']}").get_data(as_text=True)   # e.g. after the connection dropped
-    assert "Đang viết dở…</textarea>" in again and 'name="scores[I.1]"' in again and 'value="4.5"' in again
+    assert "Đang viết dở…</textarea>" in again and 'name="scores[I.1]"' in again and 'value="4,5"' in again
     assert client.post(f"/tasks/{task['id']}/draft", data={"comment": "x"}).status_code == 400   # CSRF
     login(client, "lvc")
     other = client.get("/").get_data(as_text=True)
