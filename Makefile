@@ -7,7 +7,11 @@ export FLASK_APP := app
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/danhgia_test
 PYTEST_ARGS ?=
 
-.PHONY: setup deps assets translations browser db run worker test test-sqlite test-postgres bench clean
+# ruff over the code (rules in pyproject.toml)
+lint: deps
+	$(BIN)/ruff check app tests bench scripts migrations
+
+.PHONY: lint setup deps assets translations browser db run worker test test-sqlite test-postgres bench clean
 
 setup: deps assets translations
 

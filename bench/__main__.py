@@ -222,7 +222,7 @@ def main(argv=None) -> int:
                 db.session.remove()
                 viewer = db.session.get(User, hr[code])
                 t = time.perf_counter()
-                board = dashboard.build(viewer, code, args.period, now)
+                dashboard.build(viewer, code, args.period, now)
                 if round_:
                     dash_ms.append(1000 * (time.perf_counter() - t))
         agg_ms = []

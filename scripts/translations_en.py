@@ -194,7 +194,6 @@ EN = {
     "Gửi": "Submit",
     "Danh mục": "Menu",
     "Đề xuất %(proposed)s, quy định cho phép %(level)s": "Proposed %(proposed)s; the rules allow %(level)s",
-    "Lãnh đạo chấm": "Manager's review",
     "Chốt": "Locked",
     "Hồ sơ đang ở bước nào": "Where the evaluation stands",
     "Đã xong:": "Done:",

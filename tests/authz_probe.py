@@ -6,9 +6,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HumanTask, ProcessVersion, User
 
-from .conftest import PERIOD, csrf_token, user
+from .conftest import PERIOD, user
 from .support import Api, scores_for
-from .test_pages import login
 
 ROLES = ["anonymous", "other_staff", "subject", "manager", "decider", "hr", "designer", "admin"]
 USERS = {"other_staff": "hve", "subject": "ttb", "manager": "tptc", "decider": "gd", "hr": "nva",

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, CalendarDay, Delegation, Scheme
 
-from .conftest import csrf_token, user
+from .conftest import csrf_token
 from .test_pages import login
 
 

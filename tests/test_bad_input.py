@@ -1,4 +1,4 @@
-"""Bad input is refused with a clear error and changes nothing (DESIGN.md §4, issue #2)."""
+"""Bad input is refused with a clear error and changes nothing (README.md, issue #2)."""
 from __future__ import annotations
 
 import threading

@@ -83,7 +83,7 @@ def test_dashboard_on_desktop_and_phone(ctx, live_server, new_page):
         login(page, "gd")
         open_menu(page)
         page.get_by_role("link", name="Tổng quan").click()
-        expect(page.get_by_role("heading", name=f"Tổng quan đánh giá tháng 03/2030")).to_be_visible()
+        expect(page.get_by_role("heading", name="Tổng quan đánh giá tháng 03/2030")).to_be_visible()
         expect(page.locator("body")).to_have_attribute("data-charts", "ready")
         for chart in ("chart-funnel", "chart-levels", "chart-trend"):
             expect(page.locator(f"#{chart}")).to_have_attribute("data-ready", "true")
@@ -103,7 +103,7 @@ def test_dashboard_on_desktop_and_phone(ctx, live_server, new_page):
         if device is DESKTOP:
             shot(page, "13-evaluations-list")
             with page.expect_download() as download:
-                page.goto(f"/dashboard")
+                page.goto("/dashboard")
                 page.locator("#export-monthly").click()
             assert download.value.suggested_filename == f"ket-qua-danh-gia-SNV-{PERIOD}.xlsx"
         assert_no_horizontal_overflow(page)

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, HumanTask
 from app.services import schemes, timers
 
-from .conftest import PASSWORD, PERIOD, later, user
+from .conftest import PERIOD, later, user
 from .live_server import fresh_session
 from .support import ND335, Api, scores_for
 from .test_browser import (DESKTOP, PHONE, assert_accessible, assert_no_horizontal_overflow, chromium,  # noqa: F401

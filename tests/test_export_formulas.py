@@ -15,7 +15,6 @@ from app.services import audit, spreadsheet_text
 
 from .conftest import PERIOD, user
 from .monitor_seed import open_month
-from .support import Api
 from .test_pages import login
 
 LINK = '=HYPERLINK("http://127.0.0.1/x","bấm vào đây")'

@@ -335,7 +335,7 @@ def test_resend_a_notification(division):
     client.post(f"/operations/tasks/{other.id}/remind", data={"csrf_token": csrf_token(page)})
     assert "chỉ nhắc lại sau" in client.get(f"/instances/{other.instance_id}").get_data(as_text=True)
     assert client.post(f"/operations/tasks/{other.id}/explode", data={"csrf_token": csrf_token(page)}).status_code == 404
-    assert client.post(f"/operations/tasks/999999/remind", data={"csrf_token": csrf_token(page)}).status_code == 404
+    assert client.post("/operations/tasks/999999/remind", data={"csrf_token": csrf_token(page)}).status_code == 404
     assert client.post(f"/operations/tasks/{other.id}/remind", data={}).status_code == 400   # no CSRF token
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "notification_resent")) == 3

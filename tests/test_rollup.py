@@ -1,4 +1,4 @@
-"""Quarter and year roll-up (tổng hợp, DOMAIN.md §7): per person the mean of the final monthly totals
+"""Quarter and year roll-up (tổng hợp, docs/regulation.md): per person the mean of the final monthly totals
 over the evaluated months, its level from the exact mean, the months per level; unit totals; scoping."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The regulation, rule by rule, at its boundaries (DOMAIN.md §3–6, issue #3). Each case asserts
+"""The regulation, rule by rule, at its boundaries (docs/regulation.md, issue #3). Each case asserts
 the stored result and, where a person acts, the audit row."""
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Appointment, AuditEvent, Delegation, EvaluationRecord, HumanTask, Unit
 from app.rules import levels
-from app.rules.workdays import WorkCalendar
 from app.services import absence, calendar, cycles, membership, schemes, timers
 from app.services.errors import Invalid
 

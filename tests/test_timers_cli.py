@@ -1,4 +1,4 @@
-"""Timers through `flask timers run --now`, and the other commands of DESIGN.md §4."""
+"""Timers through `flask timers run --now`, and the other commands of README.md."""
 from __future__ import annotations
 
 import json

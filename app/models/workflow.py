@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from app.extensions import db
 
 from .org import Unit, User
 from .types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:  # the record module imports this one
+    from .evaluation import EvaluationRecord
 
 
 class ProcessVersion(db.Model):

@@ -1,4 +1,4 @@
-"""Levels (xếp loại) and the rules on top of the score, DOMAIN.md §4, in the order they apply."""
+"""Levels (xếp loại) and the rules on top of the score, docs/regulation.md, in the order they apply."""
 from __future__ import annotations
 
 from collections.abc import Mapping

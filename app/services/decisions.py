@@ -1,4 +1,4 @@
-"""The decider's batch decision for an agency and month, with the quota check (DOMAIN.md §4.4)."""
+"""The decider's batch decision for an agency and month, with the quota check (docs/regulation.md)."""
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -1,4 +1,4 @@
-"""Where a person works in a month: the unit where they worked most evaluates (DOMAIN.md §6)."""
+"""Where a person works in a month: the unit where they worked most evaluates (docs/regulation.md)."""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,4 @@
-"""Overdue tasks: decisions and appeal decisions are never taken automatically (DOMAIN.md §5),
+"""Overdue tasks: decisions and appeal decisions are never taken automatically (docs/regulation.md),
 so when any task passes its due time its holder and the agency's HR officers are told, once."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Quarter and year roll-up (tổng hợp), DOMAIN.md §7.
+"""Quarter and year roll-up (tổng hợp), docs/regulation.md
 
 Per person: the mean of the FINAL monthly totals over the evaluated months of the range. A month counts
 when its record is published or locked (`published_at` is set) and is not marked "không đánh giá"

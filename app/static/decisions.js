@@ -1,4 +1,4 @@
-// The head's batch decision: sortable columns and a live quota counter (DOMAIN.md §4.4).
+// The head's batch decision: sortable columns and a live quota counter (docs/regulation.md).
 // Without JavaScript the table keeps the server's order and the form posts as it is; the server checks
 // the quota again either way. The numbers and texts come from data- attributes the server renders.
 (function () {

@@ -1,4 +1,4 @@
-"""JSON API /api/v1 (DESIGN.md §4). Bearer-token auth; errors are {error, message, details}."""
+"""JSON API /api/v1 (README.md). Bearer-token auth; errors are {error, message, details}."""
 from __future__ import annotations
 
 from functools import wraps
