@@ -87,9 +87,10 @@ def _catalog(lang: str):
     return Translations.load(TRANSLATIONS, [lang], "messages")
 
 
-def translate_in(lang: str, text: str, **params: Any) -> str:
+def translate_in(lang: str, text: str | None, **params: Any) -> str:
     """gettext in a given language, whatever the request's own (e-mails and notices to someone else);
     no Flask context needed, the catalog is read once."""
+    text = text or ""
     if text and lang in LANGUAGES and lang != DEFAULT:  # gettext("") would return the catalog header
         text = _catalog(lang).gettext(text)
     return text % params if params else text

@@ -48,7 +48,7 @@ def test_own_record_shows_the_stage_step_titles_and_recent_months(client):
     login(client, "ttb")
     html = client.get(f"/instances/{record.instance_id}").get_data(as_text=True)
     current = re.search(r'<li class="stage-current" aria-current="step">\s*<span[^>]*>[^<]*</span>\s*([^<]+)</li>', html)
-    assert current and current.group(1).strip() == "Lãnh đạo chấm"
+    assert current and current.group(1).strip() == "Lãnh đạo chấm điểm"
     # history: the step's title from the process, not its id
     history = html[html.index('id="history"'):]
     assert "Cá nhân tự đánh giá, chấm điểm" in history and ">self_evaluation<" not in history

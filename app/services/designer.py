@@ -38,7 +38,7 @@ RUNNING = ("running", "suspended")
 
 def _line(text, limit: int = 255) -> str:
     """A one-line label (draft name, version note): no control characters (PostgreSQL refuses NUL)."""
-    return "".join(ch for ch in str(text or "") if ch >= " ").strip()[:limit]
+    return "".join(ch for ch in str(text) if ch >= " ").strip()[:limit]
 
 
 def can_design(user: User) -> bool:
@@ -631,9 +631,9 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
     result.answers = answered
     out = result.to_dict()
     for entry in out["path"]:       # the step names of the diagram in English, when the catalog has them
-        entry["name_en"] = i18n.translate_in("en", entry.get("name") or "")
+        entry["name_en"] = i18n.translate_in("en", entry.get("name"))
     for entry in out["answers"]:
-        entry["title_en"] = i18n.translate_in("en", entry.get("title") or "")
+        entry["title_en"] = i18n.translate_in("en", entry.get("title"))
     out["subject"] = {"username": subject.username, "full_name": subject.full_name}
     out["period"] = period
     return out

@@ -268,7 +268,7 @@ def _assigned_text_en(task, subject: User, period: str) -> str:
 def title_en(title: str) -> str:
     """A step's English title from the catalog (a step a designer added keeps its own title)."""
     from app.i18n import translate_in
-    return translate_in("en", title or "")
+    return translate_in("en", title)
 
 
 def _event(action: str, instance_id: int | None, *, actor: User | None = None, step: str | None = None,

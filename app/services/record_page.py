@@ -18,7 +18,7 @@ from app.models import EvaluationRecord, HumanTask, ProcessInstance
 # The stages of a month as its record moves; labels marked for the catalog.
 STAGES = [
     ("self_evaluation", N_("Tự đánh giá")),
-    ("review", N_("Lãnh đạo chấm")),
+    ("review", N_("Lãnh đạo chấm điểm")),
     ("decision", N_("Quyết định")),
     ("published", N_("Công bố")),
     ("locked", N_("Chốt")),

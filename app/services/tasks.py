@@ -80,7 +80,7 @@ STEP_TITLES = [N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạ
 
 def step_title(task: HumanTask, lang: str | None = None) -> str:
     """The task's title in the language (a step a designer added keeps its own title)."""
-    return i18n.translate_in(lang or i18n.current(), task.title or "")
+    return i18n.translate_in(lang or i18n.current(), task.title)
 
 
 def step_label(task: HumanTask, lang: str | None = None) -> str:

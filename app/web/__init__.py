@@ -154,7 +154,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["vndate"] = lambda dt, fmt="%d/%m/%Y": _local(dt, fmt)
     app.jinja_env.filters["vndatetime"] = lambda dt: _local(dt, "%d/%m/%Y %H:%M")
     app.jinja_env.filters["vnnum"] = lambda v: i18n.format_number(v)
-    app.jinja_env.filters["tr"] = lambda text: i18n.translate_in(i18n.current(), text or "")  # stored/BPMN texts
+    app.jinja_env.filters["tr"] = lambda text: i18n.translate_in(i18n.current(), text)  # stored/BPMN texts
     app.jinja_env.filters["period"] = lambda p: f"{p[5:]}/{p[:4]}" if p and len(p) >= 7 else (p or "")
 
 

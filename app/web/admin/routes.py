@@ -109,8 +109,9 @@ def scheme_edit(code):
             edited[group_name] = rows
         try:
             new = schemes.edit(code, edited, request.form.get("effective_from", ""), current_user)
+            starts = "%s/%s" % (new.effective_from[5:], new.effective_from[:4])
             flash(_("Đã lưu phiên bản %(version)s, áp dụng từ kỳ %(period)s. Các kỳ đã mở không thay đổi.",
-                    version=new.version, period=f"{new.effective_from[5:]}/{new.effective_from[:4]}"), "success")
+                    version=new.version, period=starts), "success")
             return redirect(url_for("admin.scheme_list"))
         except ServiceError as exc:
             error, field_errors, criteria = exc, _errors(exc), edited
