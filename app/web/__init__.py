@@ -17,7 +17,7 @@ from app import i18n
 from app.extensions import db, login_manager
 from app.models import Notification, User
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
-from app.services import navigation
+from app.services import errors, navigation, transaction
 from app.services.errors import BadRequest, ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
@@ -55,6 +55,8 @@ def register(app: Flask) -> None:
     from .admin.transfers import bp as transfers_bp
     app.register_blueprint(transfers_bp)
 
+    _in_transactions(app)
+
     @login_manager.user_loader
     def load_user(session_id):
         user_id, _, version = str(session_id).partition(":")
@@ -70,16 +72,15 @@ def register(app: Flask) -> None:
         return render_template("errors/error.html", error=exc), exc.status
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc):
-        # The transaction is rolled back: nothing of the request was written.
-        db.session.rollback()
-        current_app.logger.error("database error: %s", exc)
-        err = ServiceError("Cơ sở dữ liệu tạm thời không truy cập được; thao tác chưa được ghi. Hãy thử lại sau ít phút.",
-                           "The database is unavailable; nothing was saved. Try again in a few minutes.")
-        err.code = "unavailable"
+    def database_error(exc):
+        # The same answer a unit of work gives: lock contention is a 409 "try again", a database
+        # that cannot be reached a 503. The transaction is rolled back: nothing was written.
+        transaction.discard()
+        err = errors.from_database(exc)
+        current_app.logger.error("database error (%s): %s", err.status, str(exc.orig or exc).splitlines()[0])
         if _wants_json():
-            return jsonify(err.to_json()), 503
-        return render_template("errors/error.html", error=err), 503
+            return jsonify(err.to_json()), err.status
+        return render_template("errors/error.html", error=err), err.status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -158,10 +159,29 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["period"] = lambda p: f"{p[5:]}/{p[:4]}" if p and len(p) >= 7 else (p or "")
 
 
+def _in_transactions(app: Flask) -> None:
+    """Every view runs in one transaction that the request owns (app.services.transaction): it
+    commits when the view answers below 400 and rolls back when it raises, answers 400 or more, or
+    a unit of work in it failed. Wrapping the dispatch covers blueprints registered later too."""
+    dispatch = app.dispatch_request
+
+    def dispatch_in_transaction():
+        if request.endpoint == "static":
+            return dispatch()
+        with transaction.committed():
+            response = app.make_response(dispatch())
+            if response.status_code >= 400:
+                transaction.mark_failed()
+            elif request.method in ("GET", "HEAD") and transaction.wrote():
+                current_app.logger.warning("a GET wrote to the database: %s", request.endpoint)
+            return response
+    app.dispatch_request = dispatch_in_transaction
+
+
 def _http_error(code, vi, en):
     def handler(exc):
         if code == 500:
-            db.session.rollback()
+            transaction.discard()
         # A 405 names the methods the URL takes (RFC 9110); werkzeug knows them, our body must not lose them.
         allow = getattr(exc, "valid_methods", None)
         headers = {"Allow": ", ".join(sorted(allow))} if code == 405 and allow else {}

@@ -134,10 +134,9 @@ def task_complete(task_id):
     data = body().get("data")
     if not isinstance(data, dict):
         raise BadRequest("Thiếu trường data (đối tượng JSON).", "Missing 'data' (a JSON object).")
-    task = tasks.complete(task_id, g.api_user, data, commit=False)
-    out = {"instance": instance_json(task.instance, with_events=False)}   # before the commit expires the
-    db.session.commit()                                                  # session: no reload of the instance
-    return jsonify(out)
+    task = tasks.complete(task_id, g.api_user, data)
+    # the answer is built before the request's commit expires the session: no reload of the instance
+    return jsonify({"instance": instance_json(task.instance, with_events=False)})
 
 
 @bp.post("/cycles")

@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import i18n
-from app.extensions import db
 from app.services import accounts, audit, preferences
 from app.services.errors import Invalid, ServiceError
 
@@ -57,7 +56,6 @@ def logout():
 def logout_everywhere():
     accounts.sign_out_everywhere(current_user._get_current_object())
     audit.record("signed_out_everywhere", actor=current_user._get_current_object())
-    db.session.commit()
     lang = i18n.current()
     logout_user()
     session.clear()
@@ -93,7 +91,6 @@ def switch_language(code):
         session["lang"] = code
         if current_user.is_authenticated:
             preferences.save(current_user._get_current_object(), language=code)
-            db.session.commit()
     return redirect(_safe_next(request.args.get("next")))
 
 
@@ -111,7 +108,6 @@ def preferences_page():
         preferences.save(user, language=language,
                          mail={group: request.form.get(f"mail_{group}") == "on" for group in preferences.GROUPS},
                          daily_digest=request.form.get("daily_digest") == "on")
-        db.session.commit()
         if language in i18n.LANGUAGES:
             session["lang"] = language
             from flask_babel import refresh
