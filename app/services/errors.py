@@ -50,8 +50,8 @@ class Unavailable(ServiceError):
 # One answer per cause, wherever the instance is changed (docs/architecture.md, "Error mapping").
 STALE_VI = "Hồ sơ vừa được người khác thay đổi. Hãy tải lại trang và thử lại."
 STALE_EN = "The evaluation changed meanwhile. Reload the page and try again."
-BUSY_VI = "Hồ sơ đang được người khác thay đổi, hãy thử lại sau giây lát."
-BUSY_EN = "Someone else is changing this evaluation right now; try again in a moment."
+BUSY_VI = "Dữ liệu này đang được người khác thay đổi, hãy thử lại sau giây lát."
+BUSY_EN = "Someone else is changing this right now; try again in a moment."
 UNAVAILABLE_VI = ("Cơ sở dữ liệu tạm thời không truy cập được; thao tác chưa được ghi. "
                   "Hãy thử lại sau ít phút.")
 UNAVAILABLE_EN = "The database is unavailable; nothing was saved. Try again in a few minutes."
