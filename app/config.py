@@ -41,13 +41,19 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     url = overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path)
     engine_options = {"pool_pre_ping": True}
+    # How long a request waits for a row another transaction holds (an instance being changed)
+    # before it answers 409 "being changed by someone else, try again" (services.unit_of_work).
+    lock_wait = int(os.environ.get("LOCK_TIMEOUT_SECONDS", "30"))
     if url.startswith("sqlite"):
-        engine_options["connect_args"] = {"timeout": 30}
+        engine_options["connect_args"] = {"timeout": lock_wait}
+    elif url.startswith("postgresql"):
+        engine_options["connect_args"] = {"options": f"-c lock_timeout={lock_wait * 1000}"}
     cfg = {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "danhgia@localhost"),

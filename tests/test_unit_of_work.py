@@ -302,3 +302,21 @@ def test_an_expired_deadline_extension_keeps_the_timer_in_step(division):
     task = ready_task("ttb", "self_evaluation")
     assert task.due_at > old + timedelta(days=3)
     assert db.session.get(ProcessInstance, task.instance_id).next_timer_at is not None
+
+
+def test_log_lines_name_the_request_the_user_and_the_instance(division, caplog):
+    ttb = Api(division, "ttb")
+    task = ttb.task_for("ttb", "self_evaluation")
+    with caplog.at_level(logging.INFO, logger="app"):
+        resp = ttb.client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": dict(scores_for(85), comment="x")},
+                               headers=dict(ttb.headers, **{"X-Request-Id": "req-42"}))
+    assert resp.status_code == 200 and resp.headers["X-Request-Id"] == "req-42"
+    [line] = [r for r in caplog.records if r.getMessage().startswith("task_completed:")]
+    assert (line.request_id, line.user, line.instance_id) == ("req-42", "ttb", task["instance_id"])
+    from app.logs import FORMAT
+    text = logging.Formatter(FORMAT).format(line)
+    assert f"[req=req-42 user=ttb instance={task['instance_id']}]" in text
+    assert "DanhGia" not in " ".join(r.getMessage() for r in caplog.records)   # no password in any line
+    # a made-up id is refused and replaced
+    resp = ttb.client.get("/api/v1/tasks", headers=dict(ttb.headers, **{"X-Request-Id": "bad id forged"}))
+    assert resp.headers["X-Request-Id"] != "bad id forged" and len(resp.headers["X-Request-Id"]) == 12

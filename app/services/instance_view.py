@@ -4,6 +4,7 @@ due dates, the submitted forms read-only, a readable line per audit event, and t
 viewer may run. One instance at a time, so loading its workflow here is fine (lists never do)."""
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timezone
 
@@ -18,6 +19,8 @@ from app.rules.levels import LEVEL_NAMES
 
 from . import access, authority, instances
 from .operations import AUTHORITY_LANES
+
+log = logging.getLogger(__name__)
 
 ERROR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:\s*(.*)$", re.S)
 
@@ -101,6 +104,7 @@ def _context(instance: ProcessInstance) -> dict:
     try:
         return instances.load(instance).data()
     except Exception:  # a broken snapshot must not hide the page; forms then show without criteria names
+        log.exception("instance %s: the snapshot does not load; its page shows without the data", instance.id)
         return {}
 
 
@@ -109,7 +113,9 @@ def _readonly(instance: ProcessInstance, task: HumanTask, data: dict, context: d
         return Markup("")
     try:
         schema = forms.expand(forms.load_form(instance.version.files, task.form), context)
-    except Exception:
+    except Exception:  # a form that no longer expands must not hide the page either
+        log.exception("instance %s: form %s of step %s does not expand; shown without it",
+                      instance.id, task.form, task.step)
         return Markup("")
     body = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs", "definitions")}
     body.update({"readOnly": True, "x-source": "submitted", "title": task.title,
