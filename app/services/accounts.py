@@ -69,6 +69,12 @@ def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     return SignIn(user)
 
 
+def session_user(user_id: int, session_version: int) -> User | None:
+    """The signed-in person of a browser session, unless they signed out everywhere since."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.session_version == session_version else None
+
+
 def authenticate(username: str, password: str) -> User | None:
     return sign_in(username, password).user
 

@@ -11,11 +11,12 @@ from datetime import datetime, timezone
 
 from sqlalchemy import and_, case, func, select
 
+from app import localtime
 from app.extensions import db
 from app.i18n import N_, translate_in
 from app.models import EvaluationRecord, HumanTask, ProcessInstance, Unit, User
 from app.rules.levels import LEVELS
-from app.rules.workdays import parse_period
+from app.rules.workdays import parse_period, previous_period
 
 from . import access, filters
 from .errors import BadRequest, Forbidden
@@ -40,12 +41,6 @@ NO_HOLDER = N_("Chưa có người xử lý")
 # Holders listed per overdue step: the city's month can have 100,000 late self-evaluations, each with
 # its own holder; the page names those with the most and counts the rest.
 TOP_HOLDERS = 20
-
-
-def previous_period(today: datetime | None = None) -> str:
-    today = today or datetime.now(timezone.utc)
-    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
 
 
 def last_periods(period: str, n: int = 12) -> list[str]:
@@ -82,7 +77,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     within = None if scope.everything and filters.is_whole_tree(unit) else subtree   # the city: no unit filter
     R, T = EvaluationRecord, HumanTask
     rec_scope = scope.clause(R.unit_id, R.subject_id, within)
-    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(now))
+    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(localtime.local(now).date()))
 
     # 1. records of the month by unit, status, level and publication -------------------------------
     published = case((R.published_at.is_(None), 0), else_=1)

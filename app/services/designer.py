@@ -12,11 +12,10 @@ import json
 import logging
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from app import localtime
 from app import forms, i18n
 from app.engine import dmntable, migration, specs, testrun, validation
 from app.extensions import db
@@ -596,7 +595,7 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
     loaded = specs.loaded_from(spec, subprocess_specs, files)
     unit = subject.unit
     scheme = schemes.for_unit(unit, period)
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tz = localtime.zone()
     start = month_after(period)
     start_at = datetime(start.year, start.month, start.day, 8, 0, tzinfo=tz)
     answered: list[dict] = []
@@ -642,7 +641,7 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
 
 
 def default_period() -> str:
-    now = datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
+    now = localtime.now()
     return f"{now.year:04d}-{now.month:02d}"
 
 

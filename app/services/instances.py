@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from flask import current_app
 from sqlalchemy import select
 
+from app import localtime
 from app.engine import persistence, specs
 from app.engine import helpers
 from app.engine.helpers import now_iso
@@ -415,10 +415,7 @@ def _notify(instance: ProcessInstance, requests: list[dict]) -> None:
 
 
 def _local_date(dt: datetime | None) -> str:
-    if dt is None:
-        return ""
-    from zoneinfo import ZoneInfo
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y")
+    return localtime.format(dt)
 
 
 def _fmt(value, lang: str = "vi") -> str:

@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from app import localtime
 from app.engine import clock
 from app.extensions import db
 from app.models import OutgoingMail, User
@@ -110,7 +111,6 @@ def send_digests(now: datetime | None = None) -> int:
     """The daily digest: one mail per person who chose it, listing the notices (of the kinds they want by
     mail) created since their last digest, at most once per local day and not before DIGEST_HOUR (local,
     default 7). Nothing new: no mail. Returns how many digests were queued (send_due delivers them)."""
-    from zoneinfo import ZoneInfo
 
     from app.models import Notification, UserPreference
 
@@ -119,7 +119,7 @@ def send_digests(now: datetime | None = None) -> int:
     if not enabled():
         return 0
     now = now or clock.now()
-    tz = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Ho_Chi_Minh")
+    tz = localtime.zone()
     local_now = now.astimezone(tz)
     if local_now.hour < int(current_app.config["DIGEST_HOUR"]):
         return 0

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from app import localtime
 from app.engine import helpers
 from app.engine.runtime import EngineError
 from app.extensions import db
@@ -371,12 +372,9 @@ def _working_days_between(cal, start: datetime, end: datetime) -> int:
 
 
 def _tz():
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    return localtime.zone()
 
 
 def _local(dt: datetime | None, fmt: str = "%d/%m/%Y") -> str:
-    return dt.astimezone(_tz()).strftime(fmt) if dt else ""
+    return localtime.format(dt, fmt)
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 
+from app import localtime
 from app import forms
 from app.engine import simulation, specs
 from app.engine.validation import Finding
@@ -125,7 +124,7 @@ def simulate(files: dict[str, str], process_key: str) -> simulation.Report:
         return dict(data, by="mau", at="2030-04-10T09:00:00+07:00")
 
     setups = [simulation.Setup(vi, en, _seed(group), roles) for vi, en, group, roles in SETUPS]
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tz = localtime.zone()
     return simulation.explore(loaded, setups, variants, payload, datetime(2030, 4, 1, 8, 0, tzinfo=tz))
 
 

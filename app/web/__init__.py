@@ -2,22 +2,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from werkzeug.routing import IntegerConverter
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from flask_babel import gettext
 
+from app import localtime
 from app import i18n
-from app.extensions import db, login_manager
-from app.models import Notification, User
+from app.extensions import login_manager
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
-from app.services import errors, navigation, transaction
+from app.services import accounts, errors, navigation, notifications, transaction
 from app.services.errors import BadRequest, ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
@@ -62,8 +60,7 @@ def register(app: Flask) -> None:
         user_id, _, version = str(session_id).partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.session_version == int(version) else None
+        return accounts.session_user(int(user_id), int(version))
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
@@ -137,8 +134,7 @@ def register(app: Flask) -> None:
         unread, main_menu, account_menu = 0, [], []
         if current_user.is_authenticated:
             main_menu, account_menu = navigation.menu_for(current_user), navigation.account_menu()
-            unread = db.session.scalar(select(func.count()).select_from(Notification).where(
-                Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+            unread = notifications.unread_count(current_user)
         lang = i18n.current()
         if lang == "vi":
             status_labels, action_labels, level_names = STATUS_LABELS, ACTION_LABELS, LEVEL_NAMES
@@ -193,6 +189,4 @@ def _http_error(code, vi, en):
 
 
 def _local(dt: datetime | None, fmt: str) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)
+    return localtime.format(dt, fmt)

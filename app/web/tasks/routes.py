@@ -2,14 +2,12 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select, update
 
 from flask_babel import gettext as _
 
 from app import forms, i18n
-from app.extensions import db
-from app.models import Notification
 from app.services import decisions, tasks
+from app.services import notifications as notification_service
 
 bp = Blueprint("tasks", __name__)
 
@@ -61,10 +59,7 @@ def save_draft(task_id):
 @login_required
 def notifications():
     if request.method == "POST":
-        db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
-                                                      Notification.read_at.is_(None))
-                           .values(read_at=datetime.now(timezone.utc)))
+        notification_service.mark_all_read(current_user)
         return redirect(url_for("tasks.notifications"))
-    rows = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                              .order_by(Notification.id.desc()).limit(100)).all()
+    rows = notification_service.recent(current_user)
     return render_template("tasks/notifications.html", rows=rows)
