@@ -213,7 +213,8 @@ def open_month(unit_code: str, period: str, include_subunits: bool = False, acto
                chunk_size: int = CHUNK, on_chunk: Callable[[Progress], None] | None = None) -> dict:
     opening = plan(unit_code, period, include_subunits, actor)
     progress = run(opening, chunk_size, on_chunk)
-    record_opened(opening, progress)
+    with transaction.committed():      # a batch: its chunks are committed as it goes, and so is its record
+        record_opened(opening, progress)
     return {"started": progress.started, "skipped": progress.skipped, "started_usernames": progress.started_usernames}
 
 
