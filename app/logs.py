@@ -27,7 +27,8 @@ class RequestContext(logging.Filter):
         if has_request_context():
             record.request_id = g.get("request_id", "-")
             user = g.get("_login_user") or g.get("api_user")
-            username = getattr(user, "username", None)
+            # only what is loaded already: an expired row would query, and in a failed transaction raise
+            username = vars(user).get("username") if user is not None and hasattr(user, "__dict__") else None
             record.user = username or "-"
             record.instance_id = g.get("instance_id", "-")
         return True
