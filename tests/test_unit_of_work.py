@@ -64,7 +64,7 @@ def test_stale_and_locked_get_one_answer_everywhere(division, monkeypatch):
                                                                           "reason": REASON}),
         "reassign": lambda: nva.post(f"/human-tasks/{ptd_review}/reassign", {"assignee": "tpcc", "reason": REASON}),
     }
-    real_lock = instances.lock
+    real_lock, real_lock_of_task = instances.lock, instances.lock_of_task
     for cause, exc, status, code, message in (
             ("stale", StaleDataError("UPDATE expected 1 row"), 409, "conflict", errors.STALE_EN),
             ("locked", OperationalError("SELECT", {}, Exception("database is locked")), 409, "busy", errors.BUSY_EN),
@@ -75,6 +75,7 @@ def test_stale_and_locked_get_one_answer_everywhere(division, monkeypatch):
         def failing(*args, _exc=exc, **kwargs):
             raise _exc
         monkeypatch.setattr(instances, "lock", failing)
+        monkeypatch.setattr(instances, "lock_of_task", failing)
         before = counts()
         for name, call in calls.items():
             resp = call()
@@ -83,6 +84,7 @@ def test_stale_and_locked_get_one_answer_everywhere(division, monkeypatch):
         db.session.expire_all()
         assert counts() == before, cause
         monkeypatch.setattr(instances, "lock", real_lock)
+        monkeypatch.setattr(instances, "lock_of_task", real_lock_of_task)
 
     # the same causes outside a unit of work (the global handler) get the same answers
     def busy_inbox(*args, **kwargs):

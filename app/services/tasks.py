@@ -215,15 +215,17 @@ def submit_page(task_id: int, user: User, form) -> Submitted:
 
 def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
               holder: dict | None = None) -> tuple[HumanTask, dict]:
-    task = get_task(task_id)
-    principal = check_assignee(task, user)
-    if task.subject_id == user.id and task.lane_role != "subject":
-        raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
-                        "Nobody may review or decide their own evaluation.")
-    with unit_of_work.edit(task.instance_id, user, "task_completed",
+    # the instance is locked first (found through the task), then the task is read once, fresh, and
+    # checked: who may complete it is decided on the row as it is under the lock
+    with unit_of_work.edit(None, user, "task_completed", of_task=task_id,
                            not_waiting=(CONFLICT_VI, CONFLICT_EN)) as change:
         instance = change.instance
-        db.session.refresh(task)
+        task = db.session.scalars(select(HumanTask).where(HumanTask.id == task_id)
+                                  .execution_options(populate_existing=True)).one()
+        principal = check_assignee(task, user)
+        if task.subject_id == user.id and task.lane_role != "subject":
+            raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
+                            "Nobody may review or decide their own evaluation.")
         task.instance = instance          # hold it: the caller's response reads it without a reload
         if task.status != "ready":
             raise Conflict(CONFLICT_VI, CONFLICT_EN)

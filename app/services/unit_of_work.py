@@ -37,7 +37,7 @@ from app.engine.runtime import EngineError, NotWaiting, Workflow
 from app.models import ProcessInstance, User
 
 from . import audit, instances, transaction
-from .errors import Conflict, ServiceError, engine_failed, from_database, stale
+from .errors import Conflict, NotFound, ServiceError, engine_failed, from_database, stale
 
 log = logging.getLogger("app.uow")
 
@@ -73,16 +73,25 @@ class Change:
 
 
 @contextmanager
-def edit(instance: int | ProcessInstance, actor: User | None, use_case: str, *, allow: tuple[str, ...] = (),
-         not_waiting: tuple[str, str] | None = None,
+def edit(instance: int | ProcessInstance | None, actor: User | None, use_case: str, *, allow: tuple[str, ...] = (),
+         of_task: int | None = None, not_waiting: tuple[str, str] | None = None,
          on_engine_error: Callable[[int, EngineError], ServiceError | None] | None = None) -> Iterator[Change]:
-    """Lock `instance` (an id, or a row the caller has just locked) and yield a Change; see the module."""
+    """Lock `instance` (an id, a row the caller has just locked, or with `of_task` the instance of that
+    human task) and yield a Change; see the module."""
     instance_id = instance.id if isinstance(instance, ProcessInstance) else instance
-    if has_request_context():
-        g.instance_id = instance_id           # every log line of the request names it
     started = time.perf_counter()
     try:
-        locked = instance if isinstance(instance, ProcessInstance) else instances.lock(instance_id, allow)
+        if isinstance(instance, ProcessInstance):
+            locked = instance
+        elif of_task is not None:
+            locked = instances.lock_of_task(of_task, allow)
+            if locked is None:
+                raise NotFound(f"Không tìm thấy việc #{of_task}", f"Task #{of_task} not found")
+            instance_id = locked.id
+        else:
+            locked = instances.lock(instance_id, allow)
+        if has_request_context():
+            g.instance_id = instance_id       # every log line of the request names it
         yield Change(locked, actor)
     except ServiceError as exc:
         transaction.mark_failed()
