@@ -172,10 +172,19 @@ def _check_decision(data: dict, context: dict) -> None:
                         "message_en": "Keeping the level the work deserves needs the objective cause confirmed."}])
 
 
+# Parsed forms per (process version, file): a published version never changes, so its forms are parsed
+# and checked once per process, not on every page and submit (expand() copies before it fills in).
+_parsed_forms: dict[tuple[int, str, str], dict] = {}
+
+
 def form_schema(instance, form_file: str | None, context: dict) -> dict:
     if not form_file:
         return {"type": "object", "properties": {}}
-    return forms.expand(forms.load_form(instances.version_files(instance), form_file), context)
+    key = (instance.version_id, instance.version.sha256, form_file)   # ids restart in a wiped test database
+    parsed = _parsed_forms.get(key)
+    if parsed is None:
+        parsed = _parsed_forms[key] = forms.load_form(instances.version_files(instance), form_file)
+    return forms.expand(parsed, context)
 
 
 def complete(task_id: int, user: User, data: dict, *, quota_checked: bool = False) -> HumanTask:
