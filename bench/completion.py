@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     profiler = None
     if args.profile:
         import cProfile
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     statuses = [json_completion(task_id, uid) for task_id, uid in timed]

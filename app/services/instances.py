@@ -189,11 +189,12 @@ def lock_of_task(task_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance |
 
 def _locking(where):
     """SELECT … FOR UPDATE OF the instance, with what every change reads anyway (the subject, the
-    unit, the version row, whose files stay deferred) in the same statement."""
+    unit, the version row, whose files stay deferred, and the record it projects) in one statement."""
     return (select(ProcessInstance).where(where)
             .options(joinedload(ProcessInstance.subject, innerjoin=True),
                      joinedload(ProcessInstance.unit, innerjoin=True),
-                     joinedload(ProcessInstance.version, innerjoin=True))
+                     joinedload(ProcessInstance.version, innerjoin=True),
+                     joinedload(ProcessInstance.record))
             .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
 
 
