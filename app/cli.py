@@ -146,20 +146,32 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--interval", default=30.0, help="seconds between polls")
     @click.option("--once", is_flag=True)
-    def worker(interval, once):
+    @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+                  envvar="WORKER_METRICS_PORT", help="serve Prometheus metrics on this port (0/unset: none)")
+    @click.option("--metrics-addr", default="127.0.0.1", envvar="WORKER_METRICS_ADDR", show_default=True,
+                  help="address the metrics port listens on")
+    def worker(interval, once, metrics_port, metrics_addr):
         """Fire due timers, flag overdue tasks and send queued mail in a loop. Run as many as you like
         (on one host or several): each claims its rows with FOR UPDATE SKIP LOCKED and commits per
         instance (per chunk for overdue notices, per mail), so every timer fires once and a killed
         worker leaves nothing half-done."""
+        from flask import current_app
+
+        from .services import metrics
+        if metrics_port:
+            metrics.start_worker_server(current_app._get_current_object(), metrics_port, metrics_addr)
+            click.echo(f"worker: metrics on http://{metrics_addr}:{metrics_port}/metrics")
         click.echo(f"worker: polling every {interval:g}s")
         while True:
             fired, late = _guarded(timers.run_due), _guarded(overdue.sweep)
+            metrics.TIMERS_FIRED.inc(fired)
             if fired or late:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired} overdue={late}")
             digests = _guarded(mail.send_digests)  # once a day per person who chose the daily digest
             if digests:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} digests={digests}")
             sent = _send_mail()
+            metrics.MAIL_SENT.inc(sent)
             if sent:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} mail_sent={sent}")
             if once:

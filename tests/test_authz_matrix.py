@@ -62,6 +62,9 @@ GET = {
     "api.monthly_xlsx": ("export", Q), "api.rollup_report": ("reports", "?unit=SNV-TCCB&range=2030-Q1"),
     "account.activate": ("public", ""), "account.reset": ("public", ""), "account.forgot": ("public", ""),
     "account.pending": ("hr", ""), "transfers.transfer_page": ("hr", ""),
+    # probes answer anyone; /metrics answers loopback (the test client's address) or a bearer token,
+    # and test_ops checks that another network is refused
+    "ops.healthz": ("public", ""), "ops.readyz": ("public", ""), "ops.metrics": ("public", ""),
 }
 # Writes: who must be refused. "any" = every signed-in person may call it (their own data only).
 WRITE = {

@@ -39,6 +39,8 @@ class BoundedInt(IntegerConverter):
 def register(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     app.json = StrictJSONProvider(app)
+    from . import ops
+    ops.init_app(app)         # first: its request timer must start before any other hook
     from .admin.routes import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
