@@ -14,7 +14,7 @@ from flask import Flask
 
 from .engine import clock
 from .extensions import db
-from .services import cycles, mail, orgimport, overdue, timers, versions
+from .services import cycles, mail, orgimport, overdue, summary, timers, versions
 from .services.errors import ServiceError
 
 
@@ -140,6 +140,7 @@ def register_commands(app: Flask) -> None:
         with clock.frozen_at(now):
             click.echo(f"fired={timers.run_due(now)}")
             click.echo(f"overdue={overdue.sweep(now)}")
+            click.echo(f"summary_folded={_guarded(summary.fold)}")
             click.echo(f"digests={_guarded(lambda: mail.send_digests(now))}")
             click.echo(f"mail_sent={_send_mail(now)}")
 
@@ -165,6 +166,7 @@ def register_commands(app: Flask) -> None:
         while True:
             fired, late = _guarded(timers.run_due), _guarded(overdue.sweep)
             metrics.TIMERS_FIRED.inc(fired)
+            _guarded(summary.fold)           # the city dashboard's monthly summary catches up
             if fired or late:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired} overdue={late}")
             digests = _guarded(mail.send_digests)  # once a day per person who chose the daily digest
@@ -177,6 +179,20 @@ def register_commands(app: Flask) -> None:
             if once:
                 break
             time.sleep(interval)
+
+    @app.cli.group("summary")
+    def summary_group():
+        """The city dashboard's monthly summary."""
+
+    @summary_group.command("fold")
+    def summary_fold():
+        """Fold the waiting changes into the summary now (the worker does it on every poll)."""
+        click.echo(f"folded={summary.fold()}")
+
+    @summary_group.command("rebuild")
+    def summary_rebuild():
+        """Recompute the summary from the evaluation records (a repair; blocks record changes while it runs)."""
+        click.echo(f"rows={summary.rebuild()}")
 
     @app.cli.group("mail")
     def mail_group():

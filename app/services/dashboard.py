@@ -17,7 +17,7 @@ from app.models import EvaluationRecord, HumanTask, ProcessInstance, Unit, User
 from app.rules.levels import LEVELS
 from app.rules.workdays import parse_period
 
-from . import access, filters
+from . import access, filters, summary
 from .errors import BadRequest, Forbidden
 from .instances import STATUS_LABELS
 
@@ -117,11 +117,11 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
 
     # 4. the last 12 months -----------------------------------------------------------------------
     periods = last_periods(period)
-    trend_rows = db.session.execute(
-        select(R.period, R.level, published.label("pub"), func.count().label("n"),
-               func.sum(R.total).label("sum_total"))
-        .where(R.period.in_(periods), R.status.not_in(ENDED), rec_scope)
-        .group_by(R.period, R.level, published)).all()
+    if within is None:
+        # The whole city: the monthly summary (a few dozen rows) instead of a year of records.
+        trend_rows = summary.trend_rows(periods, ENDED)
+    else:
+        trend_rows = trend_from_records(periods, rec_scope)
 
     units = {u.id: u for u in filters.subtree_units(unit.id)}
     children = sorted((u for u in units.values() if u.parent_id == unit.id), key=lambda u: u.code)
@@ -191,7 +191,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             t["published"] += r.n
             if r.level in LEVELS:
                 t["levels"][r.level] += r.n
-            if r.sum_total is not None:
+            if r.n_total:          # some record of the group has a total
                 t["_sum"] += float(r.sum_total)
                 t["_n"] += r.n
     for t in trend.values():
@@ -216,6 +216,17 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         "levels": levels,
         "trend": [trend[p] for p in periods],
     }
+
+
+def trend_from_records(periods: list[str], rec_scope):
+    """The 12-month trend counted from the records themselves (any unit subtree or scope)."""
+    R = EvaluationRecord
+    published = case((R.published_at.is_(None), 0), else_=1)
+    return db.session.execute(
+        select(R.period, R.level, published.label("pub"), func.count().label("n"),
+               func.count(R.total).label("n_total"), func.sum(R.total).label("sum_total"))
+        .where(R.period.in_(periods), R.status.not_in(ENDED), rec_scope)
+        .group_by(R.period, R.level, published)).all()
 
 
 def chart_data(board: dict, lang: str = "vi") -> dict:

@@ -1,0 +1,36 @@
+"""The city's month in numbers: how many records stand at each (period, status, level, published) and
+the sum of their totals, for the city-wide dashboard's 12-month trend (services/summary.py).
+
+Database triggers on evaluation_records append a delta row for every change that moves a record
+(insert, decision, publication, appeal, lock, delete); the worker folds the deltas into the summary.
+Appending instead of updating one counter row keeps concurrent completions from queueing (or
+deadlocking) on the same hot row."""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+
+class RecordSummary(db.Model):
+    __tablename__ = "record_summary"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str] = mapped_column(String(1), primary_key=True, default="")   # '' = no level yet
+    published: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    n_total: Mapped[int] = mapped_column(Integer, default=0)       # records with a total (not NULL)
+    sum_total: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RecordSummaryDelta(db.Model):
+    __tablename__ = "record_summary_delta"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(1))
+    published: Mapped[int] = mapped_column(SmallInteger)
+    dn: Mapped[int] = mapped_column(Integer)
+    dn_total: Mapped[int] = mapped_column(Integer)
+    dsum: Mapped[float] = mapped_column(Float)

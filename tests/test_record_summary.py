@@ -1,0 +1,91 @@
+"""The city dashboard's monthly summary (migration 0011): kept by database triggers on every change that
+moves a record, folded by the worker, and always equal to counting the records themselves."""
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, true, update
+
+from app.extensions import db
+from app.models import EvaluationRecord, RecordSummary, RecordSummaryDelta
+from app.services import dashboard, summary
+
+from . import test_month_api as month
+from .conftest import PERIOD, user
+from .support import Api, scores_for
+
+PERIODS = dashboard.last_periods("2030-05")
+
+
+def _norm(rows):
+    return {(r.period, r.level or "", int(r.pub)): (int(r.n), int(r.n_total), round(float(r.sum_total or 0), 3))
+            for r in rows if int(r.n)}
+
+
+def _from_summary():
+    return _norm(summary.trend_rows(PERIODS, dashboard.ENDED))
+
+
+def _from_records():
+    return _norm(dashboard.trend_from_records(PERIODS, true()))
+
+
+def _deltas():
+    return db.session.scalar(select(func.count()).select_from(RecordSummaryDelta))
+
+
+def test_the_summary_follows_a_month_with_and_without_folding(client):
+    assert _from_summary() == _from_records() == {}
+    month.test_full_month_through_the_api(client)          # open, evaluate, decide, publish, appeal, lock
+    assert _deltas() > 0
+    counted = _from_records()
+    assert counted[(PERIOD, "B", 1)][0] == 6 and sum(v[0] for v in counted.values()) == 12
+    assert _from_summary() == counted                         # deltas not folded yet: still exact
+    assert summary.fold() > 0 and _deltas() == 0
+    assert _from_summary() == counted
+    assert summary.fold() == 0
+
+    # the next month moves while the last one is folded
+    hr = Api(client, "nva")
+    assert hr.post("/cycles", {"unit": "SNV-TCCB", "period": "2030-04"}).status_code == 200
+    ttb = Api(client, "ttb")
+    ttb.complete(ttb.task_for("ttb", "self_evaluation")["id"], scores_for(77))
+    assert _from_summary() == _from_records()
+    summary.fold()
+    assert _from_summary() == _from_records()
+    assert _from_summary()[("2030-04", "", 0)][0] == 5       # the division's five people, none published
+
+    # a record removed (and one changed behind the application's back) are counted too
+    db.session.execute(delete(EvaluationRecord).where(EvaluationRecord.subject_id == user("lvc").id,
+                                                      EvaluationRecord.period == "2030-04"))
+    db.session.execute(update(EvaluationRecord).where(EvaluationRecord.period == PERIOD,
+                                                      EvaluationRecord.subject_id == user("hve").id)
+                       .values(total=None))
+    db.session.commit()
+    assert _from_summary() == _from_records()
+    summary.fold()
+    assert _from_summary() == _from_records()
+
+
+def test_rebuild_and_the_city_dashboard(client):
+    month.test_full_month_through_the_api(client)
+    summary.fold()
+    folded = db.session.execute(select(RecordSummary)).scalars().all()
+    as_rows = {(s.period, s.status, s.level, s.published): (s.n, s.n_total, s.sum_total) for s in folded}
+    assert summary.rebuild() == len(as_rows)
+    again = {(s.period, s.status, s.level, s.published): (s.n, s.n_total, s.sum_total)
+             for s in db.session.execute(select(RecordSummary)).scalars()}
+    assert again == as_rows
+    # the city-wide dashboard (the root unit, a viewer who sees everything) reads the summary: a
+    # summary row that disagrees with the records shows, which proves where the trend comes from
+    board = dashboard.build(user("admin"), "UBTP", PERIOD)
+    march = next(t for t in board["trend"] if t["period"] == PERIOD)
+    assert march["evaluated"] == 12 and march["levels"]["A"] == 2 and march["mean"] is not None
+    db.session.execute(update(RecordSummary).where(RecordSummary.period == PERIOD, RecordSummary.level == "A")
+                       .values(n=RecordSummary.n + 100))
+    db.session.commit()
+    board = dashboard.build(user("admin"), "UBTP", PERIOD)
+    assert next(t for t in board["trend"] if t["period"] == PERIOD)["levels"]["A"] == 102
+    agency = dashboard.build(user("admin"), "SNV", PERIOD)         # an agency: counted from its records
+    assert next(t for t in agency["trend"] if t["period"] == PERIOD)["levels"]["A"] == 2
+    summary.rebuild()
+    board = dashboard.build(user("admin"), "UBTP", PERIOD)
+    assert next(t for t in board["trend"] if t["period"] == PERIOD)["levels"]["A"] == 2
