@@ -99,6 +99,7 @@ def _empty_all_tables():
             # deleting evaluation records appended summary deltas (a trigger): the summary starts empty too
             conn.execute(text("DELETE FROM record_summary_delta"))
             conn.execute(text("DELETE FROM record_summary"))
+            conn.execute(text("DELETE FROM record_unit_summary"))
 
 
 @pytest.fixture()

@@ -2,10 +2,10 @@
 moves a record, folded by the worker, and always equal to counting the records themselves."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, true, update
+from sqlalchemy import case, delete, func, select, true, update
 
 from app.extensions import db
-from app.models import EvaluationRecord, RecordSummary, RecordSummaryDelta
+from app.models import EvaluationRecord, RecordSummary, RecordSummaryDelta, RecordUnitSummary
 from app.services import dashboard, summary
 
 from . import test_month_api as month
@@ -20,12 +20,22 @@ def _norm(rows):
             for r in rows if int(r.n)}
 
 
+def _months(rows):
+    return {(r.unit_id, r.status, r.level or "", int(r.pub)): int(r.n) for r in rows if int(r.n)}
+
+
 def _from_summary():
-    return _norm(summary.trend_rows(PERIODS, dashboard.ENDED))
+    return (_norm(summary.trend_rows(PERIODS, dashboard.ENDED)),
+            {p: _months(summary.month_rows(p)) for p in (PERIOD, "2030-04")})
 
 
 def _from_records():
-    return _norm(dashboard.trend_from_records(PERIODS, true()))
+    R = EvaluationRecord
+    published = case((R.published_at.is_(None), 0), else_=1)
+    months = {p: _months(db.session.execute(
+        select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
+        .where(R.period == p).group_by(R.unit_id, R.status, R.level, published)).all()) for p in (PERIOD, "2030-04")}
+    return _norm(dashboard.trend_from_records(PERIODS, true())), months
 
 
 def _deltas():
@@ -33,11 +43,12 @@ def _deltas():
 
 
 def test_the_summary_follows_a_month_with_and_without_folding(client):
-    assert _from_summary() == _from_records() == {}
+    assert _from_summary() == _from_records() == ({}, {PERIOD: {}, "2030-04": {}})
     month.test_full_month_through_the_api(client)          # open, evaluate, decide, publish, appeal, lock
     assert _deltas() > 0
     counted = _from_records()
-    assert counted[(PERIOD, "B", 1)][0] == 6 and sum(v[0] for v in counted.values()) == 12
+    assert counted[0][(PERIOD, "B", 1)][0] == 6 and sum(v[0] for v in counted[0].values()) == 12
+    assert sum(counted[1][PERIOD].values()) == 12 and len({k[0] for k in counted[1][PERIOD]}) >= 3
     assert _from_summary() == counted                         # deltas not folded yet: still exact
     assert summary.fold() > 0 and _deltas() == 0
     assert _from_summary() == counted
@@ -51,14 +62,17 @@ def test_the_summary_follows_a_month_with_and_without_folding(client):
     assert _from_summary() == _from_records()
     summary.fold()
     assert _from_summary() == _from_records()
-    assert _from_summary()[("2030-04", "", 0)][0] == 5       # the division's five people, none published
+    assert _from_summary()[0][("2030-04", "", 0)][0] == 5    # the division's five people, none published
 
-    # a record removed (and one changed behind the application's back) are counted too
+    # a record removed, one changed behind the application's back and one moved to another unit count too
     db.session.execute(delete(EvaluationRecord).where(EvaluationRecord.subject_id == user("lvc").id,
                                                       EvaluationRecord.period == "2030-04"))
     db.session.execute(update(EvaluationRecord).where(EvaluationRecord.period == PERIOD,
                                                       EvaluationRecord.subject_id == user("hve").id)
                        .values(total=None))
+    db.session.execute(update(EvaluationRecord).where(EvaluationRecord.period == "2030-04",
+                                                      EvaluationRecord.subject_id == user("ptd").id)
+                       .values(unit_id=user("hve").unit_id))
     db.session.commit()
     assert _from_summary() == _from_records()
     summary.fold()
@@ -89,3 +103,13 @@ def test_rebuild_and_the_city_dashboard(client):
     summary.rebuild()
     board = dashboard.build(user("admin"), "UBTP", PERIOD)
     assert next(t for t in board["trend"] if t["period"] == PERIOD)["levels"]["A"] == 2
+    assert board["summary"]["total"] == 12 and board["levels"]["A"] == 2
+    # the month's counts by unit come from the unit summary the same way
+    units_before = _months(summary.month_rows(PERIOD))
+    db.session.execute(update(RecordUnitSummary).where(RecordUnitSummary.period == PERIOD,
+                                                       RecordUnitSummary.level == "A").values(n=RecordUnitSummary.n + 1))
+    db.session.commit()
+    board = dashboard.build(user("admin"), "UBTP", PERIOD)
+    assert board["summary"]["total"] == 12 + len([k for k in units_before if k[2] == "A"]) and board["levels"]["A"] > 2
+    summary.rebuild()
+    assert _months(summary.month_rows(PERIOD)) == units_before

@@ -24,10 +24,24 @@ class RecordSummary(db.Model):
     sum_total: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class RecordUnitSummary(db.Model):
+    """The same per unit, for one month of the city: a few rows per unit instead of every record."""
+    __tablename__ = "record_unit_summary"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str] = mapped_column(String(1), primary_key=True, default="")
+    published: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    n_total: Mapped[int] = mapped_column(Integer, default=0)
+    sum_total: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class RecordSummaryDelta(db.Model):
     __tablename__ = "record_summary_delta"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     period: Mapped[str] = mapped_column(String(7))
+    unit_id: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(32))
     level: Mapped[str] = mapped_column(String(1))
     published: Mapped[int] = mapped_column(SmallInteger)

@@ -86,10 +86,13 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
 
     # 1. records of the month by unit, status, level and publication -------------------------------
     published = case((R.published_at.is_(None), 0), else_=1)
-    rows = db.session.execute(
-        select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
-        .where(R.period == period, rec_scope)
-        .group_by(R.unit_id, R.status, R.level, published)).all()
+    if within is None:
+        rows = summary.month_rows(period)        # the whole city: a few rows per unit, not every record
+    else:
+        rows = db.session.execute(
+            select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
+            .where(R.period == period, rec_scope)
+            .group_by(R.unit_id, R.status, R.level, published)).all()
 
     # 2. overdue ready tasks: by step and unit; per step the holders with the most -----------------
     is_late = and_(T.period == period, T.status == "ready", T.due_at < now,
@@ -118,7 +121,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     # 4. the last 12 months -----------------------------------------------------------------------
     periods = last_periods(period)
     if within is None:
-        # The whole city: the monthly summary (a few dozen rows) instead of a year of records.
+        # the whole city: the monthly summary (a few dozen rows) instead of a year of records
         trend_rows = summary.trend_rows(periods, ENDED)
     else:
         trend_rows = trend_from_records(periods, rec_scope)
