@@ -43,6 +43,10 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
     engine_options = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         engine_options["connect_args"] = {"timeout": 30}
+    elif os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() == "0":
+        # Behind PgBouncer in transaction pooling (before 1.21, or without max_prepared_statements) a
+        # statement prepared on one server connection is unknown on the next: psycopg must not prepare.
+        engine_options["connect_args"] = {"prepare_threshold": None}
     cfg = {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
