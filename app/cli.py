@@ -14,7 +14,7 @@ from flask import Flask
 
 from .engine import clock
 from .extensions import db
-from .services import cycles, mail, orgimport, overdue, summary, timers, versions
+from .services import cycles, dashboard, mail, orgimport, overdue, summary, timers, versions
 from .services.errors import ServiceError
 
 
@@ -141,6 +141,7 @@ def register_commands(app: Flask) -> None:
             click.echo(f"fired={timers.run_due(now)}")
             click.echo(f"overdue={overdue.sweep(now)}")
             click.echo(f"summary_folded={_guarded(summary.fold)}")
+            _guarded(lambda: dashboard.refresh_city_overdue(now))
             click.echo(f"digests={_guarded(lambda: mail.send_digests(now))}")
             click.echo(f"mail_sent={_send_mail(now)}")
 
@@ -167,6 +168,7 @@ def register_commands(app: Flask) -> None:
             fired, late = _guarded(timers.run_due), _guarded(overdue.sweep)
             metrics.TIMERS_FIRED.inc(fired)
             _guarded(summary.fold)           # the city dashboard's monthly summary catches up
+            _guarded(dashboard.refresh_city_overdue)          # and its count of overdue tasks
             if fired or late:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired} overdue={late}")
             digests = _guarded(mail.send_digests)  # once a day per person who chose the daily digest

@@ -113,3 +113,27 @@ def test_rebuild_and_the_city_dashboard(client):
     assert board["summary"]["total"] == 12 + len([k for k in units_before if k[2] == "A"]) and board["levels"]["A"] > 2
     summary.rebuild()
     assert _months(summary.month_rows(PERIOD)) == units_before
+
+
+def test_the_city_dashboard_shows_the_workers_count_of_overdue_tasks(client):
+    from datetime import datetime, timezone
+
+    from app.models import OverdueSnapshot
+    hr = Api(client, "nva")
+    assert hr.post("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True}).status_code == 200
+    summary.fold()
+    now = datetime(2030, 4, 20, 3, 0, tzinfo=timezone.utc)          # after the self-evaluation deadline
+    live = dashboard.build(user("admin"), "UBTP", PERIOD, now)
+    assert live["summary"]["overdue"] == 12 and live["overdue"][0]["holders"]
+    assert dashboard.refresh_city_overdue(now) == 1
+    cached = dashboard.build(user("admin"), "UBTP", PERIOD, now)
+    assert cached["overdue"] == live["overdue"] and cached["completion"] == live["completion"]
+    # the snapshot is what the page shows while it is recent (proved by changing it) ...
+    snap = db.session.get(OverdueSnapshot, PERIOD)
+    snap.late = [dict(r, n=r["n"] + 1) for r in snap.late]
+    db.session.commit()
+    assert dashboard.build(user("admin"), "UBTP", PERIOD, now)["summary"]["overdue"] == 12 + len(snap.late)
+    # ... and not once it is older than two minutes, nor for an agency
+    later_now = now.replace(minute=10)
+    assert dashboard.build(user("admin"), "UBTP", PERIOD, later_now)["summary"]["overdue"] == 12
+    assert dashboard.build(user("admin"), "SNV", PERIOD, now)["summary"]["overdue"] == 12

@@ -7,10 +7,14 @@ Appending instead of updating one counter row keeps concurrent completions from 
 deadlocking) on the same hot row."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, Integer, SmallInteger, String
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Float, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+
+from .types import UTCDateTime
 
 
 class RecordSummary(db.Model):
@@ -48,3 +52,13 @@ class RecordSummaryDelta(db.Model):
     dn: Mapped[int] = mapped_column(Integer)
     dn_total: Mapped[int] = mapped_column(Integer)
     dsum: Mapped[float] = mapped_column(Float)
+
+
+class OverdueSnapshot(db.Model):
+    """The city's overdue tasks of one open month as the worker last counted them (by step and unit,
+    and the holders with the most per step): the city dashboard shows it while it is recent."""
+    __tablename__ = "overdue_snapshots"
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    late: Mapped[list] = mapped_column(JSON)
+    holders: Mapped[list] = mapped_column(JSON)

@@ -1,6 +1,7 @@
 """The city dashboard's monthly summary: record counts and score sums per (period, status, level,
 published) and per (period, unit, status, level, published), kept by triggers on evaluation_records (a delta row per change, folded by the worker), and
-filled from the records already there.
+filled from the records already there; and the worker's latest count of the city's overdue tasks per open
+month.
 
 Revision ID: 0011_record_summary
 Revises: 0010_account_tokens
@@ -101,6 +102,14 @@ def upgrade():
         sa.Column("dsum", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_record_summary_delta")),
     )
+    op.create_table(
+        "overdue_snapshots",
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("late", sa.JSON(), nullable=False),
+        sa.Column("holders", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("period", name=op.f("pk_overdue_snapshots")),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_UP)
     else:
@@ -118,6 +127,7 @@ def downgrade():
     else:
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS evaluation_records_summary_{name}")
+    op.drop_table("overdue_snapshots")
     op.drop_table("record_summary_delta")
     op.drop_table("record_unit_summary")
     op.drop_table("record_summary")
