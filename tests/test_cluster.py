@@ -200,6 +200,13 @@ def test_a_month_on_two_servers_and_two_workers(ctx, cluster):
     # the workers' own metrics see the same database
     body = requests.get(cluster.worker_metrics[0], timeout=10).text
     assert "danhgia_open_tasks" in body and "danhgia_database_up 1.0" in body
+    # each server counts the completions it did (gunicorn's multiprocess metrics): together, every one once
+    done_by_servers = 0.0
+    for server in cluster.servers:
+        for line in requests.get(f"{server}/metrics", timeout=10).text.splitlines():
+            if line.startswith("danhgia_task_completions_total{"):
+                done_by_servers += float(line.rpartition(" ")[2])
+    assert done_by_servers == 12 + 12 + 11 + 1
 
     # the appeal window closes: both workers fire the timers at the same moment
     now = later(30).isoformat()
