@@ -770,4 +770,5 @@ EN = {
     "Đã ghi nhận điều chuyển %(name)s sang %(unit)s.": "Transfer of %(name)s to %(unit)s recorded.",
     "Điều chuyển": "Transfers",
     "Kích hoạt": "Activation",
+    "Đăng nhập bằng tài khoản của thành phố": "Sign in with the city's account",
 }

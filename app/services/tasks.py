@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
-from . import audit, authority, instances, quota
+from . import audit, authority, instances, metrics, quota
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
 CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
@@ -214,6 +214,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota
         instances.save(instance, workflow, actor=user)
         if commit:
             db.session.commit()
+        metrics.COMPLETIONS.labels(task.step).inc()
     except (StaleDataError, NotWaiting):
         db.session.rollback()
         raise Conflict(CONFLICT_VI, CONFLICT_EN)
