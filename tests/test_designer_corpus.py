@@ -18,6 +18,9 @@ from .test_designer import json_token, login, new_draft, publish, upload
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
+# findings about a whole file that cannot be read as a diagram (the form's own finding is repeated on
+# every task that uses it)
+FILE_LEVEL = {"xml_syntax", "unsafe_xml", "no_bpmn", "form_invalid"}
 COMMENT = (Path(__file__).resolve().parent / "fixtures" / "designer" / "comment.json").read_bytes()
 
 
@@ -76,4 +79,10 @@ def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_el
                 problems.append((case, "published", statuses))
             if not all(f["message"] and f["message_en"] for f in findings):
                 problems.append((case, "finding without words", findings))
+        # every error names its element (drawn on the diagram), parse errors included; only a file
+        # that is not XML at all has no element to name
+        unplaced = [f["code"] for f in findings if f["severity"] == "error" and not f["element"]
+                    and f["code"] not in FILE_LEVEL]
+        if unplaced:
+            problems.append((case, "error without its element", unplaced))
     assert problems == []

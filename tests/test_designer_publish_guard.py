@@ -66,6 +66,18 @@ def test_the_static_checks_know_the_data():
                                              'review.get("return_for_revisio")', ("form_field_unknown", "to_revision")),
         "a name set on one path only": (SHIPPED, "self_evaluation_missed = True",
                                         "self_evaluation_missed = True\nlate_note = 1", None),
+        "a reminder for a step that does not exist": (SHIPPED, 'notify("reminder", "review")',
+                                                       'notify("reminder", "reviw")', ("notice_step", "review_remind")),
+        "a notice the app does not have": (SHIPPED, 'notify("returned", "self_evaluation")',
+                                           'notify("return", "self_evaluation")', ("notice_kind", "revision")),
+        "a role that does not resolve": (SHIPPED, 'same_holder("direct_manager", "decider")',
+                                         'same_holder("direct_manager", "decidr")',
+                                         ("role_unknown", "flow_review_merge_review_by_decider")),
+        "a hit policy the engine does not apply": ("classification.dmn", 'hitPolicy="UNIQUE"', 'hitPolicy="PRIORITY"',
+                                                   ("dmn_hit_policy", "classification")),
+        "a form stored over the month's criteria": (SHIPPED, "<spiffworkflow:variableName>review</spiffworkflow:variableName>",
+                                                    "<spiffworkflow:variableName>criteria</spiffworkflow:variableName>",
+                                                    ("variable_name", "review")),
         "a DMN input nobody supplies": ("classification.dmn", "<text>total</text>", "<text>totals</text>",
                                         ("name_unset", "classify")),
     }
@@ -140,3 +152,10 @@ def test_script_unit_tests_run_on_validate():
     errors = [f for f in validation.errors(lint(dict(files, **{SHIPPED: failing})))]
     assert [(f.code, f.element) for f in errors] == [("script_test_failed", "revision")]
     assert "NameError" in errors[0].message_en
+
+
+def test_the_notices_a_script_may_ask_for_are_the_ones_the_app_sends():
+    from app.engine.helpers import NOTICE_KINDS, STEP_NOTICES
+    from app.services.instances import NOTIFY_TEXT, NOTIFY_TEXT_EN
+    assert set(NOTIFY_TEXT) == set(NOTIFY_TEXT_EN)
+    assert NOTICE_KINDS == set(NOTIFY_TEXT) | {"reminder", "escalation"} and STEP_NOTICES <= NOTICE_KINDS

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lxml import etree
+
+from .helpers import NOTICE_KINDS, STEP_NOTICES
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -397,7 +400,7 @@ class Problem:
 
 
 def check(process, decisions: dict[str, dict], forms: dict[str, dict], seed: set[str],
-          known: set[str]) -> list[Problem]:
+          known: set[str], role_ok: Callable[[str], bool] | None = None) -> list[Problem]:
     """Names read before any step sets them, form fields that do not exist, working-day counts out of
     range. `forms`: form file -> {"fields": set of top-level properties, "required": set}; `known`:
     script helpers and built-ins that are always there."""
@@ -430,6 +433,7 @@ def check(process, decisions: dict[str, dict], forms: dict[str, dict], seed: set
             problems += _missing(flow_id, source, available, known, written_anywhere)
     problems += _form_keys(graph, forms)
     problems += _working_days(graph)
+    problems += _helper_arguments(graph, role_ok)
     return problems
 
 
@@ -516,6 +520,48 @@ def _working_days(graph: Graph) -> list[Problem]:
                         "(một tháng có tối đa 23 ngày làm việc).",
                         f"{node_id}: {name}(…, {value!r}, …) — the number of working days must be a whole number "
                         f"from {low} to {high} (a month has at most 23 working days).", source.line))
+    return out
+
+
+def _helper_arguments(graph: Graph, role_ok: Callable[[str], bool] | None) -> list[Problem]:
+    """Constant arguments of the helpers that name something: a notice the app sends (a kind nobody
+    handles is silently dropped), the step a reminder is for (no such step: nobody is reminded), the
+    roles `same_holder` compares (a role that does not resolve is never held: the branch is never taken)."""
+    user_tasks = {n.id for n in graph.nodes.values() if n.tag == "userTask"}
+    out = []
+    for node_id, node in graph.nodes.items():
+        for element, source in [(node_id, s) for s in node.before + node.after] + list(node.outgoing_reads):
+            for call in source.calls:
+                name = call.func.id if isinstance(call.func, ast.Name) else None
+                args = [a.value if isinstance(a, ast.Constant) else None for a in call.args]
+                if name == "notify" and args:
+                    kind = args[0]
+                    if isinstance(kind, str) and kind not in NOTICE_KINDS:
+                        out.append(Problem(
+                            "notice_kind", element,
+                            f"{element}: notify(“{kind}”, …) — ứng dụng không có loại thông báo này nên không ai "
+                            f"nhận được; các loại có: {', '.join(sorted(NOTICE_KINDS))}.",
+                            f"{element}: notify(“{kind}”, …) — the application has no such notice, nobody would "
+                            f"receive it; the kinds are: {', '.join(sorted(NOTICE_KINDS))}.", source.line))
+                    elif kind in STEP_NOTICES and len(args) > 1 and isinstance(args[1], str) \
+                            and args[1] not in user_tasks:
+                        out.append(Problem(
+                            "notice_step", element,
+                            f"{element}: notify(“{kind}”, “{args[1]}”) — không có bước người dùng “{args[1]}” "
+                            "trong quy trình nên không ai được nhắc.",
+                            f"{element}: notify(“{kind}”, “{args[1]}”) — the process has no user task "
+                            f"“{args[1]}”, so nobody would be reminded.", source.line))
+                elif name == "same_holder" and role_ok is not None:
+                    for role in args[:2]:
+                        if isinstance(role, str) and not role_ok(role):
+                            out.append(Problem(
+                                "role_unknown", element,
+                                f"{element}: same_holder(…) so sánh vai trò “{role}”, nhưng vai trò này không "
+                                "xác định được (không theo sơ đồ tổ chức, chưa ai được gán): điều kiện không bao "
+                                "giờ đúng.",
+                                f"{element}: same_holder(…) compares the role “{role}”, which does not resolve (not "
+                                "a role of the org chart, nobody holds it): the condition is never true.",
+                                source.line))
     return out
 
 
