@@ -410,12 +410,16 @@ BATCH = 50
 
 
 def migrate_instances(instance_ids: list[int], version_id: int, actor: User | None,
-                      mapping: dict[str, str] | None = None, batch_size: int = BATCH) -> list[dict]:
+                      mapping: dict[str, str] | None = None, batch_size: int = BATCH,
+                      done_before: int = 0, total: int | None = None) -> list[dict]:
     """Move several instances in batches, each instance in its own transaction (one that cannot move
-    does not stop the others); every batch leaves an audit event with its progress."""
+    does not stop the others); every batch leaves an audit event with its progress. The migration page
+    sends one batch per request to show the progress: `done_before` and `total` place it in the run."""
     from .errors import ServiceError
     out = []
     ids = list(dict.fromkeys(instance_ids))
+    done_before = max(0, int(done_before or 0))
+    total = max(int(total or 0), done_before + len(ids))
     for start in range(0, len(ids), max(1, batch_size)):
         batch = ids[start:start + batch_size]
         for instance_id in batch:
@@ -425,11 +429,12 @@ def migrate_instances(instance_ids: list[int], version_id: int, actor: User | No
                 db.session.rollback()
                 out.append({"id": instance_id, "moved": False, "message": exc.message, "message_en": exc.message_en})
         moved = sum(1 for r in out if r["moved"])
+        done = done_before + len(out)
         audit.record("migration_batch", actor=actor,
-                     details={"version_id": version_id, "batch": start // max(1, batch_size) + 1, "done": len(out),
-                              "total": len(ids), "moved": moved, "mapping": _mapping(mapping)})
+                     details={"version_id": version_id, "batch": (done_before + start) // max(1, batch_size) + 1,
+                              "done": done, "total": total, "moved": moved, "mapping": _mapping(mapping)})
         db.session.commit()
-        log.info("migration to version %s: %s/%s done, %s moved", version_id, len(out), len(ids), moved)
+        log.info("migration to version %s: %s/%s done, %s moved in this batch", version_id, done, total, moved)
     return out
 
 

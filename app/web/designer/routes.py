@@ -417,6 +417,12 @@ def migrate(version_id):
     results = None
     if request.method == "POST":
         ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+        if request.accept_mimetypes.best == "application/json":   # one batch of the page's progress bar
+            results = designer.migrate_instances(ids, version_id, current_user, mapping,
+                                                 done_before=request.form.get("done", 0, type=int),
+                                                 total=request.form.get("total", 0, type=int))
+            return jsonify({"results": [{k: r[k] for k in ("id", "moved", "message", "message_en") if k in r}
+                                        for r in results]})
         if not ids:
             flash(_("Chưa chọn hồ sơ nào."), "error")
         else:
@@ -429,7 +435,7 @@ def migrate(version_id):
     blocking = sorted({e for p in plan for e in p.get("blocking", [])} | {m["element"] for p in plan
                                                                              for m in p.get("moves", [])} | set(mapping))
     return render_template("designer/migrate.html", target=target, plan=plan, results=results, mapping=mapping,
-                           blocking=blocking, choices=designer.mapping_choices(version_id))
+                           blocking=blocking, choices=designer.mapping_choices(version_id), batch=designer.BATCH)
 
 
 @bp.route("/instances/<int:instance_id>/move", methods=["GET", "POST"])
