@@ -20,7 +20,8 @@ def disk_files() -> dict[str, str]:
 
 
 def lint(files):
-    return validation.validate(files, known_roles=versions.KNOWN_ROLES, app_forms=versions.APP_FORMS)
+    return validation.validate(files, known_roles=versions.KNOWN_ROLES, app_forms=versions.APP_FORMS,
+                               notice_kinds=versions.notice_kinds())
 
 
 def test_simulation_covers_every_path_of_the_shipped_process(ctx):
@@ -154,8 +155,12 @@ def test_script_unit_tests_run_on_validate():
     assert "NameError" in errors[0].message_en
 
 
-def test_the_notices_a_script_may_ask_for_are_the_ones_the_app_sends():
-    from app.engine.helpers import NOTICE_KINDS, STEP_NOTICES
-    from app.services.instances import NOTIFY_TEXT, NOTIFY_TEXT_EN
-    assert set(NOTIFY_TEXT) == set(NOTIFY_TEXT_EN)
-    assert NOTICE_KINDS == set(NOTIFY_TEXT) | {"reminder", "escalation"} and STEP_NOTICES <= NOTICE_KINDS
+def test_the_notices_a_script_may_ask_for_are_the_ones_the_app_sends(ctx, monkeypatch):
+    from app.services import instances
+    assert {"reminder", "escalation", "published", "returned"} <= versions.notice_kinds()
+    # a notice the application learns to send is accepted at once
+    files = disk_files()
+    files[SHIPPED] = files[SHIPPED].replace('notify("returned", "self_evaluation")', 'notify("sent_back", "self_evaluation")')
+    assert [f.code for f in versions.validate(files) if f.severity == "error"] == ["notice_kind"]
+    monkeypatch.setitem(instances.NOTIFY_TEXT, "sent_back", "{period}")
+    assert [f.code for f in versions.validate(files) if f.severity == "error"] == []

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .helpers import NOTICE_KINDS, STEP_NOTICES
+# notify("reminder", step): the reminder goes to whoever holds that user task
+STEP_NOTICES = frozenset({"reminder"})
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -400,7 +401,8 @@ class Problem:
 
 
 def check(process, decisions: dict[str, dict], forms: dict[str, dict], seed: set[str],
-          known: set[str], role_ok: Callable[[str], bool] | None = None) -> list[Problem]:
+          known: set[str], role_ok: Callable[[str], bool] | None = None,
+          notice_kinds: set[str] | None = None) -> list[Problem]:
     """Names read before any step sets them, form fields that do not exist, working-day counts out of
     range. `forms`: form file -> {"fields": set of top-level properties, "required": set}; `known`:
     script helpers and built-ins that are always there."""
@@ -433,7 +435,7 @@ def check(process, decisions: dict[str, dict], forms: dict[str, dict], seed: set
             problems += _missing(flow_id, source, available, known, written_anywhere)
     problems += _form_keys(graph, forms)
     problems += _working_days(graph)
-    problems += _helper_arguments(graph, role_ok)
+    problems += _helper_arguments(graph, role_ok, notice_kinds)
     return problems
 
 
@@ -523,10 +525,12 @@ def _working_days(graph: Graph) -> list[Problem]:
     return out
 
 
-def _helper_arguments(graph: Graph, role_ok: Callable[[str], bool] | None) -> list[Problem]:
-    """Constant arguments of the helpers that name something: a notice the app sends (a kind nobody
-    handles is silently dropped), the step a reminder is for (no such step: nobody is reminded), the
-    roles `same_holder` compares (a role that does not resolve is never held: the branch is never taken)."""
+def _helper_arguments(graph: Graph, role_ok: Callable[[str], bool] | None,
+                      notice_kinds: set[str] | None) -> list[Problem]:
+    """Constant arguments of the helpers that name something: a notice the app sends (`notice_kinds`,
+    given by the service that turns them into messages: a kind nobody handles is silently dropped), the
+    step a reminder is for (no such step: nobody is reminded), the roles `same_holder` compares (a role
+    that does not resolve is never held: the branch is never taken)."""
     user_tasks = {n.id for n in graph.nodes.values() if n.tag == "userTask"}
     out = []
     for node_id, node in graph.nodes.items():
@@ -536,13 +540,13 @@ def _helper_arguments(graph: Graph, role_ok: Callable[[str], bool] | None) -> li
                 args = [a.value if isinstance(a, ast.Constant) else None for a in call.args]
                 if name == "notify" and args:
                     kind = args[0]
-                    if isinstance(kind, str) and kind not in NOTICE_KINDS:
+                    if isinstance(kind, str) and notice_kinds is not None and kind not in notice_kinds:
                         out.append(Problem(
                             "notice_kind", element,
                             f"{element}: notify(“{kind}”, …) — ứng dụng không có loại thông báo này nên không ai "
-                            f"nhận được; các loại có: {', '.join(sorted(NOTICE_KINDS))}.",
+                            f"nhận được; các loại có: {', '.join(sorted(notice_kinds))}.",
                             f"{element}: notify(“{kind}”, …) — the application has no such notice, nobody would "
-                            f"receive it; the kinds are: {', '.join(sorted(NOTICE_KINDS))}.", source.line))
+                            f"receive it; the kinds are: {', '.join(sorted(notice_kinds))}.", source.line))
                     elif kind in STEP_NOTICES and len(args) > 1 and isinstance(args[1], str) \
                             and args[1] not in user_tasks:
                         out.append(Problem(

@@ -97,12 +97,6 @@ def same_holder(role_a: str, role_b: str) -> bool:
     return first is not None and first == resolve(str(role_b))
 
 
-# The notices a script may ask for (app/services/instances.py turns each into messages); any other kind
-# would be dropped without a word, so the designer's checks refuse it. A reminder names its user task.
-NOTICE_KINDS = frozenset({"reminder", "escalation", "published", "appeal_answered", "returned"})
-STEP_NOTICES = frozenset({"reminder"})
-
-
 def notify(kind: str, step: str = "") -> None:
     box = outbox.get()
     if box is not None:

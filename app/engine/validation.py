@@ -92,8 +92,10 @@ def _bpmn(tag: str) -> str:
 
 class _Linter:
     def __init__(self, files: dict[str, str], process_id: str, role_exists: Callable[[str], bool] | None,
-                 known_roles: Iterable[str], app_forms: Iterable[str] = ()):
+                 known_roles: Iterable[str], app_forms: Iterable[str] = (),
+                 notice_kinds: Iterable[str] | None = None):
         self.files = files
+        self.notice_kinds = set(notice_kinds) if notice_kinds is not None else None
         self.app_forms = set(app_forms)
         self.process_id = process_id
         self.role_exists = role_exists or (lambda role: False)
@@ -575,7 +577,8 @@ class _Linter:
             for process in tree.iter(_bpmn("process")):
                 try:
                     problems = dataflow.check(process, decisions, forms, set(SEED_NAMES), known,
-                                              lambda role: role in self.known_roles or self.role_exists(role))
+                                              lambda role: role in self.known_roles or self.role_exists(role),
+                                              self.notice_kinds)
                 except RecursionError:
                     continue
                 for problem in problems:
@@ -740,10 +743,11 @@ def _dmn_schema(tree):
 
 def validate(files: dict[str, str], *, process_id: str = specs.PROCESS_ID,
              role_exists: Callable[[str], bool] | None = None, known_roles: Iterable[str] = (),
-             app_forms: Iterable[str] = ()) -> list[Finding]:
+             app_forms: Iterable[str] = (), notice_kinds: Iterable[str] | None = None) -> list[Finding]:
     """Every finding for a set of files {name: text}: errors first, then warnings. `app_forms` are
-    forms the application itself uses outside the diagram (not reported as unused)."""
-    return _Linter(files, process_id, role_exists, known_roles, app_forms).run()
+    forms the application itself uses outside the diagram (not reported as unused); `notice_kinds` the
+    kinds of notify() the application turns into messages (None: not checked)."""
+    return _Linter(files, process_id, role_exists, known_roles, app_forms, notice_kinds).run()
 
 
 def check_upload(name: str, data: bytes) -> str:
