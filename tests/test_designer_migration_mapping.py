@@ -23,6 +23,8 @@ def _renamed_review() -> dict[str, str]:
                     'bpmnElement="review"'):
         text = text.replace(pattern, pattern.replace('"review"', '"manager_review"'))
     text = text.replace("<bpmn:flowNodeRef>review</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>manager_review</bpmn:flowNodeRef>")
+    # the reminder names the step it is for (a reminder for a step that is gone is refused)
+    text = text.replace('notify("reminder", "review")', 'notify("reminder", "manager_review")')
     # its deadline in its own pre-script: the init script every instance has run stays as it was
     text = text.replace("<spiffworkflow:variableName>review</spiffworkflow:variableName>\n      </bpmn:extensionElements>\n      <bpmn:incoming>flow_review_merge_review</bpmn:incoming>",
                         "<spiffworkflow:variableName>review</spiffworkflow:variableName>\n"
