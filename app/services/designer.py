@@ -522,6 +522,23 @@ def _sample_object(root: dict, node: dict) -> dict:
     return out
 
 
+def full_item(root: dict, prop: dict):
+    """A value of `prop` with every optional field of an object filled in too (one row of a list)."""
+    from app.forms.schema import deref
+    prop = deref(root, prop)
+    if isinstance(prop.get("properties"), dict) and not prop.get("x-criteria"):
+        out = {}
+        for key, sub in prop["properties"].items():
+            sub = deref(root, sub) if isinstance(sub, dict) else {}
+            if sub.get("readOnly"):
+                continue
+            value = _sample_value(root, sub)
+            if value is not None:
+                out[key] = value
+        return out
+    return _sample_value(root, prop)
+
+
 def _sample_value(root: dict, prop: dict):
     if "default" in prop:
         return prop["default"]
@@ -542,7 +559,13 @@ def _sample_value(root: dict, prop: dict):
     if kind == "boolean":
         return False
     if kind == "array":
-        return []
+        # as few rows as the form allows (a row with only its required fields)
+        item, count = prop.get("items"), int(prop.get("minItems") or 0)
+        if not isinstance(item, dict) or count <= 0:
+            return []
+        from app.forms.schema import deref
+        value = _sample_value(root, deref(root, item))
+        return [value] * count if value is not None else []
     if kind == "string":
         if prop.get("format") == "date":
             return "2030-03-31"

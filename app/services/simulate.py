@@ -5,7 +5,8 @@ without touching the database: the seed data of a sample person (the default sch
 the two ways the month may be set up (a separate direct manager, or a head's own record where the
 manager is the head), the answers to each form (valid data, then boundary values: each choice of a
 list, each yes/no flipped, numbers at their minimum and maximum, scores all at zero, texts at their
-longest) and the appeal's payload. Each engine error becomes a finding with its element and path.
+longest, lists empty, of one full row and at their longest) and the appeal's payload. Each engine
+error becomes a finding with its element and path.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ SETUPS = [
 
 def form_variants(schema: dict) -> list[tuple[str, dict]]:
     """Valid answers to an (expanded) form: plain sample data first, then boundary values one field at a time."""
-    from .designer import _sample_value, sample_data
+    from .designer import _sample_value, full_item, sample_data
     props = {k: v for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict) and not v.get("readOnly")}
     full = {}
     for key, prop in props.items():
@@ -74,6 +75,15 @@ def form_variants(schema: dict) -> list[tuple[str, dict]]:
             candidates.append((f"{key}=0", dict(full, **{key: zeros})))
         elif kind == "string" and prop.get("maxLength"):
             candidates.append((f"{key}=…{prop['maxLength']}", dict(full, **{key: "x" * int(prop["maxLength"])})))
+        elif kind == "array" and isinstance(prop.get("items"), dict):
+            # lists at their limits: none, one row with every field, as many rows as allowed
+            row = full_item(schema, prop["items"])
+            candidates.append((f"{key}=[]", dict(full, **{key: []})))
+            if row is not None:
+                candidates.append((f"{key}=[1]", dict(full, **{key: [row]})))
+                most = min(int(prop.get("maxItems") or 0), 200)
+                if most > 1:
+                    candidates.append((f"{key}=[{most}]", dict(full, **{key: [row] * most})))
     out, seen = [], set()
     for label, data in candidates:
         data = forms.strip_readonly(schema, data)
