@@ -2,8 +2,8 @@
 
 The engine explores the paths (app/engine/simulation.py); this module gives it what a month needs
 without touching the database: the seed data of a sample person (the default scheme's criteria),
-the two ways the month may be set up (a separate direct manager, or a head's own record where the
-manager is the head), the answers to each form (valid data, then boundary values: each choice of a
+the ways the month may be set up (a separate direct manager, or a head's own record where the
+manager is the head; opened after its period or when it starts), the answers to each form (valid data, then boundary values: each choice of a
 list, each yes/no flipped, numbers at their minimum and maximum, scores all at zero, texts at their
 longest, lists empty, of one full row and at their longest) and the appeal's payload. Each engine
 error becomes a finding with its element and path.
@@ -44,6 +44,12 @@ SETUPS = [
     ("Lãnh đạo trực tiếp khác Thủ trưởng", "A direct manager who is not the head", "staff", None),
     ("Hồ sơ của người mà Lãnh đạo trực tiếp là Thủ trưởng", "A record whose direct manager is the head", "leader",
      lambda role: 1),
+]
+# When the month is opened: after its period (the usual case), or on its first day (a process may
+# start with steps done during the period, such as a work plan)
+OPENINGS = [
+    ("mở sau kỳ", "opened after the period", (2030, 4, 1)),
+    ("mở đầu kỳ", "opened when the period starts", (2030, 3, 1)),
 ]
 
 
@@ -134,8 +140,10 @@ def simulate(files: dict[str, str], process_key: str) -> simulation.Report:
                 data = {}
         return dict(data, by="mau", at="2030-04-10T09:00:00+07:00")
 
-    setups = [simulation.Setup(vi, en, _seed(group), roles) for vi, en, group, roles in SETUPS]
     tz = ZoneInfo(current_app.config["TIMEZONE"])
+    setups = [simulation.Setup(f"{vi}, {when_vi}", f"{en}, {when_en}", _seed(group), roles,
+                               datetime(*day, 8, 0, tzinfo=tz))
+              for when_vi, when_en, day in OPENINGS for vi, en, group, roles in SETUPS]
     return simulation.explore(loaded, setups, variants, payload, datetime(2030, 4, 1, 8, 0, tzinfo=tz))
 
 
