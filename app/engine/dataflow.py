@@ -35,7 +35,7 @@ FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateT
 CONTAINERS = {"subProcess", "transaction", "adHocSubProcess"}
 
 # Helpers whose second argument counts working days, and the range a designer may give.
-WORKING_DAY_ARGS = {"wd_deadline": (1, 23), "wd_after": (1, 23), "wd_before": (0, 23)}
+WORKING_DAY_ARGS = {"wd_deadline": (1, 23), "wd_after": (1, 23), "wd_before": (0, 23), "wd_in_period": (1, 23)}
 
 
 def _local(el) -> str:
