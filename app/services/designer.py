@@ -410,7 +410,7 @@ BATCH = 50
 
 
 def migrate_instances(instance_ids: list[int], version_id: int, actor: User | None,
-                      mapping: dict[str, str] | None = None, batch_size: int = BATCH,
+                      mapping: dict[str, str] | None = None, batch_size: int | None = None,
                       done_before: int = 0, total: int | None = None) -> list[dict]:
     """Move several instances in batches, each instance in its own transaction (one that cannot move
     does not stop the others); every batch leaves an audit event with its progress. The migration page
@@ -418,6 +418,7 @@ def migrate_instances(instance_ids: list[int], version_id: int, actor: User | No
     from .errors import ServiceError
     out = []
     ids = list(dict.fromkeys(instance_ids))
+    batch_size = max(1, batch_size or BATCH)
     done_before = max(0, int(done_before or 0))
     total = max(int(total or 0), done_before + len(ids))
     for start in range(0, len(ids), max(1, batch_size)):
