@@ -168,3 +168,16 @@ def test_the_notices_a_script_may_ask_for_are_the_ones_the_app_sends(ctx, monkey
     assert [f.code for f in versions.validate(files) if f.severity == "error"] == ["notice_kind"]
     monkeypatch.setitem(instances.NOTIFY_TEXT, "sent_back", "{period}")
     assert [f.code for f in versions.validate(files) if f.severity == "error"] == []
+
+
+def test_instructions_that_show_a_name_nobody_sets_are_flagged_as_advice():
+    files = disk_files()
+    files[SHIPPED] = files[SHIPPED].replace("**{{ subject.full_name }}** kỳ **{{ period }}**",
+                                            "**{{ subject.full_name }}** kỳ **{{ perod }}**", 1)
+    findings = lint(files)
+    assert validation.errors(findings) == []
+    assert [(f.code, f.element) for f in findings] == [("instructions_name", "review")]
+    assert "perod" in findings[0].message_en
+    files = disk_files()
+    files[SHIPPED] = files[SHIPPED].replace("{{ period }}", "{{ period }", 1)
+    assert [f.code for f in lint(files)] == ["instructions_template"]

@@ -583,6 +583,35 @@ class _Linter:
                     continue
                 for problem in problems:
                     self.add("error", problem.code, name, problem.element, problem.vi, problem.en, problem.line)
+                self._instructions(name, process, forms, known)
+
+    def _instructions(self, name, process, forms, known) -> None:
+        """Names the instructions' template shows that nothing sets render empty, and a template that
+        does not parse is shown as written: advice, not errors (the month goes on)."""
+        from jinja2 import TemplateSyntaxError, meta
+        from jinja2.sandbox import SandboxedEnvironment
+        env = SandboxedEnvironment()
+        shown = set(self.assigned) | set(known) | {"allowed_levels"}
+        for form in forms.values():
+            shown |= form["fields"]
+        for el in process.iter(_bpmn("userTask")):
+            text = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}instructionsForEndUser")), "")
+            if not text or "{" not in text:
+                continue
+            try:
+                names = meta.find_undeclared_variables(env.parse(text))
+            except TemplateSyntaxError as exc:
+                self.add("warning", "instructions_template", name, el.get("id"),
+                         f"Hướng dẫn của bước {el.get('id')} sai cú pháp mẫu ({exc.message}): sẽ hiện nguyên văn.",
+                         f"The instructions of {el.get('id')} are not a valid template ({exc.message}): they are "
+                         "shown as written.", el.sourceline)
+                continue
+            for unknown in sorted(names - shown):
+                self.add("warning", "instructions_name", name, el.get("id"),
+                         f"Hướng dẫn của bước {el.get('id')} hiện “{unknown}”, nhưng không bước nào gán tên này: "
+                         "chỗ đó sẽ để trống.",
+                         f"The instructions of {el.get('id')} show “{unknown}”, which no step sets: it renders "
+                         "empty.", el.sourceline)
 
     def _decisions(self) -> dict[str, dict]:
         out = {}
