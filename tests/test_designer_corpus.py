@@ -31,6 +31,7 @@ def _versions() -> int:
 def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_element(client):
     login(client, "admin")
     problems = []
+    current_version = db.session.scalar(select(func.max(ProcessVersion.id)))
     for case, expected in EXPECTED.items():
         outcome = expected["outcome"]
         draft_id = new_draft(client, case)
@@ -45,6 +46,12 @@ def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_el
         statuses["draft"] = client.get(f"/designer/drafts/{draft_id}").status_code
         model = client.get(f"/designer/drafts/{draft_id}/model.json")
         statuses["model"] = model.status_code
+        # every page of the designer that shows the draft: the modeler, its tables and forms, the comparison
+        statuses["modeler"] = client.get(f"/designer/drafts/{draft_id}/modeler").status_code
+        if "dmn" in expected:
+            statuses["dmn_page"] = client.get(f"/designer/drafts/{draft_id}/dmn/pick.dmn").status_code
+        statuses["form_page"] = client.get(f"/designer/drafts/{draft_id}/forms/comment.json").status_code
+        statuses["diff"] = client.get(f"/designer/diff?a={current_version}&b=d{draft_id}").status_code
         token = json_token(client, draft_id) if statuses["draft"] == 200 else ""
         headers = {"X-CSRFToken": token}
         validate = client.post(f"/designer/drafts/{draft_id}/validate.json", json={}, headers=headers)
