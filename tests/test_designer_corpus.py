@@ -93,3 +93,28 @@ def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_el
         if unplaced:
             problems.append((case, "error without its element", unplaced))
     assert problems == []
+
+
+def test_ids_beyond_the_database_integers_are_not_found_never_a_500(client):
+    """PostgreSQL refuses an id over 2³¹−1 with an overflow: every id the designer reads from a path,
+    a query string or a form is bounded first."""
+    from .conftest import csrf_token
+    login(client, "admin")
+    big = "99999999999999999999"
+    current = db.session.scalar(select(func.max(ProcessVersion.id)))
+    statuses = {}
+    for path in (f"/designer/versions/{big}", f"/designer/instances/{big}/move", f"/designer/drafts/{big}",
+                 f"/designer/versions/{big}/migrate", f"/designer/diff?a={big}&b=d{big}",
+                 f"/designer/diff?a={current}&b={big}", f"/designer/diff?a={current}&b=d{big}"):
+        statuses[path] = client.get(path).status_code
+    page = client.get(f"/designer/versions/{current}/migrate").get_data(as_text=True)
+    token = csrf_token(page)
+    statuses["migrate"] = client.post(f"/designer/versions/{current}/migrate",
+                                      data={"instance": [big], "csrf_token": token}).status_code
+    resp = client.post(f"/designer/versions/{current}/migrate", headers={"Accept": "application/json"},
+                       data={"instance": [big], "done": big, "total": big, "csrf_token": token})
+    statuses["migrate_batch"] = resp.status_code
+    assert resp.get_json() == {"results": []}
+    statuses["new_draft"] = client.post("/designer/drafts", data={"base_version_id": big, "csrf_token": token}).status_code
+    assert all(s < 500 for s in statuses.values()), statuses
+    assert statuses[f"/designer/drafts/{big}"] == 404 and statuses["new_draft"] == 404
