@@ -118,3 +118,31 @@ def test_ids_beyond_the_database_integers_are_not_found_never_a_500(client):
     statuses["new_draft"] = client.post("/designer/drafts", data={"base_version_id": big, "csrf_token": token}).status_code
     assert all(s < 500 for s in statuses.values()), statuses
     assert statuses[f"/designer/drafts/{big}"] == 404 and statuses["new_draft"] == 404
+
+
+def test_odd_payloads_to_the_json_endpoints_are_answered_never_a_500(client):
+    login(client, "admin")
+    draft_id = new_draft(client, "payloads")
+    headers = {"X-CSRFToken": json_token(client, draft_id)}
+    bodies = [[], "x", 1, {"subject": ["ttb"]}, {"subject": "ttb", "period": "9999-99"},
+              {"subject": "ttb", "period": {"a": 1}}, {"subject": "ttb", "answers": []},
+              {"subject": "ttb", "answers": {"self_evaluation": "x"}},
+              {"subject": "ttb", "answers": {"self_evaluation": [1, 2]}},
+              {"subject": "ttb", "answers": {"self_evaluation": {"scores": "x"}}},
+              {"subject": "ttb", "answers": {"self_evaluation": None, "review": None, "decision": None}},
+              {"subject": "ttb", "answers": {"review": {"scores": {"a": 1e308}}}},
+              {"subject": "ttb", "xml": 5}, {"subject": "ttb", "xml": "<x/>"}, {"subject": "ttb", "xml": ""},
+              {"subject": "ttb", "xml": "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"},
+              {"xml": "<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'/>"}]
+    bad = []
+    for endpoint, cases in (("test-run.json", bodies), ("validate.json", bodies),
+                            ("simulate.json", [b for b in bodies if not isinstance(b, dict) or "xml" in b])):
+        url = f"/designer/drafts/{draft_id}/{endpoint}"
+        resp = client.post(url, data="{{{", headers=dict(headers, **{"Content-Type": "application/json"}))
+        if resp.status_code >= 500:
+            bad.append((endpoint, "not JSON", resp.status_code))
+        for body in cases:
+            resp = client.post(url, json=body, headers=headers)
+            if resp.status_code >= 500:
+                bad.append((endpoint, body, resp.status_code))
+    assert bad == []
