@@ -100,6 +100,30 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
         page.locator("#dmn-save").click()
         expect(page.locator("#dmn-status")).to_have_text("Đã lưu")
         expect(bad_row).to_have_count(0)
+        # a hit policy the engine does not apply as written: refused on save, the table marked
+        table_mark = page.locator("#dmn-canvas .decision-table-properties.finding-cell-error")
+        policy = page.locator("#dmn-canvas .hit-policy .dms-input")
+        policy.focus()
+        for key in ("ArrowDown", "ArrowDown", "ArrowDown", "Enter"):   # open, First, Priority, close
+            page.keyboard.press(key)
+        expect(page.locator("#dmn-canvas .hit-policy .dms-input")).to_have_text("Priority")
+        page.locator("#dmn-save").click()
+        expect(page.locator("#dmn-status")).to_contain_text("còn lỗi phải sửa")
+        expect(page.locator('#dmn-findings li[data-element="classification"]')).to_contain_text("PRIORITY")
+        expect(table_mark).to_have_count(1)
+        policy.focus()
+        for key in ("ArrowDown", "ArrowUp", "Enter"):                  # open, First, close
+            page.keyboard.press(key)
+        expect(policy).to_have_text("First")
+        # and a column more: an input the designer adds in dmn-js (its cells match anything until filled)
+        inputs = page.locator("#dmn-canvas th.input-cell")
+        before_columns = inputs.count()
+        page.locator('#dmn-canvas .add-input button').click()
+        page.keyboard.press("Escape")
+        expect(inputs).to_have_count(before_columns + 1)
+        page.locator("#dmn-save").click()
+        expect(page.locator("#dmn-status")).to_have_text("Đã lưu")
+        expect(table_mark).to_have_count(0)
         assert_accessible(page, server.url, exclude="#dmn-canvas")
         page.screenshot(path=str(SHOTS / "designer-dmn-js.png"), full_page=True)
 
@@ -128,6 +152,8 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
     dmn_root = etree.fromstring(files["classification.dmn"].encode())
     texts = [t.text for t in dmn_root.iter("{*}text")]
     assert "&gt;= 92" in files["classification.dmn"] or ">= 92" in texts, texts
+    table = next(el for el in dmn_root.iter("{*}decisionTable"))
+    assert table.get("hitPolicy") == "FIRST" and len(table.findall("{*}input")) == 2, etree.tostring(table)[:300]
     assert '"field_1"' in files["party_cell_comment.json"] and "Góp ý của chi bộ (sửa)" in files["party_cell_comment.json"]
 
 
