@@ -13,6 +13,8 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from . import steps as step_props
+
 PROCESS_ID = "monthly_evaluation"
 
 # No entity expansion, no network, no DTD: uploads cannot smuggle XXE or "billion laughs".
@@ -35,6 +37,9 @@ class LoadedSpec:
     subprocess_specs: dict
     files: dict[str, str]
     user_tasks: dict[str, dict] = field(default_factory=dict)
+    # what the application knows about each user task, from its properties (read once per version);
+    # a task whose properties are missing or invalid is left out (validation names it)
+    steps: dict[str, step_props.StepInfo] = field(default_factory=dict)
 
     def form_file(self, bpmn_id: str) -> str | None:
         return self.user_tasks.get(bpmn_id, {}).get("form")
@@ -94,13 +99,25 @@ def _describe_user_tasks(spec) -> dict[str, dict]:
             "ui_form": props.get("formUiSchemaFilename"),
             "instructions": ext.get("instructionsForEndUser") or "",
             "variable": getattr(task_spec, "variable", None),
+            "properties": dict(props),
         }
+    return out
+
+
+def _read_steps(user_tasks: dict[str, dict]) -> dict[str, step_props.StepInfo]:
+    out = {}
+    for name, info in user_tasks.items():
+        step, _ = step_props.read(name, info["properties"], title=info["title"], variable=info["variable"],
+                                  role=lane_role(info["lane"]))
+        if step is not None:
+            out[name] = step
     return out
 
 
 def loaded_from(spec, subprocess_specs, files: dict[str, str]) -> LoadedSpec:
     """A LoadedSpec for files that are not a stored version (a designer's draft, run in memory)."""
-    return LoadedSpec(0, spec, subprocess_specs, dict(files), _describe_user_tasks(spec))
+    user_tasks = _describe_user_tasks(spec)
+    return LoadedSpec(0, spec, subprocess_specs, dict(files), user_tasks, _read_steps(user_tasks))
 
 
 _cache: dict[tuple[int, str], LoadedSpec] = {}
@@ -117,7 +134,8 @@ def load(version) -> LoadedSpec:
         cached = _cache.get(key)
         if cached is None:
             spec, subs = parse(version.files, version.process_key)
-            cached = LoadedSpec(version.id, spec, subs, dict(version.files), _describe_user_tasks(spec))
+            user_tasks = _describe_user_tasks(spec)
+            cached = LoadedSpec(version.id, spec, subs, dict(version.files), user_tasks, _read_steps(user_tasks))
             _cache[key] = cached
         return cached
 

@@ -13,8 +13,9 @@ Checks:
   cells compile in the restricted environment (no import, no dunder names, …); timer constants are
   ISO 8601 (a date with an offset);
 - every user task sits in a lane whose role resolves (a role relative to the subject, or a named
-  group some user holds), names an existing, valid JSON Schema form, and has a `<task>_due` deadline
-  (a warning when missing);
+  group some user holds), names an existing, valid JSON Schema form, says what it means to the
+  application (stepStatus from the list of record statuses, stepOrder a whole number; app/engine/steps.py)
+  and has a `<task>_due` deadline (a warning when missing);
 - exclusive gateways with several outgoing flows have a default flow;
 - every DMN decision table has a catch-all row (all input entries "-" or empty);
 - every flow node is reachable from a start event;
@@ -35,7 +36,7 @@ from typing import Callable, Iterable
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import dataflow, elements, escapes, sandbox, scripttests, specs
+from . import dataflow, elements, escapes, sandbox, scripttests, specs, steps
 from .helpers import SCRIPT_HELPERS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -430,6 +431,9 @@ class _Linter:
             elif not self._form_ok(bare):
                 self.add("error", "form_invalid", name, node_id, f"Biểu mẫu {form} của bước {label} không hợp lệ.",
                          f"The form {form} of {label} is not valid.", el.sourceline)
+        _, problems = steps.read(node_id, props, title=label)
+        for problem in problems:
+            self.add("error", "step_property", name, node_id, problem.message, problem.message_en, el.sourceline)
         ui = (props.get("formUiSchemaFilename") or "").strip()
         if ui and ui.replace("\\", "/").rsplit("/", 1)[-1] not in self.files:
             self.add("error", "form_file_missing", name, node_id, f"Không có tệp giao diện biểu mẫu {ui}.",
