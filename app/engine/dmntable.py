@@ -77,7 +77,7 @@ def write_table(text: str, decision_id: str, table: dict) -> str:
     node = _child(decision, "decisionTable")
     if node is None:
         raise TableError(f"decision {decision_id!r} has no table")
-    q = lambda name: f"{{{ns}}}{name}" if ns else name  # noqa: E731
+    q = lambda name: f"{{{ns}}}{name}" if ns else name
     if table.get("hit_policy") in ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER"):
         node.set("hitPolicy", table["hit_policy"])
     inputs = [i for i in node if _local(i) == "input"]

@@ -158,9 +158,6 @@ class Workflow:
                            if getattr(t.task_spec, "bpmn_id", None)})
         return {"completed": ids(TaskState.COMPLETED), "active": ids(TaskState.READY | TaskState.WAITING)}
 
-    def active_steps(self) -> list[str]:
-        return sorted({t.step for t in self.ready_tasks()})
-
     # --- changing ------------------------------------------------------------------------
     def complete(self, task_uuid: str, form: dict) -> None:
         task = self.wf.get_task_from_id(UUID(task_uuid))

@@ -111,7 +111,7 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict], answer: Callable[[ReadyTas
                 live = workflow.live_tasks()
                 element = element or next((t.task_spec.bpmn_id for t in live
                                            if getattr(t.task_spec, "bpmn_id", None)), None)
-            except Exception:  # noqa: BLE001 - the workflow is broken; the message says enough
+            except Exception:   # the workflow is broken; the message says enough
                 pass
         result.error = {"message": f"{type(exc).__name__}: {exc}", "element": element}
     if workflow is not None:

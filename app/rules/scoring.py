@@ -19,9 +19,3 @@ def score_total(form: dict | None, criteria: list[dict]) -> float | None:
     return max(0.0, round(total * 2) / 2)
 
 
-def group_subtotals(form: dict | None, criteria: list[dict]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    scores = (form or {}).get("scores") or {}
-    for criterion in criteria:
-        out[criterion["group"]] = out.get(criterion["group"], 0.0) + float(scores.get(criterion["code"]) or 0)
-    return out

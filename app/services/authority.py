@@ -36,10 +36,6 @@ def agency_of_unit(unit: Unit | None) -> Unit | None:
     return unit.agency() if unit else None
 
 
-def agency_of(user: User) -> Unit | None:
-    return agency_of_unit(user.unit)
-
-
 def head_of(unit: Unit, on: date) -> User | None:
     """The head in office on `on`: an acting or appointed head for those dates, else the unit's head."""
     appointment = db.session.scalars(

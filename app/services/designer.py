@@ -26,7 +26,7 @@ from app.rules.workdays import month_after, parse_period
 from app.models.types import utcnow
 
 from . import audit, authority, instances, steps, tasks, versions
-from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from .errors import BadRequest, Conflict, Invalid, NotFound
 
 PROCESS_KEY = versions.PROCESS_KEY
 log = logging.getLogger(__name__)
@@ -50,12 +50,6 @@ def _line(text, limit: int = 255) -> str:
 
 def can_design(user: User) -> bool:
     return user.is_authenticated and (user.has_role("designer") or user.has_role("admin"))
-
-
-def require_designer(user: User) -> None:
-    if not can_design(user):
-        raise Forbidden("Chỉ người thiết kế quy trình mới được sửa quy trình.",
-                        "Only process designers may change the process.")
 
 
 # ------------------------------------------------------------------------------------ overview
