@@ -1,4 +1,5 @@
-"""Levels (xếp loại) and the rules on top of the score, docs/regulation.md, in the order they apply."""
+"""Levels (xếp loại) and the rules on top of the score, in the order they apply (docs/domain.md, "Levels";
+the quota: docs/regulation.md)."""
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,4 +1,4 @@
-"""Scoring schemes (khung tiêu chí), docs/regulation.md A month copies its scheme's criteria into the
+"""Scoring schemes (khung tiêu chí; docs/domain.md, "Criteria and schemes"). A month copies its scheme's criteria into the
 instance when it opens, so editing a scheme later never changes an open month."""
 from __future__ import annotations
 

@@ -17,5 +17,3 @@ def score_total(form: dict | None, criteria: list[dict]) -> float | None:
     deductions = sum(float(d.get("points") or 0) for d in form.get("deductions") or [])
     total = min(MAX_TOTAL, subtotal + bonus - deductions)
     return max(0.0, round(total * 2) / 2)
-
-

@@ -68,5 +68,3 @@ def wants_mail(user: User, kind: str, pref=None, *, checked: bool = False) -> bo
     if pref is not None and pref.daily_digest:
         return False
     return preferences.mail_on(pref, kind)
-
-
