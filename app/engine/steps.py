@@ -15,6 +15,7 @@ value outside the lists below, naming the element. Nothing here reads the databa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # The statuses of an evaluation record that an open step can mean, in the order a month passes them.
 # A status not listed here has no page, filter or count that knows it, so a step may not claim it.
@@ -100,7 +101,7 @@ def count(steps: dict[str, StepInfo]) -> int:
     return max((s.order for s in steps.values()), default=0)
 
 
-def prefill_source(steps: dict[str, StepInfo], step: str, data: dict) -> dict | None:
+def prefill_source(steps: dict[str, StepInfo], step: str, data: dict[str, Any]) -> dict[str, Any] | None:
     """The answer a scoring step starts from: that of the latest scoring step before it (by order)
     whose answer is in the data — the review starts from the self-evaluation, an appeal's amendment
     from the review."""

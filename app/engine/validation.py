@@ -31,7 +31,7 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
@@ -71,7 +71,7 @@ class Finding:
     message_en: str
     line: int | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -79,7 +79,7 @@ def errors(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == "error"]
 
 
-def _local(el) -> str:
+def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
@@ -99,7 +99,8 @@ class _Linter:
         self.trees: dict[str, etree._Element] = {}
         self.assigned: set[str] = set(SEED_NAMES)   # names some script, form or DMN writes
 
-    def add(self, severity, code, file, element, vi, en, line=None):
+    def add(self, severity: str, code: str, file: str | None, element: str | None, vi: str, en: str,
+            line: int | None = None) -> None:
         self.findings.append(Finding(severity, code, file, element, vi, en, line))
 
     # ------------------------------------------------------------------------------------ files
@@ -138,7 +139,7 @@ class _Linter:
         order = {"error": 0, "warning": 1}
         return sorted(self.findings, key=lambda f: (order.get(f.severity, 2), f.file or "", f.line or 0))
 
-    def _xml(self, name: str, text: str):
+    def _xml(self, name: str, text: str) -> etree._Element | None:
         if specs.unsafe_xml(text):
             self.add("error", "unsafe_xml", name, None, specs.UNSAFE_XML_VI.format(name=name),
                      specs.UNSAFE_XML_EN.format(name=name))
@@ -150,7 +151,7 @@ class _Linter:
                      f"{name} is not well-formed XML: {exc}", getattr(exc, "lineno", None))
             return None
 
-    def _xsd(self, name: str, tree) -> bool:
+    def _xsd(self, name: str, tree: etree._Element) -> bool:
         if name.endswith(".bpmn"):
             schema = VALIDATOR.validator
             tree_to_check = copy.deepcopy(tree)   # keeps the source lines; preprocess() edits the tree
@@ -212,7 +213,7 @@ class _Linter:
                          f"No task uses the form {name}.")
 
     # -------------------------------------------------------------------------------------- DMN
-    def _dmn(self, name: str, tree) -> None:
+    def _dmn(self, name: str, tree: etree._Element) -> None:
         for decision in tree.iter():
             if _local(decision) != "decision":
                 continue
@@ -221,7 +222,7 @@ class _Linter:
                     continue
                 self._dmn_table(name, decision, table)
 
-    def _dmn_table(self, name, decision, table) -> None:
+    def _dmn_table(self, name: str, decision: etree._Element, table: etree._Element) -> None:
         did = decision.get("id")
         inputs = [el for el in table if _local(el) == "input"]
         exprs = []
@@ -233,7 +234,7 @@ class _Linter:
                            "Biểu thức đầu vào của bảng quyết định", "The decision table's input expression")
         for out in (el for el in table if _local(el) == "output"):
             if out.get("name"):
-                self.assigned.add(out.get("name"))
+                self.assigned.add(out.get("name") or "")
         rules = [el for el in table if _local(el) == "rule"]
         catch_all = []
         for index, rule in enumerate(rules, start=1):
@@ -275,7 +276,7 @@ class _Linter:
                          rules[catch_all[0] - 1].sourceline)
 
     # ------------------------------------------------------------------------------------- BPMN
-    def _collect_assignments(self, tree) -> None:
+    def _collect_assignments(self, tree: etree._Element) -> None:
         for el in tree.iter():
             tag = _local(el)
             if tag in ("script", "preScript", "postScript"):
@@ -284,9 +285,9 @@ class _Linter:
                 if _text(el):
                     self.assigned.add(_text(el))
             elif tag == "serviceTaskOperator" and el.get("resultVariable"):
-                self.assigned.add(el.get("resultVariable"))
+                self.assigned.add(el.get("resultVariable") or "")
 
-    def _bpmn(self, name: str, tree) -> None:
+    def _bpmn(self, name: str, tree: etree._Element) -> None:
         di_refs = {el.get("bpmnElement") for el in tree.iter(f"{{{BPMNDI_NS}}}BPMNShape", f"{{{BPMNDI_NS}}}BPMNEdge")}
         has_diagram = any(True for _ in tree.iter(f"{{{BPMNDI_NS}}}BPMNDiagram"))
         if not has_diagram:
@@ -298,7 +299,7 @@ class _Linter:
         for process in tree.iter(_bpmn("process")):
             self._process(name, process, di_refs, has_diagram)
 
-    def _di(self, name, el, di_refs, has_diagram) -> None:
+    def _di(self, name: str, el: etree._Element, di_refs: set[str | None], has_diagram: bool) -> None:
         if has_diagram and el.get("id") and el.get("id") not in di_refs:
             kind = "đường nối" if _local(el) in ("sequenceFlow", "messageFlow") else "hình"
             self.add("error", "di_missing", name, el.get("id"),
@@ -306,8 +307,8 @@ class _Linter:
                      f"Element {el.get('id')} ({_local(el)}) has no {'edge' if kind == 'đường nối' else 'shape'} "
                      "in the diagram (BPMNDI).", el.sourceline)
 
-    def _process(self, name: str, process, di_refs, has_diagram) -> None:
-        nodes = {el.get("id"): el for el in process.iter() if _local(el) in FLOW_NODES and el.get("id")}
+    def _process(self, name: str, process: etree._Element, di_refs: set[str | None], has_diagram: bool) -> None:
+        nodes = {el.get("id") or "": el for el in process.iter() if _local(el) in FLOW_NODES and el.get("id")}
         flows = [el for el in process.iter(_bpmn("sequenceFlow"))]
         lanes = {}
         for lane in process.iter(_bpmn("lane")):
@@ -341,7 +342,7 @@ class _Linter:
                     self._expr(name, node_id, _text(sub), "exec", "script", f"{_local(sub)}", _local(sub), sub.sourceline)
             for param in el.iter(f"{{{SPIFF_NS}}}parameter"):
                 if param.get("value"):
-                    self._expr(name, node_id, param.get("value"), "eval", "script",
+                    self._expr(name, node_id, param.get("value") or "", "eval", "script",
                                f"Tham số {param.get('id')}", f"Parameter {param.get('id')}", param.sourceline)
             for timer in el.iter(_bpmn("timerEventDefinition")):
                 self._timer(name, node_id, timer)
@@ -351,31 +352,31 @@ class _Linter:
                 self._expr(name, flow.get("id"), _text(cond), "eval", "condition", "Điều kiện", "The condition",
                            cond.sourceline)
 
-    def _reachability(self, name, process, nodes, flows) -> None:
+    def _reachability(self, name: str, process: etree._Element, nodes: dict[str, etree._Element], flows: list[etree._Element]) -> None:
         succ: dict[str, set[str]] = {}
         for flow in flows:
-            succ.setdefault(flow.get("sourceRef"), set()).add(flow.get("targetRef"))
+            succ.setdefault(flow.get("sourceRef") or "", set()).add(flow.get("targetRef") or "")
         for node_id, el in nodes.items():
             if _local(el) == "boundaryEvent" and el.get("attachedToRef"):
-                succ.setdefault(el.get("attachedToRef"), set()).add(node_id)
+                succ.setdefault(el.get("attachedToRef") or "", set()).add(node_id)
             if _local(el) in CONTAINERS:
                 for child in el:
                     if _local(child) == "startEvent" and child.get("id"):
-                        succ.setdefault(node_id, set()).add(child.get("id"))
+                        succ.setdefault(node_id, set()).add(child.get("id") or "")
 
-        def top_level_starts(container):
-            out = []
+        def top_level_starts(container: etree._Element) -> list[str]:
+            out: list[str] = []
             for child in container:
                 if _local(child) == "startEvent" and child.get("id"):
-                    out.append(child.get("id"))
+                    out.append(child.get("id") or "")
                 elif _local(child) in CONTAINERS and child.get("triggeredByEvent") == "true":
-                    out.append(child.get("id"))   # event sub-processes start on their own
+                    out.append(child.get("id") or "")   # event sub-processes start on their own
             return out
 
         roots = top_level_starts(process)
         for el in nodes.values():   # event sub-processes nested in sub-processes
             if _local(el) in CONTAINERS and el.get("triggeredByEvent") == "true":
-                roots.append(el.get("id"))
+                roots.append(el.get("id") or "")
         seen, stack = set(), list(roots)
         while stack:
             node = stack.pop()
@@ -394,8 +395,8 @@ class _Linter:
                          f"{node_id} ({el.get('name') or _local(el)}) cannot be reached from a start event.",
                          el.sourceline)
 
-    def _human_task(self, name, el, lane) -> None:
-        node_id = el.get("id")
+    def _human_task(self, name: str, el: etree._Element, lane: etree._Element | None) -> None:
+        node_id = el.get("id") or ""
         label = el.get("name") or node_id
         if lane is None:
             self.add("error", "lane_missing", name, node_id,
@@ -415,7 +416,7 @@ class _Linter:
                          f"({', '.join(RELATIVE_ROLES)}) và chưa ai được gán nhóm “{role}”.",
                          f"The role “{role}” of {label} does not resolve: it is not a role from the org chart "
                          f"({', '.join(RELATIVE_ROLES)}) and nobody holds the group “{role}”.", el.sourceline)
-        props = {p.get("name"): p.get("value") for p in el.iter(f"{{{SPIFF_NS}}}property")}
+        props = {p.get("name") or "": p.get("value") or "" for p in el.iter(f"{{{SPIFF_NS}}}property")}
         form = (props.get("formJsonSchemaFilename") or "").strip()
         if not form:
             if _local(el) == "userTask":
@@ -450,7 +451,7 @@ class _Linter:
                      f"Task {label} has no deadline: no script sets {node_id}_due (e.g. in the init script: "
                      f"{node_id}_due = wd_deadline(period, 7, opened_at)).", el.sourceline)
 
-    def _gateway(self, name, el, flows) -> None:
+    def _gateway(self, name: str, el: etree._Element, flows: list[etree._Element]) -> None:
         node_id = el.get("id")
         outgoing = [f for f in flows if f.get("sourceRef") == node_id]
         if len(outgoing) < 2:
@@ -476,7 +477,7 @@ class _Linter:
                          f"Nhánh {flow.get('id')} của cổng {label} không có điều kiện.",
                          f"Flow {flow.get('id')} of {label} has no condition.", flow.sourceline)
 
-    def _timer(self, name, node_id, timer) -> None:
+    def _timer(self, name: str, node_id: str, timer: etree._Element) -> None:
         for child in timer:
             kind = _local(child)
             if kind not in ("timeDate", "timeDuration", "timeCycle"):
@@ -502,7 +503,8 @@ class _Linter:
                     self.add("error", "timer", name, node_id, f"Hẹn giờ {node_id}: {problem[0]}",
                              f"Timer {node_id}: {problem[1]}", child.sourceline)
 
-    def _expr(self, file, element, source, mode, code, what_vi, what_en, line=None) -> bool:
+    def _expr(self, file: str, element: str | None, source: str, mode: str, code: str, what_vi: str, what_en: str,
+              line: int | None = None) -> bool:
         self._script_escape_findings(file, element, source, mode, what_vi, what_en, line)
         problems = sandbox.check(source, mode)
         if problems:
@@ -513,7 +515,8 @@ class _Linter:
             return False
         return True
 
-    def _script_escape_findings(self, file, element, source, mode, what_vi, what_en, line=None) -> None:
+    def _script_escape_findings(self, file: str, element: str | None, source: str, mode: str, what_vi: str,
+                                what_en: str, line: int | None = None) -> None:
         """Ways out of the sandbox (escapes.py): format strings walking to globals, frames, absent builtins,
         huge constants, endless loops. The sandbox refuses them at run time too; here the designer sees
         them on the element."""
@@ -521,7 +524,7 @@ class _Linter:
             self.add("error", "script_escape", file, element, f"{what_vi} của {element} {vi}.",
                      f"{what_en} of {element} {en}.", line)
 
-    def _script_tests(self, name, node_id, el, script: str) -> None:
+    def _script_tests(self, name: str, node_id: str, el: etree._Element, script: str) -> None:
         """The unit tests kept beside a script task (input → expected output), run now."""
         if sandbox.check(script, "exec"):
             return   # a script that does not compile is reported as such
@@ -549,7 +552,7 @@ class _Linter:
         for name, tree in self.trees.items():
             if not name.endswith(".bpmn"):
                 continue
-            process_ids = {p.get("id") for p in tree.iter(_bpmn("process"))}
+            process_ids = {p.get("id") or "" for p in tree.iter(_bpmn("process"))}
             for refusal in elements.refusals(tree, set(decisions), process_ids):
                 self.add("error", "element_not_supported", name, refusal.element, refusal.vi, refusal.en,
                          refusal.line)
@@ -561,7 +564,7 @@ class _Linter:
                 for problem in problems:
                     self.add("error", problem.code, name, problem.element, problem.vi, problem.en, problem.line)
 
-    def _decisions(self) -> dict[str, dict]:
+    def _decisions(self) -> dict[str, dict[str, Any]]:
         out = {}
         for name, tree in self.trees.items():
             if not name.endswith(".dmn"):
@@ -576,10 +579,10 @@ class _Linter:
                         if text:
                             inputs.append(text)
                     outputs += [out.get("name") for out in table if _local(out) == "output" and out.get("name")]
-                out[decision.get("id")] = {"inputs": inputs, "outputs": outputs, "file": name}
+                out[decision.get("id") or ""] = {"inputs": inputs, "outputs": outputs, "file": name}
         return out
 
-    def _form_fields(self) -> dict[str, dict]:
+    def _form_fields(self) -> dict[str, dict[str, Any]]:
         """Top-level fields each form stores (read-only ones are shown, never stored) and the required ones."""
         out = {}
         for name, text in self.files.items():
@@ -612,11 +615,11 @@ def _form_problem(name: str, text: str) -> str | None:
     return None
 
 
-def _text(el) -> str:
+def _text(el: etree._Element | None) -> str:
     return (el.text or "").strip() if el is not None else ""
 
 
-def _constant(source: str):
+def _constant(source: str) -> Any:
     try:
         node = ast.parse(source.strip(), mode="eval").body
     except SyntaxError:
@@ -660,7 +663,7 @@ def _assigned_names(source: str) -> set[str]:
     return out
 
 
-def _element_in_message(trees: dict, message: str) -> str | None:
+def _element_in_message(trees: dict[str, Any], message: str) -> str | None:
     """The id of a BPMN/DMN element a parser message names (the longest id found in the text), for
     parse errors that do not carry their element."""
     ids = {el.get("id") for tree in trees.values() for el in tree.iter()
@@ -669,7 +672,7 @@ def _element_in_message(trees: dict, message: str) -> str | None:
     return max(found, key=len) if found else None
 
 
-def _element_at_line(tree, line: int | None) -> str | None:
+def _element_at_line(tree: etree._Element, line: int | None) -> str | None:
     """The id of the innermost element with an id that starts at or before `line`."""
     if not line:
         return None
@@ -682,14 +685,14 @@ def _element_at_line(tree, line: int | None) -> str | None:
     return best
 
 
-_dmn_validators: dict[str, etree.XMLSchema] = {}
+_dmn_validators: dict[str, etree.XMLSchema | None] = {}
 
 
-def _dmn_schema(tree):
+def _dmn_schema(tree: etree._Element) -> etree.XMLSchema | None:
     module = sys.modules["SpiffWorkflow.dmn.parser.BpmnDmnParser"]
     ns = tree.nsmap.get(None) or next((v for k, v in tree.nsmap.items() if k == "dmn"), None)
     path = module.SCHEMAS.get(ns)
-    if path is None:
+    if path is None or ns is None:
         return None
     if ns not in _dmn_validators:
         from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator

@@ -1,10 +1,11 @@
 """Totals of a scored form: min(100, criteria + bonus - deductions), never below 0."""
 from __future__ import annotations
 
+from typing import Any
 MAX_TOTAL = 100.0
 
 
-def score_total(form: dict | None, criteria: list[dict]) -> float | None:
+def score_total(form: dict[str, Any] | None, criteria: list[dict[str, Any]]) -> float | None:
     """Total of a self-evaluation, review or amendment form; None when nothing was scored."""
     if not form or not isinstance(form.get("scores"), dict):
         return None
