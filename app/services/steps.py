@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import select
 
 from app.engine import specs
@@ -30,7 +30,7 @@ SHIPPED_TITLES = (N_("Cá nhân tự đánh giá"), N_("Lãnh đạo trực ti�
 _lock = threading.Lock()
 _completed: dict[tuple[int, int], dict[str, StepInfo]] = {}
 _shipped: dict[str, dict[str, StepInfo]] = {}
-_known: dict[tuple, dict[str, StepInfo]] = {}
+_known: dict[tuple[str, tuple[tuple[int, str], ...]], dict[str, StepInfo]] = {}
 
 
 def _shipped_steps() -> dict[str, StepInfo]:
@@ -78,7 +78,15 @@ def of(version: ProcessVersion) -> dict[str, StepInfo]:
 def known(process_key: str = specs.PROCESS_ID) -> dict[str, StepInfo]:
     """The steps of every published version of the process, the newest version's word on each id:
     for lists that span months on different versions (inbox labels, dashboard, decision page).
-    One light query (the versions' ids); the parsing is cached."""
+    One light query (the versions' ids) per request, not per row; the parsing is cached."""
+    memo: dict[str, dict[str, StepInfo]] = g.setdefault("_known_steps", {}) if has_request_context() else {}
+    if process_key in memo:
+        return memo[process_key]
+    memo[process_key] = _known_now(process_key)
+    return memo[process_key]
+
+
+def _known_now(process_key: str) -> dict[str, StepInfo]:
     rows = db.session.execute(select(ProcessVersion.id, ProcessVersion.sha256)
                               .where(ProcessVersion.process_key == process_key,
                                      ProcessVersion.status == "published")
