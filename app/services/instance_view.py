@@ -5,6 +5,7 @@ viewer may run. One instance at a time, so loading its workflow here is fine (li
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from markupsafe import Markup
@@ -17,6 +18,7 @@ from app.models import AuditEvent, HumanTask, ProcessInstance, User
 from app.rules.levels import LEVEL_NAMES
 
 from . import access, authority, instances
+from . import steps as process_steps
 from .operations import AUTHORITY_LANES
 
 ERROR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:\s*(.*)$", re.S)
@@ -232,8 +234,14 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
     done = {t.step: t for t in db.session.scalars(select(HumanTask).options(
         joinedload(HumanTask.completed_by), joinedload(HumanTask.on_behalf_of))
         .where(HumanTask.instance_id == instance.id, HumanTask.status == "completed").order_by(HumanTask.id))}
-    reviewer = done.get("review") or done.get("review_by_decider")
-    decider = done.get("decision")
+    # who signed each part: the steps that mean the self-evaluation, the review and the decision
+    meaning = process_steps.of(instance.version)
+
+    def signed(test: Callable[[process_steps.StepInfo], bool]) -> HumanTask | None:
+        return next((t for s, t in reversed(done.items()) if s in meaning and test(meaning[s])), None)
+
+    reviewer = signed(lambda s: s.status == "review")
+    decider = signed(lambda s: s.decides)
     subject = instance.subject
     return {
         "instance": instance, "record": record, "subject": subject, "unit": instance.unit,
@@ -243,7 +251,7 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         "self_deductions": self_eval.get("deductions") or [],
         "final_deductions": (amendment if result.get("amended") else review).get("deductions") or [],
         "decision": data.get("decision") if isinstance(data.get("decision"), dict) else {},
-        "reviewer": reviewer, "decider": decider, "self_task": done.get("self_evaluation"),
+        "reviewer": reviewer, "decider": decider, "self_task": signed(lambda s: s.status == "self_evaluation"),
         "scheme": data.get("scheme"), "working_days": data.get("working_days"),
         "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",
     }
