@@ -57,6 +57,18 @@ def test_a_scoring_step_starts_from_the_scoring_step_before_it():
     assert engine_steps.prefill_source(shipped, "review", {"self_evaluation": None}) is None   # missed
 
 
+def test_the_record_reads_each_answer_where_the_step_that_means_it_stored_it():
+    shipped = _shipped()
+    data = {"self_evaluation": {"total": 80}, "review": {"total": 85}, "decision": {"level": "B"},
+            "appeal_decision": {"scores": {}}, "result": {"level": "B"}}
+    assert engine_steps.answer(shipped, data, "self_evaluation") == {"total": 80}
+    assert engine_steps.answer(shipped, data, "review") == {"total": 85}          # review or the head's own
+    assert engine_steps.answer(shipped, data, "appeal") == {"scores": {}}
+    assert engine_steps.answer(shipped, data, decides=True) == {"level": "B"}
+    assert engine_steps.answer(shipped, {"review": "not a form"}, "review") is None
+    assert engine_steps.answer(shipped, data, "decision") is None                  # no scoring step means it
+
+
 def test_the_service_answers_from_the_published_version(ctx):
     assert steps.deciding() == ["decision"]
     assert steps.decider_scoring() == ["review_by_decider"]

@@ -115,3 +115,16 @@ def prefill_source(steps: dict[str, StepInfo], step: str, data: dict[str, Any]) 
         if isinstance(answer, dict):
             return answer
     return None
+
+
+def answer(steps: dict[str, StepInfo], data: dict[str, Any], status: str | None = None,
+           decides: bool = False) -> dict[str, Any] | None:
+    """The answer stored by the step that means `status` (a scoring one: the self-evaluation, the
+    review, the appeal's amendment) or, with `decides`, by the deciding step; the latest such step by
+    order whose answer is in the data."""
+    chosen = [s for s in steps.values() if s.variable and (s.decides if decides else s.scores and s.status == status)]
+    for step in sorted(chosen, key=lambda s: -s.order):
+        found = data.get(step.variable or "")
+        if isinstance(found, dict):
+            return found
+    return None

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app import forms
+from app.engine.steps import answer
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 from app.rules.levels import LEVEL_NAMES
@@ -213,9 +214,10 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
     data = _context(instance)
     criteria = data.get("criteria") or []
     groups = data.get("criteria_groups") or {}
-    self_eval = data.get("self_evaluation") if isinstance(data.get("self_evaluation"), dict) else {}
-    review = data.get("review") if isinstance(data.get("review"), dict) else {}
-    amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else {}
+    meaning = process_steps.of(instance.version)
+    self_eval = answer(meaning, data, "self_evaluation") or {}
+    review = answer(meaning, data, "review") or {}
+    amendment = answer(meaning, data, "appeal") or {}
     result = data.get("result") if isinstance(data.get("result"), dict) else {}
     final_scores = (amendment.get("scores") if result.get("amended") else None) or review.get("scores") or {}
     rows, group_rows = [], []
@@ -235,7 +237,6 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         joinedload(HumanTask.completed_by), joinedload(HumanTask.on_behalf_of))
         .where(HumanTask.instance_id == instance.id, HumanTask.status == "completed").order_by(HumanTask.id))}
     # who signed each part: the steps that mean the self-evaluation, the review and the decision
-    meaning = process_steps.of(instance.version)
 
     def signed(test: Callable[[process_steps.StepInfo], bool]) -> HumanTask | None:
         return next((t for s, t in reversed(done.items()) if s in meaning and test(meaning[s])), None)
@@ -250,7 +251,7 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         "self_bonus": self_eval.get("bonus"), "final_bonus": (amendment if result.get("amended") else review).get("bonus"),
         "self_deductions": self_eval.get("deductions") or [],
         "final_deductions": (amendment if result.get("amended") else review).get("deductions") or [],
-        "decision": data.get("decision") if isinstance(data.get("decision"), dict) else {},
+        "decision": answer(meaning, data, decides=True) or {},
         "reviewer": reviewer, "decider": decider, "self_task": signed(lambda s: s.status == "self_evaluation"),
         "scheme": data.get("scheme"), "working_days": data.get("working_days"),
         "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",

@@ -15,6 +15,7 @@ from app.engine import persistence, specs
 from app.engine import helpers
 from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
+from app.engine.steps import answer
 from app.extensions import db
 from app.i18n import N_
 from app.models import (AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme,
@@ -319,10 +320,11 @@ def _project_record(instance: ProcessInstance, data: dict, steps: list[str], com
 def _record_columns(data: dict, steps: list[str], completed: bool, infos: dict[str, process_steps.StepInfo]) -> dict:
     """What the workflow's data says about the business record; keys left out stay as they are. The
     status while a step is open is the one the step declares (its stepStatus property)."""
-    self_eval = data.get("self_evaluation") if isinstance(data.get("self_evaluation"), dict) else None
-    review = data.get("review") if isinstance(data.get("review"), dict) else None
+    # the answers of the steps that mean the self-evaluation, the review and the appeal's amendment
+    self_eval = answer(infos, data, "self_evaluation")
+    review = answer(infos, data, "review")
     result = data.get("result") if isinstance(data.get("result"), dict) else None
-    amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else None
+    amendment = answer(infos, data, "appeal")
     out = {"self_total": self_eval.get("total") if self_eval else None,
            "self_evaluation_missed": bool(data.get("self_evaluation_missed")),
            "review_total": data.get("total") if review and result else None,
