@@ -131,6 +131,13 @@ def test_validation_refuses_a_step_with_a_bad_property(props, words):
     assert refused[0].line is not None
 
 
+@pytest.mark.parametrize("props,field", [({"stepScores": "true"}, "scores"), ({"stepDecides": "true"}, "level")])
+def test_a_step_that_scores_or_decides_needs_the_field_the_application_reads(props, field):
+    refused = [f for f in validation.errors(validation.validate(_minimal_with(props))) if f.code == "step_property"]
+    assert [f.element for f in refused] == ["ask"]
+    assert f"“{field}”" in refused[0].message and "comment.json" in refused[0].message_en
+
+
 def test_a_step_refused_for_its_properties_cannot_be_published(ctx):
     files = _minimal_with({"stepStatus": "published"})
     with pytest.raises(versions.ValidationFailed):

@@ -432,14 +432,16 @@ class _Linter:
             elif not self._form_ok(bare):
                 self.add("error", "form_invalid", name, node_id, f"Biểu mẫu {form} của bước {label} không hợp lệ.",
                          f"The form {form} of {label} is not valid.", el.sourceline)
-        _, problems = steps.read(node_id, props, title=label)
+        variable = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}variableName")), "")
+        info, problems = steps.read(node_id, props, title=label)
         for problem in problems:
             self.add("error", "step_property", name, node_id, problem.message, problem.message_en, el.sourceline)
+        if info is not None:
+            self._step_form(name, el, info, form.replace("\\", "/").rsplit("/", 1)[-1], variable)
         ui = (props.get("formUiSchemaFilename") or "").strip()
         if ui and ui.replace("\\", "/").rsplit("/", 1)[-1] not in self.files:
             self.add("error", "form_file_missing", name, node_id, f"Không có tệp giao diện biểu mẫu {ui}.",
                      f"The UI schema file {ui} is missing.", el.sourceline)
-        variable = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}variableName")), "")
         if variable and not IDENTIFIER.match(variable):
             self.add("error", "variable_name", name, node_id,
                      f"Tên biến “{variable}” của bước {label} không hợp lệ (chữ, số, gạch dưới).",
@@ -450,6 +452,26 @@ class _Linter:
                      f"{node_id}_due = wd_deadline(period, 7, opened_at)).",
                      f"Task {label} has no deadline: no script sets {node_id}_due (e.g. in the init script: "
                      f"{node_id}_due = wd_deadline(period, 7, opened_at)).", el.sourceline)
+
+    def _step_form(self, name: str, el: etree._Element, info: steps.StepInfo, form: str, variable: str) -> None:
+        """A step that scores or decides is read by the application: its answer must be stored under a
+        variable of its own, with the field the application reads (scores; the level)."""
+        node_id, label = info.step, el.get("name") or info.step
+        if (info.scores or info.decides) and not variable:
+            self.add("error", "step_property", name, node_id,
+                     f"Bước {label} chấm điểm hoặc quyết định xếp loại nên cần biến lưu kết quả (variableName).",
+                     f"Step {label} scores or decides, so it needs a variable for its answer (variableName).",
+                     el.sourceline)
+        fields = self._form_fields().get(form, {}).get("fields")
+        if fields is None:
+            return      # no usable form: reported above
+        for flag, field_name, vi, en in ((info.scores, "scores", "chấm điểm (stepScores)", "scores (stepScores)"),
+                                         (info.decides, "level", "quyết định xếp loại (stepDecides)",
+                                          "decides the level (stepDecides)")):
+            if flag and field_name not in fields:
+                self.add("error", "step_property", name, node_id,
+                         f"Bước {label} {vi} nhưng biểu mẫu {form} không có trường “{field_name}”.",
+                         f"Step {label} {en} but the form {form} has no field “{field_name}”.", el.sourceline)
 
     def _gateway(self, name: str, el: etree._Element, flows: list[etree._Element]) -> None:
         node_id = el.get("id")
