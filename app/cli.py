@@ -27,7 +27,7 @@ def _send_mail(now: datetime | None = None) -> int:
     """Send due mail; a failure here (even a database one) is logged and never stops the timers."""
     try:
         return mail.send_due(now)
-    except Exception:  # noqa: BLE001
+    except Exception:
         db.session.rollback()
         logging.getLogger(__name__).exception("sending mail failed")
         return 0
@@ -38,7 +38,7 @@ def _guarded(job) -> int:
     goes on: what the job committed stays, the rest is retried on the next poll."""
     try:
         return job()
-    except Exception:  # noqa: BLE001
+    except Exception:
         db.session.rollback()
         logging.getLogger(__name__).exception("worker: %s failed", getattr(job, "__qualname__", job))
         return 0

@@ -81,10 +81,6 @@ def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     return SignIn(user)
 
 
-def authenticate(username: str, password: str) -> User | None:
-    return sign_in(username, password).user
-
-
 def password_problems(password: str, username: str = "") -> list[str]:
     problems = []
     if len(password or "") < MIN_LENGTH:

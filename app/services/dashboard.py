@@ -18,6 +18,7 @@ from app.rules.levels import LEVELS
 from app.rules.workdays import parse_period
 
 from . import access, filters, summary
+from . import steps as process_steps
 from .errors import BadRequest, Forbidden
 from .instances import STATUS_LABELS
 
@@ -29,13 +30,6 @@ ENDED = ("not_evaluated", "terminated")
 FUNNEL_SHORT = {"self_evaluation": N_("Tự đánh giá"), "review": N_("Lãnh đạo chấm điểm"),
                 "decision": N_("Chờ quyết định"), "published": N_("Đã công bố"), "appeal": N_("Kiến nghị"),
                 "locked": N_("Đã chốt"), "not_evaluated": N_("Không đánh giá"), "terminated": N_("Đã hủy")}
-STEP_TITLES = {
-    "self_evaluation": N_("Cá nhân tự đánh giá"),
-    "review": N_("Lãnh đạo trực tiếp chấm điểm"),
-    "review_by_decider": N_("Thủ trưởng chấm điểm"),
-    "decision": N_("Thủ trưởng quyết định"),
-    "appeal_decision": N_("Giải quyết kiến nghị"),
-}
 NO_HOLDER = N_("Chưa có người xử lý")
 # Holders listed per overdue step: the city's month can have 100,000 late self-evaluations, each with
 # its own holder; the page names those with the most and counts the rest.
@@ -147,8 +141,10 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             levels["none"] += row.n
 
     overdue_by_step: dict[str, dict] = {}
+    known = process_steps.known()
     for r in late:
-        step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": STEP_TITLES.get(r.step, r.title),
+        title = known[r.step].title if r.step in known else r.title
+        step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": title,
                                                    "count": 0, "holders": [], "more_holders": 0})
         step["count"] += r.n
         key = top.get(r.unit_id, unit.id)
@@ -159,7 +155,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
                                 "count": r.n, "oldest_due": r.oldest})
         step["more_holders"] = max(0, r.holders - TOP_HOLDERS)
     overdue = []
-    for step_id in _ordered_steps(overdue_by_step):
+    for step_id in _ordered_steps(overdue_by_step, known):
         step = overdue_by_step[step_id]
         step["holders"].sort(key=lambda h: (-h["count"], h["full_name"]))
         overdue.append(step)
@@ -334,9 +330,10 @@ def _top_child(units: dict[int, Unit], root: Unit, children: set[int]) -> dict[i
     return out
 
 
-def _ordered_steps(steps: dict) -> list[str]:
-    order = list(STEP_TITLES)
-    return sorted(steps, key=lambda s: (order.index(s) if s in order else len(order), s))
+def _ordered_steps(steps: dict, known: dict[str, process_steps.StepInfo]) -> list[str]:
+    """In the order the process gives its steps; steps it does not number come last."""
+    last = process_steps.count(known) + 1
+    return sorted(steps, key=lambda s: (known[s].order or last if s in known else last, s))
 
 
 def json_ready(board: dict) -> dict:

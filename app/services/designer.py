@@ -25,12 +25,19 @@ from app.rules import schemes as scheme_rules
 from app.rules.workdays import month_after, parse_period
 from app.models.types import utcnow
 
-from . import audit, authority, instances, tasks, versions
-from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from . import audit, authority, instances, steps, tasks, versions
+from .errors import BadRequest, Conflict, Invalid, NotFound
 
 PROCESS_KEY = versions.PROCESS_KEY
 log = logging.getLogger(__name__)
 ROLE_CHOICES = [(role, label) for role, label in authority.ROLE_LABELS.items()]
+
+
+def step_statuses() -> list[dict]:
+    """The record statuses a step may declare (stepStatus), labelled for the properties panel."""
+    labels = instances.STATUS_LABELS
+    return [{"status": s, "label": labels[s], "label_en": i18n.translate_in("en", labels[s])}
+            for s in steps.STEP_STATUSES]
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)$")
 MAX_FILES = 40
 RUNNING = ("running", "suspended")
@@ -43,12 +50,6 @@ def _line(text, limit: int = 255) -> str:
 
 def can_design(user: User) -> bool:
     return user.is_authenticated and (user.has_role("designer") or user.has_role("admin"))
-
-
-def require_designer(user: User) -> None:
-    if not can_design(user):
-        raise Forbidden("Chỉ người thiết kế quy trình mới được sửa quy trình.",
-                        "Only process designers may change the process.")
 
 
 # ------------------------------------------------------------------------------------ overview

@@ -126,7 +126,8 @@ def simulate(files: dict[str, str], process_key: str) -> simulation.Report:
                 cache[key] = form_variants(forms.expand(forms.load_form(files, task.form), context))
             except forms.FormError:
                 cache[key] = [("", {})]
-        if task.step == "decision":   # what tasks.complete refuses besides the schema
+        step = loaded.steps.get(task.step)
+        if step is not None and step.decides:   # what tasks.complete refuses besides the schema
             return [(label, data) for label, data in cache[key] if _decision_allowed(data, task.data)]
         return cache[key]
 

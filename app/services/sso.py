@@ -68,7 +68,7 @@ def _client():
 def _metadata() -> dict:
     try:
         metadata = _client().load_server_metadata()
-    except Exception as exc:  # noqa: BLE001  (network, TLS, bad JSON: the provider cannot be reached)
+    except Exception as exc:
         log.warning("sso: discovery at %s failed: %s", current_app.config["OIDC_ISSUER"], exc)
         raise SsoUnavailable("Hệ thống tài khoản của thành phố tạm thời không truy cập được; hãy thử lại sau "
                              "hoặc đăng nhập bằng mật khẩu.",
@@ -109,7 +109,7 @@ def finish(ip: str = "") -> tuple[User, Claims]:
     except (AuthlibBaseError, JoseError, ValueError, KeyError) as exc:
         _refused(None, f"{type(exc).__name__}: {exc}", ip)
         raise SsoRefused(*FAILED) from exc
-    except Exception as exc:  # noqa: BLE001  (the token endpoint did not answer)
+    except Exception as exc:
         log.warning("sso: token exchange failed: %s", exc)
         raise SsoUnavailable(*FAILED) from exc
     info = token.get("userinfo")

@@ -49,7 +49,8 @@ def register(app: Flask) -> None:
 
     for bp in (auth_bp, tasks_bp, monitor_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
-    from .designer.routes import bp as designer_bp; app.register_blueprint(designer_bp)  # noqa: E702
+    from .designer.routes import bp as designer_bp
+    app.register_blueprint(designer_bp)
     from .dashboard.routes import bp as dashboard_bp
     app.register_blueprint(dashboard_bp)
     from .auth.activation import bp as account_bp

@@ -173,6 +173,7 @@ def model(draft_id):
         "roles": [{"role": r, "label": label, "label_en": i18n.translate_in("en", label)}
                   for r, label in designer.ROLE_CHOICES],
         "groups": designer.named_groups(),
+        "step_statuses": designer.step_statuses(),
         "findings": designer.findings(draft.files, draft.process_key),
         "save_url": url_for("designer.save_file", draft_id=draft.id, name=name) if name else None,
     })
