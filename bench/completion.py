@@ -27,7 +27,7 @@ from sqlalchemy import event, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.__main__ import pct, recreate, say  # noqa: E402
+from bench.__main__ import pct, recreate, say
 
 FORM = {"scores": {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 25, "II.2": 20, "II.3": 20},
         "bonus": 0, "comment": "Hoàn thành tốt công việc được giao"}          # 85 points, staff scheme

@@ -9,11 +9,13 @@ from sqlalchemy.orm import joinedload
 
 from app import forms, i18n
 from app.i18n import N_
+from app.engine.steps import prefill_source
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
-from . import authority, instances, quota, unit_of_work
+from . import authority, instances, metrics, quota, unit_of_work
+from . import steps as process_steps
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
 CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
@@ -64,10 +66,6 @@ class TaskView:
     previous: EvaluationRecord | None = None
 
 
-STEPS = ["self_evaluation", "review", "decision", "appeal_decision"]
-STEP_NUMBER = {"self_evaluation": 1, "review": 2, "review_by_decider": 2, "decision": 3, "appeal_decision": 4}
-
-
 # The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
 STEP_TITLES = [N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
                N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng nhận xét, chấm điểm"),
@@ -83,11 +81,11 @@ def step_title(task: HumanTask, lang: str | None = None) -> str:
 def step_label(task: HumanTask, lang: str | None = None) -> str:
     """'Bước 2/4: Lãnh đạo trực tiếp nhận xét, chấm điểm' — steps a designer adds show their title."""
     lang = lang or i18n.current()
-    number = STEP_NUMBER.get(task.step)
+    number = process_steps.number(task.step)
     title = step_title(task, lang)
     if not number:
         return title
-    return i18n.translate_in(lang, "Bước %(n)s/%(of)s: %(title)s", n=number, of=len(STEPS), title=title)
+    return i18n.translate_in(lang, "Bước %(n)s/%(of)s: %(title)s", n=number[0], of=number[1], title=title)
 
 
 def previous_result(task: HumanTask) -> EvaluationRecord | None:
@@ -118,8 +116,8 @@ def _view(task: HumanTask, instance, workflow) -> TaskView:
     if ui_name:
         ui_schema = forms.load_form(instances.version_files(instance), ui_name)
     prefill = context.get(ready.variable) if ready and ready.variable else None
-    if not prefill and task.step in ("review", "review_by_decider", "appeal_decision"):
-        prefill = _prefill_scores(context, task.step)
+    if not prefill:
+        prefill = _prefill_scores(process_steps.of_loaded(workflow.loaded), task.step, context)
     instructions = forms.render_instructions(ready.instructions, context) if ready else ""
     draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
     data = draft.data if draft is not None else (prefill or {})
@@ -142,10 +140,11 @@ def save_draft(task_id: int, user: User, data: dict) -> datetime:
     return draft.updated_at
 
 
-def _prefill_scores(context: dict, step: str) -> dict:
-    """The manager starts from the self-evaluation; an amendment starts from the review."""
-    source = context.get("review") if step == "appeal_decision" else context.get("self_evaluation")
-    if not isinstance(source, dict):
+def _prefill_scores(steps: dict[str, process_steps.StepInfo], step: str, context: dict) -> dict:
+    """A scoring step starts from the scoring step before it: the manager from the self-evaluation, an
+    amendment from the review."""
+    source = prefill_source(steps, step, context)
+    if source is None:
         return {}
     return {k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}
 
@@ -253,7 +252,8 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         if errors:
             raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
                           "The data is not valid; see the error next to each field.", field_details(errors))
-        if task.step == "decision":
+        info = process_steps.of_loaded(workflow.loaded).get(task.step)
+        if info is not None and info.decides:
             _check_decision(clean, ready.data)
         workflow.complete(task.task_uuid, clean)
         quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
@@ -262,4 +262,5 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
         change.audit("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
         change.save()
+        metrics.COMPLETIONS.labels(task.step).inc()
     return task, clean
