@@ -230,3 +230,4 @@ def rollup_report():
 
 
 from . import monitor  # noqa: E402,F401  (dashboard, lists and operations: issue #5)
+from . import evidence  # noqa: E402,F401  (evidence and comments: issue #14)

@@ -111,8 +111,8 @@ def _body_field(error) -> str:
 
 def check_body(read_body) -> None:
     key, method, operation = _operation()
-    if operation is None or "requestBody" not in operation:
-        return
+    if operation is None or "application/json" not in operation.get("requestBody", {}).get("content", {}):
+        return          # no body, or a multipart upload: its route reads and checks the form fields
     data = read_body()
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     validator = _validator(f"paths/{key}/{method}/requestBody/content/application~1json/schema")
