@@ -268,6 +268,7 @@ def test_record_page_upload_from_a_phone_and_errors_next_to_the_field(ctx, clien
     login(client, "nva")                                        # HR: reads, no forms
     html = client.get(f"/instances/{month}?lang=en").get_data(as_text=True)
     assert "IMG_0001.png" in html and 'id="evidence-upload"' not in html and 'id="comment-form"' not in html
+    assert 'id="evidence-title">Evidence<' in html and "Minh chứng" not in html and "Trao đổi chung" not in html
 
 
 # --------------------------------------------------------------------------- S3-compatible store

@@ -12,16 +12,15 @@ from ..downloads import send_evidence
 from .routes import body, bp, token_required
 
 
-@bp.get("/instances/<int:instance_id>/evidence")
-@token_required
-def evidence_list(instance_id):
-    return jsonify([evidence.as_json(e) for e in evidence.visible_list(g.api_user, instance_id)])
-
-
-@bp.post("/instances/<int:instance_id>/evidence")
+# GET and POST of one path share one rule: with two, werkzeug answers an id past the integer range with
+# 405 (the other method's rule matched the path) instead of 404.
+@bp.route("/instances/<int:instance_id>/evidence", methods=["GET", "POST"])
 @token_required
 def evidence_add(instance_id):
-    """multipart/form-data: `file` (with its name) or `url` (+ `title`), optional `item_id`."""
+    """GET: the record's evidence. POST (multipart/form-data): `file` (with its name) or `url` (+ `title`),
+    optional `item_id`."""
+    if request.method == "GET":
+        return jsonify([evidence.as_json(e) for e in evidence.visible_list(g.api_user, instance_id)])
     upload = request.files.get("file")
     url = request.form.get("url")
     has_file = upload is not None and (upload.filename or upload.content_length or upload.mimetype)
@@ -48,15 +47,11 @@ def evidence_download(evidence_id):
     return send_evidence(*evidence.open_for(g.api_user, evidence_id))
 
 
-@bp.get("/instances/<int:instance_id>/comments")
-@token_required
-def comment_list(instance_id):
-    return jsonify([comments.as_json(c) for c in comments.visible_list(g.api_user, instance_id)])
-
-
-@bp.post("/instances/<int:instance_id>/comments")
+@bp.route("/instances/<int:instance_id>/comments", methods=["GET", "POST"])
 @token_required
 def comment_add(instance_id):
+    if request.method == "GET":
+        return jsonify([comments.as_json(c) for c in comments.visible_list(g.api_user, instance_id)])
     data = body()
     row = comments.add(instance_id, g.api_user, data.get("body"), data.get("item_id"), commit=False)
     out = comments.as_json(row)
