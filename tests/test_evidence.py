@@ -325,3 +325,51 @@ def test_s3_store_against_a_local_s3_server(ctx, client, month, s3_server, monke
     local = _upload(Api(client, "ttb"), month, PDF, "cu.pdf").get_json()
     monkeypatch.setitem(ctx.config, "EVIDENCE_S3_BUCKET", "minh-chung")
     assert Api(client, "ttb").get(f"/evidence/{local['id']}").data == PDF
+
+
+# --------------------------------------------------------------------------- what a file is
+def _zip(members: dict[str, bytes]) -> bytes:
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_types_are_read_from_the_content():
+    from openpyxl import Workbook
+    book = io.BytesIO()
+    Workbook().save(book)
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
+    cases = {
+        "application/pdf": PDF,
+        "image/png": PNG,
+        "image/jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\0" * 40,
+        "image/webp": b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\0" * 40,
+        "image/heic": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\0" * 40,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": book.getvalue(),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+            _zip({"[Content_Types].xml": b"<Types/>", "_rels/.rels": b"", "word/document.xml": b"<w/>"}),
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation":
+            _zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"}),
+        "application/vnd.oasis.opendocument.text":
+            _zip({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<x/>"}),
+    }
+    for mime, data in cases.items():
+        assert [k.mime for k in filecheck.detect(data)] == [mime], mime
+    # the three 97-2003 formats share one header: the name decides among them, nothing else
+    assert {k.extensions[0] for k in filecheck.detect(ole)} == {"doc", "xls", "ppt"}
+    for refused in (HTML, b"", _zip({"a.txt": b"x"}), _zip({"mimetype": b"application/epub+zip"}),
+                    b"GIF89a" + b"\0" * 20, b"PK\x03\x04broken", b"\x7fELF" + b"\0" * 60):
+        assert filecheck.detect(refused) == [], refused[:12]
+
+
+def test_an_old_office_file_takes_its_type_from_its_name_among_the_ole_formats(ctx, client, month):
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
+    api = Api(client, "ttb")
+    assert _upload(api, month, ole, "bang-cham-cong.xls").get_json()["content_type"] == "application/vnd.ms-excel"
+    assert _upload(api, month, ole, "to-trinh.doc").get_json()["content_type"] == "application/msword"
+    refused = _upload(api, month, ole, "to-trinh.pdf")
+    assert refused.status_code == 422 and "Office 97-2003" in refused.get_json()["message_en"]
+    assert _rows(month) == 2
