@@ -373,3 +373,28 @@ def test_an_old_office_file_takes_its_type_from_its_name_among_the_ole_formats(c
     refused = _upload(api, month, ole, "to-trinh.pdf")
     assert refused.status_code == 422 and "Office 97-2003" in refused.get_json()["message_en"]
     assert _rows(month) == 2
+
+
+def test_a_deputy_writes_for_the_manager_never_for_the_subject(ctx, client, month):
+    from datetime import date, timedelta
+
+    from app.models import Delegation
+    today = date.today()
+    for principal in ("tptc", "ttb"):
+        db.session.add(Delegation(principal_id=user(principal).id, deputy_id=user("lvc").id, reason="Nghỉ phép",
+                                  start=today - timedelta(days=1), end=today + timedelta(days=1)))
+    db.session.commit()
+    deputy = Api(client, "lvc")
+    resp = deputy.post(f"/instances/{month}/comments", {"body": "Thay mặt trưởng phòng: đã nhận."})
+    assert resp.status_code == 201 and resp.get_json()["on_behalf_of"] == "tptc"
+    assert deputy.get(f"/instances/{month}/comments").status_code == 200
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "comment_added")).one()
+    assert event.actor_id == user("lvc").id and event.on_behalf_of_id == user("tptc").id
+    told = {n.user_id for n in db.session.scalars(select(Notification).where(Notification.kind == "comment"))}
+    assert told == {user("ttb").id, user("gd").id}             # neither the deputy nor the one they act for
+    for row in db.session.scalars(select(Delegation).where(Delegation.principal_id == user("tptc").id)):
+        row.revoked = True
+    db.session.commit()
+    # acting only for the person evaluated gives no pen on their own record
+    assert deputy.post(f"/instances/{month}/comments", {"body": "Viết thay người được đánh giá"}).status_code == 403
+    assert _upload(deputy, month, PDF, "x.pdf").status_code == 403

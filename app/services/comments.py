@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Comment, ProcessInstance, User
 from app.models.types import utcnow
 
-from . import access, audit, evidence, instances, notifications
+from . import audit, evidence, instances, notifications
 from .errors import Invalid
 
 MAX_BODY = 4000
@@ -71,7 +71,7 @@ def list_for(instance_id: int, item_id: int | None = None, *, all_items: bool = 
 
 
 def visible_list(user: User, instance_id: int) -> list[Comment]:
-    access.require_view(user, instances.get(instance_id))
+    evidence.require_reader(user, instances.get(instance_id))
     return list_for(instance_id)
 
 

@@ -84,6 +84,12 @@ def require_writer(user: User, instance: ProcessInstance) -> User | None:
                         "you may only read.")
 
 
+def require_reader(user: User, instance: ProcessInstance) -> None:
+    """Those who may see the record, and a deputy who writes on it for a participant."""
+    if not access.can_view_instance(user, instance) and not writer(user, instance)[0]:
+        access.require_view(user, instance)
+
+
 def decided(instance: ProcessInstance, record: EvaluationRecord) -> bool:
     """A level is set or the month is over: from here evidence is kept as it is."""
     return (record.level is not None or record.published_at is not None
@@ -321,7 +327,7 @@ def delete(evidence_id: int, user: User) -> Evidence:
     if row is None:
         raise NotFound("Không tìm thấy minh chứng.", "Evidence not found.")
     instance = _locked_instance(row.instance_id)
-    access.require_view(user, instance)
+    require_reader(user, instance)
     if row.uploaded_by_id != user.id:
         raise Forbidden("Chỉ người đã tải lên mới gỡ được minh chứng này.", "Only the uploader may withdraw it.")
     if decided(instance, instances.record_of(instance)):
@@ -349,7 +355,7 @@ def list_for(instance_id: int, *, history: bool = True) -> list[Evidence]:
 
 
 def visible_list(user: User, instance_id: int) -> list[Evidence]:
-    access.require_view(user, instances.get(instance_id))
+    require_reader(user, instances.get(instance_id))
     return list_for(instance_id)
 
 
@@ -358,7 +364,7 @@ def open_for(user: User, evidence_id: int) -> tuple[Evidence, BinaryIO]:
     row = db.session.get(Evidence, evidence_id)
     if row is None:
         raise NotFound("Không tìm thấy minh chứng.", "Evidence not found.")
-    access.require_view(user, instances.get(row.instance_id))
+    require_reader(user, instances.get(row.instance_id))
     if row.kind != "file" or row.deleted_at is not None or not row.storage_key:
         raise NotFound("Minh chứng này không có tệp để tải (đường dẫn, hoặc đã gỡ).",
                        "This evidence has no file to download (a link, or withdrawn).")
