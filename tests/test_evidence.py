@@ -398,3 +398,17 @@ def test_a_deputy_writes_for_the_manager_never_for_the_subject(ctx, client, mont
     # acting only for the person evaluated gives no pen on their own record
     assert deputy.post(f"/instances/{month}/comments", {"body": "Viết thay người được đánh giá"}).status_code == 403
     assert _upload(deputy, month, PDF, "x.pdf").status_code == 403
+
+
+def test_a_store_that_cannot_be_written_is_a_503_and_nothing_is_kept(ctx, client, month, monkeypatch):
+    monkeypatch.setitem(ctx.config, "EVIDENCE_S3_BUCKET", "minh-chung")
+    monkeypatch.setitem(ctx.config, "EVIDENCE_S3_ENDPOINT", f"http://127.0.0.1:{_free_port()}")  # nobody there
+    monkeypatch.setitem(ctx.config, "EVIDENCE_S3_ACCESS_KEY", "test")
+    monkeypatch.setitem(ctx.config, "EVIDENCE_S3_SECRET_KEY", "test")
+    monkeypatch.setitem(ctx.config, "EVIDENCE_S3_REGION", "us-east-1")
+    monkeypatch.setattr(evidence_storage, "_cache", {})
+    resp = _upload(Api(client, "ttb"), month, PDF, "x.pdf")
+    assert resp.status_code == 503 and resp.get_json()["error"] == "unavailable"
+    assert _rows(month) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "evidence_added")) == 0

@@ -49,6 +49,10 @@ class TooLarge(ServiceError):
     status, code = 413, "too_large"
 
 
+class StoreUnavailable(ServiceError):
+    status, code = 503, "unavailable"
+
+
 # ----------------------------------------------------------------------------- who and when
 def participants(instance: ProcessInstance) -> set[int]:
     """The record's chain: subject, direct manager, decider, and every holder of a task on it."""
@@ -201,7 +205,13 @@ def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str
     row = Evidence(instance_id=instance.id, item_id=item, kind="file", name=name, size=len(data), sha256=digest,
                    content_type=kind.mime, storage=store.name, storage_key=key, uploaded_by_id=user.id,
                    uploaded_at=utcnow(), replaces_id=old.id if old is not None else None)
-    store.put(key, data, kind.mime)
+    try:
+        store.put(key, data, kind.mime)
+    except Exception as exc:  # noqa: BLE001 — disk full, bucket unreachable: the person retries later
+        log.error("evidence store %s refused %s: %s", store.name, key, exc)
+        _forget(store, key)
+        raise StoreUnavailable("Kho lưu minh chứng tạm thời không ghi được; chưa có gì được lưu. Hãy thử lại sau.",
+                               "The evidence store cannot be written just now; nothing was saved. Try again later.")
     try:
         db.session.add(row)
         db.session.flush()

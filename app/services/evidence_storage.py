@@ -70,10 +70,14 @@ class S3Storage:
     def __init__(self, bucket: str, *, endpoint: str | None = None, region: str | None = None,
                  access_key: str | None = None, secret_key: str | None = None, prefix: str = ""):
         import boto3
+        from botocore.config import Config
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
+        # a person waits on the upload: an unreachable store fails in seconds, not after minutes of retries
+        config = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2, "mode": "standard"})
         self.client = boto3.client("s3", endpoint_url=endpoint or None, region_name=region or None,
-                                   aws_access_key_id=access_key or None, aws_secret_access_key=secret_key or None)
+                                   aws_access_key_id=access_key or None, aws_secret_access_key=secret_key or None,
+                                   config=config)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
