@@ -776,6 +776,7 @@ EN = {
     "Thêm minh chứng": "Evidence added",
     "Thay minh chứng": "Evidence replaced",
     "Gỡ minh chứng": "Evidence withdrawn",
+    "Viết trao đổi": "Comment written",
     "Chưa có minh chứng.": "No evidence yet.",
     "Chưa có trao đổi.": "No comments yet.",
     "Chụp ảnh hoặc chọn tệp": "Take a photo or choose a file",

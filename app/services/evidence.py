@@ -38,7 +38,7 @@ ACTION_LABELS.update({
     "evidence_added": N_("Thêm minh chứng"),
     "evidence_replaced": N_("Thay minh chứng"),
     "evidence_deleted": N_("Gỡ minh chứng"),
-    "comment_added": N_("Trao đổi"),
+    "comment_added": N_("Viết trao đổi"),
 })
 
 MAX_URL = 2000
