@@ -776,6 +776,7 @@ EN = {
     "Thêm minh chứng": "Evidence added",
     "Thay minh chứng": "Evidence replaced",
     "Gỡ minh chứng": "Evidence withdrawn",
+    "Mã minh chứng": "Evidence no.",
     "Viết trao đổi": "Comment written",
     "Chưa có minh chứng.": "No evidence yet.",
     "Chưa có trao đổi.": "No comments yet.",

@@ -32,7 +32,7 @@ def _check_body(body) -> str:
 def add(instance_id: int, user: User, body, item_id=None, *, commit: bool = True) -> Comment:
     instance = instances.get(instance_id)
     principal = evidence.require_writer(user, instance)
-    item = evidence.check_item_id(item_id)
+    item = evidence.check_item(instance, item_id)
     text = _check_body(body)
     evidence.require_open(instance, instances.record_of(instance))
     row = Comment(instance_id=instance.id, item_id=item, author_id=user.id,

@@ -133,6 +133,30 @@ def check_item_id(value) -> int | None:
     return int(text)
 
 
+def plan_items(instance_id: int) -> list[tuple[int, str]]:
+    """(id, title) of the record's plan items, when the work-plan module is installed."""
+    try:
+        from . import plans
+    except ImportError:
+        return []
+    items_of = getattr(plans, "items_of", None)
+    return [(item.id, item.title) for item in items_of(instance_id)] if items_of else []
+
+
+def check_item(instance: ProcessInstance, value) -> int | None:
+    """`check_item_id`, and the item must be one of this record's (when plan items exist at all)."""
+    item = check_item_id(value)
+    if item is not None:
+        try:
+            from . import plans
+        except ImportError:
+            return item
+        if getattr(plans, "items_of", None) and item not in {i for i, _ in plan_items(instance.id)}:
+            vi, en = "Việc này không thuộc hồ sơ.", "This item is not part of the record."
+            raise Invalid(vi, en, [{"field": "item_id", "message": vi, "message_en": en}])
+    return item
+
+
 # ----------------------------------------------------------------------------- limits
 def max_file_bytes() -> int:
     return int(float(current_app.config.get("EVIDENCE_MAX_FILE_MB", 20)) * 1024 * 1024)
@@ -178,7 +202,7 @@ def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str
     the file or for the record, or when the user may not write on this record."""
     instance = instances.get(instance_id)
     principal = require_writer(user, instance)
-    item = check_item_id(item_id)
+    item = check_item(instance, item_id)
     data = data if isinstance(data, bytes) else read_limited(data)
     if len(data) > max_file_bytes():
         raise _file_error(f"Tệp quá lớn: mỗi tệp tối đa {_mb(max_file_bytes())} MB.",
@@ -303,7 +327,7 @@ def add_link(instance_id: int, user: User, url, title: str | None = None, *, ite
              commit: bool = True) -> Evidence:
     instance = instances.get(instance_id)
     principal = require_writer(user, instance)
-    item = check_item_id(item_id)
+    item = check_item(instance, item_id)
     text = check_url(url)
     if isinstance(title, str) and len(title) > 200:
         vi, en = "Tên đường dẫn tối đa 200 ký tự.", "The link's title is at most 200 characters."
@@ -393,6 +417,8 @@ def belongs_to(instance_id: int, ids) -> bool:
     form that cites evidence ids checks before it accepts them."""
     wanted = set()
     for value in ids or []:
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            value = int(value.strip())          # ids typed into a form arrive as text
         if isinstance(value, bool) or not isinstance(value, int):
             return False
         wanted.add(value)

@@ -28,12 +28,14 @@ def raise_upload_limit() -> None:
 
 
 def panel(viewer, instance, items: list[tuple[int, str]] | None = None) -> dict:
-    """What the record page shows under "Minh chứng" and "Trao đổi". `items` (id, title) lets the upload
-    and comment forms name a plan item; without it everything is on the record itself."""
+    """What the record page shows under "Minh chứng" and "Trao đổi". `items` (id, title), by default the
+    record's plan items, lets the upload and comment forms name one; without any, everything is on the
+    record itself."""
     record = instances.record_of(instance)
     rows = evidence.list_for(instance.id)
     may_write, _principal = evidence.writer(viewer, instance)
     is_closed = evidence.closed(instance, record)
+    items = evidence.plan_items(instance.id) if items is None else items
     titles = dict(items or [])
     threads: dict[int | None, list] = {None: []}
     for c in comments.list_for(instance.id):
