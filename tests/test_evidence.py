@@ -255,9 +255,15 @@ def test_record_page_upload_from_a_phone_and_errors_next_to_the_field(ctx, clien
     ok = client.post(f"/instances/{month}/evidence", content_type="multipart/form-data",
                      data={"csrf_token": token, "file": (io.BytesIO(PNG), "IMG_0001.png")})
     assert ok.status_code == 302
+    # past the app-wide 2 MB body limit, which still holds for every other form
+    scan = PDF + b"0" * (3 * 1024 * 1024)
+    assert client.post(f"/instances/{month}/evidence", content_type="multipart/form-data",
+                       data={"csrf_token": token, "file": (io.BytesIO(scan), "scan.pdf")}).status_code == 302
+    assert client.post(f"/instances/{month}/comments", data={"csrf_token": token, "body": "x" * (3 * 1024 * 1024)}
+                       ).status_code == 413
     missing_token = client.post(f"/instances/{month}/evidence", content_type="multipart/form-data",
                                 data={"file": (io.BytesIO(PNG), "IMG_0002.png")})
-    assert missing_token.status_code == 400 and _rows(month) == 1
+    assert missing_token.status_code == 400 and _rows(month) == 2
     comment = client.post(f"/instances/{month}/comments", data={"csrf_token": token, "body": "Ảnh biên bản họp."})
     assert comment.status_code == 302
     html = client.get(f"/instances/{month}").get_data(as_text=True)
