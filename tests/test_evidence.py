@@ -418,3 +418,19 @@ def test_a_store_that_cannot_be_written_is_a_503_and_nothing_is_kept(ctx, client
     assert _rows(month) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "evidence_added")) == 0
+
+
+def test_the_api_reads_the_upload_form_as_its_schema_says(ctx, client, month):
+    """Found by schemathesis: an empty `url` beside a file was taken as "no link" (201), and an item id
+    written 2.0 in JSON (an integer for JSON Schema) was refused."""
+    api = Api(client, "ttb")
+    both = _upload(api, month, PDF, "x.pdf", url="")
+    assert both.status_code == 400 and both.get_json()["details"][0]["field"] == "url"
+    twice = api.client.post(f"/api/v1/instances/{month}/evidence", headers=api.headers,
+                            data={"url": ["https://a.vn/1", "https://a.vn/2"]}, content_type="multipart/form-data")
+    assert twice.status_code == 400
+    assert _upload(api, month, PDF, "x.pdf", item_id="1.5").status_code == 400
+    assert api.post(f"/instances/{month}/evidence", data={}, content_type="multipart/form-data").status_code == 400
+    assert _rows(month) == 0
+    resp = api.post(f"/instances/{month}/comments", {"body": "Việc 2", "item_id": 2.0})
+    assert resp.status_code == 201 and resp.get_json()["item_id"] == 2

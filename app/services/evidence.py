@@ -125,6 +125,8 @@ def check_item_id(value) -> int | None:
     """An optional plan item id: a whole number from 1 (a form sends it as text)."""
     if value is None or value == "":
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)                  # JSON's 7.0 is the integer 7 (JSON Schema says so too)
     text = str(value).strip()
     if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ITEM_ID:
         raise BadRequest("Mã việc (item_id) phải là số nguyên dương.", "item_id must be a positive whole number.",
