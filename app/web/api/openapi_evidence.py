@@ -27,7 +27,8 @@ def paths(_op, _p, errors) -> dict:
                  "The record's chain (the person, their manager, the decider) may add; others who see it read.",
                  EVIDENCE, params=[_p("instance_id")])
     upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {
-        "schema": {"type": "object", "anyOf": [{"required": ["file"]}, {"required": ["url"]}], "properties": {
+        "schema": {"type": "object", "anyOf": [{"required": ["file"]}, {"required": ["url"]}],
+                   "additionalProperties": False, "properties": {
             "file": {"type": "string", "format": "binary"},
             "url": {"type": "string", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://", "maxLength": 2000,
                     "x-message": "Chỉ nhận đường dẫn http:// hoặc https://.",

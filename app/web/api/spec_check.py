@@ -135,6 +135,9 @@ def _check_form(key: str, method: str, schema: dict) -> None:
     """A multipart body as its schema says: text fields as sent (integers read from their digits), a
     field sent twice as a list, each file part as a string (its bytes are the route's to check)."""
     properties = schema.get("properties", {})
+    if any(not isinstance(name, str) for name in (*request.form.keys(), *request.files.keys())):
+        _refuse([("body", "Malformed", ("Một phần của biểu mẫu không có tên.", "A part of the form has no name."))],
+                in_body=False)
     data: dict = {}
     for name in request.form:
         values = request.form.getlist(name)
