@@ -41,17 +41,24 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     url = overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path)
     engine_options = {"pool_pre_ping": True}
+    # How long a request waits for a row another transaction holds (an instance being changed)
+    # before it answers 409 "being changed by someone else, try again" (services.unit_of_work).
+    lock_wait = int(os.environ.get("LOCK_TIMEOUT_SECONDS", "30"))
     if url.startswith("sqlite"):
-        engine_options["connect_args"] = {"timeout": 30}
-    elif os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() == "0":
-        # Behind PgBouncer in transaction pooling (before 1.21, or without max_prepared_statements) a
-        # statement prepared on one server connection is unknown on the next: psycopg must not prepare.
-        engine_options["connect_args"] = {"prepare_threshold": None}
+        engine_options["connect_args"] = {"timeout": lock_wait}
+    elif url.startswith("postgresql"):
+        connect_args: dict[str, object] = {"options": f"-c lock_timeout={lock_wait * 1000}"}
+        if os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() == "0":
+            # Behind PgBouncer in transaction pooling (before 1.21, or without max_prepared_statements) a
+            # statement prepared on one server connection is unknown on the next: psycopg must not prepare.
+            connect_args["prepare_threshold"] = None
+        engine_options["connect_args"] = connect_args
     cfg = {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "danhgia@localhost"),
