@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+
+# notify("reminder", step): the reminder goes to whoever holds that user task
+STEP_NOTICES = frozenset({"reminder"})
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -33,7 +36,7 @@ FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateT
 CONTAINERS = {"subProcess", "transaction", "adHocSubProcess"}
 
 # Helpers whose second argument counts working days, and the range a designer may give.
-WORKING_DAY_ARGS = {"wd_deadline": (1, 23), "wd_after": (1, 23), "wd_before": (0, 23)}
+WORKING_DAY_ARGS = {"wd_deadline": (1, 23), "wd_after": (1, 23), "wd_before": (0, 23), "wd_in_period": (1, 23)}
 
 
 def _local(el: etree._Element) -> str:
@@ -399,8 +402,9 @@ class Problem:
     line: int | None = None
 
 
-def check(process: etree._Element, decisions: dict[str, dict[str, Any]], forms: dict[str, dict[str, Any]], seed: set[str],
-          known: set[str]) -> list[Problem]:
+def check(process: etree._Element, decisions: dict[str, dict[str, Any]], forms: dict[str, dict[str, Any]],
+          seed: set[str], known: set[str], role_ok: Callable[[str], bool] | None = None,
+          notice_kinds: set[str] | None = None) -> list[Problem]:
     """Names read before any step sets them, form fields that do not exist, working-day counts out of
     range. `forms`: form file -> {"fields": set of top-level properties, "required": set}; `known`:
     script helpers and built-ins that are always there."""
@@ -433,6 +437,7 @@ def check(process: etree._Element, decisions: dict[str, dict[str, Any]], forms: 
             problems += _missing(flow_id, source, available, known, written_anywhere)
     problems += _form_keys(graph, forms)
     problems += _working_days(graph)
+    problems += _helper_arguments(graph, role_ok, notice_kinds)
     return problems
 
 
@@ -519,6 +524,50 @@ def _working_days(graph: Graph) -> list[Problem]:
                         "(một tháng có tối đa 23 ngày làm việc).",
                         f"{node_id}: {name}(…, {value!r}, …) — the number of working days must be a whole number "
                         f"from {low} to {high} (a month has at most 23 working days).", source.line))
+    return out
+
+
+def _helper_arguments(graph: Graph, role_ok: Callable[[str], bool] | None,
+                      notice_kinds: set[str] | None) -> list[Problem]:
+    """Constant arguments of the helpers that name something: a notice the app sends (`notice_kinds`,
+    given by the service that turns them into messages: a kind nobody handles is silently dropped), the
+    step a reminder is for (no such step: nobody is reminded), the roles `same_holder` compares (a role
+    that does not resolve is never held: the branch is never taken)."""
+    user_tasks = {n.id for n in graph.nodes.values() if n.tag == "userTask"}
+    out = []
+    for node_id, node in graph.nodes.items():
+        for element, source in [(node_id, s) for s in node.before + node.after] + list(node.outgoing_reads):
+            for call in source.calls:
+                name = call.func.id if isinstance(call.func, ast.Name) else None
+                args = [a.value if isinstance(a, ast.Constant) else None for a in call.args]
+                if name == "notify" and args:
+                    kind = args[0]
+                    if isinstance(kind, str) and notice_kinds is not None and kind not in notice_kinds:
+                        out.append(Problem(
+                            "notice_kind", element,
+                            f"{element}: notify(“{kind}”, …) — ứng dụng không có loại thông báo này nên không ai "
+                            f"nhận được; các loại có: {', '.join(sorted(notice_kinds))}.",
+                            f"{element}: notify(“{kind}”, …) — the application has no such notice, nobody would "
+                            f"receive it; the kinds are: {', '.join(sorted(notice_kinds))}.", source.line))
+                    elif kind in STEP_NOTICES and len(args) > 1 and isinstance(args[1], str) \
+                            and args[1] not in user_tasks:
+                        out.append(Problem(
+                            "notice_step", element,
+                            f"{element}: notify(“{kind}”, “{args[1]}”) — không có bước người dùng “{args[1]}” "
+                            "trong quy trình nên không ai được nhắc.",
+                            f"{element}: notify(“{kind}”, “{args[1]}”) — the process has no user task "
+                            f"“{args[1]}”, so nobody would be reminded.", source.line))
+                elif name == "same_holder" and role_ok is not None:
+                    for role in args[:2]:
+                        if isinstance(role, str) and not role_ok(role):
+                            out.append(Problem(
+                                "role_unknown", element,
+                                f"{element}: same_holder(…) so sánh vai trò “{role}”, nhưng vai trò này không "
+                                "xác định được (không theo sơ đồ tổ chức, chưa ai được gán): điều kiện không bao "
+                                "giờ đúng.",
+                                f"{element}: same_holder(…) compares the role “{role}”, which does not resolve (not "
+                                "a role of the org chart, nobody holds it): the condition is never true.",
+                                source.line))
     return out
 
 

@@ -4,7 +4,8 @@ The test run (testrun.py) follows one path. Here the same runner is driven again
 of choices: at each ready user task which of the form's answers to give (valid data and boundary
 values, generated from its JSON Schema by the caller) or to leave it so that its deadline fires; when
 the process waits for a message (the appeal), whether it comes or the window closes; and, for the
-whole month, whether the direct manager is the head (same_holder true) or not. A run that reaches an
+whole month, whether the direct manager is the head (same_holder true) or not, and whether the month
+is opened before its period ends or after. A run that reaches an
 element or a flow no earlier run reached is explored further: every other choice at every point after
 those it was given. Any engine error is recorded with its element and the path that led to it.
 """
@@ -36,6 +37,7 @@ class Setup:
     label_en: str
     seed: Callable[[], dict[str, Any]]
     roles: Callable[[str], int | None] | None = None
+    start_at: datetime | None = None     # when the month is opened (default: explore's start_at)
 
 
 @dataclass
@@ -145,7 +147,8 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
             name = names[choice - (1 if timer_waiting else 0)]
             return name, payload(name)
 
-        result = testrun.run(loaded, setup.seed, answer, start_at, roles=setup.roles, message=message)
+        result = testrun.run(loaded, setup.seed, answer, setup.start_at or start_at, roles=setup.roles,
+                             message=message)
         report.runs += 1
         path = [p["element"] for p in result.path]
         new_elements = set(path) - report.elements

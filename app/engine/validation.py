@@ -59,6 +59,10 @@ FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateT
               "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
 CONTAINERS = {"subProcess", "transaction"}
 HUMAN_TASKS = {"userTask", "manualTask"}
+# Hit policies SpiffWorkflow's DMN engine applies as their names say: UNIQUE/FIRST/ANY take the first
+# matching row (the catch-all row last), COLLECT lists every match. PRIORITY, RULE ORDER, OUTPUT ORDER
+# and COLLECT with an aggregation (SUM, COUNT, MIN, MAX) would silently behave otherwise.
+DMN_HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT"}
 
 
 @dataclass
@@ -89,8 +93,10 @@ def _bpmn(tag: str) -> str:
 
 class _Linter:
     def __init__(self, files: dict[str, str], process_id: str, role_exists: Callable[[str], bool] | None,
-                 known_roles: Iterable[str], app_forms: Iterable[str] = ()):
+                 known_roles: Iterable[str], app_forms: Iterable[str] = (),
+                 notice_kinds: Iterable[str] | None = None):
         self.files = files
+        self.notice_kinds = set(notice_kinds) if notice_kinds is not None else None
         self.app_forms = set(app_forms)
         self.process_id = process_id
         self.role_exists = role_exists or (lambda role: False)
@@ -160,7 +166,7 @@ class _Linter:
             schema = _dmn_schema(tree)
             tree_to_check = tree
             if schema is None:
-                self.add("error", "xsd", name, None,
+                self.add("error", "xsd", name, tree.get("id"),
                          f"Tệp {name}: không nhận ra phiên bản DMN (namespace {tree.nsmap.get(None)!r}).",
                          f"{name}: unknown DMN namespace {tree.nsmap.get(None)!r}.")
                 return False
@@ -262,7 +268,17 @@ class _Linter:
                 if text:
                     self._expr(name, rid, text, "eval", "dmn_expression", f"Bảng {did}, dòng {index}: kết quả",
                                f"Table {did}, row {index}: output", out.sourceline)
-        if (table.get("hitPolicy") or "UNIQUE").upper() != "COLLECT":
+        policy = (table.get("hitPolicy") or "UNIQUE").upper()
+        if policy not in DMN_HIT_POLICIES or (policy == "COLLECT" and table.get("aggregation")):
+            shown = policy + (f" {table.get('aggregation')}" if table.get("aggregation") else "")
+            self.add("error", "dmn_hit_policy", name, did,
+                     f"Bảng quyết định {did} dùng chính sách “{shown}”, mà bộ máy không áp dụng đúng (nó sẽ lấy "
+                     "dòng khớp đầu tiên hoặc trả danh sách chưa gộp): hãy chọn UNIQUE, FIRST, ANY hoặc COLLECT "
+                     "không gộp.",
+                     f"Decision table {did} uses the hit policy “{shown}”, which the engine does not apply as "
+                     "written (it takes the first matching row, or returns an unaggregated list): choose UNIQUE, "
+                     "FIRST, ANY or COLLECT without aggregation.", table.sourceline)
+        if policy != "COLLECT":
             if not catch_all:
                 self.add("error", "dmn_catch_all", name, did,
                          f"Bảng quyết định {did} thiếu dòng “còn lại” (mọi điều kiện là “-”): khi không dòng nào khớp, "
@@ -446,6 +462,15 @@ class _Linter:
             self.add("error", "variable_name", name, node_id,
                      f"Tên biến “{variable}” của bước {label} không hợp lệ (chữ, số, gạch dưới).",
                      f"The variable name “{variable}” of {label} is not an identifier.", el.sourceline)
+        elif variable in SEED_NAMES or variable in SCRIPT_HELPERS:
+            what = ("hàm có sẵn", "a built-in function") if variable in SCRIPT_HELPERS else \
+                ("dữ liệu ứng dụng đặt sẵn cho mỗi hồ sơ", "data the application gives every evaluation")
+            self.add("error", "variable_name", name, node_id,
+                     f"Bước {label} lưu biểu mẫu vào “{variable}”, là tên của {what[0]}: biểu mẫu sẽ ghi đè và "
+                     "các bước sau dùng sai dữ liệu. Hãy đặt tên khác.",
+                     f"Task {label} stores its form under “{variable}”, the name of {what[1]}: the form would "
+                     "overwrite it and the steps after would use the wrong data. Choose another name.",
+                     el.sourceline)
         if f"{node_id}_due" not in self.assigned:
             self.add("warning", "due_missing", name, node_id,
                      f"Bước {label} chưa có hạn: chưa lệnh nào gán {node_id}_due (ví dụ trong bước khởi tạo: "
@@ -580,11 +605,43 @@ class _Linter:
                          refusal.line)
             for process in tree.iter(_bpmn("process")):
                 try:
-                    problems = dataflow.check(process, decisions, forms, set(SEED_NAMES), known)
+                    problems = dataflow.check(process, decisions, forms, set(SEED_NAMES), known,
+                                              lambda role: role in self.known_roles or self.role_exists(role),
+                                              self.notice_kinds)
                 except RecursionError:
                     continue
                 for problem in problems:
                     self.add("error", problem.code, name, problem.element, problem.vi, problem.en, problem.line)
+                self._instructions(name, process, forms, known)
+
+    def _instructions(self, name: str, process: etree._Element, forms: dict[str, dict[str, Any]],
+                      known: set[str]) -> None:
+        """Names the instructions' template shows that nothing sets render empty, and a template that
+        does not parse is shown as written: advice, not errors (the month goes on)."""
+        from jinja2 import TemplateSyntaxError, meta
+        from jinja2.sandbox import SandboxedEnvironment
+        env = SandboxedEnvironment()
+        shown = set(self.assigned) | set(known) | {"allowed_levels"}
+        for form in forms.values():
+            shown |= form["fields"]
+        for el in process.iter(_bpmn("userTask")):
+            text = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}instructionsForEndUser")), "")
+            if not text or "{" not in text:
+                continue
+            try:
+                names = meta.find_undeclared_variables(env.parse(text))
+            except TemplateSyntaxError as exc:
+                self.add("warning", "instructions_template", name, el.get("id"),
+                         f"Hướng dẫn của bước {el.get('id')} sai cú pháp mẫu ({exc.message}): sẽ hiện nguyên văn.",
+                         f"The instructions of {el.get('id')} are not a valid template ({exc.message}): they are "
+                         "shown as written.", el.sourceline)
+                continue
+            for unknown in sorted(names - shown):
+                self.add("warning", "instructions_name", name, el.get("id"),
+                         f"Hướng dẫn của bước {el.get('id')} hiện “{unknown}”, nhưng không bước nào gán tên này: "
+                         "chỗ đó sẽ để trống.",
+                         f"The instructions of {el.get('id')} show “{unknown}”, which no step sets: it renders "
+                         "empty.", el.sourceline)
 
     def _decisions(self) -> dict[str, dict[str, Any]]:
         out = {}
@@ -685,12 +742,30 @@ def _assigned_names(source: str) -> set[str]:
     return out
 
 
+# Attributes by which an element refers to something else: a parser that cannot find the target names
+# the target ("The process 'nowhere' was not found"), the designer must see the element that refers to it.
+REFERENCES = ("calledElement", "calledDecisionId", "messageRef", "signalRef", "errorRef", "escalationRef",
+              "processRef", "attachedToRef", "dataObjectRef")
+
+
 def _element_in_message(trees: dict[str, Any], message: str) -> str | None:
-    """The id of a BPMN/DMN element a parser message names (the longest id found in the text), for
-    parse errors that do not carry their element."""
+    """The id of a BPMN/DMN element a parser message names, for parse errors that do not carry their
+    element: the element whose reference the message quotes, else the longest id found in the text
+    (the parser's "Did you mean …" suggestions are not the culprit)."""
+    full, message = message, re.split(r"Did you mean|Available DMN ids", message)[0]
+    for tree in trees.values():
+        for el in tree.iter():
+            if not isinstance(el.tag, str) or not el.get("id"):
+                continue
+            refs = [el.get(a) for a in REFERENCES if el.get(a)]
+            refs += [_text(c) for c in el if isinstance(c.tag, str) and _local(c) == "calledDecisionId"]
+            if any(ref and re.search(r"[\'\"“]" + re.escape(ref) + r"[\'\"”]", message) for ref in refs):
+                return str(el.get("id"))
     ids = {el.get("id") for tree in trees.values() for el in tree.iter()
            if isinstance(el.tag, str) and el.get("id") and _local(el) not in ("definitions",)}
-    found = [i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", message)]
+    found = ([i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", message)]
+             # only a suggestion names an id: the process the app starts is missing, the one there is meant
+             or [i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", full)])
     return max(found, key=len) if found else None
 
 
@@ -727,10 +802,11 @@ def _dmn_schema(tree: etree._Element) -> etree.XMLSchema | None:
 
 def validate(files: dict[str, str], *, process_id: str = specs.PROCESS_ID,
              role_exists: Callable[[str], bool] | None = None, known_roles: Iterable[str] = (),
-             app_forms: Iterable[str] = ()) -> list[Finding]:
+             app_forms: Iterable[str] = (), notice_kinds: Iterable[str] | None = None) -> list[Finding]:
     """Every finding for a set of files {name: text}: errors first, then warnings. `app_forms` are
-    forms the application itself uses outside the diagram (not reported as unused)."""
-    return _Linter(files, process_id, role_exists, known_roles, app_forms).run()
+    forms the application itself uses outside the diagram (not reported as unused); `notice_kinds` the
+    kinds of notify() the application turns into messages (None: not checked)."""
+    return _Linter(files, process_id, role_exists, known_roles, app_forms, notice_kinds).run()
 
 
 def check_upload(name: str, data: bytes) -> str:
