@@ -213,3 +213,4 @@ def rollup_report():
 
 
 from . import monitor  # noqa: F401  (dashboard, lists and operations: issue #5)
+from . import evidence  # noqa: F401  (evidence and comments: issue #14)
