@@ -117,7 +117,15 @@ def assert_no_horizontal_overflow(page) -> None:
     # against the device width: a mobile browser zooms out to fit wider content, so innerWidth grows too
     width = page.evaluate("() => document.documentElement.scrollWidth")
     viewport = page.viewport_size["width"]
-    assert width <= viewport, f"{page.url}: the page is {width}px wide on a {viewport}px screen"
+    if width > viewport:  # name the elements that stick out, so a failure says where to look
+        wide = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > w + 1)
+            .slice(0, 6).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+              + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
+              + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')""", viewport)
+    else:
+        wide = []
+    assert width <= viewport, f"{page.url}: the page is {width}px wide on a {viewport}px screen: {wide}"
 
 
 def assert_on_screen(locator) -> None:

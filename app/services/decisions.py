@@ -80,6 +80,16 @@ def choices(record: EvaluationRecord) -> dict:
 DECISION_FIELDS = ("level", "reason", "objective_cause_confirmed")
 
 
+def _instance_id(value: object) -> int | None:
+    """An item's instance id as the database can take it: JSON's 7.0 is the integer 7 (JSON Schema says
+    so too), a boolean is not a number here, and an id beyond PostgreSQL's integer would overflow."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
+        return value
+    return None
+
+
 def decide(user: User, unit_code: str, period: str, items: list[dict],
            exceptional_reason: str | None = None) -> dict:
     check_period(period)
@@ -94,10 +104,10 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     rows = []
     deciding = process_steps.deciding()
     for item in items:
-        # bool is an int in Python, and ids beyond the database's integer range would overflow the query
-        if (not isinstance(item, dict) or not isinstance(item.get("instance_id"), int)
-                or isinstance(item["instance_id"], bool) or not 0 < item["instance_id"] < 2**31):
+        instance_id = _instance_id(item.get("instance_id") if isinstance(item, dict) else None)
+        if instance_id is None:
             raise BadRequest("Mỗi mục cần instance_id là số nguyên.", "Each item needs an integer instance_id.")
+        item = dict(item, instance_id=instance_id)
         task = db.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == item["instance_id"], HumanTask.step.in_(deciding),
             HumanTask.status == "ready")).first()
