@@ -770,6 +770,11 @@ EN = {
     "Đã ghi nhận điều chuyển %(name)s sang %(unit)s.": "Transfer of %(name)s to %(unit)s recorded.",
     "Điều chuyển": "Transfers",
     "Kích hoạt": "Activation",
+    "Đăng nhập bằng tài khoản của thành phố": "Sign in with the city's account",
+    "Tiến độ chuyển hồ sơ": "Progress of the move",
+    "Đã xử lý {done}/{total} hồ sơ, đã chuyển {moved}.": "{done}/{total} evaluations done, {moved} moved.",
+    "Dừng lại: lỗi khi gửi lô hồ sơ; các lô đã gửi được giữ nguyên.":
+        "Stopped: a batch could not be sent; the batches already sent stay moved.",
     # Evidence (minh chứng) and comments on the record page (issue #14)
     "Minh chứng": "Evidence",
     "Trao đổi": "Comments",

@@ -29,7 +29,7 @@ def _page_check(page, base, english, vietnamese, lang, names):
     assert not [p for p in foreign if p in text], (lang, [p for p in foreign if p in text][:5])
 
 
-def _sign_in(chromium, base, username, lang):  # noqa: F811
+def _sign_in(chromium, base, username, lang):
     context = chromium.new_context(base_url=base, locale="vi-VN", **PHONES["360"])
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -42,7 +42,7 @@ def _sign_in(chromium, base, username, lang):  # noqa: F811
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-def test_attach_a_photo_and_discuss_it_on_a_phone(ctx, client, live_server, chromium, lang):  # noqa: F811
+def test_attach_a_photo_and_discuss_it_on_a_phone(ctx, client, live_server, chromium, lang):
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     instance_id = db.session.scalars(select(EvaluationRecord.instance_id).where(
         EvaluationRecord.subject_id == user("ttb").id, EvaluationRecord.period == PERIOD)).one()

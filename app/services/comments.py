@@ -29,7 +29,7 @@ def _check_body(body) -> str:
     return text
 
 
-def add(instance_id: int, user: User, body, item_id=None, *, commit: bool = True) -> Comment:
+def add(instance_id: int, user: User, body, item_id=None) -> Comment:
     instance = instances.get(instance_id)
     principal = evidence.require_writer(user, instance)
     item = evidence.check_item(instance, item_id)
@@ -42,8 +42,6 @@ def add(instance_id: int, user: User, body, item_id=None, *, commit: bool = True
     audit.record("comment_added", instance=instance, actor=user, on_behalf_of=principal,
                  details={"comment_id": row.id, "item_id": item, "body": text[:500]})
     _notify(instance, user, principal, row)
-    if commit:
-        db.session.commit()
     return row
 
 

@@ -28,7 +28,7 @@ from app.i18n import N_
 from app.models import EvaluationRecord, Evidence, HumanTask, ProcessInstance, User
 from app.models.types import utcnow
 
-from . import access, audit, authority, evidence_storage, filecheck, instances
+from . import access, audit, authority, evidence_storage, filecheck, instances, transaction
 from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, ServiceError
 from .instances import ACTION_LABELS
 
@@ -201,7 +201,7 @@ def read_limited(stream: BinaryIO) -> bytes:
 
 
 def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str | None, *,
-             item_id=None, replaces_id: int | None = None, commit: bool = True) -> Evidence:
+             item_id=None, replaces_id: int | None = None) -> Evidence:
     """Store a file as evidence of the record (or of one of its plan items). Refused, with nothing
     stored, when the content is not an allowed type or not what its name says, when it is too large for
     the file or for the record, or when the user may not write on this record."""
@@ -236,27 +236,22 @@ def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str
                    uploaded_at=utcnow(), replaces_id=old.id if old is not None else None)
     try:
         store.put(key, data, kind.mime)
-    except Exception as exc:  # noqa: BLE001 — disk full, bucket unreachable: the person retries later
+    except Exception as exc:
         log.error("evidence store %s refused %s: %s", store.name, key, exc)
         _forget(store, key)
         raise StoreUnavailable("Kho lưu minh chứng tạm thời không ghi được; chưa có gì được lưu. Hãy thử lại sau.",
                                "The evidence store cannot be written just now; nothing was saved. Try again later.")
-    try:
-        db.session.add(row)
-        db.session.flush()
-        if old is not None:
-            old.replaced_by_id = row.id
-        audit.record("evidence_replaced" if old is not None else "evidence_added", instance=instance, actor=user,
-                     on_behalf_of=principal,
-                     details={"evidence_id": row.id, "kind": "file", "name": name, "size": len(data),
-                              "sha256": digest, "content_type": kind.mime, "item_id": item,
-                              "replaces": old.id if old is not None else None})
-        if commit:
-            db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        _forget(store, key)
-        raise
+    # the bytes are stored before the row is committed: if the transaction is rolled back, they go too
+    transaction.keep_on_failure(lambda: _forget(store, key))
+    db.session.add(row)
+    db.session.flush()
+    if old is not None:
+        old.replaced_by_id = row.id
+    audit.record("evidence_replaced" if old is not None else "evidence_added", instance=instance, actor=user,
+                 on_behalf_of=principal,
+                 details={"evidence_id": row.id, "kind": "file", "name": name, "size": len(data),
+                          "sha256": digest, "content_type": kind.mime, "item_id": item,
+                          "replaces": old.id if old is not None else None})
     return row
 
 
@@ -294,7 +289,7 @@ def _replaceable(instance: ProcessInstance, evidence_id: int) -> Evidence:
 def _forget(store, key: str) -> None:
     try:
         store.delete(key)
-    except Exception:  # noqa: BLE001 — an orphan file is harmless; the refusal is what the caller sees
+    except Exception:
         log.warning("could not remove evidence bytes %s after a failed save", key, exc_info=True)
 
 
@@ -328,8 +323,7 @@ def check_url(url) -> str:
     return text
 
 
-def add_link(instance_id: int, user: User, url, title: str | None = None, *, item_id=None,
-             commit: bool = True) -> Evidence:
+def add_link(instance_id: int, user: User, url, title: str | None = None, *, item_id=None) -> Evidence:
     instance = instances.get(instance_id)
     principal = require_writer(user, instance)
     item = check_item(instance, item_id)
@@ -346,16 +340,10 @@ def add_link(instance_id: int, user: User, url, title: str | None = None, *, ite
     require_open(instance, instances.record_of(instance))
     row = Evidence(instance_id=instance.id, item_id=item, kind="link", name=name, url=text,
                    uploaded_by_id=user.id, uploaded_at=utcnow())
-    try:
-        db.session.add(row)
-        db.session.flush()
-        audit.record("evidence_added", instance=instance, actor=user, on_behalf_of=principal,
-                     details={"evidence_id": row.id, "kind": "link", "name": name, "url": text, "item_id": item})
-        if commit:
-            db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    db.session.add(row)
+    db.session.flush()
+    audit.record("evidence_added", instance=instance, actor=user, on_behalf_of=principal,
+                 details={"evidence_id": row.id, "kind": "link", "name": name, "url": text, "item_id": item})
     return row
 
 
@@ -377,9 +365,9 @@ def delete(evidence_id: int, user: User) -> Evidence:
     row.deleted_at, row.deleted_by_id = utcnow(), user.id
     audit.record("evidence_deleted", instance=instance, actor=user,
                  details={"evidence_id": row.id, "name": row.name, "sha256": row.sha256})
-    db.session.commit()
     if row.kind == "file" and row.storage_key:
-        _forget(evidence_storage.backend(row.storage), row.storage_key)
+        store, key = evidence_storage.backend(row.storage), row.storage_key
+        transaction.after_commit(lambda: _forget(store, key))  # the bytes go only once the withdrawal is kept
     return row
 
 
@@ -412,7 +400,7 @@ def open_for(user: User, evidence_id: int) -> tuple[Evidence, BinaryIO]:
     except (OSError, ValueError) as exc:
         log.error("evidence %s: stored bytes unreadable: %s", row.id, exc)
         raise NotFound("Tệp minh chứng không còn trong kho lưu trữ.", "The stored file is missing.")
-    except Exception as exc:  # noqa: BLE001 — boto3's errors have no common base worth importing here
+    except Exception as exc:
         log.error("evidence %s: storage error: %s", row.id, exc)
         raise NotFound("Tệp minh chứng không còn trong kho lưu trữ.", "The stored file is missing.")
 

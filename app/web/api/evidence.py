@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from app.extensions import db
 from app.services import comments, evidence
 from app.services.errors import BadRequest, Invalid
 
@@ -29,16 +28,14 @@ def evidence_add(instance_id):
         raise Invalid(vi, en, [{"field": "url", "message": vi, "message_en": en}])
     if has_file:
         row = evidence.add_file(instance_id, g.api_user, upload.stream, upload.filename,
-                                item_id=request.form.get("item_id"), commit=False)
+                                item_id=request.form.get("item_id"))
     elif url is not None:
         row = evidence.add_link(instance_id, g.api_user, url, request.form.get("title"),
-                                item_id=request.form.get("item_id"), commit=False)
+                                item_id=request.form.get("item_id"))
     else:
         vi, en = "Thiếu tệp (file) hoặc đường dẫn (url).", "A file (file) or a link (url) is required."
         raise BadRequest(vi, en, [{"field": "file", "message": vi, "message_en": en}])
-    out = evidence.as_json(row)
-    db.session.commit()
-    return jsonify(out), 201
+    return jsonify(evidence.as_json(row)), 201
 
 
 @bp.get("/evidence/<int:evidence_id>")
@@ -53,7 +50,5 @@ def comment_add(instance_id):
     if request.method == "GET":
         return jsonify([comments.as_json(c) for c in comments.visible_list(g.api_user, instance_id)])
     data = body()
-    row = comments.add(instance_id, g.api_user, data.get("body"), data.get("item_id"), commit=False)
-    out = comments.as_json(row)
-    db.session.commit()
-    return jsonify(out), 201
+    row = comments.add(instance_id, g.api_user, data.get("body"), data.get("item_id"))
+    return jsonify(comments.as_json(row)), 201

@@ -1,13 +1,13 @@
 """Evidence (minh chứng: files and links) on a record or a plan item, and the comment threads.
 
-Revision ID: 0011_evidence
-Revises: 0010_account_tokens
+Revision ID: 0012_evidence
+Revises: 0011_record_summary
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0011_evidence"
-down_revision = "0010_account_tokens"
+revision = "0012_evidence"
+down_revision = "0011_record_summary"
 branch_labels = None
 depends_on = None
 
