@@ -16,6 +16,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config.build(app.instance_path, overrides))
 
+    from . import logs
+    logs.configure(app)
     if not app.config.get("LOCAL_LOGIN", True) and not (app.config.get("OIDC_ISSUER") and app.config.get("OIDC_CLIENT_ID")):
         app.logger.warning("LOCAL_LOGIN=0 without OIDC_ISSUER and OIDC_CLIENT_ID: nobody can sign in")
     db.init_app(app)

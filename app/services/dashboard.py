@@ -13,13 +13,15 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, case, delete, func, literal, select, text
 
+from app import localtime
 from app.extensions import db
 from app.i18n import N_, translate_in
 from app.models import EvaluationRecord, HumanTask, ProcessInstance, Unit, User
 from app.rules.levels import LEVELS
-from app.rules.workdays import parse_period
+from app.rules.workdays import parse_period, previous_period
 
 from . import access, filters, summary
+from . import steps as process_steps
 from .errors import BadRequest, Forbidden
 from .instances import STATUS_LABELS
 
@@ -31,23 +33,10 @@ ENDED = ("not_evaluated", "terminated")
 FUNNEL_SHORT = {"self_evaluation": N_("Tự đánh giá"), "review": N_("Lãnh đạo chấm điểm"),
                 "decision": N_("Chờ quyết định"), "published": N_("Đã công bố"), "appeal": N_("Kiến nghị"),
                 "locked": N_("Đã chốt"), "not_evaluated": N_("Không đánh giá"), "terminated": N_("Đã hủy")}
-STEP_TITLES = {
-    "self_evaluation": N_("Cá nhân tự đánh giá"),
-    "review": N_("Lãnh đạo trực tiếp chấm điểm"),
-    "review_by_decider": N_("Thủ trưởng chấm điểm"),
-    "decision": N_("Thủ trưởng quyết định"),
-    "appeal_decision": N_("Giải quyết kiến nghị"),
-}
 NO_HOLDER = N_("Chưa có người xử lý")
 # Holders listed per overdue step: the city's month can have 100,000 late self-evaluations, each with
 # its own holder; the page names those with the most and counts the rest.
 TOP_HOLDERS = 20
-
-
-def previous_period(today: datetime | None = None) -> str:
-    today = today or datetime.now(timezone.utc)
-    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
 
 
 def last_periods(period: str, n: int = 12) -> list[str]:
@@ -84,7 +73,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     within = None if scope.everything and filters.is_whole_tree(unit) else subtree   # the city: no unit filter
     R, T = EvaluationRecord, HumanTask
     rec_scope = scope.clause(R.unit_id, R.subject_id, within)
-    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(now))
+    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(localtime.local(now).date()))
 
     # 1. records of the month by unit, status, level and publication -------------------------------
     published = case((R.published_at.is_(None), 0), else_=1)
@@ -149,8 +138,10 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             levels["none"] += row.n
 
     overdue_by_step: dict[str, dict] = {}
+    known = process_steps.known()
     for r in late:
-        step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": STEP_TITLES.get(r.step, r.title),
+        title = known[r.step].title if r.step in known else r.title
+        step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": title,
                                                    "count": 0, "holders": [], "more_holders": 0})
         step["count"] += r.n
         key = top.get(r.unit_id, unit.id)
@@ -161,7 +152,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
                                 "count": r.n, "oldest_due": r.oldest})
         step["more_holders"] = max(0, r.holders - TOP_HOLDERS)
     overdue = []
-    for step_id in _ordered_steps(overdue_by_step):
+    for step_id in _ordered_steps(overdue_by_step, known):
         step = overdue_by_step[step_id]
         step["holders"].sort(key=lambda h: (-h["count"], h["full_name"]))
         overdue.append(step)
@@ -270,7 +261,6 @@ def refresh_city_overdue(now: datetime | None = None) -> int:
     now = now or datetime.now(timezone.utc)
     if db.engine.dialect.name == "postgresql" and not db.session.scalar(
             text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _OVERDUE_LOCK}):
-        db.session.rollback()
         return 0                              # another worker is counting right now
     periods = db.session.scalars(select(RecordSummary.period).where(
         RecordSummary.status.not_in(("locked",) + ENDED), RecordSummary.n > 0).distinct()).all()
@@ -284,7 +274,6 @@ def refresh_city_overdue(now: datetime | None = None) -> int:
                          "full_name": r.full_name} for r in holders]
         db.session.add(snap)
     db.session.execute(delete(OverdueSnapshot).where(OverdueSnapshot.period.not_in(periods or [""])))
-    db.session.commit()
     return len(periods)
 
 
@@ -336,9 +325,10 @@ def _top_child(units: dict[int, Unit], root: Unit, children: set[int]) -> dict[i
     return out
 
 
-def _ordered_steps(steps: dict) -> list[str]:
-    order = list(STEP_TITLES)
-    return sorted(steps, key=lambda s: (order.index(s) if s in order else len(order), s))
+def _ordered_steps(steps: dict, known: dict[str, process_steps.StepInfo]) -> list[str]:
+    """In the order the process gives its steps; steps it does not number come last."""
+    last = process_steps.count(known) + 1
+    return sorted(steps, key=lambda s: (known[s].order or last if s in known else last, s))
 
 
 def json_ready(board: dict) -> dict:

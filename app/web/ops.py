@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import text
 
 from app.extensions import csrf, db
-from app.services import metrics
+from app.services import metrics, transaction
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -44,11 +44,11 @@ def readyz():
         ready = current == _head_revisions()
         if not ready:
             log.warning("readyz: database at %s, code expects %s", sorted(current), sorted(_head_revisions()))
-    except Exception:  # noqa: BLE001  (any failure means "not ready"; the details stay in the log)
+    except Exception:
         log.warning("readyz: database unreachable", exc_info=True)
         ready = False
     finally:
-        db.session.rollback()
+        transaction.discard()
     return jsonify({"status": "ok" if ready else "unavailable"}), (200 if ready else 503)
 
 
