@@ -18,6 +18,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from . import logs
     logs.configure(app)
+    if not app.config.get("LOCAL_LOGIN", True) and not (app.config.get("OIDC_ISSUER") and app.config.get("OIDC_CLIENT_ID")):
+        app.logger.warning("LOCAL_LOGIN=0 without OIDC_ISSUER and OIDC_CLIENT_ID: nobody can sign in")
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
                      render_as_batch=True)

@@ -116,6 +116,12 @@ def test_api_conforms_to_its_openapi(ctx, client, wsgi_probe_kwargs, role):
         meta = case.meta
         if meta is not None and meta.generation.mode.is_positive and case.query and "cursor" in case.query:
             case.query = {k: v for k, v in case.query.items() if k != "cursor"}
+        # The stateful phase learns the role's own username from answers that name it (a comment's author)
+        # and signs in with it and a guessed password: five guesses lock the role out (429, as documented)
+        # and the run could fetch no fresh token. The guesses go to a username nobody has.
+        if (username is not None and case.operation.label == "POST /api/v1/auth/token"
+                and isinstance(case.body, dict) and case.body.get("username") == username):
+            case.body = {**case.body, "username": f"{username}-guess"}
         return case
 
     result = _run(schema)

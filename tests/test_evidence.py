@@ -434,3 +434,20 @@ def test_the_api_reads_the_upload_form_as_its_schema_says(ctx, client, month):
     assert _rows(month) == 0
     resp = api.post(f"/instances/{month}/comments", {"body": "Việc 2", "item_id": 2.0})
     assert resp.status_code == 201 and resp.get_json()["item_id"] == 2
+
+
+def test_items_named_by_evidence_and_comments_are_the_records_own(ctx, client, month):
+    """Runs once the work-plan module (plan items) is installed: an item of this record is accepted and
+    offered on the page; an item of another record is refused next to `item_id`."""
+    plans_model = pytest.importorskip("app.models.plans")
+    mine = plans_model.PlanItem(instance_id=month, subject_id=user("ttb").id, period=PERIOD, title="Báo cáo quý I")
+    db.session.add(mine)
+    db.session.commit()
+    api = Api(client, "ttb")
+    assert api.post(f"/instances/{month}/comments", {"body": "Xong", "item_id": mine.id}).status_code == 201
+    assert _upload(api, month, PDF, "quy1.pdf", item_id=str(mine.id)).status_code == 201
+    refused = api.post(f"/instances/{month}/comments", {"body": "Xong", "item_id": mine.id + 1000})
+    assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "item_id"
+    login(client, "ttb")
+    html = client.get(f"/instances/{month}").get_data(as_text=True)
+    assert f'<option value="{mine.id}"' in html and "Báo cáo quý I" in html

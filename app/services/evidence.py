@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
@@ -123,11 +124,13 @@ def _locked_instance(instance_id: int) -> ProcessInstance:
 
 def check_item_id(value) -> int | None:
     """An optional plan item id: a whole number from 1 (a form sends it as text)."""
-    if value is None or value == "":
+    if value is None or value in ("", "null"):         # a form's way of saying "no item"
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)                  # JSON's 7.0 is the integer 7 (JSON Schema says so too)
     text = str(value).strip()
+    if re.fullmatch(r"[0-9]+\.0*", text):
+        text = text.split(".")[0]
     if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ITEM_ID:
         raise BadRequest("Mã việc (item_id) phải là số nguyên dương.", "item_id must be a positive whole number.",
                          [{"field": "item_id", "message": "Mã việc phải là số nguyên dương.",

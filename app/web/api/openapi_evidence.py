@@ -34,7 +34,7 @@ def paths(_op, _p, errors) -> dict:
                     "x-message": "Chỉ nhận đường dẫn http:// hoặc https://.",
                     "x-message-en": "Only http:// or https:// links are accepted."},
             "title": {"type": "string", "maxLength": 200},
-            "item_id": _ITEM_ID}},
+            "item_id": {"anyOf": [_ITEM_ID, {"type": "null"}]}}},
         "encoding": {"file": {"contentType": "application/octet-stream"}}}}}
     upload["responses"]["201"] = upload["responses"].pop("200")
     upload["responses"].update(errors("409", "413", "422"))

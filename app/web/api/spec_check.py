@@ -128,7 +128,7 @@ def check_body(read_body) -> None:
         _refuse(problems, in_body=True)
 
 
-_WHOLE = re.compile(r"-?[0-9]+")
+_WHOLE = re.compile(r"-?[0-9]+(\.0*)?")        # 7 and 7.0 are both the integer 7 in JSON Schema
 
 
 def _check_form(key: str, method: str, schema: dict) -> None:
@@ -141,8 +141,11 @@ def _check_form(key: str, method: str, schema: dict) -> None:
     data: dict = {}
     for name in request.form:
         values = request.form.getlist(name)
-        if properties.get(name, {}).get("type") == "integer":
-            values = [int(v) if _WHOLE.fullmatch(v.strip()) else v for v in values]
+        types = _types(properties.get(name, {}))
+        if "integer" in types:
+            values = [int(float(v)) if _WHOLE.fullmatch(v.strip()) else v for v in values]
+        if "null" in types:
+            values = [None if v == "null" else v for v in values]     # a form has no null: the text stands for it
         data[name] = values[0] if len(values) == 1 else values
     for name in request.files:
         data[name] = "" if len(request.files.getlist(name)) == 1 else [""] * len(request.files.getlist(name))
@@ -154,3 +157,10 @@ def _check_form(key: str, method: str, schema: dict) -> None:
         problems.append((field, _kind(error), _messages(subschema, field, error.message)))
     if problems:
         _refuse(problems, in_body=True)
+
+
+def _types(schema: dict) -> set[str]:
+    found = {schema["type"]} if isinstance(schema.get("type"), str) else set(schema.get("type") or [])
+    for option in schema.get("anyOf", []):
+        found |= _types(option)
+    return found
