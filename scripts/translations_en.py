@@ -770,4 +770,18 @@ EN = {
     "Đã ghi nhận điều chuyển %(name)s sang %(unit)s.": "Transfer of %(name)s to %(unit)s recorded.",
     "Điều chuyển": "Transfers",
     "Kích hoạt": "Activation",
+    # the inbox (issue 16, item 5)
+    'Lọc và tìm kiếm': 'Filter and search',
+    'đang lọc: %(n)s/%(total)s việc': 'filtered: %(n)s of %(total)s tasks',
+    'Lọc việc': 'Filter tasks',
+    'Chỉ việc quá hạn': 'Overdue only',
+    'quá hạn %(n)s ngày': '%(n)s days overdue',
+    'hết hạn hôm nay': 'due today',
+    'còn %(n)s ngày': '%(n)s days left',
+    'Đánh dấu những người có kết quả tự đánh giá anh/chị đồng ý: mỗi người được ghi nhận như một lần chấm điểm riêng, với số ngày làm việc bằng số ngày làm việc của tháng.': "Tick the people whose self-evaluation you agree with: each is recorded as a review of its own, with the month's working days as the days worked.",
+    'Nhận nguyên kết quả tự đánh giá': 'Take the self-evaluations as proposed',
+    'Hãy chọn ít nhất một người.': 'Select at least one person.',
+    'Đã nhận nguyên kết quả tự đánh giá của %(n)s người: %(names)s.': 'Took the self-evaluation of %(n)s people as proposed: %(names)s.',
+    'Việc #%(id)s chưa xong: %(reason)s': 'Task #%(id)s not done: %(reason)s',
+    'Đã trả lại hồ sơ của %(name)s để bổ sung; việc chấm điểm sẽ quay lại khi người này gửi lại.': "Returned %(name)s's evaluation for revision; the review comes back to you when they resubmit.",
 }

@@ -142,11 +142,21 @@ def save_draft(task_id: int, user: User, data: dict) -> datetime:
 
 
 def _prefill_scores(context: dict, step: str) -> dict:
-    """The manager starts from the self-evaluation; an amendment starts from the review."""
+    """The manager starts from the self-evaluation; an amendment starts from the review. A manager's
+    review starts with the month's working days as the days worked (most people work them all)."""
+    out = {}
+    working_days = context.get("working_days")
+    if step in ("review", "review_by_decider") and isinstance(working_days, int) and working_days > 0:
+        out["days_worked"] = working_days
     source = context.get("review") if step == "appeal_decision" else context.get("self_evaluation")
     if not isinstance(source, dict):
-        return {}
-    return {k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}
+        return out
+    return {**out, **{k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}}
+
+
+def prefill(context: dict, step: str) -> dict:
+    """What a step's form starts with when nothing was saved yet (the inbox's bulk review submits it)."""
+    return _prefill_scores(context, step)
 
 
 def form_context(data: dict) -> dict:
