@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 from app.rules.levels import LEVEL_NAMES
 
-from . import access, authority, instances
+from . import access, authority, instances, why
 from .operations import AUTHORITY_LANES
 
 ERROR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:\s*(.*)$", re.S)
@@ -246,7 +246,15 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         "reviewer": reviewer, "decider": decider, "self_task": done.get("self_evaluation"),
         "scheme": data.get("scheme"), "working_days": data.get("working_days"),
         "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",
+        "why": why.texts(why.of_record(record, data, why.quota_of(record))) if record.published_at else [],
+        "appeal_answer": amendment_or_answer(data) if record.appealed else {},
     }
+
+
+def amendment_or_answer(data: dict) -> dict:
+    """The head's answer to an appeal (outcome and reason), whether the scores were amended or kept."""
+    answer = data.get("appeal_decision")
+    return answer if isinstance(answer, dict) else {}
 
 
 def _sum(values) -> float | None:

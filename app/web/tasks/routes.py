@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from app import forms, i18n
 from app.extensions import db
 from app.models import Notification
-from app.services import decisions, tasks
+from app.services import decisions, tasks, why
 from app.services import inbox as inbox_service
 from app.services.errors import Invalid, ServiceError
 
@@ -18,7 +18,10 @@ bp = Blueprint("tasks", __name__)
 
 @bp.app_context_processor
 def step_helpers():
-    return {"step_label": tasks.step_label, "step_title": tasks.step_title}
+    return {"step_label": tasks.step_label, "step_title": tasks.step_title,
+            "why_lines": lambda result, proposed=None: why.texts(why.explain(result, proposed_level=proposed)),
+            "record_why": lambda record, kinds=(): why.texts([w for w in why.of_record(record)
+                                                              if not kinds or w.kind in kinds])}
 
 
 @bp.route("/")
