@@ -802,4 +802,6 @@ EN = {
     'Kiến nghị đã được giải quyết: giữ nguyên kết quả (%(total)s điểm, loại %(level)s).': 'The appeal was answered: the result is kept (%(total)s points, level %(level)s).',
     'Kiến nghị đã được giải quyết: điều chỉnh điểm, tổng mới %(total)s điểm → loại %(level)s.': 'The appeal was answered: the scores were amended, a new total of %(total)s points gives %(level)s.',
     'Có kiến nghị; đang giải quyết.': 'Appealed; the appeal is being answered.',
+    # the one list of evaluations (issue 16, item 7)
+    'Đã công bố:': 'Published:',
 }

@@ -1,17 +1,17 @@
 """HR and managers: open a month, follow instances, decide in batch, appeal, monthly report."""
 from datetime import date
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import joinedload
 
 from flask_babel import gettext as _
 
 from app import forms, i18n
 from app.extensions import db
-from app.models import AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, Unit
-from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, reports
+from app.models import AuditEvent, HumanTask, Unit
+from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("monitor", __name__)
@@ -26,22 +26,34 @@ def previous_period() -> str:
 @bp.route("/months/open", methods=["GET", "POST"])
 @login_required
 def open_month():
+    """Post/redirect/get: a submitted opening (the page without JavaScript) answers with a redirect to
+    this page, carrying the outcome or the refusal with what was typed, so reloading never posts again
+    and the address bar never holds a POST."""
     scope = access.visible_unit_ids(current_user) if current_user.has_role("hr_officer") or access.is_admin(current_user) else set()
     if scope is not None and not scope:
         abort(403)
     units = db.session.scalars(select(Unit).where(Unit.id.in_(scope)) if scope is not None else select(Unit)
                                ).all()
-    result, error = None, None
-    values = {"unit": request.form.get("unit", units[0].code if units else ""),
-              "period": request.form.get("period", previous_period()),
-              "include_subunits": request.form.get("include_subunits") == "on" if request.method == "POST" else True}
     if request.method == "POST":
+        values = {"unit": request.form.get("unit", ""), "period": request.form.get("period", ""),
+                  "include_subunits": request.form.get("include_subunits") == "on"}
+        outcome: dict = {"values": values}
         try:
             result = cycles.open_month(values["unit"], values["period"], values["include_subunits"], current_user)
         except ServiceError as exc:
-            error = exc
+            db.session.rollback()
+            outcome["error"] = exc.to_json()
+        else:
+            outcome["result"] = {"started": result["started"], "skipped": result["skipped"]}
+        session["open_month"] = outcome
+        return redirect(url_for("monitor.open_month"))
+    outcome = session.pop("open_month", None) or {}
+    values = outcome.get("values") or {"unit": units[0].code if units else "", "period": previous_period(),
+                                       "include_subunits": True}
+    error = outcome.get("error")
+    errors = {d.get("field"): d for d in (error or {}).get("details", []) if isinstance(d, dict) and d.get("field")}
     return render_template("monitor/open_month.html", units=sorted(units, key=lambda u: u.code), values=values,
-                           result=result, error=error, chunk=cycles.CHUNK), (error.status if error else 200)
+                           result=outcome.get("result"), error=error, field_errors=errors, chunk=cycles.CHUNK)
 
 
 @bp.post("/months/open/step")
@@ -79,21 +91,13 @@ def _int(value) -> int:
 @bp.route("/instances")
 @login_required
 def instance_list():
+    """The old list of a month's evaluations: now the one list with its filters and exports."""
     period = request.args.get("period") or previous_period()
     try:
         cycles.check_period(period)
     except ServiceError:
         period = previous_period()
-    scope = access.visible_unit_ids(current_user)
-    query = (select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit),
-                                             defer(ProcessInstance.snapshot))      # a list never needs snapshots
-             .where(ProcessInstance.period == period))
-    if scope is not None:
-        query = query.where((ProcessInstance.unit_id.in_(scope or {-1})) | (ProcessInstance.subject_id == current_user.id))
-    rows = db.session.scalars(query.order_by(ProcessInstance.unit_id, ProcessInstance.id).limit(500)).all()
-    records = {r.instance_id: r for r in db.session.scalars(select(EvaluationRecord).where(   # one query, not 500
-        EvaluationRecord.instance_id.in_([i.id for i in rows] or [-1])))}
-    return render_template("monitor/instances.html", rows=rows, records=records, period=period)
+    return redirect(url_for("dashboard.evaluations_list", period=period))
 
 
 @bp.route("/instances/<int:instance_id>")
@@ -194,17 +198,10 @@ def decision_batch():
 @bp.route("/reports/monthly")
 @login_required
 def monthly_report():
-    scope = access.visible_unit_ids(current_user)
-    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope or {-1})) if scope is not None else select(Unit)).all()
-    if not units:
-        abort(403)
-    unit_code = request.args.get("unit") or sorted(units, key=lambda u: u.id)[0].code
-    period = request.args.get("period") or previous_period()
-    try:
-        report = reports.monthly(unit_code, period, scope)
-    except ServiceError as exc:
-        return render_template("errors/error.html", error=exc), exc.status
-    return render_template("monitor/report.html", report=report, units=units)
+    """The old monthly report of a unit: the one list, filtered to the unit and month, exports the same
+    workbook; a bad period is said next to its field there."""
+    return redirect(url_for("dashboard.evaluations_list", unit=request.args.get("unit") or None,
+                            period=request.args.get("period") or previous_period()))
 
 
 @bp.route("/reports/rollup")
