@@ -804,4 +804,19 @@ EN = {
     'Có kiến nghị; đang giải quyết.': 'Appealed; the appeal is being answered.',
     # the one list of evaluations (issue 16, item 7)
     'Đã công bố:': 'Published:',
+    # the record's history (issue 16: one language per page)
+    'Kỳ %(period)s, quy trình phiên bản %(version)s': 'Period %(period)s, process version %(version)s',
+    'trả lại để bổ sung: %(note)s': 'returned for revision: %(note)s',
+    'đề xuất loại %(level)s': 'proposed %(level)s',
+    'quyết định loại %(level)s': 'decided %(level)s',
+    'giữ nguyên kết quả': 'result kept',
+    'sửa điểm': 'scores amended',
+    'lý do: %(reason)s': 'reason: %(reason)s',
+    '%(n)s tiêu chí đã chấm': '%(n)s criteria scored',
+    'đã gửi biểu mẫu': 'form submitted',
+    'Tổng %(total)s điểm, loại %(level)s — %(name)s': 'Total %(total)s points, level %(level)s — %(name)s',
+    '%(before)s → %(after)s; lý do: %(reason)s': '%(before)s → %(after)s; reason: %(reason)s',
+    'hạn %(before)s → %(after)s; lý do: %(reason)s': 'due %(before)s → %(after)s; reason: %(reason)s',
+    'lỗi trước đó: %(error)s': 'previous error: %(error)s',
+    'quy trình đã đóng việc (quá hạn hoặc dừng)': 'closed by the process (deadline or stop)',
 }
