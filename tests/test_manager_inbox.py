@@ -174,3 +174,24 @@ def test_nobody_takes_someone_elses_reviews(client):
     resp = client.post("/tasks/take-as-proposed", data={"csrf_token": csrf_token(html), "task_id": str(task.id)})
     assert resp.status_code == 403
     assert ready_task("ttb").step == "review"
+
+
+def test_a_second_return_is_not_offered_and_days_worked_is_asked_again(client):
+    from .support import Api, scores_for
+    open_month(client)
+    self_evaluate(client, "ttb", 88)
+    tptc = Api(client, "tptc")
+    tptc.complete(tptc.task_for("ttb", "review")["id"], dict(scores_for(88), return_for_revision=True,
+                                                             revision_note="Bổ sung minh chứng"))
+    self_evaluate(client, "ttb", 90)
+    task = tptc.task_for("ttb", "review")
+    assert "return_for_revision" not in tptc.get(f"/tasks/{task['id']}").get_json()["schema"]["properties"]
+    refused = tptc.post(f"/tasks/{task['id']}/complete", json={"data": dict(
+        scores_for(90), return_for_revision=True, revision_note="lại")})
+    assert refused.status_code == 422
+    assert ready_task("ttb").step == "review"
+    login(client, "tptc")
+    html = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert 'name="return_for_revision"' not in html and 'name="days_worked"' in html
+    tptc.complete(task["id"], dict(scores_for(90), days_worked=WORKING_DAYS))
+    assert record("ttb").status == "decision"

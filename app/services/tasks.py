@@ -184,7 +184,21 @@ def _check_decision(data: dict, context: dict) -> None:
 def form_schema(instance, form_file: str | None, context: dict) -> dict:
     if not form_file:
         return {"type": "object", "properties": {}}
-    return forms.expand(forms.load_form(instances.version_files(instance), form_file), context)
+    return _without_spent_return(forms.expand(forms.load_form(instances.version_files(instance), form_file), context),
+                                 context)
+
+
+def _without_spent_return(schema: dict, context: dict) -> dict:
+    """A review may return the record for revision once (the process ignores a second return): once
+    spent, the form no longer offers it, so a manager is never told "returned" when nothing was, and the
+    days worked a completed review needs are asked for."""
+    count = context.get("revision_count")
+    props = schema.get("properties") or {}
+    if not (isinstance(count, int) and count >= 1 and "return_for_revision" in props):
+        return schema
+    schema = dict(schema, properties={k: v for k, v in props.items()
+                                      if k not in ("return_for_revision", "revision_note")})
+    return schema
 
 
 def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota_checked: bool = False) -> HumanTask:
