@@ -85,3 +85,21 @@ def test_opening_a_month_answers_with_a_redirect_and_says_a_bad_period_next_to_t
     assert ok.status_code == 302
     assert "Opened 2030-03: 5 new evaluations" in client.get("/months/open").get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 5
+
+
+def test_a_form_posted_too_late_lands_on_the_pages_own_address(client):
+    """A task completed meanwhile: the second submit answers with a redirect to the task's address (a
+    GET), which says why; a reload never posts again."""
+    from .monitor_seed import open_month, ready_task
+    open_month(client)
+    task = ready_task("ttb")
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    from .support import Api, scores_for
+    Api(client, "ttb").complete(task.id, scores_for(80))
+    late = client.post(f"/tasks/{task.id}", data={"csrf_token": csrf_token(page), "scores[I.1]": "5"})
+    assert late.status_code == 302 and late.headers["Location"] == f"/tasks/{task.id}"
+    landing = client.get(f"/tasks/{task.id}")
+    assert landing.status_code == 409 and "đã được hoàn thành" in landing.get_data(as_text=True)
+    # a POST-only address is never a landing page: the autosave of a done task stays a plain 409
+    assert client.post(f"/tasks/{task.id}/draft", data={"csrf_token": csrf_token(page)}).status_code == 409

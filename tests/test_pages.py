@@ -126,7 +126,11 @@ def test_month_through_the_pages(client):
     assert "88" in inst_page and "Hoàn thành tốt nhiệm vụ" in inst_page and 'id="appeal"' in inst_page
     short = client.post(f"/instances/{record.instance_id}/appeal",
                         data={"reason": "ngắn", "csrf_token": csrf_token(inst_page)})
-    assert short.status_code == 422
+    # post/redirect/get: the refusal lands on the record's own address, the reason as typed, the error next to it
+    assert short.status_code == 302 and short.headers["Location"] == f"/instances/{record.instance_id}#appeal"
+    again = client.get(f"/instances/{record.instance_id}").get_data(as_text=True)
+    assert re.search(r'id="f-reason-error"', again) and re.search(r">\s*ngắn</textarea>", again)
+    assert 'id="f-reason-error"' not in client.get(f"/instances/{record.instance_id}").get_data(as_text=True)
     sent = client.post(f"/instances/{record.instance_id}/appeal",
                        data={"reason": "Đề nghị xem xét lại điểm chất lượng công việc", "csrf_token": csrf_token(inst_page)})
     assert sent.status_code == 302

@@ -112,7 +112,13 @@ def instance_page(instance_id):
                                                             HumanTask.status == "ready")).all()
     can_appeal = instance.subject_id == current_user.id and appeals.is_open(instance)
     can_mark = record.status in absence.OPEN_STATUSES and absence.may_mark(current_user, instance)
-    appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}, lang=i18n.current()) if can_appeal else None
+    # a refused appeal comes back here (post/redirect/get) with what was typed and the errors
+    typed = session.pop("appeal_form", None)
+    typed = typed if isinstance(typed, dict) and typed.get("instance_id") == instance.id else {}
+    errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", ""))
+              for d in typed.get("errors", []) if isinstance(d, dict) and d.get("field") is not None]
+    appeal_html = forms.render(appeals.appeal_schema(instance), typed.get("data") or {}, errors, {},
+                               lang=i18n.current()) if can_appeal else None
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
                            can_mark=can_mark, monitor=instance_view.extras(current_user, instance),
@@ -147,14 +153,17 @@ def appeal(instance_id):
     data = forms.parse_submission(schema, request.form)
     try:
         appeals.submit(instance_id, current_user, data)
-    except Invalid as exc:
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            raise
         access.require_view(current_user, instance)
-        errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
+        db.session.rollback()
         flash(i18n.message_of(exc), "error")
-        record = instances.record_of(instance)
-        return render_template("monitor/instance.html", instance=instance, record=record,
-                               events=[], open_tasks=[], can_appeal=True, page=record_page.extras(instance, record),
-                               appeal_html=forms.render(schema, data, errors, {}, lang=i18n.current())), 422
+        if isinstance(exc, Invalid):
+            session["appeal_form"] = {"instance_id": instance_id, "data": data,
+                                      "errors": [{k: d.get(k) for k in ("field", "message", "message_en")}
+                                                 for d in exc.details if isinstance(d, dict)]}
+        return redirect(url_for("monitor.instance_page", instance_id=instance_id) + "#appeal")
     flash(_("Đã gửi kiến nghị. Thủ trưởng sẽ giải quyết trong 5 ngày làm việc."), "success")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id))
 
