@@ -14,7 +14,7 @@ from flask import Flask
 
 from .engine import clock
 from .extensions import db
-from .services import cycles, mail, orgimport, overdue, timers, versions
+from .services import cycles, dashboard, mail, orgimport, overdue, summary, timers, versions
 from .services.errors import ServiceError
 
 
@@ -27,7 +27,7 @@ def _send_mail(now: datetime | None = None) -> int:
     """Send due mail; a failure here (even a database one) is logged and never stops the timers."""
     try:
         return mail.send_due(now)
-    except Exception:  # noqa: BLE001
+    except Exception:
         db.session.rollback()
         logging.getLogger(__name__).exception("sending mail failed")
         return 0
@@ -38,7 +38,7 @@ def _guarded(job) -> int:
     goes on: what the job committed stays, the rest is retried on the next poll."""
     try:
         return job()
-    except Exception:  # noqa: BLE001
+    except Exception:
         db.session.rollback()
         logging.getLogger(__name__).exception("worker: %s failed", getattr(job, "__qualname__", job))
         return 0
@@ -140,31 +140,61 @@ def register_commands(app: Flask) -> None:
         with clock.frozen_at(now):
             click.echo(f"fired={timers.run_due(now)}")
             click.echo(f"overdue={overdue.sweep(now)}")
+            click.echo(f"summary_folded={_guarded(summary.fold)}")
+            _guarded(lambda: dashboard.refresh_city_overdue(now))
             click.echo(f"digests={_guarded(lambda: mail.send_digests(now))}")
             click.echo(f"mail_sent={_send_mail(now)}")
 
     @app.cli.command("worker")
     @click.option("--interval", default=30.0, help="seconds between polls")
     @click.option("--once", is_flag=True)
-    def worker(interval, once):
+    @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+                  envvar="WORKER_METRICS_PORT", help="serve Prometheus metrics on this port (0/unset: none)")
+    @click.option("--metrics-addr", default="127.0.0.1", envvar="WORKER_METRICS_ADDR", show_default=True,
+                  help="address the metrics port listens on")
+    def worker(interval, once, metrics_port, metrics_addr):
         """Fire due timers, flag overdue tasks and send queued mail in a loop. Run as many as you like
         (on one host or several): each claims its rows with FOR UPDATE SKIP LOCKED and commits per
         instance (per chunk for overdue notices, per mail), so every timer fires once and a killed
         worker leaves nothing half-done."""
+        from flask import current_app
+
+        from .services import metrics
+        if metrics_port:
+            metrics.start_worker_server(current_app._get_current_object(), metrics_port, metrics_addr)
+            click.echo(f"worker: metrics on http://{metrics_addr}:{metrics_port}/metrics")
         click.echo(f"worker: polling every {interval:g}s")
         while True:
             fired, late = _guarded(timers.run_due), _guarded(overdue.sweep)
+            metrics.TIMERS_FIRED.inc(fired)
+            _guarded(summary.fold)           # the city dashboard's monthly summary catches up
+            _guarded(dashboard.refresh_city_overdue)          # and its count of overdue tasks
             if fired or late:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired} overdue={late}")
             digests = _guarded(mail.send_digests)  # once a day per person who chose the daily digest
             if digests:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} digests={digests}")
             sent = _send_mail()
+            metrics.MAIL_SENT.inc(sent)
             if sent:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} mail_sent={sent}")
             if once:
                 break
             time.sleep(interval)
+
+    @app.cli.group("summary")
+    def summary_group():
+        """The city dashboard's monthly summary."""
+
+    @summary_group.command("fold")
+    def summary_fold():
+        """Fold the waiting changes into the summary now (the worker does it on every poll)."""
+        click.echo(f"folded={summary.fold()}")
+
+    @summary_group.command("rebuild")
+    def summary_rebuild():
+        """Recompute the summary from the evaluation records (a repair; blocks record changes while it runs)."""
+        click.echo(f"rows={summary.rebuild()}")
 
     @app.cli.group("mail")
     def mail_group():

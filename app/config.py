@@ -43,6 +43,10 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
     engine_options = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         engine_options["connect_args"] = {"timeout": 30}
+    elif os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() == "0":
+        # Behind PgBouncer in transaction pooling (before 1.21, or without max_prepared_statements) a
+        # statement prepared on one server connection is unknown on the next: psycopg must not prepare.
+        engine_options["connect_args"] = {"prepare_threshold": None}
     cfg = {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
@@ -61,6 +65,19 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "ACTIVATION_HOURS": int(os.environ.get("ACTIVATION_HOURS", "72")),
         "ACTIVATION_CODE_DAYS": int(os.environ.get("ACTIVATION_CODE_DAYS", "30")),
         "RESET_MINUTES": int(os.environ.get("RESET_MINUTES", "60")),
+        # /metrics: scrapers from these networks (comma-separated CIDRs), or any caller showing
+        # `Authorization: Bearer <METRICS_TOKEN>` (empty: no token accepted).
+        "METRICS_ALLOW": os.environ.get("METRICS_ALLOW", "127.0.0.1/32,::1/128"),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # Single sign-on (OpenID Connect): on when the issuer and the client id are set.
+        "OIDC_ISSUER": os.environ.get("OIDC_ISSUER", "").strip().rstrip("/"),
+        "OIDC_CLIENT_ID": os.environ.get("OIDC_CLIENT_ID", "").strip(),
+        "OIDC_CLIENT_SECRET": os.environ.get("OIDC_CLIENT_SECRET", ""),
+        "OIDC_SCOPE": os.environ.get("OIDC_SCOPE", "openid profile email"),
+        # Seconds of clock difference tolerated when checking an id token's times.
+        "OIDC_LEEWAY": int(os.environ.get("OIDC_LEEWAY", "60")),
+        # LOCAL_LOGIN=0: no password sign-in at all (the city's identity provider only).
+        "LOCAL_LOGIN": os.environ.get("LOCAL_LOGIN", "1").strip() != "0",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",

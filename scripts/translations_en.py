@@ -819,4 +819,9 @@ EN = {
     'hạn %(before)s → %(after)s; lý do: %(reason)s': 'due %(before)s → %(after)s; reason: %(reason)s',
     'lỗi trước đó: %(error)s': 'previous error: %(error)s',
     'quy trình đã đóng việc (quá hạn hoặc dừng)': 'closed by the process (deadline or stop)',
+    "Đăng nhập bằng tài khoản của thành phố": "Sign in with the city's account",
+    "Tiến độ chuyển hồ sơ": "Progress of the move",
+    "Đã xử lý {done}/{total} hồ sơ, đã chuyển {moved}.": "{done}/{total} evaluations done, {moved} moved.",
+    "Dừng lại: lỗi khi gửi lô hồ sơ; các lô đã gửi được giữ nguyên.":
+        "Stopped: a batch could not be sent; the batches already sent stay moved.",
 }

@@ -96,6 +96,10 @@ def _empty_all_tables():
             conn.execute(text("UPDATE units SET head_id = NULL"))
             for t in tables:
                 conn.execute(t.delete())
+            # deleting evaluation records appended summary deltas (a trigger): the summary starts empty too
+            conn.execute(text("DELETE FROM record_summary_delta"))
+            conn.execute(text("DELETE FROM record_summary"))
+            conn.execute(text("DELETE FROM record_unit_summary"))
 
 
 @pytest.fixture()

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from .conftest import PERIOD, user
 from .support import Api, scores_for
 from .test_browser import SHOTS, chromium, live_server  # noqa: F401
-from .test_browser import PASSWORD, expect  # noqa: F401
+from .test_browser import PASSWORD, expect
 from .test_browser_phone import PHONES, _catalog, _check, _names, _phrases
 
 pytestmark = pytest.mark.browser
 
 
-def _login(chromium, base: str, phone: str, username: str, lang: str):  # noqa: F811
+def _login(chromium, base: str, phone: str, username: str, lang: str):
     context = chromium.new_context(base_url=base, locale="vi-VN", **PHONES[phone])
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -47,7 +47,7 @@ def _shot(page, name: str) -> None:
 
 @pytest.mark.parametrize("phone", sorted(PHONES))
 def test_a_manager_filters_the_inbox_and_takes_self_evaluations_as_proposed(
-        ctx, client, live_server, chromium, phone):  # noqa: F811
+        ctx, client, live_server, chromium, phone):
     from .live_server import fresh_session
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     for name, total in (("ttb", 88), ("nva", 91.5), ("lvc", 80)):
@@ -91,7 +91,7 @@ def test_a_manager_filters_the_inbox_and_takes_self_evaluations_as_proposed(
 
 
 @pytest.mark.parametrize("phone", sorted(PHONES))
-def test_the_head_and_the_person_read_why(ctx, client, live_server, chromium, phone):  # noqa: F811
+def test_the_head_and_the_person_read_why(ctx, client, live_server, chromium, phone):
     from .live_server import fresh_session
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     tptc = Api(client, "tptc")
@@ -136,7 +136,7 @@ def test_the_head_and_the_person_read_why(ctx, client, live_server, chromium, ph
 
 
 @pytest.mark.parametrize("phone", sorted(PHONES))
-def test_hr_opens_a_month_and_reads_the_one_list(ctx, client, live_server, chromium, phone):  # noqa: F811
+def test_hr_opens_a_month_and_reads_the_one_list(ctx, client, live_server, chromium, phone):
     from .live_server import fresh_session
     english, vietnamese = _phrases(_catalog())
     names = _names()

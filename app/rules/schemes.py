@@ -1,7 +1,8 @@
-"""Scoring schemes (khung tiêu chí), docs/regulation.md A month copies its scheme's criteria into the
+"""Scoring schemes (khung tiêu chí; docs/domain.md, "Criteria and schemes"). A month copies its scheme's criteria into the
 instance when it opens, so editing a scheme later never changes an open month."""
 from __future__ import annotations
 
+from typing import Any
 GROUP_I = [
     ("I.1", "Chấp hành chủ trương, chính sách, pháp luật, quy định", 5),
     ("I.2", "Phẩm chất đạo đức, lối sống, tác phong, lề lối làm việc", 5),
@@ -34,7 +35,7 @@ ND335_TASKS = [
 ]
 
 
-def _criteria(group_i, group_ii):
+def _criteria(group_i: list[tuple[str, str, int]], group_ii: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
     return ([{"code": c, "group": "I", "name": n, "max": m} for c, n, m in group_i]
             + [{"code": c, "group": "II", "name": n, "max": m} for c, n, m in group_ii])
 
@@ -63,6 +64,6 @@ SCHEMES = {
 DEFAULT_SCHEME = "hanoi-monthly"
 
 
-def criteria_for(definition: dict, position_group: str) -> list[dict]:
+def criteria_for(definition: dict[str, Any], position_group: str) -> list[dict[str, Any]]:
     table = definition["criteria"]
     return [dict(c) for c in table.get(position_group) or table["staff"]]

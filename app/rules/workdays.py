@@ -16,7 +16,7 @@ DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.VN(years=year).keys())
+    return frozenset(holidays.country_holidays("VN", years=year).keys())
 
 
 @dataclass(frozen=True)

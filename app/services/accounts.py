@@ -30,6 +30,14 @@ class LockedOut(ServiceError):
     status, code = 429, "locked"
 
 
+class LocalLoginOff(ServiceError):
+    status, code = 403, "local_login_off"
+
+
+LOCAL_LOGIN_OFF = ("Đăng nhập bằng mật khẩu đã tắt: hãy đăng nhập bằng tài khoản của thành phố.",
+                   "Password sign-in is switched off: sign in with the city's account.")
+
+
 @dataclass
 class SignIn:
     user: User | None
@@ -51,6 +59,8 @@ def _recent_failures(username: str, now: datetime) -> tuple[int, datetime | None
 
 def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     """Check a password with lockout: after MAX_FAILURES failures the account waits LOCKOUT."""
+    if not current_app.config.get("LOCAL_LOGIN", True):
+        raise LocalLoginOff(*LOCAL_LOGIN_OFF)     # LOCAL_LOGIN=0: the city's identity provider only
     username = (username or "").strip()[:64]
     now = datetime.now(timezone.utc)
     failures, last = _recent_failures(username, now)
@@ -69,10 +79,6 @@ def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     audit.record("login_succeeded", actor=user, step=username, details={"ip": ip})
     db.session.commit()
     return SignIn(user)
-
-
-def authenticate(username: str, password: str) -> User | None:
-    return sign_in(username, password).user
 
 
 def password_problems(password: str, username: str = "") -> list[str]:

@@ -1,4 +1,5 @@
-"""Who holds a lane: roles relative to the subject, resolved from the org chart (docs/regulation.md).
+"""Who holds a lane: roles relative to the subject, resolved from the org chart (docs/domain.md, "Who
+evaluates whom"; docs/regulation.md for the head and delegations).
 
 Nobody reviews or decides their own record: a role that resolves to the subject goes one level
 up. Authority follows appointment dates (an acting head from an Appointment row wins over the
@@ -34,10 +35,6 @@ def today() -> date:
 
 def agency_of_unit(unit: Unit | None) -> Unit | None:
     return unit.agency() if unit else None
-
-
-def agency_of(user: User) -> Unit | None:
-    return agency_of_unit(user.unit)
 
 
 def head_of(unit: Unit, on: date) -> User | None:

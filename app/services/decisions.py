@@ -8,20 +8,18 @@ from app.models import EvaluationRecord, HumanTask, User
 from app.rules import levels
 
 from . import audit, authority, quota, tasks
+from . import steps as process_steps
 from .cycles import check_period, unit_by_code
 from .errors import BadRequest, Conflict, Forbidden, Invalid
 
 
-# The decider's own scoring before the decision: people whose direct manager is the decider (they skip
-# the manager's review) and reviews escalated past their deadline.
-SCORING_STEP = "review_by_decider"
-
-
-def pending(user: User, period: str | None = None, step: str = "decision") -> list[HumanTask]:
-    """The user's ready tasks of `step` (theirs or their principals'), never about themself."""
+def pending(user: User, period: str | None = None, step_ids: list[str] | None = None) -> list[HumanTask]:
+    """The user's ready tasks of the steps (default: the deciding ones; theirs or their principals'),
+    never about themself."""
     assignees = [user.id] + [p.id for p in authority.principals_of(user)]
+    step_ids = process_steps.deciding() if step_ids is None else step_ids
     query = select(HumanTask).where(HumanTask.assignee_id.in_(assignees), HumanTask.status == "ready",
-                                    HumanTask.step == step, HumanTask.subject_id != user.id)
+                                    HumanTask.step.in_(step_ids), HumanTask.subject_id != user.id)
     if period:
         query = query.where(HumanTask.period == period)
     # a stable order a head can find people in: by unit, then name (the instance breaks ties, never
@@ -32,7 +30,14 @@ def pending(user: User, period: str | None = None, step: str = "decision") -> li
 
 
 def to_score(user: User, period: str | None = None) -> list[HumanTask]:
-    return pending(user, period, SCORING_STEP)
+    """The head's own scoring before the decision: people whose direct manager is the head (they skip
+    the manager's review) and reviews escalated past their deadline."""
+    return pending(user, period, process_steps.decider_scoring())
+
+
+def scored_for_decision(task: HumanTask) -> bool:
+    """Is this the head's scoring ahead of a decision (the page goes back to the batch after it)?"""
+    return task.step in process_steps.decider_scoring()
 
 
 def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool | None = None) -> dict:
@@ -87,11 +92,14 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     if not isinstance(items, list) or not items:
         raise BadRequest("Chưa chọn hồ sơ nào để quyết định.", "No items to decide.")
     rows = []
+    deciding = process_steps.deciding()
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("instance_id"), int):
+        # bool is an int in Python, and ids beyond the database's integer range would overflow the query
+        if (not isinstance(item, dict) or not isinstance(item.get("instance_id"), int)
+                or isinstance(item["instance_id"], bool) or not 0 < item["instance_id"] < 2**31):
             raise BadRequest("Mỗi mục cần instance_id là số nguyên.", "Each item needs an integer instance_id.")
         task = db.session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == item["instance_id"], HumanTask.step == "decision",
+            HumanTask.instance_id == item["instance_id"], HumanTask.step.in_(deciding),
             HumanTask.status == "ready")).first()
         if task is None:
             raise Conflict(f"Hồ sơ #{item['instance_id']} không ở bước chờ quyết định.",

@@ -25,12 +25,19 @@ from app.rules import schemes as scheme_rules
 from app.rules.workdays import month_after, parse_period
 from app.models.types import utcnow
 
-from . import audit, authority, instances, tasks, versions
-from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from . import audit, authority, instances, steps, tasks, versions
+from .errors import BadRequest, Conflict, Invalid, NotFound
 
 PROCESS_KEY = versions.PROCESS_KEY
 log = logging.getLogger(__name__)
 ROLE_CHOICES = [(role, label) for role, label in authority.ROLE_LABELS.items()]
+
+
+def step_statuses() -> list[dict]:
+    """The record statuses a step may declare (stepStatus), labelled for the properties panel."""
+    labels = instances.STATUS_LABELS
+    return [{"status": s, "label": labels[s], "label_en": i18n.translate_in("en", labels[s])}
+            for s in steps.STEP_STATUSES]
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)$")
 MAX_FILES = 40
 RUNNING = ("running", "suspended")
@@ -43,12 +50,6 @@ def _line(text, limit: int = 255) -> str:
 
 def can_design(user: User) -> bool:
     return user.is_authenticated and (user.has_role("designer") or user.has_role("admin"))
-
-
-def require_designer(user: User) -> None:
-    if not can_design(user):
-        raise Forbidden("Chỉ người thiết kế quy trình mới được sửa quy trình.",
-                        "Only process designers may change the process.")
 
 
 # ------------------------------------------------------------------------------------ overview
@@ -410,12 +411,17 @@ BATCH = 50
 
 
 def migrate_instances(instance_ids: list[int], version_id: int, actor: User | None,
-                      mapping: dict[str, str] | None = None, batch_size: int = BATCH) -> list[dict]:
+                      mapping: dict[str, str] | None = None, batch_size: int | None = None,
+                      done_before: int = 0, total: int | None = None) -> list[dict]:
     """Move several instances in batches, each instance in its own transaction (one that cannot move
-    does not stop the others); every batch leaves an audit event with its progress."""
+    does not stop the others); every batch leaves an audit event with its progress. The migration page
+    sends one batch per request to show the progress: `done_before` and `total` place it in the run."""
     from .errors import ServiceError
     out = []
     ids = list(dict.fromkeys(instance_ids))
+    batch_size = max(1, batch_size or BATCH)
+    done_before = max(0, int(done_before or 0))
+    total = max(int(total or 0), done_before + len(ids))
     for start in range(0, len(ids), max(1, batch_size)):
         batch = ids[start:start + batch_size]
         for instance_id in batch:
@@ -425,11 +431,12 @@ def migrate_instances(instance_ids: list[int], version_id: int, actor: User | No
                 db.session.rollback()
                 out.append({"id": instance_id, "moved": False, "message": exc.message, "message_en": exc.message_en})
         moved = sum(1 for r in out if r["moved"])
+        done = done_before + len(out)
         audit.record("migration_batch", actor=actor,
-                     details={"version_id": version_id, "batch": start // max(1, batch_size) + 1, "done": len(out),
-                              "total": len(ids), "moved": moved, "mapping": _mapping(mapping)})
+                     details={"version_id": version_id, "batch": (done_before + start) // max(1, batch_size) + 1,
+                              "done": done, "total": total, "moved": moved, "mapping": _mapping(mapping)})
         db.session.commit()
-        log.info("migration to version %s: %s/%s done, %s moved", version_id, len(out), len(ids), moved)
+        log.info("migration to version %s: %s/%s done, %s moved in this batch", version_id, done, total, moved)
     return out
 
 
@@ -517,6 +524,23 @@ def _sample_object(root: dict, node: dict) -> dict:
     return out
 
 
+def full_item(root: dict, prop: dict):
+    """A value of `prop` with every optional field of an object filled in too (one row of a list)."""
+    from app.forms.schema import deref
+    prop = deref(root, prop)
+    if isinstance(prop.get("properties"), dict) and not prop.get("x-criteria"):
+        out = {}
+        for key, sub in prop["properties"].items():
+            sub = deref(root, sub) if isinstance(sub, dict) else {}
+            if sub.get("readOnly"):
+                continue
+            value = _sample_value(root, sub)
+            if value is not None:
+                out[key] = value
+        return out
+    return _sample_value(root, prop)
+
+
 def _sample_value(root: dict, prop: dict):
     if "default" in prop:
         return prop["default"]
@@ -537,7 +561,13 @@ def _sample_value(root: dict, prop: dict):
     if kind == "boolean":
         return False
     if kind == "array":
-        return []
+        # as few rows as the form allows (a row with only its required fields)
+        item, count = prop.get("items"), int(prop.get("minItems") or 0)
+        if not isinstance(item, dict) or count <= 0:
+            return []
+        from app.forms.schema import deref
+        value = _sample_value(root, deref(root, item))
+        return [value] * count if value is not None else []
     if kind == "string":
         if prop.get("format") == "date":
             return "2030-03-31"

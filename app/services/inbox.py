@@ -17,10 +17,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, User
 
+from . import steps as process_steps
 from . import tasks
 from .errors import BadRequest
-
-REVIEW_STEPS = ("review", "review_by_decider")
 SEARCH_MAX = 100
 
 
@@ -96,7 +95,7 @@ def page(user: User, filters: Filters, now: datetime | None = None) -> InboxPage
              and (not filters.q or _matches(r.task.subject.full_name, filters.q)
                   or _matches(r.task.subject.username, filters.q))]
     return InboxPage(shown, len(rows), filters,
-                     steps=[(s, steps[s]) for s in sorted(steps, key=lambda s: tasks.STEP_NUMBER.get(s, 9))],
+                     steps=[(s, steps[s]) for s in sorted(steps, key=lambda s: (process_steps.number(s) or (99, 0))[0])],
                      units=sorted(units.items(), key=lambda u: u[1]),
                      bulk_ids=[r.task.id for r in shown if may_take_as_proposed(r, user)])
 
@@ -105,19 +104,27 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def is_review(step: str, steps: dict | None = None) -> bool:
+    """Whether a step is a manager's review that scores (by what the process says the step means, so a
+    step a designer adds or renames counts too)."""
+    info = (steps if steps is not None else process_steps.known()).get(step)
+    return info is not None and info.status == "review" and info.scores
+
+
 def may_take_as_proposed(row: Row, user: User) -> bool:
     """A manager's review of a person who did evaluate themselves (there is a self-score to take)."""
-    return row.task.step in REVIEW_STEPS and row.self_total is not None and row.task.subject_id != user.id
+    return is_review(row.task.step) and row.self_total is not None and row.task.subject_id != user.id
 
 
 def proposal(task_id: int, user: User) -> dict:
     """The review a manager would submit untouched: the page's own prefill (the self-evaluation's scores,
     bonus and deductions, the month's working days), ignoring any half-typed draft."""
     view = tasks.view(task_id, user)
-    if view.task.step not in REVIEW_STEPS:
+    steps = process_steps.of(view.task.instance.version)
+    if not is_review(view.task.step, steps):
         raise BadRequest("Chỉ nhận nguyên kết quả tự đánh giá ở bước lãnh đạo chấm điểm.",
                          "Only a manager's review can take the self-evaluation as proposed.")
-    data = tasks.prefill(view.context, view.task.step)
+    data = tasks.prefill(steps, view.task.step, view.context)
     if not data.get("scores"):
         raise BadRequest("Người này chưa tự đánh giá: hãy chấm điểm trên trang của việc.",
                          "This person did not evaluate themselves: score them on the task's page.")
@@ -134,8 +141,9 @@ def take_as_proposed(task_id: int, user: User) -> HumanTask:
 def was_returned(task: HumanTask) -> bool:
     """The review just completed sent the record back to its subject (a new self-evaluation task is
     waiting): the page says it was returned, not that it is done."""
-    if task.step not in REVIEW_STEPS:
+    if not is_review(task.step):
         return False
+    self_steps = [s for s, info in process_steps.known().items() if info.status == "self_evaluation"]
     return db.session.scalar(select(HumanTask.id).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.step == "self_evaluation",
+        HumanTask.instance_id == task.instance_id, HumanTask.step.in_(self_steps or ["self_evaluation"]),
         HumanTask.status == "ready").limit(1)) is not None

@@ -5,6 +5,7 @@ viewer may run. One instance at a time, so loading its workflow here is fine (li
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from markupsafe import Markup
@@ -12,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app import forms, i18n
+from app.engine.steps import answer
 from app.i18n import N_
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
 
 from . import access, authority, instances, why
+from . import steps as process_steps
 from .operations import AUTHORITY_LANES
 
 ERROR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:\s*(.*)$", re.S)
@@ -230,9 +233,10 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
     data = _context(instance)
     criteria = data.get("criteria") or []
     groups = data.get("criteria_groups") or {}
-    self_eval = data.get("self_evaluation") if isinstance(data.get("self_evaluation"), dict) else {}
-    review = data.get("review") if isinstance(data.get("review"), dict) else {}
-    amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else {}
+    meaning = process_steps.of(instance.version)
+    self_eval = answer(meaning, data, "self_evaluation") or {}
+    review = answer(meaning, data, "review") or {}
+    amendment = answer(meaning, data, "appeal") or {}
     result = data.get("result") if isinstance(data.get("result"), dict) else {}
     final_scores = (amendment.get("scores") if result.get("amended") else None) or review.get("scores") or {}
     rows, group_rows = [], []
@@ -251,8 +255,13 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
     done = {t.step: t for t in db.session.scalars(select(HumanTask).options(
         joinedload(HumanTask.completed_by), joinedload(HumanTask.on_behalf_of))
         .where(HumanTask.instance_id == instance.id, HumanTask.status == "completed").order_by(HumanTask.id))}
-    reviewer = done.get("review") or done.get("review_by_decider")
-    decider = done.get("decision")
+    # who signed each part: the steps that mean the self-evaluation, the review and the decision
+
+    def signed(test: Callable[[process_steps.StepInfo], bool]) -> HumanTask | None:
+        return next((t for s, t in reversed(done.items()) if s in meaning and test(meaning[s])), None)
+
+    reviewer = signed(lambda s: s.status == "review")
+    decider = signed(lambda s: s.decides)
     subject = instance.subject
     return {
         "instance": instance, "record": record, "subject": subject, "unit": instance.unit,
@@ -261,19 +270,13 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         "self_bonus": self_eval.get("bonus"), "final_bonus": (amendment if result.get("amended") else review).get("bonus"),
         "self_deductions": self_eval.get("deductions") or [],
         "final_deductions": (amendment if result.get("amended") else review).get("deductions") or [],
-        "decision": data.get("decision") if isinstance(data.get("decision"), dict) else {},
-        "reviewer": reviewer, "decider": decider, "self_task": done.get("self_evaluation"),
+        "decision": answer(meaning, data, decides=True) or {},
+        "reviewer": reviewer, "decider": decider, "self_task": signed(lambda s: s.status == "self_evaluation"),
         "scheme": data.get("scheme"), "working_days": data.get("working_days"),
         "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",
-        "why": why.texts(why.of_record(record, data, why.quota_of(record))) if record.published_at else [],
-        "appeal_answer": amendment_or_answer(data) if record.appealed else {},
+        "why": why.texts(why.of_record(record, amendment, why.quota_of(record))) if record.published_at else [],
+        "appeal_answer": amendment if record.appealed else {},
     }
-
-
-def amendment_or_answer(data: dict) -> dict:
-    """The head's answer to an appeal (outcome and reason), whether the scores were amended or kept."""
-    answer = data.get("appeal_decision")
-    return answer if isinstance(answer, dict) else {}
 
 
 def _sum(values) -> float | None:

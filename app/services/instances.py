@@ -15,6 +15,7 @@ from app.engine import persistence, specs
 from app.engine import helpers
 from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
+from app.engine.steps import answer
 from app.extensions import db
 from app.i18n import N_
 from app.models import (AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme,
@@ -23,15 +24,9 @@ from app.rules.schemes import criteria_for
 from app.rules.workdays import parse_period
 
 from . import audit, authority, notifications, rows, schemes, why
+from . import steps as process_steps
 from .errors import Conflict, NotFound
 
-STATUS_BY_STEP = {
-    "self_evaluation": "self_evaluation",
-    "review": "review",
-    "review_by_decider": "review",
-    "decision": "decision",
-    "appeal_decision": "appeal",
-}
 STATUS_LABELS = {
     "self_evaluation": N_("Đang tự đánh giá"),
     "review": N_("Đang chờ lãnh đạo chấm"),
@@ -116,7 +111,8 @@ class Starter:
         agency_id = self.agency_id(unit)
         item = {"instance": dict(columns, version_id=self.version.id, subject_id=subject.id,
                                  unit_id=unit.id, agency_id=agency_id, period=self.period, lock_version=1),
-                "record": dict(_record_columns(workflow.data(live), steps, completed), subject_id=subject.id,
+                "record": dict(_record_columns(workflow.data(live), steps, completed,
+                                               process_steps.of_loaded(self.loaded)), subject_id=subject.id,
                                unit_id=unit.id, agency_id=agency_id, period=self.period,
                                scheme=scheme.code, scheme_id=scheme.id),
                 "tasks": [], "messages": [], "scripted": list(workflow.notifications),
@@ -231,7 +227,7 @@ def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = Non
         setattr(instance, name, value)
     data = workflow.data(live)
     _sync_tasks(instance, workflow, ready)
-    _project_record(instance, data, steps, completed)
+    _project_record(instance, data, steps, completed, process_steps.of_loaded(workflow.loaded))
     _notify(instance, workflow.notifications, data)
     workflow.notifications.clear()
     db.session.flush()
@@ -314,18 +310,21 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | Non
                                _assigned_text_en(task, subject, instance.period))
 
 
-def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool) -> None:
+def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool,
+                    infos: dict[str, process_steps.StepInfo]) -> None:
     record = record_of(instance)
-    for name, value in _record_columns(data, steps, completed).items():
+    for name, value in _record_columns(data, steps, completed, infos).items():
         setattr(record, name, value)
 
 
-def _record_columns(data: dict, steps: list[str], completed: bool) -> dict:
-    """What the workflow's data says about the business record; keys left out stay as they are."""
-    self_eval = data.get("self_evaluation") if isinstance(data.get("self_evaluation"), dict) else None
-    review = data.get("review") if isinstance(data.get("review"), dict) else None
+def _record_columns(data: dict, steps: list[str], completed: bool, infos: dict[str, process_steps.StepInfo]) -> dict:
+    """What the workflow's data says about the business record; keys left out stay as they are. The
+    status while a step is open is the one the step declares (its stepStatus property)."""
+    # the answers of the steps that mean the self-evaluation, the review and the appeal's amendment
+    self_eval = answer(infos, data, "self_evaluation")
+    review = answer(infos, data, "review")
     result = data.get("result") if isinstance(data.get("result"), dict) else None
-    amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else None
+    amendment = answer(infos, data, "appeal")
     out = {"self_total": self_eval.get("total") if self_eval else None,
            "self_evaluation_missed": bool(data.get("self_evaluation_missed")),
            "review_total": data.get("total") if review and result else None,
@@ -342,10 +341,16 @@ def _record_columns(data: dict, steps: list[str], completed: bool) -> dict:
     if completed:
         out["status"] = "locked"
     elif steps:
-        out["status"] = next((STATUS_BY_STEP[s] for s in steps if s in STATUS_BY_STEP), steps[0])
+        # of parallel steps, the earliest declared status stands (the month is no further than that)
+        out["status"] = min((infos[s].status if s in infos else s for s in steps), key=_status_rank)
     elif out["published_at"]:
         out["status"] = "published"
     return out
+
+
+def _status_rank(status: str) -> int:
+    order = process_steps.STEP_STATUSES
+    return order.index(status) if status in order else len(order)
 
 
 ACTION_LABELS = {
@@ -409,7 +414,7 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None =
             text_en = NOTIFY_TEXT_EN[kind].format(period=instance.period, total=_fmt(record.total, "en"),
                                                   level=record.level, appeal_due=_local_date(record.appeal_due))
             if kind in ("published", "appeal_answered"):
-                because = why.of_record(record, data, why.quota_of(record))
+                because = why.of_record(record, why.appeal_answer(instance, data), why.quota_of(record))
                 text = " ".join([text] + why.texts(because, "vi"))
                 text_en = " ".join([text_en] + why.texts(because, "en"))
             notifications.send(instance.subject_id, kind, text, instance.id, text_en)

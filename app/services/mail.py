@@ -283,7 +283,7 @@ def send_due(now: datetime | None = None, limit: int = 500) -> int:
             log.warning("mail %s (user %s): not sent, %s", item.id, item.user_id, exc)
             item.status, item.last_error = "failed", f"{exc}: {exc.address!r}"[:2000]
             db.session.commit()
-        except Exception as exc:  # noqa: BLE001 — mail must never block the caller
+        except Exception as exc:   # mail must never block the caller
             if isinstance(exc, (OSError, _Unreachable)):  # smtplib.SMTPException is an OSError
                 log.warning("mail %s to %s: attempt %s failed: %s", item.id, item.to_address, item.attempts,
                             _describe(exc))

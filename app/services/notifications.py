@@ -68,8 +68,3 @@ def wants_mail(user: User, kind: str, pref=None, *, checked: bool = False) -> bo
     if pref is not None and pref.daily_digest:
         return False
     return preferences.mail_on(pref, kind)
-
-
-def display(notification: Notification, lang: str) -> str:
-    """The text of a notification for a reader of `lang`."""
-    return notification.message_en if lang == "en" and notification.message_en else notification.message

@@ -1,4 +1,4 @@
-"""Overdue tasks: decisions and appeal decisions are never taken automatically (docs/regulation.md),
+"""Overdue tasks: decisions and appeal decisions are never taken automatically (docs/domain.md, "Deadlines"),
 so when any task passes its due time its holder and the agency's HR officers are told, once."""
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def reasons(instance: ProcessInstance, record: EvaluationRecord, lang: str | Non
             data = instances.load(instance).data()
         except Exception:  # a broken snapshot must not hide the result; the rest still says why
             data = None
-    return why.texts(why.of_record(record, data, why.quota_of(record)), lang)
+    return why.texts(why.of_record(record, why.appeal_answer(instance, data), why.quota_of(record)), lang)
 
 
 def extras(instance: ProcessInstance, record: EvaluationRecord) -> dict:

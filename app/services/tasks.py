@@ -12,11 +12,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import forms, i18n
 from app.i18n import N_
 from app.engine.runtime import EngineError, NotWaiting
+from app.engine.steps import prefill_source
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
-from . import audit, authority, instances, quota
+from . import audit, authority, instances, metrics, quota
+from . import steps as process_steps
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
 CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
@@ -67,10 +69,6 @@ class TaskView:
     previous: EvaluationRecord | None = None
 
 
-STEPS = ["self_evaluation", "review", "decision", "appeal_decision"]
-STEP_NUMBER = {"self_evaluation": 1, "review": 2, "review_by_decider": 2, "decision": 3, "appeal_decision": 4}
-
-
 # The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
 STEP_TITLES = [N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
                N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng nhận xét, chấm điểm"),
@@ -86,11 +84,11 @@ def step_title(task: HumanTask, lang: str | None = None) -> str:
 def step_label(task: HumanTask, lang: str | None = None) -> str:
     """'Bước 2/4: Lãnh đạo trực tiếp nhận xét, chấm điểm' — steps a designer adds show their title."""
     lang = lang or i18n.current()
-    number = STEP_NUMBER.get(task.step)
+    number = process_steps.number(task.step)
     title = step_title(task, lang)
     if not number:
         return title
-    return i18n.translate_in(lang, "Bước %(n)s/%(of)s: %(title)s", n=number, of=len(STEPS), title=title)
+    return i18n.translate_in(lang, "Bước %(n)s/%(of)s: %(title)s", n=number[0], of=number[1], title=title)
 
 
 def previous_result(task: HumanTask) -> EvaluationRecord | None:
@@ -117,8 +115,8 @@ def view(task_id: int, user: User) -> TaskView:
     if ui_name:
         ui_schema = forms.load_form(instances.version_files(instance), ui_name)
     prefill = context.get(ready.variable) if ready and ready.variable else None
-    if not prefill and task.step in ("review", "review_by_decider", "appeal_decision"):
-        prefill = _prefill_scores(context, task.step)
+    if not prefill:
+        prefill = _prefill_scores(process_steps.of_loaded(workflow.loaded), task.step, context)
     instructions = forms.render_instructions(ready.instructions, context) if ready else ""
     draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
     data = draft.data if draft is not None else (prefill or {})
@@ -141,22 +139,24 @@ def save_draft(task_id: int, user: User, data: dict) -> datetime:
     return draft.updated_at
 
 
-def _prefill_scores(context: dict, step: str) -> dict:
-    """The manager starts from the self-evaluation; an amendment starts from the review. A manager's
-    review starts with the month's working days as the days worked (most people work them all)."""
+def _prefill_scores(steps: dict[str, process_steps.StepInfo], step: str, context: dict) -> dict:
+    """A scoring step starts from the scoring step before it: the manager from the self-evaluation, an
+    amendment from the review. A manager's review starts with the month's working days as the days
+    worked (most people work them all)."""
     out = {}
+    info = steps.get(step)
     working_days = context.get("working_days")
-    if step in ("review", "review_by_decider") and isinstance(working_days, int) and working_days > 0:
+    if info is not None and info.status == "review" and isinstance(working_days, int) and working_days > 0:
         out["days_worked"] = working_days
-    source = context.get("review") if step == "appeal_decision" else context.get("self_evaluation")
-    if not isinstance(source, dict):
+    source = prefill_source(steps, step, context)
+    if source is None:
         return out
     return {**out, **{k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}}
 
 
-def prefill(context: dict, step: str) -> dict:
+def prefill(steps: dict[str, process_steps.StepInfo], step: str, context: dict) -> dict:
     """What a step's form starts with when nothing was saved yet (the inbox's bulk review submits it)."""
-    return _prefill_scores(context, step)
+    return _prefill_scores(steps, step, context)
 
 
 def form_context(data: dict) -> dict:
@@ -226,7 +226,8 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota
         if errors:
             raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
                           "The data is not valid; see the error next to each field.", field_details(errors))
-        if task.step == "decision":
+        info = process_steps.of_loaded(workflow.loaded).get(task.step)
+        if info is not None and info.decides:
             _check_decision(clean, ready.data)
         workflow.complete(task.task_uuid, clean)
         quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
@@ -238,6 +239,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota
         instances.save(instance, workflow, actor=user)
         if commit:
             db.session.commit()
+        metrics.COMPLETIONS.labels(task.step).inc()
     except (StaleDataError, NotWaiting):
         db.session.rollback()
         raise Conflict(CONFLICT_VI, CONFLICT_EN)

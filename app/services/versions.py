@@ -49,10 +49,17 @@ def role_exists(role: str) -> bool:
     return any(role in (roles or "").split() for roles in candidates)
 
 
+def notice_kinds() -> set[str]:
+    """The kinds of notify() a script may ask for: those instances._notify turns into messages (any
+    other kind would be dropped without a word)."""
+    from .instances import NOTIFY_TEXT
+    return set(NOTIFY_TEXT) | {"reminder", "escalation"}
+
+
 def validate(files: dict[str, str], process_key: str = PROCESS_KEY) -> list[validation.Finding]:
     """Every finding of the designer's lint (app/engine/validation.py) for a set of files."""
     return validation.validate(files, process_id=process_key, role_exists=role_exists, known_roles=KNOWN_ROLES,
-                               app_forms=APP_FORMS)
+                               app_forms=APP_FORMS, notice_kinds=notice_kinds())
 
 
 class ValidationFailed(Invalid):

@@ -137,15 +137,31 @@ def texts(items: list[Why], lang: str | None = None) -> list[str]:
     return [w.text(lang) for w in items]
 
 
-def of_record(record, data: Mapping | None = None, quota: Mapping | None = None) -> list[Why]:
-    """The explanation of an evaluation record; `data` (the workflow's) adds the answer to an appeal."""
+def of_record(record, appeal: Mapping | None = None, quota: Mapping | None = None) -> list[Why]:
+    """The explanation of an evaluation record; `appeal` is the head's answer to the person's appeal
+    (its outcome and reason), as the step that means it stored it (`appeal_answer`)."""
     if record is None or record.level is None:
         return []
     result = {"total": record.total, "level": record.level, "rules_applied": record.rules_applied or []}
-    appeal = None
-    if isinstance(data, Mapping) and isinstance(data.get("appeal_decision"), Mapping) and record.appealed:
-        appeal = data["appeal_decision"]
-    return explain(result, proposed_level=record.proposed_level, appeal=appeal, quota=quota)
+    return explain(result, proposed_level=record.proposed_level, appeal=appeal if record.appealed else None,
+                   quota=quota)
+
+
+def appeal_answer(instance, data: Mapping | None) -> dict | None:
+    """The answer to an appeal in the workflow's data, found by what the steps mean (a designer may
+    name the step and its variable otherwise)."""
+    if not isinstance(data, Mapping):
+        return None
+    from app.engine.steps import answer
+
+    from . import steps as process_steps
+    try:
+        found = answer(process_steps.of(instance.version), dict(data), "appeal")
+    except Exception:  # a version that no longer parses: the rest of the explanation still stands
+        found = None
+    if found is None and isinstance(data.get("appeal_decision"), Mapping):
+        found = data["appeal_decision"]
+    return found
 
 
 def quota_of(record) -> dict | None:

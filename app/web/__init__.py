@@ -17,7 +17,7 @@ from app import i18n
 from app.extensions import db, login_manager
 from app.models import Notification, User
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
-from app.services import navigation
+from app.services import navigation, sso
 from app.services.errors import BadRequest, ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
@@ -39,6 +39,8 @@ class BoundedInt(IntegerConverter):
 def register(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     app.json = StrictJSONProvider(app)
+    from . import ops
+    ops.init_app(app)         # first: its request timer must start before any other hook
     from .admin.routes import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
@@ -47,11 +49,14 @@ def register(app: Flask) -> None:
 
     for bp in (auth_bp, tasks_bp, monitor_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
-    from .designer.routes import bp as designer_bp; app.register_blueprint(designer_bp)  # noqa: E702
+    from .designer.routes import bp as designer_bp
+    app.register_blueprint(designer_bp)
     from .dashboard.routes import bp as dashboard_bp
     app.register_blueprint(dashboard_bp)
     from .auth.activation import bp as account_bp
     app.register_blueprint(account_bp)
+    from .auth.oidc import bp as sso_bp
+    app.register_blueprint(sso_bp)
     from .admin.transfers import bp as transfers_bp
     app.register_blueprint(transfers_bp)
 
@@ -154,7 +159,8 @@ def register(app: Flask) -> None:
         return {"unread_count": unread, "LEVEL_NAMES": level_names, "STATUS_LABELS": status_labels,
                 "ACTION_LABELS": action_labels, "lang": lang, "other_lang": "en" if lang == "vi" else "vi",
                 "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES, "msg": i18n.message_of,
-                "main_menu": main_menu, "account_menu": account_menu}
+                "main_menu": main_menu, "account_menu": account_menu,
+                "sso_enabled": sso.enabled(), "local_login": sso.local_login_allowed()}
 
     # dd/mm/yyyy in both languages; numbers 89,5 in Vietnamese and 89.5 in English
     app.jinja_env.filters["vndate"] = lambda dt, fmt="%d/%m/%Y": _local(dt, fmt)
@@ -168,7 +174,7 @@ def _page_at(path: str) -> bool:
     """Whether `path` is also a page (answers GET), so a refused post can redirect to it."""
     try:
         current_app.url_map.bind("").match(path, method="GET")
-    except Exception:  # noqa: BLE001 — NotFound, MethodNotAllowed, RequestRedirect: no page there
+    except Exception:
         return False
     return True
 

@@ -229,4 +229,4 @@ def rollup_report():
     return jsonify(rollup.compute(unit, request.args.get("range", ""), scope))
 
 
-from . import monitor  # noqa: E402,F401  (dashboard, lists and operations: issue #5)
+from . import monitor  # noqa: F401  (dashboard, lists and operations: issue #5)

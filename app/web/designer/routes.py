@@ -26,6 +26,11 @@ def designers_only():
         abort(403)
 
 
+def _db_id(text: str) -> int:
+    """An id from a form or query string, 0 when it is not one the database's integers can hold."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31 else 0
+
+
 def _json_error(exc: ServiceError):
     return jsonify(exc.to_json()), exc.status
 
@@ -45,7 +50,10 @@ def index():
 
 @bp.route("/drafts", methods=["POST"])
 def create_draft():
-    base = request.form.get("base_version_id", type=int)
+    raw = request.form.get("base_version_id", "").strip()
+    base = _db_id(raw) if raw else None
+    if raw and not base:
+        abort(404)
     draft = designer.create_draft(current_user, base, request.form.get("name", ""))
     flash(_("Đã tạo bản nháp #%(id)s.", id=draft.id), "success")
     return redirect(url_for("designer.draft", draft_id=draft.id))
@@ -165,6 +173,7 @@ def model(draft_id):
         "roles": [{"role": r, "label": label, "label_en": i18n.translate_in("en", label)}
                   for r, label in designer.ROLE_CHOICES],
         "groups": designer.named_groups(),
+        "step_statuses": designer.step_statuses(),
         "findings": designer.findings(draft.files, draft.process_key),
         "save_url": url_for("designer.save_file", draft_id=draft.id, name=name) if name else None,
     })
@@ -391,16 +400,16 @@ def version_diagram(version_id):
 def diff():
     overview = designer.overview()
     choices = overview["versions"]
-    a = request.args.get("a", type=int)
+    a = _db_id(request.args.get("a", ""))
     b = request.args.get("b", "")
     result = old = new = None
     if a and b:
         old = designer.get_version(a)
         if b.startswith("d"):
-            draft = designer.get_draft(int(b[1:]) if b[1:].isdigit() else 0)
+            draft = designer.get_draft(_db_id(b[1:]))
             new_files, new_label = draft.files, _("bản nháp #%(id)s", id=draft.id)
         else:
-            version = designer.get_version(int(b) if b.isdigit() else 0)
+            version = designer.get_version(_db_id(b))
             new_files, new_label = version.files, _("phiên bản %(n)s", n=version.version)
         result = designer.diff(old.files, new_files, old.process_key)
         new = new_label
@@ -416,7 +425,13 @@ def migrate(version_id):
     mapping = {k[4:]: v.strip() for k, v in source.items() if k.startswith("map-") and v.strip()}
     results = None
     if request.method == "POST":
-        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+        ids = [i for i in map(_db_id, request.form.getlist("instance")) if i]
+        if request.accept_mimetypes.best == "application/json":   # one batch of the page's progress bar
+            results = designer.migrate_instances(ids, version_id, current_user, mapping,
+                                                 done_before=request.form.get("done", 0, type=int),
+                                                 total=request.form.get("total", 0, type=int))
+            return jsonify({"results": [{k: r[k] for k in ("id", "moved", "message", "message_en") if k in r}
+                                        for r in results]})
         if not ids:
             flash(_("Chưa chọn hồ sơ nào."), "error")
         else:
@@ -429,7 +444,7 @@ def migrate(version_id):
     blocking = sorted({e for p in plan for e in p.get("blocking", [])} | {m["element"] for p in plan
                                                                              for m in p.get("moves", [])} | set(mapping))
     return render_template("designer/migrate.html", target=target, plan=plan, results=results, mapping=mapping,
-                           blocking=blocking, choices=designer.mapping_choices(version_id))
+                           blocking=blocking, choices=designer.mapping_choices(version_id), batch=designer.BATCH)
 
 
 @bp.route("/instances/<int:instance_id>/move", methods=["GET", "POST"])

@@ -86,7 +86,7 @@ def task_page(task_id):
                 flash(_("Đã hoàn thành: %(title)s — %(name)s.", title=tasks.step_title(view.task),
                         name=view.task.subject.full_name), "success")
             # the head scoring before a decision goes back to the batch it belongs to
-            scored_for_decision = view.task.step == decisions.SCORING_STEP
+            scored_for_decision = decisions.scored_for_decision(view.task)
             return redirect(url_for("monitor.decision_batch" if scored_for_decision else "tasks.inbox"))
     form_html = forms.render(view.schema, data, errors, view.context, lang=i18n.current())
     return render_template("tasks/task.html", view=view, form_html=form_html), status
