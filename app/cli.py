@@ -13,8 +13,7 @@ import click
 from flask import Flask
 
 from .engine import clock
-from .extensions import db
-from .services import cycles, dashboard, mail, orgimport, overdue, summary, timers, versions
+from .services import cycles, dashboard, mail, orgimport, overdue, summary, timers, transaction, versions
 from .services.errors import ServiceError
 
 
@@ -26,20 +25,21 @@ def _fail(exc: ServiceError):
 def _send_mail(now: datetime | None = None) -> int:
     """Send due mail; a failure here (even a database one) is logged and never stops the timers."""
     try:
-        return mail.send_due(now)
+        with transaction.committed():
+            return mail.send_due(now)
     except Exception:
-        db.session.rollback()
         logging.getLogger(__name__).exception("sending mail failed")
         return 0
 
 
 def _guarded(job) -> int:
-    """Run one of the worker's jobs; an error (the database restarting, say) is logged and the loop
-    goes on: what the job committed stays, the rest is retried on the next poll."""
+    """Run one of the worker's jobs in a transaction of its own (the job may commit its items
+    itself, one instance or chunk at a time); an error (the database restarting, say) is logged
+    and the loop goes on: what the job committed stays, the rest is retried on the next poll."""
     try:
-        return job()
+        with transaction.committed():
+            return job()
     except Exception:
-        db.session.rollback()
         logging.getLogger(__name__).exception("worker: %s failed", getattr(job, "__qualname__", job))
         return 0
 
@@ -66,7 +66,8 @@ def register_commands(app: Flask) -> None:
                     logged[0] = done          # a line every 5% when stderr is not a terminal
                     click.echo(f"{label}: {done}/{total} ({100 * done // max(total, 1)}%)", err=True)
             try:
-                result = orgimport.import_org(orgimport.read_file(path), on_progress=advance)
+                with transaction.committed():
+                    result = orgimport.import_org(orgimport.read_file(path), on_progress=advance)
             except ServiceError as exc:
                 _fail(exc)
             except (json.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
@@ -89,7 +90,8 @@ def register_commands(app: Flask) -> None:
     def open_month(unit_code, period, include_subunits, chunk_size, progress):
         """Start the month's evaluations for a unit (idempotent and resumable: run it again after an
         interruption, or later for people who joined since, and it starts only who is missing)."""
-        versions.sync_from_disk()
+        with transaction.committed():
+            versions.sync_from_disk()
         try:
             opening = cycles.plan(unit_code, period, include_subunits)
             tty = sys.stderr.isatty()
@@ -108,7 +110,8 @@ def register_commands(app: Flask) -> None:
                         click.echo(f"{label}: {p.done}/{opening.total} started={p.started} skipped={p.skipped}",
                                    err=True)
                 done = cycles.run(opening, chunk_size, advance)
-            cycles.record_opened(opening, done)
+            with transaction.committed():
+                cycles.record_opened(opening, done)
         except ServiceError as exc:
             _fail(exc)
         click.echo(f"started={done.started} skipped={done.skipped}")
@@ -116,7 +119,8 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed-process")
     def seed_process():
         """Publish processes/ and forms/ as a new version if they changed."""
-        version = versions.sync_from_disk()
+        with transaction.committed():
+            version = versions.sync_from_disk()
         click.echo(f"{version.process_key} v{version.version} ({version.sha256[:12]})")
 
     @app.cli.group("timers")
@@ -138,8 +142,9 @@ def register_commands(app: Flask) -> None:
         # One clock for the whole run: timers, the overdue sweep, the digest, when mail is due and its
         # back-off all read --now (mail queued during the run too, through app.engine.clock).
         with clock.frozen_at(now):
-            click.echo(f"fired={timers.run_due(now)}")
-            click.echo(f"overdue={overdue.sweep(now)}")
+            with transaction.committed():
+                click.echo(f"fired={timers.run_due(now)}")
+                click.echo(f"overdue={overdue.sweep(now)}")
             click.echo(f"summary_folded={_guarded(summary.fold)}")
             _guarded(lambda: dashboard.refresh_city_overdue(now))
             click.echo(f"digests={_guarded(lambda: mail.send_digests(now))}")
@@ -189,12 +194,14 @@ def register_commands(app: Flask) -> None:
     @summary_group.command("fold")
     def summary_fold():
         """Fold the waiting changes into the summary now (the worker does it on every poll)."""
-        click.echo(f"folded={summary.fold()}")
+        with transaction.committed():
+            click.echo(f"folded={summary.fold()}")
 
     @summary_group.command("rebuild")
     def summary_rebuild():
         """Recompute the summary from the evaluation records (a repair; blocks record changes while it runs)."""
-        click.echo(f"rows={summary.rebuild()}")
+        with transaction.committed():
+            click.echo(f"rows={summary.rebuild()}")
 
     @app.cli.group("mail")
     def mail_group():
@@ -217,7 +224,8 @@ def register_commands(app: Flask) -> None:
         sends the mail; people without an address get a printed code from their HR officer."""
         from .services import activation
         try:
-            counts = activation.send_activations(unit_code)
+            with transaction.committed():
+                counts = activation.send_activations(unit_code)
         except ServiceError as exc:
             _fail(exc)
         click.echo(f"queued={counts['queued']} no_email={counts['no_email']}")

@@ -41,17 +41,24 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     url = overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path)
     engine_options = {"pool_pre_ping": True}
+    # How long a request waits for a row another transaction holds (an instance being changed)
+    # before it answers 409 "being changed by someone else, try again" (services.unit_of_work).
+    lock_wait = int(os.environ.get("LOCK_TIMEOUT_SECONDS", "30"))
     if url.startswith("sqlite"):
-        engine_options["connect_args"] = {"timeout": 30}
-    elif os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() == "0":
-        # Behind PgBouncer in transaction pooling (before 1.21, or without max_prepared_statements) a
-        # statement prepared on one server connection is unknown on the next: psycopg must not prepare.
-        engine_options["connect_args"] = {"prepare_threshold": None}
+        engine_options["connect_args"] = {"timeout": lock_wait}
+    elif url.startswith("postgresql"):
+        connect_args: dict[str, object] = {"options": f"-c lock_timeout={lock_wait * 1000}"}
+        if os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() == "0":
+            # Behind PgBouncer in transaction pooling (before 1.21, or without max_prepared_statements) a
+            # statement prepared on one server connection is unknown on the next: psycopg must not prepare.
+            connect_args["prepare_threshold"] = None
+        engine_options["connect_args"] = connect_args
     cfg = {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "danhgia@localhost"),
@@ -84,6 +91,14 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(days=1),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Evidence (minh chứng): per-file and per-record limits; files on disk under EVIDENCE_ROOT (default
+        # <instance>/evidence) or in an S3-compatible bucket when EVIDENCE_S3_BUCKET is set
+        # (app/services/evidence_storage.py).
+        "EVIDENCE_MAX_FILE_MB": float(os.environ.get("EVIDENCE_MAX_FILE_MB", "20")),
+        "EVIDENCE_MAX_TOTAL_MB": float(os.environ.get("EVIDENCE_MAX_TOTAL_MB", "100")),
+        "EVIDENCE_ROOT": os.environ.get("EVIDENCE_ROOT", ""),
+        **{f"EVIDENCE_S3_{k}": os.environ.get(f"EVIDENCE_S3_{k}", "")
+           for k in ("BUCKET", "ENDPOINT", "REGION", "PREFIX", "ACCESS_KEY", "SECRET_KEY")},
         "PROCESSES_DIR": str(Path(__file__).resolve().parent.parent / "processes"),
         "FORMS_DIR": str(Path(__file__).resolve().parent.parent / "forms"),
     }

@@ -74,6 +74,12 @@ PERIOD_PATTERN = r"(20[0-9]{2}|2100)-(0[1-9]|1[0-2])"
 _PERIOD_RE = re.compile(PERIOD_PATTERN)
 
 
+def previous_period(today: date) -> str:
+    """The month before `today`'s (a local date): what the pages show before anyone picks a month."""
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
 def parse_period(period: str) -> tuple[int, int]:
     """'2026-10' -> (2026, 10); ValueError for anything else."""
     if not isinstance(period, str) or not _PERIOD_RE.fullmatch(period):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, User
 
-from . import audit
+from . import audit, transaction
 from .errors import Invalid, ServiceError
 
 MAX_FAILURES = 5
@@ -71,14 +71,18 @@ def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     user = db.session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active or not user.check_password(password or ""):
         # step holds the username (not a user id) so unknown names are counted too
-        audit.record("login_failed", step=username, details={"ip": ip})
-        db.session.commit()
+        transaction.kept(lambda: audit.record("login_failed", step=username, details={"ip": ip}))
         left = MAX_FAILURES - failures - 1
         hint = f" Còn {left} lần thử." if 0 < left <= 2 else ""
         return SignIn(None, "Tên đăng nhập hoặc mật khẩu không đúng." + hint, "Wrong username or password.")
     audit.record("login_succeeded", actor=user, step=username, details={"ip": ip})
-    db.session.commit()
     return SignIn(user)
+
+
+def session_user(user_id: int, session_version: int) -> User | None:
+    """The signed-in person of a browser session, unless they signed out everywhere since."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.session_version == session_version else None
 
 
 def password_problems(password: str, username: str = "") -> list[str]:
@@ -108,7 +112,6 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     user.set_password(new)
     sign_out_everywhere(user)
     audit.record("password_changed", actor=user)
-    db.session.commit()
 
 
 def sign_out_everywhere(user: User) -> None:
@@ -125,7 +128,7 @@ def issue_token(user: User) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires = datetime.now(timezone.utc) + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
     db.session.add(ApiToken(user_id=user.id, token_hash=_hash(token), expires_at=expires))
-    db.session.commit()
+    db.session.flush()
     return token, expires
 
 
@@ -147,7 +150,6 @@ def revoke_token(token: str) -> None:
     row = _token_row(token)
     if row is not None and row.revoked_at is None:
         row.revoked_at = datetime.now(timezone.utc)
-        db.session.commit()
 
 
 def revoke_all_tokens(user: User) -> int:

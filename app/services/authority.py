@@ -8,10 +8,11 @@ and completes the principal's tasks "on behalf of" them while the delegation run
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 from sqlalchemy import or_, select
 
+from app import localtime
 from app.extensions import db
 from app.i18n import N_
 from app.models import Appointment, Delegation, Unit, User
@@ -28,9 +29,7 @@ ROLE_LABELS = {      # Vietnamese; marked for the English catalog (the modeler's
 
 
 def today() -> date:
-    from zoneinfo import ZoneInfo
-    from flask import current_app
-    return datetime.now(timezone.utc).astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return localtime.today()
 
 
 def agency_of_unit(unit: Unit | None) -> Unit | None:

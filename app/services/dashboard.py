@@ -11,11 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, case, delete, func, literal, select, text
 
+from app import localtime
 from app.extensions import db
 from app.i18n import N_, translate_in
 from app.models import EvaluationRecord, HumanTask, ProcessInstance, Unit, User
 from app.rules.levels import LEVELS
-from app.rules.workdays import parse_period
+from app.rules.workdays import parse_period, previous_period
 
 from . import access, filters, summary
 from . import steps as process_steps
@@ -34,12 +35,6 @@ NO_HOLDER = N_("Chưa có người xử lý")
 # Holders listed per overdue step: the city's month can have 100,000 late self-evaluations, each with
 # its own holder; the page names those with the most and counts the rest.
 TOP_HOLDERS = 20
-
-
-def previous_period(today: datetime | None = None) -> str:
-    today = today or datetime.now(timezone.utc)
-    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
 
 
 def last_periods(period: str, n: int = 12) -> list[str]:
@@ -76,7 +71,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     within = None if scope.everything and filters.is_whole_tree(unit) else subtree   # the city: no unit filter
     R, T = EvaluationRecord, HumanTask
     rec_scope = scope.clause(R.unit_id, R.subject_id, within)
-    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(now))
+    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(localtime.local(now).date()))
 
     # 1. records of the month by unit, status, level and publication -------------------------------
     published = case((R.published_at.is_(None), 0), else_=1)
@@ -264,7 +259,6 @@ def refresh_city_overdue(now: datetime | None = None) -> int:
     now = now or datetime.now(timezone.utc)
     if db.engine.dialect.name == "postgresql" and not db.session.scalar(
             text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _OVERDUE_LOCK}):
-        db.session.rollback()
         return 0                              # another worker is counting right now
     periods = db.session.scalars(select(RecordSummary.period).where(
         RecordSummary.status.not_in(("locked",) + ENDED), RecordSummary.n > 0).distinct()).all()
@@ -278,7 +272,6 @@ def refresh_city_overdue(now: datetime | None = None) -> int:
                          "full_name": r.full_name} for r in holders]
         db.session.add(snap)
     db.session.execute(delete(OverdueSnapshot).where(OverdueSnapshot.period.not_in(periods or [""])))
-    db.session.commit()
     return len(periods)
 
 

@@ -1,6 +1,8 @@
 """The decider's batch decision for an agency and month, with the quota check (docs/regulation.md)."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -11,6 +13,8 @@ from . import audit, authority, quota, tasks
 from . import steps as process_steps
 from .cycles import check_period, unit_by_code
 from .errors import BadRequest, Conflict, Forbidden, Invalid
+
+log = logging.getLogger(__name__)
 
 
 def pending(user: User, period: str | None = None, step_ids: list[str] | None = None) -> list[HumanTask]:
@@ -118,10 +122,10 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     principal = authority.acting_for(user, rows[0][1].assignee_id) or None
     quota.mark_exceptional(agency.id, period, exceptional_reason, user, principal)
     decided = []
-    for index, (item, task, _) in enumerate(rows):  # one transaction: any refusal leaves every record as it was
+    for index, (item, task, _) in enumerate(rows):  # one transaction: a refusal rolls every record back
         form = {k: item[k] for k in DECISION_FIELDS if item.get(k) not in (None, "")}
         try:
-            tasks.complete(task.id, user, form, commit=False, quota_checked=True)
+            tasks.complete(task.id, user, form, quota_checked=True)
         except Invalid as exc:
             # name the row: the page marks the person's field, the API client gets items[i].field
             raise Invalid(exc.message, exc.message_en, [
@@ -131,5 +135,5 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     audit.record("batch_decided", actor=user, details={
         "unit": agency.code, "period": period, "instances": decided, "quota": status,
         "exceptional_reason": (exceptional_reason or "").strip() or None})
-    db.session.commit()
+    log.info("batch decision: unit=%s period=%s decided=%s by=%s", agency.code, period, len(decided), user.username)
     return {"decided": decided, "quota": status}

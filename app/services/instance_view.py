@@ -4,15 +4,16 @@ due dates, the submitted forms read-only, a readable line per audit event, and t
 viewer may run. One instance at a time, so loading its workflow here is fine (lists never do)."""
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
-from app import forms, i18n
+from app import forms, i18n, localtime
 from app.engine.steps import answer
 from app.i18n import N_
 from app.extensions import db
@@ -23,7 +24,44 @@ from . import access, authority, instances, why
 from . import steps as process_steps
 from .operations import AUTHORITY_LANES
 
+log = logging.getLogger(__name__)
+
 ERROR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:\s*(.*)$", re.S)
+
+
+def listing(viewer: User, *, period: str | None = None, unit: str | None = None, status: str | None = None,
+            step: str | None = None, by_unit: bool = False, limit: int = 500) -> list[ProcessInstance]:
+    """The instances `viewer` may see (their scope, and their own), filtered: the web list (a month,
+    by unit) and the API list (any filter, by id) are this one query. The record of each is loaded
+    with it (one query for all), never the snapshots."""
+    from .cycles import check_period, unit_by_code
+    query = select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit),
+                                            joinedload(ProcessInstance.record),
+                                            defer(ProcessInstance.snapshot))      # a list never needs snapshots
+    scope = access.visible_unit_ids(viewer)
+    if scope is not None:
+        query = query.where(ProcessInstance.unit_id.in_(scope or {-1}) | (ProcessInstance.subject_id == viewer.id))
+    if unit:
+        query = query.where(ProcessInstance.unit_id.in_(unit_by_code(unit).subtree_ids()))
+    if period:
+        query = query.where(ProcessInstance.period == check_period(period))
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if step:
+        query = query.where(ProcessInstance.step.contains(step))
+    order = (ProcessInstance.unit_id, ProcessInstance.id) if by_unit else (ProcessInstance.id,)
+    return db.session.scalars(query.order_by(*order).limit(limit)).unique().all()
+
+
+def events(instance: ProcessInstance) -> list[AuditEvent]:
+    """The instance's audit trail, oldest first, with who acted."""
+    return db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
+                              .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
+
+
+def ready_tasks(instance: ProcessInstance) -> list[HumanTask]:
+    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.status == "ready")).all()
 
 
 def error_of(instance: ProcessInstance) -> dict | None:
@@ -105,6 +143,7 @@ def _context(instance: ProcessInstance) -> dict:
     try:
         return instances.load(instance).data()
     except Exception:  # a broken snapshot must not hide the page; forms then show without criteria names
+        log.exception("instance %s: the snapshot does not load; its page shows without the data", instance.id)
         return {}
 
 
@@ -113,7 +152,9 @@ def _readonly(instance: ProcessInstance, task: HumanTask, data: dict, context: d
         return Markup("")
     try:
         schema = forms.expand(forms.load_form(instance.version.files, task.form), context)
-    except Exception:
+    except Exception:  # a form that no longer expands must not hide the page either
+        log.exception("instance %s: form %s of step %s does not expand; shown without it",
+                      instance.id, task.form, task.step)
         return Markup("")
     body = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs", "definitions")}
     body.update({"readOnly": True, "x-source": "submitted", "title": task.title,
@@ -189,6 +230,11 @@ def describe(event: AuditEvent, lang: str | None = None) -> str:
         return reason
     if a == "appeal_submitted":
         return str(d.get("reason", ""))
+    if a in ("evidence_added", "evidence_replaced", "evidence_deleted"):      # what people typed: any language
+        return str(d.get("name", ""))
+    if a == "comment_added":
+        body = str(d.get("body", ""))
+        return body if len(body) <= 140 else body[:139] + "…"
     return ""
 
 
@@ -203,9 +249,7 @@ def _date(text) -> str:
         dt = datetime.fromisoformat(text)
     except ValueError:
         return text
-    from flask import current_app
-    from zoneinfo import ZoneInfo
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y") if dt.tzinfo else text
+    return localtime.format(dt) if dt.tzinfo else text
 
 
 def extras(viewer: User, instance: ProcessInstance, now: datetime | None = None) -> dict:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from app import localtime
 from app.engine import persistence, specs
 from app.engine import helpers
 from app.engine.helpers import now_iso
@@ -168,11 +169,32 @@ def lock(instance_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance:
     """Take the instance row for writing: FOR UPDATE on PostgreSQL; the version column catches
     a concurrent writer on SQLite. Terminated, failed and suspended instances refuse changes
     unless the caller (an operation: resume, retry, terminate) names the status in `allow`."""
-    instance = db.session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id)
-        .with_for_update().execution_options(populate_existing=True)).first()
+    instance = db.session.scalars(_locking(ProcessInstance.id == instance_id)).first()
     if instance is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá #{instance_id}", f"Evaluation #{instance_id} not found")
+    return _refuse_closed(instance, allow)
+
+
+def lock_of_task(task_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance | None:
+    """The instance of human task `task_id`, locked as `lock` does (None: no such task): one statement
+    where looking the task up first and then locking its instance takes two."""
+    instance = db.session.scalars(_locking(ProcessInstance.id == select(HumanTask.instance_id).where(
+        HumanTask.id == task_id).scalar_subquery())).first()
+    return _refuse_closed(instance, allow) if instance is not None else None
+
+
+def _locking(where):
+    """SELECT … FOR UPDATE OF the instance, with what every change reads anyway (the subject, the
+    unit, the version row, whose files stay deferred, and the record it projects) in one statement."""
+    return (select(ProcessInstance).where(where)
+            .options(joinedload(ProcessInstance.subject, innerjoin=True),
+                     joinedload(ProcessInstance.unit, innerjoin=True),
+                     joinedload(ProcessInstance.version, innerjoin=True),
+                     joinedload(ProcessInstance.record))
+            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+
+
+def _refuse_closed(instance: ProcessInstance, allow: tuple[str, ...]) -> ProcessInstance:
     if instance.status in ("terminated", "error", "suspended") and instance.status not in allow:
         raise Conflict(f"Hồ sơ đang ở trạng thái “{STATUS_LABELS[instance.status]}”, không thể thay đổi.",
                        f"The evaluation is {instance.status} and cannot change.")
@@ -425,10 +447,7 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None =
 
 
 def _local_date(dt: datetime | None) -> str:
-    if dt is None:
-        return ""
-    from zoneinfo import ZoneInfo
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y")
+    return localtime.format(dt)
 
 
 def _fmt(value, lang: str = "vi") -> str:

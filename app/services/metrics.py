@@ -48,6 +48,7 @@ class DatabaseCollector(Collector):
     def collect(self):
         from app.extensions import db
         from app.models import HumanTask, OutgoingMail, ProcessInstance
+        from app.services import transaction
 
         open_tasks = GaugeMetricFamily("danhgia_open_tasks", "Tasks waiting for someone, by step", labels=["step"])
         queue = GaugeMetricFamily("danhgia_mail_queue_depth", "E-mails queued and not yet sent")
@@ -73,7 +74,7 @@ class DatabaseCollector(Collector):
                 log.warning("metrics: the database did not answer", exc_info=True)
                 up.add_metric([], 0)
             finally:
-                db.session.rollback()
+                transaction.discard()
                 db.session.remove()
         yield from (open_tasks, queue, lag, up)
 

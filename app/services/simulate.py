@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 
+from app import localtime
 from app import forms
 from app.engine import simulation, specs
 from app.engine.validation import Finding
@@ -141,7 +140,7 @@ def simulate(files: dict[str, str], process_key: str) -> simulation.Report:
                 data = {}
         return dict(data, by="mau", at="2030-04-10T09:00:00+07:00")
 
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tz = localtime.zone()
     setups = [simulation.Setup(f"{vi}, {when_vi}", f"{en}, {when_en}", _seed(group), roles,
                                datetime(*day, 8, 0, tzinfo=tz))
               for when_vi, when_en, day in OPENINGS for vi, en, group, roles in SETUPS]

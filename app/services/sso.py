@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import User
 
-from . import audit
+from . import audit, transaction
 from .errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,6 @@ def finish(ip: str = "") -> tuple[User, Claims]:
                  details={"ip": ip, "sub": claims.sub, "issuer": current_app.config["OIDC_ISSUER"],
                           "matched_by": "username" if claims.username and claims.username == user.username
                           else "email"})
-    db.session.commit()
     return user, claims
 
 
@@ -153,10 +152,11 @@ def match(claims: Claims) -> User | None:
 
 
 def _refused(claims: Claims | None, reason: str, ip: str) -> None:
-    db.session.rollback()
-    audit.record("sso_login_refused", step=(claims.username or claims.email)[:64] if claims else None,
-                 details={"ip": ip, "reason": reason[:300], **({"sub": claims.sub} if claims else {})})
-    db.session.commit()
+    """Nothing of the attempt is kept but its audit row, written after the rollback."""
+    transaction.mark_failed()
+    transaction.keep_on_failure(lambda: audit.record(
+        "sso_login_refused", step=(claims.username or claims.email)[:64] if claims else None,
+        details={"ip": ip, "reason": reason[:300], **({"sub": claims.sub} if claims else {})}))
 
 
 def logout_url(id_token: str | None, post_logout_redirect_uri: str) -> str | None:

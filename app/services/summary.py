@@ -47,7 +47,6 @@ def fold() -> int:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FOLD_LOCK})
     last = db.session.scalar(select(func.max(D.id)))
     if last is None:
-        db.session.commit()
         return 0
     sums = (func.sum(D.dn), func.sum(D.dn_total), func.sum(D.dsum))
     folded = db.session.scalar(select(func.count()).select_from(D).where(D.id <= last))
@@ -58,7 +57,6 @@ def fold() -> int:
     _add(RecordUnitSummary, db.session.execute(select(*per_unit, *sums).where(D.id <= last).group_by(*per_unit)
                                                .order_by(*per_unit)).all(), True)
     db.session.execute(delete(D).where(D.id <= last))
-    db.session.commit()
     return folded
 
 
@@ -80,7 +78,6 @@ def rebuild() -> int:
     _add(S, rows, False)
     per_unit = (R.period, R.unit_id, R.status, level, published)
     _add(RecordUnitSummary, db.session.execute(select(*per_unit, *sums).group_by(*per_unit)).all(), True)
-    db.session.commit()
     return len(rows)
 
 

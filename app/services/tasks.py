@@ -5,19 +5,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from app import forms, i18n
 from app.i18n import N_
-from app.engine.runtime import EngineError, NotWaiting
 from app.engine.steps import prefill_source
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
-from . import audit, authority, instances, metrics, quota
+from . import authority, instances, metrics, quota, unit_of_work
 from . import steps as process_steps
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
@@ -106,7 +103,11 @@ def view(task_id: int, user: User) -> TaskView:
     if task.status != "ready":
         raise Conflict(CONFLICT_VI, CONFLICT_EN)
     instance = task.instance
-    workflow = instances.load(instance)
+    return _view(task, instance, instances.load(instance))
+
+
+def _view(task: HumanTask, instance, workflow) -> TaskView:
+    """The page of a task from a loaded workflow (the submit reuses the workflow it locked)."""
     ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
     context = form_context(ready.data) if ready else {}
     schema = form_schema(instance, task.form, context)
@@ -135,7 +136,7 @@ def save_draft(task_id: int, user: User, data: dict) -> datetime:
         db.session.add(draft)
     draft.data, draft.user_id = data if isinstance(data, dict) else {}, user.id
     draft.updated_at = datetime.now(timezone.utc)
-    db.session.commit()
+    db.session.flush()
     return draft.updated_at
 
 
@@ -181,11 +182,19 @@ def _check_decision(data: dict, context: dict) -> None:
                         "message_en": "Keeping the level the work deserves needs the objective cause confirmed."}])
 
 
+# Parsed forms per (process version, file): a published version never changes, so its forms are parsed
+# and checked once per process, not on every page and submit (expand() copies before it fills in).
+_parsed_forms: dict[tuple[int, str, str], dict] = {}
+
+
 def form_schema(instance, form_file: str | None, context: dict) -> dict:
     if not form_file:
         return {"type": "object", "properties": {}}
-    return _without_spent_return(forms.expand(forms.load_form(instances.version_files(instance), form_file), context),
-                                 context)
+    key = (instance.version_id, instance.version.sha256, form_file)   # ids restart in a wiped test database
+    parsed = _parsed_forms.get(key)
+    if parsed is None:
+        parsed = _parsed_forms[key] = forms.load_form(instances.version_files(instance), form_file)
+    return _without_spent_return(forms.expand(parsed, context), context)
 
 
 def _without_spent_return(schema: dict, context: dict) -> dict:
@@ -201,27 +210,68 @@ def _without_spent_return(schema: dict, context: dict) -> dict:
     return schema
 
 
-def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota_checked: bool = False) -> HumanTask:
-    """Validate `data` against the task's form and complete it. All or nothing: a 4xx leaves
-    the database untouched (with commit=False the caller commits several as one; quota_checked when
-    that caller checked the quota for all of them)."""
-    task = get_task(task_id)
-    principal = check_assignee(task, user)
-    if task.subject_id == user.id and task.lane_role != "subject":
-        raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
-                        "Nobody may review or decide their own evaluation.")
+def complete(task_id: int, user: User, data: dict, *, quota_checked: bool = False) -> HumanTask:
+    """Validate `data` against the task's form and complete it, as one unit of work: a refusal
+    leaves the transaction to be rolled back (quota_checked when the caller, a batch decision,
+    checked the quota for all of its tasks at once)."""
+    return _complete(task_id, user, lambda schema: data if isinstance(data, dict) else {},
+                     quota_checked=quota_checked)[0]
+
+
+@dataclass
+class Submitted:
+    """What the task page shows after a submit: the view (from the workflow the submit loaded) and
+    either nothing more (done) or the data as typed with the refusal."""
+
+    view: TaskView
+    data: dict
+    error: Invalid | None = None
+
+
+def submit_page(task_id: int, user: User, form) -> Submitted:
+    """The HTML form of a task, parsed with the task's own schema and completed in one unit of
+    work: the workflow is loaded and the schema expanded once for both the page and the submit."""
+    holder: dict = {}
+
+    def parse(schema: dict) -> dict:
+        holder["data"] = forms.parse_submission(schema, form)
+        return holder["data"]
     try:
-        instance = instances.lock(task.instance_id)
-        db.session.refresh(task)
+        _complete(task_id, user, parse, holder=holder)
+    except Invalid as exc:
+        if "view" not in holder:
+            raise
+        return Submitted(holder["view"], holder.get("data", {}), exc)
+    return Submitted(holder["view"], holder.get("data", {}))
+
+
+def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
+              holder: dict | None = None) -> tuple[HumanTask, dict]:
+    # the instance is locked first (found through the task), then the task is read once, fresh, and
+    # checked: who may complete it is decided on the row as it is under the lock
+    with unit_of_work.edit(None, user, "task_completed", of_task=task_id,
+                           not_waiting=(CONFLICT_VI, CONFLICT_EN)) as change:
+        instance = change.instance
+        task = db.session.scalars(select(HumanTask).where(HumanTask.id == task_id)
+                                  .execution_options(populate_existing=True)).one()
+        principal = check_assignee(task, user)
+        if task.subject_id == user.id and task.lane_role != "subject":
+            raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
+                            "Nobody may review or decide their own evaluation.")
         task.instance = instance          # hold it: the caller's response reads it without a reload
         if task.status != "ready":
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        workflow = instances.load(instance)
+        workflow = change.workflow
         ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
         if ready is None:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        schema = form_schema(instance, task.form, form_context(ready.data))
-        clean = forms.strip_readonly(schema, data if isinstance(data, dict) else {})
+        if holder is not None:
+            view = holder["view"] = _view(task, instance, workflow)
+            schema = view.schema
+        else:
+            schema = form_schema(instance, task.form, form_context(ready.data))
+        data = parse(schema)
+        clean = forms.strip_readonly(schema, data)
         errors = forms.validate(schema, clean)
         if errors:
             raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
@@ -234,25 +284,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         task.on_behalf_of_id = principal.id if principal else None
         db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
-        audit.record("task_completed", instance=instance, actor=user, step=task.step,
-                     on_behalf_of=principal, details={"data": clean})
-        instances.save(instance, workflow, actor=user)
-        if commit:
-            db.session.commit()
+        change.audit("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
+        change.save()
         metrics.COMPLETIONS.labels(task.step).inc()
-    except (StaleDataError, NotWaiting):
-        db.session.rollback()
-        raise Conflict(CONFLICT_VI, CONFLICT_EN)
-    except OperationalError as exc:
-        db.session.rollback()
-        if "locked" in str(exc).lower():
-            raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        raise
-    except EngineError as exc:
-        db.session.rollback()
-        raise Conflict(f"Quy trình gặp lỗi tại bước {exc.element or '?'}: {exc}",
-                       f"The process failed at {exc.element or '?'}: {exc}")
-    except Exception:
-        db.session.rollback()
-        raise
-    return task
+    return task, clean

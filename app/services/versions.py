@@ -101,12 +101,12 @@ def sync_from_disk() -> ProcessVersion:
     A version a designer published in the browser stays the latest until the files on disk
     change (a deployment), so running a command never silently reverts a designer's work.
     """
+    from . import schemes
+    schemes.ensure_seeded()                 # the default criteria schemes ship with the code, too
     files = files_from_disk()
     last_from_disk = db.session.scalars(
         select(ProcessVersion).where(ProcessVersion.process_key == PROCESS_KEY, ProcessVersion.note == DISK_NOTE)
         .order_by(ProcessVersion.version.desc()).limit(1)).first()
     if last_from_disk is not None and last_from_disk.sha256 == digest(files):
         return latest_published() or last_from_disk
-    version = publish(files, note=DISK_NOTE)
-    db.session.commit()
-    return version
+    return publish(files, note=DISK_NOTE)

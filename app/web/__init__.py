@@ -2,22 +2,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from werkzeug.routing import IntegerConverter
 from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from flask_babel import gettext
 
+from app import localtime
 from app import i18n
-from app.extensions import db, login_manager
-from app.models import Notification, User
+from app.extensions import login_manager
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
-from app.services import navigation, sso
+from app.services import accounts, errors, navigation, notifications, sso, transaction
 from app.services.errors import BadRequest, ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
@@ -60,13 +58,14 @@ def register(app: Flask) -> None:
     from .admin.transfers import bp as transfers_bp
     app.register_blueprint(transfers_bp)
 
+    _in_transactions(app)
+
     @login_manager.user_loader
     def load_user(session_id):
         user_id, _, version = str(session_id).partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.session_version == int(version) else None
+        return accounts.session_user(int(user_id), int(version))
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
@@ -75,22 +74,21 @@ def register(app: Flask) -> None:
         if request.method == "POST" and exc.status == 409 and _page_at(request.path):
             # post/redirect/get: a form that came too late (done or changed meanwhile) lands on the page's
             # own address with the reason, so a reload never posts again
-            db.session.rollback()
+            transaction.discard()
             flash(i18n.message_of(exc), "error")
             return redirect(request.path)
         return render_template("errors/error.html", error=exc), exc.status
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc):
-        # The transaction is rolled back: nothing of the request was written.
-        db.session.rollback()
-        current_app.logger.error("database error: %s", exc)
-        err = ServiceError("Cơ sở dữ liệu tạm thời không truy cập được; thao tác chưa được ghi. Hãy thử lại sau ít phút.",
-                           "The database is unavailable; nothing was saved. Try again in a few minutes.")
-        err.code = "unavailable"
+    def database_error(exc):
+        # The same answer a unit of work gives: lock contention is a 409 "try again", a database
+        # that cannot be reached a 503. The transaction is rolled back: nothing was written.
+        transaction.discard()
+        err = errors.from_database(exc)
+        current_app.logger.error("database error (%s): %s", err.status, str(exc.orig or exc).splitlines()[0])
         if _wants_json():
-            return jsonify(err.to_json()), 503
-        return render_template("errors/error.html", error=err), 503
+            return jsonify(err.to_json()), err.status
+        return render_template("errors/error.html", error=err), err.status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -105,6 +103,10 @@ def register(app: Flask) -> None:
                          (500, "Hệ thống gặp lỗi; dữ liệu của anh/chị chưa bị thay đổi.",
                           "Something went wrong; nothing was changed.")):
         app.register_error_handler(code, _http_error(code, vi, en))
+
+    # Before every other hook (CSRF included): they read the body, under the limit in force when they do.
+    from .monitor.discussion import raise_upload_limit
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
 
     @app.before_request
     def refuse_nul_bytes():
@@ -147,8 +149,7 @@ def register(app: Flask) -> None:
         unread, main_menu, account_menu = 0, [], []
         if current_user.is_authenticated:
             main_menu, account_menu = navigation.menu_for(current_user), navigation.account_menu()
-            unread = db.session.scalar(select(func.count()).select_from(Notification).where(
-                Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+            unread = notifications.unread_count(current_user)
         lang = i18n.current()
         if lang == "vi":
             status_labels, action_labels, level_names = STATUS_LABELS, ACTION_LABELS, LEVEL_NAMES
@@ -179,10 +180,29 @@ def _page_at(path: str) -> bool:
     return True
 
 
+def _in_transactions(app: Flask) -> None:
+    """Every view runs in one transaction that the request owns (app.services.transaction): it
+    commits when the view answers below 400 and rolls back when it raises, answers 400 or more, or
+    a unit of work in it failed. Wrapping the dispatch covers blueprints registered later too."""
+    dispatch = app.dispatch_request
+
+    def dispatch_in_transaction():
+        if request.endpoint == "static":
+            return dispatch()
+        with transaction.committed():
+            response = app.make_response(dispatch())
+            if response.status_code >= 400:
+                transaction.mark_failed()
+            elif request.method in ("GET", "HEAD") and transaction.wrote():
+                current_app.logger.warning("a GET wrote to the database: %s", request.endpoint)
+            return response
+    app.dispatch_request = dispatch_in_transaction
+
+
 def _http_error(code, vi, en):
     def handler(exc):
         if code == 500:
-            db.session.rollback()
+            transaction.discard()
         # A 405 names the methods the URL takes (RFC 9110); werkzeug knows them, our body must not lose them.
         allow = getattr(exc, "valid_methods", None)
         headers = {"Allow": ", ".join(sorted(allow))} if code == 405 and allow else {}
@@ -194,6 +214,4 @@ def _http_error(code, vi, en):
 
 
 def _local(dt: datetime | None, fmt: str) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)
+    return localtime.format(dt, fmt)

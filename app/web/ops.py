@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import text
 
 from app.extensions import csrf, db
-from app.services import metrics
+from app.services import metrics, transaction
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def readyz():
         log.warning("readyz: database unreachable", exc_info=True)
         ready = False
     finally:
-        db.session.rollback()
+        transaction.discard()
     return jsonify({"status": "ok" if ready else "unavailable"}), (200 if ready else 503)
 
 

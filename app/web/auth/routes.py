@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import i18n
-from app.extensions import db
 from app.services import accounts, audit, preferences, sso
 from app.services.errors import Invalid, ServiceError
 
@@ -71,7 +70,6 @@ def _end_provider_session(id_token: str | None):
 def logout_everywhere():
     accounts.sign_out_everywhere(current_user._get_current_object())
     audit.record("signed_out_everywhere", actor=current_user._get_current_object())
-    db.session.commit()
     lang = i18n.current()
     id_token = session.get("sso_id_token")
     logout_user()
@@ -108,7 +106,6 @@ def switch_language(code):
         session["lang"] = code
         if current_user.is_authenticated:
             preferences.save(current_user._get_current_object(), language=code)
-            db.session.commit()
     return redirect(_safe_next(request.args.get("next")))
 
 
@@ -126,7 +123,6 @@ def preferences_page():
         preferences.save(user, language=language,
                          mail={group: request.form.get(f"mail_{group}") == "on" for group in preferences.GROUPS},
                          daily_digest=request.form.get("daily_digest") == "on")
-        db.session.commit()
         if language in i18n.LANGUAGES:
             session["lang"] = language
             from flask_babel import refresh

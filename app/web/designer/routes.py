@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from app import i18n
 from app.extensions import db, login_manager
-from app.services import designer
+from app.services import designer, transaction
 from app.services.errors import ServiceError
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -79,7 +79,6 @@ def upload(draft_id):
     try:
         names = designer.upload(draft_id, uploads, current_user)
     except ServiceError as exc:
-        db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
     flash(_("Đã tải lên: %(files)s", files=", ".join(names)), "success")
     return redirect(url_for("designer.draft", draft_id=draft_id))
@@ -91,7 +90,6 @@ def publish(draft_id):
         version = designer.publish_draft(draft_id, current_user, request.form.get("note", ""),
                                          request.form.get("tags", ""), request.form.get("notes", ""))
     except ServiceError as exc:
-        db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
     flash(_("Đã ban hành phiên bản %(n)s. Các kỳ mở từ nay chạy theo phiên bản này; "
             "hồ sơ đang chạy giữ phiên bản cũ cho đến khi được chuyển.", n=version.version), "success")
@@ -131,7 +129,6 @@ def save_file(draft_id, name):
                                  "message_en": "Must be a whole number."}])
         draft = designer.save_file(draft_id, name, str(body.get("text") or ""), current_user, revision)
     except ServiceError as exc:
-        db.session.rollback()
         return _json_error(exc)
     return jsonify({"revision": draft.revision, "findings": designer.findings(draft.files, draft.process_key)})
 
@@ -211,7 +208,7 @@ def simulate(draft_id):
         return jsonify(designer.simulate_draft(_with_xml(draft, xml if isinstance(xml, str) else None),
                                                draft.process_key))
     finally:
-        db.session.rollback()   # a simulation writes nothing; make sure of it
+        transaction.mark_failed()   # a simulation writes nothing; make sure of it
 
 
 @bp.route("/drafts/<int:draft_id>/test-run.json", methods=["POST"])
@@ -234,7 +231,7 @@ def test_run(draft_id):
     except ServiceError as exc:
         return _json_error(exc)
     finally:
-        db.session.rollback()   # a test run writes nothing; make sure of it
+        transaction.mark_failed()   # a test run writes nothing; make sure of it
     return jsonify(result)
 
 
@@ -262,7 +259,6 @@ def dmn(draft_id, name):
             flash(_("Đã lưu bảng quyết định."), "success")
             return redirect(url_for("designer.dmn", draft_id=draft_id, name=name))
         except ServiceError as exc:
-            db.session.rollback()
             error, status = exc, exc.status
             tables = [edited if t["decision_id"] == decision_id else t for t in tables]
         draft = designer.get_draft(draft_id)
@@ -319,7 +315,6 @@ def new_form(draft_id):
             raise ServiceError(f"Đã có tệp {name}.", f"{name} already exists.")
         designer.save_file(draft_id, name, json.dumps(NEW_FORM, ensure_ascii=False, indent=2) + "\n", current_user)
     except ServiceError as exc:
-        db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
     return redirect(url_for("designer.form_editor", draft_id=draft_id, name=name))
 
@@ -338,7 +333,6 @@ def form_editor(draft_id, name):
                 flash(_("Đã lưu biểu mẫu %(name)s.", name=name), "success")
                 return redirect(url_for("designer.form_editor", draft_id=draft_id, name=name))
             except ServiceError as exc:
-                db.session.rollback()
                 error, status = exc, exc.status
         draft = designer.get_draft(draft_id)
     preview = designer.form_preview(name, text)
@@ -371,7 +365,7 @@ def version_notes(version_id):
                                    current_user)
         flash(_("Đã lưu ghi chú và nhãn của phiên bản."), "success")
     except ServiceError as exc:
-        db.session.rollback()
+        transaction.mark_failed()          # the redirect answers 302: say that nothing is kept
         flash(exc.message_en if i18n.current() == "en" else exc.message, "error")
     return redirect(url_for("designer.version", version_id=version_id))
 
@@ -461,7 +455,6 @@ def move_instance(instance_id):
                   "success")
             return redirect(url_for("designer.move_instance", instance_id=instance_id))
         except ServiceError as exc:
-            db.session.rollback()
             error, status = exc, exc.status
     return render_template("designer/move.html", instance=instance, targets=designer.repair_targets(instance_id),
                            error=error), status

@@ -1,26 +1,20 @@
 """HR and managers: open a month, follow instances, decide in batch, appeal, monthly report."""
-from datetime import date
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from flask_babel import gettext as _
 
-from app import forms, i18n
-from app.extensions import db
-from app.models import AuditEvent, HumanTask, Unit
-from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page
+from app import forms, i18n, localtime
+from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, transaction
+from app.rules import workdays
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("monitor", __name__)
 
 
 def previous_period() -> str:
-    today = date.today()
-    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
+    return workdays.previous_period(localtime.today())
 
 
 @bp.route("/months/open", methods=["GET", "POST"])
@@ -32,8 +26,7 @@ def open_month():
     scope = access.visible_unit_ids(current_user) if current_user.has_role("hr_officer") or access.is_admin(current_user) else set()
     if scope is not None and not scope:
         abort(403)
-    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope)) if scope is not None else select(Unit)
-                               ).all()
+    units = access.units_in(scope)
     if request.method == "POST":
         values = {"unit": request.form.get("unit", ""), "period": request.form.get("period", ""),
                   "include_subunits": request.form.get("include_subunits") == "on"}
@@ -41,7 +34,7 @@ def open_month():
         try:
             result = cycles.open_month(values["unit"], values["period"], values["include_subunits"], current_user)
         except ServiceError as exc:
-            db.session.rollback()
+            transaction.mark_failed()          # nothing of a refused opening is kept
             outcome["error"] = exc.to_json()
         else:
             outcome["result"] = {"started": result["started"], "skipped": result["skipped"]}
@@ -106,10 +99,8 @@ def instance_page(instance_id):
     instance = instances.get(instance_id)
     access.require_view(current_user, instance)
     record = instances.record_of(instance)
-    events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
-                                .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
-    open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                            HumanTask.status == "ready")).all()
+    events = instance_view.events(instance)
+    open_tasks = instance_view.ready_tasks(instance)
     can_appeal = instance.subject_id == current_user.id and appeals.is_open(instance)
     can_mark = record.status in absence.OPEN_STATUSES and absence.may_mark(current_user, instance)
     # a refused appeal comes back here (post/redirect/get) with what was typed and the errors
@@ -122,7 +113,8 @@ def instance_page(instance_id):
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
                            can_mark=can_mark, monitor=instance_view.extras(current_user, instance),
-                           page=record_page.extras(instance, record))
+                           page=record_page.extras(instance, record),
+                           discussion=discussion.panel(current_user, instance))
 
 
 @bp.route("/instances/<int:instance_id>/diagram.json")
@@ -157,7 +149,7 @@ def appeal(instance_id):
         if exc.status in (403, 404):
             raise
         access.require_view(current_user, instance)
-        db.session.rollback()
+        transaction.mark_failed()
         flash(i18n.message_of(exc), "error")
         if isinstance(exc, Invalid):
             session["appeal_form"] = {"instance_id": instance_id, "data": data,
@@ -192,7 +184,7 @@ def decision_batch():
         groups.setdefault((task.agency_id, task.period), []).append(task)
     batches = []
     for (agency_id, per), rows in groups.items():
-        agency = db.session.get(Unit, agency_id)
+        agency = access.unit(agency_id)
         recs = {t.instance_id: instances.record_of(t.instance) for t in rows}
         quota = decisions.live_quota(agency_id, per, {i: r.level for i, r in recs.items()})
         batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota,
@@ -220,7 +212,7 @@ def rollup_report():
     from app.services import rollup
 
     scope = access.visible_unit_ids(current_user)
-    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope or {-1})) if scope is not None else select(Unit)).all()
+    units = access.units_in(scope)
     if not units:
         abort(403)
     last = previous_period()
@@ -232,3 +224,6 @@ def rollup_report():
         report, error = None, exc
     return render_template("monitor/rollup.html", report=report, error=error, values=values,
                            units=sorted(units, key=lambda u: u.code)), (error.status if error else 200)
+
+
+from . import discussion

@@ -2,16 +2,14 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select, update
 
 from flask_babel import gettext as _
 
 from app import forms, i18n
-from app.extensions import db
-from app.models import Notification
-from app.services import decisions, tasks, why
+from app.services import decisions, tasks, transaction, why
 from app.services import inbox as inbox_service
-from app.services.errors import Invalid, ServiceError
+from app.services import notifications as notification_service
+from app.services.errors import ServiceError
 
 bp = Blueprint("tasks", __name__)
 
@@ -48,15 +46,15 @@ def take_as_proposed():
     done, refused = [], []
     for task_id in ids:
         try:
-            task = inbox_service.take_as_proposed(task_id, current_user)
-            db.session.commit()
+            with transaction.committed():      # each review kept or refused on its own
+                task = inbox_service.take_as_proposed(task_id, current_user)
+                name = task.subject.full_name
         except ServiceError as exc:
-            db.session.rollback()
             if exc.status == 403:
                 raise
             refused.append((task_id, exc))
         else:
-            done.append(task.subject.full_name)
+            done.append(name)
     if done:
         flash(_("Đã nhận nguyên kết quả tự đánh giá của %(n)s người: %(names)s.", n=len(done),
                 names=", ".join(done)), "success")
@@ -68,17 +66,11 @@ def take_as_proposed():
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task_page(task_id):
-    view = tasks.view(task_id, current_user)
-    data, errors, status = view.data, [], 200
     if request.method == "POST":
-        data = forms.parse_submission(view.schema, request.form)
-        try:
-            tasks.complete(task_id, current_user, data)
-        except Invalid as exc:
-            errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
-            status = 422
-            flash(i18n.message_of(exc), "error")
-        else:
+        # one unit of work: the submit loads the workflow once and shows the page from it on a refusal
+        submitted = tasks.submit_page(task_id, current_user, request.form)
+        view, data = submitted.view, submitted.data
+        if submitted.error is None:
             if data.get("return_for_revision") and inbox_service.was_returned(view.task):
                 flash(_("Đã trả lại hồ sơ của %(name)s để bổ sung; việc chấm điểm sẽ quay lại khi người này gửi lại.",
                         name=view.task.subject.full_name), "success")
@@ -88,8 +80,14 @@ def task_page(task_id):
             # the head scoring before a decision goes back to the batch it belongs to
             scored_for_decision = decisions.scored_for_decision(view.task)
             return redirect(url_for("monitor.decision_batch" if scored_for_decision else "tasks.inbox"))
-    form_html = forms.render(view.schema, data, errors, view.context, lang=i18n.current())
-    return render_template("tasks/task.html", view=view, form_html=form_html), status
+        exc = submitted.error
+        errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
+        flash(i18n.message_of(exc), "error")
+        form_html = forms.render(view.schema, data, errors, view.context, lang=i18n.current())
+        return render_template("tasks/task.html", view=view, form_html=form_html), 422
+    view = tasks.view(task_id, current_user)
+    form_html = forms.render(view.schema, view.data, [], view.context, lang=i18n.current())
+    return render_template("tasks/task.html", view=view, form_html=form_html)
 
 
 @bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
@@ -105,11 +103,7 @@ def save_draft(task_id):
 @login_required
 def notifications():
     if request.method == "POST":
-        db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
-                                                      Notification.read_at.is_(None))
-                           .values(read_at=datetime.now(timezone.utc)))
-        db.session.commit()
+        notification_service.mark_all_read(current_user)
         return redirect(url_for("tasks.notifications"))
-    rows = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                              .order_by(Notification.id.desc()).limit(100)).all()
+    rows = notification_service.recent(current_user)
     return render_template("tasks/notifications.html", rows=rows)
