@@ -141,7 +141,7 @@ def test_every_role_on_a_phone_in_one_language(ctx, client, live_server, chromiu
             page.goto(f"/login?lang={lang}")
             page.locator("#username").fill(username)
             page.locator("#password").fill(PASSWORD)
-            page.locator("form button[type=submit]").click()
+            page.locator("form:has(#password) button[type=submit]").click()
             expect(page.locator(".nav-toggle")).to_be_visible()
             # the menu: folded, one tap opens it, and it offers only what the role may open
             expect(page.locator("#site-menu")).to_be_hidden()
@@ -185,7 +185,7 @@ def test_staff_form_on_a_phone_fits_three_screens_and_its_totals_agree_with_the_
     page.goto("/login")
     page.locator("#username").fill("ttb")
     page.locator("#password").fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
+    page.locator("form:has(#password) button[type=submit]").click()
     page.goto(f"/tasks/{task_id}")
     height = page.evaluate("() => document.documentElement.scrollHeight")
     assert height <= 3 * 844, f"the staff form is {height}px tall: more than three 844px screens"

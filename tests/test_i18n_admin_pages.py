@@ -198,10 +198,12 @@ def test_reports_and_open_month_in_english(client):
     bad = get(client, "/reports/rollup?unit=SNV&range=2030-Q7", 400)
     assert "Kỳ tổng hợp phải có dạng" in bad and "The range must be YYYY-Qn" not in bad   # one language
 
-    html = get(client, "/reports/monthly?unit=SNV&period=2030-01&lang=en")
-    assert "Evaluation results for 01/2030" in html and ">Self score</th>" in html and "Kết quả đánh giá" not in html
-    html = get(client, "/instances?period=2030-01&lang=en")
-    assert "<h1>Evaluations for 01/2030</h1>" in html and "Hồ sơ đánh giá" not in html
+    # the old report and list lead to the one list, with the same unit and month, in English
+    assert client.get("/reports/monthly?unit=SNV&period=2030-01&lang=en").headers["Location"] == \
+        "/dashboard/evaluations?unit=SNV&period=2030-01"
+    assert client.get("/instances?period=2030-01").headers["Location"] == "/dashboard/evaluations?period=2030-01"
+    html = get(client, "/dashboard/evaluations?unit=SNV&period=2030-01&lang=en")
+    assert "<h1>Evaluations</h1>" in html and ">Self score</th>" in html and "Danh sách hồ sơ" not in html
     html = get(client, "/months/open?lang=en")
     assert "<h1>Open an evaluation month</h1>" in html and "Include the sub-units" in html
     assert "Mở kỳ đánh giá" not in html and not VIETNAMESE.search(text_of(html))

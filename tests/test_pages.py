@@ -60,10 +60,16 @@ def test_month_through_the_pages(client):
     page = client.get("/months/open")
     resp = client.post("/months/open", data={"unit": "SNV-TCCB", "period": PERIOD,
                                              "csrf_token": csrf_token(page.get_data(as_text=True))})
-    assert resp.status_code == 200 and "5 hồ sơ mới" in resp.get_data(as_text=True)
+    # post/redirect/get: the outcome is shown on the page's own address, never on the POST
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/months/open")
+    assert "5 hồ sơ mới" in client.get("/months/open").get_data(as_text=True)
     resp = client.post("/months/open", data={"unit": "SNV-TCCB", "period": "2030-3",
                                              "csrf_token": csrf_token(page.get_data(as_text=True))})
-    assert resp.status_code == 400 and "YYYY-MM" in resp.get_data(as_text=True)
+    assert resp.status_code == 302
+    html = client.get("/months/open").get_data(as_text=True)
+    # the bad period is said next to its field, and kept as typed
+    assert re.search(r'<p class="field-error" id="period-error">[^<]*YYYY-MM', html)
+    assert 'value="2030-3"' in html and 'aria-invalid="true"' in html
     logout(client)
 
     # self-evaluations: an error is shown next to the field and nothing is stored
@@ -120,7 +126,11 @@ def test_month_through_the_pages(client):
     assert "88" in inst_page and "Hoàn thành tốt nhiệm vụ" in inst_page and 'id="appeal"' in inst_page
     short = client.post(f"/instances/{record.instance_id}/appeal",
                         data={"reason": "ngắn", "csrf_token": csrf_token(inst_page)})
-    assert short.status_code == 422
+    # post/redirect/get: the refusal lands on the record's own address, the reason as typed, the error next to it
+    assert short.status_code == 302 and short.headers["Location"] == f"/instances/{record.instance_id}#appeal"
+    again = client.get(f"/instances/{record.instance_id}").get_data(as_text=True)
+    assert re.search(r'id="f-reason-error"', again) and re.search(r">\s*ngắn</textarea>", again)
+    assert 'id="f-reason-error"' not in client.get(f"/instances/{record.instance_id}").get_data(as_text=True)
     sent = client.post(f"/instances/{record.instance_id}/appeal",
                        data={"reason": "Đề nghị xem xét lại điểm chất lượng công việc", "csrf_token": csrf_token(inst_page)})
     assert sent.status_code == 302
@@ -135,7 +145,7 @@ def test_month_through_the_pages(client):
     db.session.expire_all()
     assert record.status == "locked" and record.level == "B" and record.total == 88
     timers.run_due(later(30))
-    report = client.get(f"/reports/monthly?unit=SNV-TCCB&period={PERIOD}").get_data(as_text=True)
+    report = client.get(f"/reports/monthly?unit=SNV-TCCB&period={PERIOD}", follow_redirects=True).get_data(as_text=True)
     assert "Trần Thị Bình" in report and "Đã chốt" in report
 
 

@@ -222,7 +222,7 @@ def test_rollup_page(client):
     assert page.status_code == 200
     assert "quý I/2030" in html and "<caption" in html and 'scope="col"' in html and 'scope="row"' in html
     assert "Nguyễn Văn An" in html and "89,5" in html and "79,4" in html and "KĐG" in html
-    assert 'href="/reports/rollup"' in client.get("/reports/monthly").get_data(as_text=True)   # nav link
+    assert 'href="/reports/rollup"' in client.get("/dashboard/evaluations").get_data(as_text=True)   # nav link
     year = client.get("/reports/rollup?unit=SNV-TCCB&range=2030")
     assert year.status_code == 200 and "năm 2030" in year.get_data(as_text=True)
     assert client.get("/reports/rollup").status_code == 200           # defaults: first unit, last quarter

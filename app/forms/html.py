@@ -149,6 +149,12 @@ def _option_value(value: Any) -> str:
     return format_number(value) if isinstance(value, (int, float)) else str(value)
 
 
+def _option_label(code: str, title: str) -> str:
+    """A short code people know (the level letters A–D) leads its title; a machine code ("keep",
+    "amend") never shows."""
+    return f"{code} – {title}" if title and title != code and len(code) <= 2 and code.isupper() else (title or code)
+
+
 # The reader's language while `render` runs (a context variable: safe with threads and nested renders).
 _LANG: ContextVar[str] = ContextVar("form_lang", default="vi")
 
@@ -462,9 +468,7 @@ class _Renderer:
         for v, title, title_en in opts:
             if _english() and title_en:
                 title, title_en = title_en, None
-            code = _option_value(v)
-            # a short code people know (the level letters A–D) leads its title; a machine code ("keep") never shows
-            label = f"{code} – {title}" if title != code and len(code) <= 2 and code.isupper() else title
+            label = _option_label(_option_value(v), title)
             sel = value is not _MISSING and value == v and type(value) is type(v)
             if not sel and value is not _MISSING and isinstance(value, str) and not isinstance(v, str):
                 sel = value == _option_value(v)
@@ -679,8 +683,8 @@ class _Renderer:
         if opts:
             for ov, title, title_en in opts:
                 if ov == v:
-                    text = f"{_option_value(ov)} – {title}" if title != _option_value(ov) else title
-                    return _bi(text, title_en)
+                    code = _option_value(ov)
+                    return _bi(_option_label(code, title), _option_label(code, title_en) if title_en else None)
         if isinstance(v, bool):
             return _bi("Có", "Yes") if v else _bi("Không", "No")
         if _is_number(v):

@@ -25,15 +25,20 @@ def rank(level: str) -> int:
     return LEVELS.index(level)
 
 
+# The lowest total of each level (classification.dmn says the same; tests hold the two together).
+LEVEL_MIN_TOTAL = {"A": 90, "B": 70, "C": 50, "D": 0}
+ATTENDANCE_CAP = "C"          # at most this level for 50 % of the working days or fewer
+ATTENDANCE_SHARE = 50
+
+
 def level_for_total(total: float) -> str:
     """Fallback twin of classification.dmn, used only to check the DMN in tests."""
-    if total >= 90:
-        return "A"
-    if total >= 70:
-        return "B"
-    if total >= 50:
-        return "C"
-    return "D"
+    return next(lv for lv in LEVELS if total >= LEVEL_MIN_TOTAL[lv])
+
+
+def min_total(level: str) -> float:
+    """The total a level needs at least (from the score alone)."""
+    return LEVEL_MIN_TOTAL[level]
 
 
 def apply_level_rules(score_level: str, total: float, review: dict[str, Any] | None, working_days: int) -> dict[str, Any]:
@@ -44,19 +49,23 @@ def apply_level_rules(score_level: str, total: float, review: dict[str, Any] | N
     """
     review = review or {}
     level = score_level
-    rules: list[dict[str, Any]] = [{"rule": "score", "level": score_level,
+    # `reason` is the Vietnamese text kept with the record; pages, notices and the sheet say it in the
+    # reader's language from the structured fields (app.services.why).
+    rules: list[dict[str, Any]] = [{"rule": "score", "level": score_level, "total": total,
                           "reason": f"Tổng điểm {total:g} → loại {score_level}"}]
     days_worked = review.get("days_worked")
-    if days_worked is not None and working_days and days_worked * 2 <= working_days and rank(level) < rank("C"):
-        level = "C"
-        rules.append({"rule": "attendance", "level": "C",
+    if days_worked is not None and working_days and days_worked * 2 <= working_days \
+            and rank(level) < rank(ATTENDANCE_CAP):
+        level = ATTENDANCE_CAP
+        rules.append({"rule": "attendance", "level": ATTENDANCE_CAP, "days_worked": days_worked,
+                      "working_days": working_days,
                       "reason": f"Làm việc {days_worked:g}/{working_days} ngày (≤ 50%): tối đa loại C"})
     if review.get("discipline"):
         level = "D"
         rules.append({"rule": "discipline", "level": "D",
                       "reason": "Bị kỷ luật từ khiển trách trở lên trong tháng: loại D"})
     if review.get("objective_cause"):
-        rules.append({"rule": "objective_cause", "level": level,
+        rules.append({"rule": "objective_cause", "level": level, "cause": review["objective_cause"],
                       "reason": f"Nguyên nhân khách quan: {review['objective_cause']}"})
     return {"total": total, "level": level, "rules_applied": rules}
 

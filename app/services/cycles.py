@@ -31,8 +31,9 @@ def check_period(period) -> str:
     try:
         parse_period(period)
     except (ValueError, TypeError):
-        raise BadRequest(f"Kỳ đánh giá phải có dạng YYYY-MM (ví dụ 2026-10), nhận được: {period!r}",
-                         f"The period must be YYYY-MM (e.g. 2026-10), got {period!r}")
+        vi = f"Kỳ đánh giá phải có dạng YYYY-MM (ví dụ 2026-10), nhận được: {period!r}"
+        en = f"The period must be YYYY-MM (e.g. 2026-10), got {period!r}"
+        raise BadRequest(vi, en, [{"field": "period", "message": vi, "message_en": en}])
     return period
 
 
@@ -40,7 +41,8 @@ def unit_by_code(code) -> Unit:
     text = str(code or "")
     unit = db.session.scalars(select(Unit).where(Unit.code == text)).first() if "\x00" not in text else None  # PG refuses NUL
     if unit is None:
-        raise NotFound(f"Không có đơn vị mã {code!r}", f"No unit with code {code!r}")
+        vi, en = f"Không có đơn vị mã {code!r}", f"No unit with code {code!r}"
+        raise NotFound(vi, en, [{"field": "unit", "message": vi, "message_en": en}])
     return unit
 
 

@@ -26,7 +26,11 @@ def pending(user: User, period: str | None = None, step_ids: list[str] | None = 
                                     HumanTask.step.in_(step_ids), HumanTask.subject_id != user.id)
     if period:
         query = query.where(HumanTask.period == period)
-    return db.session.scalars(query.order_by(HumanTask.agency_id, HumanTask.unit_id, HumanTask.id)).all()
+    # a stable order a head can find people in: by unit, then name (the instance breaks ties, never
+    # the task id, which changes when a task is handed back and forth)
+    query = query.join(User, User.id == HumanTask.subject_id)
+    return db.session.scalars(query.order_by(HumanTask.agency_id, HumanTask.unit_id, User.full_name,
+                                             HumanTask.instance_id)).all()
 
 
 def to_score(user: User, period: str | None = None) -> list[HumanTask]:

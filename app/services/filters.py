@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, exists, false, func, or_, select, tuple_
+from sqlalchemy import and_, case, exists, false, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from app import strict_json
@@ -541,6 +541,22 @@ def evaluations(viewer: User, q: ListQuery, now: datetime | None = None) -> Page
             "appealed": r.appealed, "waiting": waiting.get(r.instance_id, []),
             "overdue": any(w["overdue"] for w in waiting.get(r.instance_id, []))})
     return Page(items, cursor, total, capped, q)
+
+
+def level_counts(viewer: User, q: ListQuery, now: datetime | None = None) -> dict | None:
+    """How many of the filtered evaluations were published at each level (and how many not yet): what
+    the monthly report said, for a list narrowed to one month. None for a list across months."""
+    if q.kind != "evaluations" or not q.period:
+        return None
+    R = EvaluationRecord
+    f = _evaluation_filters(viewer, q, now or datetime.now(timezone.utc))
+    final = case((R.published_at.is_(None), None), else_=R.level).label("final")
+    rows = db.session.execute(_join(select(final, func.count()), "evaluations", f.needs)
+                              .where(*f.conditions).group_by(final)).all()
+    counts = {"A": 0, "B": 0, "C": 0, "D": 0, "none": 0}
+    for level, n in rows:
+        counts[level if level in counts else "none"] += n
+    return counts
 
 
 def tasks(viewer: User, q: ListQuery, now: datetime | None = None) -> Page:

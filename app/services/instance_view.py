@@ -13,14 +13,14 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
-from app import localtime
-from app import forms
+from app import forms, i18n, localtime
 from app.engine.steps import answer
+from app.i18n import N_
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
-from app.rules.levels import LEVEL_NAMES
+from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
 
-from . import access, authority, instances
+from . import access, authority, instances, why
 from . import steps as process_steps
 from .operations import AUTHORITY_LANES
 
@@ -166,50 +166,68 @@ def _readonly(instance: ProcessInstance, task: HumanTask, data: dict, context: d
     return forms.render(wrapper, {"submitted": data}, [], {})
 
 
-def describe(event: AuditEvent) -> str:
-    """One line saying what changed, for the timeline."""
+def describe(event: AuditEvent, lang: str | None = None) -> str:
+    """One line saying what changed, for the timeline, in the reader's language (what people typed —
+    reasons, notes — is shown as typed)."""
+    lang = lang or i18n.current()
+
+    def t(text: str, **params) -> str:
+        return i18n.translate_in(lang, text, **params)
+
     d = event.details or {}
     a = event.action
     if a == "instance_started":
-        return f"Kỳ {d.get('period', '')}, quy trình phiên bản {d.get('version', '')}"
+        return t(N_("Kỳ %(period)s, quy trình phiên bản %(version)s"), period=d.get("period", ""),
+                 version=d.get("version", ""))
     if a == "task_assigned":
-        role = authority.ROLE_LABELS.get(d.get("role") or "", d.get("role") or "")
-        return f"→ {d.get('assignee') or 'chưa xác định'}" + (f" ({role})" if role else "")
+        role = authority.ROLE_LABELS.get(d.get("role") or "")
+        role = t(role) if role else (d.get("role") or "")
+        who = d.get("assignee") or t(N_("chưa xác định"))
+        return f"→ {who}" + (f" ({role})" if role else "")
     if a == "task_completed":
         data = d.get("data") or {}
         parts = []
         if data.get("return_for_revision"):
-            parts.append(f"trả lại để bổ sung: {data.get('revision_note', '')}")
+            parts.append(t(N_("trả lại để bổ sung: %(note)s"), note=data.get("revision_note", "")))
         if data.get("proposed_level"):
-            parts.append(f"đề xuất loại {data['proposed_level']}")
+            parts.append(t(N_("đề xuất loại %(level)s"), level=data["proposed_level"]))
         if data.get("level"):
-            parts.append(f"quyết định loại {data['level']}")
+            parts.append(t(N_("quyết định loại %(level)s"), level=data["level"]))
         if data.get("outcome"):
-            parts.append("giữ nguyên kết quả" if data["outcome"] == "keep" else "sửa điểm")
+            parts.append(t(N_("giữ nguyên kết quả")) if data["outcome"] == "keep" else t(N_("sửa điểm")))
         if data.get("reason"):
-            parts.append(f"lý do: {data['reason']}")
+            parts.append(t(N_("lý do: %(reason)s"), reason=data["reason"]))
         if isinstance(data.get("scores"), dict):
-            parts.append(f"{len(data['scores'])} tiêu chí đã chấm")
-        return "; ".join(parts) or "đã gửi biểu mẫu"
+            parts.append(t(N_("%(n)s tiêu chí đã chấm"), n=len(data["scores"])))
+        return "; ".join(parts) or t(N_("đã gửi biểu mẫu"))
     if a == "published":
         level = d.get("level")
-        return f"Tổng {_num(d.get('total'))} điểm, loại {level} — {LEVEL_NAMES.get(level, '')}" if level else ""
+        if not level:
+            return ""
+        name = (LEVEL_NAMES_EN if lang == "en" else LEVEL_NAMES).get(level, "")
+        return t(N_("Tổng %(total)s điểm, loại %(level)s — %(name)s"), total=i18n.format_number(d.get("total"), lang),
+                 level=level, name=name)
     if a == "task_reassigned":
-        return f"{d.get('before') or '—'} → {d.get('after')}; lý do: {d.get('reason', '')}"
+        return t(N_("%(before)s → %(after)s; lý do: %(reason)s"), before=d.get("before") or "—",
+                 after=d.get("after"), reason=d.get("reason", ""))
     if a == "deadline_extended":
-        return f"hạn {_date(d.get('before'))} → {_date(d.get('after'))}; lý do: {d.get('reason', '')}"
+        return t(N_("hạn %(before)s → %(after)s; lý do: %(reason)s"), before=_date(d.get("before")),
+                 after=_date(d.get("after")), reason=d.get("reason", ""))
     if a in ("instance_suspended", "instance_resumed", "instance_terminated", "not_evaluated"):
-        return f"lý do: {d.get('reason', '')}"
+        return t(N_("lý do: %(reason)s"), reason=d.get("reason", ""))
     if a in ("engine_error", "retry_failed"):
         return str(d.get("error", ""))
     if a == "instance_retried":
-        return f"lỗi trước đó: {d.get('error', '')}"
+        return t(N_("lỗi trước đó: %(error)s"), error=d.get("error", ""))
     if a == "timer_fired":
         return f"{d.get('before', '')} → {d.get('after', '')}"
     if a in ("notification_resent", "overdue"):
         return f"→ {d.get('assignee') or ''}"
     if a == "task_closed":
-        return str(d.get("reason", ""))
+        reason = str(d.get("reason", ""))
+        if reason.startswith("closed by the process"):      # written by the engine, not by a person
+            return t(N_("quy trình đã đóng việc (quá hạn hoặc dừng)"))
+        return reason
     if a == "appeal_submitted":
         return str(d.get("reason", ""))
     if a in ("evidence_added", "evidence_replaced", "evidence_deleted"):      # what people typed: any language
@@ -300,6 +318,8 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         "reviewer": reviewer, "decider": decider, "self_task": signed(lambda s: s.status == "self_evaluation"),
         "scheme": data.get("scheme"), "working_days": data.get("working_days"),
         "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",
+        "why": why.texts(why.of_record(record, amendment, why.quota_of(record))) if record.published_at else [],
+        "appeal_answer": amendment if record.appealed else {},
     }
 
 

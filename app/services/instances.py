@@ -24,7 +24,7 @@ from app.models import (AuditEvent, EvaluationRecord, HumanTask, ProcessInstance
 from app.rules.schemes import criteria_for
 from app.rules.workdays import parse_period
 
-from . import audit, authority, notifications, rows, schemes
+from . import audit, authority, notifications, rows, schemes, why
 from . import steps as process_steps
 from .errors import Conflict, NotFound
 
@@ -250,7 +250,7 @@ def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = Non
     data = workflow.data(live)
     _sync_tasks(instance, workflow, ready)
     _project_record(instance, data, steps, completed, process_steps.of_loaded(workflow.loaded))
-    _notify(instance, workflow.notifications)
+    _notify(instance, workflow.notifications, data)
     workflow.notifications.clear()
     db.session.flush()
 
@@ -414,8 +414,9 @@ NOTIFY_TEXT_EN = {
 }
 
 
-def _notify(instance: ProcessInstance, requests: list[dict]) -> None:
-    """Turn the scripts' notify() calls into in-app notifications for the right people."""
+def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None = None) -> None:
+    """Turn the scripts' notify() calls into in-app notifications for the right people. A result or an
+    appeal's answer says why, in each language (`data`, the workflow's, holds the answer's reason)."""
     if not requests:
         return
     record = record_of(instance)
@@ -434,6 +435,10 @@ def _notify(instance: ProcessInstance, requests: list[dict]) -> None:
                                             appeal_due=_local_date(record.appeal_due))
             text_en = NOTIFY_TEXT_EN[kind].format(period=instance.period, total=_fmt(record.total, "en"),
                                                   level=record.level, appeal_due=_local_date(record.appeal_due))
+            if kind in ("published", "appeal_answered"):
+                because = why.of_record(record, why.appeal_answer(instance, data), why.quota_of(record))
+                text = " ".join([text] + why.texts(because, "vi"))
+                text_en = " ".join([text_en] + why.texts(because, "en"))
             notifications.send(instance.subject_id, kind, text, instance.id, text_en)
             if kind == "published":
                 audit.record("published", instance=instance, details={"total": record.total, "level": record.level})

@@ -45,7 +45,8 @@ def menu_for(user: User) -> list[MenuItem]:
     items = [MenuItem("tasks.inbox", N_("Việc của tôi"))]
     if leads or _has_decider_work(user):
         items.append(MenuItem("monitor.decision_batch", N_("Quyết định")))
-    items.append(MenuItem("monitor.instance_list", N_("Hồ sơ")))
+    # one list of evaluations for everyone (filters and exports there): staff see their own records
+    items.append(MenuItem("dashboard.evaluations_list", N_("Hồ sơ")))
     if watches or manages:
         items.append(MenuItem("dashboard.overview", N_("Tổng quan")))
     if hr or admin:
@@ -53,7 +54,6 @@ def menu_for(user: User) -> list[MenuItem]:
         items.append(MenuItem("account.pending", N_("Kích hoạt")))
         items.append(MenuItem("transfers.transfer_page", N_("Điều chuyển")))
     if watches:
-        items.append(MenuItem("monitor.monthly_report", N_("Báo cáo")))
         items.append(MenuItem("monitor.rollup_report", N_("Tổng hợp")))
     if manages or authority.principals_of(user):
         items.append(MenuItem("admin.delegations", N_("Ủy quyền")))

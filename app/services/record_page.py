@@ -15,6 +15,8 @@ from app.extensions import db
 from app.i18n import N_
 from app.models import EvaluationRecord, HumanTask, ProcessInstance
 
+from . import why
+
 # The stages of a month as its record moves; labels marked for the catalog.
 STAGES = [
     ("self_evaluation", N_("Tự đánh giá")),
@@ -65,6 +67,20 @@ def recent_results(subject_id: int, period: str, months: int = 12) -> list[dict]
     return [{"period": r.period, "total": r.total, "level": r.level} for r in reversed(rows)]
 
 
+def reasons(instance: ProcessInstance, record: EvaluationRecord, lang: str | None = None) -> list[str]:
+    """Why the level is what it is, in the reader's language (app.services.why); the workflow is read
+    only when an appeal was made (its answer and reason live there)."""
+    data = None
+    if record.appealed:
+        from . import instances
+        try:
+            data = instances.load(instance).data()
+        except Exception:  # a broken snapshot must not hide the result; the rest still says why
+            data = None
+    return why.texts(why.of_record(record, why.appeal_answer(instance, data), why.quota_of(record)), lang)
+
+
 def extras(instance: ProcessInstance, record: EvaluationRecord) -> dict:
     return {"stages": stepper(record.status), "step_titles": step_titles(instance),
-            "recent": recent_results(instance.subject_id, instance.period)}
+            "recent": recent_results(instance.subject_id, instance.period),
+            "why": reasons(instance, record) if record.level else []}

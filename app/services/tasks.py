@@ -142,11 +142,22 @@ def save_draft(task_id: int, user: User, data: dict) -> datetime:
 
 def _prefill_scores(steps: dict[str, process_steps.StepInfo], step: str, context: dict) -> dict:
     """A scoring step starts from the scoring step before it: the manager from the self-evaluation, an
-    amendment from the review."""
+    amendment from the review. A manager's review starts with the month's working days as the days
+    worked (most people work them all)."""
+    out = {}
+    info = steps.get(step)
+    working_days = context.get("working_days")
+    if info is not None and info.status == "review" and isinstance(working_days, int) and working_days > 0:
+        out["days_worked"] = working_days
     source = prefill_source(steps, step, context)
     if source is None:
-        return {}
-    return {k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}
+        return out
+    return {**out, **{k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}}
+
+
+def prefill(steps: dict[str, process_steps.StepInfo], step: str, context: dict) -> dict:
+    """What a step's form starts with when nothing was saved yet (the inbox's bulk review submits it)."""
+    return _prefill_scores(steps, step, context)
 
 
 def form_context(data: dict) -> dict:
@@ -183,7 +194,20 @@ def form_schema(instance, form_file: str | None, context: dict) -> dict:
     parsed = _parsed_forms.get(key)
     if parsed is None:
         parsed = _parsed_forms[key] = forms.load_form(instances.version_files(instance), form_file)
-    return forms.expand(parsed, context)
+    return _without_spent_return(forms.expand(parsed, context), context)
+
+
+def _without_spent_return(schema: dict, context: dict) -> dict:
+    """A review may return the record for revision once (the process ignores a second return): once
+    spent, the form no longer offers it, so a manager is never told "returned" when nothing was, and the
+    days worked a completed review needs are asked for."""
+    count = context.get("revision_count")
+    props = schema.get("properties") or {}
+    if not (isinstance(count, int) and count >= 1 and "return_for_revision" in props):
+        return schema
+    schema = dict(schema, properties={k: v for k, v in props.items()
+                                      if k not in ("return_for_revision", "revision_note")})
+    return schema
 
 
 def complete(task_id: int, user: User, data: dict, *, quota_checked: bool = False) -> HumanTask:

@@ -70,6 +70,10 @@
     var body = table.tBodies[0];
     var headers = table.querySelectorAll("th[data-sort-key]");
     var collator = window.Intl ? new Intl.Collator(document.documentElement.lang || "vi") : null;
+    // Ties keep the server's order (unit, then name), whatever was clicked before: the same click
+    // always gives the same rows in the same order.
+    Array.prototype.forEach.call(body.rows, function (row, i) { row.setAttribute("data-order", String(i)); });
+    var remembered = "decision-sort:" + (batch.id || "") + ":" + location.pathname;
 
     function key(row, index, type) {
       var raw = row.cells[index + 1].getAttribute("data-sort") || "";
@@ -97,8 +101,8 @@
         var index = Number(th.getAttribute("data-sort-key"));
         var type = th.getAttribute("data-sort-type");
         var ascending = th.getAttribute("aria-sort") !== "ascending";
-        var rows = Array.prototype.slice.call(body.rows).map(function (row, position) {
-          return {row: row, key: key(row, index, type), position: position};
+        var rows = Array.prototype.slice.call(body.rows).map(function (row) {
+          return {row: row, key: key(row, index, type), position: Number(row.getAttribute("data-order"))};
         });
         rows.sort(function (x, y) {
           if (x.key === null || y.key === null) {
@@ -112,8 +116,21 @@
         // aria-sort on the sorted column only (screen readers announce it with the header)
         headers.forEach(function (other) { if (other !== th) other.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        // a refused batch comes back sorted as the head left it
+        try { sessionStorage.setItem(remembered, index + ":" + (ascending ? "a" : "d")); } catch (e) { /* private mode */ }
       });
     });
+    var saved = null;
+    try { saved = sessionStorage.getItem(remembered); } catch (e) { saved = null; }
+    if (saved) {
+      var parts = saved.split(":");
+      var th = table.querySelector('th[data-sort-key="' + parts[0] + '"]');
+      if (th) {
+        var button = th.querySelector("button.sort");
+        button.click();
+        if (parts[1] === "d") button.click();
+      }
+    }
   }
 
   document.querySelectorAll(".decision-batch").forEach(function (batch) {

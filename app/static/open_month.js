@@ -30,9 +30,35 @@
     form.parentNode.insertBefore(result, form);
   }
 
-  function fail(message) {
-    errorBox.textContent = message;
-    errorBox.hidden = false;
+  // A refusal that names a field (a bad period, an unknown unit) is said next to that field; the
+  // progress area goes away, so nothing is left saying "Opening…".
+  function clearFieldErrors() {
+    ["period", "unit"].forEach(function (name) {
+      var field = form.querySelector("[name=" + name + "]");
+      var box = document.getElementById(name + "-error");
+      if (field) field.removeAttribute("aria-invalid");
+      if (box) { box.hidden = true; box.textContent = ""; }
+    });
+  }
+
+  function fail(message, details) {
+    var placed = false;
+    (details || []).forEach(function (d) {
+      var field = d && d.field ? form.querySelector("[name=" + d.field + "]") : null;
+      var box = d && d.field ? document.getElementById(d.field + "-error") : null;
+      if (!field || !box) return;
+      box.textContent = english ? (d.message_en || d.message) : d.message;
+      box.hidden = false;
+      field.setAttribute("aria-invalid", "true");
+      if (!placed) field.focus();
+      placed = true;
+    });
+    if (!placed) {
+      errorBox.textContent = message;
+      errorBox.hidden = false;
+    }
+    box.hidden = true;
+    status.textContent = "";
     button.disabled = false;
   }
 
@@ -43,6 +69,7 @@
                 include_subunits: form.querySelector("[name=include_subunits]").checked,
                 after: 0, done: 0, started: 0, skipped: 0};
     errorBox.hidden = true;
+    clearFieldErrors();
     button.disabled = true;
     box.hidden = false;
     bar.value = 0;
@@ -60,8 +87,7 @@
       }).then(function (r) {
         if (!r.ok) {
           var message = r.data.message || text("error", null, "Lỗi");
-          fail(english ? (r.data.message_en || message)
-                       : message + (r.data.message_en ? " / " + r.data.message_en : ""));
+          fail(english ? (r.data.message_en || message) : message, r.data.details);
           return;
         }
         var p = r.data;
@@ -78,8 +104,7 @@
           step();
         }
       }).catch(function () {
-        fail(text("lost", null, "Mất kết nối; bấm “Mở kỳ” để tiếp tục (những người đã mở được giữ nguyên). / " +
-                                "Connection lost; press again to resume."));
+        fail(text("lost", null, "Mất kết nối; bấm “Mở kỳ” để tiếp tục (những người đã mở được giữ nguyên)."));
       });
     }
     step();

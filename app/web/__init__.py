@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from werkzeug.routing import IntegerConverter
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -71,6 +71,12 @@ def register(app: Flask) -> None:
     def service_error(exc: ServiceError):
         if _wants_json():
             return jsonify(exc.to_json()), exc.status
+        if request.method == "POST" and exc.status == 409 and _page_at(request.path):
+            # post/redirect/get: a form that came too late (done or changed meanwhile) lands on the page's
+            # own address with the reason, so a reload never posts again
+            transaction.discard()
+            flash(i18n.message_of(exc), "error")
+            return redirect(request.path)
         return render_template("errors/error.html", error=exc), exc.status
 
     @app.errorhandler(OperationalError)
@@ -163,6 +169,15 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["vnnum"] = lambda v: i18n.format_number(v)
     app.jinja_env.filters["tr"] = lambda text: i18n.translate_in(i18n.current(), text)  # stored/BPMN texts
     app.jinja_env.filters["period"] = lambda p: f"{p[5:]}/{p[:4]}" if p and len(p) >= 7 else (p or "")
+
+
+def _page_at(path: str) -> bool:
+    """Whether `path` is also a page (answers GET), so a refused post can redirect to it."""
+    try:
+        current_app.url_map.bind("").match(path, method="GET")
+    except Exception:
+        return False
+    return True
 
 
 def _in_transactions(app: Flask) -> None:

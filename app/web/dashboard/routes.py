@@ -43,7 +43,9 @@ def _list(kind: str):
     next_url = None
     if page and page.next_cursor:
         next_url = url_for(f"dashboard.{kind}_list") + "?" + urlencode(dict(params, cursor=page.next_cursor))
+    counts = filters.level_counts(current_user, page.query) if page and kind == "evaluations" else None
     return render_template("dashboard/list.html", kind=kind, title=_(LIST_TITLES[kind]), page=page, error=error,
+                           counts=counts, default_unit=filters.default_unit(current_user),
                            params=params, units=filters.viewable_units(current_user), LEVELS=LEVELS,
                            steps=steps.choices(),
                            saved=filters.saved(current_user, kind), next_url=next_url,

@@ -1,12 +1,12 @@
 """HR and managers: open a month, follow instances, decide in batch, appeal, monthly report."""
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from flask_babel import gettext as _
 
 from app import forms, i18n, localtime
-from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, reports
+from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, transaction
 from app.rules import workdays
 from app.services.errors import Invalid, ServiceError
 
@@ -20,21 +20,33 @@ def previous_period() -> str:
 @bp.route("/months/open", methods=["GET", "POST"])
 @login_required
 def open_month():
+    """Post/redirect/get: a submitted opening (the page without JavaScript) answers with a redirect to
+    this page, carrying the outcome or the refusal with what was typed, so reloading never posts again
+    and the address bar never holds a POST."""
     scope = access.visible_unit_ids(current_user) if current_user.has_role("hr_officer") or access.is_admin(current_user) else set()
     if scope is not None and not scope:
         abort(403)
     units = access.units_in(scope)
-    result, error = None, None
-    values = {"unit": request.form.get("unit", units[0].code if units else ""),
-              "period": request.form.get("period", previous_period()),
-              "include_subunits": request.form.get("include_subunits") == "on" if request.method == "POST" else True}
     if request.method == "POST":
+        values = {"unit": request.form.get("unit", ""), "period": request.form.get("period", ""),
+                  "include_subunits": request.form.get("include_subunits") == "on"}
+        outcome: dict = {"values": values}
         try:
             result = cycles.open_month(values["unit"], values["period"], values["include_subunits"], current_user)
         except ServiceError as exc:
-            error = exc
+            transaction.mark_failed()          # nothing of a refused opening is kept
+            outcome["error"] = exc.to_json()
+        else:
+            outcome["result"] = {"started": result["started"], "skipped": result["skipped"]}
+        session["open_month"] = outcome
+        return redirect(url_for("monitor.open_month"))
+    outcome = session.pop("open_month", None) or {}
+    values = outcome.get("values") or {"unit": units[0].code if units else "", "period": previous_period(),
+                                       "include_subunits": True}
+    error = outcome.get("error")
+    errors = {d.get("field"): d for d in (error or {}).get("details", []) if isinstance(d, dict) and d.get("field")}
     return render_template("monitor/open_month.html", units=sorted(units, key=lambda u: u.code), values=values,
-                           result=result, error=error, chunk=cycles.CHUNK), (error.status if error else 200)
+                           result=outcome.get("result"), error=error, field_errors=errors, chunk=cycles.CHUNK)
 
 
 @bp.post("/months/open/step")
@@ -72,14 +84,13 @@ def _int(value) -> int:
 @bp.route("/instances")
 @login_required
 def instance_list():
+    """The old list of a month's evaluations: now the one list with its filters and exports."""
     period = request.args.get("period") or previous_period()
     try:
         cycles.check_period(period)
     except ServiceError:
         period = previous_period()
-    rows = instance_view.listing(current_user, period=period, by_unit=True)
-    records = {i.id: i.record for i in rows}
-    return render_template("monitor/instances.html", rows=rows, records=records, period=period)
+    return redirect(url_for("dashboard.evaluations_list", period=period))
 
 
 @bp.route("/instances/<int:instance_id>")
@@ -92,7 +103,13 @@ def instance_page(instance_id):
     open_tasks = instance_view.ready_tasks(instance)
     can_appeal = instance.subject_id == current_user.id and appeals.is_open(instance)
     can_mark = record.status in absence.OPEN_STATUSES and absence.may_mark(current_user, instance)
-    appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}, lang=i18n.current()) if can_appeal else None
+    # a refused appeal comes back here (post/redirect/get) with what was typed and the errors
+    typed = session.pop("appeal_form", None)
+    typed = typed if isinstance(typed, dict) and typed.get("instance_id") == instance.id else {}
+    errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", ""))
+              for d in typed.get("errors", []) if isinstance(d, dict) and d.get("field") is not None]
+    appeal_html = forms.render(appeals.appeal_schema(instance), typed.get("data") or {}, errors, {},
+                               lang=i18n.current()) if can_appeal else None
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
                            can_mark=can_mark, monitor=instance_view.extras(current_user, instance),
@@ -128,14 +145,17 @@ def appeal(instance_id):
     data = forms.parse_submission(schema, request.form)
     try:
         appeals.submit(instance_id, current_user, data)
-    except Invalid as exc:
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            raise
         access.require_view(current_user, instance)
-        errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
+        transaction.mark_failed()
         flash(i18n.message_of(exc), "error")
-        record = instances.record_of(instance)
-        return render_template("monitor/instance.html", instance=instance, record=record,
-                               events=[], open_tasks=[], can_appeal=True, page=record_page.extras(instance, record),
-                               appeal_html=forms.render(schema, data, errors, {}, lang=i18n.current())), 422
+        if isinstance(exc, Invalid):
+            session["appeal_form"] = {"instance_id": instance_id, "data": data,
+                                      "errors": [{k: d.get(k) for k in ("field", "message", "message_en")}
+                                                 for d in exc.details if isinstance(d, dict)]}
+        return redirect(url_for("monitor.instance_page", instance_id=instance_id) + "#appeal")
     flash(_("Đã gửi kiến nghị. Thủ trưởng sẽ giải quyết trong 5 ngày làm việc."), "success")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id))
 
@@ -179,17 +199,10 @@ def decision_batch():
 @bp.route("/reports/monthly")
 @login_required
 def monthly_report():
-    scope = access.visible_unit_ids(current_user)
-    units = access.units_in(scope)
-    if not units:
-        abort(403)
-    unit_code = request.args.get("unit") or sorted(units, key=lambda u: u.id)[0].code
-    period = request.args.get("period") or previous_period()
-    try:
-        report = reports.monthly(unit_code, period, scope)
-    except ServiceError as exc:
-        return render_template("errors/error.html", error=exc), exc.status
-    return render_template("monitor/report.html", report=report, units=units)
+    """The old monthly report of a unit: the one list, filtered to the unit and month, exports the same
+    workbook; a bad period is said next to its field there."""
+    return redirect(url_for("dashboard.evaluations_list", unit=request.args.get("unit") or None,
+                            period=request.args.get("period") or previous_period()))
 
 
 @bp.route("/reports/rollup")

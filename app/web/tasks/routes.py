@@ -6,21 +6,61 @@ from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
 from app import forms, i18n
-from app.services import decisions, tasks
+from app.services import decisions, tasks, transaction, why
+from app.services import inbox as inbox_service
 from app.services import notifications as notification_service
+from app.services.errors import ServiceError
 
 bp = Blueprint("tasks", __name__)
 
 
 @bp.app_context_processor
 def step_helpers():
-    return {"step_label": tasks.step_label, "step_title": tasks.step_title}
+    return {"step_label": tasks.step_label, "step_title": tasks.step_title,
+            "why_lines": lambda result, proposed=None: why.texts(why.explain(result, proposed_level=proposed)),
+            "record_why": lambda record, kinds=(): why.texts([w for w in why.of_record(record)
+                                                              if not kinds or w.kind in kinds])}
 
 
 @bp.route("/")
 @login_required
 def inbox():
-    return render_template("tasks/inbox.html", tasks=tasks.inbox(current_user), now=datetime.now(timezone.utc))
+    error = None
+    try:
+        filters = inbox_service.parse_filters(request.args)
+    except ServiceError as exc:
+        error, filters = exc, inbox_service.Filters()
+    page = inbox_service.page(current_user, filters)
+    return render_template("tasks/inbox.html", page=page, tasks=[r.task for r in page.rows], error=error,
+                           now=datetime.now(timezone.utc)), (error.status if error else 200)
+
+
+@bp.post("/tasks/take-as-proposed")
+@login_required
+def take_as_proposed():
+    """Several self-evaluations taken as proposed: each review its own unit of work and audit row, so
+    one refused review (changed meanwhile, not allowed) leaves the others done and is named."""
+    ids = [int(i) for i in request.form.getlist("task_id") if i.isdigit()][:200]
+    if not ids:
+        flash(_("Hãy chọn ít nhất một người."), "error")
+    done, refused = [], []
+    for task_id in ids:
+        try:
+            with transaction.committed():      # each review kept or refused on its own
+                task = inbox_service.take_as_proposed(task_id, current_user)
+                name = task.subject.full_name
+        except ServiceError as exc:
+            if exc.status == 403:
+                raise
+            refused.append((task_id, exc))
+        else:
+            done.append(name)
+    if done:
+        flash(_("Đã nhận nguyên kết quả tự đánh giá của %(n)s người: %(names)s.", n=len(done),
+                names=", ".join(done)), "success")
+    for task_id, exc in refused:
+        flash(_("Việc #%(id)s chưa xong: %(reason)s", id=task_id, reason=i18n.message_of(exc)), "error")
+    return redirect(url_for("tasks.inbox", **{k: v for k, v in request.args.items() if k in ("step", "unit", "overdue", "q")}))
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
@@ -31,8 +71,12 @@ def task_page(task_id):
         submitted = tasks.submit_page(task_id, current_user, request.form)
         view, data = submitted.view, submitted.data
         if submitted.error is None:
-            flash(_("Đã hoàn thành: %(title)s — %(name)s.", title=tasks.step_title(view.task),
-                    name=view.task.subject.full_name), "success")
+            if data.get("return_for_revision") and inbox_service.was_returned(view.task):
+                flash(_("Đã trả lại hồ sơ của %(name)s để bổ sung; việc chấm điểm sẽ quay lại khi người này gửi lại.",
+                        name=view.task.subject.full_name), "success")
+            else:
+                flash(_("Đã hoàn thành: %(title)s — %(name)s.", title=tasks.step_title(view.task),
+                        name=view.task.subject.full_name), "success")
             # the head scoring before a decision goes back to the batch it belongs to
             scored_for_decision = decisions.scored_for_decision(view.task)
             return redirect(url_for("monitor.decision_batch" if scored_for_decision else "tasks.inbox"))
