@@ -6,10 +6,11 @@ from .designer import ProcessDraft
 from .evaluation import EvaluationRecord
 from .mail import OutgoingMail
 from .monitor import SavedFilter
+from .plans import PlanItem
 from .preferences import UserPreference
 from .org import ApiToken, Unit, User
 from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
-__all__ = ["AgencyMonth", "AccountToken", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail",
+__all__ = ["AgencyMonth", "AccountToken", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail", "PlanItem",
            "ProcessDraft", "ProcessInstance", "ProcessVersion", "SavedFilter", "Unit", "User", "UserPreference"]

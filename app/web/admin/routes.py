@@ -104,7 +104,10 @@ def scheme_edit(code):
         for group_name in criteria:
             rows, i = [], 0
             while f"{group_name}-{i}-code" in request.form:
-                rows.append({k: request.form.get(f"{group_name}-{i}-{k}", "") for k in ("code", "group", "name", "max")})
+                row = {k: request.form.get(f"{group_name}-{i}-{k}", "") for k in ("code", "group", "name", "max")}
+                source = request.form.get(f"{group_name}-{i}-source", "").strip()
+                row["source"] = source.split("+") if "+" in source else source
+                rows.append(row)
                 i += 1
             edited[group_name] = rows
         try:
