@@ -83,7 +83,8 @@ def _parse_value(root: dict, node: dict, fd: Any, path: list) -> Any:
                 if _row_is_empty(fd, field_name(path + [i])):
                     continue
                 rows.append(_parse_object(root, items, fd, path + [i]))
-            return rows
+            # the plan's items: none sent means "as stored", not "remove them all"
+            return rows if rows or not node.get("x-plan-items") else _MISSING
         values = [_coerce(items if isinstance(items, dict) else {}, v) for v in _getlist(fd, name)]
         return [v for v in values if v is not _MISSING]
     if kind == "boolean" and not _is_select(node):
@@ -392,6 +393,8 @@ class _Renderer:
         if html_required:
             common["required"] = True
             common["aria-required"] = "true"
+        if node.get("readOnly") is True:
+            common["readonly"] = True
         label = _el("label", {"for": fid}, self.label_text(node, html_required, name))
 
         if kind == "boolean" and not _is_select(node):

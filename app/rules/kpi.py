@@ -164,3 +164,26 @@ def compute(items: list[Mapping], criteria: list[Mapping], components: Mapping[s
     if needs_plan and found is None:
         out["fallback"] = "no_counted_items"
     return out
+
+
+def plan_rules(result: dict, review: Mapping | None, working_days: int) -> dict:
+    """The result with what the plan says: its measures (`kpi`), and, when the manager recorded an
+    objective cause on an item, the total and level the record would get once the decider confirms it
+    (rule `plan_objective_cause`, applied by `levels.finalize_level`)."""
+    from . import levels
+    review = review or {}
+    out = dict(result, rules_applied=list(result.get("rules_applied") or []))
+    if isinstance(review.get("kpi"), Mapping):
+        out["kpi"] = dict(review["kpi"])
+    confirmed = review.get("kpi_confirmed")
+    if isinstance(confirmed, Mapping) and confirmed.get("total") is not None:
+        total = float(confirmed["total"])
+        score_level = levels.level_for_total(total)
+        capped = levels.apply_level_rules(score_level, total, dict(review), working_days)["level"]
+        reasons = "; ".join(str(r) for r in confirmed.get("reasons") or [])
+        out["rules_applied"].append({"rule": "plan_objective_cause", "level": capped, "score_level": score_level,
+                                     "total": total, "scores": dict(confirmed.get("scores") or {}),
+                                     "kpi": confirmed.get("kpi"),
+                                     "reason": f"Nguyên nhân khách quan của nhiệm vụ (chờ xác nhận): {reasons} "
+                                               f"→ {total:g} điểm, loại {capped}"})
+    return out

@@ -68,9 +68,20 @@ def ceiling(result: dict, objective_cause_confirmed: bool = False) -> str:
     """The best level the decider may give. With an objective cause confirmed, the attendance cap
     may be lifted back to the level the work deserves; discipline always stands."""
     rules = {r["rule"] for r in result.get("rules_applied", [])}
+    top = result["level"]
     if objective_cause_confirmed and "objective_cause" in rules and "discipline" not in rules:
-        return score_level_of(result)
-    return result["level"]
+        top = score_level_of(result)
+    plan = plan_cause(result)
+    if objective_cause_confirmed and plan is not None and "discipline" not in rules:
+        # the work plan's objective causes waive deductions: the level of the total once confirmed
+        candidate = plan["score_level"] if "objective_cause" in rules else plan["level"]
+        top = min(top, candidate, key=rank)
+    return top
+
+
+def plan_cause(result: dict) -> dict | None:
+    """The work plan's pending objective-cause rule (app/rules/kpi.plan_rules), if any."""
+    return next((r for r in result.get("rules_applied", []) if r.get("rule") == "plan_objective_cause"), None)
 
 
 def allowed_decision_levels(result: dict, objective_cause_confirmed: bool = False) -> list[str]:
@@ -87,6 +98,14 @@ def finalize_level(result: dict, decision: dict | None) -> dict:
     if chosen not in allowed_decision_levels(result, confirmed):
         raise ValueError(f"level {chosen} is above what the rules allow ({result['level']})")
     final = dict(result, rules_applied=list(result.get("rules_applied", [])))
+    plan = plan_cause(result)
+    if confirmed and plan is not None:
+        # the decider confirmed the objective causes: the points computed with them stand
+        final["total"], final["scores"] = plan["total"], plan.get("scores")
+        if plan.get("kpi") is not None:
+            final["kpi"] = plan["kpi"]
+        final["rules_applied"].append({"rule": "plan_objective_cause_confirmed", "level": chosen,
+                                       "reason": f"Thủ trưởng xác nhận nguyên nhân khách quan: {plan['total']:g} điểm"})
     if chosen != result["level"]:
         final["level"] = chosen
         rule = "objective_cause_confirmed" if rank(chosen) < rank(result["level"]) else "decision"

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
-from . import audit, authority, instances, quota
+from . import audit, authority, instances, plans, quota
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
 CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
@@ -71,8 +71,10 @@ STEPS = ["self_evaluation", "review", "decision", "appeal_decision"]
 STEP_NUMBER = {"self_evaluation": 1, "review": 2, "review_by_decider": 2, "decision": 3, "appeal_decision": 4}
 
 
-# The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
-STEP_TITLES = [N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
+# The shipped steps' titles (from the BPMN), marked so the English catalog translates them. The work
+# plan's steps come before the numbered evaluation steps and carry no number.
+STEP_TITLES = [N_("Cá nhân đăng ký kế hoạch công tác tháng"), N_("Lãnh đạo trực tiếp duyệt kế hoạch công tác"),
+               N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
                N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng nhận xét, chấm điểm"),
                N_("Thủ trưởng quyết định xếp loại"),
                N_("Giải quyết kiến nghị")]
@@ -111,7 +113,7 @@ def view(task_id: int, user: User) -> TaskView:
     workflow = instances.load(instance)
     ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
     context = form_context(ready.data) if ready else {}
-    schema = form_schema(instance, task.form, context)
+    schema = form_schema(instance, task.form, context, task.step)
     ui_schema = {}
     ui_name = workflow.loaded.user_tasks.get(task.step, {}).get("ui_form")
     if ui_name:
@@ -122,6 +124,7 @@ def view(task_id: int, user: User) -> TaskView:
     instructions = forms.render_instructions(ready.instructions, context) if ready else ""
     draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
     data = draft.data if draft is not None else (prefill or {})
+    data = plans.prefill(task.step, instance, data, from_draft=draft is not None)
     return TaskView(task, schema, ui_schema, data, context, instructions, previous_result(task))
 
 
@@ -171,9 +174,10 @@ def _check_decision(data: dict, context: dict) -> None:
                         "message_en": "Keeping the level the work deserves needs the objective cause confirmed."}])
 
 
-def form_schema(instance, form_file: str | None, context: dict) -> dict:
+def form_schema(instance, form_file: str | None, context: dict, step: str | None = None) -> dict:
     if not form_file:
         return {"type": "object", "properties": {}}
+    context = plans.form_context(instance, step, context)
     return forms.expand(forms.load_form(instances.version_files(instance), form_file), context)
 
 
@@ -196,7 +200,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota
         ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
         if ready is None:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        schema = form_schema(instance, task.form, form_context(ready.data))
+        schema = form_schema(instance, task.form, form_context(ready.data), task.step)
         clean = forms.strip_readonly(schema, data if isinstance(data, dict) else {})
         errors = forms.validate(schema, clean)
         if errors:
@@ -204,6 +208,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota
                           "The data is not valid; see the error next to each field.", field_details(errors))
         if task.step == "decision":
             _check_decision(clean, ready.data)
+        clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
         workflow.complete(task.task_uuid, clean)
         quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
