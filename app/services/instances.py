@@ -342,6 +342,9 @@ def _record_columns(data: dict, steps: list[str], completed: bool) -> dict:
         out["scores"] = (amendment if amended else review or {}).get("scores")
         if not amended and isinstance(result.get("scores"), dict):
             out["scores"] = result["scores"]      # the decider confirmed the plan's objective causes
+    kpi = next((src["kpi"] for src in (result, review, self_eval) if src and isinstance(src.get("kpi"), dict)), None)
+    if kpi is not None:
+        out["kpi"] = kpi
     out["appealed"] = isinstance(data.get("appeal"), dict)
     out["published_at"] = _parse_instant(data.get("published_at"))
     out["appeal_due"] = _parse_instant(data.get("appeal_due"))

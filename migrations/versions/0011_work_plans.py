@@ -47,9 +47,13 @@ def upgrade():
     )
     op.create_index("ix_plan_items_instance", "plan_items", ["instance_id", "position"])
     op.create_index("ix_plan_items_period_subject", "plan_items", ["period", "subject_id"])
+    with op.batch_alter_table("evaluation_records") as batch:
+        batch.add_column(sa.Column("kpi", sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("evaluation_records") as batch:
+        batch.drop_column("kpi")
     op.drop_index("ix_plan_items_period_subject", table_name="plan_items")
     op.drop_index("ix_plan_items_instance", table_name="plan_items")
     op.drop_table("plan_items")

@@ -1,0 +1,168 @@
+"""A month evaluated against its registered work (issue #14), through the JSON API: the plan before
+the period, its approval, work assigned and arising during the month, the self-evaluation and the
+review with no typed task-result point, the decider confirming an objective cause; a month without
+counted items falls back to typed points; the plan is visible only to those in the record's chain."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, EvaluationRecord, HumanTask, PlanItem
+
+from .conftest import PERIOD, user
+from .support import Api
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+GROUP_I = {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5}
+
+
+@pytest.fixture()
+def plan_on(ctx):
+    ctx.config["WORK_PLAN_PHASE"] = True
+    yield ctx
+    ctx.config["WORK_PLAN_PHASE"] = False
+
+
+def record(username):
+    return db.session.scalars(select(EvaluationRecord).where(
+        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD)).one()
+
+
+def ready_steps(username):
+    return set(db.session.scalars(select(HumanTask.step).where(
+        HumanTask.subject_id == user(username).id, HumanTask.status == "ready")))
+
+
+def period_ends():
+    from app.services import timers
+    return timers.run_due(datetime(2030, 4, 1, 1, 0, tzinfo=VN))
+
+
+def test_a_month_with_no_typed_task_result_points(plan_on, client):
+    hr = Api(client, "nva")
+    assert hr.post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    assert ready_steps("ttb") == {"work_plan"} and record("ttb").status == "planning"
+
+    # 1. the plan, due WD3 of the period
+    ttb, tptc, gd = Api(client, "ttb"), Api(client, "tptc"), Api(client, "gd")
+    task = ttb.task_for("ttb", "work_plan")
+    assert task["due_at"].startswith("2030-03-05")      # Fri 1, Mon 4, Tue 5 March 2030
+    refused = ttb.post(f"/tasks/{task['id']}/complete", json={"data": {"items": [{"title": " ", "weight": 0}]}})
+    assert refused.status_code == 422
+    assert {d["field"] for d in refused.get_json()["details"]} >= {"items[0][title]", "items[0][weight]"}
+    ttb.complete(task["id"], {"items": [
+        {"title": "Báo cáo tổng kết quý I", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"},
+        {"title": "Dự thảo quy chế thi đua", "product": "Dự thảo", "weight": 1, "deadline": "2030-03-20"}]})
+    assert ready_steps("ttb") == {"plan_approval"} and record("ttb").status == "plan_approval"
+
+    # 2. the manager approves, assigning one more item
+    approval = tptc.task_for("ttb", "plan_approval")
+    detail = tptc.get(f"/tasks/{approval['id']}").get_json()
+    rows = detail["data"]["items"]
+    assert [r["title"] for r in rows] == ["Báo cáo tổng kết quý I", "Dự thảo quy chế thi đua"]
+    tptc.complete(approval["id"], {"approve": True, "items": rows + [
+        {"title": "Rà soát hồ sơ cán bộ", "weight": 1, "deadline": "2030-03-25"}]})
+    assert record("ttb").status == "in_progress"
+    items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)
+                               .order_by(PlanItem.position)).all()
+    assert [(i.origin, i.status) for i in items] == [("plan", "accepted"), ("plan", "accepted"), ("assigned", "accepted")]
+
+    # 3. during the month: assigned work appears at once, arising work waits for the manager
+    resp = tptc.post(f"/plans/ttb/{PERIOD}/items", {"title": "Trả lời đơn thư", "weight": 1})
+    assert resp.status_code == 200 and resp.get_json()["origin"] == "assigned" and resp.get_json()["status"] == "accepted"
+    resp = ttb.post(f"/plans/ttb/{PERIOD}/items", {"title": "Hỗ trợ hội nghị", "weight": 0.5, "deadline": "2030-03-28"})
+    assert resp.get_json()["status"] == "pending" and resp.get_json()["origin"] == "arising"
+    assert Api(client, "lvc").post(f"/plans/ttb/{PERIOD}/items", {"title": "Người ngoài"}).status_code in (403, 404)
+    assert tptc.post(f"/plans/ttb/{PERIOD}/items", {"title": "x", "weight": 0}).status_code == 400
+    listed = ttb.get(f"/plans?period={PERIOD}&person=ttb").get_json()
+    assert len(listed) == 1 and len(listed[0]["items"]) == 5 and listed[0]["completion"] == 0
+    assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "plan_item_added")) is not None
+
+    # 4. the period ends: the self-evaluation opens on the next working day, due WD3 as before
+    assert period_ends() >= 1
+    assert "self_evaluation" in ready_steps("ttb")
+    task = ttb.task_for("ttb", "self_evaluation")
+    assert task["due_at"].startswith("2030-04-03")
+    detail = ttb.get(f"/tasks/{task['id']}").get_json()
+    rows = detail["data"]["items"]
+    assert len(rows) == 5
+    assert "II.1" not in detail["schema"]["properties"]["scores"]["required"]
+    done = {"Báo cáo tổng kết quý I": "2030-03-09", "Dự thảo quy chế thi đua": "2030-03-25",
+            "Trả lời đơn thư": "2030-03-15", "Hỗ trợ hội nghị": "2030-03-27"}
+    for row in rows:
+        row["done"] = row["title"] in done
+        if row["done"]:
+            row["completed_on"] = done[row["title"]]
+    out = ttb.complete(task["id"], {"scores": GROUP_I, "items": rows, "comment": "Theo kế hoạch"})
+    # quantity 4.5/5.5, quality 4.5/5.5, timeliness (2 + 0.75 + 1 + 0.5)/5.5 (one late item: one delay)
+    assert out["instance"]["result"]["self_total"] == 76.5
+
+    # 5. the review: typed task-result points are refused; the items give them
+    review = tptc.task_for("ttb", "review")
+    detail = tptc.get(f"/tasks/{review['id']}").get_json()
+    rows = detail["data"]["items"]
+    assert {r["title"]: r["delays"] for r in rows}["Dự thảo quy chế thi đua"] == 1     # late: one delay by default
+    for row in rows:
+        if row["title"] == "Báo cáo tổng kết quý I":
+            row["major_errors"] = 1
+        if row["title"] == "Rà soát hồ sơ cán bộ":
+            row.update(objective_cause=True, objective_reason="Chờ số liệu của Sở Tài chính")
+    typed = tptc.post(f"/tasks/{review['id']}/complete", json={"data": {
+        "scores": dict(GROUP_I, **{"II.1": 25}), "items": rows, "days_worked": 21}})
+    assert typed.status_code == 422 and typed.get_json()["details"][0]["field"] == "scores[II.1]"
+    tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21, "proposed_level": "B"})
+    rec = record("ttb")
+    # quantity 4.5/5.5 → 20.45; quality (2×0.75 + 1 + 1 + 0.5)/5.5 → 18.18; timeliness 4.25/5.5 → 15.45
+    assert rec.scores == dict(GROUP_I, **{"II.1": 20.45, "II.2": 18.18, "II.3": 15.45})
+    assert rec.total == 74 and rec.level == "B"
+    assert rec.kpi["quantity"] == 81.82 and rec.kpi["weight"] == 5.5
+    assert db.session.scalar(select(PlanItem.status).where(PlanItem.title == "Hỗ trợ hội nghị")) == "accepted"
+    api_kpi = gd.get(f"/instances/{rec.instance_id}").get_json()["result"]["kpi"]
+    assert api_kpi["criteria"] == {"II.1": 20.45, "II.2": 18.18, "II.3": 15.45} and len(api_kpi["items"]) == 5
+
+    # 6. the head confirms the objective cause: the unfinished item leaves the count
+    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [
+        {"instance_id": rec.instance_id, "objective_cause_confirmed": True}]})
+    assert resp.status_code == 200, resp.get_json()
+    rec = record("ttb")
+    # quantity 4.5/4.5 → 25; quality 4/4.5 → 22.22; timeliness 4.25/4.5 → 18.89: 86.11 → 86
+    assert rec.total == 86 and rec.level == "B" and rec.published_at is not None
+    assert rec.scores["II.1"] == 25 and rec.kpi["quantity"] == 100.0
+    assert db.session.scalar(select(PlanItem.objective_confirmed).where(PlanItem.title == "Rà soát hồ sơ cán bộ"))
+
+
+def test_a_month_without_counted_items_falls_back_to_typed_points(plan_on, client):
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    period_ends()                      # nobody registered a plan: the self-evaluation opens anyway
+    lvc, tptc = Api(client, "lvc"), Api(client, "tptc")
+    task = lvc.task_for("lvc", "self_evaluation")
+    missing = lvc.post(f"/tasks/{task['id']}/complete", json={"data": {"scores": GROUP_I}})
+    assert missing.status_code == 422
+    assert {d["field"] for d in missing.get_json()["details"]} == {"scores[II.1]", "scores[II.2]", "scores[II.3]"}
+    lvc.complete(task["id"], {"scores": dict(GROUP_I, **{"II.1": 20, "II.2": 20, "II.3": 15})})
+    review = tptc.task_for("lvc", "review")
+    tptc.complete(review["id"], {"scores": dict(GROUP_I, **{"II.1": 22, "II.2": 21, "II.3": 16}), "days_worked": 21})
+    rec = record("lvc")
+    assert rec.total == 79 and rec.kpi["fallback"] == "no_counted_items"
+
+
+def test_a_month_opened_after_the_period_lists_the_work_done(plan_on, client):
+    """Opened late (the clock past the period): straight to self-evaluation, items marked 'afterwards'."""
+    from app.engine.clock import frozen_at
+    from app.services import cycles
+    with frozen_at(datetime(2030, 4, 2, 9, 0, tzinfo=VN)):
+        cycles.open_month("SNV-TCCB", PERIOD, actor=user("nva"))
+        db.session.commit()
+    assert ready_steps("ptd") == {"self_evaluation"}
+    ptd = Api(client, "ptd")
+    task = ptd.task_for("ptd", "self_evaluation")
+    ptd.complete(task["id"], {"scores": GROUP_I, "items": [
+        {"title": "Tổng hợp báo cáo tháng", "weight": 1, "done": True, "completed_on": "2030-03-28"},
+        {"title": "Cập nhật cơ sở dữ liệu", "weight": 1, "done": False}]})
+    items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ptd").id)).all()
+    assert {i.origin for i in items} == {"afterwards"}
+    assert record("ptd").self_total == 20 + 12.5 + 12.5 + 10
