@@ -166,3 +166,43 @@ def test_a_month_opened_after_the_period_lists_the_work_done(plan_on, client):
     items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ptd").id)).all()
     assert {i.origin for i in items} == {"afterwards"}
     assert record("ptd").self_total == 20 + 12.5 + 12.5 + 10
+
+
+def test_leader_unit_results_re_evaluated_in_the_batch(client):
+    """Decree 335: a leader's task points are 70 × the mean of a, b, c, the units' results and the
+    capacity. The leader is reviewed while nobody of the unit is classified yet (100 %); a person of
+    the unit reaches D afterwards, and the head's batch re-evaluates the leader at 50 % before the quota."""
+    from app.models import Unit
+    from app.services import schemes
+    schemes.ensure_seeded()
+    schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
+                   user("admin"))
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    tptc, gd, ttb = Api(client, "tptc"), Api(client, "gd"), Api(client, "ttb")
+    general = {"I.1": 10, "I.2": 10, "I.3": 0}
+    tptc.complete(tptc.task_for("tptc", "self_evaluation")["id"], {"scores": general, "items": [
+        {"title": "Chỉ đạo tổng kết quý", "weight": 1, "done": True, "completed_on": "2030-03-20",
+         "deadline": "2030-03-25"}]})
+    review = gd.task_for("tptc", "review_by_decider")
+    rows = gd.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
+    gd.complete(review["id"], {"scores": general, "items": rows, "days_worked": 21})
+    rec = record("tptc")
+    assert rec.kpi["components"]["unit_results"] == 100.0 and rec.total == 90 and rec.level == "A"
+
+    typed = dict(general, **{"II.1": 20, "II.2": 20, "II.3": 10})
+    ttb.complete(ttb.task_for("ttb", "self_evaluation")["id"], {"scores": typed})
+    tptc.complete(tptc.task_for("ttb", "review")["id"], {"scores": typed, "days_worked": 21, "discipline": True})
+    assert record("ttb").level == "D"
+
+    # keeping the leader at A is refused: the unit results are now 50 %
+    both = [{"instance_id": rec.instance_id}, {"instance_id": record("ttb").instance_id}]
+    refused = gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
+                                     "items": [dict(both[0], level="A"), both[1]]})
+    assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "items[0].level"
+    assert record("tptc").published_at is None
+    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": both})
+    assert resp.status_code == 200, resp.get_json()
+    # (1 + 1 + 1 + 0.5 + 1) / 5 = 0.9 of 70 → 63, plus 20: 83 → B
+    rec = record("tptc")
+    assert rec.total == 83 and rec.level == "B" and rec.kpi["components"]["unit_results"] == 50.0
+    assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1

@@ -187,3 +187,16 @@ def plan_rules(result: dict, review: Mapping | None, working_days: int) -> dict:
                                      "reason": f"Nguyên nhân khách quan của nhiệm vụ (chờ xác nhận): {reasons} "
                                                f"→ {total:g} điểm, loại {capped}"})
     return out
+
+
+def capped_level(total: float, rules_applied: list[Mapping]) -> str:
+    """The level of a re-evaluated total under the rules already applied to the record (the attendance
+    cap at C, discipline at D)."""
+    from . import levels
+    level = levels.level_for_total(total)
+    names = {r.get("rule") for r in rules_applied}
+    if "attendance" in names and levels.rank(level) < levels.rank("C"):
+        level = "C"
+    if "discipline" in names:
+        level = "D"
+    return level

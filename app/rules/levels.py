@@ -94,6 +94,15 @@ def finalize_level(result: dict, decision: dict | None) -> dict:
     """Apply the decider's choice; a level above what the rules allow is refused, not clamped."""
     decision = decision or {}
     confirmed = bool(decision.get("objective_cause_confirmed"))
+    rescore = decision.get("rescore")
+    if isinstance(rescore, dict) and rescore.get("level") in LEVELS:
+        # the head's batch re-evaluated a leader's unit results: the points and the level follow
+        result = dict(result, total=rescore["total"], level=rescore["level"], scores=rescore.get("scores"),
+                      kpi=rescore.get("kpi"), rules_applied=list(result.get("rules_applied", [])) + [
+                          {"rule": "unit_results", "level": rescore["level"], "reason": rescore.get("reason", "")}])
+        result["rules_applied"] = [r for r in result["rules_applied"] if r.get("rule") != "score"] + [
+            {"rule": "score", "level": rescore.get("score_level", rescore["level"]),
+             "reason": f"Tổng điểm {rescore['total']:g} → loại {rescore.get('score_level', rescore['level'])}"}]
     chosen = decision.get("level") or result["level"]
     if chosen not in allowed_decision_levels(result, confirmed):
         raise ValueError(f"level {chosen} is above what the rules allow ({result['level']})")

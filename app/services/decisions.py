@@ -7,7 +7,7 @@ from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, User
 from app.rules import levels
 
-from . import audit, authority, quota, tasks
+from . import audit, authority, plans, quota, tasks
 from .cycles import check_period, unit_by_code
 from .errors import BadRequest, Conflict, Forbidden, Invalid
 
@@ -102,20 +102,24 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
             EvaluationRecord.instance_id == task.instance_id)).one()
         rows.append((item, task, record))
     chosen = {record.instance_id: item.get("level") or record.level for item, _, record in rows}
+    chosen = plans.rescore_leaders(rows, chosen)       # a leader's unit results, before the quota
     status = quota.enforce(agency.id, period, chosen, exceptional_reason=exceptional_reason, field="items")
     principal = authority.acting_for(user, rows[0][1].assignee_id) or None
     quota.mark_exceptional(agency.id, period, exceptional_reason, user, principal)
     decided = []
-    for index, (item, task, _) in enumerate(rows):  # one transaction: any refusal leaves every record as it was
-        form = {k: item[k] for k in DECISION_FIELDS if item.get(k) not in (None, "")}
-        try:
-            tasks.complete(task.id, user, form, commit=False, quota_checked=True)
-        except Invalid as exc:
-            # name the row: the page marks the person's field, the API client gets items[i].field
-            raise Invalid(exc.message, exc.message_en, [
-                dict(d, field=f"items[{index}].{d.get('field')}" if d.get("field") else f"items[{index}]",
-                     instance_id=task.instance_id) for d in exc.details]) from exc
-        decided.append(task.instance_id)
+    try:
+        for index, (item, task, _) in enumerate(rows):  # one transaction: any refusal leaves every record as it was
+            form = {k: item[k] for k in DECISION_FIELDS if item.get(k) not in (None, "")}
+            try:
+                tasks.complete(task.id, user, form, commit=False, quota_checked=True)
+            except Invalid as exc:
+                # name the row: the page marks the person's field, the API client gets items[i].field
+                raise Invalid(exc.message, exc.message_en, [
+                    dict(d, field=f"items[{index}].{d.get('field')}" if d.get("field") else f"items[{index}]",
+                         instance_id=task.instance_id) for d in exc.details]) from exc
+            decided.append(task.instance_id)
+    finally:
+        plans.end_batch()
     audit.record("batch_decided", actor=user, details={
         "unit": agency.code, "period": period, "instances": decided, "quota": status,
         "exceptional_reason": (exceptional_reason or "").strip() or None})

@@ -11,13 +11,14 @@ refused. A month with no counted item falls back to typed points, with the reaso
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import EvaluationRecord, PlanItem, ProcessInstance, Unit, User
-from app.rules import kpi, scoring
+from app.rules import kpi, levels, scoring
 from app.rules.workdays import parse_period
 
 from . import access, audit, authority, notifications
@@ -295,6 +296,9 @@ def on_complete(instance: ProcessInstance, step: str, actor: User, ready_data: d
             for item in items_of(instance.id):
                 if item.objective_cause:
                     item.objective_confirmed = True
+        rescore = (_batch_rescores.get() or {}).get(instance.id)
+        if rescore is not None:
+            clean["rescore"] = rescore
         return clean
     if step in PLAN_STEPS:
         clean["items"] = [_form_row(i, step) for i in items_of(instance.id)]
@@ -443,3 +447,68 @@ def completion_by_instance(instance_ids: list[int]) -> dict[int, float | None]:
             out.setdefault(item.instance_id, []).append(item)
     return {iid: completion(items) for iid, items in out.items()}
 
+
+
+# ------------------------------------------------------------------------- the head's batch (leaders)
+# What the batch re-evaluated for a record (instance id -> rescore), read by `on_complete` when the
+# decision task of that record completes in the same batch.
+_batch_rescores: ContextVar[dict[int, dict] | None] = ContextVar("plan_batch_rescores", default=None)
+
+
+def rescore_leaders(rows: list[tuple[dict, object, EvaluationRecord]], chosen: dict[int, str | None]) -> dict[int, str]:
+    """A leader's unit results are re-evaluated in the head's batch, before the quota check: 100 % when
+    everyone in the units they lead reaches C or above this month (the batch's levels included), 50 %
+    when anyone is at D. Returns the levels the batch proposes after it (explicit choices kept) and
+    keeps each changed record's new points for its decision. Items whose level the head chose above
+    the new level are refused."""
+    rescores: dict[int, dict] = {}
+    out = dict(chosen)
+    errors = []
+    for index, (item, _task, record) in enumerate(rows):
+        stored = record.kpi if isinstance(record.kpi, dict) else None
+        if not stored or "unit_results" not in (stored.get("components") or {}):
+            continue
+        instance = db.session.get(ProcessInstance, record.instance_id)
+        criteria = _criteria_of(instance)
+        components = components_for(instance, criteria, changed={k: v for k, v in chosen.items()
+                                                                 if k != record.instance_id})
+        if abs(components.get("unit_results", 1.0) * 100 - float(stored["components"]["unit_results"])) < 0.005:
+            continue
+        confirmed = bool(item.get("objective_cause_confirmed"))
+        result = kpi.compute([_kpi_input(i, confirmed=confirmed) for i in items_of(instance.id)], criteria, components)
+        scores = dict(record.scores or {}, **result["criteria"])
+        total = _rounded_total(record, scores, criteria)
+        level = kpi.capped_level(total, record.rules_applied or [])
+        summary = {k: result[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components")}
+        summary["items"] = result["items"]
+        share = components["unit_results"] * 100
+        rescores[record.instance_id] = {
+            "total": total, "level": level, "score_level": levels.level_for_total(total), "scores": scores,
+            "kpi": summary,
+            "reason": f"Kết quả của đơn vị phụ trách {share:g}% (đánh giá lại khi Thủ trưởng quyết định): "
+                      f"{total:g} điểm, loại {level}"}
+        if item.get("level") and levels.rank(item["level"]) < levels.rank(level):
+            errors.append({"field": f"items[{index}].level", "instance_id": record.instance_id,
+                           "message": f"Kết quả của đơn vị phụ trách {share:g}%: tối đa loại {level}.",
+                           "message_en": f"The units led reached {share:g}%: at most level {level}."})
+        out[record.instance_id] = item.get("level") or level
+    if errors:
+        raise Invalid("Mức xếp loại cao hơn mức quy định cho phép.", "The level is above what the rules allow.", errors)
+    _batch_rescores.set(rescores)
+    return out
+
+
+def end_batch() -> None:
+    _batch_rescores.set(None)
+
+
+def _criteria_of(instance: ProcessInstance) -> list[dict]:
+    from . import instances
+    return list(instances.load(instance).data().get("criteria") or [])
+
+
+def _rounded_total(record: EvaluationRecord, scores: dict, criteria: list[dict]) -> float:
+    """The record's total with new criterion points: the bonus and deductions as reviewed stay."""
+    before = scoring.score_total({"scores": dict(record.scores or {})}, criteria) or 0.0
+    extra = float(record.total or 0) - before          # bonus − deductions as they were applied
+    return max(0.0, min(scoring.MAX_TOTAL, round((scoring.score_total({"scores": scores}, criteria) + extra) * 2) / 2))
