@@ -206,3 +206,34 @@ def test_leader_unit_results_re_evaluated_in_the_batch(client):
     rec = record("tptc")
     assert rec.total == 83 and rec.level == "B" and rec.kpi["components"]["unit_results"] == 50.0
     assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1
+
+
+def test_the_record_page_sheet_and_decision_page_show_the_arithmetic(plan_on, client):
+    from .test_pages import login
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
+    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [
+        {"title": "Báo cáo quý", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"},
+        {"title": "Quy chế thi đua", "weight": 1, "deadline": "2030-03-20"}]})
+    tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
+    period_ends()
+    task = ttb.task_for("ttb", "self_evaluation")
+    rows = ttb.get(f"/tasks/{task['id']}").get_json()["data"]["items"]
+    rows[0].update(done=True, completed_on="2030-03-09")
+    ttb.complete(task["id"], {"scores": GROUP_I, "items": rows})
+    review = tptc.task_for("ttb", "review")
+    rows = tptc.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
+    tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21})
+    rec = record("ttb")
+    assert rec.scores["II.1"] == round(25 * 2 / 3, 2)
+
+    login(client, "tptc")
+    page = client.get(f"/instances/{rec.instance_id}").get_data(as_text=True)
+    assert "Báo cáo quý" in page and "Khối lượng = trọng số hoàn thành / tổng trọng số = 2 / 3 = 66,67%" in page
+    assert "II.1 = 25 × 66,67% = 16,67 điểm" in page
+    sheet = client.get(f"/instances/{rec.instance_id}/sheet").get_data(as_text=True)
+    assert 'id="sheet-plan"' in sheet and "16,67" in sheet
+    client.get("/logout")
+    login(client, "gd")
+    decisions = client.get("/decisions").get_data(as_text=True)
+    assert "Hoàn thành 66,67%" in decisions and "II.1: 16,67" in decisions

@@ -155,7 +155,25 @@ def compute(items: list[Mapping], criteria: list[Mapping], components: Mapping[s
                        "counted": not (excused and not done) and _num(item.get("weight"), 1.0) > 0,
                        "quality": 0.0 if not done else (1.0 if excused else max(0.0, 1 - DEDUCTION * errors)),
                        "timeliness": 0.0 if not done else (1.0 if excused else max(0.0, 1 - DEDUCTION * delays))})
+    formula = {}
+    for criterion in criteria:
+        code = str(criterion["code"])
+        if code in points:
+            source = source_of(criterion)
+            parts = source if isinstance(source, list) else [source]
+            fractions = [fraction_of(p, found, components or {}) for p in parts]
+            formula[code] = {"max": criterion["max"], "source": source,
+                             "percent": percent(sum(fractions) / len(fractions))}
+    sums = {"weight": 0.0, "done": 0.0, "quality": 0.0, "timeliness": 0.0}
+    for row, item in zip(rows, items):
+        if row["counted"]:
+            w = _num(item.get("weight"), 1.0)
+            sums["weight"] += w
+            sums["done"] += w if row["done"] else 0.0
+            sums["quality"] += w * row["quality"]
+            sums["timeliness"] += w * row["timeliness"]
     out = {"quantity": None, "quality": None, "timeliness": None, "weight": 0, "items": rows, "criteria": points,
+           "formula": formula, "sums": {k: round(v, 4) for k, v in sums.items()},
            "components": {k: percent(_num(v, 1.0)) for k, v in (components or {}).items()}}
     if found is not None:
         out.update(quantity=percent(found["quantity"]), quality=percent(found["quality"]),

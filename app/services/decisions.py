@@ -63,9 +63,10 @@ def choices(record: EvaluationRecord) -> dict:
     """What the page offers for one record: the levels the head may choose (those above the rules'
     level only with the objective cause confirmed) and the objective cause the manager recorded."""
     result = {"level": record.level, "rules_applied": record.rules_applied or []}
-    cause = next((r.get("reason", "") for r in result["rules_applied"] if r.get("rule") == "objective_cause"), None)
+    causes = [r.get("reason", "").split(": ", 1)[-1] for r in result["rules_applied"]
+              if r.get("rule") in ("objective_cause", "plan_objective_cause")]
     return {"levels": levels.allowed_decision_levels(result, objective_cause_confirmed=True) if record.level else [],
-            "cause": cause.split(": ", 1)[-1] if cause else None}
+            "cause": "; ".join(causes) if causes else None, "plan": plans.summary(record)}
 
 
 DECISION_FIELDS = ("level", "reason", "objective_cause_confirmed")

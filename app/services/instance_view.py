@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 from app.rules.levels import LEVEL_NAMES
 
-from . import access, authority, instances
+from . import access, authority, instances, plans
 from .operations import AUTHORITY_LANES
 
 ERROR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:\s*(.*)$", re.S)
@@ -215,7 +215,8 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
     review = data.get("review") if isinstance(data.get("review"), dict) else {}
     amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else {}
     result = data.get("result") if isinstance(data.get("result"), dict) else {}
-    final_scores = (amendment.get("scores") if result.get("amended") else None) or review.get("scores") or {}
+    final_scores = ((amendment.get("scores") if result.get("amended") else None) or result.get("scores")
+                    or review.get("scores") or {})
     rows, group_rows = [], []
     for code in dict.fromkeys(c.get("group") for c in criteria):
         items = [c for c in criteria if c.get("group") == code]
@@ -246,6 +247,7 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         "reviewer": reviewer, "decider": decider, "self_task": done.get("self_evaluation"),
         "scheme": data.get("scheme"), "working_days": data.get("working_days"),
         "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",
+        "plan": plans.shown(record),
     }
 
 

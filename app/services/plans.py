@@ -256,7 +256,8 @@ def _apply_points(instance: ProcessInstance, criteria: list[dict], raw: dict, cl
     clean["items"] = [_form_row(i, step) | {"id": i.id} for i in items]
     if not computed:
         return
-    summary = {k: result[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components")}
+    summary = {k: result[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components",
+                                       "formula", "sums")}
     summary["items"] = result["items"]
     if result.get("fallback") or not result["criteria"]:
         summary["fallback"] = result.get("fallback") or "no_counted_items"
@@ -269,7 +270,8 @@ def _apply_points(instance: ProcessInstance, criteria: list[dict], raw: dict, cl
             clean["kpi_confirmed"] = {
                 "scores": c_scores, "total": scoring.score_total(dict(clean, scores=c_scores), criteria),
                 "reasons": [f"{i.title}: {i.objective_reason or ''}".strip() for i in items if i.objective_cause],
-                "kpi": {k: confirmed[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria")}}
+                "kpi": {k: confirmed[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components",
+                                                  "formula", "sums", "items")}}
 
 
 def on_complete(instance: ProcessInstance, step: str, actor: User, ready_data: dict, raw: dict, clean: dict) -> dict:
@@ -449,6 +451,29 @@ def completion_by_instance(instance_ids: list[int]) -> dict[int, float | None]:
 
 
 
+def summary(record: EvaluationRecord) -> dict | None:
+    """What the decision page and the lists show of a record's plan: completion, the measures and the
+    computed points (or why the points were typed), from the record alone."""
+    stored = record.kpi if isinstance(record.kpi, dict) else None
+    if not stored:
+        return None
+    return {"completion": stored.get("quantity"), "quality": stored.get("quality"),
+            "timeliness": stored.get("timeliness"), "criteria": dict(stored.get("criteria") or {}),
+            "items": len(stored.get("items") or []), "fallback": stored.get("fallback"),
+            "components": dict(stored.get("components") or {})}
+
+
+def shown(record: EvaluationRecord) -> dict | None:
+    """The plan as a record page or sheet shows it: the reviewed computation, else the items as they
+    stand (None when the month has no item)."""
+    if isinstance(record.kpi, dict) and record.kpi.get("items"):
+        return record.kpi
+    items = items_of(record.instance_id)
+    if not items:
+        return record.kpi if isinstance(record.kpi, dict) else None
+    return {"quantity": None, "items": [as_dict(i) for i in items], "criteria": {}}
+
+
 # ------------------------------------------------------------------------- the head's batch (leaders)
 # What the batch re-evaluated for a record (instance id -> rescore), read by `on_complete` when the
 # decision task of that record completes in the same batch.
@@ -479,7 +504,8 @@ def rescore_leaders(rows: list[tuple[dict, object, EvaluationRecord]], chosen: d
         scores = dict(record.scores or {}, **result["criteria"])
         total = _rounded_total(record, scores, criteria)
         level = kpi.capped_level(total, record.rules_applied or [])
-        summary = {k: result[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components")}
+        summary = {k: result[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components",
+                                       "formula", "sums")}
         summary["items"] = result["items"]
         share = components["unit_results"] * 100
         rescores[record.instance_id] = {

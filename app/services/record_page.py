@@ -66,5 +66,6 @@ def recent_results(subject_id: int, period: str, months: int = 12) -> list[dict]
 
 
 def extras(instance: ProcessInstance, record: EvaluationRecord) -> dict:
+    from . import plans
     return {"stages": stepper(record.status), "step_titles": step_titles(instance),
-            "recent": recent_results(instance.subject_id, instance.period)}
+            "recent": recent_results(instance.subject_id, instance.period), "plan": plans.shown(record)}
