@@ -237,3 +237,23 @@ def test_the_record_page_sheet_and_decision_page_show_the_arithmetic(plan_on, cl
     login(client, "gd")
     decisions = client.get("/decisions").get_data(as_text=True)
     assert "Hoàn thành 66,67%" in decisions and "II.1: 16,67" in decisions
+
+
+def test_the_demo_month_runs_on_registered_work(plan_on, client):
+    from app.demo import demo_month
+    demo_month(PERIOD)
+    plans_by_person = {p["person"]: p for p in Api(client, "admin").get(f"/plans?period={PERIOD}").get_json()}
+    assert len(plans_by_person) == 12 and all(len(p["items"]) >= 3 for p in plans_by_person.values())
+    assert {i["status"] for p in plans_by_person.values() for i in p["items"]} == {"accepted"}
+    assert record("ttb").status == "in_progress"
+    period_ends()
+    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
+    task = ttb.task_for("ttb", "self_evaluation")
+    rows = ttb.get(f"/tasks/{task['id']}").get_json()["data"]["items"]
+    for row in rows:
+        row.update(done=True, completed_on=row["deadline"])
+    ttb.complete(task["id"], {"scores": GROUP_I, "items": rows})
+    review = tptc.task_for("ttb", "review")
+    rows = tptc.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
+    tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21})
+    assert record("ttb").total == 90 and record("ttb").kpi["quantity"] == 100.0
