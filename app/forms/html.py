@@ -85,7 +85,10 @@ def _parse_value(root: dict, node: dict, fd: Any, path: list) -> Any:
                 rows.append(_parse_object(root, items, fd, path + [i]))
             # the plan's items: none sent means "as stored", not "remove them all"
             return rows if rows or not node.get("x-plan-items") else _MISSING
-        values = [_coerce(items if isinstance(items, dict) else {}, v) for v in _getlist(fd, name)]
+        raw = _getlist(fd, name)
+        if isinstance(items, dict) and schema_type(items) in ("integer", "number"):
+            raw = [part for v in raw for part in str(v).replace(";", ",").split(",")]   # "3, 7": ids typed in one box
+        values = [_coerce(items if isinstance(items, dict) else {}, v) for v in raw]
         return [v for v in values if v is not _MISSING]
     if kind == "boolean" and not _is_select(node):
         raw = _get(fd, name)
@@ -380,6 +383,11 @@ class _Renderer:
     # ---------------------------------------------------------------------------------- fields
     def field(self, node: dict, value: Any, path: list, required: bool, in_row: bool = False) -> Markup:
         name = field_name(path)
+        if node.get("x-hidden") is True:        # an id the form carries back (a plan item's)
+            text = "" if value is _MISSING or value is None else str(value)
+            return _void("input", {"type": "hidden", "name": name, "value": text, "data-field": name})
+        if schema_type(node) == "array" and isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
         fid = self.make_id(name)
         kind = schema_type(node) or "string"
         if value is _MISSING:
@@ -574,7 +582,8 @@ class _Renderer:
         items = deref(self.root, node.get("items"))
         rows = list(value) if isinstance(value, list) else []
         max_items = node.get("maxItems")
-        shown = len(rows) + EMPTY_ROWS
+        addable = bool(node.get("x-plan-items"))
+        shown = len(rows) + (1 if addable else EMPTY_ROWS)
         if isinstance(max_items, int):
             shown = max(len(rows), min(shown, max_items))
         err_html, _ = self.error_block(name, fid)
@@ -595,12 +604,18 @@ class _Renderer:
             else:
                 inner = self.field(items or {}, row if i < len(rows) else _MISSING, rpath, False, in_row=True)
             row_legend = _el("legend", {}, _bi(f"Dòng {i + 1}", f"Row {i + 1}"))
+            if addable:      # form.js clears and hides the row; an empty row is not sent
+                inner = inner + _el("button", {"type": "button", "class": "secondary outline remove-row",
+                                               "data-remove-row": rname}, _bi("Bỏ dòng này", "Remove this row"))
             row_html.append(_el("fieldset", {"class": "array-row" + (" is-empty" if i >= len(rows) else ""),
                                              "id": rid, "data-row": i}, row_legend, r_err, inner))
         attrs = self.wrapper_attrs(node, "array", name)
         attrs.update({"id": fid, "data-array": name, "data-max-items": max_items if isinstance(max_items, int) else None})
         body = _el("div", {"class": "array-rows"}, *row_html)
-        if not rows and not self.has_errors_under(name):
+        if addable:
+            body = body + _el("button", {"type": "button", "class": "secondary add-row", "data-add-row": name},
+                              _bi("Thêm dòng", "Add a row"))
+        if not rows and not addable and not self.has_errors_under(name):
             # Most months have no deduction: the empty rows wait behind one tap instead of filling a
             # phone screen (the form stays within three screens).
             title = node.get("title") or name
