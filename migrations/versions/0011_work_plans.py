@@ -3,6 +3,9 @@
 Revision ID: 0011_work_plans
 Revises: 0010_account_tokens
 """
+import copy
+from datetime import datetime, timezone
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -49,6 +52,45 @@ def upgrade():
     op.create_index("ix_plan_items_period_subject", "plan_items", ["period", "subject_id"])
     with op.batch_alter_table("evaluation_records") as batch:
         batch.add_column(sa.Column("kpi", sa.JSON(), nullable=True))
+    _schemes_with_sources()
+
+
+# Where the shipped schemes' task criteria take their points from (as app/rules/schemes.py ships them). A
+# database seeded before this revision gets one new version of each shipped scheme that has none, from the
+# same period as its latest version: months already open keep the criteria they copied.
+LEADER_335 = ["plan:quantity", "plan:quality", "plan:timeliness", "unit_results", "capacity"]
+SOURCES = {
+    "hanoi-monthly": {"staff": {"II.1": "plan:quantity", "II.2": "plan:quality", "II.3": "plan:timeliness"},
+                      "contract": {"II.1": "plan:quantity", "II.2": "plan:quality", "II.3": "plan:timeliness"},
+                      "leader": {"II.1": "plan:all"}},
+    "nd335-2025": {"staff": {"II.1": "plan:all", "II.2": "plan:all", "II.3": "plan:all"},
+                   "contract": {"II.1": "plan:all", "II.2": "plan:all", "II.3": "plan:all"},
+                   "leader": {"II.1": LEADER_335, "II.2": LEADER_335, "II.3": LEADER_335}},
+}
+
+
+def _schemes_with_sources():
+    bind = op.get_bind()
+    schemes = sa.table("schemes", sa.column("id", sa.Integer), sa.column("code", sa.String),
+                       sa.column("version", sa.Integer), sa.column("name", sa.String),
+                       sa.column("effective_from", sa.String), sa.column("definition", sa.JSON),
+                       sa.column("created_at", sa.DateTime(timezone=True)))
+    for code, by_group in SOURCES.items():
+        latest = bind.execute(sa.select(schemes).where(schemes.c.code == code)
+                              .order_by(schemes.c.version.desc()).limit(1)).first()
+        if latest is None:
+            continue
+        definition = copy.deepcopy(latest.definition)
+        if any("source" in c for rows in definition.get("criteria", {}).values() for c in rows):
+            continue
+        for group, rows in definition.get("criteria", {}).items():
+            for row in rows:
+                source = by_group.get(group, {}).get(row.get("code"))
+                if source is not None:
+                    row["source"] = source
+        bind.execute(schemes.insert().values(code=code, version=latest.version + 1, name=latest.name,
+                                             effective_from=latest.effective_from, definition=definition,
+                                             created_at=datetime.now(timezone.utc)))
 
 
 def downgrade():
