@@ -807,4 +807,5 @@ EN = {
     'Đang thực hiện kế hoạch': 'Carrying out the plan',
     'Đang đăng ký kế hoạch': 'Registering the plan',
     'đã xác nhận': 'confirmed',
+    "Kế hoạch đã hoàn thành": "Plan done",
 }

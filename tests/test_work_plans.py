@@ -257,3 +257,7 @@ def test_the_demo_month_runs_on_registered_work(plan_on, client):
     rows = tptc.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
     tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21})
     assert record("ttb").total == 90 and record("ttb").kpi["quantity"] == 100.0
+    from app.services import dashboard
+    board = dashboard.build(user("admin"), "SNV", PERIOD)
+    tccb = next(c for c in board["completion"] if c["unit"] == "SNV-TCCB")
+    assert 0 < tccb["plan_percent"] < 100          # ttb's plan is done, the others' not yet
