@@ -808,4 +808,5 @@ EN = {
     'Đang đăng ký kế hoạch': 'Registering the plan',
     'đã xác nhận': 'confirmed',
     "Kế hoạch đã hoàn thành": "Plan done",
+    "Kế hoạch": "Plan",
 }

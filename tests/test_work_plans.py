@@ -261,3 +261,32 @@ def test_the_demo_month_runs_on_registered_work(plan_on, client):
     board = dashboard.build(user("admin"), "SNV", PERIOD)
     tccb = next(c for c in board["completion"] if c["unit"] == "SNV-TCCB")
     assert 0 < tccb["plan_percent"] < 100          # ttb's plan is done, the others' not yet
+
+
+def test_the_plan_is_returned_once_and_foreign_items_are_refused(plan_on, client):
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb, lvc, tptc = Api(client, "ttb"), Api(client, "lvc"), Api(client, "tptc")
+    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [{"title": "Việc chung chung"}]})
+    lvc.complete(lvc.task_for("lvc", "work_plan")["id"], {"items": [{"title": "Việc của lvc", "weight": 1}]})
+    approval = tptc.task_for("ttb", "plan_approval")
+    no_note = tptc.post(f"/tasks/{approval['id']}/complete", json={"data": {"approve": False}})
+    assert no_note.status_code == 422 and no_note.get_json()["details"][0]["field"] == "note"
+    tptc.complete(approval["id"], {"approve": False, "note": "Ghi rõ sản phẩm và thời hạn"})
+    assert ready_steps("ttb") == {"work_plan"} and record("ttb").status == "planning"
+    again = ttb.task_for("ttb", "work_plan")
+    detail = ttb.get(f"/tasks/{again['id']}").get_json()
+    assert "Ghi rõ sản phẩm và thời hạn" in detail["instructions"]
+    rows = detail["data"]["items"]
+    assert [r["title"] for r in rows] == ["Việc chung chung"]
+    lvc_item = db.session.scalar(select(PlanItem.id).where(PlanItem.title == "Việc của lvc"))
+    foreign = ttb.post(f"/tasks/{again['id']}/complete", json={"data": {"items": [{"id": lvc_item, "title": "x"}]}})
+    assert foreign.status_code == 422 and foreign.get_json()["details"][0]["field"] == "items[0][id]"
+    assert db.session.scalar(select(PlanItem.title).where(PlanItem.id == lvc_item)) == "Việc của lvc"
+    rows[0].update(product="Báo cáo", deadline="2030-03-15", weight=2)
+    ttb.complete(again["id"], {"items": rows})
+    # a second return is not offered: the plan goes on as the manager leaves it
+    approval = tptc.task_for("ttb", "plan_approval")
+    tptc.complete(approval["id"], {"approve": False, "note": "Vẫn chưa rõ"})
+    assert ready_steps("ttb") == set() and record("ttb").status == "in_progress"
+    item = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)).one()
+    assert (item.weight, item.product, item.status) == (2, "Báo cáo", "pending")

@@ -140,6 +140,11 @@ def _row_is_empty(fd: Any, row_name: str) -> bool:
     return True
 
 
+def _fixed(node: Mapping) -> dict:
+    """A row field shown but not edited here (a plan item's title once registered): read-only input."""
+    return dict(node, readOnly=True)
+
+
 def _is_select(node: dict) -> bool:
     opts = enum_options(node)
     return bool(opts) and not ("const" in node and len(opts) == 1)
@@ -597,8 +602,11 @@ class _Renderer:
             rid = self.make_id(rname)
             r_err, _ = self.error_block(rname, rid)
             if isinstance(items, dict) and isinstance(items.get("properties"), dict):
+                existing = isinstance(row, Mapping) and row.get("id") is not None
                 inner = Markup("").join(
-                    self.field(deref(self.root, sub), row.get(k, _MISSING) if isinstance(row, Mapping) else _MISSING,
+                    self.field(_fixed(deref(self.root, sub)) if existing and isinstance(sub, Mapping)
+                               and sub.get("x-readonly-existing") else deref(self.root, sub),
+                               row.get(k, _MISSING) if isinstance(row, Mapping) else _MISSING,
                                rpath + [k], False, in_row=True)
                     for k, sub in items["properties"].items())
             else:

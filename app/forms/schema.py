@@ -164,6 +164,7 @@ def _expand_node(node: Any, context: Mapping[str, Any]) -> Any:
 def _expand_criteria(node: dict, context: Mapping[str, Any]) -> None:
     criteria = context.get("criteria") or []
     computed = set(context.get("computed_criteria") or []) if node.get("x-plan-computed", True) else set()
+    precise = set(context.get("precise_criteria") or []) | computed
     props: dict[str, dict] = {}
     for c in criteria:
         code = str(c["code"])
@@ -177,6 +178,8 @@ def _expand_criteria(node: dict, context: Mapping[str, Any]) -> None:
             prop["description"] = c["description"]
         if c.get("description_en"):
             prop["x-description-en"] = c["description_en"]
+        if code in precise:
+            del prop["multipleOf"]          # computed points are kept to 0.01, typed ones may follow them
         if code in computed:
             # points computed from the work plan (app/rules/kpi.py): never required; read-only once the
             # month has items, typed only when it has none (the fallback)

@@ -74,11 +74,13 @@ def _form_row(item: PlanItem, step: str) -> dict:
 def form_context(instance: ProcessInstance, step: str | None, context: dict) -> dict:
     """What the forms of the scored steps need: which criteria are computed, and whether the month
     has items (computed criteria are then read-only)."""
-    if step not in SCORED_STEPS:
-        return context
     criteria = context.get("criteria") or []
+    codes = [str(c["code"]) for c in criteria if isinstance(c, dict) and kpi.is_computed(c)]
+    if step not in SCORED_STEPS:
+        # an appeal amendment types every criterion again, starting from the computed points (0.01)
+        return dict(context, precise_criteria=codes) if codes else context
     out = dict(context)
-    out["computed_criteria"] = [str(c["code"]) for c in criteria if kpi.is_computed(c)]
+    out["computed_criteria"] = codes
     out["plan_items_present"] = any(i.weight > 0 for i in items_of(instance.id))
     return out
 
@@ -123,7 +125,7 @@ def _new_item(instance: ProcessInstance, row: dict, origin: str, status: str, ac
 def _existing(instance: ProcessInstance, rows: list[dict]) -> dict[int, PlanItem]:
     """The instance's items by id; an id that is not one of them is a field error."""
     mine = {i.id: i for i in items_of(instance.id)}
-    errors = [_field_error(f"items[{n}].id", "Nhiệm vụ này không thuộc hồ sơ.", "This item is not part of the record.")
+    errors = [_field_error(f"items[{n}][id]", "Nhiệm vụ này không thuộc hồ sơ.", "This item is not part of the record.")
               for n, row in enumerate(rows) if row.get("id") is not None and row["id"] not in mine]
     if errors:
         raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
@@ -158,7 +160,25 @@ def _plan_edit(instance: ProcessInstance, rows: list[dict], actor: User, *, orig
     return kept
 
 
+def _check_evidence(instance: ProcessInstance, rows: list[dict]) -> None:
+    """Evidence ids must be files of this record (app/services/evidence.py, when it is installed)."""
+    try:
+        from . import evidence
+    except ImportError:
+        return
+    belongs_to = getattr(evidence, "belongs_to", None)
+    if belongs_to is None:
+        return
+    errors = [_field_error(f"items[{n}][evidence]", "Minh chứng không thuộc hồ sơ này.",
+                           "The evidence is not part of this record.")
+              for n, row in enumerate(rows) if row.get("evidence") and not belongs_to(instance.id, list(row["evidence"]))]
+    if errors:
+        raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
+                      "The data is not valid; see the error next to each field.", errors)
+
+
 def _person_marks(instance: ProcessInstance, rows: list[dict], actor: User, late_opening: bool) -> None:
+    _check_evidence(instance, rows)
     mine = _existing(instance, rows)
     for position, row in enumerate(rows):
         item = mine.get(row.get("id")) if row.get("id") is not None else None

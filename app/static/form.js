@@ -177,6 +177,7 @@
       copy.querySelectorAll("input, textarea, select").forEach(function (el) {
         if (el.type === "checkbox" || el.type === "radio") el.checked = false; else el.value = "";
         el.removeAttribute("aria-invalid");
+        el.removeAttribute("readonly");      // a new row is typed in full
       });
       renumber(copy, name, last.getAttribute("data-row"), next);
       var legend = copy.querySelector("legend");
