@@ -134,6 +134,15 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     assert rec.scores["II.1"] == 25 and rec.kpi["quantity"] == 100.0
     assert db.session.scalar(select(PlanItem.objective_confirmed).where(PlanItem.title == "Rà soát hồ sơ cán bộ"))
 
+    # 7. an appeal amendment starts from the computed points (kept to 0.01) and may change them
+    assert ttb.post(f"/instances/{rec.instance_id}/appeal", {"reason": "Đề nghị xem xét lại điểm chất lượng"}).status_code == 200
+    answer = gd.task_for("ttb", "appeal_decision")
+    prefill = gd.get(f"/tasks/{answer['id']}").get_json()["data"]
+    assert prefill["scores"] == dict(GROUP_I, **{"II.1": 25, "II.2": 22.22, "II.3": 18.89})   # as decided
+    gd.complete(answer["id"], {"outcome": "amend", "reason": "Lỗi lớn thứ hai không do cá nhân",
+                               "scores": dict(prefill["scores"], **{"II.2": 25})})
+    assert record("ttb").total == 89 and record("ttb").level == "B"
+
 
 def test_a_month_without_counted_items_falls_back_to_typed_points(plan_on, client):
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200

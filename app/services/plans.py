@@ -86,7 +86,10 @@ def form_context(instance: ProcessInstance, step: str | None, context: dict) -> 
 
 
 def prefill(step: str, instance: ProcessInstance, data: dict, from_draft: bool) -> dict:
-    """The items as the step's form shows them (a draft keeps what was typed)."""
+    """The items as the step's form shows them (a draft keeps what was typed); an appeal amendment starts
+    from the points as decided (objective causes confirmed by the decider included)."""
+    if step == "appeal_decision" and not from_draft and instance.record is not None and instance.record.scores:
+        return dict(data, scores=dict(instance.record.scores))
     if step not in ITEM_STEPS or (from_draft and "items" in data):
         return data
     rows = [_form_row(i, step) for i in items_of(instance.id)]
