@@ -60,6 +60,7 @@ GET = {
     "api.dashboard_view": ("signed_in", ""), "api.evaluation_list": ("signed_in", ""),
     "api.human_task_list": ("signed_in", ""), "api.monthly_report": ("reports", Q),
     "api.monthly_xlsx": ("export", Q), "api.rollup_report": ("reports", "?unit=SNV-TCCB&range=2030-Q1"),
+    "api.plan_list": ("signed_in", "?period=2030-03"),
     "account.activate": ("public", ""), "account.reset": ("public", ""), "account.forgot": ("public", ""),
     "account.pending": ("hr", ""), "transfers.transfer_page": ("hr", ""),
 }
@@ -76,7 +77,7 @@ WRITE = {
     "api.task_complete": "assignee", "api.appeal": "subject", "api.not_evaluated": "manager",
     "api.task_extend": "hr", "api.task_reassign": "hr", "api.task_remind": "hr",
     "api.instance_suspend": "hr", "api.instance_resume": "hr", "api.instance_retry": "hr",
-    "api.instance_terminate": "hr",
+    "api.instance_terminate": "hr", "api.plan_add_item": "any",
     "account.activate": "public", "account.reset": "public", "account.forgot": "public",
     "account.print_codes": "hr", "account.send_mail": "hr", "transfers.transfer_page": "hr",
     **{e: "designer" for e in ("designer.create_draft", "designer.discard", "designer.dmn", "designer.save_file",
