@@ -13,8 +13,9 @@ from app import forms, strict_json
 from app.extensions import db
 from app.models import AuditEvent, OutgoingMail, TaskDraft
 
-from .conftest import csrf_token
+from .conftest import PERIOD, csrf_token
 from .monitor_seed import instance_id, open_month, ready_task
+from .support import Api
 from .test_designer import json_token, new_draft
 from .test_hostile_input import _schema
 from .test_pages import login
@@ -198,4 +199,15 @@ def test_a_row_button_posting_a_bad_id_is_a_400(client, typed):
     before = _written()
     assert post(client, "/admin/calendar", {"delete": typed}).status_code == 400
     assert post(client, "/admin/delegations", {"revoke": typed}).status_code == 400
+    assert _written() == before
+
+
+@pytest.mark.parametrize("bad_id", [2**31, 2**40, -1, 0])
+def test_an_id_beyond_the_database_integers_is_a_400_not_an_overflow(client, bad_id):
+    """PostgreSQL's integer stops at 2**31 - 1: a larger id must be refused before it reaches a query."""
+    open_month(client)
+    head = Api(client, "gd")
+    before = _written()
+    resp = head.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": bad_id, "level": "A"}]})
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
     assert _written() == before

@@ -85,7 +85,9 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
         raise BadRequest("Chưa chọn hồ sơ nào để quyết định.", "No items to decide.")
     rows = []
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("instance_id"), int):
+        # bool is an int in Python, and ids beyond the database's integer range would overflow the query
+        if (not isinstance(item, dict) or not isinstance(item.get("instance_id"), int)
+                or isinstance(item["instance_id"], bool) or not 0 < item["instance_id"] < 2**31):
             raise BadRequest("Mỗi mục cần instance_id là số nguyên.", "Each item needs an integer instance_id.")
         task = db.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == item["instance_id"], HumanTask.step == "decision",

@@ -65,8 +65,12 @@ def _q(name, pattern=None, schema=None):
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
+# Ids are the database's integers: a larger number is refused by the spec check, never sent to a query.
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+
 def _p(name):
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {"name": name, "in": "path", "required": True, "schema": dict(ID)}
 
 
 # x-message / x-message-en: what spec_check.py answers (next to the field) when a value breaks the schema.
@@ -161,7 +165,7 @@ SPEC = {
                            "exceptional_reason": {"type": "string"},
                            "items": {"type": "array", "minItems": 1, "items": {
                                "type": "object", "required": ["instance_id"],
-                               "properties": {"instance_id": {"type": "integer"},
+                               "properties": {"instance_id": ID,
                                               "level": {"enum": ["A", "B", "C", "D"]},
                                               "reason": {"type": "string"},
                                               "objective_cause_confirmed": {"type": "boolean"}}}}}})},
