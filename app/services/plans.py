@@ -58,7 +58,7 @@ def _form_row(item: PlanItem, step: str) -> dict:
         row["done"] = bool(item.done)
         if item.completed_on:
             row["completed_on"] = item.completed_on.isoformat()
-    if step == "self_evaluation":
+    if step in SCORED_STEPS:          # the manager sees the person's evidence and note
         if item.evidence:
             row["evidence"] = list(item.evidence)
         if item.note:
