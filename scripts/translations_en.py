@@ -809,4 +809,5 @@ EN = {
     'đã xác nhận': 'confirmed',
     "Kế hoạch đã hoàn thành": "Plan done",
     "Kế hoạch": "Plan",
+    "Năng lực tổ chức thực hiện (%%)": "Capacity to organise the work (%%)",
 }

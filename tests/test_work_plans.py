@@ -209,11 +209,11 @@ def test_leader_unit_results_re_evaluated_in_the_batch(client):
                                      "items": [dict(both[0], level="A"), both[1]]})
     assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "items[0].level"
     assert record("tptc").published_at is None
-    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": both})
+    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [dict(both[0], capacity=80), both[1]]})
     assert resp.status_code == 200, resp.get_json()
-    # (1 + 1 + 1 + 0.5 + 1) / 5 = 0.9 of 70 → 63, plus 20: 83 → B
+    # (1 + 1 + 1 + 0.5 + 0.8) / 5 = 0.86 of 70 → 60.2, plus 20: 80.2 → 80 → B
     rec = record("tptc")
-    assert rec.total == 83 and rec.level == "B" and rec.kpi["components"]["unit_results"] == 50.0
+    assert rec.total == 80 and rec.level == "B" and rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
     assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1
 
 

@@ -514,13 +514,22 @@ def rescore_leaders(rows: list[tuple[dict, object, EvaluationRecord]], chosen: d
     errors = []
     for index, (item, _task, record) in enumerate(rows):
         stored = record.kpi if isinstance(record.kpi, dict) else None
-        if not stored or "unit_results" not in (stored.get("components") or {}):
+        had = (stored or {}).get("components") or {}
+        if not had:
             continue
         instance = db.session.get(ProcessInstance, record.instance_id)
         criteria = _criteria_of(instance)
         components = components_for(instance, criteria, changed={k: v for k, v in chosen.items()
                                                                  if k != record.instance_id})
-        if abs(components.get("unit_results", 1.0) * 100 - float(stored["components"]["unit_results"])) < 0.005:
+        capacity = item.get("capacity")
+        if "capacity" in components and isinstance(capacity, (int, float)) and not isinstance(capacity, bool):
+            if not 0 <= capacity <= 100:
+                errors.append({"field": f"items[{index}].capacity", "instance_id": record.instance_id,
+                               "message": "Năng lực tổ chức thực hiện từ 0 đến 100%.",
+                               "message_en": "The capacity is a percentage from 0 to 100."})
+                continue
+            components["capacity"] = capacity / 100       # the decider lowers it when the plan slipped
+        if all(abs(components[k] * 100 - float(had.get(k, 100))) < 0.005 for k in components):
             continue
         confirmed = bool(item.get("objective_cause_confirmed"))
         result = kpi.compute([_kpi_input(i, confirmed=confirmed) for i in items_of(instance.id)], criteria, components)
@@ -530,11 +539,12 @@ def rescore_leaders(rows: list[tuple[dict, object, EvaluationRecord]], chosen: d
         summary = {k: result[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components",
                                        "formula", "sums")}
         summary["items"] = result["items"]
-        share = components["unit_results"] * 100
+        share = components.get("unit_results", 1.0) * 100
         rescores[record.instance_id] = {
             "total": total, "level": level, "score_level": levels.level_for_total(total), "scores": scores,
             "kpi": summary,
-            "reason": f"Kết quả của đơn vị phụ trách {share:g}% (đánh giá lại khi Thủ trưởng quyết định): "
+            "reason": f"Kết quả của đơn vị phụ trách {share:g}%, năng lực tổ chức thực hiện "
+                      f"{components.get('capacity', 1.0) * 100:g}% (đánh giá lại khi Thủ trưởng quyết định): "
                       f"{total:g} điểm, loại {level}"}
         if item.get("level") and levels.rank(item["level"]) < levels.rank(level):
             errors.append({"field": f"items[{index}].level", "instance_id": record.instance_id,

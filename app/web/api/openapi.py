@@ -168,7 +168,10 @@ SPEC = {
                                "properties": {"instance_id": ID,
                                               "level": {"enum": ["A", "B", "C", "D"]},
                                               "reason": {"type": "string"},
-                                              "objective_cause_confirmed": {"type": "boolean"}}}}}})},
+                                              "objective_cause_confirmed": {"type": "boolean"},
+                                              "capacity": {"type": "number", "minimum": 0, "maximum": 100,
+                                                           "description": "A leader's capacity to organise the "
+                                                           "work (percent, Decree 335; default 100)"}}}}}})},
         "/api/v1/plans": {"get": _op(
             "Work plans of a period (the caller's own, their reports', their units'), one entry per person",
             {"type": "array", "items": {"type": "object", "properties": {
