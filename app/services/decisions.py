@@ -85,6 +85,8 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
         raise BadRequest("Chưa chọn hồ sơ nào để quyết định.", "No items to decide.")
     rows = []
     for item in items:
+        if isinstance(item, dict) and isinstance(item.get("instance_id"), float) and item["instance_id"].is_integer():
+            item = dict(item, instance_id=int(item["instance_id"]))     # JSON's 7.0 is the integer 7
         # bool is an int in Python, and ids beyond the database's integer range would overflow the query
         if (not isinstance(item, dict) or not isinstance(item.get("instance_id"), int)
                 or isinstance(item["instance_id"], bool) or not 0 < item["instance_id"] < 2**31):
