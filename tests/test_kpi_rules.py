@@ -123,3 +123,23 @@ def test_compute_lists_each_item_with_its_deductions():
     out = kpi.compute([item(id=7, title="Báo cáo", errors=2, delays=1)], STAFF)
     row = out["items"][0]
     assert (row["id"], row["quality"], row["timeliness"], row["counted"]) == (7, 0.5, 0.75, True)
+
+
+def test_confirming_the_plans_objective_cause_sets_points_and_level():
+    from app.rules import levels
+    review = {"kpi": {"quantity": 80.0}, "days_worked": 21,
+              "kpi_confirmed": {"total": 92.0, "scores": {"II.1": 25}, "reasons": ["Báo cáo: chờ số liệu"]}}
+    result = kpi.plan_rules(levels.apply_level_rules("B", 85.0, review, 22), review, 22)
+    assert result["level"] == "B" and result["kpi"] == {"quantity": 80.0}
+    assert levels.allowed_decision_levels(result, objective_cause_confirmed=False) == ["B", "C", "D"]
+    assert levels.allowed_decision_levels(result, objective_cause_confirmed=True) == ["A", "B", "C", "D"]
+    kept = levels.finalize_level(result, {})
+    assert (kept["total"], kept["level"]) == (85.0, "B")
+    confirmed = levels.finalize_level(result, {"objective_cause_confirmed": True})
+    assert (confirmed["total"], confirmed["level"], confirmed["scores"]) == (92.0, "A", {"II.1": 25})
+    lowered = levels.finalize_level(result, {"objective_cause_confirmed": True, "level": "B", "reason": "Tỷ lệ"})
+    assert (lowered["total"], lowered["level"]) == (92.0, "B")
+    # discipline stands whatever is confirmed
+    strict = kpi.plan_rules(levels.apply_level_rules("B", 85.0, dict(review, discipline=True), 22),
+                            dict(review, discipline=True), 22)
+    assert levels.finalize_level(strict, {"objective_cause_confirmed": True})["level"] == "D"

@@ -90,6 +90,16 @@ def allowed_decision_levels(result: dict, objective_cause_confirmed: bool = Fals
     return [lv for lv in LEVELS if rank(lv) >= rank(top)]
 
 
+def default_level(result: dict, objective_cause_confirmed: bool = False) -> str:
+    """The level a decision that names none gives: the rules' level, or, once the decider confirms the
+    work plan's objective causes, the level of the total computed with them (within the attendance cap
+    and discipline as they stand)."""
+    plan = plan_cause(result)
+    if objective_cause_confirmed and plan is not None and plan.get("level") in LEVELS:
+        return min(result["level"], plan["level"], key=rank)
+    return result["level"]
+
+
 def finalize_level(result: dict, decision: dict | None) -> dict:
     """Apply the decider's choice; a level above what the rules allow is refused, not clamped."""
     decision = decision or {}
@@ -97,13 +107,15 @@ def finalize_level(result: dict, decision: dict | None) -> dict:
     rescore = decision.get("rescore")
     if isinstance(rescore, dict) and rescore.get("level") in LEVELS:
         # the head's batch re-evaluated a leader's unit results: the points and the level follow
+        # the re-evaluation counted the confirmed objective causes already: the review's estimate goes
+        kept = [r for r in result.get("rules_applied", []) if r.get("rule") != "plan_objective_cause"]
         result = dict(result, total=rescore["total"], level=rescore["level"], scores=rescore.get("scores"),
-                      kpi=rescore.get("kpi"), rules_applied=list(result.get("rules_applied", [])) + [
+                      kpi=rescore.get("kpi"), rules_applied=kept + [
                           {"rule": "unit_results", "level": rescore["level"], "reason": rescore.get("reason", "")}])
         result["rules_applied"] = [r for r in result["rules_applied"] if r.get("rule") != "score"] + [
             {"rule": "score", "level": rescore.get("score_level", rescore["level"]),
              "reason": f"Tổng điểm {rescore['total']:g} → loại {rescore.get('score_level', rescore['level'])}"}]
-    chosen = decision.get("level") or result["level"]
+    chosen = decision.get("level") or default_level(result, confirmed)
     if chosen not in allowed_decision_levels(result, confirmed):
         raise ValueError(f"level {chosen} is above what the rules allow ({result['level']})")
     final = dict(result, rules_applied=list(result.get("rules_applied", [])))

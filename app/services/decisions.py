@@ -106,7 +106,9 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
         record = db.session.scalars(select(EvaluationRecord).where(
             EvaluationRecord.instance_id == task.instance_id)).one()
         rows.append((item, task, record))
-    chosen = {record.instance_id: item.get("level") or record.level for item, _, record in rows}
+    chosen = {record.instance_id: item.get("level") or (levels.default_level(
+        {"level": record.level, "rules_applied": record.rules_applied or []}, bool(item.get("objective_cause_confirmed")))
+        if record.level else record.level) for item, _, record in rows}
     chosen = plans.rescore_leaders(rows, chosen)       # a leader's unit results, before the quota
     status = quota.enforce(agency.id, period, chosen, exceptional_reason=exceptional_reason, field="items")
     principal = authority.acting_for(user, rows[0][1].assignee_id) or None
