@@ -196,6 +196,12 @@ def _person_marks(instance: ProcessInstance, rows: list[dict], actor: User, late
 
 
 def _manager_marks(instance: ProcessInstance, rows: list[dict], actor: User) -> None:
+    missing = [_field_error(f"items[{n}][objective_reason]", "Ghi rõ nguyên nhân khách quan.",
+                            "Say what the objective cause is.")
+               for n, row in enumerate(rows) if row.get("objective_cause") and not str(row.get("objective_reason") or "").strip()]
+    if missing:
+        raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
+                      "The data is not valid; see the error next to each field.", missing)
     mine = _existing(instance, rows)
     for position, row in enumerate(rows):
         item = mine.get(row.get("id")) if row.get("id") is not None else None
