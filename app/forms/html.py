@@ -623,7 +623,7 @@ class _Renderer:
         if addable:
             body = body + _el("button", {"type": "button", "class": "secondary add-row", "data-add-row": name},
                               _bi("Thêm dòng", "Add a row"))
-        if not rows and not addable and not self.has_errors_under(name):
+        if not rows and not node.get("minItems") and not self.has_errors_under(name):
             # Most months have no deduction: the empty rows wait behind one tap instead of filling a
             # phone screen (the form stays within three screens).
             title = node.get("title") or name

@@ -188,10 +188,6 @@ def _expand_criteria(node: dict, context: Mapping[str, Any]) -> None:
                 prop["readOnly"] = True
                 prop["description"] = "Tính từ kế hoạch công tác khi gửi."
                 prop["x-description-en"] = "Computed from the work plan on submission."
-            else:
-                prop["description"] = "Tháng chưa có nhiệm vụ trong kế hoạch: nhập điểm (nếu liệt kê nhiệm vụ, điểm được tính từ đó)."
-                prop["x-description-en"] = ("The month has no plan items: type the points (when items are listed, "
-                                            "the points are computed from them).")
         props[code] = prop
     node["type"] = "object"
     node["properties"] = props
