@@ -7,9 +7,10 @@ export FLASK_APP := app
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/danhgia_test
 PYTEST_ARGS ?=
 
-# ruff over the code (rules in pyproject.toml)
+# ruff over the code, mypy strict on app/rules, app/engine, app/forms (both configured in pyproject.toml)
 lint: deps
 	$(BIN)/ruff check app tests bench scripts migrations
+	$(BIN)/mypy
 
 .PHONY: lint setup deps assets translations browser db run worker test test-sqlite test-postgres bench clean
 
@@ -57,9 +58,10 @@ test: setup browser
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
+# The SQLite run reports coverage (a summary of app/, no threshold; pyproject.toml [tool.coverage]).
 test-sqlite:
 	@echo "== test suite on SQLite =="
-	TEST_DATABASE_URL=sqlite $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	TEST_DATABASE_URL=sqlite $(BIN)/python -m pytest -q --cov --cov-report=term $(PYTEST_ARGS)
 
 test-postgres:
 	@echo "== test suite on PostgreSQL ($(PG_TEST_URL)) =="

@@ -13,8 +13,7 @@ import click
 from flask import Flask
 
 from .engine import clock
-from .extensions import db
-from .services import cycles, mail, orgimport, overdue, timers, versions
+from .services import cycles, dashboard, mail, orgimport, overdue, summary, timers, transaction, versions
 from .services.errors import ServiceError
 
 
@@ -26,20 +25,21 @@ def _fail(exc: ServiceError):
 def _send_mail(now: datetime | None = None) -> int:
     """Send due mail; a failure here (even a database one) is logged and never stops the timers."""
     try:
-        return mail.send_due(now)
-    except Exception:  # noqa: BLE001
-        db.session.rollback()
+        with transaction.committed():
+            return mail.send_due(now)
+    except Exception:
         logging.getLogger(__name__).exception("sending mail failed")
         return 0
 
 
 def _guarded(job) -> int:
-    """Run one of the worker's jobs; an error (the database restarting, say) is logged and the loop
-    goes on: what the job committed stays, the rest is retried on the next poll."""
+    """Run one of the worker's jobs in a transaction of its own (the job may commit its items
+    itself, one instance or chunk at a time); an error (the database restarting, say) is logged
+    and the loop goes on: what the job committed stays, the rest is retried on the next poll."""
     try:
-        return job()
-    except Exception:  # noqa: BLE001
-        db.session.rollback()
+        with transaction.committed():
+            return job()
+    except Exception:
         logging.getLogger(__name__).exception("worker: %s failed", getattr(job, "__qualname__", job))
         return 0
 
@@ -66,7 +66,8 @@ def register_commands(app: Flask) -> None:
                     logged[0] = done          # a line every 5% when stderr is not a terminal
                     click.echo(f"{label}: {done}/{total} ({100 * done // max(total, 1)}%)", err=True)
             try:
-                result = orgimport.import_org(orgimport.read_file(path), on_progress=advance)
+                with transaction.committed():
+                    result = orgimport.import_org(orgimport.read_file(path), on_progress=advance)
             except ServiceError as exc:
                 _fail(exc)
             except (json.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
@@ -89,7 +90,8 @@ def register_commands(app: Flask) -> None:
     def open_month(unit_code, period, include_subunits, chunk_size, progress):
         """Start the month's evaluations for a unit (idempotent and resumable: run it again after an
         interruption, or later for people who joined since, and it starts only who is missing)."""
-        versions.sync_from_disk()
+        with transaction.committed():
+            versions.sync_from_disk()
         try:
             opening = cycles.plan(unit_code, period, include_subunits)
             tty = sys.stderr.isatty()
@@ -108,7 +110,8 @@ def register_commands(app: Flask) -> None:
                         click.echo(f"{label}: {p.done}/{opening.total} started={p.started} skipped={p.skipped}",
                                    err=True)
                 done = cycles.run(opening, chunk_size, advance)
-            cycles.record_opened(opening, done)
+            with transaction.committed():
+                cycles.record_opened(opening, done)
         except ServiceError as exc:
             _fail(exc)
         click.echo(f"started={done.started} skipped={done.skipped}")
@@ -116,7 +119,8 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("seed-process")
     def seed_process():
         """Publish processes/ and forms/ as a new version if they changed."""
-        version = versions.sync_from_disk()
+        with transaction.committed():
+            version = versions.sync_from_disk()
         click.echo(f"{version.process_key} v{version.version} ({version.sha256[:12]})")
 
     @app.cli.group("timers")
@@ -138,33 +142,66 @@ def register_commands(app: Flask) -> None:
         # One clock for the whole run: timers, the overdue sweep, the digest, when mail is due and its
         # back-off all read --now (mail queued during the run too, through app.engine.clock).
         with clock.frozen_at(now):
-            click.echo(f"fired={timers.run_due(now)}")
-            click.echo(f"overdue={overdue.sweep(now)}")
+            with transaction.committed():
+                click.echo(f"fired={timers.run_due(now)}")
+                click.echo(f"overdue={overdue.sweep(now)}")
+            click.echo(f"summary_folded={_guarded(summary.fold)}")
+            _guarded(lambda: dashboard.refresh_city_overdue(now))
             click.echo(f"digests={_guarded(lambda: mail.send_digests(now))}")
             click.echo(f"mail_sent={_send_mail(now)}")
 
     @app.cli.command("worker")
     @click.option("--interval", default=30.0, help="seconds between polls")
     @click.option("--once", is_flag=True)
-    def worker(interval, once):
+    @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+                  envvar="WORKER_METRICS_PORT", help="serve Prometheus metrics on this port (0/unset: none)")
+    @click.option("--metrics-addr", default="127.0.0.1", envvar="WORKER_METRICS_ADDR", show_default=True,
+                  help="address the metrics port listens on")
+    def worker(interval, once, metrics_port, metrics_addr):
         """Fire due timers, flag overdue tasks and send queued mail in a loop. Run as many as you like
         (on one host or several): each claims its rows with FOR UPDATE SKIP LOCKED and commits per
         instance (per chunk for overdue notices, per mail), so every timer fires once and a killed
         worker leaves nothing half-done."""
+        from flask import current_app
+
+        from .services import metrics
+        if metrics_port:
+            metrics.start_worker_server(current_app._get_current_object(), metrics_port, metrics_addr)
+            click.echo(f"worker: metrics on http://{metrics_addr}:{metrics_port}/metrics")
         click.echo(f"worker: polling every {interval:g}s")
         while True:
             fired, late = _guarded(timers.run_due), _guarded(overdue.sweep)
+            metrics.TIMERS_FIRED.inc(fired)
+            _guarded(summary.fold)           # the city dashboard's monthly summary catches up
+            _guarded(dashboard.refresh_city_overdue)          # and its count of overdue tasks
             if fired or late:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired} overdue={late}")
             digests = _guarded(mail.send_digests)  # once a day per person who chose the daily digest
             if digests:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} digests={digests}")
             sent = _send_mail()
+            metrics.MAIL_SENT.inc(sent)
             if sent:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} mail_sent={sent}")
             if once:
                 break
             time.sleep(interval)
+
+    @app.cli.group("summary")
+    def summary_group():
+        """The city dashboard's monthly summary."""
+
+    @summary_group.command("fold")
+    def summary_fold():
+        """Fold the waiting changes into the summary now (the worker does it on every poll)."""
+        with transaction.committed():
+            click.echo(f"folded={summary.fold()}")
+
+    @summary_group.command("rebuild")
+    def summary_rebuild():
+        """Recompute the summary from the evaluation records (a repair; blocks record changes while it runs)."""
+        with transaction.committed():
+            click.echo(f"rows={summary.rebuild()}")
 
     @app.cli.group("mail")
     def mail_group():
@@ -187,7 +224,8 @@ def register_commands(app: Flask) -> None:
         sends the mail; people without an address get a printed code from their HR officer."""
         from .services import activation
         try:
-            counts = activation.send_activations(unit_code)
+            with transaction.committed():
+                counts = activation.send_activations(unit_code)
         except ServiceError as exc:
             _fail(exc)
         click.echo(f"queued={counts['queued']} no_email={counts['no_email']}")

@@ -41,13 +41,24 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     url = overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path)
     engine_options = {"pool_pre_ping": True}
+    # How long a request waits for a row another transaction holds (an instance being changed)
+    # before it answers 409 "being changed by someone else, try again" (services.unit_of_work).
+    lock_wait = int(os.environ.get("LOCK_TIMEOUT_SECONDS", "30"))
     if url.startswith("sqlite"):
-        engine_options["connect_args"] = {"timeout": 30}
+        engine_options["connect_args"] = {"timeout": lock_wait}
+    elif url.startswith("postgresql"):
+        connect_args: dict[str, object] = {"options": f"-c lock_timeout={lock_wait * 1000}"}
+        if os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() == "0":
+            # Behind PgBouncer in transaction pooling (before 1.21, or without max_prepared_statements) a
+            # statement prepared on one server connection is unknown on the next: psycopg must not prepare.
+            connect_args["prepare_threshold"] = None
+        engine_options["connect_args"] = connect_args
     cfg = {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "danhgia@localhost"),
@@ -63,6 +74,19 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "ACTIVATION_HOURS": int(os.environ.get("ACTIVATION_HOURS", "72")),
         "ACTIVATION_CODE_DAYS": int(os.environ.get("ACTIVATION_CODE_DAYS", "30")),
         "RESET_MINUTES": int(os.environ.get("RESET_MINUTES", "60")),
+        # /metrics: scrapers from these networks (comma-separated CIDRs), or any caller showing
+        # `Authorization: Bearer <METRICS_TOKEN>` (empty: no token accepted).
+        "METRICS_ALLOW": os.environ.get("METRICS_ALLOW", "127.0.0.1/32,::1/128"),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # Single sign-on (OpenID Connect): on when the issuer and the client id are set.
+        "OIDC_ISSUER": os.environ.get("OIDC_ISSUER", "").strip().rstrip("/"),
+        "OIDC_CLIENT_ID": os.environ.get("OIDC_CLIENT_ID", "").strip(),
+        "OIDC_CLIENT_SECRET": os.environ.get("OIDC_CLIENT_SECRET", ""),
+        "OIDC_SCOPE": os.environ.get("OIDC_SCOPE", "openid profile email"),
+        # Seconds of clock difference tolerated when checking an id token's times.
+        "OIDC_LEEWAY": int(os.environ.get("OIDC_LEEWAY", "60")),
+        # LOCAL_LOGIN=0: no password sign-in at all (the city's identity provider only).
+        "LOCAL_LOGIN": os.environ.get("LOCAL_LOGIN", "1").strip() != "0",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",

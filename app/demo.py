@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .services import orgimport, versions
+from .services import orgimport, transaction, versions
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "org.json"
 DEMO_PASSWORD = "DanhGia@2026"
 
 
 def load_demo() -> list[str]:
-    versions.sync_from_disk()
     payload = orgimport.read_file(DEMO_FILE)
-    orgimport.import_org(payload)
+    with transaction.committed():          # `flask demo` and the tests' fixtures call it as a command
+        versions.sync_from_disk()
+        orgimport.import_org(payload)
     lines = ["Tài khoản demo (mật khẩu chung / shared password: %s):" % DEMO_PASSWORD]
     for person in payload["people"]:
         roles = ", ".join(person.get("roles") or []) or person.get("position_group", "")

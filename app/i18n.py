@@ -44,7 +44,7 @@ def select_locale() -> str:
         if current_user and current_user.is_authenticated:
             from app.services import preferences
             return preferences.language_of(current_user)
-    except Exception:  # noqa: BLE001 — no user loader yet, a broken row: Vietnamese
+    except Exception:   # no user loader yet, a broken row: Vietnamese
         pass
     return DEFAULT
 

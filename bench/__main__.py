@@ -9,7 +9,12 @@
 4. synthetic history up to `--tasks` human tasks (bench/history.py, COPY);
 5. task completion through the HTTP API under gunicorn with `--clients` concurrent clients, beside the
    raw floor for load + complete + save;
-6. inbox (`tasks.inbox`) and dashboard (`dashboard.build`) latency, in process, p50/p95.
+6. inbox (`tasks.inbox`) and dashboard (`dashboard.build`) latency, in process, p50/p95; the city-wide
+   dashboard's 12-month trend from the monthly summary (migration 0011) beside today's query over the
+   records, and the time the worker takes to fold the history's summary deltas.
+
+`--dashboard-only` builds the city, `--dashboard-months` - 1 finished months and the month measured (every
+self-evaluation ready and overdue) with COPY, and measures only the dashboards: minutes, not hours.
 
 The database (`--db`, default danhgia_bench) is dropped and created again: never point it at real data.
 """
@@ -72,7 +77,12 @@ def main(argv=None) -> int:
     ap.add_argument("--import-db", default="postgresql://postgres@127.0.0.1:5432/danhgia_bench_import",
                     help="database of the organisation import step (dropped and created again)")
     ap.add_argument("--skip-import", action="store_true", help="leave out the organisation import step")
+    ap.add_argument("--dashboard-only", action="store_true",
+                    help="only the city and a year of finished months, then the dashboard measurements")
+    ap.add_argument("--dashboard-months", type=int, default=12, help="months written with --dashboard-only")
     args = ap.parse_args(argv)
+    if args.dashboard_only:
+        args.skip_import = True
 
     url = args.db.replace("postgresql://", "postgresql+psycopg://", 1)
     instance_path = tempfile.mkdtemp(prefix="danhgia-bench-")
@@ -117,6 +127,9 @@ def main(argv=None) -> int:
             return (floor.start_rate(loaded, seed, calendar, args.floor_n),
                     floor.start_rate(loaded, seed, calendar, args.floor_n, spec_less=True))
 
+        if args.dashboard_only:
+            return dashboard_only(args, db, shape, version, scheme, load_before)
+
         before = floors("before the opening")
         say(f"opening {args.period} for the whole city ({shape['people']} people)")
         began, cpu = time.perf_counter(), time.process_time()
@@ -155,6 +168,7 @@ def main(argv=None) -> int:
         say(f"history: {months} earlier month(s) with COPY to reach {args.tasks} human tasks")
         scheme_id = db.session.scalar(select(Scheme.id).where(Scheme.code == scheme.code).limit(1))
         history.build(db.engine, args.period, months, version.id, scheme_id)
+        results["fold"] = fold_summary(db)
         results["tasks_stored"] = db.session.scalar(select(func.count()).select_from(HumanTask))
         results["ready_tasks"] = db.session.scalar(select(func.count()).select_from(HumanTask)
                                                    .where(HumanTask.status == "ready"))
@@ -235,21 +249,112 @@ def main(argv=None) -> int:
                 "AND t.agency_id = (SELECT id FROM units WHERE code = :c) GROUP BY t.step"),
                 {"now": now, "p": args.period, "c": code}).all()
             agg_ms.append(1000 * (time.perf_counter() - t))
-        db.session.remove()
-        viewer = db.session.get(User, 1)
-        city_ms = []
-        try:
-            for _ in range(3):
-                t = time.perf_counter()
-                dashboard.build(viewer, "HN", args.period, now)
-                city_ms.append(1000 * (time.perf_counter() - t))
-        except Exception as exc:  # noqa: BLE001 — reported in the table
-            db.session.rollback()
-            city_ms = [f"fails: {type(exc).__name__}: {str(exc).splitlines()[0][:90]}"]
+        city = city_dashboard(db, args.period, now)
         results["latency"] = {"inbox": inbox_ms, "inbox_rows": inbox_rows, "dashboard": dash_ms, "agg": agg_ms,
-                              "city": city_ms, "agency_people": shape["people"] / shape["agencies"]}
+                              "city": city["build"], "city_trend": city,
+                              "agency_people": shape["people"] / shape["agencies"]}
 
     report(args, shape, results, load_before)
+    return 0
+
+
+def fold_summary(db) -> dict:
+    """What the worker does after the history's COPY: fold its summary deltas (one per record)."""
+    from app.models import RecordSummaryDelta
+    from app.services import summary
+    waiting = db.session.scalar(select(func.count()).select_from(RecordSummaryDelta))
+    say(f"folding {waiting:,} summary deltas")
+    began = time.perf_counter()
+    summary.fold()
+    seconds = time.perf_counter() - began
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("record_summary_delta", "record_summary", "record_unit_summary"):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))     # what autovacuum does soon after
+    return {"deltas": waiting, "seconds": seconds}
+
+
+def city_dashboard(db, period: str, now, runs: int = 5) -> dict:
+    """The city-wide dashboard (the root unit, seen by the administrator): the whole build, and its
+    12-month trend both ways: from the monthly summary (what build() uses) and today's query over the
+    records (what build() did before, and still does for one agency)."""
+    from sqlalchemy import true
+
+    from app.models import User
+    from app.services import dashboard, summary
+    say("city dashboard latency: build(), trend from the summary, trend from the records")
+    periods = dashboard.last_periods(period)
+    out = {"build": [], "summary": [], "records": [], "records_rows": 0}
+    t = time.perf_counter()
+    dashboard.refresh_city_overdue(now)          # what the worker does every poll
+    out["refresh_ms"] = 1000 * (time.perf_counter() - t)
+    try:
+        for round_ in range(runs + 1):
+            db.session.remove()
+            viewer = db.session.get(User, 1)
+            t = time.perf_counter()
+            dashboard.build(viewer, "HN", period, now)
+            built = 1000 * (time.perf_counter() - t)
+            t = time.perf_counter()
+            summary.trend_rows(periods, dashboard.ENDED)
+            from_summary = 1000 * (time.perf_counter() - t)
+            t = time.perf_counter()
+            out["records_rows"] = len(dashboard.trend_from_records(periods, true()))
+            from_records = 1000 * (time.perf_counter() - t)
+            if round_:                       # the first round warms the caches
+                out["build"].append(built)
+                out["summary"].append(from_summary)
+                out["records"].append(from_records)
+        records = db.session.scalar(text("SELECT count(*) FROM evaluation_records WHERE period = ANY(:p)"),
+                                    {"p": periods})
+        out["records_in_window"] = records
+    except Exception as exc:
+        db.session.rollback()
+        out["build"] = [f"fails: {type(exc).__name__}: {str(exc).splitlines()[0][:90]}"]
+    return out
+
+
+def city_lines(city: dict, fold: dict | None) -> list[str]:
+    lines = []
+    add = lines.append
+    build = city["build"]
+    if build and isinstance(build[0], str):
+        add(f"{'  dashboard.build() for the whole city':<58} {build[0]}")
+        return lines
+    add(f"{'  dashboard.build() for the whole city, median / max ms':<58} "
+        f"{statistics.median(build):>8.0f} / {max(build):>6.0f} {'<= 200':>14}")
+    add(f"{'    12-month trend, today query over {0:,} records (ms)'.format(city.get('records_in_window', 0)):<58} "
+        f"{statistics.median(city['records']):>18.0f}")
+    add(f"{'    12-month trend from the monthly summary (ms)':<58} {statistics.median(city['summary']):>18.1f}")
+    add(f"{'    the worker counting the open months overdue tasks (ms)':<58} {city['refresh_ms']:>18.0f}")
+    if fold:
+        add(f"{'    summary: folding {0:,} deltas after the COPY (s)'.format(fold['deltas']):<58} "
+            f"{fold['seconds']:>18.1f}")
+    return lines
+
+
+def dashboard_only(args, db, shape, version, scheme, load_before) -> int:
+    from datetime import date
+
+    from app.models import Scheme
+    from app.rules.workdays import month_after
+
+    from . import history
+    after = month_after(args.period)
+    scheme_id = db.session.scalar(select(Scheme.id).where(Scheme.code == scheme.code).limit(1))
+    db.session.commit()
+    say(f"history: {args.dashboard_months - 1} finished months before {args.period}, and {args.period} open "
+        "after its self-evaluation deadline, with COPY")
+    history.build(db.engine, args.period, args.dashboard_months - 1, version.id, scheme_id, with_tasks=False)
+    history.open_month(db.engine, args.period, version.id, scheme_id)
+    fold = fold_summary(db)
+    now = datetime.combine(date(after.year, after.month, 6), datetime.min.time(), timezone.utc)
+    city = city_dashboard(db, args.period, now)
+    print(f"\nDashboards only: {shape['people']:,} people in {shape['units']:,} units, {args.dashboard_months - 1} "
+          f"finished months and the open one; PostgreSQL; {os.cpu_count()} CPU cores; load average before {load_before:.2f}, "
+          f"now {os.getloadavg()[0]:.2f}\n")
+    print(f"{'measure':<58} {'result':>18} {'target':>14}")
+    print("-" * 92)
+    print("\n".join(city_lines(city, fold)), flush=True)
     return 0
 
 
@@ -284,9 +389,7 @@ def report(args, shape, r, load_before) -> None:
         f"{pct(ld, 50):>8.1f} / {pct(ld, 95):>6.1f} {'p95 <= 100':>14}")
     add(f"{'  (~{0:.0f} people per agency; per-step aggregate SQL p50/p95)'.format(lat['agency_people']):<58} "
         f"{pct(lat['agg'], 50):>8.1f} / {pct(lat['agg'], 95):>6.1f}")
-    city = lat["city"]
-    add(f"{'  dashboard.build() for the whole city, median ms':<58} "
-        + (f"{statistics.median(city):>18.0f}" if city and not isinstance(city[0], str) else f" {city[0]}"))
+    lines += city_lines(lat["city_trend"], r.get("fold"))
     if r.get("org_import"):
         from .orgfile import report_lines
         lines += report_lines(r["org_import"])

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.city import GIVEN, MIDDLE, SURNAMES  # noqa: E402
+from bench.city import GIVEN, MIDDLE, SURNAMES
 
 BEFORE_MS_PER_PERSON = 85.0     # one scrypt hash and ORM object per person (506 people: 42.8 s)
 

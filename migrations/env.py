@@ -12,6 +12,11 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 fileConfig(config.config_file_name)
+# fileConfig disables every logger that exists already; `flask db upgrade` and the tests run this
+# inside the app, whose own loggers (app.*) must keep logging afterwards
+for _name, _logger in logging.root.manager.loggerDict.items():
+    if (_name == "app" or _name.startswith("app.")) and isinstance(_logger, logging.Logger):
+        _logger.disabled = False
 logger = logging.getLogger('alembic.env')
 
 

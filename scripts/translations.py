@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from translations_en import EN  # noqa: E402
+from translations_en import EN
 
 POT = os.path.join(ROOT, "app", "translations", "messages.pot")
 OUT = os.path.join(ROOT, "app", "translations", "en", "LC_MESSAGES")

@@ -810,4 +810,11 @@ EN = {
     "Kế hoạch đã hoàn thành": "Plan done",
     "Kế hoạch": "Plan",
     "Năng lực tổ chức thực hiện (%%)": "Capacity to organise the work (%%)",
+    "Đăng nhập bằng tài khoản của thành phố": "Sign in with the city's account",
+    "Tiến độ chuyển hồ sơ": "Progress of the move",
+    "Đã xử lý {done}/{total} hồ sơ, đã chuyển {moved}.": "{done}/{total} evaluations done, {moved} moved.",
+    "Dừng lại: lỗi khi gửi lô hồ sơ; các lô đã gửi được giữ nguyên.":
+        "Stopped: a batch could not be sent; the batches already sent stay moved.",
+    "Cá nhân đăng ký kế hoạch": "Work plan",
+    "Lãnh đạo duyệt kế hoạch": "Plan approval",
 }

@@ -48,6 +48,10 @@ class LiveServer:
 
 def fresh_session() -> None:
     """End the test thread's transaction and forget cached objects, so the next query sees what
-    the server committed (and, on SQLite, no lock of ours blocks the server's next write)."""
-    db.session.rollback()
+    the server committed (and, on SQLite, no lock of ours blocks the server's next write). What the
+    test ran directly is committed first: services never commit, the test is their outermost caller
+    (a failed unit of work is rolled back instead)."""
+    from app.services import transaction
+    with transaction.committed():
+        pass
     db.session.expire_all()

@@ -25,6 +25,8 @@ KINDS = {
     "assignee": {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "manager": 200},
     # exports are scoped rows: a staff member gets a file with their own row only
     "export": {"anonymous": 302, **ALL, "other_staff": 403, "designer": 403},
+    # single sign-on is off in the test app (no OIDC_ISSUER): its pages do not exist; test_sso covers them on
+    "sso_off": dict.fromkeys(ROLES, 404),
 }
 
 
@@ -63,6 +65,10 @@ GET = {
     "api.plan_list": ("signed_in", "?period=2030-03"),
     "account.activate": ("public", ""), "account.reset": ("public", ""), "account.forgot": ("public", ""),
     "account.pending": ("hr", ""), "transfers.transfer_page": ("hr", ""),
+    # probes answer anyone; /metrics answers loopback (the test client's address) or a bearer token,
+    # and test_ops checks that another network is refused
+    "ops.healthz": ("public", ""), "ops.readyz": ("public", ""), "ops.metrics": ("public", ""),
+    "sso.start": ("sso_off", ""), "sso.callback": ("sso_off", ""),
 }
 # Writes: who must be refused. "any" = every signed-in person may call it (their own data only).
 WRITE = {

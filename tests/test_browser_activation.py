@@ -17,7 +17,7 @@ from .test_browser import (PHONE, assert_accessible, assert_no_horizontal_overfl
 pytestmark = pytest.mark.browser
 
 
-def test_activation_on_a_phone(ctx, live_server, new_page):  # noqa: F811
+def test_activation_on_a_phone(ctx, live_server, new_page):
     orgimport.import_org({"people": [{"username": "moi1", "full_name": "Nguyễn Văn Mới", "unit": "SNV-TCCB"}]})
     secret = activation._issue(user("moi1"), "activation", "mail")
     db.session.commit()

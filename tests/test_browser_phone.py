@@ -126,7 +126,7 @@ def _check(page, base_url: str, english_phrases: list[str], vietnamese_phrases: 
 
 
 @pytest.mark.parametrize("phone", sorted(PHONES))
-def test_every_role_on_a_phone_in_one_language(ctx, client, live_server, chromium, phone):  # noqa: F811
+def test_every_role_on_a_phone_in_one_language(ctx, client, live_server, chromium, phone):
     _month_at_the_head(client)
     english, vietnamese = _phrases(_catalog())
     names = _names()
@@ -165,7 +165,7 @@ def test_every_role_on_a_phone_in_one_language(ctx, client, live_server, chromiu
 
 
 def test_staff_form_on_a_phone_fits_three_screens_and_its_totals_agree_with_the_server(
-        ctx, client, live_server, chromium):  # noqa: F811
+        ctx, client, live_server, chromium):
     """ttb self-evaluates at 390×844 in Vietnamese: the form is at most three screens tall; "4,5" and
     "4.5" are both numbers; a score over its maximum is flagged at once next to its field while its
     group's subtotal counts it at the maximum, as the total does; the subtotals and the total the page

@@ -70,6 +70,9 @@ def add_party_cell_step(bpmn: str, deadline_in: str = "init") -> str:
         etree.SubElement(ext, q("spiffworkflow:preScript")).text = DEADLINE
     props = etree.SubElement(ext, q("spiffworkflow:properties"))
     etree.SubElement(props, q("spiffworkflow:property"), name="formJsonSchemaFilename", value="party_cell_comment.json")
+    # the month waits for the head's decision while the party cell comments
+    etree.SubElement(props, q("spiffworkflow:property"), name="stepStatus", value="decision")
+    etree.SubElement(props, q("spiffworkflow:property"), name="stepOrder", value="3")
     etree.SubElement(ext, q("spiffworkflow:instructionsForEndUser")).text = \
         "Chi bộ góp ý về **{{ subject.full_name }}** kỳ **{{ period }}** (tổng điểm {{ result.total }})."
     etree.SubElement(ext, q("spiffworkflow:variableName")).text = "party_cell_comment"
@@ -215,6 +218,8 @@ def test_a_designer_adds_a_step_with_a_new_lane_and_form_and_the_next_month_runs
     secretary = Api(client, "btcb")
     task = secretary.task_for("ttb", "party_cell_comment")
     assert task["title"] == "Chi bộ góp ý" and task["due_at"].startswith("2030-04-09")   # WD7 of April 2030 (Tuesday)
+    db.session.expire_all()
+    assert instance_of("ttb").record.status == "decision"      # the status the added step declares
     detail = secretary.get(f"/tasks/{task['id']}").get_json()
     assert set(detail["schema"]["properties"]) == {"result", "agrees", "party_comment"}
     assert "Trần Thị Bình" in detail["instructions"]
@@ -719,6 +724,14 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ").fill("7")
         panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ").blur()
         expect(panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ")).to_have_value("7")
+        # what the step means to the application: the status from the list, its number
+        status = panel.get_by_label("Trạng thái hồ sơ khi bước đang mở (stepStatus)")
+        expect(status.locator("option")).to_have_count(5)     # none + the four statuses a step may mean
+        status.select_option("decision")
+        panel.get_by_label("Số thứ tự bước (stepOrder)").fill("x")
+        expect(panel.get_by_text("Số nguyên từ 1 đến 99")).to_be_visible()
+        panel.get_by_label("Số thứ tự bước (stepOrder)").fill("3")
+        panel.get_by_label("Số thứ tự bước (stepOrder)").blur()
         page.locator("#btn-save").click()
         expect(app).to_have_attribute("data-saved-revision", re.compile(r"\d+"))
         expect(page.locator("#save-status")).to_contain_text("Đã lưu")
@@ -772,6 +785,8 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
     assert added.find(".//spiffworkflow:property[@name='formJsonSchemaFilename']", NS).get("value") == "party_cell_comment.json"
     assert added.find(".//spiffworkflow:instructionsForEndUser", NS).text == "Chi bộ góp ý trước khi quyết định."
     assert added.find(".//spiffworkflow:variableName", NS).text == "party_cell_comment"
+    assert added.find(".//spiffworkflow:property[@name='stepStatus']", NS).get("value") == "decision"
+    assert added.find(".//spiffworkflow:property[@name='stepOrder']", NS).get("value") == "3"
     assert f"{new_id}_due = wd_deadline(period, 7, opened_at)" in saved
     loaded = specs.parse({**db.session.get(ProcessDraft, draft_id).files})   # the saved XML still runs
     assert loaded[0].task_specs[new_id].extensions["properties"]["formJsonSchemaFilename"] == "party_cell_comment.json"

@@ -18,6 +18,9 @@ from .test_designer import json_token, login, new_draft, publish, upload
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "corpus"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
+# findings about a whole file that cannot be read as a diagram (the form's own finding is repeated on
+# every task that uses it)
+FILE_LEVEL = {"xml_syntax", "unsafe_xml", "no_bpmn", "form_invalid"}
 COMMENT = (Path(__file__).resolve().parent / "fixtures" / "designer" / "comment.json").read_bytes()
 
 
@@ -28,6 +31,7 @@ def _versions() -> int:
 def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_element(client):
     login(client, "admin")
     problems = []
+    current_version = db.session.scalar(select(func.max(ProcessVersion.id)))
     for case, expected in EXPECTED.items():
         outcome = expected["outcome"]
         draft_id = new_draft(client, case)
@@ -42,6 +46,12 @@ def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_el
         statuses["draft"] = client.get(f"/designer/drafts/{draft_id}").status_code
         model = client.get(f"/designer/drafts/{draft_id}/model.json")
         statuses["model"] = model.status_code
+        # every page of the designer that shows the draft: the modeler, its tables and forms, the comparison
+        statuses["modeler"] = client.get(f"/designer/drafts/{draft_id}/modeler").status_code
+        if "dmn" in expected:
+            statuses["dmn_page"] = client.get(f"/designer/drafts/{draft_id}/dmn/pick.dmn").status_code
+        statuses["form_page"] = client.get(f"/designer/drafts/{draft_id}/forms/comment.json").status_code
+        statuses["diff"] = client.get(f"/designer/diff?a={current_version}&b=d{draft_id}").status_code
         token = json_token(client, draft_id) if statuses["draft"] == 200 else ""
         headers = {"X-CSRFToken": token}
         validate = client.post(f"/designer/drafts/{draft_id}/validate.json", json={}, headers=headers)
@@ -76,4 +86,63 @@ def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_el
                 problems.append((case, "published", statuses))
             if not all(f["message"] and f["message_en"] for f in findings):
                 problems.append((case, "finding without words", findings))
+        # every error names its element (drawn on the diagram), parse errors included; only a file
+        # that is not XML at all has no element to name
+        unplaced = [f["code"] for f in findings if f["severity"] == "error" and not f["element"]
+                    and f["code"] not in FILE_LEVEL]
+        if unplaced:
+            problems.append((case, "error without its element", unplaced))
     assert problems == []
+
+
+def test_ids_beyond_the_database_integers_are_not_found_never_a_500(client):
+    """PostgreSQL refuses an id over 2³¹−1 with an overflow: every id the designer reads from a path,
+    a query string or a form is bounded first."""
+    from .conftest import csrf_token
+    login(client, "admin")
+    big = "99999999999999999999"
+    current = db.session.scalar(select(func.max(ProcessVersion.id)))
+    statuses = {}
+    for path in (f"/designer/versions/{big}", f"/designer/instances/{big}/move", f"/designer/drafts/{big}",
+                 f"/designer/versions/{big}/migrate", f"/designer/diff?a={big}&b=d{big}",
+                 f"/designer/diff?a={current}&b={big}", f"/designer/diff?a={current}&b=d{big}"):
+        statuses[path] = client.get(path).status_code
+    page = client.get(f"/designer/versions/{current}/migrate").get_data(as_text=True)
+    token = csrf_token(page)
+    statuses["migrate"] = client.post(f"/designer/versions/{current}/migrate",
+                                      data={"instance": [big], "csrf_token": token}).status_code
+    resp = client.post(f"/designer/versions/{current}/migrate", headers={"Accept": "application/json"},
+                       data={"instance": [big], "done": big, "total": big, "csrf_token": token})
+    statuses["migrate_batch"] = resp.status_code
+    assert resp.get_json() == {"results": []}
+    statuses["new_draft"] = client.post("/designer/drafts", data={"base_version_id": big, "csrf_token": token}).status_code
+    assert all(s < 500 for s in statuses.values()), statuses
+    assert statuses[f"/designer/drafts/{big}"] == 404 and statuses["new_draft"] == 404
+
+
+def test_odd_payloads_to_the_json_endpoints_are_answered_never_a_500(client):
+    login(client, "admin")
+    draft_id = new_draft(client, "payloads")
+    headers = {"X-CSRFToken": json_token(client, draft_id)}
+    bodies = [[], "x", 1, {"subject": ["ttb"]}, {"subject": "ttb", "period": "9999-99"},
+              {"subject": "ttb", "period": {"a": 1}}, {"subject": "ttb", "answers": []},
+              {"subject": "ttb", "answers": {"self_evaluation": "x"}},
+              {"subject": "ttb", "answers": {"self_evaluation": [1, 2]}},
+              {"subject": "ttb", "answers": {"self_evaluation": {"scores": "x"}}},
+              {"subject": "ttb", "answers": {"self_evaluation": None, "review": None, "decision": None}},
+              {"subject": "ttb", "answers": {"review": {"scores": {"a": 1e308}}}},
+              {"subject": "ttb", "xml": 5}, {"subject": "ttb", "xml": "<x/>"}, {"subject": "ttb", "xml": ""},
+              {"subject": "ttb", "xml": "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"},
+              {"xml": "<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'/>"}]
+    bad = []
+    for endpoint, cases in (("test-run.json", bodies), ("validate.json", bodies),
+                            ("simulate.json", [b for b in bodies if not isinstance(b, dict) or "xml" in b])):
+        url = f"/designer/drafts/{draft_id}/{endpoint}"
+        resp = client.post(url, data="{{{", headers=dict(headers, **{"Content-Type": "application/json"}))
+        if resp.status_code >= 500:
+            bad.append((endpoint, "not JSON", resp.status_code))
+        for body in cases:
+            resp = client.post(url, json=body, headers=headers)
+            if resp.status_code >= 500:
+                bad.append((endpoint, body, resp.status_code))
+    assert bad == []

@@ -82,6 +82,48 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
         page.locator("#dmn-save").click()
         expect(dmn).to_have_attribute("data-saved-revision", __import__("re").compile(r"\d+"))
         expect(page.locator("#dmn-status")).to_contain_text("Đã lưu")
+        # an entry the app cannot run: refused on save, its row marked in the table, then fixed
+        bad_row = page.locator('#dmn-canvas td[data-row-id="rule_a"].finding-cell-error')
+        expect(bad_row).to_have_count(0)
+        cell.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("[90..100]")
+        page.locator("#dmn-canvas h3, #dmn-canvas .tjs-table-head, #dmn-canvas th").first.click()
+        page.locator("#dmn-save").click()
+        expect(page.locator("#dmn-status")).to_contain_text("còn lỗi phải sửa")
+        expect(page.locator('#dmn-findings li[data-element="rule_a"]')).to_have_count(1)
+        assert bad_row.count() >= 1
+        cell.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(">= 92")
+        page.locator("#dmn-canvas h3, #dmn-canvas .tjs-table-head, #dmn-canvas th").first.click()
+        page.locator("#dmn-save").click()
+        expect(page.locator("#dmn-status")).to_have_text("Đã lưu")
+        expect(bad_row).to_have_count(0)
+        # a hit policy the engine does not apply as written: refused on save, the table marked
+        table_mark = page.locator("#dmn-canvas .decision-table-properties.finding-cell-error")
+        policy = page.locator("#dmn-canvas .hit-policy .dms-input")
+        policy.focus()
+        for key in ("ArrowDown", "ArrowDown", "ArrowDown", "Enter"):   # open, First, Priority, close
+            page.keyboard.press(key)
+        expect(page.locator("#dmn-canvas .hit-policy .dms-input")).to_have_text("Priority")
+        page.locator("#dmn-save").click()
+        expect(page.locator("#dmn-status")).to_contain_text("còn lỗi phải sửa")
+        expect(page.locator('#dmn-findings li[data-element="classification"]')).to_contain_text("PRIORITY")
+        expect(table_mark).to_have_count(1)
+        policy.focus()
+        for key in ("ArrowDown", "ArrowUp", "Enter"):                  # open, First, close
+            page.keyboard.press(key)
+        expect(policy).to_have_text("First")
+        # and a column more: an input the designer adds in dmn-js (its cells match anything until filled)
+        inputs = page.locator("#dmn-canvas th.input-cell")
+        before_columns = inputs.count()
+        page.locator('#dmn-canvas .add-input button').click()
+        page.keyboard.press("Escape")
+        expect(inputs).to_have_count(before_columns + 1)
+        page.locator("#dmn-save").click()
+        expect(page.locator("#dmn-status")).to_have_text("Đã lưu")
+        expect(table_mark).to_have_count(0)
         assert_accessible(page, server.url, exclude="#dmn-canvas")
         page.screenshot(path=str(SHOTS / "designer-dmn-js.png"), full_page=True)
 
@@ -110,4 +152,56 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
     dmn_root = etree.fromstring(files["classification.dmn"].encode())
     texts = [t.text for t in dmn_root.iter("{*}text")]
     assert "&gt;= 92" in files["classification.dmn"] or ">= 92" in texts, texts
+    table = next(el for el in dmn_root.iter("{*}decisionTable"))
+    assert table.get("hitPolicy") == "FIRST" and len(table.findall("{*}input")) == 2, etree.tostring(table)[:300]
     assert '"field_1"' in files["party_cell_comment.json"] and "Góp ý của chi bộ (sửa)" in files["party_cell_comment.json"]
+
+
+@pytest.mark.browser
+def test_the_migration_page_moves_batch_by_batch_with_a_progress_bar(ctx, client, monkeypatch):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    from sqlalchemy import select
+
+    from app.models import AuditEvent, ProcessInstance
+    from app.services import versions
+
+    from .conftest import PERIOD
+    from .live_server import LiveServer, fresh_session
+    from .support import Api
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).get_json()["started"] == 5
+    files = versions.files_from_disk()
+    bpmn = next(n for n in files if n.endswith(".bpmn"))
+    files[bpmn] = files[bpmn].replace("</bpmn:definitions>", "<!-- v2 -->\n</bpmn:definitions>")
+    v2 = versions.publish(files, note="v2")
+    db.session.commit()
+    v2_id = v2.id
+    monkeypatch.setattr(designer, "BATCH", 2)          # 5 instances: batches of 2, 2 and 1
+    fresh_session()
+    with LiveServer(ctx) as server, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(base_url=server.url, locale="vi-VN", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        js_errors = []
+        page.on("pageerror", lambda exc: js_errors.append(str(exc)))
+        page.goto("/login")
+        page.get_by_label("Tên đăng nhập").fill("admin")
+        page.get_by_label("Mật khẩu").fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.goto(f"/designer/versions/{v2_id}/migrate")
+        expect(page.locator('#migration-plan tr[data-can-move="yes"]')).to_have_count(5)
+        page.get_by_role("button", name="Chuyển các hồ sơ đã chọn").click()
+        expect(page.locator("#migrate-form")).to_have_attribute("data-finished", "true")
+        expect(page.locator("#migration-status")).to_have_text("Đã xử lý 5/5 hồ sơ, đã chuyển 5.")
+        assert page.locator("#migration-bar").evaluate("el => [el.value, el.max]") == [5, 5]
+        expect(page.locator('#migration-plan tr[data-moved="yes"]')).to_have_count(5)
+        assert_accessible(page, server.url)
+        assert not js_errors, js_errors
+        context.close()
+        browser.close()
+    fresh_session()
+    batches = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "migration_batch")
+                                 .order_by(AuditEvent.id)).all()
+    assert [(b.details["batch"], b.details["done"], b.details["total"]) for b in batches] == [(1, 2, 5), (2, 4, 5), (3, 5, 5)]
+    assert {i.version_id for i in db.session.scalars(select(ProcessInstance))} == {v2_id}

@@ -20,10 +20,15 @@ def disk_files() -> dict[str, str]:
 
 
 def lint(files):
-    return validation.validate(files, known_roles=versions.KNOWN_ROLES, app_forms=versions.APP_FORMS)
+    return validation.validate(files, known_roles=versions.KNOWN_ROLES, app_forms=versions.APP_FORMS,
+                               notice_kinds=versions.notice_kinds())
 
 
-def test_simulation_covers_every_path_of_the_shipped_process(ctx):
+def test_simulation_covers_every_path_of_the_shipped_process(ctx, monkeypatch):
+    from flask import current_app
+    # the month's work plan is part of the process wherever the deployment turns it on (the suite
+    # turns it off for the other tests)
+    monkeypatch.setitem(current_app.config, "WORK_PLAN_PHASE", True)
     findings, report = simulate.findings(disk_files(), "monthly_evaluation")
     assert [f.message_en for f in findings if f.severity == "error"] == []
     assert report.exhausted and report.unreached == []
@@ -66,6 +71,18 @@ def test_the_static_checks_know_the_data():
                                              'review.get("return_for_revisio")', ("form_field_unknown", "to_revision")),
         "a name set on one path only": (SHIPPED, "self_evaluation_missed = True",
                                         "self_evaluation_missed = True\nlate_note = 1", None),
+        "a reminder for a step that does not exist": (SHIPPED, 'notify("reminder", "review")',
+                                                       'notify("reminder", "reviw")', ("notice_step", "review_remind")),
+        "a notice the app does not have": (SHIPPED, 'notify("returned", "self_evaluation")',
+                                           'notify("return", "self_evaluation")', ("notice_kind", "revision")),
+        "a role that does not resolve": (SHIPPED, 'same_holder("direct_manager", "decider")',
+                                         'same_holder("direct_manager", "decidr")',
+                                         ("role_unknown", "flow_review_merge_review_by_decider")),
+        "a hit policy the engine does not apply": ("classification.dmn", 'hitPolicy="UNIQUE"', 'hitPolicy="PRIORITY"',
+                                                   ("dmn_hit_policy", "classification")),
+        "a form stored over the month's criteria": (SHIPPED, "<spiffworkflow:variableName>review</spiffworkflow:variableName>",
+                                                    "<spiffworkflow:variableName>criteria</spiffworkflow:variableName>",
+                                                    ("variable_name", "review")),
         "a DMN input nobody supplies": ("classification.dmn", "<text>total</text>", "<text>totals</text>",
                                         ("name_unset", "classify")),
     }
@@ -140,3 +157,27 @@ def test_script_unit_tests_run_on_validate():
     errors = [f for f in validation.errors(lint(dict(files, **{SHIPPED: failing})))]
     assert [(f.code, f.element) for f in errors] == [("script_test_failed", "revision")]
     assert "NameError" in errors[0].message_en
+
+
+def test_the_notices_a_script_may_ask_for_are_the_ones_the_app_sends(ctx, monkeypatch):
+    from app.services import instances
+    assert {"reminder", "escalation", "published", "returned"} <= versions.notice_kinds()
+    # a notice the application learns to send is accepted at once
+    files = disk_files()
+    files[SHIPPED] = files[SHIPPED].replace('notify("returned", "self_evaluation")', 'notify("sent_back", "self_evaluation")')
+    assert [f.code for f in versions.validate(files) if f.severity == "error"] == ["notice_kind"]
+    monkeypatch.setitem(instances.NOTIFY_TEXT, "sent_back", "{period}")
+    assert [f.code for f in versions.validate(files) if f.severity == "error"] == []
+
+
+def test_instructions_that_show_a_name_nobody_sets_are_flagged_as_advice():
+    files = disk_files()
+    files[SHIPPED] = files[SHIPPED].replace("**{{ subject.full_name }}** kỳ **{{ period }}**",
+                                            "**{{ subject.full_name }}** kỳ **{{ perod }}**", 1)
+    findings = lint(files)
+    assert validation.errors(findings) == []
+    assert [(f.code, f.element) for f in findings] == [("instructions_name", "review")]
+    assert "perod" in findings[0].message_en
+    files = disk_files()
+    files[SHIPPED] = files[SHIPPED].replace("{{ period }}", "{{ period }", 1)
+    assert [f.code for f in lint(files)] == ["instructions_template"]

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import AuditEvent, HumanTask, Notification, ProcessInstance
 from app.services import instances, operations, timers
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.transaction import committed
 
 from .conftest import PERIOD, csrf_token, user
 from .monitor_seed import instance_id, open_month, ready_task, record, review, self_evaluate
@@ -295,7 +296,8 @@ def test_retry_after_an_engine_error(division, monkeypatch):
 
     # fixed: the retry runs the due timers and the instance goes on
     monkeypatch.setattr(Workflow, "run_timers", real)
-    instance = operations.retry(user("nva"), ttb, now=OLD_SELF_DUE + timedelta(hours=9))
+    with committed():
+        operations.retry(user("nva"), ttb, now=OLD_SELF_DUE + timedelta(hours=9))
     db.session.expire_all()
     instance = db.session.get(ProcessInstance, ttb)
     assert instance.status == "running" and instance.error is None
@@ -312,7 +314,8 @@ def test_resend_a_notification(division):
     task = ready_task("ttb", "self_evaluation")
     nva = user("nva")
     start = datetime.now().astimezone()
-    operations.resend(nva, task.id, now=start)
+    with committed():
+        operations.resend(nva, task.id, now=start)
     [note] = notes("ttb", "reminder")
     assert "Nhắc việc" in note.message and note.instance_id == task.instance_id
     [row] = audit_rows("ttb", "notification_resent")
@@ -321,7 +324,8 @@ def test_resend_a_notification(division):
         operations.resend(nva, task.id)
     assert "10 phút" in info.value.message
     db.session.rollback()
-    operations.resend(nva, task.id, now=start + timedelta(minutes=11))
+    with committed():
+        operations.resend(nva, task.id, now=start + timedelta(minutes=11))
     assert len(notes("ttb", "reminder")) == 2
 
     # through the page: a button, a flash, and the refusal as a flash

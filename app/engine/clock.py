@@ -10,25 +10,25 @@ from __future__ import annotations
 import contextlib
 import threading
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import datetime, timezone, tzinfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
 _override: ContextVar[datetime | None] = ContextVar("engine_now", default=None)
 _swap_lock = threading.RLock()
-_real_datetime = _timer_module.datetime
 
 
 def now() -> datetime:
     return _override.get() or datetime.now(timezone.utc)
 
 
-class _ClockDatetime(_real_datetime):
+class _ClockDatetime(datetime):     # the timer module's own `datetime` is the standard one
     @classmethod
-    def now(cls, tz=None):
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]  # the instant, not a subclass
         frozen = _override.get()
         if frozen is None:
-            return _real_datetime.now(tz)
+            return datetime.now(tz)
         return frozen.astimezone(tz) if tz else frozen.replace(tzinfo=None)
 
 
@@ -36,7 +36,7 @@ _timer_module.datetime = _ClockDatetime
 
 
 @contextlib.contextmanager
-def frozen_at(instant: datetime | None):
+def frozen_at(instant: datetime | None) -> Iterator[None]:
     if instant is None:
         yield
         return

@@ -17,9 +17,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
+
+# notify("reminder", step): the reminder goes to whoever holds that user task
+STEP_NOTICES = frozenset({"reminder"})
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -31,14 +36,14 @@ FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateT
 CONTAINERS = {"subProcess", "transaction", "adHocSubProcess"}
 
 # Helpers whose second argument counts working days, and the range a designer may give.
-WORKING_DAY_ARGS = {"wd_deadline": (1, 23), "wd_after": (1, 23), "wd_before": (0, 23)}
+WORKING_DAY_ARGS = {"wd_deadline": (1, 23), "wd_after": (1, 23), "wd_before": (0, 23), "wd_in_period": (1, 23)}
 
 
-def _local(el) -> str:
+def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def _text(el) -> str:
+def _text(el: etree._Element | None) -> str:
     return (el.text or "").strip() if el is not None else ""
 
 
@@ -64,10 +69,10 @@ def analyse_source(text: str, mode: str, kind: str = "script", line: int | None 
     except SyntaxError:
         return out       # reported by the compile check
     reader = _Reader()
-    if mode == "eval":
+    defined: set[str] = set()
+    if isinstance(tree, ast.Expression):
         reader.expr(tree.body, set())
-        defined = set()
-    else:
+    elif isinstance(tree, ast.Module):
         defined = reader.block(tree.body, set())
     out.reads, out.writes = reader.reads, defined
     out.keys_read, out.keys_written = reader.keys_read, reader.keys_written
@@ -79,20 +84,20 @@ class _Reader:
     """Walks statements in execution order; a name is read "free" when no earlier statement of the
     same source is sure to have set it. Branches (if/try/loops) only count what all of them set."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.reads: list[str] = []
         self.keys_read: list[tuple[str, str]] = []
         self.keys_written: list[tuple[str, str]] = []
         self.whole_writes: set[str] = set()
         self.calls: list[ast.Call] = []
 
-    def block(self, body, defined: set[str]) -> set[str]:
+    def block(self, body: list[ast.stmt], defined: set[str]) -> set[str]:
         defined = set(defined)
         for stmt in body:
             defined = self.stmt(stmt, defined)
         return defined
 
-    def stmt(self, node, defined: set[str]) -> set[str]:
+    def stmt(self, node: ast.stmt, defined: set[str]) -> set[str]:
         if isinstance(node, ast.Assign):
             self.expr(node.value, defined)
             for target in node.targets:
@@ -152,7 +157,7 @@ class _Reader:
                 self.expr(child, defined)
         return defined
 
-    def target(self, node, defined: set[str]) -> set[str]:
+    def target(self, node: ast.expr, defined: set[str]) -> set[str]:
         if isinstance(node, ast.Name):
             self.whole_writes.add(node.id)
             return defined | {node.id}
@@ -172,7 +177,7 @@ class _Reader:
         self.expr(node, defined)
         return defined
 
-    def expr(self, node, defined: set[str]) -> None:
+    def expr(self, node: ast.expr | None, defined: set[str]) -> None:
         if node is None:
             return
         if isinstance(node, ast.Name):
@@ -218,15 +223,15 @@ class _Reader:
                 self.expr(child.iter, defined)
 
 
-def _constant_key(node):
+def _constant_key(node: ast.AST) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _names(target) -> set[str]:
+def _names(target: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
-def _all_stores(tree) -> set[str]:
+def _all_stores(tree: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
@@ -252,14 +257,15 @@ class Graph:
     roots: list[str]
 
 
-def build(process, decisions: dict[str, dict]) -> Graph:
+def build(process: etree._Element, decisions: dict[str, dict[str, Any]]) -> Graph:
     """`decisions`: decision id -> {"inputs": [expression…], "outputs": [name…], "file": name}."""
     nodes: dict[str, Node] = {}
     preds: dict[str, list[tuple[str, str]]] = {}
     roots: list[str] = []
 
-    def visit(container, container_id):
-        starts, ends = [], []
+    def visit(container: etree._Element, container_id: str | None) -> tuple[list[str], list[str]]:
+        starts: list[str] = []
+        ends: list[str] = []
         for el in container:
             tag = _local(el)
             if tag in FLOW_NODES and el.get("id"):
@@ -280,14 +286,14 @@ def build(process, decisions: dict[str, dict]) -> Graph:
         for flow in container:
             if _local(flow) != "sequenceFlow":
                 continue
-            source, target = flow.get("sourceRef"), flow.get("targetRef")
+            source, target = flow.get("sourceRef") or "", flow.get("targetRef") or ""
             if source in nodes and target in nodes:
                 origin = source + "#exit" if nodes[source].tag in CONTAINERS else source
                 preds.setdefault(target, []).append((origin, "out"))
                 cond = next((c for c in flow if _local(c) == "conditionExpression"), None)
                 if cond is not None and _text(cond):
                     nodes[source].outgoing_reads.append(
-                        (flow.get("id"), analyse_source(_text(cond), "eval", "condition", cond.sourceline)))
+                        (flow.get("id") or "", analyse_source(_text(cond), "eval", "condition", cond.sourceline)))
         return starts, ends
 
     top_starts, _ = visit(process, None)
@@ -298,8 +304,8 @@ def build(process, decisions: dict[str, dict]) -> Graph:
     return Graph(nodes, preds, roots)
 
 
-def _node(el, tag: str, decisions: dict[str, dict]) -> Node:
-    node = Node(el.get("id"), tag, el, attached_to=el.get("attachedToRef") if tag == "boundaryEvent" else None)
+def _node(el: etree._Element, tag: str, decisions: dict[str, dict[str, Any]]) -> Node:
+    node = Node(el.get("id") or "", tag, el, attached_to=el.get("attachedToRef") if tag == "boundaryEvent" else None)
     for sub in el.iter(f"{{{SPIFF_NS}}}preScript"):
         if _text(sub) and _owner(sub, el):
             node.before.append(analyse_source(_text(sub), "exec", "preScript", sub.sourceline))
@@ -344,7 +350,7 @@ def _node(el, tag: str, decisions: dict[str, dict]) -> Node:
     return node
 
 
-def _owner(sub, el) -> bool:
+def _owner(sub: etree._Element, el: etree._Element) -> bool:
     """A pre/post script belongs to the nearest flow node above it (not to a task nested in a sub-process)."""
     parent = sub.getparent()
     while parent is not None and not (_local(parent) in FLOW_NODES and parent.get("id")):
@@ -366,11 +372,11 @@ def must_be_set(graph: Graph, seed: set[str], form_fields: dict[str, set[str]]) 
             if node_id in graph.roots and node.container is None:
                 incoming = set(seed)
             else:
-                sets = [(inset if side == "in" else outset).get(p) for p, side in graph.preds.get(node_id, [])]
-                sets = [s for s in sets if s is not None]
+                found = [(inset if side == "in" else outset).get(p) for p, side in graph.preds.get(node_id, [])]
+                sets = [s for s in found if s is not None]
                 if not sets:
                     continue
-                incoming = set().union(*sets) if node_id in joins else set.intersection(*map(set, sets))
+                incoming = set().union(*sets) if node_id in joins else set.intersection(*sets)
             out = set(incoming)
             for source in node.before:
                 out |= source.writes
@@ -396,8 +402,9 @@ class Problem:
     line: int | None = None
 
 
-def check(process, decisions: dict[str, dict], forms: dict[str, dict], seed: set[str],
-          known: set[str]) -> list[Problem]:
+def check(process: etree._Element, decisions: dict[str, dict[str, Any]], forms: dict[str, dict[str, Any]],
+          seed: set[str], known: set[str], role_ok: Callable[[str], bool] | None = None,
+          notice_kinds: set[str] | None = None) -> list[Problem]:
     """Names read before any step sets them, form fields that do not exist, working-day counts out of
     range. `forms`: form file -> {"fields": set of top-level properties, "required": set}; `known`:
     script helpers and built-ins that are always there."""
@@ -430,6 +437,7 @@ def check(process, decisions: dict[str, dict], forms: dict[str, dict], seed: set
             problems += _missing(flow_id, source, available, known, written_anywhere)
     problems += _form_keys(graph, forms)
     problems += _working_days(graph)
+    problems += _helper_arguments(graph, role_ok, notice_kinds)
     return problems
 
 
@@ -439,7 +447,7 @@ WHAT = {"script": ("Mã lệnh", "The script"), "preScript": ("Lệnh trước b
         "loop": ("Vòng lặp", "The loop")}
 
 
-def _missing(element, source: Source, available: set[str], known: set[str], anywhere: set[str]) -> list[Problem]:
+def _missing(element: str, source: Source, available: set[str], known: set[str], anywhere: set[str]) -> list[Problem]:
     out = []
     what_vi, what_en = WHAT.get(source.kind, (source.kind, source.kind))
     for name in source.reads:
@@ -459,7 +467,7 @@ def _missing(element, source: Source, available: set[str], known: set[str], anyw
     return out
 
 
-def _form_keys(graph: Graph, forms: dict[str, dict]) -> list[Problem]:
+def _form_keys(graph: Graph, forms: dict[str, dict[str, Any]]) -> list[Problem]:
     """x["k"] / x.get("k") where x is only ever written by forms: k must be one of their fields
     (or set by a script: x["k"] = …)."""
     writers: dict[str, set[str]] = {}
@@ -519,6 +527,50 @@ def _working_days(graph: Graph) -> list[Problem]:
     return out
 
 
-def always_known(helpers: set[str], extra: set[str] = frozenset()) -> set[str]:
+def _helper_arguments(graph: Graph, role_ok: Callable[[str], bool] | None,
+                      notice_kinds: set[str] | None) -> list[Problem]:
+    """Constant arguments of the helpers that name something: a notice the app sends (`notice_kinds`,
+    given by the service that turns them into messages: a kind nobody handles is silently dropped), the
+    step a reminder is for (no such step: nobody is reminded), the roles `same_holder` compares (a role
+    that does not resolve is never held: the branch is never taken)."""
+    user_tasks = {n.id for n in graph.nodes.values() if n.tag == "userTask"}
+    out = []
+    for node_id, node in graph.nodes.items():
+        for element, source in [(node_id, s) for s in node.before + node.after] + list(node.outgoing_reads):
+            for call in source.calls:
+                name = call.func.id if isinstance(call.func, ast.Name) else None
+                args = [a.value if isinstance(a, ast.Constant) else None for a in call.args]
+                if name == "notify" and args:
+                    kind = args[0]
+                    if isinstance(kind, str) and notice_kinds is not None and kind not in notice_kinds:
+                        out.append(Problem(
+                            "notice_kind", element,
+                            f"{element}: notify(“{kind}”, …) — ứng dụng không có loại thông báo này nên không ai "
+                            f"nhận được; các loại có: {', '.join(sorted(notice_kinds))}.",
+                            f"{element}: notify(“{kind}”, …) — the application has no such notice, nobody would "
+                            f"receive it; the kinds are: {', '.join(sorted(notice_kinds))}.", source.line))
+                    elif kind in STEP_NOTICES and len(args) > 1 and isinstance(args[1], str) \
+                            and args[1] not in user_tasks:
+                        out.append(Problem(
+                            "notice_step", element,
+                            f"{element}: notify(“{kind}”, “{args[1]}”) — không có bước người dùng “{args[1]}” "
+                            "trong quy trình nên không ai được nhắc.",
+                            f"{element}: notify(“{kind}”, “{args[1]}”) — the process has no user task "
+                            f"“{args[1]}”, so nobody would be reminded.", source.line))
+                elif name == "same_holder" and role_ok is not None:
+                    for role in args[:2]:
+                        if isinstance(role, str) and not role_ok(role):
+                            out.append(Problem(
+                                "role_unknown", element,
+                                f"{element}: same_holder(…) so sánh vai trò “{role}”, nhưng vai trò này không "
+                                "xác định được (không theo sơ đồ tổ chức, chưa ai được gán): điều kiện không bao "
+                                "giờ đúng.",
+                                f"{element}: same_holder(…) compares the role “{role}”, which does not resolve (not "
+                                "a role of the org chart, nobody holds it): the condition is never true.",
+                                source.line))
+    return out
+
+
+def always_known(helpers: set[str], extra: Iterable[str] = ()) -> set[str]:
     """Names a script may read without anyone setting them: helpers, the sandbox's built-ins."""
     return set(helpers) | set(dir(builtins)) | {"math", "random", "string"} | set(extra)

@@ -8,6 +8,7 @@ SpiffWorkflow evaluates), an input cell "-" or empty matches anything.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from lxml import etree
 
@@ -18,20 +19,20 @@ class TableError(ValueError):
     pass
 
 
-def _local(el) -> str:
+def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def _child(el, name):
+def _child(el: etree._Element, name: str) -> etree._Element | None:
     return next((c for c in el if _local(c) == name), None)
 
 
-def _text_of(el) -> str:
+def _text_of(el: etree._Element | None) -> str:
     text = _child(el, "text") if el is not None else None
     return (text.text or "") if text is not None else ""
 
 
-def _root(text: str):
+def _root(text: str) -> etree._Element:
     if specs.unsafe_xml(text):
         raise TableError("DOCTYPE/ENTITY declarations are not allowed")
     try:
@@ -40,7 +41,7 @@ def _root(text: str):
         raise TableError(str(exc)) from None
 
 
-def read_tables(text: str) -> list[dict]:
+def read_tables(text: str) -> list[dict[str, Any]]:
     """[{decision_id, decision_name, table_id, hit_policy, inputs, outputs, rules}] of a DMN file."""
     out = []
     for decision in _root(text).iter():
@@ -66,7 +67,7 @@ def read_tables(text: str) -> list[dict]:
     return out
 
 
-def write_table(text: str, decision_id: str, table: dict) -> str:
+def write_table(text: str, decision_id: str, table: dict[str, Any]) -> str:
     """The DMN file with the table of `decision_id` replaced by `table` (the shape read_tables gives;
     rules without an id get a new one)."""
     root = _root(text)
@@ -77,7 +78,10 @@ def write_table(text: str, decision_id: str, table: dict) -> str:
     node = _child(decision, "decisionTable")
     if node is None:
         raise TableError(f"decision {decision_id!r} has no table")
-    q = lambda name: f"{{{ns}}}{name}" if ns else name  # noqa: E731
+
+    def q(name: str) -> str:
+        return f"{{{ns}}}{name}" if ns else name
+
     if table.get("hit_policy") in ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER"):
         node.set("hitPolicy", table["hit_policy"])
     inputs = [i for i in node if _local(i) == "input"]
@@ -98,7 +102,7 @@ def write_table(text: str, decision_id: str, table: dict) -> str:
         node.remove(rule)
     taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
 
-    def new_id(prefix):
+    def new_id(prefix: str) -> str:
         while True:
             candidate = f"{prefix}_{uuid.uuid4().hex[:8]}"
             if candidate not in taken:

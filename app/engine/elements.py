@@ -58,14 +58,15 @@ class Refusal:
     line: int | None = None
 
 
-def _local(el) -> str:
+def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
-def _nearest_id(el) -> str:
+def _nearest_id(el: etree._Element | None) -> str:
     while el is not None:
-        if el.get("id") and _local(el) not in ("extensionElements",):
-            return el.get("id")
+        found = el.get("id")
+        if found and _local(el) not in ("extensionElements",):
+            return str(found)
         el = el.getparent()
     return ""
 
@@ -73,21 +74,22 @@ def _nearest_id(el) -> str:
 FLOW_NODE_TAGS = ALLOWED_TASKS | ALLOWED_GATEWAYS | EVENTS | set(REFUSED)
 
 
-def _flow_node_above(el) -> str | None:
+def _flow_node_above(el: etree._Element) -> str | None:
     for ancestor in el.iterancestors():
-        if _local(ancestor) in FLOW_NODE_TAGS and ancestor.get("id"):
-            return ancestor.get("id")
+        found = ancestor.get("id")
+        if _local(ancestor) in FLOW_NODE_TAGS and found:
+            return str(found)
     return None
 
 
-def refusals(tree, decision_ids: set[str], process_ids: set[str]) -> list[Refusal]:
+def refusals(tree: etree._Element, decision_ids: set[str], process_ids: set[str]) -> list[Refusal]:
     """Every element of a BPMN file that this application cannot run."""
-    messages = {m.get("id"): (m.get("name") or m.get("id")) for m in tree.iter(f"{{{BPMN_NS}}}message")}
+    messages = {str(m.get("id")): str(m.get("name") or m.get("id")) for m in tree.iter(f"{{{BPMN_NS}}}message")}
     out: list[Refusal] = []
     for process in tree.iter(f"{{{BPMN_NS}}}process"):
         for el in process.iter():
             tag = _local(el)
-            if not tag or el.tag.startswith(f"{{{SPIFF_NS}}}"):
+            if not tag or str(el.tag).startswith(f"{{{SPIFF_NS}}}"):
                 continue
             node_id = el.get("id") or _nearest_id(el.getparent())
             if tag in REFUSED:
@@ -137,7 +139,7 @@ def refusals(tree, decision_ids: set[str], process_ids: set[str]) -> list[Refusa
     return out
 
 
-def _event(el, tag, node_id, messages) -> list[Refusal]:
+def _event(el: etree._Element, tag: str, node_id: str, messages: dict[str, str]) -> list[Refusal]:
     definitions = [c for c in el if _local(c).endswith("EventDefinition")]
     kinds = [_local(c) for c in definitions]
     if not kinds:
@@ -155,7 +157,8 @@ def _event(el, tag, node_id, messages) -> list[Refusal]:
         if kind == "timerEventDefinition" and tag in ("intermediateCatchEvent", "boundaryEvent"):
             continue
         if kind == "messageEventDefinition" and tag == "intermediateCatchEvent":
-            name = messages.get(definition.get("messageRef"), definition.get("messageRef"))
+            ref = definition.get("messageRef") or ""
+            name = messages.get(ref, ref)
             if name in APP_MESSAGES:
                 continue
             out.append(Refusal(node_id, f"Sự kiện {node_id} chờ thông điệp “{name or ''}” mà ứng dụng không bao giờ "

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import operator
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from . import sandbox
 
@@ -48,7 +50,7 @@ def problems(source: str, mode: str = "exec") -> list[tuple[str, str]]:
     assigned |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     out: list[tuple[str, str]] = []
 
-    def add(vi, en):
+    def add(vi: str, en: str) -> None:
         if (vi, en) not in out:
             out.append((vi, en))
 
@@ -96,7 +98,7 @@ def problems(source: str, mode: str = "exec") -> list[tuple[str, str]]:
     return out
 
 
-def _fold(node):
+def _fold(node: ast.AST) -> Any:
     """The value of a constant expression, computed with the sandbox's own size guards."""
     if isinstance(node, ast.Constant):
         return node.value
@@ -143,9 +145,9 @@ def _endless(loop: ast.While) -> bool:
     return forever and not any(isinstance(n, (ast.Break, ast.Return, ast.Raise)) for n in _own_nodes(loop.body))
 
 
-def _own_nodes(body):
+def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
     """The nodes of a loop body, not descending into inner loops or functions (their `break` is theirs)."""
-    stack = list(body)
+    stack: list[ast.AST] = list(body)
     while stack:
         node = stack.pop()
         yield node

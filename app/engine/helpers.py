@@ -6,9 +6,11 @@ the current run's outbox; the service turns it into notifications after the save
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.rules import kpi, levels, scoring
 from app.rules.workdays import DEFAULT_CALENDAR, WorkCalendar, month_after, parse_period
@@ -32,7 +34,7 @@ def calendar() -> WorkCalendar:
 
 
 @contextlib.contextmanager
-def pinned_calendar(cal: WorkCalendar | None = None):
+def pinned_calendar(cal: WorkCalendar | None = None) -> Iterator[None]:
     """Read the calendar once for a batch (a bulk opening, a timer run) instead of on every engine
     run: inside the block `calendar()` returns `cal` (default: the calendar in force on entry)."""
     token = _pinned_calendar.set(cal or calendar())
@@ -42,7 +44,7 @@ def pinned_calendar(cal: WorkCalendar | None = None):
         _pinned_calendar.reset(token)
 
 
-outbox: ContextVar[list | None] = ContextVar("engine_outbox", default=None)
+outbox: ContextVar[list[Any] | None] = ContextVar("engine_outbox", default=None)
 
 
 def now_iso() -> str:
@@ -136,12 +138,11 @@ def notify(kind: str, step: str = "") -> None:
         box.append({"kind": str(kind), "step": str(step)})
 
 
-def _tz():
-    from zoneinfo import ZoneInfo
+def _tz() -> ZoneInfo:
     return ZoneInfo(current_calendar.get().tz)
 
 
-SCRIPT_HELPERS = {
+SCRIPT_HELPERS: dict[str, Callable[..., Any]] = {
     "now_iso": now_iso,
     "wd_deadline": wd_deadline,
     "wd_after": wd_after,

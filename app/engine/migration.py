@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
-from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.specs.base import TaskSpec
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from . import persistence, specs
@@ -29,24 +34,24 @@ DI_NAMESPACES = ("http://www.omg.org/spec/BPMN/20100524/DI", "https://www.omg.or
 @dataclass
 class MoveCheck:
     can_move: bool
-    reasons: list[dict] = field(default_factory=list)     # [{element, state, change, message, message_en}]
+    reasons: list[dict[str, Any]] = field(default_factory=list)     # [{element, state, change, message, message_en}]
     blocking: list[str] = field(default_factory=list)
-    moves: list[dict] = field(default_factory=list)        # [{element, to}] the mapping applies
+    moves: list[dict[str, Any]] = field(default_factory=list)        # [{element, to}] the mapping applies
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"can_move": self.can_move, "reasons": self.reasons, "blocking": self.blocking, "moves": self.moves}
 
 
-def _name(task_spec) -> str:
-    return getattr(task_spec, "bpmn_id", None) or task_spec.name
+def _name(task_spec: TaskSpec) -> str:
+    return str(getattr(task_spec, "bpmn_id", None) or task_spec.name)
 
 
 def _state_vi(state: int) -> str:
     return {TaskState.COMPLETED: "đã xong", TaskState.READY: "đang chờ xử lý", TaskState.WAITING: "đang chờ",
-            TaskState.STARTED: "đang chạy"}.get(state, TaskState.get_name(state))
+            TaskState.STARTED: "đang chạy"}.get(state, str(TaskState.get_name(state)))
 
 
-def check(workflow, new_loaded, mapping: dict[str, str] | None = None) -> MoveCheck:
+def check(workflow: BpmnWorkflow, new_loaded: specs.LoadedSpec, mapping: dict[str, str] | None = None) -> MoveCheck:
     """Can `workflow` (a BpmnWorkflow) move onto `new_loaded` (a LoadedSpec)? Nothing is changed.
 
     `mapping` (old activity id -> new activity id, as in a migration plan) lets an instance whose
@@ -96,7 +101,7 @@ def check(workflow, new_loaded, mapping: dict[str, str] | None = None) -> MoveCh
     return result
 
 
-def _covered(task, mapping: dict[str, str], new_spec) -> bool:
+def _covered(task: SpiffTask, mapping: dict[str, str], new_spec: BpmnProcessSpec) -> bool:
     """Whether a changed task goes with a mapped activity: its boundary-event helpers
     (`review.BoundaryEventSplit`) and the boundary events attached to it, when the new version has them."""
     name = task.task_spec.name
@@ -115,7 +120,7 @@ def _covered(task, mapping: dict[str, str], new_spec) -> bool:
     return False
 
 
-def _mapping_problem(old_spec, new_id: str, new_loaded) -> tuple[str, str] | None:
+def _mapping_problem(old_spec: TaskSpec, new_id: str, new_loaded: specs.LoadedSpec) -> tuple[str, str] | None:
     new_spec = new_loaded.spec.task_specs.get(new_id)
     if new_spec is None:
         return (f"{_name(old_spec)} được chuyển tới {new_id}, nhưng phiên bản mới không có bước này",
@@ -127,7 +132,7 @@ def _mapping_problem(old_spec, new_id: str, new_loaded) -> tuple[str, str] | Non
     return None
 
 
-def _apply_mapping(diff, workflow, new_spec, mapping: dict[str, str]) -> None:
+def _apply_mapping(diff: WorkflowDiff, workflow: BpmnWorkflow, new_spec: BpmnProcessSpec, mapping: dict[str, str]) -> None:
     """Point the tasks of mapped activities (and their boundary-event helpers, `<id>.BoundaryEventSplit`…)
     at the mapped activity of the new spec."""
     for task in workflow.tasks.values():
@@ -142,7 +147,7 @@ def _apply_mapping(diff, workflow, new_spec, mapping: dict[str, str]) -> None:
                 diff.alignment[task] = new_spec.task_specs[target]
 
 
-def migrate(workflow, new_loaded, mapping: dict[str, str] | None = None) -> int:
+def migrate(workflow: BpmnWorkflow, new_loaded: specs.LoadedSpec, mapping: dict[str, str] | None = None) -> int:
     """Move `workflow` onto the new spec in place; returns the number of predicted tasks dropped.
     Call `check` first: this does not refuse."""
     top, subs = diff_workflow(persistence.SERIALIZER.registry, workflow, new_loaded.spec, new_loaded.subprocess_specs)
@@ -157,18 +162,18 @@ def migrate(workflow, new_loaded, mapping: dict[str, str] | None = None) -> int:
     return len(dropped)
 
 
-def repair_targets(workflow) -> list[str]:
+def repair_targets(workflow: BpmnWorkflow) -> list[str]:
     """Activities an instance can be moved back to: those it has completed (newest first)."""
     done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if getattr(t.task_spec, "bpmn_id", None)
             and getattr(t.task_spec, "manual", False)]
-    out = []
+    out: list[str] = []
     for task in sorted(done, key=lambda t: t.last_state_change, reverse=True):
         if task.task_spec.bpmn_id not in out:
             out.append(task.task_spec.bpmn_id)
     return out
 
 
-def move_to(workflow, element: str) -> None:
+def move_to(workflow: BpmnWorkflow, element: str) -> None:
     """Move the instance back to `element`, a step it has completed: its latest run of that step becomes
     ready again and everything after it is undone (SpiffWorkflow's reset)."""
     done = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
@@ -180,7 +185,7 @@ def move_to(workflow, element: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ diff
-def _xml_elements(text: str) -> dict[str, dict]:
+def _xml_elements(text: str) -> dict[str, dict[str, Any]]:
     """id -> {tag, name, signature} for every element with an id outside the diagram layout."""
     try:
         root = etree.fromstring(text.encode("utf-8"), specs.SAFE_XML_PARSER) if not specs.unsafe_xml(text) else None
@@ -188,18 +193,19 @@ def _xml_elements(text: str) -> dict[str, dict]:
         root = None
     if root is None:
         return {}
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for el in root.iter():
-        if not isinstance(el.tag, str) or not el.get("id"):
+        element_id = el.get("id")
+        if not isinstance(el.tag, str) or not element_id:
             continue
         if etree.QName(el).namespace in DI_NAMESPACES:
             continue
-        out[el.get("id")] = {"tag": etree.QName(el).localname, "name": el.get("name") or el.get("label") or "",
+        out[element_id] = {"tag": etree.QName(el).localname, "name": el.get("name") or el.get("label") or "",
                              "signature": _signature(el)}
     return out
 
 
-def _signature(el) -> str:
+def _signature(el: etree._Element) -> str:
     """The element's own content: attributes, text and children that have no id of their own."""
     parts = [etree.QName(el).localname, json.dumps(sorted(el.attrib.items()), ensure_ascii=False),
              (el.text or "").strip()]
@@ -225,16 +231,16 @@ def _layout(text: str) -> str:
                    and etree.QName(el).localname in ("BPMNDiagram", "DMNDI"))
 
 
-def diff_versions(old_files: dict[str, str], new_files: dict[str, str], process_id: str = specs.PROCESS_ID) -> dict:
+def diff_versions(old_files: dict[str, str], new_files: dict[str, str], process_id: str = specs.PROCESS_ID) -> dict[str, Any]:
     """What changed between two versions, for people and for the engine."""
     files = []
-    elements = {"added": [], "removed": [], "changed": []}
+    elements: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
     for name in sorted(set(old_files) | set(new_files)):
         old, new = old_files.get(name), new_files.get(name)
         if old == new:
             continue
         status = "added" if old is None else "removed" if new is None else "changed"
-        entry = {"file": name, "status": status}
+        entry: dict[str, Any] = {"file": name, "status": status}
         if name.endswith((".bpmn", ".dmn")):
             a, b = _xml_elements(old or ""), _xml_elements(new or "")
             for key in sorted(set(b) - set(a)):
@@ -244,7 +250,7 @@ def diff_versions(old_files: dict[str, str], new_files: dict[str, str], process_
             for key in sorted(set(a) & set(b)):
                 if a[key]["signature"] != b[key]["signature"]:
                     elements["changed"].append({"file": name, "id": key, "tag": b[key]["tag"], "name": b[key]["name"]})
-            entry["layout_changed"] = status == "changed" and _layout(old) != _layout(new)
+            entry["layout_changed"] = status == "changed" and _layout(old or "") != _layout(new or "")
         elif name.endswith(".json") and old is not None and new is not None:
             try:
                 a, b = json.loads(old).get("properties", {}), json.loads(new).get("properties", {})
@@ -253,7 +259,7 @@ def diff_versions(old_files: dict[str, str], new_files: dict[str, str], process_
             except (ValueError, AttributeError):
                 pass
         files.append(entry)
-    engine = None
+    engine: dict[str, Any] | None = None
     try:
         old_spec, _ = specs.parse(old_files, process_id)
         new_spec, _ = specs.parse(new_files, process_id)

@@ -6,6 +6,7 @@ instance snapshots leave it out and loading plugs the cached, already-parsed spe
 from __future__ import annotations
 
 import json
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -14,16 +15,17 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG as SPIFF_CONFIG
 
 from . import sandbox
+from .specs import LoadedSpec
 
 
-class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
-    def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]  # SpiffWorkflow is untyped
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct: dict[str, Any] = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct):
+    def from_dict(self, dct: dict[str, Any]) -> BpmnWorkflow:
         # load() puts the live spec objects here instead of their serialized form.
         workflow = self.target_class(dct.pop("spec"), dct.pop("subprocess_specs"), deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
@@ -40,11 +42,12 @@ SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
 SERIALIZER_VERSION = SERIALIZER.VERSION
 
 
-def dump(workflow) -> str:
-    return SERIALIZER.serialize_json(workflow)
+def dump(workflow: BpmnWorkflow) -> str:
+    text: str = SERIALIZER.serialize_json(workflow)
+    return text
 
 
-def load(snapshot: str, loaded_spec) -> BpmnWorkflow:
+def load(snapshot: str, loaded_spec: LoadedSpec) -> BpmnWorkflow:
     dct = json.loads(snapshot)
     SERIALIZER.migrate(dct)
     dct["spec"] = loaded_spec.spec

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -16,10 +18,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefini
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock, helpers, persistence, redact, sandbox
 from .specs import LoadedSpec, lane_role
+
+# lane role -> the user id that holds it for this subject (see helpers.same_holder)
+RoleHolders = Callable[[str], int | None]
 
 
 class EngineError(Exception):
@@ -45,12 +51,12 @@ class ReadyTask:
     form: str | None
     instructions: str
     variable: str | None
-    data: dict
+    data: dict[str, Any]
 
 
 @contextlib.contextmanager
-def _run(now: datetime | None = None, roles=None):
-    box: list = []
+def _run(now: datetime | None = None, roles: RoleHolders | None = None) -> Iterator[list[dict[str, Any]]]:
+    box: list[dict[str, Any]] = []
     token = helpers.outbox.set(box)
     calendar_token = helpers.current_calendar.set(helpers.calendar())
     roles_token = helpers.current_roles.set(roles)
@@ -72,13 +78,13 @@ def _run(now: datetime | None = None, roles=None):
 class Workflow:
     """A loaded BpmnWorkflow with the few operations the services need."""
 
-    def __init__(self, wf: BpmnWorkflow, loaded: LoadedSpec, roles=None):
+    def __init__(self, wf: BpmnWorkflow, loaded: LoadedSpec, roles: RoleHolders | None = None):
         """`roles`: lane role -> holder's user id, for `same_holder()` in conditions (see helpers)."""
         self.wf, self.loaded, self.roles = wf, loaded, roles
-        self.notifications: list[dict] = []
+        self.notifications: list[dict[str, Any]] = []
 
     @classmethod
-    def start(cls, loaded: LoadedSpec, data: dict, roles=None) -> "Workflow":
+    def start(cls, loaded: LoadedSpec, data: dict[str, Any], roles: RoleHolders | None = None) -> "Workflow":
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
         sandbox.attach(wf)
         wf.task_tree.data.update(data)
@@ -89,19 +95,20 @@ class Workflow:
         return self
 
     @classmethod
-    def load(cls, loaded: LoadedSpec, snapshot: str, roles=None) -> "Workflow":
+    def load(cls, loaded: LoadedSpec, snapshot: str, roles: RoleHolders | None = None) -> "Workflow":
         return cls(persistence.load(snapshot, loaded), loaded, roles)
 
     def dump(self) -> str:
         return persistence.dump(self.wf)
 
     # --- reading -------------------------------------------------------------------------
-    def live_tasks(self) -> list:
+    def live_tasks(self) -> list[SpiffTask]:
         """The READY and WAITING tasks in one walk of the task tree: pass them to ready_tasks(),
         data() and next_timer_at() when several are needed (each would walk the tree again)."""
-        return self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        tasks: list[SpiffTask] = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        return tasks
 
-    def ready_tasks(self, live: list | None = None) -> list[ReadyTask]:
+    def ready_tasks(self, live: list[SpiffTask] | None = None) -> list[ReadyTask]:
         out = []
         tasks = self.wf.get_tasks(state=TaskState.READY, manual=True) if live is None else \
             [t for t in live if t.state == TaskState.READY and t.task_spec.manual]
@@ -113,19 +120,23 @@ class Workflow:
                 instructions=info.get("instructions", ""), variable=info.get("variable"), data=task.data))
         return out
 
-    def data(self, live: list | None = None) -> dict:
+    def data(self, live: list[SpiffTask] | None = None) -> dict[str, Any]:
         """The freshest data: the last completed task's (wf.data stays empty until the end)."""
+        data: dict[str, Any]
         if self.wf.is_completed():
-            return self.wf.data or (self.wf.last_task.data if self.wf.last_task else {})
+            data = self.wf.data or (self.wf.last_task.data if self.wf.last_task else {})
+            return data
         ready = self.live_tasks() if live is None else live
         if ready:
-            return max(ready, key=lambda t: t.last_state_change).data
-        return self.wf.last_task.data if self.wf.last_task else {}
+            data = max(ready, key=lambda t: t.last_state_change).data
+            return data
+        data = self.wf.last_task.data if self.wf.last_task else {}
+        return data
 
     def is_completed(self) -> bool:
-        return self.wf.is_completed()
+        return bool(self.wf.is_completed())
 
-    def next_timer_at(self, live: list | None = None) -> datetime | None:
+    def next_timer_at(self, live: list[SpiffTask] | None = None) -> datetime | None:
         due = []
         waiting = self.wf.get_tasks(state=TaskState.WAITING) if live is None else \
             [t for t in live if t.state == TaskState.WAITING]
@@ -153,16 +164,13 @@ class Workflow:
 
     def element_states(self) -> dict[str, list[str]]:
         """BPMN ids of completed and active (ready or waiting) elements, for the diagram."""
-        def ids(state):
+        def ids(state: int) -> list[str]:
             return sorted({t.task_spec.bpmn_id for t in self.wf.get_tasks(state=state)
                            if getattr(t.task_spec, "bpmn_id", None)})
         return {"completed": ids(TaskState.COMPLETED), "active": ids(TaskState.READY | TaskState.WAITING)}
 
-    def active_steps(self) -> list[str]:
-        return sorted({t.step for t in self.ready_tasks()})
-
     # --- changing ------------------------------------------------------------------------
-    def complete(self, task_uuid: str, form: dict) -> None:
+    def complete(self, task_uuid: str, form: dict[str, Any]) -> None:
         task = self.wf.get_task_from_id(UUID(task_uuid))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise NotWaiting("task is not ready")
@@ -175,7 +183,7 @@ class Workflow:
             self.wf.do_engine_steps()
         self.notifications += box
 
-    def send_message(self, name: str, payload: dict) -> None:
+    def send_message(self, name: str, payload: dict[str, Any]) -> None:
         with _run(roles=self.roles) as box:
             try:
                 self.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
@@ -189,7 +197,7 @@ class Workflow:
         with _run(roles=self.roles):
             self.wf.cancel()
 
-    def move_deadlines(self, values: dict[str, str]) -> list[dict]:
+    def move_deadlines(self, values: dict[str, str]) -> list[dict[str, Any]]:
         """Set due-date variables (e.g. `review_due`) in the live data of the waiting and ready tasks
         and re-evaluate every waiting date timer whose expression reads one of them, so that both the
         deadline boundary timer (which cached its date when it started waiting) and the reminder

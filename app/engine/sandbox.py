@@ -37,13 +37,16 @@ import threading
 import time
 import types
 import functools
+from collections.abc import Callable, Iterator
 from functools import lru_cache
+from typing import Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getiter
 from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_sequence,
                                      guarded_unpack_sequence, safe_builtins)
 from RestrictedPython.transformer import RestrictingNodeTransformer
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from . import sealed
@@ -57,7 +60,7 @@ class ScriptRefused(Exception):
 class SandboxViolation(Exception):
     """A script asked for something the sandbox never hands out (the text says no more than that)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("access refused by the script sandbox")
 
 
@@ -84,13 +87,13 @@ class ScriptTooLarge(ScriptTimeout):
 def _peak_kb() -> int:
     # the peak, not the current size: one cheap system call, and a script can use no more than the
     # process already used once plus the budget
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 class _Budget:
     __slots__ = ("deadline", "steps", "peak")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.deadline = time.monotonic() + SCRIPT_TIME_LIMIT
         self.steps = 0
         self.peak = _peak_kb()
@@ -113,32 +116,31 @@ def _tick() -> None:
 class _limited:
     """Run one script or expression under a fresh budget (nested runs share the outer one)."""
 
-    def __enter__(self):
+    def __enter__(self) -> _limited:
         self.outer = getattr(_budget, "current", None)
         if self.outer is None:
             _budget.current = _Budget()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self.outer is None:
             _budget.current = None
-        return False
 
 
-def _guarded_iter(obj):
+def _guarded_iter(obj: Any) -> Iterator[Any]:
     for item in default_guarded_getiter(obj):
         _tick()
         yield item
 
 
-def _limited_range(*args):
+def _limited_range(*args: int) -> range:
     r = range(*args)
     if len(r) > RANGE_LIMIT:
         raise ValueError(f"range() is limited to {RANGE_LIMIT} items in scripts")
     return r
 
 
-def _too_big(value) -> bool:
+def _too_big(value: Any) -> bool:
     return isinstance(value, (str, bytes, list, tuple)) and len(value) > MAX_SEQUENCE
 
 
@@ -148,11 +150,11 @@ _HUGE_PERCENT = re.compile(r"%(\([^)]*\))?[-#0 +]*(\*|\d{7,})|%(\([^)]*\))?[-#0 
 _HUGE_SPEC = re.compile(r"\d{7,}")
 
 
-def _is_int(value) -> bool:
+def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _guarded_binop(op: str, left, right):
+def _guarded_binop(op: str, left: Any, right: Any) -> Any:
     """`**`, `<<`, `*`, `+` and `%` with operands that could make one C call run (or allocate) for ever."""
     if op == "**" and _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
         if right * max(abs(left).bit_length() - 1, 1) > MAX_INT_BITS:
@@ -183,7 +185,7 @@ _BINOPS = {"**": operator.pow, "<<": operator.lshift, "*": operator.mul, "+": op
 _GUARDED_OPS = {ast.Pow: "**", ast.LShift: "<<", ast.Mult: "*", ast.Add: "+", ast.Mod: "%"}
 
 
-def _text_size(value, limit: int) -> int:
+def _text_size(value: Any, limit: int) -> int:
     """Roughly how many characters str()/repr() of `value` makes, counted only up to `limit`."""
     if isinstance(value, (str, bytes)):
         return len(value)
@@ -197,16 +199,16 @@ def _text_size(value, limit: int) -> int:
                 break
         return total
     if _is_int(value):
-        return value.bit_length() // 3 + 1
+        return int(value.bit_length()) // 3 + 1
     return 32
 
 
-def _check_text_size(value) -> None:
+def _check_text_size(value: Any) -> None:
     if _text_size(value, MAX_SEQUENCE) > MAX_SEQUENCE:
         raise ValueError("the text would be too large")
 
 
-def _format_value(value, conversion: int, spec: str) -> str:
+def _format_value(value: Any, conversion: int, spec: str) -> str:
     """One f-string field: `f"{x!r:>{n}}"`. The spec cannot walk attributes (only `str.format` can),
     but a width of 10**10 allocates gigabytes in one C call."""
     if not isinstance(spec, str) or _HUGE_SPEC.search(spec):
@@ -221,7 +223,7 @@ def _format_value(value, conversion: int, spec: str) -> str:
     return format(value, spec)
 
 
-def _call(name: str, *args) -> ast.Call:
+def _call(name: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=ast.Name(name, ast.Load()), args=list(args), keywords=[])
 
 
@@ -229,52 +231,58 @@ class _Policy(RestrictingNodeTransformer):
     """RestrictedPython's rules plus: no import at all, a step counted in every loop and call of a
     script-defined function, guarded `**`/`<<`/`*`."""
 
-    def visit_Import(self, node):
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> ast.AST:
         self.error(node, "import is not allowed in scripts")
         return node
 
     visit_ImportFrom = visit_Import
 
-    def _ticked(self, node):
+    def _ticked(self, node: ast.While | ast.FunctionDef) -> ast.AST:
         tick = ast.Expr(_call("_tick_"))
         ast.copy_location(tick, node.body[0] if node.body else node)
         ast.fix_missing_locations(tick)
         node.body.insert(0, tick)
         return node
 
-    def visit_While(self, node):
-        return self._ticked(super().visit_While(node))
+    def visit_While(self, node: ast.While) -> ast.AST:
+        visited = super().visit_While(node)
+        assert isinstance(visited, ast.While)     # RestrictedPython hands back the node it visited
+        return self._ticked(visited)
 
-    def visit_FunctionDef(self, node):
-        return self._ticked(super().visit_FunctionDef(node))
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        visited = super().visit_FunctionDef(node)
+        assert isinstance(visited, ast.FunctionDef)
+        return self._ticked(visited)
 
-    def visit_Lambda(self, node):
-        node = super().visit_Lambda(node)
-        body = ast.BoolOp(op=ast.Or(), values=[_call("_tick_"), node.body])
-        node.body = ast.fix_missing_locations(ast.copy_location(body, node.body))
-        return node
+    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+        visited = super().visit_Lambda(node)
+        assert isinstance(visited, ast.Lambda)
+        body = ast.BoolOp(op=ast.Or(), values=[_call("_tick_"), visited.body])
+        visited.body = ast.fix_missing_locations(ast.copy_location(body, visited.body))
+        return visited
 
-    def visit_FormattedValue(self, node):
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
         node = self.node_contents_visit(node)
         spec = node.format_spec if node.format_spec is not None else ast.Constant("")
         call = _call("_format_", node.value, ast.Constant(node.conversion), spec)
         ast.copy_location(call, node)
         return ast.fix_missing_locations(ast.copy_location(ast.FormattedValue(call, -1, None), node))
 
-    def visit_BinOp(self, node):
-        node = super().visit_BinOp(node)
-        op = _GUARDED_OPS.get(type(node.op))
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        visited = super().visit_BinOp(node)
+        assert isinstance(visited, ast.BinOp)
+        op = _GUARDED_OPS.get(type(visited.op))
         if op is None:
-            return node
-        call = _call("_binop_", ast.Constant(op), node.left, node.right)
+            return visited
+        call = _call("_binop_", ast.Constant(op), visited.left, visited.right)
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
 
-_INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
             "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift}
 
 
-def _inplacevar(op, x, y):
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
     if op[:-1] in _BINOPS:
         return _guarded_binop(op[:-1], x, y)
     return _INPLACE[op](x, y)
@@ -290,26 +298,26 @@ _REFUSED_VALUES = (types.ModuleType, types.FrameType, types.CodeType, types.Trac
                    types.AsyncGeneratorType, types.MappingProxyType)
 
 
-def _refused_name(name) -> bool:
+def _refused_name(name: object) -> bool:
     return not isinstance(name, str) or name in _REFUSED_NAMES or name.startswith(_REFUSED_PREFIXES)
 
 
-def _checked(value):
+def _checked(value: Any) -> Any:
     if isinstance(value, _REFUSED_VALUES) or isinstance(value, type) and not _allowed_type(value):
         raise SandboxViolation()
     return value
 
 
-def _allowed_type(cls) -> bool:
+def _allowed_type(cls: type) -> bool:
     return cls in _BUILTIN_TYPES
 
 
-def _width_check(width, *rest, **kwargs) -> None:
+def _width_check(width: Any, *rest: Any, **kwargs: Any) -> None:
     if _is_int(width) and width > MAX_SEQUENCE:
         raise ValueError("the result would be too large")
 
 
-def _guarded_method(name: str, method, *args, **kwargs):
+def _guarded_method(name: str, method: Any, *args: Any, **kwargs: Any) -> Any:
     """Call a method of a text, list or int whose one C call could allocate without bound, after
     checking the size of what it would make."""
     obj = method.__self__
@@ -331,7 +339,7 @@ def _guarded_method(name: str, method, *args, **kwargs):
     return method(*args, **kwargs)
 
 
-def _guarded_unbound(name: str, obj, *args, **kwargs):
+def _guarded_unbound(name: str, obj: Any, *args: Any, **kwargs: Any) -> Any:
     """`str.join(sep, items)`: the method taken from the type, called with its object first."""
     return _guarded_method(name, getattr(obj, name), *args, **kwargs)
 
@@ -342,7 +350,7 @@ _TEXT_METHODS = {"ljust", "rjust", "center", "zfill", "expandtabs", "join", "rep
 _SIZE_CHECKED = ((str, _TEXT_METHODS), (bytes, _TEXT_METHODS), (list, {"extend"}), (int, {"to_bytes"}))
 
 
-def _size_checked_method(obj, name: str, method):
+def _size_checked_method(obj: Any, name: str, method: Any) -> Any:
     # a partial of a sealed function: walking it reaches the method's own object, nothing else
     for kind, names in _SIZE_CHECKED:
         if name in names:
@@ -353,7 +361,7 @@ def _size_checked_method(obj, name: str, method):
     return method
 
 
-def _safe_getattr(obj, name, default=None, *args):
+def _safe_getattr(obj: Any, name: str, default: Any = None, *args: Any) -> Any:
     """RestrictedPython's `_getattr_` (`x.name` in a script)."""
     if _refused_name(name):
         raise SandboxViolation()
@@ -361,7 +369,7 @@ def _safe_getattr(obj, name, default=None, *args):
     return _checked(_size_checked_method(obj, name, value))
 
 
-def _safe_getitem(obj, key):
+def _safe_getitem(obj: Any, key: Any) -> Any:
     """RestrictedPython's `_getitem_` (`x[key]` in a script)."""
     if isinstance(key, str) and key.startswith("__"):
         raise SandboxViolation()
@@ -382,7 +390,12 @@ for _dangerous in ABSENT_BUILTINS:
     _BUILTINS.pop(_dangerous, None)
 _BUILTINS["range"] = _limited_range
 _BUILTINS["pow"] = lambda base, exp, *mod: pow(base, exp, *mod) if mod else _guarded_binop("**", base, exp)
-_BUILTINS["repr"] = lambda value: _check_text_size(value) or repr(value)
+def _repr(value: Any) -> str:
+    _check_text_size(value)
+    return repr(value)
+
+
+_BUILTINS["repr"] = _repr
 # math without the functions whose one C call can run for minutes (factorial(10**7), comb, perm,
 # prod(range(1, 10**5)) takes 15 s, lcm of a long range as much)
 _BUILTINS["math"] = sealed.namespace("math", {n: getattr(math, n) for n in dir(math) if not n.startswith("_")
@@ -415,10 +428,11 @@ _GUARDS = {
 
 
 @lru_cache(maxsize=4096)
-def _compile(source: str, mode: str):
+def _compile(source: str, mode: str) -> types.CodeType:
     result = (compile_restricted_eval if mode == "eval" else compile_restricted_exec)(source, "<bpmn>", policy=_Policy)
     if result.errors:
         raise ScriptRefused("; ".join(result.errors))
+    assert result.code is not None     # compiled when there are no errors
     return result.code
 
 
@@ -433,8 +447,8 @@ def check(source: str, mode: str = "exec") -> list[str]:
     return []
 
 
-class RestrictedEnvironment(TaskDataEnvironment):
-    def evaluate(self, expression, context, external_context=None):
+class RestrictedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffWorkflow is untyped
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
         scope = dict(_GUARDS)
         scope.update(self.globals)
         scope.update(external_context or {})
@@ -443,7 +457,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         with _limited():
             return eval(code, scope)
 
-    def execute(self, script, context, external_context=None):
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         self.check_for_overwrite(context, external_context or {})
         code = _compile(script, "exec")
         context.update(copy.copy(self.globals))
@@ -463,7 +477,7 @@ SCRIPT_ENGINE = PythonScriptEngine(environment=RestrictedEnvironment(
     {name: sealed.seal(function, name) for name, function in SCRIPT_HELPERS.items()}))
 
 
-def attach(workflow) -> None:
+def attach(workflow: BpmnWorkflow) -> None:
     workflow.script_engine = SCRIPT_ENGINE
     for sub in workflow.subprocesses.values():
         sub.script_engine = SCRIPT_ENGINE

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -33,7 +34,7 @@ class Outcome:
     en: str = ""
 
 
-def tests_of(task_el) -> list[tuple[str, str, str]]:
+def tests_of(task_el: etree._Element) -> list[tuple[str, str, str]]:
     """(id, input JSON, expected output JSON) of each unit test of a script task element."""
     out = []
     for test in task_el.iter(f"{{{SPIFF_NS}}}unitTest"):
@@ -43,7 +44,7 @@ def tests_of(task_el) -> list[tuple[str, str, str]]:
     return out
 
 
-def _normal(value):
+def _normal(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, sort_keys=True))
 
 
@@ -58,7 +59,7 @@ def run(script: str, test_id: str, input_json: str, expected_json: str) -> Outco
         return Outcome(test_id, False, f"kiểm thử {test_id}: đầu vào và kết quả mong đợi phải là đối tượng JSON",
                        f"test {test_id}: the input and the expected output must be JSON objects")
     env = sandbox.SCRIPT_ENGINE.environment
-    box: list = []
+    box: list[Any] = []
     token = helpers.outbox.set(box)
     try:
         env.execute(script, data)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import types
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 
 class _Target:
@@ -22,22 +24,24 @@ class _Target:
     else); the weak reference points at the holder, and `.f` is only read inside the call."""
     __slots__ = ("f", "__weakref__")
 
-    def __init__(self, f):
+    def __init__(self, f: Callable[..., Any]):
         self.f = f
 
 
 _KEEP: list[_Target] = []   # holders live as long as the process, like the functions they hold
 
 
-def _template(ref):
-    def __call__(self, *args, **kwargs):
-        return ref().f(*args, **kwargs)
+def _template(ref: weakref.ref[_Target]) -> Callable[..., Any]:
+    def __call__(self: object, *args: Any, **kwargs: Any) -> Any:
+        target = ref()
+        assert target is not None    # the holder is kept in _KEEP for the life of the process
+        return target.f(*args, **kwargs)
     return __call__
 
 
-def seal(function, name: str | None = None):
+def seal(function: Callable[..., Any], name: str | None = None) -> Any:
     """An object that calls `function` and exposes neither it nor any module."""
-    name = name or getattr(function, "__name__", "helper")
+    name = name or str(getattr(function, "__name__", "helper"))
     holder = _Target(function)
     _KEEP.append(holder)
     template = _template(weakref.ref(holder))
@@ -47,12 +51,12 @@ def seal(function, name: str | None = None):
     return cls()
 
 
-def _repr(name: str):
+def _repr(name: str) -> types.FunctionType:
     template = (lambda text: lambda self: text)(f"<helper {name}>")
     return types.FunctionType(template.__code__, {"__builtins__": {}}, "__repr__", None, template.__closure__)
 
 
-def namespace(name: str, members: dict):
+def namespace(name: str, members: dict[str, Any]) -> Any:
     """A read-only bag of sealed callables and plain constants (`math.sqrt`, `string.digits`)."""
     # A sealed callable is an instance, not a function, so as a class attribute it does not bind.
     sealed = {k: (seal(v, k) if callable(v) else v) for k, v in members.items()}

@@ -4,7 +4,8 @@ The test run (testrun.py) follows one path. Here the same runner is driven again
 of choices: at each ready user task which of the form's answers to give (valid data and boundary
 values, generated from its JSON Schema by the caller) or to leave it so that its deadline fires; when
 the process waits for a message (the appeal), whether it comes or the window closes; and, for the
-whole month, whether the direct manager is the head (same_holder true) or not. A run that reaches an
+whole month, whether the direct manager is the head (same_holder true) or not, and whether the month
+is opened before its period ends or after. A run that reaches an
 element or a flow no earlier run reached is explored further: every other choice at every point after
 those it was given. Any engine error is recorded with its element and the path that led to it.
 """
@@ -15,7 +16,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 from lxml import etree
 
@@ -34,8 +35,9 @@ class Setup:
     """One way the month is set up: its label, seed data and who holds which lane."""
     label: str
     label_en: str
-    seed: Callable[[], dict]
+    seed: Callable[[], dict[str, Any]]
     roles: Callable[[str], int | None] | None = None
+    start_at: datetime | None = None     # when the month is opened (default: explore's start_at)
 
 
 @dataclass
@@ -58,35 +60,37 @@ class Report:
     exhausted: bool = True                               # False when the budget ran out first
     paths: list[list[str]] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"runs": self.runs, "elements": sorted(self.elements), "flows": sorted(self.flows),
                 "failures": [f.__dict__ for f in self.failures], "unreached": self.unreached,
                 "exhausted": self.exhausted}
 
 
-def _diagram(files: dict[str, str], process_id: str):
+def _diagram(files: dict[str, str], process_id: str) -> tuple[dict[tuple[str, str], str], set[str], set[str]]:
     """Sequence flows by (source, target), flow nodes, and tasks with a timer on their boundary."""
-    flows, nodes, timed = {}, set(), set()
+    flows: dict[tuple[str, str], str] = {}
+    nodes: set[str] = set()
+    timed: set[str] = set()
     for name, text in files.items():
         if not name.endswith(".bpmn"):
             continue
         tree = etree.fromstring(text.encode("utf-8"), specs.SAFE_XML_PARSER)
         for flow in tree.iter(f"{{{BPMN_NS}}}sequenceFlow"):
-            flows[(flow.get("sourceRef"), flow.get("targetRef"))] = flow.get("id")
+            flows[(flow.get("sourceRef") or "", flow.get("targetRef") or "")] = flow.get("id") or ""
         for process in tree.iter(f"{{{BPMN_NS}}}process"):
             for el in process.iter():
                 if not isinstance(el.tag, str) or not el.get("id"):
                     continue
                 local = etree.QName(el).localname
                 if local.endswith(("Task", "Event", "Gateway")) or local in ("task", "subProcess"):
-                    nodes.add(el.get("id"))
+                    nodes.add(el.get("id") or "")
                 if local == "boundaryEvent" and any(True for _ in el.iter(f"{{{BPMN_NS}}}timerEventDefinition")):
-                    timed.add(el.get("attachedToRef"))
+                    timed.add(el.get("attachedToRef") or "")
     return flows, nodes, timed
 
 
-def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTask], list[tuple[str, dict]]],
-            payload: Callable[[str], dict], start_at: datetime, max_runs: int = MAX_RUNS,
+def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTask], list[tuple[str, dict[str, Any]]]],
+            payload: Callable[[str], dict[str, Any]], start_at: datetime, max_runs: int = MAX_RUNS,
             time_budget: float = TIME_BUDGET) -> Report:
     """`variants(task)`: [(label, data)…] for a ready user task, the first being plain valid data;
     `payload(name)`: what the application sends with message `name`."""
@@ -94,8 +98,8 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
     report = Report()
     # Choices never taken yet go first; the search stops once every element, every flow and every
     # answer offered anywhere has been taken at least once.
-    fresh = deque((index, []) for index in range(len(setups)))
-    rest: deque = deque()
+    fresh: deque[tuple[int, list[int]]] = deque((index, []) for index in range(len(setups)))
+    rest: deque[tuple[int, list[int]]] = deque()
     offered: set[str] = set()
     answered: set[str] = set()
     deadline = time.monotonic() + time_budget
@@ -117,7 +121,7 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
         def decide(options: list[str]) -> int:
             i = len(taken)
             if i < len(prefix) and prefix[i] < len(options):
-                choice = prefix[i]
+                choice: int = prefix[i]
             else:   # past the given choices: an answer no run gave yet, else the plain one
                 choice = next((k for k, label in enumerate(options) if label not in answered), 0)
             answered.add(options[choice])
@@ -127,7 +131,7 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
             labels.append(options[choice])
             return choice
 
-        def answer(task: ReadyTask, now):
+        def answer(task: ReadyTask, now: datetime) -> dict[str, Any] | None:
             answers = variants(task) or [("", {})]
             options = [f"{task.step}: {label}" if label else task.step for label, _ in answers]
             if task.step in timed:
@@ -135,7 +139,7 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
             choice = decide(options)
             return None if choice >= len(answers) else answers[choice][1]
 
-        def message(names: list[str], timer_waiting: bool):
+        def message(names: list[str], timer_waiting: bool) -> tuple[str, dict[str, Any]] | None:
             options = ([] if not timer_waiting else ["⏱"]) + [f"✉ {n}" for n in names]
             choice = decide(options)
             if timer_waiting and choice == 0:
@@ -143,7 +147,8 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
             name = names[choice - (1 if timer_waiting else 0)]
             return name, payload(name)
 
-        result = testrun.run(loaded, setup.seed, answer, start_at, roles=setup.roles, message=message)
+        result = testrun.run(loaded, setup.seed, answer, setup.start_at or start_at, roles=setup.roles,
+                             message=message)
         report.runs += 1
         path = [p["element"] for p in result.path]
         new_elements = set(path) - report.elements

@@ -8,10 +8,14 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from . import steps as step_props
 
 PROCESS_ID = "monthly_evaluation"
 
@@ -31,10 +35,13 @@ class SpecError(Exception):
 @dataclass
 class LoadedSpec:
     version_id: int
-    spec: object
-    subprocess_specs: dict
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
     files: dict[str, str]
-    user_tasks: dict[str, dict] = field(default_factory=dict)
+    user_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what the application knows about each user task, from its properties (read once per version);
+    # a task whose properties are missing or invalid is left out (validation names it)
+    steps: dict[str, step_props.StepInfo] = field(default_factory=dict)
 
     def form_file(self, bpmn_id: str) -> str | None:
         return self.user_tasks.get(bpmn_id, {}).get("form")
@@ -52,7 +59,7 @@ def unsafe_xml(text: str) -> bool:
     return bool(_DECLARATION.search(text))
 
 
-def _safe_tree(text: str, name: str):
+def _safe_tree(text: str, name: str) -> etree._Element:
     if unsafe_xml(text):
         raise SpecError(f"{UNSAFE_XML_VI.format(name=name)} / {UNSAFE_XML_EN.format(name=name)}", file_name=name)
     try:
@@ -61,7 +68,7 @@ def _safe_tree(text: str, name: str):
         raise SpecError(f"{name}: {exc}", file_name=name) from exc
 
 
-def parse(files: dict[str, str], process_id: str = PROCESS_ID):
+def parse(files: dict[str, str], process_id: str = PROCESS_ID) -> tuple[BpmnProcessSpec, dict[str, BpmnProcessSpec]]:
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         for name, text in sorted(files.items()):
@@ -80,8 +87,8 @@ def parse(files: dict[str, str], process_id: str = PROCESS_ID):
         raise SpecError(f"SpiffWorkflow cannot read this DMN version: {exc}") from exc
 
 
-def _describe_user_tasks(spec) -> dict[str, dict]:
-    out = {}
+def _describe_user_tasks(spec: BpmnProcessSpec) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
     for name, task_spec in spec.task_specs.items():
         if not getattr(task_spec, "manual", False):
             continue
@@ -94,20 +101,41 @@ def _describe_user_tasks(spec) -> dict[str, dict]:
             "ui_form": props.get("formUiSchemaFilename"),
             "instructions": ext.get("instructionsForEndUser") or "",
             "variable": getattr(task_spec, "variable", None),
+            "properties": dict(props),
         }
     return out
 
 
-def loaded_from(spec, subprocess_specs, files: dict[str, str]) -> LoadedSpec:
+def _read_steps(user_tasks: dict[str, dict[str, Any]]) -> dict[str, step_props.StepInfo]:
+    out = {}
+    for name, info in user_tasks.items():
+        step, _ = step_props.read(name, info["properties"], title=info["title"], variable=info["variable"],
+                                  role=lane_role(info["lane"]))
+        if step is not None:
+            out[name] = step
+    return out
+
+
+def loaded_from(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec], files: dict[str, str]) -> LoadedSpec:
     """A LoadedSpec for files that are not a stored version (a designer's draft, run in memory)."""
-    return LoadedSpec(0, spec, subprocess_specs, dict(files), _describe_user_tasks(spec))
+    user_tasks = _describe_user_tasks(spec)
+    return LoadedSpec(0, spec, subprocess_specs, dict(files), user_tasks, _read_steps(user_tasks))
 
 
 _cache: dict[tuple[int, str], LoadedSpec] = {}
 _lock = threading.Lock()
 
 
-def load(version) -> LoadedSpec:
+class StoredVersion(Protocol):
+    """What `load` reads of a ProcessVersion row."""
+
+    id: int
+    sha256: str
+    process_key: str
+    files: dict[str, str]
+
+
+def load(version: StoredVersion) -> LoadedSpec:
     """`version` is a ProcessVersion row (id, sha256, files)."""
     key = (version.id, version.sha256)
     cached = _cache.get(key)
@@ -117,7 +145,8 @@ def load(version) -> LoadedSpec:
         cached = _cache.get(key)
         if cached is None:
             spec, subs = parse(version.files, version.process_key)
-            cached = LoadedSpec(version.id, spec, subs, dict(version.files), _describe_user_tasks(spec))
+            user_tasks = _describe_user_tasks(spec)
+            cached = LoadedSpec(version.id, spec, subs, dict(version.files), user_tasks, _read_steps(user_tasks))
             _cache[key] = cached
         return cached
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from SpiffWorkflow.util.task import TaskState
 
 from . import clock
-from .runtime import EngineError, ReadyTask, Workflow
+from .runtime import EngineError, ReadyTask, RoleHolders, Workflow
 from .specs import LoadedSpec
 
 MAX_ACTIONS = 200
@@ -23,36 +23,37 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TestRun:
-    path: list[dict] = field(default_factory=list)          # [{element, name, type, lane, at}] in order
-    answers: list[dict] = field(default_factory=list)       # [{step, title, role, at, data, skipped}]
-    notifications: list[dict] = field(default_factory=list)
+    path: list[dict[str, Any]] = field(default_factory=list)          # [{element, name, type, lane, at}] in order
+    answers: list[dict[str, Any]] = field(default_factory=list)       # [{step, title, role, at, data, skipped}]
+    notifications: list[dict[str, Any]] = field(default_factory=list)
     active: list[str] = field(default_factory=list)
     completed: bool = False
-    error: dict | None = None
+    error: dict[str, Any] | None = None
     stopped: str | None = None
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "answers": self.answers, "notifications": self.notifications,
                 "active": self.active, "completed": self.completed, "error": self.error,
                 "stopped": self.stopped, "data": self.data,
                 "completed_elements": [p["element"] for p in self.path]}
 
 
-def run(loaded: LoadedSpec, seed: Callable[[], dict], answer: Callable[[ReadyTask, datetime], dict | None],
-        start_at: datetime, max_actions: int = MAX_ACTIONS, roles=None,
-        message: Callable[[list[str], bool], tuple[str, dict] | None] | None = None) -> TestRun:
+def run(loaded: LoadedSpec, seed: Callable[[], dict[str, Any]], answer: Callable[[ReadyTask, datetime], dict[str, Any] | None],
+        start_at: datetime, max_actions: int = MAX_ACTIONS, roles: RoleHolders | None = None,
+        message: Callable[[list[str], bool], tuple[str, dict[str, Any]] | None] | None = None) -> TestRun:
     """`seed()` is called at `start_at` (it may read now_iso()); `answer(task, now)` returns the form
     data for a ready user task, or None to leave it (its deadline timer then fires). When nothing is
     ready and the process waits for messages, `message(names, timer_waiting)` may return one to
     deliver `(name, payload)`, or None to let the clock run to the next timer. `roles`: see
     runtime.Workflow (None: `same_holder()` is false)."""
     result = TestRun()
-    seen: set = set()
+    seen: set[Any] = set()
     now = start_at
-    workflow = None
+    workflow: Workflow | None = None
 
-    def record():
+    def record() -> None:
+        assert workflow is not None
         fresh = [t for t in workflow.wf.get_tasks(state=TaskState.COMPLETED)
                  if t.id not in seen and getattr(t.task_spec, "bpmn_id", None)]
         for task in sorted(fresh, key=lambda t: t.last_state_change):
@@ -84,7 +85,7 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict], answer: Callable[[ReadyTas
                 continue
             due = workflow.next_timer_at()
             waiting = workflow.waiting_messages() if message is not None else []
-            chosen = message(waiting, due is not None) if waiting else None
+            chosen = message(waiting, due is not None) if waiting and message is not None else None
             if chosen is not None:
                 with clock.frozen_at(now):
                     workflow.send_message(*chosen)
@@ -111,7 +112,7 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict], answer: Callable[[ReadyTas
                 live = workflow.live_tasks()
                 element = element or next((t.task_spec.bpmn_id for t in live
                                            if getattr(t.task_spec, "bpmn_id", None)), None)
-            except Exception:  # noqa: BLE001 - the workflow is broken; the message says enough
+            except Exception:   # the workflow is broken; the message says enough
                 pass
         result.error = {"message": f"{type(exc).__name__}: {exc}", "element": element}
     if workflow is not None:

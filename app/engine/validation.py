@@ -13,8 +13,9 @@ Checks:
   cells compile in the restricted environment (no import, no dunder names, …); timer constants are
   ISO 8601 (a date with an offset);
 - every user task sits in a lane whose role resolves (a role relative to the subject, or a named
-  group some user holds), names an existing, valid JSON Schema form, and has a `<task>_due` deadline
-  (a warning when missing);
+  group some user holds), names an existing, valid JSON Schema form, says what it means to the
+  application (stepStatus from the list of record statuses, stepOrder a whole number; app/engine/steps.py)
+  and has a `<task>_due` deadline (a warning when missing);
 - exclusive gateways with several outgoing flows have a default flow;
 - every DMN decision table has a catch-all row (all input entries "-" or empty);
 - every flow node is reachable from a start event;
@@ -30,12 +31,12 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from . import dataflow, elements, escapes, sandbox, scripttests, specs
+from . import dataflow, elements, escapes, sandbox, scripttests, specs, steps
 from .helpers import SCRIPT_HELPERS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -58,6 +59,10 @@ FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateT
               "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
 CONTAINERS = {"subProcess", "transaction"}
 HUMAN_TASKS = {"userTask", "manualTask"}
+# Hit policies SpiffWorkflow's DMN engine applies as their names say: UNIQUE/FIRST/ANY take the first
+# matching row (the catch-all row last), COLLECT lists every match. PRIORITY, RULE ORDER, OUTPUT ORDER
+# and COLLECT with an aggregation (SUM, COUNT, MIN, MAX) would silently behave otherwise.
+DMN_HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT"}
 
 
 @dataclass
@@ -70,7 +75,7 @@ class Finding:
     message_en: str
     line: int | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -78,7 +83,7 @@ def errors(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == "error"]
 
 
-def _local(el) -> str:
+def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
@@ -88,8 +93,10 @@ def _bpmn(tag: str) -> str:
 
 class _Linter:
     def __init__(self, files: dict[str, str], process_id: str, role_exists: Callable[[str], bool] | None,
-                 known_roles: Iterable[str], app_forms: Iterable[str] = ()):
+                 known_roles: Iterable[str], app_forms: Iterable[str] = (),
+                 notice_kinds: Iterable[str] | None = None):
         self.files = files
+        self.notice_kinds = set(notice_kinds) if notice_kinds is not None else None
         self.app_forms = set(app_forms)
         self.process_id = process_id
         self.role_exists = role_exists or (lambda role: False)
@@ -98,7 +105,8 @@ class _Linter:
         self.trees: dict[str, etree._Element] = {}
         self.assigned: set[str] = set(SEED_NAMES)   # names some script, form or DMN writes
 
-    def add(self, severity, code, file, element, vi, en, line=None):
+    def add(self, severity: str, code: str, file: str | None, element: str | None, vi: str, en: str,
+            line: int | None = None) -> None:
         self.findings.append(Finding(severity, code, file, element, vi, en, line))
 
     # ------------------------------------------------------------------------------------ files
@@ -137,7 +145,7 @@ class _Linter:
         order = {"error": 0, "warning": 1}
         return sorted(self.findings, key=lambda f: (order.get(f.severity, 2), f.file or "", f.line or 0))
 
-    def _xml(self, name: str, text: str):
+    def _xml(self, name: str, text: str) -> etree._Element | None:
         if specs.unsafe_xml(text):
             self.add("error", "unsafe_xml", name, None, specs.UNSAFE_XML_VI.format(name=name),
                      specs.UNSAFE_XML_EN.format(name=name))
@@ -149,7 +157,7 @@ class _Linter:
                      f"{name} is not well-formed XML: {exc}", getattr(exc, "lineno", None))
             return None
 
-    def _xsd(self, name: str, tree) -> bool:
+    def _xsd(self, name: str, tree: etree._Element) -> bool:
         if name.endswith(".bpmn"):
             schema = VALIDATOR.validator
             tree_to_check = copy.deepcopy(tree)   # keeps the source lines; preprocess() edits the tree
@@ -158,7 +166,7 @@ class _Linter:
             schema = _dmn_schema(tree)
             tree_to_check = tree
             if schema is None:
-                self.add("error", "xsd", name, None,
+                self.add("error", "xsd", name, tree.get("id"),
                          f"Tệp {name}: không nhận ra phiên bản DMN (namespace {tree.nsmap.get(None)!r}).",
                          f"{name}: unknown DMN namespace {tree.nsmap.get(None)!r}.")
                 return False
@@ -211,7 +219,7 @@ class _Linter:
                          f"No task uses the form {name}.")
 
     # -------------------------------------------------------------------------------------- DMN
-    def _dmn(self, name: str, tree) -> None:
+    def _dmn(self, name: str, tree: etree._Element) -> None:
         for decision in tree.iter():
             if _local(decision) != "decision":
                 continue
@@ -220,7 +228,7 @@ class _Linter:
                     continue
                 self._dmn_table(name, decision, table)
 
-    def _dmn_table(self, name, decision, table) -> None:
+    def _dmn_table(self, name: str, decision: etree._Element, table: etree._Element) -> None:
         did = decision.get("id")
         inputs = [el for el in table if _local(el) == "input"]
         exprs = []
@@ -232,7 +240,7 @@ class _Linter:
                            "Biểu thức đầu vào của bảng quyết định", "The decision table's input expression")
         for out in (el for el in table if _local(el) == "output"):
             if out.get("name"):
-                self.assigned.add(out.get("name"))
+                self.assigned.add(out.get("name") or "")
         rules = [el for el in table if _local(el) == "rule"]
         catch_all = []
         for index, rule in enumerate(rules, start=1):
@@ -260,7 +268,17 @@ class _Linter:
                 if text:
                     self._expr(name, rid, text, "eval", "dmn_expression", f"Bảng {did}, dòng {index}: kết quả",
                                f"Table {did}, row {index}: output", out.sourceline)
-        if (table.get("hitPolicy") or "UNIQUE").upper() != "COLLECT":
+        policy = (table.get("hitPolicy") or "UNIQUE").upper()
+        if policy not in DMN_HIT_POLICIES or (policy == "COLLECT" and table.get("aggregation")):
+            shown = policy + (f" {table.get('aggregation')}" if table.get("aggregation") else "")
+            self.add("error", "dmn_hit_policy", name, did,
+                     f"Bảng quyết định {did} dùng chính sách “{shown}”, mà bộ máy không áp dụng đúng (nó sẽ lấy "
+                     "dòng khớp đầu tiên hoặc trả danh sách chưa gộp): hãy chọn UNIQUE, FIRST, ANY hoặc COLLECT "
+                     "không gộp.",
+                     f"Decision table {did} uses the hit policy “{shown}”, which the engine does not apply as "
+                     "written (it takes the first matching row, or returns an unaggregated list): choose UNIQUE, "
+                     "FIRST, ANY or COLLECT without aggregation.", table.sourceline)
+        if policy != "COLLECT":
             if not catch_all:
                 self.add("error", "dmn_catch_all", name, did,
                          f"Bảng quyết định {did} thiếu dòng “còn lại” (mọi điều kiện là “-”): khi không dòng nào khớp, "
@@ -274,7 +292,7 @@ class _Linter:
                          rules[catch_all[0] - 1].sourceline)
 
     # ------------------------------------------------------------------------------------- BPMN
-    def _collect_assignments(self, tree) -> None:
+    def _collect_assignments(self, tree: etree._Element) -> None:
         for el in tree.iter():
             tag = _local(el)
             if tag in ("script", "preScript", "postScript"):
@@ -283,9 +301,9 @@ class _Linter:
                 if _text(el):
                     self.assigned.add(_text(el))
             elif tag == "serviceTaskOperator" and el.get("resultVariable"):
-                self.assigned.add(el.get("resultVariable"))
+                self.assigned.add(el.get("resultVariable") or "")
 
-    def _bpmn(self, name: str, tree) -> None:
+    def _bpmn(self, name: str, tree: etree._Element) -> None:
         di_refs = {el.get("bpmnElement") for el in tree.iter(f"{{{BPMNDI_NS}}}BPMNShape", f"{{{BPMNDI_NS}}}BPMNEdge")}
         has_diagram = any(True for _ in tree.iter(f"{{{BPMNDI_NS}}}BPMNDiagram"))
         if not has_diagram:
@@ -297,7 +315,7 @@ class _Linter:
         for process in tree.iter(_bpmn("process")):
             self._process(name, process, di_refs, has_diagram)
 
-    def _di(self, name, el, di_refs, has_diagram) -> None:
+    def _di(self, name: str, el: etree._Element, di_refs: set[str | None], has_diagram: bool) -> None:
         if has_diagram and el.get("id") and el.get("id") not in di_refs:
             kind = "đường nối" if _local(el) in ("sequenceFlow", "messageFlow") else "hình"
             self.add("error", "di_missing", name, el.get("id"),
@@ -305,8 +323,8 @@ class _Linter:
                      f"Element {el.get('id')} ({_local(el)}) has no {'edge' if kind == 'đường nối' else 'shape'} "
                      "in the diagram (BPMNDI).", el.sourceline)
 
-    def _process(self, name: str, process, di_refs, has_diagram) -> None:
-        nodes = {el.get("id"): el for el in process.iter() if _local(el) in FLOW_NODES and el.get("id")}
+    def _process(self, name: str, process: etree._Element, di_refs: set[str | None], has_diagram: bool) -> None:
+        nodes = {el.get("id") or "": el for el in process.iter() if _local(el) in FLOW_NODES and el.get("id")}
         flows = [el for el in process.iter(_bpmn("sequenceFlow"))]
         lanes = {}
         for lane in process.iter(_bpmn("lane")):
@@ -340,7 +358,7 @@ class _Linter:
                     self._expr(name, node_id, _text(sub), "exec", "script", f"{_local(sub)}", _local(sub), sub.sourceline)
             for param in el.iter(f"{{{SPIFF_NS}}}parameter"):
                 if param.get("value"):
-                    self._expr(name, node_id, param.get("value"), "eval", "script",
+                    self._expr(name, node_id, param.get("value") or "", "eval", "script",
                                f"Tham số {param.get('id')}", f"Parameter {param.get('id')}", param.sourceline)
             for timer in el.iter(_bpmn("timerEventDefinition")):
                 self._timer(name, node_id, timer)
@@ -350,31 +368,31 @@ class _Linter:
                 self._expr(name, flow.get("id"), _text(cond), "eval", "condition", "Điều kiện", "The condition",
                            cond.sourceline)
 
-    def _reachability(self, name, process, nodes, flows) -> None:
+    def _reachability(self, name: str, process: etree._Element, nodes: dict[str, etree._Element], flows: list[etree._Element]) -> None:
         succ: dict[str, set[str]] = {}
         for flow in flows:
-            succ.setdefault(flow.get("sourceRef"), set()).add(flow.get("targetRef"))
+            succ.setdefault(flow.get("sourceRef") or "", set()).add(flow.get("targetRef") or "")
         for node_id, el in nodes.items():
             if _local(el) == "boundaryEvent" and el.get("attachedToRef"):
-                succ.setdefault(el.get("attachedToRef"), set()).add(node_id)
+                succ.setdefault(el.get("attachedToRef") or "", set()).add(node_id)
             if _local(el) in CONTAINERS:
                 for child in el:
                     if _local(child) == "startEvent" and child.get("id"):
-                        succ.setdefault(node_id, set()).add(child.get("id"))
+                        succ.setdefault(node_id, set()).add(child.get("id") or "")
 
-        def top_level_starts(container):
-            out = []
+        def top_level_starts(container: etree._Element) -> list[str]:
+            out: list[str] = []
             for child in container:
                 if _local(child) == "startEvent" and child.get("id"):
-                    out.append(child.get("id"))
+                    out.append(child.get("id") or "")
                 elif _local(child) in CONTAINERS and child.get("triggeredByEvent") == "true":
-                    out.append(child.get("id"))   # event sub-processes start on their own
+                    out.append(child.get("id") or "")   # event sub-processes start on their own
             return out
 
         roots = top_level_starts(process)
         for el in nodes.values():   # event sub-processes nested in sub-processes
             if _local(el) in CONTAINERS and el.get("triggeredByEvent") == "true":
-                roots.append(el.get("id"))
+                roots.append(el.get("id") or "")
         seen, stack = set(), list(roots)
         while stack:
             node = stack.pop()
@@ -393,8 +411,8 @@ class _Linter:
                          f"{node_id} ({el.get('name') or _local(el)}) cannot be reached from a start event.",
                          el.sourceline)
 
-    def _human_task(self, name, el, lane) -> None:
-        node_id = el.get("id")
+    def _human_task(self, name: str, el: etree._Element, lane: etree._Element | None) -> None:
+        node_id = el.get("id") or ""
         label = el.get("name") or node_id
         if lane is None:
             self.add("error", "lane_missing", name, node_id,
@@ -414,7 +432,7 @@ class _Linter:
                          f"({', '.join(RELATIVE_ROLES)}) và chưa ai được gán nhóm “{role}”.",
                          f"The role “{role}” of {label} does not resolve: it is not a role from the org chart "
                          f"({', '.join(RELATIVE_ROLES)}) and nobody holds the group “{role}”.", el.sourceline)
-        props = {p.get("name"): p.get("value") for p in el.iter(f"{{{SPIFF_NS}}}property")}
+        props = {p.get("name") or "": p.get("value") or "" for p in el.iter(f"{{{SPIFF_NS}}}property")}
         form = (props.get("formJsonSchemaFilename") or "").strip()
         if not form:
             if _local(el) == "userTask":
@@ -430,15 +448,29 @@ class _Linter:
             elif not self._form_ok(bare):
                 self.add("error", "form_invalid", name, node_id, f"Biểu mẫu {form} của bước {label} không hợp lệ.",
                          f"The form {form} of {label} is not valid.", el.sourceline)
+        variable = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}variableName")), "")
+        info, problems = steps.read(node_id, props, title=label)
+        for problem in problems:
+            self.add("error", "step_property", name, node_id, problem.message, problem.message_en, el.sourceline)
+        if info is not None:
+            self._step_form(name, el, info, form.replace("\\", "/").rsplit("/", 1)[-1], variable)
         ui = (props.get("formUiSchemaFilename") or "").strip()
         if ui and ui.replace("\\", "/").rsplit("/", 1)[-1] not in self.files:
             self.add("error", "form_file_missing", name, node_id, f"Không có tệp giao diện biểu mẫu {ui}.",
                      f"The UI schema file {ui} is missing.", el.sourceline)
-        variable = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}variableName")), "")
         if variable and not IDENTIFIER.match(variable):
             self.add("error", "variable_name", name, node_id,
                      f"Tên biến “{variable}” của bước {label} không hợp lệ (chữ, số, gạch dưới).",
                      f"The variable name “{variable}” of {label} is not an identifier.", el.sourceline)
+        elif variable in SEED_NAMES or variable in SCRIPT_HELPERS:
+            what = ("hàm có sẵn", "a built-in function") if variable in SCRIPT_HELPERS else \
+                ("dữ liệu ứng dụng đặt sẵn cho mỗi hồ sơ", "data the application gives every evaluation")
+            self.add("error", "variable_name", name, node_id,
+                     f"Bước {label} lưu biểu mẫu vào “{variable}”, là tên của {what[0]}: biểu mẫu sẽ ghi đè và "
+                     "các bước sau dùng sai dữ liệu. Hãy đặt tên khác.",
+                     f"Task {label} stores its form under “{variable}”, the name of {what[1]}: the form would "
+                     "overwrite it and the steps after would use the wrong data. Choose another name.",
+                     el.sourceline)
         if f"{node_id}_due" not in self.assigned:
             self.add("warning", "due_missing", name, node_id,
                      f"Bước {label} chưa có hạn: chưa lệnh nào gán {node_id}_due (ví dụ trong bước khởi tạo: "
@@ -446,7 +478,27 @@ class _Linter:
                      f"Task {label} has no deadline: no script sets {node_id}_due (e.g. in the init script: "
                      f"{node_id}_due = wd_deadline(period, 7, opened_at)).", el.sourceline)
 
-    def _gateway(self, name, el, flows) -> None:
+    def _step_form(self, name: str, el: etree._Element, info: steps.StepInfo, form: str, variable: str) -> None:
+        """A step that scores or decides is read by the application: its answer must be stored under a
+        variable of its own, with the field the application reads (scores; the level)."""
+        node_id, label = info.step, el.get("name") or info.step
+        if (info.scores or info.decides) and not variable:
+            self.add("error", "step_property", name, node_id,
+                     f"Bước {label} chấm điểm hoặc quyết định xếp loại nên cần biến lưu kết quả (variableName).",
+                     f"Step {label} scores or decides, so it needs a variable for its answer (variableName).",
+                     el.sourceline)
+        fields = self._form_fields().get(form, {}).get("fields")
+        if fields is None:
+            return      # no usable form: reported above
+        for flag, field_name, vi, en in ((info.scores, "scores", "chấm điểm (stepScores)", "scores (stepScores)"),
+                                         (info.decides, "level", "quyết định xếp loại (stepDecides)",
+                                          "decides the level (stepDecides)")):
+            if flag and field_name not in fields:
+                self.add("error", "step_property", name, node_id,
+                         f"Bước {label} {vi} nhưng biểu mẫu {form} không có trường “{field_name}”.",
+                         f"Step {label} {en} but the form {form} has no field “{field_name}”.", el.sourceline)
+
+    def _gateway(self, name: str, el: etree._Element, flows: list[etree._Element]) -> None:
         node_id = el.get("id")
         outgoing = [f for f in flows if f.get("sourceRef") == node_id]
         if len(outgoing) < 2:
@@ -472,7 +524,7 @@ class _Linter:
                          f"Nhánh {flow.get('id')} của cổng {label} không có điều kiện.",
                          f"Flow {flow.get('id')} of {label} has no condition.", flow.sourceline)
 
-    def _timer(self, name, node_id, timer) -> None:
+    def _timer(self, name: str, node_id: str, timer: etree._Element) -> None:
         for child in timer:
             kind = _local(child)
             if kind not in ("timeDate", "timeDuration", "timeCycle"):
@@ -498,7 +550,8 @@ class _Linter:
                     self.add("error", "timer", name, node_id, f"Hẹn giờ {node_id}: {problem[0]}",
                              f"Timer {node_id}: {problem[1]}", child.sourceline)
 
-    def _expr(self, file, element, source, mode, code, what_vi, what_en, line=None) -> bool:
+    def _expr(self, file: str, element: str | None, source: str, mode: str, code: str, what_vi: str, what_en: str,
+              line: int | None = None) -> bool:
         self._script_escape_findings(file, element, source, mode, what_vi, what_en, line)
         problems = sandbox.check(source, mode)
         if problems:
@@ -509,7 +562,8 @@ class _Linter:
             return False
         return True
 
-    def _script_escape_findings(self, file, element, source, mode, what_vi, what_en, line=None) -> None:
+    def _script_escape_findings(self, file: str, element: str | None, source: str, mode: str, what_vi: str,
+                                what_en: str, line: int | None = None) -> None:
         """Ways out of the sandbox (escapes.py): format strings walking to globals, frames, absent builtins,
         huge constants, endless loops. The sandbox refuses them at run time too; here the designer sees
         them on the element."""
@@ -517,7 +571,7 @@ class _Linter:
             self.add("error", "script_escape", file, element, f"{what_vi} của {element} {vi}.",
                      f"{what_en} of {element} {en}.", line)
 
-    def _script_tests(self, name, node_id, el, script: str) -> None:
+    def _script_tests(self, name: str, node_id: str, el: etree._Element, script: str) -> None:
         """The unit tests kept beside a script task (input → expected output), run now."""
         if sandbox.check(script, "exec"):
             return   # a script that does not compile is reported as such
@@ -545,19 +599,51 @@ class _Linter:
         for name, tree in self.trees.items():
             if not name.endswith(".bpmn"):
                 continue
-            process_ids = {p.get("id") for p in tree.iter(_bpmn("process"))}
+            process_ids = {p.get("id") or "" for p in tree.iter(_bpmn("process"))}
             for refusal in elements.refusals(tree, set(decisions), process_ids):
                 self.add("error", "element_not_supported", name, refusal.element, refusal.vi, refusal.en,
                          refusal.line)
             for process in tree.iter(_bpmn("process")):
                 try:
-                    problems = dataflow.check(process, decisions, forms, set(SEED_NAMES), known)
+                    problems = dataflow.check(process, decisions, forms, set(SEED_NAMES), known,
+                                              lambda role: role in self.known_roles or self.role_exists(role),
+                                              self.notice_kinds)
                 except RecursionError:
                     continue
                 for problem in problems:
                     self.add("error", problem.code, name, problem.element, problem.vi, problem.en, problem.line)
+                self._instructions(name, process, forms, known)
 
-    def _decisions(self) -> dict[str, dict]:
+    def _instructions(self, name: str, process: etree._Element, forms: dict[str, dict[str, Any]],
+                      known: set[str]) -> None:
+        """Names the instructions' template shows that nothing sets render empty, and a template that
+        does not parse is shown as written: advice, not errors (the month goes on)."""
+        from jinja2 import TemplateSyntaxError, meta
+        from jinja2.sandbox import SandboxedEnvironment
+        env = SandboxedEnvironment()
+        shown = set(self.assigned) | set(known) | {"allowed_levels"}
+        for form in forms.values():
+            shown |= form["fields"]
+        for el in process.iter(_bpmn("userTask")):
+            text = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}instructionsForEndUser")), "")
+            if not text or "{" not in text:
+                continue
+            try:
+                names = meta.find_undeclared_variables(env.parse(text))
+            except TemplateSyntaxError as exc:
+                self.add("warning", "instructions_template", name, el.get("id"),
+                         f"Hướng dẫn của bước {el.get('id')} sai cú pháp mẫu ({exc.message}): sẽ hiện nguyên văn.",
+                         f"The instructions of {el.get('id')} are not a valid template ({exc.message}): they are "
+                         "shown as written.", el.sourceline)
+                continue
+            for unknown in sorted(names - shown):
+                self.add("warning", "instructions_name", name, el.get("id"),
+                         f"Hướng dẫn của bước {el.get('id')} hiện “{unknown}”, nhưng không bước nào gán tên này: "
+                         "chỗ đó sẽ để trống.",
+                         f"The instructions of {el.get('id')} show “{unknown}”, which no step sets: it renders "
+                         "empty.", el.sourceline)
+
+    def _decisions(self) -> dict[str, dict[str, Any]]:
         out = {}
         for name, tree in self.trees.items():
             if not name.endswith(".dmn"):
@@ -572,10 +658,10 @@ class _Linter:
                         if text:
                             inputs.append(text)
                     outputs += [out.get("name") for out in table if _local(out) == "output" and out.get("name")]
-                out[decision.get("id")] = {"inputs": inputs, "outputs": outputs, "file": name}
+                out[decision.get("id") or ""] = {"inputs": inputs, "outputs": outputs, "file": name}
         return out
 
-    def _form_fields(self) -> dict[str, dict]:
+    def _form_fields(self) -> dict[str, dict[str, Any]]:
         """Top-level fields each form stores (read-only ones are shown, never stored) and the required ones."""
         out = {}
         for name, text in self.files.items():
@@ -608,11 +694,11 @@ def _form_problem(name: str, text: str) -> str | None:
     return None
 
 
-def _text(el) -> str:
+def _text(el: etree._Element | None) -> str:
     return (el.text or "").strip() if el is not None else ""
 
 
-def _constant(source: str):
+def _constant(source: str) -> Any:
     try:
         node = ast.parse(source.strip(), mode="eval").body
     except SyntaxError:
@@ -656,16 +742,34 @@ def _assigned_names(source: str) -> set[str]:
     return out
 
 
-def _element_in_message(trees: dict, message: str) -> str | None:
-    """The id of a BPMN/DMN element a parser message names (the longest id found in the text), for
-    parse errors that do not carry their element."""
+# Attributes by which an element refers to something else: a parser that cannot find the target names
+# the target ("The process 'nowhere' was not found"), the designer must see the element that refers to it.
+REFERENCES = ("calledElement", "calledDecisionId", "messageRef", "signalRef", "errorRef", "escalationRef",
+              "processRef", "attachedToRef", "dataObjectRef")
+
+
+def _element_in_message(trees: dict[str, Any], message: str) -> str | None:
+    """The id of a BPMN/DMN element a parser message names, for parse errors that do not carry their
+    element: the element whose reference the message quotes, else the longest id found in the text
+    (the parser's "Did you mean …" suggestions are not the culprit)."""
+    full, message = message, re.split(r"Did you mean|Available DMN ids", message)[0]
+    for tree in trees.values():
+        for el in tree.iter():
+            if not isinstance(el.tag, str) or not el.get("id"):
+                continue
+            refs = [el.get(a) for a in REFERENCES if el.get(a)]
+            refs += [_text(c) for c in el if isinstance(c.tag, str) and _local(c) == "calledDecisionId"]
+            if any(ref and re.search(r"[\'\"“]" + re.escape(ref) + r"[\'\"”]", message) for ref in refs):
+                return str(el.get("id"))
     ids = {el.get("id") for tree in trees.values() for el in tree.iter()
            if isinstance(el.tag, str) and el.get("id") and _local(el) not in ("definitions",)}
-    found = [i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", message)]
+    found = ([i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", message)]
+             # only a suggestion names an id: the process the app starts is missing, the one there is meant
+             or [i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", full)])
     return max(found, key=len) if found else None
 
 
-def _element_at_line(tree, line: int | None) -> str | None:
+def _element_at_line(tree: etree._Element, line: int | None) -> str | None:
     """The id of the innermost element with an id that starts at or before `line`."""
     if not line:
         return None
@@ -678,14 +782,14 @@ def _element_at_line(tree, line: int | None) -> str | None:
     return best
 
 
-_dmn_validators: dict[str, etree.XMLSchema] = {}
+_dmn_validators: dict[str, etree.XMLSchema | None] = {}
 
 
-def _dmn_schema(tree):
+def _dmn_schema(tree: etree._Element) -> etree.XMLSchema | None:
     module = sys.modules["SpiffWorkflow.dmn.parser.BpmnDmnParser"]
     ns = tree.nsmap.get(None) or next((v for k, v in tree.nsmap.items() if k == "dmn"), None)
     path = module.SCHEMAS.get(ns)
-    if path is None:
+    if path is None or ns is None:
         return None
     if ns not in _dmn_validators:
         from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
@@ -698,10 +802,11 @@ def _dmn_schema(tree):
 
 def validate(files: dict[str, str], *, process_id: str = specs.PROCESS_ID,
              role_exists: Callable[[str], bool] | None = None, known_roles: Iterable[str] = (),
-             app_forms: Iterable[str] = ()) -> list[Finding]:
+             app_forms: Iterable[str] = (), notice_kinds: Iterable[str] | None = None) -> list[Finding]:
     """Every finding for a set of files {name: text}: errors first, then warnings. `app_forms` are
-    forms the application itself uses outside the diagram (not reported as unused)."""
-    return _Linter(files, process_id, role_exists, known_roles, app_forms).run()
+    forms the application itself uses outside the diagram (not reported as unused); `notice_kinds` the
+    kinds of notify() the application turns into messages (None: not checked)."""
+    return _Linter(files, process_id, role_exists, known_roles, app_forms, notice_kinds).run()
 
 
 def check_upload(name: str, data: bytes) -> str:

@@ -14,6 +14,8 @@ from typing import Any, Iterable, Mapping
 
 from markupsafe import Markup, escape
 
+from app.rules.scoring import score_total
+
 from .schema import deref, enum_options, expand, field_name, schema_type
 from .validate import FieldError, errors_by_field
 
@@ -28,7 +30,7 @@ MAX_TOTAL = 100
 
 
 # ======================================================================================== parsing
-def parse_submission(schema: dict, formdata: Any) -> dict:
+def parse_submission(schema: dict[str, Any], formdata: Any) -> dict[str, Any]:
     """Submitted form fields -> JSON data shaped and typed by ``schema``.
 
     ``formdata`` is a werkzeug ``MultiDict`` (or anything with ``get``/``getlist``/``keys``; a plain
@@ -40,7 +42,7 @@ def parse_submission(schema: dict, formdata: Any) -> dict:
     return _parse_object(schema, schema, formdata, [])
 
 
-def _getlist(fd: Any, name: str) -> list:
+def _getlist(fd: Any, name: str) -> list[Any]:
     if hasattr(fd, "getlist"):
         return list(fd.getlist(name))
     if name not in fd:
@@ -54,8 +56,8 @@ def _get(fd: Any, name: str) -> Any:
     return values[0] if values else None
 
 
-def _parse_object(root: dict, node: dict, fd: Any, path: list) -> dict:
-    out: dict = {}
+def _parse_object(root: dict[str, Any], node: dict[str, Any], fd: Any, path: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     node = deref(root, node)
     for key, sub in (node.get("properties") or {}).items():
         sub = deref(root, sub)
@@ -67,7 +69,7 @@ def _parse_object(root: dict, node: dict, fd: Any, path: list) -> dict:
     return out
 
 
-def _parse_value(root: dict, node: dict, fd: Any, path: list) -> Any:
+def _parse_value(root: dict[str, Any], node: dict[str, Any], fd: Any, path: list[Any]) -> Any:
     name = field_name(path)
     kind = schema_type(node)
     if kind == "object" and isinstance(node.get("properties"), dict):
@@ -101,7 +103,7 @@ def _parse_value(root: dict, node: dict, fd: Any, path: list) -> Any:
     return _coerce(node, raw)
 
 
-def _coerce(node: dict, raw: Any) -> Any:
+def _coerce(node: dict[str, Any], raw: Any) -> Any:
     if not isinstance(raw, str):
         raw = str(raw)
     text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -140,14 +142,14 @@ def _row_is_empty(fd: Any, row_name: str) -> bool:
     return True
 
 
-def _fixed(node: Mapping) -> dict:
+def _fixed(node: Mapping[str, Any]) -> dict[str, Any]:
     """A row field shown but not edited here (a plan item's title once registered): read-only input."""
     return dict(node, readOnly=True)
 
 
-def _is_select(node: dict) -> bool:
+def _is_select(node: dict[str, Any]) -> bool:
     opts = enum_options(node)
-    return bool(opts) and not ("const" in node and len(opts) == 1)
+    return opts is not None and bool(opts) and not ("const" in node and len(opts) == 1)
 
 
 def _option_value(value: Any) -> str:
@@ -161,8 +163,8 @@ _LANG: ContextVar[str] = ContextVar("form_lang", default="vi")
 
 
 # ====================================================================================== rendering
-def render(schema: dict, data: Mapping | None = None, errors: Iterable[FieldError] | None = None,
-           context: Mapping | None = None, lang: str = "vi") -> Markup:
+def render(schema: dict[str, Any], data: Mapping[str, Any] | None = None, errors: Iterable[FieldError] | None = None,
+           context: Mapping[str, Any] | None = None, lang: str = "vi") -> Markup:
     """Accessible HTML for the fields of ``schema`` (without the ``<form>`` element).
 
     ``data`` prefills the inputs (task data or the rejected submission); ``errors`` come from
@@ -245,12 +247,8 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _score_total(form: Mapping, criteria: list[dict]) -> float | None:
+def _score_total(form: Mapping[str, Any], criteria: list[dict[str, Any]]) -> float | None:
     """Same formula as :func:`app.rules.scoring.score_total`; tolerant of half-typed input."""
-    try:
-        from app.rules.scoring import score_total
-    except ImportError:  # pragma: no cover - the rules package ships with the app
-        score_total = None
     clean_scores = {k: v for k, v in (form.get("scores") or {}).items() if _is_number(v)} \
         if isinstance(form.get("scores"), Mapping) else None
     if clean_scores is None:
@@ -261,21 +259,17 @@ def _score_total(form: Mapping, criteria: list[dict]) -> float | None:
         "deductions": [d for d in (form.get("deductions") or []) if isinstance(d, Mapping) and _is_number(d.get("points"))]
         if isinstance(form.get("deductions"), list) else [],
     }
-    if score_total is not None:
-        return score_total(clean, criteria)
-    subtotal = sum(min(max(float(clean_scores.get(c["code"]) or 0), 0.0), float(c["max"])) for c in criteria)
-    total = min(MAX_TOTAL, subtotal + float(clean["bonus"] or 0) - sum(float(d["points"]) for d in clean["deductions"]))
-    return max(0.0, round(total * 2) / 2)
+    return score_total(clean, criteria)
 
 
-def _criteria_of(node: Mapping) -> list[dict]:
+def _criteria_of(node: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"code": code, "group": p.get("x-group", ""), "max": p.get("maximum", 0), "name": p.get("title", code),
              "name_en": p.get("x-title-en", "")}
             for code, p in (node.get("properties") or {}).items() if isinstance(p, Mapping)]
 
 
 class _Renderer:
-    def __init__(self, schema: dict, data: Mapping, errors: list[FieldError], context: Mapping):
+    def __init__(self, schema: dict[str, Any], data: Mapping[str, Any], errors: list[FieldError], context: Mapping[str, Any]):
         self.root = schema
         self.data = data
         self.context = context
@@ -294,7 +288,7 @@ class _Renderer:
         parts.append(body)
         return _el("div", {"class": "schema-form"}, *parts)
 
-    def object_fields(self, node: dict, data: Any, path: list, required: bool) -> Markup:
+    def object_fields(self, node: dict[str, Any], data: Any, path: list[Any], required: bool) -> Markup:
         node = deref(self.root, node)
         req = set(node.get("required") or []) if required else set()
         data = data if isinstance(data, Mapping) else {}
@@ -334,7 +328,7 @@ class _Renderer:
         msgs = Markup("<br>").join(_el("span", {"class": "error-message"}, _bi(e.message, e.message_en)) for e in errs)
         return _el("p", {"class": "field-error", "id": err_id, "role": "alert"}, msgs), err_id
 
-    def help_block(self, node: Mapping, fid: str, extra: Markup | None = None) -> tuple[Markup, str | None]:
+    def help_block(self, node: Mapping[str, Any], fid: str, extra: Markup | None = None) -> tuple[Markup, str | None]:
         desc, desc_en = node.get("description"), node.get("x-description-en")
         if not desc and not desc_en and not extra:
             return Markup(""), None
@@ -344,7 +338,7 @@ class _Renderer:
             content = content + (Markup(" ") if content else Markup("")) + extra
         return _el("small", {"class": "field-help", "id": help_id}, content), help_id
 
-    def label_text(self, node: Mapping, required: bool, name: str) -> Markup:
+    def label_text(self, node: Mapping[str, Any], required: bool, name: str) -> Markup:
         if _english():
             return self.label_text_en(node, required, name)
         title = node.get("title") or name
@@ -366,7 +360,7 @@ class _Renderer:
             parts.append(_en(en))
         return Markup("").join(parts)
 
-    def label_text_en(self, node: Mapping, required: bool, name: str) -> Markup:
+    def label_text_en(self, node: Mapping[str, Any], required: bool, name: str) -> Markup:
         parts = []
         if node.get("x-code"):
             parts.append(_el("span", {"class": "criterion-code"}, f"{node['x-code']}.") + Markup(" "))
@@ -378,7 +372,7 @@ class _Renderer:
             parts.append(Markup(" ") + _el("span", {"class": "required", "aria-hidden": "true", "title": "required"}, "*"))
         return Markup("").join(parts)
 
-    def wrapper_attrs(self, node: Mapping, classes: str, name: str) -> dict:
+    def wrapper_attrs(self, node: Mapping[str, Any], classes: str, name: str) -> dict[str, Any]:
         attrs: dict[str, Any] = {"class": classes + (" has-error" if self.by_field.get(name) else ""),
                                  "data-field": name}
         if isinstance(node.get("x-show-when"), Mapping):
@@ -386,7 +380,7 @@ class _Renderer:
         return attrs
 
     # ---------------------------------------------------------------------------------- fields
-    def field(self, node: dict, value: Any, path: list, required: bool, in_row: bool = False) -> Markup:
+    def field(self, node: dict[str, Any], value: Any, path: list[Any], required: bool, in_row: bool = False) -> Markup:
         name = field_name(path)
         if node.get("x-hidden") is True:        # an id the form carries back (a plan item's)
             text = "" if value is _MISSING or value is None else str(value)
@@ -400,7 +394,7 @@ class _Renderer:
         err_html, err_id = self.error_block(name, fid)
         help_html, help_id = self.help_block(node, fid)
         described = " ".join(x for x in (help_id, err_id) if x) or None
-        common = {"id": fid, "name": name, "aria-describedby": described,
+        common: dict[str, Any] = {"id": fid, "name": name, "aria-describedby": described,
                   "aria-invalid": "true" if err_id else None}
         html_required = required and not in_row
         if html_required:
@@ -429,7 +423,7 @@ class _Renderer:
         inner = [label, control, err_html, help_html]
         return _el("div", self.wrapper_attrs(node, f"field {kind_class}", name), *inner)
 
-    def number_input(self, node: Mapping, value: Any, common: dict, path: list) -> Markup:
+    def number_input(self, node: Mapping[str, Any], value: Any, common: dict[str, Any], path: list[Any]) -> Markup:
         step = node.get("multipleOf")
         lo = node.get("minimum")
         if lo is None and _is_number(node.get("exclusiveMinimum")):
@@ -461,20 +455,20 @@ class _Renderer:
             attrs["data-total-part"] = "deduction"
         return _void("input", attrs)
 
-    def text_input(self, node: Mapping, value: Any, common: dict) -> Markup:
+    def text_input(self, node: Mapping[str, Any], value: Any, common: dict[str, Any]) -> Markup:
         text = "" if value is _MISSING or value is None else (value if isinstance(value, str) else str(value))
         max_len = node.get("maxLength")
         extra = {"data-maxlength": max_len if isinstance(max_len, int) else None}
-        if _is_long(node):
+        if _is_long(node) and isinstance(max_len, int):
             rows = 2 if max_len <= 500 else 4 if max_len <= 1000 else 6
             # the newline after <textarea> is swallowed by HTML parsers; keeps a leading newline intact
             return (Markup("<textarea{}>\n").format(_attrs({**common, "rows": rows, **extra}))
                     + escape(text) + Markup("</textarea>"))
         input_type = {"email": "email", "date": "date", "uri": "url", "date-time": "datetime-local"}.get(
-            node.get("format"), "text")
+            str(node.get("format")), "text")
         return _void("input", {"type": input_type, **common, "value": text, **extra})
 
-    def select(self, node: Mapping, opts: list, value: Any, common: dict, required: bool) -> Markup:
+    def select(self, node: Mapping[str, Any], opts: list[Any], value: Any, common: dict[str, Any], required: bool) -> Markup:
         if _english():
             empty = "— Choose —" if required else "— None —"
         else:
@@ -499,7 +493,7 @@ class _Renderer:
         return _el("select", common, first, *options)
 
     # --------------------------------------------------------------------------------- criteria
-    def criteria(self, node: dict, value: Any, path: list, required: bool) -> Markup:
+    def criteria(self, node: dict[str, Any], value: Any, path: list[Any], required: bool) -> Markup:
         name = field_name(path)
         fid = self.make_id(name)
         values = value if isinstance(value, Mapping) else {}
@@ -570,7 +564,7 @@ class _Renderer:
         return _el("fieldset", attrs, legend, err_html, help_html, *sections, total_line)
 
     # ---------------------------------------------------------------------------- objects, lists
-    def group(self, node: dict, value: Any, path: list, required: bool) -> Markup:
+    def group(self, node: dict[str, Any], value: Any, path: list[Any], required: bool) -> Markup:
         name = field_name(path)
         fid = self.make_id(name)
         err_html, _ = self.error_block(name, fid)
@@ -581,7 +575,7 @@ class _Renderer:
         return _el("fieldset", attrs, legend, err_html, help_html,
                    self.object_fields(node, value, path, required))
 
-    def array(self, node: dict, value: Any, path: list) -> Markup:
+    def array(self, node: dict[str, Any], value: Any, path: list[Any]) -> Markup:
         name = field_name(path)
         fid = self.make_id(name)
         items = deref(self.root, node.get("items"))
@@ -640,7 +634,7 @@ class _Renderer:
                    for e in self.errors)
 
     # --------------------------------------------------------------------------------- read-only
-    def source_value(self, node: Mapping, path: list) -> Any:
+    def source_value(self, node: Mapping[str, Any], path: list[Any]) -> Any:
         key = node.get("x-source") or field_name(path)
         for holder in (self.data, self.context):
             cur: Any = holder
@@ -654,7 +648,7 @@ class _Renderer:
                 return cur
         return _MISSING
 
-    def readonly_section(self, node: dict, path: list) -> Markup:
+    def readonly_section(self, node: dict[str, Any], path: list[Any]) -> Markup:
         name = field_name(path)
         sid = self.make_id(name, prefix="ro")
         value = self.source_value(node, path)
@@ -667,7 +661,7 @@ class _Renderer:
             return _el("section", attrs, heading, empty)
         return _el("section", attrs, heading, self.readonly_body(node, value))
 
-    def readonly_body(self, node: Mapping, value: Any) -> Markup:
+    def readonly_body(self, node: Mapping[str, Any], value: Any) -> Markup:
         props = node.get("properties")
         if not isinstance(props, Mapping) or not isinstance(value, Mapping):
             return _el("p", {"class": "readonly-value"}, self.readonly_value(node, value))
@@ -679,7 +673,7 @@ class _Renderer:
                 parts.append(_el("dl", {"class": "readonly-list"}, *items))
                 items.clear()
 
-        criteria: list[dict] = []
+        criteria: list[dict[str, Any]] = []
         for key, sub in props.items():
             sub = deref(self.root, sub)
             if isinstance(sub, Mapping) and sub.get("x-criteria") and isinstance(sub.get("properties"), Mapping):
@@ -706,7 +700,7 @@ class _Renderer:
         flush()
         return Markup("").join(parts)
 
-    def readonly_value(self, node: Mapping, v: Any) -> Markup:
+    def readonly_value(self, node: Mapping[str, Any], v: Any) -> Markup:
         opts = enum_options(node)
         if opts:
             for ov, title, title_en in opts:
@@ -738,7 +732,7 @@ class _Renderer:
                 + _el("dd", {}, self.readonly_value(props.get(k) or {}, x)) for k, x in v.items()))
         return escape(json.dumps(v, ensure_ascii=False, default=str))
 
-    def readonly_scores(self, node: Mapping, scores: Mapping) -> Markup:
+    def readonly_scores(self, node: Mapping[str, Any], scores: Mapping[str, Any]) -> Markup:
         props = node.get("properties") or {}
         groups = node.get("x-groups") or [{"code": None, "title": "", "max": None}]
         head = _el("thead", {}, _el("tr", {},
@@ -791,6 +785,6 @@ class _Renderer:
                    title, _el("ul", {}, *items))
 
 
-def _is_long(node: Mapping) -> bool:
+def _is_long(node: Mapping[str, Any]) -> bool:
     m = node.get("maxLength")
     return isinstance(m, int) and m > 200

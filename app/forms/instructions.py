@@ -3,6 +3,7 @@ the little Markdown designers use (**bold**, blank-line paragraphs). Output is e
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -12,7 +13,7 @@ _env = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 
 
-def render_instructions(template: str | None, context: dict) -> Markup:
+def render_instructions(template: str | None, context: dict[str, Any]) -> Markup:
     if not template:
         return Markup("")
     try:

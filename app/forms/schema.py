@@ -47,7 +47,7 @@ class FormError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------- load
-def load_form(forms: Mapping[str, str | bytes | dict], filename: str) -> dict:
+def load_form(forms: Mapping[str, str | bytes | dict[str, Any]], filename: str) -> dict[str, Any]:
     """The schema ``filename`` from a mapping filename -> JSON text (or already parsed dict).
 
     ``filename`` may carry a folder (``forms/review.json``); the bare name is tried too.
@@ -91,7 +91,7 @@ def load_form(forms: Mapping[str, str | bytes | dict], filename: str) -> dict:
     return schema
 
 
-def _check(filename: str, schema: dict) -> None:
+def _check(filename: str, schema: dict[str, Any]) -> None:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -105,7 +105,7 @@ def _check_text(filename: str, text: str) -> None:
     _check(filename, strict_json.loads(text))
 
 
-def forms_from_directory(path: str | os.PathLike) -> dict[str, str]:
+def forms_from_directory(path: str | os.PathLike[str]) -> dict[str, str]:
     """Every ``*.json`` file of a folder as filename -> text (how a process version stores its forms)."""
     out: dict[str, str] = {}
     for name in sorted(os.listdir(path)):
@@ -116,11 +116,10 @@ def forms_from_directory(path: str | os.PathLike) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------- expand
-def expand(schema: dict, context: Mapping[str, Any] | None = None) -> dict:
+def expand(schema: dict[str, Any], context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A deep copy of ``schema`` with the custom keywords resolved against ``context``."""
     context = context or {}
-    out = copy.deepcopy(schema)
-    out = _expand_node(out, context)
+    out: dict[str, Any] = _expand_node(copy.deepcopy(schema), context)
     if isinstance(out, dict):
         out["x-expanded"] = True
     return out
@@ -161,11 +160,11 @@ def _expand_node(node: Any, context: Mapping[str, Any]) -> Any:
     return node
 
 
-def _expand_criteria(node: dict, context: Mapping[str, Any]) -> None:
+def _expand_criteria(node: dict[str, Any], context: Mapping[str, Any]) -> None:
     criteria = context.get("criteria") or []
     computed = set(context.get("computed_criteria") or []) if node.get("x-plan-computed", True) else set()
     precise = set(context.get("precise_criteria") or []) | computed
-    props: dict[str, dict] = {}
+    props: dict[str, dict[str, Any]] = {}
     for c in criteria:
         code = str(c["code"])
         prop: dict[str, Any] = {
@@ -196,10 +195,10 @@ def _expand_criteria(node: dict, context: Mapping[str, Any]) -> None:
     node["x-groups"] = criteria_groups(criteria, context.get("criteria_groups"))
 
 
-def criteria_groups(criteria: Iterable[Mapping[str, Any]], names: Mapping[str, Any] | None = None) -> list[dict]:
+def criteria_groups(criteria: Iterable[Mapping[str, Any]], names: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Groups in order of first appearance: ``{"code", "title", "x-title-en"?, "max"}``."""
     names = names or {}
-    groups: dict[str, dict] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for c in criteria:
         code = str(c.get("group") or "")
         g = groups.get(code)
@@ -221,12 +220,12 @@ def criteria_groups(criteria: Iterable[Mapping[str, Any]], names: Mapping[str, A
 
 
 def _format_text(text: str, context: Mapping[str, Any]) -> str:
-    def known(m: re.Match) -> bool:
+    def known(m: re.Match[str]) -> bool:
         v = context.get(m.group(1))
         return isinstance(v, (str, int, float)) and not isinstance(v, bool)
 
     # drop "(… {unknown} …)" so a missing context value leaves a clean sentence
-    def drop_paren(m: re.Match) -> str:
+    def drop_paren(m: re.Match[str]) -> str:
         return m.group(0) if all(known(p) for p in _PLACEHOLDER.finditer(m.group(0))) else ""
 
     text = re.sub(r"\s*\([^()]*\{[A-Za-z_][A-Za-z0-9_]*\}[^()]*\)", drop_paren, text)
@@ -249,7 +248,7 @@ def _num(v: float) -> int | float:
 
 
 # ------------------------------------------------------------------------------- helpers for others
-def deref(root: dict, node: Any) -> Any:
+def deref(root: dict[str, Any], node: Any) -> Any:
     """Resolve a local ``$ref`` (``#/$defs/...``), merging sibling keywords over the target."""
     seen = 0
     while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#") and seen < 20:
@@ -311,7 +310,7 @@ def schema_type(node: Mapping[str, Any]) -> str | None:
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), None)
     if t:
-        return t
+        return str(t)
     if "properties" in node or node.get("x-criteria"):
         return "object"
     if "items" in node:

@@ -32,12 +32,12 @@ class FieldError:
     message_en: str
     kind: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 # ---------------------------------------------------------------------------------------- readOnly
-def strip_readonly(schema: dict, data: Any) -> Any:
+def strip_readonly(schema: dict[str, Any], data: Any) -> Any:
     """A copy of ``data`` without the values of ``readOnly`` properties (at any depth).
 
     Call it on every submission before validating and storing, so a client cannot forge
@@ -46,7 +46,7 @@ def strip_readonly(schema: dict, data: Any) -> Any:
     return _strip(schema, schema, data)
 
 
-def _strip(root: dict, node: Any, data: Any) -> Any:
+def _strip(root: dict[str, Any], node: Any, data: Any) -> Any:
     node = deref(root, node)
     if not isinstance(node, dict):
         return data
@@ -65,7 +65,7 @@ def _strip(root: dict, node: Any, data: Any) -> Any:
 
 
 # -------------------------------------------------------------------------------------- validation
-def validate(schema: dict, data: Any) -> list[FieldError]:
+def validate(schema: dict[str, Any], data: Any) -> list[FieldError]:
     """Every problem of ``data`` against ``schema`` (read-only values are ignored), in form order.
 
     ``schema`` should be the output of :func:`app.forms.expand`; never raises for bad data.
@@ -110,12 +110,12 @@ def _unusable_number(value: Any) -> bool:
     return False
 
 
-def _without_unusable_numbers(data: Any) -> tuple[Any, list[list]]:
+def _without_unusable_numbers(data: Any) -> tuple[Any, list[list[Any]]]:
     """A copy of ``data`` with every unusable number replaced by None, and the paths where they were.
     Walks iteratively: the data may come from anywhere."""
-    paths: list[list] = []
+    paths: list[list[Any]] = []
     root = {"": data}
-    stack: list[tuple[Any, Any, list]] = [(root, "", [])]
+    stack: list[tuple[Any, Any, list[Any]]] = [(root, "", [])]
     while stack:
         parent, key, path = stack.pop()
         value = parent[key]
@@ -123,15 +123,15 @@ def _without_unusable_numbers(data: Any) -> tuple[Any, list[list]]:
             parent[key] = None
             paths.append(path)
         elif isinstance(value, dict):
-            parent[key] = copy = dict(value)
-            stack.extend((copy, k, path + [k]) for k in copy)
+            parent[key] = mapping = dict(value)
+            stack.extend((mapping, k, path + [k]) for k in mapping)
         elif isinstance(value, list):
-            parent[key] = copy = list(value)
-            stack.extend((copy, i, path + [i]) for i in range(len(copy)))
+            parent[key] = items = list(value)
+            stack.extend((items, i, path + [i]) for i in range(len(items)))
     return root[""], sorted(paths, key=lambda p: [str(x) for x in p])
 
 
-def _number_error(root: dict, path: list) -> FieldError:
+def _number_error(root: dict[str, Any], path: list[Any]) -> FieldError:
     vi, en = _labels(root, path)
     return FieldError(field_name(path), f"{vi}: không phải là một số hợp lệ (quá lớn hoặc không xác định).",
                       f"{en}: is not a valid number (too large or undefined).", "type")
@@ -147,7 +147,7 @@ def _has_unexpanded(node: Any) -> bool:
     return False
 
 
-def clean(schema: dict, data: Any) -> tuple[Any, list[FieldError]]:
+def clean(schema: dict[str, Any], data: Any) -> tuple[Any, list[FieldError]]:
     """``(strip_readonly(schema, data), validate(schema, data))`` — what a service stores and reports."""
     return strip_readonly(schema, data), validate(schema, data)
 
@@ -160,10 +160,10 @@ def errors_by_field(errors: Iterable[FieldError]) -> dict[str, list[FieldError]]
 
 
 # ----------------------------------------------------------------------------------------- mapping
-def _convert(root: dict, error: ValidationError) -> list[FieldError]:
+def _convert(root: dict[str, Any], error: ValidationError) -> list[FieldError]:
     path = list(error.absolute_path)
     kind = str(error.validator)
-    value = error.validator_value
+    value: Any = error.validator_value     # the keyword's value in the schema: any JSON
     instance = error.instance
 
     if kind == "required":
@@ -250,7 +250,7 @@ _TYPE_TEXT = {
 }
 
 
-def _required_errors(root: dict, path: list, kind: str = "required") -> list[FieldError]:
+def _required_errors(root: dict[str, Any], path: list[Any], kind: str = "required") -> list[FieldError]:
     """A missing object with required children reports each child, so errors sit next to inputs."""
     node = _node_at(root, path)
     if isinstance(node, dict) and schema_type(node) == "object" and node.get("required") and node.get("properties"):
@@ -264,7 +264,7 @@ def _required_errors(root: dict, path: list, kind: str = "required") -> list[Fie
     return [FieldError(field_name(path), f"Vui lòng nhập “{vi}”.", f"Please enter “{en}”.", kind)]
 
 
-def _node_at(root: dict, path: list) -> dict | None:
+def _node_at(root: dict[str, Any], path: list[Any]) -> dict[str, Any] | None:
     node: Any = deref(root, root)
     for part in path:
         if not isinstance(node, dict):
@@ -278,7 +278,7 @@ def _node_at(root: dict, path: list) -> dict | None:
     return node if isinstance(node, dict) else None
 
 
-def _labels(root: dict, path: list) -> tuple[str, str]:
+def _labels(root: dict[str, Any], path: list[Any]) -> tuple[str, str]:
     """Vietnamese and English names of a field, with the row number inside lists."""
     if not path:
         return root.get("title") or "Biểu mẫu", root.get("x-title-en") or "The form"
@@ -300,11 +300,11 @@ def _labels(root: dict, path: list) -> tuple[str, str]:
     return vi, en
 
 
-def _field_order(root: dict) -> dict[str, int]:
+def _field_order(root: dict[str, Any]) -> dict[str, int]:
     """Position of every field in the form; list rows are left out (``deductions[reason]``)."""
     order: dict[str, int] = {}
 
-    def walk(node: Any, prefix: list) -> None:
+    def walk(node: Any, prefix: list[Any]) -> None:
         node = deref(root, node)
         if not isinstance(node, dict):
             return
@@ -318,7 +318,7 @@ def _field_order(root: dict) -> dict[str, int]:
     return order
 
 
-def _sort_key(order: Mapping[str, int], field: str) -> tuple:
+def _sort_key(order: Mapping[str, int], field: str) -> tuple[Any, ...]:
     generic = _ROW_INDEX.sub("", field)
     top = field.split("[", 1)[0]
     rows = [int(n) for n in _ROW_INDEX.findall(field)]

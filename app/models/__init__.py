@@ -9,8 +9,9 @@ from .monitor import SavedFilter
 from .plans import PlanItem
 from .preferences import UserPreference
 from .org import ApiToken, Unit, User
+from .summary import OverdueSnapshot, RecordSummary, RecordSummaryDelta, RecordUnitSummary
 from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
 __all__ = ["AgencyMonth", "AccountToken", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail", "PlanItem",
-           "ProcessDraft", "ProcessInstance", "ProcessVersion", "SavedFilter", "Unit", "User", "UserPreference"]
+           "ProcessDraft", "ProcessInstance", "ProcessVersion", "OverdueSnapshot", "RecordSummary", "RecordSummaryDelta", "RecordUnitSummary", "SavedFilter", "Unit", "User", "UserPreference"]

@@ -25,9 +25,9 @@ class SavedFilter(db.Model):
 
 
 # Indexes the dashboard and the lists rely on (migration 0006_monitor): a unit's month, by status.
-from .evaluation import EvaluationRecord  # noqa: E402
-from .org import User  # noqa: E402
-from .workflow import HumanTask  # noqa: E402
+from .evaluation import EvaluationRecord
+from .org import User
+from .workflow import HumanTask
 
 Index("ix_records_unit_period_status", EvaluationRecord.unit_id, EvaluationRecord.period, EvaluationRecord.status)
 Index("ix_records_period_status", EvaluationRecord.period, EvaluationRecord.status)

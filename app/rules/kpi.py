@@ -13,6 +13,7 @@ formula). Pure functions: no Flask, no database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 DEDUCTION = 0.25           # per major error (quality) or per delay (timeliness)
 TYPED = "typed"
@@ -23,7 +24,7 @@ UNIT_FULL, UNIT_HALF = 1.0, 0.5
 PASSING_LEVELS = ("A", "B", "C")
 
 
-def _num(value, default: float = 0.0) -> float:
+def _num(value: Any, default: float = 0.0) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -31,16 +32,16 @@ def _num(value, default: float = 0.0) -> float:
     return out if out == out and abs(out) != float("inf") else default
 
 
-def _count(value) -> int:
+def _count(value: Any) -> int:
     return max(0, int(_num(value)))
 
 
-def cause_applies(item: Mapping) -> bool:
+def cause_applies(item: Mapping[str, Any]) -> bool:
     """An objective cause counts only once the decider confirmed it."""
     return bool(item.get("objective_cause")) and bool(item.get("objective_confirmed"))
 
 
-def measures(items: Iterable[Mapping]) -> dict | None:
+def measures(items: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
     """Quantity, quality and timeliness (fractions 0..1) over the counted items, or None when no item
     counts (no items, or every one excused): the month then falls back to typed scores."""
     total_w = done_w = quality = timeliness = 0.0
@@ -74,35 +75,35 @@ def percent(fraction: float) -> float:
     return round(fraction * 100, 2)
 
 
-def source_of(criterion: Mapping) -> str | list[str]:
+def source_of(criterion: Mapping[str, Any]) -> str | list[str]:
     source = criterion.get("source") or TYPED
     return list(source) if isinstance(source, (list, tuple)) else str(source)
 
 
-def is_computed(criterion: Mapping) -> bool:
+def is_computed(criterion: Mapping[str, Any]) -> bool:
     return source_of(criterion) != TYPED
 
 
-def uses_plan(criterion: Mapping) -> bool:
+def uses_plan(criterion: Mapping[str, Any]) -> bool:
     source = source_of(criterion)
     parts = source if isinstance(source, list) else [source]
     return any(p in PLAN_SOURCES for p in parts)
 
 
-def fraction_of(source: str, found: Mapping | None, components: Mapping[str, float]) -> float | None:
+def fraction_of(source: str, found: Mapping[str, Any] | None, components: Mapping[str, float]) -> float | None:
     """The fraction one source gives (None when it cannot be computed: no counted items)."""
     if source in LEADER_SOURCES:
         return _num(components.get(source), 1.0)
     if found is None:
         return None
     if source == "plan:all":
-        return (found["quantity"] + found["quality"] + found["timeliness"]) / 3
+        return float(found["quantity"] + found["quality"] + found["timeliness"]) / 3
     if source in PLAN_SOURCES:
-        return found[source.split(":", 1)[1]]
+        return float(found[source.split(":", 1)[1]])
     raise ValueError(f"unknown source {source!r}")
 
 
-def criterion_points(criteria: Iterable[Mapping], found: Mapping | None,
+def criterion_points(criteria: Iterable[Mapping[str, Any]], found: Mapping[str, Any] | None,
                      components: Mapping[str, float] | None = None) -> dict[str, float]:
     """Points of each computed criterion: maximum × fraction (a list of sources: their mean), rounded
     to 0.01. A criterion that needs the plan is left out when no item counts (typed instead)."""
@@ -113,8 +114,9 @@ def criterion_points(criteria: Iterable[Mapping], found: Mapping | None,
         if source == TYPED:
             continue
         parts = source if isinstance(source, list) else [source]
-        fractions = [fraction_of(p, found, components) for p in parts]
-        if any(f is None for f in fractions):
+        maybe = [fraction_of(p, found, components) for p in parts]
+        fractions = [f for f in maybe if f is not None]
+        if len(fractions) < len(maybe):
             continue
         mean = sum(fractions) / len(fractions)
         out[str(criterion["code"])] = round(float(criterion["max"]) * min(max(mean, 0.0), 1.0) + 1e-9, 2)
@@ -138,7 +140,8 @@ def nd335_leader(a: float, b: float, c: float, unit: float, capacity: float) -> 
     return round(70 * (a + b + c + unit + capacity) / 5 + 1e-9, 2)
 
 
-def compute(items: list[Mapping], criteria: list[Mapping], components: Mapping[str, float] | None = None) -> dict:
+def compute(items: list[Mapping[str, Any]], criteria: list[Mapping[str, Any]],
+            components: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Everything a record shows about its plan: the measures in percent, the counted weight, each item
     with its deductions, and the points of each computed criterion. `criteria` is empty (fallback) when
     the scheme computes nothing or no item counts."""
@@ -155,26 +158,27 @@ def compute(items: list[Mapping], criteria: list[Mapping], components: Mapping[s
                        "counted": not (excused and not done) and _num(item.get("weight"), 1.0) > 0,
                        "quality": 0.0 if not done else (1.0 if excused else max(0.0, 1 - DEDUCTION * errors)),
                        "timeliness": 0.0 if not done else (1.0 if excused else max(0.0, 1 - DEDUCTION * delays))})
-    formula = {}
+    formula: dict[str, dict[str, Any]] = {}
     for criterion in criteria:
         code = str(criterion["code"])
         if code in points:
             source = source_of(criterion)
             parts = source if isinstance(source, list) else [source]
-            fractions = [fraction_of(p, found, components or {}) for p in parts]
+            known = [f for f in (fraction_of(p, found, components or {}) for p in parts) if f is not None]
             formula[code] = {"max": criterion["max"], "source": source,
-                             "percent": percent(sum(fractions) / len(fractions))}
+                             "percent": percent(sum(known) / len(known))}
     sums = {"weight": 0.0, "done": 0.0, "quality": 0.0, "timeliness": 0.0}
     for row, item in zip(rows, items):
         if row["counted"]:
             w = _num(item.get("weight"), 1.0)
             sums["weight"] += w
             sums["done"] += w if row["done"] else 0.0
-            sums["quality"] += w * row["quality"]
-            sums["timeliness"] += w * row["timeliness"]
-    out = {"quantity": None, "quality": None, "timeliness": None, "weight": 0, "items": rows, "criteria": points,
-           "formula": formula, "sums": {k: round(v, 4) for k, v in sums.items()},
-           "components": {k: percent(_num(v, 1.0)) for k, v in (components or {}).items()}}
+            sums["quality"] += w * float(row["quality"] or 0)
+            sums["timeliness"] += w * float(row["timeliness"] or 0)
+    out: dict[str, Any] = {"quantity": None, "quality": None, "timeliness": None, "weight": 0, "items": rows,
+                           "criteria": points, "formula": formula,
+                           "sums": {k: round(v, 4) for k, v in sums.items()},
+                           "components": {k: percent(_num(v, 1.0)) for k, v in (components or {}).items()}}
     if found is not None:
         out.update(quantity=percent(found["quantity"]), quality=percent(found["quality"]),
                    timeliness=percent(found["timeliness"]), weight=found["weight"])
@@ -184,7 +188,7 @@ def compute(items: list[Mapping], criteria: list[Mapping], components: Mapping[s
     return out
 
 
-def plan_rules(result: dict, review: Mapping | None, working_days: int) -> dict:
+def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working_days: int) -> dict[str, Any]:
     """The result with what the plan says: its measures (`kpi`), and, when the manager recorded an
     objective cause on an item, the total and level the record would get once the decider confirms it
     (rule `plan_objective_cause`, applied by `levels.finalize_level`)."""
@@ -207,7 +211,7 @@ def plan_rules(result: dict, review: Mapping | None, working_days: int) -> dict:
     return out
 
 
-def capped_level(total: float, rules_applied: list[Mapping]) -> str:
+def capped_level(total: float, rules_applied: list[Mapping[str, Any]]) -> str:
     """The level of a re-evaluated total under the rules already applied to the record (the attendance
     cap at C, discipline at D)."""
     from . import levels

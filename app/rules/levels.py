@@ -1,7 +1,9 @@
-"""Levels (xếp loại) and the rules on top of the score, docs/regulation.md, in the order they apply."""
+"""Levels (xếp loại) and the rules on top of the score, in the order they apply (docs/domain.md, "Levels";
+the quota: docs/regulation.md)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 LEVELS = ("A", "B", "C", "D")
 LEVEL_NAMES = {
@@ -34,7 +36,7 @@ def level_for_total(total: float) -> str:
     return "D"
 
 
-def apply_level_rules(score_level: str, total: float, review: dict | None, working_days: int) -> dict:
+def apply_level_rules(score_level: str, total: float, review: dict[str, Any] | None, working_days: int) -> dict[str, Any]:
     """The level the rules allow, with each applied rule recorded.
 
     `score_level` comes from the classification DMN; `review` holds days_worked, discipline
@@ -42,7 +44,7 @@ def apply_level_rules(score_level: str, total: float, review: dict | None, worki
     """
     review = review or {}
     level = score_level
-    rules: list[dict] = [{"rule": "score", "level": score_level,
+    rules: list[dict[str, Any]] = [{"rule": "score", "level": score_level,
                           "reason": f"Tổng điểm {total:g} → loại {score_level}"}]
     days_worked = review.get("days_worked")
     if days_worked is not None and working_days and days_worked * 2 <= working_days and rank(level) < rank("C"):
@@ -59,48 +61,50 @@ def apply_level_rules(score_level: str, total: float, review: dict | None, worki
     return {"total": total, "level": level, "rules_applied": rules}
 
 
-def score_level_of(result: dict) -> str:
+def score_level_of(result: dict[str, Any]) -> str:
     """The level the total alone gives (before attendance and discipline)."""
-    return next((r["level"] for r in result.get("rules_applied", []) if r["rule"] == "score"), result["level"])
+    level: str = next((r["level"] for r in result.get("rules_applied", []) if r["rule"] == "score"), result["level"])
+    return level
 
 
-def ceiling(result: dict, objective_cause_confirmed: bool = False) -> str:
+def ceiling(result: dict[str, Any], objective_cause_confirmed: bool = False) -> str:
     """The best level the decider may give. With an objective cause confirmed, the attendance cap
     may be lifted back to the level the work deserves; discipline always stands."""
     rules = {r["rule"] for r in result.get("rules_applied", [])}
-    top = result["level"]
+    top: str = result["level"]
     if objective_cause_confirmed and "objective_cause" in rules and "discipline" not in rules:
         top = score_level_of(result)
     plan = plan_cause(result)
     if objective_cause_confirmed and plan is not None and "discipline" not in rules:
         # the work plan's objective causes waive deductions: the level of the total once confirmed
-        candidate = plan["score_level"] if "objective_cause" in rules else plan["level"]
+        candidate = str(plan["score_level"] if "objective_cause" in rules else plan["level"])
         top = min(top, candidate, key=rank)
     return top
 
 
-def plan_cause(result: dict) -> dict | None:
+def plan_cause(result: dict[str, Any]) -> dict[str, Any] | None:
     """The work plan's pending objective-cause rule (app/rules/kpi.plan_rules), if any."""
     return next((r for r in result.get("rules_applied", []) if r.get("rule") == "plan_objective_cause"), None)
 
 
-def allowed_decision_levels(result: dict, objective_cause_confirmed: bool = False) -> list[str]:
+def allowed_decision_levels(result: dict[str, Any], objective_cause_confirmed: bool = False) -> list[str]:
     """The decider may keep the level or lower it (e.g. to meet the quota), never raise it."""
     top = ceiling(result, objective_cause_confirmed)
     return [lv for lv in LEVELS if rank(lv) >= rank(top)]
 
 
-def default_level(result: dict, objective_cause_confirmed: bool = False) -> str:
+def default_level(result: dict[str, Any], objective_cause_confirmed: bool = False) -> str:
     """The level a decision that names none gives: the rules' level, or, once the decider confirms the
     work plan's objective causes, the level of the total computed with them (within the attendance cap
     and discipline as they stand)."""
+    level: str = result["level"]
     plan = plan_cause(result)
     if objective_cause_confirmed and plan is not None and plan.get("level") in LEVELS:
-        return min(result["level"], plan["level"], key=rank)
-    return result["level"]
+        return min(level, str(plan["level"]), key=rank)
+    return level
 
 
-def finalize_level(result: dict, decision: dict | None) -> dict:
+def finalize_level(result: dict[str, Any], decision: dict[str, Any] | None) -> dict[str, Any]:
     """Apply the decider's choice; a level above what the rules allow is refused, not clamped."""
     decision = decision or {}
     confirmed = bool(decision.get("objective_cause_confirmed"))
@@ -134,7 +138,7 @@ def finalize_level(result: dict, decision: dict | None) -> dict:
     return final
 
 
-def quota_cap(quota: dict, evaluated: int, count_b: int, exceptional: bool = False) -> int:
+def quota_cap(quota: dict[str, Any], evaluated: int, count_b: int, exceptional: bool = False) -> int:
     """Most A's allowed in an agency-month (floor of the share): a share of the people
     evaluated (Hà Nội: 30 %, 40 % in an exceptional month) or, under Decree 335, of those rated B."""
     share = quota["exceptional_share"] if exceptional else quota["share"]
@@ -142,7 +146,7 @@ def quota_cap(quota: dict, evaluated: int, count_b: int, exceptional: bool = Fal
     return int(base * share + 1e-9)
 
 
-def quota_counts(final: Mapping[int, str | None], quota: dict, exceptional: bool = False) -> dict:
+def quota_counts(final: Mapping[int, str | None], quota: dict[str, Any], exceptional: bool = False) -> dict[str, Any]:
     """The agency-month's counts: `final` holds the level of every record evaluated in it (None while
     undecided, which counts as neither A nor B)."""
     count_a = sum(1 for lv in final.values() if lv == "A")
@@ -152,8 +156,8 @@ def quota_counts(final: Mapping[int, str | None], quota: dict, exceptional: bool
             "cap": quota_cap(quota, evaluated, count_b, exceptional)}
 
 
-def quota_violation(current: Mapping[int, str | None], change: Mapping[int, str | None], quota: dict,
-                    exceptional: bool = False) -> dict | None:
+def quota_violation(current: Mapping[int, str | None], change: Mapping[int, str | None], quota: dict[str, Any],
+                    exceptional: bool = False) -> dict[str, Any] | None:
     """The counts if `change` (record → its new level) would break the quota, else None.
 
     `current` is each evaluated record's level as it stands (None while undecided). Only a change that

@@ -1,7 +1,8 @@
-"""Scoring schemes (khung tiêu chí), docs/regulation.md A month copies its scheme's criteria into the
+"""Scoring schemes (khung tiêu chí; docs/domain.md, "Criteria and schemes"). A month copies its scheme's criteria into the
 instance when it opens, so editing a scheme later never changes an open month."""
 from __future__ import annotations
 
+from typing import Any
 GROUP_I = [
     ("I.1", "Chấp hành chủ trương, chính sách, pháp luật, quy định", 5),
     ("I.2", "Phẩm chất đạo đức, lối sống, tác phong, lề lối làm việc", 5),
@@ -40,16 +41,18 @@ ND335_TASKS = [
 ]
 
 
-def _row(group, code, name, maximum, source=None):
-    row = {"code": code, "group": group, "name": name, "max": maximum}
+def _row(group: str, code: str, name: str, maximum: int, source: str | list[str] | None = None) -> dict[str, Any]:
+    row: dict[str, Any] = {"code": code, "group": group, "name": name, "max": maximum}
     if source:
         row["source"] = list(source) if isinstance(source, list) else source
     return row
 
 
-def _criteria(group_i, group_ii, source=None):
-    return ([_row("I", *c) for c in group_i]
-            + [_row("II", *c) if len(c) > 3 or source is None else _row("II", *c, source) for c in group_ii])
+def _criteria(group_i: list[tuple[Any, ...]], group_ii: list[tuple[Any, ...]],
+              source: str | list[str] | None = None) -> list[dict[str, Any]]:
+    """Group I typed; group II from each row's own source (a fourth element), else from `source`."""
+    return ([_row("I", c[0], c[1], c[2]) for c in group_i]
+            + [_row("II", c[0], c[1], c[2], c[3] if len(c) > 3 else source) for c in group_ii])
 
 
 QUOTA_HANOI = {"rule": "share_of_evaluated", "share": 0.30, "exceptional_share": 0.40}
@@ -78,6 +81,6 @@ SCHEMES = {
 DEFAULT_SCHEME = "hanoi-monthly"
 
 
-def criteria_for(definition: dict, position_group: str) -> list[dict]:
+def criteria_for(definition: dict[str, Any], position_group: str) -> list[dict[str, Any]]:
     table = definition["criteria"]
     return [dict(c) for c in table.get(position_group) or table["staff"]]

@@ -1,10 +1,11 @@
 """Totals of a scored form: min(100, criteria + bonus - deductions), never below 0."""
 from __future__ import annotations
 
+from typing import Any
 MAX_TOTAL = 100.0
 
 
-def score_total(form: dict | None, criteria: list[dict]) -> float | None:
+def score_total(form: dict[str, Any] | None, criteria: list[dict[str, Any]]) -> float | None:
     """Total of a self-evaluation, review or amendment form; None when nothing was scored."""
     if not form or not isinstance(form.get("scores"), dict):
         return None
@@ -17,11 +18,3 @@ def score_total(form: dict | None, criteria: list[dict]) -> float | None:
     deductions = sum(float(d.get("points") or 0) for d in form.get("deductions") or [])
     total = min(MAX_TOTAL, subtotal + bonus - deductions)
     return max(0.0, round(total * 2) / 2)
-
-
-def group_subtotals(form: dict | None, criteria: list[dict]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    scores = (form or {}).get("scores") or {}
-    for criterion in criteria:
-        out[criterion["group"]] = out.get(criterion["group"], 0.0) + float(scores.get(criterion["code"]) or 0)
-    return out

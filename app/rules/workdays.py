@@ -16,7 +16,7 @@ DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 @lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.VN(years=year).keys())
+    return frozenset(holidays.country_holidays("VN", years=year).keys())
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,12 @@ DEFAULT_CALENDAR = WorkCalendar()
 # OpenAPI description, so what the spec calls a period and what the code accepts cannot drift apart.
 PERIOD_PATTERN = r"(20[0-9]{2}|2100)-(0[1-9]|1[0-2])"
 _PERIOD_RE = re.compile(PERIOD_PATTERN)
+
+
+def previous_period(today: date) -> str:
+    """The month before `today`'s (a local date): what the pages show before anyone picks a month."""
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
 
 
 def parse_period(period: str) -> tuple[int, int]:

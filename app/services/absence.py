@@ -2,13 +2,9 @@
 workflow ends there; the month is left out of quota counts and averages."""
 from __future__ import annotations
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
-
-from app.extensions import db
 from app.models import User
 
-from . import audit, authority, instances
+from . import authority, instances, unit_of_work
 from .errors import Conflict, Forbidden, Invalid
 
 OPEN_STATUSES = ("self_evaluation", "review")
@@ -32,22 +28,14 @@ def mark_not_evaluated(instance_id: int, user: User, reason: str) -> None:
         raise Invalid("Cần ghi rõ lý do không đánh giá.", "A reason is required.",
                       [{"field": "reason", "message": "Ghi rõ lý do (ít nhất 5 ký tự).",
                         "message_en": "Give a reason (at least 5 characters)."}])
-    try:
-        instance = instances.lock(instance_id)
+    with unit_of_work.edit(instance_id, user, "not_evaluated") as change:
+        instance = change.instance
         record = instances.record_of(instance)
         if record.status not in OPEN_STATUSES:
             raise Conflict("Hồ sơ đã qua bước chấm điểm, không thể đánh dấu không đánh giá.",
                            "The evaluation is past the review; it cannot be marked as not evaluated.")
-        workflow = instances.load(instance)
-        workflow.cancel()
-        instances.save(instance, workflow, actor=user)
+        change.workflow.cancel()
+        change.save()
         instance.status, instance.step = "completed", "not_evaluated"
         record.status, record.not_evaluated_reason, record.total, record.level = "not_evaluated", reason, None, None
-        audit.record("not_evaluated", instance=instance, actor=user, details={"reason": reason})
-        db.session.commit()
-    except (StaleDataError, OperationalError):
-        db.session.rollback()
-        raise Conflict("Hồ sơ vừa được thay đổi, hãy thử lại.", "The evaluation changed meanwhile; retry.")
-    except Exception:
-        db.session.rollback()
-        raise
+        change.audit("not_evaluated", details={"reason": reason})

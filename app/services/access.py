@@ -37,6 +37,16 @@ def visible_unit_ids(user: User) -> set[int] | None:
     return ids
 
 
+def units_in(scope: set[int] | None) -> list[Unit]:
+    """The units of a scope from `visible_unit_ids` (None: every unit)."""
+    query = select(Unit) if scope is None else select(Unit).where(Unit.id.in_(scope or {-1}))
+    return db.session.scalars(query).all()
+
+
+def unit(unit_id: int) -> Unit | None:
+    return db.session.get(Unit, unit_id)
+
+
 def require_hr_for(user: User, unit: Unit) -> None:
     if is_admin(user) or unit.id in hr_scope(user):
         return

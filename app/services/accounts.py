@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, User
 
-from . import audit
+from . import audit, transaction
 from .errors import Invalid, ServiceError
 
 MAX_FAILURES = 5
@@ -28,6 +28,14 @@ COMMON = {"password", "matkhau", "123456789", "1234567890", "qwertyuiop", "abc12
 
 class LockedOut(ServiceError):
     status, code = 429, "locked"
+
+
+class LocalLoginOff(ServiceError):
+    status, code = 403, "local_login_off"
+
+
+LOCAL_LOGIN_OFF = ("Đăng nhập bằng mật khẩu đã tắt: hãy đăng nhập bằng tài khoản của thành phố.",
+                   "Password sign-in is switched off: sign in with the city's account.")
 
 
 @dataclass
@@ -51,6 +59,8 @@ def _recent_failures(username: str, now: datetime) -> tuple[int, datetime | None
 
 def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     """Check a password with lockout: after MAX_FAILURES failures the account waits LOCKOUT."""
+    if not current_app.config.get("LOCAL_LOGIN", True):
+        raise LocalLoginOff(*LOCAL_LOGIN_OFF)     # LOCAL_LOGIN=0: the city's identity provider only
     username = (username or "").strip()[:64]
     now = datetime.now(timezone.utc)
     failures, last = _recent_failures(username, now)
@@ -61,18 +71,18 @@ def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     user = db.session.scalars(select(User).where(User.username == username)).first()
     if user is None or not user.active or not user.check_password(password or ""):
         # step holds the username (not a user id) so unknown names are counted too
-        audit.record("login_failed", step=username, details={"ip": ip})
-        db.session.commit()
+        transaction.kept(lambda: audit.record("login_failed", step=username, details={"ip": ip}))
         left = MAX_FAILURES - failures - 1
         hint = f" Còn {left} lần thử." if 0 < left <= 2 else ""
         return SignIn(None, "Tên đăng nhập hoặc mật khẩu không đúng." + hint, "Wrong username or password.")
     audit.record("login_succeeded", actor=user, step=username, details={"ip": ip})
-    db.session.commit()
     return SignIn(user)
 
 
-def authenticate(username: str, password: str) -> User | None:
-    return sign_in(username, password).user
+def session_user(user_id: int, session_version: int) -> User | None:
+    """The signed-in person of a browser session, unless they signed out everywhere since."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.session_version == session_version else None
 
 
 def password_problems(password: str, username: str = "") -> list[str]:
@@ -102,7 +112,6 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     user.set_password(new)
     sign_out_everywhere(user)
     audit.record("password_changed", actor=user)
-    db.session.commit()
 
 
 def sign_out_everywhere(user: User) -> None:
@@ -119,7 +128,7 @@ def issue_token(user: User) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires = datetime.now(timezone.utc) + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
     db.session.add(ApiToken(user_id=user.id, token_hash=_hash(token), expires_at=expires))
-    db.session.commit()
+    db.session.flush()
     return token, expires
 
 
@@ -141,7 +150,6 @@ def revoke_token(token: str) -> None:
     row = _token_row(token)
     if row is not None and row.revoked_at is None:
         row.revoked_at = datetime.now(timezone.utc)
-        db.session.commit()
 
 
 def revoke_all_tokens(user: User) -> int:

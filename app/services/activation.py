@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select, update
 from app.extensions import db
 from app.models import AccountToken, AuditEvent, OutgoingMail, Unit, User
 
-from . import access, accounts, audit, mail, preferences
+from . import access, accounts, audit, mail, preferences, transaction
 from .errors import Forbidden, Invalid, NotFound, ServiceError
 
 log = logging.getLogger(__name__)
@@ -163,14 +163,11 @@ def send_activations(unit_code: str | None = None) -> dict:
                                                    AccountToken.used_at.is_(None), AccountToken.expires_at > _now())
     people = db.session.scalars(pending_query(unit_ids).where(User.id.not_in(open_link))).all()
     counts = {"queued": 0, "no_email": 0}
-    for i, person in enumerate(people, start=1):
+    for person in people:
         if send_activation(person):
             counts["queued"] += 1
         else:
             counts["no_email"] += 1
-        if i % 1000 == 0:
-            db.session.commit()
-    db.session.commit()
     log.info("activation mail queued: %s (unit %s)", counts, unit_code or "all")
     return counts
 
@@ -203,7 +200,6 @@ def print_codes(actor: User, user_ids: list[int]) -> list[tuple[User, str, datet
         code = _issue(person, "activation", "code", actor)
         audit.record("activation_code_printed", actor=actor, step=person.username, details={"user_id": person.id})
         out.append((person, code, _now() + _lifetime("activation", "code")))
-    db.session.commit()
     log.info("activation codes printed by user %s for %d people", actor.id, len(out))
     return out
 
@@ -238,12 +234,11 @@ def request_reset(identifier: str, ip: str = "") -> None:
         secret = _issue(person, "reset", "mail")
         db.session.add(OutgoingMail(**_mail_row(person, "reset", secret)))
         audit.record("password_reset_sent", step=person.username, details={"user_id": person.id})
-    db.session.commit()
 
 
 def _wrong(ip: str) -> Invalid:
-    audit.record("account_secret_failed", step=ip)
-    db.session.commit()
+    # counted even though the request answers with a refusal (the attempts limit reads these)
+    transaction.kept(lambda: audit.record("account_secret_failed", step=ip))
     message = "Mã không đúng, đã dùng hoặc đã hết hạn. Hãy xin mã mới."
     message_en = "The code is wrong, used or expired. Ask for a new one."
     return Invalid(message, message_en, [{"field": "code", "message": message, "message_en": message_en}])
@@ -268,13 +263,11 @@ def redeem(purpose: str, secret: str, new: str, confirm: str, ip: str = "") -> U
         errors.append({"field": "confirm", "message": "Nhập lại mật khẩu không khớp.",
                        "message_en": "The passwords do not match."})
     if errors:
-        db.session.rollback()
         raise Invalid("Chưa đặt được mật khẩu.", "The password was not set.", errors)
     # single use: the row is locked above, and the UPDATE only succeeds while it is still unused
     taken = db.session.execute(update(AccountToken).where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
                                .values(used_at=now)).rowcount
     if taken != 1:
-        db.session.rollback()
         raise _wrong(ip)
     db.session.execute(update(AccountToken).where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
                        .values(used_at=now))
@@ -283,6 +276,5 @@ def redeem(purpose: str, secret: str, new: str, confirm: str, ip: str = "") -> U
     accounts.sign_out_everywhere(user)
     audit.record("account_activated" if first_time else "password_reset", actor=user, step=user.username,
                  details={"channel": row.channel})
-    db.session.commit()
     log.info("user %s set their password (%s by %s)", user.id, purpose, row.channel)
     return user

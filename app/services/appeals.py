@@ -3,16 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
-
 from app import forms
-from app.engine.runtime import NotWaiting
-from app.extensions import db
 from app.models import User
 
-from . import audit, instances
-from .errors import Conflict, Forbidden, Invalid, field_details
+from . import instances, unit_of_work
+from .errors import Forbidden, Invalid, field_details
 
 APPEAL_FORM = "appeal.json"
 CLOSED_VI = "Đã hết thời hạn kiến nghị hoặc kết quả chưa được công bố."
@@ -37,20 +32,8 @@ def submit(instance_id: int, user: User, data: dict) -> None:
     errors = forms.validate(schema, clean)
     if errors:
         raise Invalid("Nội dung kiến nghị chưa hợp lệ.", "The appeal is not valid.", field_details(errors))
-    try:
-        instance = instances.lock(instance_id)
-        workflow = instances.load(instance)
+    with unit_of_work.edit(instance_id, user, "appeal_submitted", not_waiting=(CLOSED_VI, CLOSED_EN)) as change:
         payload = dict(clean, by=user.username, at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        workflow.send_message("appeal", payload)
-        audit.record("appeal_submitted", instance=instance, actor=user, details={"reason": clean.get("reason")})
-        instances.save(instance, workflow, actor=user)
-        db.session.commit()
-    except NotWaiting:
-        db.session.rollback()
-        raise Conflict(CLOSED_VI, CLOSED_EN)
-    except (StaleDataError, OperationalError):
-        db.session.rollback()
-        raise Conflict("Hồ sơ vừa được thay đổi, hãy thử lại.", "The evaluation changed meanwhile; retry.")
-    except Exception:
-        db.session.rollback()
-        raise
+        change.workflow.send_message("appeal", payload)
+        change.audit("appeal_submitted", details={"reason": clean.get("reason")})
+        change.save()

@@ -1,4 +1,5 @@
-"""Who holds a lane: roles relative to the subject, resolved from the org chart (docs/regulation.md).
+"""Who holds a lane: roles relative to the subject, resolved from the org chart (docs/domain.md, "Who
+evaluates whom"; docs/regulation.md for the head and delegations).
 
 Nobody reviews or decides their own record: a role that resolves to the subject goes one level
 up. Authority follows appointment dates (an acting head from an Appointment row wins over the
@@ -7,10 +8,11 @@ and completes the principal's tasks "on behalf of" them while the delegation run
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 from sqlalchemy import or_, select
 
+from app import localtime
 from app.extensions import db
 from app.i18n import N_
 from app.models import Appointment, Delegation, Unit, User
@@ -27,17 +29,11 @@ ROLE_LABELS = {      # Vietnamese; marked for the English catalog (the modeler's
 
 
 def today() -> date:
-    from zoneinfo import ZoneInfo
-    from flask import current_app
-    return datetime.now(timezone.utc).astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return localtime.today()
 
 
 def agency_of_unit(unit: Unit | None) -> Unit | None:
     return unit.agency() if unit else None
-
-
-def agency_of(user: User) -> Unit | None:
-    return agency_of_unit(user.unit)
 
 
 def head_of(unit: Unit, on: date) -> User | None:

@@ -49,7 +49,7 @@ def add_day(day_text: str, kind: str, note: str, actor: User) -> CalendarDay:
     row = CalendarDay(day=day, kind=kind, note=(note or "").strip()[:255], created_by_id=actor.id)
     db.session.add(row)
     audit.record("calendar_day_added", actor=actor, details={"day": day.isoformat(), "kind": kind, "note": row.note})
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -58,4 +58,4 @@ def remove_day(day_id: int, actor: User) -> None:
     if row is not None:
         audit.record("calendar_day_removed", actor=actor, details={"day": row.day.isoformat(), "kind": row.kind})
         db.session.delete(row)
-        db.session.commit()
+        db.session.flush()

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import Membership, ProcessInstance, ProcessVersion, Unit, User
 from app.rules.workdays import parse_period
 
-from . import access, audit, instances, membership, versions
+from . import access, audit, instances, membership, transaction, versions
 from .errors import BadRequest, NotFound
 
 CHUNK = 500
@@ -151,15 +151,16 @@ ANALYZE_AFTER = {1, 4, 16, 64, 256, 1024}
 
 def _refresh_statistics() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE process_instances"))   # a warning, not an error, if not the owner
-        db.session.commit()
+        with transaction.committed():
+            db.session.execute(text("ANALYZE process_instances"))   # a warning, not an error, if not the owner
 
 
 def open_chunk(opening: Opening, progress: Progress, size: int = CHUNK) -> Progress:
-    """Start the missing people among the next `size` in scope, commit, and advance `progress`."""
-    chunk = _prepare_chunk(opening, progress.after, size)
-    started = instances.write_started(chunk.batch)
-    db.session.commit()
+    """Start the missing people among the next `size` in scope, commit, and advance `progress`
+    (a chunk is a transaction of its own: an interrupted opening keeps its whole chunks)."""
+    with transaction.committed():
+        chunk = _prepare_chunk(opening, progress.after, size)
+        started = instances.write_started(chunk.batch)
     _account(progress, chunk, started)
     return progress
 
@@ -185,8 +186,8 @@ def run(opening: Opening, size: int = CHUNK, on_chunk: Callable[[Progress], None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-month-writer") as writer:
         cursor, pending = progress.after, None      # pending: (future of the write, its chunk)
         while True:
-            chunk = _prepare_chunk(opening, cursor, size)
-            db.session.commit()                     # end this thread's read-only transaction
+            with transaction.committed():           # end this thread's read-only transaction
+                chunk = _prepare_chunk(opening, cursor, size)
             if pending is not None:
                 (future, written), pending = pending, None
                 _account(progress, written, future.result())
@@ -204,17 +205,16 @@ def run(opening: Opening, size: int = CHUNK, on_chunk: Callable[[Progress], None
 
 
 def _write_in_own_session(app, batch: list[dict]) -> dict[int, int]:
-    with app.app_context():                         # a session (and connection) of its own
-        started = instances.write_started(batch)
-        db.session.commit()
-        return started
+    with app.app_context(), transaction.committed():   # a session (and connection) of its own
+        return instances.write_started(batch)
 
 
 def open_month(unit_code: str, period: str, include_subunits: bool = False, actor: User | None = None, *,
                chunk_size: int = CHUNK, on_chunk: Callable[[Progress], None] | None = None) -> dict:
     opening = plan(unit_code, period, include_subunits, actor)
     progress = run(opening, chunk_size, on_chunk)
-    record_opened(opening, progress)
+    with transaction.committed():      # a batch: its chunks are committed as it goes, and so is its record
+        record_opened(opening, progress)
     return {"started": progress.started, "skipped": progress.skipped, "started_usernames": progress.started_usernames}
 
 
@@ -223,4 +223,3 @@ def record_opened(opening: Opening, progress: Progress) -> None:
     audit.record("month_opened", actor=opening.actor, details={
         "unit": opening.unit.code, "period": opening.period, "include_subunits": opening.include_subunits,
         "started": progress.started, "skipped": progress.skipped})
-    db.session.commit()

@@ -7,17 +7,19 @@ process_instances), all filtered by period and the viewer's scope and served by 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, delete, func, literal, select, text
 
+from app import localtime
 from app.extensions import db
 from app.i18n import N_, translate_in
 from app.models import EvaluationRecord, HumanTask, PlanItem, ProcessInstance, Unit, User
 from app.rules.levels import LEVELS
-from app.rules.workdays import parse_period
+from app.rules.workdays import parse_period, previous_period
 
-from . import access, filters
+from . import access, filters, summary
+from . import steps as process_steps
 from .errors import BadRequest, Forbidden
 from .instances import STATUS_LABELS
 
@@ -29,23 +31,10 @@ ENDED = ("not_evaluated", "terminated")
 FUNNEL_SHORT = {"self_evaluation": N_("Tự đánh giá"), "review": N_("Lãnh đạo chấm điểm"),
                 "decision": N_("Chờ quyết định"), "published": N_("Đã công bố"), "appeal": N_("Kiến nghị"),
                 "locked": N_("Đã chốt"), "not_evaluated": N_("Không đánh giá"), "terminated": N_("Đã hủy")}
-STEP_TITLES = {
-    "self_evaluation": N_("Cá nhân tự đánh giá"),
-    "review": N_("Lãnh đạo trực tiếp chấm điểm"),
-    "review_by_decider": N_("Thủ trưởng chấm điểm"),
-    "decision": N_("Thủ trưởng quyết định"),
-    "appeal_decision": N_("Giải quyết kiến nghị"),
-}
 NO_HOLDER = N_("Chưa có người xử lý")
 # Holders listed per overdue step: the city's month can have 100,000 late self-evaluations, each with
 # its own holder; the page names those with the most and counts the rest.
 TOP_HOLDERS = 20
-
-
-def previous_period(today: datetime | None = None) -> str:
-    today = today or datetime.now(timezone.utc)
-    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
 
 
 def last_periods(period: str, n: int = 12) -> list[str]:
@@ -82,31 +71,24 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     within = None if scope.everything and filters.is_whole_tree(unit) else subtree   # the city: no unit filter
     R, T = EvaluationRecord, HumanTask
     rec_scope = scope.clause(R.unit_id, R.subject_id, within)
-    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(now))
+    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(localtime.local(now).date()))
 
     # 1. records of the month by unit, status, level and publication -------------------------------
     published = case((R.published_at.is_(None), 0), else_=1)
-    rows = db.session.execute(
-        select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
-        .where(R.period == period, rec_scope)
-        .group_by(R.unit_id, R.status, R.level, published)).all()
+    if within is None:
+        rows = summary.month_rows(period)        # the whole city: a few rows per unit, not every record
+    else:
+        rows = db.session.execute(
+            select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
+            .where(R.period == period, rec_scope)
+            .group_by(R.unit_id, R.status, R.level, published)).all()
 
     # 2. overdue ready tasks: by step and unit; per step the holders with the most -----------------
-    is_late = and_(T.period == period, T.status == "ready", T.due_at < now,
-                   scope.clause(T.unit_id, T.subject_id, within))
-    late = db.session.execute(
-        select(T.step, T.unit_id, func.count().label("n"), func.min(T.title).label("title"))
-        .where(is_late).group_by(T.step, T.unit_id)).all()
-    per_holder = (
-        select(T.step, T.assignee_id, func.count().label("n"), func.min(T.due_at).label("oldest"),
-               func.row_number().over(partition_by=T.step, order_by=(func.count().desc(), T.assignee_id))
-               .label("rank"),
-               func.count().over(partition_by=T.step).label("holders"))
-        .where(is_late).group_by(T.step, T.assignee_id).subquery())
-    top_holders = db.session.execute(
-        select(per_holder, User.username, User.full_name)
-        .outerjoin(User, User.id == per_holder.c.assignee_id)
-        .where(per_holder.c.rank <= TOP_HOLDERS)).all()
+    cached = overdue_snapshot(period, now) if within is None else None
+    if cached is not None:
+        late, top_holders = cached    # the whole city: what the worker counted less than a minute ago
+    else:
+        late, top_holders = overdue_rows(period, now, scope.clause(T.unit_id, T.subject_id, within))
 
     # 3. instances that need HR: suspended or stopped by an engine error ---------------------------
     P = ProcessInstance
@@ -125,13 +107,14 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
 
     # 4. the last 12 months -----------------------------------------------------------------------
     periods = last_periods(period)
-    trend_rows = db.session.execute(
-        select(R.period, R.level, published.label("pub"), func.count().label("n"),
-               func.sum(R.total).label("sum_total"))
-        .where(R.period.in_(periods), R.status.not_in(ENDED), rec_scope)
-        .group_by(R.period, R.level, published)).all()
+    if within is None:
+        # the whole city: the monthly summary (a few dozen rows) instead of a year of records
+        trend_rows = summary.trend_rows(periods, ENDED)
+    else:
+        trend_rows = trend_from_records(periods, rec_scope)
 
-    units = {u.id: u for u in filters.subtree_units(unit.id)}
+    units = ({u.id: u for u in db.session.scalars(select(Unit))} if within is None   # the city: every unit
+             else {u.id: u for u in filters.subtree_units(unit.id)})
     children = sorted((u for u in units.values() if u.parent_id == unit.id), key=lambda u: u.code)
     top = _top_child(units, unit, {c.id for c in children})
 
@@ -167,8 +150,10 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         child["plan_done"] += float(r.done or 0)
 
     overdue_by_step: dict[str, dict] = {}
+    known = process_steps.known()
     for r in late:
-        step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": STEP_TITLES.get(r.step, r.title),
+        title = known[r.step].title if r.step in known else r.title
+        step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": title,
                                                    "count": 0, "holders": [], "more_holders": 0})
         step["count"] += r.n
         key = top.get(r.unit_id, unit.id)
@@ -179,7 +164,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
                                 "count": r.n, "oldest_due": r.oldest})
         step["more_holders"] = max(0, r.holders - TOP_HOLDERS)
     overdue = []
-    for step_id in _ordered_steps(overdue_by_step):
+    for step_id in _ordered_steps(overdue_by_step, known):
         step = overdue_by_step[step_id]
         step["holders"].sort(key=lambda h: (-h["count"], h["full_name"]))
         overdue.append(step)
@@ -207,7 +192,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             t["published"] += r.n
             if r.level in LEVELS:
                 t["levels"][r.level] += r.n
-            if r.sum_total is not None:
+            if r.n_total:          # some record of the group has a total
                 t["_sum"] += float(r.sum_total)
                 t["_n"] += r.n
     for t in trend.values():
@@ -232,6 +217,89 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         "levels": levels,
         "trend": [trend[p] for p in periods],
     }
+
+
+def overdue_rows(period: str, now: datetime, clause) -> tuple[list, list]:
+    """Ready tasks of the month past their due time: counts by (step, unit), and per step the
+    TOP_HOLDERS holders with the most (with how many holders there are)."""
+    T = HumanTask
+    is_late = and_(T.period == period, T.status == "ready", T.due_at < now, clause)
+    late = db.session.execute(
+        select(T.step, T.unit_id, func.count().label("n"), func.min(T.title).label("title"))
+        .where(is_late).group_by(T.step, T.unit_id)).all()
+    # One query per late step, each a top-N over its holders: no sort of every holder of the city (a
+    # month's self-evaluations have one holder per person), and the names joined for those N only.
+    top_holders = []
+    for late_step in sorted({r.step for r in late}):
+        per_holder = (
+            select(T.assignee_id, func.count().label("n"), func.min(T.due_at).label("oldest"),
+                   func.count().over().label("holders"))
+            .where(is_late, T.step == late_step).group_by(T.assignee_id)
+            .order_by(func.count().desc(), T.assignee_id).limit(TOP_HOLDERS).subquery())
+        top_holders += db.session.execute(
+            select(literal(late_step).label("step"), per_holder, User.username, User.full_name)
+            .outerjoin(User, User.id == per_holder.c.assignee_id)).all()
+    return late, top_holders
+
+
+# How old the worker's count of the city's overdue tasks may be for the city dashboard to show it.
+SNAPSHOT_MAX_AGE = timedelta(minutes=2)
+_OVERDUE_LOCK = 0x5EC0_2D12   # one worker counts at a time (transaction-scoped: safe behind PgBouncer)
+
+
+def overdue_snapshot(period: str, now: datetime) -> tuple[list, list] | None:
+    """The city's overdue tasks as the worker last counted them (`refresh_city_overdue`), when that
+    count is recent for `now`; None otherwise (the caller counts live)."""
+    from types import SimpleNamespace
+
+    from app.models import OverdueSnapshot
+    snap = db.session.get(OverdueSnapshot, period)
+    if snap is None:
+        return None
+    at = snap.computed_at if snap.computed_at.tzinfo else snap.computed_at.replace(tzinfo=timezone.utc)
+    if not (timedelta(0) <= now - at <= SNAPSHOT_MAX_AGE):
+        return None
+    late = [SimpleNamespace(**r) for r in snap.late]
+    holders = [SimpleNamespace(**{**r, "oldest": datetime.fromisoformat(r["oldest"]) if r["oldest"] else None})
+               for r in snap.holders]
+    return late, holders
+
+
+def refresh_city_overdue(now: datetime | None = None) -> int:
+    """The worker's job: count the city's overdue tasks for every month still open and keep the
+    result for the city dashboard (a city month right after a deadline has ~200,000 late tasks;
+    counting them takes longer than the page may). Returns the number of months counted."""
+    from sqlalchemy import true
+
+    from app.models import OverdueSnapshot, RecordSummary
+    now = now or datetime.now(timezone.utc)
+    if db.engine.dialect.name == "postgresql" and not db.session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _OVERDUE_LOCK}):
+        return 0                              # another worker is counting right now
+    periods = db.session.scalars(select(RecordSummary.period).where(
+        RecordSummary.status.not_in(("locked",) + ENDED), RecordSummary.n > 0).distinct()).all()
+    for period in periods:
+        late, holders = overdue_rows(period, now, true())
+        snap = db.session.get(OverdueSnapshot, period) or OverdueSnapshot(period=period)
+        snap.computed_at = now
+        snap.late = [{"step": r.step, "unit_id": r.unit_id, "n": r.n, "title": r.title} for r in late]
+        snap.holders = [{"step": r.step, "assignee_id": r.assignee_id, "n": r.n, "holders": r.holders,
+                         "oldest": r.oldest.isoformat() if r.oldest else None, "username": r.username,
+                         "full_name": r.full_name} for r in holders]
+        db.session.add(snap)
+    db.session.execute(delete(OverdueSnapshot).where(OverdueSnapshot.period.not_in(periods or [""])))
+    return len(periods)
+
+
+def trend_from_records(periods: list[str], rec_scope):
+    """The 12-month trend counted from the records themselves (any unit subtree or scope)."""
+    R = EvaluationRecord
+    published = case((R.published_at.is_(None), 0), else_=1)
+    return db.session.execute(
+        select(R.period, R.level, published.label("pub"), func.count().label("n"),
+               func.count(R.total).label("n_total"), func.sum(R.total).label("sum_total"))
+        .where(R.period.in_(periods), R.status.not_in(ENDED), rec_scope)
+        .group_by(R.period, R.level, published)).all()
 
 
 def chart_data(board: dict, lang: str = "vi") -> dict:
@@ -272,9 +340,10 @@ def _top_child(units: dict[int, Unit], root: Unit, children: set[int]) -> dict[i
     return out
 
 
-def _ordered_steps(steps: dict) -> list[str]:
-    order = list(STEP_TITLES)
-    return sorted(steps, key=lambda s: (order.index(s) if s in order else len(order), s))
+def _ordered_steps(steps: dict, known: dict[str, process_steps.StepInfo]) -> list[str]:
+    """In the order the process gives its steps; steps it does not number come last."""
+    last = process_steps.count(known) + 1
+    return sorted(steps, key=lambda s: (known[s].order or last if s in known else last, s))
 
 
 def json_ready(board: dict) -> dict:

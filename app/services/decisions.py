@@ -1,6 +1,8 @@
 """The decider's batch decision for an agency and month, with the quota check (docs/regulation.md)."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -8,27 +10,34 @@ from app.models import EvaluationRecord, HumanTask, User
 from app.rules import levels
 
 from . import audit, authority, plans, quota, tasks
+from . import steps as process_steps
 from .cycles import check_period, unit_by_code
 from .errors import BadRequest, Conflict, Forbidden, Invalid
 
-
-# The decider's own scoring before the decision: people whose direct manager is the decider (they skip
-# the manager's review) and reviews escalated past their deadline.
-SCORING_STEP = "review_by_decider"
+log = logging.getLogger(__name__)
 
 
-def pending(user: User, period: str | None = None, step: str = "decision") -> list[HumanTask]:
-    """The user's ready tasks of `step` (theirs or their principals'), never about themself."""
+def pending(user: User, period: str | None = None, step_ids: list[str] | None = None) -> list[HumanTask]:
+    """The user's ready tasks of the steps (default: the deciding ones; theirs or their principals'),
+    never about themself."""
     assignees = [user.id] + [p.id for p in authority.principals_of(user)]
+    step_ids = process_steps.deciding() if step_ids is None else step_ids
     query = select(HumanTask).where(HumanTask.assignee_id.in_(assignees), HumanTask.status == "ready",
-                                    HumanTask.step == step, HumanTask.subject_id != user.id)
+                                    HumanTask.step.in_(step_ids), HumanTask.subject_id != user.id)
     if period:
         query = query.where(HumanTask.period == period)
     return db.session.scalars(query.order_by(HumanTask.agency_id, HumanTask.unit_id, HumanTask.id)).all()
 
 
 def to_score(user: User, period: str | None = None) -> list[HumanTask]:
-    return pending(user, period, SCORING_STEP)
+    """The head's own scoring before the decision: people whose direct manager is the head (they skip
+    the manager's review) and reviews escalated past their deadline."""
+    return pending(user, period, process_steps.decider_scoring())
+
+
+def scored_for_decision(task: HumanTask) -> bool:
+    """Is this the head's scoring ahead of a decision (the page goes back to the batch after it)?"""
+    return task.step in process_steps.decider_scoring()
 
 
 def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool | None = None) -> dict:
@@ -84,6 +93,7 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     if not isinstance(items, list) or not items:
         raise BadRequest("Chưa chọn hồ sơ nào để quyết định.", "No items to decide.")
     rows = []
+    deciding = process_steps.deciding()
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("instance_id"), float) and item["instance_id"].is_integer():
             item = dict(item, instance_id=int(item["instance_id"]))     # JSON's 7.0 is the integer 7
@@ -92,7 +102,7 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
                 or isinstance(item["instance_id"], bool) or not 0 < item["instance_id"] < 2**31):
             raise BadRequest("Mỗi mục cần instance_id là số nguyên.", "Each item needs an integer instance_id.")
         task = db.session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == item["instance_id"], HumanTask.step == "decision",
+            HumanTask.instance_id == item["instance_id"], HumanTask.step.in_(deciding),
             HumanTask.status == "ready")).first()
         if task is None:
             raise Conflict(f"Hồ sơ #{item['instance_id']} không ở bước chờ quyết định.",
@@ -115,10 +125,10 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     quota.mark_exceptional(agency.id, period, exceptional_reason, user, principal)
     decided = []
     try:
-        for index, (item, task, _) in enumerate(rows):  # one transaction: any refusal leaves every record as it was
+        for index, (item, task, _) in enumerate(rows):  # one transaction: a refusal rolls every record back
             form = {k: item[k] for k in DECISION_FIELDS if item.get(k) not in (None, "")}
             try:
-                tasks.complete(task.id, user, form, commit=False, quota_checked=True)
+                tasks.complete(task.id, user, form, quota_checked=True)
             except Invalid as exc:
                 # name the row: the page marks the person's field, the API client gets items[i].field
                 raise Invalid(exc.message, exc.message_en, [
@@ -130,5 +140,5 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
     audit.record("batch_decided", actor=user, details={
         "unit": agency.code, "period": period, "instances": decided, "quota": status,
         "exceptional_reason": (exceptional_reason or "").strip() or None})
-    db.session.commit()
+    log.info("batch decision: unit=%s period=%s decided=%s by=%s", agency.code, period, len(decided), user.username)
     return {"decided": decided, "quota": status}

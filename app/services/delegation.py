@@ -59,7 +59,7 @@ def create_delegation(actor: User, principal: str, deputy: str, start: str, end:
     audit.record("delegation_created", actor=actor, on_behalf_of=principal_user,
                  details={"deputy": deputy_user.username, "start": start_date.isoformat(),
                           "end": end_date.isoformat(), "reason": row.reason})
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -71,7 +71,7 @@ def revoke_delegation(actor: User, delegation_id: int) -> None:
         raise Forbidden("Không có quyền thu hồi ủy quyền này.", "You may not revoke this delegation.")
     row.revoked = True
     audit.record("delegation_revoked", actor=actor, details={"delegation": row.id})
-    db.session.commit()
+    db.session.flush()
 
 
 def create_appointment(actor: User, unit_code: str, username: str, kind: str, start: str, end: str | None) -> Appointment:
@@ -89,5 +89,5 @@ def create_appointment(actor: User, unit_code: str, username: str, kind: str, st
     audit.record("appointment_created", actor=actor, details={"unit": unit.code, "user": user.username,
                                                               "kind": row.kind, "start": start_date.isoformat(),
                                                               "end": end_date.isoformat() if end_date else None})
-    db.session.commit()
+    db.session.flush()
     return row

@@ -12,11 +12,10 @@ import json
 import logging
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from app import localtime
 from app import forms, i18n
 from app.engine import dmntable, migration, specs, testrun, validation
 from app.extensions import db
@@ -25,12 +24,19 @@ from app.rules import schemes as scheme_rules
 from app.rules.workdays import month_after, parse_period
 from app.models.types import utcnow
 
-from . import audit, authority, instances, tasks, versions
-from .errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from . import audit, authority, instances, steps, tasks, transaction, unit_of_work, versions
+from .errors import BadRequest, Conflict, Invalid, NotFound
 
 PROCESS_KEY = versions.PROCESS_KEY
 log = logging.getLogger(__name__)
 ROLE_CHOICES = [(role, label) for role, label in authority.ROLE_LABELS.items()]
+
+
+def step_statuses() -> list[dict]:
+    """The record statuses a step may declare (stepStatus), labelled for the properties panel."""
+    labels = instances.STATUS_LABELS
+    return [{"status": s, "label": labels[s], "label_en": i18n.translate_in("en", labels[s])}
+            for s in steps.STEP_STATUSES]
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)$")
 MAX_FILES = 40
 RUNNING = ("running", "suspended")
@@ -43,12 +49,6 @@ def _line(text, limit: int = 255) -> str:
 
 def can_design(user: User) -> bool:
     return user.is_authenticated and (user.has_role("designer") or user.has_role("admin"))
-
-
-def require_designer(user: User) -> None:
-    if not can_design(user):
-        raise Forbidden("Chỉ người thiết kế quy trình mới được sửa quy trình.",
-                        "Only process designers may change the process.")
 
 
 # ------------------------------------------------------------------------------------ overview
@@ -114,7 +114,7 @@ def create_draft(actor: User | None, base_version_id: int | None = None, name: s
     db.session.add(draft)
     db.session.flush()
     audit.record("design_draft_created", actor=actor, details={"draft": draft.id, "base_version": base.version})
-    db.session.commit()
+    db.session.flush()
     return draft
 
 
@@ -152,7 +152,7 @@ def save_file(draft_id: int, name: str, text: str, actor: User | None, base_revi
         _touch(draft, actor, files)
         audit.record("design_file_saved", actor=actor,
                      details={"draft": draft.id, "file": name, "size": len(text), "revision": draft.revision})
-    db.session.commit()
+    db.session.flush()
     return draft
 
 
@@ -175,7 +175,7 @@ def upload(draft_id: int, uploads: list[tuple[str, bytes]], actor: User | None) 
         raise Invalid(f"Một phiên bản có tối đa {MAX_FILES} tệp.", f"A version holds at most {MAX_FILES} files.")
     _touch(draft, actor, files)
     audit.record("design_uploaded", actor=actor, details={"draft": draft.id, "files": names, "revision": draft.revision})
-    db.session.commit()
+    db.session.flush()
     return names
 
 
@@ -187,7 +187,7 @@ def delete_file(draft_id: int, name: str, actor: User | None) -> ProcessDraft:
     del files[name]
     _touch(draft, actor, files)
     audit.record("design_file_deleted", actor=actor, details={"draft": draft.id, "file": name})
-    db.session.commit()
+    db.session.flush()
     return draft
 
 
@@ -196,7 +196,7 @@ def discard(draft_id: int, actor: User | None) -> None:
     draft.status = "discarded"
     _touch(draft, actor)
     audit.record("design_discarded", actor=actor, details={"draft": draft.id})
-    db.session.commit()
+    db.session.flush()
 
 
 def history(draft: ProcessDraft, limit: int = 50) -> list[AuditEvent]:
@@ -234,7 +234,7 @@ def set_version_notes(version_id: int, notes: str, tags: str, actor: User | None
     version.notes, version.tags = clean_notes, clean_tags
     audit.record("design_version_noted", actor=actor, details={"version": version.version, "version_id": version.id,
                                                                "before": before, "tags": clean_tags})
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -254,7 +254,7 @@ def publish_draft(draft_id: int, actor: User | None, note: str = "", tags: str =
     _touch(draft, actor)
     audit.record("design_published", actor=actor, details={"draft": draft.id, "version": version.version,
                                                            "version_id": version.id, "sha256": version.sha256})
-    db.session.commit()
+    db.session.flush()
     return version
 
 
@@ -348,34 +348,35 @@ def migrate_instance(instance_id: int, version_id: int, actor: User | None,
     """Move one instance onto `version_id` under its lock; refused (409) when the dry run says no."""
     target = _target(version_id)
     mapping = _mapping(mapping)
-    instance = instances.lock(instance_id, allow=("suspended",))
-    status = instance.status
-    old = instance.version
-    if status not in RUNNING:
-        raise Conflict("Hồ sơ đã kết thúc, không cần chuyển phiên bản.", "The evaluation has ended; nothing to move.")
-    if old.process_key != target.process_key or old.version >= target.version:
-        raise Conflict(f"Hồ sơ đang ở phiên bản {old.version}, chỉ chuyển sang phiên bản mới hơn.",
-                       f"The evaluation runs version {old.version}; it moves only to a newer one.")
-    workflow = instances.load(instance)
-    new_loaded = specs.load(target)
-    result = migration.check(workflow.wf, new_loaded, mapping)
-    if not result.can_move:
-        reasons = "; ".join(r["message"] for r in result.reasons)
-        raise Conflict(f"Hồ sơ #{instance.id} không chuyển được: {reasons}.",
-                       f"Evaluation #{instance.id} cannot move: " + "; ".join(r["message_en"] for r in result.reasons),
-                       result.reasons)
-    used = {m["element"]: m["to"] for m in result.moves}
-    dropped = migration.migrate(workflow.wf, new_loaded, used)
-    workflow.loaded = new_loaded
-    instance.version_id, instance.version = target.id, target
-    _rename_open_tasks(instance, workflow)
-    audit.record("migrated", instance=instance, actor=actor,
-                 details={"from_version": old.version, "to_version": target.version, "mapping": used,
-                          "from_version_id": old.id, "to_version_id": target.id, "dropped_predictions": dropped})
-    instances.save(instance, workflow, actor=actor)
-    if status == "suspended":
-        instance.status = status
-    db.session.commit()
+    with unit_of_work.edit(instance_id, actor, "migrated", allow=("suspended",)) as change:
+        instance = change.instance
+        status = instance.status
+        old = instance.version
+        if status not in RUNNING:
+            raise Conflict("Hồ sơ đã kết thúc, không cần chuyển phiên bản.",
+                           "The evaluation has ended; nothing to move.")
+        if old.process_key != target.process_key or old.version >= target.version:
+            raise Conflict(f"Hồ sơ đang ở phiên bản {old.version}, chỉ chuyển sang phiên bản mới hơn.",
+                           f"The evaluation runs version {old.version}; it moves only to a newer one.")
+        workflow = change.workflow
+        new_loaded = specs.load(target)
+        result = migration.check(workflow.wf, new_loaded, mapping)
+        if not result.can_move:
+            reasons = "; ".join(r["message"] for r in result.reasons)
+            raise Conflict(f"Hồ sơ #{instance.id} không chuyển được: {reasons}.",
+                           f"Evaluation #{instance.id} cannot move: "
+                           + "; ".join(r["message_en"] for r in result.reasons), result.reasons)
+        used = {m["element"]: m["to"] for m in result.moves}
+        dropped = migration.migrate(workflow.wf, new_loaded, used)
+        workflow.loaded = new_loaded
+        instance.version_id, instance.version = target.id, target
+        _rename_open_tasks(instance, workflow)
+        change.audit("migrated", details={"from_version": old.version, "to_version": target.version,
+                                          "mapping": used, "from_version_id": old.id, "to_version_id": target.id,
+                                          "dropped_predictions": dropped})
+        change.save()
+        if status == "suspended":
+            instance.status = status
     return {"id": instance.id, "moved": True, "from_version": old.version, "to_version": target.version,
             "moves": result.moves}
 
@@ -410,26 +411,33 @@ BATCH = 50
 
 
 def migrate_instances(instance_ids: list[int], version_id: int, actor: User | None,
-                      mapping: dict[str, str] | None = None, batch_size: int = BATCH) -> list[dict]:
+                      mapping: dict[str, str] | None = None, batch_size: int | None = None,
+                      done_before: int = 0, total: int | None = None) -> list[dict]:
     """Move several instances in batches, each instance in its own transaction (one that cannot move
-    does not stop the others); every batch leaves an audit event with its progress."""
+    does not stop the others); every batch leaves an audit event with its progress. The migration page
+    sends one batch per request to show the progress: `done_before` and `total` place it in the run.
+    A batch job: it owns its transactions, one per instance and one per progress event."""
     from .errors import ServiceError
     out = []
     ids = list(dict.fromkeys(instance_ids))
+    batch_size = max(1, batch_size or BATCH)
+    done_before = max(0, int(done_before or 0))
+    total = max(int(total or 0), done_before + len(ids))
     for start in range(0, len(ids), max(1, batch_size)):
         batch = ids[start:start + batch_size]
         for instance_id in batch:
             try:
-                out.append(migrate_instance(instance_id, version_id, actor, mapping))
+                with transaction.committed():
+                    out.append(migrate_instance(instance_id, version_id, actor, mapping))
             except ServiceError as exc:
-                db.session.rollback()
                 out.append({"id": instance_id, "moved": False, "message": exc.message, "message_en": exc.message_en})
         moved = sum(1 for r in out if r["moved"])
-        audit.record("migration_batch", actor=actor,
-                     details={"version_id": version_id, "batch": start // max(1, batch_size) + 1, "done": len(out),
-                              "total": len(ids), "moved": moved, "mapping": _mapping(mapping)})
-        db.session.commit()
-        log.info("migration to version %s: %s/%s done, %s moved", version_id, len(out), len(ids), moved)
+        done = done_before + len(out)
+        with transaction.committed():
+            audit.record("migration_batch", actor=actor,
+                         details={"version_id": version_id, "batch": (done_before + start) // max(1, batch_size) + 1,
+                                  "done": done, "total": total, "moved": moved, "mapping": _mapping(mapping)})
+        log.info("migration to version %s: %s/%s done, %s moved in this batch", version_id, done, total, moved)
     return out
 
 
@@ -445,22 +453,22 @@ def move_instance(instance_id: int, element: str, actor: User | None, reason: st
     if not reason:
         raise Invalid("Ghi lý do chuyển hồ sơ.", "Give the reason for the move.",
                       [{"field": "reason", "message": "Ghi lý do chuyển hồ sơ.", "message_en": "Give the reason."}])
-    instance = instances.lock(instance_id, allow=("suspended",))
-    if instance.status not in RUNNING:
-        raise Conflict("Hồ sơ đã kết thúc, không chuyển bước được.", "The evaluation has ended; it cannot move.")
-    workflow = instances.load(instance)
-    if element not in migration.repair_targets(workflow.wf):
-        raise Invalid(f"Hồ sơ chưa qua bước {element}: chỉ chuyển về được một bước đã làm.",
-                      f"The evaluation has not been through {element}: it moves back only to a step it has done.",
-                      [{"field": "element", "message": f"Không chuyển về được {element}.",
-                        "message_en": f"Cannot move back to {element}."}])
-    before = instance.step
-    migration.move_to(workflow.wf, element)
-    reopened = _reopen_tasks(instance, workflow)
-    audit.record("instance_moved", instance=instance, actor=actor,
-                 details={"from": before, "to": element, "reason": reason, "reopened": reopened})
-    instances.save(instance, workflow, actor=actor)
-    db.session.commit()
+    with unit_of_work.edit(instance_id, actor, "instance_moved", allow=("suspended",)) as change:
+        instance = change.instance
+        if instance.status not in RUNNING:
+            raise Conflict("Hồ sơ đã kết thúc, không chuyển bước được.", "The evaluation has ended; it cannot move.")
+        workflow = change.workflow
+        if element not in migration.repair_targets(workflow.wf):
+            raise Invalid(f"Hồ sơ chưa qua bước {element}: chỉ chuyển về được một bước đã làm.",
+                          f"The evaluation has not been through {element}: it moves back only to a step it has "
+                          "done.", [{"field": "element", "message": f"Không chuyển về được {element}.",
+                                     "message_en": f"Cannot move back to {element}."}])
+        before = instance.step
+        migration.move_to(workflow.wf, element)
+        reopened = _reopen_tasks(instance, workflow)
+        change.audit("instance_moved", details={"from": before, "to": element, "reason": reason,
+                                                "reopened": reopened})
+        change.save()
     log.info("instance %s moved from %s to %s by %s", instance.id, before, element, actor.username if actor else None)
     return {"id": instance.id, "from": before, "to": element}
 
@@ -517,6 +525,23 @@ def _sample_object(root: dict, node: dict) -> dict:
     return out
 
 
+def full_item(root: dict, prop: dict):
+    """A value of `prop` with every optional field of an object filled in too (one row of a list)."""
+    from app.forms.schema import deref
+    prop = deref(root, prop)
+    if isinstance(prop.get("properties"), dict) and not prop.get("x-criteria"):
+        out = {}
+        for key, sub in prop["properties"].items():
+            sub = deref(root, sub) if isinstance(sub, dict) else {}
+            if sub.get("readOnly"):
+                continue
+            value = _sample_value(root, sub)
+            if value is not None:
+                out[key] = value
+        return out
+    return _sample_value(root, prop)
+
+
 def _sample_value(root: dict, prop: dict):
     if "default" in prop:
         return prop["default"]
@@ -537,7 +562,13 @@ def _sample_value(root: dict, prop: dict):
     if kind == "boolean":
         return False
     if kind == "array":
-        return []
+        # as few rows as the form allows (a row with only its required fields)
+        item, count = prop.get("items"), int(prop.get("minItems") or 0)
+        if not isinstance(item, dict) or count <= 0:
+            return []
+        from app.forms.schema import deref
+        value = _sample_value(root, deref(root, item))
+        return [value] * count if value is not None else []
     if kind == "string":
         if prop.get("format") == "date":
             return "2030-03-31"
@@ -594,7 +625,7 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
     loaded = specs.loaded_from(spec, subprocess_specs, files)
     unit = subject.unit
     scheme = schemes.for_unit(unit, period)
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tz = localtime.zone()
     start = month_after(period)
     start_at = datetime(start.year, start.month, start.day, 8, 0, tzinfo=tz)
     answered: list[dict] = []
@@ -640,7 +671,7 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
 
 
 def default_period() -> str:
-    now = datetime.now(ZoneInfo(current_app.config["TIMEZONE"]))
+    now = localtime.now()
     return f"{now.year:04d}-{now.month:02d}"
 
 

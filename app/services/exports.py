@@ -6,15 +6,14 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from flask import current_app
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
+from app import localtime
 from app.extensions import db
 from app.models import EvaluationRecord, Unit, User
 from app.rules.levels import LEVEL_NAMES, LEVELS
@@ -49,7 +48,7 @@ def _name_key(name: str) -> str:
 
 
 def _now_local() -> datetime:
-    return datetime.now(timezone.utc).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return localtime.now()
 
 
 def _parent_name(unit: Unit) -> str:

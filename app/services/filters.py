@@ -590,7 +590,7 @@ def save_filter(user: User, kind: str, name, args) -> SavedFilter:
         db.session.add(row)
     else:
         row.params = q.params
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -599,4 +599,4 @@ def delete_filter(user: User, filter_id: int) -> None:
     if row is None or row.user_id != user.id:   # someone else's filter is as good as missing
         raise NotFound("Không tìm thấy bộ lọc.", "No such saved filter.")
     db.session.delete(row)
-    db.session.commit()
+    db.session.flush()

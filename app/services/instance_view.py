@@ -4,22 +4,64 @@ due dates, the submitted forms read-only, a readable line per audit event, and t
 viewer may run. One instance at a time, so loading its workflow here is fine (lists never do)."""
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
+from app import localtime
 from app import forms
+from app.engine.steps import answer
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 from app.rules.levels import LEVEL_NAMES
 
 from . import access, authority, instances, plans
+from . import steps as process_steps
 from .operations import AUTHORITY_LANES
 
+log = logging.getLogger(__name__)
+
 ERROR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*:\s*(.*)$", re.S)
+
+
+def listing(viewer: User, *, period: str | None = None, unit: str | None = None, status: str | None = None,
+            step: str | None = None, by_unit: bool = False, limit: int = 500) -> list[ProcessInstance]:
+    """The instances `viewer` may see (their scope, and their own), filtered: the web list (a month,
+    by unit) and the API list (any filter, by id) are this one query. The record of each is loaded
+    with it (one query for all), never the snapshots."""
+    from .cycles import check_period, unit_by_code
+    query = select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit),
+                                            joinedload(ProcessInstance.record),
+                                            defer(ProcessInstance.snapshot))      # a list never needs snapshots
+    scope = access.visible_unit_ids(viewer)
+    if scope is not None:
+        query = query.where(ProcessInstance.unit_id.in_(scope or {-1}) | (ProcessInstance.subject_id == viewer.id))
+    if unit:
+        query = query.where(ProcessInstance.unit_id.in_(unit_by_code(unit).subtree_ids()))
+    if period:
+        query = query.where(ProcessInstance.period == check_period(period))
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if step:
+        query = query.where(ProcessInstance.step.contains(step))
+    order = (ProcessInstance.unit_id, ProcessInstance.id) if by_unit else (ProcessInstance.id,)
+    return db.session.scalars(query.order_by(*order).limit(limit)).unique().all()
+
+
+def events(instance: ProcessInstance) -> list[AuditEvent]:
+    """The instance's audit trail, oldest first, with who acted."""
+    return db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
+                              .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
+
+
+def ready_tasks(instance: ProcessInstance) -> list[HumanTask]:
+    return db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.status == "ready")).all()
 
 
 def error_of(instance: ProcessInstance) -> dict | None:
@@ -101,6 +143,7 @@ def _context(instance: ProcessInstance) -> dict:
     try:
         return instances.load(instance).data()
     except Exception:  # a broken snapshot must not hide the page; forms then show without criteria names
+        log.exception("instance %s: the snapshot does not load; its page shows without the data", instance.id)
         return {}
 
 
@@ -109,7 +152,9 @@ def _readonly(instance: ProcessInstance, task: HumanTask, data: dict, context: d
         return Markup("")
     try:
         schema = forms.expand(forms.load_form(instance.version.files, task.form), context)
-    except Exception:
+    except Exception:  # a form that no longer expands must not hide the page either
+        log.exception("instance %s: form %s of step %s does not expand; shown without it",
+                      instance.id, task.form, task.step)
         return Markup("")
     body = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs", "definitions")}
     body.update({"readOnly": True, "x-source": "submitted", "title": task.title,
@@ -181,9 +226,7 @@ def _date(text) -> str:
         dt = datetime.fromisoformat(text)
     except ValueError:
         return text
-    from flask import current_app
-    from zoneinfo import ZoneInfo
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y") if dt.tzinfo else text
+    return localtime.format(dt) if dt.tzinfo else text
 
 
 def extras(viewer: User, instance: ProcessInstance, now: datetime | None = None) -> dict:
@@ -211,9 +254,10 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
     data = _context(instance)
     criteria = data.get("criteria") or []
     groups = data.get("criteria_groups") or {}
-    self_eval = data.get("self_evaluation") if isinstance(data.get("self_evaluation"), dict) else {}
-    review = data.get("review") if isinstance(data.get("review"), dict) else {}
-    amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else {}
+    meaning = process_steps.of(instance.version)
+    self_eval = answer(meaning, data, "self_evaluation") or {}
+    review = answer(meaning, data, "review") or {}
+    amendment = answer(meaning, data, "appeal") or {}
     result = data.get("result") if isinstance(data.get("result"), dict) else {}
     final_scores = ((amendment.get("scores") if result.get("amended") else None) or result.get("scores")
                     or review.get("scores") or {})
@@ -233,8 +277,13 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
     done = {t.step: t for t in db.session.scalars(select(HumanTask).options(
         joinedload(HumanTask.completed_by), joinedload(HumanTask.on_behalf_of))
         .where(HumanTask.instance_id == instance.id, HumanTask.status == "completed").order_by(HumanTask.id))}
-    reviewer = done.get("review") or done.get("review_by_decider")
-    decider = done.get("decision")
+    # who signed each part: the steps that mean the self-evaluation, the review and the decision
+
+    def signed(test: Callable[[process_steps.StepInfo], bool]) -> HumanTask | None:
+        return next((t for s, t in reversed(done.items()) if s in meaning and test(meaning[s])), None)
+
+    reviewer = signed(lambda s: s.status == "review")
+    decider = signed(lambda s: s.decides)
     subject = instance.subject
     return {
         "instance": instance, "record": record, "subject": subject, "unit": instance.unit,
@@ -243,8 +292,8 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         "self_bonus": self_eval.get("bonus"), "final_bonus": (amendment if result.get("amended") else review).get("bonus"),
         "self_deductions": self_eval.get("deductions") or [],
         "final_deductions": (amendment if result.get("amended") else review).get("deductions") or [],
-        "decision": data.get("decision") if isinstance(data.get("decision"), dict) else {},
-        "reviewer": reviewer, "decider": decider, "self_task": done.get("self_evaluation"),
+        "decision": answer(meaning, data, decides=True) or {},
+        "reviewer": reviewer, "decider": decider, "self_task": signed(lambda s: s.status == "self_evaluation"),
         "scheme": data.get("scheme"), "working_days": data.get("working_days"),
         "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",
         "plan": plans.shown(record),

@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from app import localtime
 from app.engine import persistence, specs
 from app.engine import helpers
 from app.engine.helpers import now_iso
 from app.engine.runtime import Workflow
+from app.engine.steps import answer
 from app.extensions import db
 from app.i18n import N_
 from app.models import (AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme,
@@ -23,17 +25,9 @@ from app.rules.schemes import criteria_for
 from app.rules.workdays import parse_period
 
 from . import audit, authority, notifications, rows, schemes
+from . import steps as process_steps
 from .errors import Conflict, NotFound
 
-STATUS_BY_STEP = {
-    "work_plan": "planning",
-    "plan_approval": "plan_approval",
-    "self_evaluation": "self_evaluation",
-    "review": "review",
-    "review_by_decider": "review",
-    "decision": "decision",
-    "appeal_decision": "appeal",
-}
 STATUS_LABELS = {
     "planning": N_("Đang đăng ký kế hoạch"),
     "plan_approval": N_("Chờ duyệt kế hoạch"),
@@ -121,7 +115,8 @@ class Starter:
         agency_id = self.agency_id(unit)
         item = {"instance": dict(columns, version_id=self.version.id, subject_id=subject.id,
                                  unit_id=unit.id, agency_id=agency_id, period=self.period, lock_version=1),
-                "record": dict(_record_columns(workflow.data(live), steps, completed), subject_id=subject.id,
+                "record": dict(_record_columns(workflow.data(live), steps, completed,
+                                               process_steps.of_loaded(self.loaded)), subject_id=subject.id,
                                unit_id=unit.id, agency_id=agency_id, period=self.period,
                                scheme=scheme.code, scheme_id=scheme.id),
                 "tasks": [], "messages": [], "scripted": list(workflow.notifications),
@@ -177,11 +172,32 @@ def lock(instance_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance:
     """Take the instance row for writing: FOR UPDATE on PostgreSQL; the version column catches
     a concurrent writer on SQLite. Terminated, failed and suspended instances refuse changes
     unless the caller (an operation: resume, retry, terminate) names the status in `allow`."""
-    instance = db.session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id)
-        .with_for_update().execution_options(populate_existing=True)).first()
+    instance = db.session.scalars(_locking(ProcessInstance.id == instance_id)).first()
     if instance is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá #{instance_id}", f"Evaluation #{instance_id} not found")
+    return _refuse_closed(instance, allow)
+
+
+def lock_of_task(task_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance | None:
+    """The instance of human task `task_id`, locked as `lock` does (None: no such task): one statement
+    where looking the task up first and then locking its instance takes two."""
+    instance = db.session.scalars(_locking(ProcessInstance.id == select(HumanTask.instance_id).where(
+        HumanTask.id == task_id).scalar_subquery())).first()
+    return _refuse_closed(instance, allow) if instance is not None else None
+
+
+def _locking(where):
+    """SELECT … FOR UPDATE OF the instance, with what every change reads anyway (the subject, the
+    unit, the version row, whose files stay deferred, and the record it projects) in one statement."""
+    return (select(ProcessInstance).where(where)
+            .options(joinedload(ProcessInstance.subject, innerjoin=True),
+                     joinedload(ProcessInstance.unit, innerjoin=True),
+                     joinedload(ProcessInstance.version, innerjoin=True),
+                     joinedload(ProcessInstance.record))
+            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+
+
+def _refuse_closed(instance: ProcessInstance, allow: tuple[str, ...]) -> ProcessInstance:
     if instance.status in ("terminated", "error", "suspended") and instance.status not in allow:
         raise Conflict(f"Hồ sơ đang ở trạng thái “{STATUS_LABELS[instance.status]}”, không thể thay đổi.",
                        f"The evaluation is {instance.status} and cannot change.")
@@ -236,7 +252,7 @@ def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = Non
         setattr(instance, name, value)
     data = workflow.data(live)
     _sync_tasks(instance, workflow, ready)
-    _project_record(instance, data, steps, completed)
+    _project_record(instance, data, steps, completed, process_steps.of_loaded(workflow.loaded))
     _notify(instance, workflow.notifications)
     workflow.notifications.clear()
     db.session.flush()
@@ -319,18 +335,21 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | Non
                                _assigned_text_en(task, subject, instance.period))
 
 
-def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool) -> None:
+def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool,
+                    infos: dict[str, process_steps.StepInfo]) -> None:
     record = record_of(instance)
-    for name, value in _record_columns(data, steps, completed).items():
+    for name, value in _record_columns(data, steps, completed, infos).items():
         setattr(record, name, value)
 
 
-def _record_columns(data: dict, steps: list[str], completed: bool) -> dict:
-    """What the workflow's data says about the business record; keys left out stay as they are."""
-    self_eval = data.get("self_evaluation") if isinstance(data.get("self_evaluation"), dict) else None
-    review = data.get("review") if isinstance(data.get("review"), dict) else None
+def _record_columns(data: dict, steps: list[str], completed: bool, infos: dict[str, process_steps.StepInfo]) -> dict:
+    """What the workflow's data says about the business record; keys left out stay as they are. The
+    status while a step is open is the one the step declares (its stepStatus property)."""
+    # the answers of the steps that mean the self-evaluation, the review and the appeal's amendment
+    self_eval = answer(infos, data, "self_evaluation")
+    review = answer(infos, data, "review")
     result = data.get("result") if isinstance(data.get("result"), dict) else None
-    amendment = data.get("appeal_decision") if isinstance(data.get("appeal_decision"), dict) else None
+    amendment = answer(infos, data, "appeal")
     out = {"self_total": self_eval.get("total") if self_eval else None,
            "self_evaluation_missed": bool(data.get("self_evaluation_missed")),
            "review_total": data.get("total") if review and result else None,
@@ -352,12 +371,18 @@ def _record_columns(data: dict, steps: list[str], completed: bool) -> dict:
     if completed:
         out["status"] = "locked"
     elif steps:
-        out["status"] = next((STATUS_BY_STEP[s] for s in steps if s in STATUS_BY_STEP), steps[0])
+        # of parallel steps, the earliest declared status stands (the month is no further than that)
+        out["status"] = min((infos[s].status if s in infos else s for s in steps), key=_status_rank)
     elif out["published_at"]:
         out["status"] = "published"
     elif data.get("plan_phase") and not self_eval and "self_evaluation_missed" in data and not review:
         out["status"] = "in_progress"        # the plan is approved; the month runs until it ends
     return out
+
+
+def _status_rank(status: str) -> int:
+    order = process_steps.STEP_STATUSES
+    return order.index(status) if status in order else len(order)
 
 
 ACTION_LABELS = {
@@ -430,10 +455,7 @@ def _notify(instance: ProcessInstance, requests: list[dict]) -> None:
 
 
 def _local_date(dt: datetime | None) -> str:
-    if dt is None:
-        return ""
-    from zoneinfo import ZoneInfo
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%d/%m/%Y")
+    return localtime.format(dt)
 
 
 def _fmt(value, lang: str = "vi") -> str:

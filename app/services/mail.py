@@ -25,10 +25,12 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from app import localtime
 from app.engine import clock
 from app.extensions import db
 from app.models import OutgoingMail, User
 
+from . import transaction
 from .mail_address import InvalidAddress, checked
 
 log = logging.getLogger(__name__)
@@ -109,7 +111,6 @@ def send_digests(now: datetime | None = None) -> int:
     """The daily digest: one mail per person who chose it, listing the notices (of the kinds they want by
     mail) created since their last digest, at most once per local day and not before DIGEST_HOUR (local,
     default 7). Nothing new: no mail. Returns how many digests were queued (send_due delivers them)."""
-    from zoneinfo import ZoneInfo
 
     from app.models import Notification, UserPreference
 
@@ -118,7 +119,7 @@ def send_digests(now: datetime | None = None) -> int:
     if not enabled():
         return 0
     now = now or clock.now()
-    tz = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Ho_Chi_Minh")
+    tz = localtime.zone()
     local_now = now.astimezone(tz)
     if local_now.hour < int(current_app.config["DIGEST_HOUR"]):
         return 0
@@ -146,7 +147,6 @@ def send_digests(now: datetime | None = None) -> int:
         if items:
             db.session.add(OutgoingMail(**digest_row(user, items, pref.language, local_now)))
             queued += 1
-    db.session.commit()
     return queued
 
 
@@ -271,35 +271,32 @@ def send_due(now: datetime | None = None, limit: int = 500) -> int:
         return 0
     now = now or clock.now()
     sent, seen = 0, set()
-    while len(seen) < limit:
-        item = _claim_one(now, seen)
-        if item is None:
-            break
-        seen.add(item.id)
-        item.attempts = (item.attempts or 0) + 1
-        try:
-            _deliver(item)
-        except InvalidAddress as exc:              # trying again cannot help: refused for good
-            log.warning("mail %s (user %s): not sent, %s", item.id, item.user_id, exc)
-            item.status, item.last_error = "failed", f"{exc}: {exc.address!r}"[:2000]
-            db.session.commit()
-        except Exception as exc:  # noqa: BLE001 — mail must never block the caller
-            if isinstance(exc, (OSError, _Unreachable)):  # smtplib.SMTPException is an OSError
-                log.warning("mail %s to %s: attempt %s failed: %s", item.id, item.to_address, item.attempts,
-                            _describe(exc))
-            else:
-                log.exception("mail %s to %s: attempt %s failed", item.id, item.to_address, item.attempts)
-            item.last_error = _describe(exc)
-            if item.attempts >= MAX_ATTEMPTS:
-                item.status = "failed"
-            else:
-                item.next_attempt_at = now + backoff(item.attempts)
-            db.session.commit()
-            if isinstance(exc, _Unreachable):
+    unreachable = False
+    while len(seen) < limit and not unreachable:
+        with transaction.committed():              # one mail, one transaction
+            item = _claim_one(now, seen)
+            if item is None:
                 break
-        else:
-            item.status, item.sent_at = "sent", clock.now()
-            db.session.commit()
-            sent += 1
-    db.session.commit()
+            seen.add(item.id)
+            item.attempts = (item.attempts or 0) + 1
+            try:
+                _deliver(item)
+            except InvalidAddress as exc:              # trying again cannot help: refused for good
+                log.warning("mail %s (user %s): not sent, %s", item.id, item.user_id, exc)
+                item.status, item.last_error = "failed", f"{exc}: {exc.address!r}"[:2000]
+            except Exception as exc:
+                if isinstance(exc, (OSError, _Unreachable)):  # smtplib.SMTPException is an OSError
+                    log.warning("mail %s to %s: attempt %s failed: %s", item.id, item.to_address, item.attempts,
+                                _describe(exc))
+                else:
+                    log.exception("mail %s to %s: attempt %s failed", item.id, item.to_address, item.attempts)
+                item.last_error = _describe(exc)
+                if item.attempts >= MAX_ATTEMPTS:
+                    item.status = "failed"
+                else:
+                    item.next_attempt_at = now + backoff(item.attempts)
+                unreachable = isinstance(exc, _Unreachable)
+            else:
+                item.status, item.sent_at = "sent", clock.now()
+                sent += 1
     return sent

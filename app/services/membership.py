@@ -1,4 +1,4 @@
-"""Where a person works in a month: the unit where they worked most evaluates (docs/regulation.md)."""
+"""Where a person works in a month: the unit where they worked most evaluates (docs/domain.md, "Who evaluates whom")."""
 from __future__ import annotations
 
 import logging

@@ -23,10 +23,6 @@ class MenuItem:
     label: str
 
 
-# The steps a head completes from the decision page (deciding the batch, scoring a division leader).
-_DECIDER_STEPS = ("decision", "review_by_decider", "appeal_decision")
-
-
 def _leads_a_unit(user: User) -> bool:
     return db.session.scalar(select(Unit.id).where(Unit.head_id == user.id).limit(1)) is not None
 
@@ -35,7 +31,8 @@ def _has_decider_work(user: User) -> bool:
     assignees = [user.id] + [p.id for p in authority.principals_of(user)]
     return db.session.scalar(
         select(HumanTask.id).where(HumanTask.assignee_id.in_(assignees), HumanTask.status == "ready",
-                                   HumanTask.step.in_(_DECIDER_STEPS)).limit(1)) is not None
+                                   # the head's lane: deciding, scoring a division leader, answering appeals
+                                   HumanTask.lane_role == "decider").limit(1)) is not None
 
 
 def menu_for(user: User) -> list[MenuItem]:

@@ -8,13 +8,28 @@ Preferences (app.services.preferences): e-mail per kind of notice can be switche
 who chose the daily digest gets no immediate mail — `mail.send_digests` sends one a day instead."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import Notification, OutgoingMail, User
 from app.models.types import utcnow
 
 from . import mail, preferences, rows
+
+
+def recent(user: User, limit: int = 100) -> list[Notification]:
+    return db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                              .order_by(Notification.id.desc()).limit(limit)).all()
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_all_read(user: User) -> None:
+    db.session.execute(update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                       .values(read_at=utcnow()))
 
 
 def send(user_id: int | None, kind: str, message: str, instance_id: int | None = None,
@@ -68,8 +83,3 @@ def wants_mail(user: User, kind: str, pref=None, *, checked: bool = False) -> bo
     if pref is not None and pref.daily_digest:
         return False
     return preferences.mail_on(pref, kind)
-
-
-def display(notification: Notification, lang: str) -> str:
-    """The text of a notification for a reader of `lang`."""
-    return notification.message_en if lang == "en" and notification.message_en else notification.message

@@ -4,25 +4,25 @@ notification.
 
 Each one: checks who may do it (access.require_operate: the instance's agency HR or an
 administrator, never on their own evaluation), needs a reason, refuses what is unsafe with a
-message that says why, changes the instance under its row lock, appends one audit event with
-before/after, and commits — or changes nothing.
+message that says why, changes the instance in one unit of work (services.unit_of_work: the row
+lock, one answer per kind of failure), appends one audit event with before/after; the caller's
+transaction commits it — or nothing.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
+from app import localtime
 from app.engine import helpers
 from app.engine.runtime import EngineError
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 
-from . import access, audit, instances, notifications
+from . import access, audit, instances, notifications, unit_of_work
 from .filters import has_control
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, ServiceError
 
 # Lanes whose holder is fixed by authority (thẩm quyền): the decision moves only by delegation
 # (ủy quyền) or an acting appointment, both of which keep the "on behalf of" trail.
@@ -59,20 +59,6 @@ def _ready(task: HumanTask) -> None:
     if task.status != "ready":
         raise Conflict("Việc này đã xong hoặc đã đóng; chỉ thao tác được trên việc đang chờ.",
                        "The task is no longer waiting; only waiting tasks can be changed.")
-
-
-def _guard(fn):
-    """Run `fn` as one transaction; a concurrent writer becomes a 409, anything else rolls back."""
-    try:
-        result = fn()
-        db.session.commit()
-        return result
-    except (StaleDataError, OperationalError):
-        db.session.rollback()
-        raise Conflict(CHANGED_VI, CHANGED_EN)
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def _user(username) -> User:
@@ -118,8 +104,8 @@ def reassign(actor: User, task_id: int, username: str, reason: str) -> HumanTask
                       "Reassign only to someone in the agency you look after.",
                       [{"field": "assignee", "message": "Ngoài phạm vi cơ quan.", "message_en": "Outside your agency."}])
 
-    def run():
-        locked = instances.lock(task.instance_id, allow=("suspended",))
+    with unit_of_work.edit(task.instance_id, actor, "task_reassigned", allow=("suspended",)) as change:
+        locked = change.instance
         db.session.refresh(task)
         _ready(task)
         before = task.assignee
@@ -139,8 +125,7 @@ def reassign(actor: User, task_id: int, username: str, reason: str) -> HumanTask
                                f"({locked.period}) đã được giao cho {new.full_name}.", locked.id,
                                f"Task {title_en} — {subject.full_name} ({locked.period}) was reassigned to "
                                f"{new.full_name}.")
-        return task
-    return _guard(run)
+    return task
 
 
 def extend_deadline(actor: User, task_id: int, new_date, reason: str, now: datetime | None = None) -> dict:
@@ -167,11 +152,11 @@ def extend_deadline(actor: User, task_id: int, new_date, reason: str, now: datet
     new_due = cal.end_of_day(day)
     variable = f"{task.step}_due"
 
-    def run():
-        locked = instances.lock(task.instance_id, allow=("suspended",))
+    with unit_of_work.edit(task.instance_id, actor, "deadline_extended", allow=("suspended",)) as change:
+        locked = change.instance
         db.session.refresh(task)
         _ready(task)
-        workflow = instances.load(locked)
+        workflow = change.workflow
         ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
         if ready is None:
             raise Conflict("Việc này không còn chờ trong quy trình.", "The task is no longer waiting in the process.")
@@ -206,7 +191,7 @@ def extend_deadline(actor: User, task_id: int, new_date, reason: str, now: datet
         previous = {k: ready.data.get(k) for k in moves}
         timers = workflow.move_deadlines(moves)
         before = task.due_at
-        instances.save(locked, workflow, actor=actor)
+        change.save()
         task.due_at, task.overdue_notified_at = new_due, None
         details = {"task": task.id, "before": old_text or (before.isoformat() if before else None),
                    "after": new_due.isoformat(), "reason": reason,
@@ -218,12 +203,7 @@ def extend_deadline(actor: User, task_id: int, new_date, reason: str, now: datet
                                f"({locked.period}), hạn mới {_local(new_due)}.", locked.id,
                                f"Deadline extended: {instances.title_en(task.title)} — {locked.subject.full_name} "
                                f"({locked.period}), new deadline {_local(new_due)}.")
-        return details
-    try:
-        return _guard(run)
-    except EngineError as exc:
-        raise Conflict(f"Quy trình gặp lỗi tại bước {exc.element or '?'}: {exc}",
-                       f"The process failed at {exc.element or '?'}: {exc}")
+    return details
 
 
 def resend(actor: User, task_id: int, now: datetime | None = None) -> HumanTask:
@@ -248,7 +228,7 @@ def resend(actor: User, task_id: int, now: datetime | None = None) -> HumanTask:
         raise Conflict(f"Đã nhắc việc này lúc {_local(last.at, '%H:%M')}; chỉ nhắc lại sau {minutes} phút.",
                        f"Already resent at {last.at:%H:%M} UTC; wait {minutes} minutes.")
 
-    def run():
+    with unit_of_work.edit(instance, actor, "notification_resent"):
         due = f", hạn {_local(task.due_at)}" if task.due_at else ""
         due_en = f", due {_local(task.due_at)}" if task.due_at else ""
         notifications.send(task.assignee_id, "reminder", f"Nhắc việc: {task.title} — {instance.subject.full_name} "
@@ -257,8 +237,7 @@ def resend(actor: User, task_id: int, now: datetime | None = None) -> HumanTask:
                            f"({instance.period}){due_en}")
         audit.record("notification_resent", instance=instance, actor=actor, step=task.step,
                      details={"task": task.id, "assignee": task.assignee.username})
-        return task
-    return _guard(run)
+    return task
 
 
 # -------------------------------------------------------------------------------- instance level
@@ -267,15 +246,14 @@ def suspend(actor: User, instance_id: int, reason: str) -> ProcessInstance:
     access.require_operate(actor, instance)
     reason = _reason(reason)
 
-    def run():
-        locked = instances.lock(instance_id, allow=("error",))
+    with unit_of_work.edit(instance_id, actor, "instance_suspended", allow=("error",)) as change:
+        locked = change.instance
         if locked.status != "running":
             raise Conflict(_not_running(locked, "tạm dừng"), f"Only a running evaluation can be suspended ({locked.status}).")
         locked.status = "suspended"
         audit.record("instance_suspended", instance=locked, actor=actor,
                      details={"before": "running", "after": "suspended", "reason": reason})
-        return locked
-    return _guard(run)
+    return locked
 
 
 def resume(actor: User, instance_id: int, reason: str, now: datetime | None = None) -> dict:
@@ -286,8 +264,8 @@ def resume(actor: User, instance_id: int, reason: str, now: datetime | None = No
     access.require_operate(actor, instance)
     reason = _reason(reason)
 
-    def run():
-        locked = instances.lock(instance_id, allow=("suspended",))
+    with unit_of_work.edit(instance_id, actor, "instance_resumed", allow=("suspended",)) as change:
+        locked = change.instance
         if locked.status != "suspended":
             raise Conflict("Hồ sơ không ở trạng thái tạm dừng.", "The evaluation is not suspended.")
         locked.status = "running"
@@ -295,8 +273,7 @@ def resume(actor: User, instance_id: int, reason: str, now: datetime | None = No
             HumanTask.instance_id == locked.id, HumanTask.status == "ready", HumanTask.due_at < now))]
         audit.record("instance_resumed", instance=locked, actor=actor,
                      details={"before": "suspended", "after": "running", "reason": reason, "overdue_steps": passed})
-        return {"instance": locked, "overdue_steps": passed}
-    return _guard(run)
+    return {"instance": locked, "overdue_steps": passed}
 
 
 def terminate(actor: User, instance_id: int, reason: str) -> ProcessInstance:
@@ -313,12 +290,11 @@ def terminate(actor: User, instance_id: int, reason: str) -> ProcessInstance:
     if instance.status == "terminated":
         raise Conflict("Hồ sơ đã bị hủy trước đó.", "The evaluation is already terminated.")
 
-    def run():
-        locked = instances.lock(instance_id, allow=("suspended", "error"))
+    with unit_of_work.edit(instance_id, actor, "instance_terminated", allow=("suspended", "error")) as change:
+        locked = change.instance
         before = locked.status
-        workflow = instances.load(locked)
-        workflow.cancel()
-        instances.save(locked, workflow, actor=actor)
+        change.workflow.cancel()
+        change.save()
         locked.status, locked.step, locked.next_timer_at = "terminated", "terminated", None
         rec = instances.record_of(locked)
         rec.status = "terminated"
@@ -327,12 +303,7 @@ def terminate(actor: User, instance_id: int, reason: str) -> ProcessInstance:
         notifications.send(locked.subject_id, "terminated", f"Hồ sơ đánh giá tháng {locked.period} đã bị hủy. "
                            f"Lý do: {reason}", locked.id,
                            f"Your evaluation for {locked.period} was cancelled. Reason: {reason}")
-        return locked
-    try:
-        return _guard(run)
-    except EngineError as exc:
-        raise Conflict(f"Quy trình gặp lỗi tại bước {exc.element or '?'}: {exc}",
-                       f"The process failed at {exc.element or '?'}: {exc}")
+    return locked
 
 
 def retry(actor: User, instance_id: int, now: datetime | None = None) -> ProcessInstance:
@@ -345,27 +316,20 @@ def retry(actor: User, instance_id: int, now: datetime | None = None) -> Process
         raise Conflict("Chỉ chạy lại được hồ sơ đang lỗi quy trình.", "Only an evaluation in error can be retried.")
     before_error = instance.error
 
-    def run():
-        locked = instances.lock(instance_id, allow=("error",))
+    def failed_again(iid: int, exc: EngineError) -> ServiceError:
+        unit_of_work.record_engine_error("retry_failed", actor)(iid, exc)
+        return Conflict(f"Chạy lại không thành công: quy trình vẫn lỗi tại bước {exc.element or '?'}: {exc}",
+                        f"Retry failed: the process still fails at {exc.element or '?'}: {exc}",
+                        [{"field": "element", "element": exc.element, "message": str(exc), "message_en": str(exc)}])
+    with unit_of_work.edit(instance_id, actor, "instance_retried", allow=("error",),
+                           on_engine_error=failed_again) as change:
+        locked = change.instance
         if locked.status != "error":
             raise Conflict("Hồ sơ không còn ở trạng thái lỗi.", "The evaluation is no longer in error.")
-        workflow = instances.load(locked)
-        workflow.run_timers(now)
-        instances.save(locked, workflow, actor=actor)
-        audit.record("instance_retried", instance=locked, actor=actor,
-                     details={"before": "error", "after": locked.status, "error": before_error})
-        return locked
-    try:
-        return _guard(run)
-    except EngineError as exc:
-        failed = db.session.get(ProcessInstance, instance_id)
-        failed.error = f"{exc.element or '?'}: {exc}"
-        audit.record("retry_failed", instance=failed, actor=actor, step=exc.element,
-                     details={"error": str(exc), "element": exc.element})
-        db.session.commit()
-        raise Conflict(f"Chạy lại không thành công: quy trình vẫn lỗi tại bước {exc.element or '?'}: {exc}",
-                       f"Retry failed: the process still fails at {exc.element or '?'}: {exc}",
-                       [{"field": "element", "element": exc.element, "message": str(exc), "message_en": str(exc)}])
+        change.workflow.run_timers(now)
+        change.save()
+        change.audit("instance_retried", details={"before": "error", "after": locked.status, "error": before_error})
+    return locked
 
 
 # -------------------------------------------------------------------------------------- helpers
@@ -408,12 +372,9 @@ def _working_days_between(cal, start: datetime, end: datetime) -> int:
 
 
 def _tz():
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-    return ZoneInfo(current_app.config["TIMEZONE"])
+    return localtime.zone()
 
 
 def _local(dt: datetime | None, fmt: str = "%d/%m/%Y") -> str:
-    return dt.astimezone(_tz()).strftime(fmt) if dt else ""
+    return localtime.format(dt, fmt)
 

@@ -157,14 +157,9 @@ def import_org(payload: dict, on_progress: Progress | None = None) -> dict:
         User.manager_id, User.password_hash != ""))}
     plan = _check(units_in, people_in, heads_in, units, stored, advance)
     log.info("import-org: %d units, %d people, %d heads checked", len(plan.units), len(plan.people), len(plan.heads))
-    try:
-        counts = _write(plan, units, stored, advance)
-    except Exception:
-        db.session.rollback()
-        raise
+    counts = _write(plan, units, stored, advance)       # all or nothing: the caller's transaction
     audit.record("org_imported", details=counts)
-    db.session.commit()
-    db.session.expire_all()
+    db.session.flush()
     log.info("import-org: %s", counts)
     return {"units": len(plan.units), "people": len(plan.people), "heads": len(plan.heads), **counts}
 

@@ -1,4 +1,4 @@
-"""Overdue tasks: decisions and appeal decisions are never taken automatically (docs/regulation.md),
+"""Overdue tasks: decisions and appeal decisions are never taken automatically (docs/domain.md, "Deadlines"),
 so when any task passes its due time its holder and the agency's HR officers are told, once."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from app.extensions import db
 from app.i18n import translate_in
 from app.models import HumanTask, Unit, User
 
-from . import audit, notifications
+from . import audit, notifications, transaction
 
 
 def hr_officers(agency_id: int) -> list[User]:
@@ -32,33 +32,39 @@ def sweep(now: datetime | None = None, limit: int = 5000, chunk: int = 200) -> i
     done = 0
     officers: dict[int, list[User]] = {}
     while done < limit:
-        query = (select(HumanTask).options(joinedload(HumanTask.subject), joinedload(HumanTask.assignee))
-                 .where(HumanTask.status == "ready", HumanTask.due_at <= now, HumanTask.overdue_notified_at.is_(None))
-                 .order_by(HumanTask.due_at, HumanTask.id).limit(min(chunk, limit - done)))
-        if db.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=HumanTask)
-        rows = db.session.scalars(query).unique().all()
-        for task in rows:
-            holder = task.assignee.full_name if task.assignee else "chưa có người xử lý"
-            text = f"Quá hạn: {task.title} — {task.subject.full_name} ({task.period}), người xử lý: {holder}"
-            holder_en = task.assignee.full_name if task.assignee else "nobody yet"
-            text_en = (f"Overdue: {translate_in('en', task.title)} — {task.subject.full_name} ({task.period}), "
-                       f"held by: {holder_en}")
-            notifications.send(task.assignee_id, "overdue", text, task.instance_id, text_en)
-            if task.agency_id not in officers:
-                officers[task.agency_id] = hr_officers(task.agency_id)
-            for officer in officers[task.agency_id]:
-                if officer.id != task.assignee_id:
-                    notifications.send(officer.id, "overdue", text, task.instance_id, text_en)
-            task.overdue_notified_at = now
-            audit.record("overdue", step=task.step, details={"task": task.id, "assignee": task.assignee.username
-                                                             if task.assignee else None},
-                         instance=_Ref(task.instance_id))
-        db.session.commit()
+        with transaction.committed():            # one chunk, one transaction
+            rows = _notify_chunk(now, min(chunk, limit - done), officers)
         done += len(rows)
         if len(rows) < chunk:
             break
     return done
+
+
+def _notify_chunk(now: datetime, size: int, officers: dict[int, list[User]]) -> list[HumanTask]:
+    """The next `size` overdue tasks not yet told, told (locked with SKIP LOCKED on PostgreSQL)."""
+    query = (select(HumanTask).options(joinedload(HumanTask.subject), joinedload(HumanTask.assignee))
+             .where(HumanTask.status == "ready", HumanTask.due_at <= now, HumanTask.overdue_notified_at.is_(None))
+             .order_by(HumanTask.due_at, HumanTask.id).limit(size))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=HumanTask)
+    rows = db.session.scalars(query).unique().all()
+    for task in rows:
+        holder = task.assignee.full_name if task.assignee else "chưa có người xử lý"
+        text = f"Quá hạn: {task.title} — {task.subject.full_name} ({task.period}), người xử lý: {holder}"
+        holder_en = task.assignee.full_name if task.assignee else "nobody yet"
+        text_en = (f"Overdue: {translate_in('en', task.title)} — {task.subject.full_name} ({task.period}), "
+                   f"held by: {holder_en}")
+        notifications.send(task.assignee_id, "overdue", text, task.instance_id, text_en)
+        if task.agency_id not in officers:
+            officers[task.agency_id] = hr_officers(task.agency_id)
+        for officer in officers[task.agency_id]:
+            if officer.id != task.assignee_id:
+                notifications.send(officer.id, "overdue", text, task.instance_id, text_en)
+        task.overdue_notified_at = now
+        audit.record("overdue", step=task.step, details={"task": task.id, "assignee": task.assignee.username
+                                                         if task.assignee else None},
+                     instance=_Ref(task.instance_id))
+    return rows
 
 
 class _Ref:

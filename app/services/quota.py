@@ -20,6 +20,7 @@ from app.rules import levels
 from app.rules import schemes as defaults
 
 from . import audit
+from . import steps as process_steps
 from .errors import Conflict, Invalid
 
 log = logging.getLogger(__name__)
@@ -151,4 +152,10 @@ def enforce_completion(instance: ProcessInstance, workflow, step: str, *, skip: 
     if result.get("level") != "A" or before == "A":
         return
     enforce(record.agency_id, record.period, {record.instance_id: "A"},
-            field="scores" if step == "appeal_decision" else "level", wait=False)
+            field="scores" if _scores(workflow, step) else "level", wait=False)
+
+
+def _scores(workflow, step: str) -> bool:
+    """Does the step's form take scores (the refusal then names the scores, else the level)?"""
+    info = process_steps.of_loaded(workflow.loaded).get(step)
+    return bool(info and info.scores)

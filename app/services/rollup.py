@@ -1,4 +1,4 @@
-"""Quarter and year roll-up (tổng hợp), docs/regulation.md
+"""Quarter and year roll-up (tổng hợp; docs/domain.md, "Appeals and the lock").
 
 Per person: the mean of the FINAL monthly totals over the evaluated months of the range. A month counts
 when its record is published or locked (`published_at` is set) and is not marked "không đánh giá"

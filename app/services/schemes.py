@@ -103,7 +103,7 @@ def assign(unit: Unit, scheme_code: str, effective_from: str, actor: User) -> Sc
     db.session.add(row)
     audit.record("scheme_assigned", actor=actor, details={"unit": unit.code, "scheme": scheme_code,
                                                           "from": effective_from})
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -163,7 +163,7 @@ def edit(code: str, criteria: dict[str, list[dict]], effective_from: str, actor:
     db.session.add(row)
     audit.record("scheme_edited", actor=actor, details={"scheme": code, "version": row.version,
                                                         "from": effective_from})
-    db.session.commit()
+    db.session.flush()
     return row
 
 

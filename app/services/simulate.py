@@ -2,20 +2,20 @@
 
 The engine explores the paths (app/engine/simulation.py); this module gives it what a month needs
 without touching the database: the seed data of a sample person (the default scheme's criteria),
-the two ways the month may be set up (a separate direct manager, or a head's own record where the
-manager is the head), the answers to each form (valid data, then boundary values: each choice of a
+the ways the month may be set up (a separate direct manager, or a head's own record where the
+manager is the head; opened after its period or when it starts), the answers to each form (valid data, then boundary values: each choice of a
 list, each yes/no flipped, numbers at their minimum and maximum, scores all at zero, texts at their
-longest) and the appeal's payload. Each engine error becomes a finding with its element and path.
+longest, lists empty, of one full row and at their longest) and the appeal's payload. Each engine
+error becomes a finding with its element and path.
 """
 from __future__ import annotations
 
 import json
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 
+from app import localtime
 from app import forms
 from app.engine import simulation, specs
 from app.engine.validation import Finding
@@ -44,11 +44,17 @@ SETUPS = [
     ("Hồ sơ của người mà Lãnh đạo trực tiếp là Thủ trưởng", "A record whose direct manager is the head", "leader",
      lambda role: 1),
 ]
+# When the month is opened: after its period (the usual case), or on its first day (a process may
+# start with steps done during the period, such as a work plan)
+OPENINGS = [
+    ("mở sau kỳ", "opened after the period", (2030, 4, 1)),
+    ("mở đầu kỳ", "opened when the period starts", (2030, 3, 1)),
+]
 
 
 def form_variants(schema: dict) -> list[tuple[str, dict]]:
     """Valid answers to an (expanded) form: plain sample data first, then boundary values one field at a time."""
-    from .designer import _sample_value, sample_data
+    from .designer import _sample_value, full_item, sample_data
     props = {k: v for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict) and not v.get("readOnly")}
     full = {}
     for key, prop in props.items():
@@ -74,6 +80,15 @@ def form_variants(schema: dict) -> list[tuple[str, dict]]:
             candidates.append((f"{key}=0", dict(full, **{key: zeros})))
         elif kind == "string" and prop.get("maxLength"):
             candidates.append((f"{key}=…{prop['maxLength']}", dict(full, **{key: "x" * int(prop["maxLength"])})))
+        elif kind == "array" and isinstance(prop.get("items"), dict):
+            # lists at their limits: none, one row with every field, as many rows as allowed
+            row = full_item(schema, prop["items"])
+            candidates.append((f"{key}=[]", dict(full, **{key: []})))
+            if row is not None:
+                candidates.append((f"{key}=[1]", dict(full, **{key: [row]})))
+                most = min(int(prop.get("maxItems") or 0), 200)
+                if most > 1:
+                    candidates.append((f"{key}=[{most}]", dict(full, **{key: [row] * most})))
     out, seen = [], set()
     for label, data in candidates:
         data = forms.strip_readonly(schema, data)
@@ -110,7 +125,8 @@ def simulate(files: dict[str, str], process_key: str) -> simulation.Report:
                 cache[key] = form_variants(forms.expand(forms.load_form(files, task.form), context))
             except forms.FormError:
                 cache[key] = [("", {})]
-        if task.step == "decision":   # what tasks.complete refuses besides the schema
+        step = loaded.steps.get(task.step)
+        if step is not None and step.decides:   # what tasks.complete refuses besides the schema
             return [(label, data) for label, data in cache[key] if _decision_allowed(data, task.data)]
         return cache[key]
 
@@ -124,8 +140,10 @@ def simulate(files: dict[str, str], process_key: str) -> simulation.Report:
                 data = {}
         return dict(data, by="mau", at="2030-04-10T09:00:00+07:00")
 
-    setups = [simulation.Setup(vi, en, _seed(group), roles) for vi, en, group, roles in SETUPS]
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    tz = localtime.zone()
+    setups = [simulation.Setup(f"{vi}, {when_vi}", f"{en}, {when_en}", _seed(group), roles,
+                               datetime(*day, 8, 0, tzinfo=tz))
+              for when_vi, when_en, day in OPENINGS for vi, en, group, roles in SETUPS]
     return simulation.explore(loaded, setups, variants, payload, datetime(2030, 4, 1, 8, 0, tzinfo=tz))
 
 

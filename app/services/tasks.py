@@ -5,18 +5,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from app import forms, i18n
 from app.i18n import N_
-from app.engine.runtime import EngineError, NotWaiting
+from app.engine.steps import prefill_source
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
-from . import audit, authority, instances, plans, quota
+from . import authority, instances, metrics, plans, quota, unit_of_work
+from . import steps as process_steps
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
 CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
@@ -67,12 +66,7 @@ class TaskView:
     previous: EvaluationRecord | None = None
 
 
-STEPS = ["self_evaluation", "review", "decision", "appeal_decision"]
-STEP_NUMBER = {"self_evaluation": 1, "review": 2, "review_by_decider": 2, "decision": 3, "appeal_decision": 4}
-
-
-# The shipped steps' titles (from the BPMN), marked so the English catalog translates them. The work
-# plan's steps come before the numbered evaluation steps and carry no number.
+# The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
 STEP_TITLES = [N_("Cá nhân đăng ký kế hoạch công tác tháng"), N_("Lãnh đạo trực tiếp duyệt kế hoạch công tác"),
                N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
                N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng nhận xét, chấm điểm"),
@@ -88,11 +82,11 @@ def step_title(task: HumanTask, lang: str | None = None) -> str:
 def step_label(task: HumanTask, lang: str | None = None) -> str:
     """'Bước 2/4: Lãnh đạo trực tiếp nhận xét, chấm điểm' — steps a designer adds show their title."""
     lang = lang or i18n.current()
-    number = STEP_NUMBER.get(task.step)
+    number = process_steps.number(task.step)
     title = step_title(task, lang)
     if not number:
         return title
-    return i18n.translate_in(lang, "Bước %(n)s/%(of)s: %(title)s", n=number, of=len(STEPS), title=title)
+    return i18n.translate_in(lang, "Bước %(n)s/%(of)s: %(title)s", n=number[0], of=number[1], title=title)
 
 
 def previous_result(task: HumanTask) -> EvaluationRecord | None:
@@ -110,7 +104,11 @@ def view(task_id: int, user: User) -> TaskView:
     if task.status != "ready":
         raise Conflict(CONFLICT_VI, CONFLICT_EN)
     instance = task.instance
-    workflow = instances.load(instance)
+    return _view(task, instance, instances.load(instance))
+
+
+def _view(task: HumanTask, instance, workflow) -> TaskView:
+    """The page of a task from a loaded workflow (the submit reuses the workflow it locked)."""
     ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
     context = form_context(ready.data) if ready else {}
     schema = form_schema(instance, task.form, context, task.step)
@@ -119,8 +117,8 @@ def view(task_id: int, user: User) -> TaskView:
     if ui_name:
         ui_schema = forms.load_form(instances.version_files(instance), ui_name)
     prefill = context.get(ready.variable) if ready and ready.variable else None
-    if not prefill and task.step in ("review", "review_by_decider", "appeal_decision"):
-        prefill = _prefill_scores(context, task.step)
+    if not prefill:
+        prefill = _prefill_scores(process_steps.of_loaded(workflow.loaded), task.step, context)
     instructions = forms.render_instructions(ready.instructions, context) if ready else ""
     draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
     data = draft.data if draft is not None else (prefill or {})
@@ -140,14 +138,15 @@ def save_draft(task_id: int, user: User, data: dict) -> datetime:
         db.session.add(draft)
     draft.data, draft.user_id = data if isinstance(data, dict) else {}, user.id
     draft.updated_at = datetime.now(timezone.utc)
-    db.session.commit()
+    db.session.flush()
     return draft.updated_at
 
 
-def _prefill_scores(context: dict, step: str) -> dict:
-    """The manager starts from the self-evaluation; an amendment starts from the review."""
-    source = context.get("review") if step == "appeal_decision" else context.get("self_evaluation")
-    if not isinstance(source, dict):
+def _prefill_scores(steps: dict[str, process_steps.StepInfo], step: str, context: dict) -> dict:
+    """A scoring step starts from the scoring step before it: the manager from the self-evaluation, an
+    amendment from the review."""
+    source = prefill_source(steps, step, context)
+    if source is None:
         return {}
     return {k: source[k] for k in ("scores", "bonus", "bonus_reason", "deductions") if k in source}
 
@@ -174,39 +173,90 @@ def _check_decision(data: dict, context: dict) -> None:
                         "message_en": "Keeping the level the work deserves needs the objective cause confirmed."}])
 
 
+# Parsed forms per (process version, file): a published version never changes, so its forms are parsed
+# and checked once per process, not on every page and submit (expand() copies before it fills in).
+_parsed_forms: dict[tuple[int, str, str], dict] = {}
+
+
 def form_schema(instance, form_file: str | None, context: dict, step: str | None = None) -> dict:
     if not form_file:
         return {"type": "object", "properties": {}}
     context = plans.form_context(instance, step, context)
-    return forms.expand(forms.load_form(instances.version_files(instance), form_file), context)
+    key = (instance.version_id, instance.version.sha256, form_file)   # ids restart in a wiped test database
+    parsed = _parsed_forms.get(key)
+    if parsed is None:
+        parsed = _parsed_forms[key] = forms.load_form(instances.version_files(instance), form_file)
+    return forms.expand(parsed, context)
 
 
-def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota_checked: bool = False) -> HumanTask:
-    """Validate `data` against the task's form and complete it. All or nothing: a 4xx leaves
-    the database untouched (with commit=False the caller commits several as one; quota_checked when
-    that caller checked the quota for all of them)."""
-    task = get_task(task_id)
-    principal = check_assignee(task, user)
-    if task.subject_id == user.id and task.lane_role != "subject":
-        raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
-                        "Nobody may review or decide their own evaluation.")
+def complete(task_id: int, user: User, data: dict, *, quota_checked: bool = False) -> HumanTask:
+    """Validate `data` against the task's form and complete it, as one unit of work: a refusal
+    leaves the transaction to be rolled back (quota_checked when the caller, a batch decision,
+    checked the quota for all of its tasks at once)."""
+    return _complete(task_id, user, lambda schema: data if isinstance(data, dict) else {},
+                     quota_checked=quota_checked)[0]
+
+
+@dataclass
+class Submitted:
+    """What the task page shows after a submit: the view (from the workflow the submit loaded) and
+    either nothing more (done) or the data as typed with the refusal."""
+
+    view: TaskView
+    data: dict
+    error: Invalid | None = None
+
+
+def submit_page(task_id: int, user: User, form) -> Submitted:
+    """The HTML form of a task, parsed with the task's own schema and completed in one unit of
+    work: the workflow is loaded and the schema expanded once for both the page and the submit."""
+    holder: dict = {}
+
+    def parse(schema: dict) -> dict:
+        holder["data"] = forms.parse_submission(schema, form)
+        return holder["data"]
     try:
-        instance = instances.lock(task.instance_id)
-        db.session.refresh(task)
+        _complete(task_id, user, parse, holder=holder)
+    except Invalid as exc:
+        if "view" not in holder:
+            raise
+        return Submitted(holder["view"], holder.get("data", {}), exc)
+    return Submitted(holder["view"], holder.get("data", {}))
+
+
+def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
+              holder: dict | None = None) -> tuple[HumanTask, dict]:
+    # the instance is locked first (found through the task), then the task is read once, fresh, and
+    # checked: who may complete it is decided on the row as it is under the lock
+    with unit_of_work.edit(None, user, "task_completed", of_task=task_id,
+                           not_waiting=(CONFLICT_VI, CONFLICT_EN)) as change:
+        instance = change.instance
+        task = db.session.scalars(select(HumanTask).where(HumanTask.id == task_id)
+                                  .execution_options(populate_existing=True)).one()
+        principal = check_assignee(task, user)
+        if task.subject_id == user.id and task.lane_role != "subject":
+            raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
+                            "Nobody may review or decide their own evaluation.")
         task.instance = instance          # hold it: the caller's response reads it without a reload
         if task.status != "ready":
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        workflow = instances.load(instance)
+        workflow = change.workflow
         ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
         if ready is None:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        schema = form_schema(instance, task.form, form_context(ready.data), task.step)
-        clean = forms.strip_readonly(schema, data if isinstance(data, dict) else {})
+        if holder is not None:
+            view = holder["view"] = _view(task, instance, workflow)
+            schema = view.schema
+        else:
+            schema = form_schema(instance, task.form, form_context(ready.data), task.step)
+        data = parse(schema)
+        clean = forms.strip_readonly(schema, data)
         errors = forms.validate(schema, clean)
         if errors:
             raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
                           "The data is not valid; see the error next to each field.", field_details(errors))
-        if task.step == "decision":
+        info = process_steps.of_loaded(workflow.loaded).get(task.step)
+        if info is not None and info.decides:
             _check_decision(clean, ready.data)
         clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
         workflow.complete(task.task_uuid, clean)
@@ -214,24 +264,7 @@ def complete(task_id: int, user: User, data: dict, *, commit: bool = True, quota
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         task.on_behalf_of_id = principal.id if principal else None
         db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
-        audit.record("task_completed", instance=instance, actor=user, step=task.step,
-                     on_behalf_of=principal, details={"data": clean})
-        instances.save(instance, workflow, actor=user)
-        if commit:
-            db.session.commit()
-    except (StaleDataError, NotWaiting):
-        db.session.rollback()
-        raise Conflict(CONFLICT_VI, CONFLICT_EN)
-    except OperationalError as exc:
-        db.session.rollback()
-        if "locked" in str(exc).lower():
-            raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        raise
-    except EngineError as exc:
-        db.session.rollback()
-        raise Conflict(f"Quy trình gặp lỗi tại bước {exc.element or '?'}: {exc}",
-                       f"The process failed at {exc.element or '?'}: {exc}")
-    except Exception:
-        db.session.rollback()
-        raise
-    return task
+        change.audit("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
+        change.save()
+        metrics.COMPLETIONS.labels(task.step).inc()
+    return task, clean

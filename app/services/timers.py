@@ -7,18 +7,17 @@ for a timer's commit finds its task closed (409) or still ready, never a stale s
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import literal, select, tuple_
-from sqlalchemy.orm.exc import StaleDataError
-
 from app.engine import helpers
-from app.engine.runtime import EngineError
 from app.extensions import db
 from app.models import ProcessInstance
 from app.models.types import UTCDateTime
 
-from . import audit, instances
+from . import transaction, unit_of_work
+from .errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -40,43 +39,35 @@ def _claim_one(now: datetime, after: tuple[datetime, int] | None) -> ProcessInst
 
 
 def run_due(now: datetime | None = None, limit: int = 10_000) -> int:
+    """Fire what is due, one instance per transaction (the sweep is its own outermost caller:
+    each instance is claimed, run and committed, or rolled back, before the next is claimed)."""
     now = now or datetime.now(timezone.utc)
     fired, seen, cursor = 0, set(), None
+    started = time.perf_counter()
     with helpers.pinned_calendar():          # read the calendar once per run, not per instance
         while len(seen) < limit:
-            instance = _claim_one(now, cursor)
-            if instance is None:
-                break
-            cursor = (instance.next_timer_at, instance.id)
-            if instance.id in seen:          # fired in this run already and due again: next run
-                db.session.rollback()
-                continue
-            seen.add(instance.id)
-            iid, before = instance.id, instance.step
             try:
-                workflow = instances.load(instance)
-                workflow.run_timers(now)
-                instances.save(instance, workflow)
-                audit.record("timer_fired", instance=instance, details={"before": before, "after": instance.step,
-                                                                         "at": now.isoformat()})
-                db.session.commit()
-                fired += 1
-            except StaleDataError:
+                with transaction.committed():
+                    instance = _claim_one(now, cursor)
+                    if instance is None:
+                        break
+                    cursor = (instance.next_timer_at, instance.id)
+                    if instance.id in seen:  # fired in this run already and due again: next run
+                        transaction.mark_failed()
+                        continue
+                    seen.add(instance.id)
+                    before = instance.step
+                    with unit_of_work.edit(instance, None, "timer_fired",
+                                           on_engine_error=unit_of_work.record_engine_error()) as change:
+                        change.workflow.run_timers(now)
+                        change.save()
+                        change.audit("timer_fired", details={"before": before, "after": instance.step,
+                                                             "at": now.isoformat()})
+                    fired += 1
+            except ServiceError:
                 # Another writer changed the instance between our read and our write (SQLite has no
                 # row locks; on PostgreSQL FOR UPDATE prevents this): theirs stands, the next run
-                # looks at the instance again with its new state.
-                db.session.rollback()
-                log.info("instance %s changed meanwhile; its timers wait for the next run", iid)
-            except EngineError as exc:
-                db.session.rollback()
-                log.exception("timer run failed for instance %s", iid)
-                _mark_error(iid, exc)
-    db.session.commit()
+                # looks at it again. An engine error is kept on the instance (status error).
+                continue
+    log.info("timer sweep: %s fired of %s due in %.0f ms", fired, len(seen), (time.perf_counter() - started) * 1000)
     return fired
-
-
-def _mark_error(instance_id: int, exc: EngineError) -> None:
-    instance = db.session.get(ProcessInstance, instance_id)
-    instance.status, instance.error = "error", f"{exc.element or '?'}: {exc}"
-    audit.record("engine_error", instance=instance, step=exc.element, details={"error": str(exc)})
-    db.session.commit()

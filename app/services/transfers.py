@@ -37,5 +37,5 @@ def record(actor: User, username: str, unit_code: str, on_text: str) -> User:
     except ValueError:
         raise _invalid("on", "Ngày hiệu lực phải có dạng YYYY-MM-DD.", "The effective date must be YYYY-MM-DD.")
     membership.transfer(person, unit.id, on, actor=actor, source="page")
-    db.session.commit()
+    db.session.flush()
     return person

@@ -49,10 +49,17 @@ def role_exists(role: str) -> bool:
     return any(role in (roles or "").split() for roles in candidates)
 
 
+def notice_kinds() -> set[str]:
+    """The kinds of notify() a script may ask for: those instances._notify turns into messages (any
+    other kind would be dropped without a word)."""
+    from .instances import NOTIFY_TEXT
+    return set(NOTIFY_TEXT) | {"reminder", "escalation"}
+
+
 def validate(files: dict[str, str], process_key: str = PROCESS_KEY) -> list[validation.Finding]:
     """Every finding of the designer's lint (app/engine/validation.py) for a set of files."""
     return validation.validate(files, process_id=process_key, role_exists=role_exists, known_roles=KNOWN_ROLES,
-                               app_forms=APP_FORMS)
+                               app_forms=APP_FORMS, notice_kinds=notice_kinds())
 
 
 class ValidationFailed(Invalid):
@@ -94,12 +101,12 @@ def sync_from_disk() -> ProcessVersion:
     A version a designer published in the browser stays the latest until the files on disk
     change (a deployment), so running a command never silently reverts a designer's work.
     """
+    from . import schemes
+    schemes.ensure_seeded()                 # the default criteria schemes ship with the code, too
     files = files_from_disk()
     last_from_disk = db.session.scalars(
         select(ProcessVersion).where(ProcessVersion.process_key == PROCESS_KEY, ProcessVersion.note == DISK_NOTE)
         .order_by(ProcessVersion.version.desc()).limit(1)).first()
     if last_from_disk is not None and last_from_disk.sha256 == digest(files):
         return latest_published() or last_from_disk
-    version = publish(files, note=DISK_NOTE)
-    db.session.commit()
-    return version
+    return publish(files, note=DISK_NOTE)

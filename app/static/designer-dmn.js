@@ -27,6 +27,34 @@
     });
     findingsEl.appendChild(ul);
   }
+  // the findings marked in the table: a row (rule id), a column (input/output id), the whole table
+  // (decision id); dmn-js redraws cells as they are edited, so the marks are put back after each change
+  var marked = [];
+  function readFindings() {
+    return Array.prototype.map.call(findingsEl.querySelectorAll("li[data-element]"), function (li) {
+      return { element: li.getAttribute("data-element"), severity: (li.className.match(/finding-(\w+)/) || [])[1],
+        text: li.textContent };
+    });
+  }
+  function mark() {
+    var canvas = document.getElementById("dmn-canvas");
+    canvas.querySelectorAll(".finding-cell-error, .finding-cell-warning").forEach(function (el) {
+      el.classList.remove("finding-cell-error", "finding-cell-warning");
+    });
+    var view = editor.getActiveView();
+    var decision = view && view.element && view.element.id;
+    marked.forEach(function (f) {
+      if (!f.element) return;
+      var id = window.CSS && CSS.escape ? CSS.escape(f.element) : f.element;
+      var cells = canvas.querySelectorAll('[data-row-id="' + id + '"], [data-col-id="' + id + '"], [data-element-id="' + id + '"]');
+      if (!cells.length && f.element === decision) cells = canvas.querySelectorAll(".decision-table-properties");
+      cells.forEach(function (el) {
+        el.classList.add("finding-cell-" + (f.severity === "error" ? "error" : "warning"));
+        el.setAttribute("title", f.text);
+      });
+    });
+    app.setAttribute("data-marked", String(canvas.querySelectorAll(".finding-cell-error, .finding-cell-warning").length));
+  }
   editor.on("views.changed", function () { app.setAttribute("data-view", (editor.getActiveView() || {}).type || ""); });
   fetch(app.getAttribute("data-xml"), { credentials: "same-origin" })
     .then(function (r) { return r.text(); })
@@ -36,10 +64,15 @@
       if (table) return editor.open(table);
     })
     .then(function () {
+      marked = readFindings();
+      mark();
       app.setAttribute("data-loaded", "true");
       var active = editor.getActiveViewer();
       if (active && active.get("eventBus")) {
-        active.get("eventBus").on("elements.changed", function () { status(t("Có thay đổi chưa lưu", "Unsaved changes"), "warn"); });
+        active.get("eventBus").on("elements.changed", function () {
+          status(t("Có thay đổi chưa lưu", "Unsaved changes"), "warn");
+          window.setTimeout(mark, 0);
+        });
       }
     })
     .catch(function (err) { status(t("Không đọc được bảng: ", "The table cannot be read: ") + err, "error"); });
@@ -60,6 +93,8 @@
         var name = decodeURIComponent(app.getAttribute("data-save").split("/").pop());
         var mine = (r.data.findings || []).filter(function (f) { return f.file === name || f.code === "name_unset"; });
         showFindings(mine);
+        marked = readFindings();
+        mark();
         var errors = mine.filter(function (f) { return f.severity === "error"; }).length;
         status(errors ? t("Đã lưu; còn lỗi phải sửa: ", "Saved; errors to fix: ") + errors : t("Đã lưu", "Saved"), errors ? "error" : "ok");
       }).catch(function (err) { status(t("Không lưu được: ", "Not saved: ") + err, "error"); });

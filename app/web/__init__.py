@@ -2,22 +2,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from werkzeug.routing import IntegerConverter
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from flask_babel import gettext
 
+from app import localtime
 from app import i18n
-from app.extensions import db, login_manager
-from app.models import Notification, User
+from app.extensions import login_manager
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
-from app.services import navigation
+from app.services import accounts, errors, navigation, notifications, sso, transaction
 from app.services.errors import BadRequest, ServiceError
 from app.services.instances import ACTION_LABELS, STATUS_LABELS
 
@@ -39,6 +37,8 @@ class BoundedInt(IntegerConverter):
 def register(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     app.json = StrictJSONProvider(app)
+    from . import ops
+    ops.init_app(app)         # first: its request timer must start before any other hook
     from .admin.routes import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
@@ -47,21 +47,25 @@ def register(app: Flask) -> None:
 
     for bp in (auth_bp, tasks_bp, monitor_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
-    from .designer.routes import bp as designer_bp; app.register_blueprint(designer_bp)  # noqa: E702
+    from .designer.routes import bp as designer_bp
+    app.register_blueprint(designer_bp)
     from .dashboard.routes import bp as dashboard_bp
     app.register_blueprint(dashboard_bp)
     from .auth.activation import bp as account_bp
     app.register_blueprint(account_bp)
+    from .auth.oidc import bp as sso_bp
+    app.register_blueprint(sso_bp)
     from .admin.transfers import bp as transfers_bp
     app.register_blueprint(transfers_bp)
+
+    _in_transactions(app)
 
     @login_manager.user_loader
     def load_user(session_id):
         user_id, _, version = str(session_id).partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.session_version == int(version) else None
+        return accounts.session_user(int(user_id), int(version))
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
@@ -70,16 +74,15 @@ def register(app: Flask) -> None:
         return render_template("errors/error.html", error=exc), exc.status
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(exc):
-        # The transaction is rolled back: nothing of the request was written.
-        db.session.rollback()
-        current_app.logger.error("database error: %s", exc)
-        err = ServiceError("Cơ sở dữ liệu tạm thời không truy cập được; thao tác chưa được ghi. Hãy thử lại sau ít phút.",
-                           "The database is unavailable; nothing was saved. Try again in a few minutes.")
-        err.code = "unavailable"
+    def database_error(exc):
+        # The same answer a unit of work gives: lock contention is a 409 "try again", a database
+        # that cannot be reached a 503. The transaction is rolled back: nothing was written.
+        transaction.discard()
+        err = errors.from_database(exc)
+        current_app.logger.error("database error (%s): %s", err.status, str(exc.orig or exc).splitlines()[0])
         if _wants_json():
-            return jsonify(err.to_json()), 503
-        return render_template("errors/error.html", error=err), 503
+            return jsonify(err.to_json()), err.status
+        return render_template("errors/error.html", error=err), err.status
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -136,8 +139,7 @@ def register(app: Flask) -> None:
         unread, main_menu, account_menu = 0, [], []
         if current_user.is_authenticated:
             main_menu, account_menu = navigation.menu_for(current_user), navigation.account_menu()
-            unread = db.session.scalar(select(func.count()).select_from(Notification).where(
-                Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+            unread = notifications.unread_count(current_user)
         lang = i18n.current()
         if lang == "vi":
             status_labels, action_labels, level_names = STATUS_LABELS, ACTION_LABELS, LEVEL_NAMES
@@ -148,7 +150,8 @@ def register(app: Flask) -> None:
         return {"unread_count": unread, "LEVEL_NAMES": level_names, "STATUS_LABELS": status_labels,
                 "ACTION_LABELS": action_labels, "lang": lang, "other_lang": "en" if lang == "vi" else "vi",
                 "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES, "msg": i18n.message_of,
-                "main_menu": main_menu, "account_menu": account_menu}
+                "main_menu": main_menu, "account_menu": account_menu,
+                "sso_enabled": sso.enabled(), "local_login": sso.local_login_allowed()}
 
     # dd/mm/yyyy in both languages; numbers 89,5 in Vietnamese and 89.5 in English
     app.jinja_env.filters["vndate"] = lambda dt, fmt="%d/%m/%Y": _local(dt, fmt)
@@ -158,10 +161,29 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["period"] = lambda p: f"{p[5:]}/{p[:4]}" if p and len(p) >= 7 else (p or "")
 
 
+def _in_transactions(app: Flask) -> None:
+    """Every view runs in one transaction that the request owns (app.services.transaction): it
+    commits when the view answers below 400 and rolls back when it raises, answers 400 or more, or
+    a unit of work in it failed. Wrapping the dispatch covers blueprints registered later too."""
+    dispatch = app.dispatch_request
+
+    def dispatch_in_transaction():
+        if request.endpoint == "static":
+            return dispatch()
+        with transaction.committed():
+            response = app.make_response(dispatch())
+            if response.status_code >= 400:
+                transaction.mark_failed()
+            elif request.method in ("GET", "HEAD") and transaction.wrote():
+                current_app.logger.warning("a GET wrote to the database: %s", request.endpoint)
+            return response
+    app.dispatch_request = dispatch_in_transaction
+
+
 def _http_error(code, vi, en):
     def handler(exc):
         if code == 500:
-            db.session.rollback()
+            transaction.discard()
         # A 405 names the methods the URL takes (RFC 9110); werkzeug knows them, our body must not lose them.
         allow = getattr(exc, "valid_methods", None)
         headers = {"Allow": ", ".join(sorted(allow))} if code == 405 and allow else {}
@@ -173,6 +195,4 @@ def _http_error(code, vi, en):
 
 
 def _local(dt: datetime | None, fmt: str) -> str:
-    if dt is None:
-        return ""
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime(fmt)
+    return localtime.format(dt, fmt)

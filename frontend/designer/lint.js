@@ -13,35 +13,42 @@ const MESSAGES = ["appeal"];
 export function createLintConfig(state) {
   const t = (vi, en) => (state.en ? en : vi);
 
+  // what the live allow-list says of a node (the messages), empty when it lets the node through
+  function refusals(node) {
+    const out = [];
+    if (node.$type === "bpmn:Task") {
+      out.push(t("Bước không có loại: hãy chọn bước người dùng, bước lệnh hoặc bước xếp loại",
+        "A plain task: make it a user, script or business rule task"));
+    } else if (isAny(node, REFUSED)) {
+      out.push(t("Ứng dụng không chạy loại phần tử này", "The application does not run this kind of element")
+        + " (" + node.$type.replace("bpmn:", "") + ")");
+    } else if (is(node, "bpmn:SubProcess") && node.triggeredByEvent) {
+      out.push(t("Ứng dụng không chạy tiểu quy trình sự kiện", "Event sub-processes are not supported"));
+    } else if (is(node, "bpmn:Activity") && node.loopCharacteristics) {
+      const loop = node.loopCharacteristics;
+      if (!is(loop, "bpmn:MultiInstanceLoopCharacteristics") || !(loop.loopCardinality || loop.loopDataInputRef)) {
+        out.push(t("Vòng lặp không nói lặp bao nhiêu lần hay trên danh sách nào",
+          "The loop says neither how many times nor over which list"));
+      }
+    } else if (is(node, "bpmn:Event")) {
+      (node.eventDefinitions || []).forEach(function (def) {
+        const type = def.$type;
+        const ok = (type === "bpmn:TimerEventDefinition" && isAny(node, ["bpmn:IntermediateCatchEvent", "bpmn:BoundaryEvent"]))
+          || (type === "bpmn:TerminateEventDefinition" && is(node, "bpmn:EndEvent"))
+          || (type === "bpmn:MessageEventDefinition" && is(node, "bpmn:IntermediateCatchEvent")
+              && def.messageRef && MESSAGES.indexOf(def.messageRef.name) >= 0);
+        if (!ok) {
+          out.push(t("Ứng dụng không phát hay chờ sự kiện này", "The application neither throws nor waits for this event")
+            + " (" + type.replace("bpmn:", "").replace("EventDefinition", "") + ")");
+        }
+      });
+    }
+    return out;
+  }
+
   function allowedElements() {
     function check(node, reporter) {
-      if (node.$type === "bpmn:Task") {
-        reporter.report(node.id, t("Bước không có loại: hãy chọn bước người dùng, bước lệnh hoặc bước xếp loại",
-          "A plain task: make it a user, script or business rule task"));
-      } else if (isAny(node, REFUSED)) {
-        reporter.report(node.id, t("Ứng dụng không chạy loại phần tử này", "The application does not run this kind of element")
-          + " (" + node.$type.replace("bpmn:", "") + ")");
-      } else if (is(node, "bpmn:SubProcess") && node.triggeredByEvent) {
-        reporter.report(node.id, t("Ứng dụng không chạy tiểu quy trình sự kiện", "Event sub-processes are not supported"));
-      } else if (is(node, "bpmn:Activity") && node.loopCharacteristics) {
-        const loop = node.loopCharacteristics;
-        if (!is(loop, "bpmn:MultiInstanceLoopCharacteristics") || !(loop.loopCardinality || loop.loopDataInputRef)) {
-          reporter.report(node.id, t("Vòng lặp không nói lặp bao nhiêu lần hay trên danh sách nào",
-            "The loop says neither how many times nor over which list"));
-        }
-      } else if (is(node, "bpmn:Event")) {
-        (node.eventDefinitions || []).forEach(function (def) {
-          const type = def.$type;
-          const ok = (type === "bpmn:TimerEventDefinition" && isAny(node, ["bpmn:IntermediateCatchEvent", "bpmn:BoundaryEvent"]))
-            || (type === "bpmn:TerminateEventDefinition" && is(node, "bpmn:EndEvent"))
-            || (type === "bpmn:MessageEventDefinition" && is(node, "bpmn:IntermediateCatchEvent")
-                && def.messageRef && MESSAGES.indexOf(def.messageRef.name) >= 0);
-          if (!ok) {
-            reporter.report(node.id, t("Ứng dụng không phát hay chờ sự kiện này", "The application neither throws nor waits for this event")
-              + " (" + type.replace("bpmn:", "").replace("EventDefinition", "") + ")");
-          }
-        });
-      }
+      refusals(node).forEach(function (message) { reporter.report(node.id, message); });
     }
     return { check };
   }
@@ -75,24 +82,29 @@ export function createLintConfig(state) {
     return { check };
   }
 
-  function server() {
-    function check(node, reporter) {
-      (state.findings || []).forEach(function (f) {
-        if (f.element === node.id && f.severity === "error" && f.code !== "element_not_supported") {
+  // every finding of the server's last check on its element: errors as errors, advice as warnings;
+  // a refusal of the allow-list only when the live rule above has not already drawn it
+  function server(severity) {
+    return function () {
+      function check(node, reporter) {
+        (state.findings || []).forEach(function (f) {
+          if (f.element !== node.id || f.severity !== severity) return;
+          if (f.code === "element_not_supported" && refusals(node).length) return;
           reporter.report(node.id, (state.en && f.message_en) || f.message);
-        }
-      });
-    }
-    return { check };
+        });
+      }
+      return { check };
+    };
   }
 
   const rules = { "allowed-elements": allowedElements, "user-task-form": userTaskForm,
-    "gateway-default": gatewayDefault, "lane-role": laneRole, "server": server };
+    "gateway-default": gatewayDefault, "lane-role": laneRole, "server": server("error"),
+    "server-advice": server("warning") };
   const cache = {};
   const config = { rules: {} };
   Object.keys(rules).forEach(function (name) {
     cache["rule:bpmnlint-plugin-app/" + name] = rules[name];
-    config.rules["app/" + name] = "error";
+    config.rules["app/" + name] = name === "server-advice" ? "warn" : "error";
   });
   return { config, resolver: new StaticResolver(cache) };
 }

@@ -1,7 +1,9 @@
 // A provider for bpmn-js-properties-panel with what this application reads from the diagram:
 //   lane            name "Label [role]" (role: relative to the subject, or a named group)
 //   user task       formJsonSchemaFilename, instructionsForEndUser, variableName, the deadline
-//                   `<task>_due = wd_deadline(period, N, opened_at)` in the init script (N: 1–23)
+//                   `<task>_due = wd_deadline(period, N, opened_at)` in the init script (N: 1–23), and
+//                   what the step means to the application: stepStatus (one of the record statuses the
+//                   model lists), stepOrder, stepScores, stepDecides, stepTitle (app/engine/steps.py)
 //   any activity    preScript / postScript;  script task: the script and its unit tests
 //   business rule   calledDecisionId;  gateway: the default flow;  flow: the condition;  timer: expression
 // Texts come in the page's language (appConfig.t(vi, en)).
@@ -132,11 +134,46 @@ function userTaskEntries(entries, element, ops, cfg) {
   entries.push(text("app-variable", t("Lưu kết quả vào biến (variableName)", "Store the answer in the variable (variableName)"),
     () => ops.getBody(bo, "spiffworkflow:VariableName"), (v) => ops.setBody(element, "spiffworkflow:VariableName", v.trim()),
     t("Dữ liệu biểu mẫu được lưu dưới tên này, ví dụ ", "The form data is stored under this name, e.g. ") + bo.id + "."));
+  stepEntries(entries, element, ops, cfg);
   entries.push(text("app-deadline", t("Hạn: ngày làm việc thứ N của tháng sau kỳ", "Deadline: the Nth working day of the month after the period"),
     () => ops.getDeadline(bo.id).n, (v) => ops.setDeadline(bo.id, v.trim()),
     t("Ghi vào bước khởi tạo: ", "Written into the init step: ") + bo.id + "_due = wd_deadline(period, N, opened_at); " +
       t("N từ 1 đến 23. Bỏ trống: không có hạn.", "N from 1 to 23. Empty: no deadline."), (v) => (v && !/^([1-9]|1\d|2[0-3])$/.test(v.trim())
       ? t("Số ngày làm việc từ 1 đến 23", "A working day from 1 to 23") : null)));
+}
+
+function stepEntries(entries, element, ops, cfg) {
+  const t = cfg.t;
+  const bo = element.businessObject;
+  const prop = (name) => () => ops.getProperty(bo, name);
+  const setProp = (name) => (v) => ops.setProperty(element, name, (v || "").trim());
+  entries.push(select("app-step-status", t("Trạng thái hồ sơ khi bước đang mở (stepStatus)", "Record status while the step is open (stepStatus)"),
+    prop("stepStatus"), setProp("stepStatus"),
+    () => {
+      const current = ops.getProperty(bo, "stepStatus");
+      const statuses = cfg.model().step_statuses || [];
+      const options = [{ value: "", label: t("— chưa chọn —", "— none —") }].concat(statuses.map((s) => (
+        { value: s.status, label: ((cfg.en && s.label_en) || s.label) + " (" + s.status + ")" })));
+      if (current && !statuses.some((s) => s.status === current)) options.push({ value: current, label: current + t(" (không hợp lệ)", " (not valid)") });
+      return options;
+    }, t("Bắt buộc: trang, bộ lọc và số liệu hiểu hồ sơ đang ở đâu theo trạng thái này.",
+      "Required: pages, filters and counts know where the month stands by this status.")));
+  entries.push(text("app-step-order", t("Số thứ tự bước (stepOrder)", "Step number (stepOrder)"),
+    prop("stepOrder"), setProp("stepOrder"),
+    t("Bắt buộc, số nguyên từ 1: “Bước 2/4”. Các bước thay thế nhau dùng chung một số.",
+      "Required, a whole number from 1: “Step 2/4”. Steps that stand in for each other share a number."),
+    (v) => (v && !/^\s*([1-9]|[1-9]\d)\s*$/.test(v) ? t("Số nguyên từ 1 đến 99", "A whole number from 1 to 99") : null)));
+  const yesNo = () => [{ value: "", label: t("Không", "No") }, { value: "true", label: t("Có", "Yes") }];
+  entries.push(select("app-step-scores", t("Bước chấm điểm (stepScores)", "The step scores (stepScores)"),
+    () => (ops.getProperty(bo, "stepScores") === "true" ? "true" : ""), setProp("stepScores"), yesNo,
+    t("Biểu mẫu nhận điểm, điền sẵn từ bước chấm điểm trước nó.", "The form takes scores, prefilled from the scoring step before it.")));
+  entries.push(select("app-step-decides", t("Bước quyết định xếp loại (stepDecides)", "The step decides the level (stepDecides)"),
+    () => (ops.getProperty(bo, "stepDecides") === "true" ? "true" : ""), setProp("stepDecides"), yesNo,
+    t("Thủ trưởng quyết định theo đợt trên trang Quyết định; mức được kiểm theo quy định.",
+      "The head decides in batches on the decision page; the level is checked against the rules.")));
+  entries.push(text("app-step-title", t("Tên ngắn của bước (stepTitle)", "Short title of the step (stepTitle)"),
+    prop("stepTitle"), setProp("stepTitle"), t("Dùng trong bộ lọc và bảng tổng quan; bỏ trống: dùng tên bước.",
+      "Used in filters and the dashboard; empty: the step's name.")));
 }
 
 // ---- entries

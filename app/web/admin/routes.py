@@ -70,8 +70,6 @@ def calendar_page():
 @bp.route("/schemes", methods=["GET", "POST"])
 @admin_required
 def scheme_list():
-    schemes.ensure_seeded()
-    db.session.commit()
     error = None
     if request.method == "POST":
         unit = db.session.scalars(select(Unit).where(Unit.code == request.form.get("unit", ""))).first()
@@ -94,8 +92,6 @@ def scheme_list():
 @bp.route("/schemes/<code>/edit", methods=["GET", "POST"])
 @admin_required
 def scheme_edit(code):
-    schemes.ensure_seeded()
-    db.session.commit()
     current = schemes.latest(code)
     error, field_errors = None, {}
     criteria = current.definition["criteria"]

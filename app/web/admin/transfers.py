@@ -31,7 +31,6 @@ def transfer_page():
             person = transfers.record(current_user._get_current_object(), request.form.get("username", ""),
                                       request.form.get("unit", ""), request.form.get("on", ""))
         except Invalid as exc:
-            db.session.rollback()
             error, status = exc, 422
             for d in exc.details:
                 field_errors.setdefault(d.get("field", ""), i18n.message_of(d))

@@ -211,6 +211,6 @@ SPEC = {
     },
 }
 
-from .openapi_monitor import paths as _monitor_paths  # noqa: E402  (issue #5)
+from .openapi_monitor import paths as _monitor_paths
 
 SPEC["paths"].update(_monitor_paths(_op, _q, _p, PERIOD_FIELD, unit=UNIT, reason=REASON, write=_write, xlsx=XLSX))

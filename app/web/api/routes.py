@@ -4,12 +4,11 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.orm import defer, joinedload
 
-from app.extensions import csrf, db
-from app.models import AuditEvent, HumanTask, ProcessInstance
-from app.services import (absence, access, accounts, appeals, cycles, decisions, instances, plans, reports, tasks)
+from app.extensions import csrf
+from app.models import HumanTask, ProcessInstance
+from app.services import (absence, access, accounts, appeals, cycles, decisions, instance_view, instances, plans,
+                          reports, tasks)
 from app.services.errors import BadRequest, Forbidden, ServiceError
 
 from . import spec_check
@@ -65,8 +64,7 @@ def task_json(t: HumanTask, viewer=None) -> dict:
 
 def instance_json(instance: ProcessInstance, with_events: bool = True) -> dict:
     record = instances.record_of(instance)
-    open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                            HumanTask.status == "ready")).all()
+    open_tasks = instance_view.ready_tasks(instance)
     out = {"id": instance.id, "status": instance.status, "record_status": record.status,
            "subject": {"username": instance.subject.username, "full_name": instance.subject.full_name},
            "unit": instance.unit.code, "period": instance.period, "step": instance.step,
@@ -79,8 +77,7 @@ def instance_json(instance: ProcessInstance, with_events: bool = True) -> dict:
                       "published_at": _iso(record.published_at), "appeal_due": _iso(record.appeal_due),
                       "locked_at": _iso(record.locked_at), "kpi": kpi_json(record)}}
     if with_events:
-        events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
-                                    .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
+        events = instance_view.events(instance)
         out["events"] = [{"at": _iso(e.at), "action": e.action, "step": e.step,
                           "actor": e.actor.username if e.actor else None,
                           "on_behalf_of": e.on_behalf_of.username if e.on_behalf_of else None,
@@ -143,10 +140,9 @@ def task_complete(task_id):
     data = body().get("data")
     if not isinstance(data, dict):
         raise BadRequest("Thiếu trường data (đối tượng JSON).", "Missing 'data' (a JSON object).")
-    task = tasks.complete(task_id, g.api_user, data, commit=False)
-    out = {"instance": instance_json(task.instance, with_events=False)}   # before the commit expires the
-    db.session.commit()                                                  # session: no reload of the instance
-    return jsonify(out)
+    task = tasks.complete(task_id, g.api_user, data)
+    # the answer is built before the request's commit expires the session: no reload of the instance
+    return jsonify({"instance": instance_json(task.instance, with_events=False)})
 
 
 @bp.post("/cycles")
@@ -160,22 +156,9 @@ def cycle_open():
 @bp.get("/instances")
 @token_required
 def instance_list():
-    scope = access.visible_unit_ids(g.api_user)
-    query = select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit),
-                                            defer(ProcessInstance.snapshot))      # a list never needs snapshots
-    if scope is not None:
-        query = query.where(ProcessInstance.unit_id.in_(scope or {-1}) | (ProcessInstance.subject_id == g.api_user.id))
     args = request.args
-    if args.get("unit"):
-        unit = cycles.unit_by_code(args["unit"])
-        query = query.where(ProcessInstance.unit_id.in_(unit.subtree_ids()))
-    if args.get("period"):
-        query = query.where(ProcessInstance.period == cycles.check_period(args["period"]))
-    if args.get("status"):
-        query = query.where(ProcessInstance.status == args["status"])
-    if args.get("step"):
-        query = query.where(ProcessInstance.step.contains(args["step"]))
-    rows = db.session.scalars(query.order_by(ProcessInstance.id).limit(1000)).all()
+    rows = instance_view.listing(g.api_user, period=args.get("period"), unit=args.get("unit"),
+                                 status=args.get("status"), step=args.get("step"), limit=1000)
     return jsonify([instance_json(i, with_events=False) for i in rows])
 
 
@@ -238,9 +221,6 @@ def rollup_report():
     return jsonify(rollup.compute(unit, request.args.get("range", ""), scope))
 
 
-from . import monitor  # noqa: E402,F401  (dashboard, lists and operations: issue #5)
-
-
 @bp.get("/plans")
 @token_required
 def plan_list():
@@ -256,3 +236,6 @@ def plan_list():
 def plan_add_item(username, period):
     """Add an item during the month: the manager assigns work, the person adds work that came up."""
     return jsonify(plans.add_item(g.api_user, username, period, body()))
+
+
+from . import monitor  # noqa: F401  (dashboard, lists and operations: issue #5)

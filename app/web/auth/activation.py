@@ -122,6 +122,5 @@ def send_mail():
     ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
     people = db.session.scalars(activation.pending_query(scope).where(User.id.in_(ids[:500]))).all() if ids else []
     queued = sum(activation.send_activation(p, actor) for p in people)
-    db.session.commit()
     flash(_("Đã xếp %(n)s thư kích hoạt vào hàng đợi gửi.", n=queued), "success")
     return redirect(url_for("account.pending", unit=request.form.get("unit", "")))

@@ -5,8 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import i18n
-from app.extensions import db
-from app.services import accounts, audit, preferences
+from app.services import accounts, audit, preferences, sso
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("auth", __name__)
@@ -21,7 +20,9 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error, status = None, 200
-    if request.method == "POST":
+    if request.method == "POST" and not sso.local_login_allowed():
+        error, status = accounts.LocalLoginOff(*accounts.LOCAL_LOGIN_OFF), 403
+    elif request.method == "POST":
         try:
             result = accounts.sign_in(request.form.get("username", ""), request.form.get("password", ""),
                                       request.remote_addr or "")
@@ -45,10 +46,22 @@ def login():
 @login_required
 def logout():
     lang = i18n.current()
+    id_token = session.get("sso_id_token")
     logout_user()
     session.clear()
     session["lang"] = lang
     flash(_("Đã đăng xuất.") if lang == "en" else "Đã đăng xuất. / Signed out.")
+    return _end_provider_session(id_token)
+
+
+def _end_provider_session(id_token: str | None):
+    """After a sign-in through the city's account, the provider's session ends too (RP-initiated
+    logout), or the next "sign in with the city's account" would let the next person at this
+    terminal straight in."""
+    if id_token:
+        url = sso.logout_url(id_token, url_for("auth.login", _external=True))
+        if url:
+            return redirect(url)
     return redirect(url_for("auth.login"))
 
 
@@ -57,13 +70,13 @@ def logout():
 def logout_everywhere():
     accounts.sign_out_everywhere(current_user._get_current_object())
     audit.record("signed_out_everywhere", actor=current_user._get_current_object())
-    db.session.commit()
     lang = i18n.current()
+    id_token = session.get("sso_id_token")
     logout_user()
     session.clear()
     session["lang"] = lang
     flash(_("Đã đăng xuất khỏi mọi thiết bị.") if lang == "en" else "Đã đăng xuất khỏi mọi thiết bị. / Signed out everywhere.")
-    return redirect(url_for("auth.login"))
+    return _end_provider_session(id_token)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -93,7 +106,6 @@ def switch_language(code):
         session["lang"] = code
         if current_user.is_authenticated:
             preferences.save(current_user._get_current_object(), language=code)
-            db.session.commit()
     return redirect(_safe_next(request.args.get("next")))
 
 
@@ -111,7 +123,6 @@ def preferences_page():
         preferences.save(user, language=language,
                          mail={group: request.form.get(f"mail_{group}") == "on" for group in preferences.GROUPS},
                          daily_digest=request.form.get("daily_digest") == "on")
-        db.session.commit()
         if language in i18n.LANGUAGES:
             session["lang"] = language
             from flask_babel import refresh

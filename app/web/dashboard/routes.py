@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from app import i18n
 from app.i18n import N_
 from app.rules.levels import LEVELS
-from app.services import dashboard, exports, filters, instance_view, instances, operations
+from app.services import dashboard, exports, filters, instance_view, instances, operations, steps
 from app.services.errors import ServiceError
 
 bp = Blueprint("dashboard", __name__)
@@ -45,6 +45,7 @@ def _list(kind: str):
         next_url = url_for(f"dashboard.{kind}_list") + "?" + urlencode(dict(params, cursor=page.next_cursor))
     return render_template("dashboard/list.html", kind=kind, title=_(LIST_TITLES[kind]), page=page, error=error,
                            params=params, units=filters.viewable_units(current_user), LEVELS=LEVELS,
+                           steps=steps.choices(),
                            saved=filters.saved(current_user, kind), next_url=next_url,
                            first_url=url_for(f"dashboard.{kind}_list") + ("?" + urlencode(params) if params else ""),
                            sorts=filters.EVALUATION_SORTS if kind == "evaluations" else filters.TASK_SORTS,

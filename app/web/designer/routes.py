@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from app import i18n
 from app.extensions import db, login_manager
-from app.services import designer
+from app.services import designer, transaction
 from app.services.errors import ServiceError
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -24,6 +24,11 @@ def designers_only():
         return login_manager.unauthorized()
     if not designer.can_design(current_user):
         abort(403)
+
+
+def _db_id(text: str) -> int:
+    """An id from a form or query string, 0 when it is not one the database's integers can hold."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31 else 0
 
 
 def _json_error(exc: ServiceError):
@@ -45,7 +50,10 @@ def index():
 
 @bp.route("/drafts", methods=["POST"])
 def create_draft():
-    base = request.form.get("base_version_id", type=int)
+    raw = request.form.get("base_version_id", "").strip()
+    base = _db_id(raw) if raw else None
+    if raw and not base:
+        abort(404)
     draft = designer.create_draft(current_user, base, request.form.get("name", ""))
     flash(_("Đã tạo bản nháp #%(id)s.", id=draft.id), "success")
     return redirect(url_for("designer.draft", draft_id=draft.id))
@@ -71,7 +79,6 @@ def upload(draft_id):
     try:
         names = designer.upload(draft_id, uploads, current_user)
     except ServiceError as exc:
-        db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
     flash(_("Đã tải lên: %(files)s", files=", ".join(names)), "success")
     return redirect(url_for("designer.draft", draft_id=draft_id))
@@ -83,7 +90,6 @@ def publish(draft_id):
         version = designer.publish_draft(draft_id, current_user, request.form.get("note", ""),
                                          request.form.get("tags", ""), request.form.get("notes", ""))
     except ServiceError as exc:
-        db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
     flash(_("Đã ban hành phiên bản %(n)s. Các kỳ mở từ nay chạy theo phiên bản này; "
             "hồ sơ đang chạy giữ phiên bản cũ cho đến khi được chuyển.", n=version.version), "success")
@@ -123,7 +129,6 @@ def save_file(draft_id, name):
                                  "message_en": "Must be a whole number."}])
         draft = designer.save_file(draft_id, name, str(body.get("text") or ""), current_user, revision)
     except ServiceError as exc:
-        db.session.rollback()
         return _json_error(exc)
     return jsonify({"revision": draft.revision, "findings": designer.findings(draft.files, draft.process_key)})
 
@@ -165,6 +170,7 @@ def model(draft_id):
         "roles": [{"role": r, "label": label, "label_en": i18n.translate_in("en", label)}
                   for r, label in designer.ROLE_CHOICES],
         "groups": designer.named_groups(),
+        "step_statuses": designer.step_statuses(),
         "findings": designer.findings(draft.files, draft.process_key),
         "save_url": url_for("designer.save_file", draft_id=draft.id, name=name) if name else None,
     })
@@ -202,7 +208,7 @@ def simulate(draft_id):
         return jsonify(designer.simulate_draft(_with_xml(draft, xml if isinstance(xml, str) else None),
                                                draft.process_key))
     finally:
-        db.session.rollback()   # a simulation writes nothing; make sure of it
+        transaction.mark_failed()   # a simulation writes nothing; make sure of it
 
 
 @bp.route("/drafts/<int:draft_id>/test-run.json", methods=["POST"])
@@ -225,7 +231,7 @@ def test_run(draft_id):
     except ServiceError as exc:
         return _json_error(exc)
     finally:
-        db.session.rollback()   # a test run writes nothing; make sure of it
+        transaction.mark_failed()   # a test run writes nothing; make sure of it
     return jsonify(result)
 
 
@@ -253,7 +259,6 @@ def dmn(draft_id, name):
             flash(_("Đã lưu bảng quyết định."), "success")
             return redirect(url_for("designer.dmn", draft_id=draft_id, name=name))
         except ServiceError as exc:
-            db.session.rollback()
             error, status = exc, exc.status
             tables = [edited if t["decision_id"] == decision_id else t for t in tables]
         draft = designer.get_draft(draft_id)
@@ -310,7 +315,6 @@ def new_form(draft_id):
             raise ServiceError(f"Đã có tệp {name}.", f"{name} already exists.")
         designer.save_file(draft_id, name, json.dumps(NEW_FORM, ensure_ascii=False, indent=2) + "\n", current_user)
     except ServiceError as exc:
-        db.session.rollback()
         return _draft_page(draft_id, exc, exc.status)
     return redirect(url_for("designer.form_editor", draft_id=draft_id, name=name))
 
@@ -329,7 +333,6 @@ def form_editor(draft_id, name):
                 flash(_("Đã lưu biểu mẫu %(name)s.", name=name), "success")
                 return redirect(url_for("designer.form_editor", draft_id=draft_id, name=name))
             except ServiceError as exc:
-                db.session.rollback()
                 error, status = exc, exc.status
         draft = designer.get_draft(draft_id)
     preview = designer.form_preview(name, text)
@@ -362,7 +365,7 @@ def version_notes(version_id):
                                    current_user)
         flash(_("Đã lưu ghi chú và nhãn của phiên bản."), "success")
     except ServiceError as exc:
-        db.session.rollback()
+        transaction.mark_failed()          # the redirect answers 302: say that nothing is kept
         flash(exc.message_en if i18n.current() == "en" else exc.message, "error")
     return redirect(url_for("designer.version", version_id=version_id))
 
@@ -391,16 +394,16 @@ def version_diagram(version_id):
 def diff():
     overview = designer.overview()
     choices = overview["versions"]
-    a = request.args.get("a", type=int)
+    a = _db_id(request.args.get("a", ""))
     b = request.args.get("b", "")
     result = old = new = None
     if a and b:
         old = designer.get_version(a)
         if b.startswith("d"):
-            draft = designer.get_draft(int(b[1:]) if b[1:].isdigit() else 0)
+            draft = designer.get_draft(_db_id(b[1:]))
             new_files, new_label = draft.files, _("bản nháp #%(id)s", id=draft.id)
         else:
-            version = designer.get_version(int(b) if b.isdigit() else 0)
+            version = designer.get_version(_db_id(b))
             new_files, new_label = version.files, _("phiên bản %(n)s", n=version.version)
         result = designer.diff(old.files, new_files, old.process_key)
         new = new_label
@@ -416,7 +419,13 @@ def migrate(version_id):
     mapping = {k[4:]: v.strip() for k, v in source.items() if k.startswith("map-") and v.strip()}
     results = None
     if request.method == "POST":
-        ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+        ids = [i for i in map(_db_id, request.form.getlist("instance")) if i]
+        if request.accept_mimetypes.best == "application/json":   # one batch of the page's progress bar
+            results = designer.migrate_instances(ids, version_id, current_user, mapping,
+                                                 done_before=request.form.get("done", 0, type=int),
+                                                 total=request.form.get("total", 0, type=int))
+            return jsonify({"results": [{k: r[k] for k in ("id", "moved", "message", "message_en") if k in r}
+                                        for r in results]})
         if not ids:
             flash(_("Chưa chọn hồ sơ nào."), "error")
         else:
@@ -429,7 +438,7 @@ def migrate(version_id):
     blocking = sorted({e for p in plan for e in p.get("blocking", [])} | {m["element"] for p in plan
                                                                              for m in p.get("moves", [])} | set(mapping))
     return render_template("designer/migrate.html", target=target, plan=plan, results=results, mapping=mapping,
-                           blocking=blocking, choices=designer.mapping_choices(version_id))
+                           blocking=blocking, choices=designer.mapping_choices(version_id), batch=designer.BATCH)
 
 
 @bp.route("/instances/<int:instance_id>/move", methods=["GET", "POST"])
@@ -446,7 +455,6 @@ def move_instance(instance_id):
                   "success")
             return redirect(url_for("designer.move_instance", instance_id=instance_id))
         except ServiceError as exc:
-            db.session.rollback()
             error, status = exc, exc.status
     return render_template("designer/move.html", instance=instance, targets=designer.repair_targets(instance_id),
                            error=error), status

@@ -1,26 +1,20 @@
 """HR and managers: open a month, follow instances, decide in batch, appeal, monthly report."""
-from datetime import date
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import defer, joinedload
 
 from flask_babel import gettext as _
 
-from app import forms, i18n
-from app.extensions import db
-from app.models import AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, Unit
+from app import forms, i18n, localtime
 from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, reports
+from app.rules import workdays
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("monitor", __name__)
 
 
 def previous_period() -> str:
-    today = date.today()
-    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-    return f"{year:04d}-{month:02d}"
+    return workdays.previous_period(localtime.today())
 
 
 @bp.route("/months/open", methods=["GET", "POST"])
@@ -29,8 +23,7 @@ def open_month():
     scope = access.visible_unit_ids(current_user) if current_user.has_role("hr_officer") or access.is_admin(current_user) else set()
     if scope is not None and not scope:
         abort(403)
-    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope)) if scope is not None else select(Unit)
-                               ).all()
+    units = access.units_in(scope)
     result, error = None, None
     values = {"unit": request.form.get("unit", units[0].code if units else ""),
               "period": request.form.get("period", previous_period()),
@@ -84,15 +77,8 @@ def instance_list():
         cycles.check_period(period)
     except ServiceError:
         period = previous_period()
-    scope = access.visible_unit_ids(current_user)
-    query = (select(ProcessInstance).options(joinedload(ProcessInstance.subject), joinedload(ProcessInstance.unit),
-                                             defer(ProcessInstance.snapshot))      # a list never needs snapshots
-             .where(ProcessInstance.period == period))
-    if scope is not None:
-        query = query.where((ProcessInstance.unit_id.in_(scope or {-1})) | (ProcessInstance.subject_id == current_user.id))
-    rows = db.session.scalars(query.order_by(ProcessInstance.unit_id, ProcessInstance.id).limit(500)).all()
-    records = {r.instance_id: r for r in db.session.scalars(select(EvaluationRecord).where(   # one query, not 500
-        EvaluationRecord.instance_id.in_([i.id for i in rows] or [-1])))}
+    rows = instance_view.listing(current_user, period=period, by_unit=True)
+    records = {i.id: i.record for i in rows}
     return render_template("monitor/instances.html", rows=rows, records=records, period=period)
 
 
@@ -102,10 +88,8 @@ def instance_page(instance_id):
     instance = instances.get(instance_id)
     access.require_view(current_user, instance)
     record = instances.record_of(instance)
-    events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor))
-                                .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
-    open_tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                            HumanTask.status == "ready")).all()
+    events = instance_view.events(instance)
+    open_tasks = instance_view.ready_tasks(instance)
     can_appeal = instance.subject_id == current_user.id and appeals.is_open(instance)
     can_mark = record.status in absence.OPEN_STATUSES and absence.may_mark(current_user, instance)
     appeal_html = forms.render(appeals.appeal_schema(instance), {}, [], {}, lang=i18n.current()) if can_appeal else None
@@ -191,7 +175,7 @@ def decision_batch():
         groups.setdefault((task.agency_id, task.period), []).append(task)
     batches = []
     for (agency_id, per), rows in groups.items():
-        agency = db.session.get(Unit, agency_id)
+        agency = access.unit(agency_id)
         recs = {t.instance_id: instances.record_of(t.instance) for t in rows}
         quota = decisions.live_quota(agency_id, per, {i: r.level for i, r in recs.items()})
         batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota,
@@ -207,7 +191,7 @@ def decision_batch():
 @login_required
 def monthly_report():
     scope = access.visible_unit_ids(current_user)
-    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope or {-1})) if scope is not None else select(Unit)).all()
+    units = access.units_in(scope)
     if not units:
         abort(403)
     unit_code = request.args.get("unit") or sorted(units, key=lambda u: u.id)[0].code
@@ -226,7 +210,7 @@ def rollup_report():
     from app.services import rollup
 
     scope = access.visible_unit_ids(current_user)
-    units = db.session.scalars(select(Unit).where(Unit.id.in_(scope or {-1})) if scope is not None else select(Unit)).all()
+    units = access.units_in(scope)
     if not units:
         abort(403)
     last = previous_period()

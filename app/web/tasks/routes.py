@@ -2,15 +2,12 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select, update
 
 from flask_babel import gettext as _
 
 from app import forms, i18n
-from app.extensions import db
-from app.models import Notification
 from app.services import decisions, tasks
-from app.services.errors import Invalid
+from app.services import notifications as notification_service
 
 bp = Blueprint("tasks", __name__)
 
@@ -29,24 +26,24 @@ def inbox():
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task_page(task_id):
-    view = tasks.view(task_id, current_user)
-    data, errors, status = view.data, [], 200
     if request.method == "POST":
-        data = forms.parse_submission(view.schema, request.form)
-        try:
-            tasks.complete(task_id, current_user, data)
-        except Invalid as exc:
-            errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
-            status = 422
-            flash(i18n.message_of(exc), "error")
-        else:
+        # one unit of work: the submit loads the workflow once and shows the page from it on a refusal
+        submitted = tasks.submit_page(task_id, current_user, request.form)
+        view, data = submitted.view, submitted.data
+        if submitted.error is None:
             flash(_("Đã hoàn thành: %(title)s — %(name)s.", title=tasks.step_title(view.task),
                     name=view.task.subject.full_name), "success")
             # the head scoring before a decision goes back to the batch it belongs to
-            scored_for_decision = view.task.step == decisions.SCORING_STEP
+            scored_for_decision = decisions.scored_for_decision(view.task)
             return redirect(url_for("monitor.decision_batch" if scored_for_decision else "tasks.inbox"))
-    form_html = forms.render(view.schema, data, errors, view.context, lang=i18n.current())
-    return render_template("tasks/task.html", view=view, form_html=form_html), status
+        exc = submitted.error
+        errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
+        flash(i18n.message_of(exc), "error")
+        form_html = forms.render(view.schema, data, errors, view.context, lang=i18n.current())
+        return render_template("tasks/task.html", view=view, form_html=form_html), 422
+    view = tasks.view(task_id, current_user)
+    form_html = forms.render(view.schema, view.data, [], view.context, lang=i18n.current())
+    return render_template("tasks/task.html", view=view, form_html=form_html)
 
 
 @bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
@@ -62,11 +59,7 @@ def save_draft(task_id):
 @login_required
 def notifications():
     if request.method == "POST":
-        db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
-                                                      Notification.read_at.is_(None))
-                           .values(read_at=datetime.now(timezone.utc)))
-        db.session.commit()
+        notification_service.mark_all_read(current_user)
         return redirect(url_for("tasks.notifications"))
-    rows = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                              .order_by(Notification.id.desc()).limit(100)).all()
+    rows = notification_service.recent(current_user)
     return render_template("tasks/notifications.html", rows=rows)

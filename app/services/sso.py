@@ -1,0 +1,178 @@
+"""Single sign-on with the city's identity provider (OpenID Connect, authorization code flow).
+
+Authlib's Flask client does the protocol: discovery (`<issuer>/.well-known/openid-configuration`),
+PKCE with S256, a random `state` and `nonce` kept in the session, the code exchange, and the id token's
+signature (the provider's JWKS), issuer, audience, times and nonce. What stays here is the product's
+part: who the token names in our organisation (by username, else by e-mail; an account is never
+created from a token), the audit trail, and where sign-out goes.
+
+Configuration: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET (docs/operations.md, "Single sign-on").
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.flask_client import OAuth
+from flask import current_app
+from joserfc.errors import JoseError
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import User
+
+from . import audit, transaction
+from .errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+class SsoRefused(ServiceError):
+    status, code = 403, "sso_refused"
+
+
+class SsoUnavailable(ServiceError):
+    status, code = 503, "sso_unavailable"
+
+
+FAILED = ("Không xác nhận được đăng nhập từ hệ thống tài khoản của thành phố; hãy thử đăng nhập lại.",
+          "The sign-in from the city's account could not be verified; please try again.")
+
+
+def enabled() -> bool:
+    cfg = current_app.config
+    return bool(cfg.get("OIDC_ISSUER") and cfg.get("OIDC_CLIENT_ID"))
+
+
+def local_login_allowed() -> bool:
+    return bool(current_app.config.get("LOCAL_LOGIN", True))
+
+
+def _client():
+    """The Authlib client for the configured provider, made once per app and configuration."""
+    cfg = current_app.config
+    key = (cfg["OIDC_ISSUER"], cfg["OIDC_CLIENT_ID"], cfg.get("OIDC_CLIENT_SECRET"), cfg.get("OIDC_SCOPE"))
+    cached = current_app.extensions.get("sso_client")
+    if cached is None or cached[0] != key:
+        oauth = OAuth(current_app)
+        client = oauth.register(
+            "city", client_id=cfg["OIDC_CLIENT_ID"], client_secret=cfg.get("OIDC_CLIENT_SECRET") or None,
+            server_metadata_url=f"{cfg['OIDC_ISSUER']}/.well-known/openid-configuration",
+            client_kwargs={"scope": cfg.get("OIDC_SCOPE") or "openid profile email",
+                           "code_challenge_method": "S256", "timeout": 10})
+        cached = current_app.extensions["sso_client"] = (key, client)
+    return cached[1]
+
+
+def _metadata() -> dict:
+    try:
+        metadata = _client().load_server_metadata()
+    except Exception as exc:
+        log.warning("sso: discovery at %s failed: %s", current_app.config["OIDC_ISSUER"], exc)
+        raise SsoUnavailable("Hệ thống tài khoản của thành phố tạm thời không truy cập được; hãy thử lại sau "
+                             "hoặc đăng nhập bằng mật khẩu.",
+                             "The city's account service is unavailable; try again later.") from exc
+    # A discovery document naming another issuer would let that issuer's tokens in.
+    if metadata.get("issuer", "").rstrip("/") != current_app.config["OIDC_ISSUER"]:
+        log.warning("sso: discovery names issuer %r, configured %r", metadata.get("issuer"),
+                    current_app.config["OIDC_ISSUER"])
+        raise SsoUnavailable(*FAILED)
+    return metadata
+
+
+def begin(redirect_uri: str):
+    """The redirect to the provider; state, nonce and the PKCE verifier wait in the session."""
+    _metadata()
+    return _client().authorize_redirect(redirect_uri)
+
+
+@dataclass
+class Claims:
+    sub: str
+    username: str
+    email: str
+    email_verified: bool | None
+    id_token: str
+
+
+def finish(ip: str = "") -> tuple[User, Claims]:
+    """Check the provider's answer (the request's `code` and `state`) and find the person it names.
+
+    Refused: an error from the provider, a state that is not the one this browser was given, a code
+    the provider does not honour, an id token that is missing, badly signed, from another issuer or
+    audience, expired, or with another nonce; and a person who is not in the organisation or not active."""
+    _metadata()
+    leeway = int(current_app.config.get("OIDC_LEEWAY", 60))
+    try:
+        token = _client().authorize_access_token(leeway=leeway)
+    except (AuthlibBaseError, JoseError, ValueError, KeyError) as exc:
+        _refused(None, f"{type(exc).__name__}: {exc}", ip)
+        raise SsoRefused(*FAILED) from exc
+    except Exception as exc:
+        log.warning("sso: token exchange failed: %s", exc)
+        raise SsoUnavailable(*FAILED) from exc
+    info = token.get("userinfo")
+    if not token.get("id_token") or not info:
+        # Authlib validates the id token only when it has the nonce to compare: without both, refuse.
+        _refused(None, "no id token", ip)
+        raise SsoRefused(*FAILED)
+    claims = Claims(sub=str(info.get("sub") or ""), username=str(info.get("preferred_username") or "").strip(),
+                    email=str(info.get("email") or "").strip(), email_verified=info.get("email_verified"),
+                    id_token=token["id_token"])
+    user = match(claims)
+    if user is None or not user.active:
+        _refused(claims, "unknown person" if user is None else "inactive", ip)
+        who = claims.username or claims.email or claims.sub
+        raise SsoRefused(
+            f"Tài khoản {who} của thành phố chưa được gắn với người nào trong hệ thống đánh giá (hoặc đã "
+            "ngừng hoạt động). Hãy liên hệ cán bộ tổ chức của cơ quan để được thêm vào.",
+            f"The city account {who} does not match anyone in the evaluation system (or the person is no "
+            "longer active). Ask your agency's HR officer to add you.")
+    audit.record("sso_login_succeeded", actor=user, step=user.username,
+                 details={"ip": ip, "sub": claims.sub, "issuer": current_app.config["OIDC_ISSUER"],
+                          "matched_by": "username" if claims.username and claims.username == user.username
+                          else "email"})
+    return user, claims
+
+
+def match(claims: Claims) -> User | None:
+    """The person a token names: the username first, else the e-mail address when exactly one person
+    has it (and the provider did not say it is unverified). Nobody is created here."""
+    if claims.username:
+        user = db.session.scalars(select(User).where(User.username == claims.username)).first()
+        if user is not None:
+            return user
+    if claims.email and claims.email_verified is not False:
+        users = db.session.scalars(select(User).where(
+            func.lower(User.email) == claims.email.lower()).limit(2)).all()
+        if len(users) == 1:
+            return users[0]
+    return None
+
+
+def _refused(claims: Claims | None, reason: str, ip: str) -> None:
+    """Nothing of the attempt is kept but its audit row, written after the rollback."""
+    transaction.mark_failed()
+    transaction.keep_on_failure(lambda: audit.record(
+        "sso_login_refused", step=(claims.username or claims.email)[:64] if claims else None,
+        details={"ip": ip, "reason": reason[:300], **({"sub": claims.sub} if claims else {})}))
+
+
+def logout_url(id_token: str | None, post_logout_redirect_uri: str) -> str | None:
+    """Where to send the browser so that the provider ends its session too (RP-initiated logout), or
+    None when the provider has no end_session_endpoint (then only our session ends)."""
+    if not enabled():
+        return None
+    try:
+        metadata = _metadata()
+    except ServiceError:
+        return None
+    if not metadata.get("end_session_endpoint"):
+        return None
+    from urllib.parse import urlencode
+    params = {"post_logout_redirect_uri": post_logout_redirect_uri, "client_id": current_app.config["OIDC_CLIENT_ID"]}
+    if id_token:
+        params["id_token_hint"] = id_token
+    endpoint = metadata["end_session_endpoint"]
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"

@@ -1,0 +1,205 @@
+"""`python -m bench.completion`: what one task completion costs the app, beside the SpiffWorkflow floor
+measured in the same run (issue #13).
+
+A small synthetic city on PostgreSQL (`--db`, dropped and created again), its month opened, then:
+
+1. in process, one core: `--n` self-evaluations completed through the JSON API (the Flask test client,
+   the whole request: token, unit of work, projection, audit, commit); the process CPU per completion
+   (PostgreSQL's own CPU is not in it), the SQL statements per completion, and the same for the
+   HTML form (`POST /tasks/<id>`, parse + validate + complete);
+2. the raw floor on the same process and data: deserialize + complete + engine steps + serialize,
+   with the library's serializer and with the app's spec-less one, in process CPU time like the app's
+   figure; the ratio app / floor;
+3. with `--http`: gunicorn with `--workers` workers and `--clients` closed-loop clients, the p95 latency
+   beside the 100 ms target.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import event, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.__main__ import pct, recreate, say
+
+FORM = {"scores": {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 25, "II.2": 20, "II.3": 20},
+        "bonus": 0, "comment": "Hoàn thành tốt công việc được giao"}          # 85 points, staff scheme
+HTML_FORM = {"scores[I.1]": "5", "scores[I.2]": "5", "scores[I.3]": "5", "scores[I.4]": "5", "scores[II.1]": "25",
+             "scores[II.2]": "20", "scores[II.3]": "20", "bonus": "0", "comment": "Hoàn thành tốt"}
+
+
+class Statements:
+    """Counts the SQL statements the app's engine sends."""
+
+    def __init__(self, engine):
+        self.n = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args, **kwargs):
+        self.n += 1
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.completion", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/danhgia_bench_completion")
+    ap.add_argument("--people", type=int, default=3_000)
+    ap.add_argument("--units", type=int, default=60)
+    ap.add_argument("--period", default="2030-03")
+    ap.add_argument("--n", type=int, default=400, help="completions timed in process (JSON), and half as many HTML")
+    ap.add_argument("--floor-n", type=int, default=400)
+    ap.add_argument("--http", action="store_true", help="also time completions under gunicorn")
+    ap.add_argument("--profile", type=int, default=0, help="print the N costliest functions of the JSON completions")
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--completions", type=int, default=1_000)
+    args = ap.parse_args(argv)
+
+    url = args.db.replace("postgresql://", "postgresql+psycopg://", 1)
+    recreate(url)
+    instance_path = tempfile.mkdtemp(prefix="danhgia-bench-")
+    os.environ["INSTANCE_PATH"] = instance_path
+    from app import create_app
+    from app.extensions import db
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING", "WTF_CSRF_ENABLED": False})
+    out: dict = {}
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade()
+        from app.engine import helpers, specs
+        from app.models import HumanTask, User
+        from app.services import cycles, instances, schemes, transaction, versions
+
+        from . import city, floor
+        from . import http as httpbench
+
+        say(f"city: {args.people} people in {args.units} units; opening {args.period}")
+        city.build(db.engine, args.people, args.units)
+        with transaction.committed():
+            version = versions.sync_from_disk()
+        with transaction.committed():
+            cycles.open_month("HN", args.period, include_subunits=True)
+        loaded = specs.load(version)
+        sample = db.session.scalars(select(User).where(User.position_group == "staff").limit(1)).one()
+        scheme = schemes.for_unit(sample.unit, args.period)
+        calendar = helpers.calendar()
+        with helpers.pinned_calendar(calendar):
+            seed = instances.seed_data(sample, args.period, scheme)
+        rows = db.session.execute(
+            select(HumanTask.id, HumanTask.assignee_id).join(User, User.id == HumanTask.subject_id)
+            .where(HumanTask.status == "ready", HumanTask.step == "self_evaluation", User.position_group == "staff")
+            .order_by(HumanTask.unit_id, HumanTask.id).limit(args.n * 2 + args.completions + 200)).all()
+        transaction.discard()
+        tokens = httpbench.tokens_for(db.engine, [uid for _, uid in rows])
+
+    statements = Statements(_engine(app))
+    client = app.test_client()
+
+    def json_completion(task_id: int, uid: int) -> int:
+        resp = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": FORM},
+                           headers={"Authorization": f"Bearer {tokens[uid]}"})
+        return resp.status_code
+
+    jobs = list(rows)
+    warm, timed, html_jobs = jobs[:20], jobs[20:20 + args.n], jobs[20 + args.n:20 + args.n + args.n // 2]
+    for task_id, uid in warm:
+        json_completion(task_id, uid)
+    say(f"in process: {len(timed)} JSON completions")
+    statements.n = 0
+    profiler = None
+    if args.profile:
+        import cProfile
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    statuses = [json_completion(task_id, uid) for task_id, uid in timed]
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    if profiler is not None:
+        import pstats
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(args.profile)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile)
+    out["json"] = {"cpu_ms": 1000 * cpu / len(timed), "wall_ms": 1000 * wall / len(timed),
+                   "statements": statements.n / len(timed), "ok": statuses.count(200), "n": len(timed)}
+
+    say(f"in process: {len(html_jobs)} HTML form completions (signed in by session)")
+    html_cpu, html_statements, html_ok = 0.0, 0, 0
+    for task_id, uid in html_jobs:
+        browser = app.test_client()
+        with browser.session_transaction() as sess:
+            sess["_user_id"] = _session_id(app, uid)
+            sess["_fresh"] = True
+        statements.n = 0
+        c0 = time.process_time()
+        resp = browser.post(f"/tasks/{task_id}", data=HTML_FORM)
+        html_cpu += time.process_time() - c0
+        html_statements += statements.n
+        html_ok += resp.status_code == 302
+    out["html"] = {"cpu_ms": 1000 * html_cpu / max(len(html_jobs), 1),
+                   "statements": html_statements / max(len(html_jobs), 1), "ok": html_ok, "n": len(html_jobs)}
+
+    with app.app_context():
+        say(f"floor: load + complete + save, {args.floor_n} iterations each")
+        lib = floor.completion_rate(loaded, seed, FORM, calendar, args.floor_n, clock=time.process_time)
+        specless = floor.completion_rate(loaded, seed, FORM, calendar, args.floor_n, spec_less=True,
+                                         clock=time.process_time)
+    out["floor"] = {"library_ms": 1000 / lib, "specless_ms": 1000 / specless}
+
+    if args.http:
+        rest = jobs[20 + args.n + args.n // 2:]
+        say(f"gunicorn × {args.workers}, {args.clients} clients, {len(rest) - 100} completions (+100 warm-up)")
+        server = httpbench.Gunicorn(args.db, instance_path, args.workers)
+        try:
+            http_jobs = [(tokens[uid], tid, FORM) for tid, uid in rest]
+            httpbench.complete_all(server.port, http_jobs[:100], args.clients)
+            out["http"] = httpbench.complete_all(server.port, http_jobs[100:], args.clients, server.proc.pid)
+        finally:
+            server.stop()
+    report(out)
+    return 0
+
+
+def _engine(app):
+    from app.extensions import db
+    with app.app_context():
+        return db.engine
+
+
+def _session_id(app, uid: int) -> str:
+    from app.extensions import db
+    from app.models import User
+    with app.app_context():
+        user = db.session.get(User, uid)
+        return f"{user.id}:{user.session_version}"
+
+
+def report(out: dict) -> None:
+    j, h, f = out["json"], out["html"], out["floor"]
+    lines = ["", "| measure | result | target |", "|---|---|---|",
+             f"| app CPU per completion, JSON API, in process (one core) | **{j['cpu_ms']:.1f} ms** "
+             f"({j['ok']}/{j['n']} answered 200) | |",
+             f"| raw floor: load + complete + save, library serializer / spec-less | {f['library_ms']:.1f} / "
+             f"{f['specless_ms']:.1f} ms | |",
+             f"| app / library floor | **{j['cpu_ms'] / f['library_ms']:.2f}×** | ≤ 2× |",
+             f"| app / spec-less floor | {j['cpu_ms'] / f['specless_ms']:.2f}× | |",
+             f"| SQL statements per completion, JSON | {j['statements']:.1f} | |",
+             f"| app CPU per completion, HTML form (parse + complete + redirect) | {h['cpu_ms']:.1f} ms "
+             f"({h['ok']}/{h['n']} redirected), {h['statements']:.1f} statements | |"]
+    if "http" in out:
+        r = out["http"]
+        lines.append(f"| HTTP completions, gunicorn, closed loop: rate, p50 / p95 | {r['rate']:.0f}/s, "
+                     f"{pct(r['latencies'], 50):.0f} / **{pct(r['latencies'], 95):.0f} ms** | p95 ≤ 100 ms |")
+    print("\n".join(lines))
+    print(f"\n(load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; other jobs on the machine inflate "
+          "every figure, the floor included)")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

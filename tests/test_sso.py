@@ -1,0 +1,289 @@
+"""Single sign-on against a real OpenID provider: `oidc-provider-mock` runs as its own process (HTTP,
+discovery, JWKS, RS256-signed id tokens); the app talks to it as it would to the city's provider.
+
+The browser's part is played by hand: the app's redirect is checked (PKCE S256, state, nonce), the
+provider's consent form is posted with `requests`, and its redirect back is followed into the app."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent
+from app.services import sso
+
+from .conftest import csrf_token, user
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_provider(*args) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = dict(os.environ, NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1",
+                             "--port", str(port), *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{url}/.well-known/openid-configuration", timeout=2).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the OpenID provider did not start")
+        time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def provider():
+    proc, url = _start_provider()
+    yield url
+    _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def expiring_provider():
+    """Issues id tokens that expired ten minutes before they were issued (beyond any clock leeway)."""
+    proc, url = _start_provider("--token-max-age=-600")
+    yield url
+    _stop(proc)
+
+
+def _person(provider_url: str, sub: str, **claims) -> str:
+    assert requests.put(f"{provider_url}/users/{sub}", json=claims, timeout=10).status_code == 204
+    return sub
+
+
+@pytest.fixture()
+def city(ctx, provider):
+    ctx.config.update(OIDC_ISSUER=provider, OIDC_CLIENT_ID="danhgia", OIDC_CLIENT_SECRET="s3cret", OIDC_LEEWAY=60)
+    yield provider
+    ctx.config.update(OIDC_ISSUER="", OIDC_CLIENT_ID="", OIDC_CLIENT_SECRET="", LOCAL_LOGIN=True)
+    ctx.extensions.pop("sso_client", None)
+
+
+def _to_provider(client, provider_url: str) -> str:
+    resp = client.get("/login/sso?next=/notifications")
+    assert resp.status_code == 302
+    location = resp.headers["Location"]
+    assert location.startswith(f"{provider_url}/oauth2/authorize?")
+    query = parse_qs(urlparse(location).query)
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) >= 43
+    assert len(query["state"][0]) >= 20 and len(query["nonce"][0]) >= 20
+    assert query["client_id"] == ["danhgia"] and "openid" in query["scope"][0].split()
+    return location
+
+
+def _consent(authorize_url: str, sub: str) -> str:
+    """The provider's consent form, posted as the person `sub`: returns the app's callback path."""
+    resp = requests.post(authorize_url, data={"sub": sub}, allow_redirects=False, timeout=10)
+    assert resp.status_code == 302, resp.text[:300]
+    back = urlparse(resp.headers["Location"])
+    assert back.path == "/login/sso/callback"
+    return f"{back.path}?{back.query}"
+
+
+def sign_in(client, provider_url: str, sub: str):
+    return client.get(_consent(_to_provider(client, provider_url), sub))
+
+
+def _signed_in_as(client) -> str | None:
+    resp = client.get("/api/v1/tasks")              # no token: the session does not count for the API
+    assert resp.status_code == 401
+    page = client.get("/")
+    if page.status_code != 200:
+        return None
+    return page.get_data(as_text=True)
+
+
+def _events(action):
+    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+
+
+def test_the_login_page_offers_the_city_account_only_when_configured(client, ctx, provider):
+    assert "/login/sso" not in client.get("/login").get_data(as_text=True)
+    assert client.get("/login/sso").status_code == 404
+    ctx.config.update(OIDC_ISSUER=provider, OIDC_CLIENT_ID="danhgia")
+    try:
+        page = client.get("/login").get_data(as_text=True)
+        assert "/login/sso" in page and "Đăng nhập bằng tài khoản của thành phố" in page
+    finally:
+        ctx.config.update(OIDC_ISSUER="", OIDC_CLIENT_ID="")
+
+
+def test_sign_in_by_username(client, city):
+    _person(city, "city-0001", preferred_username="ttb", email="someone.else@hanoi.gov.vn")
+    resp = sign_in(client, city, "city-0001")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/notifications"
+    page = _signed_in_as(client)
+    assert page is not None and "Trần Thị Bình" in page
+    event = _events("sso_login_succeeded")[-1]
+    assert event.actor_id == user("ttb").id and event.details["sub"] == "city-0001"
+    assert event.details["matched_by"] == "username" and event.details["issuer"] == city
+
+
+def test_sign_in_by_email(client, city):
+    hve = user("hve")
+    hve.email = "Hoang.Van.E@hanoi.gov.vn"
+    db.session.commit()
+    _person(city, "city-0002", email="hoang.van.e@hanoi.gov.vn", email_verified=True)
+    assert sign_in(client, city, "city-0002").status_code == 302
+    assert _events("sso_login_succeeded")[-1].actor_id == hve.id
+    assert _events("sso_login_succeeded")[-1].details["matched_by"] == "email"
+
+
+def test_unknown_person_is_refused_and_nobody_is_created(client, city):
+    from app.models import User
+    people = db.session.scalar(select(db.func.count()).select_from(User))
+    _person(city, "city-9999", preferred_username="nguoila", email="nguoi.la@hanoi.gov.vn")
+    resp = sign_in(client, city, "city-9999")
+    assert resp.status_code == 403
+    body = resp.get_data(as_text=True)
+    assert "nguoila" in body and "chưa được gắn với người nào" in body
+    assert _signed_in_as(client) is None
+    assert db.session.scalar(select(db.func.count()).select_from(User)) == people
+    refused = _events("sso_login_refused")[-1]
+    assert refused.actor_id is None and refused.step == "nguoila" and refused.details["reason"] == "unknown person"
+
+
+def test_an_unverified_email_matches_nobody(client, city):
+    hve = user("hve")
+    hve.email = "hve.unverified@hanoi.gov.vn"
+    db.session.commit()
+    _person(city, "city-0003", email="hve.unverified@hanoi.gov.vn", email_verified=False)
+    assert sign_in(client, city, "city-0003").status_code == 403
+    assert _signed_in_as(client) is None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_tampered_id_token_is_refused(client, ctx, city, monkeypatch):
+    """Someone between the app and the provider rewrites the id token to name the administrator: the
+    signature no longer matches the provider's key."""
+    _person(city, "city-0004", preferred_username="hve")
+    client_app = sso._client()
+    real_fetch = client_app.fetch_access_token
+
+    def tampered(**params):
+        token = real_fetch(**params)
+        header, payload, signature = token["id_token"].split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        assert claims["preferred_username"] == "hve"
+        claims["preferred_username"] = "admin"
+        token["id_token"] = ".".join([header, _b64(json.dumps(claims).encode()), signature])
+        return token
+
+    monkeypatch.setattr(client_app, "fetch_access_token", tampered)
+    resp = sign_in(client, city, "city-0004")
+    assert resp.status_code == 403 and "Không xác nhận được đăng nhập" in resp.get_data(as_text=True)
+    assert _signed_in_as(client) is None
+    assert not [e for e in _events("sso_login_succeeded")]
+    assert "Signature" in _events("sso_login_refused")[-1].details["reason"]
+
+
+def test_an_expired_id_token_is_refused(client, ctx, city, expiring_provider):
+    ctx.config["OIDC_ISSUER"] = expiring_provider
+    _person(expiring_provider, "city-0005", preferred_username="ttb")
+    resp = sign_in(client, expiring_provider, "city-0005")
+    assert resp.status_code == 403
+    assert _signed_in_as(client) is None
+    assert "Expired" in _events("sso_login_refused")[-1].details["reason"]
+
+
+def test_a_state_that_is_not_this_browsers_is_refused(client, ctx, city):
+    _person(city, "city-0006", preferred_username="ttb")
+    callback = _consent(_to_provider(client, city), "city-0006")
+    forged = callback.replace("state=", "state=x")
+    assert client.get(forged).status_code == 403
+    assert _signed_in_as(client) is None
+    # another browser (no state in its session) bringing this browser's code is refused too
+    other = ctx.test_client()
+    assert other.get(callback).status_code == 403
+    assert _signed_in_as(other) is None
+    assert "State" in _events("sso_login_refused")[-1].details["reason"]
+
+
+def test_the_provider_refusing_is_refused(client, city):
+    location = _to_provider(client, city)
+    resp = requests.post(location, data={"action": "deny"}, allow_redirects=False, timeout=10)
+    back = urlparse(resp.headers["Location"])
+    assert "error=access_denied" in back.query
+    assert client.get(f"{back.path}?{back.query}").status_code == 403
+    assert _signed_in_as(client) is None
+
+
+def test_sign_out_ends_both_sessions(client, city):
+    _person(city, "city-0007", preferred_username="ttb")
+    assert sign_in(client, city, "city-0007").status_code == 302
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    resp = client.post("/logout", data={"csrf_token": token})
+    assert resp.status_code == 302
+    end = urlparse(resp.headers["Location"])
+    assert f"{end.scheme}://{end.netloc}" == city and end.path == "/oauth2/end_session"
+    query = parse_qs(end.query)
+    assert query["post_logout_redirect_uri"] == ["http://localhost/login"] and query["client_id"] == ["danhgia"]
+    hint = query["id_token_hint"][0]
+    claims = json.loads(base64.urlsafe_b64decode(hint.split(".")[1] + "=="))
+    assert claims["sub"] == "city-0007" and claims["aud"] in ("danhgia", ["danhgia"])
+    assert _signed_in_as(client) is None                     # ours ended before going to the provider
+    page = requests.get(resp.headers["Location"], timeout=10)
+    assert page.status_code == 200
+    confirm = requests.post(f"{city}/oauth2/end_session/confirm",
+                            data={"redirect_uri": "http://localhost/login"}, allow_redirects=False, timeout=10)
+    assert confirm.status_code == 302 and confirm.headers["Location"] == "http://localhost/login"
+
+
+def test_a_password_sign_in_signs_out_locally_only(client, city):
+    from .test_pages import login
+    login(client, "ttb")
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    resp = client.post("/logout", data={"csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
+
+
+def test_local_passwords_switched_off(client, ctx, city):
+    token = csrf_token(client.get("/login").get_data(as_text=True))   # a form fetched before the switch
+    ctx.config["LOCAL_LOGIN"] = False
+    page = client.get("/login")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'type="password"' not in html and "/login/sso" in html
+    resp = client.post("/login", data={"username": "ttb", "password": "DanhGia@2026", "csrf_token": token})
+    assert resp.status_code == 403 and _signed_in_as(client) is None
+    assert client.post("/api/v1/auth/token", json={"username": "ttb", "password": "DanhGia@2026"}).status_code == 403
+    assert not _events("login_succeeded")
+    _person(city, "city-0008", preferred_username="ttb")
+    assert sign_in(client, city, "city-0008").status_code == 302          # the city's account still works
+    assert _signed_in_as(client) is not None
+
+
+def test_provider_unreachable_is_a_clear_503(client, ctx, city):
+    ctx.config["OIDC_ISSUER"] = f"http://127.0.0.1:{_free_port()}"
+    resp = client.get("/login/sso")
+    assert resp.status_code == 503 and "tạm thời không truy cập được" in resp.get_data(as_text=True)
