@@ -93,6 +93,14 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(days=1),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Evidence (minh chứng): per-file and per-record limits; files on disk under EVIDENCE_ROOT (default
+        # <instance>/evidence) or in an S3-compatible bucket when EVIDENCE_S3_BUCKET is set
+        # (app/services/evidence_storage.py).
+        "EVIDENCE_MAX_FILE_MB": float(os.environ.get("EVIDENCE_MAX_FILE_MB", "20")),
+        "EVIDENCE_MAX_TOTAL_MB": float(os.environ.get("EVIDENCE_MAX_TOTAL_MB", "100")),
+        "EVIDENCE_ROOT": os.environ.get("EVIDENCE_ROOT", ""),
+        **{f"EVIDENCE_S3_{k}": os.environ.get(f"EVIDENCE_S3_{k}", "")
+           for k in ("BUCKET", "ENDPOINT", "REGION", "PREFIX", "ACCESS_KEY", "SECRET_KEY")},
         "PROCESSES_DIR": str(Path(__file__).resolve().parent.parent / "processes"),
         "FORMS_DIR": str(Path(__file__).resolve().parent.parent / "forms"),
     }

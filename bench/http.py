@@ -87,7 +87,10 @@ class Gunicorn:
     def __init__(self, database_url: str, instance_path: str, workers: int):
         self.port = _free_port()
         env = dict(os.environ, DATABASE_URL=database_url, INSTANCE_PATH=instance_path,
-                   SECRET_KEY="bench-secret-key", SMTP_HOST="")
+                   SECRET_KEY="bench-secret-key", SMTP_HOST="",
+                   # stderr is a pipe nobody reads while the clients run: a log line per completion would
+                   # fill it and block the workers
+                   LOG_LEVEL="WARNING")
         self.proc = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
              "--timeout", "120", "--log-level", "warning", "app:create_app()"],

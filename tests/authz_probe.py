@@ -1,6 +1,8 @@
 """Shared set-up for the authorization matrix: people in every role and an evaluation to poke at."""
 from __future__ import annotations
 
+import io
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -26,6 +28,11 @@ def scenario(client) -> dict:
     review = db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("ttb").id,
                                                         HumanTask.step == "review")).one()
     version = db.session.scalars(select(ProcessVersion)).first()
+    upload = client.post(f"/api/v1/instances/{review.instance_id}/evidence", headers=ttb.headers,
+                         data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "minh-chung.pdf")},
+                         content_type="multipart/form-data")
+    assert upload.status_code == 201, upload.get_json()
     return {"instance_id": review.instance_id, "task_id": review.id, "version_id": version.id,
+            "evidence_id": upload.get_json()["id"],
             "filter_id": 1, "draft_id": 1, "code": "hanoi-monthly", "name": "review.json",
             "op": "suspend", "filename": "app.css"}

@@ -69,6 +69,8 @@ GET = {
     # and test_ops checks that another network is refused
     "ops.healthz": ("public", ""), "ops.readyz": ("public", ""), "ops.metrics": ("public", ""),
     "sso.start": ("sso_off", ""), "sso.callback": ("sso_off", ""),
+    "monitor.evidence_download": ("record", ""), "api.evidence_download": ("record", ""),
+    "api.evidence_add": ("record", ""), "api.comment_add": ("record", ""),
 }
 # Writes: who must be refused. "any" = every signed-in person may call it (their own data only).
 WRITE = {
@@ -86,6 +88,8 @@ WRITE = {
     "api.instance_terminate": "hr", "api.plan_add_item": "any",
     "account.activate": "public", "account.reset": "public", "account.forgot": "public",
     "account.print_codes": "hr", "account.send_mail": "hr", "transfers.transfer_page": "hr",
+    **{e: "chain" for e in ("monitor.evidence_upload", "monitor.evidence_link", "monitor.evidence_withdraw",
+                            "monitor.comment_add", "api.evidence_add", "api.comment_add")},
     **{e: "designer" for e in ("designer.create_draft", "designer.discard", "designer.dmn", "designer.save_file",
                                 "designer.delete_file", "designer.form_editor", "designer.new_form",
                                 "designer.publish", "designer.test_run", "designer.upload", "designer.validate",
@@ -135,7 +139,8 @@ def test_get_matrix(ctx, client):
 
 
 ALLOWED_WRITERS = {"hr": {"hr", "admin"}, "admin": {"admin"}, "designer": {"designer", "admin"},
-                   "subject": {"subject"}, "manager": {"manager", "decider", "admin"}, "assignee": {"manager"}}
+                   "subject": {"subject"}, "manager": {"manager", "decider", "admin"}, "assignee": {"manager"},
+                   "chain": {"subject", "manager", "decider"}}     # a record's evidence and comments
 
 
 @pytest.mark.parametrize("role", ["anonymous", "other_staff", "designer", "subject"])

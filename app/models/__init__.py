@@ -4,6 +4,7 @@ from .audit import AuditEvent, Notification
 from .drafts import TaskDraft
 from .designer import ProcessDraft
 from .evaluation import EvaluationRecord
+from .evidence import Comment, Evidence
 from .mail import OutgoingMail
 from .monitor import SavedFilter
 from .plans import PlanItem
@@ -13,5 +14,7 @@ from .summary import OverdueSnapshot, RecordSummary, RecordSummaryDelta, RecordU
 from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
-__all__ = ["AgencyMonth", "AccountToken", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme", "SchemeAssignment", "ApiToken", "AuditEvent", "EvaluationRecord", "HumanTask", "Notification", "OutgoingMail", "PlanItem",
-           "ProcessDraft", "ProcessInstance", "ProcessVersion", "OverdueSnapshot", "RecordSummary", "RecordSummaryDelta", "RecordUnitSummary", "SavedFilter", "Unit", "User", "UserPreference"]
+__all__ = ["AgencyMonth", "AccountToken", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme",
+           "SchemeAssignment", "ApiToken", "AuditEvent", "Comment", "EvaluationRecord", "Evidence", "HumanTask",
+           "Notification", "OutgoingMail", "PlanItem", "ProcessDraft", "ProcessInstance", "ProcessVersion", "OverdueSnapshot",
+           "RecordSummary", "RecordSummaryDelta", "RecordUnitSummary", "SavedFilter", "Unit", "User", "UserPreference"]

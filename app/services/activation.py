@@ -172,6 +172,35 @@ def send_activations(unit_code: str | None = None) -> dict:
     return counts
 
 
+def pending_page(viewer: User, chosen: str = "") -> dict:
+    """The HR page of people without a password: the units in the viewer's scope, the first 500 of
+    the chosen unit's subtree (or the whole scope), how many in all, and who has a code or link open."""
+    scope = hr_units(viewer)
+    units_q = select(Unit).order_by(Unit.code)
+    if scope is not None:
+        units_q = units_q.where(Unit.id.in_(scope))
+    units = db.session.scalars(units_q).all()
+    unit_ids = scope
+    if chosen:
+        unit = next((u for u in units if u.code == chosen), None)
+        unit_ids = set(unit.subtree_ids()) if unit else set()     # the units listed are in scope already
+    total = db.session.scalar(pending_query(unit_ids).with_only_columns(func.count(User.id)).order_by(None))
+    people = db.session.scalars(pending_query(unit_ids).limit(500)).all()
+    open_codes = dict(db.session.execute(
+        select(AccountToken.user_id, func.max(AccountToken.channel)).where(
+            AccountToken.user_id.in_([p.id for p in people]), AccountToken.purpose == "activation",
+            AccountToken.used_at.is_(None), AccountToken.expires_at > _now())
+        .group_by(AccountToken.user_id)).all()) if people else {}
+    return {"people": people, "total": total, "units": units, "open_codes": open_codes}
+
+
+def send_activations_to(actor: User, user_ids: list[int]) -> int:
+    """Queue an activation mail for the chosen people (at most 500) in the actor's scope; how many."""
+    people = db.session.scalars(pending_query(hr_units(actor)).where(User.id.in_(user_ids[:500]))).all() \
+        if user_ids else []
+    return sum(send_activation(p, actor) for p in people)
+
+
 def hr_units(actor: User) -> set[int] | None:
     """The units whose people an HR officer handles (None: an administrator, everywhere)."""
     if access.is_admin(actor):

@@ -13,6 +13,11 @@ from app.models import CalendarDay, User
 from app.rules.workdays import WorkCalendar
 
 from . import audit, refcache
+
+
+def days() -> list[CalendarDay]:
+    """The configured days (holidays moved, working Saturdays), newest first."""
+    return db.session.scalars(select(CalendarDay).order_by(CalendarDay.day.desc())).all()
 from .errors import Invalid
 
 KINDS = {"off": N_("Ngày nghỉ bù / nghỉ thêm"), "work": N_("Ngày làm việc bù")}  # the page shows them translated

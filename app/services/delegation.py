@@ -13,6 +13,17 @@ from . import access, audit
 from .errors import Forbidden, Invalid, NotFound
 
 
+def listing(viewer: User) -> tuple[list[Delegation], list[Appointment]]:
+    """The delegations `viewer` may see (all for an administrator, else theirs either way) and, for
+    an administrator, the acting appointments."""
+    query = select(Delegation).order_by(Delegation.start.desc())
+    admin = access.is_admin(viewer)
+    if not admin:
+        query = query.where((Delegation.principal_id == viewer.id) | (Delegation.deputy_id == viewer.id))
+    appointments = db.session.scalars(select(Appointment).order_by(Appointment.start.desc())).all() if admin else []
+    return db.session.scalars(query).all(), appointments
+
+
 def _user(username: str, field: str) -> User:
     user = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
     if user is None:

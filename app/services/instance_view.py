@@ -212,6 +212,11 @@ def describe(event: AuditEvent) -> str:
         return str(d.get("reason", ""))
     if a == "appeal_submitted":
         return str(d.get("reason", ""))
+    if a in ("evidence_added", "evidence_replaced", "evidence_deleted"):      # what people typed: any language
+        return str(d.get("name", ""))
+    if a == "comment_added":
+        body = str(d.get("body", ""))
+        return body if len(body) <= 140 else body[:139] + "…"
     return ""
 
 

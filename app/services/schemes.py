@@ -37,6 +37,18 @@ def ensure_seeded() -> None:
         pass
 
 
+def overview() -> dict:
+    """What the schemes page lists: every scheme version, the assignments, the agencies to assign to."""
+    return {"schemes": db.session.scalars(select(Scheme).order_by(Scheme.code, Scheme.version)).all(),
+            "assignments": db.session.scalars(select(SchemeAssignment)
+                                              .order_by(SchemeAssignment.effective_from)).all(),
+            "units": db.session.scalars(select(Unit).where(Unit.is_agency.is_(True)).order_by(Unit.code)).all()}
+
+
+def unit_by_code(code: str) -> Unit | None:
+    return db.session.scalars(select(Unit).where(Unit.code == code)).first()
+
+
 def latest(code: str, period: str | None = None) -> Scheme:
     query = select(Scheme).where(Scheme.code == code)
     if period:

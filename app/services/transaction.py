@@ -32,6 +32,7 @@ _FAILED = "transaction_failed"
 _KEEP = "transaction_keep_on_failure"
 _WROTE = "transaction_wrote"
 _DEPTH = "transaction_depth"
+_AFTER = "transaction_after_commit"
 
 
 def mark_failed() -> None:
@@ -54,6 +55,12 @@ def kept(write: Callable[[], None]) -> None:
     the answer is a 401)."""
     write()
     keep_on_failure(write)
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run `action` once the current transaction is committed, never if it is rolled back: for what
+    cannot be undone, such as removing a stored file whose row the transaction marks withdrawn."""
+    db.session.info.setdefault(_AFTER, []).append(action)
 
 
 def wrote() -> bool:
@@ -81,10 +88,16 @@ def committed() -> Iterator[None]:
 def _finish(rollback: bool) -> None:
     session = db.session
     keep = session.info.pop(_KEEP, [])
+    after = session.info.pop(_AFTER, [])
     session.info.pop(_FAILED, None)
     session.info.pop(_WROTE, None)
     if not rollback:
         session.commit()
+        for action in after:
+            try:
+                action()
+            except Exception:  # the transaction is committed: a failed clean-up is logged, not raised
+                log.exception("an action after the commit failed")
         return
     session.rollback()
     for write in keep:
@@ -101,6 +114,7 @@ def discard() -> None:
     simulation, a test run) and for the error handlers. Nothing written is kept."""
     session = db.session
     session.info.pop(_KEEP, None)
+    session.info.pop(_AFTER, None)
     session.info.pop(_FAILED, None)
     session.info.pop(_WROTE, None)
     session.rollback()

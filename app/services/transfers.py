@@ -14,6 +14,19 @@ from app.models import Unit, User
 from . import access, membership
 from .errors import Forbidden, Invalid
 
+
+def page(viewer: User) -> dict:
+    """The transfer page's lists: every unit, and the last transfers the viewer's scope covers."""
+    from app.models import AuditEvent
+    units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+    recent = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")
+                                .order_by(AuditEvent.id.desc()).limit(20)).all()
+    scope = None if access.is_admin(viewer) else access.hr_scope(viewer)
+    if scope is not None:
+        recent = [e for e in recent if (e.details or {}).get("from_unit_id") in scope
+                  or (e.details or {}).get("to_unit_id") in scope]
+    return {"units": units, "recent": recent, "names": {u.id: u.code for u in units}}
+
 log = logging.getLogger(__name__)
 
 

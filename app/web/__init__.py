@@ -98,6 +98,10 @@ def register(app: Flask) -> None:
                           "Something went wrong; nothing was changed.")):
         app.register_error_handler(code, _http_error(code, vi, en))
 
+    # Before every other hook (CSRF included): they read the body, under the limit in force when they do.
+    from .monitor.discussion import raise_upload_limit
+    app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
+
     @app.before_request
     def refuse_nul_bytes():
         # PostgreSQL cannot store NUL in text; refuse it up front instead of failing deep inside.

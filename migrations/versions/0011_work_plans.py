@@ -1,7 +1,7 @@
 """Work plans: the month's registered work items per evaluation (issue #14).
 
 Revision ID: 0011_work_plans
-Revises: 0011_record_summary (re-chained at the merge of main)
+Revises: 0012_evidence (re-chained at the merges of main)
 """
 import copy
 from datetime import datetime, timezone
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0011_work_plans"
-down_revision = "0011_record_summary"
+down_revision = "0012_evidence"
 branch_labels = None
 depends_on = None
 

@@ -5,11 +5,8 @@ from flask import (Blueprint, Response, abort, flash, redirect, render_template,
                    url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import i18n
-from app.extensions import db
-from app.models import Appointment, CalendarDay, Delegation, Scheme, SchemeAssignment, Unit
 from app.services import access, auditlog, calendar, delegation, schemes
 from app.services.errors import ServiceError
 
@@ -62,7 +59,7 @@ def calendar_page():
             return redirect(url_for("admin.calendar_page"))
         except ServiceError as exc:
             error = exc
-    days = db.session.scalars(select(CalendarDay).order_by(CalendarDay.day.desc())).all()
+    days = calendar.days()
     return render_template("admin/calendar.html", days=days, kinds=calendar.KINDS, error=error,
                            field_errors=_errors(error) if error else {}), (error.status if error else 200)
 
@@ -72,7 +69,7 @@ def calendar_page():
 def scheme_list():
     error = None
     if request.method == "POST":
-        unit = db.session.scalars(select(Unit).where(Unit.code == request.form.get("unit", ""))).first()
+        unit = schemes.unit_by_code(request.form.get("unit", ""))
         try:
             if unit is None:
                 raise ServiceError("Không tìm thấy đơn vị.", "No such unit.")
@@ -82,10 +79,7 @@ def scheme_list():
         except (ServiceError, ValueError) as exc:
             error = exc if isinstance(exc, ServiceError) else ServiceError(
                 "Kỳ áp dụng phải có dạng YYYY-MM.", "The period must be YYYY-MM.")
-    rows = db.session.scalars(select(Scheme).order_by(Scheme.code, Scheme.version)).all()
-    assignments = db.session.scalars(select(SchemeAssignment).order_by(SchemeAssignment.effective_from)).all()
-    units = db.session.scalars(select(Unit).where(Unit.is_agency.is_(True)).order_by(Unit.code)).all()
-    return render_template("admin/schemes.html", schemes=rows, assignments=assignments, units=units,
+    return render_template("admin/schemes.html", **schemes.overview(),
                            error=error), (error.status if error else 200)
 
 
@@ -152,11 +146,7 @@ def delegations():
             return redirect(url_for("admin.delegations"))
         except ServiceError as exc:
             error = exc
-    query = select(Delegation).order_by(Delegation.start.desc())
-    if not access.is_admin(current_user):
-        query = query.where((Delegation.principal_id == current_user.id) | (Delegation.deputy_id == current_user.id))
-    appointments = db.session.scalars(select(Appointment).order_by(Appointment.start.desc())).all() \
-        if access.is_admin(current_user) else []
-    return render_template("admin/delegations.html", rows=db.session.scalars(query).all(), appointments=appointments,
+    rows, appointments = delegation.listing(current_user)
+    return render_template("admin/delegations.html", rows=rows, appointments=appointments,
                            error=error, field_errors=_errors(error) if error else {},
                            is_admin=access.is_admin(current_user)), (error.status if error else 200)

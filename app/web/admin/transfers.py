@@ -4,11 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app import i18n
-from app.extensions import db
-from app.models import AuditEvent, Unit
 from app.services import access, transfers
 from app.services.errors import Forbidden, Invalid
 
@@ -38,13 +35,6 @@ def transfer_page():
             flash(_("Đã ghi nhận điều chuyển %(name)s sang %(unit)s.", name=person.full_name,
                     unit=person.unit.code), "success")
             return redirect(url_for("transfers.transfer_page"))
-    units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
-    recent = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")
-                                .order_by(AuditEvent.id.desc()).limit(20)).all()
-    scope = None if access.is_admin(current_user) else access.hr_scope(current_user)
-    if scope is not None:
-        recent = [e for e in recent if (e.details or {}).get("from_unit_id") in scope
-                  or (e.details or {}).get("to_unit_id") in scope]
-    names = {u.id: u.code for u in units}
-    return render_template("admin/transfers.html", units=units, recent=recent, names=names, error=error,
+    lists = transfers.page(current_user)
+    return render_template("admin/transfers.html", **lists, error=error,
                            field_errors=field_errors, form=request.form), status

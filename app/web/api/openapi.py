@@ -214,3 +214,7 @@ SPEC = {
 from .openapi_monitor import paths as _monitor_paths
 
 SPEC["paths"].update(_monitor_paths(_op, _q, _p, PERIOD_FIELD, unit=UNIT, reason=REASON, write=_write, xlsx=XLSX))
+
+from .openapi_evidence import paths as _evidence_paths
+
+SPEC["paths"].update(_evidence_paths(_op, _p, _errors))

@@ -239,3 +239,4 @@ def plan_add_item(username, period):
 
 
 from . import monitor  # noqa: F401  (dashboard, lists and operations: issue #5)
+from . import evidence  # noqa: F401  (evidence and comments: issue #14)

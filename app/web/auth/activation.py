@@ -15,11 +15,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from app import i18n
-from app.extensions import db
-from app.models import AccountToken, Unit, User
 from app.services import activation
 from app.services.errors import Invalid, ServiceError
 
@@ -81,25 +78,8 @@ def forgot():
 @bp.route("/hr/activation")
 @login_required
 def pending():
-    scope = activation.hr_units(current_user)
-    units_q = select(Unit).order_by(Unit.code)
-    if scope is not None:
-        units_q = units_q.where(Unit.id.in_(scope))
-    units = db.session.scalars(units_q).all()
     chosen = request.args.get("unit", "")
-    unit_ids = scope
-    if chosen:
-        unit = next((u for u in units if u.code == chosen), None)
-        unit_ids = set(unit.subtree_ids()) if unit else set()     # the units listed are in scope already
-    total = db.session.scalar(activation.pending_query(unit_ids).with_only_columns(func.count(User.id)).order_by(None))
-    people = db.session.scalars(activation.pending_query(unit_ids).limit(500)).all()
-    open_codes = dict(db.session.execute(
-        select(AccountToken.user_id, func.max(AccountToken.channel)).where(
-            AccountToken.user_id.in_([p.id for p in people]), AccountToken.purpose == "activation",
-            AccountToken.used_at.is_(None), AccountToken.expires_at > activation._now())
-        .group_by(AccountToken.user_id)).all()) if people else {}
-    return render_template("account/pending.html", people=people, total=total, units=units, chosen=chosen,
-                           open_codes=open_codes)
+    return render_template("account/pending.html", **activation.pending_page(current_user, chosen), chosen=chosen)
 
 
 @bp.route("/hr/activation/codes", methods=["POST"])
@@ -118,9 +98,7 @@ def print_codes():
 @login_required
 def send_mail():
     actor = current_user._get_current_object()
-    scope = activation.hr_units(actor)
     ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
-    people = db.session.scalars(activation.pending_query(scope).where(User.id.in_(ids[:500]))).all() if ids else []
-    queued = sum(activation.send_activation(p, actor) for p in people)
+    queued = activation.send_activations_to(actor, ids)
     flash(_("Đã xếp %(n)s thư kích hoạt vào hàng đợi gửi.", n=queued), "success")
     return redirect(url_for("account.pending", unit=request.form.get("unit", "")))

@@ -96,7 +96,8 @@ def instance_page(instance_id):
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
                            can_mark=can_mark, monitor=instance_view.extras(current_user, instance),
-                           page=record_page.extras(instance, record))
+                           page=record_page.extras(instance, record),
+                           discussion=discussion.panel(current_user, instance))
 
 
 @bp.route("/instances/<int:instance_id>/diagram.json")
@@ -222,3 +223,6 @@ def rollup_report():
         report, error = None, exc
     return render_template("monitor/rollup.html", report=report, error=error, values=values,
                            units=sorted(units, key=lambda u: u.code)), (error.status if error else 200)
+
+
+from . import discussion
