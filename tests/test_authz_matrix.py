@@ -74,7 +74,7 @@ GET = {
 }
 # Writes: who must be refused. "any" = every signed-in person may call it (their own data only).
 WRITE = {
-    "auth.login": "public", "auth.logout": "any", "auth.logout_everywhere": "any", "auth.change_password": "any",
+    "auth.login": "public", "auth.switch_language": "public", "auth.logout": "any", "auth.logout_everywhere": "any", "auth.change_password": "any",
     "auth.preferences": "any", "tasks.notifications": "any", "tasks.task_page": "assignee",
     "tasks.save_draft": "assignee", "admin.calendar_page": "admin", "admin.scheme_list": "admin",
     "admin.scheme_edit": "admin", "admin.delegations": "any", "monitor.open_month": "hr",

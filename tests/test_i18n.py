@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import forms, i18n
 from app.extensions import db
-from app.models import HumanTask, Notification, OutgoingMail
+from app.models import HumanTask, Notification, OutgoingMail, UserPreference
 from app.services import cycles, mail, notifications, preferences
 
 from .conftest import PERIOD, csrf_token, user
@@ -28,7 +28,7 @@ def mail_enabled(ctx, monkeypatch):
 def test_vietnamese_by_default_and_english_by_switch(client):
     page = client.get("/login").get_data(as_text=True)
     assert '<html lang="vi"' in page and "<title>Đăng nhập</title>" in page and ">Tên đăng nhập</label>" in page
-    assert 'href="/language/en?next=/login"' in page and ">English</a>" in page
+    assert 'action="/language/en"' in page and 'name="next" value="/login"' in page and ">English</button>" in page
 
     resp = client.get("/language/en?next=/login")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
@@ -41,8 +41,18 @@ def test_vietnamese_by_default_and_english_by_switch(client):
     login(client, "nva")
     inbox = client.get("/").get_data(as_text=True)
     assert "<title>My tasks</title>" in inbox and ">Sign out (nva)</button>" in inbox
+    # a GET (a shared link) switches this browser only: nothing is written on a GET
     client.get("/language/vi?next=/")
-    assert preferences.language_of(user("nva")) == "vi"
+    assert preferences.language_of(user("nva")) == "vi" and db.session.get(UserPreference, user("nva").id) is None
+    client.get("/language/en?next=/")
+    resp = client.post("/language/vi", data={"csrf_token": csrf_token(inbox), "next": "/"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/")
+    db.session.expire_all()
+    assert db.session.get(UserPreference, user("nva").id).language == "vi"
+    # the switch is a form like any other: without its CSRF token it is refused and writes nothing
+    assert client.post("/language/en", data={"next": "/"}).status_code == 400
+    db.session.expire_all()
+    assert db.session.get(UserPreference, user("nva").id).language == "vi"
     assert "<title>Việc của tôi</title>" in client.get("/").get_data(as_text=True)
     # an outside redirect target is refused
     assert not client.get("/language/en?next=https://evil.example/").headers["Location"].startswith("https://evil")

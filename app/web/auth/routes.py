@@ -98,15 +98,16 @@ def change_password():
     return render_template("auth/password.html", error=error, field_errors=field_errors), (422 if error else 200)
 
 
-@bp.route("/language/<code>")
+@bp.route("/language/<code>", methods=["GET", "POST"])
 def switch_language(code):
-    """The header's language switch: remembered in the session and, for a signed-in person, as their
-    preference (which is also the language of their e-mails)."""
+    """The header's language switch, a form: remembered in the session and, for a signed-in person, as
+    their preference (also the language of their e-mails). A GET (a shared link) changes the session
+    only: nothing is written on a GET."""
     if code in i18n.LANGUAGES:
         session["lang"] = code
-        if current_user.is_authenticated:
+        if request.method == "POST" and current_user.is_authenticated:
             preferences.save(current_user._get_current_object(), language=code)
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(_safe_next(request.values.get("next")))
 
 
 @bp.route("/accessibility")
