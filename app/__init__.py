@@ -38,4 +38,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .engine import helpers
     from .services import calendar
     helpers.calendar_provider = calendar.current
+    helpers.plan_phase_enabled = _plan_phase_enabled
     return app
+
+
+def _plan_phase_enabled() -> bool:
+    from flask import current_app, has_app_context
+    return not has_app_context() or bool(current_app.config.get("WORK_PLAN_PHASE", True))

@@ -231,8 +231,16 @@ def register_commands(app: Flask) -> None:
         click.echo(f"queued={counts['queued']} no_email={counts['no_email']}")
 
     @app.cli.command("demo")
-    def demo():
+    @click.option("--month", "month", default=None, metavar="YYYY-MM",
+                  help="Also open this month (before it ends) with a registered, approved work plan for everyone.")
+    def demo(month):
         """Load the demo organisation and print its logins (idempotent)."""
-        from .demo import load_demo
+        from .demo import demo_month, load_demo
         for line in load_demo():
             click.echo(line)
+        if month:
+            try:
+                for line in demo_month(month):
+                    click.echo(line)
+            except ServiceError as exc:
+                _fail(exc)

@@ -66,6 +66,8 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         # to the app in every mail; empty means no link.
         "APP_BASE_URL": os.environ.get("APP_BASE_URL", "").strip().rstrip("/"),
         "DIGEST_HOUR": _digest_hour(),
+        # a month opened before its period ends starts with the work plan (issue #14); 0 skips it
+        "WORK_PLAN_PHASE": os.environ.get("WORK_PLAN_PHASE", "1").strip() != "0",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "8"))),
         "API_TOKEN_HOURS": int(os.environ.get("API_TOKEN_HOURS", "12")),
         # How long a mailed activation link, a printed activation code and a password-reset link work.

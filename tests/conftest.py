@@ -77,7 +77,9 @@ def app():
     tmp_dir = tempfile.mkdtemp(prefix="danhgia-test-")
     os.environ["INSTANCE_PATH"] = tmp_dir
     url = _database_url(tmp_dir)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True,
+    # WORK_PLAN_PHASE off: the suite opens PERIOD (in the future) and goes straight to self-evaluation;
+    # tests/test_work_plans.py switches the plan on.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WORK_PLAN_PHASE": False,
                       "PASSWORD_HASH_METHOD": "scrypt:1024:8:1"})
     app.test_client_class = IsolatedClient
     with app.app_context():

@@ -729,7 +729,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         expect(panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ")).to_have_value("7")
         # what the step means to the application: the status from the list, its number
         status = panel.get_by_label("Trạng thái hồ sơ khi bước đang mở (stepStatus)")
-        expect(status.locator("option")).to_have_count(5)     # none + the four statuses a step may mean
+        expect(status.locator("option")).to_have_count(7)     # none + the six statuses a step may mean (two of the work plan)
         status.select_option("decision")
         panel.get_by_label("Số thứ tự bước (stepOrder)").fill("x")
         expect(panel.get_by_text("Số nguyên từ 1 đến 99")).to_be_visible()

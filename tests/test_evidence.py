@@ -38,6 +38,11 @@ def month(client):
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     record = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.subject_id == user("ttb").id,
                                                                EvaluationRecord.period == PERIOD)).one()
+    # ttb's plan: items 1..7 (evidence and comments may name one of the record's plan items)
+    manager = Api(client, "tptc")
+    for n in range(1, 8):
+        added = manager.post(f"/plans/ttb/{PERIOD}/items", {"title": f"Việc {n}"})
+        assert added.status_code == 200 and added.get_json()["id"] == n
     return record.instance_id
 
 

@@ -20,6 +20,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "designer"
 BEFORE_STATUS = {"self_evaluation": "self_evaluation", "review": "review", "review_by_decider": "review",
                  "decision": "decision", "appeal_decision": "appeal"}
 BEFORE_NUMBER = {"self_evaluation": 1, "review": 2, "review_by_decider": 2, "decision": 3, "appeal_decision": 4}
+# the work plan's steps (issue #14), numbered with the person's first step
+PLAN_STATUS = {"work_plan": "planning", "plan_approval": "plan_approval"}
 
 
 def _disk_files() -> dict[str, str]:
@@ -36,8 +38,9 @@ def _shipped() -> dict[str, engine_steps.StepInfo]:
 
 def test_the_shipped_steps_mean_what_the_python_maps_said():
     shipped = _shipped()
-    assert {s: i.status for s, i in shipped.items()} == BEFORE_STATUS
-    assert {s: i.order for s, i in shipped.items()} == BEFORE_NUMBER
+    # the work plan's steps (issue #14) come first, numbered with the person's first step
+    assert {s: i.status for s, i in shipped.items()} == dict(BEFORE_STATUS, **PLAN_STATUS)
+    assert {s: i.order for s, i in shipped.items()} == dict(BEFORE_NUMBER, work_plan=1, plan_approval=1)
     assert engine_steps.count(shipped) == 4
     assert sorted(s for s, i in shipped.items() if i.decides) == ["decision"]
     assert sorted(s for s, i in shipped.items() if i.scores) == ["appeal_decision", "review", "review_by_decider",
@@ -73,10 +76,10 @@ def test_the_service_answers_from_the_published_version(ctx):
     assert steps.deciding() == ["decision"]
     assert steps.decider_scoring() == ["review_by_decider"]
     assert steps.number("review") == (2, 4) and steps.number("nonexistent") is None
-    assert [s for s, _ in steps.choices()] == ["self_evaluation", "review", "review_by_decider", "decision",
-                                               "appeal_decision"]
+    assert [s for s, _ in steps.choices()] == ["work_plan", "plan_approval", "self_evaluation", "review",
+                                               "review_by_decider", "decision", "appeal_decision"]
     version = versions.latest_published()
-    assert {s: i.status for s, i in steps.of(version).items()} == BEFORE_STATUS
+    assert {s: i.status for s, i in steps.of(version).items()} == dict(BEFORE_STATUS, **PLAN_STATUS)
     task = SimpleNamespace(step="review_by_decider", title="Thủ trưởng nhận xét, chấm điểm")
     assert tasks.step_label(task, "vi") == "Bước 2/4: Thủ trưởng nhận xét, chấm điểm"
 
@@ -90,8 +93,8 @@ def test_a_version_published_before_the_properties_borrows_the_shipped_ones(ctx)
                           files=dict(files, **{"monthly_evaluation.bpmn": bare}))
     assert specs.load(old).steps == {}                  # nothing of its own ...
     borrowed = steps.of(old)                             # ... so the shipped process speaks for it
-    assert {s: i.status for s, i in borrowed.items()} == BEFORE_STATUS
-    assert {s: i.order for s, i in borrowed.items()} == BEFORE_NUMBER
+    assert {s: i.status for s, i in borrowed.items()} == dict(BEFORE_STATUS, **PLAN_STATUS)
+    assert {s: i.order for s, i in borrowed.items()} == dict(BEFORE_NUMBER, work_plan=1, plan_approval=1)
 
 
 def _minimal_with(props: dict[str, str | None]) -> dict[str, str]:

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.rules import levels, scoring
-from app.rules.workdays import DEFAULT_CALENDAR, WorkCalendar, month_after
+from app.rules import kpi, levels, scoring
+from app.rules.workdays import DEFAULT_CALENDAR, WorkCalendar, month_after, parse_period
 
 from . import clock
 
@@ -62,6 +62,39 @@ def wd_deadline(period: str, n: int, opened_at: str | None = None) -> str:
     if opened_at:
         opened = datetime.fromisoformat(opened_at).astimezone(_tz()).date()
         start = max(start, opened)
+    return cal.end_of_day(cal.nth_working_day(start, int(n))).isoformat()
+
+
+# Set by the app: whether a month opened before its period ends starts with the work plan (config
+# WORK_PLAN_PHASE, default on). None (a designer's test run, the raw engine): on.
+plan_phase_enabled: Callable[[], bool] | None = None
+
+
+def period_over(period: str) -> str:
+    """The start of the first working day after `period` ends: when the self-evaluation opens after a
+    work plan."""
+    cal = current_calendar.get()
+    day = cal.nth_working_day(month_after(period), 1)
+    return datetime.combine(day, datetime.min.time(), _tz()).isoformat()
+
+
+def plan_open(period: str, opened_at: str | None = None) -> bool:
+    """Whether the month starts with the work plan: opened before the period ended (a month opened
+    afterwards goes straight to self-evaluation, where the work done is listed)."""
+    if plan_phase_enabled is not None and not plan_phase_enabled():
+        return False
+    opened = datetime.fromisoformat(opened_at) if opened_at else clock.now()
+    return opened < datetime.fromisoformat(period_over(period))
+
+
+def wd_in_period(period: str, n: int, opened_at: str | None = None) -> str:
+    """End of the n-th working day of `period` itself (the plan's deadlines), counted from the opening
+    day when the month was opened after the period began."""
+    cal = current_calendar.get()
+    year, month = parse_period(period)
+    start = datetime(year, month, 1).date()
+    if opened_at:
+        start = max(start, datetime.fromisoformat(opened_at).astimezone(_tz()).date())
     return cal.end_of_day(cal.nth_working_day(start, int(n))).isoformat()
 
 
@@ -119,4 +152,8 @@ SCRIPT_HELPERS: dict[str, Callable[..., Any]] = {
     "score_total": scoring.score_total,
     "apply_level_rules": levels.apply_level_rules,
     "finalize_level": levels.finalize_level,
+    "plan_open": plan_open,
+    "period_over": period_over,
+    "wd_in_period": wd_in_period,
+    "plan_rules": kpi.plan_rules,
 }

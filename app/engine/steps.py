@@ -19,7 +19,7 @@ from typing import Any
 
 # The statuses of an evaluation record that an open step can mean, in the order a month passes them.
 # A status not listed here has no page, filter or count that knows it, so a step may not claim it.
-STEP_STATUSES: tuple[str, ...] = ("self_evaluation", "review", "decision", "appeal")
+STEP_STATUSES: tuple[str, ...] = ("planning", "plan_approval", "self_evaluation", "review", "decision", "appeal")
 
 STATUS = "stepStatus"
 ORDER = "stepOrder"

@@ -85,8 +85,12 @@ def _parse_value(root: dict[str, Any], node: dict[str, Any], fd: Any, path: list
                 if _row_is_empty(fd, field_name(path + [i])):
                     continue
                 rows.append(_parse_object(root, items, fd, path + [i]))
-            return rows
-        values = [_coerce(items if isinstance(items, dict) else {}, v) for v in _getlist(fd, name)]
+            # the plan's items: none sent means "as stored", not "remove them all"
+            return rows if rows or not node.get("x-plan-items") else _MISSING
+        raw = _getlist(fd, name)
+        if isinstance(items, dict) and schema_type(items) in ("integer", "number"):
+            raw = [part for v in raw for part in str(v).replace(";", ",").split(",")]   # "3, 7": ids typed in one box
+        values = [_coerce(items if isinstance(items, dict) else {}, v) for v in raw]
         return [v for v in values if v is not _MISSING]
     if kind == "boolean" and not _is_select(node):
         raw = _get(fd, name)
@@ -136,6 +140,11 @@ def _row_is_empty(fd: Any, row_name: str) -> bool:
             if any(str(v).strip() for v in _getlist(fd, key)):
                 return False
     return True
+
+
+def _fixed(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A row field shown but not edited here (a plan item's title once registered): read-only input."""
+    return dict(node, readOnly=True)
 
 
 def _is_select(node: dict[str, Any]) -> bool:
@@ -379,6 +388,11 @@ class _Renderer:
     # ---------------------------------------------------------------------------------- fields
     def field(self, node: dict[str, Any], value: Any, path: list[Any], required: bool, in_row: bool = False) -> Markup:
         name = field_name(path)
+        if node.get("x-hidden") is True:        # an id the form carries back (a plan item's)
+            text = "" if value is _MISSING or value is None else str(value)
+            return _void("input", {"type": "hidden", "name": name, "value": text, "data-field": name})
+        if schema_type(node) == "array" and isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
         fid = self.make_id(name)
         kind = schema_type(node) or "string"
         if value is _MISSING:
@@ -392,6 +406,8 @@ class _Renderer:
         if html_required:
             common["required"] = True
             common["aria-required"] = "true"
+        if node.get("readOnly") is True:
+            common["readonly"] = True
         label = _el("label", {"for": fid}, self.label_text(node, html_required, name))
 
         if kind == "boolean" and not _is_select(node):
@@ -569,7 +585,8 @@ class _Renderer:
         items = deref(self.root, node.get("items"))
         rows = list(value) if isinstance(value, list) else []
         max_items = node.get("maxItems")
-        shown = len(rows) + EMPTY_ROWS
+        addable = bool(node.get("x-plan-items"))
+        shown = len(rows) + (1 if addable else EMPTY_ROWS)
         if isinstance(max_items, int):
             shown = max(len(rows), min(shown, max_items))
         err_html, _ = self.error_block(name, fid)
@@ -583,19 +600,28 @@ class _Renderer:
             rid = self.make_id(rname)
             r_err, _ = self.error_block(rname, rid)
             if isinstance(items, dict) and isinstance(items.get("properties"), dict):
+                existing = isinstance(row, Mapping) and row.get("id") is not None
                 inner = Markup("").join(
-                    self.field(deref(self.root, sub), row.get(k, _MISSING) if isinstance(row, Mapping) else _MISSING,
+                    self.field(_fixed(deref(self.root, sub)) if existing and isinstance(sub, Mapping)
+                               and sub.get("x-readonly-existing") else deref(self.root, sub),
+                               row.get(k, _MISSING) if isinstance(row, Mapping) else _MISSING,
                                rpath + [k], False, in_row=True)
                     for k, sub in items["properties"].items())
             else:
                 inner = self.field(items or {}, row if i < len(rows) else _MISSING, rpath, False, in_row=True)
             row_legend = _el("legend", {}, _bi(f"Dòng {i + 1}", f"Row {i + 1}"))
+            if addable:      # form.js clears and hides the row; an empty row is not sent
+                inner = inner + _el("button", {"type": "button", "class": "secondary outline remove-row",
+                                               "data-remove-row": rname}, _bi("Bỏ dòng này", "Remove this row"))
             row_html.append(_el("fieldset", {"class": "array-row" + (" is-empty" if i >= len(rows) else ""),
                                              "id": rid, "data-row": i}, row_legend, r_err, inner))
         attrs = self.wrapper_attrs(node, "array", name)
         attrs.update({"id": fid, "data-array": name, "data-max-items": max_items if isinstance(max_items, int) else None})
         body = _el("div", {"class": "array-rows"}, *row_html)
-        if not rows and not self.has_errors_under(name):
+        if addable:
+            body = body + _el("button", {"type": "button", "class": "secondary add-row", "data-add-row": name},
+                              _bi("Thêm dòng", "Add a row"))
+        if not rows and not node.get("minItems") and not self.has_errors_under(name):
             # Most months have no deduction: the empty rows wait behind one tap instead of filling a
             # phone screen (the form stays within three screens).
             title = node.get("title") or name

@@ -162,6 +162,8 @@ def _expand_node(node: Any, context: Mapping[str, Any]) -> Any:
 
 def _expand_criteria(node: dict[str, Any], context: Mapping[str, Any]) -> None:
     criteria = context.get("criteria") or []
+    computed = set(context.get("computed_criteria") or []) if node.get("x-plan-computed", True) else set()
+    precise = set(context.get("precise_criteria") or []) | computed
     props: dict[str, dict[str, Any]] = {}
     for c in criteria:
         code = str(c["code"])
@@ -175,10 +177,20 @@ def _expand_criteria(node: dict[str, Any], context: Mapping[str, Any]) -> None:
             prop["description"] = c["description"]
         if c.get("description_en"):
             prop["x-description-en"] = c["description_en"]
+        if code in precise:
+            del prop["multipleOf"]          # computed points are kept to 0.01, typed ones may follow them
+        if code in computed:
+            # points computed from the work plan (app/rules/kpi.py): never required; read-only once the
+            # month has items, typed only when it has none (the fallback)
+            prop["x-computed"] = "plan"
+            if context.get("plan_items_present"):
+                prop["readOnly"] = True
+                prop["description"] = "Tính từ kế hoạch công tác khi gửi."
+                prop["x-description-en"] = "Computed from the work plan on submission."
         props[code] = prop
     node["type"] = "object"
     node["properties"] = props
-    node["required"] = list(props)
+    node["required"] = [code for code in props if code not in computed]
     node["additionalProperties"] = False
     node["x-groups"] = criteria_groups(criteria, context.get("criteria_groups"))
 

@@ -30,6 +30,7 @@ class EvaluationRecord(db.Model):
     level: Mapped[str | None] = mapped_column(String(1))
     scores: Mapped[dict | None] = mapped_column(JSON)
     rules_applied: Mapped[list | None] = mapped_column(JSON)
+    kpi: Mapped[dict | None] = mapped_column(JSON)          # the plan's measures and computed points (0011)
     self_evaluation_missed: Mapped[bool] = mapped_column(default=False)
     appealed: Mapped[bool] = mapped_column(default=False)
     not_evaluated_reason: Mapped[str | None] = mapped_column(Text)

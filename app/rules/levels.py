@@ -80,10 +80,20 @@ def ceiling(result: dict[str, Any], objective_cause_confirmed: bool = False) -> 
     """The best level the decider may give. With an objective cause confirmed, the attendance cap
     may be lifted back to the level the work deserves; discipline always stands."""
     rules = {r["rule"] for r in result.get("rules_applied", [])}
+    top: str = result["level"]
     if objective_cause_confirmed and "objective_cause" in rules and "discipline" not in rules:
-        return score_level_of(result)
-    level: str = result["level"]
-    return level
+        top = score_level_of(result)
+    plan = plan_cause(result)
+    if objective_cause_confirmed and plan is not None and "discipline" not in rules:
+        # the work plan's objective causes waive deductions: the level of the total once confirmed
+        candidate = str(plan["score_level"] if "objective_cause" in rules else plan["level"])
+        top = min(top, candidate, key=rank)
+    return top
+
+
+def plan_cause(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The work plan's pending objective-cause rule (app/rules/kpi.plan_rules), if any."""
+    return next((r for r in result.get("rules_applied", []) if r.get("rule") == "plan_objective_cause"), None)
 
 
 def allowed_decision_levels(result: dict[str, Any], objective_cause_confirmed: bool = False) -> list[str]:
@@ -92,14 +102,44 @@ def allowed_decision_levels(result: dict[str, Any], objective_cause_confirmed: b
     return [lv for lv in LEVELS if rank(lv) >= rank(top)]
 
 
+def default_level(result: dict[str, Any], objective_cause_confirmed: bool = False) -> str:
+    """The level a decision that names none gives: the rules' level, or, once the decider confirms the
+    work plan's objective causes, the level of the total computed with them (within the attendance cap
+    and discipline as they stand)."""
+    level: str = result["level"]
+    plan = plan_cause(result)
+    if objective_cause_confirmed and plan is not None and plan.get("level") in LEVELS:
+        return min(level, str(plan["level"]), key=rank)
+    return level
+
+
 def finalize_level(result: dict[str, Any], decision: dict[str, Any] | None) -> dict[str, Any]:
     """Apply the decider's choice; a level above what the rules allow is refused, not clamped."""
     decision = decision or {}
     confirmed = bool(decision.get("objective_cause_confirmed"))
-    chosen = decision.get("level") or result["level"]
+    rescore = decision.get("rescore")
+    if isinstance(rescore, dict) and rescore.get("level") in LEVELS:
+        # the head's batch re-evaluated a leader's unit results: the points and the level follow
+        # the re-evaluation counted the confirmed objective causes already: the review's estimate goes
+        kept = [r for r in result.get("rules_applied", []) if r.get("rule") != "plan_objective_cause"]
+        result = dict(result, total=rescore["total"], level=rescore["level"], scores=rescore.get("scores"),
+                      kpi=rescore.get("kpi"), rules_applied=kept + [
+                          {"rule": "unit_results", "level": rescore["level"], "reason": rescore.get("reason", "")}])
+        result["rules_applied"] = [r for r in result["rules_applied"] if r.get("rule") != "score"] + [
+            {"rule": "score", "level": rescore.get("score_level", rescore["level"]),
+             "reason": f"Tổng điểm {rescore['total']:g} → loại {rescore.get('score_level', rescore['level'])}"}]
+    chosen = decision.get("level") or default_level(result, confirmed)
     if chosen not in allowed_decision_levels(result, confirmed):
         raise ValueError(f"level {chosen} is above what the rules allow ({result['level']})")
     final = dict(result, rules_applied=list(result.get("rules_applied", [])))
+    plan = plan_cause(result)
+    if confirmed and plan is not None:
+        # the decider confirmed the objective causes: the points computed with them stand
+        final["total"], final["scores"] = plan["total"], plan.get("scores")
+        if plan.get("kpi") is not None:
+            final["kpi"] = plan["kpi"]
+        final["rules_applied"].append({"rule": "plan_objective_cause_confirmed", "level": chosen,
+                                       "reason": f"Thủ trưởng xác nhận nguyên nhân khách quan: {plan['total']:g} điểm"})
     if chosen != result["level"]:
         final["level"] = chosen
         rule = "objective_cause_confirmed" if rank(chosen) < rank(result["level"]) else "decision"

@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, delete, func, literal, select, text
 from app import localtime
 from app.extensions import db
 from app.i18n import N_, translate_in
-from app.models import EvaluationRecord, HumanTask, ProcessInstance, Unit, User
+from app.models import EvaluationRecord, HumanTask, PlanItem, ProcessInstance, Unit, User
 from app.rules.levels import LEVELS
 from app.rules.workdays import parse_period, previous_period
 
@@ -99,6 +99,14 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
                                              scope.clause(P.unit_id, P.subject_id, within))
         .group_by(P.status)).all())
 
+    # 3b. the registered work done, by unit (the share of the plans' weight done) ----------------------
+    I = PlanItem
+    plan_rows = db.session.execute(
+        select(R.unit_id, func.sum(I.weight).label("weight"),
+               func.sum(case((I.done.is_(True), I.weight), else_=0.0)).label("done"))
+        .join(I, I.instance_id == R.instance_id)
+        .where(R.period == period, I.weight > 0, rec_scope).group_by(R.unit_id)).all()
+
     # 4. the last 12 months -----------------------------------------------------------------------
     periods = last_periods(period)
     if within is None:
@@ -138,6 +146,12 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         else:
             levels["none"] += row.n
 
+    for r in plan_rows:
+        key = top.get(r.unit_id, unit.id)
+        child = by_child[key] if key in by_child else by_child.setdefault(key, _child_counts())
+        child["plan_weight"] += float(r.weight or 0)
+        child["plan_done"] += float(r.done or 0)
+
     overdue_by_step: dict[str, dict] = {}
     known = process_steps.known()
     for r in late:
@@ -168,7 +182,9 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         completion.append({"unit": u.code, "unit_name": u.name,
                            "name": u.name if u.id != unit.id else f"{u.name} (trực thuộc trực tiếp)",
                            "direct": u.id == unit.id, **counts,
-                           "percent": round(100 * counts["done"] / counts["total"]) if counts["total"] else None})
+                           "percent": round(100 * counts["done"] / counts["total"]) if counts["total"] else None,
+                           "plan_percent": (round(100 * counts["plan_done"] / counts["plan_weight"])
+                                            if counts["plan_weight"] else None)})
 
     trend = {p: {"period": p, "evaluated": 0, "published": 0, "levels": {lv: 0 for lv in LEVELS},
                  "_sum": 0.0, "_n": 0, "mean": None} for p in periods}
@@ -311,7 +327,8 @@ def chart_data(board: dict, lang: str = "vi") -> dict:
 
 
 def _child_counts() -> dict:
-    return {"total": 0, "done": 0, "overdue": 0, "not_evaluated": 0, "levels": {lv: 0 for lv in LEVELS}}
+    return {"total": 0, "done": 0, "overdue": 0, "not_evaluated": 0, "levels": {lv: 0 for lv in LEVELS},
+            "plan_weight": 0.0, "plan_done": 0.0}
 
 
 def _top_child(units: dict[int, Unit], root: Unit, children: set[int]) -> dict[int, int]:

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, User
 from app.rules import levels
 
-from . import audit, authority, quota, tasks
+from . import audit, authority, plans, quota, tasks
 from . import steps as process_steps
 from .cycles import check_period, unit_by_code
 from .errors import BadRequest, Conflict, Forbidden, Invalid
@@ -76,9 +76,10 @@ def choices(record: EvaluationRecord) -> dict:
     """What the page offers for one record: the levels the head may choose (those above the rules'
     level only with the objective cause confirmed) and the objective cause the manager recorded."""
     result = {"level": record.level, "rules_applied": record.rules_applied or []}
-    cause = next((r.get("reason", "") for r in result["rules_applied"] if r.get("rule") == "objective_cause"), None)
+    causes = [r.get("reason", "").split(": ", 1)[-1] for r in result["rules_applied"]
+              if r.get("rule") in ("objective_cause", "plan_objective_cause")]
     return {"levels": levels.allowed_decision_levels(result, objective_cause_confirmed=True) if record.level else [],
-            "cause": cause.split(": ", 1)[-1] if cause else None}
+            "cause": "; ".join(causes) if causes else None, "plan": plans.summary(record)}
 
 
 DECISION_FIELDS = ("level", "reason", "objective_cause_confirmed")
@@ -127,21 +128,27 @@ def decide(user: User, unit_code: str, period: str, items: list[dict],
         record = db.session.scalars(select(EvaluationRecord).where(
             EvaluationRecord.instance_id == task.instance_id)).one()
         rows.append((item, task, record))
-    chosen = {record.instance_id: item.get("level") or record.level for item, _, record in rows}
+    chosen = {record.instance_id: item.get("level") or (levels.default_level(
+        {"level": record.level, "rules_applied": record.rules_applied or []}, bool(item.get("objective_cause_confirmed")))
+        if record.level else record.level) for item, _, record in rows}
+    chosen = plans.rescore_leaders(rows, chosen)       # a leader's unit results, before the quota
     status = quota.enforce(agency.id, period, chosen, exceptional_reason=exceptional_reason, field="items")
     principal = authority.acting_for(user, rows[0][1].assignee_id) or None
     quota.mark_exceptional(agency.id, period, exceptional_reason, user, principal)
     decided = []
-    for index, (item, task, _) in enumerate(rows):  # one transaction: a refusal rolls every record back
-        form = {k: item[k] for k in DECISION_FIELDS if item.get(k) not in (None, "")}
-        try:
-            tasks.complete(task.id, user, form, quota_checked=True)
-        except Invalid as exc:
-            # name the row: the page marks the person's field, the API client gets items[i].field
-            raise Invalid(exc.message, exc.message_en, [
-                dict(d, field=f"items[{index}].{d.get('field')}" if d.get("field") else f"items[{index}]",
-                     instance_id=task.instance_id) for d in exc.details]) from exc
-        decided.append(task.instance_id)
+    try:
+        for index, (item, task, _) in enumerate(rows):  # one transaction: a refusal rolls every record back
+            form = {k: item[k] for k in DECISION_FIELDS if item.get(k) not in (None, "")}
+            try:
+                tasks.complete(task.id, user, form, quota_checked=True)
+            except Invalid as exc:
+                # name the row: the page marks the person's field, the API client gets items[i].field
+                raise Invalid(exc.message, exc.message_en, [
+                    dict(d, field=f"items[{index}].{d.get('field')}" if d.get("field") else f"items[{index}]",
+                         instance_id=task.instance_id) for d in exc.details]) from exc
+            decided.append(task.instance_id)
+    finally:
+        plans.end_batch()
     audit.record("batch_decided", actor=user, details={
         "unit": agency.code, "period": period, "instances": decided, "quota": status,
         "exceptional_reason": (exceptional_reason or "").strip() or None})

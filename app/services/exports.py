@@ -31,8 +31,10 @@ HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 MONTHLY_HEADERS = ["STT", "Họ và tên", "Tên đăng nhập", "Đơn vị", "Điểm tự chấm", "Tổng điểm",
-                   "Xếp loại", "Mức xếp loại", "Trạng thái", "Ghi chú"]
-MONTHLY_WIDTHS = [6, 28, 14, 26, 10, 10, 9, 30, 26, 34]
+                   "Xếp loại", "Mức xếp loại", "Trạng thái", "Khối lượng KH (%)", "Chất lượng (%)",
+                   "Tiến độ (%)", "Ghi chú"]
+MONTHLY_WIDTHS = [6, 28, 14, 26, 10, 10, 9, 30, 26, 11, 11, 11, 34]
+PLAN_COLUMNS = (10, 11, 12)        # the work plan's measures (issue #14), as computed at the review
 
 
 def _ascii(text: str) -> str:
@@ -170,11 +172,17 @@ def monthly_rows(viewer: User, unit_code: str, period: str) -> tuple[Unit, list[
                 notes.append(str(rule["reason"]))
             elif rule.get("rule") == "decision":
                 notes.append(f"Thủ trưởng xếp loại {rule.get('level')}: {rule['reason']}")
+            elif rule.get("rule") in ("plan_objective_cause_confirmed", "unit_results"):
+                notes.append(str(rule["reason"]))
+        kpi = r.kpi if isinstance(r.kpi, dict) else {}
+        if kpi.get("fallback"):
+            notes.append("Không có nhiệm vụ được tính: điểm kết quả thực hiện nhiệm vụ do lãnh đạo chấm")
         out.append({"instance_id": r.instance_id, "full_name": full_name, "username": username, "unit": code,
                     "unit_name": unit_name, "self_total": r.self_total, "total": r.total if final else None,
                     "level": final, "level_name": LEVEL_NAMES.get(final or "", ""),
                     "status": STATUS_LABELS.get(r.status, r.status), "status_code": r.status,
-                    "notes": "; ".join(notes)})
+                    "quantity": kpi.get("quantity"), "quality": kpi.get("quality"),
+                    "timeliness": kpi.get("timeliness"), "notes": "; ".join(notes)})
     out.sort(key=lambda x: (x["unit"], _name_key(x["full_name"]), x["username"]))
     return unit, out
 
@@ -193,10 +201,10 @@ def monthly_workbook(viewer: User, unit_code: str, period: str) -> tuple[str, by
     for i, r in enumerate(rows, start=1):
         row = header + i
         values = [i, r["full_name"], r["username"], r["unit_name"], r["self_total"], r["total"], r["level"] or "",
-                  r["level_name"], r["status"], r["notes"]]
+                  r["level_name"], r["status"], r["quantity"], r["quality"], r["timeliness"], r["notes"]]
         for col, value in enumerate(values, start=1):
-            cell = _body_cell(ws, row, col, value, "center" if col in (1, 5, 6, 7) else "left")
-            if col in (5, 6) and value is not None:
+            cell = _body_cell(ws, row, col, value, "center" if col in (1, 5, 6, 7) + PLAN_COLUMNS else "left")
+            if col in (5, 6) + PLAN_COLUMNS and value is not None:
                 cell.number_format = "0.0#"
     counts = {lv: sum(1 for r in rows if r["level"] == lv) for lv in LEVELS}
     none = sum(1 for r in rows if not r["level"] and r["status_code"] != "not_evaluated")

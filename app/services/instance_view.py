@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance, User
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
 
-from . import access, authority, instances, why
+from . import access, authority, instances, plans, why
 from . import steps as process_steps
 from .operations import AUTHORITY_LANES
 
@@ -282,7 +282,8 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
     review = answer(meaning, data, "review") or {}
     amendment = answer(meaning, data, "appeal") or {}
     result = data.get("result") if isinstance(data.get("result"), dict) else {}
-    final_scores = (amendment.get("scores") if result.get("amended") else None) or review.get("scores") or {}
+    final_scores = ((amendment.get("scores") if result.get("amended") else None) or result.get("scores")
+                    or review.get("scores") or {})
     rows, group_rows = [], []
     for code in dict.fromkeys(c.get("group") for c in criteria):
         items = [c for c in criteria if c.get("group") == code]
@@ -320,6 +321,7 @@ def sheet(viewer: User, instance: ProcessInstance) -> dict:
         "level_name": LEVEL_NAMES.get(record.level or "", "") if record.published_at else "",
         "why": why.texts(why.of_record(record, amendment, why.quota_of(record))) if record.published_at else [],
         "appeal_answer": amendment if record.appealed else {},
+        "plan": plans.shown(record),
     }
 
 

@@ -29,6 +29,9 @@ from . import steps as process_steps
 from .errors import Conflict, NotFound
 
 STATUS_LABELS = {
+    "planning": N_("Đang đăng ký kế hoạch"),
+    "plan_approval": N_("Chờ duyệt kế hoạch"),
+    "in_progress": N_("Đang thực hiện kế hoạch"),
     "self_evaluation": N_("Đang tự đánh giá"),
     "review": N_("Đang chờ lãnh đạo chấm"),
     "decision": N_("Chờ thủ trưởng quyết định"),
@@ -356,6 +359,11 @@ def _record_columns(data: dict, steps: list[str], completed: bool, infos: dict[s
         out["rules_applied"] = result.get("rules_applied")
         amended = result.get("amended") and amendment
         out["scores"] = (amendment if amended else review or {}).get("scores")
+        if not amended and isinstance(result.get("scores"), dict):
+            out["scores"] = result["scores"]      # the decider confirmed the plan's objective causes
+    kpi = next((src["kpi"] for src in (result, review, self_eval) if src and isinstance(src.get("kpi"), dict)), None)
+    if kpi is not None:
+        out["kpi"] = kpi
     out["appealed"] = isinstance(data.get("appeal"), dict)
     out["published_at"] = _parse_instant(data.get("published_at"))
     out["appeal_due"] = _parse_instant(data.get("appeal_due"))
@@ -367,6 +375,8 @@ def _record_columns(data: dict, steps: list[str], completed: bool, infos: dict[s
         out["status"] = min((infos[s].status if s in infos else s for s in steps), key=_status_rank)
     elif out["published_at"]:
         out["status"] = "published"
+    elif data.get("plan_phase") and not self_eval and "self_evaluation_missed" in data and not review:
+        out["status"] = "in_progress"        # the plan is approved; the month runs until it ends
     return out
 
 
@@ -377,6 +387,7 @@ def _status_rank(status: str) -> int:
 
 ACTION_LABELS = {
     "instance_started": N_("Mở hồ sơ đánh giá"),
+    "plan_item_added": N_("Thêm nhiệm vụ vào kế hoạch"),
     "migrated": N_("Chuyển sang phiên bản quy trình mới"),
     "instance_moved": N_("Chuyển hồ sơ về một bước đã làm"),
     "task_assigned": N_("Giao việc"),
@@ -405,12 +416,14 @@ NOTIFY_TEXT = {
                  "Anh/chị có thể kiến nghị đến hết {appeal_due}.",
     "appeal_answered": "Kiến nghị về kết quả tháng {period} đã được giải quyết: {total} điểm, loại {level}.",
     "returned": "Lãnh đạo trả lại bản tự đánh giá tháng {period} để bổ sung.",
+    "plan_returned": "Lãnh đạo trả lại kế hoạch công tác tháng {period} để đăng ký lại.",
 }
 NOTIFY_TEXT_EN = {
     "published": "Your evaluation for {period} is published: {total} points, level {level}. "
                  "You may appeal until {appeal_due}.",
     "appeal_answered": "Your appeal about {period} has been answered: {total} points, level {level}.",
     "returned": "Your manager returned your self-evaluation for {period} for completion.",
+    "plan_returned": "Your manager returned your work plan for {period} for re-registration.",
 }
 
 

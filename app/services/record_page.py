@@ -27,6 +27,9 @@ STAGES = [
 ]
 _ORDER = {status: i for i, (status, _) in enumerate(STAGES)}
 _ORDER["appeal"] = _ORDER["published"]   # an appeal is answered inside the published stage
+# A month that started with a work plan shows it as a first stage (issue #14).
+PLAN_STAGE = ("planning", N_("Kế hoạch"))
+PLAN_STATUSES = ("planning", "plan_approval", "in_progress")
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,16 @@ class Stage:
     state: str          # "done", "current" or "todo"
 
 
-def stepper(status: str | None) -> list[Stage]:
+def stepper(status: str | None, with_plan: bool = False) -> list[Stage]:
     """The stages with the record's place among them; an off-track status (cancelled, not evaluated,
-    error) shows no current stage — the page says so in words."""
-    at = _ORDER.get(status or "")
+    error) shows no current stage — the page says so in words. `with_plan`: the month has a work plan."""
+    stages = ([PLAN_STAGE] if with_plan else []) + STAGES
+    order = {name: i for i, (name, _) in enumerate(stages)}
+    order["appeal"] = order["published"]
+    order.update({s: order["planning"] for s in PLAN_STATUSES if with_plan})
+    at = order.get(status or "")
     out = []
-    for i, (_, label) in enumerate(STAGES):
+    for i, (_, label) in enumerate(stages):
         if at is None:
             state = "todo"
         elif i < at or (status == "locked" and i == at):
@@ -81,6 +88,8 @@ def reasons(instance: ProcessInstance, record: EvaluationRecord, lang: str | Non
 
 
 def extras(instance: ProcessInstance, record: EvaluationRecord) -> dict:
-    return {"stages": stepper(record.status), "step_titles": step_titles(instance),
-            "recent": recent_results(instance.subject_id, instance.period),
+    from . import plans
+    with_plan = record.status in PLAN_STATUSES or bool(plans.items_of(record.instance_id))
+    return {"stages": stepper(record.status, with_plan), "step_titles": step_titles(instance),
+            "recent": recent_results(instance.subject_id, instance.period), "plan": plans.shown(record),
             "why": reasons(instance, record) if record.level else []}

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Scheme, SchemeAssignment, Unit, User
+from app.rules import kpi
 from app.rules import schemes as defaults
 from app.rules.workdays import parse_period
 
@@ -151,8 +152,15 @@ def edit(code: str, criteria: dict[str, list[dict]], effective_from: str, actor:
                 errors.append({"field": f"{field}[group]", "message": "Nhóm phải là I hoặc II.",
                                "message_en": "The group must be I or II."})
             sums[group] = sums.get(group, 0) + max(maximum, 0)
-            clean[group_name].append({"code": str(row.get("code") or f"{group}.{i + 1}"), "group": group,
-                                      "name": name, "max": maximum if maximum % 1 else int(maximum)})
+            source = _source(row.get("source"))
+            if source is None:
+                errors.append({"field": f"{field}[source]", "message": "Nguồn điểm không hợp lệ.",
+                               "message_en": "Unknown source of points."})
+            entry = {"code": str(row.get("code") or f"{group}.{i + 1}"), "group": group,
+                     "name": name, "max": maximum if maximum % 1 else int(maximum)}
+            if source not in (None, kpi.TYPED):
+                entry["source"] = source
+            clean[group_name].append(entry)
         for group, expected in GROUP_MAX.items():
             if abs(sums.get(group, 0) - expected) > 1e-9:
                 errors.append({"field": f"{group_name}", "message": f"Tổng điểm tối đa nhóm {group} phải là {expected} "
@@ -169,6 +177,18 @@ def edit(code: str, criteria: dict[str, list[dict]], effective_from: str, actor:
                                                         "from": effective_from})
     db.session.flush()
     return row
+
+
+def _source(value) -> str | list[str] | None:
+    """Where a criterion's points come from (app/rules/kpi.py): one source, or a list whose mean is
+    taken; missing means typed; None when not one of the known sources."""
+    if value in (None, ""):
+        return kpi.TYPED
+    if isinstance(value, (list, tuple)):
+        parts = [str(v) for v in value]
+        ok = parts and all(p in kpi.SOURCES and p != kpi.TYPED for p in parts)
+        return parts if ok else None
+    return str(value) if str(value) in kpi.SOURCES else None
 
 
 def _next_version(code: str) -> int:

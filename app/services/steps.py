@@ -25,7 +25,8 @@ __all__ = ["STEP_STATUSES", "StepInfo", "count", "of", "of_loaded", "known", "de
 # The shipped steps' short titles (stepTitle in processes/monthly_evaluation.bpmn), marked so that the
 # English catalog translates them; a step a designer adds shows its title as written.
 SHIPPED_TITLES = (N_("Cá nhân tự đánh giá"), N_("Lãnh đạo trực tiếp chấm điểm"), N_("Thủ trưởng chấm điểm"),
-                  N_("Thủ trưởng quyết định"), N_("Giải quyết kiến nghị"))
+                  N_("Thủ trưởng quyết định"), N_("Giải quyết kiến nghị"),
+                  N_("Cá nhân đăng ký kế hoạch"), N_("Lãnh đạo duyệt kế hoạch"))
 
 _lock = threading.Lock()
 _completed: dict[tuple[int, int], dict[str, StepInfo]] = {}
@@ -122,7 +123,9 @@ def choices(process_key: str = specs.PROCESS_ID) -> list[tuple[str, str]]:
     """(step id, short title) for a filter of steps, in the process's order."""
     steps = known(process_key)
     last = count(steps) + 1
-    return [(s.step, s.title) for s in sorted(steps.values(), key=lambda s: (s.order or last, s.step))]
+    rank = {status: i for i, status in enumerate(STEP_STATUSES)}     # a shared number: by the month's course
+    return [(s.step, s.title) for s in sorted(steps.values(),
+                                              key=lambda s: (s.order or last, rank.get(s.status, len(rank)), s.step))]
 
 
 def number(step: str, process_key: str = specs.PROCESS_ID) -> tuple[int, int] | None:

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, TaskDraft, User
 from app.rules import levels
 
-from . import authority, instances, metrics, quota, unit_of_work
+from . import authority, instances, metrics, plans, quota, unit_of_work
 from . import steps as process_steps
 from .errors import Conflict, Forbidden, Invalid, NotFound, field_details
 
@@ -67,7 +67,8 @@ class TaskView:
 
 
 # The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
-STEP_TITLES = [N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
+STEP_TITLES = [N_("Cá nhân đăng ký kế hoạch công tác tháng"), N_("Lãnh đạo trực tiếp duyệt kế hoạch công tác"),
+               N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
                N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng nhận xét, chấm điểm"),
                N_("Thủ trưởng quyết định xếp loại"),
                N_("Giải quyết kiến nghị")]
@@ -110,7 +111,7 @@ def _view(task: HumanTask, instance, workflow) -> TaskView:
     """The page of a task from a loaded workflow (the submit reuses the workflow it locked)."""
     ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
     context = form_context(ready.data) if ready else {}
-    schema = form_schema(instance, task.form, context)
+    schema = form_schema(instance, task.form, context, task.step)
     ui_schema = {}
     ui_name = workflow.loaded.user_tasks.get(task.step, {}).get("ui_form")
     if ui_name:
@@ -121,6 +122,7 @@ def _view(task: HumanTask, instance, workflow) -> TaskView:
     instructions = forms.render_instructions(ready.instructions, context) if ready else ""
     draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
     data = draft.data if draft is not None else (prefill or {})
+    data = plans.prefill(task.step, instance, data, from_draft=draft is not None)
     return TaskView(task, schema, ui_schema, data, context, instructions, previous_result(task))
 
 
@@ -187,9 +189,10 @@ def _check_decision(data: dict, context: dict) -> None:
 _parsed_forms: dict[tuple[int, str, str], dict] = {}
 
 
-def form_schema(instance, form_file: str | None, context: dict) -> dict:
+def form_schema(instance, form_file: str | None, context: dict, step: str | None = None) -> dict:
     if not form_file:
         return {"type": "object", "properties": {}}
+    context = plans.form_context(instance, step, context)
     key = (instance.version_id, instance.version.sha256, form_file)   # ids restart in a wiped test database
     parsed = _parsed_forms.get(key)
     if parsed is None:
@@ -269,7 +272,7 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
             view = holder["view"] = _view(task, instance, workflow)
             schema = view.schema
         else:
-            schema = form_schema(instance, task.form, form_context(ready.data))
+            schema = form_schema(instance, task.form, form_context(ready.data), task.step)
         data = parse(schema)
         clean = forms.strip_readonly(schema, data)
         errors = forms.validate(schema, clean)
@@ -279,6 +282,7 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         info = process_steps.of_loaded(workflow.loaded).get(task.step)
         if info is not None and info.decides:
             _check_decision(clean, ready.data)
+        clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
         workflow.complete(task.task_uuid, clean)
         quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id

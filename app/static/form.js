@@ -138,3 +138,61 @@
   form.addEventListener("submit", function () { clearTimeout(timer); dirty = false; });
   window.addEventListener("online", save);  // what failed to save while offline goes as soon as we are back
 })();
+
+// Rows of a list the person fills (the month's plan items): add a row, or remove one. A new row is a
+// copy of the last one with its inputs emptied and renumbered; a removed row is emptied and hidden, and
+// an empty row is never sent.
+(function () {
+  var form = document.getElementById("task-form");
+  if (!form) return;
+  function renumber(row, name, from, to) {
+    var old = name + "[" + from + "]", neu = name + "[" + to + "]";
+    var oldId = old.replace(/[^A-Za-z0-9_]+/g, "-"), newId = neu.replace(/[^A-Za-z0-9_]+/g, "-");
+    row.querySelectorAll("*").forEach(function (el) {
+      ["name", "data-field", "data-remove-row"].forEach(function (a) {
+        var v = el.getAttribute(a);
+        if (v && v.indexOf(old) === 0) el.setAttribute(a, neu + v.slice(old.length));
+      });
+      ["id", "for", "aria-describedby"].forEach(function (a) {
+        var v = el.getAttribute(a);
+        if (v) el.setAttribute(a, v.split(oldId).join(newId));
+      });
+    });
+    row.id = (row.id || "").split(oldId).join(newId);
+    row.setAttribute("data-row", to);
+  }
+  form.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-row]");
+    var remove = event.target.closest("[data-remove-row]");
+    if (add) {
+      var name = add.getAttribute("data-add-row");
+      var box = add.parentElement.querySelector(".array-rows");
+      var rows = box.querySelectorAll(".array-row");
+      var last = rows[rows.length - 1];
+      var next = 0;
+      rows.forEach(function (r) { next = Math.max(next, Number(r.getAttribute("data-row")) + 1); });
+      var copy = last.cloneNode(true);
+      copy.hidden = false;
+      copy.querySelectorAll(".field-error, .live-error").forEach(function (e) { e.remove(); });
+      copy.querySelectorAll("input, textarea, select").forEach(function (el) {
+        if (el.type === "checkbox" || el.type === "radio") el.checked = false; else el.value = "";
+        el.removeAttribute("aria-invalid");
+        el.removeAttribute("readonly");      // a new row is typed in full
+      });
+      renumber(copy, name, last.getAttribute("data-row"), next);
+      var legend = copy.querySelector("legend");
+      if (legend) legend.textContent = legend.textContent.replace(/\d+/, String(next + 1));
+      box.appendChild(copy);
+      var first = copy.querySelector("input:not([type=hidden]), textarea");
+      if (first) first.focus();
+    } else if (remove) {
+      var row = remove.closest(".array-row");
+      row.querySelectorAll("input, textarea, select").forEach(function (el) {
+        if (el.type === "checkbox" || el.type === "radio") el.checked = false; else el.value = "";
+      });
+      row.hidden = true;
+      var addButton = row.closest("[data-array]").querySelector("[data-add-row]");
+      if (addButton) addButton.focus();
+    }
+  });
+})();

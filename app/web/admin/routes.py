@@ -94,7 +94,14 @@ def scheme_edit(code):
         for group_name in criteria:
             rows, i = [], 0
             while f"{group_name}-{i}-code" in request.form:
-                rows.append({k: request.form.get(f"{group_name}-{i}-{k}", "") for k in ("code", "group", "name", "max")})
+                row = {k: request.form.get(f"{group_name}-{i}-{k}", "") for k in ("code", "group", "name", "max")}
+                if f"{group_name}-{i}-source" in request.form:
+                    source = request.form[f"{group_name}-{i}-source"].strip()
+                    row["source"] = source.split("+") if "+" in source else source
+                else:        # a form without the column keeps where the criterion's points came from
+                    row["source"] = next((c.get("source") for c in criteria[group_name]
+                                          if c.get("code") == row["code"]), None)
+                rows.append(row)
                 i += 1
             edited[group_name] = rows
         try:

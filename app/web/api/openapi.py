@@ -86,6 +86,12 @@ REASON = {"type": "string", "minLength": 5, "maxLength": 500,
 RANGE = {"type": "string", "pattern": "^(20[0-9]{2}|2100)(-Q[1-4])?$",
          "x-message": "Kỳ tổng hợp phải có dạng YYYY-Qn (quý, ví dụ 2030-Q1) hoặc YYYY (năm, ví dụ 2030).",
          "x-message-en": "The range must be YYYY-Qn (a quarter, e.g. 2030-Q1) or YYYY (a year, e.g. 2030)."}
+USERNAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._-]+$"}
+PLAN_ITEM_IN = {"type": "object", "required": ["title"], "additionalProperties": False, "properties": {
+    "title": {"type": "string", "minLength": 1, "maxLength": 500},
+    "product": {"type": "string", "maxLength": 500},
+    "weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 100, "default": 1},
+    "deadline": {"type": "string", "format": "date"}}}
 SPEC = {
     "openapi": "3.1.0",
     "info": {"title": "Đánh giá, xếp loại hằng tháng — API", "version": "1.0.0"},
@@ -100,6 +106,22 @@ SPEC = {
                 "title": {"type": "string"}, "subject": {"type": "object"}, "unit": {"type": "string"},
                 "period": {"type": "string"}, "due_at": {"type": ["string", "null"]},
                 "on_behalf_of": {"type": ["string", "null"]}}},
+            "PlanItem": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "title": {"type": "string"}, "product": {"type": "string"},
+                "weight": {"type": "number"}, "deadline": {"type": ["string", "null"]},
+                "origin": {"enum": ["plan", "assigned", "arising", "afterwards"]},
+                "status": {"enum": ["pending", "accepted"]}, "added_by": {"type": ["string", "null"]},
+                "added_at": {"type": ["string", "null"]}, "done": {"type": ["boolean", "null"]},
+                "completed_on": {"type": ["string", "null"]}, "note": {"type": "string"},
+                "evidence": {"type": "array", "items": {"type": "integer"}}, "delays": {"type": "integer"},
+                "major_errors": {"type": "integer"}, "objective_cause": {"type": "boolean"},
+                "objective_reason": {"type": "string"}, "objective_confirmed": {"type": "boolean"}}},
+            "Kpi": {"type": "object", "description": "Task-result measures (percent) and the points of the criteria "
+                    "computed from the work plan", "properties": {
+                "quantity": {"type": ["number", "null"]}, "quality": {"type": ["number", "null"]},
+                "timeliness": {"type": ["number", "null"]}, "weight": {"type": "number"},
+                "items": {"type": "array"}, "criteria": {"type": "object", "additionalProperties": {"type": "number"}},
+                "fallback": {"type": "string"}}},
             "Instance": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "status": {"type": "string"}, "subject": {"type": "object"},
                 "period": {"type": "string"}, "step": {"type": "string"}, "active_tasks": {"type": "array"},
@@ -146,7 +168,25 @@ SPEC = {
                                "properties": {"instance_id": ID,
                                               "level": {"enum": ["A", "B", "C", "D"]},
                                               "reason": {"type": "string"},
-                                              "objective_cause_confirmed": {"type": "boolean"}}}}}})},
+                                              "objective_cause_confirmed": {"type": "boolean"},
+                                              "capacity": {"type": "number", "minimum": 0, "maximum": 100,
+                                                           "description": "A leader's capacity to organise the "
+                                                           "work (percent, Decree 335; default 100)"}}}}}})},
+        "/api/v1/plans": {"get": _op(
+            "Work plans of a period (the caller's own, their reports', their units'), one entry per person",
+            {"type": "array", "items": {"type": "object", "properties": {
+                "instance_id": {"type": "integer"}, "person": {"type": "string"}, "full_name": {"type": "string"},
+                "unit": {"type": "string"}, "status": {"type": "string"},
+                "completion": {"type": ["number", "null"]},
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/PlanItem"}}}}},
+            params=[dict(_q("period", schema=PERIOD_FIELD), required=True), _q("person", schema=USERNAME)])},
+        "/api/v1/plans/{username}/{period}/items": {"post": _op(
+            "Add an item to a person's plan during the month: the manager assigns work (in the plan at once), "
+            "the person adds work that came up (pending until the manager accepts it, at the latest in the review)",
+            {"$ref": "#/components/schemas/PlanItem"},
+            params=[{"name": "username", "in": "path", "required": True, "schema": USERNAME},
+                    {"name": "period", "in": "path", "required": True, "schema": PERIOD_FIELD}],
+            body=PLAN_ITEM_IN)},
         "/api/v1/reports/monthly": {"get": _op("Monthly results of a unit", {"type": "object"},
                                                params=[dict(_q("unit", schema=UNIT), required=True),
                                                        dict(_q("period", schema=PERIOD_FIELD), required=True)])},

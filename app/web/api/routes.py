@@ -7,8 +7,8 @@ from flask import Blueprint, g, jsonify, request
 
 from app.extensions import csrf
 from app.models import HumanTask, ProcessInstance
-from app.services import (absence, access, accounts, appeals, cycles, decisions, instance_view, instances, reports,
-                          tasks)
+from app.services import (absence, access, accounts, appeals, cycles, decisions, instance_view, instances, plans,
+                          reports, tasks)
 from app.services.errors import BadRequest, Forbidden, ServiceError
 
 from . import spec_check
@@ -75,7 +75,7 @@ def instance_json(instance: ProcessInstance, with_events: bool = True) -> dict:
                       "proposed_level": record.proposed_level, "self_total": record.self_total,
                       "scores": record.scores, "rules_applied": record.rules_applied,
                       "published_at": _iso(record.published_at), "appeal_due": _iso(record.appeal_due),
-                      "locked_at": _iso(record.locked_at)}}
+                      "locked_at": _iso(record.locked_at), "kpi": kpi_json(record)}}
     if with_events:
         events = instance_view.events(instance)
         out["events"] = [{"at": _iso(e.at), "action": e.action, "step": e.step,
@@ -83,6 +83,15 @@ def instance_json(instance: ProcessInstance, with_events: bool = True) -> dict:
                           "on_behalf_of": e.on_behalf_of.username if e.on_behalf_of else None,
                           "details": e.details} for e in events]
     return out
+
+
+def kpi_json(record) -> dict:
+    """The plan's measures and computed points as reviewed; before the review, the items as they stand."""
+    if isinstance(record.kpi, dict):
+        return record.kpi
+    items = [plans.as_dict(i) for i in plans.items_of(record.instance_id)]
+    return {"quantity": None, "quality": None, "timeliness": None,
+            "weight": round(sum(i["weight"] for i in items if i["weight"] > 0), 4), "items": items, "criteria": {}}
 
 
 @bp.get("/openapi.json")
@@ -210,6 +219,23 @@ def rollup_report():
     if not unit:
         raise BadRequest("Thiếu tham số unit.", "The 'unit' parameter is required.")
     return jsonify(rollup.compute(unit, request.args.get("range", ""), scope))
+
+
+@bp.get("/plans")
+@token_required
+def plan_list():
+    """The work plans of a period the caller may see: ?period=YYYY-MM[&person=username]."""
+    period = request.args.get("period")
+    if not period:
+        raise BadRequest("Thiếu tham số period.", "The 'period' parameter is required.")
+    return jsonify(plans.listing(g.api_user, period, request.args.get("person")))
+
+
+@bp.post("/plans/<username>/<period>/items")
+@token_required
+def plan_add_item(username, period):
+    """Add an item during the month: the manager assigns work, the person adds work that came up."""
+    return jsonify(plans.add_item(g.api_user, username, period, body()))
 
 
 from . import monitor  # noqa: F401  (dashboard, lists and operations: issue #5)

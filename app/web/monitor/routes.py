@@ -160,6 +160,17 @@ def appeal(instance_id):
     return redirect(url_for("monitor.instance_page", instance_id=instance_id))
 
 
+def _capacity(text: str | None) -> dict:
+    """A leader's capacity to organise the work as the head typed it (percent; "" keeps 100)."""
+    text = (text or "").strip().replace(",", ".")
+    if not text:
+        return {}
+    try:
+        return {"capacity": float(text)}
+    except ValueError:
+        return {"capacity": -1.0}        # refused next to the row by the batch
+
+
 @bp.route("/decisions", methods=["GET", "POST"])
 @login_required
 def decision_batch():
@@ -169,7 +180,8 @@ def decision_batch():
         ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
         items = [{"instance_id": i, "level": request.form.get(f"level_{i}") or None,
                   "reason": request.form.get(f"reason_{i}") or None,
-                  "objective_cause_confirmed": bool(request.form.get(f"objective_cause_{i}"))} for i in ids]
+                  "objective_cause_confirmed": bool(request.form.get(f"objective_cause_{i}")),
+                  **_capacity(request.form.get(f"capacity_{i}"))} for i in ids]
         try:
             outcome = decisions.decide(current_user, request.form.get("unit", ""), request.form.get("period", ""),
                                        items, request.form.get("exceptional_reason"))

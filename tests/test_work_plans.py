@@ -1,0 +1,301 @@
+"""A month evaluated against its registered work (issue #14), through the JSON API: the plan before
+the period, its approval, work assigned and arising during the month, the self-evaluation and the
+review with no typed task-result point, the decider confirming an objective cause; a month without
+counted items falls back to typed points; the plan is visible only to those in the record's chain."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, EvaluationRecord, HumanTask, PlanItem
+
+from .conftest import PERIOD, user
+from .support import Api
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+GROUP_I = {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5}
+
+
+@pytest.fixture()
+def plan_on(ctx):
+    ctx.config["WORK_PLAN_PHASE"] = True
+    yield ctx
+    ctx.config["WORK_PLAN_PHASE"] = False
+
+
+def record(username):
+    return db.session.scalars(select(EvaluationRecord).where(
+        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD)).one()
+
+
+def ready_steps(username):
+    return set(db.session.scalars(select(HumanTask.step).where(
+        HumanTask.subject_id == user(username).id, HumanTask.status == "ready")))
+
+
+def period_ends():
+    from app.services import timers
+    return timers.run_due(datetime(2030, 4, 1, 1, 0, tzinfo=VN))
+
+
+def test_a_month_with_no_typed_task_result_points(plan_on, client):
+    hr = Api(client, "nva")
+    assert hr.post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    assert ready_steps("ttb") == {"work_plan"} and record("ttb").status == "planning"
+
+    # 1. the plan, due WD3 of the period
+    ttb, tptc, gd = Api(client, "ttb"), Api(client, "tptc"), Api(client, "gd")
+    task = ttb.task_for("ttb", "work_plan")
+    assert task["due_at"].startswith("2030-03-05")      # Fri 1, Mon 4, Tue 5 March 2030
+    refused = ttb.post(f"/tasks/{task['id']}/complete", json={"data": {"items": [{"title": " ", "weight": 0}]}})
+    assert refused.status_code == 422
+    assert {d["field"] for d in refused.get_json()["details"]} >= {"items[0][title]", "items[0][weight]"}
+    ttb.complete(task["id"], {"items": [
+        {"title": "Báo cáo tổng kết quý I", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"},
+        {"title": "Dự thảo quy chế thi đua", "product": "Dự thảo", "weight": 1, "deadline": "2030-03-20"}]})
+    assert ready_steps("ttb") == {"plan_approval"} and record("ttb").status == "plan_approval"
+
+    # 2. the manager approves, assigning one more item
+    approval = tptc.task_for("ttb", "plan_approval")
+    detail = tptc.get(f"/tasks/{approval['id']}").get_json()
+    rows = detail["data"]["items"]
+    assert [r["title"] for r in rows] == ["Báo cáo tổng kết quý I", "Dự thảo quy chế thi đua"]
+    tptc.complete(approval["id"], {"approve": True, "items": rows + [
+        {"title": "Rà soát hồ sơ cán bộ", "weight": 1, "deadline": "2030-03-25"}]})
+    assert record("ttb").status == "in_progress"
+    items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)
+                               .order_by(PlanItem.position)).all()
+    assert [(i.origin, i.status) for i in items] == [("plan", "accepted"), ("plan", "accepted"), ("assigned", "accepted")]
+
+    # 3. during the month: assigned work appears at once, arising work waits for the manager
+    resp = tptc.post(f"/plans/ttb/{PERIOD}/items", {"title": "Trả lời đơn thư", "weight": 1})
+    assert resp.status_code == 200 and resp.get_json()["origin"] == "assigned" and resp.get_json()["status"] == "accepted"
+    resp = ttb.post(f"/plans/ttb/{PERIOD}/items", {"title": "Hỗ trợ hội nghị", "weight": 0.5, "deadline": "2030-03-28"})
+    assert resp.get_json()["status"] == "pending" and resp.get_json()["origin"] == "arising"
+    assert Api(client, "lvc").post(f"/plans/ttb/{PERIOD}/items", {"title": "Người ngoài"}).status_code in (403, 404)
+    assert tptc.post(f"/plans/ttb/{PERIOD}/items", {"title": "x", "weight": 0}).status_code == 400
+    listed = ttb.get(f"/plans?period={PERIOD}&person=ttb").get_json()
+    assert len(listed) == 1 and len(listed[0]["items"]) == 5 and listed[0]["completion"] == 0
+    assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "plan_item_added")) is not None
+
+    # 4. the period ends: the self-evaluation opens on the next working day, due WD3 as before
+    assert period_ends() >= 1
+    assert "self_evaluation" in ready_steps("ttb")
+    task = ttb.task_for("ttb", "self_evaluation")
+    assert task["due_at"].startswith("2030-04-03")
+    detail = ttb.get(f"/tasks/{task['id']}").get_json()
+    rows = detail["data"]["items"]
+    assert len(rows) == 5
+    assert "II.1" not in detail["schema"]["properties"]["scores"]["required"]
+    done = {"Báo cáo tổng kết quý I": "2030-03-09", "Dự thảo quy chế thi đua": "2030-03-25",
+            "Trả lời đơn thư": "2030-03-15", "Hỗ trợ hội nghị": "2030-03-27"}
+    for row in rows:
+        row["done"] = row["title"] in done
+        if row["done"]:
+            row["completed_on"] = done[row["title"]]
+    out = ttb.complete(task["id"], {"scores": GROUP_I, "items": rows, "comment": "Theo kế hoạch"})
+    # quantity 4.5/5.5, quality 4.5/5.5, timeliness (2 + 0.75 + 1 + 0.5)/5.5 (one late item: one delay)
+    assert out["instance"]["result"]["self_total"] == 76.5
+
+    # 5. the review: typed task-result points are refused; the items give them
+    review = tptc.task_for("ttb", "review")
+    detail = tptc.get(f"/tasks/{review['id']}").get_json()
+    rows = detail["data"]["items"]
+    assert {r["title"]: r["delays"] for r in rows}["Dự thảo quy chế thi đua"] == 1     # late: one delay by default
+    for row in rows:
+        if row["title"] == "Báo cáo tổng kết quý I":
+            row["major_errors"] = 1
+        if row["title"] == "Rà soát hồ sơ cán bộ":
+            row.update(objective_cause=True, objective_reason="Chờ số liệu của Sở Tài chính")
+    typed = tptc.post(f"/tasks/{review['id']}/complete", json={"data": {
+        "scores": dict(GROUP_I, **{"II.1": 25}), "items": rows, "days_worked": 21}})
+    assert typed.status_code == 422 and typed.get_json()["details"][0]["field"] == "scores[II.1]"
+    tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21, "proposed_level": "B"})
+    rec = record("ttb")
+    # quantity 4.5/5.5 → 20.45; quality (2×0.75 + 1 + 1 + 0.5)/5.5 → 18.18; timeliness 4.25/5.5 → 15.45
+    assert rec.scores == dict(GROUP_I, **{"II.1": 20.45, "II.2": 18.18, "II.3": 15.45})
+    assert rec.total == 74 and rec.level == "B"
+    assert rec.kpi["quantity"] == 81.82 and rec.kpi["weight"] == 5.5
+    assert db.session.scalar(select(PlanItem.status).where(PlanItem.title == "Hỗ trợ hội nghị")) == "accepted"
+    api_kpi = gd.get(f"/instances/{rec.instance_id}").get_json()["result"]["kpi"]
+    assert api_kpi["criteria"] == {"II.1": 20.45, "II.2": 18.18, "II.3": 15.45} and len(api_kpi["items"]) == 5
+
+    # 6. the head confirms the objective cause: the unfinished item leaves the count
+    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [
+        {"instance_id": rec.instance_id, "objective_cause_confirmed": True}]})
+    assert resp.status_code == 200, resp.get_json()
+    rec = record("ttb")
+    # quantity 4.5/4.5 → 25; quality 4/4.5 → 22.22; timeliness 4.25/4.5 → 18.89: 86.11 → 86
+    assert rec.total == 86 and rec.level == "B" and rec.published_at is not None
+    assert rec.scores["II.1"] == 25 and rec.kpi["quantity"] == 100.0
+    assert db.session.scalar(select(PlanItem.objective_confirmed).where(PlanItem.title == "Rà soát hồ sơ cán bộ"))
+
+    # 7. an appeal amendment starts from the computed points (kept to 0.01) and may change them
+    assert ttb.post(f"/instances/{rec.instance_id}/appeal", {"reason": "Đề nghị xem xét lại điểm chất lượng"}).status_code == 200
+    answer = gd.task_for("ttb", "appeal_decision")
+    prefill = gd.get(f"/tasks/{answer['id']}").get_json()["data"]
+    assert prefill["scores"] == dict(GROUP_I, **{"II.1": 25, "II.2": 22.22, "II.3": 18.89})   # as decided
+    gd.complete(answer["id"], {"outcome": "amend", "reason": "Lỗi lớn thứ hai không do cá nhân",
+                               "scores": dict(prefill["scores"], **{"II.2": 25})})
+    assert record("ttb").total == 89 and record("ttb").level == "B"
+
+
+def test_a_month_without_counted_items_falls_back_to_typed_points(plan_on, client):
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    period_ends()                      # nobody registered a plan: the self-evaluation opens anyway
+    lvc, tptc = Api(client, "lvc"), Api(client, "tptc")
+    task = lvc.task_for("lvc", "self_evaluation")
+    missing = lvc.post(f"/tasks/{task['id']}/complete", json={"data": {"scores": GROUP_I}})
+    assert missing.status_code == 422
+    assert {d["field"] for d in missing.get_json()["details"]} == {"scores[II.1]", "scores[II.2]", "scores[II.3]"}
+    lvc.complete(task["id"], {"scores": dict(GROUP_I, **{"II.1": 20, "II.2": 20, "II.3": 15})})
+    review = tptc.task_for("lvc", "review")
+    tptc.complete(review["id"], {"scores": dict(GROUP_I, **{"II.1": 22, "II.2": 21, "II.3": 16}), "days_worked": 21})
+    rec = record("lvc")
+    assert rec.total == 79 and rec.kpi["fallback"] == "no_counted_items"
+
+
+def test_a_month_opened_after_the_period_lists_the_work_done(plan_on, client):
+    """Opened late (the clock past the period): straight to self-evaluation, items marked 'afterwards'."""
+    from app.engine.clock import frozen_at
+    from app.services import cycles
+    with frozen_at(datetime(2030, 4, 2, 9, 0, tzinfo=VN)):
+        cycles.open_month("SNV-TCCB", PERIOD, actor=user("nva"))
+        db.session.commit()
+    assert ready_steps("ptd") == {"self_evaluation"}
+    ptd = Api(client, "ptd")
+    task = ptd.task_for("ptd", "self_evaluation")
+    ptd.complete(task["id"], {"scores": GROUP_I, "items": [
+        {"title": "Tổng hợp báo cáo tháng", "weight": 1, "done": True, "completed_on": "2030-03-28"},
+        {"title": "Cập nhật cơ sở dữ liệu", "weight": 1, "done": False}]})
+    items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ptd").id)).all()
+    assert {i.origin for i in items} == {"afterwards"}
+    assert record("ptd").self_total == 20 + 12.5 + 12.5 + 10
+
+
+def test_leader_unit_results_re_evaluated_in_the_batch(client):
+    """Decree 335: a leader's task points are 70 × the mean of a, b, c, the units' results and the
+    capacity. The leader is reviewed while nobody of the unit is classified yet (100 %); a person of
+    the unit reaches D afterwards, and the head's batch re-evaluates the leader at 50 % before the quota."""
+    from app.models import Unit
+    from app.services import schemes
+    schemes.ensure_seeded()
+    schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
+                   user("admin"))
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    tptc, gd, ttb = Api(client, "tptc"), Api(client, "gd"), Api(client, "ttb")
+    general = {"I.1": 10, "I.2": 10, "I.3": 0}
+    tptc.complete(tptc.task_for("tptc", "self_evaluation")["id"], {"scores": general, "items": [
+        {"title": "Chỉ đạo tổng kết quý", "weight": 1, "done": True, "completed_on": "2030-03-20",
+         "deadline": "2030-03-25"}]})
+    review = gd.task_for("tptc", "review_by_decider")
+    rows = gd.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
+    gd.complete(review["id"], {"scores": general, "items": rows, "days_worked": 21})
+    rec = record("tptc")
+    assert rec.kpi["components"]["unit_results"] == 100.0 and rec.total == 90 and rec.level == "A"
+
+    typed = dict(general, **{"II.1": 20, "II.2": 20, "II.3": 10})
+    ttb.complete(ttb.task_for("ttb", "self_evaluation")["id"], {"scores": typed})
+    tptc.complete(tptc.task_for("ttb", "review")["id"], {"scores": typed, "days_worked": 21, "discipline": True})
+    assert record("ttb").level == "D"
+
+    # keeping the leader at A is refused: the unit results are now 50 %
+    both = [{"instance_id": rec.instance_id}, {"instance_id": record("ttb").instance_id}]
+    refused = gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
+                                     "items": [dict(both[0], level="A"), both[1]]})
+    assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "items[0].level"
+    assert record("tptc").published_at is None
+    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [dict(both[0], capacity=80), both[1]]})
+    assert resp.status_code == 200, resp.get_json()
+    # (1 + 1 + 1 + 0.5 + 0.8) / 5 = 0.86 of 70 → 60.2, plus 20: 80.2 → 80 → B
+    rec = record("tptc")
+    assert rec.total == 80 and rec.level == "B" and rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
+    assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1
+
+
+def test_the_record_page_sheet_and_decision_page_show_the_arithmetic(plan_on, client):
+    from .test_pages import login
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
+    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [
+        {"title": "Báo cáo quý", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"},
+        {"title": "Quy chế thi đua", "weight": 1, "deadline": "2030-03-20"}]})
+    tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
+    period_ends()
+    task = ttb.task_for("ttb", "self_evaluation")
+    rows = ttb.get(f"/tasks/{task['id']}").get_json()["data"]["items"]
+    rows[0].update(done=True, completed_on="2030-03-09")
+    ttb.complete(task["id"], {"scores": GROUP_I, "items": rows})
+    review = tptc.task_for("ttb", "review")
+    rows = tptc.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
+    tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21})
+    rec = record("ttb")
+    assert rec.scores["II.1"] == round(25 * 2 / 3, 2)
+
+    login(client, "tptc")
+    page = client.get(f"/instances/{rec.instance_id}").get_data(as_text=True)
+    assert "Báo cáo quý" in page and "Khối lượng = trọng số hoàn thành / tổng trọng số = 2 / 3 = 66,67%" in page
+    assert "II.1 = 25 × 66,67% = 16,67 điểm" in page
+    sheet = client.get(f"/instances/{rec.instance_id}/sheet").get_data(as_text=True)
+    assert 'id="sheet-plan"' in sheet and "16,67" in sheet
+    client.get("/logout")
+    login(client, "gd")
+    decisions = client.get("/decisions").get_data(as_text=True)
+    assert "Hoàn thành 66,67%" in decisions and "II.1: 16,67" in decisions
+
+
+def test_the_demo_month_runs_on_registered_work(plan_on, client):
+    from app.demo import demo_month
+    demo_month(PERIOD)
+    plans_by_person = {p["person"]: p for p in Api(client, "admin").get(f"/plans?period={PERIOD}").get_json()}
+    assert len(plans_by_person) == 12 and all(len(p["items"]) >= 3 for p in plans_by_person.values())
+    assert {i["status"] for p in plans_by_person.values() for i in p["items"]} == {"accepted"}
+    assert record("ttb").status == "in_progress"
+    period_ends()
+    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
+    task = ttb.task_for("ttb", "self_evaluation")
+    rows = ttb.get(f"/tasks/{task['id']}").get_json()["data"]["items"]
+    for row in rows:
+        row.update(done=True, completed_on=row["deadline"])
+    ttb.complete(task["id"], {"scores": GROUP_I, "items": rows})
+    review = tptc.task_for("ttb", "review")
+    rows = tptc.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
+    tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21})
+    assert record("ttb").total == 90 and record("ttb").kpi["quantity"] == 100.0
+    from app.services import dashboard
+    board = dashboard.build(user("admin"), "SNV", PERIOD)
+    tccb = next(c for c in board["completion"] if c["unit"] == "SNV-TCCB")
+    assert 0 < tccb["plan_percent"] < 100          # ttb's plan is done, the others' not yet
+
+
+def test_the_plan_is_returned_once_and_foreign_items_are_refused(plan_on, client):
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb, lvc, tptc = Api(client, "ttb"), Api(client, "lvc"), Api(client, "tptc")
+    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [{"title": "Việc chung chung"}]})
+    lvc.complete(lvc.task_for("lvc", "work_plan")["id"], {"items": [{"title": "Việc của lvc", "weight": 1}]})
+    approval = tptc.task_for("ttb", "plan_approval")
+    no_note = tptc.post(f"/tasks/{approval['id']}/complete", json={"data": {"approve": False}})
+    assert no_note.status_code == 422 and no_note.get_json()["details"][0]["field"] == "note"
+    tptc.complete(approval["id"], {"approve": False, "note": "Ghi rõ sản phẩm và thời hạn"})
+    assert ready_steps("ttb") == {"work_plan"} and record("ttb").status == "planning"
+    again = ttb.task_for("ttb", "work_plan")
+    detail = ttb.get(f"/tasks/{again['id']}").get_json()
+    assert "Ghi rõ sản phẩm và thời hạn" in detail["instructions"]
+    rows = detail["data"]["items"]
+    assert [r["title"] for r in rows] == ["Việc chung chung"]
+    lvc_item = db.session.scalar(select(PlanItem.id).where(PlanItem.title == "Việc của lvc"))
+    foreign = ttb.post(f"/tasks/{again['id']}/complete", json={"data": {"items": [{"id": lvc_item, "title": "x"}]}})
+    assert foreign.status_code == 422 and foreign.get_json()["details"][0]["field"] == "items[0][id]"
+    assert db.session.scalar(select(PlanItem.title).where(PlanItem.id == lvc_item)) == "Việc của lvc"
+    rows[0].update(product="Báo cáo", deadline="2030-03-15", weight=2)
+    ttb.complete(again["id"], {"items": rows})
+    # a second return is not offered: the plan goes on as the manager leaves it
+    approval = tptc.task_for("ttb", "plan_approval")
+    tptc.complete(approval["id"], {"approve": False, "note": "Vẫn chưa rõ"})
+    assert ready_steps("ttb") == set() and record("ttb").status == "in_progress"
+    item = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)).one()
+    assert (item.weight, item.product, item.status) == (2, "Báo cáo", "pending")
