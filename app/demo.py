@@ -39,12 +39,12 @@ def demo_month(period: str) -> list[str]:
     from .extensions import db
     from .models import HumanTask, User
     from .rules.workdays import parse_period
-    from .services import cycles, tasks
+    from .services import cycles, tasks, transaction
 
     year, month = parse_period(period)
     hr = db.session.scalars(select(User).where(User.username == "nva")).one()
-    opened = cycles.open_month("SNV", period, include_subunits=True, actor=hr)
-    db.session.commit()
+    with transaction.committed():
+        opened = cycles.open_month("SNV", period, include_subunits=True, actor=hr)
     lines = [f"Mở kỳ {period}: {opened['started']} hồ sơ mới, {opened['skipped']} đã có."]
     for step in ("work_plan", "plan_approval"):
         ready = db.session.scalars(select(HumanTask).where(HumanTask.period == period, HumanTask.step == step,
@@ -59,6 +59,7 @@ def demo_month(period: str) -> list[str]:
                 data = {"items": items}
             else:
                 data = {"approve": True, "note": "Đồng ý kế hoạch."}
-            tasks.complete(task.id, task.assignee, data)
+            with transaction.committed():       # each person's step is kept on its own
+                tasks.complete(task.id, task.assignee, data)
             lines.append(f"  {step}: {task.subject.username} ({task.assignee.username})")
     return lines

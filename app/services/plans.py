@@ -404,7 +404,6 @@ def add_item(actor: User, username: str, period: str, body: dict) -> dict:
             notifications.send(other_id, "plan_item", f"Việc phát sinh chờ duyệt: {item.title} — "
                                f"{instance.subject.full_name} ({period})", instance.id,
                                f"Arising work to accept: {item.title} — {instance.subject.full_name} ({period})")
-    db.session.commit()
     return as_dict(item)
 
 
