@@ -101,6 +101,7 @@ def login(page, username: str) -> None:
 
 def open_menu(page) -> None:
     """On a phone the header menu folds behind one button: unfold it to reach a link or sign out."""
+    page.wait_for_load_state("load")  # before its stylesheet, a desktop page shows the phone's toggle too
     toggle = page.locator(".nav-toggle")
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
         toggle.click()
@@ -388,7 +389,7 @@ def test_one_evaluation_in_the_browser(ctx, live_server, new_page):
 
 # ------------------------------------------------------------------------------------- in English
 def switch_to_english(page) -> None:
-    page.get_by_role("link", name="Switch to English").click()
+    page.get_by_role("button", name="Switch to English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 

@@ -42,7 +42,7 @@ def test_activation_on_a_phone(ctx, live_server, new_page):
     assert accounts.sign_in("moi1", "SenVang-2030x").user is not None
 
     page.goto("/account/activate")
-    page.get_by_role("link", name="Switch to English").click()
+    page.get_by_role("button", name="Switch to English").click()
     expect(page.get_by_role("heading", name="Activate your account")).to_be_visible()
     expect(page.get_by_text("Kích hoạt tài khoản")).to_have_count(0)
     page.get_by_label("Code", exact=True).fill(secret)

@@ -412,8 +412,9 @@ def test_a_stale_save_is_refused_and_findings_come_back(client):
     draft_id = new_draft(client)
     model = client.get(f"/designer/drafts/{draft_id}/model.json").get_json()
     # the properties panel offers the record statuses a step may mean, labelled in both languages
-    assert [s["status"] for s in model["step_statuses"]] == ["self_evaluation", "review", "decision", "appeal"]
-    assert model["step_statuses"][3]["label"] == "Đang giải quyết kiến nghị" and model["step_statuses"][3]["label_en"]
+    assert [s["status"] for s in model["step_statuses"]] == ["planning", "plan_approval", "self_evaluation", "review",
+                                                            "decision", "appeal"]
+    assert model["step_statuses"][5]["label"] == "Đang giải quyết kiến nghị" and model["step_statuses"][5]["label_en"]
     first = put_file(client, draft_id, BPMN, model["xml"].replace("Tính tổng điểm", "Tính tổng"), model["revision"])
     assert first["revision"] == model["revision"] + 1 and validation.errors([]) == []
     resp = client.put(f"/designer/drafts/{draft_id}/files/{BPMN}", json={"text": model["xml"], "revision": model["revision"]},

@@ -71,7 +71,8 @@ def test_self_evaluation_deadline_passes(ctx, client):
     tptc = Api(client, "tptc")
     task = tptc.task_for("lvc", "review")
     detail = tptc.get(f"/tasks/{task['id']}").get_json()
-    assert detail["data"] == {}
+    # nothing to take over from a self-evaluation: no scores, only the month's 21 working days prefilled
+    assert detail["data"] == {"days_worked": 21, "items": []}
     tptc.complete(task["id"], dict(scores_for(72), days_worked=20))
     db.session.expire_all()
     assert record.total == 72 and record.level == "B"
