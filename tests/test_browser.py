@@ -116,6 +116,7 @@ def logout(page, username: str) -> None:
 
 def assert_no_horizontal_overflow(page) -> None:
     # against the device width: a mobile browser zooms out to fit wider content, so innerWidth grows too
+    page.wait_for_load_state("load")  # measured before its stylesheet is in, any page is too wide
     width = page.evaluate("() => document.documentElement.scrollWidth")
     viewport = page.viewport_size["width"]
     if width > viewport:  # name the elements that stick out, so a failure says where to look

@@ -58,7 +58,8 @@ class Cluster:
     def __init__(self, database_url: str):
         self.tmp = tempfile.mkdtemp(prefix="danhgia-cluster-")
         self.env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="cluster-test-secret",
-                        INSTANCE_PATH=self.tmp, PYTHONPATH=str(ROOT))
+                        INSTANCE_PATH=self.tmp, PYTHONPATH=str(ROOT),
+                        WORK_PLAN_PHASE="0")  # as the suite: PERIOD lies ahead, the month starts at self-evaluation
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.procs: list[subprocess.Popen] = []
         self.servers: list[str] = []
