@@ -118,14 +118,7 @@ def check_body(read_body) -> None:
         return
     data = read_body()
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
-    validator = _validator(f"paths/{key}/{method}/requestBody/content/application~1json/schema")
-    problems = []
-    for error in validator.iter_errors(data):
-        field = _body_field(error)
-        subschema = _subschema(schema, list(error.schema_path)[:-1])
-        problems.append((field, _kind(error), _messages(subschema, field, error.message)))
-    if problems:
-        _refuse(problems, in_body=True)
+    _refuse_invalid(data, schema, f"paths/{key}/{method}/requestBody/content/application~1json/schema")
 
 
 _WHOLE = re.compile(r"-?[0-9]+(\.0*)?")        # 7 and 7.0 are both the integer 7 in JSON Schema
@@ -149,9 +142,13 @@ def _check_form(key: str, method: str, schema: dict) -> None:
         data[name] = values[0] if len(values) == 1 else values
     for name in request.files:
         data[name] = "" if len(request.files.getlist(name)) == 1 else [""] * len(request.files.getlist(name))
-    validator = _validator(f"paths/{key}/{method}/requestBody/content/multipart~1form-data/schema")
+    _refuse_invalid(data, schema, f"paths/{key}/{method}/requestBody/content/multipart~1form-data/schema")
+
+
+def _refuse_invalid(data: object, schema: dict, pointer: str) -> None:
+    """A 400 naming every field of the body that breaks its schema (JSON and multipart alike)."""
     problems = []
-    for error in validator.iter_errors(data):
+    for error in _validator(pointer).iter_errors(data):
         field = _body_field(error)
         subschema = _subschema(schema, list(error.schema_path)[:-1])
         problems.append((field, _kind(error), _messages(subschema, field, error.message)))
