@@ -12,7 +12,7 @@ lint: deps
 	$(BIN)/ruff check app tests bench scripts migrations
 	$(BIN)/mypy
 
-.PHONY: lint setup deps assets translations browser db run worker test test-sqlite test-postgres bench clean
+.PHONY: lint setup deps assets translations browser pgbouncer db run worker test test-sqlite test-postgres bench clean
 
 setup: deps assets translations
 
@@ -42,6 +42,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
+# Debian's PgBouncer: the tests start their own pooler in transaction mode in front of 127.0.0.1:5432
+# (tests/test_pgbouncer.py); Debian's own pgbouncer service is left stopped.
+pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { \
+	  echo "installing Debian's pgbouncer for the pooling tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; fi; }
+
 db: setup
 	$(BIN)/flask db upgrade
 
@@ -54,7 +62,7 @@ run: db
 worker: db
 	$(BIN)/flask worker
 
-test: setup browser
+test: setup browser pgbouncer
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 

@@ -20,7 +20,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     logs.configure(app)
     if not app.config.get("LOCAL_LOGIN", True) and not (app.config.get("OIDC_ISSUER") and app.config.get("OIDC_CLIENT_ID")):
         app.logger.warning("LOCAL_LOGIN=0 without OIDC_ISSUER and OIDC_CLIENT_ID: nobody can sign in")
+    from . import database
+    session_sql = database.pop_session_sql(app.config)
     db.init_app(app)
+    database.install(app, session_sql)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
                      render_as_batch=True)
     login_manager.init_app(app)

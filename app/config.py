@@ -21,12 +21,8 @@ def _secret_key(instance_path: str) -> str:
 
 
 def _database_url(instance_path: str) -> str:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'danhgia.sqlite3'}"
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
+    from .database import normalise_url
+    return normalise_url(os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'danhgia.sqlite3'}")
 
 
 def _digest_hour() -> int:
@@ -40,23 +36,19 @@ def _digest_hour() -> int:
 def build(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     url = overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path)
-    engine_options = {"pool_pre_ping": True}
+    from . import database
+    db_settings = database.settings(overrides)
     # How long a request waits for a row another transaction holds (an instance being changed)
     # before it answers 409 "being changed by someone else, try again" (services.unit_of_work).
     lock_wait = int(os.environ.get("LOCK_TIMEOUT_SECONDS", "30"))
-    if url.startswith("sqlite"):
-        engine_options["connect_args"] = {"timeout": lock_wait}
-    elif url.startswith("postgresql"):
-        connect_args: dict[str, object] = {"options": f"-c lock_timeout={lock_wait * 1000}"}
-        if os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() == "0":
-            # Behind PgBouncer in transaction pooling (before 1.21, or without max_prepared_statements) a
-            # statement prepared on one server connection is unknown on the next: psycopg must not prepare.
-            connect_args["prepare_threshold"] = None
-        engine_options["connect_args"] = connect_args
+    engine_options = database.engine_options(
+        url, lock_wait, db_settings["DATABASE_PGBOUNCER"],
+        prepare=os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() != "0")
     cfg = {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        **db_settings,
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
@@ -105,4 +97,5 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "FORMS_DIR": str(Path(__file__).resolve().parent.parent / "forms"),
     }
     cfg.update(overrides)
+    cfg.setdefault("SQLALCHEMY_BINDS", database.binds(cfg, lock_wait))
     return cfg

@@ -19,7 +19,12 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+def _session_class():
+    from app.database import RoutingSession
+    return RoutingSession
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": _session_class()})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -15,6 +15,7 @@
 
 `--dashboard-only` builds the city, `--dashboard-months` - 1 finished months and the month measured (every
 self-evaluation ready and overdue) with COPY, and measures only the dashboards: minutes, not hours.
+`--reuse` measures the dashboards again on a database such a run left (nothing dropped, nothing built).
 
 The database (`--db`, default danhgia_bench) is dropped and created again: never point it at real data.
 """
@@ -80,8 +81,11 @@ def main(argv=None) -> int:
     ap.add_argument("--dashboard-only", action="store_true",
                     help="only the city and a year of finished months, then the dashboard measurements")
     ap.add_argument("--dashboard-months", type=int, default=12, help="months written with --dashboard-only")
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure the city dashboard again on the database a --dashboard-only run left in --db "
+                         "(not dropped, nothing built)")
     args = ap.parse_args(argv)
-    if args.dashboard_only:
+    if args.dashboard_only or args.reuse:
         args.skip_import = True
 
     url = args.db.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -93,6 +97,8 @@ def main(argv=None) -> int:
         from . import orgfile
         org_import = orgfile.measure(args.import_db.replace("postgresql://", "postgresql+psycopg://", 1),
                                      args.people, args.units, say)
+    if args.reuse:
+        return dashboard_again(args, url, load_before)
     say(f"database {make_url(url).database}: dropping and creating it")
     recreate(url)
 
@@ -264,8 +270,10 @@ def fold_summary(db) -> dict:
     from app.services import summary
     waiting = db.session.scalar(select(func.count()).select_from(RecordSummaryDelta))
     say(f"folding {waiting:,} summary deltas")
+    from app.services.transaction import committed
     began = time.perf_counter()
-    summary.fold()
+    with committed():           # as the worker: the fold is kept (the measurements below start new sessions)
+        summary.fold()
     seconds = time.perf_counter() - began
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ("record_summary_delta", "record_summary", "record_unit_summary"):
@@ -284,8 +292,10 @@ def city_dashboard(db, period: str, now, runs: int = 5) -> dict:
     say("city dashboard latency: build(), trend from the summary, trend from the records")
     periods = dashboard.last_periods(period)
     out = {"build": [], "summary": [], "records": [], "records_rows": 0}
+    from app.services.transaction import committed
     t = time.perf_counter()
-    dashboard.refresh_city_overdue(now)          # what the worker does every poll
+    with committed():                            # what the worker does (and keeps) every poll
+        dashboard.refresh_city_overdue(now)
     out["refresh_ms"] = 1000 * (time.perf_counter() - t)
     try:
         for round_ in range(runs + 1):
@@ -330,6 +340,36 @@ def city_lines(city: dict, fold: dict | None) -> list[str]:
         add(f"{'    summary: folding {0:,} deltas after the COPY (s)'.format(fold['deltas']):<58} "
             f"{fold['seconds']:>18.1f}")
     return lines
+
+
+def dashboard_again(args, url: str, load_before: float) -> int:
+    """--reuse: the city dashboard measured on a database a --dashboard-only run built (folding whatever
+    deltas are still waiting first, as the worker would have)."""
+    from datetime import date
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import RecordSummaryDelta, Unit, User
+    from app.rules.workdays import month_after
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret-key", "WORK_PLAN_PHASE": False})
+    with app.app_context():
+        people = db.session.scalar(select(func.count()).select_from(User))
+        units = db.session.scalar(select(func.count()).select_from(Unit))
+        if not people:
+            print(f"--reuse: {make_url(url).database} holds no city; run --dashboard-only first", file=sys.stderr)
+            return 2
+        waiting = db.session.scalar(select(func.count()).select_from(RecordSummaryDelta))
+        db.session.rollback()
+        fold = fold_summary(db) if waiting else None
+        after = month_after(args.period)
+        now = datetime.combine(date(after.year, after.month, 6), datetime.min.time(), timezone.utc)
+        city = city_dashboard(db, args.period, now)
+        print(f"\nDashboards again (--reuse): {people:,} users in {units:,} units; PostgreSQL; {os.cpu_count()} CPU "
+              f"cores; load average before {load_before:.2f}, now {os.getloadavg()[0]:.2f}\n")
+        print(f"{'measure':<58} {'result':>18} {'target':>14}")
+        print("-" * 92)
+        print("\n".join(city_lines(city, fold)), flush=True)
+    return 0
 
 
 def dashboard_only(args, db, shape, version, scheme, load_before) -> int:

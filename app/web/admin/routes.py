@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import i18n
+from app.database import reads_replica
 from app.services import access, auditlog, calendar, delegation, schemes
 from app.services.errors import ServiceError
 
@@ -118,6 +119,7 @@ def scheme_edit(code):
 
 @bp.route("/audit.csv")
 @admin_required
+@reads_replica
 def audit_export():
     lines = auditlog.export_csv(request.args.get("from"), request.args.get("to"))
     name = f"nhat-ky-{request.args.get('from') or 'dau'}-{request.args.get('to') or 'nay'}.csv"

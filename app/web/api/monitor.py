@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import Response, g, jsonify, request
 
+from app.database import reads_replica
 from app.services import dashboard, exports, filters, operations
 from app.services.errors import BadRequest
 
@@ -25,6 +26,7 @@ def _page_json(page) -> dict:
 
 @bp.get("/dashboard")
 @token_required
+@reads_replica
 def dashboard_view():
     board = dashboard.build(g.api_user, request.args.get("unit") or None, request.args.get("period") or None)
     return jsonify(dashboard.json_ready(board))
@@ -32,18 +34,21 @@ def dashboard_view():
 
 @bp.get("/evaluations")
 @token_required
+@reads_replica
 def evaluation_list():
     return jsonify(_page_json(filters.run(g.api_user, "evaluations", request.args)))
 
 
 @bp.get("/human-tasks")
 @token_required
+@reads_replica
 def human_task_list():
     return jsonify(_page_json(filters.run(g.api_user, "tasks", request.args)))
 
 
 @bp.get("/reports/monthly.xlsx")
 @token_required
+@reads_replica
 def monthly_xlsx():
     name, content = exports.monthly_workbook(g.api_user, request.args.get("unit", ""), request.args.get("period", ""))
     return Response(content, mimetype=exports.XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})

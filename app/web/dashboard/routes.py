@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import i18n
+from app.database import reads_replica
 from app.i18n import N_
 from app.rules.levels import LEVELS
 from app.services import dashboard, exports, filters, instance_view, instances, operations, steps
@@ -21,6 +22,7 @@ LIST_TITLES = {"evaluations": N_("Danh sách hồ sơ đánh giá"), "tasks": N_
 
 @bp.route("/dashboard")
 @login_required
+@reads_replica
 def overview():
     board = dashboard.build(current_user, request.args.get("unit") or None, request.args.get("period") or None)
     units = filters.viewable_units(current_user)
@@ -56,12 +58,14 @@ def _list(kind: str):
 
 @bp.route("/dashboard/evaluations")
 @login_required
+@reads_replica
 def evaluations_list():
     return _list("evaluations")
 
 
 @bp.route("/dashboard/tasks")
 @login_required
+@reads_replica
 def tasks_list():
     return _list("tasks")
 
@@ -98,6 +102,7 @@ def _xlsx(name: str, content: bytes) -> Response:
 
 @bp.route("/dashboard/export/monthly.xlsx")
 @login_required
+@reads_replica
 def export_monthly():
     name, content = exports.monthly_workbook(current_user, request.args.get("unit", ""), request.args.get("period", ""))
     return _xlsx(name, content)
@@ -105,6 +110,7 @@ def export_monthly():
 
 @bp.route("/dashboard/export/rollup.xlsx")
 @login_required
+@reads_replica
 def export_rollup():
     name, content = exports.rollup_workbook(current_user, request.args.get("unit", ""), request.args.get("range", ""))
     return _xlsx(name, content)
