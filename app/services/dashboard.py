@@ -69,8 +69,17 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     unit = filters.unit_for(unit_code) if unit_code else filters.default_unit(viewer, scope)
     if unit is None:
         raise Forbidden("Anh/chị chưa thuộc đơn vị nào.", "You belong to no unit.")
-    subtree = filters.scoped_subtree(viewer, unit, scope)
-    within = None if scope.everything and filters.is_whole_tree(unit) else subtree   # the city: no unit filter
+    if scope.everything and filters.is_whole_tree(unit):
+        subtree, within = set(), None                  # the city: no unit filter, no list of its 3,000 units
+    else:
+        subtree = within = filters.scoped_subtree(viewer, unit, scope)
+    # the city's figures come grouped by the root's child each unit lies under, straight from SQL:
+    # a few rows per child instead of a few per unit (and 3,000 units walked up their tree in Python)
+    tops = _tops(unit.id) if within is None else None
+    if tops is not None and db.engine.dialect.name == "postgresql":
+        # PostgreSQL guesses a recursive CTE at 100 times its rows, which prices these small queries past
+        # jit_above_cost: compiling them took longer (35 ms) than running them. For this transaction only.
+        db.session.execute(text("SET LOCAL jit = off"))
     R, T = EvaluationRecord, HumanTask
     rec_scope = scope.clause(R.unit_id, R.subject_id, within)
     period = check_period(period) if period else (latest_period(rec_scope) or previous_period(localtime.local(now).date()))
@@ -78,7 +87,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     # 1. records of the month by unit, status, level and publication -------------------------------
     published = case((R.published_at.is_(None), 0), else_=1)
     if within is None:
-        rows = summary.month_rows(period)        # the whole city: a few rows per unit, not every record
+        rows = summary.month_rows(period, tops, unit.id)    # the whole city: the summary by child unit
     else:
         rows = db.session.execute(
             select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
@@ -90,7 +99,8 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     if cached is not None:
         late, top_holders = cached    # the whole city: what the worker counted less than a minute ago
     else:
-        late, top_holders = overdue_rows(period, now, scope.clause(T.unit_id, T.subject_id, within))
+        late, top_holders = overdue_rows(period, now, scope.clause(T.unit_id, T.subject_id, within),
+                                         (tops, unit.id) if tops is not None else None)
 
     # 3. instances that need HR: suspended or stopped by an engine error ---------------------------
     P = ProcessInstance
@@ -101,11 +111,13 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
 
     # 3b. the registered work done, by unit (the share of the plans' weight done) ----------------------
     I = PlanItem
-    plan_rows = db.session.execute(
-        select(R.unit_id, func.sum(I.weight).label("weight"),
-               func.sum(case((I.done.is_(True), I.weight), else_=0.0)).label("done"))
-        .join(I, I.instance_id == R.instance_id)
-        .where(R.period == period, I.weight > 0, rec_scope).group_by(R.unit_id)).all()
+    plan_unit = R.unit_id if tops is None else func.coalesce(tops.c.top, unit.id)
+    plans = (select(plan_unit.label("unit_id"), func.sum(I.weight).label("weight"),
+                    func.sum(case((I.done.is_(True), I.weight), else_=0.0)).label("done"))
+             .select_from(R).join(I, I.instance_id == R.instance_id))
+    if tops is not None:
+        plans = plans.outerjoin(tops, tops.c.id == R.unit_id)
+    plan_rows = db.session.execute(plans.where(R.period == period, I.weight > 0, rec_scope).group_by(plan_unit)).all()
 
     # 4. the last 12 months -----------------------------------------------------------------------
     periods = last_periods(period)
@@ -115,11 +127,15 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     else:
         trend_rows = trend_from_records(periods, rec_scope)
 
-    # the city: every unit as plain rows (3,000 ORM objects would cost more than all the queries)
-    units = ({u.id: u for u in db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.parent_id))}
-             if within is None else {u.id: u for u in filters.subtree_units(unit.id)})
-    children = sorted((u for u in units.values() if u.parent_id == unit.id), key=lambda u: u.code)
-    top = _top_child(units, unit, {c.id for c in children})
+    if within is None:
+        # the city: the rows above are keyed by the root's children already; only those are read
+        children = db.session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.parent_id == unit.id)
+                                      .order_by(Unit.code)).all()
+        top = {c.id: c.id for c in children}
+    else:
+        units = {u.id: u for u in filters.subtree_units(unit.id)}
+        children = sorted((u for u in units.values() if u.parent_id == unit.id), key=lambda u: u.code)
+        top = _top_child(units, unit, {c.id for c in children})
 
     funnel: dict[str, int] = {}
     levels = {lv: 0 for lv in LEVELS} | {"none": 0}
@@ -222,14 +238,17 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     }
 
 
-def overdue_rows(period: str, now: datetime, clause) -> tuple[list, list]:
+def overdue_rows(period: str, now: datetime, clause, by_top=None) -> tuple[list, list]:
     """Ready tasks of the month past their due time: counts by (step, unit), and per step the
-    TOP_HOLDERS holders with the most (with how many holders there are)."""
+    TOP_HOLDERS holders with the most (with how many holders there are). `by_top` = (`_tops(root)`,
+    root id): counted by the root's child each unit lies under instead (the root for its own people)."""
     T = HumanTask
     is_late = and_(T.period == period, T.status == "ready", T.due_at < now, clause)
-    late = db.session.execute(
-        select(T.step, T.unit_id, func.count().label("n"), func.min(T.title).label("title"))
-        .where(is_late).group_by(T.step, T.unit_id)).all()
+    unit_key = T.unit_id if by_top is None else func.coalesce(by_top[0].c.top, by_top[1])
+    counted = select(T.step, unit_key.label("unit_id"), func.count().label("n"), func.min(T.title).label("title"))
+    if by_top is not None:
+        counted = counted.outerjoin(by_top[0], by_top[0].c.id == T.unit_id)
+    late = db.session.execute(counted.where(is_late).group_by(T.step, unit_key)).all()
     # One query per late step, each a top-N over its holders: no sort of every holder of the city (a
     # month's self-evaluations have one holder per person), and the names joined for those N only.
     top_holders = []
@@ -257,12 +276,12 @@ def overdue_snapshot(period: str, now: datetime) -> tuple[list, list] | None:
 
     from app.models import OverdueSnapshot
     snap = db.session.get(OverdueSnapshot, period)
-    if snap is None:
-        return None
+    if snap is None or any("top" not in r for r in snap.late):
+        return None       # none, or counted by unit by an older worker: the caller counts live
     at = snap.computed_at if snap.computed_at.tzinfo else snap.computed_at.replace(tzinfo=timezone.utc)
     if not (timedelta(0) <= now - at <= SNAPSHOT_MAX_AGE):
         return None
-    late = [SimpleNamespace(**r) for r in snap.late]
+    late = [SimpleNamespace(step=r["step"], unit_id=r["top"], n=r["n"], title=r["title"]) for r in snap.late]
     holders = [SimpleNamespace(**{**r, "oldest": datetime.fromisoformat(r["oldest"]) if r["oldest"] else None})
                for r in snap.holders]
     return late, holders
@@ -276,16 +295,20 @@ def refresh_city_overdue(now: datetime | None = None) -> int:
 
     from app.models import OverdueSnapshot, RecordSummary
     now = now or datetime.now(timezone.utc)
+    roots = db.session.scalars(select(Unit.id).where(Unit.parent_id.is_(None)).limit(2)).all()
+    if len(roots) != 1:
+        return 0                              # no single root: no city dashboard to count for
     if db.engine.dialect.name == "postgresql" and not db.session.scalar(
             text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _OVERDUE_LOCK}):
         return 0                              # another worker is counting right now
     periods = db.session.scalars(select(RecordSummary.period).where(
         RecordSummary.status.not_in(("locked",) + ENDED), RecordSummary.n > 0).distinct()).all()
     for period in periods:
-        late, holders = overdue_rows(period, now, true())
+        late, holders = overdue_rows(period, now, true(), (_tops(roots[0]), roots[0]))
         snap = db.session.get(OverdueSnapshot, period) or OverdueSnapshot(period=period)
         snap.computed_at = now
-        snap.late = [{"step": r.step, "unit_id": r.unit_id, "n": r.n, "title": r.title} for r in late]
+        # by the root's child unit (what the city dashboard shows), not by each of 3,000 units
+        snap.late = [{"step": r.step, "top": r.unit_id, "n": r.n, "title": r.title} for r in late]
         snap.holders = [{"step": r.step, "assignee_id": r.assignee_id, "n": r.n, "holders": r.holders,
                          "oldest": r.oldest.isoformat() if r.oldest else None, "username": r.username,
                          "full_name": r.full_name} for r in holders]
@@ -329,6 +352,13 @@ def chart_data(board: dict, lang: str = "vi") -> dict:
 def _child_counts() -> dict:
     return {"total": 0, "done": 0, "overdue": 0, "not_evaluated": 0, "levels": {lv: 0 for lv in LEVELS},
             "plan_weight": 0.0, "plan_done": 0.0}
+
+
+def _tops(root_id: int):
+    """A recursive CTE (id, top): every unit below the root's children with the child it lies under."""
+    tops = select(Unit.id.label("id"), Unit.id.label("top")).where(Unit.parent_id == root_id).cte(
+        "tops", recursive=True)
+    return tops.union(select(Unit.id, tops.c.top).where(Unit.parent_id == tops.c.id))
 
 
 def _top_child(units: dict[int, Unit], root: Unit, children: set[int]) -> dict[int, int]:

@@ -98,15 +98,19 @@ def trend_rows(periods: list[str], ended: tuple[str, ...]):
         .having(func.sum(c.n) != literal_column("0"))).all()
 
 
-def month_rows(period: str):
-    """(unit_id, status, level, pub, n) of one month, per unit: the unit summary plus waiting deltas."""
+def month_rows(period: str, tops=None, root_id: int | None = None):
+    """(unit_id, status, level, pub, n) of one month, per unit: the unit summary plus waiting deltas.
+    With `tops` (a CTE of unit id -> the root's child it lies under, dashboard._tops) the rows are per
+    child of `root_id` instead (unit_id is the child, or the root for units directly under it)."""
     U, D = RecordUnitSummary, RecordSummaryDelta
     both = union_all(
         select(U.unit_id, U.status, U.level, U.published, U.n.label("n")).where(U.period == period),
         select(D.unit_id, D.status, D.level, D.published, D.dn).where(D.period == period),
     ).subquery()
     c = both.c
+    unit = c.unit_id if tops is None else func.coalesce(tops.c.top, root_id)
+    rows = select(unit.label("unit_id"), c.status, c.level, c.published.label("pub"), func.sum(c.n).label("n"))
+    if tops is not None:
+        rows = rows.select_from(both).outerjoin(tops, tops.c.id == c.unit_id)
     return db.session.execute(
-        select(c.unit_id, c.status, c.level, c.published.label("pub"), func.sum(c.n).label("n"))
-        .group_by(c.unit_id, c.status, c.level, c.published)
-        .having(func.sum(c.n) != literal_column("0"))).all()
+        rows.group_by(unit, c.status, c.level, c.published).having(func.sum(c.n) != literal_column("0"))).all()
