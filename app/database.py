@@ -83,7 +83,7 @@ def engine_options(url: str, lock_wait: int, pgbouncer: bool, read_only: bool = 
 
 def binds(cfg: dict, lock_wait: int) -> dict:
     """SQLALCHEMY_BINDS for the replica, or {} (refused on SQLite: one file has no replica)."""
-    replica = cfg.get("DATABASE_REPLICA_URL") or ""
+    replica = normalise_url(cfg.get("DATABASE_REPLICA_URL") or "")
     if not replica:
         return {}
     if not (cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and replica.startswith("postgresql")):
