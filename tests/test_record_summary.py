@@ -137,3 +137,28 @@ def test_the_city_dashboard_shows_the_workers_count_of_overdue_tasks(client):
     later_now = now.replace(minute=10)
     assert dashboard.build(user("admin"), "UBTP", PERIOD, later_now)["summary"]["overdue"] == 12
     assert dashboard.build(user("admin"), "SNV", PERIOD, now)["summary"]["overdue"] == 12
+
+
+def test_the_city_dashboard_by_child_unit_in_sql_matches_the_count_over_the_records(client, monkeypatch):
+    """The city's build groups the summary, the plans and the overdue tasks by the root's children in SQL
+    (and the worker's snapshot likewise); the same board counted unit by unit from the records, as for any
+    other unit, gives the same figures, sub-units rolled up into their agency."""
+    from datetime import datetime, timezone
+
+    from app.services import filters
+
+    from .monitor_seed import seed_month
+    seed_month(client)
+    summary.fold()
+    now = datetime(2030, 4, 20, 3, 0, tzinfo=timezone.utc)          # self-evaluations overdue
+    city = dashboard.build(user("admin"), "UBTP", PERIOD, now)
+    assert dashboard.refresh_city_overdue(now) == 1
+    cached = dashboard.build(user("admin"), "UBTP", PERIOD, now)
+    with monkeypatch.context() as m:
+        m.setattr(filters, "is_whole_tree", lambda unit: False)     # the path every other unit takes
+        counted = dashboard.build(user("admin"), "UBTP", PERIOD, now)
+    for board in (city, cached):
+        for part in ("summary", "funnel", "overdue", "completion", "levels", "trend"):
+            assert board[part] == counted[part], part
+    snv = next(c for c in city["completion"] if c["unit"] == "SNV")
+    assert snv["total"] == city["summary"]["total"] and snv["overdue"] > 0 and snv["done"] > 0
