@@ -299,3 +299,117 @@ def test_the_plan_is_returned_once_and_foreign_items_are_refused(plan_on, client
     assert ready_steps("ttb") == set() and record("ttb").status == "in_progress"
     item = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)).one()
     assert (item.weight, item.product, item.status) == (2, "Báo cáo", "pending")
+
+
+# ------------------------------------------------------------ a leader's components on the head's pages
+def _leader_month(client, dmn_edit=None):
+    """Decree 335: the leader tptc reviewed at 100 % unit results (A, 90 points), then ttb of the unit
+    reaches D. `dmn_edit` changes the classification table in a newly published version first."""
+    from app.models import ProcessVersion, Unit
+    from app.services import schemes, versions
+    schemes.ensure_seeded()
+    schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
+                   user("admin"))
+    if dmn_edit is not None:
+        latest = versions.latest_published()
+        files = dict(latest.files, **{"classification.dmn": dmn_edit(latest.files["classification.dmn"])})
+        db.session.add(ProcessVersion(process_key=versions.PROCESS_KEY, version=latest.version + 1, files=files,
+                                      sha256=versions.digest(files), status="published", note="new thresholds"))
+        db.session.commit()
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    tptc, gd, ttb = Api(client, "tptc"), Api(client, "gd"), Api(client, "ttb")
+    general = {"I.1": 10, "I.2": 10, "I.3": 0}
+    tptc.complete(tptc.task_for("tptc", "self_evaluation")["id"], {"scores": general, "items": [
+        {"title": "Chỉ đạo tổng kết quý", "weight": 1, "done": True, "completed_on": "2030-03-20",
+         "deadline": "2030-03-25"}]})
+    review = gd.task_for("tptc", "review_by_decider")
+    rows = gd.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
+    gd.complete(review["id"], {"scores": general, "items": rows, "days_worked": 21})
+    typed = dict(general, **{"II.1": 20, "II.2": 20, "II.3": 10})
+    ttb.complete(ttb.task_for("ttb", "self_evaluation")["id"], {"scores": typed})
+    tptc.complete(tptc.task_for("ttb", "review")["id"], {"scores": typed, "days_worked": 21, "discipline": True})
+    assert record("tptc").level == "A" and record("ttb").level == "D"
+    return gd
+
+
+def test_the_single_decision_page_asks_the_capacity_and_re_evaluates_the_unit_results(client):
+    """The head's own decision page: the capacity field next to the leader (0–100, the error next to it
+    in the head's language, nothing changed), and the unit results re-evaluated at 50 % as the batch
+    does, before the level is kept: 70 × (1 + 1 + 1 + 0.5 + 0.8) / 5 = 60.2, plus 20 → 80 → B."""
+    import re
+
+    from .conftest import csrf_token
+    from .test_pages import login
+    gd = _leader_month(client)
+    task = gd.task_for("tptc", "decision")
+    login(client, "gd")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="capacity"', page), "the capacity field is on the leader's page"
+    staff = gd.task_for("ttb", "decision")
+    assert 'name="capacity"' not in client.get(f"/tasks/{staff['id']}").get_data(as_text=True)
+
+    client.get(f"/language/en?next=/tasks/{task['id']}")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    refused = client.post(f"/tasks/{task['id']}", data={"capacity": "150", "csrf_token": csrf_token(page)})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    field = re.search(r'<input[^>]*name="capacity"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in field
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1)
+    error = re.search(rf'id="{described.split()[0]}"[^>]*>([^<]*)<', html).group(1)
+    assert "100" in error and "Giá trị" not in error and "tối đa" not in error    # English, next to the field
+    db.session.expire_all()
+    assert record("tptc").published_at is None and record("tptc").total == 90
+
+    # keeping A is refused next to the level: the units led reached only 50 %
+    above = client.post(f"/tasks/{task['id']}", data={"level": "A", "reason": "Giữ", "csrf_token": csrf_token(html)})
+    assert above.status_code == 422 and "at most level B" in above.get_data(as_text=True)
+    ok = client.post(f"/tasks/{task['id']}", data={"capacity": "80", "csrf_token": csrf_token(html)})
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:800]
+    db.session.expire_all()
+    rec = record("tptc")
+    assert rec.total == 80 and rec.level == "B" and rec.published_at is not None
+    assert rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
+    assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1
+    assert "80" in client.get(f"/instances/{rec.instance_id}").get_data(as_text=True)
+
+
+def test_the_batch_page_asks_the_capacity_next_to_each_leader(client):
+    """The batch decision page: a capacity outside 0–100 is refused next to the leader's field, in the
+    head's language; a valid one is stored and counted in the computed points."""
+    import re
+
+    from .test_pages import login
+    _leader_month(client)
+    tptc_id, ttb_id = record("tptc").instance_id, record("ttb").instance_id
+    login(client, "gd")
+    client.get("/language/en?next=/decisions")
+    html = client.get("/decisions").get_data(as_text=True)
+    assert f'name="capacity_{tptc_id}"' in html and f'name="capacity_{ttb_id}"' not in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    fields = {"unit": "SNV", "period": PERIOD, "instance_id": [str(tptc_id), str(ttb_id)], "csrf_token": token}
+    refused = client.post("/decisions", data=dict(fields, **{f"capacity_{tptc_id}": "120"}))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and record("tptc").published_at is None
+    assert re.search(rf'name="capacity_{tptc_id}"[^>]*aria-invalid="true" aria-describedby="capacity-error-{tptc_id}"', html)
+    assert re.search(rf'<p class="field-error" id="capacity-error-{tptc_id}" role="alert">The capacity to organise '
+                     r'the work is a percentage from 0 to 100.</p>', html)
+    assert 'value="120"' in html                                           # kept as the head typed it
+    ok = client.post("/decisions", data=dict(fields, **{f"capacity_{tptc_id}": "60"}))
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:800]
+    db.session.expire_all()
+    rec = record("tptc")
+    # 70 × (1 + 1 + 1 + 0.5 + 0.6) / 5 = 57.4, plus 20 → 77.4 → B
+    assert rec.kpi["components"] == {"unit_results": 50.0, "capacity": 60.0} and rec.level == "B"
+    assert rec.kpi["criteria"]["II.1"] == 57.4 or sum(rec.kpi["criteria"].values()) == pytest.approx(57.4, abs=0.05)
+
+
+def test_the_unit_results_level_follows_the_process_classification_table(client):
+    """A designer's new DMN version (B from 85) changes the level of the re-evaluated leader: 80 → C."""
+    gd = _leader_month(client, dmn_edit=lambda text: text.replace("&gt;= 70", "&gt;= 85"))
+    both = [{"instance_id": record("tptc").instance_id, "capacity": 80}, {"instance_id": record("ttb").instance_id}]
+    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": both})
+    assert resp.status_code == 200, resp.get_json()
+    rec = record("tptc")
+    assert rec.total == 80 and rec.level == "C"
+    assert next(r for r in rec.rules_applied if r["rule"] == "score")["level"] == "C"
