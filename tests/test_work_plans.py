@@ -99,7 +99,8 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
             row["completed_on"] = done[row["title"]]
     out = ttb.complete(task["id"], {"scores": GROUP_I, "items": rows, "comment": "Theo kế hoạch"})
     # quantity 4.5/5.5, quality 4.5/5.5, timeliness (2 + 0.75 + 1 + 0.5)/5.5 (one late item: one delay)
-    assert out["instance"]["result"]["self_total"] == 76.5
+    # 20 + 20.45 + 20.45 + 15.45: the total is kept at 0.01, like the computed points (not 76.5)
+    assert out["instance"]["result"]["self_total"] == 76.35
 
     # 5. the review: typed task-result points are refused; the items give them
     review = tptc.task_for("ttb", "review")
@@ -118,7 +119,7 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     rec = record("ttb")
     # quantity 4.5/5.5 → 20.45; quality (2×0.75 + 1 + 1 + 0.5)/5.5 → 18.18; timeliness 4.25/5.5 → 15.45
     assert rec.scores == dict(GROUP_I, **{"II.1": 20.45, "II.2": 18.18, "II.3": 15.45})
-    assert rec.total == 74 and rec.level == "B"
+    assert rec.total == 74.08 and rec.level == "B"                    # the total at 0.01, not 74
     assert rec.kpi["quantity"] == 81.82 and rec.kpi["weight"] == 5.5
     assert db.session.scalar(select(PlanItem.status).where(PlanItem.title == "Hỗ trợ hội nghị")) == "accepted"
     api_kpi = gd.get(f"/instances/{rec.instance_id}").get_json()["result"]["kpi"]
@@ -129,8 +130,8 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
         {"instance_id": rec.instance_id, "objective_cause_confirmed": True}]})
     assert resp.status_code == 200, resp.get_json()
     rec = record("ttb")
-    # quantity 4.5/4.5 → 25; quality 4/4.5 → 22.22; timeliness 4.25/4.5 → 18.89: 86.11 → 86
-    assert rec.total == 86 and rec.level == "B" and rec.published_at is not None
+    # quantity 4.5/4.5 → 25; quality 4/4.5 → 22.22; timeliness 4.25/4.5 → 18.89: 86.11
+    assert rec.total == 86.11 and rec.level == "B" and rec.published_at is not None
     assert rec.scores["II.1"] == 25 and rec.kpi["quantity"] == 100.0
     assert db.session.scalar(select(PlanItem.objective_confirmed).where(PlanItem.title == "Rà soát hồ sơ cán bộ"))
 
@@ -141,7 +142,7 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     assert prefill["scores"] == dict(GROUP_I, **{"II.1": 25, "II.2": 22.22, "II.3": 18.89})   # as decided
     gd.complete(answer["id"], {"outcome": "amend", "reason": "Lỗi lớn thứ hai không do cá nhân",
                                "scores": dict(prefill["scores"], **{"II.2": 25})})
-    assert record("ttb").total == 89 and record("ttb").level == "B"
+    assert record("ttb").total == 88.89 and record("ttb").level == "B"          # 89.0 once, with the half point
 
 
 def test_a_month_without_counted_items_falls_back_to_typed_points(plan_on, client):
@@ -211,9 +212,9 @@ def test_leader_unit_results_re_evaluated_in_the_batch(client):
     assert record("tptc").published_at is None
     resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [dict(both[0], capacity=80), both[1]]})
     assert resp.status_code == 200, resp.get_json()
-    # (1 + 1 + 1 + 0.5 + 0.8) / 5 = 0.86 of 70 → 60.2, plus 20: 80.2 → 80 → B
+    # (1 + 1 + 1 + 0.5 + 0.8) / 5 = 0.86 of 70 → 60.2, plus 20: 80.2 (kept at 0.01) → B
     rec = record("tptc")
-    assert rec.total == 80 and rec.level == "B" and rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
+    assert rec.total == 80.2 and rec.level == "B" and rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
     assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1
 
 
@@ -335,7 +336,7 @@ def _leader_month(client, dmn_edit=None):
 def test_the_single_decision_page_asks_the_capacity_and_re_evaluates_the_unit_results(client):
     """The head's own decision page: the capacity field next to the leader (0–100, the error next to it
     in the head's language, nothing changed), and the unit results re-evaluated at 50 % as the batch
-    does, before the level is kept: 70 × (1 + 1 + 1 + 0.5 + 0.8) / 5 = 60.2, plus 20 → 80 → B."""
+    does, before the level is kept: 70 × (1 + 1 + 1 + 0.5 + 0.8) / 5 = 60.2, plus 20 → 80.2 → B."""
     import re
 
     from .conftest import csrf_token
@@ -368,10 +369,10 @@ def test_the_single_decision_page_asks_the_capacity_and_re_evaluates_the_unit_re
     assert ok.status_code == 302, ok.get_data(as_text=True)[:800]
     db.session.expire_all()
     rec = record("tptc")
-    assert rec.total == 80 and rec.level == "B" and rec.published_at is not None
+    assert rec.total == 80.2 and rec.level == "B" and rec.published_at is not None
     assert rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
     assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1
-    assert "80" in client.get(f"/instances/{rec.instance_id}").get_data(as_text=True)
+    assert "80.2" in client.get(f"/instances/{rec.instance_id}").get_data(as_text=True)
 
 
 def test_the_batch_page_asks_the_capacity_next_to_each_leader(client):
@@ -405,11 +406,48 @@ def test_the_batch_page_asks_the_capacity_next_to_each_leader(client):
 
 
 def test_the_unit_results_level_follows_the_process_classification_table(client):
-    """A designer's new DMN version (B from 85) changes the level of the re-evaluated leader: 80 → C."""
+    """A designer's new DMN version (B from 85) changes the level of the re-evaluated leader: 80.2 → C."""
     gd = _leader_month(client, dmn_edit=lambda text: text.replace("&gt;= 70", "&gt;= 85"))
     both = [{"instance_id": record("tptc").instance_id, "capacity": 80}, {"instance_id": record("ttb").instance_id}]
     resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": both})
     assert resp.status_code == 200, resp.get_json()
     rec = record("tptc")
-    assert rec.total == 80 and rec.level == "C"
+    assert rec.total == 80.2 and rec.level == "C"
     assert next(r for r in rec.rules_applied if r["rule"] == "score")["level"] == "C"
+
+
+def test_the_plan_step_is_reminded_the_working_day_before_its_deadline(plan_on, client):
+    """The work plan is due WD3 of the period (Tuesday 5 March 2030): the process's own reminder timer
+    (a boundary timer on `work_plan`, not Python) tells whoever has not registered their plan at the
+    end of WD2, through the timer worker; whoever registered it is not reminded, nobody twice."""
+    from sqlalchemy import func
+
+    from app.models import Notification
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb = Api(client, "ttb")
+    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [{"title": "Báo cáo quý", "weight": 1}]})
+    due = db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("lvc").id,
+                                                     HumanTask.step == "work_plan")).one().due_at
+    assert due.astimezone(VN).date().isoformat() == "2030-03-05"
+
+    def reminders(username):
+        return db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == user(username).id, Notification.kind == "reminder"))
+
+    def run(when):
+        out = plan_on.test_cli_runner().invoke(args=["timers", "run", "--now", when])
+        assert out.exit_code == 0, out.output
+        db.session.expire_all()
+
+    run("2030-03-04T10:00:00+07:00")                       # WD2, before its end: not yet
+    assert reminders("lvc") == 0
+    run("2030-03-05T08:00:00+07:00")                       # WD2 has ended
+    assert reminders("lvc") == 1 and reminders("ttb") == 0
+    text = db.session.scalars(select(Notification).where(Notification.user_id == user("lvc").id,
+                                                         Notification.kind == "reminder")).one()
+    assert "kế hoạch" in text.message.lower() and "05/03/2030" in text.message
+    assert "work_plan" in ready_steps("lvc")               # a reminder, the step stays open
+    run("2030-03-06T08:00:00+07:00")
+    assert reminders("lvc") == 1
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "reminder_sent")) >= 1

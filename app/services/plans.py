@@ -613,4 +613,4 @@ def _rounded_total(record: EvaluationRecord, scores: dict, criteria: list[dict])
     """The record's total with new criterion points: the bonus and deductions as reviewed stay."""
     before = scoring.score_total({"scores": dict(record.scores or {})}, criteria) or 0.0
     extra = float(record.total or 0) - before          # bonus − deductions as they were applied
-    return max(0.0, min(scoring.MAX_TOTAL, round((scoring.score_total({"scores": scores}, criteria) + extra) * 2) / 2))
+    return max(0.0, min(scoring.MAX_TOTAL, round((scoring.score_total({"scores": scores}, criteria) or 0.0) + extra + 1e-9, 2)))
