@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, HumanTask, PlanItem
@@ -451,3 +451,156 @@ def test_the_plan_step_is_reminded_the_working_day_before_its_deadline(plan_on, 
     assert reminders("lvc") == 1
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "reminder_sent")) >= 1
+
+
+# ------------------------------------------------------------------- evidence attached from the task form
+def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, client):
+    """The self-evaluation form lets the person take a photo or choose a file per item; the upload goes
+    through the evidence service (content sniffed, name cleaned, sha256, who may), the page comes back
+    with the file's name as a link and the typed form kept; a refusal is said next to the item's
+    evidence field with nothing stored; the form's data stays a list of ids."""
+    import hashlib
+    import io
+    import re
+
+    from app.models import Evidence, TaskDraft
+
+    from .conftest import csrf_token
+    from .test_evidence import PNG
+    from .test_pages import login
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
+    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [
+        {"title": "Báo cáo quý", "product": "Báo cáo", "weight": 1, "deadline": "2030-03-10"}]})
+    tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
+    period_ends()
+    task = ttb.task_for("ttb", "self_evaluation")
+    item_id = db.session.scalars(select(PlanItem.id).where(PlanItem.subject_id == user("ttb").id)).one()
+
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    photo = re.search(r'<input[^>]*name="items\[0\]\[evidence\]__photo"[^>]*>', page).group(0)
+    assert 'accept="image/*"' in photo and "capture" in photo
+    chosen = re.search(r'<input[^>]*name="items\[0\]\[evidence\]__file"[^>]*>', page).group(0)
+    assert 'accept="image/*,application/pdf' in chosen
+    assert f'formaction="/tasks/{task["id"]}/evidence"' in page and 'formenctype="multipart/form-data"' in page
+    fields = {"csrf_token": csrf_token(page), "items[0][id]": str(item_id), "items[0][title]": "Báo cáo quý",
+              "items[0][done]": "true",
+              "items[0][completed_on]": "2030-03-08", "items[0][note]": "Đã nộp", "attach": "items[0][evidence]"}
+    for code, value in GROUP_I.items():
+        fields[f"scores[{code}]"] = str(value)
+
+    # a text file named as a photo: refused next to the item's evidence field, nothing stored
+    fake = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
+        fields, **{"items[0][evidence]__photo": (io.BytesIO(b"not a picture at all"), "anh.png")}))
+    html = fake.get_data(as_text=True)
+    assert fake.status_code in (400, 415, 422)
+    assert re.search(r'<p class="field-error" id="f-items-0-evidence-error" role="alert">', html)
+    assert "Đã nộp</textarea>" in html and "Báo cáo quý</textarea>" in html    # the form as typed, the item as stored
+    assert db.session.scalar(select(func.count()).select_from(Evidence)) == 0
+
+    # a photo of the document: stored with its hash under a clean name, listed on the item
+    sent = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
+        fields, **{"items[0][evidence]__photo": (io.BytesIO(PNG), "../IMG 0001.png")}))
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/tasks/{task['id']}#f-items-0-evidence")
+    row = db.session.scalars(select(Evidence)).one()
+    assert row.item_id == item_id and row.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert "/" not in row.name and ".." not in row.name and row.content_type == "image/png"
+    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task["id"])).one()
+    assert draft.data["items"][0]["evidence"] == [row.id] and draft.data["items"][0]["note"] == "Đã nộp"
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert f'<a href="/evidence/{row.id}" class="evidence-name">{row.name}</a>' in page
+    assert f'<input type="hidden" name="items[0][evidence]" value="{row.id}">' in page
+
+    # someone outside the record's chain cannot attach to it
+    login(client, "lvc")
+    other = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
+        fields, csrf_token=csrf_token(client.get("/").get_data(as_text=True)),
+        **{"items[0][evidence]__photo": (io.BytesIO(PNG), "x.png")}))
+    assert other.status_code in (403, 404)
+    assert db.session.scalar(select(func.count()).select_from(Evidence)) == 1
+
+    # the form is sent with the ids the page carries: the item keeps the evidence (a list of ids)
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    done = client.post(f"/tasks/{task['id']}", data=dict(
+        {k: v for k, v in fields.items() if k != "attach"}, csrf_token=csrf_token(page),
+        **{"items[0][evidence]": str(row.id)}))
+    assert done.status_code == 302, re.findall(r"field-error[^<]*<[^<]*<?[^<]*", done.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(PlanItem, item_id).evidence == [row.id]
+    # the manager's review shows the file by name, with its link, read-only
+    login(client, "tptc")
+    review = tptc.task_for("ttb", "review")
+    page = client.get(f"/tasks/{review['id']}").get_data(as_text=True)
+    assert f'<a href="/evidence/{row.id}" class="evidence-name">{row.name}</a>' in page
+    assert "__photo" not in page
+
+
+def test_the_demo_month_through_the_pages_no_typed_task_result_score(plan_on, client):
+    """`flask demo --month`: the person ticks the work done and the manager confirms it on the HTML forms
+    (only group I is typed: the task-result fields are read-only and none is sent), the head decides
+    from the batch page, and the API and the printed sheet give the items, weights, deductions and the
+    arithmetic behind every point."""
+    import re
+
+    from .conftest import csrf_token
+    from .test_pages import login
+    out = plan_on.test_cli_runner().invoke(args=["demo", "--month", PERIOD])
+    assert out.exit_code == 0, out.output
+    period_ends()
+    task = Api(client, "ttb").task_for("ttb", "self_evaluation")
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    for code in ("II.1", "II.2", "II.3"):
+        assert re.search(rf'<input[^>]*name="scores\[{code}\]"[^>]*readonly', page), code
+    ids = dict(re.findall(r'name="items\[(\d+)\]\[id\]" value="(\d+)"', page))
+    rows = len(ids)
+    assert rows >= 3
+    form = {"csrf_token": csrf_token(page), **{f"scores[{c}]": str(v) for c, v in GROUP_I.items()}}
+    for i in range(rows):
+        form[f"items[{i}][id]"] = ids[str(i)]
+        form[f"items[{i}][title]"] = "x"                     # read-only: the stored title is kept
+        form[f"items[{i}][done]"] = "true" if i else ""
+        form[f"items[{i}][completed_on]"] = "2030-03-28" if i else ""
+    sent = client.post(f"/tasks/{task['id']}", data=form)
+    assert sent.status_code == 302, re.findall(r'field-error[^<]*<[^<]*<[^<]*', sent.get_data(as_text=True))
+    client.get("/logout")
+
+    review = Api(client, "tptc").task_for("ttb", "review")
+    login(client, "tptc")
+    page = client.get(f"/tasks/{review['id']}").get_data(as_text=True)
+    ids = dict(re.findall(r'name="items\[(\d+)\]\[id\]" value="(\d+)"', page))
+    form = {"csrf_token": csrf_token(page), "days_worked": "21", **{f"scores[{c}]": str(v) for c, v in GROUP_I.items()}}
+    for i in range(rows):
+        form[f"items[{i}][id]"] = ids[str(i)]
+        form[f"items[{i}][title]"] = "x"
+        form[f"items[{i}][done]"] = "true" if i else ""
+        form[f"items[{i}][major_errors]"] = "1" if i == 1 else "0"
+    sent = client.post(f"/tasks/{review['id']}", data=form)
+    assert sent.status_code == 302, re.findall(r'field-error[^<]*<[^<]*<[^<]*', sent.get_data(as_text=True))
+    client.get("/logout")
+    rec = record("ttb")
+    assert set(rec.kpi["criteria"]) == {"II.1", "II.2", "II.3"} and rec.kpi["quantity"] < 100
+    assert all(round(v, 2) == v for v in rec.kpi["criteria"].values())
+    assert rec.total == round(20 + sum(rec.kpi["criteria"].values()), 2)
+
+    login(client, "gd")
+    page = client.get("/decisions").get_data(as_text=True)
+    assert re.search(rf'data-instance="{rec.instance_id}"', page)
+    decided = client.post("/decisions", data={"csrf_token": csrf_token(page), "unit": "SNV", "period": PERIOD,
+                                              "instance_id": [str(rec.instance_id)]})
+    assert decided.status_code == 302
+    db.session.expire_all()
+    assert record("ttb").published_at is not None
+    api = Api(client, "gd").get(f"/instances/{rec.instance_id}").get_json()["result"]["kpi"]
+    assert api["criteria"] == rec.kpi["criteria"] and len(api["items"]) == rows
+    assert {"weight", "major_errors", "delays", "done"} <= set(api["items"][0])
+
+    sheet = client.get(f"/instances/{rec.instance_id}/sheet").get_data(as_text=True)
+    items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)).all()
+    assert all(i.title in sheet for i in items)
+    assert "Khối lượng = trọng số hoàn thành / tổng trọng số" in sheet and "Chất lượng = Σ trọng số" in sheet
+    for code, points in rec.kpi["criteria"].items():
+        assert f"{code} = " in sheet and f"{points:g}".replace(".", ",") in sheet
+    assert re.search(r'data-label="Lỗi lớn">1<', sheet)                   # the deduction, on its item
