@@ -111,6 +111,12 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     expect(phone.locator('[name="items[0][done]"]')).to_be_checked()
     expect(phone.locator('[name="items[1][completed_on]"]')).to_have_value("2030-03-22")
     expect(phone.locator('input[name="scores[I.4]"]')).to_have_value("4,5")
+    phone.set_viewport_size({"width": 360, "height": 780})          # the narrowest phone too
+    assert_no_horizontal_overflow(phone)
+    for control in ('[name="items[0][evidence]__photo"]', '[name="items[0][evidence]__file"]',
+                    '[data-field="items[0][evidence]"] a.evidence-name'):
+        assert phone.locator(control).bounding_box()["height"] >= 44, control
+    phone.set_viewport_size(PHONE["viewport"])
     assert_no_horizontal_overflow(phone)
     assert_accessible(phone, live_server.url)
     shot(phone, "plan-02-self-evaluation-phone")
