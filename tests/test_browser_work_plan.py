@@ -17,7 +17,7 @@ from app.models import EvaluationRecord, PlanItem
 from .conftest import PERIOD, user
 from .live_server import fresh_session
 from .support import Api
-from .test_browser import (CHROMIUM, CHROMIUM_ARGS, assert_accessible, assert_no_horizontal_overflow,  # noqa: F401
+from .test_browser import (CHROMIUM, CHROMIUM_ARGS, SHOTS, assert_accessible, assert_no_horizontal_overflow,  # noqa: F401
                            chromium, expect, live_server, login, logout, new_page, open_menu, shot)
 
 pytestmark = pytest.mark.browser
@@ -113,6 +113,8 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     expect(phone.locator('input[name="scores[I.4]"]')).to_have_value("4,5")
     phone.set_viewport_size({"width": 360, "height": 780})          # the narrowest phone too
     assert_no_horizontal_overflow(phone)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone.locator('[data-field="items[0][evidence]"]').screenshot(path=str(SHOTS / "plan-02-evidence-360.png"))
     for control in ('[name="items[0][evidence]__photo"]', '[name="items[0][evidence]__file"]',
                     '[data-field="items[0][evidence]"] a.evidence-name'):
         assert phone.locator(control).bounding_box()["height"] >= 44, control

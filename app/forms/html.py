@@ -454,7 +454,7 @@ class _Renderer:
                     if isinstance(known, Mapping) else _el("span", {"class": "evidence-name"}, f"#{ident}"))
             hidden = Markup("") if readonly else _void("input", {"type": "hidden", "name": name, "value": str(ident)})
             listed.append(_el("li", {}, link, hidden))
-        title = _el("span", {"class": "evidence-title", "id": f"{fid}-title"},
+        title = _el("legend", {"class": "evidence-title", "id": f"{fid}-title"},
                     _bi(node.get("title") or name, node.get("x-title-en")))
         parts = [title, _el("ul", {"class": "evidence-attached", "id": f"{fid}-list"}, *listed) if listed
                  else _el("p", {"class": "evidence-none"}, _bi("Chưa có minh chứng.", "No evidence yet."))]
@@ -478,8 +478,8 @@ class _Renderer:
         else:
             parts.append(err_html)
         attrs = self.wrapper_attrs(node, "field field-evidence", name)
-        attrs.update({"id": fid, "role": "group", "aria-labelledby": f"{fid}-title"})
-        return _el("div", attrs, *parts)
+        attrs["id"] = fid
+        return _el("fieldset", attrs, *parts)
 
     def number_input(self, node: Mapping[str, Any], value: Any, common: dict[str, Any], path: list[Any]) -> Markup:
         step = node.get("multipleOf")

@@ -153,7 +153,9 @@
         var v = el.getAttribute(a);
         if (v && v.indexOf(old) === 0) el.setAttribute(a, neu + v.slice(old.length));
       });
-      ["id", "for", "aria-describedby"].forEach(function (a) {
+      // the evidence upload button names the row's evidence field in its value
+      if (el.name === "attach" && el.value.indexOf(old) === 0) el.value = neu + el.value.slice(old.length);
+      ["id", "for", "aria-describedby", "aria-labelledby"].forEach(function (a) {
         var v = el.getAttribute(a);
         if (v) el.setAttribute(a, v.split(oldId).join(newId));
       });
@@ -173,7 +175,7 @@
       rows.forEach(function (r) { next = Math.max(next, Number(r.getAttribute("data-row")) + 1); });
       var copy = last.cloneNode(true);
       copy.hidden = false;
-      copy.querySelectorAll(".field-error, .live-error").forEach(function (e) { e.remove(); });
+      copy.querySelectorAll(".field-error, .live-error, .evidence-attached").forEach(function (e) { e.remove(); });
       copy.querySelectorAll("input, textarea, select").forEach(function (el) {
         if (el.type === "checkbox" || el.type === "radio") el.checked = false; else el.value = "";
         el.removeAttribute("aria-invalid");
