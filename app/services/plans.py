@@ -11,6 +11,7 @@ refused. A month with no counted item falls back to typed points, with the reaso
 """
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
 
@@ -23,6 +24,8 @@ from app.rules.workdays import parse_period
 
 from . import access, audit, authority, notifications
 from .errors import BadRequest, Forbidden, Invalid, NotFound
+
+log = logging.getLogger(__name__)
 
 PLAN_STEPS = ("work_plan", "plan_approval")
 SCORED_STEPS = ("self_evaluation", "review", "review_by_decider")
@@ -545,7 +548,11 @@ def rescore_single(instance: ProcessInstance, decision: dict) -> dict | None:
         {"level": record.level, "rules_applied": record.rules_applied or []},
         bool(decision.get("objective_cause_confirmed"))) if record.level else record.level)
     _, rescores = _rescores([(decision, None, record)], {record.instance_id: level}, "")
-    return rescores.get(record.instance_id)
+    rescore = rescores.get(record.instance_id)
+    if rescore is not None:
+        log.info("leader re-evaluated at a single decision: instance=%s total=%s level=%s",
+                 instance.id, rescore["total"], rescore["level"])
+    return rescore
 
 
 def _rescores(rows: list[tuple[dict, object, EvaluationRecord]], chosen: dict[int, str | None],
