@@ -859,6 +859,7 @@ EN = {
     "Kế hoạch đã hoàn thành": "Plan done",
     "Kế hoạch": "Plan",
     "Năng lực tổ chức thực hiện (%%)": "Capacity to organise the work (%%)",
+    "Năng lực tổ chức thực hiện của %(name)s (%%)": "Capacity of %(name)s to organise the work (%%)",
     "Đăng nhập bằng tài khoản của thành phố": "Sign in with the city's account",
     "Tiến độ chuyển hồ sơ": "Progress of the move",
     "Đã xử lý {done}/{total} hồ sơ, đã chuyển {moved}.": "{done}/{total} evaluations done, {moved} moved.",

@@ -76,7 +76,7 @@ GET = {
 WRITE = {
     "auth.login": "public", "auth.switch_language": "public", "auth.logout": "any", "auth.logout_everywhere": "any", "auth.change_password": "any",
     "auth.preferences": "any", "tasks.notifications": "any", "tasks.task_page": "assignee",
-    "tasks.save_draft": "assignee", "tasks.take_as_proposed": "any", "admin.calendar_page": "admin", "admin.scheme_list": "admin",
+    "tasks.save_draft": "assignee", "tasks.evidence_attach": "assignee", "tasks.take_as_proposed": "any", "admin.calendar_page": "admin", "admin.scheme_list": "admin",
     "admin.scheme_edit": "admin", "admin.delegations": "any", "monitor.open_month": "hr",
     "monitor.open_month_step": "hr", "monitor.decision_batch": "any", "monitor.appeal": "subject",
     "monitor.not_evaluated": "manager", "dashboard.save_filter": "any", "dashboard.delete_filter": "any",

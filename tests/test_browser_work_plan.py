@@ -1,7 +1,7 @@
 """A month against its registered work on a 390 px phone (issue #14): the person registers the plan
 (adding and removing item rows), the manager approves it, the period ends, the person ticks what was
-done, the manager confirms with a major error, and the head decides; nobody types a task-result
-score. No horizontal scroll, axe-core on the plan and self-evaluation forms; screenshots go to
+done and attaches a photo of the report to its item from the form, the manager confirms with a major
+error (seeing the photo by name), and the head decides; nobody types a task-result score. No horizontal scroll, axe-core on the plan and self-evaluation forms; screenshots go to
 test-artifacts/screenshots/plan-*."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from app.models import EvaluationRecord, PlanItem
 from .conftest import PERIOD, user
 from .live_server import fresh_session
 from .support import Api
-from .test_browser import (CHROMIUM, CHROMIUM_ARGS, assert_accessible, assert_no_horizontal_overflow,  # noqa: F401
+from .test_browser import (CHROMIUM, CHROMIUM_ARGS, SHOTS, assert_accessible, assert_no_horizontal_overflow,  # noqa: F401
                            chromium, expect, live_server, login, logout, new_page, open_menu, shot)
 
 pytestmark = pytest.mark.browser
@@ -98,6 +98,27 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     phone.locator('[name="items[0][completed_on]"]').fill("2030-03-11")
     phone.locator('[name="items[1][done]"]').check()
     phone.locator('[name="items[1][completed_on]"]').fill("2030-03-22")
+    # a photo of the report, taken from the item's own row; the form comes back as typed, the photo listed
+    from .test_evidence import PNG
+    photo = phone.locator('[name="items[0][evidence]__photo"]')
+    assert photo.get_attribute("accept") == "image/*" and photo.get_attribute("capture") is not None
+    photo.set_input_files({"name": "IMG_0001.png", "mimeType": "image/png", "buffer": PNG})
+    attach = phone.locator('[data-field="items[0][evidence]"] .evidence-attach')
+    assert attach.bounding_box()["height"] >= 44
+    attach.click()
+    expect(phone.locator(".flash-success")).to_be_visible()
+    expect(phone.locator('[data-field="items[0][evidence]"] a.evidence-name')).to_have_text("IMG_0001.png")
+    expect(phone.locator('[name="items[0][done]"]')).to_be_checked()
+    expect(phone.locator('[name="items[1][completed_on]"]')).to_have_value("2030-03-22")
+    expect(phone.locator('input[name="scores[I.4]"]')).to_have_value("4,5")
+    phone.set_viewport_size({"width": 360, "height": 780})          # the narrowest phone too
+    assert_no_horizontal_overflow(phone)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    phone.locator('[data-field="items[0][evidence]"]').screenshot(path=str(SHOTS / "plan-02-evidence-360.png"))
+    for control in ('[name="items[0][evidence]__photo"]', '[name="items[0][evidence]__file"]',
+                    '[data-field="items[0][evidence]"] a.evidence-name'):
+        assert phone.locator(control).bounding_box()["height"] >= 44, control
+    phone.set_viewport_size(PHONE["viewport"])
     assert_no_horizontal_overflow(phone)
     assert_accessible(phone, live_server.url)
     shot(phone, "plan-02-self-evaluation-phone")
@@ -109,6 +130,7 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     login(phone, "tptc")
     open_task(phone, "review", "Trần Thị Bình")
     expect(phone.locator('[name="items[1][delays]"]')).to_have_value("1")
+    expect(phone.locator('[data-field="items[0][evidence]"] a.evidence-name')).to_have_text("IMG_0001.png")
     phone.locator('[name="items[0][major_errors]"]').fill("1")
     for code, value in GROUP_I.items():
         phone.locator(f'input[name="scores[{code}]"]').fill(value)
@@ -120,9 +142,12 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     logout(phone, "tptc")
     fresh_session()
     rec = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.subject_id == user("ttb").id)).one()
-    # quantity 100 % → 25; quality (2 × 0.75 + 1)/3 → 20.83; timeliness (2 + 0.75)/3 → 18.33; 19.5 + 64.16 → 83.5
+    # quantity 100 % → 25; quality (2 × 0.75 + 1)/3 → 20.83; timeliness (2 + 0.75)/3 → 18.33; 19.5 + 64.16
     assert rec.scores["II.1"] == 25 and rec.scores["II.2"] == 20.83 and rec.scores["II.3"] == 18.33
-    assert rec.total == 83.5
+    assert rec.total == 83.66
+    evidence_ids = db.session.scalars(select(PlanItem.evidence).where(PlanItem.subject_id == user("ttb").id)
+                                      .order_by(PlanItem.position)).all()
+    assert len(evidence_ids[0]) == 1 and not evidence_ids[1]
     fresh_session()
 
     # 5. gd decides ttb alone from the decision page, seeing why

@@ -143,3 +143,16 @@ def test_confirming_the_plans_objective_cause_sets_points_and_level():
     strict = kpi.plan_rules(levels.apply_level_rules("B", 85.0, dict(review, discipline=True), 22),
                             dict(review, discipline=True), 22)
     assert levels.finalize_level(strict, {"objective_cause_confirmed": True})["level"] == "D"
+
+
+def test_the_total_keeps_the_computed_points_to_the_hundredth():
+    """The regulation does not round the total: computed points at 0.01 give a total at 0.01, and
+    89.76 is not lifted to an A (it would be with a rounding to the half point)."""
+    from app.rules import levels, scoring
+    criteria = [{"code": "I", "max": 30}, {"code": "II.1", "max": 70, "source": "plan:all"}]
+    points = kpi.criterion_points(criteria, {"quantity": 1, "quality": 0.994857, "timeliness": 0.994857})
+    assert points == {"II.1": 69.76}
+    total = scoring.score_total({"scores": dict(points, I=20)}, criteria)
+    assert total == 89.76 and levels.level_for_total(total) == "B"
+    assert scoring.score_total({"scores": {"I": 20, "II.1": 50.005}}, criteria) == 70.01
+    assert scoring.score_total({"scores": {"I": 20.5, "II.1": 49}, "bonus": 2.5}, criteria) == 72   # typed: as before

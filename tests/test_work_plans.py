@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, HumanTask, PlanItem
@@ -99,7 +99,8 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
             row["completed_on"] = done[row["title"]]
     out = ttb.complete(task["id"], {"scores": GROUP_I, "items": rows, "comment": "Theo kế hoạch"})
     # quantity 4.5/5.5, quality 4.5/5.5, timeliness (2 + 0.75 + 1 + 0.5)/5.5 (one late item: one delay)
-    assert out["instance"]["result"]["self_total"] == 76.5
+    # 20 + 20.45 + 20.45 + 15.45: the total is kept at 0.01, like the computed points (not 76.5)
+    assert out["instance"]["result"]["self_total"] == 76.35
 
     # 5. the review: typed task-result points are refused; the items give them
     review = tptc.task_for("ttb", "review")
@@ -118,7 +119,7 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     rec = record("ttb")
     # quantity 4.5/5.5 → 20.45; quality (2×0.75 + 1 + 1 + 0.5)/5.5 → 18.18; timeliness 4.25/5.5 → 15.45
     assert rec.scores == dict(GROUP_I, **{"II.1": 20.45, "II.2": 18.18, "II.3": 15.45})
-    assert rec.total == 74 and rec.level == "B"
+    assert rec.total == 74.08 and rec.level == "B"                    # the total at 0.01, not 74
     assert rec.kpi["quantity"] == 81.82 and rec.kpi["weight"] == 5.5
     assert db.session.scalar(select(PlanItem.status).where(PlanItem.title == "Hỗ trợ hội nghị")) == "accepted"
     api_kpi = gd.get(f"/instances/{rec.instance_id}").get_json()["result"]["kpi"]
@@ -129,8 +130,8 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
         {"instance_id": rec.instance_id, "objective_cause_confirmed": True}]})
     assert resp.status_code == 200, resp.get_json()
     rec = record("ttb")
-    # quantity 4.5/4.5 → 25; quality 4/4.5 → 22.22; timeliness 4.25/4.5 → 18.89: 86.11 → 86
-    assert rec.total == 86 and rec.level == "B" and rec.published_at is not None
+    # quantity 4.5/4.5 → 25; quality 4/4.5 → 22.22; timeliness 4.25/4.5 → 18.89: 86.11
+    assert rec.total == 86.11 and rec.level == "B" and rec.published_at is not None
     assert rec.scores["II.1"] == 25 and rec.kpi["quantity"] == 100.0
     assert db.session.scalar(select(PlanItem.objective_confirmed).where(PlanItem.title == "Rà soát hồ sơ cán bộ"))
 
@@ -141,7 +142,7 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     assert prefill["scores"] == dict(GROUP_I, **{"II.1": 25, "II.2": 22.22, "II.3": 18.89})   # as decided
     gd.complete(answer["id"], {"outcome": "amend", "reason": "Lỗi lớn thứ hai không do cá nhân",
                                "scores": dict(prefill["scores"], **{"II.2": 25})})
-    assert record("ttb").total == 89 and record("ttb").level == "B"
+    assert record("ttb").total == 88.89 and record("ttb").level == "B"          # 89.0 once, with the half point
 
 
 def test_a_month_without_counted_items_falls_back_to_typed_points(plan_on, client):
@@ -211,9 +212,9 @@ def test_leader_unit_results_re_evaluated_in_the_batch(client):
     assert record("tptc").published_at is None
     resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [dict(both[0], capacity=80), both[1]]})
     assert resp.status_code == 200, resp.get_json()
-    # (1 + 1 + 1 + 0.5 + 0.8) / 5 = 0.86 of 70 → 60.2, plus 20: 80.2 → 80 → B
+    # (1 + 1 + 1 + 0.5 + 0.8) / 5 = 0.86 of 70 → 60.2, plus 20: 80.2 (kept at 0.01) → B
     rec = record("tptc")
-    assert rec.total == 80 and rec.level == "B" and rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
+    assert rec.total == 80.2 and rec.level == "B" and rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
     assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1
 
 
@@ -299,3 +300,312 @@ def test_the_plan_is_returned_once_and_foreign_items_are_refused(plan_on, client
     assert ready_steps("ttb") == set() and record("ttb").status == "in_progress"
     item = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)).one()
     assert (item.weight, item.product, item.status) == (2, "Báo cáo", "pending")
+
+
+# ------------------------------------------------------------ a leader's components on the head's pages
+def _leader_month(client, dmn_edit=None):
+    """Decree 335: the leader tptc reviewed at 100 % unit results (A, 90 points), then ttb of the unit
+    reaches D. `dmn_edit` changes the classification table in a newly published version first."""
+    from app.models import ProcessVersion, Unit
+    from app.services import schemes, versions
+    schemes.ensure_seeded()
+    schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
+                   user("admin"))
+    if dmn_edit is not None:
+        latest = versions.latest_published()
+        files = dict(latest.files, **{"classification.dmn": dmn_edit(latest.files["classification.dmn"])})
+        db.session.add(ProcessVersion(process_key=versions.PROCESS_KEY, version=latest.version + 1, files=files,
+                                      sha256=versions.digest(files), status="published", note="new thresholds"))
+        db.session.commit()
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    tptc, gd, ttb = Api(client, "tptc"), Api(client, "gd"), Api(client, "ttb")
+    general = {"I.1": 10, "I.2": 10, "I.3": 0}
+    tptc.complete(tptc.task_for("tptc", "self_evaluation")["id"], {"scores": general, "items": [
+        {"title": "Chỉ đạo tổng kết quý", "weight": 1, "done": True, "completed_on": "2030-03-20",
+         "deadline": "2030-03-25"}]})
+    review = gd.task_for("tptc", "review_by_decider")
+    rows = gd.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
+    gd.complete(review["id"], {"scores": general, "items": rows, "days_worked": 21})
+    typed = dict(general, **{"II.1": 20, "II.2": 20, "II.3": 10})
+    ttb.complete(ttb.task_for("ttb", "self_evaluation")["id"], {"scores": typed})
+    tptc.complete(tptc.task_for("ttb", "review")["id"], {"scores": typed, "days_worked": 21, "discipline": True})
+    assert record("tptc").level == "A" and record("ttb").level == "D"
+    return gd
+
+
+def test_the_single_decision_page_asks_the_capacity_and_re_evaluates_the_unit_results(client):
+    """The head's own decision page: the capacity field next to the leader (0–100, the error next to it
+    in the head's language, nothing changed), and the unit results re-evaluated at 50 % as the batch
+    does, before the level is kept: 70 × (1 + 1 + 1 + 0.5 + 0.8) / 5 = 60.2, plus 20 → 80.2 → B."""
+    import re
+
+    from .conftest import csrf_token
+    from .test_pages import login
+    gd = _leader_month(client)
+    task = gd.task_for("tptc", "decision")
+    login(client, "gd")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="capacity"', page), "the capacity field is on the leader's page"
+    staff = gd.task_for("ttb", "decision")
+    assert 'name="capacity"' not in client.get(f"/tasks/{staff['id']}").get_data(as_text=True)
+
+    client.get(f"/language/en?next=/tasks/{task['id']}")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    refused = client.post(f"/tasks/{task['id']}", data={"capacity": "150", "csrf_token": csrf_token(page)})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    field = re.search(r'<input[^>]*name="capacity"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in field
+    described = re.search(r'aria-describedby="([^"]+)"', field).group(1)
+    error = re.search(rf'id="{described.split()[0]}"[^>]*>([^<]*)<', html).group(1)
+    assert "100" in error and "Giá trị" not in error and "tối đa" not in error    # English, next to the field
+    db.session.expire_all()
+    assert record("tptc").published_at is None and record("tptc").total == 90
+
+    # keeping A is refused next to the level: the units led reached only 50 %
+    above = client.post(f"/tasks/{task['id']}", data={"level": "A", "reason": "Giữ", "csrf_token": csrf_token(html)})
+    assert above.status_code == 422 and "at most level B" in above.get_data(as_text=True)
+    ok = client.post(f"/tasks/{task['id']}", data={"capacity": "80", "csrf_token": csrf_token(html)})
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:800]
+    db.session.expire_all()
+    rec = record("tptc")
+    assert rec.total == 80.2 and rec.level == "B" and rec.published_at is not None
+    assert rec.kpi["components"] == {"unit_results": 50.0, "capacity": 80.0}
+    assert [r["rule"] for r in rec.rules_applied].count("unit_results") == 1
+    assert "80.2" in client.get(f"/instances/{rec.instance_id}").get_data(as_text=True)
+
+
+def test_the_batch_page_asks_the_capacity_next_to_each_leader(client):
+    """The batch decision page: a capacity outside 0–100 is refused next to the leader's field, in the
+    head's language; a valid one is stored and counted in the computed points."""
+    import re
+
+    from .test_pages import login
+    _leader_month(client)
+    tptc_id, ttb_id = record("tptc").instance_id, record("ttb").instance_id
+    login(client, "gd")
+    client.get("/language/en?next=/decisions")
+    html = client.get("/decisions").get_data(as_text=True)
+    assert f'name="capacity_{tptc_id}"' in html and f'name="capacity_{ttb_id}"' not in html
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    fields = {"unit": "SNV", "period": PERIOD, "instance_id": [str(tptc_id), str(ttb_id)], "csrf_token": token}
+    refused = client.post("/decisions", data=dict(fields, **{f"capacity_{tptc_id}": "120"}))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and record("tptc").published_at is None
+    assert re.search(rf'name="capacity_{tptc_id}"[^>]*aria-invalid="true" aria-describedby="capacity-error-{tptc_id}"', html)
+    assert re.search(rf'<p class="field-error" id="capacity-error-{tptc_id}" role="alert">The capacity to organise '
+                     r'the work is a percentage from 0 to 100.</p>', html)
+    assert 'value="120"' in html                                           # kept as the head typed it
+    ok = client.post("/decisions", data=dict(fields, **{f"capacity_{tptc_id}": "60"}))
+    assert ok.status_code == 302, ok.get_data(as_text=True)[:800]
+    db.session.expire_all()
+    rec = record("tptc")
+    # 70 × (1 + 1 + 1 + 0.5 + 0.6) / 5 = 57.4, plus 20 → 77.4 → B
+    assert rec.kpi["components"] == {"unit_results": 50.0, "capacity": 60.0} and rec.level == "B"
+    assert rec.kpi["criteria"]["II.1"] == 57.4 or sum(rec.kpi["criteria"].values()) == pytest.approx(57.4, abs=0.05)
+
+
+def test_the_unit_results_level_follows_the_process_classification_table(client):
+    """A designer's new DMN version (B from 85) changes the level of the re-evaluated leader: 80.2 → C."""
+    gd = _leader_month(client, dmn_edit=lambda text: text.replace("&gt;= 70", "&gt;= 85"))
+    both = [{"instance_id": record("tptc").instance_id, "capacity": 80}, {"instance_id": record("ttb").instance_id}]
+    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": both})
+    assert resp.status_code == 200, resp.get_json()
+    rec = record("tptc")
+    assert rec.total == 80.2 and rec.level == "C"
+    assert next(r for r in rec.rules_applied if r["rule"] == "score")["level"] == "C"
+
+
+def test_the_plan_step_is_reminded_the_working_day_before_its_deadline(plan_on, client):
+    """The work plan is due WD3 of the period (Tuesday 5 March 2030): the process's own reminder timer
+    (a boundary timer on `work_plan`, not Python) tells whoever has not registered their plan at the
+    end of WD2, through the timer worker; whoever registered it is not reminded, nobody twice."""
+    from sqlalchemy import func
+
+    from app.models import Notification
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb = Api(client, "ttb")
+    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [{"title": "Báo cáo quý", "weight": 1}]})
+    due = db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("lvc").id,
+                                                     HumanTask.step == "work_plan")).one().due_at
+    assert due.astimezone(VN).date().isoformat() == "2030-03-05"
+
+    def reminders(username):
+        return db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == user(username).id, Notification.kind == "reminder"))
+
+    def run(when):
+        out = plan_on.test_cli_runner().invoke(args=["timers", "run", "--now", when])
+        assert out.exit_code == 0, out.output
+        db.session.expire_all()
+
+    run("2030-03-04T10:00:00+07:00")                       # WD2, before its end: not yet
+    assert reminders("lvc") == 0
+    run("2030-03-05T08:00:00+07:00")                       # WD2 has ended
+    assert reminders("lvc") == 1 and reminders("ttb") == 0
+    text = db.session.scalars(select(Notification).where(Notification.user_id == user("lvc").id,
+                                                         Notification.kind == "reminder")).one()
+    assert "kế hoạch" in text.message.lower() and "05/03/2030" in text.message
+    assert "work_plan" in ready_steps("lvc")               # a reminder, the step stays open
+    run("2030-03-06T08:00:00+07:00")
+    assert reminders("lvc") == 1
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "reminder_sent")) >= 1
+
+
+# ------------------------------------------------------------------- evidence attached from the task form
+def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, client):
+    """The self-evaluation form lets the person take a photo or choose a file per item; the upload goes
+    through the evidence service (content sniffed, name cleaned, sha256, who may), the page comes back
+    with the file's name as a link and the typed form kept; a refusal is said next to the item's
+    evidence field with nothing stored; the form's data stays a list of ids."""
+    import hashlib
+    import io
+    import re
+
+    from app.models import Evidence, TaskDraft
+
+    from .conftest import csrf_token
+    from .test_evidence import PNG
+    from .test_pages import login
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
+    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [
+        {"title": "Báo cáo quý", "product": "Báo cáo", "weight": 1, "deadline": "2030-03-10"}]})
+    tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
+    period_ends()
+    task = ttb.task_for("ttb", "self_evaluation")
+    item_id = db.session.scalars(select(PlanItem.id).where(PlanItem.subject_id == user("ttb").id)).one()
+
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    photo = re.search(r'<input[^>]*name="items\[0\]\[evidence\]__photo"[^>]*>', page).group(0)
+    assert 'accept="image/*"' in photo and "capture" in photo
+    chosen = re.search(r'<input[^>]*name="items\[0\]\[evidence\]__file"[^>]*>', page).group(0)
+    assert 'accept="image/*,application/pdf' in chosen
+    assert f'formaction="/tasks/{task["id"]}/evidence"' in page and 'formenctype="multipart/form-data"' in page
+    fields = {"csrf_token": csrf_token(page), "items[0][id]": str(item_id), "items[0][title]": "Báo cáo quý",
+              "items[0][done]": "true",
+              "items[0][completed_on]": "2030-03-08", "items[0][note]": "Đã nộp", "attach": "items[0][evidence]"}
+    for code, value in GROUP_I.items():
+        fields[f"scores[{code}]"] = str(value)
+
+    # a text file named as a photo: refused next to the item's evidence field, nothing stored
+    fake = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
+        fields, **{"items[0][evidence]__photo": (io.BytesIO(b"not a picture at all"), "anh.png")}))
+    html = fake.get_data(as_text=True)
+    assert fake.status_code in (400, 415, 422)
+    assert re.search(r'<p class="field-error" id="f-items-0-evidence-error" role="alert">', html)
+    assert "Đã nộp</textarea>" in html and "Báo cáo quý</textarea>" in html    # the form as typed, the item as stored
+    assert db.session.scalar(select(func.count()).select_from(Evidence)) == 0
+
+    # a photo of the document: stored with its hash under a clean name, listed on the item
+    sent = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
+        fields, **{"items[0][evidence]__photo": (io.BytesIO(PNG), "../IMG 0001.png")}))
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/tasks/{task['id']}#f-items-0-evidence")
+    row = db.session.scalars(select(Evidence)).one()
+    assert row.item_id == item_id and row.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert "/" not in row.name and ".." not in row.name and row.content_type == "image/png"
+    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task["id"])).one()
+    assert draft.data["items"][0]["evidence"] == [row.id] and draft.data["items"][0]["note"] == "Đã nộp"
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert f'<a href="/evidence/{row.id}" class="evidence-name">{row.name}</a>' in page
+    assert f'<input type="hidden" name="items[0][evidence]" value="{row.id}">' in page
+    client.get(f"/language/en?next=/tasks/{task['id']}")
+    english = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "Take a photo" in english and "Choose a file" in english and "Upload the evidence" in english
+    assert "Chụp ảnh" not in english and "Tải lên minh chứng" not in english
+    client.get(f"/language/vi?next=/tasks/{task['id']}")
+
+    # someone outside the record's chain cannot attach to it
+    login(client, "lvc")
+    other = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
+        fields, csrf_token=csrf_token(client.get("/").get_data(as_text=True)),
+        **{"items[0][evidence]__photo": (io.BytesIO(PNG), "x.png")}))
+    assert other.status_code in (403, 404)
+    assert db.session.scalar(select(func.count()).select_from(Evidence)) == 1
+
+    # the form is sent with the ids the page carries: the item keeps the evidence (a list of ids)
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    done = client.post(f"/tasks/{task['id']}", data=dict(
+        {k: v for k, v in fields.items() if k != "attach"}, csrf_token=csrf_token(page),
+        **{"items[0][evidence]": str(row.id)}))
+    assert done.status_code == 302, re.findall(r"field-error[^<]*<[^<]*<?[^<]*", done.get_data(as_text=True))
+    db.session.expire_all()
+    assert db.session.get(PlanItem, item_id).evidence == [row.id]
+    # the manager's review shows the file by name, with its link, read-only
+    login(client, "tptc")
+    review = tptc.task_for("ttb", "review")
+    page = client.get(f"/tasks/{review['id']}").get_data(as_text=True)
+    assert f'<a href="/evidence/{row.id}" class="evidence-name">{row.name}</a>' in page
+    assert "__photo" not in page
+
+
+def test_the_demo_month_through_the_pages_no_typed_task_result_score(plan_on, client):
+    """`flask demo --month`: the person ticks the work done and the manager confirms it on the HTML forms
+    (only group I is typed: the task-result fields are read-only and none is sent), the head decides
+    from the batch page, and the API and the printed sheet give the items, weights, deductions and the
+    arithmetic behind every point."""
+    import re
+
+    from .conftest import csrf_token
+    from .test_pages import login
+    out = plan_on.test_cli_runner().invoke(args=["demo", "--month", PERIOD])
+    assert out.exit_code == 0, out.output
+    period_ends()
+    task = Api(client, "ttb").task_for("ttb", "self_evaluation")
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    for code in ("II.1", "II.2", "II.3"):
+        assert re.search(rf'<input[^>]*name="scores\[{code}\]"[^>]*readonly', page), code
+    ids = dict(re.findall(r'name="items\[(\d+)\]\[id\]" value="(\d+)"', page))
+    rows = len(ids)
+    assert rows >= 3
+    form = {"csrf_token": csrf_token(page), **{f"scores[{c}]": str(v) for c, v in GROUP_I.items()}}
+    for i in range(rows):
+        form[f"items[{i}][id]"] = ids[str(i)]
+        form[f"items[{i}][title]"] = "x"                     # read-only: the stored title is kept
+        form[f"items[{i}][done]"] = "true" if i else ""
+        form[f"items[{i}][completed_on]"] = "2030-03-28" if i else ""
+    sent = client.post(f"/tasks/{task['id']}", data=form)
+    assert sent.status_code == 302, re.findall(r'field-error[^<]*<[^<]*<[^<]*', sent.get_data(as_text=True))
+    client.get("/logout")
+
+    review = Api(client, "tptc").task_for("ttb", "review")
+    login(client, "tptc")
+    page = client.get(f"/tasks/{review['id']}").get_data(as_text=True)
+    ids = dict(re.findall(r'name="items\[(\d+)\]\[id\]" value="(\d+)"', page))
+    form = {"csrf_token": csrf_token(page), "days_worked": "21", **{f"scores[{c}]": str(v) for c, v in GROUP_I.items()}}
+    for i in range(rows):
+        form[f"items[{i}][id]"] = ids[str(i)]
+        form[f"items[{i}][title]"] = "x"
+        form[f"items[{i}][done]"] = "true" if i else ""
+        form[f"items[{i}][major_errors]"] = "1" if i == 1 else "0"
+    sent = client.post(f"/tasks/{review['id']}", data=form)
+    assert sent.status_code == 302, re.findall(r'field-error[^<]*<[^<]*<[^<]*', sent.get_data(as_text=True))
+    client.get("/logout")
+    rec = record("ttb")
+    assert set(rec.kpi["criteria"]) == {"II.1", "II.2", "II.3"} and rec.kpi["quantity"] < 100
+    assert all(round(v, 2) == v for v in rec.kpi["criteria"].values())
+    assert rec.total == round(20 + sum(rec.kpi["criteria"].values()), 2)
+
+    login(client, "gd")
+    page = client.get("/decisions").get_data(as_text=True)
+    assert re.search(rf'data-instance="{rec.instance_id}"', page)
+    decided = client.post("/decisions", data={"csrf_token": csrf_token(page), "unit": "SNV", "period": PERIOD,
+                                              "instance_id": [str(rec.instance_id)]})
+    assert decided.status_code == 302
+    db.session.expire_all()
+    assert record("ttb").published_at is not None
+    api = Api(client, "gd").get(f"/instances/{rec.instance_id}").get_json()["result"]["kpi"]
+    assert api["criteria"] == rec.kpi["criteria"] and len(api["items"]) == rows
+    assert {"weight", "major_errors", "delays", "done"} <= set(api["items"][0])
+
+    sheet = client.get(f"/instances/{rec.instance_id}/sheet").get_data(as_text=True)
+    items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)).all()
+    assert all(i.title in sheet for i in items)
+    assert "Khối lượng = trọng số hoàn thành / tổng trọng số" in sheet and "Chất lượng = Σ trọng số" in sheet
+    for code, points in rec.kpi["criteria"].items():
+        assert f"{code} = " in sheet and f"{points:g}".replace(".", ",") in sheet
+    assert re.search(r'data-label="Lỗi lớn">1<', sheet)                   # the deduction, on its item

@@ -75,6 +75,14 @@ def _run(now: datetime | None = None, roles: RoleHolders | None = None) -> Itera
         helpers.current_roles.reset(roles_token)
 
 
+@dataclass
+class _DecisionInput:
+    """What a decision table evaluated outside a running task reads: the data and the workflow."""
+
+    workflow: BpmnWorkflow
+    data: dict[str, Any]
+
+
 class Workflow:
     """A loaded BpmnWorkflow with the few operations the services need."""
 
@@ -119,6 +127,21 @@ class Workflow:
                 lane=task.task_spec.lane, role=lane_role(task.task_spec.lane), form=info.get("form"),
                 instructions=info.get("instructions", ""), variable=info.get("variable"), data=task.data))
         return out
+
+    def score_level(self, total: float, output: str = "score_level") -> str | None:
+        """The level this version's own classification decision table gives a total (the table of the
+        first business rule task that outputs `output`), so a new DMN version changes every level
+        computed outside the run too. None when the process has no such table or no rule matches."""
+        for spec in [self.loaded.spec, *self.loaded.subprocess_specs.values()]:
+            for task_spec in spec.task_specs.values():
+                engine = getattr(task_spec, "dmnEngine", None)
+                if engine is None or output not in [o.name for o in engine.decision_table.outputs]:
+                    continue
+                # the DMN engine reads only the task's data and its workflow's script engine
+                found = engine.result(_DecisionInput(self.wf, {"total": total}))
+                value = found.get(output)
+                return str(value) if value is not None else None
+        return None
 
     def data(self, live: list[SpiffTask] | None = None) -> dict[str, Any]:
         """The freshest data: the last completed task's (wf.data stays empty until the end)."""

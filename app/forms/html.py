@@ -391,6 +391,8 @@ class _Renderer:
         if node.get("x-hidden") is True:        # an id the form carries back (a plan item's)
             text = "" if value is _MISSING or value is None else str(value)
             return _void("input", {"type": "hidden", "name": name, "value": text, "data-field": name})
+        if node.get("x-widget") == "evidence":
+            return self.evidence(node, value, path)
         if schema_type(node) == "array" and isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         fid = self.make_id(name)
@@ -428,6 +430,56 @@ class _Renderer:
             kind_class = "field-textarea" if _is_long(node) else "field-text"
         inner = [label, control, err_html, help_html]
         return _el("div", self.wrapper_attrs(node, f"field {kind_class}", name), *inner)
+
+    def evidence(self, node: dict[str, Any], value: Any, path: list[Any]) -> Markup:
+        """An item's evidence: the attached files as names with links (their ids carried back in hidden
+        inputs, the form's data stays a list of ids), and, where the page can upload
+        (``context["evidence_upload_url"]``), a photo taken with the camera or a file chosen, sent by a
+        button that posts the form as typed to that address (the upload goes through the evidence
+        service; the page comes back with the file listed)."""
+        name = field_name(path)
+        fid = self.make_id(name)
+        files = self.context.get("evidence_files")
+        files = files if isinstance(files, Mapping) else {}
+        ids = [v for v in value if isinstance(v, int) and not isinstance(v, bool)] if isinstance(value, list) else []
+        readonly = node.get("readOnly") is True
+        upload_url = None if readonly else self.context.get("evidence_upload_url")
+        err_html, err_id = self.error_block(name, fid)
+        help_html, help_id = self.help_block(node, fid) if upload_url else (Markup(""), None)
+        described = " ".join(x for x in (help_id, err_id) if x) or None
+        listed = []
+        for ident in ids:
+            known = files.get(str(ident))
+            link = (_el("a", {"href": known.get("url"), "class": "evidence-name"}, known.get("name") or f"#{ident}")
+                    if isinstance(known, Mapping) else _el("span", {"class": "evidence-name"}, f"#{ident}"))
+            hidden = Markup("") if readonly else _void("input", {"type": "hidden", "name": name, "value": str(ident)})
+            listed.append(_el("li", {}, link, hidden))
+        title = _el("legend", {"class": "evidence-title", "id": f"{fid}-title"},
+                    _bi(node.get("title") or name, node.get("x-title-en")))
+        parts = [title, _el("ul", {"class": "evidence-attached", "id": f"{fid}-list"}, *listed) if listed
+                 else _el("p", {"class": "evidence-none"}, _bi("Chưa có minh chứng.", "No evidence yet."))]
+        if upload_url:
+            accept = str(self.context.get("evidence_accept") or "image/*,application/pdf")
+            max_bytes = self.context.get("evidence_max_bytes")
+            photo = _el("label", {"class": "evidence-pick", "for": f"{fid}-photo"},
+                        _bi("Chụp ảnh", "Take a photo"),
+                        _void("input", {"type": "file", "id": f"{fid}-photo", "name": f"{name}__photo",
+                                        "accept": "image/*", "capture": "environment", "data-max-bytes": max_bytes,
+                                        "aria-describedby": described, "aria-invalid": "true" if err_id else None}))
+            chosen = _el("label", {"class": "evidence-pick", "for": f"{fid}-file"},
+                         _bi("Chọn tệp", "Choose a file"),
+                         _void("input", {"type": "file", "id": f"{fid}-file", "name": f"{name}__file",
+                                         "accept": accept, "data-max-bytes": max_bytes,
+                                         "aria-describedby": described, "aria-invalid": "true" if err_id else None}))
+            send = _el("button", {"type": "submit", "class": "secondary evidence-attach", "formaction": upload_url,
+                                  "formenctype": "multipart/form-data", "formnovalidate": True,
+                                  "name": "attach", "value": name}, _bi("Tải lên minh chứng", "Upload the evidence"))
+            parts += [_el("div", {"class": "evidence-picks"}, photo, chosen), send, err_html, help_html]
+        else:
+            parts.append(err_html)
+        attrs = self.wrapper_attrs(node, "field field-evidence", name)
+        attrs["id"] = fid
+        return _el("fieldset", attrs, *parts)
 
     def number_input(self, node: Mapping[str, Any], value: Any, common: dict[str, Any], path: list[Any]) -> Markup:
         step = node.get("multipleOf")

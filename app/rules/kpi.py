@@ -211,11 +211,11 @@ def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working
     return out
 
 
-def capped_level(total: float, rules_applied: list[Mapping[str, Any]]) -> str:
-    """The level of a re-evaluated total under the rules already applied to the record (the attendance
-    cap at C, discipline at D)."""
+def capped_level(score_level: str, rules_applied: list[Mapping[str, Any]]) -> str:
+    """The level of a re-evaluated total (`score_level`, from the process's classification table) under
+    the rules already applied to the record (the attendance cap at C, discipline at D)."""
     from . import levels
-    level = levels.level_for_total(total)
+    level = score_level
     names = {r.get("rule") for r in rules_applied}
     if "attendance" in names and levels.rank(level) < levels.rank("C"):
         level = "C"

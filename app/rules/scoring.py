@@ -1,4 +1,9 @@
-"""Totals of a scored form: min(100, criteria + bonus - deductions), never below 0."""
+"""Totals of a scored form: min(100, criteria + bonus - deductions), never below 0, at 0.01.
+
+Neither Quyết định 3814 nor Decree 335 rounds the total: the levels are "from 90 points", "from 70 to
+under 90"... of the total as it is. Criterion points computed from the work plan are at 0.01, so the
+total is kept at 0.01 too; rounding it to the half point would lift 89.76 to 90, a level the rules do
+not give (docs/domain.md, "Criteria and schemes")."""
 from __future__ import annotations
 
 from typing import Any
@@ -17,4 +22,4 @@ def score_total(form: dict[str, Any] | None, criteria: list[dict[str, Any]]) -> 
     bonus = float(form.get("bonus") or 0)
     deductions = sum(float(d.get("points") or 0) for d in form.get("deductions") or [])
     total = min(MAX_TOTAL, subtotal + bonus - deductions)
-    return max(0.0, round(total * 2) / 2)
+    return max(0.0, round(total + 1e-9, 2))

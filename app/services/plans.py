@@ -11,6 +11,7 @@ refused. A month with no counted item falls back to typed points, with the reaso
 """
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
 
@@ -23,6 +24,8 @@ from app.rules.workdays import parse_period
 
 from . import access, audit, authority, notifications
 from .errors import BadRequest, Forbidden, Invalid, NotFound
+
+log = logging.getLogger(__name__)
 
 PLAN_STEPS = ("work_plan", "plan_approval")
 SCORED_STEPS = ("self_evaluation", "review", "review_by_decider")
@@ -327,7 +330,7 @@ def on_complete(instance: ProcessInstance, step: str, actor: User, ready_data: d
             for item in items_of(instance.id):
                 if item.objective_cause:
                     item.objective_confirmed = True
-        rescore = (_batch_rescores.get() or {}).get(instance.id)
+        rescore = rescore_single(instance, clean)
         if rescore is not None:
             clean["rescore"] = rescore
         return clean
@@ -508,30 +511,76 @@ def shown(record: EvaluationRecord) -> dict | None:
 _batch_rescores: ContextVar[dict[int, dict] | None] = ContextVar("plan_batch_rescores", default=None)
 
 
+def decision_fields(instance: ProcessInstance, schema: dict) -> dict:
+    """The decision form asks for a leader's capacity to organise the work only when the record's
+    scheme counts it (its reviewed points have that component); for anyone else the field goes."""
+    props = schema.get("properties") or {}
+    if "capacity" not in props:
+        return schema
+    record = instance.record
+    stored = record.kpi if record is not None and isinstance(record.kpi, dict) else {}
+    if "capacity" in (stored.get("components") or {}):
+        return schema
+    return dict(schema, properties={k: v for k, v in props.items() if k != "capacity"})
+
+
 def rescore_leaders(rows: list[tuple[dict, object, EvaluationRecord]], chosen: dict[int, str | None]) -> dict[int, str]:
     """A leader's unit results are re-evaluated in the head's batch, before the quota check: 100 % when
     everyone in the units they lead reaches C or above this month (the batch's levels included), 50 %
     when anyone is at D. Returns the levels the batch proposes after it (explicit choices kept) and
     keeps each changed record's new points for its decision. Items whose level the head chose above
     the new level are refused."""
+    out, rescores = _rescores(rows, chosen, "items[{index}].")
+    _batch_rescores.set(rescores)
+    return out
+
+
+def rescore_single(instance: ProcessInstance, decision: dict) -> dict | None:
+    """The same re-evaluation for one decision taken on its own page (the quota is checked after it,
+    on the level it gives): the rescore the decision carries, or None when nothing changed."""
+    batch = _batch_rescores.get()
+    if batch is not None:                # inside the head's batch: already re-evaluated with the others
+        return batch.get(instance.id)
+    record = instance.record
+    if record is None:
+        return None
+    level = decision.get("level") or (levels.default_level(
+        {"level": record.level, "rules_applied": record.rules_applied or []},
+        bool(decision.get("objective_cause_confirmed"))) if record.level else record.level)
+    _, rescores = _rescores([(decision, None, record)], {record.instance_id: level}, "")
+    rescore = rescores.get(record.instance_id)
+    if rescore is not None:
+        log.info("leader re-evaluated at a single decision: instance=%s total=%s level=%s",
+                 instance.id, rescore["total"], rescore["level"])
+    return rescore
+
+
+def _rescores(rows: list[tuple[dict, object, EvaluationRecord]], chosen: dict[int, str | None],
+              prefix: str) -> tuple[dict[int, str], dict[int, dict]]:
+    """One code path for the batch and the single decision: each leader's components (unit results
+    with the levels `chosen`, the capacity the head typed), the new points and the level the
+    process's classification table gives them. `prefix` names a field of row `index` in errors."""
+    from . import instances
     rescores: dict[int, dict] = {}
     out = dict(chosen)
     errors = []
     for index, (item, _task, record) in enumerate(rows):
+        field = prefix.format(index=index)
         stored = record.kpi if isinstance(record.kpi, dict) else None
         had = (stored or {}).get("components") or {}
         if not had:
             continue
         instance = db.session.get(ProcessInstance, record.instance_id)
-        criteria = _criteria_of(instance)
+        workflow = instances.load(instance)
+        criteria = list(workflow.data().get("criteria") or [])
         components = components_for(instance, criteria, changed={k: v for k, v in chosen.items()
                                                                  if k != record.instance_id})
         capacity = item.get("capacity")
-        if "capacity" in components and isinstance(capacity, (int, float)) and not isinstance(capacity, bool):
-            if not 0 <= capacity <= 100:
-                errors.append({"field": f"items[{index}].capacity", "instance_id": record.instance_id,
-                               "message": "Năng lực tổ chức thực hiện từ 0 đến 100%.",
-                               "message_en": "The capacity is a percentage from 0 to 100."})
+        if "capacity" in components and capacity is not None:
+            if isinstance(capacity, bool) or not isinstance(capacity, (int, float)) or not 0 <= capacity <= 100:
+                errors.append({"field": f"{field}capacity", "instance_id": record.instance_id,
+                               "message": "Năng lực tổ chức thực hiện là tỷ lệ từ 0 đến 100%.",
+                               "message_en": "The capacity to organise the work is a percentage from 0 to 100."})
                 continue
             components["capacity"] = capacity / 100       # the decider lowers it when the plan slipped
         if all(abs(components[k] * 100 - float(had.get(k, 100))) < 0.005 for k in components):
@@ -540,39 +589,35 @@ def rescore_leaders(rows: list[tuple[dict, object, EvaluationRecord]], chosen: d
         result = kpi.compute([_kpi_input(i, confirmed=confirmed) for i in items_of(instance.id)], criteria, components)
         scores = dict(record.scores or {}, **result["criteria"])
         total = _rounded_total(record, scores, criteria)
-        level = kpi.capped_level(total, record.rules_applied or [])
+        score_level = workflow.score_level(total) or levels.level_for_total(total)
+        level = kpi.capped_level(score_level, record.rules_applied or [])
         summary = {k: result[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components",
                                        "formula", "sums")}
         summary["items"] = result["items"]
         share = components.get("unit_results", 1.0) * 100
         rescores[record.instance_id] = {
-            "total": total, "level": level, "score_level": levels.level_for_total(total), "scores": scores,
+            "total": total, "level": level, "score_level": score_level, "scores": scores,
             "kpi": summary,
             "reason": f"Kết quả của đơn vị phụ trách {share:g}%, năng lực tổ chức thực hiện "
                       f"{components.get('capacity', 1.0) * 100:g}% (đánh giá lại khi Thủ trưởng quyết định): "
                       f"{total:g} điểm, loại {level}"}
         if item.get("level") and levels.rank(item["level"]) < levels.rank(level):
-            errors.append({"field": f"items[{index}].level", "instance_id": record.instance_id,
+            errors.append({"field": f"{field}level", "instance_id": record.instance_id,
                            "message": f"Kết quả của đơn vị phụ trách {share:g}%: tối đa loại {level}.",
                            "message_en": f"The units led reached {share:g}%: at most level {level}."})
         out[record.instance_id] = item.get("level") or level
     if errors:
-        raise Invalid("Mức xếp loại cao hơn mức quy định cho phép.", "The level is above what the rules allow.", errors)
-    _batch_rescores.set(rescores)
-    return out
+        raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
+                      "The data is not valid; see the error next to each field.", errors)
+    return out, rescores
 
 
 def end_batch() -> None:
     _batch_rescores.set(None)
 
 
-def _criteria_of(instance: ProcessInstance) -> list[dict]:
-    from . import instances
-    return list(instances.load(instance).data().get("criteria") or [])
-
-
 def _rounded_total(record: EvaluationRecord, scores: dict, criteria: list[dict]) -> float:
     """The record's total with new criterion points: the bonus and deductions as reviewed stay."""
     before = scoring.score_total({"scores": dict(record.scores or {})}, criteria) or 0.0
     extra = float(record.total or 0) - before          # bonus − deductions as they were applied
-    return max(0.0, min(scoring.MAX_TOTAL, round((scoring.score_total({"scores": scores}, criteria) + extra) * 2) / 2))
+    return max(0.0, min(scoring.MAX_TOTAL, round((scoring.score_total({"scores": scores}, criteria) or 0.0) + extra + 1e-9, 2)))

@@ -197,7 +197,8 @@ def form_schema(instance, form_file: str | None, context: dict, step: str | None
     parsed = _parsed_forms.get(key)
     if parsed is None:
         parsed = _parsed_forms[key] = forms.load_form(instances.version_files(instance), form_file)
-    return _without_spent_return(forms.expand(parsed, context), context)
+    schema = _without_spent_return(forms.expand(parsed, context), context)
+    return plans.decision_fields(instance, schema) if step in process_steps.deciding() else schema
 
 
 def _without_spent_return(schema: dict, context: dict) -> dict:

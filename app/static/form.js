@@ -125,7 +125,10 @@
   function save() {
     if (!dirty) return;
     dirty = false;
-    fetch(form.dataset.draftUrl, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+    var body = new FormData(form);
+    // a chosen photo is not part of the draft: it goes with its own upload button
+    form.querySelectorAll("input[type=file][name]").forEach(function (input) { body.delete(input.name); });
+    fetch(form.dataset.draftUrl, { method: "POST", body: body, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (d) {
         var t = new Date(d.saved_at);
@@ -153,7 +156,9 @@
         var v = el.getAttribute(a);
         if (v && v.indexOf(old) === 0) el.setAttribute(a, neu + v.slice(old.length));
       });
-      ["id", "for", "aria-describedby"].forEach(function (a) {
+      // the evidence upload button names the row's evidence field in its value
+      if (el.name === "attach" && el.value.indexOf(old) === 0) el.value = neu + el.value.slice(old.length);
+      ["id", "for", "aria-describedby", "aria-labelledby"].forEach(function (a) {
         var v = el.getAttribute(a);
         if (v) el.setAttribute(a, v.split(oldId).join(newId));
       });
@@ -173,7 +178,7 @@
       rows.forEach(function (r) { next = Math.max(next, Number(r.getAttribute("data-row")) + 1); });
       var copy = last.cloneNode(true);
       copy.hidden = false;
-      copy.querySelectorAll(".field-error, .live-error").forEach(function (e) { e.remove(); });
+      copy.querySelectorAll(".field-error, .live-error, .evidence-attached").forEach(function (e) { e.remove(); });
       copy.querySelectorAll("input, textarea, select").forEach(function (el) {
         if (el.type === "checkbox" || el.type === "radio") el.checked = false; else el.value = "";
         el.removeAttribute("aria-invalid");
@@ -194,5 +199,20 @@
       var addButton = row.closest("[data-array]").querySelector("[data-add-row]");
       if (addButton) addButton.focus();
     }
+  });
+})();
+
+// An item's evidence upload button is the form's first submit button, so Enter in a field would press
+// it: without a photo or file chosen in its row it sends nothing (the server would say so).
+(function () {
+  var form = document.getElementById("task-form");
+  if (!form) return;
+  form.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    if (!button || !button.classList.contains("evidence-attach")) return;
+    var box = button.closest(".field-evidence");
+    var chosen = Array.prototype.some.call(box ? box.querySelectorAll("input[type=file]") : [],
+      function (input) { return input.files && input.files.length > 0; });
+    if (!chosen) event.preventDefault();
   });
 })();

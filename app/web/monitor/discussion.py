@@ -19,7 +19,7 @@ from .routes import bp, instance_page
 
 # Endpoints whose body may be a whole evidence file: the app-wide body limit (2 MB) is raised for them
 # before anything reads the body (app/web/__init__.py calls raise_upload_limit first).
-UPLOAD_ENDPOINTS = {"monitor.evidence_upload", "api.evidence_add"}
+UPLOAD_ENDPOINTS = {"monitor.evidence_upload", "api.evidence_add", "tasks.evidence_attach"}
 
 
 def raise_upload_limit() -> None:

@@ -1,3 +1,5 @@
+import logging
+import re
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -6,12 +8,14 @@ from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
 from app import forms, i18n
-from app.services import decisions, tasks, transaction, why
+from app.services import decisions, evidence, filecheck, tasks, transaction, why
 from app.services import inbox as inbox_service
 from app.services import notifications as notification_service
-from app.services.errors import ServiceError
+from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("tasks", __name__)
+log = logging.getLogger(__name__)
+_EVIDENCE_FIELD = re.compile(r"items\[(\d{1,3})\]\[evidence\]")
 
 
 @bp.app_context_processor
@@ -83,11 +87,72 @@ def task_page(task_id):
         exc = submitted.error
         errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
         flash(i18n.message_of(exc), "error")
-        form_html = forms.render(view.schema, data, errors, view.context, lang=i18n.current())
+        form_html = forms.render(view.schema, data, errors, _with_evidence(view), lang=i18n.current())
         return render_template("tasks/task.html", view=view, form_html=form_html), 422
     view = tasks.view(task_id, current_user)
-    form_html = forms.render(view.schema, view.data, [], view.context, lang=i18n.current())
+    form_html = forms.render(view.schema, view.data, [], _with_evidence(view), lang=i18n.current())
     return render_template("tasks/task.html", view=view, form_html=form_html)
+
+
+def _with_evidence(view) -> dict:
+    """The form's context with what the evidence widget shows: the record's files (name and link) and,
+    on the person's own items, where a photo or file is uploaded."""
+    items = (view.schema.get("properties") or {}).get("items")
+    if not isinstance(items, dict):
+        return view.context
+    context = dict(view.context)
+    context["evidence_files"] = {str(e.id): {"name": e.name, "url": url_for("monitor.evidence_download", evidence_id=e.id)}
+                                 for e in evidence.visible_list(current_user, view.task.instance_id)}
+    if view.task.step == "self_evaluation" and view.task.assignee_id == current_user.id:
+        context.update(evidence_upload_url=url_for("tasks.evidence_attach", task_id=view.task.id),
+                       evidence_accept=filecheck.ACCEPT, evidence_max_bytes=evidence.max_file_bytes())
+    return context
+
+
+@bp.post("/tasks/<int:task_id>/evidence")
+@login_required
+def evidence_attach(task_id):
+    """A photo or file attached to one item from the task form: uploaded through the evidence service
+    (its checks: who may, content sniffed, size, name, sha256), added to the item's evidence, and the
+    form as typed kept as the task's draft; the page comes back with the file listed. A refusal is
+    said next to the item's evidence field, nothing stored."""
+    view = tasks.view(task_id, current_user)
+    data = forms.parse_submission(view.schema, request.form)
+    field = request.form.get("attach") or ""
+    match = _EVIDENCE_FIELD.fullmatch(field)
+    # the items as stored (their read-only title, weight, deadline) under what was typed
+    stored = {r.get("id"): r for r in view.data.get("items") or [] if isinstance(r, dict) and r.get("id") is not None}
+    rows = [dict(stored.get(r.get("id"), {}), **r) if isinstance(r, dict) else r
+            for r in (data.get("items") if isinstance(data.get("items"), list) else list(view.data.get("items") or []))]
+    data = dict(data, items=rows)
+    index = int(match.group(1)) if match else -1
+    upload = next((f for f in (request.files.get(field + "__photo"), request.files.get(field + "__file"))
+                   if f is not None and f.filename), None) if match else None
+    try:
+        if upload is None or index >= len(rows):
+            vi, en = "Chụp ảnh hoặc chọn tệp minh chứng trước khi tải lên.", "Take a photo or choose a file first."
+            raise Invalid(vi, en, [{"field": field or "items", "message": vi, "message_en": en}])
+        row = rows[index] if isinstance(rows[index], dict) else {}
+        item_id = row.get("id") if isinstance(row.get("id"), int) else None
+        added = evidence.add_file(view.task.instance_id, current_user, upload.stream, upload.filename, item_id=item_id)
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            raise
+        transaction.mark_failed()
+        log.info("evidence refused on task %s: %s", task_id, exc.message_en)
+        errors = [forms.FieldError(d.get("field") if d.get("field") not in (None, "file") else field or "items",
+                                   d.get("message") or exc.message, d.get("message_en") or exc.message_en)
+                  for d in exc.details if isinstance(d, dict)] or [
+            forms.FieldError(field or "items", exc.message, exc.message_en)]
+        flash(i18n.message_of(exc), "error")
+        form_html = forms.render(view.schema, data, errors, _with_evidence(view), lang=i18n.current())
+        return render_template("tasks/task.html", view=view, form_html=form_html), exc.status
+    row = dict(row, evidence=[e for e in row.get("evidence") or [] if isinstance(e, int)] + [added.id])
+    rows[index] = row
+    tasks.save_draft(task_id, current_user, data)
+    log.info("evidence %s attached to task %s item %s", added.id, task_id, item_id)
+    flash(_("Đã tải lên minh chứng “%(name)s”.", name=added.name), "success")
+    return redirect(url_for("tasks.task_page", task_id=task_id, _anchor=f"f-items-{index}-evidence"))
 
 
 @bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
