@@ -201,7 +201,7 @@ def read_limited(stream: BinaryIO) -> bytes:
 
 
 def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str | None, *,
-             item_id=None, replaces_id: int | None = None) -> Evidence:
+             item_id=None, replaces_id: int | str | None = None) -> Evidence:
     """Store a file as evidence of the record (or of one of its plan items). Refused, with nothing
     stored, when the content is not an allowed type or not what its name says, when it is too large for
     the file or for the record, or when the user may not write on this record."""
@@ -215,7 +215,8 @@ def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str
     if not data:
         raise _file_error("Tệp rỗng.", "The file is empty.")
     name, kind = _named_kind(data, filename)
-    old = _replaceable(instance, replaces_id) if replaces_id is not None else None
+    replaces = check_evidence_id(replaces_id)
+    old = _replaceable(instance, replaces, user) if replaces is not None else None
     if old is not None and item is None:
         item = old.item_id
 
@@ -275,12 +276,28 @@ def _named_kind(data: bytes, filename: str | None) -> tuple[str, filecheck.Kind]
     return name, kind
 
 
-def _replaceable(instance: ProcessInstance, evidence_id: int) -> Evidence:
+def check_evidence_id(value) -> int | None:
+    """An optional evidence id as a form sends it: ASCII digits within the database's integer range
+    ("²" is a digit to str.isdigit but not to int(); a 20-digit id overflows the column)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ITEM_ID:
+        vi, en = "Không tìm thấy minh chứng cần thay.", "The evidence to replace was not found."
+        raise NotFound(vi, en, [{"field": "replaces", "message": vi, "message_en": en}])
+    return int(text)
+
+
+def _replaceable(instance: ProcessInstance, evidence_id: int, user: User) -> Evidence:
     old = db.session.get(Evidence, evidence_id)
     if old is None or old.instance_id != instance.id or old.kind != "file":
         raise NotFound("Không tìm thấy minh chứng cần thay.", "The evidence to replace was not found.",
                        [{"field": "replaces", "message": "Không tìm thấy minh chứng cần thay.",
                          "message_en": "The evidence to replace was not found."}])
+    # as for a withdrawal: a participant may not swap out what another one submitted (the manager
+    # replacing the person's proof, or the other way round)
+    if old.uploaded_by_id != user.id:
+        raise Forbidden("Chỉ người đã tải lên mới thay được minh chứng này.", "Only the uploader may replace it.")
     if not old.current:
         raise Conflict("Minh chứng này đã được thay hoặc gỡ.", "This evidence was already replaced or withdrawn.")
     return old

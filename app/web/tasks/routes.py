@@ -10,6 +10,7 @@ from app.services import decisions, tasks, transaction, why
 from app.services import inbox as inbox_service
 from app.services import notifications as notification_service
 from app.services.errors import ServiceError
+from ..form_ids import form_ids
 
 bp = Blueprint("tasks", __name__)
 
@@ -40,7 +41,7 @@ def inbox():
 def take_as_proposed():
     """Several self-evaluations taken as proposed: each review its own unit of work and audit row, so
     one refused review (changed meanwhile, not allowed) leaves the others done and is named."""
-    ids = [int(i) for i in request.form.getlist("task_id") if i.isdigit()][:200]
+    ids = form_ids("task_id", 200)
     if not ids:
         flash(_("Hãy chọn ít nhất một người."), "error")
     done, refused = [], []
