@@ -14,6 +14,7 @@ from .conftest import PERIOD, csrf_token
 from .support import Api
 from .test_evidence import PDF, PNG, _upload, month  # noqa: F401 — fixture
 from .test_pages import login
+from .test_sso import _consent, _person, _signed_in_as, _to_provider, city, provider  # noqa: F401 — fixtures
 
 # "²" and "٣" are digits to str.isdigit() but int() refuses them; the long one overflows the integer column
 HOSTILE_IDS = ["²", "٣", "99999999999999999999", "-1", "1.0", " "]
@@ -80,3 +81,80 @@ def test_the_hr_list_refuses_a_limit_that_is_not_ascii_digits(ctx, client):
     for limit in ("²", "٣٣"):
         resp = client.get("/dashboard/evaluations", query_string={"limit": limit})
         assert resp.status_code == 400 and "limit" in resp.get_data(as_text=True)
+
+
+def test_many_small_files_or_links_stop_at_the_records_count(ctx, client, month, monkeypatch):
+    monkeypatch.setitem(ctx.config, "EVIDENCE_MAX_ITEMS", 5)
+    api = Api(client, "ttb")
+    tiny = b"%PDF-1.4\n%%EOF\n"
+    assert [_upload(api, month, tiny, f"{n}.pdf").status_code for n in range(4)] == [201] * 4
+    link = api.post(f"/instances/{month}/evidence", data={"url": "https://a.gov.vn/1"}, content_type="multipart/form-data")
+    assert link.status_code == 201
+    refused = _upload(api, month, tiny, "6.pdf")
+    assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "file"
+    refused = api.post(f"/instances/{month}/evidence", data={"url": "https://a.gov.vn/2"}, content_type="multipart/form-data")
+    assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "url"
+    assert _count(Evidence, Evidence.instance_id == month) == 5
+    # a withdrawn file frees its place
+    first = db.session.scalars(select(Evidence).where(Evidence.instance_id == month).order_by(Evidence.id)).first()
+    login(client, "ttb")
+    token = csrf_token(client.get(f"/instances/{month}").get_data(as_text=True))
+    assert client.post(f"/evidence/{first.id}/withdraw", data={"csrf_token": token}).status_code == 302
+    assert _upload(api, month, tiny, "7.pdf").status_code == 201
+
+
+def test_a_comment_loop_is_cut_at_the_hourly_pace_and_notifies_no_more(ctx, client, month, monkeypatch):
+    from app.models import Comment, Notification
+    monkeypatch.setitem(ctx.config, "COMMENTS_PER_HOUR", 3)
+    api = Api(client, "ttb")
+    assert [api.post(f"/instances/{month}/comments", {"body": f"lần {n}"}).status_code for n in range(3)] == [201] * 3
+    told = _count(Notification, Notification.kind == "comment")
+    refused = api.post(f"/instances/{month}/comments", {"body": "lần nữa"})
+    assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
+    assert _count(Comment, Comment.instance_id == month) == 3
+    assert _count(Notification, Notification.kind == "comment") == told
+    # another participant still writes
+    assert Api(client, "tptc").post(f"/instances/{month}/comments", {"body": "Đã nhận."}).status_code == 201
+
+
+def test_a_link_with_an_impossible_port_is_refused(ctx, client, month):
+    api = Api(client, "ttb")
+    for bad in ("https://a.gov.vn:99999/x", "https://a.gov.vn:abc/x"):
+        resp = api.post(f"/instances/{month}/evidence", data={"url": bad}, content_type="multipart/form-data")
+        assert resp.status_code == 422 and resp.get_json()["details"][0]["field"] == "url", bad
+    assert _count(Evidence, Evidence.instance_id == month) == 0
+
+
+def test_the_plan_listing_does_not_tell_who_has_an_account(ctx, client, month):
+    colleague = Api(client, "lvc")
+    unknown = colleague.get("/plans", query_string={"period": PERIOD, "person": "khong-co-ai"})
+    outside = colleague.get("/plans", query_string={"period": PERIOD, "person": "gd"})
+    assert unknown.status_code == outside.status_code == 200
+    assert unknown.get_json() == outside.get_json() == []
+    mine = Api(client, "ttb").get("/plans", query_string={"period": PERIOD, "person": "ttb"}).get_json()
+    assert [p["person"] for p in mine] == ["ttb"] and len(mine[0]["items"]) == 7
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example", "/\\/evil.example", "/\t/evil.example", "/\n/evil.example",
+                                    "//evil.example", "https://evil.example/", "/x:\\\\evil.example"])
+def test_next_never_leaves_the_site(ctx, client, target):
+    switched = client.get("/language/en", query_string={"next": target})
+    assert switched.status_code == 302 and "evil" not in switched.headers["Location"]
+    page = client.get("/login")
+    signed = client.post("/login", query_string={"next": target}, data={
+        "username": "ttb", "password": "DanhGia@2026", "csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert signed.status_code == 302 and "evil" not in signed.headers["Location"]
+    assert client.get("/language/vi", query_string={"next": "/notifications?x=1"}).headers["Location"] == \
+        "/notifications?x=1"
+
+
+def test_an_email_the_provider_never_said_it_verified_matches_nobody(ctx, client, city):
+    from .conftest import user
+    hve = user("hve")
+    hve.email = "hve.chua.xac.minh@hanoi.gov.vn"
+    db.session.commit()
+    _person(city, "city-0201", email="hve.chua.xac.minh@hanoi.gov.vn")        # no email_verified claim
+    assert client.get(_consent(_to_provider(client, city), "city-0201")).status_code == 403
+    assert _signed_in_as(client) is None
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "sso_login_refused")).all()
+    assert refused[-1].details["reason"] == "unknown person"

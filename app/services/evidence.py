@@ -176,6 +176,20 @@ def upload_limit() -> int:
     return max_file_bytes() + 256 * 1024
 
 
+def max_items() -> int:
+    return int(current_app.config.get("EVIDENCE_MAX_ITEMS", 100))
+
+
+def require_room(instance: ProcessInstance, field: str) -> None:
+    """At most EVIDENCE_MAX_ITEMS files and links kept on a record (replaced ones count: they stay)."""
+    kept = db.session.scalar(select(func.count()).select_from(Evidence).where(
+        Evidence.instance_id == instance.id, Evidence.deleted_at.is_(None))) or 0
+    if kept >= max_items():
+        vi = f"Hồ sơ đã có {kept} minh chứng; tối đa {max_items()} minh chứng mỗi hồ sơ."
+        en = f"The record holds {kept} pieces of evidence already; at most {max_items()}."
+        raise Invalid(vi, en, [{"field": field, "message": vi, "message_en": en}])
+
+
 def stored_bytes(instance_id: int) -> int:
     return db.session.scalar(select(func.coalesce(func.sum(Evidence.size), 0)).where(
         Evidence.instance_id == instance_id, Evidence.kind == "file", Evidence.deleted_at.is_(None))) or 0
@@ -223,6 +237,7 @@ def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str
     instance = _locked_instance(instance_id)
     record = instances.record_of(instance)
     require_open(instance, record)
+    require_room(instance, "file")
     total, limit = stored_bytes(instance.id), max_total_bytes()
     if total + len(data) > limit:
         raise _file_error(f"Hồ sơ đã có {_mb(total)} MB minh chứng; tổng tối đa {_mb(limit)} MB mỗi hồ sơ.",
@@ -329,6 +344,7 @@ def check_url(url) -> str:
     try:
         parts = urlsplit(text)
         host = parts.hostname
+        parts.port                          # a port past 65535 or not a number: not a link anyone can open
     except ValueError:
         host, parts = None, None
     if not host:
@@ -355,6 +371,7 @@ def add_link(instance_id: int, user: User, url, title: str | None = None, *, ite
         name = name[:200]
     instance = _locked_instance(instance_id)
     require_open(instance, instances.record_of(instance))
+    require_room(instance, "url")
     row = Evidence(instance_id=instance.id, item_id=item, kind="link", name=name, url=text,
                    uploaded_by_id=user.id, uploaded_at=utcnow())
     db.session.add(row)

@@ -138,12 +138,13 @@ def finish(ip: str = "") -> tuple[User, Claims]:
 
 def match(claims: Claims) -> User | None:
     """The person a token names: the username first, else the e-mail address when exactly one person
-    has it (and the provider did not say it is unverified). Nobody is created here."""
+    has it and the provider says it verified it (`email_verified: true`; an address it never checked
+    could be anyone's). Nobody is created here."""
     if claims.username:
         user = db.session.scalars(select(User).where(User.username == claims.username)).first()
         if user is not None:
             return user
-    if claims.email and claims.email_verified is not False:
+    if claims.email and claims.email_verified is True:
         users = db.session.scalars(select(User).where(
             func.lower(User.email) == claims.email.lower()).limit(2)).all()
         if len(users) == 1:
