@@ -158,3 +158,24 @@ def test_an_email_the_provider_never_said_it_verified_matches_nobody(ctx, client
     assert _signed_in_as(client) is None
     refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "sso_login_refused")).all()
     assert refused[-1].details["reason"] == "unknown person"
+
+
+def test_signing_in_as_nobody_costs_the_same_hash_check(ctx, client, monkeypatch):
+    """Timing: an unknown name or an account without a password runs one password hash check, as a real
+    account does (counted rather than timed, so the test does not depend on the machine's load)."""
+    import werkzeug.security
+
+    from app.services import accounts
+    from app.services import orgimport
+    orgimport.import_org({"people": [{"username": "chuakichhoat", "full_name": "Chưa Kích Hoạt",
+                                      "unit": "SNV-TCCB", "manager": "tptc"}]})
+    db.session.commit()
+    calls = []
+    real = werkzeug.security.check_password_hash
+    monkeypatch.setattr(werkzeug.security, "check_password_hash", lambda h, p: calls.append(1) or real(h, p))
+    import app.models.org as org
+    monkeypatch.setattr(org, "check_password_hash", werkzeug.security.check_password_hash)
+    for name in ("ttb", "khong-co-ai", "chuakichhoat"):
+        calls.clear()
+        assert accounts.sign_in(name, "Sai-mat-khau-123").user is None
+        assert len(calls) == 1, name
