@@ -179,3 +179,36 @@ def test_signing_in_as_nobody_costs_the_same_hash_check(ctx, client, monkeypatch
         calls.clear()
         assert accounts.sign_in(name, "Sai-mat-khau-123").user is None
         assert len(calls) == 1, name
+
+
+def _zip_with(members: int) -> bytes:
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+        for n in range(members):
+            archive.writestr(str(n), b"")
+    return buffer.getvalue()
+
+
+def test_a_docx_with_a_huge_central_directory_is_refused_before_it_is_parsed(ctx, client, month, monkeypatch):
+    """A zip "bomb" of members rather than bytes: every member becomes an object before the type can be
+    told, seconds of CPU and hundreds of MB for one upload. The end record is read first."""
+    import zipfile
+
+    from app.services import filecheck
+    assert [k.label for k in filecheck.detect(_zip_with(20))] == ["Word"]
+    bomb = _zip_with(filecheck.MAX_ZIP_MEMBERS + 1)
+    lying = bytearray(_zip_with(40_000))
+    parsed = []
+    real = zipfile.ZipFile.__init__
+    monkeypatch.setattr(zipfile.ZipFile, "__init__", lambda self, *a, **k: parsed.append(1) or real(self, *a, **k))
+    assert filecheck.detect(bomb) == [] and parsed == []
+    # the end record lying about the count: the directory's size still gives it away
+    end = lying.rfind(b"PK\x05\x06")
+    lying[end + 8:end + 12] = (1).to_bytes(2, "little") * 2
+    assert filecheck.detect(bytes(lying)) == [] and parsed == []
+    resp = _upload(Api(client, "ttb"), month, bomb, "bao-cao.docx")
+    assert resp.status_code == 422 and resp.get_json()["details"][0]["field"] == "file"
+    assert _count(Evidence, Evidence.instance_id == month) == 0
