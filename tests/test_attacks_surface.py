@@ -212,3 +212,30 @@ def test_a_docx_with_a_huge_central_directory_is_refused_before_it_is_parsed(ctx
     resp = _upload(Api(client, "ttb"), month, bomb, "bao-cao.docx")
     assert resp.status_code == 422 and resp.get_json()["details"][0]["field"] == "file"
     assert _count(Evidence, Evidence.instance_id == month) == 0
+
+
+HOSTILE_ORG_FILES = {
+    "username-is-a-list.json": '{"people": [{"username": ["x"], "full_name": "A", "unit": "SNV"}]}',
+    "nul-in-a-name.json": '{"people": [{"username": "x7\\u0000", "full_name": "A", "unit": "SNV"}]}',
+    "control-in-a-name.json": '{"people": [{"username": "x8", "full_name": "A\\u001b[31m", "unit": "SNV"}]}',
+    "units-loop.json": '{"units": [{"code": "A1", "name": "a", "parent": "B1"}, {"code": "B1", "name": "b", "parent": "A1"}]}',
+    "loop-through-stored.json": '{"units": [{"code": "SNV", "name": "Sở Nội vụ", "parent": "SNV-VP", "is_agency": true}]}',
+    "heads-not-objects.json": '{"heads": [1, "x"]}',
+    "units-not-a-list.json": '{"units": 5}',
+    "deep.json": "[" * 100_000 + "]" * 100_000,
+    "broken.xlsx": b"PK\x03\x04 not really a workbook",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_ORG_FILES))
+def test_a_hostile_org_file_is_refused_with_a_message_and_imports_nothing(ctx, tmp_path, name):
+    from app.models import Unit, User
+    content = HOSTILE_ORG_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    before = (_count(User), _count(Unit), db.session.scalars(select(Unit.parent_id).order_by(Unit.id)).all())
+    result = ctx.test_cli_runner().invoke(args=["import-org", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception  # no traceback
+    assert "Error:" in result.output
+    db.session.expire_all()
+    assert (_count(User), _count(Unit), db.session.scalars(select(Unit.parent_id).order_by(Unit.id)).all()) == before
