@@ -239,3 +239,15 @@ def test_a_hostile_org_file_is_refused_with_a_message_and_imports_nothing(ctx, t
     assert "Error:" in result.output
     db.session.expire_all()
     assert (_count(User), _count(Unit), db.session.scalars(select(Unit.parent_id).order_by(Unit.id)).all()) == before
+
+
+def test_starting_the_city_sign_in_again_and_again_does_not_grow_the_session(ctx, client, city):
+    _person(city, "city-0202", preferred_username="ttb")
+    first = _to_provider(client, city)
+    for _ in range(40):
+        resp = client.get("/login/sso")
+        assert resp.status_code == 302
+    assert len(resp.headers["Set-Cookie"]) < 2000                     # browsers keep at most 4 KB
+    assert client.get(_consent(first, "city-0202")).status_code == 403   # an older start no longer waits
+    assert client.get(_consent(_to_provider(client, city), "city-0202")).status_code == 302
+    assert _signed_in_as(client) is not None
