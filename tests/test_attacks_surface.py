@@ -251,3 +251,31 @@ def test_starting_the_city_sign_in_again_and_again_does_not_grow_the_session(ctx
     assert client.get(_consent(first, "city-0202")).status_code == 403   # an older start no longer waits
     assert client.get(_consent(_to_provider(client, city), "city-0202")).status_code == 302
     assert _signed_in_as(client) is not None
+
+
+def test_an_hr_officer_cannot_print_the_code_of_someone_with_more_authority(ctx, client):
+    """The code's holder sets the password: an HR officer printing an administrator's (or a head's) code
+    would be signing in as them."""
+    from app.models import Unit
+    from app.services import orgimport
+
+    from .conftest import user
+    orgimport.import_org({"people": [
+        {"username": "qtmoi", "full_name": "Quản Trị Mới", "unit": "SNV-TCCB", "roles": "admin"},
+        {"username": "tcmoi", "full_name": "Tổ Chức Mới", "unit": "SNV-TCCB", "roles": "hr_officer"},
+        {"username": "tpmoi", "full_name": "Trưởng Phòng Mới", "unit": "SNV-TCCB"},
+        {"username": "cvmoi", "full_name": "Chuyên Viên Mới", "unit": "SNV-TCCB", "manager": "tptc"}]})
+    db.session.scalars(select(Unit).where(Unit.code == "SNV-VP")).one().head_id = user("tpmoi").id
+    db.session.commit()
+    login(client, "nva")
+    token = csrf_token(client.get("/hr/activation").get_data(as_text=True))
+    for name in ("qtmoi", "tcmoi", "tpmoi"):
+        resp = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [str(user(name).id)]})
+        assert resp.status_code == 403, name
+    assert _count(AccountToken) == 0
+    ok = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [str(user("cvmoi").id)]})
+    assert ok.status_code == 200 and _count(AccountToken) == 1
+    login(client, "admin")                                  # an administrator prints theirs
+    token = csrf_token(client.get("/hr/activation").get_data(as_text=True))
+    resp = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [str(user("qtmoi").id)]})
+    assert resp.status_code == 200 and _count(AccountToken) == 2
