@@ -90,6 +90,11 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         # (app/services/evidence_storage.py).
         "EVIDENCE_MAX_FILE_MB": float(os.environ.get("EVIDENCE_MAX_FILE_MB", "20")),
         "EVIDENCE_MAX_TOTAL_MB": float(os.environ.get("EVIDENCE_MAX_TOTAL_MB", "100")),
+        # files and links a record keeps (withdrawn ones not counted): many tiny files fill no disk but
+        # flood the rows, the audit trail and the page
+        "EVIDENCE_MAX_ITEMS": int(os.environ.get("EVIDENCE_MAX_ITEMS", "100")),
+        # comments one person writes on one record per hour: each one notifies (and mails) the chain
+        "COMMENTS_PER_HOUR": int(os.environ.get("COMMENTS_PER_HOUR", "30")),
         "EVIDENCE_ROOT": os.environ.get("EVIDENCE_ROOT", ""),
         **{f"EVIDENCE_S3_{k}": os.environ.get(f"EVIDENCE_S3_{k}", "")
            for k in ("BUCKET", "ENDPOINT", "REGION", "PREFIX", "ACCESS_KEY", "SECRET_KEY")},

@@ -69,7 +69,11 @@ def sign_in(username: str, password: str, ip: str = "") -> SignIn:
         raise LockedOut(f"Đăng nhập sai quá {MAX_FAILURES} lần; tài khoản tạm khóa, thử lại sau {wait} phút.",
                         f"Too many failed sign-ins; try again in {wait} minutes.")
     user = db.session.scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.active or not user.check_password(password or ""):
+    if user is not None and user.password_hash:
+        matches = user.check_password(password or "")
+    else:
+        matches = _hash_check_for_nobody(password or "")
+    if user is None or not user.active or not matches:
         # step holds the username (not a user id) so unknown names are counted too
         transaction.kept(lambda: audit.record("login_failed", step=username, details={"ip": ip}))
         left = MAX_FAILURES - failures - 1
@@ -77,6 +81,21 @@ def sign_in(username: str, password: str, ip: str = "") -> SignIn:
         return SignIn(None, "Tên đăng nhập hoặc mật khẩu không đúng." + hint, "Wrong username or password.")
     audit.record("login_succeeded", actor=user, step=username, details={"ip": ip})
     return SignIn(user)
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _hash_check_for_nobody(password: str) -> bool:
+    """A hash check as slow as a real one, for an unknown name or an account not yet activated: without
+    it the answer comes back in a fraction of the time and tells who has an account (and who has not
+    set a password yet). Always False."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    check_password_hash(_DUMMY_HASHES[method], password)
+    return False
 
 
 def session_user(user_id: int, session_version: int) -> User | None:

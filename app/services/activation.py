@@ -224,6 +224,8 @@ def print_codes(actor: User, user_ids: list[int]) -> list[tuple[User, str, datet
     if len(people) != len(set(user_ids[:500])):
         raise Forbidden("Có người không thuộc phạm vi của anh/chị hoặc đã kích hoạt tài khoản.",
                         "Someone is outside your agency or has activated their account already.")
+    if scope is not None:
+        _refuse_higher_authority(people)
     out = []
     for person in people:
         code = _issue(person, "activation", "code", actor)
@@ -231,6 +233,20 @@ def print_codes(actor: User, user_ids: list[int]) -> list[tuple[User, str, datet
         out.append((person, code, _now() + _lifetime("activation", "code")))
     log.info("activation codes printed by user %s for %d people", actor.id, len(out))
     return out
+
+
+def _refuse_higher_authority(people: list[User]) -> None:
+    """Whoever holds the code sets the password and signs in as that person: an HR officer does not get
+    one for an administrator, designer, another HR officer or the head of a unit (their code comes from
+    an administrator), or printing it would be taking over an account with more authority."""
+    heads = set(db.session.scalars(select(Unit.head_id).where(Unit.head_id.in_([p.id for p in people]))))
+    above = [p for p in people if p.id in heads or p.role_set & {"admin", "designer", "hr_officer"}]
+    if above:
+        names = ", ".join(p.username for p in above)
+        raise Forbidden(f"Mã kích hoạt của {names} do quản trị hệ thống in (thủ trưởng hoặc có vai trò quản trị, "
+                        "thiết kế, tổ chức cán bộ).",
+                        f"The activation code of {names} is printed by an administrator (a head, or an "
+                        "administrator, designer or HR officer).")
 
 
 def _count(action: str, step: str) -> int:

@@ -6,8 +6,10 @@ in the audit trail. Comments are never edited or deleted: they are part of the r
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -15,9 +17,13 @@ from app.models import Comment, ProcessInstance, User
 from app.models.types import utcnow
 
 from . import audit, evidence, instances, notifications
-from .errors import Invalid
+from .errors import Invalid, ServiceError
 
 MAX_BODY = 4000
+
+
+class TooMany(ServiceError):
+    status, code = 429, "rate_limited"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -35,6 +41,7 @@ def add(instance_id: int, user: User, body, item_id=None) -> Comment:
     item = evidence.check_item(instance, item_id)
     text = _check_body(body)
     evidence.require_open(instance, instances.record_of(instance))
+    _require_pace(instance, user)
     row = Comment(instance_id=instance.id, item_id=item, author_id=user.id,
                   on_behalf_of_id=principal.id if principal is not None else None, body=text, created_at=utcnow())
     db.session.add(row)
@@ -43,6 +50,18 @@ def add(instance_id: int, user: User, body, item_id=None) -> Comment:
                  details={"comment_id": row.id, "item_id": item, "body": text[:500]})
     _notify(instance, user, principal, row)
     return row
+
+
+def _require_pace(instance: ProcessInstance, user: User) -> None:
+    """At most COMMENTS_PER_HOUR comments by one person on one record in an hour: each comment notifies
+    (and mails) every participant, so a loop would flood their inboxes."""
+    limit = int(current_app.config.get("COMMENTS_PER_HOUR", 30))
+    recent = db.session.scalar(select(func.count()).select_from(Comment).where(
+        Comment.instance_id == instance.id, Comment.author_id == user.id,
+        Comment.created_at > utcnow() - timedelta(hours=1))) or 0
+    if recent >= limit:
+        raise TooMany(f"Anh/chị đã gửi {recent} trao đổi về hồ sơ này trong một giờ; hãy thử lại sau.",
+                      f"You sent {recent} comments on this record within an hour; try again later.")
 
 
 def _notify(instance: ProcessInstance, author: User, principal: User | None, row: Comment) -> None:

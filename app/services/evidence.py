@@ -176,6 +176,20 @@ def upload_limit() -> int:
     return max_file_bytes() + 256 * 1024
 
 
+def max_items() -> int:
+    return int(current_app.config.get("EVIDENCE_MAX_ITEMS", 100))
+
+
+def require_room(instance: ProcessInstance, field: str) -> None:
+    """At most EVIDENCE_MAX_ITEMS files and links kept on a record (replaced ones count: they stay)."""
+    kept = db.session.scalar(select(func.count()).select_from(Evidence).where(
+        Evidence.instance_id == instance.id, Evidence.deleted_at.is_(None))) or 0
+    if kept >= max_items():
+        vi = f"Hồ sơ đã có {kept} minh chứng; tối đa {max_items()} minh chứng mỗi hồ sơ."
+        en = f"The record holds {kept} pieces of evidence already; at most {max_items()}."
+        raise Invalid(vi, en, [{"field": field, "message": vi, "message_en": en}])
+
+
 def stored_bytes(instance_id: int) -> int:
     return db.session.scalar(select(func.coalesce(func.sum(Evidence.size), 0)).where(
         Evidence.instance_id == instance_id, Evidence.kind == "file", Evidence.deleted_at.is_(None))) or 0
@@ -201,7 +215,7 @@ def read_limited(stream: BinaryIO) -> bytes:
 
 
 def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str | None, *,
-             item_id=None, replaces_id: int | None = None) -> Evidence:
+             item_id=None, replaces_id: int | str | None = None) -> Evidence:
     """Store a file as evidence of the record (or of one of its plan items). Refused, with nothing
     stored, when the content is not an allowed type or not what its name says, when it is too large for
     the file or for the record, or when the user may not write on this record."""
@@ -215,13 +229,15 @@ def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str
     if not data:
         raise _file_error("Tệp rỗng.", "The file is empty.")
     name, kind = _named_kind(data, filename)
-    old = _replaceable(instance, replaces_id) if replaces_id is not None else None
+    replaces = check_evidence_id(replaces_id)
+    old = _replaceable(instance, replaces, user) if replaces is not None else None
     if old is not None and item is None:
         item = old.item_id
 
     instance = _locked_instance(instance_id)
     record = instances.record_of(instance)
     require_open(instance, record)
+    require_room(instance, "file")
     total, limit = stored_bytes(instance.id), max_total_bytes()
     if total + len(data) > limit:
         raise _file_error(f"Hồ sơ đã có {_mb(total)} MB minh chứng; tổng tối đa {_mb(limit)} MB mỗi hồ sơ.",
@@ -275,12 +291,28 @@ def _named_kind(data: bytes, filename: str | None) -> tuple[str, filecheck.Kind]
     return name, kind
 
 
-def _replaceable(instance: ProcessInstance, evidence_id: int) -> Evidence:
+def check_evidence_id(value) -> int | None:
+    """An optional evidence id as a form sends it: ASCII digits within the database's integer range
+    ("²" is a digit to str.isdigit but not to int(); a 20-digit id overflows the column)."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ITEM_ID:
+        vi, en = "Không tìm thấy minh chứng cần thay.", "The evidence to replace was not found."
+        raise NotFound(vi, en, [{"field": "replaces", "message": vi, "message_en": en}])
+    return int(text)
+
+
+def _replaceable(instance: ProcessInstance, evidence_id: int, user: User) -> Evidence:
     old = db.session.get(Evidence, evidence_id)
     if old is None or old.instance_id != instance.id or old.kind != "file":
         raise NotFound("Không tìm thấy minh chứng cần thay.", "The evidence to replace was not found.",
                        [{"field": "replaces", "message": "Không tìm thấy minh chứng cần thay.",
                          "message_en": "The evidence to replace was not found."}])
+    # as for a withdrawal: a participant may not swap out what another one submitted (the manager
+    # replacing the person's proof, or the other way round)
+    if old.uploaded_by_id != user.id:
+        raise Forbidden("Chỉ người đã tải lên mới thay được minh chứng này.", "Only the uploader may replace it.")
     if not old.current:
         raise Conflict("Minh chứng này đã được thay hoặc gỡ.", "This evidence was already replaced or withdrawn.")
     return old
@@ -312,6 +344,7 @@ def check_url(url) -> str:
     try:
         parts = urlsplit(text)
         host = parts.hostname
+        parts.port                          # a port past 65535 or not a number: not a link anyone can open
     except ValueError:
         host, parts = None, None
     if not host:
@@ -338,6 +371,7 @@ def add_link(instance_id: int, user: User, url, title: str | None = None, *, ite
         name = name[:200]
     instance = _locked_instance(instance_id)
     require_open(instance, instances.record_of(instance))
+    require_room(instance, "url")
     row = Evidence(instance_id=instance.id, item_id=item, kind="link", name=name, url=text,
                    uploaded_by_id=user.id, uploaded_at=utcnow())
     db.session.add(row)

@@ -216,7 +216,7 @@ def parse(kind: str, args) -> ListQuery:
         clean["sort"] = sort
     limit = _text(args, "limit", 4)
     if limit:
-        if not limit.isdigit() or not 1 <= int(limit) <= PAGE_MAX:
+        if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= PAGE_MAX:
             raise _bad("limit", f"limit phải từ 1 đến {PAGE_MAX}.", f"limit is 1 to {PAGE_MAX}.")
         q.limit = int(limit)
         if q.limit != PAGE_DEFAULT:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
+import unicodedata
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, case, select, update
 
+from app import strict_json
 from app.extensions import db
 from app.models import Unit, User
 from app.models.org import POSITION_GROUPS, is_assignable_role
@@ -44,10 +46,23 @@ Progress = Callable[[int, int], None]   # (rows done, rows in all)
 
 
 def read_file(path: str | Path) -> dict:
+    """The file's rows; a file that cannot be read (broken zip, JSON nested past strict_json's depth, bad
+    encoding) is one Invalid naming it, not a traceback."""
     path = Path(path)
+    try:
+        return _read(path)
+    except Invalid:
+        raise
+    except (ValueError, UnicodeDecodeError, KeyError, OSError, zipfile.BadZipFile, RecursionError) as exc:
+        log.warning("import-org: cannot read %s: %s", path.name, type(exc).__name__)
+        raise Invalid(f"Không đọc được tệp {path.name}: tệp hỏng hoặc không đúng định dạng.",
+                      f"Cannot read {path.name}: the file is damaged or not in the expected format.") from None
+
+
+def _read(path: Path) -> dict:
     suffix = path.suffix.lower()
     if suffix == ".json":
-        return json.loads(path.read_text(encoding="utf-8"))
+        return strict_json.loads(path.read_text(encoding="utf-8"))
     if suffix == ".csv":
         return {"people": list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))}
     if suffix == ".xlsx":
@@ -80,6 +95,35 @@ def _roles(value) -> list[str]:
 
 def _text(value) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _bad_text(row: dict) -> str | None:
+    """The first column whose value is not plain text: a list or object (str() would store "['x']"), or
+    text with a NUL (PostgreSQL refuses it mid-import) or another control character."""
+    for key, value in row.items():
+        if isinstance(value, (list, dict)):
+            return str(key)
+        if isinstance(value, str) and any(unicodedata.category(ch) == "Cc" and ch not in "\t" for ch in value):
+            return str(key)
+    return None
+
+
+def _unit_cycle(plan_units: dict, units: dict) -> list[str] | None:
+    """The first loop in the parent links after the import (the file over what is stored), or None."""
+    code_of = {uid: code for code, (uid, *_rest) in units.items()}
+    parent = {code: code_of.get(row[3]) for code, row in units.items()}
+    parent.update({code: u["parent"] or None for code, u in plan_units.items()})
+    finished: set[str] = set()
+    for start in parent:
+        path, on_path, node = [], set(), start
+        while node is not None and node not in finished:
+            if node in on_path:
+                return path[path.index(node):] + [node]
+            on_path.add(node)
+            path.append(node)
+            node = parent.get(node)
+        finished |= on_path
+    return None
 
 
 def _date(value) -> date | None:
@@ -142,6 +186,9 @@ def import_org(payload: dict, on_progress: Progress | None = None) -> dict:
     if not isinstance(payload, dict):
         raise Invalid("Tệp tổ chức phải là một đối tượng JSON.", "The organisation file must be a JSON object.")
     units_in, people_in, heads_in = (payload.get(k) or [] for k in ("units", "people", "heads"))
+    for key, rows in (("units", units_in), ("people", people_in), ("heads", heads_in)):
+        if not isinstance(rows, list):
+            raise Invalid(f"“{key}” phải là một danh sách.", f"“{key}” must be a list.")
     total = len(units_in) + 2 * len(people_in) + len(heads_in)
     done = [0]
 
@@ -174,6 +221,9 @@ def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
         if not isinstance(row, dict):
             err("units", i, "dòng không hợp lệ", "not an object")
             continue
+        if (bad := _bad_text(row)) is not None:
+            err("units", i, f"cột {bad!r} phải là chữ, không chứa ký tự điều khiển", f"column {bad!r} must be plain text")
+            continue
         code, name = _text(row.get("code")), _text(row.get("name"))
         if not code or not name:
             err("units", i, "thiếu mã hoặc tên đơn vị", "code and name are required")
@@ -200,6 +250,9 @@ def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
             advance(step)
         if not isinstance(row, dict):
             err("people", i, "dòng không hợp lệ", "not an object")
+            continue
+        if (bad := _bad_text(row)) is not None and bad != "roles":
+            err("people", i, f"cột {bad!r} phải là chữ, không chứa ký tự điều khiển", f"column {bad!r} must be plain text")
             continue
         username, full_name = _text(row.get("username")), _text(row.get("full_name"))
         if not username or not full_name:
@@ -247,6 +300,9 @@ def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
                                   " ".join(roles), password))
     advance(len(people_in) % step)
     for i, row in enumerate(heads_in, start=1):
+        if not isinstance(row, dict) or _bad_text(row) is not None:
+            err("heads", i, "dòng không hợp lệ", "not an object of plain text")
+            continue
         unit, username = _text(row.get("unit")), _text(row.get("username"))
         if unit not in all_units:
             err("heads", i, f"đơn vị {row.get('unit')!r} không tồn tại", f"unit {row.get('unit')!r} does not exist")
@@ -254,6 +310,10 @@ def _check(units_in, people_in, heads_in, units, stored, advance) -> Plan:
             err("heads", i, f"người {row.get('username')!r} không tồn tại", f"user {row.get('username')!r} does not exist")
         plan.heads.append((i, unit, username))
     if not errors:
+        loop = _unit_cycle(plan.units, units)
+        if loop:
+            raise Invalid(f"Quan hệ đơn vị cấp trên bị vòng lặp: {' → '.join(loop)}; chưa nhập gì.",
+                          f"The unit parents loop: {' → '.join(loop)}; nothing was imported.")
         cycle = _manager_cycle(plan.people, stored)
         if cycle:
             raise Invalid(f"Quan hệ lãnh đạo trực tiếp bị vòng lặp: {' → '.join(cycle)}; chưa nhập gì.",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
-from flask import current_app
+from flask import current_app, session
 from joserfc.errors import JoseError
 from sqlalchemy import func, select
 
@@ -82,8 +82,13 @@ def _metadata() -> dict:
 
 
 def begin(redirect_uri: str):
-    """The redirect to the provider; state, nonce and the PKCE verifier wait in the session."""
+    """The redirect to the provider; state, nonce and the PKCE verifier wait in the session. Only the
+    latest sign-in waits: Authlib keeps every started one for an hour, and a few dozen clicks on the
+    button (or a page that sends the browser there again and again) grow the session cookie past the
+    4 KB browsers keep, which signs the person out and breaks the next sign-in."""
     _metadata()
+    for key in [k for k in session if k.startswith("_state_city_")]:
+        session.pop(key, None)
     return _client().authorize_redirect(redirect_uri)
 
 
@@ -138,12 +143,13 @@ def finish(ip: str = "") -> tuple[User, Claims]:
 
 def match(claims: Claims) -> User | None:
     """The person a token names: the username first, else the e-mail address when exactly one person
-    has it (and the provider did not say it is unverified). Nobody is created here."""
+    has it and the provider says it verified it (`email_verified: true`; an address it never checked
+    could be anyone's). Nobody is created here."""
     if claims.username:
         user = db.session.scalars(select(User).where(User.username == claims.username)).first()
         if user is not None:
             return user
-    if claims.email and claims.email_verified is not False:
+    if claims.email and claims.email_verified is True:
         users = db.session.scalars(select(User).where(
             func.lower(User.email) == claims.email.lower()).limit(2)).all()
         if len(users) == 1:

@@ -54,6 +54,8 @@ def paths(_op, _p, errors) -> dict:
                                    "x-message-en": "Write a comment (1 to 4000 characters)."},
                           "item_id": {"anyOf": [_ITEM_ID, {"type": "null"}]}}})
     comment["responses"]["201"] = comment["responses"].pop("200")
+    comment["responses"]["429"] = dict(errors("429")["429"],
+                                       description="Too many comments by the caller on this record within an hour")
     return {
         "/api/v1/instances/{instance_id}/evidence": {
             "get": _op("A record's evidence, oldest first, with replaced and withdrawn entries (history)",

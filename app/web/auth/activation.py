@@ -20,6 +20,8 @@ from app import i18n
 from app.services import activation
 from app.services.errors import Invalid, ServiceError
 
+from ..form_ids import form_ids
+
 log = logging.getLogger(__name__)
 bp = Blueprint("account", __name__)
 
@@ -85,7 +87,7 @@ def pending():
 @bp.route("/hr/activation/codes", methods=["POST"])
 @login_required
 def print_codes():
-    ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
+    ids = form_ids("user_id")
     codes = activation.print_codes(current_user._get_current_object(), ids)
     link = url_for("account.activate", _external=True)
     response = make_response(render_template("account/codes.html", codes=codes, link=link,
@@ -98,7 +100,7 @@ def print_codes():
 @login_required
 def send_mail():
     actor = current_user._get_current_object()
-    ids = [int(v) for v in request.form.getlist("user_id") if v.isdigit()]
+    ids = form_ids("user_id")
     queued = activation.send_activations_to(actor, ids)
     flash(_("Đã xếp %(n)s thư kích hoạt vào hàng đợi gửi.", n=queued), "success")
     return redirect(url_for("account.pending", unit=request.form.get("unit", "")))

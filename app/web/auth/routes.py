@@ -12,8 +12,13 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and urlparse(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
-        return target
+    """A path on this site, else the inbox. Browsers read a backslash as a slash ("/\\evil.example" is
+    "//evil.example") and drop tabs and newlines inside a URL, so a target with either is refused too."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
+        parts = urlparse(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("tasks.inbox")
 
 

@@ -82,7 +82,7 @@ def evidence_upload(instance_id):
             vi, en = "Chọn tệp hoặc chụp ảnh minh chứng.", "Choose a file or take a photo."
             raise Invalid(vi, en, [{"field": "file", "message": vi, "message_en": en}])
         row = evidence.add_file(instance_id, current_user, upload.stream, upload.filename, item_id=item_id,
-                                replaces_id=int(replaces) if replaces and replaces.isdigit() else None)
+                                replaces_id=replaces)
     except ServiceError as exc:
         return _again(instance_id, "replace-" + replaces if replaces else "file", exc, {"item_id": item_id})
     flash(_("Đã tải lên minh chứng “%(name)s”.", name=row.name), "success")

@@ -10,6 +10,8 @@ from app.services import absence, access, appeals, cycles, decisions, instance_v
 from app.rules import workdays
 from app.services.errors import Invalid, ServiceError
 
+from ..form_ids import form_ids
+
 bp = Blueprint("monitor", __name__)
 
 
@@ -177,7 +179,7 @@ def decision_batch():
     period = request.values.get("period") or None
     error = None
     if request.method == "POST":
-        ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
+        ids = form_ids("instance_id")
         items = [{"instance_id": i, "level": request.form.get(f"level_{i}") or None,
                   "reason": request.form.get(f"reason_{i}") or None,
                   "objective_cause_confirmed": bool(request.form.get(f"objective_cause_{i}")),

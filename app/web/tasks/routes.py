@@ -13,6 +13,8 @@ from app.services import inbox as inbox_service
 from app.services import notifications as notification_service
 from app.services.errors import Invalid, ServiceError
 
+from ..form_ids import form_ids
+
 bp = Blueprint("tasks", __name__)
 log = logging.getLogger(__name__)
 _EVIDENCE_FIELD = re.compile(r"items\[(\d{1,3})\]\[evidence\]")
@@ -44,7 +46,7 @@ def inbox():
 def take_as_proposed():
     """Several self-evaluations taken as proposed: each review its own unit of work and audit row, so
     one refused review (changed meanwhile, not allowed) leaves the others done and is named."""
-    ids = [int(i) for i in request.form.getlist("task_id") if i.isdigit()][:200]
+    ids = form_ids("task_id", 200)
     if not ids:
         flash(_("Hãy chọn ít nhất một người."), "error")
     done, refused = [], []
