@@ -1,6 +1,6 @@
 """HR and managers: open a month, follow instances, decide in batch, appeal, monthly report."""
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from flask_babel import gettext as _
@@ -9,6 +9,7 @@ from app import forms, i18n, localtime
 from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, transaction
 from app.rules import workdays
 from app.services.errors import Invalid, ServiceError
+from .. import stash
 
 bp = Blueprint("monitor", __name__)
 
@@ -110,6 +111,7 @@ def instance_page(instance_id):
               for d in typed.get("errors", []) if isinstance(d, dict) and d.get("field") is not None]
     appeal_html = forms.render(appeals.appeal_schema(instance), typed.get("data") or {}, errors, {},
                                lang=i18n.current()) if can_appeal else None
+    g.discussion_form = stash.take(instance_id=instance.id)     # a refused upload or comment, typed values kept
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
                            can_mark=can_mark, monitor=instance_view.extras(current_user, instance),
