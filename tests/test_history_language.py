@@ -93,3 +93,21 @@ def test_each_change_reads_in_the_readers_language(ctx, action, details, data, e
     event = AuditEvent(action=action, details=details if data is None else {"data": data})
     assert instance_view.describe(event, "vi", titles=titles) == vietnamese
     assert instance_view.describe(event, "en", titles=titles) == english
+
+
+def test_every_shipped_step_instruction_reads_in_english():
+    """The instructions above each form come from the BPMN: each is marked for the catalog and has its
+    English, with the same template names, so an English page never shows the Vietnamese paragraph."""
+    from pathlib import Path
+
+    from lxml import etree
+
+    from app.services.instruction_texts import SHIPPED
+    bpmn = Path(__file__).resolve().parent.parent / "processes" / "monthly_evaluation.bpmn"
+    texts = [el.text for el in etree.parse(str(bpmn)).iter("{*}instructionsForEndUser")]
+    catalog = _catalog()
+    assert texts and set(texts) == set(SHIPPED)
+    for text in texts:
+        english = catalog[text]
+        assert not VIETNAMESE_LETTERS.search(re.sub(r"\{[{%].*?[%}]\}", "", english)), english
+        assert sorted(re.findall(r"\{\{.*?\}\}|\{%.*?%\}", english)) == sorted(re.findall(r"\{\{.*?\}\}|\{%.*?%\}", text))
