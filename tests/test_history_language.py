@@ -111,3 +111,11 @@ def test_every_shipped_step_instruction_reads_in_english():
         english = catalog[text]
         assert not VIETNAMESE_LETTERS.search(re.sub(r"\{[{%].*?[%}]\}", "", english)), english
         assert sorted(re.findall(r"\{\{.*?\}\}|\{%.*?%\}", english)) == sorted(re.findall(r"\{\{.*?\}\}|\{%.*?%\}", text))
+
+
+def test_instructions_print_numbers_as_the_reader_writes_them():
+    from app.forms import render_instructions
+    template = "Tổng điểm **{{ result.total }}**, kỳ **{{ period }}**, {{ days }} ngày"
+    context = {"result": {"total": 87.5}, "period": "2030-03", "days": 21}
+    assert str(render_instructions(template, context)) == "<p>Tổng điểm <strong>87,5</strong>, kỳ <strong>2030-03</strong>, 21 ngày</p>"
+    assert "<strong>87.5</strong>" in str(render_instructions(template, context, "en"))

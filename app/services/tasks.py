@@ -120,7 +120,8 @@ def _view(task: HumanTask, instance, workflow) -> TaskView:
     if not prefill:
         prefill = _prefill_scores(process_steps.of_loaded(workflow.loaded), task.step, context)
     # the shipped steps' instructions are in the catalog (instruction_texts): the reader's language
-    instructions = forms.render_instructions(i18n.translate_in(i18n.current(), ready.instructions), context) \
+    lang = i18n.current()
+    instructions = forms.render_instructions(i18n.translate_in(lang, ready.instructions), context, lang) \
         if ready else ""
     draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
     data = draft.data if draft is not None else (prefill or {})
