@@ -9,11 +9,13 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from lxml import etree
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
 from app import forms, i18n, localtime
+from app.engine.specs import SAFE_XML_PARSER
 from app.engine.steps import answer
 from app.i18n import N_
 from app.extensions import db
@@ -81,12 +83,33 @@ def diagram(instance: ProcessInstance, now: datetime | None = None) -> dict:
     projection) and `error` (the element an engine error names)."""
     now = now or datetime.now(timezone.utc)
     out = instances.diagram(instance)
+    out["xml"] = _labels_in(out["xml"], i18n.current())
     out["overdue"] = sorted({t.step for t in db.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.status == "ready", HumanTask.due_at < now))})
     err = error_of(instance)
     out["error"] = [err["element"]] if err and err["element"] else []
     out["status"] = instance.status
     return out
+
+
+BPMN_MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _labels_in(xml: str, lang: str) -> str:
+    """The diagram's labels (its elements' `name`s) in the reader's language: the catalog has the shipped
+    process's (diagram_texts, step titles); a label a designer wrote keeps its own text."""
+    if lang == i18n.DEFAULT or not xml:
+        return xml
+    try:
+        root = etree.fromstring(xml.encode(), SAFE_XML_PARSER)
+    except etree.XMLSyntaxError:
+        log.warning("diagram not relabelled: its BPMN does not parse")
+        return xml
+    for el in root.iter(f"{{{BPMN_MODEL}}}*"):
+        name = el.get("name")
+        if name:
+            el.set("name", i18n.translate_in(lang, name))
+    return etree.tostring(root, encoding="unicode")
 
 
 def open_tasks(instance: ProcessInstance, now: datetime | None = None) -> list[dict]:
