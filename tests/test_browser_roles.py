@@ -25,6 +25,7 @@ def _login(chromium, base: str, phone: str, username: str, lang: str):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: errors.append(f"404 {r.url}") if r.status == 404 else None)   # favicon included
     page.goto(f"/login?lang={lang}")
     page.locator("#username").fill(username)
     page.locator("#password").fill(PASSWORD)
@@ -183,6 +184,7 @@ def _anonymous(chromium, base: str, phone: str):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: errors.append(f"404 {r.url}") if r.status == 404 else None)
     return context, page, errors
 
 
@@ -241,6 +243,8 @@ def test_the_newer_pages_on_a_phone_in_one_language(ctx, client, live_server, ch
                 assert page.goto(path).status == 200, path
                 if path.startswith("/login"):
                     expect(page.locator("a.sso-login")).to_be_visible()
+                    icon = page.request.get(page.locator('link[rel="icon"]').get_attribute("href"))
+                    assert icon.status == 200 and "svg" in icon.headers["content-type"]
                 _check(page, live_server.url, english, vietnamese, lang, names)
                 _shot(page, f"{phone}-{lang}-anonymous-{path.strip('/').split('?')[0].replace('/', '-')}")
             assert not errors, errors
