@@ -141,3 +141,32 @@ def test_activation_with_nobody_chosen_says_so_on_the_list(client, endpoint):
     assert "unit=SNV-TCCB" in resp.headers["Location"]
     assert '<p class="field-error" id="pick-error" role="alert">Hãy chọn ít nhất một người.</p>' in html
     assert db.session.scalar(select(func.count()).select_from(User)) > 0
+
+
+def test_refused_operations_come_back_next_to_their_fields(client):
+    from .monitor_seed import instance_id, open_month, ready_task, self_evaluate
+    open_month(client, "SNV-TCCB")
+    self_evaluate(client, "ptd")
+    task = ready_task("ptd", "review")
+    login(client, "nva")
+    record = f"/instances/{instance_id('ptd')}"
+    token = csrf_token(client.get(record).get_data(as_text=True))
+    page = _back(client, client.post(f"/operations/tasks/{task.id}/reassign", data={
+        "csrf_token": token, "assignee": "khong-co-ai", "reason": "Theo đề nghị của phòng"}), record)
+    assert re.search(rf'<details id="reassign-{task.id}-box" open>', page)
+    assert re.search(rf'id="reassign-{task.id}" name="assignee" required value="khong-co-ai" aria-invalid="true" '
+                     rf'aria-describedby="reassign-{task.id}-error"', page)
+    assert 'value="Theo đề nghị của phòng"' in page and "Không tìm thấy tên đăng nhập này." in page
+    page = _back(client, client.post(f"/operations/tasks/{task.id}/extend", data={
+        "csrf_token": token, "due_date": "2030-04-30", "reason": "ngắn"}), record)
+    assert re.search(rf'id="extend-reason-{task.id}"[^>]*aria-invalid="true"', page)
+    assert f'id="extend-reason-{task.id}-error"' in page
+    assert ready_task("ptd", "review").assignee.username == "tptc"
+
+    login(client, "tptc")                                   # the manager marks a month not evaluated
+    record = f"/instances/{instance_id('ttb')}"
+    token = csrf_token(client.get(record).get_data(as_text=True))
+    page = _back(client, client.post(f"{record}/not-evaluated", data={"csrf_token": token, "reason": "ốm"}), record)
+    assert '<details id="not-evaluated" open>' in page
+    assert re.search(r'id="ne-reason" name="reason" required minlength="5" value="ốm" aria-invalid="true" '
+                     r'aria-describedby="ne-reason-error"', page) and 'id="ne-reason-error"' in page
