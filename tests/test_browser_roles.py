@@ -25,6 +25,7 @@ def _login(chromium, base: str, phone: str, username: str, lang: str):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: errors.append(f"404 {r.url}") if r.status == 404 else None)   # favicon included
     page.goto(f"/login?lang={lang}")
     page.locator("#username").fill(username)
     page.locator("#password").fill(PASSWORD)
@@ -175,3 +176,79 @@ def test_hr_opens_a_month_and_reads_the_one_list(ctx, client, live_server, chrom
     _shot(page, f"{phone}-vi-nva-list")
     assert not errors, errors
     context.close()
+
+
+def _anonymous(chromium, base: str, phone: str):
+    context = chromium.new_context(base_url=base, locale="vi-VN", **PHONES[phone])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: errors.append(f"404 {r.url}") if r.status == 404 else None)
+    return context, page, errors
+
+
+@pytest.mark.parametrize("phone", sorted(PHONES))
+def test_the_newer_pages_on_a_phone_in_one_language(ctx, client, live_server, chromium, phone):
+    """The pages added since: the work plan and its approval, the record's evidence upload and comment
+    threads, account activation, the forgotten and reset password pages, the city's sign-in button, and
+    the process designer as a designer (not an administrator) sees it. Each in both languages at both
+    sizes: no sideways scroll, 44 px targets, axe clean, one language."""
+    from app.extensions import db
+    from app.models import User
+
+    from .live_server import fresh_session
+    ctx.config["WORK_PLAN_PHASE"] = True
+    ctx.config.update(OIDC_ISSUER="https://sso.hanoi.example", OIDC_CLIENT_ID="danhgia")
+    try:
+        designer = User(username="tkqt", full_name="Thiết Kế Quy Trình", unit_id=user("admin").unit_id,
+                        position_group="staff", roles="designer")
+        designer.set_password(PASSWORD)
+        db.session.add(designer)
+        db.session.commit()
+        assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+        ttb = Api(client, "ttb")
+        plan = ttb.task_for("ttb", "work_plan")
+        lvc = Api(client, "lvc")
+        lvc.complete(lvc.task_for("lvc", "work_plan")["id"], {"items": [
+            {"title": "Báo cáo tổng kết quý I", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"}]})
+        approval = Api(client, "tptc").task_for("lvc", "plan_approval")
+        record = _record("ttb").instance_id
+        fresh_session()
+        english, vietnamese = _phrases(_catalog())
+        names = _names()
+        pages = {"ttb": [f"/tasks/{plan['id']}", f"/instances/{record}"],
+                 "tptc": [f"/tasks/{approval['id']}", f"/instances/{record}"],
+                 "nva": ["/hr/activation"],
+                 "tkqt": ["/designer/", "/account/preferences"]}
+        for lang in ("vi", "en"):
+            for username, paths in pages.items():
+                context, page, errors = _login(chromium, live_server.url, phone, username, lang)
+                for i, path in enumerate(paths):
+                    assert page.goto(path).status == 200, (username, path)
+                    if path.startswith("/instances/"):
+                        expect(page.locator("#comment-form")).to_be_visible()
+                        if username == "ttb":
+                            expect(page.locator("#evidence-file")).to_be_attached()
+                    _check(page, live_server.url, english, vietnamese, lang, names)
+                    _shot(page, f"{phone}-{lang}-{username}-{i}")
+                if username == "tkqt":                      # the short menu: the designer sees the designer
+                    links = page.eval_on_selector_all("#site-menu a[href]", "els => els.map(a => a.getAttribute('href'))")
+                    assert "/designer/" in links and "/dashboard" not in links and "/decisions" not in links, links
+                assert not errors, errors
+                context.close()
+
+            context, page, errors = _anonymous(chromium, live_server.url, phone)
+            for path in (f"/login?lang={lang}", "/account/activate", "/account/forgot", "/account/reset"):
+                assert page.goto(path).status == 200, path
+                if path.startswith("/login"):
+                    expect(page.locator("a.sso-login")).to_be_visible()
+                    icon = page.request.get(page.locator('link[rel="icon"]').get_attribute("href"))
+                    assert icon.status == 200 and "svg" in icon.headers["content-type"]
+                _check(page, live_server.url, english, vietnamese, lang, names)
+                _shot(page, f"{phone}-{lang}-anonymous-{path.strip('/').split('?')[0].replace('/', '-')}")
+            assert not errors, errors
+            context.close()
+    finally:
+        ctx.config["WORK_PLAN_PHASE"] = False
+        ctx.config.update(OIDC_ISSUER="", OIDC_CLIENT_ID="")

@@ -4,13 +4,14 @@ filters and a search, and taking several self-evaluations as proposed (one audit
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask
-from app.rules.workdays import DEFAULT_CALENDAR
+from app.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
 from app.services import inbox
 
 from .conftest import csrf_token, user
@@ -90,8 +91,62 @@ def test_the_inbox_shows_self_scores_days_left_and_overdue(client):
     row = html[html.index(f'data-task="{ttb.id}"'):]
     assert re.search(r'<tr data-step="review" data-task="%d" class="overdue"' % ttb.id, html)
     assert "quá hạn" in row[:row.index("</tr>")]
-    assert inbox.days_left(datetime(2030, 4, 5, 17, tzinfo=timezone.utc),
-                           datetime(2030, 4, 3, 17, tzinfo=timezone.utc)) == 2
+    assert "ngày làm việc" in row[:row.index("</tr>")]
+
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _at(day: int, month: int = 4, hour: int = 9) -> datetime:
+    return datetime(2030, month, day, hour, tzinfo=HANOI)
+
+
+def _due(day: int, month: int = 4) -> datetime:
+    return DEFAULT_CALENDAR.end_of_day(date(2030, month, day))
+
+
+def test_days_left_count_working_days_across_weekends_and_holidays():
+    cal = DEFAULT_CALENDAR
+    # due Friday 5 April 2030 (end of the day, Hanoi time)
+    assert inbox.days_left(_due(5), _at(3), cal) == 2                  # Wednesday: Thursday and Friday
+    assert inbox.days_left(_due(5), _at(5), cal) == 0                  # the due day itself
+    assert inbox.days_left(_due(5), _at(6), cal) == 0                  # Saturday: late, no working day lost
+    assert inbox.days_left(_due(5), _at(8), cal) == -1                 # Monday: one working day overdue
+    # due Monday 8 April, read on Friday: one working day left (not three calendar days)
+    assert inbox.days_left(_due(8), _at(5), cal) == 1
+    # Hung Kings' day (Friday 12 April) and the weekend do not count: due Monday 15, read Thursday 11
+    assert inbox.days_left(_due(15), _at(11), cal) == 1
+    # 30 April and 1 May are holidays: due Thursday 2 May, read Friday 26 April → Monday 29 and Thursday 2
+    assert inbox.days_left(_due(2, 5), _at(26), cal) == 2
+    assert inbox.days_left(_due(26), _at(2, 5), cal) == -2             # Monday 29 April, Thursday 2 May
+    # a day off the administrator adds counts as well; a make-up Saturday is worked
+    off = WorkCalendar(days_off=frozenset({date(2030, 4, 4)}), makeup_days=frozenset({date(2030, 4, 6)}))
+    assert inbox.days_left(_due(8), _at(3), off) == 3                  # Friday, Saturday (worked), Monday
+    # the deadline's instant in UTC is still the Hanoi due day
+    assert inbox.days_left(_due(5).astimezone(timezone.utc), _at(4, hour=23), cal) == 1
+
+
+def test_the_inbox_says_working_days_in_both_languages(client, monkeypatch):
+    open_month(client)
+    self_evaluate(client, "ttb", 88)
+    task = ready_task("ttb")
+    due = task.due_at if task.due_at.tzinfo else task.due_at.replace(tzinfo=timezone.utc)
+    # read the Saturday before the due day's Monday: calendar days would say 2, working days say 1
+    monday = due.astimezone(HANOI).date()
+    while monday.weekday() != 0 or not DEFAULT_CALENDAR.is_working_day(monday):
+        monday += timedelta(days=1)
+    task.due_at = DEFAULT_CALENDAR.end_of_day(monday)
+    db.session.commit()
+    saturday = datetime.combine(monday - timedelta(days=2), datetime.min.time(), HANOI).replace(hour=10)
+    login(client, "tptc")
+    original = inbox.page
+    monkeypatch.setattr(inbox, "page", lambda user, filters, now=None: original(user, filters, saturday))
+    vi = client.get("/").get_data(as_text=True)
+    en = client.get("/?lang=en").get_data(as_text=True)
+    row = vi[vi.index(f'data-task="{task.id}"'):]
+    assert "còn 1 ngày làm việc" in row[:row.index("</tr>")]
+    row = en[en.index(f'data-task="{task.id}"'):]
+    assert "1 working day left" in row[:row.index("</tr>")] and "ngày" not in row[:row.index("</tr>")]
 
 
 def test_the_inbox_filters_and_searches(client):

@@ -196,9 +196,17 @@ def pending_page(viewer: User, chosen: str = "") -> dict:
 
 def send_activations_to(actor: User, user_ids: list[int]) -> int:
     """Queue an activation mail for the chosen people (at most 500) in the actor's scope; how many."""
-    people = db.session.scalars(pending_query(hr_units(actor)).where(User.id.in_(user_ids[:500]))).all() \
-        if user_ids else []
+    scope = hr_units(actor)
+    if not user_ids:
+        raise _none_chosen()
+    people = db.session.scalars(pending_query(scope).where(User.id.in_(user_ids[:500]))).all()
     return sum(send_activation(p, actor) for p in people)
+
+
+def _none_chosen() -> Invalid:
+    return Invalid("Hãy chọn ít nhất một người.", "Choose at least one person.",
+                   [{"field": "user_id", "message": "Hãy chọn ít nhất một người.",
+                     "message_en": "Choose at least one person."}])
 
 
 def hr_units(actor: User) -> set[int] | None:
@@ -217,9 +225,7 @@ def print_codes(actor: User, user_ids: list[int]) -> list[tuple[User, str, datet
     shown once on the printed sheet; a new code replaces an older one."""
     scope = hr_units(actor)
     if not user_ids:
-        raise Invalid("Hãy chọn ít nhất một người.", "Choose at least one person.",
-                      [{"field": "user_id", "message": "Hãy chọn ít nhất một người.",
-                        "message_en": "Choose at least one person."}])
+        raise _none_chosen()
     people = db.session.scalars(pending_query(scope).where(User.id.in_(user_ids[:500]))).all()
     if len(people) != len(set(user_ids[:500])):
         raise Forbidden("Có người không thuộc phạm vi của anh/chị hoặc đã kích hoạt tài khoản.",

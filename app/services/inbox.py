@@ -8,15 +8,18 @@ page) and `tasks.complete`, one task at a time: each is its own review, audited 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, User
+from app.rules.workdays import WorkCalendar
 
+from . import calendar as work_calendar
 from . import steps as process_steps
 from . import tasks
 from .errors import BadRequest
@@ -27,7 +30,7 @@ SEARCH_MAX = 100
 class Row:
     task: HumanTask
     self_total: float | None
-    days_left: int | None          # whole days until the deadline; negative once overdue
+    days_left: int | None          # working days until the deadline's day; negative: working days overdue
     overdue: bool
 
 
@@ -63,12 +66,28 @@ def parse_filters(args) -> Filters:
                    overdue=args.get("overdue") in ("1", "on", "true"), q=q)
 
 
-def days_left(due_at: datetime | None, now: datetime) -> int | None:
+def days_left(due_at: datetime | None, now: datetime, cal: WorkCalendar) -> int | None:
+    """Working days left before a deadline, as the regulation counts them (deadlines are the end of a
+    working day, local time): the working days after today up to the due day, 0 on the due day itself,
+    and once past it minus the working days since (a deadline on Friday read on Monday is 1 overdue;
+    read on the Saturday between, 0: overdue, though no working day has been lost yet)."""
     if due_at is None:
         return None
-    if due_at.tzinfo is None:
-        due_at = due_at.replace(tzinfo=timezone.utc)
-    return math.ceil((due_at - now).total_seconds() / 86400)
+    zone = ZoneInfo(cal.tz)
+    today, due = _aware(now).astimezone(zone).date(), _aware(due_at).astimezone(zone).date()
+    if due >= today:
+        return _working_days_after(cal, today, due)
+    return -_working_days_after(cal, due, today)
+
+
+@lru_cache(maxsize=1024)
+def _working_days_after(cal: WorkCalendar, start: date, end: date) -> int:
+    """Working days in (start, end] (a month's tasks share a few deadlines: cached; the calendar is frozen)."""
+    n, d = 0, start
+    while d < end:
+        d += timedelta(days=1)
+        n += cal.is_working_day(d)
+    return n
 
 
 def _matches(text: str, q: str) -> bool:
@@ -78,12 +97,13 @@ def _matches(text: str, q: str) -> bool:
 def page(user: User, filters: Filters, now: datetime | None = None) -> InboxPage:
     now = now or datetime.now(timezone.utc)
     mine = tasks.inbox(user)
+    cal = work_calendar.current()
     totals = dict(db.session.execute(
         select(EvaluationRecord.instance_id, EvaluationRecord.self_total)
         .where(EvaluationRecord.instance_id.in_({t.instance_id for t in mine} or {-1}))).all())
     rows = []
     for t in mine:
-        left = days_left(t.due_at, now)
+        left = days_left(t.due_at, now, cal)
         rows.append(Row(t, totals.get(t.instance_id), left, left is not None and t.due_at is not None
                         and _aware(t.due_at) < now))
     steps = {t.step: t for t in mine}

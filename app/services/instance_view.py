@@ -9,11 +9,13 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from lxml import etree
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
 from app import forms, i18n, localtime
+from app.engine.specs import SAFE_XML_PARSER
 from app.engine.steps import answer
 from app.i18n import N_
 from app.extensions import db
@@ -81,12 +83,33 @@ def diagram(instance: ProcessInstance, now: datetime | None = None) -> dict:
     projection) and `error` (the element an engine error names)."""
     now = now or datetime.now(timezone.utc)
     out = instances.diagram(instance)
+    out["xml"] = _labels_in(out["xml"], i18n.current())
     out["overdue"] = sorted({t.step for t in db.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.status == "ready", HumanTask.due_at < now))})
     err = error_of(instance)
     out["error"] = [err["element"]] if err and err["element"] else []
     out["status"] = instance.status
     return out
+
+
+BPMN_MODEL = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _labels_in(xml: str, lang: str) -> str:
+    """The diagram's labels (its elements' `name`s) in the reader's language: the catalog has the shipped
+    process's (diagram_texts, step titles); a label a designer wrote keeps its own text."""
+    if lang == i18n.DEFAULT or not xml:
+        return xml
+    try:
+        root = etree.fromstring(xml.encode(), SAFE_XML_PARSER)
+    except etree.XMLSyntaxError:
+        log.warning("diagram not relabelled: its BPMN does not parse")
+        return xml
+    for el in root.iter(f"{{{BPMN_MODEL}}}*"):
+        name = el.get("name")
+        if name:
+            el.set("name", i18n.translate_in(lang, name))
+    return etree.tostring(root, encoding="unicode")
 
 
 def open_tasks(instance: ProcessInstance, now: datetime | None = None) -> list[dict]:
@@ -166,13 +189,26 @@ def _readonly(instance: ProcessInstance, task: HumanTask, data: dict, context: d
     return forms.render(wrapper, {"submitted": data}, [], {})
 
 
-def describe(event: AuditEvent, lang: str | None = None) -> str:
+def describe(event: AuditEvent, lang: str | None = None, titles: dict[str, str] | None = None,
+             names: dict[str, str] | None = None) -> str:
     """One line saying what changed, for the timeline, in the reader's language (what people typed —
-    reasons, notes — is shown as typed)."""
+    reasons, notes — is shown as typed). `titles` maps step ids to the process's titles and `names`
+    usernames to people's names, so a line never shows an id where a person reads a title or a name."""
     lang = lang or i18n.current()
+    titles = titles or {}
+    names = names or {}
 
     def t(text: str, **params) -> str:
         return i18n.translate_in(lang, text, **params)
+
+    def who(username) -> str:
+        return names.get(username) or str(username or "—")
+
+    def step(code) -> str:
+        if code in titles:
+            return t(titles[code])
+        label = instances.STATUS_LABELS.get(code or "")
+        return t(label) if label else str(code or "—")
 
     d = event.details or {}
     a = event.action
@@ -182,8 +218,8 @@ def describe(event: AuditEvent, lang: str | None = None) -> str:
     if a == "task_assigned":
         role = authority.ROLE_LABELS.get(d.get("role") or "")
         role = t(role) if role else (d.get("role") or "")
-        who = d.get("assignee") or t(N_("chưa xác định"))
-        return f"→ {who}" + (f" ({role})" if role else "")
+        holder = who(d["assignee"]) if d.get("assignee") else t(N_("chưa xác định"))
+        return f"→ {holder}" + (f" ({role})" if role else "")
     if a == "task_completed":
         data = d.get("data") or {}
         parts = []
@@ -197,6 +233,12 @@ def describe(event: AuditEvent, lang: str | None = None) -> str:
             parts.append(t(N_("giữ nguyên kết quả")) if data["outcome"] == "keep" else t(N_("sửa điểm")))
         if data.get("reason"):
             parts.append(t(N_("lý do: %(reason)s"), reason=data["reason"]))
+        if data.get("approve") is True:
+            parts.append(t(N_("duyệt kế hoạch")))
+        elif data.get("approve") is False:
+            parts.append(t(N_("trả lại kế hoạch: %(note)s"), note=data.get("note", "")))
+        elif isinstance(data.get("items"), list) and not data.get("scores"):
+            parts.append(t(N_("%(n)s nhiệm vụ trong kế hoạch"), n=len(data["items"])))
         if isinstance(data.get("scores"), dict):
             parts.append(t(N_("%(n)s tiêu chí đã chấm"), n=len(data["scores"])))
         return "; ".join(parts) or t(N_("đã gửi biểu mẫu"))
@@ -208,8 +250,8 @@ def describe(event: AuditEvent, lang: str | None = None) -> str:
         return t(N_("Tổng %(total)s điểm, loại %(level)s — %(name)s"), total=i18n.format_number(d.get("total"), lang),
                  level=level, name=name)
     if a == "task_reassigned":
-        return t(N_("%(before)s → %(after)s; lý do: %(reason)s"), before=d.get("before") or "—",
-                 after=d.get("after"), reason=d.get("reason", ""))
+        return t(N_("%(before)s → %(after)s; lý do: %(reason)s"), before=who(d.get("before")),
+                 after=who(d.get("after")), reason=d.get("reason", ""))
     if a == "deadline_extended":
         return t(N_("hạn %(before)s → %(after)s; lý do: %(reason)s"), before=_date(d.get("before")),
                  after=_date(d.get("after")), reason=d.get("reason", ""))
@@ -220,9 +262,15 @@ def describe(event: AuditEvent, lang: str | None = None) -> str:
     if a == "instance_retried":
         return t(N_("lỗi trước đó: %(error)s"), error=d.get("error", ""))
     if a == "timer_fired":
-        return f"{d.get('before', '')} → {d.get('after', '')}"
+        return f"{step(d.get('before'))} → {step(d.get('after'))}"
+    if a == "instance_moved":
+        return t(N_("%(before)s → %(after)s; lý do: %(reason)s"), before=step(d.get("from")),
+                 after=step(d.get("to")), reason=d.get("reason", ""))
+    if a == "migrated":
+        return t(N_("phiên bản %(before)s → %(after)s"), before=d.get("from_version", "—"),
+                 after=d.get("to_version", "—"))
     if a in ("notification_resent", "overdue"):
-        return f"→ {d.get('assignee') or ''}"
+        return f"→ {who(d.get('assignee'))}"
     if a == "task_closed":
         reason = str(d.get("reason", ""))
         if reason.startswith("closed by the process"):      # written by the engine, not by a person
@@ -258,10 +306,16 @@ def extras(viewer: User, instance: ProcessInstance, now: datetime | None = None)
     events = db.session.scalars(select(AuditEvent).options(joinedload(AuditEvent.actor),
                                                            joinedload(AuditEvent.on_behalf_of))
                                 .where(AuditEvent.instance_id == instance.id).order_by(AuditEvent.id)).all()
+    titles = dict(db.session.execute(select(HumanTask.step, HumanTask.title)
+                                     .where(HumanTask.instance_id == instance.id, HumanTask.title.is_not(None))).all())
+    usernames = {str(v) for e in events for k, v in (e.details or {}).items()
+                 if k in ("assignee", "before", "after") and isinstance(v, str)}
+    names = dict(db.session.execute(select(User.username, User.full_name)
+                                    .where(User.username.in_(usernames or {""}))).all())
     return {
         "tasks": open_tasks(instance, now),
         "forms": submitted_forms(instance),
-        "events": [{"event": e, "text": describe(e)} for e in events],
+        "events": [{"event": e, "text": describe(e, titles=titles, names=names)} for e in events],
         "error": error_of(instance),
         "can_operate": access.can_operate(viewer, instance),
         "run_status": instance.status,

@@ -119,7 +119,10 @@ def _view(task: HumanTask, instance, workflow) -> TaskView:
     prefill = context.get(ready.variable) if ready and ready.variable else None
     if not prefill:
         prefill = _prefill_scores(process_steps.of_loaded(workflow.loaded), task.step, context)
-    instructions = forms.render_instructions(ready.instructions, context) if ready else ""
+    # the shipped steps' instructions are in the catalog (instruction_texts): the reader's language
+    lang = i18n.current()
+    instructions = forms.render_instructions(i18n.translate_in(lang, ready.instructions), context, lang) \
+        if ready else ""
     draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
     data = draft.data if draft is not None else (prefill or {})
     data = plans.prefill(task.step, instance, data, from_draft=draft is not None)

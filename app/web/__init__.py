@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from werkzeug.routing import IntegerConverter
+
 from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -77,6 +79,13 @@ def register(app: Flask) -> None:
             transaction.discard()
             flash(i18n.message_of(exc), "error")
             return redirect(request.path)
+        back = _form_page() if request.method == "POST" and exc.status not in (401, 403, 404) else None
+        if back is not None:
+            # a refused form posted to an address that is not a page: back to the page it came from with
+            # the reason (a route that knows its fields puts them next to the fields, app/web/stash.py)
+            transaction.discard()
+            flash(i18n.message_of(exc), "error")
+            return redirect(back)
         return render_template("errors/error.html", error=exc), exc.status
 
     @app.errorhandler(OperationalError)
@@ -169,6 +178,16 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["vnnum"] = lambda v: i18n.format_number(v)
     app.jinja_env.filters["tr"] = lambda text: i18n.translate_in(i18n.current(), text)  # stored/BPMN texts
     app.jinja_env.filters["period"] = lambda p: f"{p[5:]}/{p[:4]}" if p and len(p) >= 7 else (p or "")
+
+
+def _form_page() -> str | None:
+    """The page (same site, answers GET) a refused POST came from, when its own address is not one."""
+    if _page_at(request.path):
+        return None
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or not referrer.path.startswith("/") or not _page_at(referrer.path):
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
 def _page_at(path: str) -> bool:

@@ -20,6 +20,7 @@ from app import i18n
 from app.services import activation
 from app.services.errors import Invalid, ServiceError
 
+from .. import stash
 from ..form_ids import form_ids
 
 log = logging.getLogger(__name__)
@@ -81,14 +82,25 @@ def forgot():
 @login_required
 def pending():
     chosen = request.args.get("unit", "")
-    return render_template("account/pending.html", **activation.pending_page(current_user, chosen), chosen=chosen)
+    return render_template("account/pending.html", **activation.pending_page(current_user, chosen), chosen=chosen,
+                           refused=stash.take(page="pending"))
+
+
+def _pending_again(exc: Invalid):
+    """Post/redirect/get: the list again, the refusal next to the choice it names."""
+    unit = request.form.get("unit", "")
+    stash.keep("pending", exc, {"unit": unit}, page="pending")
+    return redirect(url_for("account.pending", unit=unit or None, _anchor="pending-form"))
 
 
 @bp.route("/hr/activation/codes", methods=["POST"])
 @login_required
 def print_codes():
     ids = form_ids("user_id")
-    codes = activation.print_codes(current_user._get_current_object(), ids)
+    try:
+        codes = activation.print_codes(current_user._get_current_object(), ids)
+    except Invalid as exc:
+        return _pending_again(exc)
     link = url_for("account.activate", _external=True)
     response = make_response(render_template("account/codes.html", codes=codes, link=link,
                                              grouped=activation.grouped))
@@ -101,6 +113,9 @@ def print_codes():
 def send_mail():
     actor = current_user._get_current_object()
     ids = form_ids("user_id")
-    queued = activation.send_activations_to(actor, ids)
+    try:
+        queued = activation.send_activations_to(actor, ids)
+    except Invalid as exc:
+        return _pending_again(exc)
     flash(_("Đã xếp %(n)s thư kích hoạt vào hàng đợi gửi.", n=queued), "success")
     return redirect(url_for("account.pending", unit=request.form.get("unit", "")))

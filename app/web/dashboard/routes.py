@@ -15,6 +15,8 @@ from app.rules.levels import LEVELS
 from app.services import dashboard, exports, filters, instance_view, instances, operations, steps
 from app.services.errors import ServiceError
 
+from .. import stash
+
 bp = Blueprint("dashboard", __name__)
 
 LIST_TITLES = {"evaluations": N_("Danh sách hồ sơ đánh giá"), "tasks": N_("Danh sách việc")}
@@ -178,6 +180,11 @@ def task_operation(task_id, op):
     except ServiceError as exc:
         if exc.status in (403, 404):
             raise
+        if op in ("reassign", "extend") and any(isinstance(d, dict) and d.get("field") for d in exc.details):
+            # the record page shows it next to the field, the form open with what was typed
+            stash.keep(f"{op}-{task_id}", exc, {k: request.form.get(k, "") for k in ("assignee", "due_date", "reason")},
+                       instance_id=instance_id)
+            return redirect(url_for("monitor.instance_page", instance_id=instance_id) + f"#{op}-{task_id}")
         _flash_error(exc)
     else:
         flash(_(done), "success")

@@ -15,6 +15,8 @@ from app.extensions import db, login_manager
 from app.services import designer, transaction
 from app.services.errors import ServiceError
 
+from .. import stash
+
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 
 
@@ -60,12 +62,22 @@ def create_draft():
 
 
 # ------------------------------------------------------------------------------------ drafts
-def _draft_page(draft_id: int, error: ServiceError | None = None, status: int = 200):
+def _draft_page(draft_id: int):
     draft = designer.get_draft(draft_id)
     findings = designer.findings(draft.files, draft.process_key)
-    return render_template("designer/draft.html", draft=draft, findings=findings, error=error,
+    refused = stash.take(draft_id=draft_id)          # an upload, a publication or a new form refused
+    return render_template("designer/draft.html", draft=draft, findings=findings, error=refused.get("error"),
+                           refused=refused, typed=refused.get("values") or {},
                            errors=[f for f in findings if f["severity"] == "error"],
-                           history=designer.history(draft), bpmn=designer.bpmn_file(draft.files)), status
+                           history=designer.history(draft), bpmn=designer.bpmn_file(draft.files))
+
+
+def _refused(draft_id: int, form: str, exc: ServiceError, values: dict | None = None):
+    """Post/redirect/get: the draft's page shows the refusal, the typed values filled in again."""
+    if exc.status in (403, 404):
+        raise exc
+    stash.keep(form, exc, values, draft_id=draft_id)
+    return redirect(url_for("designer.draft", draft_id=draft_id, _anchor=form))
 
 
 @bp.route("/drafts/<int:draft_id>")
@@ -79,7 +91,7 @@ def upload(draft_id):
     try:
         names = designer.upload(draft_id, uploads, current_user)
     except ServiceError as exc:
-        return _draft_page(draft_id, exc, exc.status)
+        return _refused(draft_id, "upload-form", exc)
     flash(_("Đã tải lên: %(files)s", files=", ".join(names)), "success")
     return redirect(url_for("designer.draft", draft_id=draft_id))
 
@@ -90,7 +102,8 @@ def publish(draft_id):
         version = designer.publish_draft(draft_id, current_user, request.form.get("note", ""),
                                          request.form.get("tags", ""), request.form.get("notes", ""))
     except ServiceError as exc:
-        return _draft_page(draft_id, exc, exc.status)
+        return _refused(draft_id, "publish-form", exc,
+                        {k: request.form.get(k, "") for k in ("note", "tags", "notes")})
     flash(_("Đã ban hành phiên bản %(n)s. Các kỳ mở từ nay chạy theo phiên bản này; "
             "hồ sơ đang chạy giữ phiên bản cũ cho đến khi được chuyển.", n=version.version), "success")
     return redirect(url_for("designer.index"))
@@ -315,7 +328,7 @@ def new_form(draft_id):
             raise ServiceError(f"Đã có tệp {name}.", f"{name} already exists.")
         designer.save_file(draft_id, name, json.dumps(NEW_FORM, ensure_ascii=False, indent=2) + "\n", current_user)
     except ServiceError as exc:
-        return _draft_page(draft_id, exc, exc.status)
+        return _refused(draft_id, "new-form", exc, {"name": request.form.get("name", "")})
     return redirect(url_for("designer.form_editor", draft_id=draft_id, name=name))
 
 

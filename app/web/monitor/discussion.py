@@ -2,11 +2,11 @@
 phone, add a link, replace or withdraw, download, and the comment threads. Registered on the monitor
 blueprint (imported at the end of routes.py); the use cases are app/services/evidence.py and comments.py.
 
-A refused upload or comment comes back on the record page with the message next to its field (the page
-is rendered again with the form's state in `g`), with the refusal's status code."""
+A refused upload or comment sends the browser back to the record page (post/redirect/get), which shows
+the message next to its field and what was typed (app/web/stash.py)."""
 from __future__ import annotations
 
-from flask import flash, g, make_response, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,8 +14,9 @@ from app import i18n
 from app.services import comments, evidence, filecheck, instances
 from app.services.errors import Forbidden, Invalid, NotFound, ServiceError
 
+from .. import stash
 from ..downloads import send_evidence
-from .routes import bp, instance_page
+from .routes import bp
 
 # Endpoints whose body may be a whole evidence file: the app-wide body limit (2 MB) is raised for them
 # before anything reads the body (app/web/__init__.py calls raise_upload_limit first).
@@ -58,14 +59,13 @@ def size_text(size: int | None) -> str:
 
 
 def _again(instance_id: int, form: str, exc: ServiceError, values: dict):
-    """The record page again, with the refusal next to the field it names."""
+    """Back to the record page (post/redirect/get), where the refusal shows next to the field it names
+    and the typed values are filled in again."""
     if isinstance(exc, (Forbidden, NotFound)):
         raise exc
-    fields = {d.get("field"): d for d in exc.details if isinstance(d, dict)}
-    g.discussion_form = {"form": form, "error": exc, "fields": fields, "values": values}
-    response = make_response(instance_page(instance_id))
-    response.status_code = exc.status
-    return response
+    stash.keep(form, exc, values, instance_id=instance_id)
+    anchor = "evidence" if form in ("file", "link") or form.startswith("replace-") else "comments"
+    return _back(instance_id, anchor)
 
 
 def _back(instance_id: int, anchor: str):

@@ -1,6 +1,6 @@
 """HR and managers: open a month, follow instances, decide in batch, appeal, monthly report."""
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from flask_babel import gettext as _
@@ -9,6 +9,7 @@ from app import forms, i18n, localtime
 from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, transaction
 from app.rules import workdays
 from app.services.errors import Invalid, ServiceError
+from .. import stash
 
 from ..form_ids import form_ids
 
@@ -112,9 +113,11 @@ def instance_page(instance_id):
               for d in typed.get("errors", []) if isinstance(d, dict) and d.get("field") is not None]
     appeal_html = forms.render(appeals.appeal_schema(instance), typed.get("data") or {}, errors, {},
                                lang=i18n.current()) if can_appeal else None
+    refused = stash.take(instance_id=instance.id)     # a refused form of this page, typed values kept
+    g.discussion_form = refused
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
-                           can_mark=can_mark, monitor=instance_view.extras(current_user, instance),
+                           can_mark=can_mark, monitor=instance_view.extras(current_user, instance), refused=refused,
                            page=record_page.extras(instance, record),
                            discussion=discussion.panel(current_user, instance))
 
@@ -133,7 +136,8 @@ def not_evaluated(instance_id):
     try:
         absence.mark_not_evaluated(instance_id, current_user, request.form.get("reason", ""))
     except Invalid as exc:
-        flash(f"{i18n.message_of(exc)} {i18n.message_of(exc.details[0]) if exc.details else ''}", "error")
+        stash.keep("not-evaluated", exc, {"reason": request.form.get("reason", "")}, instance_id=instance_id)
+        return redirect(url_for("monitor.instance_page", instance_id=instance_id, _anchor="not-evaluated"))
     else:
         flash(_("Đã đánh dấu tháng này không đánh giá."), "success")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id))
