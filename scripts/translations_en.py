@@ -929,6 +929,7 @@ EN = {
     'Chờ hết kỳ': 'Wait for the period to end',
     'Nhắc trước 1 ngày làm việc': 'Reminder 1 working day before',
     'Nhắc tự đánh giá': 'Remind to self-evaluate',
+    'Nhắc đăng ký kế hoạch': 'Remind to register the plan',
     'Đã nhắc': 'Reminded',
     'Hết hạn tự đánh giá': 'Self-evaluation deadline',
     'Không tự đánh giá': 'No self-evaluation',

@@ -58,7 +58,9 @@ def test_hostile_ticked_ids_on_the_hr_activation_page_choose_nobody(ctx, client,
     login(client, "nva")
     token = csrf_token(client.get("/hr/activation").get_data(as_text=True))
     codes = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [value]})
-    assert codes.status_code == 422                         # "choose at least one person"
+    # nobody chosen: back to the page (post/redirect/get) with "choose at least one person" by the list
+    assert codes.status_code == 302 and codes.headers["Location"].startswith("/hr/activation")
+    assert "Hãy chọn ít nhất một người." in client.get(codes.headers["Location"]).get_data(as_text=True)
     mail = client.post("/hr/activation/mail", data={"csrf_token": token, "user_id": [value]})
     assert mail.status_code == 302
     assert _count(AccountToken) == 0

@@ -28,6 +28,7 @@ POST_ONLY = {
     "account.send_mail": "stash → /hr/activation",
     "tasks.take_as_proposed": "flash → the inbox",
     "tasks.save_draft": "JSON (autosave)",
+    "tasks.evidence_attach": "stash → the task's form, next to the item's evidence",
     "monitor.open_month_step": "JSON (progress bar)",
     "monitor.not_evaluated": "flash → the record",
     "monitor.appeal": "stash → the record #appeal",

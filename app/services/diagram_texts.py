@@ -16,6 +16,7 @@ SHIPPED = (
     N_('Trả lại kế hoạch'),
     N_('Chờ hết kỳ'),
     N_('Nhắc trước 1 ngày làm việc'),
+    N_('Nhắc đăng ký kế hoạch'),
     N_('Nhắc tự đánh giá'),
     N_('Đã nhắc'),
     N_('Hết hạn tự đánh giá'),

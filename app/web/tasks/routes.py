@@ -1,9 +1,11 @@
+import json
 import logging
 import re
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from flask_babel import gettext as _
 
@@ -13,6 +15,7 @@ from app.services import inbox as inbox_service
 from app.services import notifications as notification_service
 from app.services.errors import Invalid, ServiceError
 
+from .. import stash
 from ..form_ids import form_ids
 
 bp = Blueprint("tasks", __name__)
@@ -92,8 +95,24 @@ def task_page(task_id):
         form_html = forms.render(view.schema, data, errors, _with_evidence(view), lang=i18n.current())
         return render_template("tasks/task.html", view=view, form_html=form_html), 422
     view = tasks.view(task_id, current_user)
-    form_html = forms.render(view.schema, view.data, [], _with_evidence(view), lang=i18n.current())
+    data, errors = view.data, []
+    refused = stash.take(task_id=task_id)        # a refused upload from this form: its errors and what was typed
+    if refused:
+        errors = [forms.FieldError(d["field"], d.get("message", ""), d.get("message_en", ""))
+                  for d in refused["error"].details if isinstance(d, dict) and d.get("field")]
+        typed = refused["values"].get("typed")
+        if typed:
+            data = _typed_over_stored(view, forms.parse_submission(view.schema, MultiDict(json.loads(typed))))
+    form_html = forms.render(view.schema, data, errors, _with_evidence(view), lang=i18n.current())
     return render_template("tasks/task.html", view=view, form_html=form_html)
+
+
+def _typed_over_stored(view, data: dict) -> dict:
+    """What was typed, over the items as stored (their read-only title, weight, deadline)."""
+    stored = {r.get("id"): r for r in view.data.get("items") or [] if isinstance(r, dict) and r.get("id") is not None}
+    rows = [dict(stored.get(r.get("id"), {}), **r) if isinstance(r, dict) else r
+            for r in (data.get("items") if isinstance(data.get("items"), list) else list(view.data.get("items") or []))]
+    return dict(data, items=rows)
 
 
 def _with_evidence(view) -> dict:
@@ -122,11 +141,8 @@ def evidence_attach(task_id):
     data = forms.parse_submission(view.schema, request.form)
     field = request.form.get("attach") or ""
     match = _EVIDENCE_FIELD.fullmatch(field)
-    # the items as stored (their read-only title, weight, deadline) under what was typed
-    stored = {r.get("id"): r for r in view.data.get("items") or [] if isinstance(r, dict) and r.get("id") is not None}
-    rows = [dict(stored.get(r.get("id"), {}), **r) if isinstance(r, dict) else r
-            for r in (data.get("items") if isinstance(data.get("items"), list) else list(view.data.get("items") or []))]
-    data = dict(data, items=rows)
+    data = _typed_over_stored(view, data)
+    rows = data["items"]
     index = int(match.group(1)) if match else -1
     upload = next((f for f in (request.files.get(field + "__photo"), request.files.get(field + "__file"))
                    if f is not None and f.filename), None) if match else None
@@ -140,15 +156,16 @@ def evidence_attach(task_id):
     except ServiceError as exc:
         if exc.status in (403, 404):
             raise
-        transaction.mark_failed()
         log.info("evidence refused on task %s: %s", task_id, exc.message_en)
-        errors = [forms.FieldError(d.get("field") if d.get("field") not in (None, "file") else field or "items",
-                                   d.get("message") or exc.message, d.get("message_en") or exc.message_en)
-                  for d in exc.details if isinstance(d, dict)] or [
-            forms.FieldError(field or "items", exc.message, exc.message_en)]
+        details = [dict(d, field=d.get("field") if d.get("field") not in (None, "file") else field or "items")
+                   for d in exc.details if isinstance(d, dict)] or [
+            {"field": field or "items", "message": exc.message, "message_en": exc.message_en}]
+        exc.details = details
+        # what was typed comes back with the error on the task's page (post/redirect/get)
+        typed = json.dumps(request.form.to_dict(flat=False), ensure_ascii=False)
+        stash.keep("task", exc, {"typed": typed}, task_id=task_id)
         flash(i18n.message_of(exc), "error")
-        form_html = forms.render(view.schema, data, errors, _with_evidence(view), lang=i18n.current())
-        return render_template("tasks/task.html", view=view, form_html=form_html), exc.status
+        return redirect(url_for("tasks.task_page", task_id=task_id, _anchor=f"f-items-{index}-evidence" if match else None))
     row = dict(row, evidence=[e for e in row.get("evidence") or [] if isinstance(e, int)] + [added.id])
     rows[index] = row
     tasks.save_draft(task_id, current_user, data)
