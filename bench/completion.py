@@ -57,6 +57,8 @@ def main(argv=None) -> int:
     ap.add_argument("--floor-n", type=int, default=400)
     ap.add_argument("--http", action="store_true", help="also time completions under gunicorn")
     ap.add_argument("--profile", type=int, default=0, help="print the N costliest functions of the JSON completions")
+    ap.add_argument("--pyinstrument", action="store_true",
+                    help="print a sampled call tree of the JSON completions (needs pyinstrument installed)")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--completions", type=int, default=1_000)
@@ -66,6 +68,8 @@ def main(argv=None) -> int:
     recreate(url)
     instance_path = tempfile.mkdtemp(prefix="danhgia-bench-")
     os.environ["INSTANCE_PATH"] = instance_path
+    # the month starts at self-evaluation (no work-plan phase), here and in the gunicorn workers
+    os.environ["WORK_PLAN_PHASE"] = "0"
     from app import create_app
     from app.extensions import db
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING", "WTF_CSRF_ENABLED": False})
@@ -114,7 +118,11 @@ def main(argv=None) -> int:
         json_completion(task_id, uid)
     say(f"in process: {len(timed)} JSON completions")
     statements.n = 0
-    profiler = None
+    profiler = sampler = None
+    if args.pyinstrument:
+        from pyinstrument import Profiler
+        sampler = Profiler(interval=0.0005)
+        sampler.start()
     if args.profile:
         import cProfile
         profiler = cProfile.Profile(time.process_time)
@@ -122,6 +130,9 @@ def main(argv=None) -> int:
     cpu0, wall0 = time.process_time(), time.perf_counter()
     statuses = [json_completion(task_id, uid) for task_id, uid in timed]
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    if sampler is not None:
+        sampler.stop()
+        print(sampler.output_text(unicode=True, show_all=False), file=sys.stderr)
     if profiler is not None:
         import pstats
         profiler.disable()
