@@ -187,10 +187,11 @@ def lock_of_task(task_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance |
 
 
 def _locking(where):
-    """SELECT … FOR UPDATE OF the instance, with what every change reads anyway (the subject, the
-    unit, the version row, whose files stay deferred, and the record it projects) in one statement."""
+    """SELECT … FOR UPDATE OF the instance, with what every change reads anyway (the subject and their
+    manager, whom the review is assigned to and gateways compare, the unit, the version row, whose files
+    stay deferred, and the record it projects) in one statement."""
     return (select(ProcessInstance).where(where)
-            .options(joinedload(ProcessInstance.subject, innerjoin=True),
+            .options(joinedload(ProcessInstance.subject, innerjoin=True).joinedload(User.manager),
                      joinedload(ProcessInstance.unit, innerjoin=True),
                      joinedload(ProcessInstance.version, innerjoin=True),
                      joinedload(ProcessInstance.record))
@@ -244,18 +245,23 @@ def record_of(instance: ProcessInstance) -> EvaluationRecord:
     return record
 
 
-def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = None) -> None:
+def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = None,
+         open_rows: list[HumanTask] | None = None) -> list[HumanTask]:
+    """Store the workflow and project it; the instance's open human tasks afterwards, by id.
+    `open_rows`: its human tasks as read under the lock (those still "ready" are the open ones), when
+    the caller has them, so they are not read again."""
     live = workflow.live_tasks()
     ready = workflow.ready_tasks(live)
     columns, steps, completed = _instance_columns(workflow, ready, live)
     for name, value in columns.items():
         setattr(instance, name, value)
     data = workflow.data(live)
-    _sync_tasks(instance, workflow, ready)
+    opened = _sync_tasks(instance, workflow, ready, open_rows)
     _project_record(instance, data, steps, completed, process_steps.of_loaded(workflow.loaded))
     _notify(instance, workflow.notifications, data)
     workflow.notifications.clear()
     db.session.flush()
+    return sorted(opened, key=lambda t: t.id)
 
 
 def _instance_columns(workflow: Workflow, ready: list, live: list) -> tuple[dict, list[str], bool]:
@@ -309,30 +315,41 @@ def _parse_instant(value) -> datetime | None:
         return None
 
 
-def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | None = None) -> None:
-    open_rows = {ht.task_uuid: ht for ht in db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | None = None,
+                known: list[HumanTask] | None = None) -> list[HumanTask]:
+    """Close the human tasks the process no longer waits for, open one for each new ready task; the
+    open ones afterwards."""
+    if known is None:
+        known = list(db.session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
+    open_rows = {ht.task_uuid: ht for ht in known if ht.status == "ready" and ht.instance_id == instance.id}
     ready = workflow.ready_tasks() if ready is None else ready
     ready_ids = {t.uuid for t in ready}
     now = datetime.now(timezone.utc)
+    still_open = []
     for uuid, row in open_rows.items():
         if uuid not in ready_ids:
             row.status, row.completed_at = "cancelled", now
             audit.record("task_closed", instance=instance, step=row.step,
                          details={"reason": "closed by the process (deadline, cancellation)",
                                   "assignee": row.assignee.username if row.assignee else None})
+        else:
+            still_open.append(row)
     subject = instance.subject
     for task in ready:
         if task.uuid in open_rows:
             continue
         assignee = authority.resolve(task.role, subject, instance.unit)
-        db.session.add(HumanTask(**_task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id,
-                                             instance.period, assignee)))
+        row = HumanTask(**_task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id,
+                                    instance.period, assignee))
+        db.session.add(row)
+        still_open.append(row)
         audit.record("task_assigned", instance=instance, step=task.step,
                      details={"assignee": assignee.username if assignee else None, "role": task.role})
         if assignee is not None:
             notifications.send(assignee.id, "assigned", _assigned_text(task, subject, instance.period), instance.id,
                                _assigned_text_en(task, subject, instance.period))
+    return still_open
 
 
 def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool,

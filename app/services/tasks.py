@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import forms, i18n
@@ -221,6 +221,13 @@ def complete(task_id: int, user: User, data: dict, *, quota_checked: bool = Fals
                      quota_checked=quota_checked)[0]
 
 
+def complete_with_open(task_id: int, user: User, data: dict) -> tuple[HumanTask, list[HumanTask]]:
+    """`complete`, and the instance's open tasks after it as the completion projected them (the API's
+    answer lists them without reading them back)."""
+    task, _, open_tasks = _complete(task_id, user, lambda schema: data if isinstance(data, dict) else {})
+    return task, open_tasks
+
+
 @dataclass
 class Submitted:
     """What the task page shows after a submit: the view (from the workflow the submit loaded) and
@@ -249,14 +256,21 @@ def submit_page(task_id: int, user: User, form) -> Submitted:
 
 
 def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
-              holder: dict | None = None) -> tuple[HumanTask, dict]:
+              holder: dict | None = None) -> tuple[HumanTask, dict, list[HumanTask]]:
     # the instance is locked first (found through the task), then the task is read once, fresh, and
     # checked: who may complete it is decided on the row as it is under the lock
-    with unit_of_work.edit(None, user, "task_completed", of_task=task_id,
-                           not_waiting=(CONFLICT_VI, CONFLICT_EN)) as change:
+    with plans.read_once(), unit_of_work.edit(None, user, "task_completed", of_task=task_id,
+                                              not_waiting=(CONFLICT_VI, CONFLICT_EN)) as change:
         instance = change.instance
-        task = db.session.scalars(select(HumanTask).where(HumanTask.id == task_id)
-                                  .execution_options(populate_existing=True)).one()
+        # one statement: the task, whether it has a draft, and the instance's other open tasks, which
+        # the projection then needs not read again
+        has_draft = exists().where(TaskDraft.task_id == HumanTask.id)
+        rows = db.session.execute(
+            select(HumanTask, has_draft).where(or_(HumanTask.id == task_id, and_(
+                HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
+            .execution_options(populate_existing=True)).all()
+        task, drafted = next((row, drafted) for row, drafted in rows if row.id == task_id)
+        change.open_tasks = [row for row, _ in rows]
         principal = check_assignee(task, user)
         if task.subject_id == user.id and task.lane_role != "subject":
             raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
@@ -282,13 +296,14 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         info = process_steps.of_loaded(workflow.loaded).get(task.step)
         if info is not None and info.decides:
             _check_decision(clean, ready.data)
+        if drafted:                       # before anything is dirty: the DELETE flushes nothing
+            db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
         clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
         workflow.complete(task.task_uuid, clean)
         quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         task.on_behalf_of_id = principal.id if principal else None
-        db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
         change.audit("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
         change.save()
         metrics.COMPLETIONS.labels(task.step).inc()
-    return task, clean
+    return task, clean, change.open_tasks or []
