@@ -156,8 +156,11 @@ def write_started(batch: list[dict]) -> dict[int, int]:
     rows.insert(HumanTask.__table__, tasks)
     rows.insert(AuditEvent.__table__, events)
     notifications.send_many(messages)
+    scripted_events: list[dict] = []
     for iid, requests in scripted:       # what the start's scripts asked to tell (rare)
-        _notify(db.session.get(ProcessInstance, iid), requests)
+        _notify(db.session.get(ProcessInstance, iid), requests, None, scripted_events)
+    db.session.flush()
+    audit.write(scripted_events)
     return started
 
 
@@ -246,21 +249,24 @@ def record_of(instance: ProcessInstance) -> EvaluationRecord:
 
 
 def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = None,
-         open_rows: list[HumanTask] | None = None) -> list[HumanTask]:
+         open_rows: list[HumanTask] | None = None, events: list[dict] | None = None) -> list[HumanTask]:
     """Store the workflow and project it; the instance's open human tasks afterwards, by id.
     `open_rows`: its human tasks as read under the lock (those still "ready" are the open ones), when
-    the caller has them, so they are not read again."""
+    the caller has them, so they are not read again. `events`: the caller's audit rows
+    (`audit.row`), written after what the session holds and before the projection's own."""
     live = workflow.live_tasks()
     ready = workflow.ready_tasks(live)
     columns, steps, completed = _instance_columns(workflow, ready, live)
     for name, value in columns.items():
         setattr(instance, name, value)
     data = workflow.data(live)
-    opened = _sync_tasks(instance, workflow, ready, open_rows)
+    events = list(events or [])
+    opened = _sync_tasks(instance, workflow, ready, open_rows, events)
     _project_record(instance, data, steps, completed, process_steps.of_loaded(workflow.loaded))
-    _notify(instance, workflow.notifications, data)
+    _notify(instance, workflow.notifications, data, events)
     workflow.notifications.clear()
     db.session.flush()
+    audit.write(events)
     return sorted(opened, key=lambda t: t.id)
 
 
@@ -315,10 +321,10 @@ def _parse_instant(value) -> datetime | None:
         return None
 
 
-def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | None = None,
-                known: list[HumanTask] | None = None) -> list[HumanTask]:
-    """Close the human tasks the process no longer waits for, open one for each new ready task; the
-    open ones afterwards."""
+def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | None, known: list[HumanTask] | None,
+                events: list[dict]) -> list[HumanTask]:
+    """Close the human tasks the process no longer waits for, open one for each new ready task (their
+    audit rows go to `events`); the open ones afterwards."""
     if known is None:
         known = list(db.session.scalars(
             select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
@@ -330,9 +336,9 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | Non
     for uuid, row in open_rows.items():
         if uuid not in ready_ids:
             row.status, row.completed_at = "cancelled", now
-            audit.record("task_closed", instance=instance, step=row.step,
-                         details={"reason": "closed by the process (deadline, cancellation)",
-                                  "assignee": row.assignee.username if row.assignee else None})
+            events.append(audit.row("task_closed", instance=instance, step=row.step,
+                                    details={"reason": "closed by the process (deadline, cancellation)",
+                                             "assignee": row.assignee.username if row.assignee else None}))
         else:
             still_open.append(row)
     subject = instance.subject
@@ -344,8 +350,8 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | Non
                                     instance.period, assignee))
         db.session.add(row)
         still_open.append(row)
-        audit.record("task_assigned", instance=instance, step=task.step,
-                     details={"assignee": assignee.username if assignee else None, "role": task.role})
+        events.append(audit.row("task_assigned", instance=instance, step=task.step,
+                                details={"assignee": assignee.username if assignee else None, "role": task.role}))
         if assignee is not None:
             notifications.send(assignee.id, "assigned", _assigned_text(task, subject, instance.period), instance.id,
                                _assigned_text_en(task, subject, instance.period))
@@ -444,9 +450,10 @@ NOTIFY_TEXT_EN = {
 }
 
 
-def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None = None) -> None:
-    """Turn the scripts' notify() calls into in-app notifications for the right people. A result or an
-    appeal's answer says why, in each language (`data`, the workflow's, holds the answer's reason)."""
+def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None, events: list[dict]) -> None:
+    """Turn the scripts' notify() calls into in-app notifications for the right people (audit rows to
+    `events`). A result or an appeal's answer says why, in each language (`data`, the workflow's, holds
+    the answer's reason)."""
     if not requests:
         return
     record = record_of(instance)
@@ -459,7 +466,7 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None =
                 due = _local_date(row.due_at)
                 notifications.send(row.assignee_id, "reminder", f"Nhắc việc: {row.title} — hạn {due}", instance.id,
                                    f"Reminder: {title_en(row.title)} — due {due}")
-            audit.record("reminder_sent", instance=instance, step=step)
+            events.append(audit.row("reminder_sent", instance=instance, step=step))
         elif kind in NOTIFY_TEXT:
             text = NOTIFY_TEXT[kind].format(period=instance.period, total=_fmt(record.total), level=record.level,
                                             appeal_due=_local_date(record.appeal_due))
@@ -471,9 +478,10 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None =
                 text_en = " ".join([text_en] + why.texts(because, "en"))
             notifications.send(instance.subject_id, kind, text, instance.id, text_en)
             if kind == "published":
-                audit.record("published", instance=instance, details={"total": record.total, "level": record.level})
+                events.append(audit.row("published", instance=instance,
+                                        details={"total": record.total, "level": record.level}))
         elif kind == "escalation":
-            audit.record("escalated", instance=instance, step=step)
+            events.append(audit.row("escalated", instance=instance, step=step))
 
 
 def _local_date(dt: datetime | None) -> str:

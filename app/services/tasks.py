@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, delete, exists, or_, select
@@ -63,7 +64,11 @@ class TaskView:
     data: dict
     context: dict
     instructions: str
-    previous: EvaluationRecord | None = None
+
+    @cached_property
+    def previous(self) -> EvaluationRecord | None:
+        """Read when the page shows it (a successful submit never does)."""
+        return previous_result(self.task)
 
 
 # The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
@@ -107,8 +112,9 @@ def view(task_id: int, user: User) -> TaskView:
     return _view(task, instance, instances.load(instance))
 
 
-def _view(task: HumanTask, instance, workflow) -> TaskView:
-    """The page of a task from a loaded workflow (the submit reuses the workflow it locked)."""
+def _view(task: HumanTask, instance, workflow, drafted: bool = True) -> TaskView:
+    """The page of a task from a loaded workflow (the submit reuses the workflow it locked, and knows
+    whether the task has a draft)."""
     ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
     context = form_context(ready.data) if ready else {}
     schema = form_schema(instance, task.form, context, task.step)
@@ -120,10 +126,10 @@ def _view(task: HumanTask, instance, workflow) -> TaskView:
     if not prefill:
         prefill = _prefill_scores(process_steps.of_loaded(workflow.loaded), task.step, context)
     instructions = forms.render_instructions(ready.instructions, context) if ready else ""
-    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
+    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first() if drafted else None
     data = draft.data if draft is not None else (prefill or {})
     data = plans.prefill(task.step, instance, data, from_draft=draft is not None)
-    return TaskView(task, schema, ui_schema, data, context, instructions, previous_result(task))
+    return TaskView(task, schema, ui_schema, data, context, instructions)
 
 
 def save_draft(task_id: int, user: User, data: dict) -> datetime:
@@ -283,7 +289,7 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         if ready is None:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
         if holder is not None:
-            view = holder["view"] = _view(task, instance, workflow)
+            view = holder["view"] = _view(task, instance, workflow, drafted)
             schema = view.schema
         else:
             schema = form_schema(instance, task.form, form_context(ready.data), task.step)
@@ -303,7 +309,7 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         task.on_behalf_of_id = principal.id if principal else None
-        change.audit("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
+        change.audit_with_save("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
         change.save()
         metrics.COMPLETIONS.labels(task.step).inc()
     return task, clean, change.open_tasks or []

@@ -54,6 +54,7 @@ class Change:
         # the instance's open human tasks: a caller that read them under the lock hands them in, so the
         # projection does not read them again; after save(), the open tasks as projected
         self.open_tasks: list[HumanTask] | None = None
+        self.events: list[dict] = []         # audit rows for the next save()
 
     @property
     def workflow(self) -> Workflow:
@@ -67,12 +68,19 @@ class Change:
 
     def save(self) -> None:
         """Store the workflow and project it: snapshot, next timer, human tasks, the record."""
-        self.open_tasks = instances.save(self.instance, self.workflow, actor=self.actor, open_rows=self.open_tasks)
+        self.open_tasks = instances.save(self.instance, self.workflow, actor=self.actor, open_rows=self.open_tasks,
+                                         events=self.events)
+        self.events = []
         self.saved = True
 
     def audit(self, action: str, **kwargs):
         kwargs.setdefault("actor", self.actor)
         return audit.record(action, instance=self.instance, **kwargs)
+
+    def audit_with_save(self, action: str, **kwargs) -> None:
+        """`audit`, the row written by the next save() with the projection's own (one INSERT for all)."""
+        kwargs.setdefault("actor", self.actor)
+        self.events.append(audit.row(action, instance=self.instance, **kwargs))
 
 
 @contextmanager
