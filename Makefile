@@ -77,10 +77,15 @@ test-postgres:
 
 # The benchmark (not part of `make test`): a synthetic city in its own PostgreSQL database, dropped and
 # recreated (BENCH_DB); BENCH_ARGS for smaller runs, e.g. BENCH_ARGS="--people 20000 --units 300".
+# Then one completion beside the engine's floor (app / floor, statements per completion) and the p95 of
+# 20 clients on two gunicorn workers, in a database of its own (BENCH_COMPLETION_DB).
 BENCH_DB ?= postgresql://postgres@127.0.0.1:5432/danhgia_bench
 BENCH_ARGS ?=
+BENCH_COMPLETION_DB ?= postgresql://postgres@127.0.0.1:5432/danhgia_bench_completion
+BENCH_COMPLETION_ARGS ?= --http
 bench: setup
 	$(BIN)/python -m bench --db $(BENCH_DB) $(BENCH_ARGS)
+	$(BIN)/python -m bench.completion --db $(BENCH_COMPLETION_DB) $(BENCH_COMPLETION_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules app/static/vendor instance test-artifacts .pytest_cache

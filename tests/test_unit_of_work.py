@@ -101,8 +101,8 @@ def test_an_engine_error_is_a_logged_409_and_writes_nothing(division, monkeypatc
     task = ttb.task_for("ttb", "self_evaluation")
     real_save = instances.save
 
-    def save_then_fail(instance, workflow, actor=None):
-        real_save(instance, workflow, actor)          # the projection is written (flushed) ...
+    def save_then_fail(instance, workflow, actor=None, **kwargs):
+        real_save(instance, workflow, actor, **kwargs)  # the projection is written (flushed) ...
         raise EngineError("wd_after() nhận 'None'", "review_deadline")   # ... and then the engine fails
 
     monkeypatch.setattr(instances, "save", save_then_fail)

@@ -156,8 +156,11 @@ def write_started(batch: list[dict]) -> dict[int, int]:
     rows.insert(HumanTask.__table__, tasks)
     rows.insert(AuditEvent.__table__, events)
     notifications.send_many(messages)
+    scripted_events: list[dict] = []
     for iid, requests in scripted:       # what the start's scripts asked to tell (rare)
-        _notify(db.session.get(ProcessInstance, iid), requests)
+        _notify(db.session.get(ProcessInstance, iid), requests, None, scripted_events)
+    db.session.flush()
+    audit.write(scripted_events)
     return started
 
 
@@ -187,10 +190,11 @@ def lock_of_task(task_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance |
 
 
 def _locking(where):
-    """SELECT … FOR UPDATE OF the instance, with what every change reads anyway (the subject, the
-    unit, the version row, whose files stay deferred, and the record it projects) in one statement."""
+    """SELECT … FOR UPDATE OF the instance, with what every change reads anyway (the subject and their
+    manager, whom the review is assigned to and gateways compare, the unit, the version row, whose files
+    stay deferred, and the record it projects) in one statement."""
     return (select(ProcessInstance).where(where)
-            .options(joinedload(ProcessInstance.subject, innerjoin=True),
+            .options(joinedload(ProcessInstance.subject, innerjoin=True).joinedload(User.manager),
                      joinedload(ProcessInstance.unit, innerjoin=True),
                      joinedload(ProcessInstance.version, innerjoin=True),
                      joinedload(ProcessInstance.record))
@@ -244,18 +248,26 @@ def record_of(instance: ProcessInstance) -> EvaluationRecord:
     return record
 
 
-def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = None) -> None:
+def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = None,
+         open_rows: list[HumanTask] | None = None, events: list[dict] | None = None) -> list[HumanTask]:
+    """Store the workflow and project it; the instance's open human tasks afterwards, by id.
+    `open_rows`: its human tasks as read under the lock (those still "ready" are the open ones), when
+    the caller has them, so they are not read again. `events`: the caller's audit rows
+    (`audit.row`), written after what the session holds and before the projection's own."""
     live = workflow.live_tasks()
     ready = workflow.ready_tasks(live)
     columns, steps, completed = _instance_columns(workflow, ready, live)
     for name, value in columns.items():
         setattr(instance, name, value)
     data = workflow.data(live)
-    _sync_tasks(instance, workflow, ready)
+    events = list(events or [])
+    opened = _sync_tasks(instance, workflow, ready, open_rows, events)
     _project_record(instance, data, steps, completed, process_steps.of_loaded(workflow.loaded))
-    _notify(instance, workflow.notifications, data)
+    _notify(instance, workflow.notifications, data, events)
     workflow.notifications.clear()
     db.session.flush()
+    audit.write(events)
+    return sorted(opened, key=lambda t: t.id)
 
 
 def _instance_columns(workflow: Workflow, ready: list, live: list) -> tuple[dict, list[str], bool]:
@@ -309,30 +321,41 @@ def _parse_instant(value) -> datetime | None:
         return None
 
 
-def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | None = None) -> None:
-    open_rows = {ht.task_uuid: ht for ht in db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | None, known: list[HumanTask] | None,
+                events: list[dict]) -> list[HumanTask]:
+    """Close the human tasks the process no longer waits for, open one for each new ready task (their
+    audit rows go to `events`); the open ones afterwards."""
+    if known is None:
+        known = list(db.session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
+    open_rows = {ht.task_uuid: ht for ht in known if ht.status == "ready" and ht.instance_id == instance.id}
     ready = workflow.ready_tasks() if ready is None else ready
     ready_ids = {t.uuid for t in ready}
     now = datetime.now(timezone.utc)
+    still_open = []
     for uuid, row in open_rows.items():
         if uuid not in ready_ids:
             row.status, row.completed_at = "cancelled", now
-            audit.record("task_closed", instance=instance, step=row.step,
-                         details={"reason": "closed by the process (deadline, cancellation)",
-                                  "assignee": row.assignee.username if row.assignee else None})
+            events.append(audit.row("task_closed", instance=instance, step=row.step,
+                                    details={"reason": "closed by the process (deadline, cancellation)",
+                                             "assignee": row.assignee.username if row.assignee else None}))
+        else:
+            still_open.append(row)
     subject = instance.subject
     for task in ready:
         if task.uuid in open_rows:
             continue
         assignee = authority.resolve(task.role, subject, instance.unit)
-        db.session.add(HumanTask(**_task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id,
-                                             instance.period, assignee)))
-        audit.record("task_assigned", instance=instance, step=task.step,
-                     details={"assignee": assignee.username if assignee else None, "role": task.role})
+        row = HumanTask(**_task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id,
+                                    instance.period, assignee))
+        db.session.add(row)
+        still_open.append(row)
+        events.append(audit.row("task_assigned", instance=instance, step=task.step,
+                                details={"assignee": assignee.username if assignee else None, "role": task.role}))
         if assignee is not None:
             notifications.send(assignee.id, "assigned", _assigned_text(task, subject, instance.period), instance.id,
                                _assigned_text_en(task, subject, instance.period))
+    return still_open
 
 
 def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool,
@@ -427,9 +450,10 @@ NOTIFY_TEXT_EN = {
 }
 
 
-def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None = None) -> None:
-    """Turn the scripts' notify() calls into in-app notifications for the right people. A result or an
-    appeal's answer says why, in each language (`data`, the workflow's, holds the answer's reason)."""
+def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None, events: list[dict]) -> None:
+    """Turn the scripts' notify() calls into in-app notifications for the right people (audit rows to
+    `events`). A result or an appeal's answer says why, in each language (`data`, the workflow's, holds
+    the answer's reason)."""
     if not requests:
         return
     record = record_of(instance)
@@ -442,7 +466,7 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None =
                 due = _local_date(row.due_at)
                 notifications.send(row.assignee_id, "reminder", f"Nhắc việc: {row.title} — hạn {due}", instance.id,
                                    f"Reminder: {title_en(row.title)} — due {due}")
-            audit.record("reminder_sent", instance=instance, step=step)
+            events.append(audit.row("reminder_sent", instance=instance, step=step))
         elif kind in NOTIFY_TEXT:
             text = NOTIFY_TEXT[kind].format(period=instance.period, total=_fmt(record.total), level=record.level,
                                             appeal_due=_local_date(record.appeal_due))
@@ -454,9 +478,10 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None =
                 text_en = " ".join([text_en] + why.texts(because, "en"))
             notifications.send(instance.subject_id, kind, text, instance.id, text_en)
             if kind == "published":
-                audit.record("published", instance=instance, details={"total": record.total, "level": record.level})
+                events.append(audit.row("published", instance=instance,
+                                        details={"total": record.total, "level": record.level}))
         elif kind == "escalation":
-            audit.record("escalated", instance=instance, step=step)
+            events.append(audit.row("escalated", instance=instance, step=step))
 
 
 def _local_date(dt: datetime | None) -> str:

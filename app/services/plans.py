@@ -12,6 +12,8 @@ refused. A month with no counted item falls back to typed points, with the reaso
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
 
@@ -37,9 +39,36 @@ MANAGER_FIELDS = ("done", "delays", "major_errors", "objective_cause", "objectiv
 
 
 # ------------------------------------------------------------------------------------------ reading
+# Within a completion the items are read once: the form, the person's or manager's marks and the
+# points all look at them, and only this module adds, removes or reorders them (each such change
+# forgets what was read). Outside `read_once()` every call reads them.
+_read: ContextVar[dict[int, list[PlanItem]] | None] = ContextVar("plan_items_read", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    token = _read.set({})
+    try:
+        yield
+    finally:
+        _read.reset(token)
+
+
+def _forget(instance_id: int | None) -> None:
+    read = _read.get()
+    if read is not None:
+        read.pop(instance_id, None)  # type: ignore[arg-type]
+
+
 def items_of(instance_id: int) -> list[PlanItem]:
-    return list(db.session.scalars(select(PlanItem).where(PlanItem.instance_id == instance_id)
-                                   .order_by(PlanItem.position, PlanItem.id)))
+    read = _read.get()
+    if read is not None and instance_id in read:
+        return list(read[instance_id])
+    items = list(db.session.scalars(select(PlanItem).where(PlanItem.instance_id == instance_id)
+                                    .order_by(PlanItem.position, PlanItem.id)))
+    if read is not None:
+        read[instance_id] = items
+    return list(items)
 
 
 def as_dict(item: PlanItem) -> dict:
@@ -125,6 +154,7 @@ def _new_item(instance: ProcessInstance, row: dict, origin: str, status: str, ac
                     added_by_id=actor.id, added_at=datetime.now(timezone.utc), origin=origin, status=status,
                     delays=0, major_errors=0, objective_cause=False, objective_confirmed=False, reviewed=False)
     db.session.add(item)
+    _forget(instance.id)
     return item
 
 
@@ -163,6 +193,7 @@ def _plan_edit(instance: ProcessInstance, rows: list[dict], actor: User, *, orig
         if item.id not in kept_ids and item.origin in removable and item.done is None:
             db.session.delete(item)
     db.session.flush()
+    _forget(instance.id)              # removed or reordered
     return kept
 
 

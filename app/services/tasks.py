@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import forms, i18n
@@ -63,7 +64,11 @@ class TaskView:
     data: dict
     context: dict
     instructions: str
-    previous: EvaluationRecord | None = None
+
+    @cached_property
+    def previous(self) -> EvaluationRecord | None:
+        """Read when the page shows it (a successful submit never does)."""
+        return previous_result(self.task)
 
 
 # The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
@@ -107,8 +112,9 @@ def view(task_id: int, user: User) -> TaskView:
     return _view(task, instance, instances.load(instance))
 
 
-def _view(task: HumanTask, instance, workflow) -> TaskView:
-    """The page of a task from a loaded workflow (the submit reuses the workflow it locked)."""
+def _view(task: HumanTask, instance, workflow, drafted: bool = True) -> TaskView:
+    """The page of a task from a loaded workflow (the submit reuses the workflow it locked, and knows
+    whether the task has a draft)."""
     ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
     context = form_context(ready.data) if ready else {}
     schema = form_schema(instance, task.form, context, task.step)
@@ -123,10 +129,10 @@ def _view(task: HumanTask, instance, workflow) -> TaskView:
     lang = i18n.current()
     instructions = forms.render_instructions(i18n.translate_in(lang, ready.instructions), context, lang) \
         if ready else ""
-    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first()
+    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first() if drafted else None
     data = draft.data if draft is not None else (prefill or {})
     data = plans.prefill(task.step, instance, data, from_draft=draft is not None)
-    return TaskView(task, schema, ui_schema, data, context, instructions, previous_result(task))
+    return TaskView(task, schema, ui_schema, data, context, instructions)
 
 
 def save_draft(task_id: int, user: User, data: dict) -> datetime:
@@ -225,6 +231,13 @@ def complete(task_id: int, user: User, data: dict, *, quota_checked: bool = Fals
                      quota_checked=quota_checked)[0]
 
 
+def complete_with_open(task_id: int, user: User, data: dict) -> tuple[HumanTask, list[HumanTask]]:
+    """`complete`, and the instance's open tasks after it as the completion projected them (the API's
+    answer lists them without reading them back)."""
+    task, _, open_tasks = _complete(task_id, user, lambda schema: data if isinstance(data, dict) else {})
+    return task, open_tasks
+
+
 @dataclass
 class Submitted:
     """What the task page shows after a submit: the view (from the workflow the submit loaded) and
@@ -253,14 +266,21 @@ def submit_page(task_id: int, user: User, form) -> Submitted:
 
 
 def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
-              holder: dict | None = None) -> tuple[HumanTask, dict]:
+              holder: dict | None = None) -> tuple[HumanTask, dict, list[HumanTask]]:
     # the instance is locked first (found through the task), then the task is read once, fresh, and
     # checked: who may complete it is decided on the row as it is under the lock
-    with unit_of_work.edit(None, user, "task_completed", of_task=task_id,
-                           not_waiting=(CONFLICT_VI, CONFLICT_EN)) as change:
+    with plans.read_once(), unit_of_work.edit(None, user, "task_completed", of_task=task_id,
+                                              not_waiting=(CONFLICT_VI, CONFLICT_EN)) as change:
         instance = change.instance
-        task = db.session.scalars(select(HumanTask).where(HumanTask.id == task_id)
-                                  .execution_options(populate_existing=True)).one()
+        # one statement: the task, whether it has a draft, and the instance's other open tasks, which
+        # the projection then needs not read again
+        has_draft = exists().where(TaskDraft.task_id == HumanTask.id)
+        rows = db.session.execute(
+            select(HumanTask, has_draft).where(or_(HumanTask.id == task_id, and_(
+                HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
+            .execution_options(populate_existing=True)).all()
+        task, drafted = next((row, drafted) for row, drafted in rows if row.id == task_id)
+        change.open_tasks = [row for row, _ in rows]
         principal = check_assignee(task, user)
         if task.subject_id == user.id and task.lane_role != "subject":
             raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
@@ -273,7 +293,7 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         if ready is None:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
         if holder is not None:
-            view = holder["view"] = _view(task, instance, workflow)
+            view = holder["view"] = _view(task, instance, workflow, drafted)
             schema = view.schema
         else:
             schema = form_schema(instance, task.form, form_context(ready.data), task.step)
@@ -286,13 +306,14 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         info = process_steps.of_loaded(workflow.loaded).get(task.step)
         if info is not None and info.decides:
             _check_decision(clean, ready.data)
+        if drafted:                       # before anything is dirty: the DELETE flushes nothing
+            db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
         clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
         workflow.complete(task.task_uuid, clean)
         quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
         task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
         task.on_behalf_of_id = principal.id if principal else None
-        db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
-        change.audit("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
+        change.audit_with_save("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
         change.save()
         metrics.COMPLETIONS.labels(task.step).inc()
-    return task, clean
+    return task, clean, change.open_tasks or []

@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.engine.runtime import EngineError, NotWaiting, Workflow
-from app.models import ProcessInstance, User
+from app.models import HumanTask, ProcessInstance, User
 
 from . import audit, instances, transaction
 from .errors import Conflict, NotFound, ServiceError, engine_failed, from_database, stale
@@ -51,6 +51,10 @@ class Change:
     def __init__(self, instance: ProcessInstance, actor: User | None, workflow: Workflow | None = None):
         self.instance, self.actor, self._workflow = instance, actor, workflow
         self.saved = False
+        # the instance's open human tasks: a caller that read them under the lock hands them in, so the
+        # projection does not read them again; after save(), the open tasks as projected
+        self.open_tasks: list[HumanTask] | None = None
+        self.events: list[dict] = []         # audit rows for the next save()
 
     @property
     def workflow(self) -> Workflow:
@@ -64,12 +68,19 @@ class Change:
 
     def save(self) -> None:
         """Store the workflow and project it: snapshot, next timer, human tasks, the record."""
-        instances.save(self.instance, self.workflow, actor=self.actor)
+        self.open_tasks = instances.save(self.instance, self.workflow, actor=self.actor, open_rows=self.open_tasks,
+                                         events=self.events)
+        self.events = []
         self.saved = True
 
     def audit(self, action: str, **kwargs):
         kwargs.setdefault("actor", self.actor)
         return audit.record(action, instance=self.instance, **kwargs)
+
+    def audit_with_save(self, action: str, **kwargs) -> None:
+        """`audit`, the row written by the next save() with the projection's own (one INSERT for all)."""
+        kwargs.setdefault("actor", self.actor)
+        self.events.append(audit.row(action, instance=self.instance, **kwargs))
 
 
 @contextmanager

@@ -62,9 +62,11 @@ def task_json(t: HumanTask, viewer=None) -> dict:
             "on_behalf_of": acting_for.username if acting_for else None}
 
 
-def instance_json(instance: ProcessInstance, with_events: bool = True) -> dict:
+def instance_json(instance: ProcessInstance, with_events: bool = True,
+                  open_tasks: list[HumanTask] | None = None) -> dict:
     record = instances.record_of(instance)
-    open_tasks = instance_view.ready_tasks(instance)
+    if open_tasks is None:
+        open_tasks = instance_view.ready_tasks(instance)
     out = {"id": instance.id, "status": instance.status, "record_status": record.status,
            "subject": {"username": instance.subject.username, "full_name": instance.subject.full_name},
            "unit": instance.unit.code, "period": instance.period, "step": instance.step,
@@ -140,9 +142,9 @@ def task_complete(task_id):
     data = body().get("data")
     if not isinstance(data, dict):
         raise BadRequest("Thiếu trường data (đối tượng JSON).", "Missing 'data' (a JSON object).")
-    task = tasks.complete(task_id, g.api_user, data)
+    task, open_tasks = tasks.complete_with_open(task_id, g.api_user, data)
     # the answer is built before the request's commit expires the session: no reload of the instance
-    return jsonify({"instance": instance_json(task.instance, with_events=False)})
+    return jsonify({"instance": instance_json(task.instance, with_events=False, open_tasks=open_tasks)})
 
 
 @bp.post("/cycles")
