@@ -75,6 +75,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Part of the login id: bumping it signs the person out of every browser ("đăng xuất mọi nơi").
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # "<issuer>|<sub>" of the city account bound at the first single sign-on: later sign-ins are matched
+    # by it, because the provider may rename a username or give an address to someone else; sub it never reuses.
+    sso_subject: Mapped[str | None] = mapped_column(String(300), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])

@@ -3,8 +3,13 @@
 Authlib's Flask client does the protocol: discovery (`<issuer>/.well-known/openid-configuration`),
 PKCE with S256, a random `state` and `nonce` kept in the session, the code exchange, and the id token's
 signature (the provider's JWKS), issuer, audience, times and nonce. What stays here is the product's
-part: who the token names in our organisation (by username, else by e-mail; an account is never
-created from a token), the audit trail, and where sign-out goes.
+part: who the token names in our organisation, the audit trail, and where sign-out goes.
+
+A person is found by the provider's stable subject (`iss` and `sub`, kept in `users.sso_subject`) once it
+is bound; the first sign-in finds them by username, else by a verified e-mail, and binds the subject. A
+username or an address is the provider's to rename or hand to someone else later; a subject is not, so a
+bound person is never reached again through a username or an address that now names another city
+account. An account is never created from a token.
 
 Configuration: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET (docs/operations.md, "Single sign-on").
 """
@@ -125,44 +130,78 @@ def finish(ip: str = "") -> tuple[User, Claims]:
     claims = Claims(sub=str(info.get("sub") or ""), username=str(info.get("preferred_username") or "").strip(),
                     email=str(info.get("email") or "").strip(), email_verified=info.get("email_verified"),
                     id_token=token["id_token"])
-    user = match(claims)
+    subject = subject_of(claims)
+    if not claims.sub or len(subject) > SUBJECT_LENGTH:
+        _refused(claims, "no usable subject", ip)
+        raise SsoRefused(*FAILED)
+    user, matched_by = match(claims)
+    if user is not None and user.sso_subject is not None and user.sso_subject != subject:
+        log.warning("sso: %s names user %s, who is bound to another city account; refused",
+                    matched_by, user.id)
+        _refused(claims, f"bound to another subject (matched by {matched_by})", ip, user)
+        raise SsoRefused(
+            f"Tài khoản {user.username} trong hệ thống đánh giá đã được gắn với một tài khoản khác của thành "
+            "phố, nên không đăng nhập được bằng tài khoản này. Nếu tài khoản của thành phố vừa được cấp lại, "
+            "hãy liên hệ cán bộ tổ chức của cơ quan.",
+            f"The account {user.username} in the evaluation system is bound to another city account, so this "
+            "city account cannot sign in to it. If your city account was reissued, ask your agency's HR officer.")
     if user is None or not user.active:
-        _refused(claims, "unknown person" if user is None else "inactive", ip)
+        _refused(claims, "unknown person" if user is None else "inactive", ip, user)
         who = claims.username or claims.email or claims.sub
         raise SsoRefused(
             f"Tài khoản {who} của thành phố chưa được gắn với người nào trong hệ thống đánh giá (hoặc đã "
             "ngừng hoạt động). Hãy liên hệ cán bộ tổ chức của cơ quan để được thêm vào.",
             f"The city account {who} does not match anyone in the evaluation system (or the person is no "
             "longer active). Ask your agency's HR officer to add you.")
+    issuer = current_app.config["OIDC_ISSUER"]
+    if user.sso_subject is None:
+        user.sso_subject = subject
+        audit.record("sso_subject_bound", actor=user, step=user.username,
+                     details={"ip": ip, "sub": claims.sub, "issuer": issuer, "matched_by": matched_by})
+        log.info("sso: user %s (%s) bound to subject %s of %s, matched by %s",
+                 user.id, user.username, claims.sub, issuer, matched_by)
     audit.record("sso_login_succeeded", actor=user, step=user.username,
-                 details={"ip": ip, "sub": claims.sub, "issuer": current_app.config["OIDC_ISSUER"],
-                          "matched_by": "username" if claims.username and claims.username == user.username
-                          else "email"})
+                 details={"ip": ip, "sub": claims.sub, "issuer": issuer, "matched_by": matched_by})
     return user, claims
 
 
-def match(claims: Claims) -> User | None:
-    """The person a token names: the username first, else the e-mail address when exactly one person
-    has it and the provider says it verified it (`email_verified: true`; an address it never checked
-    could be anyone's). Nobody is created here."""
+SUBJECT_LENGTH = 300
+
+
+def subject_of(claims: Claims) -> str:
+    """What `users.sso_subject` holds: a `sub` is unique only within its issuer."""
+    return f"{current_app.config['OIDC_ISSUER']}|{claims.sub}"
+
+
+def match(claims: Claims) -> tuple[User | None, str]:
+    """The person a token names and how they were found: by the bound subject first; else by the
+    username, else by the e-mail address when exactly one person has it and the provider says it
+    verified it (`email_verified: true`; an address it never checked could be anyone's). A person found
+    by username or e-mail may be bound to another subject: the caller refuses them. Nobody is created
+    here."""
+    user = db.session.scalars(select(User).where(User.sso_subject == subject_of(claims))).first()
+    if user is not None:
+        return user, "subject"
     if claims.username:
         user = db.session.scalars(select(User).where(User.username == claims.username)).first()
         if user is not None:
-            return user
+            return user, "username"
     if claims.email and claims.email_verified is True:
         users = db.session.scalars(select(User).where(
             func.lower(User.email) == claims.email.lower()).limit(2)).all()
         if len(users) == 1:
-            return users[0]
-    return None
+            return users[0], "email"
+    return None, ""
 
 
-def _refused(claims: Claims | None, reason: str, ip: str) -> None:
+def _refused(claims: Claims | None, reason: str, ip: str, user: User | None = None) -> None:
     """Nothing of the attempt is kept but its audit row, written after the rollback."""
     transaction.mark_failed()
+    user_id = user.id if user is not None else None
     transaction.keep_on_failure(lambda: audit.record(
         "sso_login_refused", step=(claims.username or claims.email)[:64] if claims else None,
-        details={"ip": ip, "reason": reason[:300], **({"sub": claims.sub} if claims else {})}))
+        details={"ip": ip, "reason": reason[:300], **({"sub": claims.sub} if claims else {}),
+                 **({"user_id": user_id} if user_id is not None else {})}))
 
 
 def logout_url(id_token: str | None, post_logout_redirect_uri: str) -> str | None:
