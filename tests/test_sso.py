@@ -287,3 +287,90 @@ def test_provider_unreachable_is_a_clear_503(client, ctx, city):
     ctx.config["OIDC_ISSUER"] = f"http://127.0.0.1:{_free_port()}"
     resp = client.get("/login/sso")
     assert resp.status_code == 503 and "tạm thời không truy cập được" in resp.get_data(as_text=True)
+
+
+def _bound(username: str) -> str | None:
+    db.session.expire_all()
+    return user(username).sso_subject
+
+
+def test_the_first_sign_in_binds_the_subject_and_the_next_uses_it(client, ctx, city):
+    _person(city, "city-0101", preferred_username="ttb")
+    assert _bound("ttb") is None
+    assert sign_in(client, city, "city-0101").status_code == 302
+    assert _bound("ttb") == f"{city}|city-0101"
+    bound = _events("sso_subject_bound")
+    assert len(bound) == 1 and bound[0].actor_id == user("ttb").id
+    assert bound[0].details == {"ip": "127.0.0.1", "sub": "city-0101", "issuer": city, "matched_by": "username"}
+    assert _events("sso_login_succeeded")[-1].details["matched_by"] == "username"
+
+    other = ctx.test_client()
+    assert sign_in(other, city, "city-0101").status_code == 302
+    page = _signed_in_as(other)
+    assert page is not None and "Trần Thị Bình" in page
+    assert _events("sso_login_succeeded")[-1].details["matched_by"] == "subject"
+    assert _events("sso_login_succeeded")[-1].actor_id == user("ttb").id
+    assert len(_events("sso_subject_bound")) == 1               # bound once
+
+
+def test_another_subject_with_the_same_username_is_refused(client, ctx, city):
+    """The provider gives the username `ttb` to a new city account (a namesake, a reissued account): the
+    evaluation account stays with the city account it was bound to."""
+    _person(city, "city-0102", preferred_username="ttb")
+    assert sign_in(client, city, "city-0102").status_code == 302
+    _person(city, "city-0103", preferred_username="ttb", email="ttb@hanoi.gov.vn", email_verified=True)
+    stranger = ctx.test_client()
+    resp = sign_in(stranger, city, "city-0103")
+    assert resp.status_code == 403
+    body = resp.get_data(as_text=True)
+    assert "đã được gắn với một tài khoản khác của thành phố" in body and "ttb" in body
+    assert _signed_in_as(stranger) is None
+    assert _bound("ttb") == f"{city}|city-0102"
+    refused = _events("sso_login_refused")[-1]
+    assert refused.details["sub"] == "city-0103" and refused.details["user_id"] == user("ttb").id
+    assert refused.details["reason"] == "bound to another subject (matched by username)"
+    assert [e.details["sub"] for e in _events("sso_login_succeeded")] == ["city-0102"]
+    # the same refusal in English for someone reading the site in English
+    english = ctx.test_client()
+    english.get("/language/en")
+    resp = sign_in(english, city, "city-0103")
+    assert resp.status_code == 403
+    assert "is bound to another city account" in resp.get_data(as_text=True)
+
+
+def test_a_verified_email_now_naming_another_city_account_is_refused(client, ctx, city):
+    hve = user("hve")
+    hve.email = "hoang.van.e@hanoi.gov.vn"
+    db.session.commit()
+    _person(city, "city-0104", email="hoang.van.e@hanoi.gov.vn", email_verified=True)
+    assert sign_in(client, city, "city-0104").status_code == 302
+    assert _bound("hve") == f"{city}|city-0104"
+    _person(city, "city-0105", email="hoang.van.e@hanoi.gov.vn", email_verified=True)
+    resp = sign_in(ctx.test_client(), city, "city-0105")
+    assert resp.status_code == 403
+    assert _events("sso_login_refused")[-1].details["reason"] == "bound to another subject (matched by email)"
+
+
+def test_a_renamed_username_with_the_same_subject_signs_in_the_same_person(client, ctx, city):
+    _person(city, "city-0106", preferred_username="ttb")
+    assert sign_in(client, city, "city-0106").status_code == 302
+    # the provider renames the account: to a name unknown here, then to another person's username
+    for renamed in ("tran.thi.binh", "hve"):
+        _person(city, "city-0106", preferred_username=renamed)
+        browser = ctx.test_client()
+        assert sign_in(browser, city, "city-0106").status_code == 302
+        page = _signed_in_as(browser)
+        assert page is not None and "Trần Thị Bình" in page
+        event = _events("sso_login_succeeded")[-1]
+        assert event.actor_id == user("ttb").id and event.details["matched_by"] == "subject"
+    assert _bound("hve") is None
+
+
+def test_a_subject_is_bound_per_issuer(client, ctx, city):
+    """The same `sub` from another issuer is another city account."""
+    _person(city, "city-0107", preferred_username="ttb")
+    assert sign_in(client, city, "city-0107").status_code == 302
+    ttb = user("ttb")
+    ttb.sso_subject = "https://other-issuer.example|city-0107"
+    db.session.commit()
+    assert sign_in(ctx.test_client(), city, "city-0107").status_code == 403

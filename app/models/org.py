@@ -77,7 +77,7 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # "<issuer>|<sub>" of the city account bound at the first single sign-on: later sign-ins are matched
     # by it, because the provider may rename a username or give an address to someone else; sub it never reuses.
-    sso_subject: Mapped[str | None] = mapped_column(String(300), unique=True)
+    sso_subject: Mapped[str | None] = mapped_column(String(300), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])

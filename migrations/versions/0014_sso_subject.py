@@ -15,12 +15,18 @@ depends_on = None
 
 
 def upgrade():
+    # A unique index rather than a unique constraint: on SQLite a constraint makes the batch recreate the
+    # users table, and the copy would lose the expression index ix_users_full_name_trgm (0006). Adding a
+    # nullable column alone is a plain ALTER TABLE on both databases.
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sso_subject", sa.String(length=300), nullable=True))
-        batch_op.create_unique_constraint("uq_users_sso_subject", ["sso_subject"])
+    op.create_index("ix_users_sso_subject", "users", ["sso_subject"], unique=True)
 
 
 def downgrade():
+    op.drop_index("ix_users_sso_subject", table_name="users")
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_users_sso_subject", type_="unique")
         batch_op.drop_column("sso_subject")
+    if op.get_bind().dialect.name == "sqlite":
+        # dropping a column recreates the table on SQLite, without the expression index 0006 made
+        op.execute("CREATE INDEX IF NOT EXISTS ix_users_full_name_trgm ON users (lower(full_name))")
