@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -294,10 +295,16 @@ def _bound(username: str) -> str | None:
     return user(username).sso_subject
 
 
-def test_the_first_sign_in_binds_the_subject_and_the_next_uses_it(client, ctx, city):
+def test_the_first_sign_in_binds_the_subject_and_the_next_uses_it(client, ctx, city, caplog):
     _person(city, "city-0101", preferred_username="ttb")
     assert _bound("ttb") is None
-    assert sign_in(client, city, "city-0101").status_code == 302
+    with caplog.at_level(logging.INFO, logger="app.services.sso"):
+        assert sign_in(client, city, "city-0101").status_code == 302
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.services.sso"]
+    assert any("bound to subject city-0101" in line for line in lines)
+    with client.session_transaction() as cookie:
+        id_token = cookie["sso_id_token"]
+    assert not [line for line in lines if id_token in line or id_token.split(".")[1] in line]
     assert _bound("ttb") == f"{city}|city-0101"
     bound = _events("sso_subject_bound")
     assert len(bound) == 1 and bound[0].actor_id == user("ttb").id
@@ -335,7 +342,8 @@ def test_another_subject_with_the_same_username_is_refused(client, ctx, city):
     english.get("/language/en")
     resp = sign_in(english, city, "city-0103")
     assert resp.status_code == 403
-    assert "is bound to another city account" in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert "is bound to another city account" in body and "Trần Thị Bình" not in body
 
 
 def test_a_verified_email_now_naming_another_city_account_is_refused(client, ctx, city):

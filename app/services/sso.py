@@ -139,12 +139,15 @@ def finish(ip: str = "") -> tuple[User, Claims]:
         log.warning("sso: %s names user %s, who is bound to another city account; refused",
                     matched_by, user.id)
         _refused(claims, f"bound to another subject (matched by {matched_by})", ip, user)
+        # Names the city account the token carries, not the person found: an address handed on to someone
+        # else must not tell them whose account it used to reach.
+        who = claims.username or claims.email
         raise SsoRefused(
-            f"Tài khoản {user.username} trong hệ thống đánh giá đã được gắn với một tài khoản khác của thành "
-            "phố, nên không đăng nhập được bằng tài khoản này. Nếu tài khoản của thành phố vừa được cấp lại, "
-            "hãy liên hệ cán bộ tổ chức của cơ quan.",
-            f"The account {user.username} in the evaluation system is bound to another city account, so this "
-            "city account cannot sign in to it. If your city account was reissued, ask your agency's HR officer.")
+            f"Người dùng mà tài khoản {who} của thành phố chỉ tới đã được gắn với một tài khoản khác của thành "
+            "phố, nên không đăng nhập được bằng tài khoản này. Nếu tài khoản của thành phố của bạn vừa được cấp "
+            "lại, hãy liên hệ cán bộ tổ chức của cơ quan.",
+            f"The person the city account {who} names is bound to another city account, so this city account "
+            "cannot sign in. If your city account was reissued, ask your agency's HR officer.")
     if user is None or not user.active:
         _refused(claims, "unknown person" if user is None else "inactive", ip, user)
         who = claims.username or claims.email or claims.sub
