@@ -17,7 +17,7 @@ from fractions import Fraction
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import EvaluationRecord, ProcessInstance, Unit, User
+from app.models import EvaluationRecord, Unit, User
 from app.rules.levels import LEVELS, level_for_total
 
 from . import level_scale
@@ -81,10 +81,9 @@ def compute(scope_unit_code: str, range_text: str, visible_unit_ids: set[int] | 
                     .where(EvaluationRecord.unit_id.in_(ids), EvaluationRecord.period.in_(periods)))
         query = (select(EvaluationRecord.subject_id, EvaluationRecord.period, EvaluationRecord.status,
                         EvaluationRecord.total, EvaluationRecord.level, EvaluationRecord.published_at,
-                        EvaluationRecord.unit_id, User.username, User.full_name, Unit.code,
-                        ProcessInstance.version_id)
+                        EvaluationRecord.unit_id, EvaluationRecord.instance_id, User.username, User.full_name,
+                        Unit.code)
                  .join(User, User.id == EvaluationRecord.subject_id)
-                 .join(ProcessInstance, ProcessInstance.id == EvaluationRecord.instance_id)
                  .join(Unit, Unit.id == EvaluationRecord.unit_id)
                  .where(EvaluationRecord.period.in_(periods), EvaluationRecord.subject_id.in_(in_scope))
                  .order_by(EvaluationRecord.subject_id, EvaluationRecord.period))
@@ -97,7 +96,7 @@ def compute(scope_unit_code: str, range_text: str, visible_unit_ids: set[int] | 
         person = people.setdefault(row.subject_id, {
             "username": row.username, "full_name": row.full_name, "unit": row.code, "months": {},
             "not_evaluated": [], "evaluated_months": 0, "mean": None, "level": None,
-            "counts": {lv: 0 for lv in LEVELS}, "_totals": [], "_version": None})
+            "counts": {lv: 0 for lv in LEVELS}, "_totals": [], "_instance": None})
         person["unit"] = row.code  # rows come by period: the unit of the latest month in the range
         if row.status in EXCLUDED_STATUSES:   # không đánh giá: no total, out of the average
             person["not_evaluated"].append(row.period)
@@ -105,24 +104,23 @@ def compute(scope_unit_code: str, range_text: str, visible_unit_ids: set[int] | 
         if row.published_at is None or row.total is None:
             continue  # not final yet
         person["months"][row.period] = {"total": row.total, "level": row.level, "unit": row.code}
-        person["_version"] = row.version_id   # rows come by period: the scale of the latest final month
+        person["_instance"] = row.instance_id   # rows come by period: the scale of the latest final month
         person["_totals"].append(_exact(row.total))
         if row.level in person["counts"]:
             person["counts"][row.level] += 1
 
     summary_counts = {lv: 0 for lv in LEVELS} | {"none": 0}
     means = []
-    scales: dict[int, dict[str, float]] = {}
+    # one query for the versions of the months that set the scale, then one cached scale per version
+    scales = level_scale.of_instance_ids({p["_instance"] for p in people.values() if p["_instance"] is not None})
     for person in people.values():
-        totals, version_id = person.pop("_totals"), person.pop("_version")
+        totals, instance_id = person.pop("_totals"), person.pop("_instance")
         exact = _mean(totals)
         person["evaluated_months"] = len(totals)
         if exact is None:
             summary_counts["none"] += 1
             continue
-        if version_id not in scales:
-            scales[version_id] = dict(level_scale.of_version(version_id))
-        person["mean"], person["level"] = _display(exact), level_for_total(exact, scales[version_id])
+        person["mean"], person["level"] = _display(exact), level_for_total(exact, scales.get(instance_id))
         summary_counts[person["level"]] += 1
         means.append(exact)
 
