@@ -6,7 +6,7 @@ the current run's outbox; the service turns it into notifications after the save
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
@@ -132,6 +132,18 @@ def same_holder(role_a: str, role_b: str) -> bool:
     return first is not None and first == resolve(str(role_b))
 
 
+# The running version's classification scale (level → lowest total), read only when a script asks.
+current_thresholds: ContextVar[Callable[[], Mapping[str, float]] | None] = ContextVar("current_thresholds",
+                                                                                       default=None)
+
+
+def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working_days: int) -> dict[str, Any]:
+    """kpi.plan_rules with the running version's own thresholds: the estimate a confirmed objective
+    cause would give must follow the table that scored the record, not the shipped one."""
+    scale = current_thresholds.get()
+    return kpi.plan_rules(result, review, working_days, scale() if scale is not None else None)
+
+
 def notify(kind: str, step: str = "") -> None:
     box = outbox.get()
     if box is not None:
@@ -155,5 +167,5 @@ SCRIPT_HELPERS: dict[str, Callable[..., Any]] = {
     "plan_open": plan_open,
     "period_over": period_over,
     "wd_in_period": wd_in_period,
-    "plan_rules": kpi.plan_rules,
+    "plan_rules": plan_rules,
 }

@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, helpers, persistence, redact, sandbox
+from . import classification, clock, helpers, persistence, redact, sandbox
 from .specs import LoadedSpec, lane_role
 
 # lane role -> the user id that holds it for this subject (see helpers.same_holder)
@@ -55,9 +55,12 @@ class ReadyTask:
 
 
 @contextlib.contextmanager
-def _run(now: datetime | None = None, roles: RoleHolders | None = None) -> Iterator[list[dict[str, Any]]]:
+def _run(now: datetime | None = None, roles: RoleHolders | None = None,
+         loaded: LoadedSpec | None = None) -> Iterator[list[dict[str, Any]]]:
     box: list[dict[str, Any]] = []
     token = helpers.outbox.set(box)
+    scale_token = helpers.current_thresholds.set(
+        (lambda: classification.thresholds(loaded)) if loaded is not None else None)
     calendar_token = helpers.current_calendar.set(helpers.calendar())
     roles_token = helpers.current_roles.set(roles)
     try:
@@ -73,14 +76,7 @@ def _run(now: datetime | None = None, roles: RoleHolders | None = None) -> Itera
         helpers.outbox.reset(token)
         helpers.current_calendar.reset(calendar_token)
         helpers.current_roles.reset(roles_token)
-
-
-@dataclass
-class _DecisionInput:
-    """What a decision table evaluated outside a running task reads: the data and the workflow."""
-
-    workflow: BpmnWorkflow
-    data: dict[str, Any]
+        helpers.current_thresholds.reset(scale_token)
 
 
 class Workflow:
@@ -97,7 +93,7 @@ class Workflow:
         sandbox.attach(wf)
         wf.task_tree.data.update(data)
         self = cls(wf, loaded, roles)
-        with _run(roles=roles) as box:
+        with _run(roles=roles, loaded=loaded) as box:
             wf.do_engine_steps()
         self.notifications += box
         return self
@@ -132,16 +128,7 @@ class Workflow:
         """The level this version's own classification decision table gives a total (the table of the
         first business rule task that outputs `output`), so a new DMN version changes every level
         computed outside the run too. None when the process has no such table or no rule matches."""
-        for spec in [self.loaded.spec, *self.loaded.subprocess_specs.values()]:
-            for task_spec in spec.task_specs.values():
-                engine = getattr(task_spec, "dmnEngine", None)
-                if engine is None or output not in [o.name for o in engine.decision_table.outputs]:
-                    continue
-                # the DMN engine reads only the task's data and its workflow's script engine
-                found = engine.result(_DecisionInput(self.wf, {"total": total}))
-                value = found.get(output)
-                return str(value) if value is not None else None
-        return None
+        return classification.decide(self.loaded, self.wf, total, output)
 
     def data(self, live: list[SpiffTask] | None = None) -> dict[str, Any]:
         """The freshest data: the last completed task's (wf.data stays empty until the end)."""
@@ -200,14 +187,14 @@ class Workflow:
         if not hasattr(task.task_spec, "add_data_from_form"):   # e.g. a plain bpmn:task
             raise EngineError(f"{task.task_spec.bpmn_id or task.task_spec.name} is not a form step",
                               task.task_spec.bpmn_id or task.task_spec.name)
-        with _run(roles=self.roles) as box:
+        with _run(roles=self.roles, loaded=self.loaded) as box:
             task.task_spec.add_data_from_form(task, form)
             task.run()
             self.wf.do_engine_steps()
         self.notifications += box
 
     def send_message(self, name: str, payload: dict[str, Any]) -> None:
-        with _run(roles=self.roles) as box:
+        with _run(roles=self.roles, loaded=self.loaded) as box:
             try:
                 self.wf.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
             except WorkflowException as exc:  # "This process is not waiting for ..."
@@ -217,7 +204,7 @@ class Workflow:
 
     def cancel(self) -> None:
         """End the workflow where it stands (cancelled tasks, no further steps)."""
-        with _run(roles=self.roles):
+        with _run(roles=self.roles, loaded=self.loaded):
             self.wf.cancel()
 
     def move_deadlines(self, values: dict[str, str]) -> list[dict[str, Any]]:
@@ -227,7 +214,7 @@ class Workflow:
         follow. Returns the timers moved: `[{element, before, after}]`."""
         names = re.compile(r"\b(" + "|".join(re.escape(n) for n in values) + r")\b") if values else None
         moved = []
-        with _run(roles=self.roles):
+        with _run(roles=self.roles, loaded=self.loaded):
             live = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
             # A boundary event re-inherits its parent's data (the split above the user task) when it
             # fires, so that parent holds the new values too.
@@ -250,7 +237,7 @@ class Workflow:
         return moved
 
     def run_timers(self, now: datetime | None = None) -> None:
-        with _run(now, self.roles) as box:
+        with _run(now, self.roles, self.loaded) as box:
             self.wf.refresh_timers()
             self.wf.do_engine_steps()
         self.notifications += box

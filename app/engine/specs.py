@@ -42,6 +42,8 @@ class LoadedSpec:
     # what the application knows about each user task, from its properties (read once per version);
     # a task whose properties are missing or invalid is left out (validation names it)
     steps: dict[str, step_props.StepInfo] = field(default_factory=dict)
+    # the lowest total of each level under this version's classification table (engine.classification)
+    level_thresholds: dict[str, float] | None = field(default=None, repr=False)
 
     def form_file(self, bpmn_id: str) -> str | None:
         return self.user_tasks.get(bpmn_id, {}).get("form")

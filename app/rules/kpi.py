@@ -188,10 +188,13 @@ def compute(items: list[Mapping[str, Any]], criteria: list[Mapping[str, Any]],
     return out
 
 
-def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working_days: int) -> dict[str, Any]:
+def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working_days: int,
+               thresholds: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The result with what the plan says: its measures (`kpi`), and, when the manager recorded an
     objective cause on an item, the total and level the record would get once the decider confirms it
-    (rule `plan_objective_cause`, applied by `levels.finalize_level`)."""
+    (rule `plan_objective_cause`, applied by `levels.finalize_level`). `thresholds` is the process
+    version's classification scale (level → lowest total); the estimate must use the same table as
+    the score, so the engine passes it in."""
     from . import levels
     review = review or {}
     out = dict(result, rules_applied=list(result.get("rules_applied") or []))
@@ -200,7 +203,7 @@ def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working
     confirmed = review.get("kpi_confirmed")
     if isinstance(confirmed, Mapping) and confirmed.get("total") is not None:
         total = float(confirmed["total"])
-        score_level = levels.level_for_total(total)
+        score_level = levels.level_for_total(total, thresholds)
         capped = levels.apply_level_rules(score_level, total, dict(review), working_days)["level"]
         reasons = "; ".join(str(r) for r in confirmed.get("reasons") or [])
         out["rules_applied"].append({"rule": "plan_objective_cause", "level": capped, "score_level": score_level,

@@ -3,6 +3,7 @@ the quota: docs/regulation.md)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 LEVELS = ("A", "B", "C", "D")
@@ -25,20 +26,25 @@ def rank(level: str) -> int:
     return LEVELS.index(level)
 
 
-# The lowest total of each level (classification.dmn says the same; tests hold the two together).
+# The lowest total of each level under the shipped classification.dmn. A process version may publish
+# another table: callers pass that version's thresholds (app.engine.classification.thresholds) as data;
+# this default only serves code without a version (tests hold it to the shipped DMN).
 LEVEL_MIN_TOTAL = {"A": 90, "B": 70, "C": 50, "D": 0}
 ATTENDANCE_CAP = "C"          # at most this level for 50 % of the working days or fewer
 ATTENDANCE_SHARE = 50
 
 
-def level_for_total(total: float) -> str:
-    """Fallback twin of classification.dmn, used only to check the DMN in tests."""
-    return next(lv for lv in LEVELS if total >= LEVEL_MIN_TOTAL[lv])
+def level_for_total(total: float | Fraction, thresholds: Mapping[str, float] | None = None) -> str:
+    """The best level whose lowest total `total` reaches under `thresholds` (level → lowest total; a
+    level the version never gives is absent), the shipped scale when none is given."""
+    scale = LEVEL_MIN_TOTAL if thresholds is None else thresholds
+    return next((lv for lv in LEVELS if lv in scale and total >= scale[lv]), LEVELS[-1])
 
 
-def min_total(level: str) -> float:
-    """The total a level needs at least (from the score alone)."""
-    return LEVEL_MIN_TOTAL[level]
+def min_total(level: str, thresholds: Mapping[str, float] | None = None) -> float | None:
+    """The total a level needs at least (from the score alone); None when the scale never gives it."""
+    scale = LEVEL_MIN_TOTAL if thresholds is None else thresholds
+    return scale.get(level)
 
 
 def apply_level_rules(score_level: str, total: float, review: dict[str, Any] | None, working_days: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 
+from app.engine import classification
 from app.extensions import db
 from app.models import EvaluationRecord, PlanItem, ProcessInstance, Unit, User
 from app.rules import kpi, levels, scoring
@@ -619,7 +620,7 @@ def _rescores(rows: list[tuple[dict, object, EvaluationRecord]], chosen: dict[in
         result = kpi.compute([_kpi_input(i, confirmed=confirmed) for i in items_of(instance.id)], criteria, components)
         scores = dict(record.scores or {}, **result["criteria"])
         total = _rounded_total(record, scores, criteria)
-        score_level = workflow.score_level(total) or levels.level_for_total(total)
+        score_level = workflow.score_level(total) or classification.level_for(workflow.loaded, total)
         level = kpi.capped_level(score_level, record.rules_applied or [])
         summary = {k: result[k] for k in ("quantity", "quality", "timeliness", "weight", "criteria", "components",
                                        "formula", "sums")}

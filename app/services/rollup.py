@@ -3,7 +3,8 @@
 Per person: the mean of the FINAL monthly totals over the evaluated months of the range. A month counts
 when its record is published or locked (`published_at` is set) and is not marked "không đánh giá"
 (status `not_evaluated`). The mean is shown rounded to 0.01 but the level comes from the exact mean, with
-the monthly thresholds (`levels.level_for_total`). Per unit (its subtree): the people who have a record
+the monthly thresholds of the process version of the person's latest month in the range (its
+classification table, `level_scale`; read once per version, not per row). Per unit (its subtree): the people who have a record
 there in the range, each with all their months wherever they were, plus the unit totals.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.extensions import db
 from app.models import EvaluationRecord, Unit, User
 from app.rules.levels import LEVELS, level_for_total
 
+from . import level_scale
 from .cycles import unit_by_code
 from .errors import BadRequest
 
@@ -79,7 +81,8 @@ def compute(scope_unit_code: str, range_text: str, visible_unit_ids: set[int] | 
                     .where(EvaluationRecord.unit_id.in_(ids), EvaluationRecord.period.in_(periods)))
         query = (select(EvaluationRecord.subject_id, EvaluationRecord.period, EvaluationRecord.status,
                         EvaluationRecord.total, EvaluationRecord.level, EvaluationRecord.published_at,
-                        EvaluationRecord.unit_id, User.username, User.full_name, Unit.code)
+                        EvaluationRecord.unit_id, EvaluationRecord.instance_id, User.username, User.full_name,
+                        Unit.code)
                  .join(User, User.id == EvaluationRecord.subject_id)
                  .join(Unit, Unit.id == EvaluationRecord.unit_id)
                  .where(EvaluationRecord.period.in_(periods), EvaluationRecord.subject_id.in_(in_scope))
@@ -93,7 +96,7 @@ def compute(scope_unit_code: str, range_text: str, visible_unit_ids: set[int] | 
         person = people.setdefault(row.subject_id, {
             "username": row.username, "full_name": row.full_name, "unit": row.code, "months": {},
             "not_evaluated": [], "evaluated_months": 0, "mean": None, "level": None,
-            "counts": {lv: 0 for lv in LEVELS}, "_totals": []})
+            "counts": {lv: 0 for lv in LEVELS}, "_totals": [], "_instance": None})
         person["unit"] = row.code  # rows come by period: the unit of the latest month in the range
         if row.status in EXCLUDED_STATUSES:   # không đánh giá: no total, out of the average
             person["not_evaluated"].append(row.period)
@@ -101,20 +104,23 @@ def compute(scope_unit_code: str, range_text: str, visible_unit_ids: set[int] | 
         if row.published_at is None or row.total is None:
             continue  # not final yet
         person["months"][row.period] = {"total": row.total, "level": row.level, "unit": row.code}
+        person["_instance"] = row.instance_id   # rows come by period: the scale of the latest final month
         person["_totals"].append(_exact(row.total))
         if row.level in person["counts"]:
             person["counts"][row.level] += 1
 
     summary_counts = {lv: 0 for lv in LEVELS} | {"none": 0}
     means = []
+    # one query for the versions of the months that set the scale, then one cached scale per version
+    scales = level_scale.of_instance_ids({p["_instance"] for p in people.values() if p["_instance"] is not None})
     for person in people.values():
-        totals = person.pop("_totals")
+        totals, instance_id = person.pop("_totals"), person.pop("_instance")
         exact = _mean(totals)
         person["evaluated_months"] = len(totals)
         if exact is None:
             summary_counts["none"] += 1
             continue
-        person["mean"], person["level"] = _display(exact), level_for_total(exact)
+        person["mean"], person["level"] = _display(exact), level_for_total(exact, scales.get(instance_id))
         summary_counts[person["level"]] += 1
         means.append(exact)
 

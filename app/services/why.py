@@ -1,7 +1,8 @@
 """Say why a person got their level, in plain words and in the reader's language.
 
 The explanation is built from the rules as they were applied (`result.rules_applied`, written by
-`app.rules.levels`) and from the rules' own thresholds, as structured items: a catalog message id and
+`app.rules.levels`) and from the thresholds of the record's own process version (its classification
+table, `app.services.level_scale`), as structured items: a catalog message id and
 its parameters. Each item is translated when it is shown (the record page, the notification, the
 printed sheet), so the same facts read in Vietnamese or in English and no sentence is written per case.
 What people typed (a reason, an objective cause) is passed through as a parameter, never translated.
@@ -14,6 +15,8 @@ from typing import Any, Mapping
 from app import i18n
 from app.i18n import N_
 from app.rules import levels
+
+from . import level_scale
 
 # The message ids (Vietnamese, the catalog's keys). Every one takes parameters, so a "%" is always "%%".
 SCORE = N_("Tổng %(total)s điểm → loại %(level)s (loại %(level)s: từ %(min)s điểm).")
@@ -56,27 +59,34 @@ class Why:
         return sentence
 
 
-def _score_item(total: float | None, level: str) -> Why | None:
+def _score_item(total: float | None, level: str, thresholds: Mapping[str, float] | None) -> Why | None:
     if total is None or level not in levels.LEVELS:
         return None
     if level == levels.LEVELS[-1]:
-        return Why("score", SCORE_LOWEST, {"total": total, "level": level,
-                                           "below": levels.min_total(levels.LEVELS[-2])})
-    return Why("score", SCORE, {"total": total, "level": level, "min": levels.min_total(level)})
+        above = [levels.min_total(lv, thresholds) for lv in levels.LEVELS[:-1]]
+        below = min((m for m in above if m is not None), default=None)
+        if below is None:
+            return None
+        return Why("score", SCORE_LOWEST, {"total": total, "level": level, "below": below})
+    least = levels.min_total(level, thresholds)
+    if least is None:
+        return None
+    return Why("score", SCORE, {"total": total, "level": level, "min": least})
 
 
 def explain(result: Mapping | None, *, proposed_level: str | None = None, appeal: Mapping | None = None,
-            quota: Mapping | None = None) -> list[Why]:
+            quota: Mapping | None = None, thresholds: Mapping[str, float] | None = None) -> list[Why]:
     """The reasons of `result` (total, level, rules_applied), the manager's proposal measured against
     them, and the answer to an appeal. `quota` is the scheme's quota definition, named when the head
-    lowered an A (the quota is then the usual reason)."""
+    lowered an A (the quota is then the usual reason). `thresholds` is the record's process version's
+    scale (level → lowest total): a version whose table starts B at 85 says "from 85 points"."""
     if not isinstance(result, Mapping):
         return []
     rules = [r for r in result.get("rules_applied") or [] if isinstance(r, Mapping)]
     total = result.get("total")
     final = result.get("level")
     score_rule = next((r for r in rules if r.get("rule") == "score"), None)
-    score_level = score_rule.get("level") if score_rule else (levels.level_for_total(total)
+    score_level = score_rule.get("level") if score_rule else (levels.level_for_total(total, thresholds)
                                                                if isinstance(total, (int, float)) else None)
     # what the rules allow before the head's own choice (the level after attendance and discipline)
     allowed = score_level
@@ -86,8 +96,9 @@ def explain(result: Mapping | None, *, proposed_level: str | None = None, appeal
     out: list[Why] = []
 
     if proposed_level in levels.LEVELS and score_level in levels.LEVELS and proposed_level != final:
-        if levels.rank(proposed_level) < levels.rank(score_level):
-            out.append(Why("proposal", PROPOSAL_ABOVE, {"proposed": proposed_level, "min": levels.min_total(proposed_level),
+        least = levels.min_total(proposed_level, thresholds)
+        if levels.rank(proposed_level) < levels.rank(score_level) and least is not None:
+            out.append(Why("proposal", PROPOSAL_ABOVE, {"proposed": proposed_level, "min": least,
                                                         "total": total, "score_level": score_level}))
         elif allowed in levels.LEVELS and levels.rank(proposed_level) < levels.rank(allowed):
             out.append(Why("proposal", PROPOSAL_CAPPED, {"proposed": proposed_level, "allowed": allowed}))
@@ -95,7 +106,7 @@ def explain(result: Mapping | None, *, proposed_level: str | None = None, appeal
             out.append(Why("proposal", PROPOSAL_BELOW, {"proposed": proposed_level, "total": total,
                                                         "score_level": score_level}))
 
-    item = _score_item(total, score_level) if score_level else None
+    item = _score_item(total, score_level, thresholds) if score_level else None
     if item:
         out.append(item)
     for r in rules:
@@ -144,7 +155,7 @@ def of_record(record, appeal: Mapping | None = None, quota: Mapping | None = Non
         return []
     result = {"total": record.total, "level": record.level, "rules_applied": record.rules_applied or []}
     return explain(result, proposed_level=record.proposed_level, appeal=appeal if record.appealed else None,
-                   quota=quota)
+                   quota=quota, thresholds=level_scale.of_record(record))
 
 
 def appeal_answer(instance, data: Mapping | None) -> dict | None:

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from flask_babel import gettext as _
 
 from app import forms, i18n
-from app.services import decisions, evidence, filecheck, tasks, transaction, why
+from app.services import decisions, evidence, filecheck, level_scale, tasks, transaction, why
 from app.services import inbox as inbox_service
 from app.services import notifications as notification_service
 from app.services.errors import Invalid, ServiceError
@@ -26,7 +26,8 @@ _EVIDENCE_FIELD = re.compile(r"items\[(\d{1,3})\]\[evidence\]")
 @bp.app_context_processor
 def step_helpers():
     return {"step_label": tasks.step_label, "step_title": tasks.step_title,
-            "why_lines": lambda result, proposed=None: why.texts(why.explain(result, proposed_level=proposed)),
+            "why_lines": lambda result, proposed=None, instance_id=None: why.texts(why.explain(
+                result, proposed_level=proposed, thresholds=level_scale.of_instance(instance_id))),
             "record_why": lambda record, kinds=(): why.texts([w for w in why.of_record(record)
                                                               if not kinds or w.kind in kinds])}
 
