@@ -57,7 +57,9 @@ def test_the_two_typos_of_the_issue_cannot_be_published(client, file, old, new, 
     assert element in {f["element"] for f in model["findings"]}      # drawn on the diagram
     before = versions.latest_published().id
     resp = publish(client, draft_id, "typo")
-    assert resp.status_code == 422 and element in resp.get_data(as_text=True)
+    # refused: back to the draft's page (post/redirect/get), the element named there
+    assert resp.status_code == 302 and f"/designer/drafts/{draft_id}" in resp.headers["Location"]
+    assert element in client.get(resp.headers["Location"]).get_data(as_text=True)
     assert versions.latest_published().id == before
     assert json_token(client, draft_id)
 
