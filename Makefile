@@ -10,6 +10,7 @@ PYTEST_ARGS ?=
 # ruff over the code, mypy strict on app/rules, app/engine, app/forms (both configured in pyproject.toml)
 lint: deps
 	$(BIN)/ruff check app tests bench scripts migrations
+	$(BIN)/ruff format --check app tests bench scripts migrations
 	$(BIN)/mypy
 
 .PHONY: lint setup deps assets translations browser pgbouncer db run worker test test-sqlite test-postgres bench clean

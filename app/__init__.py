@@ -39,7 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .cli import register_commands
     register_commands(app)
     from .engine import helpers
-    from .services import calendar
+    from .services.regulation import calendar
     helpers.calendar_provider = calendar.current
     helpers.plan_phase_enabled = _plan_phase_enabled
     return app

@@ -13,7 +13,12 @@ import click
 from flask import Flask
 
 from .engine import clock
-from .services import cycles, dashboard, mail, orgimport, overdue, summary, timers, transaction, versions
+from .services import transaction
+from .services.evaluation import cycles, overdue, timers
+from .services.messaging import mail
+from .services.organisation import orgimport
+from .services.process_design import versions
+from .services.reporting import dashboard, summary
 from .services.errors import ServiceError
 
 
@@ -222,7 +227,7 @@ def register_commands(app: Flask) -> None:
         """Queue an activation mail for everyone who has not activated their account and has an e-mail
         address (people with an activation link still open are skipped: run it again any time). The worker
         sends the mail; people without an address get a printed code from their HR officer."""
-        from .services import activation
+        from .services.organisation import activation
         try:
             with transaction.committed():
                 counts = activation.send_activations(unit_code)

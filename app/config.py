@@ -87,7 +87,7 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Evidence (minh chứng): per-file and per-record limits; files on disk under EVIDENCE_ROOT (default
         # <instance>/evidence) or in an S3-compatible bucket when EVIDENCE_S3_BUCKET is set
-        # (app/services/evidence_storage.py).
+        # (app/services/evaluation/evidence_storage.py).
         "EVIDENCE_MAX_FILE_MB": float(os.environ.get("EVIDENCE_MAX_FILE_MB", "20")),
         "EVIDENCE_MAX_TOTAL_MB": float(os.environ.get("EVIDENCE_MAX_TOTAL_MB", "100")),
         # files and links a record keeps (withdrawn ones not counted): many tiny files fill no disk but

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .services import orgimport, transaction, versions
+from .services import transaction
+from .services.organisation import orgimport
+from .services.process_design import versions
+
+from app.models.workflow import TASK_READY
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "org.json"
 DEMO_PASSWORD = "DanhGia@2026"
@@ -39,7 +43,8 @@ def demo_month(period: str) -> list[str]:
     from .extensions import db
     from .models import HumanTask, User
     from .rules.workdays import parse_period
-    from .services import cycles, tasks, transaction
+    from .services import transaction
+    from .services.evaluation import cycles, tasks
 
     year, month = parse_period(period)
     hr = db.session.scalars(select(User).where(User.username == "nva")).one()
@@ -48,7 +53,7 @@ def demo_month(period: str) -> list[str]:
     lines = [f"Mở kỳ {period}: {opened['started']} hồ sơ mới, {opened['skipped']} đã có."]
     for step in ("work_plan", "plan_approval"):
         ready = db.session.scalars(select(HumanTask).where(HumanTask.period == period, HumanTask.step == step,
-                                                           HumanTask.status == "ready").order_by(HumanTask.id)).all()
+                                                           HumanTask.status == TASK_READY).order_by(HumanTask.id)).all()
         for n, task in enumerate(ready):
             if task.assignee is None:
                 continue

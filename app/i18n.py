@@ -42,7 +42,7 @@ def select_locale() -> str:
     try:
         from flask_login import current_user
         if current_user and current_user.is_authenticated:
-            from app.services import preferences
+            from app.services.organisation import preferences
             return preferences.language_of(current_user)
     except Exception:   # no user loader yet, a broken row: Vietnamese
         pass

@@ -112,7 +112,9 @@ def main(argv=None) -> int:
         upgrade()
         from app.engine import helpers, specs
         from app.models import HumanTask, ProcessInstance, Scheme, Unit, User
-        from app.services import cycles, instances, schemes, versions
+        from app.services.evaluation import cycles, instances
+        from app.services.process_design import versions
+        from app.services.regulation import schemes
 
         from . import city, floor, history
         from . import http as httpbench
@@ -207,7 +209,8 @@ def main(argv=None) -> int:
             f"{run['statuses']}; floors {completion_floor}")
 
         # --- latency --------------------------------------------------------------------------------
-        from app.services import dashboard, tasks
+        from app.services.evaluation import tasks
+        from app.services.reporting import dashboard
         rnd = random.Random(5)
         say("inbox latency")
         holders = [uid for uid, in db.session.execute(
@@ -267,7 +270,7 @@ def main(argv=None) -> int:
 def fold_summary(db) -> dict:
     """What the worker does after the history's COPY: fold its summary deltas (one per record)."""
     from app.models import RecordSummaryDelta
-    from app.services import summary
+    from app.services.reporting import summary
     waiting = db.session.scalar(select(func.count()).select_from(RecordSummaryDelta))
     say(f"folding {waiting:,} summary deltas")
     from app.services.transaction import committed
@@ -288,7 +291,7 @@ def city_dashboard(db, period: str, now, runs: int = 5) -> dict:
     from sqlalchemy import true
 
     from app.models import User
-    from app.services import dashboard, summary
+    from app.services.reporting import dashboard, summary
     say("city dashboard latency: build(), trend from the summary, trend from the records")
     periods = dashboard.last_periods(period)
     out = {"build": [], "summary": [], "records": [], "records_rows": 0}

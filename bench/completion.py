@@ -82,7 +82,9 @@ def main(argv=None) -> int:
         upgrade()
         from app.engine import helpers, specs
         from app.models import HumanTask, User
-        from app.services import cycles, instances, schemes, versions
+        from app.services.evaluation import cycles, instances
+        from app.services.process_design import versions
+        from app.services.regulation import schemes
         transaction = _transaction()
 
         from . import city, floor

@@ -90,7 +90,7 @@ def measure(url: str, people: int, units: int, say=print) -> dict:
     recreate(url)
     from app import create_app
     from app.extensions import db
-    from app.services import orgimport
+    from app.services.organisation import orgimport
 
     workdir = Path(tempfile.mkdtemp(prefix="danhgia-bench-import-"))
     os.environ.setdefault("INSTANCE_PATH", str(workdir))

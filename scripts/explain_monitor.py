@@ -125,7 +125,7 @@ def main() -> None:
 
 def run_cases(db) -> None:
     from app.models import User
-    from app.services import dashboard, filters
+    from app.services.reporting import dashboard, filters
 
     def who(username):
         return db.session.scalars(db.select(User).where(User.username == username)).one()

@@ -93,8 +93,8 @@ def app():
 
 
 def _empty_all_tables():
-    from app.services import refcache
-    refcache.clear_all()          # the wipe below is plain SQL: no flush tells the caches
+    from app.services import reference_cache
+    reference_cache.clear_all()          # the wipe below is plain SQL: no flush tells the caches
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import AccountToken, AuditEvent, OutgoingMail
-from app.services import accounts, activation, mail, orgimport
+from app.services.messaging import mail
+from app.services.organisation import accounts, activation, orgimport
 
 from .conftest import PASSWORD, csrf_token, user
 from .test_mail import mail_on, smtp  # noqa: F401 — fixtures

@@ -167,8 +167,8 @@ def test_signing_in_as_nobody_costs_the_same_hash_check(ctx, client, monkeypatch
     account does (counted rather than timed, so the test does not depend on the machine's load)."""
     import werkzeug.security
 
-    from app.services import accounts
-    from app.services import orgimport
+    from app.services.organisation import accounts
+    from app.services.organisation import orgimport
     orgimport.import_org({"people": [{"username": "chuakichhoat", "full_name": "Chưa Kích Hoạt",
                                       "unit": "SNV-TCCB", "manager": "tptc"}]})
     db.session.commit()
@@ -199,7 +199,7 @@ def test_a_docx_with_a_huge_central_directory_is_refused_before_it_is_parsed(ctx
     told, seconds of CPU and hundreds of MB for one upload. The end record is read first."""
     import zipfile
 
-    from app.services import filecheck
+    from app.services.evaluation import filecheck
     assert [k.label for k in filecheck.detect(_zip_with(20))] == ["Word"]
     bomb = _zip_with(filecheck.MAX_ZIP_MEMBERS + 1)
     lying = bytearray(_zip_with(40_000))
@@ -259,7 +259,7 @@ def test_an_hr_officer_cannot_print_the_code_of_someone_with_more_authority(ctx,
     """The code's holder sets the password: an HR officer printing an administrator's (or a head's) code
     would be signing in as them."""
     from app.models import Unit
-    from app.services import orgimport
+    from app.services.organisation import orgimport
 
     from .conftest import user
     orgimport.import_org({"people": [

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask, ProcessInstance
-from app.services import instances
+from app.services.evaluation import instances
 
 from .conftest import PASSWORD, PERIOD, user
 from .live_server import LiveServer, fresh_session
@@ -405,7 +405,7 @@ def login_en(page, username: str) -> None:
 def test_month_in_english_on_a_phone(ctx, live_server, new_page):
     """The self-evaluation, the manager's review and the head's batch decision in English on a 360 px
     phone: English pages and form titles, numbers as 89.5, axe passing on every page visited."""
-    from app.services import cycles
+    from app.services.evaluation import cycles
 
     client = ctx.test_client()
     cycles.open_month(UNIT, PERIOD)
@@ -515,7 +515,7 @@ def test_a_dropped_connection_loses_nothing_typed(ctx, live_server, new_page):
     """Autosave: what ttb types is saved as a draft while she types; reopening the task (new tab,
     after the network came back) shows it again; after she submits, no draft is left."""
     from app.models import TaskDraft
-    from app.services import cycles
+    from app.services.evaluation import cycles
     cycles.open_month(UNIT, PERIOD)
     fresh_session()
     phone = new_page(PHONE)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.services import accounts, activation, orgimport
+from app.services.organisation import accounts, activation, orgimport
 
 from .conftest import user
 from .live_server import fresh_session

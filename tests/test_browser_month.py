@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, HumanTask
-from app.services import schemes, timers
+from app.services.evaluation import timers
+from app.services.regulation import schemes
 
 from .conftest import PERIOD, later, user
 from .live_server import fresh_session

@@ -85,7 +85,7 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     logout(phone, "tptc")
 
     # 3. the period ends; ttb ticks what she did
-    from app.services import timers
+    from app.services.evaluation import timers
     fresh_session()
     timers.run_due(datetime(2030, 4, 1, 1, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
     fresh_session()

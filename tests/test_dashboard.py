@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, SavedFilter
-from app.services import dashboard, exports, filters
+from app.services.reporting import dashboard, exports, filters
 
 from .conftest import PERIOD, csrf_token, user
 from .monitor_seed import (AFTER_SELF_DUE, PUBLISHED, SNV_PEOPLE, TCCB_PEOPLE, instance_id, ready_task, record,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EvaluationRecord
-from app.services import decisions
+from app.services.evaluation import decisions
 
 from .conftest import PERIOD, user
 from .support import Api, scores_for

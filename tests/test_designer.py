@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from app.engine import sandbox, specs, validation
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, Notification, ProcessDraft, ProcessInstance, ProcessVersion
-from app.services import designer, orgimport, versions
+from app.services.organisation import orgimport
+from app.services.process_design import designer, versions
 from app.services.errors import Conflict, Invalid
 
 from .conftest import PASSWORD, PERIOD, csrf_token, user

@@ -8,7 +8,7 @@ from lxml import etree
 
 from app.extensions import db
 from app.models import ProcessDraft
-from app.services import designer
+from app.services.process_design import designer
 
 from .conftest import PASSWORD, user
 from .test_designer import CHROMIUM, CHROMIUM_ARGS, SHOTS, assert_accessible, fixture
@@ -164,7 +164,7 @@ def test_the_migration_page_moves_batch_by_batch_with_a_progress_bar(ctx, client
     from sqlalchemy import select
 
     from app.models import AuditEvent, ProcessInstance
-    from app.services import versions
+    from app.services.process_design import versions
 
     from .conftest import PERIOD
     from .live_server import LiveServer, fresh_session

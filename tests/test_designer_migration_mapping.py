@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask
-from app.services import designer, versions
+from app.services.process_design import designer, versions
 from app.services.errors import Invalid
 
 from .conftest import PERIOD, csrf_token, user

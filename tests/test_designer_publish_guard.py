@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.engine import validation
-from app.services import simulate, versions
+from app.services.process_design import simulate, versions
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = "monthly_evaluation.bpmn"
@@ -162,7 +162,7 @@ def test_script_unit_tests_run_on_validate():
 
 
 def test_the_notices_a_script_may_ask_for_are_the_ones_the_app_sends(ctx, monkeypatch):
-    from app.services import instances
+    from app.services.evaluation import instances
     assert {"reminder", "escalation", "published", "returned"} <= versions.notice_kinds()
     # a notice the application learns to send is accepted at once
     files = disk_files()

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Comment, EvaluationRecord, Evidence, Notification
-from app.services import evidence as evidence_service
-from app.services import evidence_storage, filecheck
+from app.services.evaluation import evidence as evidence_service
+from app.services.evaluation import evidence_storage, filecheck
 
 from .conftest import PERIOD, csrf_token, user
 from .support import Api

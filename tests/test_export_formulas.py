@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Unit
-from app.services import audit, spreadsheet_text
+from app.services import audit
+from app.services.reporting import spreadsheet_text
 
 from .conftest import PERIOD, user
 from .monitor_seed import open_month

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.services import timers
+from app.services.evaluation import timers
 
 from .conftest import user
 from .monitor_seed import AFTER_SELF_DUE, instance_id, ready_task, seed_month
@@ -88,11 +88,11 @@ def test_the_history_speaks_one_language(client):
 ])
 def test_each_change_reads_in_the_readers_language(ctx, action, details, data, english, vietnamese):
     from app.models import AuditEvent
-    from app.services import instance_view
+    from app.services.evaluation import instance_details
     titles = {"self_evaluation": SELF, "review": MANAGER}
     event = AuditEvent(action=action, details=details if data is None else {"data": data})
-    assert instance_view.describe(event, "vi", titles=titles) == vietnamese
-    assert instance_view.describe(event, "en", titles=titles) == english
+    assert instance_details.describe(event, "vi", titles=titles) == vietnamese
+    assert instance_details.describe(event, "en", titles=titles) == english
 
 
 def test_every_shipped_step_instruction_reads_in_english():
@@ -102,7 +102,7 @@ def test_every_shipped_step_instruction_reads_in_english():
 
     from lxml import etree
 
-    from app.services.instruction_texts import SHIPPED
+    from app.services.process_design.instruction_texts import SHIPPED
     bpmn = Path(__file__).resolve().parent.parent / "processes" / "monthly_evaluation.bpmn"
     texts = [el.text for el in etree.parse(str(bpmn)).iter("{*}instructionsForEndUser")]
     catalog = _catalog()

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from app import forms, i18n
 from app.extensions import db
 from app.models import HumanTask, Notification, OutgoingMail, UserPreference
-from app.services import cycles, mail, notifications, preferences
+from app.services.evaluation import cycles
+from app.services.messaging import mail, notifications
+from app.services.organisation import preferences
 
 from .conftest import PERIOD, csrf_token, user
 from .test_pages import login

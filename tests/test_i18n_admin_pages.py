@@ -220,7 +220,7 @@ def test_operations_flashes_and_notices_in_english(client):
 
     from app.extensions import db
     from app.models import Notification
-    from app.services import cycles
+    from app.services.evaluation import cycles
 
     from .conftest import user
 

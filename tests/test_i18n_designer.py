@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ProcessVersion
-from app.services import designer, versions
+from app.services.process_design import designer, versions
 
 from .conftest import PASSWORD, csrf_token, user
 from .test_designer import BPMN, json_token, login, new_draft

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HumanTask, Notification, OutgoingMail, User
-from app.services import cycles, mail, notifications
+from app.services.evaluation import cycles
+from app.services.messaging import mail, notifications
 
 from .conftest import PERIOD, user
 

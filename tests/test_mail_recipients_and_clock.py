@@ -16,7 +16,8 @@ from sqlalchemy import select
 from app import config
 from app.extensions import db
 from app.models import Notification, OutgoingMail
-from app.services import mail, mail_address, notifications, preferences
+from app.services.messaging import mail, mail_address, notifications
+from app.services.organisation import preferences
 
 from .conftest import user
 from .test_mail import BASE_URL, _free_port, _mails

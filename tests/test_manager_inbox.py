@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, HumanTask
 from app.rules.workdays import DEFAULT_CALENDAR, WorkCalendar
-from app.services import inbox
+from app.services.evaluation import inbox
 
 from .conftest import csrf_token, user
 from .monitor_seed import open_month, ready_task, record, self_evaluate

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, HumanTask, ProcessInstance
-from app.services import timers
+from app.services.evaluation import timers
 
 from .conftest import PERIOD, later, user
 from .support import Api, review_step, scores_for

@@ -12,7 +12,7 @@ from app.engine import helpers
 from app.engine.runtime import EngineError, Workflow
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, Notification, ProcessInstance
-from app.services import instances, operations, timers
+from app.services.evaluation import instances, operations, timers
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.transaction import committed
 
@@ -211,7 +211,7 @@ def test_suspend_and_resume(division):
     login(client, "nva")
     page = client.get(f"/instances/{ttb}").get_data(as_text=True)
     assert 'id="suspended-banner"' in page and "Cho chạy tiếp" in page
-    from app.services import operations as ops
+    from app.services.evaluation import operations as ops
     outcome = ops.resume(user("nva"), ttb, REASON, now=OLD_SELF_DUE + timedelta(hours=9))
     assert outcome["overdue_steps"] == ["self_evaluation"]
     db.session.expire_all()

@@ -12,7 +12,8 @@ from sqlalchemy import event, func, select, text
 
 from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, Membership, Unit, User
-from app.services import accounts, cycles, orgimport
+from app.services.evaluation import cycles
+from app.services.organisation import accounts, orgimport
 from app.services.errors import Invalid
 from bench.orgfile import city_file
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EvaluationRecord, HumanTask
-from app.services import timers
+from app.services.evaluation import timers
 
 from .conftest import PERIOD, csrf_token, later, user
 from .support import LEADER, STAFF

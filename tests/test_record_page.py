@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EvaluationRecord
-from app.services import record_page
+from app.services.evaluation import record_page
 
 from .conftest import PERIOD, user
 from .support import Api, scores_for

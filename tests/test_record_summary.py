@@ -6,7 +6,7 @@ from sqlalchemy import case, delete, func, select, true, update
 
 from app.extensions import db
 from app.models import EvaluationRecord, RecordSummary, RecordSummaryDelta, RecordUnitSummary
-from app.services import dashboard, summary
+from app.services.reporting import dashboard, summary
 
 from . import test_month_api as month
 from .conftest import PERIOD, user
@@ -145,7 +145,7 @@ def test_the_city_dashboard_by_child_unit_in_sql_matches_the_count_over_the_reco
     other unit, gives the same figures, sub-units rolled up into their agency."""
     from datetime import datetime, timezone
 
-    from app.services import filters
+    from app.services.reporting import filters
 
     from .monitor_seed import seed_month
     seed_month(client)

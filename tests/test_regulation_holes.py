@@ -11,7 +11,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AgencyMonth, AuditEvent, Delegation
 from app.rules import levels
-from app.services import authority, delegation, timers
+from app.services.evaluation import timers
+from app.services.organisation import authority, delegation
 
 from .conftest import PERIOD, csrf_token, later, user
 from .support import Api, review_step, scores_for

@@ -10,8 +10,8 @@ from sqlalchemy import event, select
 from app.extensions import db
 from app.models import EvaluationRecord, ProcessInstance, ProcessVersion
 from app.rules.levels import level_for_total
-from app.services import rollup
-from app.services.cycles import unit_by_code
+from app.services.reporting import rollup
+from app.services.evaluation.cycles import unit_by_code
 from app.services.errors import BadRequest, NotFound
 from app.web.api.openapi import SPEC
 
@@ -237,7 +237,7 @@ def test_rollup_page(client):
 
 def test_real_month_marked_not_evaluated(ctx):
     """Records as the services leave them: a month opened, one person marked "không đánh giá"."""
-    from app.services import absence, cycles
+    from app.services.evaluation import absence, cycles
     cycles.open_month("SNV-CCVC", "2030-02", False, user("nva"))
     instance = db.session.scalars(select(ProcessInstance).where(
         ProcessInstance.subject_id == user("hve").id, ProcessInstance.period == "2030-02")).one()

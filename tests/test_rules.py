@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Appointment, AuditEvent, Delegation, EvaluationRecord, HumanTask, Unit
 from app.rules import levels
-from app.services import absence, calendar, cycles, membership, schemes, timers
+from app.services.evaluation import absence, cycles, timers
+from app.services.organisation import membership
+from app.services.regulation import calendar, schemes
 from app.services.errors import Invalid
 
 from .conftest import PERIOD, later, user
@@ -275,7 +277,7 @@ def test_acting_head_decides_for_the_dates_of_the_appointment(ctx):
     db.session.commit()
     cycles.open_month("SNV-VP", PERIOD)                       # gd, admin
     assert ready("gd", "self_evaluation").assignee.username == "gd"
-    from app.services import authority
+    from app.services.organisation import authority
     assert authority.decider_for(user("ttb")).username == "tpcc"
     assert authority.decider_for(user("ttb"), on=date.today() + timedelta(days=60)).username == "gd"
     assert authority.decider_for(user("tpcc")).username == "chutich"   # the acting head goes one level up
@@ -286,7 +288,7 @@ def test_cached_heads_and_calendar_follow_changes(ctx, monkeypatch):
     once; a change behind the ORM's back (plain SQL, another process) shows when the entry expires."""
     from sqlalchemy import delete
 
-    from app.services import authority
+    from app.services.organisation import authority
     assert authority.decider_for(user("ttb")).username == "gd"                     # now cached
     assert date(2030, 4, 1) not in calendar.current().days_off
     calendar.add_day("2030-04-01", "off", "Nghỉ thêm", user("admin"))
@@ -334,7 +336,7 @@ def test_not_evaluated_month_is_left_out(client, ctx):
     assert lvc.status == "not_evaluated" and lvc.not_evaluated_reason == "Nghỉ thai sản cả tháng"
     assert db.session.scalar(select(func.count()).select_from(HumanTask).where(
         HumanTask.subject_id == user("lvc").id, HumanTask.status == "ready")) == 0
-    from app.services import decisions
+    from app.services.evaluation import decisions
     quota = decisions.quota_status(lvc.agency_id, PERIOD, {}, False)
     assert quota["evaluated"] == 4
     again = Api(client, "tptc").post(f"/instances/{record('nva').instance_id}/not-evaluated", {"reason": "Quá muộn rồi"})

@@ -8,7 +8,7 @@ from app.engine import sandbox, specs
 from app.engine.runtime import Workflow
 from app.models import ProcessInstance
 from app.extensions import db
-from app.services import cycles
+from app.services.evaluation import cycles
 
 from .conftest import PERIOD
 

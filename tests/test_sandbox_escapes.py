@@ -21,7 +21,8 @@ from app.engine import escapes, helpers, redact, sandbox, sealed, validation
 from app.engine.runtime import EngineError
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, Notification, OutgoingMail, ProcessInstance, ProcessVersion
-from app.services import cycles, versions
+from app.services.evaluation import cycles
+from app.services.process_design import versions
 
 from .conftest import PERIOD
 from .support import Api, scores_for

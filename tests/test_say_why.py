@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app import forms
 from app.extensions import db
 from app.models import Notification, ProcessInstance
-from app.services import why
+from app.services.evaluation import why
 
 from .conftest import PERIOD, user
 from .monitor_seed import record

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from app.engine.runtime import Workflow
 from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, HumanTask, Notification, ProcessInstance, User
-from app.services import cycles, instances, timers, versions
+from app.services.evaluation import cycles, instances, timers
+from app.services.process_design import versions
 from app.services.errors import Conflict
 
 from .conftest import PERIOD, user

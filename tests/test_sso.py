@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent
-from app.services import sso
+from app.services.organisation import sso
 
 from .conftest import csrf_token, user
 
@@ -298,9 +298,9 @@ def _bound(username: str) -> str | None:
 def test_the_first_sign_in_binds_the_subject_and_the_next_uses_it(client, ctx, city, caplog):
     _person(city, "city-0101", preferred_username="ttb")
     assert _bound("ttb") is None
-    with caplog.at_level(logging.INFO, logger="app.services.sso"):
+    with caplog.at_level(logging.INFO, logger="app.services.organisation.sso"):
         assert sign_in(client, city, "city-0101").status_code == 302
-    lines = [r.getMessage() for r in caplog.records if r.name == "app.services.sso"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.services.organisation.sso"]
     assert any("bound to subject city-0101" in line for line in lines)
     with client.session_transaction() as cookie:
         id_token = cookie["sso_id_token"]

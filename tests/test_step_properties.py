@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from app.engine import specs, steps as engine_steps, validation
-from app.services import steps, tasks, versions
+from app.services.evaluation import steps, tasks
+from app.services.process_design import versions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "designer"

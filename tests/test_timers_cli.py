@@ -155,7 +155,7 @@ def test_overdue_decision_is_flagged_to_its_holder_and_hr_once(ctx, client):
 
 def test_a_designer_moves_a_deadline_by_editing_the_bpmn_alone(ctx):
     """WD3 → WD4 in the diagram's init script: a new version, the new month follows it."""
-    from app.services import versions
+    from app.services.process_design import versions
     files = versions.files_from_disk()
     files["monthly_evaluation.bpmn"] = files["monthly_evaluation.bpmn"].replace(
         "self_evaluation_due = wd_deadline(period, 3, opened_at)", "self_evaluation_due = wd_deadline(period, 4, opened_at)")

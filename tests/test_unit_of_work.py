@@ -16,7 +16,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.engine.runtime import EngineError, Workflow
 from app.extensions import db
 from app.models import AuditEvent, EvaluationRecord, HumanTask, Notification, ProcessInstance
-from app.services import designer, errors, instances, operations, timers, versions
+from app.services import errors
+from app.services.evaluation import instances, operations, timers
+from app.services.process_design import designer, versions
 from app.services.transaction import committed
 
 from .conftest import PERIOD, csrf_token, user
@@ -89,7 +91,7 @@ def test_stale_and_locked_get_one_answer_everywhere(division, monkeypatch):
     # the same causes outside a unit of work (the global handler) get the same answers
     def busy_inbox(*args, **kwargs):
         raise OperationalError("SELECT", {}, Exception("database is locked"))
-    from app.services import tasks
+    from app.services.evaluation import tasks
     monkeypatch.setattr(tasks, "inbox", busy_inbox)
     resp = ttb.get("/tasks")
     assert (resp.status_code, resp.get_json()["error"], resp.get_json()["message_en"]) == (409, "busy", errors.BUSY_EN)

@@ -9,7 +9,10 @@ from app.engine import classification, helpers, runtime, specs
 from app.extensions import db
 from app.models import EvaluationRecord, ProcessInstance, ProcessVersion
 from app.rules import kpi, levels
-from app.services import level_scale, rollup, versions, why
+from app.services.regulation import level_scale
+from app.services.evaluation import why
+from app.services.process_design import versions
+from app.services.reporting import rollup
 
 from .test_rollup import Q1, put
 

@@ -38,7 +38,7 @@ def ready_steps(username):
 
 
 def period_ends():
-    from app.services import timers
+    from app.services.evaluation import timers
     return timers.run_due(datetime(2030, 4, 1, 1, 0, tzinfo=VN))
 
 
@@ -163,7 +163,7 @@ def test_a_month_without_counted_items_falls_back_to_typed_points(plan_on, clien
 def test_a_month_opened_after_the_period_lists_the_work_done(plan_on, client):
     """Opened late (the clock past the period): straight to self-evaluation, items marked 'afterwards'."""
     from app.engine.clock import frozen_at
-    from app.services import cycles
+    from app.services.evaluation import cycles
     with frozen_at(datetime(2030, 4, 2, 9, 0, tzinfo=VN)):
         cycles.open_month("SNV-TCCB", PERIOD, actor=user("nva"))
         db.session.commit()
@@ -183,7 +183,7 @@ def test_leader_unit_results_re_evaluated_in_the_batch(client):
     capacity. The leader is reviewed while nobody of the unit is classified yet (100 %); a person of
     the unit reaches D afterwards, and the head's batch re-evaluates the leader at 50 % before the quota."""
     from app.models import Unit
-    from app.services import schemes
+    from app.services.regulation import schemes
     schemes.ensure_seeded()
     schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
                    user("admin"))
@@ -267,7 +267,7 @@ def test_the_demo_month_runs_on_registered_work(plan_on, client):
     rows = tptc.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
     tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21})
     assert record("ttb").total == 90 and record("ttb").kpi["quantity"] == 100.0
-    from app.services import dashboard
+    from app.services.reporting import dashboard
     board = dashboard.build(user("admin"), "SNV", PERIOD)
     tccb = next(c for c in board["completion"] if c["unit"] == "SNV-TCCB")
     assert 0 < tccb["plan_percent"] < 100          # ttb's plan is done, the others' not yet
@@ -307,7 +307,8 @@ def _leader_month(client, dmn_edit=None):
     """Decree 335: the leader tptc reviewed at 100 % unit results (A, 90 points), then ttb of the unit
     reaches D. `dmn_edit` changes the classification table in a newly published version first."""
     from app.models import ProcessVersion, Unit
-    from app.services import schemes, versions
+    from app.services.process_design import versions
+    from app.services.regulation import schemes
     schemes.ensure_seeded()
     schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
                    user("admin"))

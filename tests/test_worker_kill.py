@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessInstance
-from app.services import cycles, instances
+from app.services.evaluation import cycles, instances
 
 AFTER_WD3 = "2030-04-04T08:00:00+07:00"   # every self-evaluation of March 2030 is past its deadline
 

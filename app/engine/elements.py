@@ -14,7 +14,7 @@ from lxml import etree
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
-# Messages the application itself delivers to a waiting process (app/services/appeals.py).
+# Messages the application itself delivers to a waiting process (app/services/evaluation/appeals.py).
 APP_MESSAGES = {"appeal"}
 
 ALLOWED_TASKS = {"userTask", "scriptTask", "businessRuleTask", "subProcess"}

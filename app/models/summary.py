@@ -1,5 +1,5 @@
 """The city's month in numbers: how many records stand at each (period, status, level, published) and
-the sum of their totals, for the city-wide dashboard's 12-month trend (services/summary.py).
+the sum of their totals, for the city-wide dashboard's 12-month trend (services/reporting/summary.py).
 
 Database triggers on evaluation_records append a delta row for every change that moves a record
 (insert, decision, publication, appeal, lock, delete); the worker folds the deltas into the summary.

@@ -69,6 +69,9 @@ class ProcessInstance(db.Model):
     record: Mapped["EvaluationRecord | None"] = relationship("EvaluationRecord", uselist=False, viewonly=True)
 
 
+TASK_READY = "ready"   # the status of a human task someone has to do (the inbox shows these)
+
+
 class HumanTask(db.Model):
     """One READY user task (and its history once done): the inbox never deserializes workflows."""
 
@@ -86,7 +89,7 @@ class HumanTask(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     period: Mapped[str] = mapped_column(String(7))
-    status: Mapped[str] = mapped_column(String(16), default="ready")
+    status: Mapped[str] = mapped_column(String(16), default=TASK_READY)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

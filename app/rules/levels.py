@@ -56,7 +56,7 @@ def apply_level_rules(score_level: str, total: float, review: dict[str, Any] | N
     review = review or {}
     level = score_level
     # `reason` is the Vietnamese text kept with the record; pages, notices and the sheet say it in the
-    # reader's language from the structured fields (app.services.why).
+    # reader's language from the structured fields (app.services.evaluation.why).
     rules: list[dict[str, Any]] = [{"rule": "score", "level": score_level, "total": total,
                           "reason": f"Tổng điểm {total:g} → loại {score_level}"}]
     days_worked = review.get("days_worked")

@@ -23,6 +23,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from app.models.workflow import TASK_READY
+
 log = logging.getLogger(__name__)
 
 # Buckets around the product's targets: pages ≤ 200 ms, the slowest lists ≤ 1 s.
@@ -59,7 +61,7 @@ class DatabaseCollector(Collector):
             try:
                 now = datetime.now(timezone.utc)
                 for step, count in db.session.execute(
-                        select(HumanTask.step, func.count()).where(HumanTask.status == "ready")
+                        select(HumanTask.step, func.count()).where(HumanTask.status == TASK_READY)
                         .group_by(HumanTask.step)):
                     open_tasks.add_metric([step], count)
                 queue.add_metric([], db.session.scalar(

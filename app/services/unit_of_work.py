@@ -36,7 +36,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.engine.runtime import EngineError, NotWaiting, Workflow
 from app.models import HumanTask, ProcessInstance, User
 
-from . import audit, instances, transaction
+from . import audit, transaction
+from .evaluation import instances
 from .errors import Conflict, NotFound, ServiceError, engine_failed, from_database, stale
 
 log = logging.getLogger("app.uow")

@@ -17,9 +17,11 @@ from app import localtime
 from app import i18n
 from app.extensions import login_manager
 from app.rules.levels import LEVEL_NAMES, LEVEL_NAMES_EN
-from app.services import accounts, errors, navigation, notifications, sso, transaction
+from app.services import errors, transaction
+from app.services.messaging import notifications
+from app.services.organisation import accounts, menu, sso
 from app.services.errors import BadRequest, ServiceError
-from app.services.instances import ACTION_LABELS, STATUS_LABELS
+from app.labels import ACTION_LABELS, STATUS_LABELS
 
 from .json_body import StrictJSONProvider
 
@@ -157,7 +159,7 @@ def register(app: Flask) -> None:
     def shared():
         unread, main_menu, account_menu = 0, [], []
         if current_user.is_authenticated:
-            main_menu, account_menu = navigation.menu_for(current_user), navigation.account_menu()
+            main_menu, account_menu = menu.menu_for(current_user), menu.account_menu()
             unread = notifications.unread_count(current_user)
         lang = i18n.current()
         if lang == "vi":

@@ -8,7 +8,9 @@ from flask_login import current_user, login_required
 
 from app import i18n
 from app.database import reads_replica
-from app.services import access, auditlog, calendar, delegation, schemes
+from app.services.organisation import access, delegation
+from app.services.regulation import calendar, schemes
+from app.services.reporting import audit_csv
 from app.services.errors import ServiceError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -121,7 +123,7 @@ def scheme_edit(code):
 @admin_required
 @reads_replica
 def audit_export():
-    lines = auditlog.export_csv(request.args.get("from"), request.args.get("to"))
+    lines = audit_csv.export_csv(request.args.get("from"), request.args.get("to"))
     name = f"nhat-ky-{request.args.get('from') or 'dau'}-{request.args.get('to') or 'nay'}.csv"
     return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})

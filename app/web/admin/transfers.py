@@ -1,4 +1,4 @@
-"""The HR page that records a transfer with its effective date (app.services.transfers)."""
+"""The HR page that records a transfer with its effective date (app.services.organisation.transfers)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import i18n
-from app.services import access, transfers
+from app.services.organisation import access, transfers
 from app.services.errors import Forbidden, Invalid
 
 bp = Blueprint("transfers", __name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
-from app.services import comments, evidence
+from app.services.evaluation import comments, evidence
 from app.services.errors import BadRequest, Invalid
 
 from ..downloads import send_evidence

@@ -8,7 +8,8 @@ from datetime import datetime
 from flask import Response, g, jsonify, request
 
 from app.database import reads_replica
-from app.services import dashboard, exports, filters, operations
+from app.services.evaluation import operations
+from app.services.reporting import dashboard, exports, filters
 from app.services.errors import BadRequest
 
 from .routes import body, bp, instance_json, token_required

@@ -3,7 +3,7 @@
 It is a contract both ways: `spec_check.py` refuses every request the description refuses (before any
 service runs), and tests/test_api_conformance.py runs schemathesis with all its checks against it."""
 from app.rules.workdays import PERIOD_PATTERN
-from app.services.filters import UNIT_PATTERN
+from app.services.reporting.filters import UNIT_PATTERN
 
 _ERR = {"$ref": "#/components/schemas/Error"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

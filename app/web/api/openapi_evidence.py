@@ -1,7 +1,7 @@
 """OpenAPI paths of evidence and comments (issue #14), merged into SPEC by openapi.py."""
 from __future__ import annotations
 
-from app.services.filecheck import MIME_TYPES
+from app.services.evaluation.filecheck import MIME_TYPES
 
 _ITEM_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1,
             "x-message": "Mã việc phải là số nguyên dương.", "x-message-en": "item_id must be a positive whole number."}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def paths(_op, _q, _p, period: dict, unit: dict, reason: dict, write, xlsx: str) -> dict:
-    """The filters say exactly what app/services/filters.py accepts: an empty value means "no filter", except
+    """The filters say exactly what app/services/reporting/filters.py accepts: an empty value means "no filter", except
     for unit and period, which are checked whenever they are given."""
     text = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"    # tab and line breaks allowed, no other control
 

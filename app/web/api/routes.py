@@ -7,8 +7,9 @@ from flask import Blueprint, g, jsonify, request
 
 from app.extensions import csrf
 from app.models import HumanTask, ProcessInstance
-from app.services import (absence, access, accounts, appeals, cycles, decisions, instance_view, instances, plans,
-                          reports, tasks)
+from app.services.evaluation import absence, appeals, cycles, decisions, instance_details, instances, plans, tasks
+from app.services.organisation import access, accounts
+from app.services.reporting import reports
 from app.services.errors import BadRequest, Forbidden, ServiceError
 
 from . import spec_check
@@ -66,7 +67,7 @@ def instance_json(instance: ProcessInstance, with_events: bool = True,
                   open_tasks: list[HumanTask] | None = None) -> dict:
     record = instances.record_of(instance)
     if open_tasks is None:
-        open_tasks = instance_view.ready_tasks(instance)
+        open_tasks = instance_details.ready_tasks(instance)
     out = {"id": instance.id, "status": instance.status, "record_status": record.status,
            "subject": {"username": instance.subject.username, "full_name": instance.subject.full_name},
            "unit": instance.unit.code, "period": instance.period, "step": instance.step,
@@ -79,7 +80,7 @@ def instance_json(instance: ProcessInstance, with_events: bool = True,
                       "published_at": _iso(record.published_at), "appeal_due": _iso(record.appeal_due),
                       "locked_at": _iso(record.locked_at), "kpi": kpi_json(record)}}
     if with_events:
-        events = instance_view.events(instance)
+        events = instance_details.events(instance)
         out["events"] = [{"at": _iso(e.at), "action": e.action, "step": e.step,
                           "actor": e.actor.username if e.actor else None,
                           "on_behalf_of": e.on_behalf_of.username if e.on_behalf_of else None,
@@ -159,7 +160,7 @@ def cycle_open():
 @token_required
 def instance_list():
     args = request.args
-    rows = instance_view.listing(g.api_user, period=args.get("period"), unit=args.get("unit"),
+    rows = instance_details.listing(g.api_user, period=args.get("period"), unit=args.get("unit"),
                                  status=args.get("status"), step=args.get("step"), limit=1000)
     return jsonify([instance_json(i, with_events=False) for i in rows])
 
@@ -212,7 +213,7 @@ def monthly_report():
 @token_required
 def rollup_report():
     """Quarter / year roll-up (tổng hợp) of a unit: ?unit=CODE&range=YYYY-Qn|YYYY."""
-    from app.services import rollup
+    from app.services.reporting import rollup
 
     scope = access.visible_unit_ids(g.api_user)
     if scope is not None and not scope:

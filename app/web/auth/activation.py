@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import i18n
-from app.services import activation
+from app.services.organisation import activation
 from app.services.errors import Invalid, ServiceError
 
 from .. import stash

@@ -1,12 +1,12 @@
 """Sign-in with the city's account (OpenID Connect): the button's redirect and the provider's answer.
-The protocol and the matching live in app/services/sso.py."""
+The protocol and the matching live in app/services/organisation/sso.py."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import login_user
 
 from app import i18n
-from app.services import sso
+from app.services.organisation import sso
 from app.services.errors import ServiceError
 
 from .routes import _safe_next

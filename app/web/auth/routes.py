@@ -5,7 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import i18n
-from app.services import accounts, audit, preferences, sso
+from app.services import audit
+from app.services.organisation import accounts, preferences, sso
 from app.services.errors import Invalid, ServiceError
 
 bp = Blueprint("auth", __name__)

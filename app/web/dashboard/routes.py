@@ -1,5 +1,5 @@
 """Dashboard, lists with filters, exports, the printable evaluation sheet and HR operations (issue #5).
-Thin routes: every rule lives in app.services (dashboard, filters, exports, operations, instance_view)."""
+Thin routes: every rule lives in app.services (dashboard, filters, exports, operations, instance_details)."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -11,8 +11,10 @@ from flask_login import current_user, login_required
 from app import i18n
 from app.database import reads_replica
 from app.i18n import N_
+from app.models.workflow import TASK_READY
 from app.rules.levels import LEVELS
-from app.services import dashboard, exports, filters, instance_view, instances, operations, steps
+from app.services.evaluation import instance_details, instances, operations, steps
+from app.services.reporting import dashboard, exports, filters
 from app.services.errors import ServiceError
 
 from .. import stash
@@ -29,7 +31,7 @@ def overview():
     board = dashboard.build(current_user, request.args.get("unit") or None, request.args.get("period") or None)
     units = filters.viewable_units(current_user)
     pending = filters.run(current_user, "tasks", {"unit": board["unit"]["code"], "period": board["period"],
-                                                   "status": "ready", "sort": "due", "limit": "10"})
+                                                   "status": TASK_READY, "sort": "due", "limit": "10"})
     return render_template("dashboard/overview.html", board=board, charts=dashboard.chart_data(board, i18n.current()),
                            units=units, pending=pending, LEVELS=LEVELS)
 
@@ -121,7 +123,7 @@ def export_rollup():
 @bp.route("/instances/<int:instance_id>/sheet")
 @login_required
 def sheet(instance_id):
-    data = instance_view.sheet(current_user, instances.get(instance_id))
+    data = instance_details.sheet(current_user, instances.get(instance_id))
     return render_template("dashboard/sheet.html", s=data)
 
 

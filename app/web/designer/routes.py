@@ -12,7 +12,8 @@ from flask_login import current_user
 
 from app import i18n
 from app.extensions import db, login_manager
-from app.services import designer, transaction
+from app.services import transaction
+from app.services.process_design import designer
 from app.services.errors import ServiceError
 
 from .. import stash
@@ -457,7 +458,7 @@ def migrate(version_id):
 @bp.route("/instances/<int:instance_id>/move", methods=["GET", "POST"])
 def move_instance(instance_id):
     """A repair: one running instance back to a step it has done (audited)."""
-    from app.services import instances as instance_service
+    from app.services.evaluation import instances as instance_service
     instance = instance_service.get(instance_id)
     error, status = None, 200
     if request.method == "POST":

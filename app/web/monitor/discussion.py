@@ -1,6 +1,6 @@
 """Evidence (minh chứng) and comments on the record page (issue #14): upload a file or a photo from the
 phone, add a link, replace or withdraw, download, and the comment threads. Registered on the monitor
-blueprint (imported at the end of routes.py); the use cases are app/services/evidence.py and comments.py.
+blueprint (imported at the end of routes.py); the use cases are app/services/evaluation/evidence.py and comments.py.
 
 A refused upload or comment sends the browser back to the record page (post/redirect/get), which shows
 the message next to its field and what was typed (app/web/stash.py)."""
@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import i18n
-from app.services import comments, evidence, filecheck, instances
+from app.services.evaluation import comments, evidence, filecheck, instances
 from app.services.errors import Forbidden, Invalid, NotFound, ServiceError
 
 from .. import stash

@@ -6,7 +6,9 @@ from flask_login import current_user, login_required
 from flask_babel import gettext as _
 
 from app import forms, i18n, localtime
-from app.services import absence, access, appeals, cycles, decisions, instance_view, instances, record_page, transaction
+from app.services import transaction
+from app.services.evaluation import absence, appeals, cycles, decisions, instance_details, instances, record_page
+from app.services.organisation import access
 from app.rules import workdays
 from app.services.errors import Invalid, ServiceError
 from .. import stash
@@ -102,8 +104,8 @@ def instance_page(instance_id):
     instance = instances.get(instance_id)
     access.require_view(current_user, instance)
     record = instances.record_of(instance)
-    events = instance_view.events(instance)
-    open_tasks = instance_view.ready_tasks(instance)
+    events = instance_details.events(instance)
+    open_tasks = instance_details.ready_tasks(instance)
     can_appeal = instance.subject_id == current_user.id and appeals.is_open(instance)
     can_mark = record.status in absence.OPEN_STATUSES and absence.may_mark(current_user, instance)
     # a refused appeal comes back here (post/redirect/get) with what was typed and the errors
@@ -117,7 +119,7 @@ def instance_page(instance_id):
     g.discussion_form = refused
     return render_template("monitor/instance.html", instance=instance, record=record, events=events,
                            open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
-                           can_mark=can_mark, monitor=instance_view.extras(current_user, instance), refused=refused,
+                           can_mark=can_mark, monitor=instance_details.extras(current_user, instance), refused=refused,
                            page=record_page.extras(instance, record),
                            discussion=discussion.panel(current_user, instance))
 
@@ -127,7 +129,7 @@ def instance_page(instance_id):
 def instance_diagram(instance_id):
     instance = instances.get(instance_id)
     access.require_view(current_user, instance)
-    return jsonify(instance_view.diagram(instance))
+    return jsonify(instance_details.diagram(instance))
 
 
 @bp.route("/instances/<int:instance_id>/not-evaluated", methods=["POST"])
@@ -227,7 +229,7 @@ def monthly_report():
 @login_required
 def rollup_report():
     """Quarter / year roll-up (tổng hợp) of a unit, scoped like the monthly report."""
-    from app.services import rollup
+    from app.services.reporting import rollup
 
     scope = access.visible_unit_ids(current_user)
     units = access.units_in(scope)

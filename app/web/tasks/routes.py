@@ -10,9 +10,11 @@ from werkzeug.datastructures import MultiDict
 from flask_babel import gettext as _
 
 from app import forms, i18n
-from app.services import decisions, evidence, filecheck, level_scale, tasks, transaction, why
-from app.services import inbox as inbox_service
-from app.services import notifications as notification_service
+from app.services import transaction
+from app.services.regulation import level_scale
+from app.services.evaluation import decisions, evidence, filecheck, tasks, why
+from app.services.evaluation import inbox as inbox_service
+from app.services.messaging import notifications as notification_service
 from app.services.errors import Invalid, ServiceError
 
 from .. import stash

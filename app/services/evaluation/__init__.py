@@ -1,0 +1,1 @@
+"""The monthly evaluation of a person: opening the month, the tasks and their forms, plans, decisions and the quota, appeals, absence, evidence and comments, operations on an instance, timers and overdue notices."""

@@ -1,0 +1,1 @@
+"""Telling people things: notifications, the mail outbox, e-mail address checks."""

@@ -1,0 +1,1 @@
+"""People, units and accounts: sign-in, activation, single sign-on, preferences; who may see or do what (access, authority, delegations); where a person works (membership, transfers); the organisation file import; the header menu."""

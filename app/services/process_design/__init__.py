@@ -1,0 +1,1 @@
+"""The process itself: drafts, simulation before publishing, published versions."""
