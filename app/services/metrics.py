@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.models.workflow import TASK_READY
 
@@ -79,6 +79,21 @@ class DatabaseCollector(Collector):
                 transaction.discard()
                 db.session.remove()
         yield from (open_tasks, queue, lag, up)
+
+
+def schema_revisions(app) -> tuple[set[str], set[str]]:
+    """The database's migration revisions and the heads shipped with this code (read once per process),
+    for the readiness probe; raises when the database does not answer."""
+    heads = app.extensions.get("migration_heads")
+    if heads is None:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+        cfg = Config()
+        cfg.set_main_option("script_location", os.path.join(app.root_path, "..", "migrations"))
+        heads = app.extensions["migration_heads"] = set(ScriptDirectory.from_config(cfg).get_heads())
+    from app.extensions import db
+    current = set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
+    return current, heads
 
 
 def registry_for(app) -> CollectorRegistry:

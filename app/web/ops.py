@@ -5,29 +5,15 @@ reach the port, so the reason goes to the log, not to the caller."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
-from sqlalchemy import text
 
-from app.extensions import csrf, db
+from app.extensions import csrf
 from app.services import metrics, transaction
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
-
-
-def _head_revisions() -> set[str]:
-    """The migration heads shipped with this code (read once per process)."""
-    heads = current_app.extensions.get("migration_heads")
-    if heads is None:
-        from alembic.config import Config
-        from alembic.script import ScriptDirectory
-        cfg = Config()
-        cfg.set_main_option("script_location", os.path.join(current_app.root_path, "..", "migrations"))
-        heads = current_app.extensions["migration_heads"] = set(ScriptDirectory.from_config(cfg).get_heads())
-    return heads
 
 
 @bp.route("/healthz")
@@ -40,10 +26,10 @@ def healthz():
 def readyz():
     """Ready for traffic: the database answers and its schema is the one this code expects."""
     try:
-        current = set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
-        ready = current == _head_revisions()
+        current, heads = metrics.schema_revisions(current_app._get_current_object())
+        ready = current == heads
         if not ready:
-            log.warning("readyz: database at %s, code expects %s", sorted(current), sorted(_head_revisions()))
+            log.warning("readyz: database at %s, code expects %s", sorted(current), sorted(heads))
     except Exception:
         log.warning("readyz: database unreachable", exc_info=True)
         ready = False

@@ -675,6 +675,14 @@ def test_run(files: dict[str, str], *, subject: User, period: str, answers: dict
     return out
 
 
+def test_subject(username: str) -> User:
+    """The person a test run is for, by username."""
+    subject = db.session.scalars(select(User).where(User.username == username)).first()
+    if subject is None:
+        raise BadRequest("Chọn một người để chạy thử.", "Choose a person to run the test for.")
+    return subject
+
+
 def default_period() -> str:
     now = localtime.now()
     return f"{now.year:04d}-{now.month:02d}"
