@@ -1,4 +1,5 @@
 """Commands: import-org, open-month, timers run, worker, mail send, seed-process, demo."""
+
 from __future__ import annotations
 
 import io
@@ -52,8 +53,11 @@ def _guarded(job) -> int:
 def register_commands(app: Flask) -> None:
     @app.cli.command("import-org")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-    @click.option("--progress/--no-progress", default=None, help="progress bar on stderr (default: on a terminal; "
-                  "otherwise a line every 5%)")
+    @click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="progress bar on stderr (default: on a terminal; otherwise a line every 5%)",
+    )
     def import_org(path, progress):
         """Create or update units, people and heads from a JSON, CSV or XLSX file (all or nothing).
         New people get no password: they activate their account (`flask accounts send-activation`,
@@ -68,8 +72,9 @@ def register_commands(app: Flask) -> None:
                 bar.length = max(total, 1)
                 bar.update(done - bar.pos)
                 if show and not tty and (done >= total or done - logged[0] >= max(total // 20, 1)):
-                    logged[0] = done          # a line every 5% when stderr is not a terminal
+                    logged[0] = done  # a line every 5% when stderr is not a terminal
                     click.echo(f"{label}: {done}/{total} ({100 * done // max(total, 1)}%)", err=True)
+
             try:
                 with transaction.committed():
                     result = orgimport.import_org(orgimport.read_file(path), on_progress=advance)
@@ -77,20 +82,33 @@ def register_commands(app: Flask) -> None:
                 _fail(exc)
             except (json.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
                 raise click.ClickException(f"Tệp không hợp lệ / invalid file: {exc}")
-        click.echo(f"Đã nhập {result['units']} đơn vị, {result['people']} người, {result['heads']} thủ trưởng: "
-                   f"{result['people_created']} người mới, {result['people_updated']} cập nhật, "
-                   f"{result['people_unchanged']} không đổi, {result['transfers']} chuyển đơn vị.")
+        click.echo(
+            f"Đã nhập {result['units']} đơn vị, {result['people']} người, {result['heads']} thủ trưởng: "
+            f"{result['people_created']} người mới, {result['people_updated']} cập nhật, "
+            f"{result['people_unchanged']} không đổi, {result['transfers']} chuyển đơn vị."
+        )
         if result["people_created"]:
-            click.echo("Người mới chưa có mật khẩu: gửi thư kích hoạt bằng `flask accounts send-activation`, "
-                       "hoặc cán bộ tổ chức in mã kích hoạt tại trang Kích hoạt tài khoản.")
+            click.echo(
+                "Người mới chưa có mật khẩu: gửi thư kích hoạt bằng `flask accounts send-activation`, "
+                "hoặc cán bộ tổ chức in mã kích hoạt tại trang Kích hoạt tài khoản."
+            )
 
     @app.cli.command("open-month")
-    @click.option("--unit", "unit_code", required=True, help="unit code; the city's root unit with "
-                  "--include-subunits opens the whole city")
+    @click.option(
+        "--unit",
+        "unit_code",
+        required=True,
+        help="unit code; the city's root unit with --include-subunits opens the whole city",
+    )
     @click.option("--period", required=True, help="YYYY-MM")
     @click.option("--include-subunits", is_flag=True)
-    @click.option("--chunk-size", default=cycles.CHUNK, show_default=True, type=click.IntRange(1, 10_000),
-                  help="people per transaction")
+    @click.option(
+        "--chunk-size",
+        default=cycles.CHUNK,
+        show_default=True,
+        type=click.IntRange(1, 10_000),
+        help="people per transaction",
+    )
     @click.option("--progress/--no-progress", default=None, help="progress bar on stderr (default: on a terminal)")
     def open_month(unit_code, period, include_subunits, chunk_size, progress):
         """Start the month's evaluations for a unit (idempotent and resumable: run it again after an
@@ -102,18 +120,22 @@ def register_commands(app: Flask) -> None:
             tty = sys.stderr.isatty()
             show = tty if progress is None else progress
             label = f"{opening.unit.code} {period}"
-            with click.progressbar(length=max(opening.total, 1), label=label,
-                                   file=sys.stderr if show and tty else io.StringIO(),
-                                   item_show_func=lambda p: p and f"started={p.started} skipped={p.skipped}"
-                                   ) as bar:
+            with click.progressbar(
+                length=max(opening.total, 1),
+                label=label,
+                file=sys.stderr if show and tty else io.StringIO(),
+                item_show_func=lambda p: p and f"started={p.started} skipped={p.skipped}",
+            ) as bar:
                 logged = [0]
 
                 def advance(p: cycles.Progress) -> None:
                     bar.update(min(p.done, bar.length) - bar.pos, p)
                     if show and not tty and (p.finished or p.done - logged[0] >= max(opening.total // 20, 1)):
-                        logged[0] = p.done       # a log line every 5% when stderr is not a terminal
-                        click.echo(f"{label}: {p.done}/{opening.total} started={p.started} skipped={p.skipped}",
-                                   err=True)
+                        logged[0] = p.done  # a log line every 5% when stderr is not a terminal
+                        click.echo(
+                            f"{label}: {p.done}/{opening.total} started={p.started} skipped={p.skipped}", err=True
+                        )
+
                 done = cycles.run(opening, chunk_size, advance)
             with transaction.committed():
                 cycles.record_opened(opening, done)
@@ -158,10 +180,20 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--interval", default=30.0, help="seconds between polls")
     @click.option("--once", is_flag=True)
-    @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-                  envvar="WORKER_METRICS_PORT", help="serve Prometheus metrics on this port (0/unset: none)")
-    @click.option("--metrics-addr", default="127.0.0.1", envvar="WORKER_METRICS_ADDR", show_default=True,
-                  help="address the metrics port listens on")
+    @click.option(
+        "--metrics-port",
+        type=click.IntRange(0, 65535),
+        default=None,
+        envvar="WORKER_METRICS_PORT",
+        help="serve Prometheus metrics on this port (0/unset: none)",
+    )
+    @click.option(
+        "--metrics-addr",
+        default="127.0.0.1",
+        envvar="WORKER_METRICS_ADDR",
+        show_default=True,
+        help="address the metrics port listens on",
+    )
     def worker(interval, once, metrics_port, metrics_addr):
         """Fire due timers, flag overdue tasks and send queued mail in a loop. Run as many as you like
         (on one host or several): each claims its rows with FOR UPDATE SKIP LOCKED and commits per
@@ -170,6 +202,7 @@ def register_commands(app: Flask) -> None:
         from flask import current_app
 
         from .services import metrics
+
         if metrics_port:
             metrics.start_worker_server(current_app._get_current_object(), metrics_port, metrics_addr)
             click.echo(f"worker: metrics on http://{metrics_addr}:{metrics_port}/metrics")
@@ -177,8 +210,8 @@ def register_commands(app: Flask) -> None:
         while True:
             fired, late = _guarded(timers.run_due), _guarded(overdue.sweep)
             metrics.TIMERS_FIRED.inc(fired)
-            _guarded(summary.fold)           # the city dashboard's monthly summary catches up
-            _guarded(dashboard.refresh_city_overdue)          # and its count of overdue tasks
+            _guarded(summary.fold)  # the city dashboard's monthly summary catches up
+            _guarded(dashboard.refresh_city_overdue)  # and its count of overdue tasks
             if fired or late:
                 click.echo(f"{datetime.now().isoformat(timespec='seconds')} fired={fired} overdue={late}")
             digests = _guarded(mail.send_digests)  # once a day per person who chose the daily digest
@@ -228,6 +261,7 @@ def register_commands(app: Flask) -> None:
         address (people with an activation link still open are skipped: run it again any time). The worker
         sends the mail; people without an address get a printed code from their HR officer."""
         from .services.organisation import activation
+
         try:
             with transaction.committed():
                 counts = activation.send_activations(unit_code)
@@ -236,11 +270,17 @@ def register_commands(app: Flask) -> None:
         click.echo(f"queued={counts['queued']} no_email={counts['no_email']}")
 
     @app.cli.command("demo")
-    @click.option("--month", "month", default=None, metavar="YYYY-MM",
-                  help="Also open this month (before it ends) with a registered, approved work plan for everyone.")
+    @click.option(
+        "--month",
+        "month",
+        default=None,
+        metavar="YYYY-MM",
+        help="Also open this month (before it ends) with a registered, approved work plan for everyone.",
+    )
     def demo(month):
         """Load the demo organisation and print its logins (idempotent)."""
         from .demo import demo_month, load_demo
+
         for line in load_demo():
             click.echo(line)
         if month:

@@ -1,4 +1,5 @@
 """Configuration from the environment (a .env file may set it)."""
+
 from __future__ import annotations
 
 import os
@@ -22,6 +23,7 @@ def _secret_key(instance_path: str) -> str:
 
 def _database_url(instance_path: str) -> str:
     from .database import normalise_url
+
     return normalise_url(os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'danhgia.sqlite3'}")
 
 
@@ -37,13 +39,17 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
     overrides = overrides or {}
     url = overrides.get("SQLALCHEMY_DATABASE_URI") or _database_url(instance_path)
     from . import database
+
     db_settings = database.settings(overrides)
     # How long a request waits for a row another transaction holds (an instance being changed)
     # before it answers 409 "being changed by someone else, try again" (services.unit_of_work).
     lock_wait = int(os.environ.get("LOCK_TIMEOUT_SECONDS", "30"))
     engine_options = database.engine_options(
-        url, lock_wait, db_settings["DATABASE_PGBOUNCER"],
-        prepare=os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() != "0")
+        url,
+        lock_wait,
+        db_settings["DATABASE_PGBOUNCER"],
+        prepare=os.environ.get("DATABASE_PREPARED_STATEMENTS", "1").strip() != "0",
+    )
     cfg = {
         "SECRET_KEY": _secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
@@ -96,8 +102,10 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         # comments one person writes on one record per hour: each one notifies (and mails) the chain
         "COMMENTS_PER_HOUR": int(os.environ.get("COMMENTS_PER_HOUR", "30")),
         "EVIDENCE_ROOT": os.environ.get("EVIDENCE_ROOT", ""),
-        **{f"EVIDENCE_S3_{k}": os.environ.get(f"EVIDENCE_S3_{k}", "")
-           for k in ("BUCKET", "ENDPOINT", "REGION", "PREFIX", "ACCESS_KEY", "SECRET_KEY")},
+        **{
+            f"EVIDENCE_S3_{k}": os.environ.get(f"EVIDENCE_S3_{k}", "")
+            for k in ("BUCKET", "ENDPOINT", "REGION", "PREFIX", "ACCESS_KEY", "SECRET_KEY")
+        },
         "PROCESSES_DIR": str(Path(__file__).resolve().parent.parent / "processes"),
         "FORMS_DIR": str(Path(__file__).resolve().parent.parent / "forms"),
     }

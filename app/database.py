@@ -10,6 +10,7 @@
   send once per connection (`lock_timeout`, read-only) are set per transaction with `SET LOCAL`, since
   PgBouncer refuses the `options` start-up parameter and a session `SET` would leak to another client.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,9 +33,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def normalise_url(url: str) -> str:
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -50,13 +51,13 @@ def settings(overrides: dict) -> dict:
         "DATABASE_REPLICA_URL": normalise_url(replica.strip()) if replica.strip() else "",
         # DATABASE_PREPARED_STATEMENTS=0 is the older name of the same need (no prepared statements)
         "DATABASE_PGBOUNCER": bool(overrides.get("DATABASE_PGBOUNCER", _flag("DATABASE_PGBOUNCER"))),
-        "DATABASE_REPLICA_PGBOUNCER": bool(overrides.get("DATABASE_REPLICA_PGBOUNCER",
-                                                         _flag("DATABASE_REPLICA_PGBOUNCER"))),
+        "DATABASE_REPLICA_PGBOUNCER": bool(
+            overrides.get("DATABASE_REPLICA_PGBOUNCER", _flag("DATABASE_REPLICA_PGBOUNCER"))
+        ),
     }
 
 
-def engine_options(url: str, lock_wait: int, pgbouncer: bool, read_only: bool = False,
-                   prepare: bool = True) -> dict:
+def engine_options(url: str, lock_wait: int, pgbouncer: bool, read_only: bool = False, prepare: bool = True) -> dict:
     """create_engine() options for one engine; `_session_sql` travels in them to `install`."""
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
@@ -69,7 +70,8 @@ def engine_options(url: str, lock_wait: int, pgbouncer: bool, read_only: bool = 
     if pgbouncer:
         connect_args["prepare_threshold"] = None
         options["_session_sql"] = [f"SET LOCAL lock_timeout = {lock_wait * 1000}"] + (
-            ["SET TRANSACTION READ ONLY"] if read_only else [])
+            ["SET TRANSACTION READ ONLY"] if read_only else []
+        )
     else:
         if not prepare:
             connect_args["prepare_threshold"] = None
@@ -87,10 +89,16 @@ def binds(cfg: dict, lock_wait: int) -> dict:
     if not replica:
         return {}
     if not (cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and replica.startswith("postgresql")):
-        raise ValueError("DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica "
-                         "(a SQLite file has no replica): unset it")
-    return {REPLICA: {"url": replica, **engine_options(replica, lock_wait, cfg.get("DATABASE_REPLICA_PGBOUNCER", False),
-                                                      read_only=True)}}
+        raise ValueError(
+            "DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica "
+            "(a SQLite file has no replica): unset it"
+        )
+    return {
+        REPLICA: {
+            "url": replica,
+            **engine_options(replica, lock_wait, cfg.get("DATABASE_REPLICA_PGBOUNCER", False), read_only=True),
+        }
+    }
 
 
 def pop_session_sql(cfg: dict) -> dict[str | None, list[str]]:
@@ -108,12 +116,15 @@ def pop_session_sql(cfg: dict) -> dict[str | None, list[str]]:
 def install(app: Flask, session_sql: dict[str | None, list[str]]) -> None:
     """Run the per-transaction settings at the start of every transaction on the engines that need them."""
     from app.extensions import db
+
     with app.app_context():
         for key, statements in session_sql.items():
             _on_begin(db.engines[key], tuple(statements))
         if REPLICA in db.engines:
-            log.info("reads of the dashboards, lists and exports go to the replica %s",
-                     db.engines[REPLICA].url.render_as_string(hide_password=True))
+            log.info(
+                "reads of the dashboards, lists and exports go to the replica %s",
+                db.engines[REPLICA].url.render_as_string(hide_password=True),
+            )
 
 
 def _on_begin(engine: Engine, statements: tuple[str, ...]) -> None:
@@ -125,10 +136,12 @@ def _on_begin(engine: Engine, statements: tuple[str, ...]) -> None:
 
 def reads_replica(view: F) -> F:
     """The view's reads go to the replica when one is configured (for the rest of the request)."""
+
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         setattr(g, _READS, True)
         return view(*args, **kwargs)
+
     return wrapped  # type: ignore[return-value]
 
 

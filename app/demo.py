@@ -1,4 +1,5 @@
 """The demo organisation that `make run` loads: Sở Nội vụ under the city leadership."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,7 @@ DEMO_PASSWORD = "DanhGia@2026"
 
 def load_demo() -> list[str]:
     payload = orgimport.read_file(DEMO_FILE)
-    with transaction.committed():          # `flask demo` and the tests' fixtures call it as a command
+    with transaction.committed():  # `flask demo` and the tests' fixtures call it as a command
         versions.sync_from_disk()
         orgimport.import_org(payload)
     lines = ["Tài khoản demo (mật khẩu chung / shared password: %s):" % DEMO_PASSWORD]
@@ -52,19 +53,28 @@ def demo_month(period: str) -> list[str]:
         opened = cycles.open_month("SNV", period, include_subunits=True, actor=hr)
     lines = [f"Mở kỳ {period}: {opened['started']} hồ sơ mới, {opened['skipped']} đã có."]
     for step in ("work_plan", "plan_approval"):
-        ready = db.session.scalars(select(HumanTask).where(HumanTask.period == period, HumanTask.step == step,
-                                                           HumanTask.status == TASK_READY).order_by(HumanTask.id)).all()
+        ready = db.session.scalars(
+            select(HumanTask)
+            .where(HumanTask.period == period, HumanTask.step == step, HumanTask.status == TASK_READY)
+            .order_by(HumanTask.id)
+        ).all()
         for n, task in enumerate(ready):
             if task.assignee is None:
                 continue
             if step == "work_plan":
-                items = [{"title": title, "product": product, "weight": weight,
-                          "deadline": f"{year:04d}-{month:02d}-{min(8 + 6 * i + n % 3, 28):02d}"}
-                         for i, (title, product, weight) in enumerate(DEMO_ITEMS[:3 + n % 2])]
+                items = [
+                    {
+                        "title": title,
+                        "product": product,
+                        "weight": weight,
+                        "deadline": f"{year:04d}-{month:02d}-{min(8 + 6 * i + n % 3, 28):02d}",
+                    }
+                    for i, (title, product, weight) in enumerate(DEMO_ITEMS[: 3 + n % 2])
+                ]
                 data = {"items": items}
             else:
                 data = {"approve": True, "note": "Đồng ý kế hoạch."}
-            with transaction.committed():       # each person's step is kept on its own
+            with transaction.committed():  # each person's step is kept on its own
                 tasks.complete(task.id, task.assignee, data)
             lines.append(f"  {step}: {task.subject.username} ({task.assignee.username})")
     return lines

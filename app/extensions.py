@@ -21,6 +21,7 @@ class Base(DeclarativeBase):
 
 def _session_class():
     from app.database import RoutingSession
+
     return RoutingSession
 
 

@@ -7,6 +7,7 @@ compiles it; the compiled .mo is kept in the tree so a checkout runs without a b
 The language of a request: `?lang=en|vi` (remembered in the session), else the session's choice, else the
 signed-in user's preference, else Vietnamese. The header switch (/language/<code>) sets the session and
 the user's preference, which is also the language of that user's e-mails."""
+
 from __future__ import annotations
 
 import os
@@ -41,10 +42,12 @@ def select_locale() -> str:
         return chosen
     try:
         from flask_login import current_user
+
         if current_user and current_user.is_authenticated:
             from app.services.organisation import preferences
+
             return preferences.language_of(current_user)
-    except Exception:   # no user loader yet, a broken row: Vietnamese
+    except Exception:  # no user loader yet, a broken row: Vietnamese
         pass
     return DEFAULT
 
@@ -84,6 +87,7 @@ def format_number(value: Any, lang: str | None = None) -> str:
 @lru_cache(maxsize=4)
 def _catalog(lang: str):
     from babel.support import Translations
+
     return Translations.load(TRANSLATIONS, [lang], "messages")
 
 

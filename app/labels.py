@@ -2,6 +2,7 @@
 
 Pages translate them when they render; exports and messages use them in Vietnamese. They were in the
 instance service, which starts, loads and saves instances and has no use for them itself."""
+
 from __future__ import annotations
 
 from app.i18n import N_

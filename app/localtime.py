@@ -1,5 +1,6 @@
 """Local time in the configured zone (TIMEZONE, default Asia/Ho_Chi_Minh): the one place that turns
 an instant into a local date or time. Instants are stored in UTC; people read local dates."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone

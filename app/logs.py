@@ -6,6 +6,7 @@ instance it is about, so one completion can be followed through its log lines.
 The request id comes from an `X-Request-Id` header set by the proxy (letters, digits, dashes, at most
 64) or is made up, and is sent back in the answer. Bodies, passwords and tokens are never logged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,12 +37,12 @@ class RequestContext(logging.Filter):
 
 def configure(app: Flask) -> None:
     level = str(app.config.get("LOG_LEVEL") or "INFO").upper()
-    logger = logging.getLogger("app")          # the app's modules log under app.*; Flask's app.logger is "app"
+    logger = logging.getLogger("app")  # the app's modules log under app.*; Flask's app.logger is "app"
     if not any(getattr(h, "_danhgia", False) for h in logger.handlers):
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(RequestContext())
-        handler._danhgia = True                # one handler however many apps a process creates (tests)
+        handler._danhgia = True  # one handler however many apps a process creates (tests)
         logger.addHandler(handler)
     logger.setLevel(level)
 

@@ -13,6 +13,7 @@ document:
 
 Refusals raise `Refused`, a ValueError carrying a Vietnamese and an English message and the list of
 places; callers turn it into a 400 (the API) or a form error."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ class Refused(ValueError):
         self.message, self.message_en, self.places = message, message_en, places or []
 
     def details(self) -> list[dict]:
-        return [{"field": place, "message": f"{place}: {self.message}", "message_en": f"{place}: {self.message_en}"}
-                for place in self.places]
+        return [
+            {"field": place, "message": f"{place}: {self.message}", "message_en": f"{place}: {self.message_en}"}
+            for place in self.places
+        ]
 
 
 class _BadNumber:
@@ -64,8 +67,8 @@ def _float(text: str) -> Any:
 def _int(text: str) -> Any:
     try:
         value = int(text)
-        float(value)                       # jsonschema and the rules compute in floats
-    except (OverflowError, ValueError):    # ValueError: more digits than int() accepts
+        float(value)  # jsonschema and the rules compute in floats
+    except (OverflowError, ValueError):  # ValueError: more digits than int() accepts
         return _BadNumber(text[:20])
     return value
 
@@ -93,8 +96,10 @@ def loads(text: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, **kwargs
     if isinstance(text, (bytes, bytearray)):
         text = text.decode(json.detect_encoding(text), "surrogatepass")
     if depth(text) > max_depth:
-        raise Refused(f"Dữ liệu JSON lồng nhau quá sâu (tối đa {max_depth} cấp).",
-                      f"The JSON is nested too deeply (at most {max_depth} levels).")
+        raise Refused(
+            f"Dữ liệu JSON lồng nhau quá sâu (tối đa {max_depth} cấp).",
+            f"The JSON is nested too deeply (at most {max_depth} levels).",
+        )
 
     refused: list[_BadNumber] = []
 
@@ -103,10 +108,18 @@ def loads(text: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, **kwargs
             refused.append(number)
         return number
 
-    value = json.loads(text, parse_constant=lambda name: note(_BadNumber(name)),
-                       parse_float=lambda t: note(_float(t)), parse_int=lambda t: note(_int(t)), **kwargs)
+    value = json.loads(
+        text,
+        parse_constant=lambda name: note(_BadNumber(name)),
+        parse_float=lambda t: note(_float(t)),
+        parse_int=lambda t: note(_int(t)),
+        **kwargs,
+    )
     if refused:
         places = _find_bad(value) or ["/"]
-        raise Refused("Số không hợp lệ (NaN, Infinity hoặc vượt quá giới hạn của số thực).",
-                      "Not a valid number (NaN, Infinity, or too large for a floating-point number).", places)
+        raise Refused(
+            "Số không hợp lệ (NaN, Infinity hoặc vượt quá giới hạn của số thực).",
+            "Not a valid number (NaN, Infinity, or too large for a floating-point number).",
+            places,
+        )
     return value

@@ -8,6 +8,7 @@ Shape (like Hanoi after 2025: the city leadership, then sở/ban/ngành and phư
 Every unit has a head (its first person, position group "leader"); staff report to their division's head,
 division heads to the agency's head, agency heads to the city's head. One HR officer per agency.
 """
+
 from __future__ import annotations
 
 import random
@@ -17,12 +18,57 @@ from sqlalchemy import text
 from werkzeug.security import generate_password_hash
 
 PASSWORD = "Bench@2026x"
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
-            "Ngô", "Dương", "Lý"]
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Thu", "Ngọc", "Quang", "Thanh", "Hoài", "Kim", "Xuân"]
-GIVEN = ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương", "Khánh",
-         "Lan", "Linh", "Long", "Mai", "Nam", "Nga", "Phong", "Phúc", "Quân", "Sơn", "Tâm", "Thảo", "Trang",
-         "Trung", "Tuấn", "Vân", "Yến"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Chi",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hiếu",
+    "Hoa",
+    "Hùng",
+    "Hương",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phong",
+    "Phúc",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Trang",
+    "Trung",
+    "Tuấn",
+    "Vân",
+    "Yến",
+]
 
 
 def _copy(conn, table: str, columns: list[str], rows) -> None:
@@ -39,7 +85,7 @@ def build(engine, people: int, units: int, seed: int = 7) -> dict:
     rnd = random.Random(seed)
     units = max(units, 3)
     n_agencies = max(1, round((units - 1) / 20))
-    divisions = units - 1 - n_agencies                   # spread over the agencies, the first ones get one more
+    divisions = units - 1 - n_agencies  # spread over the agencies, the first ones get one more
     unit_rows = [(1, "HN", "Thành phố Hà Nội (lãnh đạo thành phố)", None, True)]
     agency_of, uid = {}, 1
     for a in range(1, n_agencies + 1):
@@ -79,13 +125,42 @@ def build(engine, people: int, units: int, seed: int = 7) -> dict:
             if agency and agency not in hr_done and u != agency:
                 roles, _ = "hr_officer", hr_done.add(agency)
             name = f"{rnd.choice(SURNAMES)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}"
-            user_rows.append((pid, f"u{pid:06d}", name, None, pw_hash, u, rnd.choice(("staff",) * 9 + ("contract",)),
-                              head_of[u], roles, True, now))
+            user_rows.append(
+                (
+                    pid,
+                    f"u{pid:06d}",
+                    name,
+                    None,
+                    pw_hash,
+                    u,
+                    rnd.choice(("staff",) * 9 + ("contract",)),
+                    head_of[u],
+                    roles,
+                    True,
+                    now,
+                )
+            )
     with engine.begin() as conn:
         _copy(conn, "units", ["id", "code", "name", "parent_id", "is_agency"], unit_rows)
-        _copy(conn, "users", ["id", "username", "full_name", "email", "password_hash", "unit_id", "position_group",
-                              "manager_id", "roles", "active", "created_at"], user_rows)
-        conn.execute(text("UPDATE units SET head_id = id"))            # the head of unit u is user u (see above)
+        _copy(
+            conn,
+            "users",
+            [
+                "id",
+                "username",
+                "full_name",
+                "email",
+                "password_hash",
+                "unit_id",
+                "position_group",
+                "manager_id",
+                "roles",
+                "active",
+                "created_at",
+            ],
+            user_rows,
+        )
+        conn.execute(text("UPDATE units SET head_id = id"))  # the head of unit u is user u (see above)
         conn.execute(text("UPDATE users SET roles = 'admin hr_officer' WHERE id = 1"))
         conn.execute(text("SELECT setval('units_id_seq', (SELECT max(id) FROM units))"))
         conn.execute(text("SELECT setval('users_id_seq', (SELECT max(id) FROM users))"))

@@ -14,6 +14,7 @@ A small synthetic city on PostgreSQL (`--db`, dropped and created again), its mo
 3. with `--http`: gunicorn with `--workers` workers and `--clients` closed-loop clients, the p95 latency
    beside the 100 ms target.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,22 @@ sys.path.insert(0, str(ROOT))
 
 from bench.__main__ import pct, recreate, say
 
-FORM = {"scores": {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 25, "II.2": 20, "II.3": 20},
-        "bonus": 0, "comment": "Hoàn thành tốt công việc được giao"}          # 85 points, staff scheme
-HTML_FORM = {"scores[I.1]": "5", "scores[I.2]": "5", "scores[I.3]": "5", "scores[I.4]": "5", "scores[II.1]": "25",
-             "scores[II.2]": "20", "scores[II.3]": "20", "bonus": "0", "comment": "Hoàn thành tốt"}
+FORM = {
+    "scores": {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 25, "II.2": 20, "II.3": 20},
+    "bonus": 0,
+    "comment": "Hoàn thành tốt công việc được giao",
+}  # 85 points, staff scheme
+HTML_FORM = {
+    "scores[I.1]": "5",
+    "scores[I.2]": "5",
+    "scores[I.3]": "5",
+    "scores[I.4]": "5",
+    "scores[II.1]": "25",
+    "scores[II.2]": "20",
+    "scores[II.3]": "20",
+    "bonus": "0",
+    "comment": "Hoàn thành tốt",
+}
 
 
 class Statements:
@@ -48,20 +61,25 @@ class Statements:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.completion", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.completion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/danhgia_bench_completion")
     ap.add_argument("--people", type=int, default=3_000)
     ap.add_argument("--units", type=int, default=60)
     ap.add_argument("--period", default="2030-03")
     ap.add_argument("--n", type=int, default=400, help="completions timed in process (JSON), and half as many HTML")
     ap.add_argument("--floor-n", type=int, default=400)
-    ap.add_argument("--blocks", type=int, default=10,
-                    help="JSON completions and floor iterations alternate in this many blocks")
+    ap.add_argument(
+        "--blocks", type=int, default=10, help="JSON completions and floor iterations alternate in this many blocks"
+    )
     ap.add_argument("--http", action="store_true", help="also time completions under gunicorn")
     ap.add_argument("--profile", type=int, default=0, help="print the N costliest functions of the JSON completions")
-    ap.add_argument("--pyinstrument", action="store_true",
-                    help="print a sampled call tree of the JSON completions (needs pyinstrument installed)")
+    ap.add_argument(
+        "--pyinstrument",
+        action="store_true",
+        help="print a sampled call tree of the JSON completions (needs pyinstrument installed)",
+    )
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--completions", type=int, default=1_000)
@@ -75,16 +93,19 @@ def main(argv=None) -> int:
     os.environ["WORK_PLAN_PHASE"] = "0"
     from app import create_app
     from app.extensions import db
+
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOG_LEVEL": "WARNING", "WTF_CSRF_ENABLED": False})
     out: dict = {}
     with app.app_context():
         from flask_migrate import upgrade
+
         upgrade()
         from app.engine import helpers, specs
         from app.models import HumanTask, User
         from app.services.evaluation import cycles, instances
         from app.services.process_design import versions
         from app.services.regulation import schemes
+
         transaction = _transaction()
 
         from . import city, floor
@@ -103,9 +124,12 @@ def main(argv=None) -> int:
         with helpers.pinned_calendar(calendar):
             seed = instances.seed_data(sample, args.period, scheme)
         rows = db.session.execute(
-            select(HumanTask.id, HumanTask.assignee_id).join(User, User.id == HumanTask.subject_id)
+            select(HumanTask.id, HumanTask.assignee_id)
+            .join(User, User.id == HumanTask.subject_id)
             .where(HumanTask.status == "ready", HumanTask.step == "self_evaluation", User.position_group == "staff")
-            .order_by(HumanTask.unit_id, HumanTask.id).limit(args.n * 2 + args.completions + 200)).all()
+            .order_by(HumanTask.unit_id, HumanTask.id)
+            .limit(args.n * 2 + args.completions + 200)
+        ).all()
         transaction.discard()
         tokens = httpbench.tokens_for(db.engine, [uid for _, uid in rows])
 
@@ -113,12 +137,13 @@ def main(argv=None) -> int:
     client = app.test_client()
 
     def json_completion(task_id: int, uid: int) -> int:
-        resp = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": FORM},
-                           headers={"Authorization": f"Bearer {tokens[uid]}"})
+        resp = client.post(
+            f"/api/v1/tasks/{task_id}/complete", json={"data": FORM}, headers={"Authorization": f"Bearer {tokens[uid]}"}
+        )
         return resp.status_code
 
     jobs = list(rows)
-    warm, timed, html_jobs = jobs[:20], jobs[20:20 + args.n], jobs[20 + args.n:20 + args.n + args.n // 2]
+    warm, timed, html_jobs = jobs[:20], jobs[20 : 20 + args.n], jobs[20 + args.n : 20 + args.n + args.n // 2]
     for task_id, uid in warm:
         json_completion(task_id, uid)
     say(f"in process: {len(timed)} JSON completions, alternating with the floor in {args.blocks} blocks")
@@ -126,10 +151,12 @@ def main(argv=None) -> int:
     profiler = sampler = None
     if args.pyinstrument:
         from pyinstrument import Profiler
+
         sampler = Profiler(interval=0.0005)
         sampler.start()
     if args.profile:
         import cProfile
+
         profiler = cProfile.Profile(time.process_time)
         profiler.enable()
     # the app's completions and the floor alternate in blocks, so that both see the same load from
@@ -141,15 +168,17 @@ def main(argv=None) -> int:
     statuses = []
     floor_n = 0
     for b in range(blocks):
-        part = timed[b * size:(b + 1) * size]
+        part = timed[b * size : (b + 1) * size]
         if not part:
             break
         if profiler is None and sampler is None:
             with app.app_context():
-                lib_s += floor_each / floor.completion_rate(loaded, seed, FORM, calendar, floor_each,
-                                                            clock=time.process_time)
-                specless_s += floor_each / floor.completion_rate(loaded, seed, FORM, calendar, floor_each,
-                                                                 spec_less=True, clock=time.process_time)
+                lib_s += floor_each / floor.completion_rate(
+                    loaded, seed, FORM, calendar, floor_each, clock=time.process_time
+                )
+                specless_s += floor_each / floor.completion_rate(
+                    loaded, seed, FORM, calendar, floor_each, spec_less=True, clock=time.process_time
+                )
             floor_n += floor_each
         cpu0, wall0 = time.process_time(), time.perf_counter()
         statuses += [json_completion(task_id, uid) for task_id, uid in part]
@@ -159,11 +188,17 @@ def main(argv=None) -> int:
         print(sampler.output_text(unicode=True, show_all=False), file=sys.stderr)
     if profiler is not None:
         import pstats
+
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(args.profile)
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(args.profile)
-    out["json"] = {"cpu_ms": 1000 * cpu / len(timed), "wall_ms": 1000 * wall / len(timed),
-                   "statements": statements.n / len(timed), "ok": statuses.count(200), "n": len(timed)}
+    out["json"] = {
+        "cpu_ms": 1000 * cpu / len(timed),
+        "wall_ms": 1000 * wall / len(timed),
+        "statements": statements.n / len(timed),
+        "ok": statuses.count(200),
+        "n": len(timed),
+    }
 
     say(f"in process: {len(html_jobs)} HTML form completions (signed in by session)")
     html_cpu, html_statements, html_ok = 0.0, 0, 0
@@ -178,20 +213,25 @@ def main(argv=None) -> int:
         html_cpu += time.process_time() - c0
         html_statements += statements.n
         html_ok += resp.status_code == 302
-    out["html"] = {"cpu_ms": 1000 * html_cpu / max(len(html_jobs), 1),
-                   "statements": html_statements / max(len(html_jobs), 1), "ok": html_ok, "n": len(html_jobs)}
+    out["html"] = {
+        "cpu_ms": 1000 * html_cpu / max(len(html_jobs), 1),
+        "statements": html_statements / max(len(html_jobs), 1),
+        "ok": html_ok,
+        "n": len(html_jobs),
+    }
 
-    if not floor_n:                      # profiled: the floor apart, after the app
+    if not floor_n:  # profiled: the floor apart, after the app
         with app.app_context():
             say(f"floor: load + complete + save, {args.floor_n} iterations each")
             floor_n = args.floor_n
             lib_s = floor_n / floor.completion_rate(loaded, seed, FORM, calendar, floor_n, clock=time.process_time)
-            specless_s = floor_n / floor.completion_rate(loaded, seed, FORM, calendar, floor_n, spec_less=True,
-                                                         clock=time.process_time)
+            specless_s = floor_n / floor.completion_rate(
+                loaded, seed, FORM, calendar, floor_n, spec_less=True, clock=time.process_time
+            )
     out["floor"] = {"library_ms": 1000 * lib_s / floor_n, "specless_ms": 1000 * specless_s / floor_n}
 
     if args.http:
-        rest = jobs[20 + args.n + args.n // 2:]
+        rest = jobs[20 + args.n + args.n // 2 :]
         say(f"gunicorn × {args.workers}, {args.clients} clients, {len(rest) - 100} completions (+100 warm-up)")
         server = httpbench.Gunicorn(args.db, instance_path, args.workers)
         try:
@@ -209,6 +249,7 @@ def _transaction():
     on the old code) a stand-in that commits."""
     try:
         from app.services import transaction
+
         return transaction
     except ImportError:
         from contextlib import contextmanager
@@ -225,11 +266,13 @@ def _transaction():
             @staticmethod
             def discard():
                 db.session.rollback()
+
         return Old
 
 
 def _engine(app):
     from app.extensions import db
+
     with app.app_context():
         return db.engine
 
@@ -237,6 +280,7 @@ def _engine(app):
 def _session_id(app, uid: int) -> str:
     from app.extensions import db
     from app.models import User
+
     with app.app_context():
         user = db.session.get(User, uid)
         return f"{user.id}:{user.session_version}"
@@ -244,24 +288,32 @@ def _session_id(app, uid: int) -> str:
 
 def report(out: dict) -> None:
     j, h, f = out["json"], out["html"], out["floor"]
-    lines = ["", "| measure | result | target |", "|---|---|---|",
-             f"| app CPU per completion, JSON API, in process (one core) | **{j['cpu_ms']:.1f} ms** "
-             f"({j['ok']}/{j['n']} answered 200) | |",
-             f"| raw floor: load + complete + save, library serializer / spec-less | {f['library_ms']:.1f} / "
-             f"{f['specless_ms']:.1f} ms | |",
-             f"| app / library floor | **{j['cpu_ms'] / f['library_ms']:.2f}×** | ≤ 2× |",
-             f"| app / spec-less floor | {j['cpu_ms'] / f['specless_ms']:.2f}× | |",
-             f"| SQL statements per completion, JSON | {j['statements']:.1f} | |",
-             f"| app CPU per completion, HTML form (parse + complete + redirect) | {h['cpu_ms']:.1f} ms "
-             f"({h['ok']}/{h['n']} redirected), {h['statements']:.1f} statements | |"]
+    lines = [
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+        f"| app CPU per completion, JSON API, in process (one core) | **{j['cpu_ms']:.1f} ms** "
+        f"({j['ok']}/{j['n']} answered 200) | |",
+        f"| raw floor: load + complete + save, library serializer / spec-less | {f['library_ms']:.1f} / "
+        f"{f['specless_ms']:.1f} ms | |",
+        f"| app / library floor | **{j['cpu_ms'] / f['library_ms']:.2f}×** | ≤ 2× |",
+        f"| app / spec-less floor | {j['cpu_ms'] / f['specless_ms']:.2f}× | |",
+        f"| SQL statements per completion, JSON | {j['statements']:.1f} | |",
+        f"| app CPU per completion, HTML form (parse + complete + redirect) | {h['cpu_ms']:.1f} ms "
+        f"({h['ok']}/{h['n']} redirected), {h['statements']:.1f} statements | |",
+    ]
     if "http" in out:
         r = out["http"]
-        lines.append(f"| HTTP completions, gunicorn, closed loop: rate, p50 / p95 | {r['rate']:.0f}/s, "
-                     f"{pct(r['latencies'], 50):.0f} / **{pct(r['latencies'], 95):.0f} ms** "
-                     f"(answers {r['statuses']}) | p95 ≤ 100 ms |")
+        lines.append(
+            f"| HTTP completions, gunicorn, closed loop: rate, p50 / p95 | {r['rate']:.0f}/s, "
+            f"{pct(r['latencies'], 50):.0f} / **{pct(r['latencies'], 95):.0f} ms** "
+            f"(answers {r['statuses']}) | p95 ≤ 100 ms |"
+        )
     print("\n".join(lines))
-    print(f"\n(load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; other jobs on the machine inflate "
-          "every figure, the floor included)")
+    print(
+        f"\n(load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; other jobs on the machine inflate "
+        "every figure, the floor included)"
+    )
 
 
 if __name__ == "__main__":

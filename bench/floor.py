@@ -8,6 +8,7 @@ every snapshot) — the floor — and with the app's spec-less serializer (engin
 reference. The process's scripts need the app's helpers (working-day deadlines), so the workflow
 runs with the same restricted script engine the app attaches; nothing touches a database.
 """
+
 from __future__ import annotations
 
 import time
@@ -54,8 +55,9 @@ def start_rate(loaded, seed: dict, calendar, n: int, spec_less: bool = False) ->
         return n / (time.perf_counter() - began)
 
 
-def completion_rate(loaded, seed: dict, form: dict, calendar, n: int, spec_less: bool = False,
-                    clock=time.perf_counter) -> float:
+def completion_rate(
+    loaded, seed: dict, form: dict, calendar, n: int, spec_less: bool = False, clock=time.perf_counter
+) -> float:
     """Completions per second; `clock=time.process_time` counts this process's CPU only, as the app's
     CPU per completion is counted (bench.completion), so that a busy machine inflates neither."""
     with _Engine(calendar):

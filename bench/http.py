@@ -4,6 +4,7 @@ Each client is a thread in the bench process that completes self-evaluations, on
 (a closed loop, no think time): POST /api/v1/tasks/{id}/complete with a valid form, as the subject,
 with a bearer token created directly in the database for the run.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,11 +33,13 @@ def tokens_for(engine, user_ids: list[int]) -> dict[int, str]:
     for uid in user_ids:
         token = secrets.token_urlsafe(32)
         out[uid] = token
-        rows.append({"u": uid, "h": hashlib.sha256(token.encode()).hexdigest(), "e": expires,
-                     "c": datetime.now(timezone.utc)})
+        rows.append(
+            {"u": uid, "h": hashlib.sha256(token.encode()).hexdigest(), "e": expires, "c": datetime.now(timezone.utc)}
+        )
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) "
-                          "VALUES (:u, :h, :c, :e)"), rows)
+        conn.execute(
+            text("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES (:u, :h, :c, :e)"), rows
+        )
     return out
 
 
@@ -63,7 +66,7 @@ def _pids(match) -> list[int]:
                 raw = fh.read()
         except OSError:
             continue
-        comm, rest = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
+        comm, rest = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
         if match(int(name), comm, int(rest[1])):
             out.append(int(name))
     return out
@@ -86,15 +89,35 @@ def _free_port() -> int:
 class Gunicorn:
     def __init__(self, database_url: str, instance_path: str, workers: int):
         self.port = _free_port()
-        env = dict(os.environ, DATABASE_URL=database_url, INSTANCE_PATH=instance_path,
-                   SECRET_KEY="bench-secret-key", SMTP_HOST="",
-                   # stderr is a pipe nobody reads while the clients run: a log line per completion would
-                   # fill it and block the workers
-                   LOG_LEVEL="WARNING")
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            INSTANCE_PATH=instance_path,
+            SECRET_KEY="bench-secret-key",
+            SMTP_HOST="",
+            # stderr is a pipe nobody reads while the clients run: a log line per completion would
+            # fill it and block the workers
+            LOG_LEVEL="WARNING",
+        )
         self.proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "120", "--log-level", "warning", "app:create_app()"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            [
+                str(ROOT / ".venv" / "bin" / "gunicorn"),
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "120",
+                "--log-level",
+                "warning",
+                "app:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -133,8 +156,12 @@ def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int, ser
             body = json.dumps({"data": data})
             began = time.perf_counter()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            conn.request("POST", f"/api/v1/tasks/{task_id}/complete", body=body,
-                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                f"/api/v1/tasks/{task_id}/complete",
+                body=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
             response = conn.getresponse()
             response.read()
             conn.close()
@@ -155,5 +182,10 @@ def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int, ser
     if cpu_before is not None:
         after = cpu_by_side(server_pid)
         cpu = {side: 1000 * (after[side] - cpu_before[side]) / max(len(jobs), 1) for side in after}
-    return {"wall": wall, "latencies": latencies, "statuses": statuses, "cpu_ms": cpu,
-            "rate": statuses.get(200, 0) / wall if wall else 0.0}
+    return {
+        "wall": wall,
+        "latencies": latencies,
+        "statuses": statuses,
+        "cpu_ms": cpu,
+        "rate": statuses.get(200, 0) / wall if wall else 0.0,
+    }

@@ -6,6 +6,7 @@ Shape: city leadership HN, agencies HN-Annn (one per 20 units), divisions HN-Ann
 head is its first person; staff report to their division's head, division heads to the agency's head,
 agency heads to the city's head; one HR officer per agency; one address per person on the agency's domain.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.city import GIVEN, MIDDLE, SURNAMES
 
-BEFORE_MS_PER_PERSON = 85.0     # one scrypt hash and ORM object per person (506 people: 42.8 s)
+BEFORE_MS_PER_PERSON = 85.0  # one scrypt hash and ORM object per person (506 people: 42.8 s)
 
 
 def city_file(path: Path, people: int, units: int, seed: int = 11) -> dict:
@@ -38,8 +39,9 @@ def city_file(path: Path, people: int, units: int, seed: int = 11) -> dict:
         agency_of[code] = code
         for d in range(1, divisions // n_agencies + (a <= divisions % n_agencies) + 1):
             div = f"{code}-D{d:02d}"
-            unit_rows.append({"code": div, "name": f"Phòng {d:02d} – cơ quan {a:03d}", "parent": code,
-                              "is_agency": False})
+            unit_rows.append(
+                {"code": div, "name": f"Phòng {d:02d} – cơ quan {a:03d}", "parent": code, "is_agency": False}
+            )
             agency_of[div] = code
     codes = [u["code"] for u in unit_rows]
     parent = {u["code"]: u["parent"] for u in unit_rows}
@@ -51,10 +53,17 @@ def city_file(path: Path, people: int, units: int, seed: int = 11) -> dict:
 
     def person(username, unit, group, manager, roles):
         domain = agency_of[unit].lower().replace("-", "") + ".hanoi.gov.vn"
-        rows.append({"username": username,
-                     "full_name": f"{rnd.choice(SURNAMES)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}",
-                     "email": f"{username}@{domain}", "unit": unit, "position_group": group,
-                     "manager": manager, "roles": roles})
+        rows.append(
+            {
+                "username": username,
+                "full_name": f"{rnd.choice(SURNAMES)} {rnd.choice(MIDDLE)} {rnd.choice(GIVEN)}",
+                "email": f"{username}@{domain}",
+                "unit": unit,
+                "position_group": group,
+                "manager": manager,
+                "roles": roles,
+            }
+        )
 
     for code in codes:
         n += 1
@@ -80,6 +89,7 @@ def _reporter(run: str, began: float, say):
         if time.perf_counter() - last[0] > 20 or done >= total:
             last[0] = time.perf_counter()
             say(f"  {run}: {done:,}/{total:,} after {last[0] - began:.0f} s")
+
     return progress
 
 
@@ -96,17 +106,22 @@ def measure(url: str, people: int, units: int, say=print) -> dict:
     os.environ.setdefault("INSTANCE_PATH", str(workdir))
     path = workdir / "city.json"
     shape = city_file(path, people, units)
-    say(f"import: city file {path} ({shape['people']:,} people, {shape['units']:,} units, "
-        f"{shape['bytes'] / 1e6:.0f} MB)")
+    say(
+        f"import: city file {path} ({shape['people']:,} people, {shape['units']:,} units, "
+        f"{shape['bytes'] / 1e6:.0f} MB)"
+    )
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-secret-key"})
     out = {"shape": shape}
     with app.app_context():
         from flask_migrate import upgrade
+
         upgrade()
         for run in ("first", "again"):
             began = time.perf_counter()
-            out[run] = {"seconds": 0.0, **orgimport.import_org(orgimport.read_file(path),
-                                                               on_progress=_reporter(run, began, say))}
+            out[run] = {
+                "seconds": 0.0,
+                **orgimport.import_org(orgimport.read_file(path), on_progress=_reporter(run, began, say)),
+            }
             out[run]["seconds"] = time.perf_counter() - began
             say(f"import ({run}): {out[run]['seconds']:.1f} s {out[run]}")
         db.session.remove()
@@ -128,14 +143,16 @@ def report_lines(r: dict) -> list[str]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.orgfile", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.orgfile", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--people", type=int, default=200_000)
     ap.add_argument("--units", type=int, default=3_000)
     ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/danhgia_bench_import")
     args = ap.parse_args(argv)
     url = args.db.replace("postgresql://", "postgresql+psycopg://", 1)
     from bench.__main__ import say
+
     r = measure(url, args.people, args.units, say)
     print("\n".join([f"{'measure':<58} {'result':>17} {'target':>14}", "-" * 92] + report_lines(r)), flush=True)
     return 0

@@ -9,6 +9,7 @@ dashboard and the lists as an administrator (everything), an HR officer (one age
 and a direct manager (10 people), prints each call's time, and EXPLAIN (ANALYZE, BUFFERS) of every
 SELECT the call made. Nothing here is used by the app or the tests.
 """
+
 from __future__ import annotations
 
 import os
@@ -90,7 +91,7 @@ FROM process_instances i JOIN users u ON u.id = i.subject_id WHERE i.step <> 'wa
 def main() -> None:
     url = URL.replace("postgresql://", "postgresql+psycopg://", 1)
     parsed = make_url(url)
-    reuse = "--reuse" in sys.argv          # keep the data of a previous run, only run the cases
+    reuse = "--reuse" in sys.argv  # keep the data of a previous run, only run the cases
     if not reuse:
         admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -108,17 +109,23 @@ def main() -> None:
             run_cases(db)
             return
         from flask_migrate import upgrade
+
         upgrade()
         from app.demo import load_demo
+
         load_demo()
         started = time.perf_counter()
         with db.engine.begin() as conn:
             for statement in [s for s in FILL.split(";\n") if s.strip()]:
-                conn.execute(text(statement), {"agencies": AGENCIES, "divisions": DIVISIONS, "people": PEOPLE,
-                                               "periods": PERIODS})
+                conn.execute(
+                    text(statement),
+                    {"agencies": AGENCIES, "divisions": DIVISIONS, "people": PEOPLE, "periods": PERIODS},
+                )
             conn.execute(text("ANALYZE"))
-        counts = {t: db.session.scalar(text(f"SELECT count(*) FROM {t}"))
-                  for t in ("units", "users", "process_instances", "evaluation_records", "human_tasks")}
+        counts = {
+            t: db.session.scalar(text(f"SELECT count(*) FROM {t}"))
+            for t in ("units", "users", "process_instances", "evaluation_records", "human_tasks")
+        }
         print(f"data: {counts} in {time.perf_counter() - started:.0f} s\n")
         run_cases(db)
 
@@ -130,29 +137,48 @@ def run_cases(db) -> None:
     def who(username):
         return db.session.scalars(db.select(User).where(User.username == username)).one()
 
-    hr = who("u1")                      # HR officer in AG1's first division → agency AG1 (2,000 people)
-    manager = who("u2")          # manages the ~100 people of one division, heads nothing
+    hr = who("u1")  # HR officer in AG1's first division → agency AG1 (2,000 people)
+    manager = who("u2")  # manages the ~100 people of one division, heads nothing
     admin = who("admin")
     now = datetime(2030, 4, 6, tzinfo=timezone.utc)
     cases = [
         ("admin dashboard, whole city, 2030-03", lambda: dashboard.build(admin, "UBTP", "2030-03", now=now)),
         ("HR dashboard, its agency", lambda: dashboard.build(hr, None, "2030-03", now=now)),
-        ("admin evaluations, 2030-03, sort name, page 1", lambda: filters.run(admin, "evaluations", {"period": "2030-03"}, now)),
-        ("admin evaluations, all periods, sort -total", lambda: filters.run(admin, "evaluations", {"sort": "-total"}, now)),
-        ("admin evaluations, 2030-03, level A", lambda: filters.run(admin, "evaluations", {"period": "2030-03", "level": "A"}, now)),
-        ("admin evaluations, name search", lambda: filters.run(admin, "evaluations", {"period": "2030-03", "name": "Khánh 1234"}, now)),
-        ("admin tasks, ready, overdue, sort due", lambda: filters.run(admin, "tasks", {"status": "ready", "overdue": "1"}, now)),
+        (
+            "admin evaluations, 2030-03, sort name, page 1",
+            lambda: filters.run(admin, "evaluations", {"period": "2030-03"}, now),
+        ),
+        (
+            "admin evaluations, all periods, sort -total",
+            lambda: filters.run(admin, "evaluations", {"sort": "-total"}, now),
+        ),
+        (
+            "admin evaluations, 2030-03, level A",
+            lambda: filters.run(admin, "evaluations", {"period": "2030-03", "level": "A"}, now),
+        ),
+        (
+            "admin evaluations, name search",
+            lambda: filters.run(admin, "evaluations", {"period": "2030-03", "name": "Khánh 1234"}, now),
+        ),
+        (
+            "admin tasks, ready, overdue, sort due",
+            lambda: filters.run(admin, "tasks", {"status": "ready", "overdue": "1"}, now),
+        ),
         ("HR evaluations, its agency, 2030-03", lambda: filters.run(hr, "evaluations", {"period": "2030-03"}, now)),
         ("HR evaluations, overdue", lambda: filters.run(hr, "evaluations", {"period": "2030-03", "overdue": "1"}, now)),
         ("HR tasks, assignee", lambda: filters.run(hr, "tasks", {"assignee": manager.username}, now)),
         ("manager evaluations (their people)", lambda: filters.run(manager, "evaluations", {}, now)),
     ]
+
     # a deep page: follow the cursor 200 pages into the month
     def deep():
         page = filters.run(admin, "evaluations", {"period": "2030-03", "limit": "200"}, now)
         for _ in range(199):
-            page = filters.run(admin, "evaluations", {"period": "2030-03", "limit": "200", "cursor": page.next_cursor}, now)
+            page = filters.run(
+                admin, "evaluations", {"period": "2030-03", "limit": "200", "cursor": page.next_cursor}, now
+            )
         return page
+
     statements: list[tuple[str, dict]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
@@ -171,7 +197,7 @@ def run_cases(db) -> None:
             statements[:] = statements[-2:]
         for statement, params in statements:
             if "FROM users" in statement and "WHERE users.id =" in statement:
-                continue   # the viewer's own row
+                continue  # the viewer's own row
             raw = db.session.connection().connection.dbapi_connection
             with raw.cursor() as cur:
                 cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)

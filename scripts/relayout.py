@@ -26,6 +26,7 @@ an old path):
    `ruff format` settings and the Makefile's lint target `ruff format --check` (if not there yet).
 6. At the end, `git grep` for any old path still written somewhere, printed for a person to look at.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,10 +43,10 @@ MOVES: dict[str, tuple[str, str]] = {
     "transaction": ("", "transaction"),
     "unit_of_work": ("", "unit_of_work"),
     "errors": ("", "errors"),
-    "audit": ("", "audit"),                        # appending an audit event, used by every package
-    "metrics": ("", "metrics"),                    # Prometheus counters and the scrape
-    "refcache": ("", "reference_cache"),           # per-process caches of heads and the calendar
-    "rows": ("", "bulk_insert"),                   # multi-row inserts (COPY / executemany)
+    "audit": ("", "audit"),  # appending an audit event, used by every package
+    "metrics": ("", "metrics"),  # Prometheus counters and the scrape
+    "refcache": ("", "reference_cache"),  # per-process caches of heads and the calendar
+    "rows": ("", "bulk_insert"),  # multi-row inserts (COPY / executemany)
     # the monthly evaluation of a person, from opening the month to the lock
     "cycles": ("evaluation", "cycles"),
     "instances": ("evaluation", "instances"),
@@ -78,7 +79,7 @@ MOVES: dict[str, tuple[str, str]] = {
     "membership": ("organisation", "membership"),
     "transfers": ("organisation", "transfers"),
     "orgimport": ("organisation", "orgimport"),
-    "navigation": ("organisation", "menu"),        # the header menu: the pages a person may open
+    "navigation": ("organisation", "menu"),  # the header menu: the pages a person may open
     # the regulation's data: scoring schemes and the working-day calendar
     "schemes": ("regulation", "schemes"),
     "calendar": ("regulation", "calendar"),
@@ -90,7 +91,7 @@ MOVES: dict[str, tuple[str, str]] = {
     "rollup": ("reporting", "rollup"),
     "exports": ("reporting", "exports"),
     "spreadsheet_text": ("reporting", "spreadsheet_text"),
-    "auditlog": ("reporting", "audit_csv"),        # the administrators' CSV export of the audit trail
+    "auditlog": ("reporting", "audit_csv"),  # the administrators' CSV export of the audit trail
     # the process itself: drafts, simulation, published versions
     "designer": ("process_design", "designer"),
     "simulate": ("process_design", "simulate"),
@@ -99,19 +100,19 @@ MOVES: dict[str, tuple[str, str]] = {
     "notifications": ("messaging", "notifications"),
     "mail": ("messaging", "mail"),
     "mail_address": ("messaging", "mail_address"),
-    "emails": ("messaging", "address_syntax"),     # an organisation file's address syntax check
+    "emails": ("messaging", "address_syntax"),  # an organisation file's address syntax check
 }
 
 PACKAGES = {
     "evaluation": "The monthly evaluation of a person: opening the month, the tasks and their forms, plans, "
-                  "decisions and the quota, appeals, absence, evidence and comments, operations on an instance, "
-                  "timers and overdue notices.",
+    "decisions and the quota, appeals, absence, evidence and comments, operations on an instance, "
+    "timers and overdue notices.",
     "organisation": "People, units and accounts: sign-in, activation, single sign-on, preferences; who may see or "
-                    "do what (access, authority, delegations); where a person works (membership, transfers); "
-                    "the organisation file import; the header menu.",
+    "do what (access, authority, delegations); where a person works (membership, transfers); "
+    "the organisation file import; the header menu.",
     "regulation": "The regulation's data that administrators keep: scoring schemes and the working-day calendar.",
     "reporting": "Reading many records at once: the dashboard and its monthly summary, the filtered lists, "
-                 "the quarter and year roll-up, Excel and CSV exports.",
+    "the quarter and year roll-up, Excel and CSV exports.",
     "process_design": "The process itself: drafts, simulation before publishing, published versions.",
     "messaging": "Telling people things: notifications, the mail outbox, e-mail address checks.",
 }
@@ -158,6 +159,7 @@ def say(*parts: object) -> None:
 
 # --- 1. moves ---------------------------------------------------------------------------------------
 
+
 def move_files(dry: bool) -> None:
     for package, doc in PACKAGES.items():
         init = SERVICES / package / "__init__.py"
@@ -176,7 +178,7 @@ def move_files(dry: bool) -> None:
         elif src.exists():
             say(f"git mv {src} {dst}")
             if not dry and subprocess.run(["git", "mv", str(src), str(dst)], capture_output=True).returncode:
-                src.rename(dst)     # not tracked yet (a file added but not committed): move it all the same
+                src.rename(dst)  # not tracked yet (a file added but not committed): move it all the same
                 git("add", "--", str(dst))
         elif not dst.exists():
             say(f"skip: {src} does not exist (removed by another branch?)")
@@ -188,6 +190,7 @@ def move_files(dry: bool) -> None:
 
 # --- 2. labels out of instances.py --------------------------------------------------------------------
 
+
 def move_labels(dry: bool) -> None:
     src = new_path("instances")
     if not src.exists():
@@ -197,8 +200,14 @@ def move_labels(dry: bool) -> None:
     tree = ast.parse(text)
     lines = text.splitlines(keepends=True)
     names = {n for _, n in SYMBOL_MOVES}
-    found = [node for node in tree.body if isinstance(node, ast.Assign) and len(node.targets) == 1
-             and isinstance(node.targets[0], ast.Name) and node.targets[0].id in names]
+    found = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in names
+    ]
     if not found:
         return
     say(f"move {', '.join(n.targets[0].id for n in found)} from {src} to {LABELS_FILE}")
@@ -207,26 +216,29 @@ def move_labels(dry: bool) -> None:
     blocks, drop = [], set()
     for node in found:
         start = node.lineno - 1
-        while start > 0 and lines[start - 1].lstrip().startswith("#"):   # the comment above goes along
+        while start > 0 and lines[start - 1].lstrip().startswith("#"):  # the comment above goes along
             start -= 1
-        blocks.append("".join(lines[start:node.end_lineno]))
+        blocks.append("".join(lines[start : node.end_lineno]))
         drop.update(range(start, node.end_lineno))
     kept = "".join(line for i, line in enumerate(lines) if i not in drop)
     kept = re.sub(r"\n{4,}", "\n\n\n", kept)
     still = {n.id for n in ast.walk(ast.parse(kept)) if isinstance(n, ast.Name) and n.id in names}
-    if still:     # the module uses some of them itself
+    if still:  # the module uses some of them itself
         kept = ensure_imports(kept, [("app.labels", n) for n in sorted(still)])
     src.write_text(kept, encoding="utf-8")
     existing = LABELS_FILE.read_text(encoding="utf-8") if LABELS_FILE.exists() else LABELS_HEADER
-    LABELS_FILE.write_text(existing.rstrip("\n") + "\n\n" + "\n\n".join(b.strip("\n") + "\n" for b in blocks),
-                           encoding="utf-8")
+    LABELS_FILE.write_text(
+        existing.rstrip("\n") + "\n\n" + "\n\n".join(b.strip("\n") + "\n" for b in blocks), encoding="utf-8"
+    )
     git("add", str(LABELS_FILE))
     # N_ may now be unused in instances.py
-    subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", "--fix", "--select", "F401", str(src)],
-                   check=False)
+    subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--quiet", "--fix", "--select", "F401", str(src)], check=False
+    )
 
 
 # --- 3. imports and dotted references -----------------------------------------------------------------
+
 
 def module_of(path: Path) -> tuple[str, bool]:
     """The dotted module a file is, and whether it is a package's __init__."""
@@ -260,20 +272,27 @@ class FileEdit:
     def __init__(self, path: Path, text: str):
         self.path, self.text = path, text
         self.lines = text.splitlines(keepends=True)
-        self.edits: list[tuple[int, int, int, int, str]] = []   # (line0, col, endline0, endcol, new), chars
+        self.edits: list[tuple[int, int, int, int, str]] = []  # (line0, col, endline0, endcol, new), chars
 
     def char(self, line1: int, col_bytes: int) -> int:
         return len(self.lines[line1 - 1].encode("utf-8")[:col_bytes].decode("utf-8", "replace"))
 
     def replace_node(self, node: ast.AST, new: str) -> None:
-        self.edits.append((node.lineno, self.char(node.lineno, node.col_offset),
-                           node.end_lineno, self.char(node.end_lineno, node.end_col_offset), new))
+        self.edits.append(
+            (
+                node.lineno,
+                self.char(node.lineno, node.col_offset),
+                node.end_lineno,
+                self.char(node.end_lineno, node.end_col_offset),
+                new,
+            )
+        )
 
     def apply(self) -> str:
         lines = list(self.lines)
         for l1, c1, l2, c2, new in sorted(self.edits, reverse=True):
             head, tail = lines[l1 - 1][:c1], lines[l2 - 1][c2:]
-            lines[l1 - 1:l2] = [head + new + tail]
+            lines[l1 - 1 : l2] = [head + new + tail]
         return "".join(lines)
 
 
@@ -290,8 +309,7 @@ def bound_names(tree: ast.AST) -> set[str]:
     return names
 
 
-SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
-          ast.GeneratorExp)
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def local_binds(scope: ast.AST) -> set[str]:
@@ -314,7 +332,7 @@ def local_binds(scope: ast.AST) -> set[str]:
         if isinstance(node, SCOPES):
             continue
         stack.extend(ast.iter_child_nodes(node))
-    return names    # an import inside a function is the binding being renamed, not a shadow
+    return names  # an import inside a function is the binding being renamed, not a shadow
 
 
 def module_binds(tree: ast.Module) -> set[str]:
@@ -377,8 +395,8 @@ def rewrite_imports(path: Path, text: str) -> tuple[str, list[str]]:
     in_services = here_pkg == "app.services" or here_pkg.startswith("app.services.")
     imports = imported_names(tree)
     taken = bound_names(tree) | set(imports)
-    renames: dict[str, str] = {}           # bound name -> new bound name (its module was renamed)
-    module_bindings: dict[str, str] = {}   # bound name -> the dotted module it is bound to, new layout
+    renames: dict[str, str] = {}  # bound name -> new bound name (its module was renamed)
+    module_bindings: dict[str, str] = {}  # bound name -> the dotted module it is bound to, new layout
 
     def bind(old_bound: str, new_name: str) -> str | None:
         """The `as` name to keep, or None when the file's uses are renamed to new_name."""
@@ -408,7 +426,7 @@ def rewrite_imports(path: Path, text: str) -> tuple[str, list[str]]:
             continue
         if not isinstance(node, ast.ImportFrom):
             continue
-        flat = False     # a relative import inside an app/services package, written for the flat layout
+        flat = False  # a relative import inside an app/services package, written for the flat layout
         if node.level:
             target = resolve_relative(path, node.level, node.module) or ""
             if in_services and here_pkg != "app.services" and node.level == 1 and not exists_module(target):
@@ -417,13 +435,18 @@ def rewrite_imports(path: Path, text: str) -> tuple[str, list[str]]:
             target = node.module or ""
         if not (target == "app.services" or target.startswith("app.services.")):
             continue
-        pairs: list[tuple[str, str, str | None]] = []      # (module, name, as) in the new layout
+        pairs: list[tuple[str, str, str | None]] = []  # (module, name, as) in the new layout
         for alias in node.names:
             module, name, asname = target, alias.name, alias.asname
-            if (node.level == 1 and not node.module and in_services and here_pkg != "app.services"
-                    and not exists_module(f"{module}.{name}")
-                    and (name in OLD or exists_module(f"app.services.{name}"))):
-                module, flat = "app.services", True         # `from . import x`, x of the flat layout
+            if (
+                node.level == 1
+                and not node.module
+                and in_services
+                and here_pkg != "app.services"
+                and not exists_module(f"{module}.{name}")
+                and (name in OLD or exists_module(f"app.services.{name}"))
+            ):
+                module, flat = "app.services", True  # `from . import x`, x of the flat layout
             module = new_module(module)
             if module == "app.services" and is_old(name):
                 module, _, new_name = new_dotted(name).rpartition(".")
@@ -443,7 +466,7 @@ def rewrite_imports(path: Path, text: str) -> tuple[str, list[str]]:
         stmts = []
         for module, names in sorted(groups.items()):
             if node.level and (module == here_pkg or module.startswith(here_pkg + ".")):
-                stmts.append(f"from .{module[len(here_pkg) + 1:]} import {', '.join(names)}")
+                stmts.append(f"from .{module[len(here_pkg) + 1 :]} import {', '.join(names)}")
             else:
                 stmts.append(f"from {module} import {', '.join(names)}")
         col = edit.char(node.lineno, node.col_offset)
@@ -457,12 +480,15 @@ def rewrite_imports(path: Path, text: str) -> tuple[str, list[str]]:
     attr_nodes: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            dotted = module_bindings.get(renames.get(node.value.id, node.value.id)) or \
-                module_bindings.get(node.value.id)
+            dotted = module_bindings.get(renames.get(node.value.id, node.value.id)) or module_bindings.get(
+                node.value.id
+            )
             if dotted and (dotted, node.attr) in SYMBOL_MOVES:
                 if node.attr in bound_names(tree):
-                    notes.append(f"{path}:{node.lineno}: `{node.value.id}.{node.attr}` moved to "
-                                 f"{SYMBOL_MOVES[(dotted, node.attr)]}; rewrite it by hand")
+                    notes.append(
+                        f"{path}:{node.lineno}: `{node.value.id}.{node.attr}` moved to "
+                        f"{SYMBOL_MOVES[(dotted, node.attr)]}; rewrite it by hand"
+                    )
                     continue
                 edit.replace_node(node, node.attr)
                 attr_nodes.add(id(node.value))
@@ -478,7 +504,7 @@ def rewrite_imports(path: Path, text: str) -> tuple[str, list[str]]:
     return out, notes
 
 
-SYMBOLS_MOVED_IN: list[Path] = []   # files whose `module.NAME` became `NAME`: the module import may be unused
+SYMBOLS_MOVED_IN: list[Path] = []  # files whose `module.NAME` became `NAME`: the module import may be unused
 
 
 def ensure_imports(text: str, wanted: list[tuple[str, str]]) -> str:
@@ -492,17 +518,19 @@ def ensure_imports(text: str, wanted: list[tuple[str, str]]) -> str:
         by_mod.setdefault(m, []).append(n)
     lines = text.splitlines(keepends=True)
     tops = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    absolute = [n for n in tops if isinstance(n, ast.ImportFrom) and n.level == 0 and (n.module or "").startswith("app")]
+    absolute = [
+        n for n in tops if isinstance(n, ast.ImportFrom) and n.level == 0 and (n.module or "").startswith("app")
+    ]
     module = min(by_mod)
     before = [n for n in absolute if (n.module or "") <= module]
     # next to the app imports, in order: after the last one that sorts before it
-    anchor = (before[-1] if before else absolute[0] if absolute else tops[-1] if tops else None)
+    anchor = before[-1] if before else absolute[0] if absolute else tops[-1] if tops else None
     at = 0 if anchor is None else (anchor.end_lineno if before or not absolute else anchor.lineno - 1)
     if anchor is None and tree.body and isinstance(tree.body[0], ast.Expr):
         at = tree.body[0].end_lineno
     new = "".join(f"from {m} import {', '.join(sorted(ns))}\n" for m, ns in by_mod.items())
     if not absolute and tops:
-        new = "\n" + new       # a block of its own after the third-party imports
+        new = "\n" + new  # a block of its own after the third-party imports
     lines[at:at] = [new]
     return "".join(lines)
 
@@ -513,10 +541,14 @@ def dotted_and_paths(text: str) -> str:
         text = re.sub(rf"\bapp\.services\.instances\.{name}\b", f"{dest}.{name}", text)
     old_alt = "|".join(sorted((o for o in OLD if new_dotted(o) != f"app.services.{o}"), key=len, reverse=True))
     text = re.sub(rf"\bapp\.services\.({old_alt})\b(?!\.py)", lambda m: new_dotted(m.group(1)), text)
-    text = re.sub(rf"(?<![\w./])services\.({old_alt})\b(?!\.py)",
-                  lambda m: new_dotted(m.group(1)).removeprefix("app."), text)
-    text = re.sub(rf"\b((?:app/)?)services/({old_alt})\.py\b",
-                  lambda m: m.group(1) + str(new_path(m.group(2))).removeprefix("app/"), text)
+    text = re.sub(
+        rf"(?<![\w./])services\.({old_alt})\b(?!\.py)", lambda m: new_dotted(m.group(1)).removeprefix("app."), text
+    )
+    text = re.sub(
+        rf"\b((?:app/)?)services/({old_alt})\.py\b",
+        lambda m: m.group(1) + str(new_path(m.group(2))).removeprefix("app/"),
+        text,
+    )
     # renamed modules whose old names are no ordinary words, in prose ("see refcache", "instance_view.py")
     distinct = "|".join(n for n in DISTINCT_RENAMES if n in OLD)
     text = re.sub(rf"(?<![\w./-])({distinct})\b(?![\w.]*\.html)", lambda m: MOVES[m.group(1)][1], text)
@@ -556,17 +588,38 @@ def replace_ready(path: Path, text: str) -> str:
         if isinstance(node, ast.Compare) and (is_status(node.left) or any(is_status(c) for c in node.comparators)):
             consts = [c for c in [node.left, *node.comparators] if isinstance(c, ast.Constant) and c.value == "ready"]
         elif isinstance(node, ast.Dict):
-            consts = [v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and k.value == "status"
-                      and isinstance(v, ast.Constant) and v.value == "ready"]
-        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) and \
-                isinstance(node.value, ast.Tuple):
-            consts = [v for t, v in zip(node.targets[0].elts, node.value.elts) if is_status(t)
-                      and isinstance(v, ast.Constant) and v.value == "ready"]
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and is_status(node.targets[0]) and \
-                isinstance(node.value, ast.Constant) and node.value.value == "ready":
+            consts = [
+                v
+                for k, v in zip(node.keys, node.values)
+                if isinstance(k, ast.Constant)
+                and k.value == "status"
+                and isinstance(v, ast.Constant)
+                and v.value == "ready"
+            ]
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Tuple)
+            and isinstance(node.value, ast.Tuple)
+        ):
+            consts = [
+                v
+                for t, v in zip(node.targets[0].elts, node.value.elts)
+                if is_status(t) and isinstance(v, ast.Constant) and v.value == "ready"
+            ]
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and is_status(node.targets[0])
+            and isinstance(node.value, ast.Constant)
+            and node.value.value == "ready"
+        ):
             consts = [node.value]
-        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and \
-                node.targets[0].id == "TASK_STATUSES" and isinstance(node.value, ast.Tuple):
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "TASK_STATUSES"
+            and isinstance(node.value, ast.Tuple)
+        ):
             consts = [v for v in node.value.elts if isinstance(v, ast.Constant) and v.value == "ready"]
         for c in consts:
             edit.replace_node(c, "TASK_READY")
@@ -644,8 +697,13 @@ def update_tooling() -> None:
     makefile = Path("Makefile")
     text = makefile.read_text(encoding="utf-8")
     if "ruff format --check" not in text:
-        text = re.sub(r"^(\t\$\(BIN\)/ruff check app tests bench scripts migrations\n)",
-                      r"\1\t$(BIN)/ruff format --check app tests bench scripts migrations\n", text, count=1, flags=re.M)
+        text = re.sub(
+            r"^(\t\$\(BIN\)/ruff check app tests bench scripts migrations\n)",
+            r"\1\t$(BIN)/ruff format --check app tests bench scripts migrations\n",
+            text,
+            count=1,
+            flags=re.M,
+        )
         makefile.write_text(text, encoding="utf-8")
         say("Makefile: lint runs `ruff format --check`")
 
@@ -657,12 +715,14 @@ def reformat() -> None:
     ruff = [sys.executable, "-m", "ruff"]
     subprocess.run([*ruff, "format", *ROOTS], check=False)
     subprocess.run([*ruff, "check", "--quiet", "--select", "F401", "--add-noqa", *ROOTS], check=False)
-    subprocess.run([*ruff, "check", "--quiet", "--fix", "--select", "F401,RUF100", "--unfixable", "F401", *ROOTS],
-                   check=False)
+    subprocess.run(
+        [*ruff, "check", "--quiet", "--fix", "--select", "F401,RUF100", "--unfixable", "F401", *ROOTS], check=False
+    )
     subprocess.run([*ruff, "format", "--quiet", *ROOTS], check=False)
 
 
 # --- main -------------------------------------------------------------------------------------------
+
 
 def python_files() -> list[Path]:
     files = [p for root in ROOTS if Path(root).exists() for p in Path(root).rglob("*.py")]
@@ -682,8 +742,11 @@ def leftovers() -> None:
     old_alt = "|".join(sorted((o for o in OLD if new_dotted(o) != f"app.services.{o}"), key=len, reverse=True))
     pattern = rf"app\.services\.({old_alt})\b|services/({old_alt})\.py|from app\.services import .*\b({old_alt})\b"
     found = git("grep", "-nE", pattern, "--", *ROOTS, "README.md", "docs", "*.py", ":!scripts/relayout.py", check=False)
-    rel = subprocess.run(["git", "grep", "-nE", rf"^\s*from \.+({old_alt})? import", "--", "app/services"],
-                         capture_output=True, text=True).stdout
+    rel = subprocess.run(
+        ["git", "grep", "-nE", rf"^\s*from \.+({old_alt})? import", "--", "app/services"],
+        capture_output=True,
+        text=True,
+    ).stdout
     stale = []
     for line in rel.splitlines():
         file, _, rest = line.partition(":")
@@ -693,11 +756,19 @@ def leftovers() -> None:
         level, mod = len(m.group(1)), m.group(2)
         target = resolve_relative(Path(file), level, mod or None) or ""
         names = [n.strip().split(" as ")[0] for n in m.group(3).strip("()").split(",") if n.strip()]
-        if (mod and not exists_module(target)) or (not mod and not all(
-                exists_module(f"{target}.{n}") or not n.isidentifier() for n in names)):
+        if (mod and not exists_module(target)) or (
+            not mod and not all(exists_module(f"{target}.{n}") or not n.isidentifier() for n in names)
+        ):
             stale.append(line)
-    labels = git("grep", "-nE", r"instances\.(STATUS_LABELS|ACTION_LABELS)|instances import .*_LABELS", "--",
-                 *ROOTS, ":!scripts/relayout.py", check=False)
+    labels = git(
+        "grep",
+        "-nE",
+        r"instances\.(STATUS_LABELS|ACTION_LABELS)|instances import .*_LABELS",
+        "--",
+        *ROOTS,
+        ":!scripts/relayout.py",
+        check=False,
+    )
     ready = git("grep", "-n", '"ready"', "--", "app/services", "app/web", check=False)
     if found or stale or labels:
         say("\nREFERENCES TO OLD PATHS LEFT (look at each):")
@@ -734,9 +805,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="say what would move; change nothing")
     parser.add_argument("--format", action="store_true", help="run `ruff format` over the tree at the end")
-    parser.add_argument("--move", action="append", default=[], metavar="OLD=PACKAGE/NEW",
-                        help="one more module to move, e.g. --move listing=reporting/listing "
-                             "(PACKAGE empty for the top level: --move clock=/clock); repeatable")
+    parser.add_argument(
+        "--move",
+        action="append",
+        default=[],
+        metavar="OLD=PACKAGE/NEW",
+        help="one more module to move, e.g. --move listing=reporting/listing "
+        "(PACKAGE empty for the top level: --move clock=/clock); repeatable",
+    )
     args = parser.parse_args()
     for spec in args.move:
         m = re.fullmatch(r"(\w+)=(\w*)/(\w+)", spec)
@@ -780,8 +856,20 @@ def main() -> int:
             path.write_text(out, encoding="utf-8")
             changed += 1
     if SYMBOLS_MOVED_IN:
-        subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", "--fix", "--select", "F401",
-                        *map(str, SYMBOLS_MOVED_IN)], check=False)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ruff",
+                "check",
+                "--quiet",
+                "--fix",
+                "--select",
+                "F401",
+                *map(str, SYMBOLS_MOVED_IN),
+            ],
+            check=False,
+        )
     update_architecture()
     update_services_doc()
     update_tooling()

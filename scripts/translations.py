@@ -1,6 +1,7 @@
 """Rebuild the English catalog: extract the marked texts (app/**.py and templates), give each its English
 from scripts/translations_en.py, write app/translations/en/LC_MESSAGES/messages.po and compile the .mo.
 Run by `make translations` (part of `make setup`); the .po and .mo are kept in the tree as well."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,28 @@ OUT = os.path.join(ROOT, "app", "translations", "en", "LC_MESSAGES")
 
 def main() -> int:
     pybabel = os.path.join(os.path.dirname(sys.executable), "pybabel")
-    subprocess.run([pybabel, "-q", "extract", "-F", "babel.cfg", "-k", "N_", "-k", "_", "-k", "translate_in:2",
-                    "--no-location", "--sort-output", "-o", POT, "."], cwd=ROOT, check=True)
+    subprocess.run(
+        [
+            pybabel,
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "-k",
+            "_",
+            "-k",
+            "translate_in:2",
+            "--no-location",
+            "--sort-output",
+            "-o",
+            POT,
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+    )
     with open(POT, "rb") as fh:
         template = read_po(fh)
     catalog = Catalog(locale="en", project="danhgia", charset="utf-8")

@@ -1,5 +1,6 @@
 """Fixtures: one real database per run (SQLite file or PostgreSQL from TEST_DATABASE_URL), schema
 from the Alembic migrations, emptied and reloaded with the demo organisation before each test."""
+
 from __future__ import annotations
 
 import contextvars
@@ -27,7 +28,7 @@ def _database_url(tmp_dir: str) -> str:
     if url == "sqlite":
         return f"sqlite:///{os.path.join(tmp_dir, 'test.sqlite3')}"
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     # A database of its own per run, so that two runs on one server never block each other.
     parsed = make_url(url)
     parsed = parsed.set(database=f"{parsed.database}_{os.getpid()}")
@@ -58,6 +59,7 @@ class IsolatedClient(FlaskClient):
             # The test is the outermost caller of what it ran directly (services never commit): it
             # stands before the request runs, unless a unit of work in it failed (then it is undone).
             from app.services import transaction
+
             with transaction.committed():
                 pass
 
@@ -79,11 +81,18 @@ def app():
     url = _database_url(tmp_dir)
     # WORK_PLAN_PHASE off: the suite opens PERIOD (in the future) and goes straight to self-evaluation;
     # tests/test_work_plans.py switches the plan on.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "WORK_PLAN_PHASE": False,
-                      "PASSWORD_HASH_METHOD": "scrypt:1024:8:1"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "TESTING": True,
+            "WORK_PLAN_PHASE": False,
+            "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        }
+    )
     app.test_client_class = IsolatedClient
     with app.app_context():
         from flask_migrate import upgrade
+
         upgrade()
     yield app
     with app.app_context():
@@ -94,7 +103,8 @@ def app():
 
 def _empty_all_tables():
     from app.services import reference_cache
-    reference_cache.clear_all()          # the wipe below is plain SQL: no flush tells the caches
+
+    reference_cache.clear_all()  # the wipe below is plain SQL: no flush tells the caches
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
@@ -118,6 +128,7 @@ def ctx(app):
         db.session.remove()
         _empty_all_tables()
         from app.demo import load_demo
+
         load_demo()
         yield app
         db.session.remove()
@@ -132,6 +143,7 @@ def user(username):
     from sqlalchemy import select
 
     from app.models import User
+
     return db.session.scalars(select(User).where(User.username == username)).one()
 
 

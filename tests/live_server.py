@@ -5,6 +5,7 @@ session to the app context, so the server never shares a SQLAlchemy session with
 (which holds the `ctx` app context). The test thread must not keep a transaction open while the
 browser writes: call :func:`fresh_session` before reading what the browser did.
 """
+
 from __future__ import annotations
 
 import threading
@@ -25,8 +26,7 @@ class _QuietHandler(WSGIRequestHandler):
 class LiveServer:
     def __init__(self, app: Flask):
         self.app = app
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True,
-                                                  request_handler=_QuietHandler)
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
 
@@ -52,6 +52,7 @@ def fresh_session() -> None:
     test ran directly is committed first: services never commit, the test is their outermost caller
     (a failed unit of work is rolled back instead)."""
     from app.services import transaction
+
     with transaction.committed():
         pass
     db.session.expire_all()

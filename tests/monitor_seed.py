@@ -10,6 +10,7 @@ After `seed_month(client)` for PERIOD (2030-03):
 Self-evaluations are due at the end of 3 April 2030 (WD3), reviews at the end of 5 April (WD5):
 at AFTER_SELF_DUE the five self-evaluations still waiting are overdue and nothing else is.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,8 +31,11 @@ TCCB_PEOPLE = {"tptc", "nva", "ttb", "lvc", "ptd"}
 
 
 def record(username: str) -> EvaluationRecord:
-    return db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD)).one()
+    return db.session.scalars(
+        select(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD
+        )
+    ).one()
 
 
 def instance_id(username: str) -> int:
@@ -55,15 +59,18 @@ def open_month(client, unit: str = "SNV") -> Api:
 def self_evaluate(client, username: str, total: float = 85) -> None:
     api = Api(client, username)
     task = api.task_for(username, "self_evaluation")
-    api.complete(task["id"], dict(scores_for(total, username in ("tptc", "tpcc", "gd")),
-                                  comment=f"Tự đánh giá của {username}"))
+    api.complete(
+        task["id"], dict(scores_for(total, username in ("tptc", "tpcc", "gd")), comment=f"Tự đánh giá của {username}")
+    )
 
 
 def review(client, reviewer: str, subject: str, total: float) -> None:
     api = Api(client, reviewer)
     task = api.task_for(subject, review_step(subject))
-    api.complete(task["id"], dict(scores_for(total, subject in ("tptc", "tpcc", "gd")), days_worked=21,
-                                  comment=f"Nhận xét {subject}"))
+    api.complete(
+        task["id"],
+        dict(scores_for(total, subject in ("tptc", "tpcc", "gd")), days_worked=21, comment=f"Nhận xét {subject}"),
+    )
 
 
 def seed_month(client) -> Api:
@@ -74,8 +81,9 @@ def seed_month(client) -> Api:
     review(client, "tptc", "lvc", 80)
     review(client, "gd", "tptc", 75)
     gd = Api(client, "gd")
-    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
-                                  "items": [{"instance_id": instance_id(u)} for u in PUBLISHED]})
+    resp = gd.post(
+        "/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": instance_id(u)} for u in PUBLISHED]}
+    )
     assert resp.status_code == 200, resp.get_json()
     resp = Api(client, "tpcc").post(f"/instances/{instance_id('vvh')}/not-evaluated", {"reason": "Nghỉ ốm cả tháng"})
     assert resp.status_code == 200, resp.get_json()

@@ -1,4 +1,5 @@
 """Shared helpers for driving the API in tests."""
+
 from __future__ import annotations
 
 STAFF = [("I.1", 5), ("I.2", 5), ("I.3", 5), ("I.4", 5), ("II.1", 25), ("II.2", 25), ("II.3", 20)]

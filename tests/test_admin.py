@@ -1,4 +1,5 @@
 """Administrators edit the calendar, the schemes and delegations in the browser pages."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -23,7 +24,7 @@ def test_only_admins_reach_the_admin_pages(client):
     for path in ("/admin/calendar", "/admin/schemes", "/admin/schemes/hanoi-monthly/edit"):
         resp = client.get(path)
         assert resp.status_code == 403 and "không có quyền" in resp.get_data(as_text=True)
-    assert client.get("/admin/delegations").status_code == 200   # everyone may delegate their own authority
+    assert client.get("/admin/delegations").status_code == 200  # everyone may delegate their own authority
 
 
 def test_calendar_page_adds_and_refuses_bad_days(client):
@@ -43,7 +44,10 @@ def test_scheme_edit_page_makes_a_new_version(client):
     assert 'name="staff-4-max" value="25"' in page
     fields = {}
     import re
-    for name, value in re.findall(r'name="((?:staff|leader|contract)-\d+-(?:code|group|name|max))" value="([^"]*)"', page):
+
+    for name, value in re.findall(
+        r'name="((?:staff|leader|contract)-\d+-(?:code|group|name|max))" value="([^"]*)"', page
+    ):
         fields[name] = value
     fields.update({"staff-4-max": "30", "staff-5-max": "20", "effective_from": "2030-05"})
     saved = post(client, "/admin/schemes/hanoi-monthly/edit", fields)
@@ -70,13 +74,16 @@ def test_delegation_page(client):
     # a non-admin cannot delegate someone else's authority: the principal is always themself
     post(client, "/admin/delegations", {"principal": "chutich", "deputy": "ttb", "start": start, "end": end})
     assert {d.principal.username for d in db.session.scalars(select(Delegation))} == {"gd"}
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "delegation_created")) == 2
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "delegation_created"))
+        == 2
+    )
 
 
 def test_admin_exports_the_audit_log_and_others_cannot(client):
     import csv
     import io
+
     login(client, "ttb")
     assert client.get("/admin/audit.csv").status_code == 403
     login(client, "admin")
@@ -91,6 +98,7 @@ def test_admin_exports_the_audit_log_and_others_cannot(client):
 def test_the_app_has_no_way_to_change_or_delete_audit_events():
     import pathlib
     import re
+
     source = "\n".join(p.read_text() for p in pathlib.Path("app").rglob("*.py"))
     assert not re.search(r"(update|delete)\(\s*AuditEvent", source)
     assert not re.search(r"session\.delete\([^)]*(event|audit)", source, re.I)

@@ -11,6 +11,7 @@ whatever the month looks like afterwards. Generation is seeded and deterministic
 
 The figures per role (operations, calls, failures) are printed; run with `-s` to see them.
 """
+
 from __future__ import annotations
 
 import collections
@@ -19,8 +20,12 @@ import pytest
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.transport.wsgi import WSGITransport
 
 from .conftest import PASSWORD, PERIOD
@@ -37,16 +42,22 @@ ACCEPTED = ["2xx", "401", "403", "404", "409", "422", "429"]
 
 
 def _config(seed: int) -> SchemathesisConfig:
-    return SchemathesisConfig.from_dict({
-        "seed": seed,
-        # A NUL character anywhere is refused (400, documented) before any schema is looked at: PostgreSQL
-        # cannot store it. tests/test_hostile_input.py covers it; here it would only mask the other checks.
-        "generation": {"max-examples": MAX_EXAMPLES, "mode": "all", "deterministic": True, "allow-x00": False},
-        "checks": {"enabled": True, "positive_data_acceptance": {"expected-statuses": ACCEPTED}},
-        "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True},
-                   "fuzzing": {"enabled": True}, "stateful": {"enabled": True}},
-        "max-failures": 200,
-    })
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": seed,
+            # A NUL character anywhere is refused (400, documented) before any schema is looked at: PostgreSQL
+            # cannot store it. tests/test_hostile_input.py covers it; here it would only mask the other checks.
+            "generation": {"max-examples": MAX_EXAMPLES, "mode": "all", "deterministic": True, "allow-x00": False},
+            "checks": {"enabled": True, "positive_data_acceptance": {"expected-statuses": ACCEPTED}},
+            "phases": {
+                "examples": {"enabled": True},
+                "coverage": {"enabled": True},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": True},
+            },
+            "max-failures": 200,
+        }
+    )
 
 
 @pytest.fixture()
@@ -79,7 +90,10 @@ def _run(schema) -> dict:
                     failures[(recorder.label, node.name)].append(
                         f"{sent.request.method} {sent.request.uri} -> "
                         f"{sent.response.status_code if sent.response else '?'}: "
-                        f"{node.failure_info.failure.title}" if sent else node.failure_info.failure.title)
+                        f"{node.failure_info.failure.title}"
+                        if sent
+                        else node.failure_info.failure.title
+                    )
         elif isinstance(event, (events.NonFatalError, events.FatalError)):
             errors.append(f"{getattr(event, 'label', '')}: {getattr(event, 'value', None) or event.exception!r}")
     return {"operations": operations, "calls": calls, "failures": dict(failures), "errors": errors}
@@ -119,15 +133,21 @@ def test_api_conforms_to_its_openapi(ctx, client, wsgi_probe_kwargs, role):
         # The stateful phase learns the role's own username from answers that name it (a comment's author)
         # and signs in with it and a guessed password: five guesses lock the role out (429, as documented)
         # and the run could fetch no fresh token. The guesses go to a username nobody has.
-        if (username is not None and case.operation.label == "POST /api/v1/auth/token"
-                and isinstance(case.body, dict) and case.body.get("username") == username):
+        if (
+            username is not None
+            and case.operation.label == "POST /api/v1/auth/token"
+            and isinstance(case.body, dict)
+            and case.body.get("username") == username
+        ):
             case.body = {**case.body, "username": f"{username}-guess"}
         return case
 
     result = _run(schema)
     failed_calls = sum(len(v) for v in result["failures"].values())
-    print(f"\nAPI conformance [{role}]: {len(result['operations'])} operations, {result['calls']} calls, "
-          f"{len(result['failures'])} failing operation/check pairs ({failed_calls} calls)")
+    print(
+        f"\nAPI conformance [{role}]: {len(result['operations'])} operations, {result['calls']} calls, "
+        f"{len(result['failures'])} failing operation/check pairs ({failed_calls} calls)"
+    )
     for (label, check), seen in sorted(result["failures"].items()):
         print(f"  {label} · {check} ×{len(seen)}: {seen[0]}")
     assert result["errors"] == []
@@ -139,9 +159,15 @@ def test_api_conforms_to_its_openapi(ctx, client, wsgi_probe_kwargs, role):
 def _conforms(schema, path: str, method: str, response, **case) -> None:
     """schemathesis's own response checks: the status is documented, and the content type, body and
     headers are the documented ones."""
-    schema[path][method].Case(**case).validate_response(response, checks=[
-        status_code_conformance, content_type_conformance, response_schema_conformance,
-        response_headers_conformance])
+    schema[path][method].Case(**case).validate_response(
+        response,
+        checks=[
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+            response_headers_conformance,
+        ],
+    )
 
 
 def test_the_answers_the_generator_rarely_meets_are_documented(ctx, client):
@@ -168,18 +194,24 @@ def test_the_answers_the_generator_rarely_meets_are_documented(ctx, client):
         assert refused.get_json()["error"] == "method_not_allowed"
     assert set(client.put("/api/v1/auth/token").headers["Allow"].split(", ")) >= {"POST", "DELETE"}
     html = client.put("/login")
-    assert html.status_code == 405 and "POST" in html.headers["Allow"]   # the pages too: one handler for all
+    assert html.status_code == 405 and "POST" in html.headers["Allow"]  # the pages too: one handler for all
 
 
 def test_empty_period_and_unit_are_refused_as_the_spec_says(ctx, client):
     """`?period=` answered 200 with the default month on main; the spec requires YYYY-MM."""
     hr = Api(client, "nva")
     for path in ("/dashboard", "/instances", "/evaluations", "/human-tasks"):
-        for query in ({"period": ""}, {"period": "2030-3"}, {"period": "2030-13"}, {"period": "1999-12"},
-                      {"unit": ""}, {"unit": " SNV"}):
+        for query in (
+            {"period": ""},
+            {"period": "2030-3"},
+            {"period": "2030-13"},
+            {"period": "1999-12"},
+            {"unit": ""},
+            {"unit": " SNV"},
+        ):
             resp = hr.get(path, query_string=query)
             assert resp.status_code == 400, (path, query, resp.status_code)
             assert resp.get_json()["details"][0]["field"] == next(iter(query))
     assert hr.get("/dashboard", query_string={"period": PERIOD, "unit": "SNV"}).status_code == 200
     body = {"unit": "SNV", "period": "2030-+3"}
-    assert hr.post("/cycles", body).status_code == 400          # int("+3") == 3 let this through on main
+    assert hr.post("/cycles", body).status_code == 400  # int("+3") == 3 let this through on main

@@ -1,5 +1,6 @@
 """Attacks on the surface added with evidence, comments, work plans, activation and the HR pages: each
 test failed (a 500, or a change that should have been refused) before its fix. docs/security.md lists them."""
+
 from __future__ import annotations
 
 import io
@@ -28,27 +29,36 @@ def _count(model, *where) -> int:
 def test_a_hostile_replaces_id_on_the_record_page_is_a_404_and_stores_nothing(ctx, client, month, replaces):
     login(client, "ttb")
     token = csrf_token(client.get(f"/instances/{month}").get_data(as_text=True))
-    resp = client.post(f"/instances/{month}/evidence", content_type="multipart/form-data",
-                       data={"csrf_token": token, "replaces": replaces, "file": (io.BytesIO(PDF), "a.pdf")})
-    assert resp.status_code == (302 if replaces == " " else 404)     # blank: no replacement asked
+    resp = client.post(
+        f"/instances/{month}/evidence",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "replaces": replaces, "file": (io.BytesIO(PDF), "a.pdf")},
+    )
+    assert resp.status_code == (302 if replaces == " " else 404)  # blank: no replacement asked
     assert _count(Evidence, Evidence.instance_id == month) == (1 if replaces == " " else 0)
 
 
 def test_only_the_uploader_replaces_a_file(ctx, client, month):
     mine = _upload(Api(client, "ttb"), month, PDF, "bien-ban.pdf").get_json()
-    login(client, "tptc")                                   # the manager is in the chain and writes, but not over it
+    login(client, "tptc")  # the manager is in the chain and writes, but not over it
     token = csrf_token(client.get(f"/instances/{month}").get_data(as_text=True))
-    resp = client.post(f"/instances/{month}/evidence", content_type="multipart/form-data",
-                       data={"csrf_token": token, "replaces": str(mine["id"]), "file": (io.BytesIO(PNG), "khac.png")})
+    resp = client.post(
+        f"/instances/{month}/evidence",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "replaces": str(mine["id"]), "file": (io.BytesIO(PNG), "khac.png")},
+    )
     assert resp.status_code == 403
     assert _count(Evidence, Evidence.instance_id == month) == 1
     assert db.session.get(Evidence, mine["id"]).replaced_by_id is None
     assert _count(AuditEvent, AuditEvent.action == "evidence_replaced") == 0
 
-    login(client, "ttb")                                    # the uploader still may
+    login(client, "ttb")  # the uploader still may
     token = csrf_token(client.get(f"/instances/{month}").get_data(as_text=True))
-    resp = client.post(f"/instances/{month}/evidence", content_type="multipart/form-data",
-                       data={"csrf_token": token, "replaces": str(mine["id"]), "file": (io.BytesIO(PNG), "moi.png")})
+    resp = client.post(
+        f"/instances/{month}/evidence",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "replaces": str(mine["id"]), "file": (io.BytesIO(PNG), "moi.png")},
+    )
     assert resp.status_code == 302
     assert db.session.get(Evidence, mine["id"]).replaced_by_id is not None
 
@@ -73,8 +83,9 @@ def test_hostile_ticked_ids_on_the_inbox_and_the_decision_page_are_no_500(ctx, c
     assert client.post("/tasks/take-as-proposed", data={"csrf_token": token, "task_id": [value]}).status_code == 302
     login(client, "gd")
     token = csrf_token(client.get("/decisions").get_data(as_text=True))
-    resp = client.post("/decisions", data={"csrf_token": token, "unit": "SNV", "period": PERIOD,
-                                           "instance_id": [value]})
+    resp = client.post(
+        "/decisions", data={"csrf_token": token, "unit": "SNV", "period": PERIOD, "instance_id": [value]}
+    )
     assert resp.status_code < 500
 
 
@@ -90,11 +101,15 @@ def test_many_small_files_or_links_stop_at_the_records_count(ctx, client, month,
     api = Api(client, "ttb")
     tiny = b"%PDF-1.4\n%%EOF\n"
     assert [_upload(api, month, tiny, f"{n}.pdf").status_code for n in range(4)] == [201] * 4
-    link = api.post(f"/instances/{month}/evidence", data={"url": "https://a.gov.vn/1"}, content_type="multipart/form-data")
+    link = api.post(
+        f"/instances/{month}/evidence", data={"url": "https://a.gov.vn/1"}, content_type="multipart/form-data"
+    )
     assert link.status_code == 201
     refused = _upload(api, month, tiny, "6.pdf")
     assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "file"
-    refused = api.post(f"/instances/{month}/evidence", data={"url": "https://a.gov.vn/2"}, content_type="multipart/form-data")
+    refused = api.post(
+        f"/instances/{month}/evidence", data={"url": "https://a.gov.vn/2"}, content_type="multipart/form-data"
+    )
     assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "url"
     assert _count(Evidence, Evidence.instance_id == month) == 5
     # a withdrawn file frees its place
@@ -107,6 +122,7 @@ def test_many_small_files_or_links_stop_at_the_records_count(ctx, client, month,
 
 def test_a_comment_loop_is_cut_at_the_hourly_pace_and_notifies_no_more(ctx, client, month, monkeypatch):
     from app.models import Comment, Notification
+
     monkeypatch.setitem(ctx.config, "COMMENTS_PER_HOUR", 3)
     api = Api(client, "ttb")
     assert [api.post(f"/instances/{month}/comments", {"body": f"lần {n}"}).status_code for n in range(3)] == [201] * 3
@@ -137,25 +153,41 @@ def test_the_plan_listing_does_not_tell_who_has_an_account(ctx, client, month):
     assert [p["person"] for p in mine] == ["ttb"] and len(mine[0]["items"]) == 7
 
 
-@pytest.mark.parametrize("target", ["/\\evil.example", "/\\/evil.example", "/\t/evil.example", "/\n/evil.example",
-                                    "//evil.example", "https://evil.example/", "/x:\\\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\\evil.example",
+        "/\\/evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "//evil.example",
+        "https://evil.example/",
+        "/x:\\\\evil.example",
+    ],
+)
 def test_next_never_leaves_the_site(ctx, client, target):
     switched = client.get("/language/en", query_string={"next": target})
     assert switched.status_code == 302 and "evil" not in switched.headers["Location"]
     page = client.get("/login")
-    signed = client.post("/login", query_string={"next": target}, data={
-        "username": "ttb", "password": "DanhGia@2026", "csrf_token": csrf_token(page.get_data(as_text=True))})
+    signed = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"username": "ttb", "password": "DanhGia@2026", "csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
     assert signed.status_code == 302 and "evil" not in signed.headers["Location"]
-    assert client.get("/language/vi", query_string={"next": "/notifications?x=1"}).headers["Location"] == \
-        "/notifications?x=1"
+    assert (
+        client.get("/language/vi", query_string={"next": "/notifications?x=1"}).headers["Location"]
+        == "/notifications?x=1"
+    )
 
 
 def test_an_email_the_provider_never_said_it_verified_matches_nobody(ctx, client, city):
     from .conftest import user
+
     hve = user("hve")
     hve.email = "hve.chua.xac.minh@hanoi.gov.vn"
     db.session.commit()
-    _person(city, "city-0201", email="hve.chua.xac.minh@hanoi.gov.vn")        # no email_verified claim
+    _person(city, "city-0201", email="hve.chua.xac.minh@hanoi.gov.vn")  # no email_verified claim
     assert client.get(_consent(_to_provider(client, city), "city-0201")).status_code == 403
     assert _signed_in_as(client) is None
     refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "sso_login_refused")).all()
@@ -169,13 +201,16 @@ def test_signing_in_as_nobody_costs_the_same_hash_check(ctx, client, monkeypatch
 
     from app.services.organisation import accounts
     from app.services.organisation import orgimport
-    orgimport.import_org({"people": [{"username": "chuakichhoat", "full_name": "Chưa Kích Hoạt",
-                                      "unit": "SNV-TCCB", "manager": "tptc"}]})
+
+    orgimport.import_org(
+        {"people": [{"username": "chuakichhoat", "full_name": "Chưa Kích Hoạt", "unit": "SNV-TCCB", "manager": "tptc"}]}
+    )
     db.session.commit()
     calls = []
     real = werkzeug.security.check_password_hash
     monkeypatch.setattr(werkzeug.security, "check_password_hash", lambda h, p: calls.append(1) or real(h, p))
     import app.models.org as org
+
     monkeypatch.setattr(org, "check_password_hash", werkzeug.security.check_password_hash)
     for name in ("ttb", "khong-co-ai", "chuakichhoat"):
         calls.clear()
@@ -185,6 +220,7 @@ def test_signing_in_as_nobody_costs_the_same_hash_check(ctx, client, monkeypatch
 
 def _zip_with(members: int) -> bytes:
     import zipfile
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
@@ -200,6 +236,7 @@ def test_a_docx_with_a_huge_central_directory_is_refused_before_it_is_parsed(ctx
     import zipfile
 
     from app.services.evaluation import filecheck
+
     assert [k.label for k in filecheck.detect(_zip_with(20))] == ["Word"]
     bomb = _zip_with(filecheck.MAX_ZIP_MEMBERS + 1)
     lying = bytearray(_zip_with(40_000))
@@ -209,7 +246,7 @@ def test_a_docx_with_a_huge_central_directory_is_refused_before_it_is_parsed(ctx
     assert filecheck.detect(bomb) == [] and parsed == []
     # the end record lying about the count: the directory's size still gives it away
     end = lying.rfind(b"PK\x05\x06")
-    lying[end + 8:end + 12] = (1).to_bytes(2, "little") * 2
+    lying[end + 8 : end + 12] = (1).to_bytes(2, "little") * 2
     assert filecheck.detect(bytes(lying)) == [] and parsed == []
     resp = _upload(Api(client, "ttb"), month, bomb, "bao-cao.docx")
     assert resp.status_code == 422 and resp.get_json()["details"][0]["field"] == "file"
@@ -232,6 +269,7 @@ HOSTILE_ORG_FILES = {
 @pytest.mark.parametrize("name", sorted(HOSTILE_ORG_FILES))
 def test_a_hostile_org_file_is_refused_with_a_message_and_imports_nothing(ctx, tmp_path, name):
     from app.models import Unit, User
+
     content = HOSTILE_ORG_FILES[name]
     path = tmp_path / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -249,8 +287,8 @@ def test_starting_the_city_sign_in_again_and_again_does_not_grow_the_session(ctx
     for _ in range(40):
         resp = client.get("/login/sso")
         assert resp.status_code == 302
-    assert len(resp.headers["Set-Cookie"]) < 2000                     # browsers keep at most 4 KB
-    assert client.get(_consent(first, "city-0202")).status_code == 403   # an older start no longer waits
+    assert len(resp.headers["Set-Cookie"]) < 2000  # browsers keep at most 4 KB
+    assert client.get(_consent(first, "city-0202")).status_code == 403  # an older start no longer waits
     assert client.get(_consent(_to_provider(client, city), "city-0202")).status_code == 302
     assert _signed_in_as(client) is not None
 
@@ -262,11 +300,17 @@ def test_an_hr_officer_cannot_print_the_code_of_someone_with_more_authority(ctx,
     from app.services.organisation import orgimport
 
     from .conftest import user
-    orgimport.import_org({"people": [
-        {"username": "qtmoi", "full_name": "Quản Trị Mới", "unit": "SNV-TCCB", "roles": "admin"},
-        {"username": "tcmoi", "full_name": "Tổ Chức Mới", "unit": "SNV-TCCB", "roles": "hr_officer"},
-        {"username": "tpmoi", "full_name": "Trưởng Phòng Mới", "unit": "SNV-TCCB"},
-        {"username": "cvmoi", "full_name": "Chuyên Viên Mới", "unit": "SNV-TCCB", "manager": "tptc"}]})
+
+    orgimport.import_org(
+        {
+            "people": [
+                {"username": "qtmoi", "full_name": "Quản Trị Mới", "unit": "SNV-TCCB", "roles": "admin"},
+                {"username": "tcmoi", "full_name": "Tổ Chức Mới", "unit": "SNV-TCCB", "roles": "hr_officer"},
+                {"username": "tpmoi", "full_name": "Trưởng Phòng Mới", "unit": "SNV-TCCB"},
+                {"username": "cvmoi", "full_name": "Chuyên Viên Mới", "unit": "SNV-TCCB", "manager": "tptc"},
+            ]
+        }
+    )
     db.session.scalars(select(Unit).where(Unit.code == "SNV-VP")).one().head_id = user("tpmoi").id
     db.session.commit()
     login(client, "nva")
@@ -277,7 +321,7 @@ def test_an_hr_officer_cannot_print_the_code_of_someone_with_more_authority(ctx,
     assert _count(AccountToken) == 0
     ok = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [str(user("cvmoi").id)]})
     assert ok.status_code == 200 and _count(AccountToken) == 1
-    login(client, "admin")                                  # an administrator prints theirs
+    login(client, "admin")  # an administrator prints theirs
     token = csrf_token(client.get("/hr/activation").get_data(as_text=True))
     resp = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [str(user("qtmoi").id)]})
     assert resp.status_code == 200 and _count(AccountToken) == 2

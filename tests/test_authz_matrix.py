@@ -1,6 +1,7 @@
 """Every route × every role, generated from the app's URL map: a new route without an entry here
 fails this test. Object-level: ids in URLs point at ttb's evaluation and tptc's review task, so a
 colleague changing an id in a URL or body never reaches them."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,72 +37,164 @@ def api(kind):
 
 # endpoint -> (expected by role for GET, query string)
 GET = {
-    "tasks.inbox": ("signed_in", ""), "tasks.notifications": ("signed_in", ""),
+    "tasks.inbox": ("signed_in", ""),
+    "tasks.notifications": ("signed_in", ""),
     "tasks.task_page": ("assignee", ""),
-    "auth.login": ("public", ""), "auth.accessibility": ("public", ""), "auth.switch_language": ("redirect", ""),
-    "auth.change_password": ("signed_in", ""), "auth.preferences": ("signed_in", ""),
-    "admin.audit_export": ("admin", ""), "admin.calendar_page": ("admin", ""), "admin.scheme_list": ("admin", ""),
-    "admin.scheme_edit": ("admin", ""), "admin.delegations": ("signed_in", ""),
-    "monitor.instance_list": ("redirect", ""), "monitor.instance_page": ("record", ""),
-    "monitor.instance_diagram": ("record", ""), "monitor.decision_batch": ("signed_in", ""),
-    "monitor.monthly_report": ("redirect", Q), "monitor.rollup_report": ("reports", "?unit=SNV-TCCB&range=2030-Q1"),
+    "auth.login": ("public", ""),
+    "auth.accessibility": ("public", ""),
+    "auth.switch_language": ("redirect", ""),
+    "auth.change_password": ("signed_in", ""),
+    "auth.preferences": ("signed_in", ""),
+    "admin.audit_export": ("admin", ""),
+    "admin.calendar_page": ("admin", ""),
+    "admin.scheme_list": ("admin", ""),
+    "admin.scheme_edit": ("admin", ""),
+    "admin.delegations": ("signed_in", ""),
+    "monitor.instance_list": ("redirect", ""),
+    "monitor.instance_page": ("record", ""),
+    "monitor.instance_diagram": ("record", ""),
+    "monitor.decision_batch": ("signed_in", ""),
+    "monitor.monthly_report": ("redirect", Q),
+    "monitor.rollup_report": ("reports", "?unit=SNV-TCCB&range=2030-Q1"),
     "monitor.open_month": ("hr", ""),
-    "dashboard.overview": ("signed_in", ""), "dashboard.evaluations_list": ("signed_in", ""),
-    "dashboard.tasks_list": ("signed_in", ""), "dashboard.sheet": ("record", ""),
-    "dashboard.export_monthly": ("export", Q), "dashboard.export_rollup": ("export", "?unit=SNV-TCCB&range=2030-Q1"),
-    "designer.index": ("designer", ""), "designer.diff": ("designer", ""), "designer.version": ("designer", ""),
-    "designer.version_diagram": ("designer", ""), "designer.version_file": ("designer", ""),
-    "designer.download_version": ("designer", ""), "designer.migrate": ("designer", ""),
+    "dashboard.overview": ("signed_in", ""),
+    "dashboard.evaluations_list": ("signed_in", ""),
+    "dashboard.tasks_list": ("signed_in", ""),
+    "dashboard.sheet": ("record", ""),
+    "dashboard.export_monthly": ("export", Q),
+    "dashboard.export_rollup": ("export", "?unit=SNV-TCCB&range=2030-Q1"),
+    "designer.index": ("designer", ""),
+    "designer.diff": ("designer", ""),
+    "designer.version": ("designer", ""),
+    "designer.version_diagram": ("designer", ""),
+    "designer.version_file": ("designer", ""),
+    "designer.download_version": ("designer", ""),
+    "designer.migrate": ("designer", ""),
     "designer.move_instance": ("designer", ""),
-    "designer.draft": ("designer_missing", ""), "designer.dmn": ("designer_missing", ""),
-    "designer.download_draft": ("designer_missing", ""), "designer.draft_file": ("designer_missing", ""),
-    "designer.form_editor": ("designer_missing", ""), "designer.model": ("designer_missing", ""),
+    "designer.draft": ("designer_missing", ""),
+    "designer.dmn": ("designer_missing", ""),
+    "designer.download_draft": ("designer_missing", ""),
+    "designer.draft_file": ("designer_missing", ""),
+    "designer.form_editor": ("designer_missing", ""),
+    "designer.model": ("designer_missing", ""),
     "designer.modeler": ("designer_missing", ""),
-    "api.openapi": ("public", ""), "api.task_list": ("signed_in", ""), "api.task_detail": ("assignee", ""),
-    "api.instance_list": ("signed_in", ""), "api.instance_detail": ("record", ""),
-    "api.dashboard_view": ("signed_in", ""), "api.evaluation_list": ("signed_in", ""),
-    "api.human_task_list": ("signed_in", ""), "api.monthly_report": ("reports", Q),
-    "api.monthly_xlsx": ("export", Q), "api.rollup_report": ("reports", "?unit=SNV-TCCB&range=2030-Q1"),
+    "api.openapi": ("public", ""),
+    "api.task_list": ("signed_in", ""),
+    "api.task_detail": ("assignee", ""),
+    "api.instance_list": ("signed_in", ""),
+    "api.instance_detail": ("record", ""),
+    "api.dashboard_view": ("signed_in", ""),
+    "api.evaluation_list": ("signed_in", ""),
+    "api.human_task_list": ("signed_in", ""),
+    "api.monthly_report": ("reports", Q),
+    "api.monthly_xlsx": ("export", Q),
+    "api.rollup_report": ("reports", "?unit=SNV-TCCB&range=2030-Q1"),
     "api.plan_list": ("signed_in", "?period=2030-03"),
-    "account.activate": ("public", ""), "account.reset": ("public", ""), "account.forgot": ("public", ""),
-    "account.pending": ("hr", ""), "transfers.transfer_page": ("hr", ""),
+    "account.activate": ("public", ""),
+    "account.reset": ("public", ""),
+    "account.forgot": ("public", ""),
+    "account.pending": ("hr", ""),
+    "transfers.transfer_page": ("hr", ""),
     # probes answer anyone; /metrics answers loopback (the test client's address) or a bearer token,
     # and test_ops checks that another network is refused
-    "ops.healthz": ("public", ""), "ops.readyz": ("public", ""), "ops.metrics": ("public", ""),
-    "sso.start": ("sso_off", ""), "sso.callback": ("sso_off", ""),
-    "monitor.evidence_download": ("record", ""), "api.evidence_download": ("record", ""),
-    "api.evidence_add": ("record", ""), "api.comment_add": ("record", ""),
+    "ops.healthz": ("public", ""),
+    "ops.readyz": ("public", ""),
+    "ops.metrics": ("public", ""),
+    "sso.start": ("sso_off", ""),
+    "sso.callback": ("sso_off", ""),
+    "monitor.evidence_download": ("record", ""),
+    "api.evidence_download": ("record", ""),
+    "api.evidence_add": ("record", ""),
+    "api.comment_add": ("record", ""),
 }
 # Writes: who must be refused. "any" = every signed-in person may call it (their own data only).
 WRITE = {
-    "auth.login": "public", "auth.switch_language": "public", "auth.logout": "any", "auth.logout_everywhere": "any", "auth.change_password": "any",
-    "auth.preferences": "any", "tasks.notifications": "any", "tasks.task_page": "assignee",
-    "tasks.save_draft": "assignee", "tasks.evidence_attach": "assignee", "tasks.take_as_proposed": "any", "admin.calendar_page": "admin", "admin.scheme_list": "admin",
-    "admin.scheme_edit": "admin", "admin.delegations": "any", "monitor.open_month": "hr",
-    "monitor.open_month_step": "hr", "monitor.decision_batch": "any", "monitor.appeal": "subject",
-    "monitor.not_evaluated": "manager", "dashboard.save_filter": "any", "dashboard.delete_filter": "any",
-    "dashboard.instance_operation": "hr", "dashboard.task_operation": "hr",
-    "api.token": "public", "api.revoke_token": "any", "api.cycle_open": "hr", "api.decide": "any",
-    "api.task_complete": "assignee", "api.appeal": "subject", "api.not_evaluated": "manager",
-    "api.task_extend": "hr", "api.task_reassign": "hr", "api.task_remind": "hr",
-    "api.instance_suspend": "hr", "api.instance_resume": "hr", "api.instance_retry": "hr",
-    "api.instance_terminate": "hr", "api.plan_add_item": "any",
-    "account.activate": "public", "account.reset": "public", "account.forgot": "public",
-    "account.print_codes": "hr", "account.send_mail": "hr", "transfers.transfer_page": "hr",
-    **{e: "chain" for e in ("monitor.evidence_upload", "monitor.evidence_link", "monitor.evidence_withdraw",
-                            "monitor.comment_add", "api.evidence_add", "api.comment_add")},
-    **{e: "designer" for e in ("designer.create_draft", "designer.discard", "designer.dmn", "designer.save_file",
-                                "designer.delete_file", "designer.form_editor", "designer.new_form",
-                                "designer.publish", "designer.test_run", "designer.upload", "designer.validate",
-                                "designer.form_preview", "designer.migrate", "designer.simulate",
-                                "designer.move_instance", "designer.version_notes")},
+    "auth.login": "public",
+    "auth.switch_language": "public",
+    "auth.logout": "any",
+    "auth.logout_everywhere": "any",
+    "auth.change_password": "any",
+    "auth.preferences": "any",
+    "tasks.notifications": "any",
+    "tasks.task_page": "assignee",
+    "tasks.save_draft": "assignee",
+    "tasks.evidence_attach": "assignee",
+    "tasks.take_as_proposed": "any",
+    "admin.calendar_page": "admin",
+    "admin.scheme_list": "admin",
+    "admin.scheme_edit": "admin",
+    "admin.delegations": "any",
+    "monitor.open_month": "hr",
+    "monitor.open_month_step": "hr",
+    "monitor.decision_batch": "any",
+    "monitor.appeal": "subject",
+    "monitor.not_evaluated": "manager",
+    "dashboard.save_filter": "any",
+    "dashboard.delete_filter": "any",
+    "dashboard.instance_operation": "hr",
+    "dashboard.task_operation": "hr",
+    "api.token": "public",
+    "api.revoke_token": "any",
+    "api.cycle_open": "hr",
+    "api.decide": "any",
+    "api.task_complete": "assignee",
+    "api.appeal": "subject",
+    "api.not_evaluated": "manager",
+    "api.task_extend": "hr",
+    "api.task_reassign": "hr",
+    "api.task_remind": "hr",
+    "api.instance_suspend": "hr",
+    "api.instance_resume": "hr",
+    "api.instance_retry": "hr",
+    "api.instance_terminate": "hr",
+    "api.plan_add_item": "any",
+    "account.activate": "public",
+    "account.reset": "public",
+    "account.forgot": "public",
+    "account.print_codes": "hr",
+    "account.send_mail": "hr",
+    "transfers.transfer_page": "hr",
+    **{
+        e: "chain"
+        for e in (
+            "monitor.evidence_upload",
+            "monitor.evidence_link",
+            "monitor.evidence_withdraw",
+            "monitor.comment_add",
+            "api.evidence_add",
+            "api.comment_add",
+        )
+    },
+    **{
+        e: "designer"
+        for e in (
+            "designer.create_draft",
+            "designer.discard",
+            "designer.dmn",
+            "designer.save_file",
+            "designer.delete_file",
+            "designer.form_editor",
+            "designer.new_form",
+            "designer.publish",
+            "designer.test_run",
+            "designer.upload",
+            "designer.validate",
+            "designer.form_preview",
+            "designer.migrate",
+            "designer.simulate",
+            "designer.move_instance",
+            "designer.version_notes",
+        )
+    },
 }
 
 
 def _url(rule, ids, query=""):
     url = rule.rule
     for arg in rule.arguments:
-        url = url.replace(f"<int:{arg}>", str(ids[arg] if arg in ids else 1)).replace(f"<{arg}>", str(ids.get(arg, "x")))
+        url = url.replace(f"<int:{arg}>", str(ids[arg] if arg in ids else 1)).replace(
+            f"<{arg}>", str(ids.get(arg, "x"))
+        )
     return url + query
 
 
@@ -138,9 +231,15 @@ def test_get_matrix(ctx, client):
     assert wrong == [], "\n".join(wrong)
 
 
-ALLOWED_WRITERS = {"hr": {"hr", "admin"}, "admin": {"admin"}, "designer": {"designer", "admin"},
-                   "subject": {"subject"}, "manager": {"manager", "decider", "admin"}, "assignee": {"manager"},
-                   "chain": {"subject", "manager", "decider"}}     # a record's evidence and comments
+ALLOWED_WRITERS = {
+    "hr": {"hr", "admin"},
+    "admin": {"admin"},
+    "designer": {"designer", "admin"},
+    "subject": {"subject"},
+    "manager": {"manager", "decider", "admin"},
+    "assignee": {"manager"},
+    "chain": {"subject", "manager", "decider"},
+}  # a record's evidence and comments
 
 
 @pytest.mark.parametrize("role", ["anonymous", "other_staff", "designer", "subject"])
@@ -169,8 +268,7 @@ def test_write_matrix(ctx, client, role):
             else:
                 ok = who == "any" or role in ALLOWED_WRITERS[who] or got in (400, 403, 404, 409, 422)
         else:
-            got = c.open(url, method=method, data={"csrf_token": token},
-                         headers={"X-CSRFToken": token}).status_code
+            got = c.open(url, method=method, data={"csrf_token": token}, headers={"X-CSRFToken": token}).status_code
             if role == "anonymous":
                 ok = got == 302
             else:
@@ -184,6 +282,7 @@ def test_a_staff_members_export_holds_only_their_own_row(ctx, client):
     import io
 
     from openpyxl import load_workbook
+
     scenario(client)
     login(client, "ttb")
     resp = client.get(f"/dashboard/export/monthly.xlsx{Q}")

@@ -1,4 +1,5 @@
 """Bad input is refused with a clear error and changes nothing (README.md, issue #2)."""
+
 from __future__ import annotations
 
 import threading
@@ -22,26 +23,34 @@ def opened(client):
 
 def _state():
     """Everything a refused request must leave untouched."""
-    instances = [(i.id, i.lock_version, i.step, i.snapshot) for i in
-                 db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id))]
+    instances = [
+        (i.id, i.lock_version, i.step, i.snapshot)
+        for i in db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id))
+    ]
     tasks = [(t.id, t.status) for t in db.session.scalars(select(HumanTask).order_by(HumanTask.id))]
-    audits = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action.not_in(["login_failed", "login_succeeded"])))
+    audits = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action.not_in(["login_failed", "login_succeeded"]))
+    )
     db.session.expire_all()
     return instances, tasks, audits
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda f: f["scores"].update({"II.1": 26}), "scores[II.1]"),          # above the maximum
-    (lambda f: f["scores"].update({"I.1": 2.3}), "scores[I.1]"),           # not a step of 0.5
-    (lambda f: f["scores"].update({"I.2": -1}), "scores[I.2]"),            # below zero
-    (lambda f: f["scores"].pop("II.3"), "scores[II.3]"),                   # missing criterion
-    (lambda f: f["scores"].update({"I.3": "năm"}), "scores[I.3]"),         # wrong type
-    (lambda f: f.update({"bonus": 2}), "bonus_reason"),                    # bonus without a reason
-    (lambda f: f.update({"bonus": 11, "bonus_reason": "x"}), "bonus"),     # bonus above 10
-    (lambda f: f.update({"deductions": [{"points": 2}]}), "deductions[0][reason]"),
-    (lambda f: f.update({"result": {"level": "A"}}), "result"),            # forging a computed key
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda f: f["scores"].update({"II.1": 26}), "scores[II.1]"),  # above the maximum
+        (lambda f: f["scores"].update({"I.1": 2.3}), "scores[I.1]"),  # not a step of 0.5
+        (lambda f: f["scores"].update({"I.2": -1}), "scores[I.2]"),  # below zero
+        (lambda f: f["scores"].pop("II.3"), "scores[II.3]"),  # missing criterion
+        (lambda f: f["scores"].update({"I.3": "năm"}), "scores[I.3]"),  # wrong type
+        (lambda f: f.update({"bonus": 2}), "bonus_reason"),  # bonus without a reason
+        (lambda f: f.update({"bonus": 11, "bonus_reason": "x"}), "bonus"),  # bonus above 10
+        (lambda f: f.update({"deductions": [{"points": 2}]}), "deductions[0][reason]"),
+        (lambda f: f.update({"result": {"level": "A"}}), "result"),  # forging a computed key
+    ],
+)
 def test_invalid_self_evaluation_is_422_and_changes_nothing(opened, mutate, field):
     api = Api(opened, "ttb")
     task = api.task_for("ttb", "self_evaluation")
@@ -82,8 +91,7 @@ def test_concurrent_completions_exactly_one_wins(opened, ctx):
     def worker(total):
         c = ctx.test_client()
         barrier.wait()
-        resp = c.post(f"/api/v1/tasks/{task['id']}/complete", headers=api.headers,
-                      json={"data": scores_for(total)})
+        resp = c.post(f"/api/v1/tasks/{task['id']}/complete", headers=api.headers, json={"data": scores_for(total)})
         statuses.append((resp.status_code, total))
 
     threads = [threading.Thread(target=worker, args=(t,)) for t in (60, 70, 80, 90)]
@@ -100,16 +108,22 @@ def test_concurrent_completions_exactly_one_wins(opened, ctx):
     review = db.session.scalars(select(HumanTask).where(HumanTask.step == "review")).all()
     assert len(review) == 1
     from app.models import EvaluationRecord
-    record = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.subject_id == review[0].subject_id)).one()
+
+    record = db.session.scalars(
+        select(EvaluationRecord).where(EvaluationRecord.subject_id == review[0].subject_id)
+    ).one()
     assert record.self_total == winner
 
 
-@pytest.mark.parametrize("payload, status, error", [
-    ({"unit": "KHONG-CO", "period": PERIOD}, 404, "not_found"),
-    ({"unit": "SNV", "period": "2030-13"}, 400, "bad_request"),
-    ({"unit": "SNV", "period": "03/2030"}, 400, "bad_request"),
-    ({"unit": "SNV", "period": None}, 400, "bad_request"),
-])
+@pytest.mark.parametrize(
+    "payload, status, error",
+    [
+        ({"unit": "KHONG-CO", "period": PERIOD}, 404, "not_found"),
+        ({"unit": "SNV", "period": "2030-13"}, 400, "bad_request"),
+        ({"unit": "SNV", "period": "03/2030"}, 400, "bad_request"),
+        ({"unit": "SNV", "period": None}, 400, "bad_request"),
+    ],
+)
 def test_open_month_bad_unit_or_period(client, payload, status, error):
     resp = Api(client, "nva").post("/cycles", payload)
     assert resp.status_code == status and resp.get_json()["error"] == error
@@ -139,10 +153,14 @@ def test_decision_batch_bad_items(opened):
     assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": []}).status_code == 400
     assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": "x"}]}).status_code == 400
     first = db.session.scalars(select(ProcessInstance).order_by(ProcessInstance.id)).first()
-    assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
-                                  "items": [{"instance_id": first.id}]}).status_code == 409
-    assert gd.post("/decisions", {"unit": "NOPE", "period": PERIOD,
-                                  "items": [{"instance_id": first.id}]}).status_code == 404
+    assert (
+        gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": first.id}]}).status_code
+        == 409
+    )
+    assert (
+        gd.post("/decisions", {"unit": "NOPE", "period": PERIOD, "items": [{"instance_id": first.id}]}).status_code
+        == 404
+    )
 
 
 def test_instance_of_another_person_is_403(opened):

@@ -9,6 +9,7 @@ pages go to test-artifacts/screenshots/. The inbox, the self-evaluation form, th
 decision page and the instance page are checked with axe-core (WCAG 2 A/AA: no serious or critical
 violation), and the phone pages for content wider than the screen.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,16 +32,23 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 UNIT = "SNV-TCCB"
 DIVISION = {"nva", "ttb", "lvc", "ptd", "tptc"}
 
-SELF_SCORES = {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 24, "II.2": 24, "II.3": 20}      # 88
-REVIEW_SCORES = {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 25, "II.2": 25, "II.3": 20}    # 90 + 2 bonus
+SELF_SCORES = {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 24, "II.2": 24, "II.3": 20}  # 88
+REVIEW_SCORES = {"I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 25, "II.2": 25, "II.3": 20}  # 90 + 2 bonus
 SELF_COMMENT = "Hoàn thành đúng hạn hồ sơ tuyển dụng quý I; đề xuất rút gọn quy trình tiếp nhận — ưu tiên số hóa."
 APPEAL_REASON = "Đề nghị xem xét lại điểm tiến độ: hồ sơ tuyển dụng chậm do đơn vị khác gửi muộn."
 ANSWER_REASON = "Giữ nguyên: điểm tiến độ đã tính đủ phần việc chậm do nguyên nhân khách quan."
@@ -70,8 +78,9 @@ def new_page(chromium, live_server):
     contexts = []
 
     def make(device: dict):
-        context = chromium.new_context(base_url=live_server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                                      **device)
+        context = chromium.new_context(
+            base_url=live_server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **device
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
@@ -120,11 +129,14 @@ def assert_no_horizontal_overflow(page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     viewport = page.viewport_size["width"]
     if width > viewport:  # name the elements that stick out, so a failure says where to look
-        wide = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+        wide = page.evaluate(
+            """(w) => [...document.querySelectorAll('body *')]
             .filter(e => e.getBoundingClientRect().right > w + 1)
             .slice(0, 6).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
               + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
-              + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')""", viewport)
+              + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')""",
+            viewport,
+        )
     else:
         wide = []
     assert width <= viewport, f"{page.url}: the page is {width}px wide on a {viewport}px screen: {wide}"
@@ -140,8 +152,11 @@ def assert_on_screen(locator) -> None:
 def assert_accessible(page, base_url: str) -> None:
     page.add_script_tag(url=f"{base_url}/static/vendor/axe.min.js")
     result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})""")
-    bad = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5])
-           for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    bad = [
+        (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert not bad, f"axe on {page.url}: {bad}"
 
 
@@ -151,13 +166,19 @@ def fill_scores(page, scores: dict) -> None:
 
 
 def record(username: str) -> EvaluationRecord:
-    return db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD)).one()
+    return db.session.scalars(
+        select(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD
+        )
+    ).one()
 
 
 def ready_steps(username: str) -> list[str]:
-    return list(db.session.scalars(select(HumanTask.step).where(
-        HumanTask.subject_id == user(username).id, HumanTask.status == "ready")))
+    return list(
+        db.session.scalars(
+            select(HumanTask.step).where(HumanTask.subject_id == user(username).id, HumanTask.status == "ready")
+        )
+    )
 
 
 def others_to_decision(client) -> None:
@@ -170,8 +191,9 @@ def others_to_decision(client) -> None:
     for username, total in OTHERS.items():
         reviewer = gd if username == "tptc" else tptc
         task = reviewer.task_for(username, review_step(username))
-        reviewer.complete(task["id"], dict(scores_for(total, username == "tptc"), days_worked=21,
-                                           comment="Nhận xét của lãnh đạo"))
+        reviewer.complete(
+            task["id"], dict(scores_for(total, username == "tptc"), days_worked=21, comment="Nhận xét của lãnh đạo")
+        )
     fresh_session()
 
 
@@ -312,9 +334,9 @@ def test_one_evaluation_in_the_browser(ctx, live_server, new_page):
     rows = batch.locator("tbody tr")
     expect(rows).to_have_count(5)
     ttb_row = rows.filter(has_text="Trần Thị Bình")
-    expect(ttb_row.locator("td").nth(2)).to_have_text("88")   # self score
-    expect(ttb_row.locator("td").nth(3)).to_have_text("92")   # manager's score
-    expect(ttb_row.locator("td").nth(5)).to_have_text("A")    # level by the rules
+    expect(ttb_row.locator("td").nth(2)).to_have_text("88")  # self score
+    expect(ttb_row.locator("td").nth(3)).to_have_text("92")  # manager's score
+    expect(ttb_row.locator("td").nth(5)).to_have_text("A")  # level by the rules
     expect(batch.locator(".quota-count")).to_have_text("1")
     shot(head, "06-decision-batch")
     assert_accessible(head, live_server.url)
@@ -378,7 +400,7 @@ def test_one_evaluation_in_the_browser(ctx, live_server, new_page):
     expect(phone.locator("#appeal")).to_have_count(0)
     history = phone.locator("#history tbody tr")
     expect(history.filter(has_text="Gửi kiến nghị")).to_have_count(1)
-    phone.locator("#diagram-details > summary").click()   # the diagram waits behind its summary
+    phone.locator("#diagram-details > summary").click()  # the diagram waits behind its summary
     expect(phone.locator("#diagram")).to_have_attribute("data-loaded", "true")
     assert_no_horizontal_overflow(phone)
     shot(phone, "09-instance-locked-phone")
@@ -445,7 +467,7 @@ def test_month_in_english_on_a_phone(ctx, live_server, new_page):
     assert_accessible(staff, live_server.url)
     shot(staff, "en-03-self-form-error-phone")
     staff.locator('input[name="scores[I.1]"]').fill("5")
-    expect(staff.locator("output.running-total")).to_have_text("87.5")   # English decimal point
+    expect(staff.locator("output.running-total")).to_have_text("87.5")  # English decimal point
     staff.get_by_role("button", name="Submit").click()
     expect(staff.locator(".flash-success")).to_contain_text("Completed: Self-evaluation and scoring")
     expect(staff.get_by_text("Nothing waiting for you.")).to_be_visible()
@@ -516,6 +538,7 @@ def test_a_dropped_connection_loses_nothing_typed(ctx, live_server, new_page):
     after the network came back) shows it again; after she submits, no draft is left."""
     from app.models import TaskDraft
     from app.services.evaluation import cycles
+
     cycles.open_month(UNIT, PERIOD)
     fresh_session()
     phone = new_page(PHONE)
@@ -528,7 +551,7 @@ def test_a_dropped_connection_loses_nothing_typed(ctx, live_server, new_page):
     phone.context.set_offline(True)
     phone.get_by_label("Tự nhận xét").fill("Đang viết dở, mạng chập chờn… 📶 (mất mạng)")
     expect(phone.locator("#draft-status")).to_contain_text("Chưa lưu được nháp", timeout=20000)
-    phone.context.set_offline(False)      # back online: what failed to save goes now
+    phone.context.set_offline(False)  # back online: what failed to save goes now
     expect(phone.locator("#draft-status")).to_contain_text("Đã lưu nháp", timeout=20000)
     again = phone.context.new_page()
     again.goto(task_url)

@@ -1,5 +1,6 @@
 """Activation on a 360 px phone in Chromium: the mailed link fills the code in and leaves the address
 bar, touch targets are 44 px, nothing scrolls sideways, axe passes, one language at a time."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,15 @@ from app.services.organisation import accounts, activation, orgimport
 
 from .conftest import user
 from .live_server import fresh_session
-from .test_browser import (PHONE, assert_accessible, assert_no_horizontal_overflow, chromium,  # noqa: F401
-                           expect, live_server, new_page)
+from .test_browser import (
+    PHONE,
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    chromium,  # noqa: F401
+    expect,
+    live_server,  # noqa: F401
+    new_page,  # noqa: F401
+)
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +35,14 @@ def test_activation_on_a_phone(ctx, live_server, new_page):
     page.goto(f"/account/activate#{secret}")
     expect(page.get_by_role("heading", name="Kích hoạt tài khoản")).to_be_visible()
     expect(page.get_by_label("Mã", exact=True)).to_have_value(secret)
-    assert "#" not in page.url                              # the code left the address bar and history
+    assert "#" not in page.url  # the code left the address bar and history
     assert_no_horizontal_overflow(page)
     assert_accessible(page, live_server.url)
-    for control in (page.get_by_label("Mã", exact=True), page.get_by_role("button", name="Đặt mật khẩu"),
-                    page.get_by_role("link", name="Quay lại đăng nhập")):
+    for control in (
+        page.get_by_label("Mã", exact=True),
+        page.get_by_role("button", name="Đặt mật khẩu"),
+        page.get_by_role("link", name="Quay lại đăng nhập"),
+    ):
         assert control.bounding_box()["height"] >= 44
     page.locator("#new").fill("SenVang-2030x")
     page.locator("#confirm").fill("SenVang-2030x")

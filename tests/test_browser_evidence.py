@@ -1,6 +1,7 @@
 """Evidence on a phone (issue #14): the person opens their record at 360 px, attaches a photo through the
 file input the camera offers, comments; the manager reads it and answers. Each page: nothing wider than
 the screen, every control at least 44 px, axe-core clean, one language per page."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,7 +23,9 @@ def _page_check(page, base, english, vietnamese, lang, names):
     """The phone checks of test_browser_phone on the whole page; the one-language check on the evidence and
     comment sections (the history's change descriptions are still written in Vietnamese only)."""
     _check(page, base, english, vietnamese if lang == "vi" else [], lang, names)
-    text = page.evaluate("() => document.querySelector('#evidence').innerText + document.querySelector('#comments').innerText")
+    text = page.evaluate(
+        "() => document.querySelector('#evidence').innerText + document.querySelector('#comments').innerText"
+    )
     for name in names:
         text = text.replace(name, " ")
     foreign = vietnamese if lang == "en" else english
@@ -44,8 +47,11 @@ def _sign_in(chromium, base, username, lang):
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_attach_a_photo_and_discuss_it_on_a_phone(ctx, client, live_server, chromium, lang):
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
-    instance_id = db.session.scalars(select(EvaluationRecord.instance_id).where(
-        EvaluationRecord.subject_id == user("ttb").id, EvaluationRecord.period == PERIOD)).one()
+    instance_id = db.session.scalars(
+        select(EvaluationRecord.instance_id).where(
+            EvaluationRecord.subject_id == user("ttb").id, EvaluationRecord.period == PERIOD
+        )
+    ).one()
     english, vietnamese = _phrases(_catalog())
     names = _names()
 

@@ -2,6 +2,7 @@
 bpmn-js and marks the active element (and an overdue one), shows the submitted form read-only and
 lets HR resend a reminder; the dashboard draws its charts from the external script (no inline
 script, no JS error), fits a 360 px phone, and passes axe. Screenshots: test-artifacts/screenshots/."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,18 @@ from app.models import HumanTask
 from .conftest import PERIOD
 from .live_server import fresh_session
 from .monitor_seed import instance_id, ready_task, seed_month
-from .test_browser import (DESKTOP, PHONE, assert_accessible, assert_no_horizontal_overflow, chromium,  # noqa: F401
-                           live_server, login, new_page, open_menu, shot)
+from .test_browser import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    chromium,  # noqa: F401
+    live_server,  # noqa: F401
+    login,
+    new_page,  # noqa: F401
+    open_menu,
+    shot,
+)
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -32,8 +43,11 @@ def test_instance_page_marks_active_and_overdue_elements(ctx, live_server, new_p
     client = ctx.test_client()
     seed_month(client)
     # ptd's review is waiting (active); hve's review is made overdue in the projection
-    db.session.execute(update(HumanTask).where(HumanTask.id == ready_task("hve", "review").id)
-                       .values(due_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+    db.session.execute(
+        update(HumanTask)
+        .where(HumanTask.id == ready_task("hve", "review").id)
+        .values(due_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    )
     db.session.commit()
     ptd, hve = instance_id("ptd"), instance_id("hve")
     fresh_session()

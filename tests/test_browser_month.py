@@ -9,6 +9,7 @@ and the decision page.
 
 A third test checks the live counter against the Decree 335 rule (20 % of the people rated B).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,17 +25,36 @@ from app.services.regulation import schemes
 from .conftest import PERIOD, later, user
 from .live_server import fresh_session
 from .support import ND335, Api, scores_for
-from .test_browser import (DESKTOP, PHONE, assert_accessible, assert_no_horizontal_overflow, chromium,  # noqa: F401
-                           expect, fill_scores, live_server, login, login_en, logout, new_page, open_menu, record,
-                           shot)
+from .test_browser import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    chromium,  # noqa: F401
+    expect,
+    fill_scores,
+    live_server,  # noqa: F401
+    login,
+    login_en,
+    logout,
+    new_page,  # noqa: F401
+    open_menu,
+    record,
+    shot,
+)
 
 pytestmark = pytest.mark.browser
 
 UNIT = "SNV-TCCB"
-STAFF = ["nva", "ttb", "lvc", "ptd", "tptc"]          # the division, its head tptc last
-NAMES = {"nva": "Nguyễn Văn An", "ttb": "Trần Thị Bình", "lvc": "Lê Văn Công", "ptd": "Phạm Thị Dung",
-         "tptc": "Phạm Thu Hà"}
-BY_NAME = ["lvc", "nva", "ptd", "tptc", "ttb"]       # Vietnamese collation: Lê, Nguyễn, Phạm Thị, Phạm Thu, Trần
+STAFF = ["nva", "ttb", "lvc", "ptd", "tptc"]  # the division, its head tptc last
+NAMES = {
+    "nva": "Nguyễn Văn An",
+    "ttb": "Trần Thị Bình",
+    "lvc": "Lê Văn Công",
+    "ptd": "Phạm Thị Dung",
+    "tptc": "Phạm Thu Hà",
+}
+BY_NAME = ["lvc", "nva", "ptd", "tptc", "ttb"]  # Vietnamese collation: Lê, Nguyễn, Phạm Thị, Phạm Thu, Trần
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -68,9 +88,13 @@ class Lang:
 
 
 def ready_task(username: str, step_prefix: str) -> HumanTask:
-    return db.session.scalars(select(HumanTask).where(
-        HumanTask.subject_id == user(username).id, HumanTask.status == "ready",
-        HumanTask.step.startswith(step_prefix))).one()
+    return db.session.scalars(
+        select(HumanTask).where(
+            HumanTask.subject_id == user(username).id,
+            HumanTask.status == "ready",
+            HumanTask.step.startswith(step_prefix),
+        )
+    ).one()
 
 
 def open_month_in_the_ui(page, lang: Lang) -> None:
@@ -84,13 +108,16 @@ def open_month_in_the_ui(page, lang: Lang) -> None:
     page.locator("#open-month-form button[type=submit]").click()
     expect(page.locator("#open-result")).to_contain_text(PERIOD)
     fresh_session()
-    assert {r.subject.username for r in db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.period == PERIOD))} == set(STAFF)
+    assert {
+        r.subject.username
+        for r in db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.period == PERIOD))
+    } == set(STAFF)
     fresh_session()
 
 
-def self_evaluate(page, lang: Lang, username: str, scores: dict, bonus: float, total: float, base_url: str,
-                  opened: bool = False) -> None:
+def self_evaluate(
+    page, lang: Lang, username: str, scores: dict, bonus: float, total: float, base_url: str, opened: bool = False
+) -> None:
     """One staff member on a phone: inbox, the form (running total), submit. axe on both pages."""
     if not opened:
         lang.login(page, username)
@@ -103,13 +130,15 @@ def self_evaluate(page, lang: Lang, username: str, scores: dict, bonus: float, t
     assert_accessible(page, base_url)
     row.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Cá nhân tự đánh giá, chấm điểm" if lang.vi else "Self-evaluation and scoring")
+        "Cá nhân tự đánh giá, chấm điểm" if lang.vi else "Self-evaluation and scoring"
+    )
     fill_scores(page, scores)
     if bonus:
         page.locator("input[name=bonus]").fill(str(bonus))
         page.locator("[name=bonus_reason]").fill("Sáng kiến số hóa hồ sơ" if lang.vi else "Digitised the files")
-    page.locator("textarea[name=comment]").fill(f"{NAMES[username]}: hoàn thành nhiệm vụ tháng 3."
-                                                if lang.vi else f"{NAMES[username]}: March work done.")
+    page.locator("textarea[name=comment]").fill(
+        f"{NAMES[username]}: hoàn thành nhiệm vụ tháng 3." if lang.vi else f"{NAMES[username]}: March work done."
+    )
     expect(page.locator("output.running-total")).to_have_text(lang.num(total))
     assert_no_horizontal_overflow(page)
     assert_accessible(page, base_url)
@@ -120,8 +149,16 @@ def self_evaluate(page, lang: Lang, username: str, scores: dict, bonus: float, t
     lang.logout(page, username)
 
 
-def review(page, lang: Lang, reviewer: str, username: str, total: float, proposed: str, prefix: str,
-           base_url: str | None = None) -> None:
+def review(
+    page,
+    lang: Lang,
+    reviewer: str,
+    username: str,
+    total: float,
+    proposed: str,
+    prefix: str,
+    base_url: str | None = None,
+) -> None:
     """The reviewer scores one person from their inbox (scores_for: criteria to 90, bonus above);
     axe on the form when `base_url` is given."""
     form = scores_for(total, username == "tptc")
@@ -176,8 +213,7 @@ def lock_by_the_timers(expected_fired: int) -> None:
     fresh_session()
     records = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.period == PERIOD)).all()
     assert {r.status for r in records} == {"locked"} and all(r.locked_at for r in records)
-    assert db.session.scalar(select(db.func.count()).select_from(HumanTask).where(
-        HumanTask.status == "ready")) == 0
+    assert db.session.scalar(select(db.func.count()).select_from(HumanTask).where(HumanTask.status == "ready")) == 0
     fresh_session()
 
 
@@ -196,21 +232,34 @@ def test_month_of_a_division_in_vietnamese(ctx, live_server, new_page):
     open_month_in_the_ui(phone, vi)
     for i, username in enumerate(STAFF):
         total, bonus = SELF_VI[username]
-        self_evaluate(phone, vi, username, scores_for(total, username == "tptc")["scores"], bonus, total, base,
-                      opened=i == 0)
+        self_evaluate(
+            phone, vi, username, scores_for(total, username == "tptc")["scores"], bonus, total, base, opened=i == 0
+        )
     fresh_session()
     for username in STAFF:
         assert record(username).self_total == SELF_VI[username][0]
     assert {u: ready_task(u, "review").assignee.username for u in STAFF} == {
-        "nva": "tptc", "ttb": "tptc", "lvc": "tptc", "ptd": "tptc", "tptc": "gd"}
+        "nva": "tptc",
+        "ttb": "tptc",
+        "lvc": "tptc",
+        "ptd": "tptc",
+        "tptc": "gd",
+    }
     fresh_session()
 
     # 3. the division head reviews her four people on a desktop ----------------------------------
     manager = new_page(DESKTOP)
     vi.login(manager, "tptc")
     for username in ("nva", "ttb", "lvc", "ptd"):
-        review(manager, vi, "tptc", username, *REVIEW_VI[username], prefix="month-vi-03-review",
-               base_url=base if username == "nva" else None)
+        review(
+            manager,
+            vi,
+            "tptc",
+            username,
+            *REVIEW_VI[username],
+            prefix="month-vi-03-review",
+            base_url=base if username == "nva" else None,
+        )
     expect(manager.locator('#inbox tr[data-step^="review"]')).to_have_count(0)
 
     # 4. the agency head scores the division head, then decides the batch -------------------------
@@ -254,7 +303,7 @@ def test_month_of_a_division_in_vietnamese(ctx, live_server, new_page):
     expect(by_score).not_to_have_attribute("aria-sort", re.compile("."))
     assert names_in_order(batch) == BY_NAME
     batch.get_by_role("button", name="Tự chấm", exact=True).click()
-    assert names_in_order(batch) == ["ptd", "lvc", "tptc", "nva", "ttb"]   # 75, 80, 85, 88, 89,5
+    assert names_in_order(batch) == ["ptd", "lvc", "tptc", "nva", "ttb"]  # 75, 80, 85, 88, 89,5
 
     # the live counter: lower An to B -> within the cap; keep A again -> over; an exceptional month -> 2
     level_an = batch.get_by_label("Loại cho Nguyễn Văn An")
@@ -285,7 +334,11 @@ def test_month_of_a_division_in_vietnamese(ctx, live_server, new_page):
     levels = {u: record(u).level for u in STAFF}
     assert levels == {"nva": "B", "ttb": "A", "lvc": "B", "ptd": "C", "tptc": "B"}
     assert all(record(u).status == "published" and record(u).published_at for u in STAFF)
-    assert record("nva").rules_applied[-1] == {"rule": "decision", "level": "B", "reason": "Bảo đảm tỷ lệ loại A của Sở"}
+    assert record("nva").rules_applied[-1] == {
+        "rule": "decision",
+        "level": "B",
+        "reason": "Bảo đảm tỷ lệ loại A của Sở",
+    }
     batch_event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "batch_decided")).one()
     assert batch_event.actor.username == "gd" and batch_event.details["quota"]["count_a"] == 1
     fresh_session()
@@ -358,8 +411,16 @@ def test_month_of_a_division_in_english(ctx, live_server, new_page):
     open_month_in_the_ui(phone, en)
     for i, username in enumerate(STAFF):
         total, bonus = SELF_EN[username]
-        self_evaluate(phone, en, username, scores_for(total, username == "tptc")["scores"], bonus, total + bonus,
-                      base, opened=i == 0)
+        self_evaluate(
+            phone,
+            en,
+            username,
+            scores_for(total, username == "tptc")["scores"],
+            bonus,
+            total + bonus,
+            base,
+            opened=i == 0,
+        )
     fresh_session()
     assert record("lvc").self_total == 95 and record("ttb").self_total == 89.5
     assert ready_task("ttb", "review").assignee.username == "tptc"
@@ -369,8 +430,15 @@ def test_month_of_a_division_in_english(ctx, live_server, new_page):
     manager = new_page(PHONE)
     en.login(manager, "tptc")
     for username in ("nva", "ttb", "lvc", "ptd"):
-        review(manager, en, "tptc", username, *REVIEW_EN[username], prefix="month-en-03-review-phone",
-               base_url=base if username == "nva" else None)
+        review(
+            manager,
+            en,
+            "tptc",
+            username,
+            *REVIEW_EN[username],
+            prefix="month-en-03-review-phone",
+            base_url=base if username == "nva" else None,
+        )
         assert_no_horizontal_overflow(manager)
 
     # the agency head, on a phone too: scores the division head, then the batch
@@ -396,11 +464,13 @@ def test_month_of_a_division_in_english(ctx, live_server, new_page):
     batch.get_by_role("button", name="Self score", exact=True).focus()
     head.keyboard.press("Enter")
     expect(batch.locator("th", has=head.get_by_role("button", name="Self score"))).to_have_attribute(
-        "aria-sort", "ascending")
+        "aria-sort", "ascending"
+    )
     assert column(batch, 2) == ["70", "85", "88", "89.5", "95"]
     head.keyboard.press("Space")
     expect(batch.locator("th", has=head.get_by_role("button", name="Self score"))).to_have_attribute(
-        "aria-sort", "descending")
+        "aria-sort", "descending"
+    )
     assert names_in_order(batch) == ["lvc", "ttb", "tptc", "nva", "ptd"]
     batch.get_by_role("button", name="By the rules", exact=True).click()
     assert column(batch, 5)[:2] == ["A", "A"]
@@ -479,9 +549,11 @@ def test_live_counter_follows_decree_335(ctx, client, live_server, new_page):
     """Under the 335 scheme the cap is 20 % of the people rated B: lowering the A to B raises it live,
     lowering a B to C lowers it; the server agrees when the batch is sent."""
     from app.models import Unit
+
     schemes.ensure_seeded()
-    schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
-                   user("admin"))
+    schemes.assign(
+        db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01", user("admin")
+    )
     db.session.commit()
     assert Api(client, "nva").post("/cycles", {"unit": UNIT, "period": PERIOD}).status_code == 200
     totals = {"nva": 95, "ttb": 80, "lvc": 80, "ptd": 80, "tptc": 80}
@@ -499,16 +571,16 @@ def test_live_counter_follows_decree_335(ctx, client, live_server, new_page):
     head.goto("/decisions")
     batch = head.locator("article.decision-batch")
     expect(batch).to_have_attribute("data-rule", "share_of_b")
-    expect_quota(batch, 1, 0, over=True, warning="Vượt tỷ lệ: 1 người loại A, tối đa 0.")   # 20 % of 4 B's
+    expect_quota(batch, 1, 0, over=True, warning="Vượt tỷ lệ: 1 người loại A, tối đa 0.")  # 20 % of 4 B's
     expect(batch.locator(".quota-basis")).to_have_text("20% của 4 người loại B")
     expect(batch.locator(".submit-hint")).not_to_contain_text("tháng đặc biệt")
     batch.get_by_label(re.compile("^Tháng đặc biệt")).fill("Không nâng tỷ lệ theo Nghị định 335")
     expect_quota(batch, 1, 0, over=True, warning="Vượt tỷ lệ: 1 người loại A, tối đa 0.")
     batch.get_by_label(re.compile("^Tháng đặc biệt")).fill("")
-    batch.get_by_label("Loại cho Nguyễn Văn An").select_option("B")                            # 5 B's: cap 1
+    batch.get_by_label("Loại cho Nguyễn Văn An").select_option("B")  # 5 B's: cap 1
     expect_quota(batch, 0, 1, over=False)
     expect(batch.locator(".quota-basis")).to_have_text("20% của 5 người loại B")
-    batch.get_by_label("Loại cho Trần Thị Bình").select_option("C")                            # 4 B's: cap 0
+    batch.get_by_label("Loại cho Trần Thị Bình").select_option("C")  # 4 B's: cap 0
     expect_quota(batch, 0, 0, over=False)
     expect(batch.locator(".quota-basis")).to_have_text("20% của 4 người loại B")
     batch.get_by_label("Loại cho Trần Thị Bình").select_option("")

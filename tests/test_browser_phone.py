@@ -5,6 +5,7 @@ and the English page none of the Vietnamese ones, people's and units' names exce
 lists only what the role may open (each of its links answers 200). Screenshots of each role's main page
 go to test-artifacts/screenshots/phone-*.png.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -21,10 +22,10 @@ from .test_browser import PASSWORD, expect, sync_api  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-PHONES = {"360": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
-                  "device_scale_factor": 2},
-          "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-                  "device_scale_factor": 2}}
+PHONES = {
+    "360": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2},
+    "390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2},
+}
 
 # Each role's pages, the main one first (its screenshot is kept).
 ROLES = {
@@ -35,10 +36,20 @@ ROLES = {
     "admin": ["/dashboard", "/admin/schemes", "/admin/calendar", "/designer/", "/instances"],
 }
 # Menu links a role must never see (their pages would answer 403 or serve nothing of theirs).
-NOT_FOR = {"ttb": {"/decisions", "/reports/monthly", "/reports/rollup", "/dashboard", "/months/open",
-                   "/admin/delegations", "/admin/calendar", "/admin/schemes"},
-           "tptc": {"/months/open", "/admin/calendar", "/admin/schemes"},
-           "gd": {"/months/open", "/admin/calendar", "/admin/schemes"}}
+NOT_FOR = {
+    "ttb": {
+        "/decisions",
+        "/reports/monthly",
+        "/reports/rollup",
+        "/dashboard",
+        "/months/open",
+        "/admin/delegations",
+        "/admin/calendar",
+        "/admin/schemes",
+    },
+    "tptc": {"/months/open", "/admin/calendar", "/admin/schemes"},
+    "gd": {"/months/open", "/admin/calendar", "/admin/schemes"},
+}
 
 
 def _catalog() -> dict[str, str]:
@@ -54,8 +65,10 @@ VIETNAMESE_LETTERS = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầ�
 
 def _phrases(catalog: dict[str, str]) -> tuple[list[str], list[str]]:
     """Texts that can only come from one language: several words, different in the other language."""
+
     def multiword(text: str) -> bool:
         return len(text.split()) >= 3 and "%(" not in text and "{" not in text and len(text) >= 12
+
     english = [en for vi, en in catalog.items() if multiword(en) and en != vi and not VIETNAMESE_LETTERS.search(en)]
     vietnamese = [vi for vi, en in catalog.items() if multiword(vi) and en != vi and VIETNAMESE_LETTERS.search(vi)]
     return english, vietnamese
@@ -98,18 +111,22 @@ def _names() -> list[str]:
     """What people typed or imported (units' and people's names): allowed in either language."""
     from app.extensions import db
     from app.models import Unit, User
+
     names = list(db.session.scalars(select(Unit.name))) + list(db.session.scalars(select(User.full_name)))
     return sorted(names, key=len, reverse=True)
 
 
-def _check(page, base_url: str, english_phrases: list[str], vietnamese_phrases: list[str], lang: str,
-           names: list[str] = ()) -> None:
+def _check(
+    page, base_url: str, english_phrases: list[str], vietnamese_phrases: list[str], lang: str, names: list[str] = ()
+) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     if width > page.viewport_size["width"]:
-        wide = page.evaluate("""(w) => [...document.querySelectorAll('body *')]
+        wide = page.evaluate(
+            """(w) => [...document.querySelectorAll('body *')]
             .filter(el => el.getBoundingClientRect().right > w && ![...el.children].some(c => c.getBoundingClientRect().right > w))
             .slice(0, 5).map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))""",
-                             page.viewport_size["width"])
+            page.viewport_size["width"],
+        )
         raise AssertionError(f"{page.url}: {width}px wide on a {page.viewport_size['width']}px screen: {wide}")
     small = page.evaluate(TAP_TARGETS)
     assert not small, f"{page.url}: tap targets under 44 px: {small[:8]}"
@@ -157,7 +174,7 @@ def test_every_role_on_a_phone_in_one_language(ctx, client, live_server, chromiu
                 _check(page, base, english, vietnamese, lang, names)
                 if i == 0:
                     open_menu(page)
-                    _check(page, base, english, vietnamese, lang, names)   # the open menu too
+                    _check(page, base, english, vietnamese, lang, names)  # the open menu too
                     SHOTS.mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(SHOTS / f"phone-{phone}-{lang}-{username}.png"), full_page=True)
             assert not errors, errors
@@ -165,7 +182,8 @@ def test_every_role_on_a_phone_in_one_language(ctx, client, live_server, chromiu
 
 
 def test_staff_form_on_a_phone_fits_three_screens_and_its_totals_agree_with_the_server(
-        ctx, client, live_server, chromium):
+    ctx, client, live_server, chromium
+):
     """ttb self-evaluates at 390×844 in Vietnamese: the form is at most three screens tall; "4,5" and
     "4.5" are both numbers; a score over its maximum is flagged at once next to its field while its
     group's subtotal counts it at the maximum, as the total does; the subtotals and the total the page
@@ -193,13 +211,13 @@ def test_staff_form_on_a_phone_fits_three_screens_and_its_totals_agree_with_the_
     page.screenshot(path=str(SHOTS / "phone-390-vi-ttb-self-evaluation.png"), full_page=True)
 
     box = page.locator('input[name="scores[I.3]"]')
-    box.fill("7")                                                     # over its maximum of 5
+    box.fill("7")  # over its maximum of 5
     expect(page.locator("#f-scores-I-3-live")).to_have_text("Cao hơn mức tối đa 5 điểm.")
     expect(box).to_have_attribute("aria-invalid", "true")
     for code, value in {"I.1": "4,5", "I.2": "5", "I.4": "4.5", "II.1": "24,5", "II.2": "23", "II.3": "19,5"}.items():
         page.locator(f'input[name="scores[{code}]"]').fill(value)
     subtotal = page.locator('output.running-subtotal[data-group="I"]')
-    expect(subtotal).to_have_text("19")                               # 4,5 + 5 + 5 (7 counted as 5) + 4,5
+    expect(subtotal).to_have_text("19")  # 4,5 + 5 + 5 (7 counted as 5) + 4,5
     expect(page.locator(".group-total:has(output[data-group='I'])")).not_to_have_class(re.compile("over"))
     box.fill("4,5")
     expect(page.locator("#f-scores-I-3-live")).to_have_count(0)
@@ -209,7 +227,8 @@ def test_staff_form_on_a_phone_fits_three_screens_and_its_totals_agree_with_the_
     page.get_by_role("button", name="Gửi").click()
     expect(page).to_have_url(re.compile(r"/$|/\?"))
     fresh_session()
-    stored = db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user("ttb").id, EvaluationRecord.period == PERIOD)).one()
+    stored = db.session.scalars(
+        select(EvaluationRecord).where(EvaluationRecord.subject_id == user("ttb").id, EvaluationRecord.period == PERIOD)
+    ).one()
     assert stored.self_total == 85.5
     context.close()

@@ -3,6 +3,7 @@ a manager's inbox with its filters and the bulk "take as proposed", a staff memb
 the head's decision batch explaining each proposal, HR's one list and the open-month page refusing a bad
 period next to its field. Each page: no horizontal scroll, tap targets ≥ 44 px, axe-core with no
 violation, one language. Screenshots go to test-artifacts/screenshots/roles-*.png."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ def _login(chromium, base: str, phone: str, username: str, lang: str):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("response", lambda r: errors.append(f"404 {r.url}") if r.status == 404 else None)   # favicon included
+    page.on("response", lambda r: errors.append(f"404 {r.url}") if r.status == 404 else None)  # favicon included
     page.goto(f"/login?lang={lang}")
     page.locator("#username").fill(username)
     page.locator("#password").fill(PASSWORD)
@@ -37,8 +38,12 @@ def _login(chromium, base: str, phone: str, username: str, lang: str):
 def _record(username):
     from app.extensions import db
     from app.models import EvaluationRecord
-    return db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD)).one()
+
+    return db.session.scalars(
+        select(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD
+        )
+    ).one()
 
 
 def _shot(page, name: str) -> None:
@@ -47,9 +52,9 @@ def _shot(page, name: str) -> None:
 
 
 @pytest.mark.parametrize("phone", sorted(PHONES))
-def test_a_manager_filters_the_inbox_and_takes_self_evaluations_as_proposed(
-        ctx, client, live_server, chromium, phone):
+def test_a_manager_filters_the_inbox_and_takes_self_evaluations_as_proposed(ctx, client, live_server, chromium, phone):
     from .live_server import fresh_session
+
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     for name, total in (("ttb", 88), ("nva", 91.5), ("lvc", 80)):
         api = Api(client, name)
@@ -94,13 +99,15 @@ def test_a_manager_filters_the_inbox_and_takes_self_evaluations_as_proposed(
 @pytest.mark.parametrize("phone", sorted(PHONES))
 def test_the_head_and_the_person_read_why(ctx, client, live_server, chromium, phone):
     from .live_server import fresh_session
+
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     tptc = Api(client, "tptc")
     for name, total, proposed in (("ttb", 87.5, "A"), ("lvc", 80, "B"), ("nva", 92, "A")):
         api = Api(client, name)
         api.complete(api.task_for(name, "self_evaluation")["id"], scores_for(total))
-        tptc.complete(tptc.task_for(name, "review")["id"], dict(scores_for(total), days_worked=21,
-                                                                proposed_level=proposed))
+        tptc.complete(
+            tptc.task_for(name, "review")["id"], dict(scores_for(total), days_worked=21, proposed_level=proposed)
+        )
     fresh_session()
     english, vietnamese = _phrases(_catalog())
     names = _names()
@@ -125,8 +132,10 @@ def test_the_head_and_the_person_read_why(ctx, client, live_server, chromium, ph
         context, page, errors = _login(chromium, live_server.url, phone, "ttb", lang)
         page.goto(f"/instances/{ttb_instance}")
         expect(page.locator("#why")).to_contain_text(
-            "Lãnh đạo đề xuất loại A nhưng loại A cần từ 90 điểm; tổng 87,5 điểm → loại B." if lang == "vi" else
-            "The manager proposed A, but A needs 90 points or more; a total of 87.5 points gives B.")
+            "Lãnh đạo đề xuất loại A nhưng loại A cần từ 90 điểm; tổng 87,5 điểm → loại B."
+            if lang == "vi"
+            else "The manager proposed A, but A needs 90 points or more; a total of 87.5 points gives B."
+        )
         _check(page, live_server.url, english, vietnamese, lang, names)
         _shot(page, f"{phone}-{lang}-ttb-record")
         page.goto("/notifications")
@@ -139,19 +148,20 @@ def test_the_head_and_the_person_read_why(ctx, client, live_server, chromium, ph
 @pytest.mark.parametrize("phone", sorted(PHONES))
 def test_hr_opens_a_month_and_reads_the_one_list(ctx, client, live_server, chromium, phone):
     from .live_server import fresh_session
+
     english, vietnamese = _phrases(_catalog())
     names = _names()
     for lang in ("vi", "en"):
         context, page, errors = _login(chromium, live_server.url, phone, "nva", lang)
         page.goto("/months/open")
         page.locator("select[name=unit]").select_option("SNV-TCCB")
-        page.locator("input[name=period]").fill("2030-13")             # the right shape, no such month
+        page.locator("input[name=period]").fill("2030-13")  # the right shape, no such month
         page.locator("#open-month-form button[type=submit]").click()
         error = page.locator("#period-error")
         expect(error).to_be_visible()
         expect(error).to_contain_text("YYYY-MM")
         expect(page.locator("input[name=period]")).to_have_attribute("aria-invalid", "true")
-        expect(page.locator("#open-progress-box")).to_be_hidden()      # nothing left saying "Opening…"
+        expect(page.locator("#open-progress-box")).to_be_hidden()  # nothing left saying "Opening…"
         assert ("Kỳ đánh giá phải" in error.inner_text()) == (lang == "vi")
         _check(page, live_server.url, english, vietnamese, lang, names)
         _shot(page, f"{phone}-{lang}-nva-open-month-refused")
@@ -198,11 +208,17 @@ def test_the_newer_pages_on_a_phone_in_one_language(ctx, client, live_server, ch
     from app.models import User
 
     from .live_server import fresh_session
+
     ctx.config["WORK_PLAN_PHASE"] = True
     ctx.config.update(OIDC_ISSUER="https://sso.hanoi.example", OIDC_CLIENT_ID="danhgia")
     try:
-        designer = User(username="tkqt", full_name="Thiết Kế Quy Trình", unit_id=user("admin").unit_id,
-                        position_group="staff", roles="designer")
+        designer = User(
+            username="tkqt",
+            full_name="Thiết Kế Quy Trình",
+            unit_id=user("admin").unit_id,
+            position_group="staff",
+            roles="designer",
+        )
         designer.set_password(PASSWORD)
         db.session.add(designer)
         db.session.commit()
@@ -210,17 +226,25 @@ def test_the_newer_pages_on_a_phone_in_one_language(ctx, client, live_server, ch
         ttb = Api(client, "ttb")
         plan = ttb.task_for("ttb", "work_plan")
         lvc = Api(client, "lvc")
-        lvc.complete(lvc.task_for("lvc", "work_plan")["id"], {"items": [
-            {"title": "Báo cáo tổng kết quý I", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"}]})
+        lvc.complete(
+            lvc.task_for("lvc", "work_plan")["id"],
+            {
+                "items": [
+                    {"title": "Báo cáo tổng kết quý I", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"}
+                ]
+            },
+        )
         approval = Api(client, "tptc").task_for("lvc", "plan_approval")
         record = _record("ttb").instance_id
         fresh_session()
         english, vietnamese = _phrases(_catalog())
         names = _names()
-        pages = {"ttb": [f"/tasks/{plan['id']}", f"/instances/{record}"],
-                 "tptc": [f"/tasks/{approval['id']}", f"/instances/{record}"],
-                 "nva": ["/hr/activation"],
-                 "tkqt": ["/designer/", "/account/preferences"]}
+        pages = {
+            "ttb": [f"/tasks/{plan['id']}", f"/instances/{record}"],
+            "tptc": [f"/tasks/{approval['id']}", f"/instances/{record}"],
+            "nva": ["/hr/activation"],
+            "tkqt": ["/designer/", "/account/preferences"],
+        }
         for lang in ("vi", "en"):
             for username, paths in pages.items():
                 context, page, errors = _login(chromium, live_server.url, phone, username, lang)
@@ -232,8 +256,10 @@ def test_the_newer_pages_on_a_phone_in_one_language(ctx, client, live_server, ch
                             expect(page.locator("#evidence-file")).to_be_attached()
                     _check(page, live_server.url, english, vietnamese, lang, names)
                     _shot(page, f"{phone}-{lang}-{username}-{i}")
-                if username == "tkqt":                      # the short menu: the designer sees the designer
-                    links = page.eval_on_selector_all("#site-menu a[href]", "els => els.map(a => a.getAttribute('href'))")
+                if username == "tkqt":  # the short menu: the designer sees the designer
+                    links = page.eval_on_selector_all(
+                        "#site-menu a[href]", "els => els.map(a => a.getAttribute('href'))"
+                    )
                     assert "/designer/" in links and "/dashboard" not in links and "/decisions" not in links, links
                 assert not errors, errors
                 context.close()

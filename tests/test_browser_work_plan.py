@@ -3,6 +3,7 @@
 done and attaches a photo of the report to its item from the form, the manager confirms with a major
 error (seeing the photo by name), and the head decides; nobody types a task-result score. No horizontal scroll, axe-core on the plan and self-evaluation forms; screenshots go to
 test-artifacts/screenshots/plan-*."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,21 @@ from app.models import EvaluationRecord, PlanItem
 from .conftest import PERIOD, user
 from .live_server import fresh_session
 from .support import Api
-from .test_browser import (CHROMIUM, CHROMIUM_ARGS, SHOTS, assert_accessible, assert_no_horizontal_overflow,  # noqa: F401
-                           chromium, expect, live_server, login, logout, new_page, open_menu, shot)
+from .test_browser import (
+    CHROMIUM,  # noqa: F401
+    CHROMIUM_ARGS,  # noqa: F401
+    SHOTS,
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    chromium,  # noqa: F401
+    expect,
+    live_server,  # noqa: F401
+    login,
+    logout,
+    new_page,  # noqa: F401
+    open_menu,
+    shot,
+)
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
@@ -50,9 +64,11 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     login(phone, "ttb")
     open_task(phone, "work_plan", "Trần Thị Bình")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Cá nhân đăng ký kế hoạch công tác tháng")
-    plan = [("Báo cáo sơ kết quý I", "Báo cáo", "2", "2030-03-12"),
-            ("Dự thảo quy chế thi đua", "Dự thảo", "1", "2030-03-20"),
-            ("Việc ghi nhầm", "", "1", "")]
+    plan = [
+        ("Báo cáo sơ kết quý I", "Báo cáo", "2", "2030-03-12"),
+        ("Dự thảo quy chế thi đua", "Dự thảo", "1", "2030-03-20"),
+        ("Việc ghi nhầm", "", "1", ""),
+    ]
     for i, (title, product, weight, deadline) in enumerate(plan):
         if i:
             phone.get_by_role("button", name="Thêm dòng").click()
@@ -69,8 +85,9 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     phone.get_by_role("button", name="Gửi").click()
     expect(phone.locator(".flash-success")).to_be_visible()
     fresh_session()
-    items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)
-                               .order_by(PlanItem.position)).all()
+    items = db.session.scalars(
+        select(PlanItem).where(PlanItem.subject_id == user("ttb").id).order_by(PlanItem.position)
+    ).all()
     assert [(i.title, i.weight) for i in items] == [("Báo cáo sơ kết quý I", 2), ("Dự thảo quy chế thi đua", 1)]
     fresh_session()
     logout(phone, "ttb")
@@ -86,6 +103,7 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
 
     # 3. the period ends; ttb ticks what she did
     from app.services.evaluation import timers
+
     fresh_session()
     timers.run_due(datetime(2030, 4, 1, 1, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
     fresh_session()
@@ -100,6 +118,7 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     phone.locator('[name="items[1][completed_on]"]').fill("2030-03-22")
     # a photo of the report, taken from the item's own row; the form comes back as typed, the photo listed
     from .test_evidence import PNG
+
     photo = phone.locator('[name="items[0][evidence]__photo"]')
     assert photo.get_attribute("accept") == "image/*" and photo.get_attribute("capture") is not None
     photo.set_input_files({"name": "IMG_0001.png", "mimeType": "image/png", "buffer": PNG})
@@ -111,12 +130,15 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     expect(phone.locator('[name="items[0][done]"]')).to_be_checked()
     expect(phone.locator('[name="items[1][completed_on]"]')).to_have_value("2030-03-22")
     expect(phone.locator('input[name="scores[I.4]"]')).to_have_value("4,5")
-    phone.set_viewport_size({"width": 360, "height": 780})          # the narrowest phone too
+    phone.set_viewport_size({"width": 360, "height": 780})  # the narrowest phone too
     assert_no_horizontal_overflow(phone)
     SHOTS.mkdir(parents=True, exist_ok=True)
     phone.locator('[data-field="items[0][evidence]"]').screenshot(path=str(SHOTS / "plan-02-evidence-360.png"))
-    for control in ('[name="items[0][evidence]__photo"]', '[name="items[0][evidence]__file"]',
-                    '[data-field="items[0][evidence]"] a.evidence-name'):
+    for control in (
+        '[name="items[0][evidence]__photo"]',
+        '[name="items[0][evidence]__file"]',
+        '[data-field="items[0][evidence]"] a.evidence-name',
+    ):
         assert phone.locator(control).bounding_box()["height"] >= 44, control
     phone.set_viewport_size(PHONE["viewport"])
     assert_no_horizontal_overflow(phone)
@@ -145,8 +167,9 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     # quantity 100 % → 25; quality (2 × 0.75 + 1)/3 → 20.83; timeliness (2 + 0.75)/3 → 18.33; 19.5 + 64.16
     assert rec.scores["II.1"] == 25 and rec.scores["II.2"] == 20.83 and rec.scores["II.3"] == 18.33
     assert rec.total == 83.66
-    evidence_ids = db.session.scalars(select(PlanItem.evidence).where(PlanItem.subject_id == user("ttb").id)
-                                      .order_by(PlanItem.position)).all()
+    evidence_ids = db.session.scalars(
+        select(PlanItem.evidence).where(PlanItem.subject_id == user("ttb").id).order_by(PlanItem.position)
+    ).all()
     assert len(evidence_ids[0]) == 1 and not evidence_ids[1]
     fresh_session()
 
@@ -156,7 +179,8 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     batch = phone.locator(".decision-batch")
     expect(batch.locator(".plan-result").first).to_contain_text("Hoàn thành 100%")
     batch.locator('input[name="instance_id"]').evaluate_all(
-        f"(els) => els.forEach(e => e.checked = e.value === '{rec.instance_id}')")
+        f"(els) => els.forEach(e => e.checked = e.value === '{rec.instance_id}')"
+    )
     assert_no_horizontal_overflow(phone)
     shot(phone, "plan-04-decision-phone")
     batch.get_by_role("button", name="Quyết định và công bố").click()

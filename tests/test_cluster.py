@@ -2,6 +2,7 @@
 docs/operations.md describes the grown deployment: every step is sent to BOTH servers at the same moment,
 exactly one of them does it and the other says 409; at the end both workers fire the timers at once and
 each instance's timer fires once. Nothing done twice, nothing lost."""
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,11 @@ from .conftest import PASSWORD, PERIOD, later
 from .support import review_step, scores_for
 from .test_month_api import LEADERS, REVIEW_TOTALS
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("postgresql"),
-                                reason="several servers and workers share one PostgreSQL database; SQLite is "
-                                       "one file for one host and has no row locks")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("postgresql"),
+    reason="several servers and workers share one PostgreSQL database; SQLite is "
+    "one file for one host and has no row locks",
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -57,9 +60,14 @@ def _wait(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
 class Cluster:
     def __init__(self, database_url: str):
         self.tmp = tempfile.mkdtemp(prefix="danhgia-cluster-")
-        self.env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="cluster-test-secret",
-                        INSTANCE_PATH=self.tmp, PYTHONPATH=str(ROOT),
-                        WORK_PLAN_PHASE="0")  # as the suite: PERIOD lies ahead, the month starts at self-evaluation
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=database_url,
+            SECRET_KEY="cluster-test-secret",
+            INSTANCE_PATH=self.tmp,
+            PYTHONPATH=str(ROOT),
+            WORK_PLAN_PHASE="0",
+        )  # as the suite: PERIOD lies ahead, the month starts at self-evaluation
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.procs: list[subprocess.Popen] = []
         self.servers: list[str] = []
@@ -74,15 +82,22 @@ class Cluster:
     def start(self) -> "Cluster":
         for i in range(2):
             port = _free_port()
-            env = dict(self.env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", GUNICORN_THREADS="4",
-                       PROMETHEUS_MULTIPROC_DIR=os.path.join(self.tmp, f"prom-{i}"))
+            env = dict(
+                self.env,
+                BIND=f"127.0.0.1:{port}",
+                WEB_CONCURRENCY="1",
+                GUNICORN_THREADS="4",
+                PROMETHEUS_MULTIPROC_DIR=os.path.join(self.tmp, f"prom-{i}"),
+            )
             proc = self._spawn([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"], f"app{i}", env)
             self.servers.append(f"http://127.0.0.1:{port}")
             self.procs[-1] = proc
         for i in range(2):
             port = _free_port()
-            self._spawn([str(BIN / "flask"), "--app", "app", "worker", "--interval", "0.5",
-                         "--metrics-port", str(port)], f"worker{i}")
+            self._spawn(
+                [str(BIN / "flask"), "--app", "app", "worker", "--interval", "0.5", "--metrics-port", str(port)],
+                f"worker{i}",
+            )
             self.worker_metrics.append(f"http://127.0.0.1:{port}/metrics")
         for url, proc in zip(self.servers, self.procs[:2]):
             _wait(f"{url}/readyz", proc)
@@ -122,8 +137,11 @@ class Person:
 
     def __init__(self, cluster: Cluster, username: str):
         self.cluster = cluster
-        resp = requests.post(f"{cluster.servers[len(username) % 2]}/api/v1/auth/token",
-                             json={"username": username, "password": PASSWORD}, timeout=30)
+        resp = requests.post(
+            f"{cluster.servers[len(username) % 2]}/api/v1/auth/token",
+            json={"username": username, "password": PASSWORD},
+            timeout=30,
+        )
         assert resp.status_code == 200, resp.text
         self.headers = {"Authorization": f"Bearer {resp.json()['token']}"}
 
@@ -144,8 +162,10 @@ class Person:
 
         def send(server):
             barrier.wait()
-            return requests.post(f"{self.cluster.servers[server]}/api/v1{path}", headers=self.headers,
-                                 json=body, timeout=60)
+            return requests.post(
+                f"{self.cluster.servers[server]}/api/v1{path}", headers=self.headers, json=body, timeout=60
+            )
+
         with ThreadPoolExecutor(2) as pool:
             return list(pool.map(send, (0, 1)))
 
@@ -160,7 +180,7 @@ def test_a_month_on_two_servers_and_two_workers(ctx, cluster):
     hr = Person(cluster, "nva")
     opened = hr.on_both("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True})
     assert all(r.status_code == 200 for r in opened), [r.text for r in opened]
-    assert sum(r.json()["started"] for r in opened) == 12              # each person started once
+    assert sum(r.json()["started"] for r in opened) == 12  # each person started once
     assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 12
 
     everyone = [u for totals in REVIEW_TOTALS.values() for u in totals]
@@ -168,31 +188,47 @@ def test_a_month_on_two_servers_and_two_workers(ctx, cluster):
 
     def self_evaluate(username):
         task = people[username].task_for(username, "self_evaluation")
-        return _one_done(people[username].on_both(f"/tasks/{task['id']}/complete",
-                                                  {"data": scores_for(88, username in LEADERS)}), username)
-    with ThreadPoolExecutor(4) as pool:              # four people at a time, each on both servers
+        return _one_done(
+            people[username].on_both(f"/tasks/{task['id']}/complete", {"data": scores_for(88, username in LEADERS)}),
+            username,
+        )
+
+    with ThreadPoolExecutor(4) as pool:  # four people at a time, each on both servers
         list(pool.map(self_evaluate, everyone))
 
     def review(reviewer, subject, total):
         task = people[reviewer].task_for(subject, review_step(subject))
         form = dict(scores_for(total, subject in LEADERS), days_worked=21, proposed_level="B", comment="Nhận xét")
-        return _one_done(people[reviewer].on_both(f"/tasks/{task['id']}/complete", {"data": form}),
-                         f"{reviewer} reviews {subject}")
+        return _one_done(
+            people[reviewer].on_both(f"/tasks/{task['id']}/complete", {"data": form}), f"{reviewer} reviews {subject}"
+        )
+
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda job: review(*job),
-                      [(r, s, t) for r, totals in REVIEW_TOTALS.items() for s, t in totals.items()]))
+        list(
+            pool.map(
+                lambda job: review(*job), [(r, s, t) for r, totals in REVIEW_TOTALS.items() for s, t in totals.items()]
+            )
+        )
 
     gd = people["gd"]
     pending = [t for t in gd.get("/tasks") if t["step"] == "decision"]
     assert len(pending) == 11
-    lowered = {"dtg", "lvc"}                         # five reviews reach A; the quota allows three
-    items = [{"instance_id": t["instance_id"]} if t["subject"]["username"] not in lowered else
-             {"instance_id": t["instance_id"], "level": "B", "reason": "Bảo đảm tỷ lệ loại A"} for t in pending]
+    lowered = {"dtg", "lvc"}  # five reviews reach A; the quota allows three
+    items = [
+        {"instance_id": t["instance_id"]}
+        if t["subject"]["username"] not in lowered
+        else {"instance_id": t["instance_id"], "level": "B", "reason": "Bảo đảm tỷ lệ loại A"}
+        for t in pending
+    ]
     decided = gd.on_both("/decisions", {"unit": "SNV", "period": PERIOD, "items": items})
     assert sorted(r.status_code for r in decided) == [200, 409], [r.text[:300] for r in decided]
     gd_task = people["chutich"].task_for("gd", "decision")
-    _one_done(people["chutich"].on_both("/decisions", {"unit": "SNV", "period": PERIOD,
-                                                        "items": [{"instance_id": gd_task["instance_id"]}]}), "chutich")
+    _one_done(
+        people["chutich"].on_both(
+            "/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": gd_task["instance_id"]}]}
+        ),
+        "chutich",
+    )
 
     db.session.expire_all()
     records = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.period == PERIOD)).all()
@@ -215,8 +251,15 @@ def test_a_month_on_two_servers_and_two_workers(ctx, cluster):
 
     def fire(_):
         barrier.wait()
-        return subprocess.run([str(BIN / "flask"), "--app", "app", "timers", "run", "--now", now], cwd=ROOT,
-                              env=cluster.env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [str(BIN / "flask"), "--app", "app", "timers", "run", "--now", now],
+            cwd=ROOT,
+            env=cluster.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(fire, (0, 1)))
     assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
@@ -227,14 +270,18 @@ def test_a_month_on_two_servers_and_two_workers(ctx, cluster):
     records = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.period == PERIOD)).all()
     assert {r.status for r in records} == {"locked"}
     # exactly one completed task per step per instance, nothing left waiting
-    done = Counter(db.session.execute(select(HumanTask.instance_id, HumanTask.step)
-                                      .where(HumanTask.status == "completed")).all())
+    done = Counter(
+        db.session.execute(select(HumanTask.instance_id, HumanTask.step).where(HumanTask.status == "completed")).all()
+    )
     assert set(done.values()) == {1}
     steps = Counter(step for _, step in done)
     assert steps == {"self_evaluation": 12, "review": 8, "review_by_decider": 4, "decision": 12}
     assert db.session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "ready")) == 0
-    completed_events = Counter(db.session.execute(
-        select(AuditEvent.instance_id, AuditEvent.step).where(AuditEvent.action == "task_completed")).all())
+    completed_events = Counter(
+        db.session.execute(
+            select(AuditEvent.instance_id, AuditEvent.step).where(AuditEvent.action == "task_completed")
+        ).all()
+    )
     assert completed_events == done
     timer_events = Counter(db.session.scalars(select(AuditEvent.instance_id).where(AuditEvent.action == "timer_fired")))
     assert len(timer_events) == 12 and set(timer_events.values()) == {1}

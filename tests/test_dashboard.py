@@ -1,6 +1,7 @@
 """Dashboard, lists, saved filters, exports and the evaluation sheet (issue #5): the figures against a
 seeded month with known states, scoping for every role (also by editing the unit or the id in the URL
 and through the API), nonsense filters (400 or empty, never 500), keyset paging, the Excel files."""
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,16 @@ from app.models import HumanTask, SavedFilter
 from app.services.reporting import dashboard, exports, filters
 
 from .conftest import PERIOD, csrf_token, user
-from .monitor_seed import (AFTER_SELF_DUE, PUBLISHED, SNV_PEOPLE, TCCB_PEOPLE, instance_id, ready_task, record,
-                           seed_month)
+from .monitor_seed import (
+    AFTER_SELF_DUE,
+    PUBLISHED,
+    SNV_PEOPLE,
+    TCCB_PEOPLE,
+    instance_id,
+    ready_task,
+    record,
+    seed_month,
+)
 from .support import Api
 from .test_pages import login
 
@@ -59,11 +68,25 @@ def test_dashboard_counts_for_a_seeded_month(client):
     seed_month(client)
     board = dashboard.build(user("nva"), "SNV", PERIOD, now=AFTER_SELF_DUE)
     funnel = {f["status"]: f["count"] for f in board["funnel"]}
-    assert funnel == {"self_evaluation": 5, "review": 3, "decision": 0, "published": 3, "appeal": 0, "locked": 0,
-                      "not_evaluated": 1}
+    assert funnel == {
+        "self_evaluation": 5,
+        "review": 3,
+        "decision": 0,
+        "published": 3,
+        "appeal": 0,
+        "locked": 0,
+        "not_evaluated": 1,
+    }
     assert [f["status"] for f in board["funnel"]][:6] == list(dashboard.FUNNEL)
-    assert board["summary"] == {"total": 12, "done": 4, "open": 8, "overdue": 5, "percent": 33,
-                                "suspended": 1, "error": 0}
+    assert board["summary"] == {
+        "total": 12,
+        "done": 4,
+        "open": 8,
+        "overdue": 5,
+        "percent": 33,
+        "suspended": 1,
+        "error": 0,
+    }
     assert board["levels"] == {"A": 1, "B": 2, "C": 0, "D": 0, "none": 8}
 
     # overdue: the five self-evaluations still waiting, each held by its own subject
@@ -118,21 +141,29 @@ def test_dashboard_page_and_api(client):
     assert body["summary"]["total"] == 12 and body["levels"]["A"] == 1 and body["scope"] == "units"
     assert isinstance(body["generated_at"], str)
     spec = client.get("/api/v1/openapi.json").get_json()
-    for path in ("/api/v1/dashboard", "/api/v1/evaluations", "/api/v1/human-tasks",
-                 "/api/v1/instances/{instance_id}/suspend", "/api/v1/human-tasks/{task_id}/extend"):
+    for path in (
+        "/api/v1/dashboard",
+        "/api/v1/evaluations",
+        "/api/v1/human-tasks",
+        "/api/v1/instances/{instance_id}/suspend",
+        "/api/v1/human-tasks/{task_id}/extend",
+    ):
         assert path in spec["paths"], path
 
 
 # ---------------------------------------------------------------------------------- scoping
-@pytest.mark.parametrize("username, expected", [
-    ("admin", SNV_PEOPLE),          # administrator: everything
-    ("chutich", SNV_PEOPLE),        # head of the city: every agency below
-    ("gd", SNV_PEOPLE),             # head of the agency
-    ("nva", SNV_PEOPLE),            # HR officer: the agency's subtree
-    ("tptc", TCCB_PEOPLE),          # head and direct manager of the division
-    ("tpcc", {"tpcc", "hve", "dtg", "vvh", "bti"}),
-    ("ttb", {"ttb"}),               # staff: only their own
-])
+@pytest.mark.parametrize(
+    "username, expected",
+    [
+        ("admin", SNV_PEOPLE),  # administrator: everything
+        ("chutich", SNV_PEOPLE),  # head of the city: every agency below
+        ("gd", SNV_PEOPLE),  # head of the agency
+        ("nva", SNV_PEOPLE),  # HR officer: the agency's subtree
+        ("tptc", TCCB_PEOPLE),  # head and direct manager of the division
+        ("tpcc", {"tpcc", "hve", "dtg", "vvh", "bti"}),
+        ("ttb", {"ttb"}),  # staff: only their own
+    ],
+)
 def test_who_sees_which_records(client, username, expected):
     seed_month(client)
     api = Api(client, username)
@@ -148,7 +179,7 @@ def usernames_all(api) -> set[str]:
 def test_a_direct_manager_sees_only_their_people(client):
     seed_month(client)
     ptd = user("ptd")
-    ptd.manager_id = user("lvc").id     # lvc manages ptd, heads nothing
+    ptd.manager_id = user("lvc").id  # lvc manages ptd, heads nothing
     db.session.commit()
     api = Api(client, "lvc")
     assert usernames_all(api) == {"lvc", "ptd"}
@@ -167,8 +198,8 @@ def test_a_direct_manager_sees_only_their_people(client):
 
 def test_a_manager_cannot_see_another_unit_by_editing_the_url(client):
     seed_month(client)
-    hve = instance_id("hve")     # SNV-CCVC
-    login(client, "tptc")        # head of SNV-TCCB
+    hve = instance_id("hve")  # SNV-CCVC
+    login(client, "tptc")  # head of SNV-TCCB
     assert client.get(f"/dashboard?unit=SNV-CCVC&period={PERIOD}").status_code == 403
     assert client.get(f"/dashboard/evaluations?unit=SNV-CCVC&period={PERIOD}").status_code == 403
     assert client.get("/dashboard/tasks?unit=SNV-CCVC").status_code == 403
@@ -226,20 +257,23 @@ def test_list_filters(client):
 
     # overdue depends on the clock: make two tasks late in the projection
     late = [record("hve").instance_id, record("dtg").instance_id]
-    db.session.execute(db.text("UPDATE human_tasks SET due_at = :past WHERE status = 'ready' AND instance_id IN (:a, :b)"),
-                       {"past": AFTER_SELF_DUE.replace(year=2020), "a": late[0], "b": late[1]})
+    db.session.execute(
+        db.text("UPDATE human_tasks SET due_at = :past WHERE status = 'ready' AND instance_id IN (:a, :b)"),
+        {"past": AFTER_SELF_DUE.replace(year=2020), "a": late[0], "b": late[1]},
+    )
     db.session.commit()
     assert names(overdue="1") == {"hve", "dtg"}
     assert "hve" not in names(overdue="0") and "ttb" in names(overdue="0")
     tasks = api.get("/human-tasks", query_string={"period": PERIOD, "overdue": "1"}).get_json()
     assert usernames(tasks) == {"hve", "dtg"} and all(t["overdue"] for t in tasks["items"])
     ready = all_pages(api, "/human-tasks", period=PERIOD, status="ready", sort="due", limit=3)
-    assert {t["username"] for t in ready[:2]} == {"hve", "dtg"}   # the late ones first
+    assert {t["username"] for t in ready[:2]} == {"hve", "dtg"}  # the late ones first
     assert len(ready) == 8
 
 
-@pytest.mark.parametrize("sort", ["name", "-name", "unit", "-unit", "total", "-total", "status", "period", "updated",
-                                  "-updated"])
+@pytest.mark.parametrize(
+    "sort", ["name", "-name", "unit", "-unit", "total", "-total", "status", "period", "updated", "-updated"]
+)
 def test_keyset_paging_returns_every_row_once_in_order(client, sort):
     seed_month(client)
     api = Api(client, "admin")
@@ -249,7 +283,7 @@ def test_keyset_paging_returns_every_row_once_in_order(client, sort):
     if sort.lstrip("-") == "total":
         totals = [i["total"] for i in items if i["total"] is not None]
         assert totals == sorted(totals, reverse=sort.startswith("-"))
-        assert all(i["total"] is None for i in items[len(totals):])       # no total: last, both ways
+        assert all(i["total"] is None for i in items[len(totals) :])  # no total: last, both ways
     if sort.lstrip("-") == "name":
         names = [i["full_name"] for i in items]
         assert names == sorted(names, reverse=sort.startswith("-"))
@@ -277,14 +311,32 @@ def test_task_paging(client, sort):
     assert len(ids) == len(set(ids)) == db.session.scalar(select(db.func.count()).select_from(HumanTask))
 
 
-@pytest.mark.parametrize("query", [
-    {"period": "2030-13"}, {"period": "1999-01"}, {"period": "abc"}, {"level": "E"}, {"sort": "salary"},
-    {"sort": "-"}, {"cursor": "not-a-cursor"}, {"cursor": "W1tdXQ"}, {"limit": "0"}, {"limit": "100000"},
-    {"limit": "-1"}, {"overdue": "maybe"}, {"status": "'; DROP TABLE users; --"},
-    {"step": "<script>"}, {"name": "x" * 500}, {"unit": "x" * 300},
-    {"unit": "\x00"}, {"name": "a\x00b"}, {"assignee": "\x00"}, {"period": "2030-03\x00"},
-    {"cursor": base64.urlsafe_b64encode(b'["\\u0000",1]').decode().rstrip("=")},   # a NUL inside the cursor
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"period": "2030-13"},
+        {"period": "1999-01"},
+        {"period": "abc"},
+        {"level": "E"},
+        {"sort": "salary"},
+        {"sort": "-"},
+        {"cursor": "not-a-cursor"},
+        {"cursor": "W1tdXQ"},
+        {"limit": "0"},
+        {"limit": "100000"},
+        {"limit": "-1"},
+        {"overdue": "maybe"},
+        {"status": "'; DROP TABLE users; --"},
+        {"step": "<script>"},
+        {"name": "x" * 500},
+        {"unit": "x" * 300},
+        {"unit": "\x00"},
+        {"name": "a\x00b"},
+        {"assignee": "\x00"},
+        {"period": "2030-03\x00"},
+        {"cursor": base64.urlsafe_b64encode(b'["\\u0000",1]').decode().rstrip("=")},  # a NUL inside the cursor
+    ],
+)
 def test_nonsense_filters_are_400_never_500(client, query):
     seed_month(client)
     api = Api(client, "nva")
@@ -295,19 +347,33 @@ def test_nonsense_filters_are_400_never_500(client, query):
     login(client, "nva")
     page = client.get("/dashboard/evaluations", query_string=query)
     html = page.get_data(as_text=True)
-    nul = any("\x00" in str(v) for v in query.values())   # refused before any view runs, with its own message
+    nul = any("\x00" in str(v) for v in query.values())  # refused before any view runs, with its own message
     assert page.status_code == 400 and ('id="filter-error"' in html or (nul and "NUL" in html))
 
 
 def test_nonsense_on_the_dashboard_and_exports(client):
     seed_month(client)
     api = Api(client, "nva")
-    for query in ({"period": "2030-00"}, {"period": "x"}, {"period": ""}, {"unit": ""}, {"unit": "\x00"},
-                  {"period": "2030-03\x00"}, {"period": "2030-3"}, {"period": "2030-+3"}, {"period": "2030-03\n"}):
+    for query in (
+        {"period": "2030-00"},
+        {"period": "x"},
+        {"period": ""},
+        {"unit": ""},
+        {"unit": "\x00"},
+        {"period": "2030-03\x00"},
+        {"period": "2030-3"},
+        {"period": "2030-+3"},
+        {"period": "2030-03\n"},
+    ):
         assert api.get("/dashboard", query_string=query).status_code == 400, query
     # a well-formed code that names no unit is not found, on the dashboard as in every list and report
-    for path, query in (("/dashboard", {}), ("/evaluations", {}), ("/human-tasks", {}), ("/instances", {}),
-                        ("/reports/monthly", {"period": PERIOD})):
+    for path, query in (
+        ("/dashboard", {}),
+        ("/evaluations", {}),
+        ("/human-tasks", {}),
+        ("/instances", {}),
+        ("/reports/monthly", {"period": PERIOD}),
+    ):
         missing = api.get(path, query_string=dict(query, unit="NOPE"))
         assert missing.status_code == 404 and missing.get_json()["error"] == "not_found", path
     login(client, "nva")
@@ -341,8 +407,16 @@ def test_saved_filters(client):
     login(client, "nva")
     page = client.get(f"/dashboard/evaluations?period={PERIOD}&level=B")
     html = page.get_data(as_text=True)
-    resp = client.post("/dashboard/filters", data={"kind": "evaluations", "filter_name": "Loại B tháng 3", "period": PERIOD,
-                                                   "level": "B", "csrf_token": csrf_token(html)})
+    resp = client.post(
+        "/dashboard/filters",
+        data={
+            "kind": "evaluations",
+            "filter_name": "Loại B tháng 3",
+            "period": PERIOD,
+            "level": "B",
+            "csrf_token": csrf_token(html),
+        },
+    )
     assert resp.status_code == 302
     saved = db.session.scalars(select(SavedFilter)).one()
     assert saved.params == {"period": PERIOD, "level": "B"} and saved.user_id == user("nva").id
@@ -352,11 +426,15 @@ def test_saved_filters(client):
     result = client.get(link).get_data(as_text=True)
     assert "Lê Văn Công" in result and "Trần Thị Bình" not in result
     # saving the same name again replaces it; a bad filter is not saved
-    client.post("/dashboard/filters", data={"kind": "evaluations", "filter_name": "Loại B tháng 3", "level": "A",
-                                            "csrf_token": csrf_token(html)})
+    client.post(
+        "/dashboard/filters",
+        data={"kind": "evaluations", "filter_name": "Loại B tháng 3", "level": "A", "csrf_token": csrf_token(html)},
+    )
     assert db.session.scalars(select(SavedFilter)).one().params == {"level": "A"}
-    client.post("/dashboard/filters", data={"kind": "evaluations", "filter_name": "Hỏng", "period": "2030-99",
-                                            "csrf_token": csrf_token(html)})
+    client.post(
+        "/dashboard/filters",
+        data={"kind": "evaluations", "filter_name": "Hỏng", "period": "2030-99", "csrf_token": csrf_token(html)},
+    )
     assert db.session.scalar(select(db.func.count()).select_from(SavedFilter)) == 1
     # another user cannot delete it
     filter_id = saved.id
@@ -364,8 +442,9 @@ def test_saved_filters(client):
     login(client, "ttb")
     other = client.get("/dashboard/evaluations").get_data(as_text=True)
     assert "Loại B tháng 3" not in other
-    assert client.post(f"/dashboard/filters/{filter_id}/delete",
-                       data={"csrf_token": csrf_token(other)}).status_code == 404
+    assert (
+        client.post(f"/dashboard/filters/{filter_id}/delete", data={"csrf_token": csrf_token(other)}).status_code == 404
+    )
     assert db.session.scalar(select(db.func.count()).select_from(SavedFilter)) == 1
     with pytest.raises(Exception):
         filters.save_filter(user("ttb"), "evaluations", "", {})
@@ -397,7 +476,9 @@ def test_monthly_excel_export(client):
     assert by_user["ttb"][7] == "Hoàn thành xuất sắc nhiệm vụ"
     assert by_user["ttb"][8] == "Đã công bố, trong thời hạn kiến nghị"
     assert by_user["lvc"][5] == 80 and by_user["lvc"][6] == "B"
-    assert by_user["nva"][5] is None and by_user["nva"][6] in (None, "") and by_user["nva"][8] == "Đang chờ lãnh đạo chấm"
+    assert (
+        by_user["nva"][5] is None and by_user["nva"][6] in (None, "") and by_user["nva"][8] == "Đang chờ lãnh đạo chấm"
+    )
     names = [r[1] for r in rows]
     assert names == sorted(names, key=lambda n: exports._name_key(n))
     summary = ws.cell(15, 1).value
@@ -436,6 +517,6 @@ def test_evaluation_sheet(client):
     assert "A — Hoàn thành xuất sắc nhiệm vụ" in html
     assert "Khối lượng công việc so với kế hoạch" in html
     assert "Nhận xét ttb" in html and "Tự đánh giá của ttb" in html
-    assert "Phạm Thu Hà" in html and "Nguyễn Thị Hồng Giang" in html   # reviewer and decider
+    assert "Phạm Thu Hà" in html and "Nguyễn Thị Hồng Giang" in html  # reviewer and decider
     assert "sheet.css" in html and "print.js" in html and "<script>" not in html
     assert client.get(f"/instances/{instance_id('lvc')}/sheet").status_code == 403

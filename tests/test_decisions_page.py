@@ -1,5 +1,6 @@
 """The decision page without a browser: what the server renders for decisions.js (the quota rule, both
 caps, the A's and B's decided before outside the batch) and the warning it shows without JavaScript."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,11 @@ from .test_pages import login
 
 
 def _record(username):
-    return db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD)).one()
+    return db.session.scalars(
+        select(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD
+        )
+    ).one()
 
 
 def _to_decision(client, totals):
@@ -47,8 +51,13 @@ def test_page_renders_the_quota_for_the_live_counter_and_warns_without_js(client
     html = client.get("/decisions").get_data(as_text=True)
     attrs = _attrs(html)
     assert {k: attrs[k] for k in ("rule", "evaluated", "cap", "cap-exceptional", "others-a", "others-b")} == {
-        "rule": "share_of_evaluated", "evaluated": "5", "cap": "1", "cap-exceptional": "2",
-        "others-a": "1", "others-b": "1"}
+        "rule": "share_of_evaluated",
+        "evaluated": "5",
+        "cap": "1",
+        "cap-exceptional": "2",
+        "others-a": "1",
+        "others-b": "1",
+    }
     assert (float(attrs["share"]), float(attrs["exceptional-share"])) == (0.3, 0.4)
     assert attrs["warning"] == "Vượt tỷ lệ: {count} người loại A, tối đa {cap}."
     # nva's A counts with ttb's: 2 > 1, said in words by the server, without JavaScript
@@ -57,7 +66,7 @@ def test_page_renders_the_quota_for_the_live_counter_and_warns_without_js(client
     assert "Vượt tỷ lệ: 2 người loại A, tối đa 1." in html
     assert re.search(r'<p class="submit-hint" id="submit-hint-1">Sẽ bị từ chối nếu gửi: 2 người loại A', html)
     assert 'aria-describedby="submit-hint-1"' in html and 'aria-live="polite"' in html
-    assert 'src="/static/decisions.js"' in html and "<script>" not in html           # CSP: no inline script
+    assert 'src="/static/decisions.js"' in html and "<script>" not in html  # CSP: no inline script
     # raw numbers for sorting next to the formatted ones
     ttb_row = re.search(r'<tr data-level="A" data-instance="%d">.*?</tr>' % _record("ttb").instance_id, html, re.S)
     assert ttb_row and 'data-sort="92.0">92</td>' in ttb_row.group(0)
@@ -78,12 +87,15 @@ def test_page_renders_the_quota_for_the_live_counter_and_warns_without_js(client
     assert refused.status_code == 422 and 'id="decision-error"' in refused.get_data(as_text=True)
     # refused again with choices made: the page comes back as the head left it, nothing is lost
     ptd, tptc = str(_record("ptd").instance_id), str(_record("tptc").instance_id)
-    chosen = dict(fields, instance_id=[i for i in ids if i != ptd],
-                  **{f"level_{tptc}": "C", f"reason_{tptc}": "Chưa hoàn thành báo cáo quý — giữ lý do"})
+    chosen = dict(
+        fields,
+        instance_id=[i for i in ids if i != ptd],
+        **{f"level_{tptc}": "C", f"reason_{tptc}": "Chưa hoàn thành báo cáo quý — giữ lý do"},
+    )
     page = client.post("/decisions", data=chosen)
     html = page.get_data(as_text=True)
     assert page.status_code == 422 and _record("tptc").published_at is None
-    assert re.search(rf'name="instance_id" value="{ptd}" aria-label', html)                  # still unticked
+    assert re.search(rf'name="instance_id" value="{ptd}" aria-label', html)  # still unticked
     assert re.search(rf'name="instance_id" value="{tptc}" checked', html)
     assert re.search(rf'<select name="level_{tptc}"[^>]*>.*?<option value="C" selected>', html, re.S)
     assert f'name="reason_{tptc}" value="Chưa hoàn thành báo cáo quý — giữ lý do"' in html
@@ -94,8 +106,9 @@ def test_page_renders_the_quota_for_the_live_counter_and_warns_without_js(client
     assert missing.status_code == 422 and _record("ttb").published_at is None
     row = re.search(rf'<tr data-level="[A-D]" data-instance="{ttb}" class="row-error">.*?</tr>', html, re.S)
     assert row, "the row whose reason is missing is marked"
-    assert re.search(rf'name="reason_{ttb}" value="" [^>]*aria-invalid="true" aria-describedby="reason-error-{ttb}"',
-                     row.group(0))
+    assert re.search(
+        rf'name="reason_{ttb}" value="" [^>]*aria-invalid="true" aria-describedby="reason-error-{ttb}"', row.group(0)
+    )
     assert f'<p class="field-error" id="reason-error-{ttb}" role="alert">' in row.group(0)
     assert html.count('class="row-error"') == 1
     ok = client.post("/decisions", data=dict(fields, **{f"level_{ttb}": "B", f"reason_{ttb}": "Quota"}))
@@ -108,6 +121,7 @@ def test_the_head_scores_a_division_leader_from_the_decision_page_then_decides(c
     """tptc's manager is gd: after tptc's self-evaluation the decision page lists tptc to score, the
     scoring form leads back to the page, and tptc joins the batch with the head's own score."""
     from .test_pages import score_fields, submit
+
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     tptc = Api(client, "tptc")
     tptc.complete(tptc.task_for("tptc", "self_evaluation")["id"], scores_for(86, True))
@@ -116,7 +130,7 @@ def test_the_head_scores_a_division_leader_from_the_decision_page_then_decides(c
     section = re.search(r'<section id="to-score".*?</section>', html, re.S).group(0)
     assert user("tptc").full_name in section and ">86<" in section
     href = re.search(r'href="(/tasks/\d+)"', section).group(1)
-    assert "decision-batch" not in html                                 # nothing to decide yet
+    assert "decision-batch" not in html  # nothing to decide yet
     english = client.get("/decisions?lang=en").get_data(as_text=True)
     assert "To score before the decision" in english and f"Score {user('tptc').full_name}" in english
     client.get("/decisions?lang=vi")

@@ -7,6 +7,7 @@ The headline: a designer adds a step "Chi bộ góp ý" in a new lane "Chi bộ 
 form between the review and the decision, through the designer's HTTP endpoints only, publishes it,
 HR opens a month and the party cell's secretary finds the new task with its generated form.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,12 +32,24 @@ from .support import Api, scores_for
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "designer"
 BPMN = "monthly_evaluation.bpmn"
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-      "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI",
-      "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-SECRETARY = {"username": "btcb", "full_name": "Đỗ Văn Chính", "email": "btcb@snv.hanoi.gov.vn", "unit": "SNV-VP",
-             "position_group": "leader", "manager": "gd", "roles": ["party_cell"], "password": PASSWORD}
+SECRETARY = {
+    "username": "btcb",
+    "full_name": "Đỗ Văn Chính",
+    "email": "btcb@snv.hanoi.gov.vn",
+    "unit": "SNV-VP",
+    "position_group": "leader",
+    "manager": "gd",
+    "roles": ["party_cell"],
+    "password": PASSWORD,
+}
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -74,21 +87,28 @@ def add_party_cell_step(bpmn: str, deadline_in: str = "init") -> str:
     # the month waits for the head's decision while the party cell comments
     etree.SubElement(props, q("spiffworkflow:property"), name="stepStatus", value="decision")
     etree.SubElement(props, q("spiffworkflow:property"), name="stepOrder", value="3")
-    etree.SubElement(ext, q("spiffworkflow:instructionsForEndUser")).text = \
-        "Chi bộ góp ý về **{{ subject.full_name }}** kỳ **{{ period }}** (tổng điểm {{ result.total }})."
+    etree.SubElement(
+        ext, q("spiffworkflow:instructionsForEndUser")
+    ).text = "Chi bộ góp ý về **{{ subject.full_name }}** kỳ **{{ period }}** (tổng điểm {{ result.total }})."
     etree.SubElement(ext, q("spiffworkflow:variableName")).text = "party_cell_comment"
     etree.SubElement(task, q("bpmn:incoming")).text = "flow_apply_rules_decision"
     etree.SubElement(task, q("bpmn:outgoing")).text = "flow_party_cell_comment_decision"
     old_flow = process.find("bpmn:sequenceFlow[@id='flow_apply_rules_decision']", NS)
     old_flow.set("targetRef", "party_cell_comment")
-    etree.SubElement(process, q("bpmn:sequenceFlow"), id="flow_party_cell_comment_decision",
-                     sourceRef="party_cell_comment", targetRef="decision")
+    etree.SubElement(
+        process,
+        q("bpmn:sequenceFlow"),
+        id="flow_party_cell_comment_decision",
+        sourceRef="party_cell_comment",
+        targetRef="decision",
+    )
     decision = process.find("bpmn:userTask[@id='decision']", NS)
     decision.find("bpmn:incoming", NS).text = "flow_party_cell_comment_decision"
     plane = root.find(".//bpmndi:BPMNPlane", NS)
     root.find(".//bpmndi:BPMNShape[@bpmnElement='participant_monthly_evaluation']/dc:Bounds", NS).set("height", "1440")
-    shape = etree.SubElement(plane, q("bpmndi:BPMNShape"), id="lane_party_cell_di", bpmnElement="lane_party_cell",
-                             isHorizontal="true")
+    shape = etree.SubElement(
+        plane, q("bpmndi:BPMNShape"), id="lane_party_cell_di", bpmnElement="lane_party_cell", isHorizontal="true"
+    )
     etree.SubElement(shape, q("dc:Bounds"), x="130", y="1260", width="3270", height="240")
     shape = etree.SubElement(plane, q("bpmndi:BPMNShape"), id="party_cell_comment_di", bpmnElement="party_cell_comment")
     etree.SubElement(shape, q("dc:Bounds"), x="1560", y="1340", width="100", height="80")
@@ -97,8 +117,12 @@ def add_party_cell_step(bpmn: str, deadline_in: str = "init") -> str:
         edge.remove(wp)
     for x, y in ((1720, 640), (1610, 640), (1610, 1340)):
         etree.SubElement(edge, q("di:waypoint"), x=str(x), y=str(y))
-    edge = etree.SubElement(plane, q("bpmndi:BPMNEdge"), id="flow_party_cell_comment_decision_di",
-                            bpmnElement="flow_party_cell_comment_decision")
+    edge = etree.SubElement(
+        plane,
+        q("bpmndi:BPMNEdge"),
+        id="flow_party_cell_comment_decision_di",
+        bpmnElement="flow_party_cell_comment_decision",
+    )
     for x, y in ((1660, 1380), (1770, 1380), (1770, 1120)):
         etree.SubElement(edge, q("di:waypoint"), x=str(x), y=str(y))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
@@ -106,8 +130,10 @@ def add_party_cell_step(bpmn: str, deadline_in: str = "init") -> str:
 
 def login(client, username: str) -> None:
     page = client.get("/login")
-    resp = client.post("/login", data={"username": username, "password": PASSWORD,
-                                       "csrf_token": csrf_token(page.get_data(as_text=True))})
+    resp = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
 
 
@@ -125,16 +151,22 @@ def json_token(client, draft_id: int) -> str:
 
 def put_file(client, draft_id, name, text, revision=None, status=200):
     token = json_token(client, draft_id)
-    resp = client.put(f"/designer/drafts/{draft_id}/files/{name}", json={"text": text, "revision": revision},
-                      headers={"X-CSRFToken": token})
+    resp = client.put(
+        f"/designer/drafts/{draft_id}/files/{name}",
+        json={"text": text, "revision": revision},
+        headers={"X-CSRFToken": token},
+    )
     assert resp.status_code == status, resp.get_json()
     return resp.get_json()
 
 
 def upload(client, draft_id, name, content: bytes):
     page = client.get(f"/designer/drafts/{draft_id}").get_data(as_text=True)
-    return client.post(f"/designer/drafts/{draft_id}/upload", content_type="multipart/form-data",
-                       data={"csrf_token": csrf_token(page), "files": (io.BytesIO(content), name)})
+    return client.post(
+        f"/designer/drafts/{draft_id}/upload",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(page), "files": (io.BytesIO(content), name)},
+    )
 
 
 def refused(client, resp, draft_id) -> str:
@@ -145,7 +177,7 @@ def refused(client, resp, draft_id) -> str:
     assert location.split("#")[0].endswith(f"/designer/drafts/{draft_id}"), location
     html = client.get(location).get_data(as_text=True)
     assert 'class="field-error' in html
-    assert 'class="field-error' not in client.get(location).get_data(as_text=True)      # shown once
+    assert 'class="field-error' not in client.get(location).get_data(as_text=True)  # shown once
     return html
 
 
@@ -177,13 +209,16 @@ def review(client, reviewer, subject, total=85):
 
 
 def instance_of(username) -> ProcessInstance:
-    return db.session.scalars(select(ProcessInstance).where(ProcessInstance.subject_id == user(username).id,
-                                                            ProcessInstance.period == PERIOD)).one()
+    return db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.subject_id == user(username).id, ProcessInstance.period == PERIOD)
+    ).one()
 
 
 def counts() -> dict:
-    return {m.__name__: db.session.scalar(select(func.count()).select_from(m))
-            for m in (ProcessInstance, HumanTask, Notification, AuditEvent, ProcessVersion)}
+    return {
+        m.__name__: db.session.scalar(select(func.count()).select_from(m))
+        for m in (ProcessInstance, HumanTask, Notification, AuditEvent, ProcessVersion)
+    }
 
 
 # ------------------------------------------------------------------------------------ the headline
@@ -196,18 +231,18 @@ def test_a_designer_adds_a_step_with_a_new_lane_and_form_and_the_next_month_runs
     # the modeler saves the diagram; the form is uploaded as a file made elsewhere
     saved = put_file(client, draft_id, BPMN, add_party_cell_step(model["xml"]), revision=model["revision"])
     findings = {(f["code"], f["element"]) for f in saved["findings"] if f["severity"] == "error"}
-    assert ("form_file_missing", "party_cell_comment") in findings     # the form is not there yet
-    assert ("lane_role", "party_cell_comment") in findings             # and nobody holds party_cell yet
+    assert ("form_file_missing", "party_cell_comment") in findings  # the form is not there yet
+    assert ("lane_role", "party_cell_comment") in findings  # and nobody holds party_cell yet
     resp = upload(client, draft_id, "party_cell_comment.json", fixture("party_cell_comment.json").encode())
     assert resp.status_code == 302
 
     # publishing is refused while a finding is an error
     html = refused(client, publish(client, draft_id, note="Bước chi bộ"), draft_id)
     assert "emulation" not in html and "party_cell" in html
-    assert re.search(r'id="publish-note" name="note" value="Bước chi bộ"', html)      # what was typed is kept
+    assert re.search(r'id="publish-note" name="note" value="Bước chi bộ"', html)  # what was typed is kept
     assert versions.latest_published().version == 1
 
-    add_secretary()   # HR gives the party cell's secretary the named group (organisation import)
+    add_secretary()  # HR gives the party cell's secretary the named group (organisation import)
     page = client.get(f"/designer/drafts/{draft_id}").get_data(as_text=True)
     assert "Không có lỗi — có thể ban hành" in page
     resp = publish(client, draft_id)
@@ -217,9 +252,18 @@ def test_a_designer_adds_a_step_with_a_new_lane_and_form_and_the_next_month_runs
     assert current.version == 2 and current.created_by_id == user("admin").id
     assert "party_cell_comment.json" in current.files
     assert db.session.get(ProcessDraft, draft_id).status == "published"
-    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "design_published")).one().details["version"] == 2
-    assert client.put(f"/designer/drafts/{draft_id}/files/{BPMN}", json={"text": "x"},
-                      headers={"X-CSRFToken": json_token(client, draft_id)}).status_code == 409   # immutable now
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == "design_published")).one().details["version"]
+        == 2
+    )
+    assert (
+        client.put(
+            f"/designer/drafts/{draft_id}/files/{BPMN}",
+            json={"text": "x"},
+            headers={"X-CSRFToken": json_token(client, draft_id)},
+        ).status_code
+        == 409
+    )  # immutable now
 
     # HR opens the month: it runs on version 2
     hr = Api(client, "nva")
@@ -230,16 +274,16 @@ def test_a_designer_adds_a_step_with_a_new_lane_and_form_and_the_next_month_runs
 
     secretary = Api(client, "btcb")
     task = secretary.task_for("ttb", "party_cell_comment")
-    assert task["title"] == "Chi bộ góp ý" and task["due_at"].startswith("2030-04-09")   # WD7 of April 2030 (Tuesday)
+    assert task["title"] == "Chi bộ góp ý" and task["due_at"].startswith("2030-04-09")  # WD7 of April 2030 (Tuesday)
     db.session.expire_all()
-    assert instance_of("ttb").record.status == "decision"      # the status the added step declares
+    assert instance_of("ttb").record.status == "decision"  # the status the added step declares
     detail = secretary.get(f"/tasks/{task['id']}").get_json()
     assert set(detail["schema"]["properties"]) == {"result", "agrees", "party_comment"}
     assert "Trần Thị Bình" in detail["instructions"]
     login(client, "btcb")
     html = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert 'name="party_comment"' in html and "Ý kiến của chi bộ" in html and 'name="agrees"' in html
-    assert Api(client, "gd").tasks("decision") == []          # the decision waits for the party cell
+    assert Api(client, "gd").tasks("decision") == []  # the decision waits for the party cell
     secretary.complete(task["id"], {"agrees": True, "party_comment": "Chi bộ thống nhất mức đề xuất."}, status=200)
     decision = Api(client, "gd").task_for("ttb", "decision")
     assert decision["step"] == "decision"
@@ -289,9 +333,12 @@ def test_the_minimal_fixture_and_the_shipped_process_have_no_errors():
 
 def _disk_files() -> dict[str, str]:
     root = Path(__file__).resolve().parents[1]
-    return {p.name: p.read_text(encoding="utf-8") for p in
-            sorted((root / "processes").glob("*.bpmn")) + sorted((root / "processes").glob("*.dmn"))
-            + sorted((root / "forms").glob("*.json"))}
+    return {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted((root / "processes").glob("*.bpmn"))
+        + sorted((root / "processes").glob("*.dmn"))
+        + sorted((root / "forms").glob("*.json"))
+    }
 
 
 @pytest.mark.parametrize("name,code,element", DEFECTS, ids=[d[0] for d in DEFECTS])
@@ -340,12 +387,15 @@ def test_xxe_and_billion_laughs_uploads_are_refused_with_a_clear_message(client,
     assert time.monotonic() - started < 5
     html = refused(client, resp, draft_id)
     assert re.search(r'id="upload-files"[^>]*aria-invalid="true" aria-describedby="upload-files-error"', html)
-    assert "không được phép" in html and "DOCTYPE/ENTITY declarations are not allowed" not in html   # one language
-    assert "root:" not in html      # nothing of /etc/passwd
+    assert "không được phép" in html and "DOCTYPE/ENTITY declarations are not allowed" not in html  # one language
+    assert "root:" not in html  # nothing of /etc/passwd
     assert name not in db.session.get(ProcessDraft, draft_id).files
     # the modeler's save refuses it the same way, and the parser never expands entities anyway
-    resp = client.put(f"/designer/drafts/{draft_id}/files/{BPMN}", json={"text": fixture(name)},
-                      headers={"X-CSRFToken": json_token(client, draft_id)})
+    resp = client.put(
+        f"/designer/drafts/{draft_id}/files/{BPMN}",
+        json={"text": fixture(name)},
+        headers={"X-CSRFToken": json_token(client, draft_id)},
+    )
     assert resp.status_code == 422 and "DOCTYPE" in resp.get_json()["message_en"]
     with pytest.raises(specs.SpecError, match="không được phép"):
         specs.parse({name: fixture(name)})
@@ -354,22 +404,29 @@ def test_xxe_and_billion_laughs_uploads_are_refused_with_a_clear_message(client,
 def test_other_bad_uploads_are_refused(client):
     login(client, "admin")
     draft_id = new_draft(client)
-    for name, content, needle in (("evil.exe", b"MZ", "không hợp lệ"), ("x.json", b"[1, 2]", "đối tượng JSON"),
-                                  ("x.json", b"{nope", "JSON hợp lệ"), ("x.bpmn", b"<a><b></a>", "XML hợp lệ"),
-                                  ("x.dmn", "ư".encode("utf-16"), "UTF-8"), ("x.bpmn", b"<a>\x00</a>", "NUL")):
+    for name, content, needle in (
+        ("evil.exe", b"MZ", "không hợp lệ"),
+        ("x.json", b"[1, 2]", "đối tượng JSON"),
+        ("x.json", b"{nope", "JSON hợp lệ"),
+        ("x.bpmn", b"<a><b></a>", "XML hợp lệ"),
+        ("x.dmn", "ư".encode("utf-16"), "UTF-8"),
+        ("x.bpmn", b"<a>\x00</a>", "NUL"),
+    ):
         assert needle in refused(client, upload(client, draft_id, name, content), draft_id), name
     big = b"{" + b'"a": "' + b"x" * (3 * 1024 * 1024) + b'"}'
     assert upload(client, draft_id, "big.json", big).status_code == 413
     drafts_before = db.session.scalar(select(func.count()).select_from(ProcessDraft))
     page = client.get("/designer/").get_data(as_text=True)
     nul = client.post("/designer/drafts", data={"name": "tên\x00có NUL", "csrf_token": csrf_token(page)})
-    assert nul.status_code == 400 and "NUL" in nul.get_data(as_text=True)   # the app-wide guard
+    assert nul.status_code == 400 and "NUL" in nul.get_data(as_text=True)  # the app-wide guard
     assert db.session.scalar(select(func.count()).select_from(ProcessDraft)) == drafts_before
 
 
 def test_a_script_that_imports_os_is_refused_everywhere(client):
     files = versions.files_from_disk()
-    files[BPMN] = files[BPMN].replace("revision_count = 0\n", "revision_count = 0\nsecret = __import__('os').getcwd()\n")
+    files[BPMN] = files[BPMN].replace(
+        "revision_count = 0\n", "revision_count = 0\nsecret = __import__('os').getcwd()\n"
+    )
     found = [(f.code, f.element) for f in validation.errors(versions.validate(files))]
     assert ("script", "init") in found
     with pytest.raises(versions.ValidationFailed):
@@ -381,22 +438,32 @@ def test_a_script_that_imports_os_is_refused_everywhere(client):
     # the test run refuses to run it, too: the error names the element
     login(client, "admin")
     draft_id = new_draft(client)
-    resp = client.post(f"/designer/drafts/{draft_id}/test-run.json", json={"subject": "ttb", "period": PERIOD,
-                                                                          "xml": files[BPMN]},
-                       headers={"X-CSRFToken": json_token(client, draft_id)})
+    resp = client.post(
+        f"/designer/drafts/{draft_id}/test-run.json",
+        json={"subject": "ttb", "period": PERIOD, "xml": files[BPMN]},
+        headers={"X-CSRFToken": json_token(client, draft_id)},
+    )
     assert resp.status_code == 200 and resp.get_json()["error"]["element"] == "init"
 
 
 def test_scripts_have_a_time_limit():
     env = sandbox.SCRIPT_ENGINE.environment
-    for script in ("while True:\n    pass", "x = [i for i in range(10**5) for j in range(10**5)]",
-                   "def f():\n    while 1:\n        pass\nf()"):
+    for script in (
+        "while True:\n    pass",
+        "x = [i for i in range(10**5) for j in range(10**5)]",
+        "def f():\n    while 1:\n        pass\nf()",
+    ):
         started = time.monotonic()
         with pytest.raises(sandbox.ScriptTimeout):
             env.execute(script, {})
         assert time.monotonic() - started < sandbox.SCRIPT_TIME_LIMIT + 1
-    for script in ("x = sum(range(10**9))", "x = 10 ** 10 ** 10", "x = 'a' * 10**10", "x = 1 << 10**10",
-                   "x = pow(10, 10**9)"):
+    for script in (
+        "x = sum(range(10**9))",
+        "x = 10 ** 10 ** 10",
+        "x = 'a' * 10**10",
+        "x = 1 << 10**10",
+        "x = pow(10, 10**9)",
+    ):
         with pytest.raises(ValueError):
             env.execute(script, {})
     with pytest.raises(sandbox.ScriptTimeout):
@@ -407,8 +474,8 @@ def test_scripts_have_a_time_limit():
 
 
 def test_only_designers_get_in(client):
-    assert client.get("/designer/").status_code == 302          # to the login page
-    login(client, "nva")                                         # HR officer, not a designer
+    assert client.get("/designer/").status_code == 302  # to the login page
+    login(client, "nva")  # HR officer, not a designer
     assert client.get("/designer/").status_code == 403
     assert client.post("/designer/drafts", data={}).status_code in (400, 403)
     assert client.get("/designer/versions/1/download").status_code == 403
@@ -424,13 +491,22 @@ def test_a_stale_save_is_refused_and_findings_come_back(client):
     draft_id = new_draft(client)
     model = client.get(f"/designer/drafts/{draft_id}/model.json").get_json()
     # the properties panel offers the record statuses a step may mean, labelled in both languages
-    assert [s["status"] for s in model["step_statuses"]] == ["planning", "plan_approval", "self_evaluation", "review",
-                                                            "decision", "appeal"]
+    assert [s["status"] for s in model["step_statuses"]] == [
+        "planning",
+        "plan_approval",
+        "self_evaluation",
+        "review",
+        "decision",
+        "appeal",
+    ]
     assert model["step_statuses"][5]["label"] == "Đang giải quyết kiến nghị" and model["step_statuses"][5]["label_en"]
     first = put_file(client, draft_id, BPMN, model["xml"].replace("Tính tổng điểm", "Tính tổng"), model["revision"])
     assert first["revision"] == model["revision"] + 1 and validation.errors([]) == []
-    resp = client.put(f"/designer/drafts/{draft_id}/files/{BPMN}", json={"text": model["xml"], "revision": model["revision"]},
-                      headers={"X-CSRFToken": json_token(client, draft_id)})
+    resp = client.put(
+        f"/designer/drafts/{draft_id}/files/{BPMN}",
+        json={"text": model["xml"], "revision": model["revision"]},
+        headers={"X-CSRFToken": json_token(client, draft_id)},
+    )
     assert resp.status_code == 409 and "tải lại" in resp.get_json()["message"]
     events = [e.details for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("design_%")))]
     assert {"draft": draft_id, "file": BPMN}.items() <= events[-1].items()
@@ -444,31 +520,57 @@ def test_the_dmn_table_editor_writes_valid_dmn_and_catches_a_missing_catch_all(c
     url = f"/designer/drafts/{draft_id}/dmn/classification.dmn"
     page = client.get(url).get_data(as_text=True)
     assert 'value="&gt;= 90"' in page and 'name="rule-3-in-0" value="-"' in page
-    form = {"csrf_token": csrf_token(page), "decision": "classification", "revision": re.search(
-        r'name="revision" value="(\d+)"', page).group(1), "hit_policy": "UNIQUE", "action": "save",
-        "in-0-label": "Tổng điểm", "in-0-expression": "total", "out-0-label": "Xếp loại", "out-0-name": "score_level"}
+    form = {
+        "csrf_token": csrf_token(page),
+        "decision": "classification",
+        "revision": re.search(r'name="revision" value="(\d+)"', page).group(1),
+        "hit_policy": "UNIQUE",
+        "action": "save",
+        "in-0-label": "Tổng điểm",
+        "in-0-expression": "total",
+        "out-0-label": "Xếp loại",
+        "out-0-name": "score_level",
+    }
     rows = [("rule_a", ">= 95", '"A"'), ("rule_b", ">= 70", '"B"'), ("rule_c", ">= 50", '"C"'), ("rule_d", "-", '"D"')]
     for i, (rid, cond, out) in enumerate(rows):
-        form.update({f"rule-{i}-id": rid, f"rule-{i}-position": str(i + 1), f"rule-{i}-in-0": cond,
-                     f"rule-{i}-out-0": out, f"rule-{i}-description": ""})
-    form["rule-3-delete"] = "1"         # drop the catch-all row
+        form.update(
+            {
+                f"rule-{i}-id": rid,
+                f"rule-{i}-position": str(i + 1),
+                f"rule-{i}-in-0": cond,
+                f"rule-{i}-out-0": out,
+                f"rule-{i}-description": "",
+            }
+        )
+    form["rule-3-delete"] = "1"  # drop the catch-all row
     assert client.post(url, data=form).status_code == 302
     text = db.session.get(ProcessDraft, draft_id).files["classification.dmn"]
     assert "&gt;= 95" in text and "rule_d" not in text
     findings = designer.findings(db.session.get(ProcessDraft, draft_id).files)
-    assert [(f["code"], f["element"]) for f in findings if f["severity"] == "error"] == [("dmn_catch_all", "classification")]
+    assert [(f["code"], f["element"]) for f in findings if f["severity"] == "error"] == [
+        ("dmn_catch_all", "classification")
+    ]
     refused(client, publish(client, draft_id), draft_id)
     # add the row back (before the last row), make it the catch-all, save: the table is valid again
     page = client.get(url).get_data(as_text=True)
     assert "thiếu dòng “còn lại”" in page
     form.pop("rule-3-delete")
-    form.update({"rule-3-id": "", "rule-3-position": "9", "rule-3-in-0": "", "rule-3-out-0": '"D"',
-                 "rule-3-description": "Còn lại", "revision": re.search(r'name="revision" value="(\d+)"', page).group(1),
-                 "csrf_token": csrf_token(page)})
+    form.update(
+        {
+            "rule-3-id": "",
+            "rule-3-position": "9",
+            "rule-3-in-0": "",
+            "rule-3-out-0": '"D"',
+            "rule-3-description": "Còn lại",
+            "revision": re.search(r'name="revision" value="(\d+)"', page).group(1),
+            "csrf_token": csrf_token(page),
+        }
+    )
     assert client.post(url, data=form).status_code == 302
     files = db.session.get(ProcessDraft, draft_id).files
     assert validation.errors(versions.validate(files)) == []
     from app.engine import dmntable
+
     table = dmntable.read_tables(files["classification.dmn"])[0]
     assert [r["inputs"] for r in table["rules"]] == [[">= 95"], [">= 70"], [">= 50"], ["-"]]
 
@@ -477,29 +579,46 @@ def test_the_form_editor_previews_the_generated_form(client):
     login(client, "admin")
     draft_id = new_draft(client)
     token = json_token(client, draft_id)
-    resp = client.post("/designer/forms/preview", json={"name": "x.json", "text": fixture("party_cell_comment.json")},
-                       headers={"X-CSRFToken": token})
+    resp = client.post(
+        "/designer/forms/preview",
+        json={"name": "x.json", "text": fixture("party_cell_comment.json")},
+        headers={"X-CSRFToken": token},
+    )
     out = resp.get_json()
     assert out["errors"] == [] and 'name="party_comment"' in out["html"] and "Ý kiến của chi bộ" in out["html"]
-    out = client.post("/designer/forms/preview", json={"name": "review.json", "text": fixture("comment.json").replace(
-        '"type": "string"', '"type": "text"')}, headers={"X-CSRFToken": token}).get_json()
+    out = client.post(
+        "/designer/forms/preview",
+        json={"name": "review.json", "text": fixture("comment.json").replace('"type": "string"', '"type": "text"')},
+        headers={"X-CSRFToken": token},
+    ).get_json()
     assert out["html"] == "" and "JSON Schema" in out["errors"][0]
-    out = client.post("/designer/forms/preview", json={"name": "review.json", "text": versions.files_from_disk()["review.json"]},
-                      headers={"X-CSRFToken": token}).get_json()
-    assert 'name="scores[II.1]"' in out["html"]    # criteria from the default scheme
+    out = client.post(
+        "/designer/forms/preview",
+        json={"name": "review.json", "text": versions.files_from_disk()["review.json"]},
+        headers={"X-CSRFToken": token},
+    ).get_json()
+    assert 'name="scores[II.1]"' in out["html"]  # criteria from the default scheme
     # create a form, edit it in the page, save it
     page = client.get(f"/designer/drafts/{draft_id}").get_data(as_text=True)
-    resp = client.post(f"/designer/drafts/{draft_id}/forms/new", data={"name": "party_cell_comment", "csrf_token": csrf_token(page)})
+    resp = client.post(
+        f"/designer/drafts/{draft_id}/forms/new", data={"name": "party_cell_comment", "csrf_token": csrf_token(page)}
+    )
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/forms/party_cell_comment.json")
     page = client.get(f"/designer/drafts/{draft_id}/forms/party_cell_comment.json").get_data(as_text=True)
     assert "Xem trước" in page and 'name="comment"' in page
-    resp = client.post(f"/designer/drafts/{draft_id}/forms/party_cell_comment.json",
-                       data={"text": "{not json", "action": "save", "csrf_token": csrf_token(page)})
+    resp = client.post(
+        f"/designer/drafts/{draft_id}/forms/party_cell_comment.json",
+        data={"text": "{not json", "action": "save", "csrf_token": csrf_token(page)},
+    )
     assert resp.status_code == 422
-    resp = client.post(f"/designer/drafts/{draft_id}/forms/party_cell_comment.json",
-                       data={"text": fixture("party_cell_comment.json"), "action": "save", "csrf_token": csrf_token(page)})
+    resp = client.post(
+        f"/designer/drafts/{draft_id}/forms/party_cell_comment.json",
+        data={"text": fixture("party_cell_comment.json"), "action": "save", "csrf_token": csrf_token(page)},
+    )
     assert resp.status_code == 302
-    assert json.loads(db.session.get(ProcessDraft, draft_id).files["party_cell_comment.json"])["required"] == ["party_comment"]
+    assert json.loads(db.session.get(ProcessDraft, draft_id).files["party_cell_comment.json"])["required"] == [
+        "party_comment"
+    ]
 
 
 # -------------------------------------------------------------------------- versions and runs
@@ -517,8 +636,10 @@ def test_the_diff_names_what_was_added_and_changed(client, ctx):
     assert {"file": "party_cell_comment.json", "status": "added"} in result["files"]
     login(client, "admin")
     v1 = versions.latest_published().version - 1
-    html = client.get(f"/designer/diff?a={db.session.scalars(select(ProcessVersion.id).where(ProcessVersion.version == v1)).one()}"
-                      f"&b={v2.id}").get_data(as_text=True)
+    html = client.get(
+        f"/designer/diff?a={db.session.scalars(select(ProcessVersion.id).where(ProcessVersion.version == v1)).one()}"
+        f"&b={v2.id}"
+    ).get_data(as_text=True)
     assert "party_cell_comment" in html and "Chi bộ góp ý" in html
 
 
@@ -527,16 +648,27 @@ def test_a_test_run_shows_the_path_and_writes_nothing(client):
     login(client, "admin")
     draft_id = new_draft(client)
     xml = add_party_cell_step(client.get(f"/designer/drafts/{draft_id}/model.json").get_json()["xml"])
-    put_file(client, draft_id, "party_cell_comment.json", fixture("party_cell_comment.json"))   # the diagram stays unsaved
+    put_file(
+        client, draft_id, "party_cell_comment.json", fixture("party_cell_comment.json")
+    )  # the diagram stays unsaved
     before = counts()
     token = json_token(client, draft_id)
-    resp = client.post(f"/designer/drafts/{draft_id}/test-run.json",
-                       json={"subject": "ttb", "period": PERIOD, "xml": xml}, headers={"X-CSRFToken": token})
+    resp = client.post(
+        f"/designer/drafts/{draft_id}/test-run.json",
+        json={"subject": "ttb", "period": PERIOD, "xml": xml},
+        headers={"X-CSRFToken": token},
+    )
     out = resp.get_json()
     assert resp.status_code == 200 and out["error"] is None and out["completed"], out
     path = out["completed_elements"]
-    for earlier, later_step in (("start", "self_evaluation"), ("self_evaluation", "review"), ("review", "party_cell_comment"),
-                                ("party_cell_comment", "decision"), ("decision", "publish"), ("publish", "lock")):
+    for earlier, later_step in (
+        ("start", "self_evaluation"),
+        ("self_evaluation", "review"),
+        ("review", "party_cell_comment"),
+        ("party_cell_comment", "decision"),
+        ("decision", "publish"),
+        ("publish", "lock"),
+    ):
         assert path.index(earlier) < path.index(later_step), path
     assert "appeal_window_closed" in path and path[-1] == "end"
     party = [a for a in out["answers"] if a["step"] == "party_cell_comment"][0]
@@ -546,11 +678,16 @@ def test_a_test_run_shows_the_path_and_writes_nothing(client):
     db.session.expire_all()
     assert counts() == before
     # let the self-evaluation deadline pass: the path goes through the overdue branch
-    out = client.post(f"/designer/drafts/{draft_id}/test-run.json",
-                      json={"subject": "ttb", "period": PERIOD, "answers": {"self_evaluation": None}},
-                      headers={"X-CSRFToken": token}).get_json()
-    assert "self_evaluation_overdue" in out["completed_elements"] and "self_evaluation_total" not in out["completed_elements"]
-    assert "self_evaluation_remind" in out["completed_elements"]      # the reminder fired first
+    out = client.post(
+        f"/designer/drafts/{draft_id}/test-run.json",
+        json={"subject": "ttb", "period": PERIOD, "answers": {"self_evaluation": None}},
+        headers={"X-CSRFToken": token},
+    ).get_json()
+    assert (
+        "self_evaluation_overdue" in out["completed_elements"]
+        and "self_evaluation_total" not in out["completed_elements"]
+    )
+    assert "self_evaluation_remind" in out["completed_elements"]  # the reminder fired first
     assert counts() == before
 
 
@@ -567,7 +704,7 @@ def test_running_instances_keep_their_version_and_move_after_a_dry_run(client):
     # none may move (its new deadline variable would never be set)
     v2 = versions.publish(party_cell_files("init"), note="chi bộ, hạn trong bước khởi tạo")
     db.session.commit()
-    assert {i.version_id for i in db.session.scalars(select(ProcessInstance))} == {v1.id}   # nobody moved by itself
+    assert {i.version_id for i in db.session.scalars(select(ProcessInstance))} == {v1.id}  # nobody moved by itself
     plan = designer.migration_plan(v2.id)
     assert len(plan) == 5 and not any(p["can_move"] for p in plan)
     assert all("init" in p["blocking"] for p in plan)
@@ -591,11 +728,15 @@ def test_running_instances_keep_their_version_and_move_after_a_dry_run(client):
     assert instance_of("ttb").version_id == v2.id and instance_of("nva").version_id == v2.id
     assert instance_of("lvc").version_id == v1.id
     moved = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "migrated")).all()
-    assert {(e.instance_id, e.details["from_version"], e.details["to_version"]) for e in moved} == \
-        {(instance_of("ttb").id, 1, 3), (instance_of("nva").id, 1, 3)}
+    assert {(e.instance_id, e.details["from_version"], e.details["to_version"]) for e in moved} == {
+        (instance_of("ttb").id, 1, 3),
+        (instance_of("nva").id, 1, 3),
+    }
     assert all(e.actor_id == user("admin").id for e in moved)
     # the ready tasks are the same tasks (same ids, nobody re-notified)
-    assert {t.task_uuid for t in db.session.scalars(select(HumanTask).where(HumanTask.status == "ready"))} == before_tasks
+    assert {
+        t.task_uuid for t in db.session.scalars(select(HumanTask).where(HumanTask.status == "ready"))
+    } == before_tasks
     # refused directly too, and moving again is refused
     with pytest.raises(Conflict, match="không chuyển được"):
         designer.migrate_instance(instance_of("lvc").id, v2.id, user("admin"))
@@ -608,7 +749,7 @@ def test_running_instances_keep_their_version_and_move_after_a_dry_run(client):
     review(client, "tptc", "nva")
     secretary = Api(client, "btcb")
     task = secretary.task_for("nva", "party_cell_comment")
-    assert task["due_at"].startswith("2030-04-09")          # the pre-script set the deadline
+    assert task["due_at"].startswith("2030-04-09")  # the pre-script set the deadline
     secretary.complete(task["id"], {"party_comment": "Thống nhất."})
     assert Api(client, "gd").task_for("nva", "decision")
     assert Api(client, "gd").task_for("lvc", "decision")
@@ -622,9 +763,15 @@ def test_running_instances_keep_their_version_and_move_after_a_dry_run(client):
 def test_the_pages_render(client):
     login(client, "admin")
     draft_id = new_draft(client)
-    for url in ("/designer/", f"/designer/drafts/{draft_id}", f"/designer/drafts/{draft_id}/modeler",
-                f"/designer/drafts/{draft_id}/dmn/classification.dmn", f"/designer/drafts/{draft_id}/forms/review.json",
-                "/designer/diff", f"/designer/versions/{versions.latest_published().id}/migrate"):
+    for url in (
+        "/designer/",
+        f"/designer/drafts/{draft_id}",
+        f"/designer/drafts/{draft_id}/modeler",
+        f"/designer/drafts/{draft_id}/dmn/classification.dmn",
+        f"/designer/drafts/{draft_id}/forms/review.json",
+        "/designer/diff",
+        f"/designer/versions/{versions.latest_published().id}/migrate",
+    ):
         resp = client.get(url)
         assert resp.status_code == 200, url
     page = client.get(f"/designer/versions/{versions.latest_published().id}").get_data(as_text=True)
@@ -632,15 +779,25 @@ def test_the_pages_render(client):
     resp = client.get(f"/designer/versions/{versions.latest_published().id}/download")
     assert resp.mimetype == "application/zip"
     import zipfile
+
     names = zipfile.ZipFile(io.BytesIO(resp.data)).namelist()
     assert "processes/monthly_evaluation.bpmn" in names and "forms/review.json" in names
-    assert client.get(f"/designer/drafts/{draft_id}/files/{BPMN}").headers["Content-Disposition"].startswith("attachment")
+    assert (
+        client.get(f"/designer/drafts/{draft_id}/files/{BPMN}").headers["Content-Disposition"].startswith("attachment")
+    )
 
 
 # ------------------------------------------------------------------------------------- browser
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 
 
@@ -649,8 +806,11 @@ def assert_accessible(page, base_url: str, exclude: str | None = None) -> None:
     page.add_script_tag(url=f"{base_url}/static/vendor/axe.min.js")
     context = "{exclude: [[%s]]}" % json.dumps(exclude) if exclude else "document"
     result = page.evaluate("() => axe.run(%s, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})" % context)
-    bad = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5])
-           for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    bad = [
+        (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert not bad, f"axe on {page.url}: {bad}"
 
 
@@ -659,6 +819,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     from .live_server import LiveServer, fresh_session
+
     add_secretary()
     admin = user("admin")
     draft = designer.create_draft(admin, name="Sửa trong trình duyệt")
@@ -669,8 +830,12 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
     fresh_session()
     with LiveServer(ctx) as server, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(base_url=server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                                      viewport={"width": 1440, "height": 1000})
+        context = browser.new_context(
+            base_url=server.url,
+            locale="vi-VN",
+            timezone_id="Asia/Ho_Chi_Minh",
+            viewport={"width": 1440, "height": 1000},
+        )
         context.set_default_timeout(15_000)
         page = context.new_page()
         js_errors, csp = [], []
@@ -691,7 +856,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         for element in ("self_evaluation", "review", "decision", "lane_decider", "revision_gateway"):
             expect(page.locator(f'#canvas [data-element-id="{element}"]')).to_have_count(1)
         expect(page.locator("#findings-summary")).to_contain_text("Không có lỗi")
-        expect(page.locator(".djs-palette")).to_be_visible()       # the modeler, not the viewer
+        expect(page.locator(".djs-palette")).to_be_visible()  # the modeler, not the viewer
         assert_accessible(page, server.url, exclude="#canvas")
 
         # select the decision task: the panel shows what the app reads, edit the instructions and the deadline
@@ -700,7 +865,9 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         expect(panel.get_by_label("Biểu mẫu (formJsonSchemaFilename)")).to_have_value("decision.json")
         expect(panel.get_by_label("Lưu kết quả vào biến (variableName)")).to_have_value("decision")
         expect(panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ")).to_have_value("8")
-        panel.get_by_label("Hướng dẫn cho người xử lý (instructionsForEndUser)").fill("Thủ trưởng quyết định xếp loại kỳ **{{ period }}**.")
+        panel.get_by_label("Hướng dẫn cho người xử lý (instructionsForEndUser)").fill(
+            "Thủ trưởng quyết định xếp loại kỳ **{{ period }}**."
+        )
         panel.get_by_label("Hướng dẫn cho người xử lý (instructionsForEndUser)").blur()
         panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ").fill("9")
         panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ").blur()
@@ -709,12 +876,12 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         page.screenshot(path=str(SHOTS / "designer-user-task.png"))
 
         # the lane's role: a named group, written into the lane name
-        page.locator('#canvas [data-element-id="lane_decider"] rect.djs-hit-all').click()   # the lane's label stripe
+        page.locator('#canvas [data-element-id="lane_decider"] rect.djs-hit-all').click()  # the lane's label stripe
         expect(panel.get_by_label("Vai trò xử lý các bước trong làn")).to_have_value("decider")
         panel.get_by_label("Tên nhóm").fill("party_cell")
         panel.get_by_label("Tên nhóm").blur()
         expect(panel.get_by_label("Vai trò xử lý các bước trong làn")).to_have_value("party_cell")
-        panel.get_by_label("Vai trò xử lý các bước trong làn").select_option("decider")   # and back
+        panel.get_by_label("Vai trò xử lý các bước trong làn").select_option("decider")  # and back
 
         # a new step between apply_rules and the decision: a task from the palette dropped on the flow between
         # them (bpmn-js splits the flow), named, turned into a user task with the context pad's wrench
@@ -725,7 +892,7 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         page.mouse.move(x, y, steps=4)
         page.mouse.click(x, y)
         page.keyboard.type("Chi bộ góp ý")
-        page.keyboard.press("Enter")                                         # ends the label editing
+        page.keyboard.press("Enter")  # ends the label editing
         page.locator('.djs-context-pad [data-action="replace"]').click()
         page.locator('.djs-popup [data-id="replace-with-user-task"]').click()
         expect(panel.locator(".pp-id")).to_contain_text("UserTask")
@@ -733,7 +900,9 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         expect(panel.get_by_label("Tên", exact=True)).to_have_value("Chi bộ góp ý")
         expect(page.locator('#canvas g.djs-connection[data-element-id="flow_apply_rules_decision"]')).to_have_count(1)
         panel.get_by_label("Biểu mẫu (formJsonSchemaFilename)").select_option("party_cell_comment.json")
-        panel.get_by_label("Hướng dẫn cho người xử lý (instructionsForEndUser)").fill("Chi bộ góp ý trước khi quyết định.")
+        panel.get_by_label("Hướng dẫn cho người xử lý (instructionsForEndUser)").fill(
+            "Chi bộ góp ý trước khi quyết định."
+        )
         panel.get_by_label("Hướng dẫn cho người xử lý (instructionsForEndUser)").blur()
         panel.get_by_label("Lưu kết quả vào biến (variableName)").fill("party_cell_comment")
         panel.get_by_label("Lưu kết quả vào biến (variableName)").blur()
@@ -742,7 +911,9 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
         expect(panel.get_by_label("Hạn: ngày làm việc thứ N của tháng sau kỳ")).to_have_value("7")
         # what the step means to the application: the status from the list, its number
         status = panel.get_by_label("Trạng thái hồ sơ khi bước đang mở (stepStatus)")
-        expect(status.locator("option")).to_have_count(7)     # none + the six statuses a step may mean (two of the work plan)
+        expect(status.locator("option")).to_have_count(
+            7
+        )  # none + the six statuses a step may mean (two of the work plan)
         status.select_option("decision")
         panel.get_by_label("Số thứ tự bước (stepOrder)").fill("x")
         expect(panel.get_by_text("Số nguyên từ 1 đến 99")).to_be_visible()
@@ -794,19 +965,22 @@ def test_the_modeler_loads_the_diagram_edits_it_and_saves_it(ctx):
     assert "decision_due = wd_deadline(period, 9, opened_at)" in saved
     assert 'name="Thủ trưởng đơn vị [decider]"' in saved
     assert 'formJsonSchemaFilename" value="decision.json"' in saved and "<spiffworkflow:variableName>decision<" in saved
-    assert 'calledDecisionId>classification<' in saved and "messageVariable>appeal<" in saved
+    assert "calledDecisionId>classification<" in saved and "messageVariable>appeal<" in saved
     root = etree.fromstring(saved.encode())
     added = root.find(f".//bpmn:userTask[@id='{new_id}']", NS)
     assert added.get("name") == "Chi bộ góp ý"
-    assert added.find(".//spiffworkflow:property[@name='formJsonSchemaFilename']", NS).get("value") == "party_cell_comment.json"
+    assert (
+        added.find(".//spiffworkflow:property[@name='formJsonSchemaFilename']", NS).get("value")
+        == "party_cell_comment.json"
+    )
     assert added.find(".//spiffworkflow:instructionsForEndUser", NS).text == "Chi bộ góp ý trước khi quyết định."
     assert added.find(".//spiffworkflow:variableName", NS).text == "party_cell_comment"
     assert added.find(".//spiffworkflow:property[@name='stepStatus']", NS).get("value") == "decision"
     assert added.find(".//spiffworkflow:property[@name='stepOrder']", NS).get("value") == "3"
     assert f"{new_id}_due = wd_deadline(period, 7, opened_at)" in saved
-    loaded = specs.parse({**db.session.get(ProcessDraft, draft_id).files})   # the saved XML still runs
+    loaded = specs.parse({**db.session.get(ProcessDraft, draft_id).files})  # the saved XML still runs
     assert loaded[0].task_specs[new_id].extensions["properties"]["formJsonSchemaFilename"] == "party_cell_comment.json"
-    assert loaded[0].task_specs[new_id].lane == "Thủ trưởng đơn vị [decider]"    # dropped in the decider's lane
+    assert loaded[0].task_specs[new_id].lane == "Thủ trưởng đơn vị [decider]"  # dropped in the decider's lane
     assert [s.name for s in loaded[0].task_specs["apply_rules"].outputs] == [new_id]
     assert [s.name for s in loaded[0].task_specs[new_id].outputs] == ["decision.BoundaryEventSplit"]
     assert validation.errors(versions.validate(db.session.get(ProcessDraft, draft_id).files)) == []

@@ -4,6 +4,7 @@ DMN variants. Each goes through the designer's HTTP endpoints as a designer woul
 (replacing the shipped process), the draft page, the modeler's model, validate, test run, simulate,
 publish. Never an HTTP 500; each case that cannot run is refused with its element and a reason, and
 cannot be published."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,9 @@ def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_el
         stored = client.get(f"/designer/drafts/{draft_id}/files/monthly_evaluation.bpmn").get_data()
         uploaded = stored == (CORPUS / expected["bpmn"]).read_bytes() and (
             "dmn" not in expected
-            or client.get(f"/designer/drafts/{draft_id}/files/pick.dmn").get_data() == (CORPUS / expected["dmn"]).read_bytes())
+            or client.get(f"/designer/drafts/{draft_id}/files/pick.dmn").get_data()
+            == (CORPUS / expected["dmn"]).read_bytes()
+        )
         statuses["draft"] = client.get(f"/designer/drafts/{draft_id}").status_code
         model = client.get(f"/designer/drafts/{draft_id}/model.json")
         statuses["model"] = model.status_code
@@ -60,8 +63,9 @@ def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_el
         headers = {"X-CSRFToken": token}
         validate = client.post(f"/designer/drafts/{draft_id}/validate.json", json={}, headers=headers)
         statuses["validate"] = validate.status_code
-        statuses["test_run"] = client.post(f"/designer/drafts/{draft_id}/test-run.json",
-                                           json={"subject": "ttb", "period": PERIOD}, headers=headers).status_code
+        statuses["test_run"] = client.post(
+            f"/designer/drafts/{draft_id}/test-run.json", json={"subject": "ttb", "period": PERIOD}, headers=headers
+        ).status_code
         simulated = client.post(f"/designer/drafts/{draft_id}/simulate.json", json={}, headers=headers)
         statuses["simulate"] = simulated.status_code
         before = _versions()
@@ -93,8 +97,9 @@ def test_every_foreign_diagram_is_answered_without_a_500_and_refused_with_its_el
                 problems.append((case, "finding without words", findings))
         # every error names its element (drawn on the diagram), parse errors included; only a file
         # that is not XML at all has no element to name
-        unplaced = [f["code"] for f in findings if f["severity"] == "error" and not f["element"]
-                    and f["code"] not in FILE_LEVEL]
+        unplaced = [
+            f["code"] for f in findings if f["severity"] == "error" and not f["element"] and f["code"] not in FILE_LEVEL
+        ]
         if unplaced:
             problems.append((case, "error without its element", unplaced))
     assert problems == []
@@ -104,23 +109,36 @@ def test_ids_beyond_the_database_integers_are_not_found_never_a_500(client):
     """PostgreSQL refuses an id over 2³¹−1 with an overflow: every id the designer reads from a path,
     a query string or a form is bounded first."""
     from .conftest import csrf_token
+
     login(client, "admin")
     big = "99999999999999999999"
     current = db.session.scalar(select(func.max(ProcessVersion.id)))
     statuses = {}
-    for path in (f"/designer/versions/{big}", f"/designer/instances/{big}/move", f"/designer/drafts/{big}",
-                 f"/designer/versions/{big}/migrate", f"/designer/diff?a={big}&b=d{big}",
-                 f"/designer/diff?a={current}&b={big}", f"/designer/diff?a={current}&b=d{big}"):
+    for path in (
+        f"/designer/versions/{big}",
+        f"/designer/instances/{big}/move",
+        f"/designer/drafts/{big}",
+        f"/designer/versions/{big}/migrate",
+        f"/designer/diff?a={big}&b=d{big}",
+        f"/designer/diff?a={current}&b={big}",
+        f"/designer/diff?a={current}&b=d{big}",
+    ):
         statuses[path] = client.get(path).status_code
     page = client.get(f"/designer/versions/{current}/migrate").get_data(as_text=True)
     token = csrf_token(page)
-    statuses["migrate"] = client.post(f"/designer/versions/{current}/migrate",
-                                      data={"instance": [big], "csrf_token": token}).status_code
-    resp = client.post(f"/designer/versions/{current}/migrate", headers={"Accept": "application/json"},
-                       data={"instance": [big], "done": big, "total": big, "csrf_token": token})
+    statuses["migrate"] = client.post(
+        f"/designer/versions/{current}/migrate", data={"instance": [big], "csrf_token": token}
+    ).status_code
+    resp = client.post(
+        f"/designer/versions/{current}/migrate",
+        headers={"Accept": "application/json"},
+        data={"instance": [big], "done": big, "total": big, "csrf_token": token},
+    )
     statuses["migrate_batch"] = resp.status_code
     assert resp.get_json() == {"results": []}
-    statuses["new_draft"] = client.post("/designer/drafts", data={"base_version_id": big, "csrf_token": token}).status_code
+    statuses["new_draft"] = client.post(
+        "/designer/drafts", data={"base_version_id": big, "csrf_token": token}
+    ).status_code
     assert all(s < 500 for s in statuses.values()), statuses
     assert statuses[f"/designer/drafts/{big}"] == 404 and statuses["new_draft"] == 404
 
@@ -129,19 +147,31 @@ def test_odd_payloads_to_the_json_endpoints_are_answered_never_a_500(client):
     login(client, "admin")
     draft_id = new_draft(client, "payloads")
     headers = {"X-CSRFToken": json_token(client, draft_id)}
-    bodies = [[], "x", 1, {"subject": ["ttb"]}, {"subject": "ttb", "period": "9999-99"},
-              {"subject": "ttb", "period": {"a": 1}}, {"subject": "ttb", "answers": []},
-              {"subject": "ttb", "answers": {"self_evaluation": "x"}},
-              {"subject": "ttb", "answers": {"self_evaluation": [1, 2]}},
-              {"subject": "ttb", "answers": {"self_evaluation": {"scores": "x"}}},
-              {"subject": "ttb", "answers": {"self_evaluation": None, "review": None, "decision": None}},
-              {"subject": "ttb", "answers": {"review": {"scores": {"a": 1e308}}}},
-              {"subject": "ttb", "xml": 5}, {"subject": "ttb", "xml": "<x/>"}, {"subject": "ttb", "xml": ""},
-              {"subject": "ttb", "xml": "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"},
-              {"xml": "<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'/>"}]
+    bodies = [
+        [],
+        "x",
+        1,
+        {"subject": ["ttb"]},
+        {"subject": "ttb", "period": "9999-99"},
+        {"subject": "ttb", "period": {"a": 1}},
+        {"subject": "ttb", "answers": []},
+        {"subject": "ttb", "answers": {"self_evaluation": "x"}},
+        {"subject": "ttb", "answers": {"self_evaluation": [1, 2]}},
+        {"subject": "ttb", "answers": {"self_evaluation": {"scores": "x"}}},
+        {"subject": "ttb", "answers": {"self_evaluation": None, "review": None, "decision": None}},
+        {"subject": "ttb", "answers": {"review": {"scores": {"a": 1e308}}}},
+        {"subject": "ttb", "xml": 5},
+        {"subject": "ttb", "xml": "<x/>"},
+        {"subject": "ttb", "xml": ""},
+        {"subject": "ttb", "xml": "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"},
+        {"xml": "<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'/>"},
+    ]
     bad = []
-    for endpoint, cases in (("test-run.json", bodies), ("validate.json", bodies),
-                            ("simulate.json", [b for b in bodies if not isinstance(b, dict) or "xml" in b])):
+    for endpoint, cases in (
+        ("test-run.json", bodies),
+        ("validate.json", bodies),
+        ("simulate.json", [b for b in bodies if not isinstance(b, dict) or "xml" in b]),
+    ):
         url = f"/designer/drafts/{draft_id}/{endpoint}"
         resp = client.post(url, data="{{{", headers=dict(headers, **{"Content-Type": "application/json"}))
         if resp.status_code >= 500:

@@ -1,6 +1,7 @@
 """The real editors in Chromium (issue #15): the decision table in dmn-js, a property in the
 bpmn-js-properties-panel provider, a bpmnlint finding on the diagram, the structured form editor,
 and the palette beside (not over) the lane headers."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,6 +20,7 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     from .live_server import LiveServer, fresh_session
+
     admin = user("admin")
     draft = designer.create_draft(admin, name="Trình soạn thảo thật")
     draft_id = draft.id
@@ -26,8 +28,12 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
     fresh_session()
     with LiveServer(ctx) as server, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(base_url=server.url, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                                      viewport={"width": 1440, "height": 1000})
+        context = browser.new_context(
+            base_url=server.url,
+            locale="vi-VN",
+            timezone_id="Asia/Ho_Chi_Minh",
+            viewport={"width": 1440, "height": 1000},
+        )
         context.set_default_timeout(15_000)
         page = context.new_page()
         js_errors, csp = [], []
@@ -104,7 +110,7 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
         table_mark = page.locator("#dmn-canvas .decision-table-properties.finding-cell-error")
         policy = page.locator("#dmn-canvas .hit-policy .dms-input")
         policy.focus()
-        for key in ("ArrowDown", "ArrowDown", "ArrowDown", "Enter"):   # open, First, Priority, close
+        for key in ("ArrowDown", "ArrowDown", "ArrowDown", "Enter"):  # open, First, Priority, close
             page.keyboard.press(key)
         expect(page.locator("#dmn-canvas .hit-policy .dms-input")).to_have_text("Priority")
         page.locator("#dmn-save").click()
@@ -112,13 +118,13 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
         expect(page.locator('#dmn-findings li[data-element="classification"]')).to_contain_text("PRIORITY")
         expect(table_mark).to_have_count(1)
         policy.focus()
-        for key in ("ArrowDown", "ArrowUp", "Enter"):                  # open, First, close
+        for key in ("ArrowDown", "ArrowUp", "Enter"):  # open, First, close
             page.keyboard.press(key)
         expect(policy).to_have_text("First")
         # and a column more: an input the designer adds in dmn-js (its cells match anything until filled)
         inputs = page.locator("#dmn-canvas th.input-cell")
         before_columns = inputs.count()
-        page.locator('#dmn-canvas .add-input button').click()
+        page.locator("#dmn-canvas .add-input button").click()
         page.keyboard.press("Escape")
         expect(inputs).to_have_count(before_columns + 1)
         page.locator("#dmn-save").click()
@@ -154,7 +160,9 @@ def test_dmn_js_the_properties_panel_lint_and_the_form_editor(ctx):
     assert "&gt;= 92" in files["classification.dmn"] or ">= 92" in texts, texts
     table = next(el for el in dmn_root.iter("{*}decisionTable"))
     assert table.get("hitPolicy") == "FIRST" and len(table.findall("{*}input")) == 2, etree.tostring(table)[:300]
-    assert '"field_1"' in files["party_cell_comment.json"] and "Góp ý của chi bộ (sửa)" in files["party_cell_comment.json"]
+    assert (
+        '"field_1"' in files["party_cell_comment.json"] and "Góp ý của chi bộ (sửa)" in files["party_cell_comment.json"]
+    )
 
 
 @pytest.mark.browser
@@ -169,6 +177,7 @@ def test_the_migration_page_moves_batch_by_batch_with_a_progress_bar(ctx, client
     from .conftest import PERIOD
     from .live_server import LiveServer, fresh_session
     from .support import Api
+
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).get_json()["started"] == 5
     files = versions.files_from_disk()
     bpmn = next(n for n in files if n.endswith(".bpmn"))
@@ -176,7 +185,7 @@ def test_the_migration_page_moves_batch_by_batch_with_a_progress_bar(ctx, client
     v2 = versions.publish(files, note="v2")
     db.session.commit()
     v2_id = v2.id
-    monkeypatch.setattr(designer, "BATCH", 2)          # 5 instances: batches of 2, 2 and 1
+    monkeypatch.setattr(designer, "BATCH", 2)  # 5 instances: batches of 2, 2 and 1
     fresh_session()
     with LiveServer(ctx) as server, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -201,7 +210,12 @@ def test_the_migration_page_moves_batch_by_batch_with_a_progress_bar(ctx, client
         context.close()
         browser.close()
     fresh_session()
-    batches = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "migration_batch")
-                                 .order_by(AuditEvent.id)).all()
-    assert [(b.details["batch"], b.details["done"], b.details["total"]) for b in batches] == [(1, 2, 5), (2, 4, 5), (3, 5, 5)]
+    batches = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "migration_batch").order_by(AuditEvent.id)
+    ).all()
+    assert [(b.details["batch"], b.details["done"], b.details["total"]) for b in batches] == [
+        (1, 2, 5),
+        (2, 4, 5),
+        (3, 5, 5),
+    ]
     assert {i.version_id for i in db.session.scalars(select(ProcessInstance))} == {v2_id}

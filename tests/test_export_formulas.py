@@ -1,5 +1,6 @@
 """Issue 12 §2: text from people (names, unit names, usernames) is written into every Excel and CSV
 export as text, never as a formula, whatever it starts with."""
+
 from __future__ import annotations
 
 import csv
@@ -19,7 +20,7 @@ from .monitor_seed import open_month
 from .test_pages import login
 
 LINK = '=HYPERLINK("http://127.0.0.1/x","bấm vào đây")'
-HOSTILE = {                       # username -> the name an import gave them
+HOSTILE = {  # username -> the name an import gave them
     "ttb": LINK,
     "lvc": "+cmd|' /C calc'!A0",
     "ptd": "-2+3+cmd|' /C calc'!A0",
@@ -49,12 +50,13 @@ def _assert_no_formula_and_names_intact(content: bytes, expect: set[str]):
     shown = {c.value: c for c in cells}
     for text in expect:
         assert text in shown, f"{text!r} is not shown as it is"
-        assert shown[text].data_type == "s" and shown[text].quotePrefix   # Excel keeps it text when edited
+        assert shown[text].data_type == "s" and shown[text].quotePrefix  # Excel keeps it text when edited
 
 
 @pytest.mark.parametrize("text", TRIGGERS)
 def test_every_trigger_is_kept_as_text(text):
     from openpyxl import Workbook
+
     wb = Workbook()
     wb.active.cell(1, 1, text)
     wb.active.cell(1, 2, "Nguyễn Văn An")
@@ -64,8 +66,8 @@ def test_every_trigger_is_kept_as_text(text):
     wb.save(buffer)
     a, b, c = _text_cells(buffer.getvalue())
     assert (a.value, a.data_type, a.quotePrefix) == (text, "s", True)
-    assert (b.value, b.quotePrefix) == ("Nguyễn Văn An", False)          # ordinary text untouched
-    assert (c.value, c.data_type) == (-5, "n")                            # numbers stay numbers
+    assert (b.value, b.quotePrefix) == ("Nguyễn Văn An", False)  # ordinary text untouched
+    assert (c.value, c.data_type) == (-5, "n")  # numbers stay numbers
     assert spreadsheet_text.csv_field(text) == "'" + text
     assert spreadsheet_text.csv_field("Nguyễn") == "Nguyễn" and spreadsheet_text.csv_field(-5) == -5
 
@@ -75,7 +77,7 @@ def test_monthly_and_rollup_exports_write_names_as_text(client):
     _rename_people()
     expect = set(HOSTILE.values())
 
-    resp = hr.get(f"/reports/monthly.xlsx?unit=SNV-TCCB&period={PERIOD}")       # the API
+    resp = hr.get(f"/reports/monthly.xlsx?unit=SNV-TCCB&period={PERIOD}")  # the API
     assert resp.status_code == 200
     _assert_no_formula_and_names_intact(resp.data, expect | {CR_NAME})
 
@@ -100,6 +102,6 @@ def test_audit_csv_prefixes_formula_like_fields(client):
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
     [row] = [r for r in rows[1:] if r[4] == "'@login_succeeded"]
     assert row[2] == "'=cmd|' /C calc'!A0" and row[5] == "'-1+1"
-    assert row[7] == '{"note": "=1+1"}'                      # JSON starts with "{": unchanged
+    assert row[7] == '{"note": "=1+1"}'  # JSON starts with "{": unchanged
     for r in rows[1:]:
         assert not any(field.startswith(spreadsheet_text.FORMULA_TRIGGERS) for field in r), r

@@ -1,4 +1,5 @@
 """The form layer (app.forms) against the real schema files in forms/."""
+
 from __future__ import annotations
 
 import copy
@@ -9,8 +10,7 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from app.forms import (FieldError, FormError, expand, load_form, parse_submission, render,
-                       strip_readonly, validate)
+from app.forms import FieldError, FormError, expand, load_form, parse_submission, render, strip_readonly, validate
 from app.forms.schema import forms_from_directory
 
 FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
@@ -32,8 +32,7 @@ LEADER_CRITERIA = [{"code": c, "group": "I", "name": n, "max": 5} for c, n in GR
     {"code": "II.2", "group": "II", "name": "Kết quả của đơn vị phụ trách", "max": 25},
     {"code": "II.3", "group": "II", "name": "Năng lực lãnh đạo, điều hành, tổ chức thực hiện", "max": 15},
 ]
-GROUPS = {"I": "Ý thức tổ chức kỷ luật, phẩm chất đạo đức",
-          "II": "Kết quả thực hiện chức trách, nhiệm vụ được giao"}
+GROUPS = {"I": "Ý thức tổ chức kỷ luật, phẩm chất đạo đức", "II": "Kết quả thực hiện chức trách, nhiệm vụ được giao"}
 
 
 def context(criteria=STAFF_CRITERIA, **extra):
@@ -113,18 +112,34 @@ def test_expand_staff_criteria(forms):
     assert scores["required"] == list(scores["properties"])
     assert scores["additionalProperties"] is False
     i1 = scores["properties"]["I.1"]
-    assert i1 == {**i1, "type": "number", "minimum": 0, "maximum": 5, "multipleOf": 0.5,
-                  "title": "Chấp hành chủ trương, chính sách, pháp luật, quy định", "x-group": "I"}
+    assert i1 == {
+        **i1,
+        "type": "number",
+        "minimum": 0,
+        "maximum": 5,
+        "multipleOf": 0.5,
+        "title": "Chấp hành chủ trương, chính sách, pháp luật, quy định",
+        "x-group": "I",
+    }
     assert scores["properties"]["II.3"]["maximum"] == 20
     assert [(g["code"], g["title"], g["max"]) for g in scores["x-groups"]] == [
-        ("I", GROUPS["I"], 20), ("II", GROUPS["II"], 70)]
+        ("I", GROUPS["I"], 20),
+        ("II", GROUPS["II"], 70),
+    ]
     assert "properties" not in raw["properties"]["scores"], "expand must not mutate its input"
 
 
 def test_expand_leader_criteria(forms):
     scores = form(forms, "review.json", context(LEADER_CRITERIA))["properties"]["scores"]
     assert {c: p["maximum"] for c, p in scores["properties"].items()} == {
-        "I.1": 5, "I.2": 5, "I.3": 5, "I.4": 5, "II.1": 30, "II.2": 25, "II.3": 15}
+        "I.1": 5,
+        "I.2": 5,
+        "I.3": 5,
+        "I.4": 5,
+        "II.1": 30,
+        "II.2": 25,
+        "II.3": 15,
+    }
     # the read-only self-evaluation section shows the same criteria
     ro = form(forms, "review.json", context(LEADER_CRITERIA))["properties"]["self_evaluation"]
     assert ro["properties"]["scores"]["properties"]["II.1"]["maximum"] == 30
@@ -149,11 +164,15 @@ def test_expand_enum_from_context(forms):
 
 # -------------------------------------------------------------------------------------- validate
 def test_valid_self_evaluation_passes(forms):
-    data = {"scores": STAFF_SCORES, "bonus": 2, "bonus_reason": "Sáng kiến cải tiến thủ tục",
-            "deductions": [{"points": 1.5, "reason": "Chậm báo cáo tuần"}], "comment": "Hoàn thành tốt."}
+    data = {
+        "scores": STAFF_SCORES,
+        "bonus": 2,
+        "bonus_reason": "Sáng kiến cải tiến thủ tục",
+        "deductions": [{"points": 1.5, "reason": "Chậm báo cáo tuần"}],
+        "comment": "Hoàn thành tốt.",
+    }
     assert validate(form(forms, "self_evaluation.json"), data) == []
-    assert validate(form(forms, "self_evaluation.json", context(LEADER_CRITERIA)),
-                    {"scores": LEADER_SCORES}) == []
+    assert validate(form(forms, "self_evaluation.json", context(LEADER_CRITERIA)), {"scores": LEADER_SCORES}) == []
 
 
 def test_score_above_maximum(forms):
@@ -212,8 +231,9 @@ def test_wrong_type_is_an_error_not_an_exception(forms):
     assert only(errors, "deductions").kind == "type"
     assert "bonus_reason" not in fields(errors)  # a non-number bonus does not trigger the reason rule
     # the same through a browser submission
-    data = parse_submission(schema, MultiDict({**{f"scores[{c}]": str(v) for c, v in STAFF_SCORES.items()},
-                                               "scores[II.2]": "abc"}))
+    data = parse_submission(
+        schema, MultiDict({**{f"scores[{c}]": str(v) for c, v in STAFF_SCORES.items()}, "scores[II.2]": "abc"})
+    )
     assert data["scores"]["II.2"] == "abc"
     assert only(validate(schema, data), "scores[II.2]").kind == "type"
 
@@ -230,8 +250,7 @@ def test_deduction_rows(forms):
 
 def test_unknown_fields_and_long_text(forms):
     schema = form(forms, "self_evaluation.json")
-    errors = validate(schema, {"scores": {**STAFF_SCORES, "X.9": 1}, "result": {"level": "A"},
-                               "comment": "a" * 2001})
+    errors = validate(schema, {"scores": {**STAFF_SCORES, "X.9": 1}, "result": {"level": "A"}, "comment": "a" * 2001})
     assert {"scores[X.9]", "result", "comment"} <= fields(errors)
     assert "2001" in only(errors, "comment").message
 
@@ -243,10 +262,22 @@ def test_readonly_sections_cannot_be_forged(forms):
     assert "self_evaluation" in forged, "strip_readonly returns a copy"
     assert validate(schema, forged) == []
     # nor through the HTML form
-    md = MultiDict({**{f"scores[{c}]": str(v) for c, v in STAFF_SCORES.items()}, "days_worked": "22",
-                    "self_evaluation": "hack", "self_evaluation[total]": "100", "result[level]": "A"})
-    assert set(parse_submission(schema, md)) == {"scores", "days_worked", "discipline", "return_for_revision",
-                                                  "deductions"}
+    md = MultiDict(
+        {
+            **{f"scores[{c}]": str(v) for c, v in STAFF_SCORES.items()},
+            "days_worked": "22",
+            "self_evaluation": "hack",
+            "self_evaluation[total]": "100",
+            "result[level]": "A",
+        }
+    )
+    assert set(parse_submission(schema, md)) == {
+        "scores",
+        "days_worked",
+        "discipline",
+        "return_for_revision",
+        "deductions",
+    }
 
 
 def test_review_rules(forms):
@@ -293,21 +324,36 @@ def test_appeal_decision_rules(forms):
 # ------------------------------------------------------------------------------------ submission
 def test_parse_submission_coerces_types(forms):
     schema = form(forms, "review.json")
-    md = MultiDict([
-        ("scores[I.1]", "4,5"), ("scores[I.2]", "4.5"), ("scores[I.3]", " 5 "), ("scores[I.4]", ""),
-        ("bonus", ""), ("comment", "Dòng 1\r\nDòng 2  "),
-        ("deductions[0][points]", ""), ("deductions[0][reason]", " "),
-        ("deductions[1][points]", "1,5"), ("deductions[1][reason]", "Chậm báo cáo"),
-        ("deductions[2][points]", ""), ("deductions[2][reason]", ""),
-        ("days_worked", "20,5"), ("discipline", "true"), ("proposed_level", "B"), ("revision_note", ""),
-        ("csrf_token", "abc"),
-    ])
+    md = MultiDict(
+        [
+            ("scores[I.1]", "4,5"),
+            ("scores[I.2]", "4.5"),
+            ("scores[I.3]", " 5 "),
+            ("scores[I.4]", ""),
+            ("bonus", ""),
+            ("comment", "Dòng 1\r\nDòng 2  "),
+            ("deductions[0][points]", ""),
+            ("deductions[0][reason]", " "),
+            ("deductions[1][points]", "1,5"),
+            ("deductions[1][reason]", "Chậm báo cáo"),
+            ("deductions[2][points]", ""),
+            ("deductions[2][reason]", ""),
+            ("days_worked", "20,5"),
+            ("discipline", "true"),
+            ("proposed_level", "B"),
+            ("revision_note", ""),
+            ("csrf_token", "abc"),
+        ]
+    )
     data = parse_submission(schema, md)
     assert data == {
         "scores": {"I.1": 4.5, "I.2": 4.5, "I.3": 5},
         "comment": "Dòng 1\nDòng 2",
         "deductions": [{"points": 1.5, "reason": "Chậm báo cáo"}],
-        "days_worked": 20.5, "discipline": True, "proposed_level": "B", "return_for_revision": False,
+        "days_worked": 20.5,
+        "discipline": True,
+        "proposed_level": "B",
+        "return_for_revision": False,
     }
     assert isinstance(data["scores"]["I.3"], int)
     # a plain dict works as well
@@ -372,11 +418,19 @@ def round_trip(schema, data, ctx):
 def test_review_round_trip(forms, criteria, scores):
     ctx = context(criteria)
     schema = form(forms, "review.json", ctx)
-    data = {"scores": scores, "bonus": 1.5, "bonus_reason": "Sáng kiến “một cửa” <tốt> & nhanh",
-            "deductions": [{"points": 2, "reason": "Chậm tiến độ"}, {"points": 0.5, "reason": "Đi muộn"}],
-            "comment": "Ưu điểm: chủ động.\nHạn chế: còn chậm.", "days_worked": 21.5, "discipline": False,
-            "objective_cause": "Nghỉ ốm 3 ngày", "proposed_level": "B", "return_for_revision": True,
-            "revision_note": "Bổ sung minh chứng điểm thưởng"}
+    data = {
+        "scores": scores,
+        "bonus": 1.5,
+        "bonus_reason": "Sáng kiến “một cửa” <tốt> & nhanh",
+        "deductions": [{"points": 2, "reason": "Chậm tiến độ"}, {"points": 0.5, "reason": "Đi muộn"}],
+        "comment": "Ưu điểm: chủ động.\nHạn chế: còn chậm.",
+        "days_worked": 21.5,
+        "discipline": False,
+        "objective_cause": "Nghỉ ốm 3 ngày",
+        "proposed_level": "B",
+        "return_for_revision": True,
+        "revision_note": "Bổ sung minh chứng điểm thưởng",
+    }
     assert validate(schema, data) == []
     assert round_trip(schema, data, ctx) == data
     # read-only data shown in the form is not submitted back
@@ -387,13 +441,22 @@ def test_review_round_trip(forms, criteria, scores):
 def test_other_forms_round_trip(forms):
     ctx = context()
     cases = {
-        "self_evaluation.json": {"scores": STAFF_SCORES, "bonus": 0, "deductions": [],
-                                 "comment": "Đã hoàn thành 100% kế hoạch tháng"},
+        "self_evaluation.json": {
+            "scores": STAFF_SCORES,
+            "bonus": 0,
+            "deductions": [],
+            "comment": "Đã hoàn thành 100% kế hoạch tháng",
+        },
         "decision.json": {"level": "C", "reason": "Bảo đảm tỷ lệ", "objective_cause_confirmed": True},
         "appeal.json": {"reason": "Đề nghị xem xét lại điểm tiêu chí II.2"},
-        "appeal_decision.json": {"outcome": "amend", "reason": "Chấp nhận một phần", "scores": STAFF_SCORES,
-                                 "bonus": 1, "bonus_reason": "Khen thưởng đột xuất",
-                                 "deductions": [{"points": 1, "reason": "Chậm"}]},
+        "appeal_decision.json": {
+            "outcome": "amend",
+            "reason": "Chấp nhận một phần",
+            "scores": STAFF_SCORES,
+            "bonus": 1,
+            "bonus_reason": "Khen thưởng đột xuất",
+            "deductions": [{"points": 1, "reason": "Chậm"}],
+        },
     }
     for name, data in cases.items():
         schema = form(forms, name, ctx)
@@ -413,9 +476,19 @@ def test_render_escapes_user_data(forms):
     ctx = context()
     schema = form(forms, "review.json", ctx)
     evil = '<script>alert("x")</script>'
-    html = str(render(schema, {"comment": evil, "bonus_reason": '"><img src=x onerror=alert(1)>',
-                               "scores": {"I.1": '"><b>'},
-                               "self_evaluation": {"scores": STAFF_SCORES, "comment": evil}}, [], ctx))
+    html = str(
+        render(
+            schema,
+            {
+                "comment": evil,
+                "bonus_reason": '"><img src=x onerror=alert(1)>',
+                "scores": {"I.1": '"><b>'},
+                "self_evaluation": {"scores": STAFF_SCORES, "comment": evil},
+            },
+            [],
+            ctx,
+        )
+    )
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
     assert "&lt;script&gt;" in html
     assert html.count("&lt;script&gt;") == 2  # the comment field and the read-only self comment
@@ -430,8 +503,13 @@ def test_render_keeps_vietnamese(forms):
     comment = "Đã hoàn thành xuất sắc nhiệm vụ được giao; tiếp tục phấn đấu."
     html = str(render(schema, {"comment": comment}, [], ctx))
     assert comment in html
-    for text in ("Tự nhận xét", "Chấp hành chủ trương, chính sách, pháp luật, quy định",
-                 "Ý thức tổ chức kỷ luật, phẩm chất đạo đức", "Điểm thưởng", "Điểm trừ"):
+    for text in (
+        "Tự nhận xét",
+        "Chấp hành chủ trương, chính sách, pháp luật, quy định",
+        "Ý thức tổ chức kỷ luật, phẩm chất đạo đức",
+        "Điểm thưởng",
+        "Điểm trừ",
+    ):
         assert text in html
     assert "&#" not in html.replace("&#34;", "").replace("&#39;", "")
     assert round_trip(schema, {"scores": STAFF_SCORES, "comment": comment, "deductions": []}, ctx)["comment"] == comment
@@ -440,8 +518,7 @@ def test_render_keeps_vietnamese(forms):
 def test_render_structure_and_accessibility(forms):
     ctx = context()
     schema = form(forms, "self_evaluation.json", ctx)
-    data = {"scores": {**STAFF_SCORES, "II.1": 26}, "bonus": 2,
-            "deductions": [{"points": 1, "reason": "Chậm"}]}
+    data = {"scores": {**STAFF_SCORES, "II.1": 26}, "bonus": 2, "deductions": [{"points": 1, "reason": "Chậm"}]}
     errors = validate(schema, data)
     html = str(render(schema, data, errors, ctx))
     # one fieldset per criteria group, with a legend
@@ -451,14 +528,22 @@ def test_render_structure_and_accessibility(forms):
     m = re.search(r'<input type="text" id="(f-scores-II-1)" name="scores\[II\.1\]"[^>]*>', html)
     tag = m.group(0)
     assert f'<label for="{m.group(1)}">' in html
-    for attr in ('data-min="0"', 'data-max="25"', 'data-step="0.5"', 'inputmode="decimal"', 'data-criterion="II.1"',
-                 'aria-invalid="true"', 'required', 'value="26"'):
+    for attr in (
+        'data-min="0"',
+        'data-max="25"',
+        'data-step="0.5"',
+        'inputmode="decimal"',
+        'data-criterion="II.1"',
+        'aria-invalid="true"',
+        "required",
+        'value="26"',
+    ):
         assert attr in tag, attr
     assert re.search(r'aria-describedby="[^"]*f-scores-II-1-error"', tag)
     # the error sits right after the input, in the page's one language
-    after = html[m.end():]
+    after = html[m.end() :]
     assert after.startswith('<p class="field-error" id="f-scores-II-1-error" role="alert">')
-    assert 'tối đa là 25' in after[:600] and 'lang="en"' not in after[:600]
+    assert "tối đa là 25" in after[:600] and 'lang="en"' not in after[:600]
     # valid inputs are not marked invalid
     ok = re.search(r'<input type="text" id="f-scores-I-1"[^>]*>', html).group(0)
     assert "aria-invalid" not in ok
@@ -487,7 +572,7 @@ def test_render_selects_and_checkboxes(forms):
     appeal = form(forms, "appeal_decision.json", ctx)
     html = str(render(appeal, {}, [], ctx))
     assert "Giữ nguyên kết quả" in html and "Điều chỉnh điểm" in html
-    assert 'data-show-when=' in html
+    assert "data-show-when=" in html
 
 
 def test_readonly_self_evaluation_section(forms):
@@ -496,11 +581,16 @@ def test_readonly_self_evaluation_section(forms):
     html = str(render(schema, {}, [], ctx))
     assert "Không tự đánh giá" in html
     assert 'name="self_evaluation' not in html
-    self_eval = {"scores": STAFF_SCORES, "bonus": 1, "bonus_reason": "Sáng kiến",
-                 "deductions": [{"points": 2, "reason": "Chậm báo cáo"}], "comment": "Tự thấy hoàn thành tốt"}
+    self_eval = {
+        "scores": STAFF_SCORES,
+        "bonus": 1,
+        "bonus_reason": "Sáng kiến",
+        "deductions": [{"points": 2, "reason": "Chậm báo cáo"}],
+        "comment": "Tự thấy hoàn thành tốt",
+    }
     html = str(render(schema, {"self_evaluation": self_eval}, [], ctx))
     assert "Không tự đánh giá" not in html
-    section = html[html.index('<section class="readonly-section"'):html.index("</section>")]
+    section = html[html.index('<section class="readonly-section"') : html.index("</section>")]
     assert "<input" not in section and "<textarea" not in section
     assert "<table" in section and "<dl" in section
     assert "Khối lượng công việc so với kế hoạch" in section and "Tự thấy hoàn thành tốt" in section
@@ -516,9 +606,14 @@ def test_readonly_self_evaluation_section(forms):
 def test_readonly_result_and_appeal(forms):
     ctx = context()
     schema = form(forms, "appeal_decision.json", ctx)
-    data = {"appeal": {"reason": "Đề nghị xem xét lại <điểm>"},
-            "result": {"total": 68.5, "level": "C",
-                       "rules_applied": [{"rule": "score", "level": "C", "reason": "Tổng điểm 68.5 → loại C"}]}}
+    data = {
+        "appeal": {"reason": "Đề nghị xem xét lại <điểm>"},
+        "result": {
+            "total": 68.5,
+            "level": "C",
+            "rules_applied": [{"rule": "score", "level": "C", "reason": "Tổng điểm 68.5 → loại C"}],
+        },
+    }
     html = str(render(schema, data, [], ctx))
     assert "Đề nghị xem xét lại &lt;điểm&gt;" in html
     assert "68,5" in html and "C – Hoàn thành nhiệm vụ" in html
@@ -541,9 +636,17 @@ def test_render_unexpanded_schema_uses_context(forms):
 
 def test_errors_are_bilingual_everywhere(forms):
     schema = form(forms, "review.json")
-    bad = {"scores": {"I.1": 9, "I.2": 0.3, "I.3": "x", "X": 1}, "bonus": 2, "deductions": [{"points": -1}] * 11,
-           "comment": "c" * 3000, "days_worked": -1, "discipline": "yes", "proposed_level": "Z",
-           "return_for_revision": True, "unexpected": copy.deepcopy(STAFF_SCORES)}
+    bad = {
+        "scores": {"I.1": 9, "I.2": 0.3, "I.3": "x", "X": 1},
+        "bonus": 2,
+        "deductions": [{"points": -1}] * 11,
+        "comment": "c" * 3000,
+        "days_worked": -1,
+        "discipline": "yes",
+        "proposed_level": "Z",
+        "return_for_revision": True,
+        "unexpected": copy.deepcopy(STAFF_SCORES),
+    }
     errors = validate(schema, bad)
     assert len(errors) > 10
     for e in errors:
@@ -553,8 +656,13 @@ def test_errors_are_bilingual_everywhere(forms):
 
 def test_instructions_render_task_data_escaped_and_bold():
     from app.forms import render_instructions
-    html = str(render_instructions("Kỳ **{{ period }}**{% if revision_note %}\n\nTrả lại: {{ revision_note }}{% endif %}",
-                                   {"period": "2030-03", "revision_note": "<script>x</script> bổ sung"}))
+
+    html = str(
+        render_instructions(
+            "Kỳ **{{ period }}**{% if revision_note %}\n\nTrả lại: {{ revision_note }}{% endif %}",
+            {"period": "2030-03", "revision_note": "<script>x</script> bổ sung"},
+        )
+    )
     assert html == "<p>Kỳ <strong>2030-03</strong></p><p>Trả lại: &lt;script&gt;x&lt;/script&gt; bổ sung</p>"
     assert str(render_instructions("{{ missing.key }}ok", {})) == "<p>ok</p>"
     assert "__class__" not in str(render_instructions("{{ ''.__class__ }}", {}))

@@ -1,6 +1,7 @@
 """Hostile input against the JSON API: schemathesis generates requests for every operation of
 /api/v1/openapi.json (valid and invalid bodies, odd strings, huge numbers); none may answer 5xx,
 and a refused write changes nothing."""
+
 from __future__ import annotations
 
 import schemathesis
@@ -16,9 +17,14 @@ from .support import Api
 
 def _state():
     db.session.expire_all()
-    return (db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.action.not_in(["login_failed", "login_succeeded"]))),
-            [(r.id, r.status, r.total, r.level) for r in db.session.scalars(select(EvaluationRecord))])
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action.not_in(["login_failed", "login_succeeded"]))
+        ),
+        [(r.id, r.status, r.total, r.level) for r in db.session.scalars(select(EvaluationRecord))],
+    )
 
 
 def test_every_api_operation_survives_generated_input(ctx, client):
@@ -29,21 +35,25 @@ def test_every_api_operation_survives_generated_input(ctx, client):
     assert len(operations) >= 10
     failures, statuses = [], []
     for operation in operations:
+
         @given(case=operation.as_strategy())
-        @settings(max_examples=20, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def run(case):
             before = _state()
             revoking = operation.method.upper() == "DELETE" and operation.path.endswith("/auth/token")
-            caller = Api(client, "ttb") if revoking else hr   # revoking must not sign the HR officer out
+            caller = Api(client, "ttb") if revoking else hr  # revoking must not sign the HR officer out
             case.headers = {**(case.headers or {}), **caller.headers}
             response = case.call()
             statuses.append(response.status_code)
             if response.status_code >= 500:
                 failures.append((operation.label, case.body, response.status_code))
-            if response.status_code >= 400 and operation.method.upper() != "GET" \
-                    and not operation.path.endswith("/auth/token"):
+            if (
+                response.status_code >= 400
+                and operation.method.upper() != "GET"
+                and not operation.path.endswith("/auth/token")
+            ):
                 assert _state() == before, f"{operation.label} changed state on {response.status_code}"
+
         run()
     assert failures == []
     assert len(statuses) >= 100

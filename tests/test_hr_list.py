@@ -1,6 +1,7 @@
 """HR (issue 16, item 7): one list of evaluations with filters, counts and exports instead of three;
 the old addresses lead to it with the same filters; the open-month page says a bad period next to its
 field and answers a post with a redirect (post/redirect/get)."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,7 @@ def test_the_old_lists_lead_to_the_one_list_with_the_same_filters(client):
     cases = {
         "/instances": f"/dashboard/evaluations?period={previous_period()}",
         f"/instances?period={PERIOD}": f"/dashboard/evaluations?period={PERIOD}",
-        "/instances?period=2030-13": f"/dashboard/evaluations?period={previous_period()}",   # as before: last month
+        "/instances?period=2030-13": f"/dashboard/evaluations?period={previous_period()}",  # as before: last month
         f"/reports/monthly?unit=SNV-TCCB&period={PERIOD}": f"/dashboard/evaluations?unit=SNV-TCCB&period={PERIOD}",
         "/reports/monthly?unit=SNV": f"/dashboard/evaluations?unit=SNV&period={previous_period()}",
     }
@@ -69,8 +70,10 @@ def test_the_menu_leads_everyone_to_the_one_list(client):
 def test_opening_a_month_answers_with_a_redirect_and_says_a_bad_period_next_to_the_field(client):
     login(client, "nva")
     page = client.get("/months/open?lang=en").get_data(as_text=True)
-    bad = client.post("/months/open", data={"unit": "SNV-TCCB", "period": "03/2030", "include_subunits": "on",
-                                            "csrf_token": csrf_token(page)})
+    bad = client.post(
+        "/months/open",
+        data={"unit": "SNV-TCCB", "period": "03/2030", "include_subunits": "on", "csrf_token": csrf_token(page)},
+    )
     assert bad.status_code == 302 and bad.headers["Location"] == "/months/open"
     html = client.get("/months/open").get_data(as_text=True)
     error = re.search(r'<p class="field-error" id="period-error">([^<]*)</p>', html)
@@ -91,11 +94,13 @@ def test_a_form_posted_too_late_lands_on_the_pages_own_address(client):
     """A task completed meanwhile: the second submit answers with a redirect to the task's address (a
     GET), which says why; a reload never posts again."""
     from .monitor_seed import open_month, ready_task
+
     open_month(client)
     task = ready_task("ttb")
     login(client, "ttb")
     page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     from .support import Api, scores_for
+
     Api(client, "ttb").complete(task.id, scores_for(80))
     late = client.post(f"/tasks/{task.id}", data={"csrf_token": csrf_token(page), "scores[I.1]": "5"})
     assert late.status_code == 302 and late.headers["Location"] == f"/tasks/{task.id}"

@@ -1,6 +1,7 @@
 """English for the administrator, dashboard and report pages (issue #8): every page in English with
 ?lang=en and no Vietnamese heading left, the Vietnamese default unchanged, validation errors of the admin
 forms in English, chart texts in the page's language, numbers 89,5 / 89.5."""
+
 from __future__ import annotations
 
 import json
@@ -36,19 +37,43 @@ def post(client, path: str, data: dict):
 
 
 ADMIN_PAGES = {
-    "/admin/calendar": (["<h1>Working calendar</h1>", ">Kind of day</label>", "Make-up working day", ">Add</button>"],
-                        ["Lịch làm việc", "Ngày làm việc bù", "Ghi chú"]),
-    "/admin/schemes": (["<h1>Evaluation criteria schemes</h1>", "Hanoi monthly", "Decree 335/2025",
-                        "30% (40% in an exceptional month)", "20% of the level B count", ">Edit criteria</a>",
-                        "Assign a scheme to an agency"],
-                       ["Khung tiêu chí đánh giá", "Sửa tiêu chí", "tháng đặc biệt", "Gán khung"]),
-    "/admin/schemes/hanoi-monthly/edit": (["<h1>Hanoi monthly — edit criteria</h1>", "Saving creates version 2",
-                                           "Position group: Civil servants and public employees",
-                                           'aria-label="Maximum points of I.1"', ">Save as a new version</button>"],
-                                          ["sửa tiêu chí", "Nhóm vị trí", "Lưu phiên bản mới"]),
-    "/admin/delegations": (["<h1>Delegations</h1>", ">Principal</label>", ">Deputy</label>",
-                            'placeholder="username"', "Acting heads (appointed for a period)", "No delegations yet."],
-                           ["Người ủy quyền", "Quyền thủ trưởng", "Chưa có ủy quyền"]),
+    "/admin/calendar": (
+        ["<h1>Working calendar</h1>", ">Kind of day</label>", "Make-up working day", ">Add</button>"],
+        ["Lịch làm việc", "Ngày làm việc bù", "Ghi chú"],
+    ),
+    "/admin/schemes": (
+        [
+            "<h1>Evaluation criteria schemes</h1>",
+            "Hanoi monthly",
+            "Decree 335/2025",
+            "30% (40% in an exceptional month)",
+            "20% of the level B count",
+            ">Edit criteria</a>",
+            "Assign a scheme to an agency",
+        ],
+        ["Khung tiêu chí đánh giá", "Sửa tiêu chí", "tháng đặc biệt", "Gán khung"],
+    ),
+    "/admin/schemes/hanoi-monthly/edit": (
+        [
+            "<h1>Hanoi monthly — edit criteria</h1>",
+            "Saving creates version 2",
+            "Position group: Civil servants and public employees",
+            'aria-label="Maximum points of I.1"',
+            ">Save as a new version</button>",
+        ],
+        ["sửa tiêu chí", "Nhóm vị trí", "Lưu phiên bản mới"],
+    ),
+    "/admin/delegations": (
+        [
+            "<h1>Delegations</h1>",
+            ">Principal</label>",
+            ">Deputy</label>",
+            'placeholder="username"',
+            "Acting heads (appointed for a period)",
+            "No delegations yet.",
+        ],
+        ["Người ủy quyền", "Quyền thủ trưởng", "Chưa có ủy quyền"],
+    ),
 }
 
 
@@ -79,14 +104,18 @@ def test_admin_validation_errors_in_english(client):
     assert "The day was not added." in html and 'id="day-error">The day must be YYYY-MM-DD.</p>' in html
     assert "Chưa thêm được" not in html and "phải có dạng" not in html
 
-    bad = post(client, "/admin/delegations", {"principal": "gd", "deputy": "ttb", "start": "2030-05-10",
-                                              "end": "2030-05-01"})
+    bad = post(
+        client, "/admin/delegations", {"principal": "gd", "deputy": "ttb", "start": "2030-05-10", "end": "2030-05-01"}
+    )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert "The dates are not valid." in html and 'id="end-error">The end must not be before the start.</p>' in html
     assert "Thời gian chưa hợp lệ" not in html and "sau ngày bắt đầu" not in html
-    unknown = post(client, "/admin/delegations", {"principal": "gd", "deputy": "khong-co", "start": "2030-05-01",
-                                                  "end": "2030-05-10"}).get_data(as_text=True)
+    unknown = post(
+        client,
+        "/admin/delegations",
+        {"principal": "gd", "deputy": "khong-co", "start": "2030-05-01", "end": "2030-05-10"},
+    ).get_data(as_text=True)
     assert "No such user." in unknown and "No account &#39;khong-co&#39;." in unknown
 
     page = client.get("/admin/schemes/hanoi-monthly/edit").get_data(as_text=True)
@@ -98,8 +127,9 @@ def test_admin_validation_errors_in_english(client):
     assert "The scheme is not valid; nothing saved." in html and "The period must be YYYY-MM." in html
     assert "Group II maxima must add up to 70." in html and "phải là 70" not in html
 
-    ok = post(client, "/admin/delegations", {"principal": "gd", "deputy": "ttb", "start": "2030-05-01",
-                                             "end": "2030-05-10"})
+    ok = post(
+        client, "/admin/delegations", {"principal": "gd", "deputy": "ttb", "start": "2030-05-01", "end": "2030-05-10"}
+    )
     assert ok.status_code == 302
     assert "Saved." in get(client, "/admin/delegations")
 
@@ -120,13 +150,29 @@ def test_dashboard_in_english(month):
     client = month
     login(client, "nva")
     html = get(client, f"/dashboard?unit=SNV&period={PERIOD}&lang=en")
-    for text in ("<h1>Evaluation overview for 03/2030</h1>", "funnel-title\">Evaluations by step</h2>", "levels-title\">Levels (published)</h2>",
-                 "12-month trend", "Export the month's results (Excel)", "Progress by sub-unit",
-                 "figures as of", "33% finished", "1 suspended", "Who has not finished", "A — Excellently completed duties",
-                 "Published, appeal window open"):
+    for text in (
+        "<h1>Evaluation overview for 03/2030</h1>",
+        'funnel-title">Evaluations by step</h2>',
+        'levels-title">Levels (published)</h2>',
+        "12-month trend",
+        "Export the month's results (Excel)",
+        "Progress by sub-unit",
+        "figures as of",
+        "33% finished",
+        "1 suspended",
+        "Who has not finished",
+        "A — Excellently completed duties",
+        "Published, appeal window open",
+    ):
         assert text in html, text
-    for text in ("Tổng quan đánh giá", "Hồ sơ theo bước", "Xu hướng 12 tháng", "trực thuộc trực tiếp", "Chưa có kết quả",
-                 "Đã công bố, trong thời hạn kiến nghị"):
+    for text in (
+        "Tổng quan đánh giá",
+        "Hồ sơ theo bước",
+        "Xu hướng 12 tháng",
+        "trực thuộc trực tiếp",
+        "Chưa có kết quả",
+        "Đã công bố, trong thời hạn kiến nghị",
+    ):
         assert text not in html, text
     assert ">82.33</td>" in html
     charts = json.loads(re.search(r'id="dashboard-data">(.*?)</script>', html, re.S).group(1))
@@ -145,9 +191,18 @@ def test_lists_in_english(month):
     client = month
     login(client, "nva")
     html = get(client, f"/dashboard/evaluations?unit=SNV&period={PERIOD}&lang=en")
-    for text in ("<h1>Evaluations</h1>", ">Unit (with its sub-units)</label>", ">Filter</button>", "Save this filter",
-                 'data-label="Total"', "12 results", "Clear filters", ">Not finished</option>",
-                 ">Waiting at step</label>", "Self-evaluation and scoring"):
+    for text in (
+        "<h1>Evaluations</h1>",
+        ">Unit (with its sub-units)</label>",
+        ">Filter</button>",
+        "Save this filter",
+        'data-label="Total"',
+        "12 results",
+        "Clear filters",
+        ">Not finished</option>",
+        ">Waiting at step</label>",
+        "Self-evaluation and scoring",
+    ):
         assert text in html, text
     for text in ("Danh sách hồ sơ", "Bộ lọc", "kết quả", "Chưa xong", "Tất cả"):
         assert text not in html, text
@@ -170,9 +225,17 @@ def test_sheet_in_english(month):
     client = month
     login(client, "ttb")
     html = get(client, f"/instances/{instance_id('ttb')}/sheet?lang=en")
-    for text in ("MONTHLY EVALUATION AND CLASSIFICATION SHEET", "Month 03, 2030", "SOCIALIST REPUBLIC OF VIETNAM",
-                 "I. Scores", "Bonus points", "A — Excellently completed duties", "DIRECT MANAGER",
-                 "(Signature and full name)", "Print the sheet"):
+    for text in (
+        "MONTHLY EVALUATION AND CLASSIFICATION SHEET",
+        "Month 03, 2030",
+        "SOCIALIST REPUBLIC OF VIETNAM",
+        "I. Scores",
+        "Bonus points",
+        "A — Excellently completed duties",
+        "DIRECT MANAGER",
+        "(Signature and full name)",
+        "Print the sheet",
+    ):
         assert text in html, text
     for text in ("PHIẾU ĐÁNH GIÁ", "Kết quả chấm điểm", "Hoàn thành xuất sắc", "Ký, ghi rõ họ tên"):
         assert text not in html, text
@@ -184,8 +247,17 @@ def test_reports_and_open_month_in_english(client):
     quarter_data()
     login(client, "nva")
     html = get(client, "/reports/rollup?unit=SNV&range=2030-Q1&lang=en")
-    for text in ("<h1>Evaluation roll-up, Q1 2030 — SNV</h1>", "Average score", "Months evaluated", "Months at level A",
-                 'title="Month 01/2030">Jan</abbr>', ">N/E</abbr>", "89.5", "79.4", "«N/E»"):
+    for text in (
+        "<h1>Evaluation roll-up, Q1 2030 — SNV</h1>",
+        "Average score",
+        "Months evaluated",
+        "Months at level A",
+        'title="Month 01/2030">Jan</abbr>',
+        ">N/E</abbr>",
+        "89.5",
+        "79.4",
+        "«N/E»",
+    ):
         assert text in html, text
     for text in ("Tổng hợp kết quả", "quý I/2030", "KĐG", "89,5", "Điểm trung bình"):
         assert text not in html, text
@@ -196,11 +268,13 @@ def test_reports_and_open_month_in_english(client):
     html = get(client, "/reports/rollup?unit=SNV&range=2030-Q1&lang=vi")
     assert "quý I/2030" in html and "89,5" in html and "KĐG" in html and "Điểm trung bình" in html
     bad = get(client, "/reports/rollup?unit=SNV&range=2030-Q7", 400)
-    assert "Kỳ tổng hợp phải có dạng" in bad and "The range must be YYYY-Qn" not in bad   # one language
+    assert "Kỳ tổng hợp phải có dạng" in bad and "The range must be YYYY-Qn" not in bad  # one language
 
     # the old report and list lead to the one list, with the same unit and month, in English
-    assert client.get("/reports/monthly?unit=SNV&period=2030-01&lang=en").headers["Location"] == \
-        "/dashboard/evaluations?unit=SNV&period=2030-01"
+    assert (
+        client.get("/reports/monthly?unit=SNV&period=2030-01&lang=en").headers["Location"]
+        == "/dashboard/evaluations?unit=SNV&period=2030-01"
+    )
     assert client.get("/instances?period=2030-01").headers["Location"] == "/dashboard/evaluations?period=2030-01"
     html = get(client, "/dashboard/evaluations?unit=SNV&period=2030-01&lang=en")
     assert "<h1>Evaluations</h1>" in html and ">Self score</th>" in html and "Danh sách hồ sơ" not in html
@@ -230,13 +304,18 @@ def test_operations_flashes_and_notices_in_english(client):
     login(client, "nva")
     page = get(client, f"/instances/{ttb}?lang=en")
     token = csrf_token(page)
-    refused = client.post(f"/operations/instances/{ttb}/suspend", data={"csrf_token": token, "reason": "x"},
-                          follow_redirects=True).get_data(as_text=True)
+    refused = client.post(
+        f"/operations/instances/{ttb}/suspend", data={"csrf_token": token, "reason": "x"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "A reason is required (at least 5 characters)." in refused and "Cần ghi rõ lý do" not in refused
-    done = client.post(f"/operations/instances/{ttb}/terminate", data={"csrf_token": token, "reason": "Mở nhầm kỳ"},
-                       follow_redirects=True).get_data(as_text=True)
+    done = client.post(
+        f"/operations/instances/{ttb}/terminate",
+        data={"csrf_token": token, "reason": "Mở nhầm kỳ"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "The evaluation is cancelled." in done and "Đã hủy hồ sơ." not in done
-    notice = db.session.scalars(select(Notification).where(Notification.user_id == user("ttb").id,
-                                                           Notification.kind == "terminated")).one()
+    notice = db.session.scalars(
+        select(Notification).where(Notification.user_id == user("ttb").id, Notification.kind == "terminated")
+    ).one()
     assert notice.message.startswith("Hồ sơ đánh giá tháng 2030-03 đã bị hủy.")
     assert notice.message_en == "Your evaluation for 2030-03 was cancelled. Reason: Mở nhầm kỳ"

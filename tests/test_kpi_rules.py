@@ -1,21 +1,31 @@
 """Task-result points from the work plan (app/rules/kpi.py) at their edges: no items, every item
 excused, errors beyond four, fractional weights, a late item with an objective cause, rounding, and
 the Decree 335 formulas."""
+
 from __future__ import annotations
 
 import pytest
 
 from app.rules import kpi
 
-STAFF = [{"code": "I.1", "group": "I", "max": 20},
-         {"code": "II.1", "group": "II", "max": 25, "source": "plan:quantity"},
-         {"code": "II.2", "group": "II", "max": 25, "source": "plan:quality"},
-         {"code": "II.3", "group": "II", "max": 20, "source": "plan:timeliness"}]
+STAFF = [
+    {"code": "I.1", "group": "I", "max": 20},
+    {"code": "II.1", "group": "II", "max": 25, "source": "plan:quantity"},
+    {"code": "II.2", "group": "II", "max": 25, "source": "plan:quality"},
+    {"code": "II.3", "group": "II", "max": 20, "source": "plan:timeliness"},
+]
 
 
 def item(weight=1, done=True, delays=0, errors=0, cause=None, confirmed=False, **kw):
-    return dict(kw, weight=weight, done=done, delays=delays, major_errors=errors, objective_cause=cause,
-                objective_confirmed=confirmed)
+    return dict(
+        kw,
+        weight=weight,
+        done=done,
+        delays=delays,
+        major_errors=errors,
+        objective_cause=cause,
+        objective_confirmed=confirmed,
+    )
 
 
 def test_no_items_falls_back_to_typed():
@@ -67,9 +77,15 @@ def test_zero_or_negative_weight_never_counts():
 
 def test_late_item_with_objective_cause():
     late = item(delays=2, errors=1, cause="Chờ ý kiến của Bộ")
-    assert kpi.measures([late])["timeliness"] == 0.5            # not confirmed yet: deductions stand
+    assert kpi.measures([late])["timeliness"] == 0.5  # not confirmed yet: deductions stand
     assert kpi.measures([dict(late, objective_confirmed=True)]) == {
-        "quantity": 1, "quality": 1, "timeliness": 1, "weight": 1, "counted": 1, "excused": 0}
+        "quantity": 1,
+        "quality": 1,
+        "timeliness": 1,
+        "weight": 1,
+        "counted": 1,
+        "excused": 0,
+    }
 
 
 def test_not_done_with_confirmed_cause_leaves_the_count():
@@ -110,13 +126,17 @@ def test_decree_335_leader_formula_and_unit_results():
     assert kpi.unit_results(["A", "D"]) == 0.5
     assert kpi.nd335_leader(1, 1, 1, 0.5, 1) == 63.0
     components = ["plan:quantity", "plan:quality", "plan:timeliness", "unit_results", "capacity"]
-    criteria = [{"code": "II.1", "max": 30, "source": components}, {"code": "II.2", "max": 25, "source": components},
-                {"code": "II.3", "max": 15, "source": components}]
+    criteria = [
+        {"code": "II.1", "max": 30, "source": components},
+        {"code": "II.2", "max": 25, "source": components},
+        {"code": "II.3", "max": 15, "source": components},
+    ]
     points = kpi.criterion_points(criteria, kpi.measures([item()]), {"unit_results": 0.5, "capacity": 1})
     assert sum(points.values()) == pytest.approx(63.0)
     # a leader's components alone still compute when the plan has nothing counted
-    assert kpi.criterion_points([{"code": "II.2", "max": 25, "source": "unit_results"}], None,
-                                {"unit_results": 0.5}) == {"II.2": 12.5}
+    assert kpi.criterion_points(
+        [{"code": "II.2", "max": 25, "source": "unit_results"}], None, {"unit_results": 0.5}
+    ) == {"II.2": 12.5}
 
 
 def test_compute_lists_each_item_with_its_deductions():
@@ -127,8 +147,12 @@ def test_compute_lists_each_item_with_its_deductions():
 
 def test_confirming_the_plans_objective_cause_sets_points_and_level():
     from app.rules import levels
-    review = {"kpi": {"quantity": 80.0}, "days_worked": 21,
-              "kpi_confirmed": {"total": 92.0, "scores": {"II.1": 25}, "reasons": ["Báo cáo: chờ số liệu"]}}
+
+    review = {
+        "kpi": {"quantity": 80.0},
+        "days_worked": 21,
+        "kpi_confirmed": {"total": 92.0, "scores": {"II.1": 25}, "reasons": ["Báo cáo: chờ số liệu"]},
+    }
     result = kpi.plan_rules(levels.apply_level_rules("B", 85.0, review, 22), review, 22)
     assert result["level"] == "B" and result["kpi"] == {"quantity": 80.0}
     assert levels.allowed_decision_levels(result, objective_cause_confirmed=False) == ["B", "C", "D"]
@@ -140,8 +164,9 @@ def test_confirming_the_plans_objective_cause_sets_points_and_level():
     lowered = levels.finalize_level(result, {"objective_cause_confirmed": True, "level": "B", "reason": "Tỷ lệ"})
     assert (lowered["total"], lowered["level"]) == (92.0, "B")
     # discipline stands whatever is confirmed
-    strict = kpi.plan_rules(levels.apply_level_rules("B", 85.0, dict(review, discipline=True), 22),
-                            dict(review, discipline=True), 22)
+    strict = kpi.plan_rules(
+        levels.apply_level_rules("B", 85.0, dict(review, discipline=True), 22), dict(review, discipline=True), 22
+    )
     assert levels.finalize_level(strict, {"objective_cause_confirmed": True})["level"] == "D"
 
 
@@ -149,10 +174,11 @@ def test_the_total_keeps_the_computed_points_to_the_hundredth():
     """The regulation does not round the total: computed points at 0.01 give a total at 0.01, and
     89.76 is not lifted to an A (it would be with a rounding to the half point)."""
     from app.rules import levels, scoring
+
     criteria = [{"code": "I", "max": 30}, {"code": "II.1", "max": 70, "source": "plan:all"}]
     points = kpi.criterion_points(criteria, {"quantity": 1, "quality": 0.994857, "timeliness": 0.994857})
     assert points == {"II.1": 69.76}
     total = scoring.score_total({"scores": dict(points, I=20)}, criteria)
     assert total == 89.76 and levels.level_for_total(total) == "B"
     assert scoring.score_total({"scores": {"I": 20, "II.1": 50.005}}, criteria) == 70.01
-    assert scoring.score_total({"scores": {"I": 20.5, "II.1": 49}, "bonus": 2.5}, criteria) == 72   # typed: as before
+    assert scoring.score_total({"scores": {"I": 20.5, "II.1": 49}, "bonus": 2.5}, criteria) == 72  # typed: as before

@@ -1,4 +1,5 @@
 """E-mail through the outbox, against a real SMTP server (aiosmtpd) on 127.0.0.1."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,13 @@ class Collector:
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
-        self.messages.append({"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
-                              "msg": message_from_bytes(envelope.original_content, policy=policy.default)})
+        self.messages.append(
+            {
+                "mail_from": envelope.mail_from,
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "msg": message_from_bytes(envelope.original_content, policy=policy.default),
+            }
+        )
         return "250 Message accepted for delivery"
 
 
@@ -123,8 +129,11 @@ def test_no_mail_without_address_or_without_smtp(ctx, mail_on, monkeypatch):
 
 def test_no_link_without_base_url(ctx, mail_on, monkeypatch):
     monkeypatch.setitem(ctx.config, "APP_BASE_URL", "")
-    notifications.send(user("nva").id, "published", "Kết quả đánh giá tháng 2030-03 đã được công bố: 88 điểm, "
-                                                    "loại B. Anh/chị có thể kiến nghị đến hết 12/04/2030.")
+    notifications.send(
+        user("nva").id,
+        "published",
+        "Kết quả đánh giá tháng 2030-03 đã được công bố: 88 điểm, loại B. Anh/chị có thể kiến nghị đến hết 12/04/2030.",
+    )
     db.session.commit()
     [queued] = _mails()
     assert queued.subject == "[Đánh giá hằng tháng] Kết quả đánh giá tháng 2030-03 đã được công bố: 88 điểm, loại B"

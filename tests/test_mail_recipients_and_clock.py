@@ -1,6 +1,7 @@
 """Issue 12 §5, against a real SMTP server (aiosmtpd): a mail reaches exactly its one stored address,
 its subject decodes to exactly what was written, the digest goes out from DIGEST_HOUR, and
 `timers run --now` moves every clock-driven path (digest, when mail is due, back-off) together."""
+
 from __future__ import annotations
 
 import re
@@ -33,8 +34,13 @@ class RawCollector:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append({"rcpt_tos": list(envelope.rcpt_tos), "raw": envelope.original_content,
-                              "msg": message_from_bytes(envelope.original_content, policy=policy.default)})
+        self.messages.append(
+            {
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "raw": envelope.original_content,
+                "msg": message_from_bytes(envelope.original_content, policy=policy.default),
+            }
+        )
         return "250 Message accepted for delivery"
 
 
@@ -66,26 +72,38 @@ def _local(day_offset: int, hour: int, minute: int = 0) -> datetime:
 # ------------------------------------------------------------------------------ one address, exactly
 def test_an_address_with_a_comma_sends_to_nobody_and_others_to_their_one_address(server):
     ttb, nva = user("ttb"), user("nva")
-    ttb.email = COMMA                                   # what an old import let through
+    ttb.email = COMMA  # what an old import let through
     db.session.commit()
     notifications.send(ttb.id, "assigned", "Việc mới: Tự đánh giá — Trần Thị Bình (2030-03)")
     notifications.send(nva.id, "assigned", "Việc mới: Tự đánh giá — Nguyễn Văn An (2030-03)")
     db.session.commit()
     assert mail.send_due() == 1
     [got] = server.messages
-    assert got["rcpt_tos"] == ["nva@snv.hanoi.gov.vn"]          # the envelope: one recipient
+    assert got["rcpt_tos"] == ["nva@snv.hanoi.gov.vn"]  # the envelope: one recipient
     assert got["msg"]["To"] == "nva@snv.hanoi.gov.vn"
     refused, sent = _mails()
-    assert (refused.status, refused.attempts, refused.sent_at) == ("failed", 1, None)   # never retried
+    assert (refused.status, refused.attempts, refused.sent_at) == ("failed", 1, None)  # never retried
     assert "not exactly one valid e-mail address" in refused.last_error
     assert sent.status == "sent"
     assert mail.send_due(datetime.now(timezone.utc) + timedelta(days=1)) == 0 and len(server.messages) == 1
     assert all("evil@example.com" not in r for m in server.messages for r in m["rcpt_tos"])
 
 
-@pytest.mark.parametrize("address", [COMMA, "cv@acc.example.vn;evil@example.com", "Evil <evil@example.com>",
-                                     "cv@acc.example.vn\r\nBcc: evil@example.com", "cv@acc.example.vn (x)",
-                                     " cv@acc.example.vn", "cv@", "@acc.example.vn", "cv@acc", ""])
+@pytest.mark.parametrize(
+    "address",
+    [
+        COMMA,
+        "cv@acc.example.vn;evil@example.com",
+        "Evil <evil@example.com>",
+        "cv@acc.example.vn\r\nBcc: evil@example.com",
+        "cv@acc.example.vn (x)",
+        " cv@acc.example.vn",
+        "cv@",
+        "@acc.example.vn",
+        "cv@acc",
+        "",
+    ],
+)
 def test_anything_but_one_plain_address_is_refused(address):
     assert not mail_address.is_valid(address)
     with pytest.raises(mail_address.InvalidAddress):
@@ -110,11 +128,10 @@ def test_a_header_injection_in_the_stored_address_sends_nothing(server):
 # ---------------------------------------------------------------------------------- subject round trip
 SUBJECTS = [
     ("en", "New task: Self-evaluation and scoring — Đặng Văn Hùng (2030-03)"),
-    ("en", "Overdue: Decision by the head of the agency — Nguyễn Thị Ánh Tuyết (2030-03), held by: "
-           "Trần Quốc Toản"),
+    ("en", "Overdue: Decision by the head of the agency — Nguyễn Thị Ánh Tuyết (2030-03), held by: Trần Quốc Toản"),
     ("vi", "Việc mới: Tự đánh giá, chấm điểm — Nguyễn Văn An (2030-03)"),
     ("en", "Result published: 88 points, level B"),
-    ("en", "New task: Review — " + "Đặng Văn Hùng " * 12),                         # folded over many lines
+    ("en", "New task: Review — " + "Đặng Văn Hùng " * 12),  # folded over many lines
 ]
 
 
@@ -130,8 +147,8 @@ def test_the_subject_decodes_to_exactly_what_was_written(server, lang, text):
     assert expected.startswith("[Monthly evaluation] " if lang == "en" else "[Đánh giá hằng tháng] ")
     [got] = server.messages
     raw = _raw_subject(got["raw"])
-    assert str(make_header(decode_header(raw))) == expected            # RFC 2047 as a strict client reads it
-    assert got["msg"]["Subject"] == expected                            # and as Python's own parser does
+    assert str(make_header(decode_header(raw))) == expected  # RFC 2047 as a strict client reads it
+    assert got["msg"]["Subject"] == expected  # and as Python's own parser does
     assert all(len(line) <= 78 for line in got["raw"].split(b"\r\n\r\n", 1)[0].split(b"\r\n"))
 
 
@@ -154,7 +171,7 @@ def test_the_digest_waits_for_digest_hour(ctx, server, monkeypatch):
     db.session.commit()
     notifications.send(nva.id, "assigned", "Việc mới: Cá nhân tự đánh giá — tháng 03/2030")
     db.session.commit()
-    assert mail.send_digests(_local(1, 8, 59).astimezone(timezone.utc)) == 0      # 7 would have sent it
+    assert mail.send_digests(_local(1, 8, 59).astimezone(timezone.utc)) == 0  # 7 would have sent it
     assert mail.send_digests(_local(1, 9, 0).astimezone(timezone.utc)) == 1
     assert mail.send_due(_local(1, 9, 0)) == 1
     [got] = server.messages
@@ -176,7 +193,7 @@ def test_timers_run_now_delivers_the_digest_and_later_notices_are_digested_too(c
     notifications.send(nva.id, "published", "Kết quả đánh giá tháng 02/2030 đã được công bố.")
     db.session.commit()
 
-    simulated = _local(3, 8)                                           # three days ahead, 08:00 Hà Nội
+    simulated = _local(3, 8)  # three days ahead, 08:00 Hà Nội
     out = _cli(ctx, "timers", "run", "--now", simulated.isoformat())
     assert "digests=1" in out and "mail_sent=1" in out, out
     [got] = server.messages
@@ -186,7 +203,7 @@ def test_timers_run_now_delivers_the_digest_and_later_notices_are_digested_too(c
     digest = db.session.scalars(select(OutgoingMail).where(OutgoingMail.kind == "digest")).one()
     assert digest.status == "sent" and digest.sent_at == simulated.astimezone(timezone.utc)
     pref = preferences.get(user("nva"))
-    assert pref.digest_sent_at <= datetime.now(timezone.utc)            # not moved to the simulated date
+    assert pref.digest_sent_at <= datetime.now(timezone.utc)  # not moved to the simulated date
 
     # the real clock goes on: a notice created now (before the simulated date) is in the next digest
     notifications.send(nva.id, "assigned", "Việc mới: Lãnh đạo trực tiếp nhận xét")
@@ -195,7 +212,7 @@ def test_timers_run_now_delivers_the_digest_and_later_notices_are_digested_too(c
     assert "digests=1" in out and "mail_sent=1" in out, out
     latest = server.messages[-1]["msg"]
     assert "1 thông báo" in latest["Subject"] and "Lãnh đạo trực tiếp nhận xét" in latest.get_content()
-    assert "Cá nhân tự đánh giá" not in latest.get_content()          # nothing twice
+    assert "Cá nhân tự đánh giá" not in latest.get_content()  # nothing twice
 
 
 def test_timers_run_now_queues_sends_and_backs_off_by_the_simulated_clock(ctx, server, monkeypatch):
@@ -203,7 +220,7 @@ def test_timers_run_now_queues_sends_and_backs_off_by_the_simulated_clock(ctx, s
     notifications.send(user("ttb").id, "reminder", "Nhắc việc: Tự đánh giá — hạn 03/04/2030")
     db.session.commit()
     real_port = ctx.config["SMTP_PORT"]
-    monkeypatch.setitem(ctx.config, "SMTP_PORT", _free_port())        # the relay is down during the run
+    monkeypatch.setitem(ctx.config, "SMTP_PORT", _free_port())  # the relay is down during the run
     out = _cli(ctx, "timers", "run", "--now", simulated.isoformat())
     assert "mail_sent=0" in out
     [item] = _mails()
@@ -211,13 +228,14 @@ def test_timers_run_now_queues_sends_and_backs_off_by_the_simulated_clock(ctx, s
 
     monkeypatch.setitem(ctx.config, "SMTP_PORT", real_port)
     out = _cli(ctx, "timers", "run", "--now", (simulated + timedelta(seconds=30)).isoformat())
-    assert "mail_sent=0" in out                                         # its back-off is not over on that clock
+    assert "mail_sent=0" in out  # its back-off is not over on that clock
     out = _cli(ctx, "timers", "run", "--now", (simulated + timedelta(minutes=2)).isoformat())
     assert "mail_sent=1" in out and [m["rcpt_tos"] for m in server.messages] == [["ttb@snv.hanoi.gov.vn"]]
 
     # a mail queued during a simulated run is due at the simulated instant, even one in the past
     past = datetime.fromisoformat("2026-01-05T08:00:00+07:00")
     from app.engine import clock
+
     with clock.frozen_at(past):
         notifications.send(user("nva").id, "reminder", "Nhắc việc")
     db.session.commit()

@@ -1,6 +1,7 @@
 """A whole month for the demo agency through the JSON API: open → self-evaluations → reviews (one
 returned for revision) → batch decision (quota refused, then met) → publication → one appeal
 amended → lock, asserting totals, levels, assignees and audit events."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -22,27 +23,38 @@ LEADERS = {"gd", "tpcc", "tptc"}
 
 
 def _record(username):
-    return db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD)).one()
+    return db.session.scalars(
+        select(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD
+        )
+    ).one()
 
 
 def _assignee(username, step):
-    row = db.session.scalars(select(HumanTask).where(
-        HumanTask.subject_id == user(username).id, HumanTask.step == step, HumanTask.status == "ready")).one()
+    row = db.session.scalars(
+        select(HumanTask).where(
+            HumanTask.subject_id == user(username).id, HumanTask.step == step, HumanTask.status == "ready"
+        )
+    ).one()
     return row.assignee.username
 
 
 def _ready_steps(username):
-    return set(db.session.scalars(select(HumanTask.step).where(
-        HumanTask.subject_id == user(username).id, HumanTask.status == "ready")))
+    return set(
+        db.session.scalars(
+            select(HumanTask.step).where(HumanTask.subject_id == user(username).id, HumanTask.status == "ready")
+        )
+    )
 
 
 def test_full_month_through_the_api(client):
     hr = Api(client, "nva")
     resp = hr.post("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True})
     assert resp.status_code == 200 and resp.get_json() == {"started": 12, "skipped": 0}
-    assert hr.post("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True}).get_json() == \
-        {"started": 0, "skipped": 12}
+    assert hr.post("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True}).get_json() == {
+        "started": 0,
+        "skipped": 12,
+    }
     assert db.session.scalar(select(db.func.count()).select_from(ProcessInstance)) == 12
 
     # 1. every subject evaluates themself
@@ -52,8 +64,15 @@ def test_full_month_through_the_api(client):
         task = api.task_for(username, "self_evaluation")
         assert task["period"] == PERIOD and task["due_at"].startswith("2030-04-03")
         detail = api.get(f"/tasks/{task['id']}").get_json()
-        assert set(detail["schema"]["properties"]["scores"]["properties"]) == {"I.1", "I.2", "I.3", "I.4",
-                                                                              "II.1", "II.2", "II.3"}
+        assert set(detail["schema"]["properties"]["scores"]["properties"]) == {
+            "I.1",
+            "I.2",
+            "I.3",
+            "I.4",
+            "II.1",
+            "II.2",
+            "II.3",
+        }
         form = dict(scores_for(88, username in LEADERS), comment="Tự đánh giá tháng này")
         result = api.complete(task["id"], form)
         assert result["instance"]["result"]["self_total"] == 88
@@ -68,8 +87,15 @@ def test_full_month_through_the_api(client):
     # 2. reviews; ttb is returned for revision once, resubmits, and is reviewed again
     tptc = Api(client, "tptc")
     ret = tptc.task_for("ttb", "review")
-    tptc.complete(ret["id"], dict(scores_for(80), days_worked=21, return_for_revision=True,
-                                  revision_note="Bổ sung minh chứng khối lượng công việc"))
+    tptc.complete(
+        ret["id"],
+        dict(
+            scores_for(80),
+            days_worked=21,
+            return_for_revision=True,
+            revision_note="Bổ sung minh chứng khối lượng công việc",
+        ),
+    )
     ttb = Api(client, "ttb")
     again = ttb.task_for("ttb", "self_evaluation")
     assert _record("ttb").status == "self_evaluation"
@@ -79,12 +105,16 @@ def test_full_month_through_the_api(client):
         api = Api(client, reviewer)
         for subject, total in totals.items():
             task = api.task_for(subject, review_step(subject))
-            form = dict(scores_for(total, subject in LEADERS), days_worked=21, proposed_level="B",
-                        comment="Nhận xét của lãnh đạo")
+            form = dict(
+                scores_for(total, subject in LEADERS),
+                days_worked=21,
+                proposed_level="B",
+                comment="Nhận xét của lãnh đạo",
+            )
             if subject == "lvc":
-                form["days_worked"] = 10          # ≤ 50% of the month: at most C
+                form["days_worked"] = 10  # ≤ 50% of the month: at most C
             if subject == "ptd":
-                form["discipline"] = True         # reprimand in the month: D
+                form["discipline"] = True  # reprimand in the month: D
             api.complete(task["id"], form)
     assert _record("ttb").self_total == 92
     assert _record("lvc").level == "C" and [r["rule"] for r in _record("lvc").rules_applied] == ["score", "attendance"]
@@ -106,8 +136,14 @@ def test_full_month_through_the_api(client):
     assert _record("nva").published_at is None and len(gd.tasks("decision")) == 11
     # raising a level above the rules is refused too
     lvc_item = next(t for t in pending if t["subject"]["username"] == "lvc")
-    raise_attempt = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [
-        {"instance_id": lvc_item["instance_id"], "level": "A", "reason": "x"}]})
+    raise_attempt = gd.post(
+        "/decisions",
+        {
+            "unit": "SNV",
+            "period": PERIOD,
+            "items": [{"instance_id": lvc_item["instance_id"], "level": "A", "reason": "x"}],
+        },
+    )
     assert raise_attempt.status_code == 422 and _record("lvc").level == "C"
 
     dtg = next(t for t in pending if t["subject"]["username"] == "dtg")
@@ -122,21 +158,32 @@ def test_full_month_through_the_api(client):
 
     chutich = Api(client, "chutich")
     gd_task = chutich.task_for("gd", "decision")
-    assert chutich.post("/decisions", {"unit": "SNV", "period": PERIOD,
-                                       "items": [{"instance_id": gd_task["instance_id"]}]}).status_code == 200
+    assert (
+        chutich.post(
+            "/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": gd_task["instance_id"]}]}
+        ).status_code
+        == 200
+    )
     assert _record("gd").level == "B"
 
     # 4. hve appeals; the decider amends the scores; the level is recomputed
     hve_instance = _record("hve").instance_id
-    assert Api(client, "dtg").post(f"/instances/{hve_instance}/appeal",
-                                   {"reason": "Tôi muốn kiến nghị thay người khác"}).status_code == 403
+    assert (
+        Api(client, "dtg")
+        .post(f"/instances/{hve_instance}/appeal", {"reason": "Tôi muốn kiến nghị thay người khác"})
+        .status_code
+        == 403
+    )
     hve = Api(client, "hve")
     resp = hve.post(f"/instances/{hve_instance}/appeal", {"reason": "Đề nghị xem xét lại điểm tiến độ công việc"})
     assert resp.status_code == 200, resp.get_json()
     answer = gd.task_for("hve", "appeal_decision")
     gd.complete(answer["id"], dict(scores_for(80), outcome="amend", reason="Điều chỉnh điểm tiến độ theo kiến nghị"))
     assert _record("hve").total == 80 and _record("hve").level == "B" and _record("hve").status == "locked"
-    assert hve.post(f"/instances/{hve_instance}/appeal", {"reason": "Kiến nghị lần thứ hai sau khi chốt"}).status_code == 409
+    assert (
+        hve.post(f"/instances/{hve_instance}/appeal", {"reason": "Kiến nghị lần thứ hai sau khi chốt"}).status_code
+        == 409
+    )
 
     # 5. the appeal window closes for everyone else: every record is locked
     fired = timers.run_due(later(30))

@@ -1,6 +1,7 @@
 """HR operations (issue #5): reassign a task, extend a deadline (projection and engine timers),
 suspend / resume / terminate, retry after an engine error, resend a notification — each with its audit
 row and its refusals."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -26,13 +27,17 @@ REASON = "Theo đề nghị của phòng Tổ chức cán bộ"
 
 
 def audit_rows(username: str, action: str) -> list[AuditEvent]:
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id(username),
-                                                       AuditEvent.action == action).order_by(AuditEvent.id)).all()
+    return db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.instance_id == instance_id(username), AuditEvent.action == action)
+        .order_by(AuditEvent.id)
+    ).all()
 
 
 def notes(username: str, kind: str) -> list[Notification]:
-    return db.session.scalars(select(Notification).where(Notification.user_id == user(username).id,
-                                                         Notification.kind == kind)).all()
+    return db.session.scalars(
+        select(Notification).where(Notification.user_id == user(username).id, Notification.kind == kind)
+    ).all()
 
 
 @pytest.fixture()
@@ -82,16 +87,25 @@ def test_reassign_refusals(division):
 
     assert "tự đánh giá" in refused(Invalid, ready_task("ttb", "self_evaluation").id, "lvc")
     assert "ủy quyền" in refused(Invalid, ready_task("lvc", "decision").id, "tpcc")
-    assert "chính mình" in refused(Invalid, ptd_review, "ptd")                 # to the evaluated person
-    assert refused(Invalid, ptd_review, "tptc")                                # already theirs
-    assert refused(Invalid, ptd_review, "nobody")                              # unknown
-    assert refused(Invalid, ptd_review, "tp\x00cc")                             # a NUL is no username
-    assert refused(Invalid, ptd_review, "tpcc", reason="Lý do\x00 có NUL")     # nor part of a reason
+    assert "chính mình" in refused(Invalid, ptd_review, "ptd")  # to the evaluated person
+    assert refused(Invalid, ptd_review, "tptc")  # already theirs
+    assert refused(Invalid, ptd_review, "nobody")  # unknown
+    assert refused(Invalid, ptd_review, "tp\x00cc")  # a NUL is no username
+    assert refused(Invalid, ptd_review, "tpcc", reason="Lý do\x00 có NUL")  # nor part of a reason
     assert "lý do" in refused(Invalid, ptd_review, "tpcc", reason="  ").lower()
-    assert "chính mình" in refused(Forbidden, ready_task("nva", "review").id, "tpcc")   # HR's own evaluation
-    assert refused(Forbidden, ptd_review, "tpcc", actor=user("tptc"))           # not HR
-    assert refused(Conflict, db.session.scalars(select(HumanTask).where(        # a completed task
-        HumanTask.subject_id == user("ptd").id, HumanTask.step == "self_evaluation")).one().id, "tpcc")
+    assert "chính mình" in refused(Forbidden, ready_task("nva", "review").id, "tpcc")  # HR's own evaluation
+    assert refused(Forbidden, ptd_review, "tpcc", actor=user("tptc"))  # not HR
+    assert refused(
+        Conflict,
+        db.session.scalars(
+            select(HumanTask).where(  # a completed task
+                HumanTask.subject_id == user("ptd").id, HumanTask.step == "self_evaluation"
+            )
+        )
+        .one()
+        .id,
+        "tpcc",
+    )
     with pytest.raises(NotFound):
         operations.reassign(nva, 987654, "tpcc", REASON)
     hve = user("hve")
@@ -105,7 +119,7 @@ def test_reassign_refusals(division):
 # --------------------------------------------------------------------------------- extend deadline
 def test_extend_a_deadline_moves_the_timers(division, ctx):
     cal = helpers.calendar()
-    new_day = cal.nth_working_day(date(2030, 4, 4), 3)          # three working days after the old deadline
+    new_day = cal.nth_working_day(date(2030, 4, 4), 3)  # three working days after the old deadline
     task = ready_task("ttb", "self_evaluation")
     assert task.due_at == OLD_SELF_DUE
     instance = db.session.get(ProcessInstance, task.instance_id)
@@ -126,17 +140,18 @@ def test_extend_a_deadline_moves_the_timers(division, ctx):
     instance = db.session.get(ProcessInstance, task.instance_id)
     workflow = instances.load(instance)
     from SpiffWorkflow.util.task import TaskState
+
     waiting = {t.task_spec.name: t for t in workflow.wf.get_tasks(state=TaskState.WAITING)}
     assert datetime.fromisoformat(waiting["self_evaluation_deadline"].internal_data["event_value"]) == new_due
     reminder = datetime.fromisoformat(waiting["self_evaluation_reminder"].internal_data["event_value"])
     previous = new_day - timedelta(days=1)
     while not cal.is_working_day(previous):
         previous -= timedelta(days=1)
-    assert reminder == cal.end_of_day(previous)                         # wd_before(new due, 1)
+    assert reminder == cal.end_of_day(previous)  # wd_before(new due, 1)
     data = workflow.ready_tasks()[0].data
     assert datetime.fromisoformat(data["self_evaluation_due"]) == new_due
     moved_review_due = datetime.fromisoformat(data["review_due"])
-    assert moved_review_due > old_review_due and moved_review_due > new_due   # the manager keeps their days
+    assert moved_review_due > old_review_due and moved_review_due > new_due  # the manager keeps their days
     assert instance.next_timer_at == reminder
     assert {t["element"] for t in details["timers"]} == {"self_evaluation_deadline", "self_evaluation_reminder"}
     # the audit row
@@ -150,7 +165,7 @@ def test_extend_a_deadline_moves_the_timers(division, ctx):
     timers.run_due(OLD_SELF_DUE + timedelta(hours=9))
     db.session.expire_all()
     assert ready_task("ttb", "self_evaluation").id == task.id
-    assert ready_task("lvc", "review")                                 # the others moved on
+    assert ready_task("lvc", "review")  # the others moved on
     timers.run_due(new_due + timedelta(hours=1))
     db.session.expire_all()
     assert record("ttb").self_evaluation_missed
@@ -168,19 +183,23 @@ def test_extend_refusals(division):
         return info.value.message
 
     assert "sau hạn hiện tại" in refused(Invalid, "2030-04-02")
-    assert "ngày làm việc" in refused(Invalid, "2030-04-06")             # a Saturday
+    assert "ngày làm việc" in refused(Invalid, "2030-04-06")  # a Saturday
     assert "YYYY-MM-DD" in refused(Invalid, "next monday")
     assert "60" in refused(Invalid, "2030-12-02")
     assert refused(Forbidden, "2030-04-08", actor=user("tptc"))
     assert refused(Forbidden, "2030-04-08", task_id=ready_task("nva").id)  # HR's own evaluation
     assert refused(Invalid, "2030-04-08", reason="")
     self_evaluate(division, "ttb")
-    assert refused(Conflict, "2030-04-08")                              # done meanwhile
+    assert refused(Conflict, "2030-04-08")  # done meanwhile
     assert audit_rows("ttb", "deadline_extended") == []
     api = Api(division, "nva")
     assert api.post(f"/human-tasks/{ready_task('lvc').id}/extend", {"reason": REASON}).status_code == 400
-    assert api.post(f"/human-tasks/{ready_task('lvc').id}/extend",
-                    {"due_date": "2030-02-30", "reason": REASON}).status_code == 422
+    assert (
+        api.post(
+            f"/human-tasks/{ready_task('lvc').id}/extend", {"due_date": "2030-02-30", "reason": REASON}
+        ).status_code
+        == 422
+    )
 
 
 # ------------------------------------------------------------------------ suspend / resume / terminate
@@ -203,15 +222,16 @@ def test_suspend_and_resume(division):
     assert api.post(f"/instances/{ttb}/suspend", {"reason": REASON}).status_code == 409
     timers.run_due(OLD_SELF_DUE + timedelta(hours=9))
     db.session.expire_all()
-    assert ready_task("ttb", "self_evaluation")                          # still waiting
+    assert ready_task("ttb", "self_evaluation")  # still waiting
     assert audit_rows("ttb", "timer_fired") == []
-    assert record("lvc").self_evaluation_missed                          # the others' deadlines passed
+    assert record("lvc").self_evaluation_missed  # the others' deadlines passed
 
     # the page says so; resume names the deadline that passed meanwhile
     login(client, "nva")
     page = client.get(f"/instances/{ttb}").get_data(as_text=True)
     assert 'id="suspended-banner"' in page and "Cho chạy tiếp" in page
     from app.services.evaluation import operations as ops
+
     outcome = ops.resume(user("nva"), ttb, REASON, now=OLD_SELF_DUE + timedelta(hours=9))
     assert outcome["overdue_steps"] == ["self_evaluation"]
     db.session.expire_all()
@@ -247,8 +267,12 @@ def test_terminate(division):
     self_evaluate(client, "ttb")
     review(client, "tptc", "ttb", 85)
     gd = Api(client, "gd")
-    assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
-                                  "items": [{"instance_id": instance_id("ttb")}]}).status_code == 200
+    assert (
+        gd.post(
+            "/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": instance_id("ttb")}]}
+        ).status_code
+        == 200
+    )
     resp = api.post(f"/instances/{instance_id('ttb')}/terminate", {"reason": REASON})
     assert resp.status_code == 409 and "công bố" in resp.get_json()["message"]
     assert audit_rows("ttb", "instance_terminated") == []
@@ -270,7 +294,7 @@ def test_retry_after_an_engine_error(division, monkeypatch):
         raise EngineError("Biểu thức hạn không hợp lệ: wd_after() nhận 'None'", "self_evaluation_deadline")
 
     monkeypatch.setattr(Workflow, "run_timers", broken)
-    timers.run_due(OLD_SELF_DUE + timedelta(hours=9))                   # the worker meets the error
+    timers.run_due(OLD_SELF_DUE + timedelta(hours=9))  # the worker meets the error
     db.session.expire_all()
     instance = db.session.get(ProcessInstance, ttb)
     assert instance.status == "error" and instance.error.startswith("self_evaluation_deadline: ")
@@ -284,7 +308,9 @@ def test_retry_after_an_engine_error(division, monkeypatch):
     assert diagram["error"] == ["self_evaluation_deadline"] and diagram["status"] == "error"
     api = Api(client, "nva")
     assert "ttb" in usernames(api, status="error")
-    assert api.get("/dashboard", query_string={"unit": "SNV-TCCB", "period": PERIOD}).get_json()["summary"]["error"] == 5
+    assert (
+        api.get("/dashboard", query_string={"unit": "SNV-TCCB", "period": PERIOD}).get_json()["summary"]["error"] == 5
+    )
 
     # still broken: refused with the element, stays in error, audited
     resp = api.post(f"/instances/{ttb}/retry")
@@ -304,8 +330,8 @@ def test_retry_after_an_engine_error(division, monkeypatch):
     assert record("ttb").self_evaluation_missed and ready_task("ttb", "review")
     [row] = audit_rows("ttb", "instance_retried")
     assert row.actor.username == "nva" and row.details["error"].startswith("self_evaluation_deadline")
-    assert api.post(f"/instances/{ttb}/retry").status_code == 409     # not in error any more
-    assert api.post(f"/instances/{instance_id('nva')}/retry").status_code == 403   # HR's own
+    assert api.post(f"/instances/{ttb}/retry").status_code == 409  # not in error any more
+    assert api.post(f"/instances/{instance_id('nva')}/retry").status_code == 403  # HR's own
 
 
 # ------------------------------------------------------------------------------------------ resend
@@ -338,11 +364,17 @@ def test_resend_a_notification(division):
     assert "Đã gửi lại thông báo" in client.get(resp.headers["Location"]).get_data(as_text=True)
     client.post(f"/operations/tasks/{other.id}/remind", data={"csrf_token": csrf_token(page)})
     assert "chỉ nhắc lại sau" in client.get(f"/instances/{other.instance_id}").get_data(as_text=True)
-    assert client.post(f"/operations/tasks/{other.id}/explode", data={"csrf_token": csrf_token(page)}).status_code == 404
+    assert (
+        client.post(f"/operations/tasks/{other.id}/explode", data={"csrf_token": csrf_token(page)}).status_code == 404
+    )
     assert client.post("/operations/tasks/999999/remind", data={"csrf_token": csrf_token(page)}).status_code == 404
-    assert client.post(f"/operations/tasks/{other.id}/remind", data={}).status_code == 400   # no CSRF token
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "notification_resent")) == 3
+    assert client.post(f"/operations/tasks/{other.id}/remind", data={}).status_code == 400  # no CSRF token
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "notification_resent")
+        )
+        == 3
+    )
 
 
 def test_staff_see_no_operations(division):
@@ -350,7 +382,8 @@ def test_staff_see_no_operations(division):
     page = division.get(f"/instances/{instance_id('ttb')}").get_data(as_text=True)
     assert 'id="operations"' not in page and "Gửi lại thông báo" not in page
     assert 'id="sheet-link"' in page
-    resp = division.post(f"/operations/instances/{instance_id('lvc')}/suspend",
-                         data={"reason": REASON, "csrf_token": csrf_token(page)})
+    resp = division.post(
+        f"/operations/instances/{instance_id('lvc')}/suspend", data={"reason": REASON, "csrf_token": csrf_token(page)}
+    )
     assert resp.status_code == 403
     assert db.session.get(ProcessInstance, instance_id("lvc")).status == "running"

@@ -1,5 +1,6 @@
 """Probes and metrics: /healthz answers without the database, /readyz only when the database answers at
 the migration head (and says nothing about why not), /metrics only to allowed networks or the token."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -13,8 +14,7 @@ from .authz_probe import scenario
 
 
 def test_healthz_needs_no_database(tmp_path):
-    broken = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.sqlite3",
-                         "TESTING": True})
+    broken = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.sqlite3", "TESTING": True})
     client = broken.test_client()
     resp = client.get("/healthz")
     assert resp.status_code == 200 and resp.get_json() == {"status": "ok"}
@@ -63,21 +63,25 @@ def test_metrics_refused_from_another_network_unless_the_token(ctx, client):
     ctx.config["METRICS_ALLOW"] = "10.0.0.0/8"
     try:
         assert client.get("/metrics", environ_base={"REMOTE_ADDR": "10.20.30.40"}).status_code == 200
-        assert client.get("/metrics").status_code == 403          # loopback no longer listed
+        assert client.get("/metrics").status_code == 403  # loopback no longer listed
     finally:
         ctx.config["METRICS_ALLOW"] = "127.0.0.1/32,::1/128"
 
 
 def test_metrics_report_the_month(ctx, client):
     before = metrics.COMPLETIONS.labels("self_evaluation")._value.get()
-    scenario(client)                                  # opens a month for a division; ttb self-evaluates
+    scenario(client)  # opens a month for a division; ttb self-evaluates
     client.get("/login")
     body = client.get("/metrics").get_data(as_text=True)
-    ready = db.session.scalar(text("SELECT count(*) FROM human_tasks WHERE status = 'ready' AND step = 'self_evaluation'"))
+    ready = db.session.scalar(
+        text("SELECT count(*) FROM human_tasks WHERE status = 'ready' AND step = 'self_evaluation'")
+    )
     assert ready > 0
     assert _sample(body, "danhgia_open_tasks", step="self_evaluation") == ready
-    assert _sample(body, "danhgia_open_tasks", step="review") == db.session.query(HumanTask).filter_by(
-        status="ready", step="review").count()
+    assert (
+        _sample(body, "danhgia_open_tasks", step="review")
+        == db.session.query(HumanTask).filter_by(status="ready", step="review").count()
+    )
     assert _sample(body, "danhgia_task_completions_total", step="self_evaluation") == before + 1
     assert _sample(body, "danhgia_mail_queue_depth") is not None
     assert _sample(body, "danhgia_timer_lag_seconds") == 0.0
@@ -93,6 +97,7 @@ def test_timer_lag_and_the_workers_own_port(ctx, client):
     from datetime import datetime, timedelta, timezone
 
     from app.models import ProcessInstance
+
     scenario(client)
     instance = db.session.query(ProcessInstance).first()
     instance.next_timer_at = datetime.now(timezone.utc) - timedelta(minutes=10)

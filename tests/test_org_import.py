@@ -1,5 +1,6 @@
 """`flask import-org` at scale: bulk upserts, an unchanged file writes nothing, one checked e-mail address
 per person, passwords people set survive, no password on a terminal or in a log, transfers with dates."""
+
 from __future__ import annotations
 
 import json
@@ -67,7 +68,7 @@ def test_a_few_thousand_people_fast_and_an_unchanged_file_writes_nothing(ctx, tm
     staff = db.session.scalars(select(User).where(User.unit_id == head.unit_id, User.id != head.id)).first()
     assert staff.manager_id == head.id and head.manager.unit.code == "HN-A001"
     assert staff.email.endswith("@hna001.hanoi.gov.vn") and staff.password_hash == ""
-    assert accounts.sign_in(staff.username, "").user is None          # no usable password until activation
+    assert accounts.sign_in(staff.username, "").user is None  # no usable password until activation
 
     versions = _row_versions()
     with Writes() as writes:
@@ -80,17 +81,21 @@ def test_a_few_thousand_people_fast_and_an_unchanged_file_writes_nothing(ctx, tm
 def test_progress_is_a_line_every_5_percent_when_not_a_terminal(ctx, tmp_path):
     path = tmp_path / "city.json"
     city_file(path, 2000, 40)
-    result = _cli(ctx, "import-org", "--progress", str(path))     # the runner's stderr is no terminal
+    result = _cli(ctx, "import-org", "--progress", str(path))  # the runner's stderr is no terminal
     assert result.exit_code == 0, result.output
     lines = [ln for ln in result.stderr.splitlines() if ln.startswith("city.json:")]
     assert 15 <= len(lines) <= 25 and lines[-1].endswith("(100%)")
 
 
-@pytest.mark.parametrize("address", ["cv@acc.example.vn, evil@example.com", "Tên <cv@acc.example.vn>",
-                                     "cv@acc", "cv acc@example.vn", "cv@@example.vn"])
+@pytest.mark.parametrize(
+    "address",
+    ["cv@acc.example.vn, evil@example.com", "Tên <cv@acc.example.vn>", "cv@acc", "cv acc@example.vn", "cv@@example.vn"],
+)
 def test_a_bad_email_row_is_refused_with_its_number_and_nothing_is_imported(ctx, tmp_path, address):
-    people = [{"username": f"moi{i}", "full_name": f"Người Mới {i}", "unit": "SNV-TCCB",
-               "email": f"moi{i}@snv.hanoi.gov.vn"} for i in range(1, 5)]
+    people = [
+        {"username": f"moi{i}", "full_name": f"Người Mới {i}", "unit": "SNV-TCCB", "email": f"moi{i}@snv.hanoi.gov.vn"}
+        for i in range(1, 5)
+    ]
     people[2]["email"] = address
     path = tmp_path / "org.json"
     path.write_text(json.dumps({"people": people}, ensure_ascii=False), encoding="utf-8")
@@ -103,29 +108,37 @@ def test_a_bad_email_row_is_refused_with_its_number_and_nothing_is_imported(ctx,
 
 
 def test_one_address_is_stored_normalized(ctx):
-    orgimport.import_org({"people": [{"username": "moi", "full_name": "Người Mới", "unit": "SNV-TCCB",
-                                      "email": " moi@SNV.Hanoi.gov.vn "}]})
+    orgimport.import_org(
+        {
+            "people": [
+                {"username": "moi", "full_name": "Người Mới", "unit": "SNV-TCCB", "email": " moi@SNV.Hanoi.gov.vn "}
+            ]
+        }
+    )
     assert user("moi").email == "moi@snv.hanoi.gov.vn"
 
 
 def test_a_password_a_person_set_survives_a_reimport(ctx):
     row = {"username": "moi", "full_name": "Người Mới", "unit": "SNV-TCCB", "password": "TuFile@12345"}
     orgimport.import_org({"people": [row]})
-    assert user("moi").check_password("TuFile@12345")         # a person without a password takes the file's
+    assert user("moi").check_password("TuFile@12345")  # a person without a password takes the file's
     accounts.change_password(user("moi"), "TuFile@12345", "CuaToi@98765", "CuaToi@98765")
     orgimport.import_org({"people": [dict(row, full_name="Người Mới Đổi Tên", password="KhacHan@5555")]})
     moved = user("moi")
     assert moved.full_name == "Người Mới Đổi Tên"
     assert moved.check_password("CuaToi@98765") and not moved.check_password("KhacHan@5555")
-    assert user("ttb").check_password(PASSWORD)               # the demo's people too
+    assert user("ttb").check_password(PASSWORD)  # the demo's people too
 
 
 def test_no_password_reaches_a_terminal_or_a_log(ctx, tmp_path, capsys, caplog):
     caplog.set_level(logging.DEBUG)
     path = tmp_path / "org.csv"
-    path.write_text("username,full_name,email,unit,position_group,manager,roles,password\n"
-                    "csv1,Trịnh Văn Sê,csv1@snv.hanoi.gov.vn,SNV-TCCB,staff,tptc,,BiMat@2468x\n"
-                    "csv2,Lý Thị Hai,,SNV-TCCB,staff,tptc,,\n", encoding="utf-8")
+    path.write_text(
+        "username,full_name,email,unit,position_group,manager,roles,password\n"
+        "csv1,Trịnh Văn Sê,csv1@snv.hanoi.gov.vn,SNV-TCCB,staff,tptc,,BiMat@2468x\n"
+        "csv2,Lý Thị Hai,,SNV-TCCB,staff,tptc,,\n",
+        encoding="utf-8",
+    )
     result = _cli(ctx, "import-org", str(path))
     assert result.exit_code == 0, result.output
     out = capsys.readouterr()
@@ -136,8 +149,9 @@ def test_no_password_reaches_a_terminal_or_a_log(ctx, tmp_path, capsys, caplog):
 
 def test_manager_loops_and_unknown_units_refuse_the_file(ctx):
     with pytest.raises(Invalid) as caught:
-        orgimport.import_org({"people": [{"username": "tptc", "full_name": "Trưởng phòng", "unit": "SNV-TCCB",
-                                          "manager": "ttb"}]})
+        orgimport.import_org(
+            {"people": [{"username": "tptc", "full_name": "Trưởng phòng", "unit": "SNV-TCCB", "manager": "ttb"}]}
+        )
     assert "vòng lặp" in caught.value.message
     assert user("tptc").manager.username != "ttb"
 
@@ -147,8 +161,15 @@ def test_a_changed_unit_with_a_date_is_a_transfer(ctx, tmp_path, moved_on_day, e
     """hve works in SNV-CCVC; the file moves them to SNV-TCCB from day X of the month: the month goes to
     the unit where they worked the most days, and the earlier unit is kept in the history."""
     hve = user("hve")
-    row = {"username": "hve", "full_name": hve.full_name, "email": hve.email, "unit": "SNV-TCCB",
-           "unit_from": f"{PERIOD}-{moved_on_day:02d}", "position_group": hve.position_group, "manager": "tptc"}
+    row = {
+        "username": "hve",
+        "full_name": hve.full_name,
+        "email": hve.email,
+        "unit": "SNV-TCCB",
+        "unit_from": f"{PERIOD}-{moved_on_day:02d}",
+        "position_group": hve.position_group,
+        "manager": "tptc",
+    }
     result = orgimport.import_org({"people": [row]})
     assert result["transfers"] == 1
     assert user("hve").unit.code == "SNV-TCCB"
@@ -156,7 +177,7 @@ def test_a_changed_unit_with_a_date_is_a_transfer(ctx, tmp_path, moved_on_day, e
     assert [(m.unit.code, m.end) for m in spans] == [("SNV-CCVC", date(2030, 3, moved_on_day - 1)), ("SNV-TCCB", None)]
     event_ = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")).one()
     assert event_.details["effective"] == f"{PERIOD}-{moved_on_day:02d}" and event_.details["source"] == "import"
-    again = orgimport.import_org({"people": [row]})                    # the same file again: nothing new
+    again = orgimport.import_org({"people": [row]})  # the same file again: nothing new
     assert again["transfers"] == 0 and again["people_unchanged"] == 1
     cycles.open_month("SNV", PERIOD, include_subunits=True)
     rec = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.subject_id == hve.id)).one()
@@ -165,22 +186,25 @@ def test_a_changed_unit_with_a_date_is_a_transfer(ctx, tmp_path, moved_on_day, e
 
 def test_a_transfer_date_must_be_a_date(ctx):
     with pytest.raises(Invalid) as caught:
-        orgimport.import_org({"people": [{"username": "hve", "full_name": "X", "unit": "SNV-TCCB",
-                                          "unit_from": "20/03/2030"}]})
+        orgimport.import_org(
+            {"people": [{"username": "hve", "full_name": "X", "unit": "SNV-TCCB", "unit_from": "20/03/2030"}]}
+        )
     assert "people dòng 1" in caught.value.details[0]["message"]
 
 
 def test_the_transfer_page(ctx, client):
-    login(client, "nva")                                       # HR officer of Sở Nội vụ
+    login(client, "nva")  # HR officer of Sở Nội vụ
     page = client.get("/hr/transfers")
     assert page.status_code == 200
     token = csrf_token(page.get_data(as_text=True))
-    bad = client.post("/hr/transfers", data={"csrf_token": token, "username": "hve", "unit": "SNV-TCCB",
-                                             "on": "20-03-2030"})
+    bad = client.post(
+        "/hr/transfers", data={"csrf_token": token, "username": "hve", "unit": "SNV-TCCB", "on": "20-03-2030"}
+    )
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.get_data(as_text=True)
     assert user("hve").unit.code == "SNV-CCVC"
-    ok = client.post("/hr/transfers", data={"csrf_token": token, "username": "hve", "unit": "SNV-TCCB",
-                                            "on": "2030-03-05"})
+    ok = client.post(
+        "/hr/transfers", data={"csrf_token": token, "username": "hve", "unit": "SNV-TCCB", "on": "2030-03-05"}
+    )
     assert ok.status_code == 302
     assert user("hve").unit.code == "SNV-TCCB"
     event_ = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")).one()
@@ -194,6 +218,13 @@ def test_only_hr_of_the_persons_agency_records_a_transfer(ctx, client):
     login(client, "tptc")
     assert client.get("/hr/transfers").status_code == 403
     page = client.get("/login")
-    resp = client.post("/hr/transfers", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                              "username": "hve", "unit": "SNV-TCCB", "on": "2030-03-05"})
+    resp = client.post(
+        "/hr/transfers",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "username": "hve",
+            "unit": "SNV-TCCB",
+            "on": "2030-03-05",
+        },
+    )
     assert resp.status_code == 403 and user("hve").unit.code == "SNV-CCVC"

@@ -8,6 +8,7 @@ connection (a prepared statement, a session `SET`) is met by the next client of 
 connection. The pooler's second database `tight` has ONE server connection for all its clients, which
 makes that sharing certain: without DATABASE_PGBOUNCER psycopg's prepared statements collide there, with
 it nothing is prepared and lock_timeout is set per transaction."""
+
 from __future__ import annotations
 
 import os
@@ -33,13 +34,15 @@ from .support import Api, scores_for
 from .test_pages import login
 from .test_replica import other_app
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("postgresql"),
-                                reason="PgBouncer pools PostgreSQL connections")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("postgresql"),
+    reason="PgBouncer pools PostgreSQL connections",
+)
 
 
 def _binary() -> str:
     found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
-    if not found:      # not a skip: `make test` installs it, and CI must run this test
+    if not found:  # not a skip: `make test` installs it, and CI must run this test
         pytest.fail("pgbouncer is not installed: run `make pgbouncer` (Debian's package)")
     return found
 
@@ -70,10 +73,10 @@ auth_type = any
 pool_mode = transaction
 max_client_conn = 200
 query_wait_timeout = 15
-logfile = {tmp / 'pgbouncer.log'}
+logfile = {tmp / "pgbouncer.log"}
 """)
     args = [_binary(), str(tmp / "pgbouncer.ini")]
-    if os.geteuid() == 0:                  # pgbouncer refuses to run as root: drop to postgres
+    if os.geteuid() == 0:  # pgbouncer refuses to run as root: drop to postgres
         shutil.chown(tmp, "postgres")
         os.chmod(tmp, 0o755)
         args[1:1] = ["-u", "postgres"]
@@ -91,8 +94,10 @@ logfile = {tmp / 'pgbouncer.log'}
                     pytest.fail("pgbouncer did not listen")
                 time.sleep(0.1)
         through = direct.set(host="127.0.0.1", port=port, password=None)
-        yield {"url": through.render_as_string(hide_password=False),
-               "tight": through.set(database="tight").render_as_string(hide_password=False)}
+        yield {
+            "url": through.render_as_string(hide_password=False),
+            "tight": through.set(database="tight").render_as_string(hide_password=False),
+        }
     finally:
         proc.terminate()
         try:
@@ -107,12 +112,14 @@ def test_a_month_through_pgbouncer_in_transaction_pooling(client, pgbouncer):
         with pooled.app_context():
             assert db.engine.url.port != make_url(client.application.config["SQLALCHEMY_DATABASE_URI"]).port
             web = pooled.test_client()
-            hr = seed_month(web)          # opening, self-evaluations, reviews, the batch decision: row locks
+            hr = seed_month(web)  # opening, self-evaluations, reviews, the batch decision: row locks
 
             # the same review sent twice at the same moment: done once, the other told 409
-            task = db.session.execute(select(HumanTask.id, User.username).join(User, User.id == HumanTask.assignee_id)
-                                      .where(HumanTask.instance_id == instance_id("nva"),
-                                             HumanTask.status == "ready")).one()
+            task = db.session.execute(
+                select(HumanTask.id, User.username)
+                .join(User, User.id == HumanTask.assignee_id)
+                .where(HumanTask.instance_id == instance_id("nva"), HumanTask.status == "ready")
+            ).one()
             db.session.rollback()
             body = dict(scores_for(70), days_worked=21, comment="Nhận xét")
             both = [Api(pooled.test_client(), task.username) for _ in range(2)]
@@ -130,16 +137,27 @@ def test_a_month_through_pgbouncer_in_transaction_pooling(client, pgbouncer):
             db.session.rollback()
 
         # what went through the pooler is in the database, once
-        published = db.session.scalars(select(EvaluationRecord.level).where(
-            EvaluationRecord.period == PERIOD, EvaluationRecord.published_at.is_not(None))).all()
+        published = db.session.scalars(
+            select(EvaluationRecord.level).where(
+                EvaluationRecord.period == PERIOD, EvaluationRecord.published_at.is_not(None)
+            )
+        ).all()
         assert sorted(published) == sorted(level for level, _ in PUBLISHED.values())
         assert board.get_json()["summary"]["total"] == db.session.scalar(
-            select(func.count()).select_from(EvaluationRecord).where(EvaluationRecord.period == PERIOD,
-                                                                   EvaluationRecord.status != "terminated"))
-        done = db.session.scalar(select(func.count()).select_from(HumanTask).where(
-            HumanTask.instance_id == instance_id("ttb"), HumanTask.status == "completed"))
-        completions = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.instance_id == instance_id("ttb"), AuditEvent.action == "task_completed"))
+            select(func.count())
+            .select_from(EvaluationRecord)
+            .where(EvaluationRecord.period == PERIOD, EvaluationRecord.status != "terminated")
+        )
+        done = db.session.scalar(
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.instance_id == instance_id("ttb"), HumanTask.status == "completed")
+        )
+        completions = db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.instance_id == instance_id("ttb"), AuditEvent.action == "task_completed")
+        )
         assert done == completions >= 3
     finally:
         with pooled.app_context():
@@ -149,10 +167,13 @@ def test_a_month_through_pgbouncer_in_transaction_pooling(client, pgbouncer):
 def _twice_each(url: str, prepare_threshold) -> None:
     """Two clients sharing the pool's one server connection, each running one query six times, one
     transaction at a time: psycopg prepares a query run 5 times (unless told not to)."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=2,
-                           connect_args={} if prepare_threshold == "default" else {"prepare_threshold": None})
+    engine = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1),
+        pool_size=2,
+        connect_args={} if prepare_threshold == "default" else {"prepare_threshold": None},
+    )
     try:
-        with engine.connect() as a, engine.connect() as b:     # closed (rolled back) even on the error
+        with engine.connect() as a, engine.connect() as b:  # closed (rolled back) even on the error
             for _ in range(6):
                 for conn in (a, b):
                     conn.execute(text("SELECT count(*) FROM units WHERE id > :n"), {"n": 0}).scalar()
@@ -171,9 +192,9 @@ def test_session_state_leaks_across_clients_in_transaction_pooling(client, pgbou
     engine = create_engine(pgbouncer["tight"], connect_args={"prepare_threshold": None})
     try:
         with engine.connect() as a, engine.connect() as b:
-            a.execute(text("SET statement_timeout = '4321ms'"))      # a session SET, as the app never does
+            a.execute(text("SET statement_timeout = '4321ms'"))  # a session SET, as the app never does
             a.commit()
-            assert b.execute(text("SHOW statement_timeout")).scalar() == "4321ms"   # another client sees it
+            assert b.execute(text("SHOW statement_timeout")).scalar() == "4321ms"  # another client sees it
             b.execute(text("RESET statement_timeout"))
             b.commit()
     finally:
@@ -182,13 +203,17 @@ def test_session_state_leaks_across_clients_in_transaction_pooling(client, pgbou
     tight = other_app(client.application, SQLALCHEMY_DATABASE_URI=pgbouncer["tight"], DATABASE_PGBOUNCER=True)
     try:
         with tight.app_context():
-            for _ in range(8):                 # the same ORM query in transactions of their own: nothing prepared
+            for _ in range(8):  # the same ORM query in transactions of their own: nothing prepared
                 assert db.session.scalar(select(func.count()).select_from(HumanTask)) is not None
                 assert db.session.scalar(text("SHOW lock_timeout")) == "30s"
                 db.session.rollback()
             # (the server connection still holds what the psycopg client above prepared: nobody resets it)
-            assert db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements "
-                                          "WHERE statement LIKE '%human_tasks%'")) == 0
+            assert (
+                db.session.scalar(
+                    text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%human_tasks%'")
+                )
+                == 0
+            )
             db.session.rollback()
     finally:
         with tight.app_context():

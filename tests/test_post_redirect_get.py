@@ -3,6 +3,7 @@ to an address that has no GET sends the browser back to its page (post/redirect/
 error next to the field it names, in the reader's language, with what was typed; a reload reads the page
 and posts nothing again. Each form's refusal is checked here, and the list of POST-only addresses is
 pinned so a new one is looked at."""
+
 from __future__ import annotations
 
 import io
@@ -47,7 +48,9 @@ POST_ONLY = {
     "designer.delete_file": "referrer (global handler)",
     "designer.new_form": "stash → the draft",
     "designer.version_notes": "flash → the version",
-    "designer.validate": "JSON", "designer.simulate": "JSON", "designer.test_run": "JSON",
+    "designer.validate": "JSON",
+    "designer.simulate": "JSON",
+    "designer.test_run": "JSON",
     "designer.form_preview": "JSON",
 }
 
@@ -75,18 +78,31 @@ def test_a_refused_upload_link_or_comment_comes_back_next_to_its_field(ctx, clie
     token = csrf_token(client.get(f"/instances/{month}").get_data(as_text=True))
     record = f"/instances/{month}"
 
-    page = _back(client, client.post(f"{record}/evidence", content_type="multipart/form-data",
-                                     data={"csrf_token": token, "file": (io.BytesIO(HTML), "anh.jpg")}), record)
+    page = _back(
+        client,
+        client.post(
+            f"{record}/evidence",
+            content_type="multipart/form-data",
+            data={"csrf_token": token, "file": (io.BytesIO(HTML), "anh.jpg")},
+        ),
+        record,
+    )
     assert re.search(r'id="evidence-file"[^>]*aria-invalid="true" aria-describedby="evidence-file-error"', page)
     assert "Nội dung tệp không thuộc loại được nhận" in page
 
-    page = _back(client, client.post(f"{record}/evidence/link", data={
-        "csrf_token": token, "url": "javascript:alert(1)", "title": "Biên bản họp tổ"}), record)
+    page = _back(
+        client,
+        client.post(
+            f"{record}/evidence/link",
+            data={"csrf_token": token, "url": "javascript:alert(1)", "title": "Biên bản họp tổ"},
+        ),
+        record,
+    )
     assert re.search(r'id="link-url"[^>]*value="javascript:alert\(1\)"[^>]*aria-invalid="true"', page)
     assert 'id="link-title" name="title" maxlength="200" value="Biên bản họp tổ"' in page
     assert 'id="link-url-error"' in page
 
-    long_text = "Nội dung trao đổi " * 300                       # 5,400 characters: refused as too long
+    long_text = "Nội dung trao đổi " * 300  # 5,400 characters: refused as too long
     page = _back(client, client.post(f"{record}/comments", data={"csrf_token": token, "body": long_text}), record)
     assert 'id="comment-body-error"' in page and 'aria-invalid="true" aria-describedby="comment-body-error"' in page
 
@@ -107,11 +123,18 @@ def test_a_refused_new_form_name_comes_back_on_the_draft(client):
     login(client, "admin")
     draft_id = new_draft(client)
     page = client.get(f"/designer/drafts/{draft_id}").get_data(as_text=True)
-    first = client.post(f"/designer/drafts/{draft_id}/forms/new", data={"name": "y_kien", "csrf_token": csrf_token(page)})
+    first = client.post(
+        f"/designer/drafts/{draft_id}/forms/new", data={"name": "y_kien", "csrf_token": csrf_token(page)}
+    )
     assert first.status_code == 302
-    page = _back(client, client.post(f"/designer/drafts/{draft_id}/forms/new",
-                                     data={"name": "y_kien", "csrf_token": csrf_token(page)}), f"/designer/drafts/{draft_id}")
-    assert re.search(r'id="new-form-name"[^>]*value="y_kien"[^>]*aria-invalid="true" aria-describedby="new-form-name-error"', page)
+    page = _back(
+        client,
+        client.post(f"/designer/drafts/{draft_id}/forms/new", data={"name": "y_kien", "csrf_token": csrf_token(page)}),
+        f"/designer/drafts/{draft_id}",
+    )
+    assert re.search(
+        r'id="new-form-name"[^>]*value="y_kien"[^>]*aria-invalid="true" aria-describedby="new-form-name-error"', page
+    )
     assert "Đã có tệp y_kien.json." in page
 
 
@@ -122,14 +145,20 @@ def test_a_refused_operation_without_a_page_goes_back_to_the_referring_page(clie
     token = csrf_token(page)
     assert client.post(f"/designer/drafts/{draft_id}/discard", data={"csrf_token": token}).status_code == 302
     draft_page = f"/designer/drafts/{draft_id}"
-    again = client.post(f"/designer/drafts/{draft_id}/discard", data={"csrf_token": token},
-                        headers={"Referer": f"http://localhost{draft_page}"})
+    again = client.post(
+        f"/designer/drafts/{draft_id}/discard",
+        data={"csrf_token": token},
+        headers={"Referer": f"http://localhost{draft_page}"},
+    )
     html = _back(client, again, draft_page)
     assert "đã ban hành hoặc đã hủy" in html and 'class="flash flash-error"' in html
     assert db.session.get(ProcessDraft, draft_id).status == "discarded"
     # another site as the referrer is not followed: the error page, with its status
-    elsewhere = client.post(f"/designer/drafts/{draft_id}/discard", data={"csrf_token": token},
-                            headers={"Referer": "https://example.org/designer/"})
+    elsewhere = client.post(
+        f"/designer/drafts/{draft_id}/discard",
+        data={"csrf_token": token},
+        headers={"Referer": "https://example.org/designer/"},
+    )
     assert elsewhere.status_code == 409
 
 
@@ -146,28 +175,50 @@ def test_activation_with_nobody_chosen_says_so_on_the_list(client, endpoint):
 
 def test_refused_operations_come_back_next_to_their_fields(client):
     from .monitor_seed import instance_id, open_month, ready_task, self_evaluate
+
     open_month(client, "SNV-TCCB")
     self_evaluate(client, "ptd")
     task = ready_task("ptd", "review")
     login(client, "nva")
     record = f"/instances/{instance_id('ptd')}"
     token = csrf_token(client.get(record).get_data(as_text=True))
-    page = _back(client, client.post(f"/operations/tasks/{task.id}/reassign", data={
-        "csrf_token": token, "assignee": "khong-co-ai", "reason": "Theo đề nghị của phòng"}), record)
+    page = _back(
+        client,
+        client.post(
+            f"/operations/tasks/{task.id}/reassign",
+            data={"csrf_token": token, "assignee": "khong-co-ai", "reason": "Theo đề nghị của phòng"},
+        ),
+        record,
+    )
     assert re.search(rf'<details id="reassign-{task.id}-box" open>', page)
-    assert re.search(rf'id="reassign-{task.id}" name="assignee" required value="khong-co-ai" aria-invalid="true" '
-                     rf'aria-describedby="reassign-{task.id}-error"', page)
+    assert re.search(
+        rf'id="reassign-{task.id}" name="assignee" required value="khong-co-ai" aria-invalid="true" '
+        rf'aria-describedby="reassign-{task.id}-error"',
+        page,
+    )
     assert 'value="Theo đề nghị của phòng"' in page and "Không tìm thấy tên đăng nhập này." in page
-    page = _back(client, client.post(f"/operations/tasks/{task.id}/extend", data={
-        "csrf_token": token, "due_date": "2030-04-30", "reason": "ngắn"}), record)
+    page = _back(
+        client,
+        client.post(
+            f"/operations/tasks/{task.id}/extend",
+            data={"csrf_token": token, "due_date": "2030-04-30", "reason": "ngắn"},
+        ),
+        record,
+    )
     assert re.search(rf'id="extend-reason-{task.id}"[^>]*aria-invalid="true"', page)
     assert f'id="extend-reason-{task.id}-error"' in page
     assert ready_task("ptd", "review").assignee.username == "tptc"
 
-    login(client, "tptc")                                   # the manager marks a month not evaluated
+    login(client, "tptc")  # the manager marks a month not evaluated
     record = f"/instances/{instance_id('ttb')}"
     token = csrf_token(client.get(record).get_data(as_text=True))
     page = _back(client, client.post(f"{record}/not-evaluated", data={"csrf_token": token, "reason": "ốm"}), record)
     assert '<details id="not-evaluated" open>' in page
-    assert re.search(r'id="ne-reason" name="reason" required minlength="5" value="ốm" aria-invalid="true" '
-                     r'aria-describedby="ne-reason-error"', page) and 'id="ne-reason-error"' in page
+    assert (
+        re.search(
+            r'id="ne-reason" name="reason" required minlength="5" value="ốm" aria-invalid="true" '
+            r'aria-describedby="ne-reason-error"',
+            page,
+        )
+        and 'id="ne-reason-error"' in page
+    )

@@ -5,6 +5,7 @@ unfrozen clock would fire every timer at once) and the workflow is serialized an
 step, the way the app stores instances. Working days of November 2026: WD1 Mon 2, WD3 Wed 4 (self
 evaluation), WD5 Fri 6 (review), WD8 Wed 11 (decision).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -141,8 +142,7 @@ class Run:
 
     def data(self, name: str) -> dict:
         """Data of the newest task of spec `name` that is READY or COMPLETED."""
-        tasks = [t for t in self.wf.get_tasks(spec_name=name)
-                 if t.state in (TaskState.READY, TaskState.COMPLETED)]
+        tasks = [t for t in self.wf.get_tasks(spec_name=name) if t.state in (TaskState.READY, TaskState.COMPLETED)]
         assert tasks, f"no READY/COMPLETED task {name}"
         return max(tasks, key=lambda t: t.last_state_change).data
 
@@ -161,17 +161,25 @@ def to_publication(parsed, review_form: dict, decision: dict | None = None) -> R
 
 # ---------------------------------------------------------------- parsing, lanes, DI, lint
 
+
 def test_parses_with_validation_and_lanes(parsed):
     spec, _ = parsed
     names = spec.task_specs
     for bpmn_id, lane in {
-        "self_evaluation": SUBJECT_LANE, "review": MANAGER_LANE, "review_by_decider": DECIDER_LANE,
-        "decision": DECIDER_LANE, "appeal_decision": DECIDER_LANE, "publish": DECIDER_LANE, "lock": DECIDER_LANE,
+        "self_evaluation": SUBJECT_LANE,
+        "review": MANAGER_LANE,
+        "review_by_decider": DECIDER_LANE,
+        "decision": DECIDER_LANE,
+        "appeal_decision": DECIDER_LANE,
+        "publish": DECIDER_LANE,
+        "lock": DECIDER_LANE,
     }.items():
         assert names[bpmn_id].lane == lane
     for bpmn_id, (form, variable) in {
-        "self_evaluation": ("self_evaluation.json", "self_evaluation"), "review": ("review.json", "review"),
-        "review_by_decider": ("review.json", "review"), "decision": ("decision.json", "decision"),
+        "self_evaluation": ("self_evaluation.json", "self_evaluation"),
+        "review": ("review.json", "review"),
+        "review_by_decider": ("review.json", "review"),
+        "decision": ("decision.json", "decision"),
         "appeal_decision": ("appeal_decision.json", "appeal_decision"),
     }.items():
         ts = names[bpmn_id]
@@ -185,10 +193,12 @@ def test_parses_with_validation_and_lanes(parsed):
             assert ts.lane is not None, name
 
 
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-      "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-      "dc": "http://www.omg.org/spec/DD/20100524/DC",
-      "di": "http://www.omg.org/spec/DD/20100524/DI"}
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+}
 
 
 def test_every_element_has_di():
@@ -224,8 +234,10 @@ def test_every_expression_compiles_in_the_sandbox():
 
 # ---------------------------------------------------------------- g) the DMN
 
-@pytest.mark.parametrize("total,level", [(100, "A"), (90, "A"), (89.5, "B"), (70, "B"), (69.5, "C"),
-                                         (50, "C"), (49.5, "D"), (0, "D")])
+
+@pytest.mark.parametrize(
+    "total,level", [(100, "A"), (90, "A"), (89.5, "B"), (70, "B"), (69.5, "C"), (50, "C"), (49.5, "D"), (0, "D")]
+)
 def test_classification_dmn(parsed, total, level):
     spec, _ = parsed
     engine = spec.task_specs["classify"].dmnEngine
@@ -235,6 +247,7 @@ def test_classification_dmn(parsed, total, level):
 
 
 # ---------------------------------------------------------------- a) happy path
+
 
 def test_happy_path(parsed, outbox):
     run = Run(parsed, at(2))
@@ -268,9 +281,9 @@ def test_happy_path(parsed, outbox):
     assert pub["appeal_due"] == wd_after(pub["published_at"], 5) == "2026-11-17T23:59:59+07:00"
     assert not run.wf.is_completed()
 
-    run.step(at(17, 12))                 # window still open
+    run.step(at(17, 12))  # window still open
     assert not run.wf.is_completed()
-    run.step(at(18, 0, 5))               # the appeal window closes
+    run.step(at(18, 0, 5))  # the appeal window closes
     assert run.wf.is_completed()
     final = run.wf.data
     assert final["locked"] is True and final["locked_at"] == "2026-11-18T00:05:00+07:00"
@@ -283,15 +296,17 @@ def test_happy_path(parsed, outbox):
 
 # ---------------------------------------------------------------- b) return for revision, once
 
+
 def test_return_for_revision_once(parsed, outbox):
     run = Run(parsed, at(2))
     run.complete("self_evaluation", {"scores": scores(), "comment": "lần 1"}, at(3, 10))
-    run.complete("review", {"scores": scores(), "return_for_revision": True,
-                            "revision_note": "Bổ sung minh chứng"}, at(4, 10))
+    run.complete(
+        "review", {"scores": scores(), "return_for_revision": True, "revision_note": "Bổ sung minh chứng"}, at(4, 10)
+    )
     assert run.ready() == ["self_evaluation"]
     d = run.data("self_evaluation")
     assert d["revision_count"] == 1 and d["revision_note"] == "Bổ sung minh chứng"
-    assert d["self_evaluation_due"] == "2026-11-04T23:59:59+07:00"     # WD3 not passed: unchanged
+    assert d["self_evaluation_due"] == "2026-11-04T23:59:59+07:00"  # WD3 not passed: unchanged
     assert {"kind": "returned", "step": "self_evaluation"} in outbox
 
     run.complete("self_evaluation", {"scores": scores(20), "comment": "lần 2"}, at(4, 15))
@@ -313,14 +328,15 @@ def test_late_return_moves_the_deadlines(parsed):
     d = run.data("self_evaluation")
     assert d["self_evaluation_due"] == wd_after("2026-11-05T10:00:00+07:00", 1) == "2026-11-06T23:59:59+07:00"
     assert d["review_due"] == "2026-11-10T23:59:59+07:00"
-    run.step(at(6, 9))                    # past the original WD3, before the new deadline
+    run.step(at(6, 9))  # past the original WD3, before the new deadline
     assert run.ready() == ["self_evaluation"]
     run.complete("self_evaluation", {"scores": scores()}, at(6, 10))
-    run.step(at(9, 9))                    # past the original WD5 review deadline: no escalation
+    run.step(at(9, 9))  # past the original WD5 review deadline: no escalation
     assert run.ready() == ["review"]
 
 
 # ---------------------------------------------------------------- c) self-evaluation deadline
+
 
 def test_self_evaluation_deadline(parsed, outbox):
     run = Run(parsed, at(2))
@@ -340,6 +356,7 @@ def test_self_evaluation_deadline(parsed, outbox):
 
 # ---------------------------------------------------------------- d) reminder
 
+
 def test_self_evaluation_reminder_fires_once(parsed, outbox):
     run = Run(parsed, at(2))
     assert wd_before(wd_deadline(PERIOD, 3), 1) == "2026-11-03T23:59:59+07:00"
@@ -357,6 +374,7 @@ def test_self_evaluation_reminder_fires_once(parsed, outbox):
 
 
 # ---------------------------------------------------------------- e) review deadline -> decider
+
 
 def test_review_deadline_escalates_to_decider(parsed, outbox):
     run = Run(parsed, at(2))
@@ -377,6 +395,7 @@ def test_review_deadline_escalates_to_decider(parsed, outbox):
 
 # ---------------------------------------------------------------- f) appeal
 
+
 def test_appeal_amended(parsed, outbox):
     run = to_publication(parsed, {"scores": scores(), "days_worked": 22})
     run.send_appeal({"reason": "Chưa tính điểm thưởng sáng kiến", "by": "nva"}, at(12, 9))
@@ -388,10 +407,10 @@ def test_appeal_amended(parsed, outbox):
     assert run.states("appeal_received") == ["COMPLETED"]
     assert "COMPLETED" not in run.states("appeal_window_closed")
 
-    run.step(at(18, 9))                   # the appeal window timer no longer applies
+    run.step(at(18, 9))  # the appeal window timer no longer applies
     assert run.ready() == ["appeal_decision"]
     assert {"kind": "reminder", "step": "appeal_decision"} not in outbox
-    run.step(at(19, 9))                   # reminder one WD before
+    run.step(at(19, 9))  # reminder one WD before
     assert {"kind": "reminder", "step": "appeal_decision"} in outbox
     assert run.ready() == ["appeal_decision"]
 
@@ -426,6 +445,7 @@ def test_appeal_after_window_is_refused(parsed):
 
 
 # ---------------------------------------------------------------- h) level rules
+
 
 def test_attendance_rule_caps_at_c(parsed):
     run = Run(parsed, at(2))

@@ -1,5 +1,6 @@
 """A person's own record page: where the month stands, the history by step title and name, their last
 months, the diagram behind a summary; one language at a time."""
+
 from __future__ import annotations
 
 import json
@@ -18,13 +19,18 @@ from .test_pages import login
 
 
 def _record(username, period=PERIOD):
-    return db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == period)).one()
+    return db.session.scalars(
+        select(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == period
+        )
+    ).one()
 
 
 def test_stepper_places_each_status():
-    states = {s: [st.state for st in record_page.stepper(s)] for s in ("self_evaluation", "decision", "appeal",
-                                                                       "locked", "terminated")}
+    states = {
+        s: [st.state for st in record_page.stepper(s)]
+        for s in ("self_evaluation", "decision", "appeal", "locked", "terminated")
+    }
     assert states["self_evaluation"] == ["current", "todo", "todo", "todo", "todo"]
     assert states["decision"] == ["done", "done", "current", "todo", "todo"]
     assert states["appeal"] == ["done", "done", "done", "current", "todo"]
@@ -47,12 +53,16 @@ def test_own_record_shows_the_stage_step_titles_and_recent_months(client):
 
     login(client, "ttb")
     html = client.get(f"/instances/{record.instance_id}").get_data(as_text=True)
-    current = re.search(r'<li class="stage-current" aria-current="step">\s*<span[^>]*>[^<]*</span>\s*([^<]+)</li>', html)
+    current = re.search(
+        r'<li class="stage-current" aria-current="step">\s*<span[^>]*>[^<]*</span>\s*([^<]+)</li>', html
+    )
     assert current and current.group(1).strip() == "Lãnh đạo chấm điểm"
     # history: the step's title from the process, not its id
-    history = html[html.index('id="history"'):]
+    history = html[html.index('id="history"') :]
     assert "Cá nhân tự đánh giá, chấm điểm" in history and ">self_evaluation<" not in history
-    data = json.loads(re.search(r'<script type="application/json" id="recent-data">(.*?)</script>', html, re.S).group(1))
+    data = json.loads(
+        re.search(r'<script type="application/json" id="recent-data">(.*?)</script>', html, re.S).group(1)
+    )
     assert data["labels"] == ["01/2030", "02/2030"] and data["totals"] == [88.0, 91.0] and data["levels"] == ["B", "A"]
     # the diagram waits behind its summary for the person; one language on the page
     assert re.search(r'<details class="diagram-details" id="diagram-details">', html)

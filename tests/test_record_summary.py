@@ -1,5 +1,6 @@
 """The city dashboard's monthly summary (migration 0011): kept by database triggers on every change that
 moves a record, folded by the worker, and always equal to counting the records themselves."""
+
 from __future__ import annotations
 
 from sqlalchemy import case, delete, func, select, true, update
@@ -16,8 +17,11 @@ PERIODS = dashboard.last_periods("2030-05")
 
 
 def _norm(rows):
-    return {(r.period, r.level or "", int(r.pub)): (int(r.n), int(r.n_total), round(float(r.sum_total or 0), 3))
-            for r in rows if int(r.n)}
+    return {
+        (r.period, r.level or "", int(r.pub)): (int(r.n), int(r.n_total), round(float(r.sum_total or 0), 3))
+        for r in rows
+        if int(r.n)
+    }
 
 
 def _months(rows):
@@ -25,16 +29,25 @@ def _months(rows):
 
 
 def _from_summary():
-    return (_norm(summary.trend_rows(PERIODS, dashboard.ENDED)),
-            {p: _months(summary.month_rows(p)) for p in (PERIOD, "2030-04")})
+    return (
+        _norm(summary.trend_rows(PERIODS, dashboard.ENDED)),
+        {p: _months(summary.month_rows(p)) for p in (PERIOD, "2030-04")},
+    )
 
 
 def _from_records():
     R = EvaluationRecord
     published = case((R.published_at.is_(None), 0), else_=1)
-    months = {p: _months(db.session.execute(
-        select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
-        .where(R.period == p).group_by(R.unit_id, R.status, R.level, published)).all()) for p in (PERIOD, "2030-04")}
+    months = {
+        p: _months(
+            db.session.execute(
+                select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
+                .where(R.period == p)
+                .group_by(R.unit_id, R.status, R.level, published)
+            ).all()
+        )
+        for p in (PERIOD, "2030-04")
+    }
     return _norm(dashboard.trend_from_records(PERIODS, true())), months
 
 
@@ -44,12 +57,12 @@ def _deltas():
 
 def test_the_summary_follows_a_month_with_and_without_folding(client):
     assert _from_summary() == _from_records() == ({}, {PERIOD: {}, "2030-04": {}})
-    month.test_full_month_through_the_api(client)          # open, evaluate, decide, publish, appeal, lock
+    month.test_full_month_through_the_api(client)  # open, evaluate, decide, publish, appeal, lock
     assert _deltas() > 0
     counted = _from_records()
     assert counted[0][(PERIOD, "B", 1)][0] == 6 and sum(v[0] for v in counted[0].values()) == 12
     assert sum(counted[1][PERIOD].values()) == 12 and len({k[0] for k in counted[1][PERIOD]}) >= 3
-    assert _from_summary() == counted                         # deltas not folded yet: still exact
+    assert _from_summary() == counted  # deltas not folded yet: still exact
     assert summary.fold() > 0 and _deltas() == 0
     assert _from_summary() == counted
     assert summary.fold() == 0
@@ -62,17 +75,24 @@ def test_the_summary_follows_a_month_with_and_without_folding(client):
     assert _from_summary() == _from_records()
     summary.fold()
     assert _from_summary() == _from_records()
-    assert _from_summary()[0][("2030-04", "", 0)][0] == 5    # the division's five people, none published
+    assert _from_summary()[0][("2030-04", "", 0)][0] == 5  # the division's five people, none published
 
     # a record removed, one changed behind the application's back and one moved to another unit count too
-    db.session.execute(delete(EvaluationRecord).where(EvaluationRecord.subject_id == user("lvc").id,
-                                                      EvaluationRecord.period == "2030-04"))
-    db.session.execute(update(EvaluationRecord).where(EvaluationRecord.period == PERIOD,
-                                                      EvaluationRecord.subject_id == user("hve").id)
-                       .values(total=None))
-    db.session.execute(update(EvaluationRecord).where(EvaluationRecord.period == "2030-04",
-                                                      EvaluationRecord.subject_id == user("ptd").id)
-                       .values(unit_id=user("hve").unit_id))
+    db.session.execute(
+        delete(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user("lvc").id, EvaluationRecord.period == "2030-04"
+        )
+    )
+    db.session.execute(
+        update(EvaluationRecord)
+        .where(EvaluationRecord.period == PERIOD, EvaluationRecord.subject_id == user("hve").id)
+        .values(total=None)
+    )
+    db.session.execute(
+        update(EvaluationRecord)
+        .where(EvaluationRecord.period == "2030-04", EvaluationRecord.subject_id == user("ptd").id)
+        .values(unit_id=user("hve").unit_id)
+    )
     db.session.commit()
     assert _from_summary() == _from_records()
     summary.fold()
@@ -85,20 +105,25 @@ def test_rebuild_and_the_city_dashboard(client):
     folded = db.session.execute(select(RecordSummary)).scalars().all()
     as_rows = {(s.period, s.status, s.level, s.published): (s.n, s.n_total, s.sum_total) for s in folded}
     assert summary.rebuild() == len(as_rows)
-    again = {(s.period, s.status, s.level, s.published): (s.n, s.n_total, s.sum_total)
-             for s in db.session.execute(select(RecordSummary)).scalars()}
+    again = {
+        (s.period, s.status, s.level, s.published): (s.n, s.n_total, s.sum_total)
+        for s in db.session.execute(select(RecordSummary)).scalars()
+    }
     assert again == as_rows
     # the city-wide dashboard (the root unit, a viewer who sees everything) reads the summary: a
     # summary row that disagrees with the records shows, which proves where the trend comes from
     board = dashboard.build(user("admin"), "UBTP", PERIOD)
     march = next(t for t in board["trend"] if t["period"] == PERIOD)
     assert march["evaluated"] == 12 and march["levels"]["A"] == 2 and march["mean"] is not None
-    db.session.execute(update(RecordSummary).where(RecordSummary.period == PERIOD, RecordSummary.level == "A")
-                       .values(n=RecordSummary.n + 100))
+    db.session.execute(
+        update(RecordSummary)
+        .where(RecordSummary.period == PERIOD, RecordSummary.level == "A")
+        .values(n=RecordSummary.n + 100)
+    )
     db.session.commit()
     board = dashboard.build(user("admin"), "UBTP", PERIOD)
     assert next(t for t in board["trend"] if t["period"] == PERIOD)["levels"]["A"] == 102
-    agency = dashboard.build(user("admin"), "SNV", PERIOD)         # an agency: counted from its records
+    agency = dashboard.build(user("admin"), "SNV", PERIOD)  # an agency: counted from its records
     assert next(t for t in agency["trend"] if t["period"] == PERIOD)["levels"]["A"] == 2
     summary.rebuild()
     board = dashboard.build(user("admin"), "UBTP", PERIOD)
@@ -106,8 +131,11 @@ def test_rebuild_and_the_city_dashboard(client):
     assert board["summary"]["total"] == 12 and board["levels"]["A"] == 2
     # the month's counts by unit come from the unit summary the same way
     units_before = _months(summary.month_rows(PERIOD))
-    db.session.execute(update(RecordUnitSummary).where(RecordUnitSummary.period == PERIOD,
-                                                       RecordUnitSummary.level == "A").values(n=RecordUnitSummary.n + 1))
+    db.session.execute(
+        update(RecordUnitSummary)
+        .where(RecordUnitSummary.period == PERIOD, RecordUnitSummary.level == "A")
+        .values(n=RecordUnitSummary.n + 1)
+    )
     db.session.commit()
     board = dashboard.build(user("admin"), "UBTP", PERIOD)
     assert board["summary"]["total"] == 12 + len([k for k in units_before if k[2] == "A"]) and board["levels"]["A"] > 2
@@ -119,10 +147,11 @@ def test_the_city_dashboard_shows_the_workers_count_of_overdue_tasks(client):
     from datetime import datetime, timezone
 
     from app.models import OverdueSnapshot
+
     hr = Api(client, "nva")
     assert hr.post("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True}).status_code == 200
     summary.fold()
-    now = datetime(2030, 4, 20, 3, 0, tzinfo=timezone.utc)          # after the self-evaluation deadline
+    now = datetime(2030, 4, 20, 3, 0, tzinfo=timezone.utc)  # after the self-evaluation deadline
     live = dashboard.build(user("admin"), "UBTP", PERIOD, now)
     assert live["summary"]["overdue"] == 12 and live["overdue"][0]["holders"]
     assert dashboard.refresh_city_overdue(now) == 1
@@ -148,14 +177,15 @@ def test_the_city_dashboard_by_child_unit_in_sql_matches_the_count_over_the_reco
     from app.services.reporting import filters
 
     from .monitor_seed import seed_month
+
     seed_month(client)
     summary.fold()
-    now = datetime(2030, 4, 20, 3, 0, tzinfo=timezone.utc)          # self-evaluations overdue
+    now = datetime(2030, 4, 20, 3, 0, tzinfo=timezone.utc)  # self-evaluations overdue
     city = dashboard.build(user("admin"), "UBTP", PERIOD, now)
     assert dashboard.refresh_city_overdue(now) == 1
     cached = dashboard.build(user("admin"), "UBTP", PERIOD, now)
     with monkeypatch.context() as m:
-        m.setattr(filters, "is_whole_tree", lambda unit: False)     # the path every other unit takes
+        m.setattr(filters, "is_whole_tree", lambda unit: False)  # the path every other unit takes
         counted = dashboard.build(user("admin"), "UBTP", PERIOD, now)
     for board in (city, cached):
         for part in ("summary", "funnel", "overdue", "completion", "levels", "trend"):

@@ -1,6 +1,7 @@
 """No way around the regulation's decisions (issue 12 §6): the quota holds on every path that decides a
 level, the batch carries the objective cause, the exceptional month is kept, the head of an agency is
 decided by the superior whoever is acting, and a delegate never touches the principal's own record."""
+
 from __future__ import annotations
 
 import re
@@ -19,29 +20,42 @@ from .support import Api, review_step, scores_for
 from .test_pages import login
 from .test_rules import ready, record, run_to_decision
 
-TCCB_TWO_A = {"nva": 95, "ttb": 92, "lvc": 80, "ptd": 75, "tptc": 85}   # 2 A's of 5 people: the cap is 1
+TCCB_TWO_A = {"nva": 95, "ttb": 92, "lvc": 80, "ptd": 75, "tptc": 85}  # 2 A's of 5 people: the cap is 1
 
 
 def _appeal_and_amend(client, decider, name, total, status=200):
     instance_id = record(name).instance_id
-    assert Api(client, name).post(f"/instances/{instance_id}/appeal",
-                                  {"reason": "Đề nghị xem xét lại điểm tiến độ"}).status_code == 200
+    assert (
+        Api(client, name)
+        .post(f"/instances/{instance_id}/appeal", {"reason": "Đề nghị xem xét lại điểm tiến độ"})
+        .status_code
+        == 200
+    )
     task = ready(name, "appeal_decision")
-    return Api(client, decider).complete(task.id, dict(scores_for(total), outcome="amend",
-                                                       reason="Điều chỉnh điểm theo kiến nghị"), status=status)
+    return Api(client, decider).complete(
+        task.id, dict(scores_for(total), outcome="amend", reason="Điều chỉnh điểm theo kiến nghị"), status=status
+    )
 
 
 # --- 1. one quota check on every path ----------------------------------------------------------
 
+
 def test_quota_rule_refuses_only_a_change_that_adds_an_a_over_the_cap():
     quota = {"rule": "share_of_evaluated", "share": 0.3, "exceptional_share": 0.4}
-    current = {1: "A", 2: "A", 3: None, 4: "B", 5: None}                 # 2 A's already, cap 1
-    assert levels.quota_violation(current, {3: "B"}, quota, False) is None    # adds no A: never refused
-    assert levels.quota_violation(current, {1: "B"}, quota, False) is None    # lowers one
+    current = {1: "A", 2: "A", 3: None, 4: "B", 5: None}  # 2 A's already, cap 1
+    assert levels.quota_violation(current, {3: "B"}, quota, False) is None  # adds no A: never refused
+    assert levels.quota_violation(current, {1: "B"}, quota, False) is None  # lowers one
     over = levels.quota_violation(current, {3: "A"}, quota, False)
     assert (over["count_a"], over["cap"], over["evaluated"]) == (3, 1, 5)
-    assert levels.quota_violation({1: "A", 2: None, 3: None, 4: None, 5: None, 6: None, 7: None, 8: None,
-                                   9: None, 10: None}, {2: "A", 3: "A", 4: "A"}, quota, True) is None  # 4 ≤ 40 %
+    assert (
+        levels.quota_violation(
+            {1: "A", 2: None, 3: None, 4: None, 5: None, 6: None, 7: None, 8: None, 9: None, 10: None},
+            {2: "A", 3: "A", 4: "A"},
+            quota,
+            True,
+        )
+        is None
+    )  # 4 ≤ 40 %
     of_b = {"rule": "share_of_b", "share": 0.2, "exceptional_share": 0.2}
     assert levels.quota_violation({i: "B" for i in range(1, 6)} | {6: None}, {6: "A"}, of_b, False) is None
     assert levels.quota_violation({1: "B", 2: "B", 3: None}, {3: "A"}, of_b, False)["cap"] == 0
@@ -52,8 +66,8 @@ def test_the_quota_cannot_be_bypassed_one_record_at_a_time(client):
     gd = Api(client, "gd")
     items = [{"instance_id": record(n).instance_id} for n in TCCB_TWO_A]
     assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items}).status_code == 422
-    gd.complete(ready("nva", "decision").id, {})                          # 1 A: at the cap
-    refused = gd.complete(ready("ttb", "decision").id, {}, status=422)    # a second A, alone
+    gd.complete(ready("nva", "decision").id, {})  # 1 A: at the cap
+    refused = gd.complete(ready("ttb", "decision").id, {}, status=422)  # a second A, alone
     assert "Vượt tỷ lệ loại A: 2 người loại A, tối đa 1" in refused["message"]
     assert refused["details"][0]["field"] == "level" and refused["details"][0]["cap"] == 1
     assert record("ttb").published_at is None and ready("ttb", "decision").assignee.username == "gd"
@@ -74,12 +88,15 @@ def test_the_quota_cannot_be_bypassed_one_record_at_a_time(client):
     body = _appeal_and_amend(client, "gd", "ttb", 95, status=422)
     assert "Vượt tỷ lệ loại A" in body["message"]
     assert record("ttb").level == "B" and ready("ttb", "appeal_decision").assignee.username == "gd"
-    gd.complete(ready("ttb", "appeal_decision").id, dict(scores_for(88), outcome="amend",
-                                                         reason="Điều chỉnh điểm theo kiến nghị"))
+    gd.complete(
+        ready("ttb", "appeal_decision").id,
+        dict(scores_for(88), outcome="amend", reason="Điều chỉnh điểm theo kiến nghị"),
+    )
     assert record("ttb").level == "B" and record("ttb").status == "locked"
 
 
 # --- 2. the objective cause in the batch --------------------------------------------------------
+
 
 def test_the_head_confirms_an_objective_cause_in_the_batch(client):
     run_to_decision(client, {"lvc": 95}, {"lvc": {"days_worked": 8, "objective_cause": "Điều trị tai nạn lao động"}})
@@ -88,10 +105,11 @@ def test_the_head_confirms_an_objective_cause_in_the_batch(client):
     item = {"instance_id": record("lvc").instance_id, "level": "B", "reason": "Nghỉ do tai nạn lao động"}
     unconfirmed = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [item]})
     assert unconfirmed.status_code == 422 and record("lvc").published_at is None
-    detail = unconfirmed.get_json()["details"][0]          # the row is named, for the page and the client
+    detail = unconfirmed.get_json()["details"][0]  # the row is named, for the page and the client
     assert detail["field"] == "items[0].objective_cause_confirmed" and detail["instance_id"] == item["instance_id"]
-    not_a_boolean = gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
-                                           "items": [dict(item, objective_cause_confirmed="yes")]})
+    not_a_boolean = gd.post(
+        "/decisions", {"unit": "SNV", "period": PERIOD, "items": [dict(item, objective_cause_confirmed="yes")]}
+    )
     # the API refuses a body its OpenAPI refuses with 400 before any service reads it
     assert not_a_boolean.status_code == 400 and record("lvc").published_at is None
     ok = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [dict(item, objective_cause_confirmed=True)]})
@@ -112,9 +130,15 @@ def test_the_decision_page_has_the_objective_cause_per_row_in_both_languages(cli
     english = client.get("/decisions?lang=en").get_data(as_text=True)
     assert "Objective cause confirmed" in english and "Xác nhận nguyên nhân khách quan" not in english
     client.get("/decisions?lang=vi")
-    fields = {"unit": "SNV", "period": PERIOD, "instance_id": [str(lvc), str(ttb)], "csrf_token": csrf_token(html),
-              f"level_{lvc}": "B", f"reason_{lvc}": "Nghỉ do tai nạn lao động"}
-    refused = client.post("/decisions", data=fields)                       # not confirmed: refused, kept as left
+    fields = {
+        "unit": "SNV",
+        "period": PERIOD,
+        "instance_id": [str(lvc), str(ttb)],
+        "csrf_token": csrf_token(html),
+        f"level_{lvc}": "B",
+        f"reason_{lvc}": "Nghỉ do tai nạn lao động",
+    }
+    refused = client.post("/decisions", data=fields)  # not confirmed: refused, kept as left
     assert refused.status_code == 422 and record("lvc").published_at is None
     ok = client.post("/decisions", data=dict(fields, **{f"objective_cause_{lvc}": "on"}))
     assert ok.status_code == 302
@@ -133,8 +157,10 @@ SNV_TOTALS = {  # reviewer -> {subject: total}; A's: nva, ttb, hve, dtg (lvc cap
 
 
 def _whole_agency_to_decision(client):
-    assert Api(client, "nva").post("/cycles", {"unit": "SNV", "period": PERIOD,
-                                              "include_subunits": True}).status_code == 200
+    assert (
+        Api(client, "nva").post("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True}).status_code
+        == 200
+    )
     for totals in SNV_TOTALS.values():
         for name in totals:
             api = Api(client, name)
@@ -152,16 +178,30 @@ def test_the_exceptional_month_is_kept_for_every_later_decision(client):
     everyone = [t for t in gd.tasks("decision")]
     assert len(everyone) == 11
     items = [{"instance_id": t["instance_id"]} for t in everyone]
-    assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items}).status_code == 422   # 4 > 3
-    ok = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items,
-                                "exceptional_reason": "Hoàn thành xuất sắc đợt sáp nhập đơn vị"})
+    assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items}).status_code == 422  # 4 > 3
+    ok = gd.post(
+        "/decisions",
+        {
+            "unit": "SNV",
+            "period": PERIOD,
+            "items": items,
+            "exceptional_reason": "Hoàn thành xuất sắc đợt sáp nhập đơn vị",
+        },
+    )
     assert ok.status_code == 200 and ok.get_json()["quota"]["cap"] == 4
     month = db.session.scalars(select(AgencyMonth)).one()
-    assert (month.exceptional_reason, month.exceptional_by.username, month.period) == \
-        ("Hoàn thành xuất sắc đợt sáp nhập đơn vị", "gd", PERIOD)
+    assert (month.exceptional_reason, month.exceptional_by.username, month.period) == (
+        "Hoàn thành xuất sắc đợt sáp nhập đơn vị",
+        "gd",
+        PERIOD,
+    )
     assert month.exceptional_at is not None and month.agency.code == "SNV"
-    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "exceptional_month_marked")).one() \
-        .actor.username == "gd"
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == "exceptional_month_marked"))
+        .one()
+        .actor.username
+        == "gd"
+    )
 
     # the superior decides the head's own record (B, no A added): accepted, and the record finishes
     chutich = Api(client, "chutich")
@@ -179,8 +219,13 @@ def test_a_late_record_and_an_amendment_count_against_the_exceptional_cap(client
     gd = Api(client, "gd")
     late = record("dtg").instance_id
     items = [{"instance_id": t["instance_id"]} for t in gd.tasks("decision") if t["instance_id"] != late]
-    assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items,
-                                  "exceptional_reason": "Hoàn thành xuất sắc đợt cao điểm"}).status_code == 200
+    assert (
+        gd.post(
+            "/decisions",
+            {"unit": "SNV", "period": PERIOD, "items": items, "exceptional_reason": "Hoàn thành xuất sắc đợt cao điểm"},
+        ).status_code
+        == 200
+    )
     # 3 A's are published; an amendment to A makes 4: within 40 % of 12 because the month is marked
     _appeal_and_amend(client, "gd", "vvh", 95)
     assert record("vvh").level == "A"
@@ -197,10 +242,17 @@ def test_a_late_record_and_an_amendment_count_against_the_exceptional_cap(client
 
 # --- 4. the head of an agency is decided by the superior, whoever is acting ------------------------
 
+
 def test_an_acting_deputy_never_decides_the_absent_heads_own_record(client):
     today = date.today()
-    delegation.create_appointment(user("admin"), "SNV", "tpcc", "acting", (today - timedelta(days=1)).isoformat(),
-                                  (today + timedelta(days=30)).isoformat())
+    delegation.create_appointment(
+        user("admin"),
+        "SNV",
+        "tpcc",
+        "acting",
+        (today - timedelta(days=1)).isoformat(),
+        (today + timedelta(days=30)).isoformat(),
+    )
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-VP", "period": PERIOD}).status_code == 200
     gd = Api(client, "gd")
     gd.complete(gd.task_for("gd", "self_evaluation")["id"], scores_for(86, True))
@@ -217,9 +269,17 @@ def test_an_acting_deputy_never_decides_the_absent_heads_own_record(client):
 
 # --- 5. a delegate never sees or completes the principal's own record -------------------------------
 
+
 def test_a_delegate_never_sees_or_completes_the_principals_own_self_evaluation(client):
-    db.session.add(Delegation(principal_id=user("tptc").id, deputy_id=user("ttb").id, reason="Đi công tác",
-                              start=date.today() - timedelta(days=1), end=date.today() + timedelta(days=30)))
+    db.session.add(
+        Delegation(
+            principal_id=user("tptc").id,
+            deputy_id=user("ttb").id,
+            reason="Đi công tác",
+            start=date.today() - timedelta(days=1),
+            end=date.today() + timedelta(days=30),
+        )
+    )
     db.session.commit()
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     own = ready("tptc", "self_evaluation")
@@ -237,8 +297,9 @@ def test_a_delegate_never_sees_or_completes_the_principals_own_self_evaluation(c
     review = next(t for t in ttb.tasks("review") if t["subject"]["username"] == "nva")
     assert review["on_behalf_of"] == "tptc"
     ttb.complete(review["id"], dict(scores_for(80), days_worked=21))
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task_completed",
-                                                        AuditEvent.step == "review")).one()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "task_completed", AuditEvent.step == "review")
+    ).one()
     assert event.actor.username == "ttb" and event.on_behalf_of.username == "tptc"
 
 
@@ -255,8 +316,7 @@ def test_two_decisions_at_once_cannot_both_take_the_last_a(client, ctx):
     def worker(task_id):
         c = ctx.test_client()
         barrier.wait()
-        statuses.append(c.post(f"/api/v1/tasks/{task_id}/complete", headers=gd.headers,
-                               json={"data": {}}).status_code)
+        statuses.append(c.post(f"/api/v1/tasks/{task_id}/complete", headers=gd.headers, json={"data": {}}).status_code)
 
     threads = [threading.Thread(target=worker, args=(t,)) for t in task_ids]
     for t in threads:

@@ -4,6 +4,7 @@ exports read from the replica, everything else from the primary, and a write sen
 On PostgreSQL the "replica" is the test database itself reached through a read-only connection
 (`options=-c default_transaction_read_only=on` in its URL), the way a hot standby refuses writes: what
 reaches it can only read. On SQLite the setting is refused when the app starts."""
+
 from __future__ import annotations
 
 import os
@@ -25,14 +26,21 @@ from .support import Api
 from .test_pages import login
 
 ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("postgresql")
-READ = ("evaluation_records", "human_tasks", "audit_events", "record_unit_summary")   # what these pages read
+READ = ("evaluation_records", "human_tasks", "audit_events", "record_unit_summary")  # what these pages read
 READ_ONLY = "?options=" + quote("-c default_transaction_read_only=on")
 
 
 def other_app(ctx, **overrides):
     """A second app on the suite's database (what another server with other settings would be)."""
-    other = create_app({"SQLALCHEMY_DATABASE_URI": ctx.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True,
-                        "WORK_PLAN_PHASE": False, "PASSWORD_HASH_METHOD": "scrypt:1024:8:1", **overrides})
+    other = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": ctx.config["SQLALCHEMY_DATABASE_URI"],
+            "TESTING": True,
+            "WORK_PLAN_PHASE": False,
+            "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+            **overrides,
+        }
+    )
     other.test_client_class = IsolatedClient
     return other
 
@@ -44,6 +52,7 @@ def statements(engine):
 
     def note(conn, cursor, statement, parameters, context, executemany):
         seen.append(statement)
+
     event.listen(engine, "before_cursor_execute", note)
     try:
         yield seen
@@ -53,7 +62,7 @@ def statements(engine):
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="a replica is a PostgreSQL server")
 def test_dashboards_lists_and_exports_read_the_replica_and_a_write_there_fails(client):
-    seed_month(client)                                   # on the primary, through the suite's own app
+    seed_month(client)  # on the primary, through the suite's own app
     primary_url = client.application.config["SQLALCHEMY_DATABASE_URI"]
     replica = other_app(client.application, DATABASE_REPLICA_URL=primary_url + READ_ONLY)
     try:
@@ -61,17 +70,19 @@ def test_dashboards_lists_and_exports_read_the_replica_and_a_write_there_fails(c
             primary, copy = db.engines[None], db.engines[REPLICA]
             assert copy.url.query["options"] == "-c default_transaction_read_only=on"
             web = replica.test_client()
-            login(web, "admin")                          # a sign-in writes (audit, lockout): the primary
+            login(web, "admin")  # a sign-in writes (audit, lockout): the primary
             api = Api(replica.test_client(), "nva")
-            pages = [(web.get, "/dashboard?unit=SNV&period=" + PERIOD),
-                     (web.get, f"/dashboard/evaluations?unit=SNV&period={PERIOD}"),
-                     (web.get, f"/dashboard/tasks?unit=SNV&period={PERIOD}"),
-                     (web.get, f"/dashboard/export/monthly.xlsx?unit=SNV&period={PERIOD}"),
-                     (web.get, "/dashboard/export/rollup.xlsx?unit=SNV&range=2030-Q1"),
-                     (web.get, "/admin/audit.csv"),
-                     (api.get, f"/dashboard?unit=SNV&period={PERIOD}"),
-                     (api.get, f"/evaluations?unit=SNV&period={PERIOD}"),
-                     (api.get, f"/reports/monthly.xlsx?unit=SNV&period={PERIOD}")]
+            pages = [
+                (web.get, "/dashboard?unit=SNV&period=" + PERIOD),
+                (web.get, f"/dashboard/evaluations?unit=SNV&period={PERIOD}"),
+                (web.get, f"/dashboard/tasks?unit=SNV&period={PERIOD}"),
+                (web.get, f"/dashboard/export/monthly.xlsx?unit=SNV&period={PERIOD}"),
+                (web.get, "/dashboard/export/rollup.xlsx?unit=SNV&range=2030-Q1"),
+                (web.get, "/admin/audit.csv"),
+                (api.get, f"/dashboard?unit=SNV&period={PERIOD}"),
+                (api.get, f"/evaluations?unit=SNV&period={PERIOD}"),
+                (api.get, f"/reports/monthly.xlsx?unit=SNV&period={PERIOD}"),
+            ]
             for get, path in pages:
                 with statements(primary) as on_primary, statements(copy) as on_replica:
                     resp = get(path)
@@ -88,8 +99,11 @@ def test_dashboards_lists_and_exports_read_the_replica_and_a_write_there_fails(c
 
         with replica.test_request_context("/dashboard"):
             # inside a replica view, a write goes to the replica and PostgreSQL refuses it
-            write = reads_replica(lambda: db.session.execute(
-                update(User).where(User.username == "nva").values(full_name="Ghi qua bản sao")))
+            write = reads_replica(
+                lambda: db.session.execute(
+                    update(User).where(User.username == "nva").values(full_name="Ghi qua bản sao")
+                )
+            )
             with pytest.raises(DBAPIError, match="read-only transaction"):
                 write()
             db.session.rollback()
@@ -106,8 +120,12 @@ def test_dashboards_lists_and_exports_read_the_replica_and_a_write_there_fails(c
 
 def test_the_replica_setting_is_refused_on_sqlite(tmp_path):
     with pytest.raises(ValueError, match="DATABASE_REPLICA_URL needs PostgreSQL"):
-        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
-                    "DATABASE_REPLICA_URL": "postgresql://postgres@127.0.0.1:5432/danhgia"})
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                "DATABASE_REPLICA_URL": "postgresql://postgres@127.0.0.1:5432/danhgia",
+            }
+        )
 
 
 def test_engine_options_behind_pgbouncer_prepare_nothing_and_set_per_transaction():
@@ -120,5 +138,6 @@ def test_engine_options_behind_pgbouncer_prepare_nothing_and_set_per_transaction
     assert pooled["connect_args"] == {"prepare_threshold": None}
     assert pooled["_session_sql"] == ["SET LOCAL lock_timeout = 30000", "SET TRANSACTION READ ONLY"]
     replica = engine_options(url + READ_ONLY, 5, pgbouncer=False, read_only=True)
-    assert replica["connect_args"]["options"] == ("-c default_transaction_read_only=on -c lock_timeout=5000 "
-                                                  "-c default_transaction_read_only=on")
+    assert replica["connect_args"]["options"] == (
+        "-c default_transaction_read_only=on -c lock_timeout=5000 -c default_transaction_read_only=on"
+    )

@@ -1,5 +1,6 @@
 """The regulation, rule by rule, at its boundaries (docs/regulation.md, issue #3). Each case asserts
 the stored result and, where a person acts, the audit row."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -22,13 +23,19 @@ TCCB = ["nva", "ttb", "lvc", "ptd"]  # staff of SNV-TCCB; tptc heads it
 
 
 def record(username, period=PERIOD):
-    return db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == period)).one()
+    return db.session.scalars(
+        select(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == period
+        )
+    ).one()
 
 
 def ready(username, step):
-    return db.session.scalars(select(HumanTask).where(
-        HumanTask.subject_id == user(username).id, HumanTask.step == step, HumanTask.status == "ready")).one()
+    return db.session.scalars(
+        select(HumanTask).where(
+            HumanTask.subject_id == user(username).id, HumanTask.step == step, HumanTask.status == "ready"
+        )
+    ).one()
 
 
 def run_to_decision(client, totals: dict, review_extra: dict | None = None, table=None):
@@ -46,19 +53,24 @@ def run_to_decision(client, totals: dict, review_extra: dict | None = None, tabl
 
 # --- levels at every boundary --------------------------------------------------------------
 
-@pytest.mark.parametrize("total, level", [(100, "A"), (90, "A"), (89.5, "B"), (70, "B"), (69.5, "C"),
-                                          (50, "C"), (49.5, "D"), (0, "D")])
+
+@pytest.mark.parametrize(
+    "total, level", [(100, "A"), (90, "A"), (89.5, "B"), (70, "B"), (69.5, "C"), (50, "C"), (49.5, "D"), (0, "D")]
+)
 def test_level_thresholds_through_the_process(client, total, level):
     run_to_decision(client, {"ttb": total})
     assert record("ttb").total == total and record("ttb").level == level
 
 
-@pytest.mark.parametrize("days_worked, working_days, total, expected", [
-    (11, 22, 95, "C"),      # exactly 50 %: at most C
-    (11.5, 22, 95, "A"),    # just over half: no cap
-    (0, 22, 60, "C"),       # already C: unchanged
-    (5, 22, 40, "D"),       # below C stays D
-])
+@pytest.mark.parametrize(
+    "days_worked, working_days, total, expected",
+    [
+        (11, 22, 95, "C"),  # exactly 50 %: at most C
+        (11.5, 22, 95, "A"),  # just over half: no cap
+        (0, 22, 60, "C"),  # already C: unchanged
+        (5, 22, 40, "D"),  # below C stays D
+    ],
+)
 def test_attendance_rule(days_worked, working_days, total, expected):
     result = levels.apply_level_rules(levels.level_for_total(total), total, {"days_worked": days_worked}, working_days)
     assert result["level"] == expected
@@ -86,6 +98,7 @@ def test_objective_cause_lets_the_decider_keep_the_deserved_level(client):
 
 # --- quota ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("evaluated, share_cap", [(10, 3), (5, 1), (3, 0), (20, 6), (7, 2)])
 def test_quota_cap_is_the_floor_of_30_percent(evaluated, share_cap):
     quota = {"rule": "share_of_evaluated", "share": 0.3, "exceptional_share": 0.4}
@@ -100,10 +113,17 @@ def test_quota_exactly_at_cap_passes_and_one_over_is_blocked(client):
     items = [{"instance_id": record(n).instance_id} for n in ("nva", "ttb", "lvc", "ptd", "tptc")]
     over = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items})
     assert over.status_code == 422 and over.get_json()["details"][0] == {
-        "field": "items", "count": 2, "cap": 1, "message": "2 > 1", "message_en": "2 > 1"}
+        "field": "items",
+        "count": 2,
+        "cap": 1,
+        "message": "2 > 1",
+        "message_en": "2 > 1",
+    }
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "published")) == 0
-    exceptional = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items,
-                                         "exceptional_reason": "Hoàn thành xuất sắc đợt cao điểm"})
+    exceptional = gd.post(
+        "/decisions",
+        {"unit": "SNV", "period": PERIOD, "items": items, "exceptional_reason": "Hoàn thành xuất sắc đợt cao điểm"},
+    )
     assert exceptional.status_code == 200 and exceptional.get_json()["quota"]["cap"] == 2
     batch = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "batch_decided")).one()
     assert batch.details["exceptional_reason"] == "Hoàn thành xuất sắc đợt cao điểm"
@@ -111,8 +131,9 @@ def test_quota_exactly_at_cap_passes_and_one_over_is_blocked(client):
 
 def test_decree_335_quota_is_20_percent_of_b(client, ctx):
     schemes.ensure_seeded()
-    schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
-                   user("admin"))
+    schemes.assign(
+        db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01", user("admin")
+    )
     run_to_decision(client, {"nva": 95, "ttb": 80, "lvc": 80, "ptd": 80, "tptc": 80}, table=ND335)
     assert record("nva").scheme == "nd335-2025"
     gd = Api(client, "gd")
@@ -120,47 +141,59 @@ def test_decree_335_quota_is_20_percent_of_b(client, ctx):
     blocked = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": four_b})
     assert blocked.status_code == 422 and blocked.get_json()["details"][0]["cap"] == 0  # 20 % of 4 B = 0
     assert "loại B" in blocked.get_json()["message"]
-    lowered = [dict(i, level="B", reason="Tỷ lệ theo Nghị định 335") if i["instance_id"] == record("nva").instance_id
-               else i for i in four_b]
+    lowered = [
+        dict(i, level="B", reason="Tỷ lệ theo Nghị định 335") if i["instance_id"] == record("nva").instance_id else i
+        for i in four_b
+    ]
     assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": lowered}).status_code == 200
     assert record("nva").level == "B"
 
 
 # --- calendar ------------------------------------------------------------------------------
 
+
 def test_calendar_tet_month_and_make_up_saturday(ctx):
     cal = calendar.current()
-    assert cal.working_days_in_month(2026, 2) == 15            # Tết Nguyên đán 16–20/02/2026
-    assert cal.nth_working_day(date(2026, 9, 1), 3) == date(2026, 9, 7)   # 1–2/9 holidays
+    assert cal.working_days_in_month(2026, 2) == 15  # Tết Nguyên đán 16–20/02/2026
+    assert cal.nth_working_day(date(2026, 9, 1), 3) == date(2026, 9, 7)  # 1–2/9 holidays
     calendar.add_day("2026-09-05", "work", "Làm bù cho ngày 31/8", user("admin"))
     assert calendar.current().nth_working_day(date(2026, 9, 1), 3) == date(2026, 9, 5)
     calendar.add_day("2026-09-03", "off", "Nghỉ thêm", user("admin"))
     assert calendar.current().nth_working_day(date(2026, 9, 1), 3) == date(2026, 9, 7)
     with pytest.raises(Invalid):
         calendar.add_day("2026-09-03", "off", "trùng", user("admin"))
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "calendar_day_added")) == 2
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "calendar_day_added"))
+        == 2
+    )
 
 
 def test_deadlines_follow_the_configured_calendar(ctx):
-    calendar.add_day("2030-04-01", "off", "Nghỉ thêm", user("admin"))   # WD1 of April 2030 becomes a day off
+    calendar.add_day("2030-04-01", "off", "Nghỉ thêm", user("admin"))  # WD1 of April 2030 becomes a day off
     cycles.open_month("SNV-TCCB", PERIOD)
     due = ready("ttb", "self_evaluation").due_at
-    assert due == datetime(2030, 4, 4, 16, 59, 59, tzinfo=timezone.utc)   # WD3 moves to Thursday 4 April
+    assert due == datetime(2030, 4, 4, 16, 59, 59, tzinfo=timezone.utc)  # WD3 moves to Thursday 4 April
 
 
 # --- deadlines and escalation --------------------------------------------------------------
 
+
 def test_overdue_review_goes_to_the_decider(client):
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     Api(client, "ttb").complete(Api(client, "ttb").task_for("ttb", "self_evaluation")["id"], scores_for(80))
-    fired = timers.run_due(datetime.fromisoformat("2030-04-08T08:00:00+07:00"))   # after WD5 (5 April)
+    fired = timers.run_due(datetime.fromisoformat("2030-04-08T08:00:00+07:00"))  # after WD5 (5 April)
     assert fired >= 1
     task = ready("ttb", "review_by_decider")
     assert task.assignee.username == "gd" and task.lane_role == "decider"
-    assert db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("ttb").id,
-                                                      HumanTask.step == "review")).one().status == "cancelled"
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "timer_fired")) >= 1
+    assert (
+        db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("ttb").id, HumanTask.step == "review"))
+        .one()
+        .status
+        == "cancelled"
+    )
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "timer_fired")) >= 1
+    )
 
 
 def test_overdue_decision_is_flagged_never_decided(client):
@@ -179,16 +212,25 @@ def test_appeal_window_closes_and_locks(client):
     assert timers.run_due(later(1)) == 0 or record("ttb").status == "published"
     timers.run_due(later(30))
     assert record("ttb").status == "locked"
-    resp = Api(client, "ttb").post(f"/instances/{record('ttb').instance_id}/appeal", {"reason": "Quá hạn mà vẫn kiến nghị"})
+    resp = Api(client, "ttb").post(
+        f"/instances/{record('ttb').instance_id}/appeal", {"reason": "Quá hạn mà vẫn kiến nghị"}
+    )
     assert resp.status_code == 409
 
 
 # --- authority -----------------------------------------------------------------------------
 
+
 def test_nobody_reviews_or_decides_their_own_record(client, ctx):
     # tptc delegates to ttb for the month: ttb must still not review or see their own review
-    db.session.add(Delegation(principal_id=user("tptc").id, deputy_id=user("ttb").id,
-                              start=date.today() - timedelta(days=1), end=date.today() + timedelta(days=30)))
+    db.session.add(
+        Delegation(
+            principal_id=user("tptc").id,
+            deputy_id=user("ttb").id,
+            start=date.today() - timedelta(days=1),
+            end=date.today() + timedelta(days=30),
+        )
+    )
     db.session.commit()
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     ttb = Api(client, "ttb")
@@ -199,8 +241,10 @@ def test_nobody_reviews_or_decides_their_own_record(client, ctx):
     body = ttb.complete(own_review.id, dict(scores_for(100), days_worked=21), status=403)
     assert "chính mình" in body["message"]
     # the head's own review and decision go up to the city leadership
-    gd_tasks = [(t.step, t.assignee.username) for t in db.session.scalars(
-        select(HumanTask).where(HumanTask.subject_id == user("tptc").id))]
+    gd_tasks = [
+        (t.step, t.assignee.username)
+        for t in db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("tptc").id))
+    ]
     assert gd_tasks == [("self_evaluation", "tptc")]
 
 
@@ -213,18 +257,26 @@ def test_division_leader_whose_manager_is_the_head_goes_straight_to_the_head(cli
         api.complete(api.task_for(name, "self_evaluation")["id"], scores_for(80, name == "tptc"))
     head_step = ready("tptc", "review_by_decider")
     assert head_step.assignee.username == "gd" and head_step.lane_role == "decider"
-    assert head_step.due_at == datetime(2030, 4, 10, 16, 59, 59, tzinfo=timezone.utc)     # WD8, the decision's
-    assert db.session.scalar(select(func.count()).select_from(HumanTask).where(
-        HumanTask.subject_id == user("tptc").id, HumanTask.step == "review")) == 0
-    assigned = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "task_assigned", AuditEvent.step == "review_by_decider")).one()
+    assert head_step.due_at == datetime(2030, 4, 10, 16, 59, 59, tzinfo=timezone.utc)  # WD8, the decision's
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.subject_id == user("tptc").id, HumanTask.step == "review")
+        )
+        == 0
+    )
+    assigned = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "task_assigned", AuditEvent.step == "review_by_decider")
+    ).one()
     assert assigned.details["assignee"] == "gd" and assigned.instance_id == record("tptc").instance_id
-    assert ready("ttb", "review").assignee.username == "tptc"          # staff keep their manager's review
+    assert ready("ttb", "review").assignee.username == "tptc"  # staff keep their manager's review
     # the WD5 review deadline passes: nothing escalates for tptc, who is with the head already
     timers.run_due(datetime.fromisoformat("2030-04-08T08:00:00+07:00"))
     assert ready("tptc", "review_by_decider").id == head_step.id
-    assert not db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "escalated", AuditEvent.instance_id == record("tptc").instance_id)).all()
+    assert not db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "escalated", AuditEvent.instance_id == record("tptc").instance_id)
+    ).all()
     gd = Api(client, "gd")
     gd.complete(head_step.id, dict(scores_for(91, True), days_worked=21, comment="Thủ trưởng chấm"))
     assert record("tptc").total == 91 and record("tptc").level == "A"
@@ -253,18 +305,34 @@ def test_delegation_acts_on_behalf_and_is_audited(client, ctx):
     run_to_decision(client, {"ttb": 80})
     tpcc = Api(client, "tpcc")
     assert tpcc.tasks("decision") == []
-    db.session.add(Delegation(principal_id=user("gd").id, deputy_id=user("tpcc").id, reason="Đi công tác",
-                              start=date.today(), end=date.today() + timedelta(days=3)))
+    db.session.add(
+        Delegation(
+            principal_id=user("gd").id,
+            deputy_id=user("tpcc").id,
+            reason="Đi công tác",
+            start=date.today(),
+            end=date.today() + timedelta(days=3),
+        )
+    )
     db.session.commit()
     [task] = tpcc.tasks("decision")
     assert task["on_behalf_of"] == "gd"
-    assert tpcc.post("/decisions", {"unit": "SNV", "period": PERIOD,
-                                    "items": [{"instance_id": task["instance_id"]}]}).status_code == 200
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task_completed",
-                                                        AuditEvent.step == "decision")).one()
+    assert (
+        tpcc.post(
+            "/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": task["instance_id"]}]}
+        ).status_code
+        == 200
+    )
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "task_completed", AuditEvent.step == "decision")
+    ).one()
     assert event.actor.username == "tpcc" and event.on_behalf_of.username == "gd"
-    expired = Delegation(principal_id=user("gd").id, deputy_id=user("hve").id,
-                         start=date.today() - timedelta(days=10), end=date.today() - timedelta(days=1))
+    expired = Delegation(
+        principal_id=user("gd").id,
+        deputy_id=user("hve").id,
+        start=date.today() - timedelta(days=10),
+        end=date.today() - timedelta(days=1),
+    )
     db.session.add(expired)
     db.session.commit()
     assert Api(client, "hve").tasks("decision") == []
@@ -272,15 +340,23 @@ def test_delegation_acts_on_behalf_and_is_audited(client, ctx):
 
 def test_acting_head_decides_for_the_dates_of_the_appointment(ctx):
     snv = db.session.scalars(select(Unit).where(Unit.code == "SNV")).one()
-    db.session.add(Appointment(unit_id=snv.id, user_id=user("tpcc").id, kind="acting",
-                               start=date.today() - timedelta(days=1), end=date.today() + timedelta(days=30)))
+    db.session.add(
+        Appointment(
+            unit_id=snv.id,
+            user_id=user("tpcc").id,
+            kind="acting",
+            start=date.today() - timedelta(days=1),
+            end=date.today() + timedelta(days=30),
+        )
+    )
     db.session.commit()
-    cycles.open_month("SNV-VP", PERIOD)                       # gd, admin
+    cycles.open_month("SNV-VP", PERIOD)  # gd, admin
     assert ready("gd", "self_evaluation").assignee.username == "gd"
     from app.services.organisation import authority
+
     assert authority.decider_for(user("ttb")).username == "tpcc"
     assert authority.decider_for(user("ttb"), on=date.today() + timedelta(days=60)).username == "gd"
-    assert authority.decider_for(user("tpcc")).username == "chutich"   # the acting head goes one level up
+    assert authority.decider_for(user("tpcc")).username == "chutich"  # the acting head goes one level up
 
 
 def test_cached_heads_and_calendar_follow_changes(ctx, monkeypatch):
@@ -289,20 +365,28 @@ def test_cached_heads_and_calendar_follow_changes(ctx, monkeypatch):
     from sqlalchemy import delete
 
     from app.services.organisation import authority
-    assert authority.decider_for(user("ttb")).username == "gd"                     # now cached
+
+    assert authority.decider_for(user("ttb")).username == "gd"  # now cached
     assert date(2030, 4, 1) not in calendar.current().days_off
     calendar.add_day("2030-04-01", "off", "Nghỉ thêm", user("admin"))
     assert date(2030, 4, 1) in calendar.current().days_off
     snv = db.session.scalars(select(Unit).where(Unit.code == "SNV")).one()
-    db.session.add(Appointment(unit_id=snv.id, user_id=user("tpcc").id, kind="acting",
-                               start=date.today() - timedelta(days=1), end=date.today() + timedelta(days=30)))
+    db.session.add(
+        Appointment(
+            unit_id=snv.id,
+            user_id=user("tpcc").id,
+            kind="acting",
+            start=date.today() - timedelta(days=1),
+            end=date.today() + timedelta(days=30),
+        )
+    )
     db.session.commit()
     assert authority.decider_for(user("ttb")).username == "tpcc"
     db.session.execute(delete(Appointment))
     db.session.commit()
-    assert authority.decider_for(user("ttb")).username == "tpcc"                   # not seen yet...
+    assert authority.decider_for(user("ttb")).username == "tpcc"  # not seen yet...
     monkeypatch.setattr(authority._head_chains, "ttl", 0)
-    assert authority.decider_for(user("ttb")).username == "gd"                     # ...until it expires
+    assert authority.decider_for(user("ttb")).username == "gd"  # ...until it expires
 
 
 @pytest.mark.parametrize("moved_on_day, evaluating_unit, reviewer", [(20, "SNV-CCVC", "tpcc"), (5, "SNV-TCCB", "tptc")])
@@ -321,12 +405,19 @@ def test_transfer_mid_month_is_evaluated_where_most_worked(ctx, client, moved_on
     assert ready("hve", "review").assignee.username == reviewer
     # history follows the person: a second month in the new unit, both records under hve
     cycles.open_month("SNV-TCCB", "2030-04")
-    assert db.session.scalar(select(func.count()).select_from(EvaluationRecord).where(
-        EvaluationRecord.subject_id == hve.id)) == 2
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(EvaluationRecord).where(EvaluationRecord.subject_id == hve.id)
+        )
+        == 2
+    )
 
 
 def test_not_evaluated_month_is_left_out(client, ctx):
-    run_to_decision(client, {"nva": 95, "ttb": 92, "tptc": 85, "ptd": 80},)
+    run_to_decision(
+        client,
+        {"nva": 95, "ttb": 92, "tptc": 85, "ptd": 80},
+    )
     lvc = record("lvc")
     with pytest.raises(Exception):
         absence.mark_not_evaluated(lvc.instance_id, user("ttb"), "Không phải lãnh đạo")
@@ -334,14 +425,26 @@ def test_not_evaluated_month_is_left_out(client, ctx):
     assert resp.status_code == 200
     lvc = record("lvc")
     assert lvc.status == "not_evaluated" and lvc.not_evaluated_reason == "Nghỉ thai sản cả tháng"
-    assert db.session.scalar(select(func.count()).select_from(HumanTask).where(
-        HumanTask.subject_id == user("lvc").id, HumanTask.status == "ready")) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.subject_id == user("lvc").id, HumanTask.status == "ready")
+        )
+        == 0
+    )
     from app.services.evaluation import decisions
+
     quota = decisions.quota_status(lvc.agency_id, PERIOD, {}, False)
     assert quota["evaluated"] == 4
-    again = Api(client, "tptc").post(f"/instances/{record('nva').instance_id}/not-evaluated", {"reason": "Quá muộn rồi"})
+    again = Api(client, "tptc").post(
+        f"/instances/{record('nva').instance_id}/not-evaluated", {"reason": "Quá muộn rồi"}
+    )
     assert again.status_code == 409
-    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "not_evaluated")).one().actor.username == "tptc"
+    assert (
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == "not_evaluated")).one().actor.username
+        == "tptc"
+    )
 
 
 def test_editing_a_scheme_never_changes_an_open_month(client, ctx):
@@ -355,8 +458,14 @@ def test_editing_a_scheme_never_changes_an_open_month(client, ctx):
     assert new.version == 2
     ttb = Api(client, "ttb")
     task = ttb.task_for("ttb", "self_evaluation")
-    assert ttb.get(f"/tasks/{task['id']}").get_json()["schema"]["properties"]["scores"]["properties"]["II.1"]["maximum"] == 25
+    assert (
+        ttb.get(f"/tasks/{task['id']}").get_json()["schema"]["properties"]["scores"]["properties"]["II.1"]["maximum"]
+        == 25
+    )
     cycles.open_month("SNV-TCCB", "2030-04")
     april = [t for t in ttb.tasks("self_evaluation") if t["period"] == "2030-04"][0]
-    assert ttb.get(f"/tasks/{april['id']}").get_json()["schema"]["properties"]["scores"]["properties"]["II.1"]["maximum"] == 30
+    assert (
+        ttb.get(f"/tasks/{april['id']}").get_json()["schema"]["properties"]["scores"]["properties"]["II.1"]["maximum"]
+        == 30
+    )
     assert record("ttb", "2030-04").scheme_id == new.id and record("ttb").scheme_id != new.id

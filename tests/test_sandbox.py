@@ -1,4 +1,5 @@
 """BPMN scripts run restricted, also after a workflow is loaded from its snapshot (G1)."""
+
 from __future__ import annotations
 
 import pytest

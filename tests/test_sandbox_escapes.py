@@ -6,6 +6,7 @@ the database URL or `sys.version` appearing in any answer, error, audit row or s
 The run-time tests publish the payload in a version written directly (validation bypassed, as a
 compromised or careless deployment would), so that the run-time guards are tested on their own.
 """
+
 from __future__ import annotations
 
 import collections
@@ -134,15 +135,14 @@ def canary(monkeypatch):
 
 
 def _secrets() -> list[str]:
-    return [current_app.config["SECRET_KEY"], CANARY_VALUE, sys.version,
-            current_app.config["SQLALCHEMY_DATABASE_URI"]]
+    return [current_app.config["SECRET_KEY"], CANARY_VALUE, sys.version, current_app.config["SQLALCHEMY_DATABASE_URI"]]
 
 
 def _assert_no_leak(*texts) -> None:
     for text in texts:
         text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, default=str)
         for secret in _secrets():
-            assert secret not in text, f"a secret leaked: …{text[max(text.find(secret) - 80, 0):][:200]}"
+            assert secret not in text, f"a secret leaked: …{text[max(text.find(secret) - 80, 0) :][:200]}"
 
 
 def _with_script(files: dict, element: str, script: str) -> dict:
@@ -161,26 +161,47 @@ def _with_script(files: dict, element: str, script: str) -> dict:
 def test_validation_names_the_element(app, payload):
     with app.app_context():
         files = _with_script(versions.files_from_disk(), "init", payload)
-        findings = validation.validate(files, process_id=versions.PROCESS_KEY, role_exists=lambda role: True,
-                                       known_roles=versions.KNOWN_ROLES, app_forms=versions.APP_FORMS)
-        refused = [f for f in validation.errors(findings) if f.element == "init" and f.code in ("script", "script_escape")]
+        findings = validation.validate(
+            files,
+            process_id=versions.PROCESS_KEY,
+            role_exists=lambda role: True,
+            known_roles=versions.KNOWN_ROLES,
+            app_forms=versions.APP_FORMS,
+        )
+        refused = [
+            f for f in validation.errors(findings) if f.element == "init" and f.code in ("script", "script_escape")
+        ]
         assert refused, [f.to_dict() for f in findings]
         _assert_no_leak([f.to_dict() for f in findings])
 
 
 def test_the_shipped_process_has_no_escape_finding(app):
     with app.app_context():
-        findings = validation.validate(versions.files_from_disk(), process_id=versions.PROCESS_KEY,
-                                       role_exists=lambda role: True, known_roles=versions.KNOWN_ROLES,
-                                       app_forms=versions.APP_FORMS)
+        findings = validation.validate(
+            versions.files_from_disk(),
+            process_id=versions.PROCESS_KEY,
+            role_exists=lambda role: True,
+            known_roles=versions.KNOWN_ROLES,
+            app_forms=versions.APP_FORMS,
+        )
         assert not [f for f in findings if f.code == "script_escape"]
 
 
-@pytest.mark.parametrize("source", [
-    "total = score_total(review, criteria)", "x = 'a, b'.split(', ')", "x = f'{total:.1f} / {period}'",
-    "x = '%(a)s' % {'a': 1}", "x = [0] * 10", "x = 2 ** 64", "while n < 3:\n    n += 1",
-    "def add(a, b):\n    return a + b", "x = math.floor(2.5) + random.randint(1, 2)", "x = string.digits",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "total = score_total(review, criteria)",
+        "x = 'a, b'.split(', ')",
+        "x = f'{total:.1f} / {period}'",
+        "x = '%(a)s' % {'a': 1}",
+        "x = [0] * 10",
+        "x = 2 ** 64",
+        "while n < 3:\n    n += 1",
+        "def add(a, b):\n    return a + b",
+        "x = math.floor(2.5) + random.randint(1, 2)",
+        "x = string.digits",
+    ],
+)
 def test_ordinary_scripts_have_no_escape_finding(source):
     assert escapes.problems(source) == []
 
@@ -202,9 +223,11 @@ def test_the_test_run_refuses_it_and_leaks_nothing(client, canary, payload):
     login(client, "admin")
     draft_id = new_draft(client)
     files = _with_script(versions.files_from_disk(), "init", payload)
-    resp = client.post(f"/designer/drafts/{draft_id}/test-run.json",
-                       json={"subject": "ttb", "period": PERIOD, "xml": files[BPMN]},
-                       headers={"X-CSRFToken": json_token(client, draft_id)})
+    resp = client.post(
+        f"/designer/drafts/{draft_id}/test-run.json",
+        json={"subject": "ttb", "period": PERIOD, "xml": files[BPMN]},
+        headers={"X-CSRFToken": json_token(client, draft_id)},
+    )
     body = resp.get_data(as_text=True)
     _assert_no_leak(body)
     assert resp.status_code == 200, body[:500]
@@ -217,8 +240,14 @@ def test_the_test_run_refuses_it_and_leaks_nothing(client, canary, payload):
 def _publish_unchecked(files: dict) -> ProcessVersion:
     """A version written without validation, as `versions.publish` would write it after the checks."""
     latest = versions.latest_published()
-    version = ProcessVersion(process_key=versions.PROCESS_KEY, version=latest.version + 1, files=files,
-                             sha256=versions.digest(files), status="published", note="escape test")
+    version = ProcessVersion(
+        process_key=versions.PROCESS_KEY,
+        version=latest.version + 1,
+        files=files,
+        sha256=versions.digest(files),
+        status="published",
+        note="escape test",
+    )
     db.session.add(version)
     db.session.commit()
     return version
@@ -236,8 +265,11 @@ def _stored_texts() -> list:
     return rows
 
 
-@pytest.mark.parametrize("payload", [p for p in PAYLOADS if p not in SLOW] + sorted(SLOW)[:1], ids=lambda p: "".join(
-    c if c.isalnum() else "_" for c in p)[:40])
+@pytest.mark.parametrize(
+    "payload",
+    [p for p in PAYLOADS if p not in SLOW] + sorted(SLOW)[:1],
+    ids=lambda p: "".join(c if c.isalnum() else "_" for c in p)[:40],
+)
 def test_a_published_process_refuses_it_in_the_app_and_the_worker(ctx, client, canary, payload):
     files = _with_script(versions.files_from_disk(), "self_evaluation_total", payload)
     files = _with_script(files, "self_evaluation_overdue", payload)
@@ -269,9 +301,15 @@ def test_a_published_process_refuses_it_in_the_app_and_the_worker(ctx, client, c
 
 
 # ------------------------------------------------------------------------- sealed helpers
-C_CALLABLES = (types.BuiltinMethodType, types.MethodWrapperType, types.WrapperDescriptorType,
-               types.MethodDescriptorType, types.ClassMethodDescriptorType, types.GetSetDescriptorType,
-               types.MemberDescriptorType)
+C_CALLABLES = (
+    types.BuiltinMethodType,
+    types.MethodWrapperType,
+    types.WrapperDescriptorType,
+    types.MethodDescriptorType,
+    types.ClassMethodDescriptorType,
+    types.GetSetDescriptorType,
+    types.MemberDescriptorType,
+)
 
 
 def _reachable_leaks(roots: dict, depth: int = 8, cap: int = 300_000) -> list[str]:
@@ -285,14 +323,20 @@ def _reachable_leaks(roots: dict, depth: int = 8, cap: int = 300_000) -> list[st
         if id(obj) in seen:
             continue
         seen[id(obj)] = obj
-        if isinstance(obj, (types.ModuleType, types.FrameType)) or \
-                isinstance(obj, types.FunctionType) and set(obj.__globals__) - {"__builtins__"}:
+        if (
+            isinstance(obj, (types.ModuleType, types.FrameType))
+            or isinstance(obj, types.FunctionType)
+            and set(obj.__globals__) - {"__builtins__"}
+        ):
             found.append(path)
             continue
         if level >= depth or isinstance(obj, (str, bytes, int, float, type(None))):
             continue
-        names = [n for n in ("__self__", "__objclass__", "__func__", "__wrapped__") if hasattr(obj, n)] \
-            if isinstance(obj, C_CALLABLES) else dir(obj)
+        names = (
+            [n for n in ("__self__", "__objclass__", "__func__", "__wrapped__") if hasattr(obj, n)]
+            if isinstance(obj, C_CALLABLES)
+            else dir(obj)
+        )
         for name in names:
             try:
                 queue.append((getattr(obj, name), f"{path}.{name}", level + 1))
@@ -344,9 +388,11 @@ def test_a_script_that_raises_a_secret_is_scrubbed_in_the_test_run(client, canar
     login(client, "admin")
     draft_id = new_draft(client)
     files = _with_script(versions.files_from_disk(), "init", f"raise ValueError('{CANARY_VALUE}')")
-    resp = client.post(f"/designer/drafts/{draft_id}/test-run.json",
-                       json={"subject": "ttb", "period": PERIOD, "xml": files[BPMN]},
-                       headers={"X-CSRFToken": json_token(client, draft_id)})
+    resp = client.post(
+        f"/designer/drafts/{draft_id}/test-run.json",
+        json={"subject": "ttb", "period": PERIOD, "xml": files[BPMN]},
+        headers={"X-CSRFToken": json_token(client, draft_id)},
+    )
     assert resp.status_code == 200 and resp.get_json()["error"]["element"] == "init"
     assert CANARY_VALUE not in resp.get_data(as_text=True) and redact.REDACTED in resp.get_json()["error"]["message"]
 
@@ -360,6 +406,7 @@ def test_a_refusal_says_only_that_access_was_refused():
 def test_memory_built_up_over_many_steps_is_bounded(monkeypatch):
     """Each step may allocate what the size guards allow; many steps together stop at the budget."""
     import resource
+
     monkeypatch.setattr(sandbox, "SCRIPT_MAX_MEMORY_KB", 64 * 1024)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(sandbox.ScriptTooLarge):
@@ -370,29 +417,50 @@ def test_memory_built_up_over_many_steps_is_bounded(monkeypatch):
 
 def test_size_guards_refuse_what_one_call_would_make_huge():
     env = sandbox.SCRIPT_ENGINE.environment
-    for script in ("x = ('x' * 1000) + ('y' * 999999)", "s = 'x' * 1000000\nx = [s] * 100\ny = '-'.join(x)",
-                   "s = 'ab' * 500000\nx = s.replace('a', 'aaaa')", "x = [0] * 600000\nx.extend(x)",
-                   "x = '%*d' % (10**9, 1)", "x = f'{1:.10000000f}'", "n = 10**9\nx = f'{1:>{n}}'",
-                   "x = 2**99999\ny = x * x", "x = 'abc'.center(10**9)", "x = repr([['x' * 999999] * 50])",
-                   "s = 'x' * 999999\nx = s.translate({120: 'yyyy'})", "x = str.ljust('a', 10**9)",
-                   "x = str.join('-', [('x' * 999999)] * 10)", "x = True.to_bytes(10**9, 'big')",
-                   "x = [0] * 600000\nlist.extend(x, x)"):
+    for script in (
+        "x = ('x' * 1000) + ('y' * 999999)",
+        "s = 'x' * 1000000\nx = [s] * 100\ny = '-'.join(x)",
+        "s = 'ab' * 500000\nx = s.replace('a', 'aaaa')",
+        "x = [0] * 600000\nx.extend(x)",
+        "x = '%*d' % (10**9, 1)",
+        "x = f'{1:.10000000f}'",
+        "n = 10**9\nx = f'{1:>{n}}'",
+        "x = 2**99999\ny = x * x",
+        "x = 'abc'.center(10**9)",
+        "x = repr([['x' * 999999] * 50])",
+        "s = 'x' * 999999\nx = s.translate({120: 'yyyy'})",
+        "x = str.ljust('a', 10**9)",
+        "x = str.join('-', [('x' * 999999)] * 10)",
+        "x = True.to_bytes(10**9, 'big')",
+        "x = [0] * 600000\nlist.extend(x, x)",
+    ):
         with pytest.raises(ValueError, match="too large"):
             env.execute(script, {})
     context = {}
-    env.execute("a = '-'.join(['a', 'b'])\nb = 'x'.ljust(3, '.')\nc = f'{3.14159:.2f}'\nd = '%05d' % 42\n"
-                "e = [1, 2]\ne.extend([3])\nf = 'abc'.replace('b', 'B')", context)
+    env.execute(
+        "a = '-'.join(['a', 'b'])\nb = 'x'.ljust(3, '.')\nc = f'{3.14159:.2f}'\nd = '%05d' % 42\n"
+        "e = [1, 2]\ne.extend([3])\nf = 'abc'.replace('b', 'B')",
+        context,
+    )
     assert context == {"a": "a-b", "b": "x..", "c": "3.14", "d": "00042", "e": [1, 2, 3], "f": "aBc"}
 
 
-@pytest.mark.parametrize("old, new", [
-    ("<text>&gt;= 90</text>", "<text>'{0.__globals__}'.format(total)</text>"),
-    ('<text>"A"</text>', "<text>'{0.__globals__}'.format(total)</text>"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("<text>&gt;= 90</text>", "<text>'{0.__globals__}'.format(total)</text>"),
+        ('<text>"A"</text>', "<text>'{0.__globals__}'.format(total)</text>"),
+    ],
+)
 def test_a_dmn_cell_with_an_escape_is_a_finding_on_its_rule(app, old, new):
     with app.app_context():
         files = versions.files_from_disk()
         files["classification.dmn"] = files["classification.dmn"].replace(old, new, 1)
-        findings = validation.validate(files, process_id=versions.PROCESS_KEY, role_exists=lambda role: True,
-                                       known_roles=versions.KNOWN_ROLES, app_forms=versions.APP_FORMS)
+        findings = validation.validate(
+            files,
+            process_id=versions.PROCESS_KEY,
+            role_exists=lambda role: True,
+            known_roles=versions.KNOWN_ROLES,
+            app_forms=versions.APP_FORMS,
+        )
         assert ("script_escape", "rule_a") in {(f.code, f.element) for f in validation.errors(findings)}

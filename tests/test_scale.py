@@ -3,6 +3,7 @@ once, and a task completion racing a timer on the same instance.
 
 On PostgreSQL the concurrent cases run in real threads, each with its own app context (own session,
 own connection); SQLite has one writer and no row locks, so there they run one after the other."""
+
 from __future__ import annotations
 
 import threading
@@ -22,9 +23,9 @@ from app.services.errors import Conflict
 from .conftest import PERIOD, user
 from .support import Api, scores_for
 
-SNV_PEOPLE = 12                                     # gd, admin, tptc, tpcc and 8 staff under Sở Nội vụ
-AFTER_REMINDER = datetime.fromisoformat("2030-04-03T08:00:00+07:00")   # WD3 - 1 has ended: reminders due
-AFTER_DEADLINE = datetime.fromisoformat("2030-04-04T08:00:00+07:00")   # WD3 has ended: self-evaluation closes
+SNV_PEOPLE = 12  # gd, admin, tptc, tpcc and 8 staff under Sở Nội vụ
+AFTER_REMINDER = datetime.fromisoformat("2030-04-03T08:00:00+07:00")  # WD3 - 1 has ended: reminders due
+AFTER_DEADLINE = datetime.fromisoformat("2030-04-04T08:00:00+07:00")  # WD3 has ended: self-evaluation closes
 
 
 def _postgres() -> bool:
@@ -37,9 +38,11 @@ def _count(model, *where) -> int:
 
 def _assert_everyone_once(period: str = PERIOD, people: int = SNV_PEOPLE) -> None:
     db.session.expire_all()
-    per_subject = db.session.execute(select(ProcessInstance.subject_id, func.count())
-                                     .where(ProcessInstance.period == period)
-                                     .group_by(ProcessInstance.subject_id)).all()
+    per_subject = db.session.execute(
+        select(ProcessInstance.subject_id, func.count())
+        .where(ProcessInstance.period == period)
+        .group_by(ProcessInstance.subject_id)
+    ).all()
     assert len(per_subject) == people and {n for _, n in per_subject} == {1}
     ids = select(ProcessInstance.id).where(ProcessInstance.period == period)
     assert _count(EvaluationRecord, EvaluationRecord.period == period) == people
@@ -62,9 +65,10 @@ def test_bulk_opening_resumes_after_an_interruption_and_starts_late_joiners(ctx,
     with pytest.raises(Interrupted):
         cycles.open_month("SNV", PERIOD, include_subunits=True, chunk_size=5, on_chunk=stop_after_first_chunk)
     db.session.rollback()
-    assert seen == [{"total": SNV_PEOPLE, "done": 5, "started": 5, "skipped": 0, "after": seen[0]["after"],
-                     "finished": False}]
-    assert _count(ProcessInstance, ProcessInstance.period == PERIOD) == 5      # the first chunk, committed
+    assert seen == [
+        {"total": SNV_PEOPLE, "done": 5, "started": 5, "skipped": 0, "after": seen[0]["after"], "finished": False}
+    ]
+    assert _count(ProcessInstance, ProcessInstance.period == PERIOD) == 5  # the first chunk, committed
 
     chunks = []
     again = cycles.open_month("SNV", PERIOD, include_subunits=True, chunk_size=5, on_chunk=chunks.append)
@@ -73,11 +77,20 @@ def test_bulk_opening_resumes_after_an_interruption_and_starts_late_joiners(ctx,
     _assert_everyone_once()
 
     # a late joiner: opening again starts only them
-    db.session.add(User(username="moi", full_name="Người Mới Vào", password_hash="x", position_group="staff",
-                        unit_id=user("ttb").unit_id, manager_id=user("tptc").id))
+    db.session.add(
+        User(
+            username="moi",
+            full_name="Người Mới Vào",
+            password_hash="x",
+            position_group="staff",
+            unit_id=user("ttb").unit_id,
+            manager_id=user("tptc").id,
+        )
+    )
     db.session.commit()
-    late = ctx.test_cli_runner().invoke(args=["open-month", "--unit", "SNV", "--period", PERIOD,
-                                              "--include-subunits", "--chunk-size", "4"])
+    late = ctx.test_cli_runner().invoke(
+        args=["open-month", "--unit", "SNV", "--period", PERIOD, "--include-subunits", "--chunk-size", "4"]
+    )
     assert late.exit_code == 0 and "started=1 skipped=12" in late.output
     _assert_everyone_once(people=SNV_PEOPLE + 1)
     task = db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("moi").id)).one()
@@ -85,16 +98,25 @@ def test_bulk_opening_resumes_after_an_interruption_and_starts_late_joiners(ctx,
 
     # the API and a single start agree: nothing more to start
     hr = Api(client, "nva")
-    assert hr.post("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True}).get_json() == \
-        {"started": 0, "skipped": SNV_PEOPLE + 1}
+    assert hr.post("/cycles", {"unit": "SNV", "period": PERIOD, "include_subunits": True}).get_json() == {
+        "started": 0,
+        "skipped": SNV_PEOPLE + 1,
+    }
     with pytest.raises(Conflict):
         instances.start(versions.latest_published(), user("ttb"), PERIOD)
 
 
 def test_the_page_opens_chunk_by_chunk_and_resumes(ctx, client):
     from .conftest import csrf_token
-    client.post("/login", data={"username": "nva", "password": "DanhGia@2026",
-                                "csrf_token": csrf_token(client.get("/login").get_data(as_text=True))})
+
+    client.post(
+        "/login",
+        data={
+            "username": "nva",
+            "password": "DanhGia@2026",
+            "csrf_token": csrf_token(client.get("/login").get_data(as_text=True)),
+        },
+    )
     page = client.get("/months/open").get_data(as_text=True)
     assert 'id="open-progress"' in page and "open_month.js" in page
     headers = {"X-CSRFToken": csrf_token(page)}
@@ -123,7 +145,7 @@ def test_two_openers_at_once_start_everyone_once(ctx):
             try:
                 barrier.wait(timeout=10)
                 results.append(cycles.open_month("SNV", PERIOD, include_subunits=True, chunk_size=3))
-            except Exception as exc:   # reported below
+            except Exception as exc:  # reported below
                 errors.append(exc)
 
     if _postgres():
@@ -152,7 +174,7 @@ def _run_workers(app, now, n=2) -> list[int]:
             try:
                 barrier.wait(timeout=10)
                 fired.append(timers.run_due(now))
-            except Exception as exc:   # reported below
+            except Exception as exc:  # reported below
                 errors.append(exc)
 
     if _postgres():
@@ -173,12 +195,21 @@ def test_two_workers_fire_each_timer_once(ctx):
     fired = _run_workers(ctx, AFTER_REMINDER)
     assert sum(fired) == SNV_PEOPLE
     db.session.expire_all()
-    per_instance = dict(db.session.execute(select(AuditEvent.instance_id, func.count())
-                                           .where(AuditEvent.action == "timer_fired")
-                                           .group_by(AuditEvent.instance_id)).all())
+    per_instance = dict(
+        db.session.execute(
+            select(AuditEvent.instance_id, func.count())
+            .where(AuditEvent.action == "timer_fired")
+            .group_by(AuditEvent.instance_id)
+        ).all()
+    )
     assert len(per_instance) == SNV_PEOPLE and set(per_instance.values()) == {1}
-    reminders = dict(db.session.execute(select(Notification.user_id, func.count())
-                                        .where(Notification.kind == "reminder").group_by(Notification.user_id)).all())
+    reminders = dict(
+        db.session.execute(
+            select(Notification.user_id, func.count())
+            .where(Notification.kind == "reminder")
+            .group_by(Notification.user_id)
+        ).all()
+    )
     assert len(reminders) == SNV_PEOPLE and set(reminders.values()) == {1}
     assert {i.step for i in db.session.scalars(select(ProcessInstance))} == {"self_evaluation"}
     # the deadline: every self-evaluation closes once and the review opens once
@@ -225,8 +256,8 @@ def test_a_timer_that_wins_the_race_closes_the_task_and_the_completion_gets_409(
         _hold(monkeypatch, "run_timers", holding)
         worker = threading.Thread(target=_timer_once, args=(ctx, AFTER_DEADLINE))
         worker.start()
-        assert holding.wait(10)            # the worker holds the row lock now
-        response = ttb.post(f"/tasks/{task['id']}/complete", {"data": scores_for(85)})   # waits for it
+        assert holding.wait(10)  # the worker holds the row lock now
+        response = ttb.post(f"/tasks/{task['id']}/complete", {"data": scores_for(85)})  # waits for it
         worker.join(timeout=30)
     else:
         assert timers.run_due(AFTER_DEADLINE) == 1
@@ -253,16 +284,17 @@ def test_a_completion_that_wins_the_race_is_kept_and_the_timer_sees_the_new_stat
     if _postgres():
         holding = threading.Event()
         _hold(monkeypatch, "complete", holding)
-        completion = threading.Thread(target=lambda: responses.append(
-            ttb.post(f"/tasks/{task['id']}/complete", {"data": scores_for(85)})))
+        completion = threading.Thread(
+            target=lambda: responses.append(ttb.post(f"/tasks/{task['id']}/complete", {"data": scores_for(85)}))
+        )
         completion.start()
-        assert holding.wait(10)            # the completion holds the row lock now
-        assert timers.run_due(AFTER_DEADLINE) == 0          # the worker skips the locked instance
+        assert holding.wait(10)  # the completion holds the row lock now
+        assert timers.run_due(AFTER_DEADLINE) == 0  # the worker skips the locked instance
         completion.join(timeout=30)
     else:
         responses.append(ttb.post(f"/tasks/{task['id']}/complete", {"data": scores_for(85)}))
     assert responses[0].status_code == 200, responses[0].get_json()
-    assert timers.run_due(AFTER_DEADLINE) == 0              # the deadline left with the completed task
+    assert timers.run_due(AFTER_DEADLINE) == 0  # the deadline left with the completed task
     db.session.expire_all()
     record = db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.instance_id == iid)).one()
     assert record.self_total == 85 and not record.self_evaluation_missed and record.status == "review"
@@ -270,4 +302,4 @@ def test_a_completion_that_wins_the_race_is_kept_and_the_timer_sees_the_new_stat
     steps = {t.step: t.status for t in db.session.scalars(select(HumanTask).where(HumanTask.instance_id == iid))}
     assert steps == {"self_evaluation": "completed", "review": "ready"}
     instance = db.session.get(ProcessInstance, iid)
-    assert instance.next_timer_at > AFTER_DEADLINE          # the review's reminder, not the old deadline
+    assert instance.next_timer_at > AFTER_DEADLINE  # the review's reminder, not the old deadline

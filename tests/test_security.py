@@ -1,5 +1,6 @@
 """Accounts and sessions under attack: lockout, password policy, tokens, CSRF, headers, expiry,
 and a database that goes away in the middle of a request."""
+
 from __future__ import annotations
 
 from flask import has_request_context
@@ -20,8 +21,10 @@ from .test_pages import login
 
 def _login_post(client, username, password):
     page = client.get("/login")
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_token(page.get_data(as_text=True))})
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(page.get_data(as_text=True))},
+    )
 
 
 def test_lockout_after_five_failures_even_with_the_right_password(client):
@@ -31,9 +34,15 @@ def test_lockout_after_five_failures_even_with_the_right_password(client):
     assert locked.status_code == 429 and "tạm khóa" in locked.get_data(as_text=True)
     api = client.post("/api/v1/auth/token", json={"username": "ttb", "password": "DanhGia@2026"})
     assert api.status_code == 429 and api.get_json()["error"] == "locked"
-    assert _login_post(client, "lvc", "DanhGia@2026").status_code == 302          # others are not locked
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "login_failed", AuditEvent.step == "ttb")) == 5
+    assert _login_post(client, "lvc", "DanhGia@2026").status_code == 302  # others are not locked
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "login_failed", AuditEvent.step == "ttb")
+        )
+        == 5
+    )
 
 
 def test_a_success_resets_the_failure_count(client):
@@ -51,15 +60,26 @@ def test_password_policy_and_change_revokes_tokens(client):
     old_hash = user("ttb").password_hash
     page = client.get("/account/password").get_data(as_text=True)
     for weak in ("ngan1", "khongcoso", "1234567890", "ttb12345678"):
-        resp = client.post("/account/password", data={"current": "DanhGia@2026", "new": weak, "confirm": weak,
-                                                       "csrf_token": csrf_token(page)})
+        resp = client.post(
+            "/account/password",
+            data={"current": "DanhGia@2026", "new": weak, "confirm": weak, "csrf_token": csrf_token(page)},
+        )
         assert resp.status_code == 422, weak
     assert user("ttb").password_hash == old_hash
-    resp = client.post("/account/password", data={"current": "DanhGia@2026", "new": "Hoa-Sen-2027-xanh",
-                                                   "confirm": "Hoa-Sen-2027-xanh", "csrf_token": csrf_token(page)})
+    resp = client.post(
+        "/account/password",
+        data={
+            "current": "DanhGia@2026",
+            "new": "Hoa-Sen-2027-xanh",
+            "confirm": "Hoa-Sen-2027-xanh",
+            "csrf_token": csrf_token(page),
+        },
+    )
     assert resp.status_code == 302 and user("ttb").password_hash != old_hash
-    assert api.get("/tasks").status_code == 401                              # old API tokens revoked
-    assert client.post("/api/v1/auth/token", json={"username": "ttb", "password": "Hoa-Sen-2027-xanh"}).status_code == 200
+    assert api.get("/tasks").status_code == 401  # old API tokens revoked
+    assert (
+        client.post("/api/v1/auth/token", json={"username": "ttb", "password": "Hoa-Sen-2027-xanh"}).status_code == 200
+    )
 
 
 def test_tokens_are_hashed_expire_and_can_be_revoked(client):
@@ -123,13 +143,14 @@ def test_database_dropping_mid_request_writes_nothing(ctx, client):
     audits_before = db.session.scalar(select(func.count()).select_from(AuditEvent))
 
     def kill(session):
-        if not has_request_context():   # the test client's own commit before the request: not the one to break
+        if not has_request_context():  # the test client's own commit before the request: not the one to break
             return
         pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
             other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
 
     from sqlalchemy.orm import Session
+
     event.listen(Session, "before_commit", kill)
     try:
         resp = ttb.post(f"/tasks/{task['id']}/complete", {"data": scores_for(85)})
@@ -138,10 +159,14 @@ def test_database_dropping_mid_request_writes_nothing(ctx, client):
     assert resp.status_code == 503 and resp.get_json()["error"] == "unavailable"
     db.session.rollback()
     assert db.session.get(HumanTask, task["id"]).status == "ready"
-    assert db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user("ttb").id)).one().self_total is None
+    assert (
+        db.session.scalars(select(EvaluationRecord).where(EvaluationRecord.subject_id == user("ttb").id))
+        .one()
+        .self_total
+        is None
+    )
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audits_before
-    assert ttb.complete(task["id"], scores_for(85))["instance"]["result"]["self_total"] == 85   # and it recovers
+    assert ttb.complete(task["id"], scores_for(85))["instance"]["result"]["self_total"] == 85  # and it recovers
 
 
 def test_sign_out_everywhere_ends_other_sessions_and_tokens(ctx):
@@ -163,31 +188,39 @@ def test_drafts_are_saved_restored_and_locked_after_submission(client):
     task = Api(client, "ttb").task_for("ttb", "self_evaluation")
     login(client, "ttb")
     page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
-    saved = client.post(f"/tasks/{task['id']}/draft", data={"scores[I.1]": "4,5", "comment": "Đang viết dở…",
-                                                             "csrf_token": csrf_token(page)})
+    saved = client.post(
+        f"/tasks/{task['id']}/draft",
+        data={"scores[I.1]": "4,5", "comment": "Đang viết dở…", "csrf_token": csrf_token(page)},
+    )
     assert saved.status_code == 200 and "saved_at" in saved.get_json()
-    again = client.get(f"/tasks/{task['id']}").get_data(as_text=True)   # e.g. after the connection dropped
+    again = client.get(f"/tasks/{task['id']}").get_data(as_text=True)  # e.g. after the connection dropped
     assert "Đang viết dở…</textarea>" in again and 'name="scores[I.1]"' in again and 'value="4,5"' in again
-    assert client.post(f"/tasks/{task['id']}/draft", data={"comment": "x"}).status_code == 400   # CSRF
+    assert client.post(f"/tasks/{task['id']}/draft", data={"comment": "x"}).status_code == 400  # CSRF
     login(client, "lvc")
     other = client.get("/").get_data(as_text=True)
-    assert client.post(f"/tasks/{task['id']}/draft", data={"comment": "x", "csrf_token": csrf_token(other)}).status_code == 403
+    assert (
+        client.post(f"/tasks/{task['id']}/draft", data={"comment": "x", "csrf_token": csrf_token(other)}).status_code
+        == 403
+    )
     Api(client, "ttb").complete(task["id"], scores_for(80))
     from app.models import TaskDraft
+
     assert db.session.scalar(select(func.count()).select_from(TaskDraft)) == 0
     login(client, "ttb")
     page = client.get("/").get_data(as_text=True)
-    locked = client.post(f"/tasks/{task['id']}/draft", data={"comment": "sửa sau khi gửi", "csrf_token": csrf_token(page)})
+    locked = client.post(
+        f"/tasks/{task['id']}/draft", data={"comment": "sửa sau khi gửi", "csrf_token": csrf_token(page)}
+    )
     assert locked.status_code == 409
 
 
 def test_audit_trail_is_append_only_in_postgresql(ctx, client):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the trigger is PostgreSQL's; SQLite relies on the application having no such path")
-    Api(client, "ttb")   # writes a login_succeeded event
+    Api(client, "ttb")  # writes a login_succeeded event
     from sqlalchemy.exc import DBAPIError
-    for statement in ("UPDATE audit_events SET action = 'forged'", "DELETE FROM audit_events",
-                      "TRUNCATE audit_events"):
+
+    for statement in ("UPDATE audit_events SET action = 'forged'", "DELETE FROM audit_events", "TRUNCATE audit_events"):
         with pytest.raises(DBAPIError, match="append-only"):
             with db.engine.begin() as conn:
                 conn.execute(text(statement))

@@ -3,6 +3,7 @@ discovery, JWKS, RS256-signed id tokens); the app talks to it as it would to the
 
 The browser's part is played by hand: the app's redirect is checked (PKCE S256, state, nonce), the
 provider's consent form is posted with `requests`, and its redirect back is followed into the app."""
+
 from __future__ import annotations
 
 import base64
@@ -35,9 +36,12 @@ def _free_port() -> int:
 def _start_provider(*args) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = dict(os.environ, NO_COLOR="1")
-    proc = subprocess.Popen([sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1",
-                             "--port", str(port), *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -114,7 +118,7 @@ def sign_in(client, provider_url: str, sub: str):
 
 
 def _signed_in_as(client) -> str | None:
-    resp = client.get("/api/v1/tasks")              # no token: the session does not count for the API
+    resp = client.get("/api/v1/tasks")  # no token: the session does not count for the API
     assert resp.status_code == 401
     page = client.get("/")
     if page.status_code != 200:
@@ -160,6 +164,7 @@ def test_sign_in_by_email(client, city):
 
 def test_unknown_person_is_refused_and_nobody_is_created(client, city):
     from app.models import User
+
     people = db.session.scalar(select(db.func.count()).select_from(User))
     _person(city, "city-9999", preferred_username="nguoila", email="nguoi.la@hanoi.gov.vn")
     resp = sign_in(client, city, "city-9999")
@@ -253,16 +258,21 @@ def test_sign_out_ends_both_sessions(client, city):
     hint = query["id_token_hint"][0]
     claims = json.loads(base64.urlsafe_b64decode(hint.split(".")[1] + "=="))
     assert claims["sub"] == "city-0007" and claims["aud"] in ("danhgia", ["danhgia"])
-    assert _signed_in_as(client) is None                     # ours ended before going to the provider
+    assert _signed_in_as(client) is None  # ours ended before going to the provider
     page = requests.get(resp.headers["Location"], timeout=10)
     assert page.status_code == 200
-    confirm = requests.post(f"{city}/oauth2/end_session/confirm",
-                            data={"redirect_uri": "http://localhost/login"}, allow_redirects=False, timeout=10)
+    confirm = requests.post(
+        f"{city}/oauth2/end_session/confirm",
+        data={"redirect_uri": "http://localhost/login"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert confirm.status_code == 302 and confirm.headers["Location"] == "http://localhost/login"
 
 
 def test_a_password_sign_in_signs_out_locally_only(client, city):
     from .test_pages import login
+
     login(client, "ttb")
     token = csrf_token(client.get("/").get_data(as_text=True))
     resp = client.post("/logout", data={"csrf_token": token})
@@ -270,7 +280,7 @@ def test_a_password_sign_in_signs_out_locally_only(client, city):
 
 
 def test_local_passwords_switched_off(client, ctx, city):
-    token = csrf_token(client.get("/login").get_data(as_text=True))   # a form fetched before the switch
+    token = csrf_token(client.get("/login").get_data(as_text=True))  # a form fetched before the switch
     ctx.config["LOCAL_LOGIN"] = False
     page = client.get("/login")
     html = page.get_data(as_text=True)
@@ -280,7 +290,7 @@ def test_local_passwords_switched_off(client, ctx, city):
     assert client.post("/api/v1/auth/token", json={"username": "ttb", "password": "DanhGia@2026"}).status_code == 403
     assert not _events("login_succeeded")
     _person(city, "city-0008", preferred_username="ttb")
-    assert sign_in(client, city, "city-0008").status_code == 302          # the city's account still works
+    assert sign_in(client, city, "city-0008").status_code == 302  # the city's account still works
     assert _signed_in_as(client) is not None
 
 
@@ -317,7 +327,7 @@ def test_the_first_sign_in_binds_the_subject_and_the_next_uses_it(client, ctx, c
     assert page is not None and "Trần Thị Bình" in page
     assert _events("sso_login_succeeded")[-1].details["matched_by"] == "subject"
     assert _events("sso_login_succeeded")[-1].actor_id == user("ttb").id
-    assert len(_events("sso_subject_bound")) == 1               # bound once
+    assert len(_events("sso_subject_bound")) == 1  # bound once
 
 
 def test_another_subject_with_the_same_username_is_refused(client, ctx, city):

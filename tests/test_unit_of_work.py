@@ -1,6 +1,7 @@
 """One unit of work for changing an instance (issue #13): every path that changes an instance goes
 through services.unit_of_work.edit and services.transaction, answers the same for the same cause,
 logs what failed, and leaves nothing half-written."""
+
 from __future__ import annotations
 
 import logging
@@ -32,10 +33,12 @@ REASON = "Theo đề nghị của phòng Tổ chức cán bộ"
 
 def counts() -> tuple:
     """Everything a change to an instance writes."""
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (AuditEvent, HumanTask, Notification)) + (
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model)) for model in (AuditEvent, HumanTask, Notification)
+    ) + (
         tuple(db.session.scalars(select(ProcessInstance.lock_version).order_by(ProcessInstance.id))),
-        tuple(db.session.scalars(select(EvaluationRecord.status).order_by(EvaluationRecord.id))))
+        tuple(db.session.scalars(select(EvaluationRecord.status).order_by(EvaluationRecord.id))),
+    )
 
 
 @pytest.fixture()
@@ -62,20 +65,32 @@ def test_stale_and_locked_get_one_answer_everywhere(division, monkeypatch):
         "not_evaluated": lambda: tptc.post(f"/instances/{lvc}/not-evaluated", {"reason": "Nghỉ ốm cả tháng"}),
         "suspend": lambda: nva.post(f"/instances/{lvc}/suspend", {"reason": REASON}),
         "terminate": lambda: nva.post(f"/instances/{lvc}/terminate", {"reason": REASON}),
-        "extend": lambda: nva.post(f"/human-tasks/{ptd_review}/extend", {"due_date": "2030-04-10",
-                                                                          "reason": REASON}),
+        "extend": lambda: nva.post(f"/human-tasks/{ptd_review}/extend", {"due_date": "2030-04-10", "reason": REASON}),
         "reassign": lambda: nva.post(f"/human-tasks/{ptd_review}/reassign", {"assignee": "tpcc", "reason": REASON}),
     }
     real_lock, real_lock_of_task = instances.lock, instances.lock_of_task
     for cause, exc, status, code, message in (
-            ("stale", StaleDataError("UPDATE expected 1 row"), 409, "conflict", errors.STALE_EN),
-            ("locked", OperationalError("SELECT", {}, Exception("database is locked")), 409, "busy", errors.BUSY_EN),
-            ("pg lock timeout", OperationalError("SELECT", {}, Exception(
-                "canceling statement due to lock timeout")), 409, "busy", errors.BUSY_EN),
-            ("unavailable", OperationalError("SELECT", {}, Exception("server closed the connection")), 503,
-             "unavailable", errors.UNAVAILABLE_EN)):
+        ("stale", StaleDataError("UPDATE expected 1 row"), 409, "conflict", errors.STALE_EN),
+        ("locked", OperationalError("SELECT", {}, Exception("database is locked")), 409, "busy", errors.BUSY_EN),
+        (
+            "pg lock timeout",
+            OperationalError("SELECT", {}, Exception("canceling statement due to lock timeout")),
+            409,
+            "busy",
+            errors.BUSY_EN,
+        ),
+        (
+            "unavailable",
+            OperationalError("SELECT", {}, Exception("server closed the connection")),
+            503,
+            "unavailable",
+            errors.UNAVAILABLE_EN,
+        ),
+    ):
+
         def failing(*args, _exc=exc, **kwargs):
             raise _exc
+
         monkeypatch.setattr(instances, "lock", failing)
         monkeypatch.setattr(instances, "lock_of_task", failing)
         before = counts()
@@ -91,7 +106,9 @@ def test_stale_and_locked_get_one_answer_everywhere(division, monkeypatch):
     # the same causes outside a unit of work (the global handler) get the same answers
     def busy_inbox(*args, **kwargs):
         raise OperationalError("SELECT", {}, Exception("database is locked"))
+
     from app.services.evaluation import tasks
+
     monkeypatch.setattr(tasks, "inbox", busy_inbox)
     resp = ttb.get("/tasks")
     assert (resp.status_code, resp.get_json()["error"], resp.get_json()["message_en"]) == (409, "busy", errors.BUSY_EN)
@@ -105,7 +122,7 @@ def test_an_engine_error_is_a_logged_409_and_writes_nothing(division, monkeypatc
 
     def save_then_fail(instance, workflow, actor=None, **kwargs):
         real_save(instance, workflow, actor, **kwargs)  # the projection is written (flushed) ...
-        raise EngineError("wd_after() nhận 'None'", "review_deadline")   # ... and then the engine fails
+        raise EngineError("wd_after() nhận 'None'", "review_deadline")  # ... and then the engine fails
 
     monkeypatch.setattr(instances, "save", save_then_fail)
     before = counts()
@@ -117,7 +134,7 @@ def test_an_engine_error_is_a_logged_409_and_writes_nothing(division, monkeypatc
     [logged] = [r for r in caplog.records if r.levelno == logging.ERROR and "engine error" in r.getMessage()]
     assert "task_completed failed" in logged.getMessage() and "review_deadline" in logged.getMessage()
     db.session.expire_all()
-    assert counts() == before                         # no audit row, no task, no notification, same version
+    assert counts() == before  # no audit row, no task, no notification, same version
     assert ready_task("ttb", "self_evaluation").id == task["id"]
 
     # the same through the HTML page, which shares one workflow between the page and the submit
@@ -145,17 +162,18 @@ def test_the_html_submit_loads_the_workflow_once(division, monkeypatch, caplog):
     def counting(cls, *args, **kwargs):
         loads.append(1)
         return real_load(cls, *args, **kwargs)
+
     monkeypatch.setattr(Workflow, "load", classmethod(counting))
     with caplog.at_level(logging.INFO, logger="app.uow"):
         resp = client.post(href, data=dict(score_fields(85), comment="x", csrf_token=csrf_token(page)))
     assert resp.status_code == 302
     assert len(loads) == 1
-    assert any(r.getMessage().startswith(f"task_completed: instance={task.instance_id} by=ttb")
-               for r in caplog.records)
+    assert any(r.getMessage().startswith(f"task_completed: instance={task.instance_id} by=ttb") for r in caplog.records)
     db.session.expire_all()
     assert record("ttb").status == "review"
-    [done] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task_completed",
-                                                         AuditEvent.instance_id == task.instance_id)).all()
+    [done] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "task_completed", AuditEvent.instance_id == task.instance_id)
+    ).all()
     assert done.actor.username == "ttb"
 
     # a refusal shows the page again from the same single load, and writes nothing
@@ -186,12 +204,13 @@ def test_a_batch_decision_is_all_or_nothing_through_the_unit_of_work(division, m
         if len(seen) == 2:
             raise EngineError("publish script failed", "publish")
         return real_complete(self, task_uuid, form)
+
     monkeypatch.setattr(Workflow, "complete", second_fails)
     before = counts()
     resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items})
     assert resp.status_code == 409 and "publish" in resp.get_json()["message_en"]
     db.session.expire_all()
-    assert counts() == before                         # the first record, decided in memory, is not kept
+    assert counts() == before  # the first record, decided in memory, is not kept
     assert record("ttb").status == "decision"
     monkeypatch.setattr(Workflow, "complete", real_complete)
     resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": items})
@@ -205,8 +224,12 @@ def test_an_appeal_goes_through_the_unit_of_work(division, monkeypatch):
     self_evaluate(client, "ttb")
     review(client, "tptc", "ttb", 80)
     gd = Api(client, "gd")
-    assert gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
-                                  "items": [{"instance_id": instance_id("ttb")}]}).status_code == 200
+    assert (
+        gd.post(
+            "/decisions", {"unit": "SNV", "period": PERIOD, "items": [{"instance_id": instance_id("ttb")}]}
+        ).status_code
+        == 200
+    )
     ttb = Api(client, "ttb")
     path = f"/instances/{instance_id('ttb')}/appeal"
     monkeypatch.setattr(instances, "lock", lambda *a, **k: (_ for _ in ()).throw(StaleDataError("x")))
@@ -224,10 +247,12 @@ def test_an_appeal_goes_through_the_unit_of_work(division, monkeypatch):
 
 def test_a_timer_engine_error_is_kept_on_the_instance_and_logged(division, monkeypatch, caplog):
     from datetime import datetime
+
     ttb = instance_id("ttb")
 
     def broken(self, now=None):
         raise EngineError("wd_after() nhận 'None'", "self_evaluation_deadline")
+
     monkeypatch.setattr(Workflow, "run_timers", broken)
     with caplog.at_level(logging.INFO):
         fired = timers.run_due(datetime.fromisoformat(AFTER_SELF_DUE))
@@ -235,8 +260,9 @@ def test_a_timer_engine_error_is_kept_on_the_instance_and_logged(division, monke
     db.session.expire_all()
     failed = db.session.get(ProcessInstance, ttb)
     assert failed.status == "error" and failed.error.startswith("self_evaluation_deadline: ")
-    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.instance_id == ttb,
-                                                          AuditEvent.action == "engine_error")).all()
+    [event] = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.instance_id == ttb, AuditEvent.action == "engine_error")
+    ).all()
     assert event.details["element"] == "self_evaluation_deadline"
     assert any("timer_fired failed" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
     assert any(r.getMessage().startswith("timer sweep:") for r in caplog.records)
@@ -248,8 +274,11 @@ def test_the_designer_move_and_migration_go_through_the_unit_of_work(division, m
     client = division
     self_evaluate(client, "nva")
     nva = instance_id("nva")
-    monkeypatch.setattr(instances, "lock", lambda *a, **k: (_ for _ in ()).throw(
-        OperationalError("SELECT", {}, Exception("database is locked"))))
+    monkeypatch.setattr(
+        instances,
+        "lock",
+        lambda *a, **k: (_ for _ in ()).throw(OperationalError("SELECT", {}, Exception("database is locked"))),
+    )
     with pytest.raises(errors.Conflict) as info:
         with committed():
             designer.move_instance(nva, "self_evaluation", user("admin"), "Sửa nhầm")
@@ -281,10 +310,13 @@ def test_services_never_commit(division):
 
 def test_only_the_transaction_helper_commits():
     root = Path(__file__).resolve().parent.parent / "app"
-    offenders = [f"{path.relative_to(root)}:{n}" for path in root.rglob("*.py")
-                 if path.name != "transaction.py"
-                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                 if re.search(r"session\.(commit|rollback)\(", line)]
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.py")
+        if path.name != "transaction.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"session\.(commit|rollback)\(", line)
+    ]
     assert offenders == []
 
 
@@ -292,8 +324,14 @@ def test_a_refused_sign_in_is_counted_even_though_the_request_is_rolled_back(cli
     resp = client.post("/api/v1/auth/token", json={"username": "nva", "password": "sai"})
     assert resp.status_code == 401
     db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "login_failed", AuditEvent.step == "nva")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "login_failed", AuditEvent.step == "nva")
+        )
+        == 1
+    )
 
 
 def test_an_expired_deadline_extension_keeps_the_timer_in_step(division):
@@ -314,15 +352,19 @@ def test_log_lines_name_the_request_the_user_and_the_instance(division, caplog):
     ttb = Api(division, "ttb")
     task = ttb.task_for("ttb", "self_evaluation")
     with caplog.at_level(logging.INFO, logger="app"):
-        resp = ttb.client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": dict(scores_for(85), comment="x")},
-                               headers=dict(ttb.headers, **{"X-Request-Id": "req-42"}))
+        resp = ttb.client.post(
+            f"/api/v1/tasks/{task['id']}/complete",
+            json={"data": dict(scores_for(85), comment="x")},
+            headers=dict(ttb.headers, **{"X-Request-Id": "req-42"}),
+        )
     assert resp.status_code == 200 and resp.headers["X-Request-Id"] == "req-42"
     [line] = [r for r in caplog.records if r.getMessage().startswith("task_completed:")]
     assert (line.request_id, line.user, line.instance_id) == ("req-42", "ttb", task["instance_id"])
     from app.logs import FORMAT
+
     text = logging.Formatter(FORMAT).format(line)
     assert f"[req=req-42 user=ttb instance={task['instance_id']}]" in text
-    assert "DanhGia" not in " ".join(r.getMessage() for r in caplog.records)   # no password in any line
+    assert "DanhGia" not in " ".join(r.getMessage() for r in caplog.records)  # no password in any line
     # a made-up id is refused and replaced
     resp = ttb.client.get("/api/v1/tasks", headers=dict(ttb.headers, **{"X-Request-Id": "bad id forged"}))
     assert resp.headers["X-Request-Id"] != "bad id forged" and len(resp.headers["X-Request-Id"]) == 12

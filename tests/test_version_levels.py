@@ -1,6 +1,7 @@
 """The classification level follows the process version a record belongs to: a designer who publishes a
 table starting B at 85 changes the why-text, the review's objective-cause estimate and the quarter
 roll-up, and the shipped version keeps 90/70/50."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -26,8 +27,14 @@ def _b_at_85(text: str) -> str:
 def _publish_b_at_85() -> ProcessVersion:
     latest = versions.latest_published()
     files = dict(latest.files, **{"classification.dmn": _b_at_85(latest.files["classification.dmn"])})
-    version = ProcessVersion(process_key=versions.PROCESS_KEY, version=latest.version + 1, files=files,
-                             sha256=versions.digest(files), status="published", note="B from 85")
+    version = ProcessVersion(
+        process_key=versions.PROCESS_KEY,
+        version=latest.version + 1,
+        files=files,
+        sha256=versions.digest(files),
+        status="published",
+        note="B from 85",
+    )
     db.session.add(version)
     db.session.commit()
     return version
@@ -38,8 +45,14 @@ def test_the_scale_is_read_from_each_versions_table(ctx):
     assert dict(classification.thresholds(shipped)) == levels.LEVEL_MIN_TOTAL == {"A": 90, "B": 70, "C": 50, "D": 0}
     loaded = specs.load(_publish_b_at_85())
     assert dict(classification.thresholds(loaded)) == B_AT_85
-    assert [classification.level_for(loaded, t) for t in (90, 89.99, 85, 84.99, 50, 49.99)] == \
-        ["A", "B", "B", "C", "C", "D"]
+    assert [classification.level_for(loaded, t) for t in (90, 89.99, 85, 84.99, 50, 49.99)] == [
+        "A",
+        "B",
+        "B",
+        "C",
+        "C",
+        "D",
+    ]
     assert [classification.level_for(shipped, t) for t in (85, 70, 69.99)] == ["B", "B", "C"]
     # kept on the cached spec: a list asks the table once per version, not per row
     assert loaded.level_thresholds is classification.thresholds(loaded)
@@ -47,8 +60,9 @@ def test_the_scale_is_read_from_each_versions_table(ctx):
 
 def test_a_strict_bound_is_found_to_the_hundredth(ctx):
     latest = versions.latest_published()
-    files = dict(latest.files, **{"classification.dmn": latest.files["classification.dmn"].replace(
-        "&gt;= 70", "&gt; 84.5")})
+    files = dict(
+        latest.files, **{"classification.dmn": latest.files["classification.dmn"].replace("&gt;= 70", "&gt; 84.5")}
+    )
     loaded = specs.loaded_from(*specs.parse(files), files)
     assert classification.thresholds(loaded)["B"] == 84.51
 
@@ -85,8 +99,10 @@ def test_the_why_text_names_the_versions_threshold(ctx):
     en = why.texts(why.of_record(new_record), "en")
     assert vi[0] == "Tổng 86 điểm → loại B (loại B: từ 85 điểm)."
     assert "85" in en[0] and "70" not in en[0]
-    assert why.texts(why.of_record(db.session.get(EvaluationRecord, shipped_record.id)), "vi")[0] == \
-        "Tổng 86 điểm → loại B (loại B: từ 70 điểm)."
+    assert (
+        why.texts(why.of_record(db.session.get(EvaluationRecord, shipped_record.id)), "vi")[0]
+        == "Tổng 86 điểm → loại B (loại B: từ 70 điểm)."
+    )
     # a proposal above the score names the version's threshold too
     result = {"total": 80, "level": "C", "rules_applied": [{"rule": "score", "level": "C", "total": 80}]}
     proposal = why.texts(why.explain(result, proposed_level="B", thresholds=B_AT_85), "vi")[0]
@@ -95,7 +111,7 @@ def test_the_why_text_names_the_versions_threshold(ctx):
 
 def test_the_rollup_follows_the_version_of_the_latest_month(ctx):
     for period in Q1:
-        put("ttb", period, 80)      # mean 80: B on the shipped table
+        put("ttb", period, 80)  # mean 80: B on the shipped table
         put("hve", period, 80)
     db.session.commit()
     report = {p["username"]: p for p in rollup.compute("SNV", "2030-Q1", None)["people"]}

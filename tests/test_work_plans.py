@@ -2,6 +2,7 @@
 the period, its approval, work assigned and arising during the month, the self-evaluation and the
 review with no typed task-result point, the decider confirming an objective cause; a month without
 counted items falls back to typed points; the plan is visible only to those in the record's chain."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,17 +29,24 @@ def plan_on(ctx):
 
 
 def record(username):
-    return db.session.scalars(select(EvaluationRecord).where(
-        EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD)).one()
+    return db.session.scalars(
+        select(EvaluationRecord).where(
+            EvaluationRecord.subject_id == user(username).id, EvaluationRecord.period == PERIOD
+        )
+    ).one()
 
 
 def ready_steps(username):
-    return set(db.session.scalars(select(HumanTask.step).where(
-        HumanTask.subject_id == user(username).id, HumanTask.status == "ready")))
+    return set(
+        db.session.scalars(
+            select(HumanTask.step).where(HumanTask.subject_id == user(username).id, HumanTask.status == "ready")
+        )
+    )
 
 
 def period_ends():
     from app.services.evaluation import timers
+
     return timers.run_due(datetime(2030, 4, 1, 1, 0, tzinfo=VN))
 
 
@@ -50,13 +58,19 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     # 1. the plan, due WD3 of the period
     ttb, tptc, gd = Api(client, "ttb"), Api(client, "tptc"), Api(client, "gd")
     task = ttb.task_for("ttb", "work_plan")
-    assert task["due_at"].startswith("2030-03-05")      # Fri 1, Mon 4, Tue 5 March 2030
+    assert task["due_at"].startswith("2030-03-05")  # Fri 1, Mon 4, Tue 5 March 2030
     refused = ttb.post(f"/tasks/{task['id']}/complete", json={"data": {"items": [{"title": " ", "weight": 0}]}})
     assert refused.status_code == 422
     assert {d["field"] for d in refused.get_json()["details"]} >= {"items[0][title]", "items[0][weight]"}
-    ttb.complete(task["id"], {"items": [
-        {"title": "Báo cáo tổng kết quý I", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"},
-        {"title": "Dự thảo quy chế thi đua", "product": "Dự thảo", "weight": 1, "deadline": "2030-03-20"}]})
+    ttb.complete(
+        task["id"],
+        {
+            "items": [
+                {"title": "Báo cáo tổng kết quý I", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"},
+                {"title": "Dự thảo quy chế thi đua", "product": "Dự thảo", "weight": 1, "deadline": "2030-03-20"},
+            ]
+        },
+    )
     assert ready_steps("ttb") == {"plan_approval"} and record("ttb").status == "plan_approval"
 
     # 2. the manager approves, assigning one more item
@@ -64,16 +78,25 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     detail = tptc.get(f"/tasks/{approval['id']}").get_json()
     rows = detail["data"]["items"]
     assert [r["title"] for r in rows] == ["Báo cáo tổng kết quý I", "Dự thảo quy chế thi đua"]
-    tptc.complete(approval["id"], {"approve": True, "items": rows + [
-        {"title": "Rà soát hồ sơ cán bộ", "weight": 1, "deadline": "2030-03-25"}]})
+    tptc.complete(
+        approval["id"],
+        {"approve": True, "items": rows + [{"title": "Rà soát hồ sơ cán bộ", "weight": 1, "deadline": "2030-03-25"}]},
+    )
     assert record("ttb").status == "in_progress"
-    items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ttb").id)
-                               .order_by(PlanItem.position)).all()
-    assert [(i.origin, i.status) for i in items] == [("plan", "accepted"), ("plan", "accepted"), ("assigned", "accepted")]
+    items = db.session.scalars(
+        select(PlanItem).where(PlanItem.subject_id == user("ttb").id).order_by(PlanItem.position)
+    ).all()
+    assert [(i.origin, i.status) for i in items] == [
+        ("plan", "accepted"),
+        ("plan", "accepted"),
+        ("assigned", "accepted"),
+    ]
 
     # 3. during the month: assigned work appears at once, arising work waits for the manager
     resp = tptc.post(f"/plans/ttb/{PERIOD}/items", {"title": "Trả lời đơn thư", "weight": 1})
-    assert resp.status_code == 200 and resp.get_json()["origin"] == "assigned" and resp.get_json()["status"] == "accepted"
+    assert (
+        resp.status_code == 200 and resp.get_json()["origin"] == "assigned" and resp.get_json()["status"] == "accepted"
+    )
     resp = ttb.post(f"/plans/ttb/{PERIOD}/items", {"title": "Hỗ trợ hội nghị", "weight": 0.5, "deadline": "2030-03-28"})
     assert resp.get_json()["status"] == "pending" and resp.get_json()["origin"] == "arising"
     assert Api(client, "lvc").post(f"/plans/ttb/{PERIOD}/items", {"title": "Người ngoài"}).status_code in (403, 404)
@@ -91,8 +114,12 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     rows = detail["data"]["items"]
     assert len(rows) == 5
     assert "II.1" not in detail["schema"]["properties"]["scores"]["required"]
-    done = {"Báo cáo tổng kết quý I": "2030-03-09", "Dự thảo quy chế thi đua": "2030-03-25",
-            "Trả lời đơn thư": "2030-03-15", "Hỗ trợ hội nghị": "2030-03-27"}
+    done = {
+        "Báo cáo tổng kết quý I": "2030-03-09",
+        "Dự thảo quy chế thi đua": "2030-03-25",
+        "Trả lời đơn thư": "2030-03-15",
+        "Hỗ trợ hội nghị": "2030-03-27",
+    }
     for row in rows:
         row["done"] = row["title"] in done
         if row["done"]:
@@ -106,28 +133,36 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     review = tptc.task_for("ttb", "review")
     detail = tptc.get(f"/tasks/{review['id']}").get_json()
     rows = detail["data"]["items"]
-    assert {r["title"]: r["delays"] for r in rows}["Dự thảo quy chế thi đua"] == 1     # late: one delay by default
+    assert {r["title"]: r["delays"] for r in rows}["Dự thảo quy chế thi đua"] == 1  # late: one delay by default
     for row in rows:
         if row["title"] == "Báo cáo tổng kết quý I":
             row["major_errors"] = 1
         if row["title"] == "Rà soát hồ sơ cán bộ":
             row.update(objective_cause=True, objective_reason="Chờ số liệu của Sở Tài chính")
-    typed = tptc.post(f"/tasks/{review['id']}/complete", json={"data": {
-        "scores": dict(GROUP_I, **{"II.1": 25}), "items": rows, "days_worked": 21}})
+    typed = tptc.post(
+        f"/tasks/{review['id']}/complete",
+        json={"data": {"scores": dict(GROUP_I, **{"II.1": 25}), "items": rows, "days_worked": 21}},
+    )
     assert typed.status_code == 422 and typed.get_json()["details"][0]["field"] == "scores[II.1]"
     tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21, "proposed_level": "B"})
     rec = record("ttb")
     # quantity 4.5/5.5 → 20.45; quality (2×0.75 + 1 + 1 + 0.5)/5.5 → 18.18; timeliness 4.25/5.5 → 15.45
     assert rec.scores == dict(GROUP_I, **{"II.1": 20.45, "II.2": 18.18, "II.3": 15.45})
-    assert rec.total == 74.08 and rec.level == "B"                    # the total at 0.01, not 74
+    assert rec.total == 74.08 and rec.level == "B"  # the total at 0.01, not 74
     assert rec.kpi["quantity"] == 81.82 and rec.kpi["weight"] == 5.5
     assert db.session.scalar(select(PlanItem.status).where(PlanItem.title == "Hỗ trợ hội nghị")) == "accepted"
     api_kpi = gd.get(f"/instances/{rec.instance_id}").get_json()["result"]["kpi"]
     assert api_kpi["criteria"] == {"II.1": 20.45, "II.2": 18.18, "II.3": 15.45} and len(api_kpi["items"]) == 5
 
     # 6. the head confirms the objective cause: the unfinished item leaves the count
-    resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [
-        {"instance_id": rec.instance_id, "objective_cause_confirmed": True}]})
+    resp = gd.post(
+        "/decisions",
+        {
+            "unit": "SNV",
+            "period": PERIOD,
+            "items": [{"instance_id": rec.instance_id, "objective_cause_confirmed": True}],
+        },
+    )
     assert resp.status_code == 200, resp.get_json()
     rec = record("ttb")
     # quantity 4.5/4.5 → 25; quality 4/4.5 → 22.22; timeliness 4.25/4.5 → 18.89: 86.11
@@ -136,18 +171,27 @@ def test_a_month_with_no_typed_task_result_points(plan_on, client):
     assert db.session.scalar(select(PlanItem.objective_confirmed).where(PlanItem.title == "Rà soát hồ sơ cán bộ"))
 
     # 7. an appeal amendment starts from the computed points (kept to 0.01) and may change them
-    assert ttb.post(f"/instances/{rec.instance_id}/appeal", {"reason": "Đề nghị xem xét lại điểm chất lượng"}).status_code == 200
+    assert (
+        ttb.post(f"/instances/{rec.instance_id}/appeal", {"reason": "Đề nghị xem xét lại điểm chất lượng"}).status_code
+        == 200
+    )
     answer = gd.task_for("ttb", "appeal_decision")
     prefill = gd.get(f"/tasks/{answer['id']}").get_json()["data"]
-    assert prefill["scores"] == dict(GROUP_I, **{"II.1": 25, "II.2": 22.22, "II.3": 18.89})   # as decided
-    gd.complete(answer["id"], {"outcome": "amend", "reason": "Lỗi lớn thứ hai không do cá nhân",
-                               "scores": dict(prefill["scores"], **{"II.2": 25})})
-    assert record("ttb").total == 88.89 and record("ttb").level == "B"          # 89.0 once, with the half point
+    assert prefill["scores"] == dict(GROUP_I, **{"II.1": 25, "II.2": 22.22, "II.3": 18.89})  # as decided
+    gd.complete(
+        answer["id"],
+        {
+            "outcome": "amend",
+            "reason": "Lỗi lớn thứ hai không do cá nhân",
+            "scores": dict(prefill["scores"], **{"II.2": 25}),
+        },
+    )
+    assert record("ttb").total == 88.89 and record("ttb").level == "B"  # 89.0 once, with the half point
 
 
 def test_a_month_without_counted_items_falls_back_to_typed_points(plan_on, client):
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
-    period_ends()                      # nobody registered a plan: the self-evaluation opens anyway
+    period_ends()  # nobody registered a plan: the self-evaluation opens anyway
     lvc, tptc = Api(client, "lvc"), Api(client, "tptc")
     task = lvc.task_for("lvc", "self_evaluation")
     missing = lvc.post(f"/tasks/{task['id']}/complete", json={"data": {"scores": GROUP_I}})
@@ -164,15 +208,23 @@ def test_a_month_opened_after_the_period_lists_the_work_done(plan_on, client):
     """Opened late (the clock past the period): straight to self-evaluation, items marked 'afterwards'."""
     from app.engine.clock import frozen_at
     from app.services.evaluation import cycles
+
     with frozen_at(datetime(2030, 4, 2, 9, 0, tzinfo=VN)):
         cycles.open_month("SNV-TCCB", PERIOD, actor=user("nva"))
         db.session.commit()
     assert ready_steps("ptd") == {"self_evaluation"}
     ptd = Api(client, "ptd")
     task = ptd.task_for("ptd", "self_evaluation")
-    ptd.complete(task["id"], {"scores": GROUP_I, "items": [
-        {"title": "Tổng hợp báo cáo tháng", "weight": 1, "done": True, "completed_on": "2030-03-28"},
-        {"title": "Cập nhật cơ sở dữ liệu", "weight": 1, "done": False}]})
+    ptd.complete(
+        task["id"],
+        {
+            "scores": GROUP_I,
+            "items": [
+                {"title": "Tổng hợp báo cáo tháng", "weight": 1, "done": True, "completed_on": "2030-03-28"},
+                {"title": "Cập nhật cơ sở dữ liệu", "weight": 1, "done": False},
+            ],
+        },
+    )
     items = db.session.scalars(select(PlanItem).where(PlanItem.subject_id == user("ptd").id)).all()
     assert {i.origin for i in items} == {"afterwards"}
     assert record("ptd").self_total == 20 + 12.5 + 12.5 + 10
@@ -184,15 +236,29 @@ def test_leader_unit_results_re_evaluated_in_the_batch(client):
     the unit reaches D afterwards, and the head's batch re-evaluates the leader at 50 % before the quota."""
     from app.models import Unit
     from app.services.regulation import schemes
+
     schemes.ensure_seeded()
-    schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
-                   user("admin"))
+    schemes.assign(
+        db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01", user("admin")
+    )
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     tptc, gd, ttb = Api(client, "tptc"), Api(client, "gd"), Api(client, "ttb")
     general = {"I.1": 10, "I.2": 10, "I.3": 0}
-    tptc.complete(tptc.task_for("tptc", "self_evaluation")["id"], {"scores": general, "items": [
-        {"title": "Chỉ đạo tổng kết quý", "weight": 1, "done": True, "completed_on": "2030-03-20",
-         "deadline": "2030-03-25"}]})
+    tptc.complete(
+        tptc.task_for("tptc", "self_evaluation")["id"],
+        {
+            "scores": general,
+            "items": [
+                {
+                    "title": "Chỉ đạo tổng kết quý",
+                    "weight": 1,
+                    "done": True,
+                    "completed_on": "2030-03-20",
+                    "deadline": "2030-03-25",
+                }
+            ],
+        },
+    )
     review = gd.task_for("tptc", "review_by_decider")
     rows = gd.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
     gd.complete(review["id"], {"scores": general, "items": rows, "days_worked": 21})
@@ -206,8 +272,7 @@ def test_leader_unit_results_re_evaluated_in_the_batch(client):
 
     # keeping the leader at A is refused: the unit results are now 50 %
     both = [{"instance_id": rec.instance_id}, {"instance_id": record("ttb").instance_id}]
-    refused = gd.post("/decisions", {"unit": "SNV", "period": PERIOD,
-                                     "items": [dict(both[0], level="A"), both[1]]})
+    refused = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [dict(both[0], level="A"), both[1]]})
     assert refused.status_code == 422 and refused.get_json()["details"][0]["field"] == "items[0].level"
     assert record("tptc").published_at is None
     resp = gd.post("/decisions", {"unit": "SNV", "period": PERIOD, "items": [dict(both[0], capacity=80), both[1]]})
@@ -220,11 +285,18 @@ def test_leader_unit_results_re_evaluated_in_the_batch(client):
 
 def test_the_record_page_sheet_and_decision_page_show_the_arithmetic(plan_on, client):
     from .test_pages import login
+
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
-    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [
-        {"title": "Báo cáo quý", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"},
-        {"title": "Quy chế thi đua", "weight": 1, "deadline": "2030-03-20"}]})
+    ttb.complete(
+        ttb.task_for("ttb", "work_plan")["id"],
+        {
+            "items": [
+                {"title": "Báo cáo quý", "product": "Báo cáo", "weight": 2, "deadline": "2030-03-10"},
+                {"title": "Quy chế thi đua", "weight": 1, "deadline": "2030-03-20"},
+            ]
+        },
+    )
     tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
     period_ends()
     task = ttb.task_for("ttb", "self_evaluation")
@@ -251,6 +323,7 @@ def test_the_record_page_sheet_and_decision_page_show_the_arithmetic(plan_on, cl
 
 def test_the_demo_month_runs_on_registered_work(plan_on, client):
     from app.demo import demo_month
+
     demo_month(PERIOD)
     plans_by_person = {p["person"]: p for p in Api(client, "admin").get(f"/plans?period={PERIOD}").get_json()}
     assert len(plans_by_person) == 12 and all(len(p["items"]) >= 3 for p in plans_by_person.values())
@@ -268,9 +341,10 @@ def test_the_demo_month_runs_on_registered_work(plan_on, client):
     tptc.complete(review["id"], {"scores": GROUP_I, "items": rows, "days_worked": 21})
     assert record("ttb").total == 90 and record("ttb").kpi["quantity"] == 100.0
     from app.services.reporting import dashboard
+
     board = dashboard.build(user("admin"), "SNV", PERIOD)
     tccb = next(c for c in board["completion"] if c["unit"] == "SNV-TCCB")
-    assert 0 < tccb["plan_percent"] < 100          # ttb's plan is done, the others' not yet
+    assert 0 < tccb["plan_percent"] < 100  # ttb's plan is done, the others' not yet
 
 
 def test_the_plan_is_returned_once_and_foreign_items_are_refused(plan_on, client):
@@ -309,21 +383,43 @@ def _leader_month(client, dmn_edit=None):
     from app.models import ProcessVersion, Unit
     from app.services.process_design import versions
     from app.services.regulation import schemes
+
     schemes.ensure_seeded()
-    schemes.assign(db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01",
-                   user("admin"))
+    schemes.assign(
+        db.session.scalars(select(Unit).where(Unit.code == "SNV")).one(), "nd335-2025", "2026-01", user("admin")
+    )
     if dmn_edit is not None:
         latest = versions.latest_published()
         files = dict(latest.files, **{"classification.dmn": dmn_edit(latest.files["classification.dmn"])})
-        db.session.add(ProcessVersion(process_key=versions.PROCESS_KEY, version=latest.version + 1, files=files,
-                                      sha256=versions.digest(files), status="published", note="new thresholds"))
+        db.session.add(
+            ProcessVersion(
+                process_key=versions.PROCESS_KEY,
+                version=latest.version + 1,
+                files=files,
+                sha256=versions.digest(files),
+                status="published",
+                note="new thresholds",
+            )
+        )
         db.session.commit()
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     tptc, gd, ttb = Api(client, "tptc"), Api(client, "gd"), Api(client, "ttb")
     general = {"I.1": 10, "I.2": 10, "I.3": 0}
-    tptc.complete(tptc.task_for("tptc", "self_evaluation")["id"], {"scores": general, "items": [
-        {"title": "Chỉ đạo tổng kết quý", "weight": 1, "done": True, "completed_on": "2030-03-20",
-         "deadline": "2030-03-25"}]})
+    tptc.complete(
+        tptc.task_for("tptc", "self_evaluation")["id"],
+        {
+            "scores": general,
+            "items": [
+                {
+                    "title": "Chỉ đạo tổng kết quý",
+                    "weight": 1,
+                    "done": True,
+                    "completed_on": "2030-03-20",
+                    "deadline": "2030-03-25",
+                }
+            ],
+        },
+    )
     review = gd.task_for("tptc", "review_by_decider")
     rows = gd.get(f"/tasks/{review['id']}").get_json()["data"]["items"]
     gd.complete(review["id"], {"scores": general, "items": rows, "days_worked": 21})
@@ -342,6 +438,7 @@ def test_the_single_decision_page_asks_the_capacity_and_re_evaluates_the_unit_re
 
     from .conftest import csrf_token
     from .test_pages import login
+
     gd = _leader_month(client)
     task = gd.task_for("tptc", "decision")
     login(client, "gd")
@@ -359,7 +456,7 @@ def test_the_single_decision_page_asks_the_capacity_and_re_evaluates_the_unit_re
     assert 'aria-invalid="true"' in field
     described = re.search(r'aria-describedby="([^"]+)"', field).group(1)
     error = re.search(rf'id="{described.split()[0]}"[^>]*>([^<]*)<', html).group(1)
-    assert "100" in error and "Giá trị" not in error and "tối đa" not in error    # English, next to the field
+    assert "100" in error and "Giá trị" not in error and "tối đa" not in error  # English, next to the field
     db.session.expire_all()
     assert record("tptc").published_at is None and record("tptc").total == 90
 
@@ -382,6 +479,7 @@ def test_the_batch_page_asks_the_capacity_next_to_each_leader(client):
     import re
 
     from .test_pages import login
+
     _leader_month(client)
     tptc_id, ttb_id = record("tptc").instance_id, record("ttb").instance_id
     login(client, "gd")
@@ -393,10 +491,15 @@ def test_the_batch_page_asks_the_capacity_next_to_each_leader(client):
     refused = client.post("/decisions", data=dict(fields, **{f"capacity_{tptc_id}": "120"}))
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and record("tptc").published_at is None
-    assert re.search(rf'name="capacity_{tptc_id}"[^>]*aria-invalid="true" aria-describedby="capacity-error-{tptc_id}"', html)
-    assert re.search(rf'<p class="field-error" id="capacity-error-{tptc_id}" role="alert">The capacity to organise '
-                     r'the work is a percentage from 0 to 100.</p>', html)
-    assert 'value="120"' in html                                           # kept as the head typed it
+    assert re.search(
+        rf'name="capacity_{tptc_id}"[^>]*aria-invalid="true" aria-describedby="capacity-error-{tptc_id}"', html
+    )
+    assert re.search(
+        rf'<p class="field-error" id="capacity-error-{tptc_id}" role="alert">The capacity to organise '
+        r"the work is a percentage from 0 to 100.</p>",
+        html,
+    )
+    assert 'value="120"' in html  # kept as the head typed it
     ok = client.post("/decisions", data=dict(fields, **{f"capacity_{tptc_id}": "60"}))
     assert ok.status_code == 302, ok.get_data(as_text=True)[:800]
     db.session.expire_all()
@@ -424,34 +527,45 @@ def test_the_plan_step_is_reminded_the_working_day_before_its_deadline(plan_on, 
     from sqlalchemy import func
 
     from app.models import Notification
+
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     ttb = Api(client, "ttb")
     ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [{"title": "Báo cáo quý", "weight": 1}]})
-    due = db.session.scalars(select(HumanTask).where(HumanTask.subject_id == user("lvc").id,
-                                                     HumanTask.step == "work_plan")).one().due_at
+    due = (
+        db.session.scalars(
+            select(HumanTask).where(HumanTask.subject_id == user("lvc").id, HumanTask.step == "work_plan")
+        )
+        .one()
+        .due_at
+    )
     assert due.astimezone(VN).date().isoformat() == "2030-03-05"
 
     def reminders(username):
-        return db.session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.user_id == user(username).id, Notification.kind == "reminder"))
+        return db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user(username).id, Notification.kind == "reminder")
+        )
 
     def run(when):
         out = plan_on.test_cli_runner().invoke(args=["timers", "run", "--now", when])
         assert out.exit_code == 0, out.output
         db.session.expire_all()
 
-    run("2030-03-04T10:00:00+07:00")                       # WD2, before its end: not yet
+    run("2030-03-04T10:00:00+07:00")  # WD2, before its end: not yet
     assert reminders("lvc") == 0
-    run("2030-03-05T08:00:00+07:00")                       # WD2 has ended
+    run("2030-03-05T08:00:00+07:00")  # WD2 has ended
     assert reminders("lvc") == 1 and reminders("ttb") == 0
-    text = db.session.scalars(select(Notification).where(Notification.user_id == user("lvc").id,
-                                                         Notification.kind == "reminder")).one()
+    text = db.session.scalars(
+        select(Notification).where(Notification.user_id == user("lvc").id, Notification.kind == "reminder")
+    ).one()
     assert "kế hoạch" in text.message.lower() and "05/03/2030" in text.message
-    assert "work_plan" in ready_steps("lvc")               # a reminder, the step stays open
+    assert "work_plan" in ready_steps("lvc")  # a reminder, the step stays open
     run("2030-03-06T08:00:00+07:00")
     assert reminders("lvc") == 1
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "reminder_sent")) >= 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "reminder_sent")) >= 1
+    )
 
 
 # ------------------------------------------------------------------- evidence attached from the task form
@@ -469,10 +583,13 @@ def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, c
     from .conftest import csrf_token
     from .test_evidence import PNG
     from .test_pages import login
+
     assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
     ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
-    ttb.complete(ttb.task_for("ttb", "work_plan")["id"], {"items": [
-        {"title": "Báo cáo quý", "product": "Báo cáo", "weight": 1, "deadline": "2030-03-10"}]})
+    ttb.complete(
+        ttb.task_for("ttb", "work_plan")["id"],
+        {"items": [{"title": "Báo cáo quý", "product": "Báo cáo", "weight": 1, "deadline": "2030-03-10"}]},
+    )
     tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
     period_ends()
     task = ttb.task_for("ttb", "self_evaluation")
@@ -485,25 +602,37 @@ def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, c
     chosen = re.search(r'<input[^>]*name="items\[0\]\[evidence\]__file"[^>]*>', page).group(0)
     assert 'accept="image/*,application/pdf' in chosen
     assert f'formaction="/tasks/{task["id"]}/evidence"' in page and 'formenctype="multipart/form-data"' in page
-    fields = {"csrf_token": csrf_token(page), "items[0][id]": str(item_id), "items[0][title]": "Báo cáo quý",
-              "items[0][done]": "true",
-              "items[0][completed_on]": "2030-03-08", "items[0][note]": "Đã nộp", "attach": "items[0][evidence]"}
+    fields = {
+        "csrf_token": csrf_token(page),
+        "items[0][id]": str(item_id),
+        "items[0][title]": "Báo cáo quý",
+        "items[0][done]": "true",
+        "items[0][completed_on]": "2030-03-08",
+        "items[0][note]": "Đã nộp",
+        "attach": "items[0][evidence]",
+    }
     for code, value in GROUP_I.items():
         fields[f"scores[{code}]"] = str(value)
 
     # a text file named as a photo: refused next to the item's evidence field, nothing stored
-    fake = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
-        fields, **{"items[0][evidence]__photo": (io.BytesIO(b"not a picture at all"), "anh.png")}))
+    fake = client.post(
+        f"/tasks/{task['id']}/evidence",
+        content_type="multipart/form-data",
+        data=dict(fields, **{"items[0][evidence]__photo": (io.BytesIO(b"not a picture at all"), "anh.png")}),
+    )
     # post/redirect/get: the refusal is shown on the task's page, which a reload reads again
     assert fake.status_code == 302 and fake.headers["Location"].endswith(f"/tasks/{task['id']}#f-items-0-evidence")
     html = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
     assert re.search(r'<p class="field-error" id="f-items-0-evidence-error" role="alert">', html)
-    assert "Đã nộp</textarea>" in html and "Báo cáo quý</textarea>" in html    # the form as typed, the item as stored
+    assert "Đã nộp</textarea>" in html and "Báo cáo quý</textarea>" in html  # the form as typed, the item as stored
     assert db.session.scalar(select(func.count()).select_from(Evidence)) == 0
 
     # a photo of the document: stored with its hash under a clean name, listed on the item
-    sent = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
-        fields, **{"items[0][evidence]__photo": (io.BytesIO(PNG), "../IMG 0001.png")}))
+    sent = client.post(
+        f"/tasks/{task['id']}/evidence",
+        content_type="multipart/form-data",
+        data=dict(fields, **{"items[0][evidence]__photo": (io.BytesIO(PNG), "../IMG 0001.png")}),
+    )
     assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/tasks/{task['id']}#f-items-0-evidence")
     row = db.session.scalars(select(Evidence)).one()
     assert row.item_id == item_id and row.sha256 == hashlib.sha256(PNG).hexdigest()
@@ -521,18 +650,29 @@ def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, c
 
     # someone outside the record's chain cannot attach to it
     login(client, "lvc")
-    other = client.post(f"/tasks/{task['id']}/evidence", content_type="multipart/form-data", data=dict(
-        fields, csrf_token=csrf_token(client.get("/").get_data(as_text=True)),
-        **{"items[0][evidence]__photo": (io.BytesIO(PNG), "x.png")}))
+    other = client.post(
+        f"/tasks/{task['id']}/evidence",
+        content_type="multipart/form-data",
+        data=dict(
+            fields,
+            csrf_token=csrf_token(client.get("/").get_data(as_text=True)),
+            **{"items[0][evidence]__photo": (io.BytesIO(PNG), "x.png")},
+        ),
+    )
     assert other.status_code in (403, 404)
     assert db.session.scalar(select(func.count()).select_from(Evidence)) == 1
 
     # the form is sent with the ids the page carries: the item keeps the evidence (a list of ids)
     login(client, "ttb")
     page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
-    done = client.post(f"/tasks/{task['id']}", data=dict(
-        {k: v for k, v in fields.items() if k != "attach"}, csrf_token=csrf_token(page),
-        **{"items[0][evidence]": str(row.id)}))
+    done = client.post(
+        f"/tasks/{task['id']}",
+        data=dict(
+            {k: v for k, v in fields.items() if k != "attach"},
+            csrf_token=csrf_token(page),
+            **{"items[0][evidence]": str(row.id)},
+        ),
+    )
     assert done.status_code == 302, re.findall(r"field-error[^<]*<[^<]*<?[^<]*", done.get_data(as_text=True))
     db.session.expire_all()
     assert db.session.get(PlanItem, item_id).evidence == [row.id]
@@ -553,6 +693,7 @@ def test_the_demo_month_through_the_pages_no_typed_task_result_score(plan_on, cl
 
     from .conftest import csrf_token
     from .test_pages import login
+
     out = plan_on.test_cli_runner().invoke(args=["demo", "--month", PERIOD])
     assert out.exit_code == 0, out.output
     period_ends()
@@ -567,11 +708,11 @@ def test_the_demo_month_through_the_pages_no_typed_task_result_score(plan_on, cl
     form = {"csrf_token": csrf_token(page), **{f"scores[{c}]": str(v) for c, v in GROUP_I.items()}}
     for i in range(rows):
         form[f"items[{i}][id]"] = ids[str(i)]
-        form[f"items[{i}][title]"] = "x"                     # read-only: the stored title is kept
+        form[f"items[{i}][title]"] = "x"  # read-only: the stored title is kept
         form[f"items[{i}][done]"] = "true" if i else ""
         form[f"items[{i}][completed_on]"] = "2030-03-28" if i else ""
     sent = client.post(f"/tasks/{task['id']}", data=form)
-    assert sent.status_code == 302, re.findall(r'field-error[^<]*<[^<]*<[^<]*', sent.get_data(as_text=True))
+    assert sent.status_code == 302, re.findall(r"field-error[^<]*<[^<]*<[^<]*", sent.get_data(as_text=True))
     client.get("/logout")
 
     review = Api(client, "tptc").task_for("ttb", "review")
@@ -585,7 +726,7 @@ def test_the_demo_month_through_the_pages_no_typed_task_result_score(plan_on, cl
         form[f"items[{i}][done]"] = "true" if i else ""
         form[f"items[{i}][major_errors]"] = "1" if i == 1 else "0"
     sent = client.post(f"/tasks/{review['id']}", data=form)
-    assert sent.status_code == 302, re.findall(r'field-error[^<]*<[^<]*<[^<]*', sent.get_data(as_text=True))
+    assert sent.status_code == 302, re.findall(r"field-error[^<]*<[^<]*<[^<]*", sent.get_data(as_text=True))
     client.get("/logout")
     rec = record("ttb")
     assert set(rec.kpi["criteria"]) == {"II.1", "II.2", "II.3"} and rec.kpi["quantity"] < 100
@@ -595,8 +736,10 @@ def test_the_demo_month_through_the_pages_no_typed_task_result_score(plan_on, cl
     login(client, "gd")
     page = client.get("/decisions").get_data(as_text=True)
     assert re.search(rf'data-instance="{rec.instance_id}"', page)
-    decided = client.post("/decisions", data={"csrf_token": csrf_token(page), "unit": "SNV", "period": PERIOD,
-                                              "instance_id": [str(rec.instance_id)]})
+    decided = client.post(
+        "/decisions",
+        data={"csrf_token": csrf_token(page), "unit": "SNV", "period": PERIOD, "instance_id": [str(rec.instance_id)]},
+    )
     assert decided.status_code == 302
     db.session.expire_all()
     assert record("ttb").published_at is not None
@@ -610,4 +753,4 @@ def test_the_demo_month_through_the_pages_no_typed_task_result_score(plan_on, cl
     assert "Khối lượng = trọng số hoàn thành / tổng trọng số" in sheet and "Chất lượng = Σ trọng số" in sheet
     for code, points in rec.kpi["criteria"].items():
         assert f"{code} = " in sheet and f"{points:g}".replace(".", ",") in sheet
-    assert re.search(r'data-label="Lỗi lớn">1<', sheet)                   # the deduction, on its item
+    assert re.search(r'data-label="Lỗi lớn">1<', sheet)  # the deduction, on its item

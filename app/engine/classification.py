@@ -6,6 +6,7 @@ task (the review's objective-cause estimate, the quarter roll-up, the explanatio
 must follow that version, not a Python copy of the shipped table. The table is probed once per version
 (it is immutable) and the thresholds kept on the cached spec, so lists never evaluate a table per row.
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,12 +73,12 @@ def _probe(loaded: LoadedSpec) -> dict[str, float] | None:
         return memo[hundredths]
 
     if rank_at(0) != len(levels.LEVELS) - 1:
-        return None     # the lowest total must get the lowest level, or the table is not a scale
+        return None  # the lowest total must get the lowest level, or the table is not a scale
     out: dict[str, float] = {levels.LEVELS[-1]: 0}
     for level in levels.LEVELS[:-1]:
         wanted = levels.rank(level)
         if rank_at(_TOP) > wanted:
-            continue    # the version never gives this level
+            continue  # the version never gives this level
         low, high = 0, _TOP
         while low < high:
             mid = (low + high) // 2
@@ -99,8 +100,9 @@ def thresholds(loaded: LoadedSpec) -> Mapping[str, float]:
             if found is None:
                 probed = _probe(loaded)
                 if probed is None:
-                    log.warning("version %s has no usable classification table: the shipped scale applies",
-                                loaded.version_id)
+                    log.warning(
+                        "version %s has no usable classification table: the shipped scale applies", loaded.version_id
+                    )
                 found = probed or dict(levels.LEVEL_MIN_TOTAL)
                 loaded.level_thresholds = found
     return found

@@ -5,6 +5,7 @@ and the tests must be able to move time forward, so while `frozen_at(...)` is ac
 module sees a datetime class whose now() returns the given instant. The swap is process-wide
 but only held for one timer run, which the worker does serially.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,7 +24,7 @@ def now() -> datetime:
     return _override.get() or datetime.now(timezone.utc)
 
 
-class _ClockDatetime(datetime):     # the timer module's own `datetime` is the standard one
+class _ClockDatetime(datetime):  # the timer module's own `datetime` is the standard one
     @classmethod
     def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]  # the instant, not a subclass
         frozen = _override.get()

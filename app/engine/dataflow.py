@@ -13,6 +13,7 @@ written by forms is checked against the forms' fields.
 
 Pure functions over lxml trees: no database, no SpiffWorkflow.
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,10 +30,30 @@ STEP_NOTICES = frozenset({"reminder"})
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 
-FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-              "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
-              "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
-              "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
+FLOW_NODES = {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "complexGateway",
+}
 CONTAINERS = {"subProcess", "transaction", "adHocSubProcess"}
 
 # Helpers whose second argument counts working days, and the range a designer may give.
@@ -51,11 +72,12 @@ def _text(el: etree._Element | None) -> str:
 @dataclass
 class Source:
     """One piece of Python the engine runs at a node, and what it reads and writes."""
-    kind: str                 # script, preScript, postScript, condition, timer, dmn_input, loop
+
+    kind: str  # script, preScript, postScript, condition, timer, dmn_input, loop
     text: str
-    reads: list[str] = field(default_factory=list)      # free names read before this source sets them
-    writes: set[str] = field(default_factory=set)       # names set on every path through the source
-    keys_read: list[tuple[str, str]] = field(default_factory=list)    # (variable, key) of x["k"] / x.get("k")
+    reads: list[str] = field(default_factory=list)  # free names read before this source sets them
+    writes: set[str] = field(default_factory=set)  # names set on every path through the source
+    keys_read: list[tuple[str, str]] = field(default_factory=list)  # (variable, key) of x["k"] / x.get("k")
     keys_written: list[tuple[str, str]] = field(default_factory=list)
     whole_writes: set[str] = field(default_factory=set)  # names assigned as a whole (x = ...)
     calls: list[ast.Call] = field(default_factory=list)
@@ -67,7 +89,7 @@ def analyse_source(text: str, mode: str, kind: str = "script", line: int | None 
     try:
         tree = ast.parse(text.strip() if mode == "eval" else text, mode=mode)
     except SyntaxError:
-        return out       # reported by the compile check
+        return out  # reported by the compile check
     reader = _Reader()
     defined: set[str] = set()
     if isinstance(tree, ast.Expression):
@@ -105,7 +127,7 @@ class _Reader:
             return defined
         if isinstance(node, ast.AugAssign):
             self.expr(node.value, defined)
-            self.expr(node.target, defined)   # x += 1 reads x
+            self.expr(node.target, defined)  # x += 1 reads x
             return self.target(node.target, defined)
         if isinstance(node, ast.AnnAssign):
             if node.value is not None:
@@ -191,7 +213,7 @@ class _Reader:
                 inner |= _names(gen.target)
                 for cond in gen.ifs:
                     self.expr(cond, inner)
-            for part in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
+            for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
                 self.expr(part, inner)
             return
         if isinstance(node, ast.Lambda):
@@ -211,8 +233,14 @@ class _Reader:
         if isinstance(node, ast.Call):
             self.calls.append(node)
             func = node.func
-            if (isinstance(func, ast.Attribute) and func.attr == "get" and isinstance(func.value, ast.Name)
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "get"
+                and isinstance(func.value, ast.Name)
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 self.keys_read.append((func.value.id, node.args[0].value))
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
@@ -241,11 +269,11 @@ class Node:
     id: str
     tag: str
     el: object
-    before: list[Source] = field(default_factory=list)   # run with the data that arrives (pre-script, DMN…)
-    after: list[Source] = field(default_factory=list)    # run after the node's own writes (post-script)
-    outgoing_reads: list[tuple[str, Source]] = field(default_factory=list)   # (flow id, condition)
-    writes: set[str] = field(default_factory=set)        # set by the node itself (form, DMN, message)
-    form_writes: dict[str, str] = field(default_factory=dict)   # variable -> form file
+    before: list[Source] = field(default_factory=list)  # run with the data that arrives (pre-script, DMN…)
+    after: list[Source] = field(default_factory=list)  # run after the node's own writes (post-script)
+    outgoing_reads: list[tuple[str, Source]] = field(default_factory=list)  # (flow id, condition)
+    writes: set[str] = field(default_factory=set)  # set by the node itself (form, DMN, message)
+    form_writes: dict[str, str] = field(default_factory=dict)  # variable -> form file
     attached_to: str | None = None
     container: str | None = None
 
@@ -253,7 +281,7 @@ class Node:
 @dataclass
 class Graph:
     nodes: dict[str, Node]
-    preds: dict[str, list[tuple[str, str]]]   # node -> [(pred id, "out" | "in")]
+    preds: dict[str, list[tuple[str, str]]]  # node -> [(pred id, "out" | "in")]
     roots: list[str]
 
 
@@ -293,7 +321,8 @@ def build(process: etree._Element, decisions: dict[str, dict[str, Any]]) -> Grap
                 cond = next((c for c in flow if _local(c) == "conditionExpression"), None)
                 if cond is not None and _text(cond):
                     nodes[source].outgoing_reads.append(
-                        (flow.get("id") or "", analyse_source(_text(cond), "eval", "condition", cond.sourceline)))
+                        (flow.get("id") or "", analyse_source(_text(cond), "eval", "condition", cond.sourceline))
+                    )
         return starts, ends
 
     top_starts, _ = visit(process, None)
@@ -333,7 +362,7 @@ def _node(el: etree._Element, tag: str, decisions: dict[str, dict[str, Any]]) ->
             if form:
                 node.form_writes[variable] = form
         elif form:
-            node.form_writes[""] = form      # fields land at the top level: filled in by the caller
+            node.form_writes[""] = form  # fields land at the top level: filled in by the caller
     if tag == "businessRuleTask":
         called = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}calledDecisionId")), "")
         decision = decisions.get(called)
@@ -362,8 +391,7 @@ def must_be_set(graph: Graph, seed: set[str], form_fields: dict[str, set[str]]) 
     """For every node, the names set on every path that reaches it (None: no path reaches it)."""
     inset: dict[str, set[str] | None] = {n: None for n in graph.nodes}
     outset: dict[str, set[str] | None] = {n: None for n in graph.nodes}
-    joins = {n for n, node in graph.nodes.items() if node.tag == "parallelGateway"
-             and len(graph.preds.get(n, [])) > 1}
+    joins = {n for n, node in graph.nodes.items() if node.tag == "parallelGateway" and len(graph.preds.get(n, [])) > 1}
     changed = True
     rounds = 0
     while changed and rounds < 200:
@@ -402,9 +430,15 @@ class Problem:
     line: int | None = None
 
 
-def check(process: etree._Element, decisions: dict[str, dict[str, Any]], forms: dict[str, dict[str, Any]],
-          seed: set[str], known: set[str], role_ok: Callable[[str], bool] | None = None,
-          notice_kinds: set[str] | None = None) -> list[Problem]:
+def check(
+    process: etree._Element,
+    decisions: dict[str, dict[str, Any]],
+    forms: dict[str, dict[str, Any]],
+    seed: set[str],
+    known: set[str],
+    role_ok: Callable[[str], bool] | None = None,
+    notice_kinds: set[str] | None = None,
+) -> list[Problem]:
     """Names read before any step sets them, form fields that do not exist, working-day counts out of
     range. `forms`: form file -> {"fields": set of top-level properties, "required": set}; `known`:
     script helpers and built-ins that are always there."""
@@ -441,10 +475,15 @@ def check(process: etree._Element, decisions: dict[str, dict[str, Any]], forms: 
     return problems
 
 
-WHAT = {"script": ("Mã lệnh", "The script"), "preScript": ("Lệnh trước bước (preScript)", "The pre-script"),
-        "postScript": ("Lệnh sau bước (postScript)", "The post-script"), "condition": ("Điều kiện", "The condition"),
-        "timer": ("Hẹn giờ", "The timer"), "dmn_input": ("Đầu vào bảng quyết định", "The decision table input"),
-        "loop": ("Vòng lặp", "The loop")}
+WHAT = {
+    "script": ("Mã lệnh", "The script"),
+    "preScript": ("Lệnh trước bước (preScript)", "The pre-script"),
+    "postScript": ("Lệnh sau bước (postScript)", "The post-script"),
+    "condition": ("Điều kiện", "The condition"),
+    "timer": ("Hẹn giờ", "The timer"),
+    "dmn_input": ("Đầu vào bảng quyết định", "The decision table input"),
+    "loop": ("Vòng lặp", "The loop"),
+}
 
 
 def _missing(element: str, source: Source, available: set[str], known: set[str], anywhere: set[str]) -> list[Problem]:
@@ -454,15 +493,23 @@ def _missing(element: str, source: Source, available: set[str], known: set[str],
         if name in available or name in known:
             continue
         if name in anywhere:
-            vi = (f"{what_vi} của {element} đọc “{name}”, nhưng có đường đi tới đây mà chưa bước nào gán "
-                  f"“{name}”: hồ sơ đi đường đó sẽ dừng ở đây (NameError).")
-            en = (f"{what_en} of {element} reads “{name}”, but some path reaches it without any step setting "
-                  f"“{name}”: an evaluation on that path stops here (NameError).")
+            vi = (
+                f"{what_vi} của {element} đọc “{name}”, nhưng có đường đi tới đây mà chưa bước nào gán "
+                f"“{name}”: hồ sơ đi đường đó sẽ dừng ở đây (NameError)."
+            )
+            en = (
+                f"{what_en} of {element} reads “{name}”, but some path reaches it without any step setting "
+                f"“{name}”: an evaluation on that path stops here (NameError)."
+            )
         else:
-            vi = (f"{what_vi} của {element} đọc “{name}”, nhưng không bước nào, biểu mẫu hay bảng quyết định nào "
-                  f"gán “{name}” và đây không phải hàm có sẵn: hồ sơ sẽ dừng ở đây (NameError).")
-            en = (f"{what_en} of {element} reads “{name}”, which no step, form or decision table sets and which "
-                  f"is not a built-in function: an evaluation stops here (NameError).")
+            vi = (
+                f"{what_vi} của {element} đọc “{name}”, nhưng không bước nào, biểu mẫu hay bảng quyết định nào "
+                f"gán “{name}” và đây không phải hàm có sẵn: hồ sơ sẽ dừng ở đây (NameError)."
+            )
+            en = (
+                f"{what_en} of {element} reads “{name}”, which no step, form or decision table sets and which "
+                f"is not a built-in function: an evaluation stops here (NameError)."
+            )
         out.append(Problem("name_unset", element, vi, en, source.line))
     return out
 
@@ -491,16 +538,20 @@ def _form_keys(graph: Graph, forms: dict[str, dict[str, Any]]) -> list[Problem]:
                 if variable not in writers or variable in scripted_whole:
                     continue
                 if any(form not in forms for form in writers[variable]):
-                    continue   # a missing form is reported elsewhere
+                    continue  # a missing form is reported elsewhere
                 fields = set().union(*(forms[f]["fields"] for f in writers[variable]))
                 if key in fields or key in scripted_keys.get(variable, set()):
                     continue
                 names = ", ".join(sorted(writers[variable]))
-                out.append(Problem(
-                    "form_field_unknown", element,
-                    f"{element} đọc trường “{key}” của “{variable}”, nhưng biểu mẫu {names} không có trường này.",
-                    f"{element} reads the field “{key}” of “{variable}”, which the form {names} does not have.",
-                    source.line))
+                out.append(
+                    Problem(
+                        "form_field_unknown",
+                        element,
+                        f"{element} đọc trường “{key}” của “{variable}”, nhưng biểu mẫu {names} không có trường này.",
+                        f"{element} reads the field “{key}” of “{variable}”, which the form {names} does not have.",
+                        source.line,
+                    )
+                )
     return out
 
 
@@ -518,17 +569,23 @@ def _working_days(graph: Graph) -> list[Problem]:
                 low, high = WORKING_DAY_ARGS[name]
                 value = arg.value
                 if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                    out.append(Problem(
-                        "working_days", node_id,
-                        f"{node_id}: {name}(…, {value!r}, …) — số ngày làm việc phải là số nguyên từ {low} đến {high} "
-                        "(một tháng có tối đa 23 ngày làm việc).",
-                        f"{node_id}: {name}(…, {value!r}, …) — the number of working days must be a whole number "
-                        f"from {low} to {high} (a month has at most 23 working days).", source.line))
+                    out.append(
+                        Problem(
+                            "working_days",
+                            node_id,
+                            f"{node_id}: {name}(…, {value!r}, …) — số ngày làm việc phải là số nguyên từ {low} đến {high} "
+                            "(một tháng có tối đa 23 ngày làm việc).",
+                            f"{node_id}: {name}(…, {value!r}, …) — the number of working days must be a whole number "
+                            f"from {low} to {high} (a month has at most 23 working days).",
+                            source.line,
+                        )
+                    )
     return out
 
 
-def _helper_arguments(graph: Graph, role_ok: Callable[[str], bool] | None,
-                      notice_kinds: set[str] | None) -> list[Problem]:
+def _helper_arguments(
+    graph: Graph, role_ok: Callable[[str], bool] | None, notice_kinds: set[str] | None
+) -> list[Problem]:
     """Constant arguments of the helpers that name something: a notice the app sends (`notice_kinds`,
     given by the service that turns them into messages: a kind nobody handles is silently dropped), the
     step a reminder is for (no such step: nobody is reminded), the roles `same_holder` compares (a role
@@ -543,31 +600,49 @@ def _helper_arguments(graph: Graph, role_ok: Callable[[str], bool] | None,
                 if name == "notify" and args:
                     kind = args[0]
                     if isinstance(kind, str) and notice_kinds is not None and kind not in notice_kinds:
-                        out.append(Problem(
-                            "notice_kind", element,
-                            f"{element}: notify(“{kind}”, …) — ứng dụng không có loại thông báo này nên không ai "
-                            f"nhận được; các loại có: {', '.join(sorted(notice_kinds))}.",
-                            f"{element}: notify(“{kind}”, …) — the application has no such notice, nobody would "
-                            f"receive it; the kinds are: {', '.join(sorted(notice_kinds))}.", source.line))
-                    elif kind in STEP_NOTICES and len(args) > 1 and isinstance(args[1], str) \
-                            and args[1] not in user_tasks:
-                        out.append(Problem(
-                            "notice_step", element,
-                            f"{element}: notify(“{kind}”, “{args[1]}”) — không có bước người dùng “{args[1]}” "
-                            "trong quy trình nên không ai được nhắc.",
-                            f"{element}: notify(“{kind}”, “{args[1]}”) — the process has no user task "
-                            f"“{args[1]}”, so nobody would be reminded.", source.line))
+                        out.append(
+                            Problem(
+                                "notice_kind",
+                                element,
+                                f"{element}: notify(“{kind}”, …) — ứng dụng không có loại thông báo này nên không ai "
+                                f"nhận được; các loại có: {', '.join(sorted(notice_kinds))}.",
+                                f"{element}: notify(“{kind}”, …) — the application has no such notice, nobody would "
+                                f"receive it; the kinds are: {', '.join(sorted(notice_kinds))}.",
+                                source.line,
+                            )
+                        )
+                    elif (
+                        kind in STEP_NOTICES
+                        and len(args) > 1
+                        and isinstance(args[1], str)
+                        and args[1] not in user_tasks
+                    ):
+                        out.append(
+                            Problem(
+                                "notice_step",
+                                element,
+                                f"{element}: notify(“{kind}”, “{args[1]}”) — không có bước người dùng “{args[1]}” "
+                                "trong quy trình nên không ai được nhắc.",
+                                f"{element}: notify(“{kind}”, “{args[1]}”) — the process has no user task "
+                                f"“{args[1]}”, so nobody would be reminded.",
+                                source.line,
+                            )
+                        )
                 elif name == "same_holder" and role_ok is not None:
                     for role in args[:2]:
                         if isinstance(role, str) and not role_ok(role):
-                            out.append(Problem(
-                                "role_unknown", element,
-                                f"{element}: same_holder(…) so sánh vai trò “{role}”, nhưng vai trò này không "
-                                "xác định được (không theo sơ đồ tổ chức, chưa ai được gán): điều kiện không bao "
-                                "giờ đúng.",
-                                f"{element}: same_holder(…) compares the role “{role}”, which does not resolve (not "
-                                "a role of the org chart, nobody holds it): the condition is never true.",
-                                source.line))
+                            out.append(
+                                Problem(
+                                    "role_unknown",
+                                    element,
+                                    f"{element}: same_holder(…) so sánh vai trò “{role}”, nhưng vai trò này không "
+                                    "xác định được (không theo sơ đồ tổ chức, chưa ai được gán): điều kiện không bao "
+                                    "giờ đúng.",
+                                    f"{element}: same_holder(…) compares the role “{role}”, which does not resolve (not "
+                                    "a role of the org chart, nobody holds it): the condition is never true.",
+                                    source.line,
+                                )
+                            )
     return out
 
 

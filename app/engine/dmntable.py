@@ -5,6 +5,7 @@ expression of inputs, label and name of outputs) and the rules. Everything else 
 decisions, the DMN diagram, ids of kept rules) stays as it was. Cells are Python expressions (what
 SpiffWorkflow evaluates), an input cell "-" or empty matches anything.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -50,20 +51,43 @@ def read_tables(text: str) -> list[dict[str, Any]]:
         table = _child(decision, "decisionTable")
         if table is None:
             continue
-        inputs = [{"id": i.get("id"), "label": i.get("label") or "",
-                   "expression": _text_of(_child(i, "inputExpression"))}
-                  for i in table if _local(i) == "input"]
-        outputs = [{"id": o.get("id"), "label": o.get("label") or "", "name": o.get("name") or "",
-                    "type": o.get("typeRef") or ""} for o in table if _local(o) == "output"]
+        inputs = [
+            {"id": i.get("id"), "label": i.get("label") or "", "expression": _text_of(_child(i, "inputExpression"))}
+            for i in table
+            if _local(i) == "input"
+        ]
+        outputs = [
+            {
+                "id": o.get("id"),
+                "label": o.get("label") or "",
+                "name": o.get("name") or "",
+                "type": o.get("typeRef") or "",
+            }
+            for o in table
+            if _local(o) == "output"
+        ]
         rules = []
         for rule in (r for r in table if _local(r) == "rule"):
             desc = _child(rule, "description")
-            rules.append({"id": rule.get("id"), "description": (desc.text or "") if desc is not None else "",
-                          "inputs": [_text_of(e) for e in rule if _local(e) == "inputEntry"],
-                          "outputs": [_text_of(e) for e in rule if _local(e) == "outputEntry"]})
-        out.append({"decision_id": decision.get("id"), "decision_name": decision.get("name") or "",
-                    "table_id": table.get("id"), "hit_policy": table.get("hitPolicy") or "UNIQUE",
-                    "inputs": inputs, "outputs": outputs, "rules": rules})
+            rules.append(
+                {
+                    "id": rule.get("id"),
+                    "description": (desc.text or "") if desc is not None else "",
+                    "inputs": [_text_of(e) for e in rule if _local(e) == "inputEntry"],
+                    "outputs": [_text_of(e) for e in rule if _local(e) == "outputEntry"],
+                }
+            )
+        out.append(
+            {
+                "decision_id": decision.get("id"),
+                "decision_name": decision.get("name") or "",
+                "table_id": table.get("id"),
+                "hit_policy": table.get("hitPolicy") or "UNIQUE",
+                "inputs": inputs,
+                "outputs": outputs,
+                "rules": rules,
+            }
+        )
     return out
 
 

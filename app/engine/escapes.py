@@ -7,6 +7,7 @@ leaves out, a constant that is gigabytes large, a loop that never ends. The run-
 sandbox.py refuse all of these again; this module only makes the refusal visible at validation.
 Each problem is a (Vietnamese, English) pair of texts.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,16 +19,33 @@ from typing import Any
 from . import sandbox
 
 # Names a script might reach for and never gets (sandbox.ABSENT_BUILTINS) or a formatter class.
-_ABSENT = frozenset(sandbox.ABSENT_BUILTINS) | {"Formatter", "Template", "sys", "os", "builtins", "importlib",
-                                                 "__builtins__", "__loader__", "__spec__"}
+_ABSENT = frozenset(sandbox.ABSENT_BUILTINS) | {
+    "Formatter",
+    "Template",
+    "sys",
+    "os",
+    "builtins",
+    "importlib",
+    "__builtins__",
+    "__loader__",
+    "__spec__",
+}
 # Inside a text: a dunder name or an attribute of frames, code, generators or tracebacks, which a
 # format string ("{0.__globals__}") or a %-mapping would look up.
-_TEXT = re.compile(r"__\w+__|\b(?:gi|cr|ag)_(?:frame|code|await|yieldfrom)\b|\bf_(?:globals|locals|back|builtins|code)\b"
-                   r"|\btb_(?:frame|next)\b|\bco_\w+\b|\bfunc_(?:globals|code|closure)\b")
+_TEXT = re.compile(
+    r"__\w+__|\b(?:gi|cr|ag)_(?:frame|code|await|yieldfrom)\b|\bf_(?:globals|locals|back|builtins|code)\b"
+    r"|\btb_(?:frame|next)\b|\bco_\w+\b|\bfunc_(?:globals|code|closure)\b"
+)
 _NAMESPACES = {"math", "random", "string"}
 _FOLDED = {ast.Pow: "**", ast.LShift: "<<", ast.Mult: "*", ast.Add: "+", ast.Mod: "%"}
-_PLAIN = {ast.Sub: operator.sub, ast.FloorDiv: operator.floordiv, ast.Div: operator.truediv,
-          ast.RShift: operator.rshift, ast.BitOr: operator.or_, ast.BitAnd: operator.and_}
+_PLAIN = {
+    ast.Sub: operator.sub,
+    ast.FloorDiv: operator.floordiv,
+    ast.Div: operator.truediv,
+    ast.RShift: operator.rshift,
+    ast.BitOr: operator.or_,
+    ast.BitAnd: operator.and_,
+}
 _WIDTH_METHODS = {"ljust", "rjust", "center", "zfill", "to_bytes", "expandtabs"}
 
 
@@ -57,21 +75,35 @@ def problems(source: str, mode: str = "exec") -> list[tuple[str, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
             if sandbox._refused_name(node.attr):
-                add(f"dùng thuộc tính “{node.attr}”, bị cấm trong mã lệnh (nó dẫn tới dữ liệu của máy chủ)",
-                    f"uses the attribute “{node.attr}”, which scripts may not use (it leads to the server's data)")
-            elif isinstance(node.value, ast.Name) and node.value.id in _NAMESPACES and node.value.id not in assigned \
-                    and not hasattr(sandbox._BUILTINS[node.value.id], node.attr):
-                add(f"dùng “{node.value.id}.{node.attr}”, không có trong mã lệnh",
-                    f"uses “{node.value.id}.{node.attr}”, which scripts do not have")
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in _ABSENT \
-                and node.id not in assigned:
+                add(
+                    f"dùng thuộc tính “{node.attr}”, bị cấm trong mã lệnh (nó dẫn tới dữ liệu của máy chủ)",
+                    f"uses the attribute “{node.attr}”, which scripts may not use (it leads to the server's data)",
+                )
+            elif (
+                isinstance(node.value, ast.Name)
+                and node.value.id in _NAMESPACES
+                and node.value.id not in assigned
+                and not hasattr(sandbox._BUILTINS[node.value.id], node.attr)
+            ):
+                add(
+                    f"dùng “{node.value.id}.{node.attr}”, không có trong mã lệnh",
+                    f"uses “{node.value.id}.{node.attr}”, which scripts do not have",
+                )
+        elif (
+            isinstance(node, ast.Name)
+            and isinstance(node.ctx, ast.Load)
+            and node.id in _ABSENT
+            and node.id not in assigned
+        ):
             add(f"dùng “{node.id}”, không có trong mã lệnh", f"uses “{node.id}”, which scripts do not have")
         elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
             text = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
             found = _TEXT.search(text)
             if found:
-                add(f"có chuỗi chứa “{found.group(0)}”: chuỗi định dạng có thể dùng nó để đọc dữ liệu của máy chủ",
-                    f"has a text containing “{found.group(0)}”: a format string could use it to read the server's data")
+                add(
+                    f"có chuỗi chứa “{found.group(0)}”: chuỗi định dạng có thể dùng nó để đọc dữ liệu của máy chủ",
+                    f"has a text containing “{found.group(0)}”: a format string could use it to read the server's data",
+                )
         elif isinstance(node, ast.ClassDef):
             add("định nghĩa lớp (class), không có trong mã lệnh", "defines a class, which scripts cannot do")
         elif isinstance(node, (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)):
@@ -81,8 +113,10 @@ def problems(source: str, mode: str = "exec") -> list[tuple[str, str]]:
         elif isinstance(node, ast.While) and _endless(node):
             add("có vòng lặp “while” không bao giờ dừng", "has a “while” loop that never ends")
         elif isinstance(node, ast.FunctionDef) and _calls_itself(node):
-            add(f"hàm “{node.name}” tự gọi lại chính nó (đệ quy), không được dùng trong mã lệnh",
-                f"the function “{node.name}” calls itself (recursion), which scripts may not do")
+            add(
+                f"hàm “{node.name}” tự gọi lại chính nó (đệ quy), không được dùng trong mã lệnh",
+                f"the function “{node.name}” calls itself (recursion), which scripts may not do",
+            )
         elif isinstance(node, ast.FormattedValue) and isinstance(node.format_spec, ast.JoinedStr):
             spec = "".join(str(v.value) for v in node.format_spec.values if isinstance(v, ast.Constant))
             if sandbox._HUGE_SPEC.search(spec):
@@ -91,8 +125,10 @@ def problems(source: str, mode: str = "exec") -> list[tuple[str, str]]:
             try:
                 _fold(node)
             except _TooBig:
-                add("tạo ra một giá trị quá lớn (số, chuỗi hoặc danh sách)",
-                    "makes a value that is too large (a number, text or list)")
+                add(
+                    "tạo ra một giá trị quá lớn (số, chuỗi hoặc danh sách)",
+                    "makes a value that is too large (a number, text or list)",
+                )
             except (_Unknown, Exception):
                 pass
     return out
@@ -156,5 +192,6 @@ def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
 
 
 def _calls_itself(func: ast.FunctionDef) -> bool:
-    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == func.name
-               for n in ast.walk(func))
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == func.name for n in ast.walk(func)
+    )

@@ -3,6 +3,7 @@
 They are pure (inputs -> JSON-native output) except `notify`, which only records a request in
 the current run's outbox; the service turns it into notifications after the save.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -133,8 +134,9 @@ def same_holder(role_a: str, role_b: str) -> bool:
 
 
 # The running version's classification scale (level → lowest total), read only when a script asks.
-current_thresholds: ContextVar[Callable[[], Mapping[str, float]] | None] = ContextVar("current_thresholds",
-                                                                                       default=None)
+current_thresholds: ContextVar[Callable[[], Mapping[str, float]] | None] = ContextVar(
+    "current_thresholds", default=None
+)
 
 
 def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working_days: int) -> dict[str, Any]:

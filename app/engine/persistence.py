@@ -3,6 +3,7 @@
 The spec is 60–75% of a full snapshot and is identical for every instance of a version, so
 instance snapshots leave it out and loading plugs the cached, already-parsed spec back in.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,11 +6,12 @@ through, the message must still not carry it: every configuration string and env
 longer than MIN_LENGTH characters is replaced by REDACTED, the longest first (so that a value
 containing another is removed whole).
 """
+
 from __future__ import annotations
 
 import os
 
-MIN_LENGTH = 6          # "longer than 5 characters": shorter values are ordinary words and numbers
+MIN_LENGTH = 6  # "longer than 5 characters": shorter values are ordinary words and numbers
 REDACTED = "[…]"
 
 

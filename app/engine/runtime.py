@@ -3,6 +3,7 @@
 Every operation returns the requests that scripts made through `notify()` during the run, so
 the caller (a service) can turn them into notifications after it saved.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -55,12 +56,14 @@ class ReadyTask:
 
 
 @contextlib.contextmanager
-def _run(now: datetime | None = None, roles: RoleHolders | None = None,
-         loaded: LoadedSpec | None = None) -> Iterator[list[dict[str, Any]]]:
+def _run(
+    now: datetime | None = None, roles: RoleHolders | None = None, loaded: LoadedSpec | None = None
+) -> Iterator[list[dict[str, Any]]]:
     box: list[dict[str, Any]] = []
     token = helpers.outbox.set(box)
     scale_token = helpers.current_thresholds.set(
-        (lambda: classification.thresholds(loaded)) if loaded is not None else None)
+        (lambda: classification.thresholds(loaded)) if loaded is not None else None
+    )
     calendar_token = helpers.current_calendar.set(helpers.calendar())
     roles_token = helpers.current_roles.set(roles)
     try:
@@ -114,14 +117,26 @@ class Workflow:
 
     def ready_tasks(self, live: list[SpiffTask] | None = None) -> list[ReadyTask]:
         out = []
-        tasks = self.wf.get_tasks(state=TaskState.READY, manual=True) if live is None else \
-            [t for t in live if t.state == TaskState.READY and t.task_spec.manual]
+        tasks = (
+            self.wf.get_tasks(state=TaskState.READY, manual=True)
+            if live is None
+            else [t for t in live if t.state == TaskState.READY and t.task_spec.manual]
+        )
         for task in tasks:
             info = self.loaded.user_tasks.get(task.task_spec.name, {})
-            out.append(ReadyTask(
-                uuid=str(task.id), step=task.task_spec.name, title=info.get("title") or task.task_spec.name,
-                lane=task.task_spec.lane, role=lane_role(task.task_spec.lane), form=info.get("form"),
-                instructions=info.get("instructions", ""), variable=info.get("variable"), data=task.data))
+            out.append(
+                ReadyTask(
+                    uuid=str(task.id),
+                    step=task.task_spec.name,
+                    title=info.get("title") or task.task_spec.name,
+                    lane=task.task_spec.lane,
+                    role=lane_role(task.task_spec.lane),
+                    form=info.get("form"),
+                    instructions=info.get("instructions", ""),
+                    variable=info.get("variable"),
+                    data=task.data,
+                )
+            )
         return out
 
     def score_level(self, total: float, output: str = "score_level") -> str | None:
@@ -148,8 +163,11 @@ class Workflow:
 
     def next_timer_at(self, live: list[SpiffTask] | None = None) -> datetime | None:
         due = []
-        waiting = self.wf.get_tasks(state=TaskState.WAITING) if live is None else \
-            [t for t in live if t.state == TaskState.WAITING]
+        waiting = (
+            self.wf.get_tasks(state=TaskState.WAITING)
+            if live is None
+            else [t for t in live if t.state == TaskState.WAITING]
+        )
         for task in waiting:
             value = task.internal_data.get("event_value")
             if isinstance(value, dict):
@@ -174,9 +192,12 @@ class Workflow:
 
     def element_states(self) -> dict[str, list[str]]:
         """BPMN ids of completed and active (ready or waiting) elements, for the diagram."""
+
         def ids(state: int) -> list[str]:
-            return sorted({t.task_spec.bpmn_id for t in self.wf.get_tasks(state=state)
-                           if getattr(t.task_spec, "bpmn_id", None)})
+            return sorted(
+                {t.task_spec.bpmn_id for t in self.wf.get_tasks(state=state) if getattr(t.task_spec, "bpmn_id", None)}
+            )
+
         return {"completed": ids(TaskState.COMPLETED), "active": ids(TaskState.READY | TaskState.WAITING)}
 
     # --- changing ------------------------------------------------------------------------
@@ -184,9 +205,11 @@ class Workflow:
         task = self.wf.get_task_from_id(UUID(task_uuid))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise NotWaiting("task is not ready")
-        if not hasattr(task.task_spec, "add_data_from_form"):   # e.g. a plain bpmn:task
-            raise EngineError(f"{task.task_spec.bpmn_id or task.task_spec.name} is not a form step",
-                              task.task_spec.bpmn_id or task.task_spec.name)
+        if not hasattr(task.task_spec, "add_data_from_form"):  # e.g. a plain bpmn:task
+            raise EngineError(
+                f"{task.task_spec.bpmn_id or task.task_spec.name} is not a form step",
+                task.task_spec.bpmn_id or task.task_spec.name,
+            )
         with _run(roles=self.roles, loaded=self.loaded) as box:
             task.task_spec.add_data_from_form(task, form)
             task.run()
@@ -232,8 +255,9 @@ class Workflow:
                 before = task.internal_data.get("event_value")
                 after = self.wf.script_engine.evaluate(task, event.expression)
                 task.internal_data["event_value"] = after
-                moved.append({"element": task.task_spec.bpmn_id or task.task_spec.name,
-                              "before": before, "after": after})
+                moved.append(
+                    {"element": task.task_spec.bpmn_id or task.task_spec.name, "before": before, "after": after}
+                )
         return moved
 
     def run_timers(self, now: datetime | None = None) -> None:

@@ -23,6 +23,7 @@ traceback, cell or Python function. The helpers, `math`, `random`, `string` and 
 function are handed over sealed (sealed.py): no attribute walk from them reaches a module. A refusal
 says only that access was refused (SandboxViolation), never what was asked for.
 """
+
 from __future__ import annotations
 
 import ast
@@ -43,8 +44,12 @@ from typing import Any
 
 from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getiter
-from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_sequence,
-                                     guarded_unpack_sequence, safe_builtins)
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safe_builtins,
+)
 from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
@@ -68,11 +73,11 @@ class ScriptTimeout(Exception):
     """A script ran longer than SCRIPT_TIME_LIMIT seconds (or SCRIPT_MAX_STEPS loop steps)."""
 
 
-SCRIPT_TIME_LIMIT = 2.0        # seconds for one script or expression
+SCRIPT_TIME_LIMIT = 2.0  # seconds for one script or expression
 # growth of the process's peak memory while one script runs (many steps can each allocate what the
 # size guards allow: 2,000,000 distinct megabyte texts would take the server down)
 SCRIPT_MAX_MEMORY_KB = 256 * 1024
-SCRIPT_MAX_STEPS = 2_000_000   # loop iterations + calls of script-defined functions
+SCRIPT_MAX_STEPS = 2_000_000  # loop iterations + calls of script-defined functions
 RANGE_LIMIT = 100_000
 MAX_INT_BITS = 100_000
 MAX_SEQUENCE = 1_000_000
@@ -246,7 +251,7 @@ class _Policy(RestrictingNodeTransformer):
 
     def visit_While(self, node: ast.While) -> ast.AST:
         visited = super().visit_While(node)
-        assert isinstance(visited, ast.While)     # RestrictedPython hands back the node it visited
+        assert isinstance(visited, ast.While)  # RestrictedPython hands back the node it visited
         return self._ticked(visited)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
@@ -278,8 +283,16 @@ class _Policy(RestrictingNodeTransformer):
         return ast.fix_missing_locations(ast.copy_location(call, node))
 
 
-_INPLACE: dict[str, Callable[[Any, Any], Any]] = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-            "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift}
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
+    "<<=": operator.ilshift,
+}
 
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
@@ -289,13 +302,37 @@ def _inplacevar(op: str, x: Any, y: Any) -> Any:
 
 
 # Attributes that lead to frames, code, globals or a formatter that walks attributes by itself.
-_REFUSED_NAMES = frozenset({"format", "format_map", "Formatter", "vformat", "get_field", "mro",
-                            "cell_contents", "func_globals", "func_code", "func_closure", "im_func", "im_self"})
+_REFUSED_NAMES = frozenset(
+    {
+        "format",
+        "format_map",
+        "Formatter",
+        "vformat",
+        "get_field",
+        "mro",
+        "cell_contents",
+        "func_globals",
+        "func_code",
+        "func_closure",
+        "im_func",
+        "im_self",
+    }
+)
 _REFUSED_PREFIXES = ("_", "co_", "f_", "tb_", "gi_", "cr_", "ag_")
 # What no attribute or item a script reads may be, wherever it came from.
-_REFUSED_VALUES = (types.ModuleType, types.FrameType, types.CodeType, types.TracebackType, types.CellType,
-                   types.FunctionType, types.MethodType, types.GeneratorType, types.CoroutineType,
-                   types.AsyncGeneratorType, types.MappingProxyType)
+_REFUSED_VALUES = (
+    types.ModuleType,
+    types.FrameType,
+    types.CodeType,
+    types.TracebackType,
+    types.CellType,
+    types.FunctionType,
+    types.MethodType,
+    types.GeneratorType,
+    types.CoroutineType,
+    types.AsyncGeneratorType,
+    types.MappingProxyType,
+)
 
 
 def _refused_name(name: object) -> bool:
@@ -377,19 +414,64 @@ def _safe_getitem(obj: Any, key: Any) -> Any:
 
 
 _BUILTINS = dict(safe_builtins)
-_BUILTINS.update({"min": min, "max": max, "sum": sum, "sorted": sorted, "any": any, "all": all,
-                  "enumerate": enumerate, "list": list, "dict": dict, "map": map, "filter": filter,
-                  "reversed": reversed})
+_BUILTINS.update(
+    {
+        "min": min,
+        "max": max,
+        "sum": sum,
+        "sorted": sorted,
+        "any": any,
+        "all": all,
+        "enumerate": enumerate,
+        "list": list,
+        "dict": dict,
+        "map": map,
+        "filter": filter,
+        "reversed": reversed,
+    }
+)
 # Absent, so a script naming them fails with NameError (validation reports them first): the ones that
 # import, open, run code or reach frames and namespaces, and `bytes(10**10)`.
-ABSENT_BUILTINS = ("__import__", "__build_class__", "_getattr_", "open", "eval", "exec", "compile", "getattr",
-                   "setattr", "delattr", "vars", "dir", "type", "globals", "locals", "breakpoint", "help",
-                   "input", "print", "memoryview", "bytearray", "bytes", "super", "object", "classmethod",
-                   "staticmethod", "property", "iter", "next", "format", "exit", "quit")
+ABSENT_BUILTINS = (
+    "__import__",
+    "__build_class__",
+    "_getattr_",
+    "open",
+    "eval",
+    "exec",
+    "compile",
+    "getattr",
+    "setattr",
+    "delattr",
+    "vars",
+    "dir",
+    "type",
+    "globals",
+    "locals",
+    "breakpoint",
+    "help",
+    "input",
+    "print",
+    "memoryview",
+    "bytearray",
+    "bytes",
+    "super",
+    "object",
+    "classmethod",
+    "staticmethod",
+    "property",
+    "iter",
+    "next",
+    "format",
+    "exit",
+    "quit",
+)
 for _dangerous in ABSENT_BUILTINS:
     _BUILTINS.pop(_dangerous, None)
 _BUILTINS["range"] = _limited_range
 _BUILTINS["pow"] = lambda base, exp, *mod: pow(base, exp, *mod) if mod else _guarded_binop("**", base, exp)
+
+
 def _repr(value: Any) -> str:
     _check_text_size(value)
     return repr(value)
@@ -398,13 +480,39 @@ def _repr(value: Any) -> str:
 _BUILTINS["repr"] = _repr
 # math without the functions whose one C call can run for minutes (factorial(10**7), comb, perm,
 # prod(range(1, 10**5)) takes 15 s, lcm of a long range as much)
-_BUILTINS["math"] = sealed.namespace("math", {n: getattr(math, n) for n in dir(math) if not n.startswith("_")
-                                              and n not in ("factorial", "comb", "perm", "prod", "lcm")})
-_BUILTINS["random"] = sealed.namespace("random", {n: getattr(random, n) for n in (
-    "random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform")})
-_BUILTINS["string"] = sealed.namespace("string", {n: getattr(string, n) for n in (
-    "ascii_letters", "ascii_lowercase", "ascii_uppercase", "digits", "hexdigits", "octdigits", "punctuation",
-    "printable", "whitespace", "capwords")})
+_BUILTINS["math"] = sealed.namespace(
+    "math",
+    {
+        n: getattr(math, n)
+        for n in dir(math)
+        if not n.startswith("_") and n not in ("factorial", "comb", "perm", "prod", "lcm")
+    },
+)
+_BUILTINS["random"] = sealed.namespace(
+    "random",
+    {
+        n: getattr(random, n)
+        for n in ("random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform")
+    },
+)
+_BUILTINS["string"] = sealed.namespace(
+    "string",
+    {
+        n: getattr(string, n)
+        for n in (
+            "ascii_letters",
+            "ascii_lowercase",
+            "ascii_uppercase",
+            "digits",
+            "hexdigits",
+            "octdigits",
+            "punctuation",
+            "printable",
+            "whitespace",
+            "capwords",
+        )
+    },
+)
 _BUILTIN_TYPES = frozenset(v for v in _BUILTINS.values() if isinstance(v, type))
 # Every builtin function (their `__self__` is the builtins module) and our own lambdas, sealed.
 for _name, _value in list(_BUILTINS.items()):
@@ -432,7 +540,7 @@ def _compile(source: str, mode: str) -> types.CodeType:
     result = (compile_restricted_eval if mode == "eval" else compile_restricted_exec)(source, "<bpmn>", policy=_Policy)
     if result.errors:
         raise ScriptRefused("; ".join(result.errors))
-    assert result.code is not None     # compiled when there are no errors
+    assert result.code is not None  # compiled when there are no errors
     return result.code
 
 
@@ -473,8 +581,9 @@ class RestrictedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # Spiff
         return True
 
 
-SCRIPT_ENGINE = PythonScriptEngine(environment=RestrictedEnvironment(
-    {name: sealed.seal(function, name) for name, function in SCRIPT_HELPERS.items()}))
+SCRIPT_ENGINE = PythonScriptEngine(
+    environment=RestrictedEnvironment({name: sealed.seal(function, name) for name, function in SCRIPT_HELPERS.items()})
+)
 
 
 def attach(workflow: BpmnWorkflow) -> None:

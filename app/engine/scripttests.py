@@ -11,6 +11,7 @@ The script runs in the same restricted environment as in a month, on the input a
 default working-day calendar; the data it leaves must equal the expected output (as SpiffArena
 compares). Nothing here reads the database.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,11 +54,16 @@ def run(script: str, test_id: str, input_json: str, expected_json: str) -> Outco
         data = json.loads(input_json or "{}")
         expected = json.loads(expected_json or "{}")
     except (ValueError, RecursionError) as exc:
-        return Outcome(test_id, False, f"kiểm thử {test_id}: JSON không hợp lệ: {exc}",
-                       f"test {test_id}: invalid JSON: {exc}")
+        return Outcome(
+            test_id, False, f"kiểm thử {test_id}: JSON không hợp lệ: {exc}", f"test {test_id}: invalid JSON: {exc}"
+        )
     if not isinstance(data, dict) or not isinstance(expected, dict):
-        return Outcome(test_id, False, f"kiểm thử {test_id}: đầu vào và kết quả mong đợi phải là đối tượng JSON",
-                       f"test {test_id}: the input and the expected output must be JSON objects")
+        return Outcome(
+            test_id,
+            False,
+            f"kiểm thử {test_id}: đầu vào và kết quả mong đợi phải là đối tượng JSON",
+            f"test {test_id}: the input and the expected output must be JSON objects",
+        )
     env = sandbox.SCRIPT_ENGINE.environment
     box: list[Any] = []
     token = helpers.outbox.set(box)
@@ -65,17 +71,28 @@ def run(script: str, test_id: str, input_json: str, expected_json: str) -> Outco
         env.execute(script, data)
     except Exception as exc:  # the script's own failure is the test's result
         log.info("script unit test %s failed: %r", test_id, exc)
-        return Outcome(test_id, False, f"kiểm thử {test_id}: mã lệnh lỗi: {type(exc).__name__}: {exc}",
-                       f"test {test_id}: the script fails: {type(exc).__name__}: {exc}")
+        return Outcome(
+            test_id,
+            False,
+            f"kiểm thử {test_id}: mã lệnh lỗi: {type(exc).__name__}: {exc}",
+            f"test {test_id}: the script fails: {type(exc).__name__}: {exc}",
+        )
     finally:
         helpers.outbox.reset(token)
     actual = _normal(data)
     if actual == _normal(expected):
         return Outcome(test_id, True)
     keys = sorted(set(actual) | set(expected))
-    diff = [f"{k}: {json.dumps(expected.get(k, '∅'), ensure_ascii=False, default=str)} ≠ "
-            f"{json.dumps(actual.get(k, '∅'), ensure_ascii=False, default=str)}"
-            for k in keys if actual.get(k, "∅") != _normal(expected).get(k, "∅")]
+    diff = [
+        f"{k}: {json.dumps(expected.get(k, '∅'), ensure_ascii=False, default=str)} ≠ "
+        f"{json.dumps(actual.get(k, '∅'), ensure_ascii=False, default=str)}"
+        for k in keys
+        if actual.get(k, "∅") != _normal(expected).get(k, "∅")
+    ]
     detail = "; ".join(diff)[:600]
-    return Outcome(test_id, False, f"kiểm thử {test_id}: kết quả khác mong đợi (mong đợi ≠ thực tế): {detail}",
-                   f"test {test_id}: the result differs (expected ≠ actual): {detail}")
+    return Outcome(
+        test_id,
+        False,
+        f"kiểm thử {test_id}: kết quả khác mong đợi (mong đợi ≠ thực tế): {detail}",
+        f"test {test_id}: the result differs (expected ≠ actual): {detail}",
+    )

@@ -9,6 +9,7 @@ is opened before its period ends or after. A run that reaches an
 element or a flow no earlier run reached is explored further: every other choice at every point after
 those it was given. Any engine error is recorded with its element and the path that led to it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,26 +27,27 @@ from .specs import LoadedSpec
 
 log = logging.getLogger(__name__)
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-MAX_RUNS = 600   # the shipped process needs about 430 (each reminder timer multiplies the paths)
-TIME_BUDGET = 60.0   # seconds
+MAX_RUNS = 600  # the shipped process needs about 430 (each reminder timer multiplies the paths)
+TIME_BUDGET = 60.0  # seconds
 
 
 @dataclass
 class Setup:
     """One way the month is set up: its label, seed data and who holds which lane."""
+
     label: str
     label_en: str
     seed: Callable[[], dict[str, Any]]
     roles: Callable[[str], int | None] | None = None
-    start_at: datetime | None = None     # when the month is opened (default: explore's start_at)
+    start_at: datetime | None = None  # when the month is opened (default: explore's start_at)
 
 
 @dataclass
 class Failure:
     element: str | None
     message: str
-    path: list[str]          # the BPMN ids completed before the failure
-    choices: list[str]       # what was answered on the way, readable
+    path: list[str]  # the BPMN ids completed before the failure
+    choices: list[str]  # what was answered on the way, readable
     setup: str
     setup_en: str
 
@@ -53,17 +55,22 @@ class Failure:
 @dataclass
 class Report:
     runs: int = 0
-    elements: set[str] = field(default_factory=set)     # every element some run completed
-    flows: set[str] = field(default_factory=set)        # every sequence flow some run took
+    elements: set[str] = field(default_factory=set)  # every element some run completed
+    flows: set[str] = field(default_factory=set)  # every sequence flow some run took
     failures: list[Failure] = field(default_factory=list)
     unreached: list[str] = field(default_factory=list)  # flow nodes of the diagram no run completed
-    exhausted: bool = True                               # False when the budget ran out first
+    exhausted: bool = True  # False when the budget ran out first
     paths: list[list[str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"runs": self.runs, "elements": sorted(self.elements), "flows": sorted(self.flows),
-                "failures": [f.__dict__ for f in self.failures], "unreached": self.unreached,
-                "exhausted": self.exhausted}
+        return {
+            "runs": self.runs,
+            "elements": sorted(self.elements),
+            "flows": sorted(self.flows),
+            "failures": [f.__dict__ for f in self.failures],
+            "unreached": self.unreached,
+            "exhausted": self.exhausted,
+        }
 
 
 def _diagram(files: dict[str, str], process_id: str) -> tuple[dict[tuple[str, str], str], set[str], set[str]]:
@@ -89,9 +96,15 @@ def _diagram(files: dict[str, str], process_id: str) -> tuple[dict[tuple[str, st
     return flows, nodes, timed
 
 
-def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTask], list[tuple[str, dict[str, Any]]]],
-            payload: Callable[[str], dict[str, Any]], start_at: datetime, max_runs: int = MAX_RUNS,
-            time_budget: float = TIME_BUDGET) -> Report:
+def explore(
+    loaded: LoadedSpec,
+    setups: list[Setup],
+    variants: Callable[[ReadyTask], list[tuple[str, dict[str, Any]]]],
+    payload: Callable[[str], dict[str, Any]],
+    start_at: datetime,
+    max_runs: int = MAX_RUNS,
+    time_budget: float = TIME_BUDGET,
+) -> Report:
     """`variants(task)`: [(label, data)…] for a ready user task, the first being plain valid data;
     `payload(name)`: what the application sends with message `name`."""
     flows, nodes, timed = _diagram(loaded.files, loaded.spec.name)
@@ -105,15 +118,19 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
     deadline = time.monotonic() + time_budget
     failures_seen = set()
     while fresh or rest:
-        if report.runs >= len(setups) and nodes <= report.elements and set(flows.values()) <= report.flows \
-                and offered <= answered:
+        if (
+            report.runs >= len(setups)
+            and nodes <= report.elements
+            and set(flows.values()) <= report.flows
+            and offered <= answered
+        ):
             break
         if report.runs >= max_runs or time.monotonic() > deadline:
             report.exhausted = False
             break
         setup_index, prefix = (fresh or rest).popleft()
         setup = setups[setup_index]
-        points: list[int] = []        # number of options at each decision point
+        points: list[int] = []  # number of options at each decision point
         taken: list[int] = []
         labels: list[str] = []
         option_labels: list[list[str]] = []
@@ -122,7 +139,7 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
             i = len(taken)
             if i < len(prefix) and prefix[i] < len(options):
                 choice: int = prefix[i]
-            else:   # past the given choices: an answer no run gave yet, else the plain one
+            else:  # past the given choices: an answer no run gave yet, else the plain one
                 choice = next((k for k, label in enumerate(options) if label not in answered), 0)
             answered.add(options[choice])
             points.append(len(options))
@@ -147,8 +164,7 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
             name = names[choice - (1 if timer_waiting else 0)]
             return name, payload(name)
 
-        result = testrun.run(loaded, setup.seed, answer, setup.start_at or start_at, roles=setup.roles,
-                             message=message)
+        result = testrun.run(loaded, setup.seed, answer, setup.start_at or start_at, roles=setup.roles, message=message)
         report.runs += 1
         path = [p["element"] for p in result.path]
         new_elements = set(path) - report.elements
@@ -160,8 +176,16 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
             key = (result.error.get("element"), result.error.get("message"))
             if key not in failures_seen:
                 failures_seen.add(key)
-                report.failures.append(Failure(result.error.get("element"), result.error.get("message") or "",
-                                               path, labels, setup.label, setup.label_en))
+                report.failures.append(
+                    Failure(
+                        result.error.get("element"),
+                        result.error.get("message") or "",
+                        path,
+                        labels,
+                        setup.label,
+                        setup.label_en,
+                    )
+                )
         answered |= set(labels)
         if new_elements or new_flows or not prefix:
             report.paths.append(path)
@@ -172,6 +196,11 @@ def explore(loaded: LoadedSpec, setups: list[Setup], variants: Callable[[ReadyTa
                         offered.add(label)
                         (rest if label in answered else fresh).append((setup_index, taken[:i] + [j]))
     report.unreached = sorted(nodes - report.elements)
-    log.info("simulated %s runs: %s elements, %s flows, %s failures", report.runs, len(report.elements),
-             len(report.flows), len(report.failures))
+    log.info(
+        "simulated %s runs: %s elements, %s flows, %s failures",
+        report.runs,
+        len(report.elements),
+        len(report.flows),
+        len(report.failures),
+    )
     return report

@@ -3,6 +3,7 @@
 A version is a set of files (BPMN, DMN, form JSON) stored in the database. Parsing costs
 ~10 ms with the XSD check, so each version is parsed once per process and kept.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,9 @@ from . import steps as step_props
 PROCESS_ID = "monthly_evaluation"
 
 # No entity expansion, no network, no DTD: uploads cannot smuggle XXE or "billion laughs".
-SAFE_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                                  huge_tree=False, remove_blank_text=False)
+SAFE_XML_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_blank_text=False
+)
 
 
 class SpecError(Exception):
@@ -50,10 +52,14 @@ class LoadedSpec:
 
 
 _DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-UNSAFE_XML_VI = ("Tệp {name} có khai báo DOCTYPE/ENTITY: không được phép (chặn tấn công XXE và “billion laughs”); "
-                 "hãy xuất lại tệp từ công cụ vẽ quy trình.")
-UNSAFE_XML_EN = ("{name}: DOCTYPE/ENTITY declarations are not allowed (they enable XXE and “billion laughs” "
-                 "attacks); export the file again from the modelling tool.")
+UNSAFE_XML_VI = (
+    "Tệp {name} có khai báo DOCTYPE/ENTITY: không được phép (chặn tấn công XXE và “billion laughs”); "
+    "hãy xuất lại tệp từ công cụ vẽ quy trình."
+)
+UNSAFE_XML_EN = (
+    "{name}: DOCTYPE/ENTITY declarations are not allowed (they enable XXE and “billion laughs” "
+    "attacks); export the file again from the modelling tool."
+)
 
 
 def unsafe_xml(text: str) -> bool:
@@ -81,11 +87,10 @@ def parse(files: dict[str, str], process_id: str = PROCESS_ID) -> tuple[BpmnProc
         spec = parser.get_spec(process_id)
         return spec, parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        raise SpecError(str(exc), element=getattr(exc, "id", None),
-                        file_name=getattr(exc, "file_name", None)) from exc
+        raise SpecError(str(exc), element=getattr(exc, "id", None), file_name=getattr(exc, "file_name", None)) from exc
     except SpecError:
         raise
-    except etree.XMLSchemaParseError as exc:   # SpiffWorkflow's own DMN 1.2 schema does not load
+    except etree.XMLSchemaParseError as exc:  # SpiffWorkflow's own DMN 1.2 schema does not load
         raise SpecError(f"SpiffWorkflow cannot read this DMN version: {exc}") from exc
 
 
@@ -111,14 +116,17 @@ def _describe_user_tasks(spec: BpmnProcessSpec) -> dict[str, dict[str, Any]]:
 def _read_steps(user_tasks: dict[str, dict[str, Any]]) -> dict[str, step_props.StepInfo]:
     out = {}
     for name, info in user_tasks.items():
-        step, _ = step_props.read(name, info["properties"], title=info["title"], variable=info["variable"],
-                                  role=lane_role(info["lane"]))
+        step, _ = step_props.read(
+            name, info["properties"], title=info["title"], variable=info["variable"], role=lane_role(info["lane"])
+        )
         if step is not None:
             out[name] = step
     return out
 
 
-def loaded_from(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec], files: dict[str, str]) -> LoadedSpec:
+def loaded_from(
+    spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec], files: dict[str, str]
+) -> LoadedSpec:
     """A LoadedSpec for files that are not a stored version (a designer's draft, run in memory)."""
     user_tasks = _describe_user_tasks(spec)
     return LoadedSpec(0, spec, subprocess_specs, dict(files), user_tasks, _read_steps(user_tasks))
@@ -158,5 +166,5 @@ def lane_role(lane: str | None) -> str | None:
     if not lane:
         return None
     if "[" in lane and lane.rstrip().endswith("]"):
-        return lane[lane.rindex("[") + 1:-1].strip()
+        return lane[lane.rindex("[") + 1 : -1].strip()
     return lane.strip()

@@ -4,6 +4,7 @@ Nothing is stored and nobody is notified: the workflow lives only in this call, 
 are collected and returned, and the clock is frozen at a simulated instant that moves forward only
 when the process waits for a timer (a deadline, the appeal window), so a month runs in milliseconds.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TestRun:
-    path: list[dict[str, Any]] = field(default_factory=list)          # [{element, name, type, lane, at}] in order
-    answers: list[dict[str, Any]] = field(default_factory=list)       # [{step, title, role, at, data, skipped}]
+    path: list[dict[str, Any]] = field(default_factory=list)  # [{element, name, type, lane, at}] in order
+    answers: list[dict[str, Any]] = field(default_factory=list)  # [{step, title, role, at, data, skipped}]
     notifications: list[dict[str, Any]] = field(default_factory=list)
     active: list[str] = field(default_factory=list)
     completed: bool = False
@@ -33,15 +34,28 @@ class TestRun:
     data: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "answers": self.answers, "notifications": self.notifications,
-                "active": self.active, "completed": self.completed, "error": self.error,
-                "stopped": self.stopped, "data": self.data,
-                "completed_elements": [p["element"] for p in self.path]}
+        return {
+            "path": self.path,
+            "answers": self.answers,
+            "notifications": self.notifications,
+            "active": self.active,
+            "completed": self.completed,
+            "error": self.error,
+            "stopped": self.stopped,
+            "data": self.data,
+            "completed_elements": [p["element"] for p in self.path],
+        }
 
 
-def run(loaded: LoadedSpec, seed: Callable[[], dict[str, Any]], answer: Callable[[ReadyTask, datetime], dict[str, Any] | None],
-        start_at: datetime, max_actions: int = MAX_ACTIONS, roles: RoleHolders | None = None,
-        message: Callable[[list[str], bool], tuple[str, dict[str, Any]] | None] | None = None) -> TestRun:
+def run(
+    loaded: LoadedSpec,
+    seed: Callable[[], dict[str, Any]],
+    answer: Callable[[ReadyTask, datetime], dict[str, Any] | None],
+    start_at: datetime,
+    max_actions: int = MAX_ACTIONS,
+    roles: RoleHolders | None = None,
+    message: Callable[[list[str], bool], tuple[str, dict[str, Any]] | None] | None = None,
+) -> TestRun:
     """`seed()` is called at `start_at` (it may read now_iso()); `answer(task, now)` returns the form
     data for a ready user task, or None to leave it (its deadline timer then fires). When nothing is
     ready and the process waits for messages, `message(names, timer_waiting)` may return one to
@@ -54,14 +68,23 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict[str, Any]], answer: Callable
 
     def record() -> None:
         assert workflow is not None
-        fresh = [t for t in workflow.wf.get_tasks(state=TaskState.COMPLETED)
-                 if t.id not in seen and getattr(t.task_spec, "bpmn_id", None)]
+        fresh = [
+            t
+            for t in workflow.wf.get_tasks(state=TaskState.COMPLETED)
+            if t.id not in seen and getattr(t.task_spec, "bpmn_id", None)
+        ]
         for task in sorted(fresh, key=lambda t: t.last_state_change):
             seen.add(task.id)
             spec = task.task_spec
-            result.path.append({"element": spec.bpmn_id, "name": getattr(spec, "bpmn_name", None) or spec.bpmn_id,
-                                "type": getattr(spec, "description", ""), "lane": spec.lane,
-                                "at": now.isoformat(timespec="minutes")})
+            result.path.append(
+                {
+                    "element": spec.bpmn_id,
+                    "name": getattr(spec, "bpmn_name", None) or spec.bpmn_id,
+                    "type": getattr(spec, "description", ""),
+                    "lane": spec.lane,
+                    "at": now.isoformat(timespec="minutes"),
+                }
+            )
         seen.update(t.id for t in workflow.wf.get_tasks(state=TaskState.COMPLETED))
 
     try:
@@ -92,7 +115,7 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict[str, Any]], answer: Callable
                 record()
                 continue
             if due is None:
-                result.stopped = "waiting"   # for a message, or a task left unanswered without a timer
+                result.stopped = "waiting"  # for a message, or a task left unanswered without a timer
                 break
             now = max(now, due.astimezone(now.tzinfo)) + timedelta(seconds=1)
             workflow.run_timers(now)
@@ -110,9 +133,10 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict[str, Any]], answer: Callable
             try:
                 record()
                 live = workflow.live_tasks()
-                element = element or next((t.task_spec.bpmn_id for t in live
-                                           if getattr(t.task_spec, "bpmn_id", None)), None)
-            except Exception:   # the workflow is broken; the message says enough
+                element = element or next(
+                    (t.task_spec.bpmn_id for t in live if getattr(t.task_spec, "bpmn_id", None)), None
+                )
+            except Exception:  # the workflow is broken; the message says enough
                 pass
         result.error = {"message": f"{type(exc).__name__}: {exc}", "element": element}
     if workflow is not None:
@@ -123,6 +147,7 @@ def run(loaded: LoadedSpec, seed: Callable[[], dict[str, Any]], answer: Callable
         result.active = workflow.element_states()["active"]
         result.notifications = list(workflow.notifications)
         data = workflow.data()
-        result.data = {k: v for k, v in data.items() if k in ("result", "total", "revision_count")
-                       or k.endswith("_due")}
+        result.data = {
+            k: v for k, v in data.items() if k in ("result", "total", "revision_count") or k.endswith("_due")
+        }
     return result

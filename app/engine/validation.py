@@ -21,6 +21,7 @@ Checks:
 - every flow node is reachable from a start event;
 - every flow node, lane, participant and sequence flow has its shape or edge in the diagram (BPMNDI).
 """
+
 from __future__ import annotations
 
 import ast
@@ -50,13 +51,40 @@ ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # What every instance starts with (instances.seed_data) and what the engine adds.
-SEED_NAMES = {"period", "opened_at", "scheme", "scheme_version", "criteria", "criteria_groups",
-              "working_days", "subject"}
+SEED_NAMES = {
+    "period",
+    "opened_at",
+    "scheme",
+    "scheme_version",
+    "criteria",
+    "criteria_groups",
+    "working_days",
+    "subject",
+}
 
-FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-              "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
-              "businessRuleTask", "callActivity", "subProcess", "transaction", "exclusiveGateway",
-              "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
+FLOW_NODES = {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "complexGateway",
+}
 CONTAINERS = {"subProcess", "transaction"}
 HUMAN_TASKS = {"userTask", "manualTask"}
 # Hit policies SpiffWorkflow's DMN engine applies as their names say: UNIQUE/FIRST/ANY take the first
@@ -67,11 +95,11 @@ DMN_HIT_POLICIES = {"UNIQUE", "FIRST", "ANY", "COLLECT"}
 
 @dataclass
 class Finding:
-    severity: str          # "error" blocks publishing, "warning" does not
+    severity: str  # "error" blocks publishing, "warning" does not
     code: str
     file: str | None
     element: str | None
-    message: str           # Vietnamese
+    message: str  # Vietnamese
     message_en: str
     line: int | None = None
 
@@ -92,9 +120,15 @@ def _bpmn(tag: str) -> str:
 
 
 class _Linter:
-    def __init__(self, files: dict[str, str], process_id: str, role_exists: Callable[[str], bool] | None,
-                 known_roles: Iterable[str], app_forms: Iterable[str] = (),
-                 notice_kinds: Iterable[str] | None = None):
+    def __init__(
+        self,
+        files: dict[str, str],
+        process_id: str,
+        role_exists: Callable[[str], bool] | None,
+        known_roles: Iterable[str],
+        app_forms: Iterable[str] = (),
+        notice_kinds: Iterable[str] | None = None,
+    ):
         self.files = files
         self.notice_kinds = set(notice_kinds) if notice_kinds is not None else None
         self.app_forms = set(app_forms)
@@ -103,18 +137,25 @@ class _Linter:
         self.known_roles = set(RELATIVE_ROLES) | set(known_roles)
         self.findings: list[Finding] = []
         self.trees: dict[str, etree._Element] = {}
-        self.assigned: set[str] = set(SEED_NAMES)   # names some script, form or DMN writes
+        self.assigned: set[str] = set(SEED_NAMES)  # names some script, form or DMN writes
 
-    def add(self, severity: str, code: str, file: str | None, element: str | None, vi: str, en: str,
-            line: int | None = None) -> None:
+    def add(
+        self, severity: str, code: str, file: str | None, element: str | None, vi: str, en: str, line: int | None = None
+    ) -> None:
         self.findings.append(Finding(severity, code, file, element, vi, en, line))
 
     # ------------------------------------------------------------------------------------ files
     def run(self) -> list[Finding]:
         bpmn_files = [n for n in sorted(self.files) if n.endswith(".bpmn")]
         if not bpmn_files:
-            self.add("error", "no_bpmn", None, None, "Phiên bản chưa có tệp quy trình .bpmn.",
-                     "The version has no .bpmn process file.")
+            self.add(
+                "error",
+                "no_bpmn",
+                None,
+                None,
+                "Phiên bản chưa có tệp quy trình .bpmn.",
+                "The version has no .bpmn process file.",
+            )
         xml_ok = True
         for name in sorted(self.files):
             text = self.files[name]
@@ -147,35 +188,59 @@ class _Linter:
 
     def _xml(self, name: str, text: str) -> etree._Element | None:
         if specs.unsafe_xml(text):
-            self.add("error", "unsafe_xml", name, None, specs.UNSAFE_XML_VI.format(name=name),
-                     specs.UNSAFE_XML_EN.format(name=name))
+            self.add(
+                "error",
+                "unsafe_xml",
+                name,
+                None,
+                specs.UNSAFE_XML_VI.format(name=name),
+                specs.UNSAFE_XML_EN.format(name=name),
+            )
             return None
         try:
             return etree.fromstring(text.encode("utf-8"), specs.SAFE_XML_PARSER)
         except etree.XMLSyntaxError as exc:
-            self.add("error", "xml_syntax", name, None, f"Tệp {name} không phải XML hợp lệ: {exc}",
-                     f"{name} is not well-formed XML: {exc}", getattr(exc, "lineno", None))
+            self.add(
+                "error",
+                "xml_syntax",
+                name,
+                None,
+                f"Tệp {name} không phải XML hợp lệ: {exc}",
+                f"{name} is not well-formed XML: {exc}",
+                getattr(exc, "lineno", None),
+            )
             return None
 
     def _xsd(self, name: str, tree: etree._Element) -> bool:
         if name.endswith(".bpmn"):
             schema = VALIDATOR.validator
-            tree_to_check = copy.deepcopy(tree)   # keeps the source lines; preprocess() edits the tree
+            tree_to_check = copy.deepcopy(tree)  # keeps the source lines; preprocess() edits the tree
             VALIDATOR.preprocess(tree_to_check)
         else:
             schema = _dmn_schema(tree)
             tree_to_check = tree
             if schema is None:
-                self.add("error", "xsd", name, tree.get("id"),
-                         f"Tệp {name}: không nhận ra phiên bản DMN (namespace {tree.nsmap.get(None)!r}).",
-                         f"{name}: unknown DMN namespace {tree.nsmap.get(None)!r}.")
+                self.add(
+                    "error",
+                    "xsd",
+                    name,
+                    tree.get("id"),
+                    f"Tệp {name}: không nhận ra phiên bản DMN (namespace {tree.nsmap.get(None)!r}).",
+                    f"{name}: unknown DMN namespace {tree.nsmap.get(None)!r}.",
+                )
                 return False
         if schema.validate(tree_to_check):
             return True
         for err in list(schema.error_log)[:20]:
-            self.add("error", "xsd", name, _element_at_line(tree, err.line),
-                     f"Tệp {name} dòng {err.line} sai lược đồ XSD: {err.message}",
-                     f"{name} line {err.line} is not valid against the XSD: {err.message}", err.line)
+            self.add(
+                "error",
+                "xsd",
+                name,
+                _element_at_line(tree, err.line),
+                f"Tệp {name} dòng {err.line} sai lược đồ XSD: {err.message}",
+                f"{name} line {err.line} is not valid against the XSD: {err.message}",
+                err.line,
+            )
         return False
 
     def _spiff_parse(self) -> None:
@@ -183,26 +248,62 @@ class _Linter:
             specs.parse(self.files, self.process_id)
         except specs.SpecError as exc:
             element = exc.element or _element_in_message(self.trees, str(exc))
-            file_name = exc.file_name or next((n for n, t in self.trees.items() if element and any(
-                el.get("id") == element for el in t.iter() if isinstance(el.tag, str))), None)
-            self.add("error", "parse", file_name, element,
-                     f"SpiffWorkflow không đọc được quy trình: {exc}", f"SpiffWorkflow cannot parse the process: {exc}")
+            file_name = exc.file_name or next(
+                (
+                    n
+                    for n, t in self.trees.items()
+                    if element and any(el.get("id") == element for el in t.iter() if isinstance(el.tag, str))
+                ),
+                None,
+            )
+            self.add(
+                "error",
+                "parse",
+                file_name,
+                element,
+                f"SpiffWorkflow không đọc được quy trình: {exc}",
+                f"SpiffWorkflow cannot parse the process: {exc}",
+            )
         except RecursionError:
-            self.add("error", "parse", None, None, "Quy trình quá dài (chuỗi hơn ~490 bước).",
-                     "The process is too long for the parser (a chain of more than ~490 nodes).")
+            self.add(
+                "error",
+                "parse",
+                None,
+                None,
+                "Quy trình quá dài (chuỗi hơn ~490 bước).",
+                "The process is too long for the parser (a chain of more than ~490 nodes).",
+            )
         except Exception as exc:  # the parser raises plain exceptions on some malformed input
             element = _element_in_message(self.trees, str(exc))
-            file_name = next((n for n, t in self.trees.items() if element and any(
-                el.get("id") == element for el in t.iter() if isinstance(el.tag, str))), None)
-            self.add("error", "parse", file_name, element, f"SpiffWorkflow không đọc được quy trình: {exc}",
-                     f"SpiffWorkflow cannot parse the process: {exc}")
+            file_name = next(
+                (
+                    n
+                    for n, t in self.trees.items()
+                    if element and any(el.get("id") == element for el in t.iter() if isinstance(el.tag, str))
+                ),
+                None,
+            )
+            self.add(
+                "error",
+                "parse",
+                file_name,
+                element,
+                f"SpiffWorkflow không đọc được quy trình: {exc}",
+                f"SpiffWorkflow cannot parse the process: {exc}",
+            )
 
     # ------------------------------------------------------------------------------------ forms
     def _form_file(self, name: str) -> None:
         problem = _form_problem(name, self.files[name])
         if problem:
-            self.add("error", "form_invalid", name, None, f"Biểu mẫu {name} không hợp lệ: {problem}",
-                     f"Form {name} is not valid: {problem}")
+            self.add(
+                "error",
+                "form_invalid",
+                name,
+                None,
+                f"Biểu mẫu {name} không hợp lệ: {problem}",
+                f"Form {name} is not valid: {problem}",
+            )
 
     def _form_ok(self, name: str) -> bool:
         return not any(f.code == "form_invalid" and f.file == name and f.element is None for f in self.findings)
@@ -215,8 +316,14 @@ class _Linter:
                     used.add((prop.get("value") or "").replace("\\", "/").rsplit("/", 1)[-1])
         for name in sorted(self.files):
             if name.endswith(".json") and name not in used and name not in self.app_forms:
-                self.add("warning", "form_unused", name, None, f"Biểu mẫu {name} không được bước nào dùng.",
-                         f"No task uses the form {name}.")
+                self.add(
+                    "warning",
+                    "form_unused",
+                    name,
+                    None,
+                    f"Biểu mẫu {name} không được bước nào dùng.",
+                    f"No task uses the form {name}.",
+                )
 
     # -------------------------------------------------------------------------------------- DMN
     def _dmn(self, name: str, tree: etree._Element) -> None:
@@ -236,8 +343,15 @@ class _Linter:
             text = _text(next((c for c in inp.iter() if _local(c) == "text"), None))
             exprs.append(text or "None")
             if text:
-                self._expr(name, inp.get("id") or did, text, "eval", "dmn_expression",
-                           "Biểu thức đầu vào của bảng quyết định", "The decision table's input expression")
+                self._expr(
+                    name,
+                    inp.get("id") or did,
+                    text,
+                    "eval",
+                    "dmn_expression",
+                    "Biểu thức đầu vào của bảng quyết định",
+                    "The decision table's input expression",
+                )
         for out in (el for el in table if _local(el) == "output"):
             if out.get("name"):
                 self.assigned.add(out.get("name") or "")
@@ -255,41 +369,78 @@ class _Linter:
                 lhs = exprs[col] if col < len(exprs) else "x"
                 source = text.replace("?", "(dmninputexpr)") if "?" in text else None
                 candidates = [source] if source else [f"({lhs}) == ({text})", f"({lhs}) {text}"]
-                self._script_escape_findings(name, rid, text, "eval", f"Bảng {did}, dòng {index}: điều kiện",
-                                             f"Table {did}, row {index}: the entry", rule.sourceline)
+                self._script_escape_findings(
+                    name,
+                    rid,
+                    text,
+                    "eval",
+                    f"Bảng {did}, dòng {index}: điều kiện",
+                    f"Table {did}, row {index}: the entry",
+                    rule.sourceline,
+                )
                 problems = [sandbox.check(c, "eval") for c in candidates]
                 if all(problems):
-                    self.add("error", "dmn_expression", name, rid,
-                             f"Bảng {did}, dòng {index}: điều kiện “{text}” không hợp lệ: {problems[0][0]}",
-                             f"Table {did}, row {index}: the entry “{text}” does not compile: {problems[0][0]}",
-                             rule.sourceline)
+                    self.add(
+                        "error",
+                        "dmn_expression",
+                        name,
+                        rid,
+                        f"Bảng {did}, dòng {index}: điều kiện “{text}” không hợp lệ: {problems[0][0]}",
+                        f"Table {did}, row {index}: the entry “{text}” does not compile: {problems[0][0]}",
+                        rule.sourceline,
+                    )
             for out in (e for e in rule if _local(e) == "outputEntry"):
                 text = _text(next((c for c in out if _local(c) == "text"), None))
                 if text:
-                    self._expr(name, rid, text, "eval", "dmn_expression", f"Bảng {did}, dòng {index}: kết quả",
-                               f"Table {did}, row {index}: output", out.sourceline)
+                    self._expr(
+                        name,
+                        rid,
+                        text,
+                        "eval",
+                        "dmn_expression",
+                        f"Bảng {did}, dòng {index}: kết quả",
+                        f"Table {did}, row {index}: output",
+                        out.sourceline,
+                    )
         policy = (table.get("hitPolicy") or "UNIQUE").upper()
         if policy not in DMN_HIT_POLICIES or (policy == "COLLECT" and table.get("aggregation")):
             shown = policy + (f" {table.get('aggregation')}" if table.get("aggregation") else "")
-            self.add("error", "dmn_hit_policy", name, did,
-                     f"Bảng quyết định {did} dùng chính sách “{shown}”, mà bộ máy không áp dụng đúng (nó sẽ lấy "
-                     "dòng khớp đầu tiên hoặc trả danh sách chưa gộp): hãy chọn UNIQUE, FIRST, ANY hoặc COLLECT "
-                     "không gộp.",
-                     f"Decision table {did} uses the hit policy “{shown}”, which the engine does not apply as "
-                     "written (it takes the first matching row, or returns an unaggregated list): choose UNIQUE, "
-                     "FIRST, ANY or COLLECT without aggregation.", table.sourceline)
+            self.add(
+                "error",
+                "dmn_hit_policy",
+                name,
+                did,
+                f"Bảng quyết định {did} dùng chính sách “{shown}”, mà bộ máy không áp dụng đúng (nó sẽ lấy "
+                "dòng khớp đầu tiên hoặc trả danh sách chưa gộp): hãy chọn UNIQUE, FIRST, ANY hoặc COLLECT "
+                "không gộp.",
+                f"Decision table {did} uses the hit policy “{shown}”, which the engine does not apply as "
+                "written (it takes the first matching row, or returns an unaggregated list): choose UNIQUE, "
+                "FIRST, ANY or COLLECT without aggregation.",
+                table.sourceline,
+            )
         if policy != "COLLECT":
             if not catch_all:
-                self.add("error", "dmn_catch_all", name, did,
-                         f"Bảng quyết định {did} thiếu dòng “còn lại” (mọi điều kiện là “-”): khi không dòng nào khớp, "
-                         "SpiffWorkflow không trả kết quả và không báo lỗi.",
-                         f"Decision table {did} has no catch-all row (every input entry “-”): when no row matches, "
-                         "SpiffWorkflow silently returns nothing.", table.sourceline)
+                self.add(
+                    "error",
+                    "dmn_catch_all",
+                    name,
+                    did,
+                    f"Bảng quyết định {did} thiếu dòng “còn lại” (mọi điều kiện là “-”): khi không dòng nào khớp, "
+                    "SpiffWorkflow không trả kết quả và không báo lỗi.",
+                    f"Decision table {did} has no catch-all row (every input entry “-”): when no row matches, "
+                    "SpiffWorkflow silently returns nothing.",
+                    table.sourceline,
+                )
             elif catch_all[0] != len(rules):
-                self.add("warning", "dmn_catch_all_order", name, rules[catch_all[0] - 1].get("id") or did,
-                         f"Bảng {did}: dòng {catch_all[0]} khớp mọi trường hợp nên các dòng sau nó không bao giờ được dùng.",
-                         f"Table {did}: row {catch_all[0]} matches everything, so the rows after it are never used.",
-                         rules[catch_all[0] - 1].sourceline)
+                self.add(
+                    "warning",
+                    "dmn_catch_all_order",
+                    name,
+                    rules[catch_all[0] - 1].get("id") or did,
+                    f"Bảng {did}: dòng {catch_all[0]} khớp mọi trường hợp nên các dòng sau nó không bao giờ được dùng.",
+                    f"Table {did}: row {catch_all[0]} matches everything, so the rows after it are never used.",
+                    rules[catch_all[0] - 1].sourceline,
+                )
 
     # ------------------------------------------------------------------------------------- BPMN
     def _collect_assignments(self, tree: etree._Element) -> None:
@@ -307,9 +458,14 @@ class _Linter:
         di_refs = {el.get("bpmnElement") for el in tree.iter(f"{{{BPMNDI_NS}}}BPMNShape", f"{{{BPMNDI_NS}}}BPMNEdge")}
         has_diagram = any(True for _ in tree.iter(f"{{{BPMNDI_NS}}}BPMNDiagram"))
         if not has_diagram:
-            self.add("error", "di_missing", name, None,
-                     f"Tệp {name} không có sơ đồ (BPMNDI): không vẽ được quy trình.",
-                     f"{name} has no diagram (BPMNDI): the process cannot be drawn.")
+            self.add(
+                "error",
+                "di_missing",
+                name,
+                None,
+                f"Tệp {name} không có sơ đồ (BPMNDI): không vẽ được quy trình.",
+                f"{name} has no diagram (BPMNDI): the process cannot be drawn.",
+            )
         for participant in tree.iter(_bpmn("participant")):
             self._di(name, participant, di_refs, has_diagram)
         for process in tree.iter(_bpmn("process")):
@@ -318,10 +474,16 @@ class _Linter:
     def _di(self, name: str, el: etree._Element, di_refs: set[str | None], has_diagram: bool) -> None:
         if has_diagram and el.get("id") and el.get("id") not in di_refs:
             kind = "đường nối" if _local(el) in ("sequenceFlow", "messageFlow") else "hình"
-            self.add("error", "di_missing", name, el.get("id"),
-                     f"Phần tử {el.get('id')} ({_local(el)}) không có {kind} trên sơ đồ (BPMNDI).",
-                     f"Element {el.get('id')} ({_local(el)}) has no {'edge' if kind == 'đường nối' else 'shape'} "
-                     "in the diagram (BPMNDI).", el.sourceline)
+            self.add(
+                "error",
+                "di_missing",
+                name,
+                el.get("id"),
+                f"Phần tử {el.get('id')} ({_local(el)}) không có {kind} trên sơ đồ (BPMNDI).",
+                f"Element {el.get('id')} ({_local(el)}) has no {'edge' if kind == 'đường nối' else 'shape'} "
+                "in the diagram (BPMNDI).",
+                el.sourceline,
+            )
 
     def _process(self, name: str, process: etree._Element, di_refs: set[str | None], has_diagram: bool) -> None:
         nodes = {el.get("id") or "": el for el in process.iter() if _local(el) in FLOW_NODES and el.get("id")}
@@ -347,28 +509,56 @@ class _Linter:
             elif tag == "scriptTask":
                 script = next((c for c in el if _local(c) == "script"), None)
                 if script is None or not _text(script):
-                    self.add("warning", "script_empty", name, node_id, f"Bước {node_id} không có mã lệnh.",
-                             f"Script task {node_id} has no script.", el.sourceline)
+                    self.add(
+                        "warning",
+                        "script_empty",
+                        name,
+                        node_id,
+                        f"Bước {node_id} không có mã lệnh.",
+                        f"Script task {node_id} has no script.",
+                        el.sourceline,
+                    )
                 else:
-                    self._expr(name, node_id, _text(script), "exec", "script", "Mã lệnh", "The script",
-                               script.sourceline)
+                    self._expr(
+                        name, node_id, _text(script), "exec", "script", "Mã lệnh", "The script", script.sourceline
+                    )
                     self._script_tests(name, node_id, el, script.text or "")
             for sub in el.iter(f"{{{SPIFF_NS}}}preScript", f"{{{SPIFF_NS}}}postScript"):
                 if _text(sub):
-                    self._expr(name, node_id, _text(sub), "exec", "script", f"{_local(sub)}", _local(sub), sub.sourceline)
+                    self._expr(
+                        name, node_id, _text(sub), "exec", "script", f"{_local(sub)}", _local(sub), sub.sourceline
+                    )
             for param in el.iter(f"{{{SPIFF_NS}}}parameter"):
                 if param.get("value"):
-                    self._expr(name, node_id, param.get("value") or "", "eval", "script",
-                               f"Tham số {param.get('id')}", f"Parameter {param.get('id')}", param.sourceline)
+                    self._expr(
+                        name,
+                        node_id,
+                        param.get("value") or "",
+                        "eval",
+                        "script",
+                        f"Tham số {param.get('id')}",
+                        f"Parameter {param.get('id')}",
+                        param.sourceline,
+                    )
             for timer in el.iter(_bpmn("timerEventDefinition")):
                 self._timer(name, node_id, timer)
         for flow in flows:
             cond = next((c for c in flow if _local(c) == "conditionExpression"), None)
             if cond is not None and _text(cond):
-                self._expr(name, flow.get("id"), _text(cond), "eval", "condition", "Điều kiện", "The condition",
-                           cond.sourceline)
+                self._expr(
+                    name,
+                    flow.get("id"),
+                    _text(cond),
+                    "eval",
+                    "condition",
+                    "Điều kiện",
+                    "The condition",
+                    cond.sourceline,
+                )
 
-    def _reachability(self, name: str, process: etree._Element, nodes: dict[str, etree._Element], flows: list[etree._Element]) -> None:
+    def _reachability(
+        self, name: str, process: etree._Element, nodes: dict[str, etree._Element], flows: list[etree._Element]
+    ) -> None:
         succ: dict[str, set[str]] = {}
         for flow in flows:
             succ.setdefault(flow.get("sourceRef") or "", set()).add(flow.get("targetRef") or "")
@@ -386,11 +576,11 @@ class _Linter:
                 if _local(child) == "startEvent" and child.get("id"):
                     out.append(child.get("id") or "")
                 elif _local(child) in CONTAINERS and child.get("triggeredByEvent") == "true":
-                    out.append(child.get("id") or "")   # event sub-processes start on their own
+                    out.append(child.get("id") or "")  # event sub-processes start on their own
             return out
 
         roots = top_level_starts(process)
-        for el in nodes.values():   # event sub-processes nested in sub-processes
+        for el in nodes.values():  # event sub-processes nested in sub-processes
             if _local(el) in CONTAINERS and el.get("triggeredByEvent") == "true":
                 roots.append(el.get("id") or "")
         seen, stack = set(), list(roots)
@@ -401,53 +591,102 @@ class _Linter:
             seen.add(node)
             stack.extend(succ.get(node, ()))
         if not roots and nodes:
-            self.add("error", "no_start", name, process.get("id"), f"Quy trình {process.get('id')} không có sự kiện bắt đầu.",
-                     f"Process {process.get('id')} has no start event.", process.sourceline)
+            self.add(
+                "error",
+                "no_start",
+                name,
+                process.get("id"),
+                f"Quy trình {process.get('id')} không có sự kiện bắt đầu.",
+                f"Process {process.get('id')} has no start event.",
+                process.sourceline,
+            )
             return
         for node_id, el in nodes.items():
             if node_id not in seen:
-                self.add("error", "unreachable", name, node_id,
-                         f"Không đi tới được {node_id} ({el.get('name') or _local(el)}) từ sự kiện bắt đầu.",
-                         f"{node_id} ({el.get('name') or _local(el)}) cannot be reached from a start event.",
-                         el.sourceline)
+                self.add(
+                    "error",
+                    "unreachable",
+                    name,
+                    node_id,
+                    f"Không đi tới được {node_id} ({el.get('name') or _local(el)}) từ sự kiện bắt đầu.",
+                    f"{node_id} ({el.get('name') or _local(el)}) cannot be reached from a start event.",
+                    el.sourceline,
+                )
 
     def _human_task(self, name: str, el: etree._Element, lane: etree._Element | None) -> None:
         node_id = el.get("id") or ""
         label = el.get("name") or node_id
         if lane is None:
-            self.add("error", "lane_missing", name, node_id,
-                     f"Bước {label} không nằm trong làn nào: không biết giao cho ai.",
-                     f"Task {label} is in no lane: nobody can be assigned.", el.sourceline)
+            self.add(
+                "error",
+                "lane_missing",
+                name,
+                node_id,
+                f"Bước {label} không nằm trong làn nào: không biết giao cho ai.",
+                f"Task {label} is in no lane: nobody can be assigned.",
+                el.sourceline,
+            )
         else:
             role = specs.lane_role(lane.get("name"))
             if not role or not ROLE_NAME.match(role):
-                self.add("error", "lane_role", name, node_id,
-                         f"Làn “{lane.get('name') or lane.get('id')}” của bước {label} không ghi vai trò dạng "
-                         "“Tên làn [vai_trò]” (chữ thường, số, gạch dưới).",
-                         f"The lane “{lane.get('name') or lane.get('id')}” of {label} does not name a role as "
-                         "“Label [role]” (lower case letters, digits, underscores).", el.sourceline)
+                self.add(
+                    "error",
+                    "lane_role",
+                    name,
+                    node_id,
+                    f"Làn “{lane.get('name') or lane.get('id')}” của bước {label} không ghi vai trò dạng "
+                    "“Tên làn [vai_trò]” (chữ thường, số, gạch dưới).",
+                    f"The lane “{lane.get('name') or lane.get('id')}” of {label} does not name a role as "
+                    "“Label [role]” (lower case letters, digits, underscores).",
+                    el.sourceline,
+                )
             elif role not in self.known_roles and not self.role_exists(role):
-                self.add("error", "lane_role", name, node_id,
-                         f"Vai trò “{role}” của bước {label} không xác định được: không phải vai trò theo sơ đồ tổ chức "
-                         f"({', '.join(RELATIVE_ROLES)}) và chưa ai được gán nhóm “{role}”.",
-                         f"The role “{role}” of {label} does not resolve: it is not a role from the org chart "
-                         f"({', '.join(RELATIVE_ROLES)}) and nobody holds the group “{role}”.", el.sourceline)
+                self.add(
+                    "error",
+                    "lane_role",
+                    name,
+                    node_id,
+                    f"Vai trò “{role}” của bước {label} không xác định được: không phải vai trò theo sơ đồ tổ chức "
+                    f"({', '.join(RELATIVE_ROLES)}) và chưa ai được gán nhóm “{role}”.",
+                    f"The role “{role}” of {label} does not resolve: it is not a role from the org chart "
+                    f"({', '.join(RELATIVE_ROLES)}) and nobody holds the group “{role}”.",
+                    el.sourceline,
+                )
         props = {p.get("name") or "": p.get("value") or "" for p in el.iter(f"{{{SPIFF_NS}}}property")}
         form = (props.get("formJsonSchemaFilename") or "").strip()
         if not form:
             if _local(el) == "userTask":
-                self.add("error", "form_missing", name, node_id,
-                         f"Bước {label} chưa chọn biểu mẫu (formJsonSchemaFilename).",
-                         f"Task {label} has no form (formJsonSchemaFilename).", el.sourceline)
+                self.add(
+                    "error",
+                    "form_missing",
+                    name,
+                    node_id,
+                    f"Bước {label} chưa chọn biểu mẫu (formJsonSchemaFilename).",
+                    f"Task {label} has no form (formJsonSchemaFilename).",
+                    el.sourceline,
+                )
         else:
             bare = form.replace("\\", "/").rsplit("/", 1)[-1]
             if bare not in self.files:
-                self.add("error", "form_file_missing", name, node_id,
-                         f"Bước {label} dùng biểu mẫu {form} nhưng tệp này không có trong phiên bản.",
-                         f"Task {label} uses the form {form}, which is not part of the version.", el.sourceline)
+                self.add(
+                    "error",
+                    "form_file_missing",
+                    name,
+                    node_id,
+                    f"Bước {label} dùng biểu mẫu {form} nhưng tệp này không có trong phiên bản.",
+                    f"Task {label} uses the form {form}, which is not part of the version.",
+                    el.sourceline,
+                )
             elif not self._form_ok(bare):
-                self.add("error", "form_invalid", name, node_id, f"Biểu mẫu {form} của bước {label} không hợp lệ.",
-                         f"The form {form} of {label} is not valid.", el.sourceline)
+                self.add(
+                    "error",
+                    "form_invalid",
+                    name,
+                    node_id,
+                    f"Biểu mẫu {form} của bước {label} không hợp lệ.",
+                    f"The form {form} of {label} is not valid.",
+                    el.sourceline,
+                )
         variable = next((_text(c) for c in el.iter(f"{{{SPIFF_NS}}}variableName")), "")
         info, problems = steps.read(node_id, props, title=label)
         for problem in problems:
@@ -456,47 +695,86 @@ class _Linter:
             self._step_form(name, el, info, form.replace("\\", "/").rsplit("/", 1)[-1], variable)
         ui = (props.get("formUiSchemaFilename") or "").strip()
         if ui and ui.replace("\\", "/").rsplit("/", 1)[-1] not in self.files:
-            self.add("error", "form_file_missing", name, node_id, f"Không có tệp giao diện biểu mẫu {ui}.",
-                     f"The UI schema file {ui} is missing.", el.sourceline)
+            self.add(
+                "error",
+                "form_file_missing",
+                name,
+                node_id,
+                f"Không có tệp giao diện biểu mẫu {ui}.",
+                f"The UI schema file {ui} is missing.",
+                el.sourceline,
+            )
         if variable and not IDENTIFIER.match(variable):
-            self.add("error", "variable_name", name, node_id,
-                     f"Tên biến “{variable}” của bước {label} không hợp lệ (chữ, số, gạch dưới).",
-                     f"The variable name “{variable}” of {label} is not an identifier.", el.sourceline)
+            self.add(
+                "error",
+                "variable_name",
+                name,
+                node_id,
+                f"Tên biến “{variable}” của bước {label} không hợp lệ (chữ, số, gạch dưới).",
+                f"The variable name “{variable}” of {label} is not an identifier.",
+                el.sourceline,
+            )
         elif variable in SEED_NAMES or variable in SCRIPT_HELPERS:
-            what = ("hàm có sẵn", "a built-in function") if variable in SCRIPT_HELPERS else \
-                ("dữ liệu ứng dụng đặt sẵn cho mỗi hồ sơ", "data the application gives every evaluation")
-            self.add("error", "variable_name", name, node_id,
-                     f"Bước {label} lưu biểu mẫu vào “{variable}”, là tên của {what[0]}: biểu mẫu sẽ ghi đè và "
-                     "các bước sau dùng sai dữ liệu. Hãy đặt tên khác.",
-                     f"Task {label} stores its form under “{variable}”, the name of {what[1]}: the form would "
-                     "overwrite it and the steps after would use the wrong data. Choose another name.",
-                     el.sourceline)
+            what = (
+                ("hàm có sẵn", "a built-in function")
+                if variable in SCRIPT_HELPERS
+                else ("dữ liệu ứng dụng đặt sẵn cho mỗi hồ sơ", "data the application gives every evaluation")
+            )
+            self.add(
+                "error",
+                "variable_name",
+                name,
+                node_id,
+                f"Bước {label} lưu biểu mẫu vào “{variable}”, là tên của {what[0]}: biểu mẫu sẽ ghi đè và "
+                "các bước sau dùng sai dữ liệu. Hãy đặt tên khác.",
+                f"Task {label} stores its form under “{variable}”, the name of {what[1]}: the form would "
+                "overwrite it and the steps after would use the wrong data. Choose another name.",
+                el.sourceline,
+            )
         if f"{node_id}_due" not in self.assigned:
-            self.add("warning", "due_missing", name, node_id,
-                     f"Bước {label} chưa có hạn: chưa lệnh nào gán {node_id}_due (ví dụ trong bước khởi tạo: "
-                     f"{node_id}_due = wd_deadline(period, 7, opened_at)).",
-                     f"Task {label} has no deadline: no script sets {node_id}_due (e.g. in the init script: "
-                     f"{node_id}_due = wd_deadline(period, 7, opened_at)).", el.sourceline)
+            self.add(
+                "warning",
+                "due_missing",
+                name,
+                node_id,
+                f"Bước {label} chưa có hạn: chưa lệnh nào gán {node_id}_due (ví dụ trong bước khởi tạo: "
+                f"{node_id}_due = wd_deadline(period, 7, opened_at)).",
+                f"Task {label} has no deadline: no script sets {node_id}_due (e.g. in the init script: "
+                f"{node_id}_due = wd_deadline(period, 7, opened_at)).",
+                el.sourceline,
+            )
 
     def _step_form(self, name: str, el: etree._Element, info: steps.StepInfo, form: str, variable: str) -> None:
         """A step that scores or decides is read by the application: its answer must be stored under a
         variable of its own, with the field the application reads (scores; the level)."""
         node_id, label = info.step, el.get("name") or info.step
         if (info.scores or info.decides) and not variable:
-            self.add("error", "step_property", name, node_id,
-                     f"Bước {label} chấm điểm hoặc quyết định xếp loại nên cần biến lưu kết quả (variableName).",
-                     f"Step {label} scores or decides, so it needs a variable for its answer (variableName).",
-                     el.sourceline)
+            self.add(
+                "error",
+                "step_property",
+                name,
+                node_id,
+                f"Bước {label} chấm điểm hoặc quyết định xếp loại nên cần biến lưu kết quả (variableName).",
+                f"Step {label} scores or decides, so it needs a variable for its answer (variableName).",
+                el.sourceline,
+            )
         fields = self._form_fields().get(form, {}).get("fields")
         if fields is None:
-            return      # no usable form: reported above
-        for flag, field_name, vi, en in ((info.scores, "scores", "chấm điểm (stepScores)", "scores (stepScores)"),
-                                         (info.decides, "level", "quyết định xếp loại (stepDecides)",
-                                          "decides the level (stepDecides)")):
+            return  # no usable form: reported above
+        for flag, field_name, vi, en in (
+            (info.scores, "scores", "chấm điểm (stepScores)", "scores (stepScores)"),
+            (info.decides, "level", "quyết định xếp loại (stepDecides)", "decides the level (stepDecides)"),
+        ):
             if flag and field_name not in fields:
-                self.add("error", "step_property", name, node_id,
-                         f"Bước {label} {vi} nhưng biểu mẫu {form} không có trường “{field_name}”.",
-                         f"Step {label} {en} but the form {form} has no field “{field_name}”.", el.sourceline)
+                self.add(
+                    "error",
+                    "step_property",
+                    name,
+                    node_id,
+                    f"Bước {label} {vi} nhưng biểu mẫu {form} không có trường “{field_name}”.",
+                    f"Step {label} {en} but the form {form} has no field “{field_name}”.",
+                    el.sourceline,
+                )
 
     def _gateway(self, name: str, el: etree._Element, flows: list[etree._Element]) -> None:
         node_id = el.get("id")
@@ -506,23 +784,41 @@ class _Linter:
         default = el.get("default")
         label = el.get("name") or node_id
         if not default:
-            self.add("error", "gateway_default", name, node_id,
-                     f"Cổng rẽ nhánh {label} có {len(outgoing)} nhánh nhưng không có nhánh mặc định: khi không điều "
-                     "kiện nào đúng, hồ sơ sẽ bị lỗi.",
-                     f"Exclusive gateway {label} has {len(outgoing)} outgoing flows but no default flow: when no "
-                     "condition holds, the instance fails.", el.sourceline)
+            self.add(
+                "error",
+                "gateway_default",
+                name,
+                node_id,
+                f"Cổng rẽ nhánh {label} có {len(outgoing)} nhánh nhưng không có nhánh mặc định: khi không điều "
+                "kiện nào đúng, hồ sơ sẽ bị lỗi.",
+                f"Exclusive gateway {label} has {len(outgoing)} outgoing flows but no default flow: when no "
+                "condition holds, the instance fails.",
+                el.sourceline,
+            )
         elif default not in {f.get("id") for f in outgoing}:
-            self.add("error", "gateway_default", name, node_id,
-                     f"Nhánh mặc định {default} của cổng {label} không phải là nhánh đi ra của cổng.",
-                     f"The default flow {default} of {label} is not one of its outgoing flows.", el.sourceline)
+            self.add(
+                "error",
+                "gateway_default",
+                name,
+                node_id,
+                f"Nhánh mặc định {default} của cổng {label} không phải là nhánh đi ra của cổng.",
+                f"The default flow {default} of {label} is not one of its outgoing flows.",
+                el.sourceline,
+            )
         for flow in outgoing:
             if flow.get("id") == default:
                 continue
             cond = next((c for c in flow if _local(c) == "conditionExpression"), None)
             if cond is None or not _text(cond):
-                self.add("warning", "condition_missing", name, flow.get("id"),
-                         f"Nhánh {flow.get('id')} của cổng {label} không có điều kiện.",
-                         f"Flow {flow.get('id')} of {label} has no condition.", flow.sourceline)
+                self.add(
+                    "warning",
+                    "condition_missing",
+                    name,
+                    flow.get("id"),
+                    f"Nhánh {flow.get('id')} của cổng {label} không có điều kiện.",
+                    f"Flow {flow.get('id')} of {label} has no condition.",
+                    flow.sourceline,
+                )
 
     def _timer(self, name: str, node_id: str, timer: etree._Element) -> None:
         for child in timer:
@@ -531,55 +827,111 @@ class _Linter:
                 continue
             text = _text(child)
             if not text:
-                self.add("error", "timer", name, node_id, f"Hẹn giờ {node_id} chưa có biểu thức thời gian.",
-                         f"The timer {node_id} has no time expression.", child.sourceline)
+                self.add(
+                    "error",
+                    "timer",
+                    name,
+                    node_id,
+                    f"Hẹn giờ {node_id} chưa có biểu thức thời gian.",
+                    f"The timer {node_id} has no time expression.",
+                    child.sourceline,
+                )
                 continue
             if re.fullmatch(r"R?\d*/?P(\d|T)[0-9A-Z.]*", text.strip()):
-                self.add("error", "timer", name, node_id,
-                         f"Hẹn giờ {node_id}: “{text}” là biểu thức Python, hãy viết trong ngoặc kép: \"{text.strip()}\".",
-                         f"Timer {node_id}: “{text}” is a Python expression; quote it: \"{text.strip()}\".",
-                         child.sourceline)
+                self.add(
+                    "error",
+                    "timer",
+                    name,
+                    node_id,
+                    f'Hẹn giờ {node_id}: “{text}” là biểu thức Python, hãy viết trong ngoặc kép: "{text.strip()}".',
+                    f'Timer {node_id}: “{text}” is a Python expression; quote it: "{text.strip()}".',
+                    child.sourceline,
+                )
                 continue
-            if not self._expr(name, node_id, text, "eval", "timer", "Biểu thức hẹn giờ", "The timer expression",
-                              child.sourceline):
+            if not self._expr(
+                name, node_id, text, "eval", "timer", "Biểu thức hẹn giờ", "The timer expression", child.sourceline
+            ):
                 continue
             constant = _constant(text)
             if isinstance(constant, str):
                 problem = _timer_constant(kind, constant)
                 if problem:
-                    self.add("error", "timer", name, node_id, f"Hẹn giờ {node_id}: {problem[0]}",
-                             f"Timer {node_id}: {problem[1]}", child.sourceline)
+                    self.add(
+                        "error",
+                        "timer",
+                        name,
+                        node_id,
+                        f"Hẹn giờ {node_id}: {problem[0]}",
+                        f"Timer {node_id}: {problem[1]}",
+                        child.sourceline,
+                    )
 
-    def _expr(self, file: str, element: str | None, source: str, mode: str, code: str, what_vi: str, what_en: str,
-              line: int | None = None) -> bool:
+    def _expr(
+        self,
+        file: str,
+        element: str | None,
+        source: str,
+        mode: str,
+        code: str,
+        what_vi: str,
+        what_en: str,
+        line: int | None = None,
+    ) -> bool:
         self._script_escape_findings(file, element, source, mode, what_vi, what_en, line)
         problems = sandbox.check(source, mode)
         if problems:
-            self.add("error", code, file, element,
-                     f"{what_vi} của {element} không chạy được trong môi trường hạn chế: {'; '.join(problems)}",
-                     f"{what_en} of {element} does not compile in the restricted environment: {'; '.join(problems)}",
-                     line)
+            self.add(
+                "error",
+                code,
+                file,
+                element,
+                f"{what_vi} của {element} không chạy được trong môi trường hạn chế: {'; '.join(problems)}",
+                f"{what_en} of {element} does not compile in the restricted environment: {'; '.join(problems)}",
+                line,
+            )
             return False
         return True
 
-    def _script_escape_findings(self, file: str, element: str | None, source: str, mode: str, what_vi: str,
-                                what_en: str, line: int | None = None) -> None:
+    def _script_escape_findings(
+        self,
+        file: str,
+        element: str | None,
+        source: str,
+        mode: str,
+        what_vi: str,
+        what_en: str,
+        line: int | None = None,
+    ) -> None:
         """Ways out of the sandbox (escapes.py): format strings walking to globals, frames, absent builtins,
         huge constants, endless loops. The sandbox refuses them at run time too; here the designer sees
         them on the element."""
         for vi, en in escapes.problems(source, mode):
-            self.add("error", "script_escape", file, element, f"{what_vi} của {element} {vi}.",
-                     f"{what_en} of {element} {en}.", line)
+            self.add(
+                "error",
+                "script_escape",
+                file,
+                element,
+                f"{what_vi} của {element} {vi}.",
+                f"{what_en} of {element} {en}.",
+                line,
+            )
 
     def _script_tests(self, name: str, node_id: str, el: etree._Element, script: str) -> None:
         """The unit tests kept beside a script task (input → expected output), run now."""
         if sandbox.check(script, "exec"):
-            return   # a script that does not compile is reported as such
+            return  # a script that does not compile is reported as such
         for test_id, input_json, expected_json in scripttests.tests_of(el):
             outcome = scripttests.run(script, test_id or node_id, input_json, expected_json)
             if not outcome.passed:
-                self.add("error", "script_test_failed", name, node_id, f"Bước {node_id}: {outcome.vi}",
-                         f"Script task {node_id}: {outcome.en}", el.sourceline)
+                self.add(
+                    "error",
+                    "script_test_failed",
+                    name,
+                    node_id,
+                    f"Bước {node_id}: {outcome.vi}",
+                    f"Script task {node_id}: {outcome.en}",
+                    el.sourceline,
+                )
 
     # ------------------------------------------------------------------ what runs, what is read
     def _runnable_and_data(self) -> None:
@@ -591,35 +943,48 @@ class _Linter:
         processes = [(n, p) for n, t in self.trees.items() if n.endswith(".bpmn") for p in t.iter(_bpmn("process"))]
         if processes and self.process_id not in {p.get("id") for _, p in processes}:
             name, other = processes[0]
-            self.add("error", "process_missing", name, other.get("id"),
-                     f"Ứng dụng chạy quy trình có mã “{self.process_id}”, nhưng các tệp chỉ có quy trình "
-                     f"“{other.get('id')}”: hãy đặt lại mã quy trình là “{self.process_id}”.",
-                     f"The application runs the process with id “{self.process_id}”, but the files only hold "
-                     f"“{other.get('id')}”: give the process the id “{self.process_id}”.", other.sourceline)
+            self.add(
+                "error",
+                "process_missing",
+                name,
+                other.get("id"),
+                f"Ứng dụng chạy quy trình có mã “{self.process_id}”, nhưng các tệp chỉ có quy trình "
+                f"“{other.get('id')}”: hãy đặt lại mã quy trình là “{self.process_id}”.",
+                f"The application runs the process with id “{self.process_id}”, but the files only hold "
+                f"“{other.get('id')}”: give the process the id “{self.process_id}”.",
+                other.sourceline,
+            )
         for name, tree in self.trees.items():
             if not name.endswith(".bpmn"):
                 continue
             process_ids = {p.get("id") or "" for p in tree.iter(_bpmn("process"))}
             for refusal in elements.refusals(tree, set(decisions), process_ids):
-                self.add("error", "element_not_supported", name, refusal.element, refusal.vi, refusal.en,
-                         refusal.line)
+                self.add("error", "element_not_supported", name, refusal.element, refusal.vi, refusal.en, refusal.line)
             for process in tree.iter(_bpmn("process")):
                 try:
-                    problems = dataflow.check(process, decisions, forms, set(SEED_NAMES), known,
-                                              lambda role: role in self.known_roles or self.role_exists(role),
-                                              self.notice_kinds)
+                    problems = dataflow.check(
+                        process,
+                        decisions,
+                        forms,
+                        set(SEED_NAMES),
+                        known,
+                        lambda role: role in self.known_roles or self.role_exists(role),
+                        self.notice_kinds,
+                    )
                 except RecursionError:
                     continue
                 for problem in problems:
                     self.add("error", problem.code, name, problem.element, problem.vi, problem.en, problem.line)
                 self._instructions(name, process, forms, known)
 
-    def _instructions(self, name: str, process: etree._Element, forms: dict[str, dict[str, Any]],
-                      known: set[str]) -> None:
+    def _instructions(
+        self, name: str, process: etree._Element, forms: dict[str, dict[str, Any]], known: set[str]
+    ) -> None:
         """Names the instructions' template shows that nothing sets render empty, and a template that
         does not parse is shown as written: advice, not errors (the month goes on)."""
         from jinja2 import TemplateSyntaxError, meta
         from jinja2.sandbox import SandboxedEnvironment
+
         env = SandboxedEnvironment()
         shown = set(self.assigned) | set(known) | {"allowed_levels"}
         for form in forms.values():
@@ -631,17 +996,28 @@ class _Linter:
             try:
                 names = meta.find_undeclared_variables(env.parse(text))
             except TemplateSyntaxError as exc:
-                self.add("warning", "instructions_template", name, el.get("id"),
-                         f"Hướng dẫn của bước {el.get('id')} sai cú pháp mẫu ({exc.message}): sẽ hiện nguyên văn.",
-                         f"The instructions of {el.get('id')} are not a valid template ({exc.message}): they are "
-                         "shown as written.", el.sourceline)
+                self.add(
+                    "warning",
+                    "instructions_template",
+                    name,
+                    el.get("id"),
+                    f"Hướng dẫn của bước {el.get('id')} sai cú pháp mẫu ({exc.message}): sẽ hiện nguyên văn.",
+                    f"The instructions of {el.get('id')} are not a valid template ({exc.message}): they are "
+                    "shown as written.",
+                    el.sourceline,
+                )
                 continue
             for unknown in sorted(names - shown):
-                self.add("warning", "instructions_name", name, el.get("id"),
-                         f"Hướng dẫn của bước {el.get('id')} hiện “{unknown}”, nhưng không bước nào gán tên này: "
-                         "chỗ đó sẽ để trống.",
-                         f"The instructions of {el.get('id')} show “{unknown}”, which no step sets: it renders "
-                         "empty.", el.sourceline)
+                self.add(
+                    "warning",
+                    "instructions_name",
+                    name,
+                    el.get("id"),
+                    f"Hướng dẫn của bước {el.get('id')} hiện “{unknown}”, nhưng không bước nào gán tên này: "
+                    "chỗ đó sẽ để trống.",
+                    f"The instructions of {el.get('id')} show “{unknown}”, which no step sets: it renders empty.",
+                    el.sourceline,
+                )
 
     def _decisions(self) -> dict[str, dict[str, Any]]:
         out = {}
@@ -685,6 +1061,7 @@ def _form_problem(name: str, text: str) -> str | None:
     """Why a form file is not a usable JSON Schema (None when it is); cached: checking a schema
     costs ~15 ms and the same files are validated again and again."""
     from app.forms import FormError, load_form  # pure functions, no database
+
     try:
         load_form({name: text}, name)
     except FormError as exc:
@@ -706,15 +1083,19 @@ def _constant(source: str) -> Any:
     return node.value if isinstance(node, ast.Constant) else None
 
 
-_DURATION = re.compile(r"^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
-                       r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$")
+_DURATION = re.compile(
+    r"^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
+    r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$"
+)
 
 
 def _timer_constant(kind: str, value: str) -> tuple[str, str] | None:
     if kind == "timeDuration":
         if not _DURATION.match(value):
-            return (f"“{value}” không phải khoảng thời gian ISO 8601 (ví dụ \"P3D\", \"PT4H\").",
-                    f"“{value}” is not an ISO 8601 duration (e.g. \"P3D\", \"PT4H\").")
+            return (
+                f'“{value}” không phải khoảng thời gian ISO 8601 (ví dụ "P3D", "PT4H").',
+                f'“{value}” is not an ISO 8601 duration (e.g. "P3D", "PT4H").',
+            )
     elif kind == "timeDate":
         try:
             parsed = datetime.fromisoformat(value)
@@ -725,8 +1106,10 @@ def _timer_constant(kind: str, value: str) -> tuple[str, str] | None:
     elif kind == "timeCycle":
         parts = value.split("/")
         if not (len(parts) == 2 and re.fullmatch(r"R\d*", parts[0]) and _DURATION.match(parts[1])):
-            return (f"“{value}” không phải chu kỳ ISO 8601 (ví dụ \"R3/P1D\").",
-                    f"“{value}” is not an ISO 8601 cycle (e.g. \"R3/P1D\").")
+            return (
+                f'“{value}” không phải chu kỳ ISO 8601 (ví dụ "R3/P1D").',
+                f'“{value}” is not an ISO 8601 cycle (e.g. "R3/P1D").',
+            )
     return None
 
 
@@ -744,8 +1127,17 @@ def _assigned_names(source: str) -> set[str]:
 
 # Attributes by which an element refers to something else: a parser that cannot find the target names
 # the target ("The process 'nowhere' was not found"), the designer must see the element that refers to it.
-REFERENCES = ("calledElement", "calledDecisionId", "messageRef", "signalRef", "errorRef", "escalationRef",
-              "processRef", "attachedToRef", "dataObjectRef")
+REFERENCES = (
+    "calledElement",
+    "calledDecisionId",
+    "messageRef",
+    "signalRef",
+    "errorRef",
+    "escalationRef",
+    "processRef",
+    "attachedToRef",
+    "dataObjectRef",
+)
 
 
 def _element_in_message(trees: dict[str, Any], message: str) -> str | None:
@@ -761,11 +1153,17 @@ def _element_in_message(trees: dict[str, Any], message: str) -> str | None:
             refs += [_text(c) for c in el if isinstance(c.tag, str) and _local(c) == "calledDecisionId"]
             if any(ref and re.search(r"[\'\"“]" + re.escape(ref) + r"[\'\"”]", message) for ref in refs):
                 return str(el.get("id"))
-    ids = {el.get("id") for tree in trees.values() for el in tree.iter()
-           if isinstance(el.tag, str) and el.get("id") and _local(el) not in ("definitions",)}
-    found = ([i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", message)]
-             # only a suggestion names an id: the process the app starts is missing, the one there is meant
-             or [i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", full)])
+    ids = {
+        el.get("id")
+        for tree in trees.values()
+        for el in tree.iter()
+        if isinstance(el.tag, str) and el.get("id") and _local(el) not in ("definitions",)
+    }
+    found = (
+        [i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", message)]
+        # only a suggestion names an id: the process the app starts is missing, the one there is meant
+        or [i for i in ids if re.search(r"(?<![\w-])" + re.escape(i) + r"(?![\w-])", full)]
+    )
     return max(found, key=len) if found else None
 
 
@@ -793,16 +1191,23 @@ def _dmn_schema(tree: etree._Element) -> etree.XMLSchema | None:
         return None
     if ns not in _dmn_validators:
         from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+
         try:
             _dmn_validators[ns] = BpmnValidator(path).validator
-        except etree.XMLSchemaParseError:   # SpiffWorkflow ships a DMN 1.2 XSD that does not load
+        except etree.XMLSchemaParseError:  # SpiffWorkflow ships a DMN 1.2 XSD that does not load
             _dmn_validators[ns] = None
     return _dmn_validators[ns]
 
 
-def validate(files: dict[str, str], *, process_id: str = specs.PROCESS_ID,
-             role_exists: Callable[[str], bool] | None = None, known_roles: Iterable[str] = (),
-             app_forms: Iterable[str] = (), notice_kinds: Iterable[str] | None = None) -> list[Finding]:
+def validate(
+    files: dict[str, str],
+    *,
+    process_id: str = specs.PROCESS_ID,
+    role_exists: Callable[[str], bool] | None = None,
+    known_roles: Iterable[str] = (),
+    app_forms: Iterable[str] = (),
+    notice_kinds: Iterable[str] | None = None,
+) -> list[Finding]:
     """Every finding for a set of files {name: text}: errors first, then warnings. `app_forms` are
     forms the application itself uses outside the diagram (not reported as unused); `notice_kinds` the
     kinds of notify() the application turns into messages (None: not checked)."""
@@ -816,8 +1221,10 @@ def check_upload(name: str, data: bytes) -> str:
     expansion, DTD loading and network access disabled; JSON must parse to an object.
     """
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.(bpmn|dmn|json)", name or ""):
-        raise UploadRefused(f"Tên tệp “{name}” không hợp lệ: chỉ nhận .bpmn, .dmn, .json (chữ, số, “_”, “-”, “.”).",
-                            f"The file name “{name}” is not accepted: only .bpmn, .dmn, .json (letters, digits, _ - .).")
+        raise UploadRefused(
+            f"Tên tệp “{name}” không hợp lệ: chỉ nhận .bpmn, .dmn, .json (chữ, số, “_”, “-”, “.”).",
+            f"The file name “{name}” is not accepted: only .bpmn, .dmn, .json (letters, digits, _ - .).",
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -830,12 +1237,16 @@ def check_upload(name: str, data: bytes) -> str:
         try:
             etree.fromstring(text.encode("utf-8"), specs.SAFE_XML_PARSER)
         except etree.XMLSyntaxError as exc:
-            raise UploadRefused(f"Tệp {name} không phải XML hợp lệ: {exc}", f"{name} is not well-formed XML: {exc}") from None
+            raise UploadRefused(
+                f"Tệp {name} không phải XML hợp lệ: {exc}", f"{name} is not well-formed XML: {exc}"
+            ) from None
     else:
         try:
             value = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise UploadRefused(f"Tệp {name} không phải JSON hợp lệ: {exc}", f"{name} is not valid JSON: {exc}") from None
+            raise UploadRefused(
+                f"Tệp {name} không phải JSON hợp lệ: {exc}", f"{name} is not valid JSON: {exc}"
+            ) from None
         if not isinstance(value, dict):
             raise UploadRefused(f"Tệp {name} phải là một đối tượng JSON.", f"{name} must hold a JSON object.")
     return text

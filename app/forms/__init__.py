@@ -7,13 +7,26 @@ Pure functions (no Flask request, no database) shared by the services, the web v
     data, errors = strip_readonly(schema, data), validate(schema, data)
     html = render(schema, data, errors, context)
 """
+
 from .html import format_number, parse_submission, render
 from .instructions import render_instructions
 from .schema import FormError, enum_options, expand, field_name, forms_from_directory, load_form
 from .validate import FieldError, clean, errors_by_field, strip_readonly, validate
 
 __all__ = [
-    "expand", "load_form", "validate", "FieldError", "strip_readonly", "parse_submission", "render",
-    "FormError", "clean", "errors_by_field", "forms_from_directory", "field_name", "enum_options",
-    "format_number", "render_instructions",
+    "expand",
+    "load_form",
+    "validate",
+    "FieldError",
+    "strip_readonly",
+    "parse_submission",
+    "render",
+    "FormError",
+    "clean",
+    "errors_by_field",
+    "forms_from_directory",
+    "field_name",
+    "enum_options",
+    "format_number",
+    "render_instructions",
 ]

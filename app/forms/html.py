@@ -4,6 +4,7 @@ Field names use the bracket form (``scores[I.1]``, ``deductions[0][reason]``) th
 :func:`parse_submission` reads and :class:`~app.forms.validate.FieldError` reports.
 Every piece of data or schema text goes through :func:`markupsafe.escape`.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,7 +90,7 @@ def _parse_value(root: dict[str, Any], node: dict[str, Any], fd: Any, path: list
             return rows if rows or not node.get("x-plan-items") else _MISSING
         raw = _getlist(fd, name)
         if isinstance(items, dict) and schema_type(items) in ("integer", "number"):
-            raw = [part for v in raw for part in str(v).replace(";", ",").split(",")]   # "3, 7": ids typed in one box
+            raw = [part for v in raw for part in str(v).replace(";", ",").split(",")]  # "3, 7": ids typed in one box
         values = [_coerce(items if isinstance(items, dict) else {}, v) for v in raw]
         return [v for v in values if v is not _MISSING]
     if kind == "boolean" and not _is_select(node):
@@ -128,9 +129,9 @@ def _parse_number(text: str) -> Any:
     if not _NUMBER.match(text):
         return text
     value = float(text.replace(",", "."))
-    if not math.isfinite(value):         # "1" followed by 400 zeros: kept as typed, validation says why
+    if not math.isfinite(value):  # "1" followed by 400 zeros: kept as typed, validation says why
         return text
-    return int(value) if value.is_integer() and abs(value) < 2 ** 53 else value
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
 def _row_is_empty(fd: Any, row_name: str) -> bool:
@@ -169,8 +170,13 @@ _LANG: ContextVar[str] = ContextVar("form_lang", default="vi")
 
 
 # ====================================================================================== rendering
-def render(schema: dict[str, Any], data: Mapping[str, Any] | None = None, errors: Iterable[FieldError] | None = None,
-           context: Mapping[str, Any] | None = None, lang: str = "vi") -> Markup:
+def render(
+    schema: dict[str, Any],
+    data: Mapping[str, Any] | None = None,
+    errors: Iterable[FieldError] | None = None,
+    context: Mapping[str, Any] | None = None,
+    lang: str = "vi",
+) -> Markup:
     """Accessible HTML for the fields of ``schema`` (without the ``<form>`` element).
 
     ``data`` prefills the inputs (task data or the rejected submission); ``errors`` come from
@@ -225,8 +231,7 @@ def _attrs(attrs: Mapping[str, Any]) -> Markup:
 
 
 def _el(tag: str, attrs: Mapping[str, Any] | None = None, *children: Any) -> Markup:
-    return (Markup("<{}{}>").format(tag, _attrs(attrs or {})) + Markup("").join(children)
-            + Markup("</{}>").format(tag))
+    return Markup("<{}{}>").format(tag, _attrs(attrs or {})) + Markup("").join(children) + Markup("</{}>").format(tag)
 
 
 def _void(tag: str, attrs: Mapping[str, Any]) -> Markup:
@@ -255,27 +260,43 @@ def _is_number(v: Any) -> bool:
 
 def _score_total(form: Mapping[str, Any], criteria: list[dict[str, Any]]) -> float | None:
     """Same formula as :func:`app.rules.scoring.score_total`; tolerant of half-typed input."""
-    clean_scores = {k: v for k, v in (form.get("scores") or {}).items() if _is_number(v)} \
-        if isinstance(form.get("scores"), Mapping) else None
+    clean_scores = (
+        {k: v for k, v in (form.get("scores") or {}).items() if _is_number(v)}
+        if isinstance(form.get("scores"), Mapping)
+        else None
+    )
     if clean_scores is None:
         return None
     clean = {
         "scores": clean_scores,
         "bonus": form.get("bonus") if _is_number(form.get("bonus")) else 0,
-        "deductions": [d for d in (form.get("deductions") or []) if isinstance(d, Mapping) and _is_number(d.get("points"))]
-        if isinstance(form.get("deductions"), list) else [],
+        "deductions": [
+            d for d in (form.get("deductions") or []) if isinstance(d, Mapping) and _is_number(d.get("points"))
+        ]
+        if isinstance(form.get("deductions"), list)
+        else [],
     }
     return score_total(clean, criteria)
 
 
 def _criteria_of(node: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"code": code, "group": p.get("x-group", ""), "max": p.get("maximum", 0), "name": p.get("title", code),
-             "name_en": p.get("x-title-en", "")}
-            for code, p in (node.get("properties") or {}).items() if isinstance(p, Mapping)]
+    return [
+        {
+            "code": code,
+            "group": p.get("x-group", ""),
+            "max": p.get("maximum", 0),
+            "name": p.get("title", code),
+            "name_en": p.get("x-title-en", ""),
+        }
+        for code, p in (node.get("properties") or {}).items()
+        if isinstance(p, Mapping)
+    ]
 
 
 class _Renderer:
-    def __init__(self, schema: dict[str, Any], data: Mapping[str, Any], errors: list[FieldError], context: Mapping[str, Any]):
+    def __init__(
+        self, schema: dict[str, Any], data: Mapping[str, Any], errors: list[FieldError], context: Mapping[str, Any]
+    ):
         self.root = schema
         self.data = data
         self.context = context
@@ -289,8 +310,11 @@ class _Renderer:
         body = self.object_fields(self.root, self.data, [], required=True)
         parts = [self.summary()]
         if self.root.get("description"):
-            parts.append(_el("p", {"class": "form-description"},
-                             _bi(self.root["description"], self.root.get("x-description-en"))))
+            parts.append(
+                _el(
+                    "p", {"class": "form-description"}, _bi(self.root["description"], self.root.get("x-description-en"))
+                )
+            )
         parts.append(body)
         return _el("div", {"class": "schema-form"}, *parts)
 
@@ -354,11 +378,12 @@ class _Renderer:
         parts.append(escape(title))
         if node.get("x-code") and _is_number(node.get("maximum")):
             m = node["maximum"]
-            parts.append(Markup(" ") + _el("span", {"class": "criterion-max"},
-                                           f"(tối đa {_vi_number(m)} điểm)"))
+            parts.append(Markup(" ") + _el("span", {"class": "criterion-max"}, f"(tối đa {_vi_number(m)} điểm)"))
         if required:
-            parts.append(Markup(" ") + _el("span", {"class": "required", "aria-hidden": "true",
-                                                    "title": "bắt buộc / required"}, "*"))
+            parts.append(
+                Markup(" ")
+                + _el("span", {"class": "required", "aria-hidden": "true", "title": "bắt buộc / required"}, "*")
+            )
         en = node.get("x-title-en")
         if en:
             if node.get("x-code") and _is_number(node.get("maximum")):
@@ -372,15 +397,20 @@ class _Renderer:
             parts.append(_el("span", {"class": "criterion-code"}, f"{node['x-code']}.") + Markup(" "))
         parts.append(_bi(node.get("title") or name, node.get("x-title-en")))
         if node.get("x-code") and _is_number(node.get("maximum")):
-            parts.append(Markup(" ") + _el("span", {"class": "criterion-max"},
-                                           f"(max {format_number(node['maximum'])} points)"))
+            parts.append(
+                Markup(" ") + _el("span", {"class": "criterion-max"}, f"(max {format_number(node['maximum'])} points)")
+            )
         if required:
-            parts.append(Markup(" ") + _el("span", {"class": "required", "aria-hidden": "true", "title": "required"}, "*"))
+            parts.append(
+                Markup(" ") + _el("span", {"class": "required", "aria-hidden": "true", "title": "required"}, "*")
+            )
         return Markup("").join(parts)
 
     def wrapper_attrs(self, node: Mapping[str, Any], classes: str, name: str) -> dict[str, Any]:
-        attrs: dict[str, Any] = {"class": classes + (" has-error" if self.by_field.get(name) else ""),
-                                 "data-field": name}
+        attrs: dict[str, Any] = {
+            "class": classes + (" has-error" if self.by_field.get(name) else ""),
+            "data-field": name,
+        }
         if isinstance(node.get("x-show-when"), Mapping):
             attrs["data-show-when"] = json.dumps(node["x-show-when"], ensure_ascii=False)
         return attrs
@@ -388,7 +418,7 @@ class _Renderer:
     # ---------------------------------------------------------------------------------- fields
     def field(self, node: dict[str, Any], value: Any, path: list[Any], required: bool, in_row: bool = False) -> Markup:
         name = field_name(path)
-        if node.get("x-hidden") is True:        # an id the form carries back (a plan item's)
+        if node.get("x-hidden") is True:  # an id the form carries back (a plan item's)
             text = "" if value is _MISSING or value is None else str(value)
             return _void("input", {"type": "hidden", "name": name, "value": text, "data-field": name})
         if node.get("x-widget") == "evidence":
@@ -402,8 +432,12 @@ class _Renderer:
         err_html, err_id = self.error_block(name, fid)
         help_html, help_id = self.help_block(node, fid)
         described = " ".join(x for x in (help_id, err_id) if x) or None
-        common: dict[str, Any] = {"id": fid, "name": name, "aria-describedby": described,
-                  "aria-invalid": "true" if err_id else None}
+        common: dict[str, Any] = {
+            "id": fid,
+            "name": name,
+            "aria-describedby": described,
+            "aria-invalid": "true" if err_id else None,
+        }
         html_required = required and not in_row
         if html_required:
             common["required"] = True
@@ -413,8 +447,17 @@ class _Renderer:
         label = _el("label", {"for": fid}, self.label_text(node, html_required, name))
 
         if kind == "boolean" and not _is_select(node):
-            control = _void("input", {"type": "checkbox", **common, "value": "true",
-                                      "checked": value is True, "required": None, "aria-required": None})
+            control = _void(
+                "input",
+                {
+                    "type": "checkbox",
+                    **common,
+                    "value": "true",
+                    "checked": value is True,
+                    "required": None,
+                    "aria-required": None,
+                },
+            )
             inner = [control, Markup(" "), label, err_html, help_html]
             return _el("div", self.wrapper_attrs(node, "field field-checkbox", name), *inner)
 
@@ -450,30 +493,75 @@ class _Renderer:
         listed = []
         for ident in ids:
             known = files.get(str(ident))
-            link = (_el("a", {"href": known.get("url"), "class": "evidence-name"}, known.get("name") or f"#{ident}")
-                    if isinstance(known, Mapping) else _el("span", {"class": "evidence-name"}, f"#{ident}"))
+            link = (
+                _el("a", {"href": known.get("url"), "class": "evidence-name"}, known.get("name") or f"#{ident}")
+                if isinstance(known, Mapping)
+                else _el("span", {"class": "evidence-name"}, f"#{ident}")
+            )
             hidden = Markup("") if readonly else _void("input", {"type": "hidden", "name": name, "value": str(ident)})
             listed.append(_el("li", {}, link, hidden))
-        title = _el("legend", {"class": "evidence-title", "id": f"{fid}-title"},
-                    _bi(node.get("title") or name, node.get("x-title-en")))
-        parts = [title, _el("ul", {"class": "evidence-attached", "id": f"{fid}-list"}, *listed) if listed
-                 else _el("p", {"class": "evidence-none"}, _bi("Chưa có minh chứng.", "No evidence yet."))]
+        title = _el(
+            "legend",
+            {"class": "evidence-title", "id": f"{fid}-title"},
+            _bi(node.get("title") or name, node.get("x-title-en")),
+        )
+        parts = [
+            title,
+            _el("ul", {"class": "evidence-attached", "id": f"{fid}-list"}, *listed)
+            if listed
+            else _el("p", {"class": "evidence-none"}, _bi("Chưa có minh chứng.", "No evidence yet.")),
+        ]
         if upload_url:
             accept = str(self.context.get("evidence_accept") or "image/*,application/pdf")
             max_bytes = self.context.get("evidence_max_bytes")
-            photo = _el("label", {"class": "evidence-pick", "for": f"{fid}-photo"},
-                        _bi("Chụp ảnh", "Take a photo"),
-                        _void("input", {"type": "file", "id": f"{fid}-photo", "name": f"{name}__photo",
-                                        "accept": "image/*", "capture": "environment", "data-max-bytes": max_bytes,
-                                        "aria-describedby": described, "aria-invalid": "true" if err_id else None}))
-            chosen = _el("label", {"class": "evidence-pick", "for": f"{fid}-file"},
-                         _bi("Chọn tệp", "Choose a file"),
-                         _void("input", {"type": "file", "id": f"{fid}-file", "name": f"{name}__file",
-                                         "accept": accept, "data-max-bytes": max_bytes,
-                                         "aria-describedby": described, "aria-invalid": "true" if err_id else None}))
-            send = _el("button", {"type": "submit", "class": "secondary evidence-attach", "formaction": upload_url,
-                                  "formenctype": "multipart/form-data", "formnovalidate": True,
-                                  "name": "attach", "value": name}, _bi("Tải lên minh chứng", "Upload the evidence"))
+            photo = _el(
+                "label",
+                {"class": "evidence-pick", "for": f"{fid}-photo"},
+                _bi("Chụp ảnh", "Take a photo"),
+                _void(
+                    "input",
+                    {
+                        "type": "file",
+                        "id": f"{fid}-photo",
+                        "name": f"{name}__photo",
+                        "accept": "image/*",
+                        "capture": "environment",
+                        "data-max-bytes": max_bytes,
+                        "aria-describedby": described,
+                        "aria-invalid": "true" if err_id else None,
+                    },
+                ),
+            )
+            chosen = _el(
+                "label",
+                {"class": "evidence-pick", "for": f"{fid}-file"},
+                _bi("Chọn tệp", "Choose a file"),
+                _void(
+                    "input",
+                    {
+                        "type": "file",
+                        "id": f"{fid}-file",
+                        "name": f"{name}__file",
+                        "accept": accept,
+                        "data-max-bytes": max_bytes,
+                        "aria-describedby": described,
+                        "aria-invalid": "true" if err_id else None,
+                    },
+                ),
+            )
+            send = _el(
+                "button",
+                {
+                    "type": "submit",
+                    "class": "secondary evidence-attach",
+                    "formaction": upload_url,
+                    "formenctype": "multipart/form-data",
+                    "formnovalidate": True,
+                    "name": "attach",
+                    "value": name,
+                },
+                _bi("Tải lên minh chứng", "Upload the evidence"),
+            )
             parts += [_el("div", {"class": "evidence-picks"}, photo, chosen), send, err_html, help_html]
         else:
             parts.append(err_html)
@@ -494,9 +582,11 @@ class _Renderer:
         # browsers and shows "4.5" where every total reads "4,5". Both are accepted (parse_submission);
         # the limits travel as data-* for the live check in form.js, and the server checks them again.
         attrs: dict[str, Any] = {
-            "type": "text", **common,
-            "value": "" if value is _MISSING or value is None else (
-                _vi_number(value) if _is_number(value) else str(value)),
+            "type": "text",
+            **common,
+            "value": ""
+            if value is _MISSING or value is None
+            else (_vi_number(value) if _is_number(value) else str(value)),
             "data-min": format_number(lo) if _is_number(lo) else None,
             "data-max": format_number(hi) if _is_number(hi) else None,
             "data-step": format_number(step) if _is_number(step) else ("1" if integer else None),
@@ -520,13 +610,19 @@ class _Renderer:
         if _is_long(node) and isinstance(max_len, int):
             rows = 2 if max_len <= 500 else 4 if max_len <= 1000 else 6
             # the newline after <textarea> is swallowed by HTML parsers; keeps a leading newline intact
-            return (Markup("<textarea{}>\n").format(_attrs({**common, "rows": rows, **extra}))
-                    + escape(text) + Markup("</textarea>"))
+            return (
+                Markup("<textarea{}>\n").format(_attrs({**common, "rows": rows, **extra}))
+                + escape(text)
+                + Markup("</textarea>")
+            )
         input_type = {"email": "email", "date": "date", "uri": "url", "date-time": "datetime-local"}.get(
-            str(node.get("format")), "text")
+            str(node.get("format")), "text"
+        )
         return _void("input", {"type": input_type, **common, "value": text, **extra})
 
-    def select(self, node: Mapping[str, Any], opts: list[Any], value: Any, common: dict[str, Any], required: bool) -> Markup:
+    def select(
+        self, node: Mapping[str, Any], opts: list[Any], value: Any, common: dict[str, Any], required: bool
+    ) -> Markup:
         if _english():
             empty = "— Choose —" if required else "— None —"
         else:
@@ -545,7 +641,9 @@ class _Renderer:
         if value is not _MISSING and value is not None and not selected_any:
             # keep the rejected value visible so the error next to it makes sense
             options.append(_el("option", {"value": _option_value(value), "selected": True}, f"{value} (?)"))
-        first = _el("option", {"value": "", "selected": not selected_any and (value is _MISSING or value is None)}, empty)
+        first = _el(
+            "option", {"value": "", "selected": not selected_any and (value is _MISSING or value is None)}, empty
+        )
         return _el("select", common, first, *options)
 
     # --------------------------------------------------------------------------------- criteria
@@ -564,8 +662,9 @@ class _Renderer:
             g = prop.get("x-group", "") if isinstance(prop, Mapping) else ""
             by_group.setdefault(g if g in group_codes else "\0", []).append(code)
         sections = []
-        for g in list(groups) + ([{"code": "\0", "title": "Tiêu chí khác", "x-title-en": "Other criteria"}]
-                                 if "\0" in by_group else []):
+        for g in list(groups) + (
+            [{"code": "\0", "title": "Tiêu chí khác", "x-title-en": "Other criteria"}] if "\0" in by_group else []
+        ):
             codes = by_group.get(g.get("code"), [])
             if not codes:
                 continue
@@ -575,8 +674,11 @@ class _Renderer:
                 fields.append(self.field(props[code], values.get(code, _MISSING), path + [code], code in req))
                 input_ids.append(self.ids[field_name(path + [code])])
             # each criterion counts up to its maximum, as in the total (rules.scoring.score_total)
-            subtotal = sum(min(max(float(values[c]), 0.0), float(props[c].get("maximum") or values[c]))
-                           for c in codes if _is_number(values.get(c)))
+            subtotal = sum(
+                min(max(float(values[c]), 0.0), float(props[c].get("maximum") or values[c]))
+                for c in codes
+                if _is_number(values.get(c))
+            )
             gmax = g.get("max", sum(float(props[c].get("maximum") or 0) for c in codes))
             code = g.get("code")
             title = g.get("title") or ""
@@ -584,36 +686,81 @@ class _Renderer:
             if _english():
                 en_title = g.get("x-title-en")
                 if en_title:
-                    heading = f"{code}. {en_title}" if code and code != "\0" and en_title != f"Group {code}" else en_title
-                legend = _el("legend", {}, escape(heading) if en_title else _el("span", {"lang": "vi"}, heading),
-                             Markup(" ") + _el("span", {"class": "group-max"}, f"(max {format_number(gmax)} points)"))
+                    heading = (
+                        f"{code}. {en_title}" if code and code != "\0" and en_title != f"Group {code}" else en_title
+                    )
+                legend = _el(
+                    "legend",
+                    {},
+                    escape(heading) if en_title else _el("span", {"lang": "vi"}, heading),
+                    Markup(" ") + _el("span", {"class": "group-max"}, f"(max {format_number(gmax)} points)"),
+                )
             else:
-                legend = _el("legend", {}, escape(heading),
-                             Markup(" ") + _el("span", {"class": "group-max"}, f"(tối đa {_vi_number(gmax)} điểm)"),
-                             _en(f"{g.get('x-title-en')} (max {format_number(gmax)} points)" if g.get("x-title-en") else ""))
-            total_line = _el("p", {"class": "group-total"},
-                             _bi(f"Cộng nhóm {code if code != chr(0) else ''}".strip(),
-                                 f"Subtotal {code if code != chr(0) else ''}".strip()), Markup(": "),
-                             _el("output", {"class": "running-subtotal", "data-total-for": name,
-                                            "data-group": code if code != "\0" else None,
-                                            "data-max": format_number(gmax),
-                                            "for": " ".join(input_ids), "aria-live": "polite"},
-                                 _vi_number(subtotal)),
-                             Markup(" / "), _vi_number(gmax))
-            sections.append(_el("fieldset", {"class": "criteria-group",
-                                             "data-group": code if code != "\0" else None},
-                                legend, *fields, total_line))
-        form_values = {"scores": dict(values), "bonus": self.data.get("bonus") if len(path) == 1 else None,
-                       "deductions": self.data.get("deductions") if len(path) == 1 else None}
+                legend = _el(
+                    "legend",
+                    {},
+                    escape(heading),
+                    Markup(" ") + _el("span", {"class": "group-max"}, f"(tối đa {_vi_number(gmax)} điểm)"),
+                    _en(f"{g.get('x-title-en')} (max {format_number(gmax)} points)" if g.get("x-title-en") else ""),
+                )
+            total_line = _el(
+                "p",
+                {"class": "group-total"},
+                _bi(
+                    f"Cộng nhóm {code if code != chr(0) else ''}".strip(),
+                    f"Subtotal {code if code != chr(0) else ''}".strip(),
+                ),
+                Markup(": "),
+                _el(
+                    "output",
+                    {
+                        "class": "running-subtotal",
+                        "data-total-for": name,
+                        "data-group": code if code != "\0" else None,
+                        "data-max": format_number(gmax),
+                        "for": " ".join(input_ids),
+                        "aria-live": "polite",
+                    },
+                    _vi_number(subtotal),
+                ),
+                Markup(" / "),
+                _vi_number(gmax),
+            )
+            sections.append(
+                _el(
+                    "fieldset",
+                    {"class": "criteria-group", "data-group": code if code != "\0" else None},
+                    legend,
+                    *fields,
+                    total_line,
+                )
+            )
+        form_values = {
+            "scores": dict(values),
+            "bonus": self.data.get("bonus") if len(path) == 1 else None,
+            "deductions": self.data.get("deductions") if len(path) == 1 else None,
+        }
         total = _score_total(form_values, _criteria_of(node))
         all_ids = " ".join(self.ids[field_name(path + [c])] for c in props)
-        total_line = _el("p", {"class": "criteria-total"},
-                         _bi("Tổng điểm (tạm tính, gồm điểm thưởng và điểm trừ)",
-                             "Running total (with bonus and deductions)"), Markup(": "),
-                         _el("output", {"class": "running-total", "data-total-for": name, "data-includes": "bonus deductions",
-                                        "for": all_ids, "aria-live": "polite"},
-                             _vi_number(total if total is not None else 0)),
-                         Markup(" / "), str(MAX_TOTAL))
+        total_line = _el(
+            "p",
+            {"class": "criteria-total"},
+            _bi("Tổng điểm (tạm tính, gồm điểm thưởng và điểm trừ)", "Running total (with bonus and deductions)"),
+            Markup(": "),
+            _el(
+                "output",
+                {
+                    "class": "running-total",
+                    "data-total-for": name,
+                    "data-includes": "bonus deductions",
+                    "for": all_ids,
+                    "aria-live": "polite",
+                },
+                _vi_number(total if total is not None else 0),
+            ),
+            Markup(" / "),
+            str(MAX_TOTAL),
+        )
         legend = _el("legend", {}, _bi(node.get("title") or name, node.get("x-title-en")))
         attrs = self.wrapper_attrs(node, "criteria", name)
         attrs.update({"id": fid, "data-criteria-for": name})
@@ -628,8 +775,7 @@ class _Renderer:
         legend = _el("legend", {}, _bi(node.get("title") or name, node.get("x-title-en")))
         attrs = self.wrapper_attrs(node, "field-group", name)
         attrs["id"] = fid
-        return _el("fieldset", attrs, legend, err_html, help_html,
-                   self.object_fields(node, value, path, required))
+        return _el("fieldset", attrs, legend, err_html, help_html, self.object_fields(node, value, path, required))
 
     def array(self, node: dict[str, Any], value: Any, path: list[Any]) -> Markup:
         name = field_name(path)
@@ -654,40 +800,71 @@ class _Renderer:
             if isinstance(items, dict) and isinstance(items.get("properties"), dict):
                 existing = isinstance(row, Mapping) and row.get("id") is not None
                 inner = Markup("").join(
-                    self.field(_fixed(deref(self.root, sub)) if existing and isinstance(sub, Mapping)
-                               and sub.get("x-readonly-existing") else deref(self.root, sub),
-                               row.get(k, _MISSING) if isinstance(row, Mapping) else _MISSING,
-                               rpath + [k], False, in_row=True)
-                    for k, sub in items["properties"].items())
+                    self.field(
+                        _fixed(deref(self.root, sub))
+                        if existing and isinstance(sub, Mapping) and sub.get("x-readonly-existing")
+                        else deref(self.root, sub),
+                        row.get(k, _MISSING) if isinstance(row, Mapping) else _MISSING,
+                        rpath + [k],
+                        False,
+                        in_row=True,
+                    )
+                    for k, sub in items["properties"].items()
+                )
             else:
                 inner = self.field(items or {}, row if i < len(rows) else _MISSING, rpath, False, in_row=True)
             row_legend = _el("legend", {}, _bi(f"Dòng {i + 1}", f"Row {i + 1}"))
-            if addable:      # form.js clears and hides the row; an empty row is not sent
-                inner = inner + _el("button", {"type": "button", "class": "secondary outline remove-row",
-                                               "data-remove-row": rname}, _bi("Bỏ dòng này", "Remove this row"))
-            row_html.append(_el("fieldset", {"class": "array-row" + (" is-empty" if i >= len(rows) else ""),
-                                             "id": rid, "data-row": i}, row_legend, r_err, inner))
+            if addable:  # form.js clears and hides the row; an empty row is not sent
+                inner = inner + _el(
+                    "button",
+                    {"type": "button", "class": "secondary outline remove-row", "data-remove-row": rname},
+                    _bi("Bỏ dòng này", "Remove this row"),
+                )
+            row_html.append(
+                _el(
+                    "fieldset",
+                    {"class": "array-row" + (" is-empty" if i >= len(rows) else ""), "id": rid, "data-row": i},
+                    row_legend,
+                    r_err,
+                    inner,
+                )
+            )
         attrs = self.wrapper_attrs(node, "array", name)
-        attrs.update({"id": fid, "data-array": name, "data-max-items": max_items if isinstance(max_items, int) else None})
+        attrs.update(
+            {"id": fid, "data-array": name, "data-max-items": max_items if isinstance(max_items, int) else None}
+        )
         body = _el("div", {"class": "array-rows"}, *row_html)
         if addable:
-            body = body + _el("button", {"type": "button", "class": "secondary add-row", "data-add-row": name},
-                              _bi("Thêm dòng", "Add a row"))
+            body = body + _el(
+                "button",
+                {"type": "button", "class": "secondary add-row", "data-add-row": name},
+                _bi("Thêm dòng", "Add a row"),
+            )
         if not rows and not node.get("minItems") and not self.has_errors_under(name):
             # Most months have no deduction: the empty rows wait behind one tap instead of filling a
             # phone screen (the form stays within three screens).
             title = node.get("title") or name
-            body = _el("details", {"class": "array-more"},
-                       _el("summary", {}, _bi(f"{title}: bấm để nhập (nếu có)",
-                                              f"{node.get('x-title-en')}: tap to fill in (if any)"
-                                              if node.get("x-title-en") else None)),
-                       help_html, body)
+            body = _el(
+                "details",
+                {"class": "array-more"},
+                _el(
+                    "summary",
+                    {},
+                    _bi(
+                        f"{title}: bấm để nhập (nếu có)",
+                        f"{node.get('x-title-en')}: tap to fill in (if any)" if node.get("x-title-en") else None,
+                    ),
+                ),
+                help_html,
+                body,
+            )
             help_html = Markup("")
         return _el("fieldset", attrs, legend, err_html, help_html, body)
 
     def has_errors_under(self, name: str) -> bool:
-        return any(e.field == name or e.field.startswith(name + "[") or e.field.startswith(name + ".")
-                   for e in self.errors)
+        return any(
+            e.field == name or e.field.startswith(name + "[") or e.field.startswith(name + ".") for e in self.errors
+        )
 
     # --------------------------------------------------------------------------------- read-only
     def source_value(self, node: Mapping[str, Any], path: list[Any]) -> Any:
@@ -709,11 +886,18 @@ class _Renderer:
         sid = self.make_id(name, prefix="ro")
         value = self.source_value(node, path)
         heading = _el("h2", {"id": f"{sid}-title"}, _bi(node.get("title") or name, node.get("x-title-en")))
-        attrs = {"class": "readonly-section", "id": sid, "aria-labelledby": f"{sid}-title",
-                 "data-source": node.get("x-source") or name}
+        attrs = {
+            "class": "readonly-section",
+            "id": sid,
+            "aria-labelledby": f"{sid}-title",
+            "data-source": node.get("x-source") or name,
+        }
         if value is _MISSING or value is None or value == {} or value == []:
-            empty = _el("p", {"class": "readonly-empty"},
-                        _bi(node.get("x-empty-text") or "Không có dữ liệu", node.get("x-empty-text-en") or "No data"))
+            empty = _el(
+                "p",
+                {"class": "readonly-empty"},
+                _bi(node.get("x-empty-text") or "Không có dữ liệu", node.get("x-empty-text-en") or "No data"),
+            )
             return _el("section", attrs, heading, empty)
         return _el("section", attrs, heading, self.readonly_body(node, value))
 
@@ -773,28 +957,59 @@ class _Renderer:
             items = deref(self.root, node.get("items")) or {}
             cols = items.get("properties") if isinstance(items, Mapping) else None
             if isinstance(cols, Mapping) and all(isinstance(r, Mapping) for r in v):
-                head = _el("thead", {}, _el("tr", {}, *(
-                    _el("th", {"scope": "col"}, _bi(c.get("title") or k, c.get("x-title-en")))
-                    for k, c in cols.items())))
-                body = _el("tbody", {}, *(
-                    _el("tr", {}, *(_el("td", {}, self.readonly_value(c, r[k]) if k in r else "—")
-                                    for k, c in cols.items())) for r in v))
+                head = _el(
+                    "thead",
+                    {},
+                    _el(
+                        "tr",
+                        {},
+                        *(
+                            _el("th", {"scope": "col"}, _bi(c.get("title") or k, c.get("x-title-en")))
+                            for k, c in cols.items()
+                        ),
+                    ),
+                )
+                body = _el(
+                    "tbody",
+                    {},
+                    *(
+                        _el(
+                            "tr",
+                            {},
+                            *(_el("td", {}, self.readonly_value(c, r[k]) if k in r else "—") for k, c in cols.items()),
+                        )
+                        for r in v
+                    ),
+                )
                 return _el("table", {"class": "readonly-table"}, head, body)
             return _el("ul", {}, *(_el("li", {}, self.readonly_value(items, r)) for r in v))
         if isinstance(v, Mapping):
             props = node.get("properties") or {}
-            return _el("dl", {}, *(
-                _el("dt", {}, _bi((props.get(k) or {}).get("title") or k, (props.get(k) or {}).get("x-title-en")))
-                + _el("dd", {}, self.readonly_value(props.get(k) or {}, x)) for k, x in v.items()))
+            return _el(
+                "dl",
+                {},
+                *(
+                    _el("dt", {}, _bi((props.get(k) or {}).get("title") or k, (props.get(k) or {}).get("x-title-en")))
+                    + _el("dd", {}, self.readonly_value(props.get(k) or {}, x))
+                    for k, x in v.items()
+                ),
+            )
         return escape(json.dumps(v, ensure_ascii=False, default=str))
 
     def readonly_scores(self, node: Mapping[str, Any], scores: Mapping[str, Any]) -> Markup:
         props = node.get("properties") or {}
         groups = node.get("x-groups") or [{"code": None, "title": "", "max": None}]
-        head = _el("thead", {}, _el("tr", {},
-                                   _el("th", {"scope": "col"}, _bi("Tiêu chí", "Criterion")),
-                                   _el("th", {"scope": "col", "class": "num"}, _bi("Tối đa", "Max")),
-                                   _el("th", {"scope": "col", "class": "num"}, _bi("Điểm", "Score"))))
+        head = _el(
+            "thead",
+            {},
+            _el(
+                "tr",
+                {},
+                _el("th", {"scope": "col"}, _bi("Tiêu chí", "Criterion")),
+                _el("th", {"scope": "col", "class": "num"}, _bi("Tối đa", "Max")),
+                _el("th", {"scope": "col", "class": "num"}, _bi("Điểm", "Score")),
+            ),
+        )
         bodies = []
         for g in groups:
             codes = [c for c, p in props.items() if g.get("code") is None or p.get("x-group") == g.get("code")]
@@ -804,23 +1019,47 @@ class _Renderer:
             if g.get("code") is not None:
                 code, title = g["code"], g.get("title") or ""
                 heading = f"{code}. {title}" if title != f"Nhóm {code}" else title
-                rows.append(_el("tr", {"class": "group-row"},
-                                _el("th", {"scope": "rowgroup", "colspan": 3},
-                                    _bi(heading, f"{code}. {g['x-title-en']}" if g.get("x-title-en") else None))))
+                rows.append(
+                    _el(
+                        "tr",
+                        {"class": "group-row"},
+                        _el(
+                            "th",
+                            {"scope": "rowgroup", "colspan": 3},
+                            _bi(heading, f"{code}. {g['x-title-en']}" if g.get("x-title-en") else None),
+                        ),
+                    )
+                )
             for c in codes:
                 p = props[c]
                 v = scores.get(c)
-                rows.append(_el("tr", {},
-                                _el("th", {"scope": "row"}, _bi(f"{c}. {p.get('title') or c}",
-                                                                f"{c}. {p['x-title-en']}" if p.get("x-title-en") else None)),
-                                _el("td", {"class": "num"}, _vi_number(p.get("maximum", ""))),
-                                _el("td", {"class": "num"}, _vi_number(v) if _is_number(v) else "—")))
+                rows.append(
+                    _el(
+                        "tr",
+                        {},
+                        _el(
+                            "th",
+                            {"scope": "row"},
+                            _bi(
+                                f"{c}. {p.get('title') or c}",
+                                f"{c}. {p['x-title-en']}" if p.get("x-title-en") else None,
+                            ),
+                        ),
+                        _el("td", {"class": "num"}, _vi_number(p.get("maximum", ""))),
+                        _el("td", {"class": "num"}, _vi_number(v) if _is_number(v) else "—"),
+                    )
+                )
             if g.get("code") is not None:
                 sub = sum(float(scores[c]) for c in codes if _is_number(scores.get(c)))
-                rows.append(_el("tr", {"class": "subtotal"},
-                                _el("th", {"scope": "row"}, _bi(f"Cộng nhóm {g['code']}", f"Subtotal {g['code']}")),
-                                _el("td", {"class": "num"}, _vi_number(g.get("max", ""))),
-                                _el("td", {"class": "num"}, _vi_number(sub))))
+                rows.append(
+                    _el(
+                        "tr",
+                        {"class": "subtotal"},
+                        _el("th", {"scope": "row"}, _bi(f"Cộng nhóm {g['code']}", f"Subtotal {g['code']}")),
+                        _el("td", {"class": "num"}, _vi_number(g.get("max", ""))),
+                        _el("td", {"class": "num"}, _vi_number(sub)),
+                    )
+                )
             bodies.append(_el("tbody", {}, *rows))
         caption = _el("caption", {}, _bi(node.get("title") or "", node.get("x-title-en")))
         return _el("table", {"class": "readonly-scores"}, caption, head, *bodies)
@@ -835,10 +1074,17 @@ class _Renderer:
             text = _bi(e.message, e.message_en)
             fid = self.ids.get(e.field)
             items.append(_el("li", {}, _el("a", {"href": f"#{fid}"}, text) if fid else text))
-        title = _el("h2", {"id": "error-summary-title"},
-                    _bi(f"Biểu mẫu có {n} lỗi cần sửa", f"{n} problem{'s' if n != 1 else ''} to fix"))
-        return _el("div", {"class": "error-summary", "tabindex": "-1", "aria-labelledby": "error-summary-title"},
-                   title, _el("ul", {}, *items))
+        title = _el(
+            "h2",
+            {"id": "error-summary-title"},
+            _bi(f"Biểu mẫu có {n} lỗi cần sửa", f"{n} problem{'s' if n != 1 else ''} to fix"),
+        )
+        return _el(
+            "div",
+            {"class": "error-summary", "tabindex": "-1", "aria-labelledby": "error-summary-title"},
+            title,
+            _el("ul", {}, *items),
+        )
 
 
 def _is_long(node: Mapping[str, Any]) -> bool:

@@ -1,5 +1,6 @@
 """Render a task's `instructionsForEndUser`: a sandboxed Jinja template over the task data, then
 the little Markdown designers use (**bold**, blank-line paragraphs). Output is escaped HTML."""
+
 from __future__ import annotations
 
 import re
@@ -11,19 +12,22 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 
-
 def _reader_number(lang: str) -> Callable[[Any], Any]:
     """Each `{{ … }}` that prints a number prints it as the reader writes it: 87,5 in Vietnamese."""
+
     def finalize(value: Any) -> Any:
         if isinstance(value, float) and not isinstance(value, bool):
             text = str(int(value)) if value.is_integer() else f"{value:.10g}"
             return text if lang == "en" else text.replace(".", ",")
         return value
+
     return finalize
 
 
-_envs = {lang: SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, finalize=_reader_number(lang))
-         for lang in ("vi", "en")}
+_envs = {
+    lang: SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, finalize=_reader_number(lang))
+    for lang in ("vi", "en")
+}
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 
 

@@ -20,6 +20,7 @@ Display-only keywords used by the renderer: ``x-title-en``, ``x-description-en``
 
 Pure functions: no Flask, no database.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,8 +35,18 @@ from jsonschema.exceptions import SchemaError
 
 from app import strict_json
 
-__all__ = ["FormError", "expand", "load_form", "forms_from_directory", "field_name", "split_field_name",
-           "enum_options", "criteria_groups", "deref", "STEP"]
+__all__ = [
+    "FormError",
+    "expand",
+    "load_form",
+    "forms_from_directory",
+    "field_name",
+    "split_field_name",
+    "enum_options",
+    "criteria_groups",
+    "deref",
+    "STEP",
+]
 
 STEP = 0.5
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -72,13 +83,15 @@ def load_form(forms: Mapping[str, str | bytes | dict[str, Any]], filename: str) 
         try:
             schema = strict_json.loads(raw)
         except strict_json.Refused as exc:
-            raise FormError(f"Form file {filename!r} is not usable JSON: {exc.message_en} "
-                            f"{', '.join(exc.places)}".rstrip()) from None
+            raise FormError(
+                f"Form file {filename!r} is not usable JSON: {exc.message_en} {', '.join(exc.places)}".rstrip()
+            ) from None
         except json.JSONDecodeError as exc:
-            raise FormError(f"Form file {filename!r} is not valid JSON: {exc.msg} "
-                            f"(line {exc.lineno}, column {exc.colno})") from None
+            raise FormError(
+                f"Form file {filename!r} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            ) from None
         if isinstance(schema, dict):
-            _check_text(filename, raw)       # the meta-schema check once per distinct text, not per request
+            _check_text(filename, raw)  # the meta-schema check once per distinct text, not per request
     elif isinstance(raw, dict):
         schema = copy.deepcopy(raw)
         _check(filename, schema)
@@ -87,7 +100,7 @@ def load_form(forms: Mapping[str, str | bytes | dict[str, Any]], filename: str) 
     if not isinstance(schema, dict):
         raise FormError(f"Form file {filename!r} must hold a JSON object, not {type(schema).__name__}")
     if schema.get("type", "object") != "object":
-        raise FormError(f"Form file {filename!r} must describe an object (\"type\": \"object\")")
+        raise FormError(f'Form file {filename!r} must describe an object ("type": "object")')
     return schema
 
 
@@ -168,8 +181,13 @@ def _expand_criteria(node: dict[str, Any], context: Mapping[str, Any]) -> None:
     for c in criteria:
         code = str(c["code"])
         prop: dict[str, Any] = {
-            "type": "number", "minimum": 0, "maximum": c["max"], "multipleOf": STEP,
-            "title": c.get("name") or code, "x-code": code, "x-group": str(c.get("group") or ""),
+            "type": "number",
+            "minimum": 0,
+            "maximum": c["max"],
+            "multipleOf": STEP,
+            "title": c.get("name") or code,
+            "x-code": code,
+            "x-group": str(c.get("group") or ""),
         }
         if c.get("name_en"):
             prop["x-title-en"] = c["name_en"]
@@ -178,7 +196,7 @@ def _expand_criteria(node: dict[str, Any], context: Mapping[str, Any]) -> None:
         if c.get("description_en"):
             prop["x-description-en"] = c["description_en"]
         if code in precise:
-            del prop["multipleOf"]          # computed points are kept to 0.01, typed ones may follow them
+            del prop["multipleOf"]  # computed points are kept to 0.01, typed ones may follow them
         if code in computed:
             # points computed from the work plan (app/rules/kpi.py): never required; read-only once the
             # month has items, typed only when it has none (the fallback)
@@ -195,7 +213,9 @@ def _expand_criteria(node: dict[str, Any], context: Mapping[str, Any]) -> None:
     node["x-groups"] = criteria_groups(criteria, context.get("criteria_groups"))
 
 
-def criteria_groups(criteria: Iterable[Mapping[str, Any]], names: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def criteria_groups(
+    criteria: Iterable[Mapping[str, Any]], names: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Groups in order of first appearance: ``{"code", "title", "x-title-en"?, "max"}``."""
     names = names or {}
     groups: dict[str, dict[str, Any]] = {}
@@ -297,8 +317,10 @@ def enum_options(node: Mapping[str, Any]) -> list[tuple[Any, str, str]] | None:
         values = node["enum"]
         titles = node.get("x-enum-titles") or []
         titles_en = node.get("x-enum-titles-en") or []
-        return [(v, str(titles[i]) if i < len(titles) else str(v), str(titles_en[i]) if i < len(titles_en) else "")
-                for i, v in enumerate(values)]
+        return [
+            (v, str(titles[i]) if i < len(titles) else str(v), str(titles_en[i]) if i < len(titles_en) else "")
+            for i, v in enumerate(values)
+        ]
     if "const" in node:
         return [(node["const"], str(node.get("title", node["const"])), str(node.get("x-title-en", "")))]
     return None

@@ -1,4 +1,5 @@
 """Server-side validation of form data with jsonschema, as bilingual errors keyed by HTML field name."""
+
 from __future__ import annotations
 
 import logging
@@ -71,14 +72,15 @@ def validate(schema: dict[str, Any], data: Any) -> list[FieldError]:
     ``schema`` should be the output of :func:`app.forms.expand`; never raises for bad data.
     """
     if not schema.get("x-expanded") and _has_unexpanded(schema):
-        raise FormError("validate() needs the expanded schema: call expand(schema, context) first "
-                        "(x-criteria has no criteria yet)")
+        raise FormError(
+            "validate() needs the expanded schema: call expand(schema, context) first (x-criteria has no criteria yet)"
+        )
     data = strip_readonly(schema, data)
     data, bad_numbers = _without_unusable_numbers(data)
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
     out: list[FieldError] = [_number_error(schema, path) for path in bad_numbers]
     seen: set[tuple[str, str]] = {(e.field, e.message) for e in out}
-    said = {e.field for e in out}           # a refused number is reported once, not again as "must be a number"
+    said = {e.field for e in out}  # a refused number is reported once, not again as "must be a number"
     try:
         for error in validator.iter_errors(data):
             for fe in _convert(schema, error):
@@ -133,8 +135,12 @@ def _without_unusable_numbers(data: Any) -> tuple[Any, list[list[Any]]]:
 
 def _number_error(root: dict[str, Any], path: list[Any]) -> FieldError:
     vi, en = _labels(root, path)
-    return FieldError(field_name(path), f"{vi}: không phải là một số hợp lệ (quá lớn hoặc không xác định).",
-                      f"{en}: is not a valid number (too large or undefined).", "type")
+    return FieldError(
+        field_name(path),
+        f"{vi}: không phải là một số hợp lệ (quá lớn hoặc không xác định).",
+        f"{en}: is not a valid number (too large or undefined).",
+        "type",
+    )
 
 
 def _has_unexpanded(node: Any) -> bool:
@@ -163,7 +169,7 @@ def errors_by_field(errors: Iterable[FieldError]) -> dict[str, list[FieldError]]
 def _convert(root: dict[str, Any], error: ValidationError) -> list[FieldError]:
     path = list(error.absolute_path)
     kind = str(error.validator)
-    value: Any = error.validator_value     # the keyword's value in the schema: any JSON
+    value: Any = error.validator_value  # the keyword's value in the schema: any JSON
     instance = error.instance
 
     if kind == "required":
@@ -177,9 +183,15 @@ def _convert(root: dict[str, Any], error: ValidationError) -> list[FieldError]:
         props = _node_at(root, path) or {}
         known = set((props.get("properties") or {}).keys())
         extras = [k for k in instance if k not in known]
-        return [FieldError(field_name(path + [k]),
-                           f"Trường “{k}” không có trong biểu mẫu.",
-                           f"Field “{k}” is not part of this form.", kind) for k in extras]
+        return [
+            FieldError(
+                field_name(path + [k]),
+                f"Trường “{k}” không có trong biểu mẫu.",
+                f"Field “{k}” is not part of this form.",
+                kind,
+            )
+            for k in extras
+        ]
 
     node = _node_at(root, path) or (error.schema if isinstance(error.schema, dict) else {})
     vi, en = _labels(root, path)
@@ -190,38 +202,73 @@ def _convert(root: dict[str, Any], error: ValidationError) -> list[FieldError]:
     if kind == "minimum":
         return [FieldError(field, f"{vi}: tối thiểu là {_vi(value)}.", f"{en}: the minimum is {_en(value)}.", kind)]
     if kind == "exclusiveMinimum":
-        return [FieldError(field, f"{vi}: phải lớn hơn {_vi(value)}.", f"{en}: must be greater than {_en(value)}.", kind)]
+        return [
+            FieldError(field, f"{vi}: phải lớn hơn {_vi(value)}.", f"{en}: must be greater than {_en(value)}.", kind)
+        ]
     if kind == "exclusiveMaximum":
         return [FieldError(field, f"{vi}: phải nhỏ hơn {_vi(value)}.", f"{en}: must be less than {_en(value)}.", kind)]
     if kind == "multipleOf":
         if value == 0.5:
-            return [FieldError(field, f"{vi}: chỉ nhập theo bước 0,5 (ví dụ 4 hoặc 4,5).",
-                               f"{en}: use steps of 0.5 (e.g. 4 or 4.5).", kind)]
-        return [FieldError(field, f"{vi}: phải là bội số của {_vi(value)}.",
-                           f"{en}: must be a multiple of {_en(value)}.", kind)]
+            return [
+                FieldError(
+                    field,
+                    f"{vi}: chỉ nhập theo bước 0,5 (ví dụ 4 hoặc 4,5).",
+                    f"{en}: use steps of 0.5 (e.g. 4 or 4.5).",
+                    kind,
+                )
+            ]
+        return [
+            FieldError(
+                field, f"{vi}: phải là bội số của {_vi(value)}.", f"{en}: must be a multiple of {_en(value)}.", kind
+            )
+        ]
     if kind == "type":
         want = value[0] if isinstance(value, list) and value else value
         vi_t, en_t = _TYPE_TEXT.get(want, ("không đúng kiểu dữ liệu", "has the wrong type"))
         return [FieldError(field, f"{vi}: {vi_t}.", f"{en}: {en_t}.", kind)]
     if kind in ("enum", "const") or (kind in ("oneOf", "anyOf") and enum_options({kind: value})):
-        opts = enum_options(node) or enum_options({kind: value} if kind in ("oneOf", "anyOf") else
-                                                  {"enum": value if kind == "enum" else [value]}) or []
+        opts = (
+            enum_options(node)
+            or enum_options(
+                {kind: value} if kind in ("oneOf", "anyOf") else {"enum": value if kind == "enum" else [value]}
+            )
+            or []
+        )
         allowed = ", ".join(str(v) for v, _, _ in opts)
         if not opts:
-            return [FieldError(field, f"{vi}: không có giá trị nào được phép chọn.",
-                               f"{en}: no value may be chosen.", kind)]
-        return [FieldError(field, f"{vi}: giá trị “{_short(instance)}” không hợp lệ; chọn một trong: {allowed}.",
-                           f"{en}: “{_short(instance)}” is not allowed; choose one of: {allowed}.", kind)]
+            return [
+                FieldError(field, f"{vi}: không có giá trị nào được phép chọn.", f"{en}: no value may be chosen.", kind)
+            ]
+        return [
+            FieldError(
+                field,
+                f"{vi}: giá trị “{_short(instance)}” không hợp lệ; chọn một trong: {allowed}.",
+                f"{en}: “{_short(instance)}” is not allowed; choose one of: {allowed}.",
+                kind,
+            )
+        ]
     if kind == "minLength":
         if value == 1 or (isinstance(instance, str) and not instance.strip()):
             return _required_errors(root, path, kind)
         n = len(instance) if isinstance(instance, str) else 0
-        return [FieldError(field, f"{vi}: cần ít nhất {value} ký tự (hiện có {n}).",
-                           f"{en}: at least {value} characters are needed (now {n}).", kind)]
+        return [
+            FieldError(
+                field,
+                f"{vi}: cần ít nhất {value} ký tự (hiện có {n}).",
+                f"{en}: at least {value} characters are needed (now {n}).",
+                kind,
+            )
+        ]
     if kind == "maxLength":
         n = len(instance) if isinstance(instance, str) else 0
-        return [FieldError(field, f"{vi}: tối đa {value} ký tự (hiện có {n}).",
-                           f"{en}: at most {value} characters (now {n}).", kind)]
+        return [
+            FieldError(
+                field,
+                f"{vi}: tối đa {value} ký tự (hiện có {n}).",
+                f"{en}: at most {value} characters (now {n}).",
+                kind,
+            )
+        ]
     if kind == "pattern":
         if value == "\\S":
             return [FieldError(field, f"{vi}: không được để trống.", f"{en}: must not be blank.", kind)]

@@ -14,7 +14,34 @@ from .summary import OverdueSnapshot, RecordSummary, RecordSummaryDelta, RecordU
 from .rules import Appointment, CalendarDay, Delegation, Membership, Scheme, SchemeAssignment
 from .workflow import HumanTask, ProcessInstance, ProcessVersion
 
-__all__ = ["AgencyMonth", "AccountToken", "TaskDraft", "Appointment", "CalendarDay", "Delegation", "Membership", "Scheme",
-           "SchemeAssignment", "ApiToken", "AuditEvent", "Comment", "EvaluationRecord", "Evidence", "HumanTask",
-           "Notification", "OutgoingMail", "PlanItem", "ProcessDraft", "ProcessInstance", "ProcessVersion", "OverdueSnapshot",
-           "RecordSummary", "RecordSummaryDelta", "RecordUnitSummary", "SavedFilter", "Unit", "User", "UserPreference"]
+__all__ = [
+    "AgencyMonth",
+    "AccountToken",
+    "TaskDraft",
+    "Appointment",
+    "CalendarDay",
+    "Delegation",
+    "Membership",
+    "Scheme",
+    "SchemeAssignment",
+    "ApiToken",
+    "AuditEvent",
+    "Comment",
+    "EvaluationRecord",
+    "Evidence",
+    "HumanTask",
+    "Notification",
+    "OutgoingMail",
+    "PlanItem",
+    "ProcessDraft",
+    "ProcessInstance",
+    "ProcessVersion",
+    "OverdueSnapshot",
+    "RecordSummary",
+    "RecordSummaryDelta",
+    "RecordUnitSummary",
+    "SavedFilter",
+    "Unit",
+    "User",
+    "UserPreference",
+]

@@ -1,4 +1,5 @@
 """What the head decided about an agency's month as a whole: the exceptional month (tháng đặc biệt)."""
+
 from __future__ import annotations
 
 from datetime import datetime

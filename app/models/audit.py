@@ -1,4 +1,5 @@
 """Append-only audit trail and in-app notifications."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Drafts of a process version that designers edit in the browser before publishing."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,8 +24,8 @@ class ProcessDraft(db.Model):
     name: Mapped[str] = mapped_column(String(255), default="")
     base_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_versions.id"))
     files: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="open")      # open | published | discarded
-    revision: Mapped[int] = mapped_column(default=1)                     # +1 on every save (lost-update check)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | published | discarded
+    revision: Mapped[int] = mapped_column(default=1)  # +1 on every save (lost-update check)
     published_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_versions.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,4 +1,5 @@
 """Half-filled forms saved on the server as the person types, so a dropped connection loses nothing."""
+
 from __future__ import annotations
 
 from datetime import datetime

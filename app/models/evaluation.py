@@ -1,4 +1,5 @@
 """The business record of one evaluation, projected from the workflow after every run."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,7 +31,7 @@ class EvaluationRecord(db.Model):
     level: Mapped[str | None] = mapped_column(String(1))
     scores: Mapped[dict | None] = mapped_column(JSON)
     rules_applied: Mapped[list | None] = mapped_column(JSON)
-    kpi: Mapped[dict | None] = mapped_column(JSON)          # the plan's measures and computed points (0011)
+    kpi: Mapped[dict | None] = mapped_column(JSON)  # the plan's measures and computed points (0011)
     self_evaluation_missed: Mapped[bool] = mapped_column(default=False)
     appealed: Mapped[bool] = mapped_column(default=False)
     not_evaluated_reason: Mapped[str | None] = mapped_column(Text)
@@ -44,4 +45,4 @@ class EvaluationRecord(db.Model):
 
 
 Index("ix_records_agency_period", EvaluationRecord.agency_id, EvaluationRecord.period, EvaluationRecord.status)
-Index("ix_records_subject_period", EvaluationRecord.subject_id, EvaluationRecord.period)   # 0005_scale
+Index("ix_records_subject_period", EvaluationRecord.subject_id, EvaluationRecord.period)  # 0005_scale

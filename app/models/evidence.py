@@ -4,6 +4,7 @@
 evidence row must outlive any change to it. Rows are never deleted: a replaced file keeps its row (and
 its bytes) with `replaced_by_id` set, and a file withdrawn before the decision keeps its row with
 `deleted_at` set (only its bytes go), so the history shows what was there."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,13 +23,13 @@ class Evidence(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
     item_id: Mapped[int | None] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(8))                    # "file" or "link"
-    name: Mapped[str] = mapped_column(String(255))                  # sanitised file name, or the link's title
-    url: Mapped[str | None] = mapped_column(Text)                   # links only (http/https)
+    kind: Mapped[str] = mapped_column(String(8))  # "file" or "link"
+    name: Mapped[str] = mapped_column(String(255))  # sanitised file name, or the link's title
+    url: Mapped[str | None] = mapped_column(Text)  # links only (http/https)
     size: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
-    content_type: Mapped[str | None] = mapped_column(String(128))   # from the content, never from the name
-    storage: Mapped[str | None] = mapped_column(String(8))          # "fs" or "s3": where the bytes are
+    content_type: Mapped[str | None] = mapped_column(String(128))  # from the content, never from the name
+    storage: Mapped[str | None] = mapped_column(String(8))  # "fs" or "s3": where the bytes are
     storage_key: Mapped[str | None] = mapped_column(String(255))
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -48,7 +49,7 @@ class Comment(db.Model):
     __tablename__ = "comments"
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
-    item_id: Mapped[int | None] = mapped_column(Integer)            # None: the record's own thread
+    item_id: Mapped[int | None] = mapped_column(Integer)  # None: the record's own thread
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)

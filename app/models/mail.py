@@ -1,5 +1,6 @@
 """Outgoing e-mail (outbox): queued in the same transaction as the notification it belongs to,
 delivered later by the worker (`app.services.messaging.mail.send_due`)."""
+
 from __future__ import annotations
 
 from datetime import datetime

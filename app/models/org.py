@@ -1,4 +1,5 @@
 """Units, people and API tokens."""
+
 from __future__ import annotations
 
 import re
@@ -92,6 +93,7 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         from flask import current_app
+
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if current_app else "scrypt"
         self.password_hash = generate_password_hash(password, method=method)
 

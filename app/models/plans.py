@@ -1,5 +1,6 @@
 """The month's registered work (kế hoạch công tác): one row per item, a projection like the inbox, so
 lists, the decision page and the API never deserialize workflows (docs/regulation.md, work plans)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -31,7 +32,7 @@ class PlanItem(db.Model):
     # plan: registered at the start; assigned: "giao việc" by the manager; arising: "phát sinh" added by
     # the person during the month; afterwards: listed at self-evaluation of a month opened late
     origin: Mapped[str] = mapped_column(String(16), default="plan")
-    status: Mapped[str] = mapped_column(String(16), default="accepted")        # pending | accepted
+    status: Mapped[str] = mapped_column(String(16), default="accepted")  # pending | accepted
     done: Mapped[bool | None] = mapped_column(Boolean)
     completed_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)

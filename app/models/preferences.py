@@ -1,5 +1,6 @@
 """A person's own settings: the interface language and which notices also go out by e-mail
 (per kind, or one daily digest instead of immediate mails). No row = the defaults."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """Configuration of the regulation that administrators edit: calendar, schemes, delegations,
 acting appointments and unit memberships (for transfers)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

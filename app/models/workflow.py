@@ -1,4 +1,5 @@
 """Process versions, process instances and the human-task projection."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,11 +26,11 @@ class ProcessVersion(db.Model):
     process_key: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="published")
-    files: Mapped[dict] = mapped_column(JSON, deferred=True)   # big: loaded on use (specs caches a copy)
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)  # big: loaded on use (specs caches a copy)
     sha256: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(String(255), default="")
-    notes: Mapped[str] = mapped_column(Text, default="", server_default="")    # release notes (Markdown)
-    tags: Mapped[str] = mapped_column(String(255), default="", server_default="")   # space separated
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")  # release notes (Markdown)
+    tags: Mapped[str] = mapped_column(String(255), default="", server_default="")  # space separated
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -69,7 +70,7 @@ class ProcessInstance(db.Model):
     record: Mapped["EvaluationRecord | None"] = relationship("EvaluationRecord", uselist=False, viewonly=True)
 
 
-TASK_READY = "ready"   # the status of a human task someone has to do (the inbox shows these)
+TASK_READY = "ready"  # the status of a human task someone has to do (the inbox shows these)
 
 
 class HumanTask(db.Model):
@@ -112,8 +113,18 @@ Index("ix_instances_unit_period", ProcessInstance.unit_id, ProcessInstance.perio
 # 0005_scale: the timer workers' keyset scan, a month's instances that need HR, the overdue sweep
 _RUNNING, _ATTENTION = text("status = 'running'"), text("status IN ('suspended', 'error')")
 _UNREPORTED = text("status = 'ready' AND overdue_notified_at IS NULL")
-Index("ix_instances_timer_due", ProcessInstance.next_timer_at, ProcessInstance.id,
-      postgresql_where=_RUNNING, sqlite_where=_RUNNING)
-Index("ix_instances_attention", ProcessInstance.period, ProcessInstance.status,
-      postgresql_where=_ATTENTION, sqlite_where=_ATTENTION)
+Index(
+    "ix_instances_timer_due",
+    ProcessInstance.next_timer_at,
+    ProcessInstance.id,
+    postgresql_where=_RUNNING,
+    sqlite_where=_RUNNING,
+)
+Index(
+    "ix_instances_attention",
+    ProcessInstance.period,
+    ProcessInstance.status,
+    postgresql_where=_ATTENTION,
+    sqlite_where=_ATTENTION,
+)
 Index("ix_human_tasks_overdue", HumanTask.due_at, HumanTask.id, postgresql_where=_UNREPORTED, sqlite_where=_UNREPORTED)

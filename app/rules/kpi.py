@@ -10,12 +10,13 @@ measure (`plan:quantity`, `plan:quality`, `plan:timeliness`), their mean (`plan:
 components (`unit_results`, `capacity`), or a list of these, whose mean is taken (the Decree 335 leader
 formula). Pure functions: no Flask, no database.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-DEDUCTION = 0.25           # per major error (quality) or per delay (timeliness)
+DEDUCTION = 0.25  # per major error (quality) or per delay (timeliness)
 TYPED = "typed"
 PLAN_SOURCES = ("plan:quantity", "plan:quality", "plan:timeliness", "plan:all")
 LEADER_SOURCES = ("unit_results", "capacity")
@@ -59,7 +60,7 @@ def measures(items: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
         if not done:
             continue
         done_w += weight
-        if excused_item:           # the confirmed cause waives this item's deductions
+        if excused_item:  # the confirmed cause waives this item's deductions
             quality += weight
             timeliness += weight
         else:
@@ -67,8 +68,14 @@ def measures(items: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
             timeliness += weight * max(0.0, 1 - DEDUCTION * _count(item.get("delays")))
     if total_w <= 0:
         return None
-    return {"quantity": done_w / total_w, "quality": quality / total_w, "timeliness": timeliness / total_w,
-            "weight": round(total_w, 4), "counted": counted, "excused": excused}
+    return {
+        "quantity": done_w / total_w,
+        "quality": quality / total_w,
+        "timeliness": timeliness / total_w,
+        "weight": round(total_w, 4),
+        "counted": counted,
+        "excused": excused,
+    }
 
 
 def percent(fraction: float) -> float:
@@ -103,8 +110,11 @@ def fraction_of(source: str, found: Mapping[str, Any] | None, components: Mappin
     raise ValueError(f"unknown source {source!r}")
 
 
-def criterion_points(criteria: Iterable[Mapping[str, Any]], found: Mapping[str, Any] | None,
-                     components: Mapping[str, float] | None = None) -> dict[str, float]:
+def criterion_points(
+    criteria: Iterable[Mapping[str, Any]],
+    found: Mapping[str, Any] | None,
+    components: Mapping[str, float] | None = None,
+) -> dict[str, float]:
     """Points of each computed criterion: maximum × fraction (a list of sources: their mean), rounded
     to 0.01. A criterion that needs the plan is left out when no item counts (typed instead)."""
     components = components or {}
@@ -140,8 +150,9 @@ def nd335_leader(a: float, b: float, c: float, unit: float, capacity: float) -> 
     return round(70 * (a + b + c + unit + capacity) / 5 + 1e-9, 2)
 
 
-def compute(items: list[Mapping[str, Any]], criteria: list[Mapping[str, Any]],
-            components: Mapping[str, float] | None = None) -> dict[str, Any]:
+def compute(
+    items: list[Mapping[str, Any]], criteria: list[Mapping[str, Any]], components: Mapping[str, float] | None = None
+) -> dict[str, Any]:
     """Everything a record shows about its plan: the measures in percent, the counted weight, each item
     with its deductions, and the points of each computed criterion. `criteria` is empty (fallback) when
     the scheme computes nothing or no item counts."""
@@ -152,12 +163,30 @@ def compute(items: list[Mapping[str, Any]], criteria: list[Mapping[str, Any]],
         excused = cause_applies(item)
         done = bool(item.get("done"))
         errors, delays = _count(item.get("major_errors")), _count(item.get("delays"))
-        rows.append({k: item.get(k) for k in ("id", "title", "product", "weight", "deadline", "origin", "done",
-                                              "completed_on", "objective_cause", "objective_confirmed")}
-                    | {"major_errors": errors, "delays": delays,
-                       "counted": not (excused and not done) and _num(item.get("weight"), 1.0) > 0,
-                       "quality": 0.0 if not done else (1.0 if excused else max(0.0, 1 - DEDUCTION * errors)),
-                       "timeliness": 0.0 if not done else (1.0 if excused else max(0.0, 1 - DEDUCTION * delays))})
+        rows.append(
+            {
+                k: item.get(k)
+                for k in (
+                    "id",
+                    "title",
+                    "product",
+                    "weight",
+                    "deadline",
+                    "origin",
+                    "done",
+                    "completed_on",
+                    "objective_cause",
+                    "objective_confirmed",
+                )
+            }
+            | {
+                "major_errors": errors,
+                "delays": delays,
+                "counted": not (excused and not done) and _num(item.get("weight"), 1.0) > 0,
+                "quality": 0.0 if not done else (1.0 if excused else max(0.0, 1 - DEDUCTION * errors)),
+                "timeliness": 0.0 if not done else (1.0 if excused else max(0.0, 1 - DEDUCTION * delays)),
+            }
+        )
     formula: dict[str, dict[str, Any]] = {}
     for criterion in criteria:
         code = str(criterion["code"])
@@ -165,8 +194,7 @@ def compute(items: list[Mapping[str, Any]], criteria: list[Mapping[str, Any]],
             source = source_of(criterion)
             parts = source if isinstance(source, list) else [source]
             known = [f for f in (fraction_of(p, found, components or {}) for p in parts) if f is not None]
-            formula[code] = {"max": criterion["max"], "source": source,
-                             "percent": percent(sum(known) / len(known))}
+            formula[code] = {"max": criterion["max"], "source": source, "percent": percent(sum(known) / len(known))}
     sums = {"weight": 0.0, "done": 0.0, "quality": 0.0, "timeliness": 0.0}
     for row, item in zip(rows, items):
         if row["counted"]:
@@ -175,27 +203,43 @@ def compute(items: list[Mapping[str, Any]], criteria: list[Mapping[str, Any]],
             sums["done"] += w if row["done"] else 0.0
             sums["quality"] += w * float(row["quality"] or 0)
             sums["timeliness"] += w * float(row["timeliness"] or 0)
-    out: dict[str, Any] = {"quantity": None, "quality": None, "timeliness": None, "weight": 0, "items": rows,
-                           "criteria": points, "formula": formula,
-                           "sums": {k: round(v, 4) for k, v in sums.items()},
-                           "components": {k: percent(_num(v, 1.0)) for k, v in (components or {}).items()}}
+    out: dict[str, Any] = {
+        "quantity": None,
+        "quality": None,
+        "timeliness": None,
+        "weight": 0,
+        "items": rows,
+        "criteria": points,
+        "formula": formula,
+        "sums": {k: round(v, 4) for k, v in sums.items()},
+        "components": {k: percent(_num(v, 1.0)) for k, v in (components or {}).items()},
+    }
     if found is not None:
-        out.update(quantity=percent(found["quantity"]), quality=percent(found["quality"]),
-                   timeliness=percent(found["timeliness"]), weight=found["weight"])
+        out.update(
+            quantity=percent(found["quantity"]),
+            quality=percent(found["quality"]),
+            timeliness=percent(found["timeliness"]),
+            weight=found["weight"],
+        )
     needs_plan = any(uses_plan(c) for c in criteria)
     if needs_plan and found is None:
         out["fallback"] = "no_counted_items"
     return out
 
 
-def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working_days: int,
-               thresholds: Mapping[str, float] | None = None) -> dict[str, Any]:
+def plan_rules(
+    result: dict[str, Any],
+    review: Mapping[str, Any] | None,
+    working_days: int,
+    thresholds: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """The result with what the plan says: its measures (`kpi`), and, when the manager recorded an
     objective cause on an item, the total and level the record would get once the decider confirms it
     (rule `plan_objective_cause`, applied by `levels.finalize_level`). `thresholds` is the process
     version's classification scale (level → lowest total); the estimate must use the same table as
     the score, so the engine passes it in."""
     from . import levels
+
     review = review or {}
     out = dict(result, rules_applied=list(result.get("rules_applied") or []))
     if isinstance(review.get("kpi"), Mapping):
@@ -206,11 +250,18 @@ def plan_rules(result: dict[str, Any], review: Mapping[str, Any] | None, working
         score_level = levels.level_for_total(total, thresholds)
         capped = levels.apply_level_rules(score_level, total, dict(review), working_days)["level"]
         reasons = "; ".join(str(r) for r in confirmed.get("reasons") or [])
-        out["rules_applied"].append({"rule": "plan_objective_cause", "level": capped, "score_level": score_level,
-                                     "total": total, "scores": dict(confirmed.get("scores") or {}),
-                                     "kpi": confirmed.get("kpi"),
-                                     "reason": f"Nguyên nhân khách quan của nhiệm vụ (chờ xác nhận): {reasons} "
-                                               f"→ {total:g} điểm, loại {capped}"})
+        out["rules_applied"].append(
+            {
+                "rule": "plan_objective_cause",
+                "level": capped,
+                "score_level": score_level,
+                "total": total,
+                "scores": dict(confirmed.get("scores") or {}),
+                "kpi": confirmed.get("kpi"),
+                "reason": f"Nguyên nhân khách quan của nhiệm vụ (chờ xác nhận): {reasons} "
+                f"→ {total:g} điểm, loại {capped}",
+            }
+        )
     return out
 
 
@@ -218,6 +269,7 @@ def capped_level(score_level: str, rules_applied: list[Mapping[str, Any]]) -> st
     """The level of a re-evaluated total (`score_level`, from the process's classification table) under
     the rules already applied to the record (the attendance cap at C, discipline at D)."""
     from . import levels
+
     level = score_level
     names = {r.get("rule") for r in rules_applied}
     if "attendance" in names and levels.rank(level) < levels.rank("C"):

@@ -1,5 +1,6 @@
 """Levels (xếp loại) and the rules on top of the score, in the order they apply (docs/domain.md, "Levels";
 the quota: docs/regulation.md)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ def rank(level: str) -> int:
 # another table: callers pass that version's thresholds (app.engine.classification.thresholds) as data;
 # this default only serves code without a version (tests hold it to the shipped DMN).
 LEVEL_MIN_TOTAL = {"A": 90, "B": 70, "C": 50, "D": 0}
-ATTENDANCE_CAP = "C"          # at most this level for 50 % of the working days or fewer
+ATTENDANCE_CAP = "C"  # at most this level for 50 % of the working days or fewer
 ATTENDANCE_SHARE = 50
 
 
@@ -47,7 +48,9 @@ def min_total(level: str, thresholds: Mapping[str, float] | None = None) -> floa
     return scale.get(level)
 
 
-def apply_level_rules(score_level: str, total: float, review: dict[str, Any] | None, working_days: int) -> dict[str, Any]:
+def apply_level_rules(
+    score_level: str, total: float, review: dict[str, Any] | None, working_days: int
+) -> dict[str, Any]:
     """The level the rules allow, with each applied rule recorded.
 
     `score_level` comes from the classification DMN; `review` holds days_worked, discipline
@@ -57,22 +60,40 @@ def apply_level_rules(score_level: str, total: float, review: dict[str, Any] | N
     level = score_level
     # `reason` is the Vietnamese text kept with the record; pages, notices and the sheet say it in the
     # reader's language from the structured fields (app.services.evaluation.why).
-    rules: list[dict[str, Any]] = [{"rule": "score", "level": score_level, "total": total,
-                          "reason": f"Tổng điểm {total:g} → loại {score_level}"}]
+    rules: list[dict[str, Any]] = [
+        {"rule": "score", "level": score_level, "total": total, "reason": f"Tổng điểm {total:g} → loại {score_level}"}
+    ]
     days_worked = review.get("days_worked")
-    if days_worked is not None and working_days and days_worked * 2 <= working_days \
-            and rank(level) < rank(ATTENDANCE_CAP):
+    if (
+        days_worked is not None
+        and working_days
+        and days_worked * 2 <= working_days
+        and rank(level) < rank(ATTENDANCE_CAP)
+    ):
         level = ATTENDANCE_CAP
-        rules.append({"rule": "attendance", "level": ATTENDANCE_CAP, "days_worked": days_worked,
-                      "working_days": working_days,
-                      "reason": f"Làm việc {days_worked:g}/{working_days} ngày (≤ 50%): tối đa loại C"})
+        rules.append(
+            {
+                "rule": "attendance",
+                "level": ATTENDANCE_CAP,
+                "days_worked": days_worked,
+                "working_days": working_days,
+                "reason": f"Làm việc {days_worked:g}/{working_days} ngày (≤ 50%): tối đa loại C",
+            }
+        )
     if review.get("discipline"):
         level = "D"
-        rules.append({"rule": "discipline", "level": "D",
-                      "reason": "Bị kỷ luật từ khiển trách trở lên trong tháng: loại D"})
+        rules.append(
+            {"rule": "discipline", "level": "D", "reason": "Bị kỷ luật từ khiển trách trở lên trong tháng: loại D"}
+        )
     if review.get("objective_cause"):
-        rules.append({"rule": "objective_cause", "level": level, "cause": review["objective_cause"],
-                      "reason": f"Nguyên nhân khách quan: {review['objective_cause']}"})
+        rules.append(
+            {
+                "rule": "objective_cause",
+                "level": level,
+                "cause": review["objective_cause"],
+                "reason": f"Nguyên nhân khách quan: {review['objective_cause']}",
+            }
+        )
     return {"total": total, "level": level, "rules_applied": rules}
 
 
@@ -128,12 +149,22 @@ def finalize_level(result: dict[str, Any], decision: dict[str, Any] | None) -> d
         # the head's batch re-evaluated a leader's unit results: the points and the level follow
         # the re-evaluation counted the confirmed objective causes already: the review's estimate goes
         kept = [r for r in result.get("rules_applied", []) if r.get("rule") != "plan_objective_cause"]
-        result = dict(result, total=rescore["total"], level=rescore["level"], scores=rescore.get("scores"),
-                      kpi=rescore.get("kpi"), rules_applied=kept + [
-                          {"rule": "unit_results", "level": rescore["level"], "reason": rescore.get("reason", "")}])
+        result = dict(
+            result,
+            total=rescore["total"],
+            level=rescore["level"],
+            scores=rescore.get("scores"),
+            kpi=rescore.get("kpi"),
+            rules_applied=kept
+            + [{"rule": "unit_results", "level": rescore["level"], "reason": rescore.get("reason", "")}],
+        )
         result["rules_applied"] = [r for r in result["rules_applied"] if r.get("rule") != "score"] + [
-            {"rule": "score", "level": rescore.get("score_level", rescore["level"]),
-             "reason": f"Tổng điểm {rescore['total']:g} → loại {rescore.get('score_level', rescore['level'])}"}]
+            {
+                "rule": "score",
+                "level": rescore.get("score_level", rescore["level"]),
+                "reason": f"Tổng điểm {rescore['total']:g} → loại {rescore.get('score_level', rescore['level'])}",
+            }
+        ]
     chosen = decision.get("level") or default_level(result, confirmed)
     if chosen not in allowed_decision_levels(result, confirmed):
         raise ValueError(f"level {chosen} is above what the rules allow ({result['level']})")
@@ -144,8 +175,13 @@ def finalize_level(result: dict[str, Any], decision: dict[str, Any] | None) -> d
         final["total"], final["scores"] = plan["total"], plan.get("scores")
         if plan.get("kpi") is not None:
             final["kpi"] = plan["kpi"]
-        final["rules_applied"].append({"rule": "plan_objective_cause_confirmed", "level": chosen,
-                                       "reason": f"Thủ trưởng xác nhận nguyên nhân khách quan: {plan['total']:g} điểm"})
+        final["rules_applied"].append(
+            {
+                "rule": "plan_objective_cause_confirmed",
+                "level": chosen,
+                "reason": f"Thủ trưởng xác nhận nguyên nhân khách quan: {plan['total']:g} điểm",
+            }
+        )
     if chosen != result["level"]:
         final["level"] = chosen
         rule = "objective_cause_confirmed" if rank(chosen) < rank(result["level"]) else "decision"
@@ -167,12 +203,21 @@ def quota_counts(final: Mapping[int, str | None], quota: dict[str, Any], excepti
     count_a = sum(1 for lv in final.values() if lv == "A")
     count_b = sum(1 for lv in final.values() if lv == "B")
     evaluated = len(final)
-    return {"evaluated": evaluated, "count_a": count_a, "count_b": count_b, "rule": quota["rule"],
-            "cap": quota_cap(quota, evaluated, count_b, exceptional)}
+    return {
+        "evaluated": evaluated,
+        "count_a": count_a,
+        "count_b": count_b,
+        "rule": quota["rule"],
+        "cap": quota_cap(quota, evaluated, count_b, exceptional),
+    }
 
 
-def quota_violation(current: Mapping[int, str | None], change: Mapping[int, str | None], quota: dict[str, Any],
-                    exceptional: bool = False) -> dict[str, Any] | None:
+def quota_violation(
+    current: Mapping[int, str | None],
+    change: Mapping[int, str | None],
+    quota: dict[str, Any],
+    exceptional: bool = False,
+) -> dict[str, Any] | None:
     """The counts if `change` (record → its new level) would break the quota, else None.
 
     `current` is each evaluated record's level as it stands (None while undecided). Only a change that

@@ -1,8 +1,10 @@
 """Scoring schemes (khung tiêu chí; docs/domain.md, "Criteria and schemes"). A month copies its scheme's criteria into the
 instance when it opens, so editing a scheme later never changes an open month."""
+
 from __future__ import annotations
 
 from typing import Any
+
 GROUP_I = [
     ("I.1", "Chấp hành chủ trương, chính sách, pháp luật, quy định", 5),
     ("I.2", "Phẩm chất đạo đức, lối sống, tác phong, lề lối làm việc", 5),
@@ -48,11 +50,13 @@ def _row(group: str, code: str, name: str, maximum: int, source: str | list[str]
     return row
 
 
-def _criteria(group_i: list[tuple[Any, ...]], group_ii: list[tuple[Any, ...]],
-              source: str | list[str] | None = None) -> list[dict[str, Any]]:
+def _criteria(
+    group_i: list[tuple[Any, ...]], group_ii: list[tuple[Any, ...]], source: str | list[str] | None = None
+) -> list[dict[str, Any]]:
     """Group I typed; group II from each row's own source (a fourth element), else from `source`."""
-    return ([_row("I", c[0], c[1], c[2]) for c in group_i]
-            + [_row("II", c[0], c[1], c[2], c[3] if len(c) > 3 else source) for c in group_ii])
+    return [_row("I", c[0], c[1], c[2]) for c in group_i] + [
+        _row("II", c[0], c[1], c[2], c[3] if len(c) > 3 else source) for c in group_ii
+    ]
 
 
 QUOTA_HANOI = {"rule": "share_of_evaluated", "share": 0.30, "exceptional_share": 0.40}
@@ -64,18 +68,22 @@ SCHEMES = {
         "effective_from": "2018-07",
         "quota": QUOTA_HANOI,
         "groups": GROUP_NAMES,
-        "criteria": {"staff": _criteria(GROUP_I, GROUP_II_STAFF),
-                     "contract": _criteria(GROUP_I, GROUP_II_STAFF),
-                     "leader": _criteria(GROUP_I, GROUP_II_LEADER)},
+        "criteria": {
+            "staff": _criteria(GROUP_I, GROUP_II_STAFF),
+            "contract": _criteria(GROUP_I, GROUP_II_STAFF),
+            "leader": _criteria(GROUP_I, GROUP_II_LEADER),
+        },
     },
     "nd335-2025": {
         "name": "Nghị định 335/2025",
         "effective_from": "2026-01",
         "quota": QUOTA_335,
         "groups": {"I": "Tiêu chí chung", "II": "Kết quả thực hiện nhiệm vụ"},
-        "criteria": {"staff": _criteria(ND335_GENERAL, ND335_TASKS, ND335_STAFF_SOURCE),
-                     "contract": _criteria(ND335_GENERAL, ND335_TASKS, ND335_STAFF_SOURCE),
-                     "leader": _criteria(ND335_GENERAL, ND335_TASKS, ND335_LEADER_SOURCE)},
+        "criteria": {
+            "staff": _criteria(ND335_GENERAL, ND335_TASKS, ND335_STAFF_SOURCE),
+            "contract": _criteria(ND335_GENERAL, ND335_TASKS, ND335_STAFF_SOURCE),
+            "leader": _criteria(ND335_GENERAL, ND335_TASKS, ND335_LEADER_SOURCE),
+        },
     },
 }
 DEFAULT_SCHEME = "hanoi-monthly"

@@ -4,9 +4,11 @@ Neither Quyết định 3814 nor Decree 335 rounds the total: the levels are "fr
 under 90"... of the total as it is. Criterion points computed from the work plan are at 0.01, so the
 total is kept at 0.01 too; rounding it to the half point would lift 89.76 to 90, a level the rules do
 not give (docs/domain.md, "Criteria and schemes")."""
+
 from __future__ import annotations
 
 from typing import Any
+
 MAX_TOTAL = 100.0
 
 

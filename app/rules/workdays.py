@@ -1,5 +1,6 @@
 """Working-day calendar: Monday to Friday, minus Vietnamese public holidays, adjusted by the
 yearly days off and make-up working days that the government announces."""
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,7 @@ class WorkCalendar:
 
 @lru_cache(maxsize=256)
 def _working_days_in_month(cal: WorkCalendar, year: int, month: int) -> int:
-    return cal._count_working_days(year, month)   # the calendar is frozen: its answers never change
+    return cal._count_working_days(year, month)  # the calendar is frozen: its answers never change
 
 
 DEFAULT_CALENDAR = WorkCalendar()

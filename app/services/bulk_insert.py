@@ -9,6 +9,7 @@ workflows. Elsewhere (SQLite) SQLAlchemy Core's executemany does the job.
 Rows are dicts keyed by column name; a key left out takes the column's Python default, as with the
 ORM (rows are grouped by their set of keys).
 """
+
 from __future__ import annotations
 
 import json
@@ -44,11 +45,14 @@ def _columns(table: Table, group: list[dict]):
     json_at = {i for i, n in enumerate(names) if isinstance(table.c[n].type, JSON)}
     fixed = [_json(v) if i + len(keys) in json_at else v for i, v in enumerate(defaults.values())]
     if json_at & set(range(len(keys))):
+
         def values(row):
             return [_json(row[k]) if i in json_at else row[k] for i, k in enumerate(keys)] + fixed
     else:
+
         def values(row):
             return [row[k] for k in keys] + fixed
+
     return names, values
 
 
@@ -84,19 +88,23 @@ def insert_new(table: Table, rows: list[dict], unique: list[str], returning: lis
     out: list[tuple] = []
     if not _postgres():
         for group in _groups(rows):
-            stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=unique) \
+            stmt = (
+                sqlite_insert(table)
+                .on_conflict_do_nothing(index_elements=unique)
                 .returning(*[table.c[n] for n in returning])
+            )
             out += [tuple(r) for r in db.session.execute(stmt, group)]
         return out
     with _raw_cursor() as cur:
         for group in _groups(rows):
             names, values = _columns(table, group)
-            sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "
-                   f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}")
+            sql = (
+                f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "
+                f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
+            )
             cur.executemany(sql, [values(row) for row in group], returning=True)
             while True:
                 out += [tuple(r) for r in cur.fetchall()]
                 if not cur.nextset():
                     break
     return out
-

@@ -1,4 +1,5 @@
 """Errors a use case reports to its caller, with an HTTP status the routes and the API share."""
+
 from __future__ import annotations
 
 
@@ -11,8 +12,7 @@ class ServiceError(Exception):
         self.message, self.message_en, self.details = message, message_en or message, details or []
 
     def to_json(self) -> dict:
-        return {"error": self.code, "message": self.message, "message_en": self.message_en,
-                "details": self.details}
+        return {"error": self.code, "message": self.message, "message_en": self.message_en, "details": self.details}
 
 
 class BadRequest(ServiceError):
@@ -52,8 +52,7 @@ STALE_VI = "Hồ sơ vừa được người khác thay đổi. Hãy tải lại
 STALE_EN = "The evaluation changed meanwhile. Reload the page and try again."
 BUSY_VI = "Dữ liệu này đang được người khác thay đổi, hãy thử lại sau giây lát."
 BUSY_EN = "Someone else is changing this right now; try again in a moment."
-UNAVAILABLE_VI = ("Cơ sở dữ liệu tạm thời không truy cập được; thao tác chưa được ghi. "
-                  "Hãy thử lại sau ít phút.")
+UNAVAILABLE_VI = "Cơ sở dữ liệu tạm thời không truy cập được; thao tác chưa được ghi. Hãy thử lại sau ít phút."
 UNAVAILABLE_EN = "The database is unavailable; nothing was saved. Try again in a few minutes."
 
 
@@ -74,12 +73,22 @@ def unavailable() -> Unavailable:
 def engine_failed(exc) -> Conflict:
     """The process itself failed (a script, a condition, a timer expression) at a BPMN element."""
     element = getattr(exc, "element", None) or "?"
-    return Conflict(f"Quy trình gặp lỗi tại bước {element}: {exc}", f"The process failed at {element}: {exc}",
-                    [{"field": "element", "element": element, "message": str(exc), "message_en": str(exc)}])
+    return Conflict(
+        f"Quy trình gặp lỗi tại bước {element}: {exc}",
+        f"The process failed at {element}: {exc}",
+        [{"field": "element", "element": element, "message": str(exc), "message_en": str(exc)}],
+    )
 
 
-_CONTENTION = ("database is locked", "could not obtain lock", "lock timeout", "lock_timeout",
-               "deadlock detected", "could not serialize access", "canceling statement due to lock timeout")
+_CONTENTION = (
+    "database is locked",
+    "could not obtain lock",
+    "lock timeout",
+    "lock_timeout",
+    "deadlock detected",
+    "could not serialize access",
+    "canceling statement due to lock timeout",
+)
 
 
 def is_lock_contention(exc: BaseException) -> bool:

@@ -10,6 +10,7 @@ Two kinds:
 `/metrics` is not for the public: a scrape is allowed from METRICS_ALLOW networks (default loopback)
 or with `Authorization: Bearer <METRICS_TOKEN>`.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 # Buckets around the product's targets: pages ≤ 200 ms, the slowest lists ≤ 1 s.
 _BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0)
 
-REQUEST_SECONDS = Histogram("danhgia_request_seconds", "Time to answer a request, by route endpoint",
-                            ["endpoint", "method"], buckets=_BUCKETS)
+REQUEST_SECONDS = Histogram(
+    "danhgia_request_seconds", "Time to answer a request, by route endpoint", ["endpoint", "method"], buckets=_BUCKETS
+)
 COMPLETIONS = Counter("danhgia_task_completions", "Tasks completed, by step", ["step"])
 TIMERS_FIRED = Counter("danhgia_timers_fired", "Instances whose due timers a worker fired")
 MAIL_SENT = Counter("danhgia_mail_sent", "E-mails a worker handed to the SMTP server")
@@ -54,20 +56,29 @@ class DatabaseCollector(Collector):
 
         open_tasks = GaugeMetricFamily("danhgia_open_tasks", "Tasks waiting for someone, by step", labels=["step"])
         queue = GaugeMetricFamily("danhgia_mail_queue_depth", "E-mails queued and not yet sent")
-        lag = GaugeMetricFamily("danhgia_timer_lag_seconds",
-                                "How long the oldest due timer has waited for a worker (0: none waiting)")
+        lag = GaugeMetricFamily(
+            "danhgia_timer_lag_seconds", "How long the oldest due timer has waited for a worker (0: none waiting)"
+        )
         up = GaugeMetricFamily("danhgia_database_up", "1 when the database answered this scrape")
         with self.app.app_context():
             try:
                 now = datetime.now(timezone.utc)
                 for step, count in db.session.execute(
-                        select(HumanTask.step, func.count()).where(HumanTask.status == TASK_READY)
-                        .group_by(HumanTask.step)):
+                    select(HumanTask.step, func.count()).where(HumanTask.status == TASK_READY).group_by(HumanTask.step)
+                ):
                     open_tasks.add_metric([step], count)
-                queue.add_metric([], db.session.scalar(
-                    select(func.count()).select_from(OutgoingMail).where(OutgoingMail.status == "queued")) or 0)
-                oldest = db.session.scalar(select(func.min(ProcessInstance.next_timer_at)).where(
-                    ProcessInstance.status == "running", ProcessInstance.next_timer_at <= now))
+                queue.add_metric(
+                    [],
+                    db.session.scalar(
+                        select(func.count()).select_from(OutgoingMail).where(OutgoingMail.status == "queued")
+                    )
+                    or 0,
+                )
+                oldest = db.session.scalar(
+                    select(func.min(ProcessInstance.next_timer_at)).where(
+                        ProcessInstance.status == "running", ProcessInstance.next_timer_at <= now
+                    )
+                )
                 if oldest is not None and oldest.tzinfo is None:
                     oldest = oldest.replace(tzinfo=timezone.utc)
                 lag.add_metric([], max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
@@ -88,10 +99,12 @@ def schema_revisions(app) -> tuple[set[str], set[str]]:
     if heads is None:
         from alembic.config import Config
         from alembic.script import ScriptDirectory
+
         cfg = Config()
         cfg.set_main_option("script_location", os.path.join(app.root_path, "..", "migrations"))
         heads = app.extensions["migration_heads"] = set(ScriptDirectory.from_config(cfg).get_heads())
     from app.extensions import db
+
     current = set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
     return current, heads
 
@@ -101,14 +114,16 @@ def registry_for(app) -> CollectorRegistry:
     multiprocess directory when there is one) plus the database's gauges."""
     if multiprocess_dir():
         from prometheus_client import multiprocess
+
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         from prometheus_client import ProcessCollector
+
         registry = CollectorRegistry()
         for collector in (REQUEST_SECONDS, COMPLETIONS, TIMERS_FIRED, MAIL_SENT):
             registry.register(collector)
-        ProcessCollector(registry=registry)   # the process's own CPU and memory
+        ProcessCollector(registry=registry)  # the process's own CPU and memory
     registry.register(DatabaseCollector(app))
     return registry
 
@@ -132,7 +147,7 @@ def scrape_allowed(remote_addr: str | None, authorization: str | None, config) -
     """A scraper on an allowed network, or one that shows the bearer token."""
     token = config.get("METRICS_TOKEN") or ""
     if token and authorization and authorization.startswith("Bearer "):
-        if hmac.compare_digest(authorization[len("Bearer "):].strip().encode(), token.encode()):
+        if hmac.compare_digest(authorization[len("Bearer ") :].strip().encode(), token.encode()):
             return True
     try:
         address = ipaddress.ip_address((remote_addr or "").split("%")[0])
@@ -149,4 +164,5 @@ def observe_request(endpoint: str | None, method: str, seconds: float) -> None:
 def start_worker_server(app, port: int, addr: str = "127.0.0.1") -> None:
     """The worker's own /metrics on `port` (it serves no web pages of its own)."""
     from prometheus_client import start_http_server
+
     start_http_server(port, addr=addr, registry=registry_for(app))

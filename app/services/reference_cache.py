@@ -6,6 +6,7 @@ An entry lives `ttl` seconds. A change made through the ORM in this process drop
 other processes (gunicorn workers, timer workers, other hosts) see it within `ttl`. Code that changes
 these tables without the ORM (bulk SQL, a test wiping the database) calls `clear_all()`.
 """
+
 from __future__ import annotations
 
 import threading

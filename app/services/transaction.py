@@ -15,6 +15,7 @@ the outermost `committed()` then rolls back instead of committing. What must be 
 the use case failed (the engine error an instance now shows, a failed sign-in) is registered with
 `keep_on_failure` and written in a transaction of its own after the rollback.
 """
+
 from __future__ import annotations
 
 import logging

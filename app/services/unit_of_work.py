@@ -22,6 +22,7 @@ A failure marks the transaction failed, so the outermost `transaction.committed(
 whatever the unit did; `on_engine_error` may register what must be kept anyway (the instance's
 error status). The unit never commits.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,7 +56,7 @@ class Change:
         # the instance's open human tasks: a caller that read them under the lock hands them in, so the
         # projection does not read them again; after save(), the open tasks as projected
         self.open_tasks: list[HumanTask] | None = None
-        self.events: list[dict] = []         # audit rows for the next save()
+        self.events: list[dict] = []  # audit rows for the next save()
 
     @property
     def workflow(self) -> Workflow:
@@ -69,8 +70,9 @@ class Change:
 
     def save(self) -> None:
         """Store the workflow and project it: snapshot, next timer, human tasks, the record."""
-        self.open_tasks = instances.save(self.instance, self.workflow, actor=self.actor, open_rows=self.open_tasks,
-                                         events=self.events)
+        self.open_tasks = instances.save(
+            self.instance, self.workflow, actor=self.actor, open_rows=self.open_tasks, events=self.events
+        )
         self.events = []
         self.saved = True
 
@@ -85,9 +87,16 @@ class Change:
 
 
 @contextmanager
-def edit(instance: int | ProcessInstance | None, actor: User | None, use_case: str, *, allow: tuple[str, ...] = (),
-         of_task: int | None = None, not_waiting: tuple[str, str] | None = None,
-         on_engine_error: Callable[[int, EngineError], ServiceError | None] | None = None) -> Iterator[Change]:
+def edit(
+    instance: int | ProcessInstance | None,
+    actor: User | None,
+    use_case: str,
+    *,
+    allow: tuple[str, ...] = (),
+    of_task: int | None = None,
+    not_waiting: tuple[str, str] | None = None,
+    on_engine_error: Callable[[int, EngineError], ServiceError | None] | None = None,
+) -> Iterator[Change]:
     """Lock `instance` (an id, a row the caller has just locked, or with `of_task` the instance of that
     human task) and yield a Change; see the module."""
     instance_id = instance.id if isinstance(instance, ProcessInstance) else instance
@@ -103,7 +112,7 @@ def edit(instance: int | ProcessInstance | None, actor: User | None, use_case: s
         else:
             locked = instances.lock(instance_id, allow)
         if has_request_context():
-            g.instance_id = instance_id       # every log line of the request names it
+            g.instance_id = instance_id  # every log line of the request names it
         yield Change(locked, actor)
     except ServiceError as exc:
         transaction.mark_failed()
@@ -120,8 +129,13 @@ def edit(instance: int | ProcessInstance | None, actor: User | None, use_case: s
     except OperationalError as exc:
         transaction.mark_failed()
         answer = from_database(exc)
-        log.warning("%s failed: instance=%s database: %s -> %s", use_case, instance_id,
-                    str(exc.orig if exc.orig is not None else exc).splitlines()[0], answer.status)
+        log.warning(
+            "%s failed: instance=%s database: %s -> %s",
+            use_case,
+            instance_id,
+            str(exc.orig if exc.orig is not None else exc).splitlines()[0],
+            answer.status,
+        )
         raise answer from exc
     except EngineError as exc:
         transaction.mark_failed()
@@ -129,22 +143,37 @@ def edit(instance: int | ProcessInstance | None, actor: User | None, use_case: s
         answer = on_engine_error(instance_id, exc) if on_engine_error else None
         raise (answer or engine_failed(exc)) from exc
     else:
-        log.info("%s: instance=%s by=%s in %.1f ms", use_case, instance_id, actor.username if actor else "-",
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "%s: instance=%s by=%s in %.1f ms",
+            use_case,
+            instance_id,
+            actor.username if actor else "-",
+            (time.perf_counter() - started) * 1000,
+        )
 
 
-def record_engine_error(action: str = "engine_error", actor: User | None = None, *,
-                        set_status: bool = True) -> Callable[[int, EngineError], None]:
+def record_engine_error(
+    action: str = "engine_error", actor: User | None = None, *, set_status: bool = True
+) -> Callable[[int, EngineError], None]:
     """An `on_engine_error` that keeps, after the rollback, the error on the instance and an audit event."""
+
     def keep(instance_id: int, exc: EngineError) -> None:
         def write() -> None:
             from app.extensions import db
+
             failed = db.session.get(ProcessInstance, instance_id)
             if set_status:
                 failed.status = "error"
             failed.error = f"{exc.element or '?'}: {exc}"
-            audit.record(action, instance=failed, actor=actor, step=exc.element,
-                         details={"error": str(exc), "element": exc.element})
+            audit.record(
+                action,
+                instance=failed,
+                actor=actor,
+                step=exc.element,
+                details={"error": str(exc), "element": exc.element},
+            )
+
         transaction.keep_on_failure(write)
         return None
+
     return keep

@@ -1,4 +1,5 @@
 """Blueprints (thin routes) and what every page shares: errors, filters, security headers."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -42,7 +43,8 @@ def register(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt
     app.json = StrictJSONProvider(app)
     from . import ops
-    ops.init_app(app)         # first: its request timer must start before any other hook
+
+    ops.init_app(app)  # first: its request timer must start before any other hook
     from .admin.routes import bp as admin_bp
     from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
@@ -52,14 +54,19 @@ def register(app: Flask) -> None:
     for bp in (auth_bp, tasks_bp, monitor_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     from .designer.routes import bp as designer_bp
+
     app.register_blueprint(designer_bp)
     from .dashboard.routes import bp as dashboard_bp
+
     app.register_blueprint(dashboard_bp)
     from .auth.activation import bp as account_bp
+
     app.register_blueprint(account_bp)
     from .auth.oidc import bp as sso_bp
+
     app.register_blueprint(sso_bp)
     from .admin.transfers import bp as transfers_bp
+
     app.register_blueprint(transfers_bp)
 
     _in_transactions(app)
@@ -103,20 +110,24 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        err = ServiceError("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ, hãy tải lại trang.",
-                           "The form expired or is invalid; reload the page.")
+        err = ServiceError(
+            "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ, hãy tải lại trang.",
+            "The form expired or is invalid; reload the page.",
+        )
         return render_template("errors/error.html", error=err), 400
 
-    for code, vi, en in ((403, "Anh/chị không có quyền xem trang này.", "You may not see this page."),
-                         (404, "Không tìm thấy trang.", "Page not found."),
-                         (405, "Phương thức không được hỗ trợ.", "Method not allowed."),
-                         (413, "Tệp hoặc dữ liệu gửi lên quá lớn.", "The upload is too large."),
-                         (500, "Hệ thống gặp lỗi; dữ liệu của anh/chị chưa bị thay đổi.",
-                          "Something went wrong; nothing was changed.")):
+    for code, vi, en in (
+        (403, "Anh/chị không có quyền xem trang này.", "You may not see this page."),
+        (404, "Không tìm thấy trang.", "Page not found."),
+        (405, "Phương thức không được hỗ trợ.", "Method not allowed."),
+        (413, "Tệp hoặc dữ liệu gửi lên quá lớn.", "The upload is too large."),
+        (500, "Hệ thống gặp lỗi; dữ liệu của anh/chị chưa bị thay đổi.", "Something went wrong; nothing was changed."),
+    ):
         app.register_error_handler(code, _http_error(code, vi, en))
 
     # Before every other hook (CSRF included): they read the body, under the limit in force when they do.
     from .monitor.discussion import raise_upload_limit
+
     app.before_request_funcs.setdefault(None, []).insert(0, raise_upload_limit)
 
     @app.before_request
@@ -150,9 +161,11 @@ def register(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.endpoint and not request.endpoint.startswith("static"):
             response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                                    "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
         return response
 
     @app.context_processor
@@ -168,11 +181,20 @@ def register(app: Flask) -> None:
             status_labels = {k: gettext(v) for k, v in STATUS_LABELS.items()}
             action_labels = {k: gettext(v) for k, v in ACTION_LABELS.items()}
             level_names = LEVEL_NAMES_EN
-        return {"unread_count": unread, "LEVEL_NAMES": level_names, "STATUS_LABELS": status_labels,
-                "ACTION_LABELS": action_labels, "lang": lang, "other_lang": "en" if lang == "vi" else "vi",
-                "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES, "msg": i18n.message_of,
-                "main_menu": main_menu, "account_menu": account_menu,
-                "sso_enabled": sso.enabled(), "local_login": sso.local_login_allowed()}
+        return {
+            "unread_count": unread,
+            "LEVEL_NAMES": level_names,
+            "STATUS_LABELS": status_labels,
+            "ACTION_LABELS": action_labels,
+            "lang": lang,
+            "other_lang": "en" if lang == "vi" else "vi",
+            "LANGUAGE_NAMES": i18n.LANGUAGE_NAMES,
+            "msg": i18n.message_of,
+            "main_menu": main_menu,
+            "account_menu": account_menu,
+            "sso_enabled": sso.enabled(),
+            "local_login": sso.local_login_allowed(),
+        }
 
     # dd/mm/yyyy in both languages; numbers 89,5 in Vietnamese and 89.5 in English
     app.jinja_env.filters["vndate"] = lambda dt, fmt="%d/%m/%Y": _local(dt, fmt)
@@ -217,6 +239,7 @@ def _in_transactions(app: Flask) -> None:
             elif request.method in ("GET", "HEAD") and transaction.wrote():
                 current_app.logger.warning("a GET wrote to the database: %s", request.endpoint)
             return response
+
     app.dispatch_request = dispatch_in_transaction
 
 
@@ -228,9 +251,22 @@ def _http_error(code, vi, en):
         allow = getattr(exc, "valid_methods", None)
         headers = {"Allow": ", ".join(sorted(allow))} if code == 405 and allow else {}
         if _wants_json():
-            return jsonify({"error": {403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(code, "server_error"),
-                            "message": vi, "message_en": en, "details": []}), code, headers
+            return (
+                jsonify(
+                    {
+                        "error": {403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+                            code, "server_error"
+                        ),
+                        "message": vi,
+                        "message_en": en,
+                        "details": [],
+                    }
+                ),
+                code,
+                headers,
+            )
         return render_template("errors/error.html", error=ServiceError(vi, en)), code, headers
+
     return handler
 
 

@@ -3,6 +3,7 @@
 `str.isdigit` is true for "²" or "٣", which `int()` refuses, and a 20-digit id overflows the database's
 integer column: both were a 500. An id is ASCII digits within the column's range, anything else names
 nothing (the use case then says that nothing was chosen)."""
+
 from __future__ import annotations
 
 from flask import request

@@ -1,6 +1,7 @@
 """Every JSON request body is read by `app.strict_json` (via Flask's JSON provider, which
 `request.get_json` uses), so no route can forget it: NaN, Infinity, numbers that overflow and nesting
 deeper than strict_json.MAX_DEPTH are a 400 naming where they are, before any route looks further."""
+
 from __future__ import annotations
 
 import logging

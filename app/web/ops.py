@@ -2,6 +2,7 @@
 
 None of them needs a session, and none of them says why it failed: a probe answers to anyone who can
 reach the port, so the reason goes to the log, not to the caller."""
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,9 @@ def readyz():
 def metrics_page():
     if not metrics.scrape_allowed(request.remote_addr, request.headers.get("Authorization"), current_app.config):
         abort(403)
-    return Response(metrics.render(current_app._get_current_object()),
-                    mimetype="text/plain; version=0.0.4; charset=utf-8")
+    return Response(
+        metrics.render(current_app._get_current_object()), mimetype="text/plain; version=0.0.4; charset=utf-8"
+    )
 
 
 def init_app(app) -> None:

@@ -4,6 +4,7 @@ appointments, memberships; records keep their scheme version and a not-evaluated
 Revision ID: 0003_rules
 Revises: 0002_mail_outbox
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -98,8 +99,9 @@ def upgrade():
     with op.batch_alter_table("evaluation_records", schema=None) as batch_op:
         batch_op.add_column(sa.Column("scheme_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("not_evaluated_reason", sa.Text(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f("fk_evaluation_records_scheme_id_schemes"), "schemes",
-                                    ["scheme_id"], ["id"])
+        batch_op.create_foreign_key(
+            batch_op.f("fk_evaluation_records_scheme_id_schemes"), "schemes", ["scheme_id"], ["id"]
+        )
 
 
 def downgrade():

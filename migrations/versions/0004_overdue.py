@@ -3,6 +3,7 @@
 Revision ID: 0004_overdue
 Revises: 0003_rules
 """
+
 from alembic import op
 import sqlalchemy as sa
 

@@ -16,6 +16,7 @@ snapshot compression on PostgreSQL.
 Revision ID: 0005_scale
 Revises: 0004_overdue
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -27,8 +28,11 @@ depends_on = None
 
 def _lz4_available() -> bool:
     bind = op.get_bind()
-    return bind.dialect.name == "postgresql" and bool(bind.execute(sa.text(
-        "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")).scalar())
+    return bind.dialect.name == "postgresql" and bool(
+        bind.execute(
+            sa.text("SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
+        ).scalar()
+    )
 
 
 def upgrade():
@@ -36,13 +40,28 @@ def upgrade():
     attention = sa.text("status IN ('suspended', 'error')")
     unreported = sa.text("status = 'ready' AND overdue_notified_at IS NULL")
     with op.batch_alter_table("process_instances", schema=None) as batch_op:
-        batch_op.create_index("ix_instances_timer_due", ["next_timer_at", "id"], unique=False,
-                              postgresql_where=running, sqlite_where=running)
-        batch_op.create_index("ix_instances_attention", ["period", "status"], unique=False,
-                              postgresql_where=attention, sqlite_where=attention)
+        batch_op.create_index(
+            "ix_instances_timer_due",
+            ["next_timer_at", "id"],
+            unique=False,
+            postgresql_where=running,
+            sqlite_where=running,
+        )
+        batch_op.create_index(
+            "ix_instances_attention",
+            ["period", "status"],
+            unique=False,
+            postgresql_where=attention,
+            sqlite_where=attention,
+        )
     with op.batch_alter_table("human_tasks", schema=None) as batch_op:
-        batch_op.create_index("ix_human_tasks_overdue", ["due_at", "id"], unique=False,
-                              postgresql_where=unreported, sqlite_where=unreported)
+        batch_op.create_index(
+            "ix_human_tasks_overdue",
+            ["due_at", "id"],
+            unique=False,
+            postgresql_where=unreported,
+            sqlite_where=unreported,
+        )
     with op.batch_alter_table("evaluation_records", schema=None) as batch_op:
         batch_op.create_index("ix_records_subject_period", ["subject_id", "period"], unique=False)
     if op.get_bind().dialect.name == "postgresql":

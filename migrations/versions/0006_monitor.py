@@ -6,6 +6,7 @@ on PostgreSQL). Suspended instances need no column: the instance status takes th
 Revision ID: 0006_monitor
 Revises: 0005_scale
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -32,7 +33,7 @@ def _create_trigram_index() -> None:
         with bind.begin_nested():
             bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
             bind.execute(sa.text(f"CREATE INDEX {TRGM_INDEX} ON users USING gin (lower(full_name) gin_trgm_ops)"))
-    except sa.exc.DBAPIError:   # no privilege to create the extension: keep going without the index
+    except sa.exc.DBAPIError:  # no privilege to create the extension: keep going without the index
         pass
 
 
@@ -62,7 +63,7 @@ def upgrade():
 
 
 def downgrade():
-    op.execute(f"DROP INDEX IF EXISTS {TRGM_INDEX}")   # on PostgreSQL the extension stays: others may use it
+    op.execute(f"DROP INDEX IF EXISTS {TRGM_INDEX}")  # on PostgreSQL the extension stays: others may use it
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index("ix_users_full_name")
     with op.batch_alter_table("human_tasks", schema=None) as batch_op:

@@ -3,6 +3,7 @@
 Revision ID: 0007_designer
 Revises: 0006_monitor
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -27,10 +28,16 @@ def upgrade():
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["base_version_id"], ["process_versions.id"],
-                                name=op.f("fk_process_drafts_base_version_id_process_versions")),
-        sa.ForeignKeyConstraint(["published_version_id"], ["process_versions.id"],
-                                name=op.f("fk_process_drafts_published_version_id_process_versions")),
+        sa.ForeignKeyConstraint(
+            ["base_version_id"],
+            ["process_versions.id"],
+            name=op.f("fk_process_drafts_base_version_id_process_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["published_version_id"],
+            ["process_versions.id"],
+            name=op.f("fk_process_drafts_published_version_id_process_versions"),
+        ),
         sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name=op.f("fk_process_drafts_created_by_id_users")),
         sa.ForeignKeyConstraint(["updated_by_id"], ["users.id"], name=op.f("fk_process_drafts_updated_by_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_process_drafts")),

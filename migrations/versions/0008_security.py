@@ -4,6 +4,7 @@ lockout, and on PostgreSQL a trigger that makes the audit trail append-only.
 Revision ID: 0008_security
 Revises: 0007_designer
 """
+
 from alembic import op
 import sqlalchemy as sa
 

@@ -3,6 +3,7 @@
 Revision ID: 0009_preferences
 Revises: 0008_security
 """
+
 from alembic import op
 import sqlalchemy as sa
 

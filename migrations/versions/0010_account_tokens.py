@@ -3,6 +3,7 @@
 Revision ID: 0010_account_tokens
 Revises: 0009_preferences
 """
+
 from alembic import op
 import sqlalchemy as sa
 

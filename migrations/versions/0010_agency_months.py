@@ -4,6 +4,7 @@ whose behalf) and when, applied to every later decision of that agency-month.
 Revision ID: 0010_agency_months
 Revises: 0009_preferences
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -24,10 +25,14 @@ def upgrade():
         sa.Column("exceptional_on_behalf_of_id", sa.Integer(), nullable=True),
         sa.Column("exceptional_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["agency_id"], ["units.id"], name=op.f("fk_agency_months_agency_id_units")),
-        sa.ForeignKeyConstraint(["exceptional_by_id"], ["users.id"],
-                                name=op.f("fk_agency_months_exceptional_by_id_users")),
-        sa.ForeignKeyConstraint(["exceptional_on_behalf_of_id"], ["users.id"],
-                                name=op.f("fk_agency_months_exceptional_on_behalf_of_id_users")),
+        sa.ForeignKeyConstraint(
+            ["exceptional_by_id"], ["users.id"], name=op.f("fk_agency_months_exceptional_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["exceptional_on_behalf_of_id"],
+            ["users.id"],
+            name=op.f("fk_agency_months_exceptional_on_behalf_of_id_users"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agency_months")),
         sa.UniqueConstraint("agency_id", "period", name="uq_agency_months_agency_period"),
     )

@@ -6,6 +6,7 @@ month.
 Revision ID: 0011_record_summary
 Revises: 0010_account_tokens
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -16,23 +17,27 @@ depends_on = None
 
 
 def _row(rec: str, sign: str) -> str:
-    return (f"({rec}.period, {rec}.unit_id, {rec}.status, coalesce({rec}.level, ''), "
-            f"CASE WHEN {rec}.published_at IS NULL THEN 0 ELSE 1 END, {sign}1, "
-            f"{sign}(CASE WHEN {rec}.total IS NULL THEN 0 ELSE 1 END), {sign}coalesce({rec}.total, 0))")
+    return (
+        f"({rec}.period, {rec}.unit_id, {rec}.status, coalesce({rec}.level, ''), "
+        f"CASE WHEN {rec}.published_at IS NULL THEN 0 ELSE 1 END, {sign}1, "
+        f"{sign}(CASE WHEN {rec}.total IS NULL THEN 0 ELSE 1 END), {sign}coalesce({rec}.total, 0))"
+    )
 
 
 _INSERT = "INSERT INTO record_summary_delta (period, unit_id, status, level, published, dn, dn_total, dsum) VALUES "
-_MOVED = ("(OLD.period, OLD.unit_id, OLD.status, OLD.level, OLD.published_at IS NULL, OLD.total) IS DISTINCT FROM "
-          "(NEW.period, NEW.unit_id, NEW.status, NEW.level, NEW.published_at IS NULL, NEW.total)")
+_MOVED = (
+    "(OLD.period, OLD.unit_id, OLD.status, OLD.level, OLD.published_at IS NULL, OLD.total) IS DISTINCT FROM "
+    "(NEW.period, NEW.unit_id, NEW.status, NEW.level, NEW.published_at IS NULL, NEW.total)"
+)
 
 PG_UP = f"""
 CREATE OR REPLACE FUNCTION evaluation_records_summary_delta() RETURNS trigger AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        {_INSERT}{_row('OLD', '-')};
+        {_INSERT}{_row("OLD", "-")};
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        {_INSERT}{_row('NEW', '+')};
+        {_INSERT}{_row("NEW", "+")};
     END IF;
     RETURN NULL;
 END
@@ -58,10 +63,12 @@ SQLITE_UP = [
 
 
 def _backfill(table: str, unit: str) -> str:
-    return (f"INSERT INTO {table} (period, {unit}status, level, published, n, n_total, sum_total) "
-            f"SELECT period, {unit}status, coalesce(level, ''), CASE WHEN published_at IS NULL THEN 0 ELSE 1 END, "
-            "count(*), count(total), coalesce(sum(total), 0) FROM evaluation_records "
-            f"GROUP BY period, {unit}status, coalesce(level, ''), CASE WHEN published_at IS NULL THEN 0 ELSE 1 END")
+    return (
+        f"INSERT INTO {table} (period, {unit}status, level, published, n, n_total, sum_total) "
+        f"SELECT period, {unit}status, coalesce(level, ''), CASE WHEN published_at IS NULL THEN 0 ELSE 1 END, "
+        "count(*), count(total), coalesce(sum(total), 0) FROM evaluation_records "
+        f"GROUP BY period, {unit}status, coalesce(level, ''), CASE WHEN published_at IS NULL THEN 0 ELSE 1 END"
+    )
 
 
 def upgrade():
@@ -86,8 +93,9 @@ def upgrade():
         sa.Column("n", sa.Integer(), nullable=False),
         sa.Column("n_total", sa.Integer(), nullable=False),
         sa.Column("sum_total", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("period", "unit_id", "status", "level", "published",
-                                name=op.f("pk_record_unit_summary")),
+        sa.PrimaryKeyConstraint(
+            "period", "unit_id", "status", "level", "published", name=op.f("pk_record_unit_summary")
+        ),
     )
     op.create_table(
         "record_summary_delta",

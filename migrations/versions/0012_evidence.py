@@ -3,6 +3,7 @@
 Revision ID: 0012_evidence
 Revises: 0011_record_summary
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -32,8 +33,9 @@ def upgrade():
         sa.Column("replaced_by_id", sa.Integer(), nullable=True),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("deleted_by_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["instance_id"], ["process_instances.id"],
-                                name=op.f("fk_evidence_instance_id_process_instances")),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_evidence_instance_id_process_instances")
+        ),
         sa.ForeignKeyConstraint(["uploaded_by_id"], ["users.id"], name=op.f("fk_evidence_uploaded_by_id_users")),
         sa.ForeignKeyConstraint(["deleted_by_id"], ["users.id"], name=op.f("fk_evidence_deleted_by_id_users")),
         sa.ForeignKeyConstraint(["replaces_id"], ["evidence.id"], name=op.f("fk_evidence_replaces_id_evidence")),
@@ -50,8 +52,9 @@ def upgrade():
         sa.Column("on_behalf_of_id", sa.Integer(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["instance_id"], ["process_instances.id"],
-                                name=op.f("fk_comments_instance_id_process_instances")),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_comments_instance_id_process_instances")
+        ),
         sa.ForeignKeyConstraint(["author_id"], ["users.id"], name=op.f("fk_comments_author_id_users")),
         sa.ForeignKeyConstraint(["on_behalf_of_id"], ["users.id"], name=op.f("fk_comments_on_behalf_of_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comments")),

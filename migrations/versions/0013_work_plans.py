@@ -3,6 +3,7 @@
 Revision ID: 0013_work_plans
 Revises: 0012_evidence
 """
+
 import copy
 from datetime import datetime, timezone
 
@@ -42,8 +43,9 @@ def upgrade():
         sa.Column("objective_confirmed", sa.Boolean(), nullable=False),
         sa.Column("reviewed", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["instance_id"], ["process_instances.id"],
-                                name=op.f("fk_plan_items_instance_id_process_instances")),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instances.id"], name=op.f("fk_plan_items_instance_id_process_instances")
+        ),
         sa.ForeignKeyConstraint(["subject_id"], ["users.id"], name=op.f("fk_plan_items_subject_id_users")),
         sa.ForeignKeyConstraint(["added_by_id"], ["users.id"], name=op.f("fk_plan_items_added_by_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_items")),
@@ -60,24 +62,35 @@ def upgrade():
 # same period as its latest version: months already open keep the criteria they copied.
 LEADER_335 = ["plan:quantity", "plan:quality", "plan:timeliness", "unit_results", "capacity"]
 SOURCES = {
-    "hanoi-monthly": {"staff": {"II.1": "plan:quantity", "II.2": "plan:quality", "II.3": "plan:timeliness"},
-                      "contract": {"II.1": "plan:quantity", "II.2": "plan:quality", "II.3": "plan:timeliness"},
-                      "leader": {"II.1": "plan:all"}},
-    "nd335-2025": {"staff": {"II.1": "plan:all", "II.2": "plan:all", "II.3": "plan:all"},
-                   "contract": {"II.1": "plan:all", "II.2": "plan:all", "II.3": "plan:all"},
-                   "leader": {"II.1": LEADER_335, "II.2": LEADER_335, "II.3": LEADER_335}},
+    "hanoi-monthly": {
+        "staff": {"II.1": "plan:quantity", "II.2": "plan:quality", "II.3": "plan:timeliness"},
+        "contract": {"II.1": "plan:quantity", "II.2": "plan:quality", "II.3": "plan:timeliness"},
+        "leader": {"II.1": "plan:all"},
+    },
+    "nd335-2025": {
+        "staff": {"II.1": "plan:all", "II.2": "plan:all", "II.3": "plan:all"},
+        "contract": {"II.1": "plan:all", "II.2": "plan:all", "II.3": "plan:all"},
+        "leader": {"II.1": LEADER_335, "II.2": LEADER_335, "II.3": LEADER_335},
+    },
 }
 
 
 def _schemes_with_sources():
     bind = op.get_bind()
-    schemes = sa.table("schemes", sa.column("id", sa.Integer), sa.column("code", sa.String),
-                       sa.column("version", sa.Integer), sa.column("name", sa.String),
-                       sa.column("effective_from", sa.String), sa.column("definition", sa.JSON),
-                       sa.column("created_at", sa.DateTime(timezone=True)))
+    schemes = sa.table(
+        "schemes",
+        sa.column("id", sa.Integer),
+        sa.column("code", sa.String),
+        sa.column("version", sa.Integer),
+        sa.column("name", sa.String),
+        sa.column("effective_from", sa.String),
+        sa.column("definition", sa.JSON),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
     for code, by_group in SOURCES.items():
-        latest = bind.execute(sa.select(schemes).where(schemes.c.code == code)
-                              .order_by(schemes.c.version.desc()).limit(1)).first()
+        latest = bind.execute(
+            sa.select(schemes).where(schemes.c.code == code).order_by(schemes.c.version.desc()).limit(1)
+        ).first()
         if latest is None:
             continue
         definition = copy.deepcopy(latest.definition)
@@ -88,9 +101,16 @@ def _schemes_with_sources():
                 source = by_group.get(group, {}).get(row.get("code"))
                 if source is not None:
                     row["source"] = source
-        bind.execute(schemes.insert().values(code=code, version=latest.version + 1, name=latest.name,
-                                             effective_from=latest.effective_from, definition=definition,
-                                             created_at=datetime.now(timezone.utc)))
+        bind.execute(
+            schemes.insert().values(
+                code=code,
+                version=latest.version + 1,
+                name=latest.name,
+                effective_from=latest.effective_from,
+                definition=definition,
+                created_at=datetime.now(timezone.utc),
+            )
+        )
 
 
 def downgrade():

@@ -5,6 +5,7 @@ else.
 Revision ID: 0014_sso_subject
 Revises: 0013_work_plans
 """
+
 from alembic import op
 import sqlalchemy as sa
 

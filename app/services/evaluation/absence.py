@@ -1,5 +1,6 @@
 """Không đánh giá: the direct manager marks a month as not evaluated, with a reason. The
 workflow ends there; the month is left out of quota counts and averages."""
+
 from __future__ import annotations
 
 from app.models import User
@@ -23,19 +24,31 @@ def may_mark(user: User, instance) -> bool:
 def mark_not_evaluated(instance_id: int, user: User, reason: str) -> None:
     instance = instances.get(instance_id)
     if not may_mark(user, instance):
-        raise Forbidden("Chỉ lãnh đạo trực tiếp hoặc thủ trưởng mới được đánh dấu không đánh giá.",
-                        "Only the direct manager or the head may mark a month as not evaluated.")
+        raise Forbidden(
+            "Chỉ lãnh đạo trực tiếp hoặc thủ trưởng mới được đánh dấu không đánh giá.",
+            "Only the direct manager or the head may mark a month as not evaluated.",
+        )
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise Invalid("Cần ghi rõ lý do không đánh giá.", "A reason is required.",
-                      [{"field": "reason", "message": "Ghi rõ lý do (ít nhất 5 ký tự).",
-                        "message_en": "Give a reason (at least 5 characters)."}])
+        raise Invalid(
+            "Cần ghi rõ lý do không đánh giá.",
+            "A reason is required.",
+            [
+                {
+                    "field": "reason",
+                    "message": "Ghi rõ lý do (ít nhất 5 ký tự).",
+                    "message_en": "Give a reason (at least 5 characters).",
+                }
+            ],
+        )
     with unit_of_work.edit(instance_id, user, "not_evaluated") as change:
         instance = change.instance
         record = instances.record_of(instance)
         if record.status not in OPEN_STATUSES:
-            raise Conflict("Hồ sơ đã qua bước chấm điểm, không thể đánh dấu không đánh giá.",
-                           "The evaluation is past the review; it cannot be marked as not evaluated.")
+            raise Conflict(
+                "Hồ sơ đã qua bước chấm điểm, không thể đánh dấu không đánh giá.",
+                "The evaluation is past the review; it cannot be marked as not evaluated.",
+            )
         change.workflow.cancel()
         change.save()
         instance.status, instance.step = "completed", "not_evaluated"

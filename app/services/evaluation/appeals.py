@@ -1,4 +1,5 @@
 """Kiến nghị: the subject appeals inside the window; the decider answers through the task."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -20,8 +21,11 @@ def appeal_schema(instance) -> dict:
 
 
 def is_open(instance) -> bool:
-    return instance.status == "running" and instance.step == "waiting" and \
-        instances.record_of(instance).published_at is not None
+    return (
+        instance.status == "running"
+        and instance.step == "waiting"
+        and instances.record_of(instance).published_at is not None
+    )
 
 
 def submit(instance_id: int, user: User, data: dict) -> None:

@@ -3,6 +3,7 @@
 The record's chain writes (evidence.writer: subject, direct manager, decider, task holders, a deputy for
 one of them); whoever else may see the record reads. Each comment tells the other participants and is
 in the audit trail. Comments are never edited or deleted: they are part of the record's history."""
+
 from __future__ import annotations
 
 import re
@@ -26,6 +27,8 @@ MAX_BODY = 4000
 
 class TooMany(ServiceError):
     status, code = 429, "rate_limited"
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -44,12 +47,23 @@ def add(instance_id: int, user: User, body, item_id=None) -> Comment:
     text = _check_body(body)
     evidence.require_open(instance, instances.record_of(instance))
     _require_pace(instance, user)
-    row = Comment(instance_id=instance.id, item_id=item, author_id=user.id,
-                  on_behalf_of_id=principal.id if principal is not None else None, body=text, created_at=utcnow())
+    row = Comment(
+        instance_id=instance.id,
+        item_id=item,
+        author_id=user.id,
+        on_behalf_of_id=principal.id if principal is not None else None,
+        body=text,
+        created_at=utcnow(),
+    )
     db.session.add(row)
     db.session.flush()
-    audit.record("comment_added", instance=instance, actor=user, on_behalf_of=principal,
-                 details={"comment_id": row.id, "item_id": item, "body": text[:500]})
+    audit.record(
+        "comment_added",
+        instance=instance,
+        actor=user,
+        on_behalf_of=principal,
+        details={"comment_id": row.id, "item_id": item, "body": text[:500]},
+    )
     _notify(instance, user, principal, row)
     return row
 
@@ -58,12 +72,23 @@ def _require_pace(instance: ProcessInstance, user: User) -> None:
     """At most COMMENTS_PER_HOUR comments by one person on one record in an hour: each comment notifies
     (and mails) every participant, so a loop would flood their inboxes."""
     limit = int(current_app.config.get("COMMENTS_PER_HOUR", 30))
-    recent = db.session.scalar(select(func.count()).select_from(Comment).where(
-        Comment.instance_id == instance.id, Comment.author_id == user.id,
-        Comment.created_at > utcnow() - timedelta(hours=1))) or 0
+    recent = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Comment)
+            .where(
+                Comment.instance_id == instance.id,
+                Comment.author_id == user.id,
+                Comment.created_at > utcnow() - timedelta(hours=1),
+            )
+        )
+        or 0
+    )
     if recent >= limit:
-        raise TooMany(f"Anh/chị đã gửi {recent} trao đổi về hồ sơ này trong một giờ; hãy thử lại sau.",
-                      f"You sent {recent} comments on this record within an hour; try again later.")
+        raise TooMany(
+            f"Anh/chị đã gửi {recent} trao đổi về hồ sơ này trong một giờ; hãy thử lại sau.",
+            f"You sent {recent} comments on this record within an hour; try again later.",
+        )
 
 
 def _notify(instance: ProcessInstance, author: User, principal: User | None, row: Comment) -> None:
@@ -71,10 +96,8 @@ def _notify(instance: ProcessInstance, author: User, principal: User | None, row
     period = f"{instance.period[5:]}/{instance.period[:4]}"
     where_vi = f" (việc #{row.item_id})" if row.item_id else ""
     where_en = f" (item #{row.item_id})" if row.item_id else ""
-    vi = (f"{author.full_name} trao đổi về hồ sơ tháng {period} của {instance.subject.full_name}{where_vi}: "
-          f"“{excerpt}”")
-    en = (f"{author.full_name} commented on {instance.subject.full_name}'s record for {period}{where_en}: "
-          f"“{excerpt}”")
+    vi = f"{author.full_name} trao đổi về hồ sơ tháng {period} của {instance.subject.full_name}{where_vi}: “{excerpt}”"
+    en = f"{author.full_name} commented on {instance.subject.full_name}'s record for {period}{where_en}: “{excerpt}”"
     skip = {author.id} | ({principal.id} if principal is not None else set())
     for user_id in sorted(evidence.participants(instance) - skip):
         notifications.send(user_id, "comment", vi, instance.id, en)
@@ -82,8 +105,12 @@ def _notify(instance: ProcessInstance, author: User, principal: User | None, row
 
 def list_for(instance_id: int, item_id: int | None = None, *, all_items: bool = True) -> list[Comment]:
     """The record's comments, oldest first: every thread (all_items), or one (item_id None: the record's own)."""
-    query = (select(Comment).options(joinedload(Comment.author), joinedload(Comment.on_behalf_of))
-             .where(Comment.instance_id == instance_id).order_by(Comment.id))
+    query = (
+        select(Comment)
+        .options(joinedload(Comment.author), joinedload(Comment.on_behalf_of))
+        .where(Comment.instance_id == instance_id)
+        .order_by(Comment.id)
+    )
     if not all_items:
         query = query.where(Comment.item_id.is_(None) if item_id is None else Comment.item_id == item_id)
     return list(db.session.scalars(query))
@@ -95,7 +122,12 @@ def visible_list(user: User, instance_id: int) -> list[Comment]:
 
 
 def as_json(row: Comment) -> dict:
-    return {"id": row.id, "instance_id": row.instance_id, "item_id": row.item_id,
-            "author": {"username": row.author.username, "full_name": row.author.full_name},
-            "on_behalf_of": row.on_behalf_of.username if row.on_behalf_of else None,
-            "body": row.body, "created_at": row.created_at.isoformat()}
+    return {
+        "id": row.id,
+        "instance_id": row.instance_id,
+        "item_id": row.item_id,
+        "author": {"username": row.author.username, "full_name": row.author.full_name},
+        "on_behalf_of": row.on_behalf_of.username if row.on_behalf_of else None,
+        "body": row.body,
+        "created_at": row.created_at.isoformat(),
+    }

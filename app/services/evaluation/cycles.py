@@ -8,6 +8,7 @@ have no instance for the period yet: nobody twice (the unique (subject, period) 
 even against a second opener running at the same time), nobody missed. Late joiners (people added
 after the month was opened) are started the same way.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -42,7 +43,9 @@ def check_period(period) -> str:
 
 def unit_by_code(code) -> Unit:
     text = str(code or "")
-    unit = db.session.scalars(select(Unit).where(Unit.code == text)).first() if "\x00" not in text else None  # PG refuses NUL
+    unit = (
+        db.session.scalars(select(Unit).where(Unit.code == text)).first() if "\x00" not in text else None
+    )  # PG refuses NUL
     if unit is None:
         vi, en = f"Không có đơn vị mã {code!r}", f"No unit with code {code!r}"
         raise NotFound(vi, en, [{"field": "unit", "message": vi, "message_en": en}])
@@ -59,7 +62,7 @@ class Opening:
     actor: User | None
     version: ProcessVersion
     units: dict[int, Unit]
-    total: int                      # people in scope: the length of the progress bar
+    total: int  # people in scope: the length of the progress bar
     _starter: instances.Starter | None = None
 
     @property
@@ -72,17 +75,23 @@ class Opening:
 @dataclass
 class Progress:
     total: int
-    done: int = 0                   # people examined so far (of `total`)
+    done: int = 0  # people examined so far (of `total`)
     started: int = 0
-    skipped: int = 0                # already had an instance for the period
-    after: int = 0                  # the last user id examined: where the next chunk begins
+    skipped: int = 0  # already had an instance for the period
+    after: int = 0  # the last user id examined: where the next chunk begins
     finished: bool = False
     chunks: int = 0
     started_usernames: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"total": max(self.total, self.done), "done": self.done, "started": self.started, "skipped": self.skipped,
-                "after": self.after, "finished": self.finished}
+        return {
+            "total": max(self.total, self.done),
+            "done": self.done,
+            "started": self.started,
+            "skipped": self.skipped,
+            "after": self.after,
+            "finished": self.finished,
+        }
 
 
 def plan(unit_code: str, period: str, include_subunits: bool = False, actor: User | None = None) -> Opening:
@@ -105,18 +114,21 @@ def _candidates(opening: Opening):
     """People who work in the units (or worked there for part of the month), by id."""
     first, last = membership.month_bounds(opening.period)
     unit_ids = list(opening.units)
-    moved_here = select(Membership.user_id).where(Membership.unit_id.in_(unit_ids), Membership.start <= last,
-                                                  or_(Membership.end.is_(None), Membership.end >= first))
+    moved_here = select(Membership.user_id).where(
+        Membership.unit_id.in_(unit_ids),
+        Membership.start <= last,
+        or_(Membership.end.is_(None), Membership.end >= first),
+    )
     return select(User).where(or_(User.unit_id.in_(unit_ids), User.id.in_(moved_here)), User.active.is_(True))
 
 
 @dataclass
 class _Chunk:
-    examined: int                   # people read (in scope by the query)
-    after: int                      # the last of their ids
-    in_scope: int                   # of them, evaluated in these units
-    usernames: dict[int, str]       # subject id -> username, of those to start
-    batch: list[dict]               # their prepared rows (instances.Starter.prepare)
+    examined: int  # people read (in scope by the query)
+    after: int  # the last of their ids
+    in_scope: int  # of them, evaluated in these units
+    usernames: dict[int, str]  # subject id -> username, of those to start
+    batch: list[dict]  # their prepared rows (instances.Starter.prepare)
     last: bool
 
 
@@ -126,18 +138,30 @@ def _prepare_chunk(opening: Opening, after: int, size: int) -> _Chunk:
     if not people:
         return _Chunk(0, after, 0, {}, [], True)
     main = membership.main_units(opening.period, [p.id for p in people])
-    todo = [(p, opening.units[main.get(p.id, p.unit_id)]) for p in people
-            if main.get(p.id, p.unit_id) in opening.units]      # evaluated where they worked most
-    already = set(db.session.scalars(select(ProcessInstance.subject_id).where(
-        ProcessInstance.period == opening.period, ProcessInstance.subject_id.in_([p.id for p, _ in todo]))))
+    todo = [
+        (p, opening.units[main.get(p.id, p.unit_id)]) for p in people if main.get(p.id, p.unit_id) in opening.units
+    ]  # evaluated where they worked most
+    already = set(
+        db.session.scalars(
+            select(ProcessInstance.subject_id).where(
+                ProcessInstance.period == opening.period, ProcessInstance.subject_id.in_([p.id for p, _ in todo])
+            )
+        )
+    )
     fresh = [(p, home) for p, home in todo if p.id not in already]
-    return _Chunk(len(people), people[-1].id, len(todo), {p.id: p.username for p, _ in fresh},
-                  opening.starter.prepare(fresh), len(people) < size)
+    return _Chunk(
+        len(people),
+        people[-1].id,
+        len(todo),
+        {p.id: p.username for p, _ in fresh},
+        opening.starter.prepare(fresh),
+        len(people) < size,
+    )
 
 
 def _account(progress: Progress, chunk: _Chunk, started: dict[int, int]) -> None:
     progress.started += len(started)
-    progress.skipped += chunk.in_scope - len(started)      # had one already, or another opener was faster
+    progress.skipped += chunk.in_scope - len(started)  # had one already, or another opener was faster
     progress.started_usernames += [chunk.usernames[sid] for sid in chunk.usernames if sid in started]
     progress.done += chunk.examined
     progress.after = chunk.after
@@ -157,7 +181,7 @@ ANALYZE_AFTER = {1, 4, 16, 64, 256, 1024}
 def _refresh_statistics() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         with transaction.committed():
-            db.session.execute(text("ANALYZE process_instances"))   # a warning, not an error, if not the owner
+            db.session.execute(text("ANALYZE process_instances"))  # a warning, not an error, if not the owner
 
 
 def open_chunk(opening: Opening, progress: Progress, size: int = CHUNK) -> Progress:
@@ -170,8 +194,13 @@ def open_chunk(opening: Opening, progress: Progress, size: int = CHUNK) -> Progr
     return progress
 
 
-def run(opening: Opening, size: int = CHUNK, on_chunk: Callable[[Progress], None] | None = None,
-        progress: Progress | None = None, pipelined: bool | None = None) -> Progress:
+def run(
+    opening: Opening,
+    size: int = CHUNK,
+    on_chunk: Callable[[Progress], None] | None = None,
+    progress: Progress | None = None,
+    pipelined: bool | None = None,
+) -> Progress:
     """Every chunk, one transaction each; `on_chunk` hears of each chunk once it is committed.
 
     On PostgreSQL a writer thread (its own session) inserts and commits chunk n while this thread runs
@@ -189,9 +218,9 @@ def run(opening: Opening, size: int = CHUNK, on_chunk: Callable[[Progress], None
         return progress
     app = current_app._get_current_object()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="open-month-writer") as writer:
-        cursor, pending = progress.after, None      # pending: (future of the write, its chunk)
+        cursor, pending = progress.after, None  # pending: (future of the write, its chunk)
         while True:
-            with transaction.committed():           # end this thread's read-only transaction
+            with transaction.committed():  # end this thread's read-only transaction
                 chunk = _prepare_chunk(opening, cursor, size)
             if pending is not None:
                 (future, written), pending = pending, None
@@ -210,21 +239,36 @@ def run(opening: Opening, size: int = CHUNK, on_chunk: Callable[[Progress], None
 
 
 def _write_in_own_session(app, batch: list[dict]) -> dict[int, int]:
-    with app.app_context(), transaction.committed():   # a session (and connection) of its own
+    with app.app_context(), transaction.committed():  # a session (and connection) of its own
         return instances.write_started(batch)
 
 
-def open_month(unit_code: str, period: str, include_subunits: bool = False, actor: User | None = None, *,
-               chunk_size: int = CHUNK, on_chunk: Callable[[Progress], None] | None = None) -> dict:
+def open_month(
+    unit_code: str,
+    period: str,
+    include_subunits: bool = False,
+    actor: User | None = None,
+    *,
+    chunk_size: int = CHUNK,
+    on_chunk: Callable[[Progress], None] | None = None,
+) -> dict:
     opening = plan(unit_code, period, include_subunits, actor)
     progress = run(opening, chunk_size, on_chunk)
-    with transaction.committed():      # a batch: its chunks are committed as it goes, and so is its record
+    with transaction.committed():  # a batch: its chunks are committed as it goes, and so is its record
         record_opened(opening, progress)
     return {"started": progress.started, "skipped": progress.skipped, "started_usernames": progress.started_usernames}
 
 
 def record_opened(opening: Opening, progress: Progress) -> None:
     """The audit event of a finished opening (what this run started; the rest were there already)."""
-    audit.record("month_opened", actor=opening.actor, details={
-        "unit": opening.unit.code, "period": opening.period, "include_subunits": opening.include_subunits,
-        "started": progress.started, "skipped": progress.skipped})
+    audit.record(
+        "month_opened",
+        actor=opening.actor,
+        details={
+            "unit": opening.unit.code,
+            "period": opening.period,
+            "include_subunits": opening.include_subunits,
+            "started": progress.started,
+            "skipped": progress.skipped,
+        },
+    )

@@ -11,6 +11,7 @@ discussion (comments.py uses the same rules).
   the history; before the decision the uploader may withdraw a file (its bytes go, its row stays).
 - Files are only served as attachments, to those who may see the record (web routes set the headers).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,12 +38,14 @@ from app.labels import ACTION_LABELS
 log = logging.getLogger(__name__)
 
 # the audit trail names these actions on the record page
-ACTION_LABELS.update({
-    "evidence_added": N_("Thêm minh chứng"),
-    "evidence_replaced": N_("Thay minh chứng"),
-    "evidence_deleted": N_("Gỡ minh chứng"),
-    "comment_added": N_("Viết trao đổi"),
-})
+ACTION_LABELS.update(
+    {
+        "evidence_added": N_("Thêm minh chứng"),
+        "evidence_replaced": N_("Thay minh chứng"),
+        "evidence_deleted": N_("Gỡ minh chứng"),
+        "comment_added": N_("Viết trao đổi"),
+    }
+)
 
 MAX_URL = 2000
 MAX_ITEM_ID = 2**31 - 1
@@ -60,12 +63,19 @@ class StoreUnavailable(ServiceError):
 def participants(instance: ProcessInstance) -> set[int]:
     """The record's chain: subject, direct manager, decider, and every holder of a task on it."""
     ids = {instance.subject_id}
-    for person in (authority.direct_manager_for(instance.subject, instance.unit),
-                   authority.decider_for(instance.subject, instance.unit)):
+    for person in (
+        authority.direct_manager_for(instance.subject, instance.unit),
+        authority.decider_for(instance.subject, instance.unit),
+    ):
         if person is not None:
             ids.add(person.id)
-    ids |= set(db.session.scalars(select(HumanTask.assignee_id).where(HumanTask.instance_id == instance.id,
-                                                                      HumanTask.assignee_id.is_not(None))))
+    ids |= set(
+        db.session.scalars(
+            select(HumanTask.assignee_id).where(
+                HumanTask.instance_id == instance.id, HumanTask.assignee_id.is_not(None)
+            )
+        )
+    )
     return ids
 
 
@@ -75,8 +85,7 @@ def writer(user: User, instance: ProcessInstance) -> tuple[bool, User | None]:
     chain = participants(instance)
     if user.id in chain:
         return True, None
-    principal = next((p for p in authority.principals_of(user)
-                      if p.id in chain and p.id != instance.subject_id), None)
+    principal = next((p for p in authority.principals_of(user) if p.id in chain and p.id != instance.subject_id), None)
     return principal is not None, principal
 
 
@@ -84,11 +93,12 @@ def require_writer(user: User, instance: ProcessInstance) -> User | None:
     allowed, principal = writer(user, instance)
     if allowed:
         return principal
-    access.require_view(user, instance)        # someone who may not even see it is told so
-    raise Forbidden("Chỉ người được đánh giá, lãnh đạo trực tiếp và thủ trưởng mới được thêm minh chứng "
-                        "hoặc trao đổi; anh/chị chỉ được xem.",
-                        "Only the person evaluated, their manager and the decider may add evidence or comments; "
-                        "you may only read.")
+    access.require_view(user, instance)  # someone who may not even see it is told so
+    raise Forbidden(
+        "Chỉ người được đánh giá, lãnh đạo trực tiếp và thủ trưởng mới được thêm minh chứng "
+        "hoặc trao đổi; anh/chị chỉ được xem.",
+        "Only the person evaluated, their manager and the decider may add evidence or comments; you may only read.",
+    )
 
 
 def require_reader(user: User, instance: ProcessInstance) -> None:
@@ -99,9 +109,12 @@ def require_reader(user: User, instance: ProcessInstance) -> None:
 
 def decided(instance: ProcessInstance, record: EvaluationRecord) -> bool:
     """A level is set or the month is over: from here evidence is kept as it is."""
-    return (record.level is not None or record.published_at is not None
-            or record.status in ("published", "appeal", "locked", "not_evaluated")
-            or instance.status in ("completed", "terminated"))
+    return (
+        record.level is not None
+        or record.published_at is not None
+        or record.status in ("published", "appeal", "locked", "not_evaluated")
+        or instance.status in ("completed", "terminated")
+    )
 
 
 def closed(instance: ProcessInstance, record: EvaluationRecord) -> bool:
@@ -111,14 +124,17 @@ def closed(instance: ProcessInstance, record: EvaluationRecord) -> bool:
 
 def require_open(instance: ProcessInstance, record: EvaluationRecord) -> None:
     if closed(instance, record):
-        raise Conflict("Hồ sơ đã khép lại (đã chốt, đã hủy hoặc không đánh giá): không thêm được nữa.",
-                       "The record is closed (locked, cancelled or not evaluated): nothing more can be added.")
+        raise Conflict(
+            "Hồ sơ đã khép lại (đã chốt, đã hủy hoặc không đánh giá): không thêm được nữa.",
+            "The record is closed (locked, cancelled or not evaluated): nothing more can be added.",
+        )
 
 
 def _locked_instance(instance_id: int) -> ProcessInstance:
     """The instance row FOR UPDATE (on PostgreSQL), so two uploads cannot both pass the record's total."""
-    instance = db.session.scalars(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                                  .with_for_update()).first()
+    instance = db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+    ).first()
     if instance is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá #{instance_id}", f"Evaluation #{instance_id} not found")
     return instance
@@ -126,17 +142,25 @@ def _locked_instance(instance_id: int) -> ProcessInstance:
 
 def check_item_id(value) -> int | None:
     """An optional plan item id: a whole number from 1 (a form sends it as text)."""
-    if value is None or value in ("", "null"):         # a form's way of saying "no item"
+    if value is None or value in ("", "null"):  # a form's way of saying "no item"
         return None
     if isinstance(value, float) and value.is_integer():
-        value = int(value)                  # JSON's 7.0 is the integer 7 (JSON Schema says so too)
+        value = int(value)  # JSON's 7.0 is the integer 7 (JSON Schema says so too)
     text = str(value).strip()
     if re.fullmatch(r"[0-9]+\.0*", text):
         text = text.split(".")[0]
     if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ITEM_ID:
-        raise BadRequest("Mã việc (item_id) phải là số nguyên dương.", "item_id must be a positive whole number.",
-                         [{"field": "item_id", "message": "Mã việc phải là số nguyên dương.",
-                           "message_en": "item_id must be a positive whole number."}])
+        raise BadRequest(
+            "Mã việc (item_id) phải là số nguyên dương.",
+            "item_id must be a positive whole number.",
+            [
+                {
+                    "field": "item_id",
+                    "message": "Mã việc phải là số nguyên dương.",
+                    "message_en": "item_id must be a positive whole number.",
+                }
+            ],
+        )
     return int(text)
 
 
@@ -184,8 +208,14 @@ def max_items() -> int:
 
 def require_room(instance: ProcessInstance, field: str) -> None:
     """At most EVIDENCE_MAX_ITEMS files and links kept on a record (replaced ones count: they stay)."""
-    kept = db.session.scalar(select(func.count()).select_from(Evidence).where(
-        Evidence.instance_id == instance.id, Evidence.deleted_at.is_(None))) or 0
+    kept = (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Evidence)
+            .where(Evidence.instance_id == instance.id, Evidence.deleted_at.is_(None))
+        )
+        or 0
+    )
     if kept >= max_items():
         vi = f"Hồ sơ đã có {kept} minh chứng; tối đa {max_items()} minh chứng mỗi hồ sơ."
         en = f"The record holds {kept} pieces of evidence already; at most {max_items()}."
@@ -193,8 +223,14 @@ def require_room(instance: ProcessInstance, field: str) -> None:
 
 
 def stored_bytes(instance_id: int) -> int:
-    return db.session.scalar(select(func.coalesce(func.sum(Evidence.size), 0)).where(
-        Evidence.instance_id == instance_id, Evidence.kind == "file", Evidence.deleted_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.coalesce(func.sum(Evidence.size), 0)).where(
+                Evidence.instance_id == instance_id, Evidence.kind == "file", Evidence.deleted_at.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def _mb(n: int) -> str:
@@ -211,13 +247,23 @@ def read_limited(stream: BinaryIO) -> bytes:
     limit = max_file_bytes()
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise _file_error(f"Tệp quá lớn: mỗi tệp tối đa {_mb(limit)} MB.",
-                          f"The file is too large: at most {_mb(limit)} MB per file.", TooLarge)
+        raise _file_error(
+            f"Tệp quá lớn: mỗi tệp tối đa {_mb(limit)} MB.",
+            f"The file is too large: at most {_mb(limit)} MB per file.",
+            TooLarge,
+        )
     return data
 
 
-def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str | None, *,
-             item_id=None, replaces_id: int | str | None = None) -> Evidence:
+def add_file(
+    instance_id: int,
+    user: User,
+    data: bytes | BinaryIO,
+    filename: str | None,
+    *,
+    item_id=None,
+    replaces_id: int | str | None = None,
+) -> Evidence:
     """Store a file as evidence of the record (or of one of its plan items). Refused, with nothing
     stored, when the content is not an allowed type or not what its name says, when it is too large for
     the file or for the record, or when the user may not write on this record."""
@@ -226,8 +272,11 @@ def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str
     item = check_item(instance, item_id)
     data = data if isinstance(data, bytes) else read_limited(data)
     if len(data) > max_file_bytes():
-        raise _file_error(f"Tệp quá lớn: mỗi tệp tối đa {_mb(max_file_bytes())} MB.",
-                          f"The file is too large: at most {_mb(max_file_bytes())} MB per file.", TooLarge)
+        raise _file_error(
+            f"Tệp quá lớn: mỗi tệp tối đa {_mb(max_file_bytes())} MB.",
+            f"The file is too large: at most {_mb(max_file_bytes())} MB per file.",
+            TooLarge,
+        )
     if not data:
         raise _file_error("Tệp rỗng.", "The file is empty.")
     name, kind = _named_kind(data, filename)
@@ -242,34 +291,60 @@ def add_file(instance_id: int, user: User, data: bytes | BinaryIO, filename: str
     require_room(instance, "file")
     total, limit = stored_bytes(instance.id), max_total_bytes()
     if total + len(data) > limit:
-        raise _file_error(f"Hồ sơ đã có {_mb(total)} MB minh chứng; tổng tối đa {_mb(limit)} MB mỗi hồ sơ.",
-                          f"The record holds {_mb(total)} MB of evidence already; at most {_mb(limit)} MB in all.",
-                          TooLarge)
+        raise _file_error(
+            f"Hồ sơ đã có {_mb(total)} MB minh chứng; tổng tối đa {_mb(limit)} MB mỗi hồ sơ.",
+            f"The record holds {_mb(total)} MB of evidence already; at most {_mb(limit)} MB in all.",
+            TooLarge,
+        )
 
     store = evidence_storage.backend()
     key = evidence_storage.new_key(instance.id)
     digest = hashlib.sha256(data).hexdigest()
-    row = Evidence(instance_id=instance.id, item_id=item, kind="file", name=name, size=len(data), sha256=digest,
-                   content_type=kind.mime, storage=store.name, storage_key=key, uploaded_by_id=user.id,
-                   uploaded_at=utcnow(), replaces_id=old.id if old is not None else None)
+    row = Evidence(
+        instance_id=instance.id,
+        item_id=item,
+        kind="file",
+        name=name,
+        size=len(data),
+        sha256=digest,
+        content_type=kind.mime,
+        storage=store.name,
+        storage_key=key,
+        uploaded_by_id=user.id,
+        uploaded_at=utcnow(),
+        replaces_id=old.id if old is not None else None,
+    )
     try:
         store.put(key, data, kind.mime)
     except Exception as exc:
         log.error("evidence store %s refused %s: %s", store.name, key, exc)
         _forget(store, key)
-        raise StoreUnavailable("Kho lưu minh chứng tạm thời không ghi được; chưa có gì được lưu. Hãy thử lại sau.",
-                               "The evidence store cannot be written just now; nothing was saved. Try again later.")
+        raise StoreUnavailable(
+            "Kho lưu minh chứng tạm thời không ghi được; chưa có gì được lưu. Hãy thử lại sau.",
+            "The evidence store cannot be written just now; nothing was saved. Try again later.",
+        )
     # the bytes are stored before the row is committed: if the transaction is rolled back, they go too
     transaction.keep_on_failure(lambda: _forget(store, key))
     db.session.add(row)
     db.session.flush()
     if old is not None:
         old.replaced_by_id = row.id
-    audit.record("evidence_replaced" if old is not None else "evidence_added", instance=instance, actor=user,
-                 on_behalf_of=principal,
-                 details={"evidence_id": row.id, "kind": "file", "name": name, "size": len(data),
-                          "sha256": digest, "content_type": kind.mime, "item_id": item,
-                          "replaces": old.id if old is not None else None})
+    audit.record(
+        "evidence_replaced" if old is not None else "evidence_added",
+        instance=instance,
+        actor=user,
+        on_behalf_of=principal,
+        details={
+            "evidence_id": row.id,
+            "kind": "file",
+            "name": name,
+            "size": len(data),
+            "sha256": digest,
+            "content_type": kind.mime,
+            "item_id": item,
+            "replaces": old.id if old is not None else None,
+        },
+    )
     return row
 
 
@@ -277,8 +352,10 @@ def _named_kind(data: bytes, filename: str | None) -> tuple[str, filecheck.Kind]
     kinds = filecheck.detect(data)
     allowed = "PDF, Word, Excel, PowerPoint, OpenDocument, JPEG, PNG, WebP, HEIC"
     if not kinds:
-        raise _file_error(f"Nội dung tệp không thuộc loại được nhận ({allowed}).",
-                          f"The file's content is not an accepted type ({allowed}).")
+        raise _file_error(
+            f"Nội dung tệp không thuộc loại được nhận ({allowed}).",
+            f"The file's content is not an accepted type ({allowed}).",
+        )
     name = filecheck.clean_name(filename)
     ext = filecheck.extension(name)
     if not ext:
@@ -287,9 +364,10 @@ def _named_kind(data: bytes, filename: str | None) -> tuple[str, filecheck.Kind]
     kind = next((k for k in kinds if ext in k.extensions), None)
     if kind is None:
         found = kinds[0].label if len(kinds) == 1 else "Office 97-2003"
-        raise _file_error(f"Tên tệp ghi “.{ext}” nhưng nội dung là tệp {found}: hãy chọn đúng tệp hoặc sửa tên.",
-                          f"The name says “.{ext}” but the content is a {found} file: pick the right file or "
-                          "fix its name.")
+        raise _file_error(
+            f"Tên tệp ghi “.{ext}” nhưng nội dung là tệp {found}: hãy chọn đúng tệp hoặc sửa tên.",
+            f"The name says “.{ext}” but the content is a {found} file: pick the right file or fix its name.",
+        )
     return name, kind
 
 
@@ -308,9 +386,17 @@ def check_evidence_id(value) -> int | None:
 def _replaceable(instance: ProcessInstance, evidence_id: int, user: User) -> Evidence:
     old = db.session.get(Evidence, evidence_id)
     if old is None or old.instance_id != instance.id or old.kind != "file":
-        raise NotFound("Không tìm thấy minh chứng cần thay.", "The evidence to replace was not found.",
-                       [{"field": "replaces", "message": "Không tìm thấy minh chứng cần thay.",
-                         "message_en": "The evidence to replace was not found."}])
+        raise NotFound(
+            "Không tìm thấy minh chứng cần thay.",
+            "The evidence to replace was not found.",
+            [
+                {
+                    "field": "replaces",
+                    "message": "Không tìm thấy minh chứng cần thay.",
+                    "message_en": "The evidence to replace was not found.",
+                }
+            ],
+        )
     # as for a withdrawal: a participant may not swap out what another one submitted (the manager
     # replacing the person's proof, or the other way round)
     if old.uploaded_by_id != user.id:
@@ -329,32 +415,40 @@ def _forget(store, key: str) -> None:
 
 def check_url(url) -> str:
     """An http(s) link with a host, no credentials, no blanks or control characters."""
+
     def bad(vi, en, cls=Invalid):
         return cls(vi, en, [{"field": "url", "message": vi, "message_en": en}])
+
     text = url.strip() if isinstance(url, str) else ""
     if not text:
         raise bad("Nhập đường dẫn (http:// hoặc https://).", "Enter a link (http:// or https://).", BadRequest)
     scheme = text.split(":", 1)[0].lower() if ":" in text else ""
     if scheme not in ("http", "https"):
-        raise bad("Chỉ nhận đường dẫn http:// hoặc https://.", "Only http:// or https:// links are accepted.",
-                  BadRequest)
+        raise bad(
+            "Chỉ nhận đường dẫn http:// hoặc https://.", "Only http:// or https:// links are accepted.", BadRequest
+        )
     if len(text) > MAX_URL:
         raise bad(f"Đường dẫn dài quá {MAX_URL} ký tự.", f"The link is longer than {MAX_URL} characters.")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise bad("Đường dẫn không được chứa khoảng trắng hay ký tự điều khiển.",
-                  "The link may not contain blanks or control characters.")
+        raise bad(
+            "Đường dẫn không được chứa khoảng trắng hay ký tự điều khiển.",
+            "The link may not contain blanks or control characters.",
+        )
     try:
         parts = urlsplit(text)
         host = parts.hostname
-        parts.port                          # a port past 65535 or not a number: not a link anyone can open
+        parts.port  # a port past 65535 or not a number: not a link anyone can open
     except ValueError:
         host, parts = None, None
     if not host:
-        raise bad("Đường dẫn thiếu tên máy chủ (ví dụ https://example.gov.vn/...).",
-                  "The link has no host (e.g. https://example.gov.vn/...).")
+        raise bad(
+            "Đường dẫn thiếu tên máy chủ (ví dụ https://example.gov.vn/...).",
+            "The link has no host (e.g. https://example.gov.vn/...).",
+        )
     if parts.username or parts.password:
-        raise bad("Đường dẫn không được chứa tên đăng nhập hay mật khẩu.",
-                  "The link may not contain a username or password.")
+        raise bad(
+            "Đường dẫn không được chứa tên đăng nhập hay mật khẩu.", "The link may not contain a username or password."
+        )
     return text
 
 
@@ -374,12 +468,24 @@ def add_link(instance_id: int, user: User, url, title: str | None = None, *, ite
     instance = _locked_instance(instance_id)
     require_open(instance, instances.record_of(instance))
     require_room(instance, "url")
-    row = Evidence(instance_id=instance.id, item_id=item, kind="link", name=name, url=text,
-                   uploaded_by_id=user.id, uploaded_at=utcnow())
+    row = Evidence(
+        instance_id=instance.id,
+        item_id=item,
+        kind="link",
+        name=name,
+        url=text,
+        uploaded_by_id=user.id,
+        uploaded_at=utcnow(),
+    )
     db.session.add(row)
     db.session.flush()
-    audit.record("evidence_added", instance=instance, actor=user, on_behalf_of=principal,
-                 details={"evidence_id": row.id, "kind": "link", "name": name, "url": text, "item_id": item})
+    audit.record(
+        "evidence_added",
+        instance=instance,
+        actor=user,
+        on_behalf_of=principal,
+        details={"evidence_id": row.id, "kind": "link", "name": name, "url": text, "item_id": item},
+    )
     return row
 
 
@@ -394,13 +500,19 @@ def delete(evidence_id: int, user: User) -> Evidence:
     if row.uploaded_by_id != user.id:
         raise Forbidden("Chỉ người đã tải lên mới gỡ được minh chứng này.", "Only the uploader may withdraw it.")
     if decided(instance, instances.record_of(instance)):
-        raise Conflict("Hồ sơ đã được quyết định: minh chứng được giữ nguyên, không gỡ được.",
-                       "The record is decided: its evidence is kept and cannot be withdrawn.")
+        raise Conflict(
+            "Hồ sơ đã được quyết định: minh chứng được giữ nguyên, không gỡ được.",
+            "The record is decided: its evidence is kept and cannot be withdrawn.",
+        )
     if not row.current:
         raise Conflict("Minh chứng này đã được thay hoặc gỡ.", "This evidence was already replaced or withdrawn.")
     row.deleted_at, row.deleted_by_id = utcnow(), user.id
-    audit.record("evidence_deleted", instance=instance, actor=user,
-                 details={"evidence_id": row.id, "name": row.name, "sha256": row.sha256})
+    audit.record(
+        "evidence_deleted",
+        instance=instance,
+        actor=user,
+        details={"evidence_id": row.id, "name": row.name, "sha256": row.sha256},
+    )
     if row.kind == "file" and row.storage_key:
         store, key = evidence_storage.backend(row.storage), row.storage_key
         transaction.after_commit(lambda: _forget(store, key))  # the bytes go only once the withdrawal is kept
@@ -410,8 +522,12 @@ def delete(evidence_id: int, user: User) -> Evidence:
 # ----------------------------------------------------------------------------- reading
 def list_for(instance_id: int, *, history: bool = True) -> list[Evidence]:
     """The record's evidence in upload order; with `history`, replaced and withdrawn rows too."""
-    query = (select(Evidence).options(joinedload(Evidence.uploaded_by))
-             .where(Evidence.instance_id == instance_id).order_by(Evidence.id))
+    query = (
+        select(Evidence)
+        .options(joinedload(Evidence.uploaded_by))
+        .where(Evidence.instance_id == instance_id)
+        .order_by(Evidence.id)
+    )
     if not history:
         query = query.where(Evidence.deleted_at.is_(None), Evidence.replaced_by_id.is_(None))
     return list(db.session.scalars(query))
@@ -429,8 +545,10 @@ def open_for(user: User, evidence_id: int) -> tuple[Evidence, BinaryIO]:
         raise NotFound("Không tìm thấy minh chứng.", "Evidence not found.")
     require_reader(user, instances.get(row.instance_id))
     if row.kind != "file" or row.deleted_at is not None or not row.storage_key:
-        raise NotFound("Minh chứng này không có tệp để tải (đường dẫn, hoặc đã gỡ).",
-                       "This evidence has no file to download (a link, or withdrawn).")
+        raise NotFound(
+            "Minh chứng này không có tệp để tải (đường dẫn, hoặc đã gỡ).",
+            "This evidence has no file to download (a link, or withdrawn).",
+        )
     try:
         return row, evidence_storage.backend(row.storage).open(row.storage_key)
     except (OSError, ValueError) as exc:
@@ -447,21 +565,38 @@ def belongs_to(instance_id: int, ids) -> bool:
     wanted = set()
     for value in ids or []:
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-            value = int(value.strip())          # ids typed into a form arrive as text
+            value = int(value.strip())  # ids typed into a form arrive as text
         if isinstance(value, bool) or not isinstance(value, int):
             return False
         wanted.add(value)
     if not wanted:
         return True
-    found = set(db.session.scalars(select(Evidence.id).where(
-        Evidence.id.in_(wanted), Evidence.instance_id == instance_id, Evidence.deleted_at.is_(None),
-        Evidence.replaced_by_id.is_(None))))
+    found = set(
+        db.session.scalars(
+            select(Evidence.id).where(
+                Evidence.id.in_(wanted),
+                Evidence.instance_id == instance_id,
+                Evidence.deleted_at.is_(None),
+                Evidence.replaced_by_id.is_(None),
+            )
+        )
+    )
     return found == wanted
 
 
 def as_json(row: Evidence) -> dict:
-    return {"id": row.id, "kind": row.kind, "name": row.name, "size": row.size, "sha256": row.sha256,
-            "content_type": row.content_type, "url": row.url, "item_id": row.item_id,
-            "uploaded_by": row.uploaded_by.username if row.uploaded_by else None,
-            "uploaded_at": row.uploaded_at.isoformat() if row.uploaded_at else None,
-            "replaces": row.replaces_id, "replaced_by": row.replaced_by_id, "deleted": row.deleted_at is not None}
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "name": row.name,
+        "size": row.size,
+        "sha256": row.sha256,
+        "content_type": row.content_type,
+        "url": row.url,
+        "item_id": row.item_id,
+        "uploaded_by": row.uploaded_by.username if row.uploaded_by else None,
+        "uploaded_at": row.uploaded_at.isoformat() if row.uploaded_at else None,
+        "replaces": row.replaces_id,
+        "replaced_by": row.replaced_by_id,
+        "deleted": row.deleted_at is not None,
+    }

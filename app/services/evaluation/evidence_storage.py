@@ -8,6 +8,7 @@ Configuration (app/config.py): EVIDENCE_ROOT (default `<instance folder>/evidenc
 EVIDENCE_S3_BUCKET is set, with EVIDENCE_S3_ENDPOINT (MinIO, Ceph, …; empty = AWS), EVIDENCE_S3_REGION,
 EVIDENCE_S3_PREFIX and the keys EVIDENCE_S3_ACCESS_KEY / EVIDENCE_S3_SECRET_KEY (else boto3's own
 environment and credential chain)."""
+
 from __future__ import annotations
 
 import io
@@ -38,7 +39,7 @@ class FileSystemStorage:
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
-        if self.root not in path.parents:          # keys are ours, but a tampered row must not escape
+        if self.root not in path.parents:  # keys are ours, but a tampered row must not escape
             raise ValueError(f"storage key outside the store: {key!r}")
         return path
 
@@ -67,17 +68,30 @@ class FileSystemStorage:
 class S3Storage:
     name = "s3"
 
-    def __init__(self, bucket: str, *, endpoint: str | None = None, region: str | None = None,
-                 access_key: str | None = None, secret_key: str | None = None, prefix: str = ""):
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        prefix: str = "",
+    ):
         import boto3
         from botocore.config import Config
 
         self.bucket, self.prefix = bucket, prefix.strip("/")
         # a person waits on the upload: an unreachable store fails in seconds, not after minutes of retries
         config = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2, "mode": "standard"})
-        self.client = boto3.client("s3", endpoint_url=endpoint or None, region_name=region or None,
-                                   aws_access_key_id=access_key or None, aws_secret_access_key=secret_key or None,
-                                   config=config)
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint or None,
+            region_name=region or None,
+            aws_access_key_id=access_key or None,
+            aws_secret_access_key=secret_key or None,
+            config=config,
+        )
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -109,10 +123,14 @@ def backend(name: str | None = None) -> Storage:
     if name == "s3":
         key = ("s3", cfg.get("EVIDENCE_S3_BUCKET"), cfg.get("EVIDENCE_S3_ENDPOINT"), cfg.get("EVIDENCE_S3_PREFIX"))
         if key not in _cache:
-            _cache[key] = S3Storage(cfg["EVIDENCE_S3_BUCKET"], endpoint=cfg.get("EVIDENCE_S3_ENDPOINT"),
-                                    region=cfg.get("EVIDENCE_S3_REGION"), access_key=cfg.get("EVIDENCE_S3_ACCESS_KEY"),
-                                    secret_key=cfg.get("EVIDENCE_S3_SECRET_KEY"),
-                                    prefix=cfg.get("EVIDENCE_S3_PREFIX") or "")
+            _cache[key] = S3Storage(
+                cfg["EVIDENCE_S3_BUCKET"],
+                endpoint=cfg.get("EVIDENCE_S3_ENDPOINT"),
+                region=cfg.get("EVIDENCE_S3_REGION"),
+                access_key=cfg.get("EVIDENCE_S3_ACCESS_KEY"),
+                secret_key=cfg.get("EVIDENCE_S3_SECRET_KEY"),
+                prefix=cfg.get("EVIDENCE_S3_PREFIX") or "",
+            )
         return _cache[key]
     root = cfg.get("EVIDENCE_ROOT") or os.path.join(current_app.instance_path, "evidence")
     return FileSystemStorage(root)

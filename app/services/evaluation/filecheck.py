@@ -4,6 +4,7 @@ Allowed: PDF; Word, Excel and PowerPoint (OOXML and the older OLE files); OpenDo
 presentation; JPEG, PNG, WebP and HEIC/HEIF photos (what phones take). Zip-based formats are told apart
 by their members (`[Content_Types].xml` + `word/` …, or the ODF `mimetype` entry), since their first bytes
 are those of any zip; signatures of the simple formats come from the `filetype` package."""
+
 from __future__ import annotations
 
 import io
@@ -18,7 +19,7 @@ import filetype
 @dataclass(frozen=True)
 class Kind:
     mime: str
-    extensions: tuple[str, ...]     # the first is the one added to a name that has none
+    extensions: tuple[str, ...]  # the first is the one added to a name that has none
     label: str
 
 
@@ -47,9 +48,11 @@ ACCEPT = "image/*,application/pdf," + ",".join(f".{ext}" for ext in EXTENSIONS i
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OLE_KINDS = ("application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint")
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
-_OOXML_DIRS = {"word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-               "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-               "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
+_OOXML_DIRS = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
 _SIMPLE = {"application/pdf", "image/jpeg", "image/png", "image/webp"}
 
 
@@ -83,9 +86,9 @@ def _zip_directory_fits(data: bytes) -> bool:
     end = data.rfind(_EOCD, max(0, len(data) - 65_536 - 22))
     if end < 0 or len(data) < end + 22:
         return False
-    members = int.from_bytes(data[end + 10:end + 12], "little")
-    directory = int.from_bytes(data[end + 12:end + 16], "little")
-    if end >= 20 and data[end - 20:end - 16] == _ZIP64_LOCATOR:
+    members = int.from_bytes(data[end + 10 : end + 12], "little")
+    directory = int.from_bytes(data[end + 12 : end + 16], "little")
+    if end >= 20 and data[end - 20 : end - 16] == _ZIP64_LOCATOR:
         return False
     return members <= MAX_ZIP_MEMBERS and directory <= MAX_ZIP_DIRECTORY
 
@@ -125,7 +128,7 @@ def clean_name(raw: str | None) -> str:
     name = re.sub(r"\s+", " ", name).strip().lstrip(".").strip()
     if len(name) > MAX_NAME:
         stem, dot, ext = name.rpartition(".")
-        name = (stem[:MAX_NAME - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:MAX_NAME]
+        name = (stem[: MAX_NAME - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:MAX_NAME]
     return name
 
 

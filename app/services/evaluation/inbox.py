@@ -6,6 +6,7 @@ filters run over that list; the self-score comes from the record's projection, n
 Taking self-evaluations as proposed goes through `tasks.view` (the same prefill a manager sees on the
 page) and `tasks.complete`, one task at a time: each is its own review, audited as such.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from app.services.regulation import calendar as work_calendar
 from . import steps as process_steps
 from . import tasks
 from app.services.errors import BadRequest
+
 SEARCH_MAX = 100
 
 
@@ -31,14 +33,14 @@ SEARCH_MAX = 100
 class Row:
     task: HumanTask
     self_total: float | None
-    days_left: int | None          # working days until the deadline's day; negative: working days overdue
+    days_left: int | None  # working days until the deadline's day; negative: working days overdue
     overdue: bool
 
 
 @dataclass
 class Filters:
     step: str = ""
-    unit: str = ""                 # a unit code
+    unit: str = ""  # a unit code
     overdue: bool = False
     q: str = ""
 
@@ -50,21 +52,33 @@ class Filters:
 @dataclass
 class InboxPage:
     rows: list[Row]
-    total: int                     # before filtering
+    total: int  # before filtering
     filters: Filters
-    steps: list[tuple[str, str]] = field(default_factory=list)    # (step id, a task carrying its title)
-    units: list[tuple[str, str]] = field(default_factory=list)    # (code, name)
-    bulk_ids: list[int] = field(default_factory=list)             # shown tasks that may be taken as proposed
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (step id, a task carrying its title)
+    units: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
+    bulk_ids: list[int] = field(default_factory=list)  # shown tasks that may be taken as proposed
 
 
 def parse_filters(args) -> Filters:
     q = (args.get("q") or "").strip()
     if len(q) > SEARCH_MAX or any(ord(c) < 32 for c in q):
-        raise BadRequest("Từ khóa tìm kiếm không hợp lệ.", "The search text is not valid.",
-                         [{"field": "q", "message": "Từ khóa tìm kiếm không hợp lệ (tối đa 100 ký tự).",
-                           "message_en": "The search text is not valid (at most 100 characters)."}])
-    return Filters(step=(args.get("step") or "")[:64], unit=(args.get("unit") or "")[:64],
-                   overdue=args.get("overdue") in ("1", "on", "true"), q=q)
+        raise BadRequest(
+            "Từ khóa tìm kiếm không hợp lệ.",
+            "The search text is not valid.",
+            [
+                {
+                    "field": "q",
+                    "message": "Từ khóa tìm kiếm không hợp lệ (tối đa 100 ký tự).",
+                    "message_en": "The search text is not valid (at most 100 characters).",
+                }
+            ],
+        )
+    return Filters(
+        step=(args.get("step") or "")[:64],
+        unit=(args.get("unit") or "")[:64],
+        overdue=args.get("overdue") in ("1", "on", "true"),
+        q=q,
+    )
 
 
 def days_left(due_at: datetime | None, now: datetime, cal: WorkCalendar) -> int | None:
@@ -99,26 +113,43 @@ def page(user: User, filters: Filters, now: datetime | None = None) -> InboxPage
     now = now or datetime.now(timezone.utc)
     mine = tasks.inbox(user)
     cal = work_calendar.current()
-    totals = dict(db.session.execute(
-        select(EvaluationRecord.instance_id, EvaluationRecord.self_total)
-        .where(EvaluationRecord.instance_id.in_({t.instance_id for t in mine} or {-1}))).all())
+    totals = dict(
+        db.session.execute(
+            select(EvaluationRecord.instance_id, EvaluationRecord.self_total).where(
+                EvaluationRecord.instance_id.in_({t.instance_id for t in mine} or {-1})
+            )
+        ).all()
+    )
     rows = []
     for t in mine:
         left = days_left(t.due_at, now, cal)
-        rows.append(Row(t, totals.get(t.instance_id), left, left is not None and t.due_at is not None
-                        and _aware(t.due_at) < now))
+        rows.append(
+            Row(
+                t, totals.get(t.instance_id), left, left is not None and t.due_at is not None and _aware(t.due_at) < now
+            )
+        )
     steps = {t.step: t for t in mine}
     units = {t.unit.code: t.unit.name for t in mine if t.unit is not None}
-    shown = [r for r in rows
-             if (not filters.step or r.task.step == filters.step)
-             and (not filters.unit or (r.task.unit is not None and r.task.unit.code == filters.unit))
-             and (not filters.overdue or r.overdue)
-             and (not filters.q or _matches(r.task.subject.full_name, filters.q)
-                  or _matches(r.task.subject.username, filters.q))]
-    return InboxPage(shown, len(rows), filters,
-                     steps=[(s, steps[s]) for s in sorted(steps, key=lambda s: (process_steps.number(s) or (99, 0))[0])],
-                     units=sorted(units.items(), key=lambda u: u[1]),
-                     bulk_ids=[r.task.id for r in shown if may_take_as_proposed(r, user)])
+    shown = [
+        r
+        for r in rows
+        if (not filters.step or r.task.step == filters.step)
+        and (not filters.unit or (r.task.unit is not None and r.task.unit.code == filters.unit))
+        and (not filters.overdue or r.overdue)
+        and (
+            not filters.q
+            or _matches(r.task.subject.full_name, filters.q)
+            or _matches(r.task.subject.username, filters.q)
+        )
+    ]
+    return InboxPage(
+        shown,
+        len(rows),
+        filters,
+        steps=[(s, steps[s]) for s in sorted(steps, key=lambda s: (process_steps.number(s) or (99, 0))[0])],
+        units=sorted(units.items(), key=lambda u: u[1]),
+        bulk_ids=[r.task.id for r in shown if may_take_as_proposed(r, user)],
+    )
 
 
 def _aware(dt: datetime) -> datetime:
@@ -143,12 +174,16 @@ def proposal(task_id: int, user: User) -> dict:
     view = tasks.view(task_id, user)
     steps = process_steps.of(view.task.instance.version)
     if not is_review(view.task.step, steps):
-        raise BadRequest("Chỉ nhận nguyên kết quả tự đánh giá ở bước lãnh đạo chấm điểm.",
-                         "Only a manager's review can take the self-evaluation as proposed.")
+        raise BadRequest(
+            "Chỉ nhận nguyên kết quả tự đánh giá ở bước lãnh đạo chấm điểm.",
+            "Only a manager's review can take the self-evaluation as proposed.",
+        )
     data = tasks.prefill(steps, view.task.step, view.context)
     if not data.get("scores"):
-        raise BadRequest("Người này chưa tự đánh giá: hãy chấm điểm trên trang của việc.",
-                         "This person did not evaluate themselves: score them on the task's page.")
+        raise BadRequest(
+            "Người này chưa tự đánh giá: hãy chấm điểm trên trang của việc.",
+            "This person did not evaluate themselves: score them on the task's page.",
+        )
     return data
 
 
@@ -165,6 +200,15 @@ def was_returned(task: HumanTask) -> bool:
     if not is_review(task.step):
         return False
     self_steps = [s for s, info in process_steps.known().items() if info.status == "self_evaluation"]
-    return db.session.scalar(select(HumanTask.id).where(
-        HumanTask.instance_id == task.instance_id, HumanTask.step.in_(self_steps or ["self_evaluation"]),
-        HumanTask.status == TASK_READY).limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(HumanTask.id)
+            .where(
+                HumanTask.instance_id == task.instance_id,
+                HumanTask.step.in_(self_steps or ["self_evaluation"]),
+                HumanTask.status == TASK_READY,
+            )
+            .limit(1)
+        )
+        is not None
+    )

@@ -3,6 +3,7 @@
 Every change to an instance goes: lock the row -> load the workflow -> run -> save(), and
 save() is the one place that rewrites the snapshot, the human tasks and the record.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,8 +20,7 @@ from app.engine.runtime import Workflow
 from app.engine.steps import answer
 from app.extensions import db
 from app.labels import STATUS_LABELS
-from app.models import (AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme,
-                        Unit, User)
+from app.models import AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme, Unit, User
 from app.models.workflow import TASK_READY
 from app.rules.schemes import criteria_for
 from app.rules.workdays import parse_period
@@ -46,18 +46,24 @@ def seed_data(subject: User, period: str, scheme: Scheme) -> dict:
         "criteria": criteria_for(scheme.definition, subject.position_group),
         "criteria_groups": dict(scheme.definition["groups"]),
         "working_days": helpers.calendar().working_days_in_month(year, month),
-        "subject": {"username": subject.username, "full_name": subject.full_name,
-                    "position_group": subject.position_group},
+        "subject": {
+            "username": subject.username,
+            "full_name": subject.full_name,
+            "position_group": subject.position_group,
+        },
     }
 
 
-def start(version: ProcessVersion, subject: User, period: str, actor: User | None = None,
-          unit: Unit | None = None) -> ProcessInstance:
+def start(
+    version: ProcessVersion, subject: User, period: str, actor: User | None = None, unit: Unit | None = None
+) -> ProcessInstance:
     """Start `subject`'s month in `unit` (default: their unit; another one after a transfer)."""
     started = Starter(version, period, actor).start([(subject, unit or subject.unit)])
     if subject.id not in started:
-        raise Conflict(f"{subject.full_name} đã có hồ sơ đánh giá kỳ {period}.",
-                       f"{subject.username} already has an evaluation for {period}.")
+        raise Conflict(
+            f"{subject.full_name} đã có hồ sơ đánh giá kỳ {period}.",
+            f"{subject.username} already has an evaluation for {period}.",
+        )
     return db.session.get(ProcessInstance, started[subject.id])
 
 
@@ -96,29 +102,64 @@ class Starter:
     def _prepare_one(self, subject: User, unit: Unit) -> dict:
         """One person: the engine run and every row it leads to (instance ids are filled in on write)."""
         scheme = self.scheme_for(unit)
-        workflow = Workflow.start(self.loaded, seed_data(subject, self.period, scheme),
-                                  role_holders(lambda: (subject, unit), self.authority))
+        workflow = Workflow.start(
+            self.loaded, seed_data(subject, self.period, scheme), role_holders(lambda: (subject, unit), self.authority)
+        )
         live = workflow.live_tasks()
         ready = workflow.ready_tasks(live)
         columns, steps, completed = _instance_columns(workflow, ready, live)
         agency_id = self.agency_id(unit)
-        item = {"instance": dict(columns, version_id=self.version.id, subject_id=subject.id,
-                                 unit_id=unit.id, agency_id=agency_id, period=self.period, lock_version=1),
-                "record": dict(_record_columns(workflow.data(live), steps, completed,
-                                               process_steps.of_loaded(self.loaded)), subject_id=subject.id,
-                               unit_id=unit.id, agency_id=agency_id, period=self.period,
-                               scheme=scheme.code, scheme_id=scheme.id),
-                "tasks": [], "messages": [], "scripted": list(workflow.notifications),
-                "events": [_event("instance_started", None, actor=self.actor,
-                                  details={"period": self.period, "version": self.version.version})]}
+        item = {
+            "instance": dict(
+                columns,
+                version_id=self.version.id,
+                subject_id=subject.id,
+                unit_id=unit.id,
+                agency_id=agency_id,
+                period=self.period,
+                lock_version=1,
+            ),
+            "record": dict(
+                _record_columns(workflow.data(live), steps, completed, process_steps.of_loaded(self.loaded)),
+                subject_id=subject.id,
+                unit_id=unit.id,
+                agency_id=agency_id,
+                period=self.period,
+                scheme=scheme.code,
+                scheme_id=scheme.id,
+            ),
+            "tasks": [],
+            "messages": [],
+            "scripted": list(workflow.notifications),
+            "events": [
+                _event(
+                    "instance_started",
+                    None,
+                    actor=self.actor,
+                    details={"period": self.period, "version": self.version.version},
+                )
+            ],
+        }
         for task in ready:
             assignee = self.authority.resolve(task.role, subject, unit)
             item["tasks"].append(_task_row(task, None, subject.id, unit.id, agency_id, self.period, assignee))
-            item["events"].append(_event("task_assigned", None, step=task.step, details={
-                "assignee": assignee.username if assignee else None, "role": task.role}))
+            item["events"].append(
+                _event(
+                    "task_assigned",
+                    None,
+                    step=task.step,
+                    details={"assignee": assignee.username if assignee else None, "role": task.role},
+                )
+            )
             if assignee is not None:
-                item["messages"].append((assignee.id, "assigned", _assigned_text(task, subject, self.period),
-                                         _assigned_text_en(task, subject, self.period)))
+                item["messages"].append(
+                    (
+                        assignee.id,
+                        "assigned",
+                        _assigned_text(task, subject, self.period),
+                        _assigned_text_en(task, subject, self.period),
+                    )
+                )
         return item
 
 
@@ -128,8 +169,12 @@ def write_started(batch: list[dict]) -> dict[int, int]:
     has one for the period already is skipped: ON CONFLICT DO NOTHING on the unique (subject, period))."""
     if not batch:
         return {}
-    started = {subject_id: iid for iid, subject_id in bulk_insert.insert_new(
-        ProcessInstance.__table__, [b["instance"] for b in batch], ["subject_id", "period"], ["id", "subject_id"])}
+    started = {
+        subject_id: iid
+        for iid, subject_id in bulk_insert.insert_new(
+            ProcessInstance.__table__, [b["instance"] for b in batch], ["subject_id", "period"], ["id", "subject_id"]
+        )
+    }
     records, tasks, events, messages, scripted = [], [], [], [], []
     for item in batch:
         iid = started.get(item["instance"]["subject_id"])
@@ -146,7 +191,7 @@ def write_started(batch: list[dict]) -> dict[int, int]:
     bulk_insert.insert(AuditEvent.__table__, events)
     notifications.send_many(messages)
     scripted_events: list[dict] = []
-    for iid, requests in scripted:       # what the start's scripts asked to tell (rare)
+    for iid, requests in scripted:  # what the start's scripts asked to tell (rare)
         _notify(db.session.get(ProcessInstance, iid), requests, None, scripted_events)
     db.session.flush()
     audit.write(scripted_events)
@@ -173,8 +218,9 @@ def lock(instance_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance:
 def lock_of_task(task_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance | None:
     """The instance of human task `task_id`, locked as `lock` does (None: no such task): one statement
     where looking the task up first and then locking its instance takes two."""
-    instance = db.session.scalars(_locking(ProcessInstance.id == select(HumanTask.instance_id).where(
-        HumanTask.id == task_id).scalar_subquery())).first()
+    instance = db.session.scalars(
+        _locking(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
+    ).first()
     return _refuse_closed(instance, allow) if instance is not None else None
 
 
@@ -182,24 +228,33 @@ def _locking(where):
     """SELECT … FOR UPDATE OF the instance, with what every change reads anyway (the subject and their
     manager, whom the review is assigned to and gateways compare, the unit, the version row, whose files
     stay deferred, and the record it projects) in one statement."""
-    return (select(ProcessInstance).where(where)
-            .options(joinedload(ProcessInstance.subject, innerjoin=True).joinedload(User.manager),
-                     joinedload(ProcessInstance.unit, innerjoin=True),
-                     joinedload(ProcessInstance.version, innerjoin=True),
-                     joinedload(ProcessInstance.record))
-            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+    return (
+        select(ProcessInstance)
+        .where(where)
+        .options(
+            joinedload(ProcessInstance.subject, innerjoin=True).joinedload(User.manager),
+            joinedload(ProcessInstance.unit, innerjoin=True),
+            joinedload(ProcessInstance.version, innerjoin=True),
+            joinedload(ProcessInstance.record),
+        )
+        .with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)
+    )
 
 
 def _refuse_closed(instance: ProcessInstance, allow: tuple[str, ...]) -> ProcessInstance:
     if instance.status in ("terminated", "error", "suspended") and instance.status not in allow:
-        raise Conflict(f"Hồ sơ đang ở trạng thái “{STATUS_LABELS[instance.status]}”, không thể thay đổi.",
-                       f"The evaluation is {instance.status} and cannot change.")
+        raise Conflict(
+            f"Hồ sơ đang ở trạng thái “{STATUS_LABELS[instance.status]}”, không thể thay đổi.",
+            f"The evaluation is {instance.status} and cannot change.",
+        )
     return instance
 
 
 def load(instance: ProcessInstance) -> Workflow:
-    return Workflow.load(specs.load(instance.version), instance.snapshot,
-                         role_holders(lambda: (instance.subject, instance.unit)))
+    return Workflow.load(
+        specs.load(instance.version), instance.snapshot, role_holders(lambda: (instance.subject, instance.unit))
+    )
 
 
 def role_holders(whose: Callable[[], tuple[User, Unit | None]], resolver: authority.Authority | None = None):
@@ -213,6 +268,7 @@ def role_holders(whose: Callable[[], tuple[User, Unit | None]], resolver: author
             subject, unit = whose()
             cache[role] = (resolver or authority.Authority()).holder_id(role, subject, unit)
         return cache[role]
+
     return holder
 
 
@@ -237,8 +293,13 @@ def record_of(instance: ProcessInstance) -> EvaluationRecord:
     return record
 
 
-def save(instance: ProcessInstance, workflow: Workflow, actor: User | None = None,
-         open_rows: list[HumanTask] | None = None, events: list[dict] | None = None) -> list[HumanTask]:
+def save(
+    instance: ProcessInstance,
+    workflow: Workflow,
+    actor: User | None = None,
+    open_rows: list[HumanTask] | None = None,
+    events: list[dict] | None = None,
+) -> list[HumanTask]:
     """Store the workflow and project it; the instance's open human tasks afterwards, by id.
     `open_rows`: its human tasks as read under the lock (those still "ready" are the open ones), when
     the caller has them, so they are not read again. `events`: the caller's audit rows
@@ -263,20 +324,40 @@ def _instance_columns(workflow: Workflow, ready: list, live: list) -> tuple[dict
     """The instance row's engine-derived columns, the active steps, and whether it completed."""
     steps = sorted({t.step for t in ready})
     completed = workflow.is_completed()
-    return {"snapshot": workflow.dump(), "serializer_version": persistence.SERIALIZER_VERSION,
-            "next_timer_at": workflow.next_timer_at(live), "status": "completed" if completed else "running",
-            "step": ",".join(steps) if steps else ("locked" if completed else "waiting"), "error": None}, \
-        steps, completed
+    return (
+        {
+            "snapshot": workflow.dump(),
+            "serializer_version": persistence.SERIALIZER_VERSION,
+            "next_timer_at": workflow.next_timer_at(live),
+            "status": "completed" if completed else "running",
+            "step": ",".join(steps) if steps else ("locked" if completed else "waiting"),
+            "error": None,
+        },
+        steps,
+        completed,
+    )
 
 
-def _task_row(task, instance_id: int | None, subject_id: int, unit_id: int, agency_id: int, period: str,
-              assignee: User | None) -> dict:
+def _task_row(
+    task, instance_id: int | None, subject_id: int, unit_id: int, agency_id: int, period: str, assignee: User | None
+) -> dict:
     """A human_tasks row for a task that just became ready."""
-    return {"instance_id": instance_id, "task_uuid": task.uuid, "step": task.step, "title": task.title,
-            "lane_role": task.role, "form": task.form, "assignee_id": assignee.id if assignee else None,
-            "subject_id": subject_id, "unit_id": unit_id, "agency_id": agency_id, "period": period,
-            "status": TASK_READY, "due_at": _parse_instant(task.data.get(f"{task.step}_due")),
-            "created_at": datetime.now(timezone.utc)}
+    return {
+        "instance_id": instance_id,
+        "task_uuid": task.uuid,
+        "step": task.step,
+        "title": task.title,
+        "lane_role": task.role,
+        "form": task.form,
+        "assignee_id": assignee.id if assignee else None,
+        "subject_id": subject_id,
+        "unit_id": unit_id,
+        "agency_id": agency_id,
+        "period": period,
+        "status": TASK_READY,
+        "due_at": _parse_instant(task.data.get(f"{task.step}_due")),
+        "created_at": datetime.now(timezone.utc),
+    }
 
 
 def _assigned_text(task, subject: User, period: str) -> str:
@@ -290,15 +371,28 @@ def _assigned_text_en(task, subject: User, period: str) -> str:
 def title_en(title: str) -> str:
     """A step's English title from the catalog (a step a designer added keeps its own title)."""
     from app.i18n import translate_in
+
     return translate_in("en", title)
 
 
-def _event(action: str, instance_id: int | None, *, actor: User | None = None, step: str | None = None,
-           details: dict | None = None) -> dict:
+def _event(
+    action: str,
+    instance_id: int | None,
+    *,
+    actor: User | None = None,
+    step: str | None = None,
+    details: dict | None = None,
+) -> dict:
     """An audit_events row, as audit.record() would add it (for multi-row inserts)."""
-    return {"instance_id": instance_id, "actor_id": actor.id if actor is not None else None,
-            "on_behalf_of_id": None, "at": datetime.now(timezone.utc), "action": action, "step": step,
-            "details": details or {}}
+    return {
+        "instance_id": instance_id,
+        "actor_id": actor.id if actor is not None else None,
+        "on_behalf_of_id": None,
+        "at": datetime.now(timezone.utc),
+        "action": action,
+        "step": step,
+        "details": details or {},
+    }
 
 
 def _parse_instant(value) -> datetime | None:
@@ -310,13 +404,17 @@ def _parse_instant(value) -> datetime | None:
         return None
 
 
-def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | None, known: list[HumanTask] | None,
-                events: list[dict]) -> list[HumanTask]:
+def _sync_tasks(
+    instance: ProcessInstance, workflow: Workflow, ready: list | None, known: list[HumanTask] | None, events: list[dict]
+) -> list[HumanTask]:
     """Close the human tasks the process no longer waits for, open one for each new ready task (their
     audit rows go to `events`); the open ones afterwards."""
     if known is None:
-        known = list(db.session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TASK_READY)))
+        known = list(
+            db.session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TASK_READY)
+            )
+        )
     open_rows = {ht.task_uuid: ht for ht in known if ht.status == TASK_READY and ht.instance_id == instance.id}
     ready = workflow.ready_tasks() if ready is None else ready
     ready_ids = {t.uuid for t in ready}
@@ -325,9 +423,17 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | Non
     for uuid, row in open_rows.items():
         if uuid not in ready_ids:
             row.status, row.completed_at = "cancelled", now
-            events.append(audit.row("task_closed", instance=instance, step=row.step,
-                                    details={"reason": "closed by the process (deadline, cancellation)",
-                                             "assignee": row.assignee.username if row.assignee else None}))
+            events.append(
+                audit.row(
+                    "task_closed",
+                    instance=instance,
+                    step=row.step,
+                    details={
+                        "reason": "closed by the process (deadline, cancellation)",
+                        "assignee": row.assignee.username if row.assignee else None,
+                    },
+                )
+            )
         else:
             still_open.append(row)
     subject = instance.subject
@@ -335,20 +441,33 @@ def _sync_tasks(instance: ProcessInstance, workflow: Workflow, ready: list | Non
         if task.uuid in open_rows:
             continue
         assignee = authority.resolve(task.role, subject, instance.unit)
-        row = HumanTask(**_task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id,
-                                    instance.period, assignee))
+        row = HumanTask(
+            **_task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id, instance.period, assignee)
+        )
         db.session.add(row)
         still_open.append(row)
-        events.append(audit.row("task_assigned", instance=instance, step=task.step,
-                                details={"assignee": assignee.username if assignee else None, "role": task.role}))
+        events.append(
+            audit.row(
+                "task_assigned",
+                instance=instance,
+                step=task.step,
+                details={"assignee": assignee.username if assignee else None, "role": task.role},
+            )
+        )
         if assignee is not None:
-            notifications.send(assignee.id, "assigned", _assigned_text(task, subject, instance.period), instance.id,
-                               _assigned_text_en(task, subject, instance.period))
+            notifications.send(
+                assignee.id,
+                "assigned",
+                _assigned_text(task, subject, instance.period),
+                instance.id,
+                _assigned_text_en(task, subject, instance.period),
+            )
     return still_open
 
 
-def _project_record(instance: ProcessInstance, data: dict, steps: list[str], completed: bool,
-                    infos: dict[str, process_steps.StepInfo]) -> None:
+def _project_record(
+    instance: ProcessInstance, data: dict, steps: list[str], completed: bool, infos: dict[str, process_steps.StepInfo]
+) -> None:
     record = record_of(instance)
     for name, value in _record_columns(data, steps, completed, infos).items():
         setattr(record, name, value)
@@ -362,17 +481,19 @@ def _record_columns(data: dict, steps: list[str], completed: bool, infos: dict[s
     review = answer(infos, data, "review")
     result = data.get("result") if isinstance(data.get("result"), dict) else None
     amendment = answer(infos, data, "appeal")
-    out = {"self_total": self_eval.get("total") if self_eval else None,
-           "self_evaluation_missed": bool(data.get("self_evaluation_missed")),
-           "review_total": data.get("total") if review and result else None,
-           "proposed_level": (review or {}).get("proposed_level")}
+    out = {
+        "self_total": self_eval.get("total") if self_eval else None,
+        "self_evaluation_missed": bool(data.get("self_evaluation_missed")),
+        "review_total": data.get("total") if review and result else None,
+        "proposed_level": (review or {}).get("proposed_level"),
+    }
     if result:
         out["total"], out["level"] = result.get("total"), result.get("level")
         out["rules_applied"] = result.get("rules_applied")
         amended = result.get("amended") and amendment
         out["scores"] = (amendment if amended else review or {}).get("scores")
         if not amended and isinstance(result.get("scores"), dict):
-            out["scores"] = result["scores"]      # the decider confirmed the plan's objective causes
+            out["scores"] = result["scores"]  # the decider confirmed the plan's objective causes
     kpi = next((src["kpi"] for src in (result, review, self_eval) if src and isinstance(src.get("kpi"), dict)), None)
     if kpi is not None:
         out["kpi"] = kpi
@@ -388,7 +509,7 @@ def _record_columns(data: dict, steps: list[str], completed: bool, infos: dict[s
     elif out["published_at"]:
         out["status"] = "published"
     elif data.get("plan_phase") and not self_eval and "self_evaluation_missed" in data and not review:
-        out["status"] = "in_progress"        # the plan is approved; the month runs until it ends
+        out["status"] = "in_progress"  # the plan is approved; the month runs until it ends
     return out
 
 
@@ -399,14 +520,14 @@ def _status_rank(status: str) -> int:
 
 NOTIFY_TEXT = {
     "published": "Kết quả đánh giá tháng {period} đã được công bố: {total} điểm, loại {level}. "
-                 "Anh/chị có thể kiến nghị đến hết {appeal_due}.",
+    "Anh/chị có thể kiến nghị đến hết {appeal_due}.",
     "appeal_answered": "Kiến nghị về kết quả tháng {period} đã được giải quyết: {total} điểm, loại {level}.",
     "returned": "Lãnh đạo trả lại bản tự đánh giá tháng {period} để bổ sung.",
     "plan_returned": "Lãnh đạo trả lại kế hoạch công tác tháng {period} để đăng ký lại.",
 }
 NOTIFY_TEXT_EN = {
     "published": "Your evaluation for {period} is published: {total} points, level {level}. "
-                 "You may appeal until {appeal_due}.",
+    "You may appeal until {appeal_due}.",
     "appeal_answered": "Your appeal about {period} has been answered: {total} points, level {level}.",
     "returned": "Your manager returned your self-evaluation for {period} for completion.",
     "plan_returned": "Your manager returned your work plan for {period} for re-registration.",
@@ -423,26 +544,43 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None, 
     for request in requests:
         kind, step = request.get("kind"), request.get("step")
         if kind == "reminder":
-            rows = db.session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == instance.id, HumanTask.status == TASK_READY, HumanTask.step == step)).all()
+            rows = db.session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == instance.id, HumanTask.status == TASK_READY, HumanTask.step == step
+                )
+            ).all()
             for row in rows:
                 due = _local_date(row.due_at)
-                notifications.send(row.assignee_id, "reminder", f"Nhắc việc: {row.title} — hạn {due}", instance.id,
-                                   f"Reminder: {title_en(row.title)} — due {due}")
+                notifications.send(
+                    row.assignee_id,
+                    "reminder",
+                    f"Nhắc việc: {row.title} — hạn {due}",
+                    instance.id,
+                    f"Reminder: {title_en(row.title)} — due {due}",
+                )
             events.append(audit.row("reminder_sent", instance=instance, step=step))
         elif kind in NOTIFY_TEXT:
-            text = NOTIFY_TEXT[kind].format(period=instance.period, total=_fmt(record.total), level=record.level,
-                                            appeal_due=_local_date(record.appeal_due))
-            text_en = NOTIFY_TEXT_EN[kind].format(period=instance.period, total=_fmt(record.total, "en"),
-                                                  level=record.level, appeal_due=_local_date(record.appeal_due))
+            text = NOTIFY_TEXT[kind].format(
+                period=instance.period,
+                total=_fmt(record.total),
+                level=record.level,
+                appeal_due=_local_date(record.appeal_due),
+            )
+            text_en = NOTIFY_TEXT_EN[kind].format(
+                period=instance.period,
+                total=_fmt(record.total, "en"),
+                level=record.level,
+                appeal_due=_local_date(record.appeal_due),
+            )
             if kind in ("published", "appeal_answered"):
                 because = why.of_record(record, why.appeal_answer(instance, data), why.quota_of(record))
                 text = " ".join([text] + why.texts(because, "vi"))
                 text_en = " ".join([text_en] + why.texts(because, "en"))
             notifications.send(instance.subject_id, kind, text, instance.id, text_en)
             if kind == "published":
-                events.append(audit.row("published", instance=instance,
-                                        details={"total": record.total, "level": record.level}))
+                events.append(
+                    audit.row("published", instance=instance, details={"total": record.total, "level": record.level})
+                )
         elif kind == "escalation":
             events.append(audit.row("escalated", instance=instance, step=step))
 

@@ -8,6 +8,7 @@ message that says why, changes the instance in one unit of work (services.unit_o
 lock, one answer per kind of failure), appends one audit event with before/after; the caller's
 transaction commits it — or nothing.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -41,15 +42,29 @@ CHANGED_EN = "The evaluation changed meanwhile; reload and retry."
 def _reason(reason) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if has_control(text):
-        raise Invalid("Lý do chứa ký tự không hợp lệ.", "The reason contains a control character.",
-                      [{"field": "reason", "message": "Bỏ ký tự điều khiển.", "message_en": "Remove control characters."}])
+        raise Invalid(
+            "Lý do chứa ký tự không hợp lệ.",
+            "The reason contains a control character.",
+            [{"field": "reason", "message": "Bỏ ký tự điều khiển.", "message_en": "Remove control characters."}],
+        )
     if len(text) < 5:
-        raise Invalid("Cần ghi rõ lý do (ít nhất 5 ký tự).", "A reason is required (at least 5 characters).",
-                      [{"field": "reason", "message": "Ghi rõ lý do (ít nhất 5 ký tự).",
-                        "message_en": "Give a reason (at least 5 characters)."}])
+        raise Invalid(
+            "Cần ghi rõ lý do (ít nhất 5 ký tự).",
+            "A reason is required (at least 5 characters).",
+            [
+                {
+                    "field": "reason",
+                    "message": "Ghi rõ lý do (ít nhất 5 ký tự).",
+                    "message_en": "Give a reason (at least 5 characters).",
+                }
+            ],
+        )
     if len(text) > 500:
-        raise Invalid("Lý do quá dài (tối đa 500 ký tự).", "The reason is too long (max 500).",
-                      [{"field": "reason", "message": "Tối đa 500 ký tự.", "message_en": "At most 500 characters."}])
+        raise Invalid(
+            "Lý do quá dài (tối đa 500 ký tự).",
+            "The reason is too long (max 500).",
+            [{"field": "reason", "message": "Tối đa 500 ký tự.", "message_en": "At most 500 characters."}],
+        )
     return text
 
 
@@ -62,17 +77,21 @@ def get_task(task_id) -> HumanTask:
 
 def _ready(task: HumanTask) -> None:
     if task.status != TASK_READY:
-        raise Conflict("Việc này đã xong hoặc đã đóng; chỉ thao tác được trên việc đang chờ.",
-                       "The task is no longer waiting; only waiting tasks can be changed.")
+        raise Conflict(
+            "Việc này đã xong hoặc đã đóng; chỉ thao tác được trên việc đang chờ.",
+            "The task is no longer waiting; only waiting tasks can be changed.",
+        )
 
 
 def _user(username) -> User:
     valid = isinstance(username, str) and username.strip() and len(username) <= 64 and not has_control(username)
     user = db.session.scalars(select(User).where(User.username == username.strip())).first() if valid else None
     if user is None:
-        raise Invalid("Không tìm thấy người nhận việc.", "No such person.",
-                      [{"field": "assignee", "message": "Không tìm thấy tên đăng nhập này.",
-                        "message_en": "Unknown username."}])
+        raise Invalid(
+            "Không tìm thấy người nhận việc.",
+            "No such person.",
+            [{"field": "assignee", "message": "Không tìm thấy tên đăng nhập này.", "message_en": "Unknown username."}],
+        )
     return user
 
 
@@ -85,29 +104,48 @@ def reassign(actor: User, task_id: int, username: str, reason: str) -> HumanTask
     _ready(task)
     new = _user(username)
     if task.lane_role == "subject":
-        raise Invalid("Việc tự đánh giá chỉ do chính người được đánh giá thực hiện, không giao cho người khác.",
-                      "A self-evaluation belongs to the evaluated person and cannot be reassigned.")
+        raise Invalid(
+            "Việc tự đánh giá chỉ do chính người được đánh giá thực hiện, không giao cho người khác.",
+            "A self-evaluation belongs to the evaluated person and cannot be reassigned.",
+        )
     if task.lane_role in AUTHORITY_LANES:
-        raise Invalid("Thẩm quyền quyết định, giải quyết kiến nghị không chuyển bằng giao lại việc: hãy dùng ủy quyền "
-                      "(thay mặt) hoặc bổ nhiệm quyền thủ trưởng, để hồ sơ ghi rõ người có thẩm quyền.",
-                      "Deciding authority is not moved by reassignment: use a delegation or an acting "
-                      "appointment, so the record names who held the authority.")
+        raise Invalid(
+            "Thẩm quyền quyết định, giải quyết kiến nghị không chuyển bằng giao lại việc: hãy dùng ủy quyền "
+            "(thay mặt) hoặc bổ nhiệm quyền thủ trưởng, để hồ sơ ghi rõ người có thẩm quyền.",
+            "Deciding authority is not moved by reassignment: use a delegation or an acting "
+            "appointment, so the record names who held the authority.",
+        )
     if new.id == task.subject_id:
-        raise Invalid("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
-                      "Nobody may review or decide their own evaluation.",
-                      [{"field": "assignee", "message": "Đây là người được đánh giá.",
-                        "message_en": "This is the evaluated person."}])
+        raise Invalid(
+            "Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
+            "Nobody may review or decide their own evaluation.",
+            [
+                {
+                    "field": "assignee",
+                    "message": "Đây là người được đánh giá.",
+                    "message_en": "This is the evaluated person.",
+                }
+            ],
+        )
     if not new.active:
-        raise Invalid("Tài khoản này đã ngừng hoạt động.", "This account is inactive.",
-                      [{"field": "assignee", "message": "Tài khoản ngừng hoạt động.", "message_en": "Inactive."}])
+        raise Invalid(
+            "Tài khoản này đã ngừng hoạt động.",
+            "This account is inactive.",
+            [{"field": "assignee", "message": "Tài khoản ngừng hoạt động.", "message_en": "Inactive."}],
+        )
     if new.id == task.assignee_id:
-        raise Invalid("Việc đã giao cho người này.", "The task is already assigned to this person.",
-                      [{"field": "assignee", "message": "Trùng người đang xử lý.", "message_en": "Same person."}])
+        raise Invalid(
+            "Việc đã giao cho người này.",
+            "The task is already assigned to this person.",
+            [{"field": "assignee", "message": "Trùng người đang xử lý.", "message_en": "Same person."}],
+        )
     scope = access.visible_unit_ids(actor)
     if scope is not None and new.unit_id not in scope:
-        raise Invalid("Chỉ giao lại cho người trong cơ quan mình quản lý.",
-                      "Reassign only to someone in the agency you look after.",
-                      [{"field": "assignee", "message": "Ngoài phạm vi cơ quan.", "message_en": "Outside your agency."}])
+        raise Invalid(
+            "Chỉ giao lại cho người trong cơ quan mình quản lý.",
+            "Reassign only to someone in the agency you look after.",
+            [{"field": "assignee", "message": "Ngoài phạm vi cơ quan.", "message_en": "Outside your agency."}],
+        )
 
     with unit_of_work.edit(task.instance_id, actor, "task_reassigned", allow=("suspended",)) as change:
         locked = change.instance
@@ -116,20 +154,36 @@ def reassign(actor: User, task_id: int, username: str, reason: str) -> HumanTask
         before = task.assignee
         task.assignee_id = new.id
         task.overdue_notified_at = None
-        audit.record("task_reassigned", instance=locked, actor=actor, step=task.step, details={
-            "task": task.id, "before": before.username if before else None, "after": new.username,
-            "assignee": new.username, "reason": reason})
+        audit.record(
+            "task_reassigned",
+            instance=locked,
+            actor=actor,
+            step=task.step,
+            details={
+                "task": task.id,
+                "before": before.username if before else None,
+                "after": new.username,
+                "assignee": new.username,
+                "reason": reason,
+            },
+        )
         subject = locked.subject
         title_en = instances.title_en(task.title)
-        notifications.send(new.id, "assigned", f"Việc được giao lại cho anh/chị: {task.title} — "
-                           f"{subject.full_name} ({locked.period}). Lý do: {reason}", locked.id,
-                           f"Task reassigned to you: {title_en} — {subject.full_name} ({locked.period}). "
-                           f"Reason: {reason}")
+        notifications.send(
+            new.id,
+            "assigned",
+            f"Việc được giao lại cho anh/chị: {task.title} — {subject.full_name} ({locked.period}). Lý do: {reason}",
+            locked.id,
+            f"Task reassigned to you: {title_en} — {subject.full_name} ({locked.period}). Reason: {reason}",
+        )
         if before is not None:
-            notifications.send(before.id, "reassigned", f"Việc {task.title} — {subject.full_name} "
-                               f"({locked.period}) đã được giao cho {new.full_name}.", locked.id,
-                               f"Task {title_en} — {subject.full_name} ({locked.period}) was reassigned to "
-                               f"{new.full_name}.")
+            notifications.send(
+                before.id,
+                "reassigned",
+                f"Việc {task.title} — {subject.full_name} ({locked.period}) đã được giao cho {new.full_name}.",
+                locked.id,
+                f"Task {title_en} — {subject.full_name} ({locked.period}) was reassigned to {new.full_name}.",
+            )
     return task
 
 
@@ -152,8 +206,11 @@ def extend_deadline(actor: User, task_id: int, new_date, reason: str, now: datet
     day = _parse_day(new_date)
     cal = helpers.calendar()
     if not cal.is_working_day(day):
-        raise Invalid(f"Ngày {day:%d/%m/%Y} không phải ngày làm việc.", f"{day} is not a working day.",
-                      [{"field": "due_date", "message": "Chọn một ngày làm việc.", "message_en": "Pick a working day."}])
+        raise Invalid(
+            f"Ngày {day:%d/%m/%Y} không phải ngày làm việc.",
+            f"{day} is not a working day.",
+            [{"field": "due_date", "message": "Chọn một ngày làm việc.", "message_en": "Pick a working day."}],
+        )
     new_due = cal.end_of_day(day)
     variable = f"{task.step}_due"
 
@@ -168,23 +225,47 @@ def extend_deadline(actor: User, task_id: int, new_date, reason: str, now: datet
         old_text = ready.data.get(variable)
         old_due = _instant(old_text)
         if old_due is None:
-            raise Invalid(f"Bước “{task.title}” không có hạn trong quy trình (không có biến {variable}), "
-                          "nên không có gì để gia hạn.",
-                          f"The step has no deadline in the process (no {variable} variable).")
+            raise Invalid(
+                f"Bước “{task.title}” không có hạn trong quy trình (không có biến {variable}), "
+                "nên không có gì để gia hạn.",
+                f"The step has no deadline in the process (no {variable} variable).",
+            )
         if new_due <= old_due:
-            raise Invalid(f"Hạn mới phải sau hạn hiện tại ({_local(old_due)}); thao tác này chỉ lùi hạn.",
-                          "The new deadline must be after the current one; this operation only extends.",
-                          [{"field": "due_date", "message": "Chọn ngày sau hạn hiện tại.",
-                            "message_en": "Pick a day after the current deadline."}])
+            raise Invalid(
+                f"Hạn mới phải sau hạn hiện tại ({_local(old_due)}); thao tác này chỉ lùi hạn.",
+                "The new deadline must be after the current one; this operation only extends.",
+                [
+                    {
+                        "field": "due_date",
+                        "message": "Chọn ngày sau hạn hiện tại.",
+                        "message_en": "Pick a day after the current deadline.",
+                    }
+                ],
+            )
         if new_due <= now:
-            raise Invalid("Hạn mới đã qua.", "The new deadline is in the past.",
-                          [{"field": "due_date", "message": "Chọn một ngày trong tương lai.",
-                            "message_en": "Pick a future day."}])
+            raise Invalid(
+                "Hạn mới đã qua.",
+                "The new deadline is in the past.",
+                [
+                    {
+                        "field": "due_date",
+                        "message": "Chọn một ngày trong tương lai.",
+                        "message_en": "Pick a future day.",
+                    }
+                ],
+            )
         if new_due - old_due > timedelta(days=MAX_EXTENSION_DAYS):
-            raise Invalid(f"Chỉ gia hạn tối đa {MAX_EXTENSION_DAYS} ngày mỗi lần.",
-                          f"Extend by at most {MAX_EXTENSION_DAYS} days at a time.",
-                          [{"field": "due_date", "message": f"Tối đa {MAX_EXTENSION_DAYS} ngày.",
-                            "message_en": f"At most {MAX_EXTENSION_DAYS} days."}])
+            raise Invalid(
+                f"Chỉ gia hạn tối đa {MAX_EXTENSION_DAYS} ngày mỗi lần.",
+                f"Extend by at most {MAX_EXTENSION_DAYS} days at a time.",
+                [
+                    {
+                        "field": "due_date",
+                        "message": f"Tối đa {MAX_EXTENSION_DAYS} ngày.",
+                        "message_en": f"At most {MAX_EXTENSION_DAYS} days.",
+                    }
+                ],
+            )
         moves = {variable: new_due.isoformat()}
         for name, value in ready.data.items():
             later = _instant(value) if name.endswith("_due") and name != variable else None
@@ -198,16 +279,24 @@ def extend_deadline(actor: User, task_id: int, new_date, reason: str, now: datet
         before = task.due_at
         change.save()
         task.due_at, task.overdue_notified_at = new_due, None
-        details = {"task": task.id, "before": old_text or (before.isoformat() if before else None),
-                   "after": new_due.isoformat(), "reason": reason,
-                   "variables": {k: [previous[k], v] for k, v in moves.items()},
-                   "timers": timers}
+        details = {
+            "task": task.id,
+            "before": old_text or (before.isoformat() if before else None),
+            "after": new_due.isoformat(),
+            "reason": reason,
+            "variables": {k: [previous[k], v] for k, v in moves.items()},
+            "timers": timers,
+        }
         audit.record("deadline_extended", instance=locked, actor=actor, step=task.step, details=details)
         if task.assignee_id:
-            notifications.send(task.assignee_id, "extended", f"Gia hạn: {task.title} — {locked.subject.full_name} "
-                               f"({locked.period}), hạn mới {_local(new_due)}.", locked.id,
-                               f"Deadline extended: {instances.title_en(task.title)} — {locked.subject.full_name} "
-                               f"({locked.period}), new deadline {_local(new_due)}.")
+            notifications.send(
+                task.assignee_id,
+                "extended",
+                f"Gia hạn: {task.title} — {locked.subject.full_name} ({locked.period}), hạn mới {_local(new_due)}.",
+                locked.id,
+                f"Deadline extended: {instances.title_en(task.title)} — {locked.subject.full_name} "
+                f"({locked.period}), new deadline {_local(new_due)}.",
+            )
     return details
 
 
@@ -219,29 +308,45 @@ def resend(actor: User, task_id: int, now: datetime | None = None) -> HumanTask:
     access.require_operate(actor, instance)
     _ready(task)
     if instance.status != "running":
-        raise Conflict(f"Hồ sơ đang ở trạng thái “{STATUS_LABELS.get(instance.status, instance.status)}”: "
-                       "không nhắc việc cho đến khi hồ sơ chạy lại.",
-                       f"The evaluation is {instance.status}: no reminders until it runs again.")
+        raise Conflict(
+            f"Hồ sơ đang ở trạng thái “{STATUS_LABELS.get(instance.status, instance.status)}”: "
+            "không nhắc việc cho đến khi hồ sơ chạy lại.",
+            f"The evaluation is {instance.status}: no reminders until it runs again.",
+        )
     if task.assignee_id is None:
         raise Invalid("Việc chưa có người xử lý; hãy giao việc trước.", "Nobody holds this task; reassign it first.")
-    recent = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.instance_id == instance.id, AuditEvent.action == "notification_resent",
-        AuditEvent.at > now - RESEND_INTERVAL)).all()
+    recent = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.instance_id == instance.id,
+            AuditEvent.action == "notification_resent",
+            AuditEvent.at > now - RESEND_INTERVAL,
+        )
+    ).all()
     last = next((e for e in reversed(recent) if (e.details or {}).get("task") == task.id), None)
     if last is not None:
         minutes = int(RESEND_INTERVAL.total_seconds() // 60)
-        raise Conflict(f"Đã nhắc việc này lúc {_local(last.at, '%H:%M')}; chỉ nhắc lại sau {minutes} phút.",
-                       f"Already resent at {last.at:%H:%M} UTC; wait {minutes} minutes.")
+        raise Conflict(
+            f"Đã nhắc việc này lúc {_local(last.at, '%H:%M')}; chỉ nhắc lại sau {minutes} phút.",
+            f"Already resent at {last.at:%H:%M} UTC; wait {minutes} minutes.",
+        )
 
     with unit_of_work.edit(instance, actor, "notification_resent"):
         due = f", hạn {_local(task.due_at)}" if task.due_at else ""
         due_en = f", due {_local(task.due_at)}" if task.due_at else ""
-        notifications.send(task.assignee_id, "reminder", f"Nhắc việc: {task.title} — {instance.subject.full_name} "
-                           f"({instance.period}){due}", instance.id,
-                           f"Reminder: {instances.title_en(task.title)} — {instance.subject.full_name} "
-                           f"({instance.period}){due_en}")
-        audit.record("notification_resent", instance=instance, actor=actor, step=task.step,
-                     details={"task": task.id, "assignee": task.assignee.username})
+        notifications.send(
+            task.assignee_id,
+            "reminder",
+            f"Nhắc việc: {task.title} — {instance.subject.full_name} ({instance.period}){due}",
+            instance.id,
+            f"Reminder: {instances.title_en(task.title)} — {instance.subject.full_name} ({instance.period}){due_en}",
+        )
+        audit.record(
+            "notification_resent",
+            instance=instance,
+            actor=actor,
+            step=task.step,
+            details={"task": task.id, "assignee": task.assignee.username},
+        )
     return task
 
 
@@ -254,10 +359,16 @@ def suspend(actor: User, instance_id: int, reason: str) -> ProcessInstance:
     with unit_of_work.edit(instance_id, actor, "instance_suspended", allow=("error",)) as change:
         locked = change.instance
         if locked.status != "running":
-            raise Conflict(_not_running(locked, "tạm dừng"), f"Only a running evaluation can be suspended ({locked.status}).")
+            raise Conflict(
+                _not_running(locked, "tạm dừng"), f"Only a running evaluation can be suspended ({locked.status})."
+            )
         locked.status = "suspended"
-        audit.record("instance_suspended", instance=locked, actor=actor,
-                     details={"before": "running", "after": "suspended", "reason": reason})
+        audit.record(
+            "instance_suspended",
+            instance=locked,
+            actor=actor,
+            details={"before": "running", "after": "suspended", "reason": reason},
+        )
     return locked
 
 
@@ -274,10 +385,20 @@ def resume(actor: User, instance_id: int, reason: str, now: datetime | None = No
         if locked.status != "suspended":
             raise Conflict("Hồ sơ không ở trạng thái tạm dừng.", "The evaluation is not suspended.")
         locked.status = "running"
-        passed = [t.step for t in db.session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == locked.id, HumanTask.status == TASK_READY, HumanTask.due_at < now))]
-        audit.record("instance_resumed", instance=locked, actor=actor,
-                     details={"before": "suspended", "after": "running", "reason": reason, "overdue_steps": passed})
+        passed = [
+            t.step
+            for t in db.session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == locked.id, HumanTask.status == TASK_READY, HumanTask.due_at < now
+                )
+            )
+        ]
+        audit.record(
+            "instance_resumed",
+            instance=locked,
+            actor=actor,
+            details={"before": "suspended", "after": "running", "reason": reason, "overdue_steps": passed},
+        )
     return {"instance": locked, "overdue_steps": passed}
 
 
@@ -289,9 +410,10 @@ def terminate(actor: User, instance_id: int, reason: str) -> ProcessInstance:
     reason = _reason(reason)
     record = instances.record_of(instance)
     if record.published_at is not None or instance.status == "completed":
-        raise Conflict("Kết quả đã công bố hoặc đã chốt: không hủy được, chỉ thay đổi qua kiến nghị hoặc điều chỉnh "
-                       "có ghi vết.",
-                       "The result is published or locked: it cannot be terminated, only appealed or amended.")
+        raise Conflict(
+            "Kết quả đã công bố hoặc đã chốt: không hủy được, chỉ thay đổi qua kiến nghị hoặc điều chỉnh có ghi vết.",
+            "The result is published or locked: it cannot be terminated, only appealed or amended.",
+        )
     if instance.status == "terminated":
         raise Conflict("Hồ sơ đã bị hủy trước đó.", "The evaluation is already terminated.")
 
@@ -303,11 +425,19 @@ def terminate(actor: User, instance_id: int, reason: str) -> ProcessInstance:
         locked.status, locked.step, locked.next_timer_at = "terminated", "terminated", None
         rec = instances.record_of(locked)
         rec.status = "terminated"
-        audit.record("instance_terminated", instance=locked, actor=actor,
-                     details={"before": before, "after": "terminated", "reason": reason})
-        notifications.send(locked.subject_id, "terminated", f"Hồ sơ đánh giá tháng {locked.period} đã bị hủy. "
-                           f"Lý do: {reason}", locked.id,
-                           f"Your evaluation for {locked.period} was cancelled. Reason: {reason}")
+        audit.record(
+            "instance_terminated",
+            instance=locked,
+            actor=actor,
+            details={"before": before, "after": "terminated", "reason": reason},
+        )
+        notifications.send(
+            locked.subject_id,
+            "terminated",
+            f"Hồ sơ đánh giá tháng {locked.period} đã bị hủy. Lý do: {reason}",
+            locked.id,
+            f"Your evaluation for {locked.period} was cancelled. Reason: {reason}",
+        )
     return locked
 
 
@@ -323,11 +453,15 @@ def retry(actor: User, instance_id: int, now: datetime | None = None) -> Process
 
     def failed_again(iid: int, exc: EngineError) -> ServiceError:
         unit_of_work.record_engine_error("retry_failed", actor)(iid, exc)
-        return Conflict(f"Chạy lại không thành công: quy trình vẫn lỗi tại bước {exc.element or '?'}: {exc}",
-                        f"Retry failed: the process still fails at {exc.element or '?'}: {exc}",
-                        [{"field": "element", "element": exc.element, "message": str(exc), "message_en": str(exc)}])
-    with unit_of_work.edit(instance_id, actor, "instance_retried", allow=("error",),
-                           on_engine_error=failed_again) as change:
+        return Conflict(
+            f"Chạy lại không thành công: quy trình vẫn lỗi tại bước {exc.element or '?'}: {exc}",
+            f"Retry failed: the process still fails at {exc.element or '?'}: {exc}",
+            [{"field": "element", "element": exc.element, "message": str(exc), "message_en": str(exc)}],
+        )
+
+    with unit_of_work.edit(
+        instance_id, actor, "instance_retried", allow=("error",), on_engine_error=failed_again
+    ) as change:
         locked = change.instance
         if locked.status != "error":
             raise Conflict("Hồ sơ không còn ở trạng thái lỗi.", "The evaluation is no longer in error.")
@@ -339,8 +473,7 @@ def retry(actor: User, instance_id: int, now: datetime | None = None) -> Process
 
 # -------------------------------------------------------------------------------------- helpers
 def _not_running(instance: ProcessInstance, verb: str) -> str:
-    label = STATUS_LABELS.get(instance.status, "Đã hoàn tất" if instance.status == "completed"
-                                        else instance.status)
+    label = STATUS_LABELS.get(instance.status, "Đã hoàn tất" if instance.status == "completed" else instance.status)
     return f"Hồ sơ đang ở trạng thái “{label}”: chỉ {verb} được hồ sơ đang chạy."
 
 
@@ -352,8 +485,11 @@ def _parse_day(value) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise Invalid("Ngày phải có dạng YYYY-MM-DD.", "The date must be YYYY-MM-DD.",
-                  [{"field": "due_date", "message": "Ngày dạng YYYY-MM-DD.", "message_en": "A YYYY-MM-DD date."}])
+    raise Invalid(
+        "Ngày phải có dạng YYYY-MM-DD.",
+        "The date must be YYYY-MM-DD.",
+        [{"field": "due_date", "message": "Ngày dạng YYYY-MM-DD.", "message_en": "A YYYY-MM-DD date."}],
+    )
 
 
 def _instant(value) -> datetime | None:
@@ -382,4 +518,3 @@ def _tz():
 
 def _local(dt: datetime | None, fmt: str = "%d/%m/%Y") -> str:
     return localtime.format(dt, fmt)
-

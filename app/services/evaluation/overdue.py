@@ -1,5 +1,6 @@
 """Overdue tasks: decisions and appeal decisions are never taken automatically (docs/domain.md, "Deadlines"),
 so when any task passes its due time its holder and the agency's HR officers are told, once."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -19,9 +20,13 @@ from app.services.messaging import notifications
 def hr_officers(agency_id: int) -> list[User]:
     agency = db.session.get(Unit, agency_id)
     ids = agency.subtree_ids() if agency else []
-    return [u for u in db.session.scalars(select(User).where(User.unit_id.in_(ids), User.active.is_(True),
-                                                             User.roles.contains("hr_officer")))
-            if u.has_role("hr_officer")]
+    return [
+        u
+        for u in db.session.scalars(
+            select(User).where(User.unit_id.in_(ids), User.active.is_(True), User.roles.contains("hr_officer"))
+        )
+        if u.has_role("hr_officer")
+    ]
 
 
 def sweep(now: datetime | None = None, limit: int = 5000, chunk: int = 200) -> int:
@@ -34,7 +39,7 @@ def sweep(now: datetime | None = None, limit: int = 5000, chunk: int = 200) -> i
     done = 0
     officers: dict[int, list[User]] = {}
     while done < limit:
-        with transaction.committed():            # one chunk, one transaction
+        with transaction.committed():  # one chunk, one transaction
             rows = _notify_chunk(now, min(chunk, limit - done), officers)
         done += len(rows)
         if len(rows) < chunk:
@@ -44,9 +49,13 @@ def sweep(now: datetime | None = None, limit: int = 5000, chunk: int = 200) -> i
 
 def _notify_chunk(now: datetime, size: int, officers: dict[int, list[User]]) -> list[HumanTask]:
     """The next `size` overdue tasks not yet told, told (locked with SKIP LOCKED on PostgreSQL)."""
-    query = (select(HumanTask).options(joinedload(HumanTask.subject), joinedload(HumanTask.assignee))
-             .where(HumanTask.status == TASK_READY, HumanTask.due_at <= now, HumanTask.overdue_notified_at.is_(None))
-             .order_by(HumanTask.due_at, HumanTask.id).limit(size))
+    query = (
+        select(HumanTask)
+        .options(joinedload(HumanTask.subject), joinedload(HumanTask.assignee))
+        .where(HumanTask.status == TASK_READY, HumanTask.due_at <= now, HumanTask.overdue_notified_at.is_(None))
+        .order_by(HumanTask.due_at, HumanTask.id)
+        .limit(size)
+    )
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=HumanTask)
     rows = db.session.scalars(query).unique().all()
@@ -54,8 +63,10 @@ def _notify_chunk(now: datetime, size: int, officers: dict[int, list[User]]) -> 
         holder = task.assignee.full_name if task.assignee else "chưa có người xử lý"
         text = f"Quá hạn: {task.title} — {task.subject.full_name} ({task.period}), người xử lý: {holder}"
         holder_en = task.assignee.full_name if task.assignee else "nobody yet"
-        text_en = (f"Overdue: {translate_in('en', task.title)} — {task.subject.full_name} ({task.period}), "
-                   f"held by: {holder_en}")
+        text_en = (
+            f"Overdue: {translate_in('en', task.title)} — {task.subject.full_name} ({task.period}), "
+            f"held by: {holder_en}"
+        )
         notifications.send(task.assignee_id, "overdue", text, task.instance_id, text_en)
         if task.agency_id not in officers:
             officers[task.agency_id] = hr_officers(task.agency_id)
@@ -63,9 +74,12 @@ def _notify_chunk(now: datetime, size: int, officers: dict[int, list[User]]) -> 
             if officer.id != task.assignee_id:
                 notifications.send(officer.id, "overdue", text, task.instance_id, text_en)
         task.overdue_notified_at = now
-        audit.record("overdue", step=task.step, details={"task": task.id, "assignee": task.assignee.username
-                                                         if task.assignee else None},
-                     instance=_Ref(task.instance_id))
+        audit.record(
+            "overdue",
+            step=task.step,
+            details={"task": task.id, "assignee": task.assignee.username if task.assignee else None},
+            instance=_Ref(task.instance_id),
+        )
     return rows
 
 

@@ -7,6 +7,7 @@ not yet decided count as neither A nor B) plus the change being made; the rule i
 `levels.quota_violation`. The exceptional month (tháng đặc biệt) is a property of the agency-month,
 stored in `agency_months` when the head marks it, and applies to every later decision in that month.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def agency_month(agency_id: int, period: str) -> AgencyMonth | None:
-    return db.session.scalars(select(AgencyMonth).where(AgencyMonth.agency_id == agency_id,
-                                                        AgencyMonth.period == period)).first()
+    return db.session.scalars(
+        select(AgencyMonth).where(AgencyMonth.agency_id == agency_id, AgencyMonth.period == period)
+    ).first()
 
 
 def is_exceptional(agency_id: int, period: str) -> bool:
@@ -39,10 +41,18 @@ def is_exceptional(agency_id: int, period: str) -> bool:
 def current_levels(agency_id: int, period: str, changing=()) -> tuple[dict[int, str | None], dict]:
     """(level of each record evaluated in the agency-month — None while not published —, the quota
     definition of the scheme the records being changed were opened with, else of the month's)."""
-    rows = db.session.execute(select(EvaluationRecord.instance_id, EvaluationRecord.level,
-                                     EvaluationRecord.published_at, EvaluationRecord.scheme_id).where(
-        EvaluationRecord.agency_id == agency_id, EvaluationRecord.period == period,
-        EvaluationRecord.status != "not_evaluated")).all()
+    rows = db.session.execute(
+        select(
+            EvaluationRecord.instance_id,
+            EvaluationRecord.level,
+            EvaluationRecord.published_at,
+            EvaluationRecord.scheme_id,
+        ).where(
+            EvaluationRecord.agency_id == agency_id,
+            EvaluationRecord.period == period,
+            EvaluationRecord.status != "not_evaluated",
+        )
+    ).all()
     current = {r.instance_id: (r.level if r.published_at else None) for r in rows}
     changing = set(changing)
     scheme_ids = {r.scheme_id for r in rows if r.instance_id in changing} or {r.scheme_id for r in rows}
@@ -87,15 +97,28 @@ def serialize(agency_id: int, period: str, *, wait: bool = True) -> None:
             db.session.execute(select(func.pg_advisory_xact_lock(agency_id, month)))
         elif not db.session.scalar(select(func.pg_try_advisory_xact_lock(agency_id, month))):
             log.info("quota: agency %s %s busy, completion refused with 409", agency_id, period)
-            raise Conflict("Cơ quan đang có quyết định xếp loại khác của tháng này được ghi cùng lúc; hãy thử lại.",
-                           "Another decision of this agency and month is being saved at the same time; retry.")
+            raise Conflict(
+                "Cơ quan đang có quyết định xếp loại khác của tháng này được ghi cùng lúc; hãy thử lại.",
+                "Another decision of this agency and month is being saved at the same time; retry.",
+            )
         return
-    db.session.execute(update(AgencyMonth).where(AgencyMonth.agency_id == agency_id, AgencyMonth.period == period)
-                       .values(period=AgencyMonth.period).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(AgencyMonth)
+        .where(AgencyMonth.agency_id == agency_id, AgencyMonth.period == period)
+        .values(period=AgencyMonth.period)
+        .execution_options(synchronize_session=False)
+    )
 
 
-def enforce(agency_id: int, period: str, change: dict[int, str | None], *, exceptional_reason: str | None = None,
-            field: str = "level", wait: bool = True) -> dict:
+def enforce(
+    agency_id: int,
+    period: str,
+    change: dict[int, str | None],
+    *,
+    exceptional_reason: str | None = None,
+    field: str = "level",
+    wait: bool = True,
+) -> dict:
     """Refuse (422, nothing changed) a change that adds an A beyond the cap of the agency-month. The
     month counts as exceptional when it is marked so, or when this decision marks it (a reason given).
     Holds the agency-month (`serialize`) until the caller commits."""
@@ -105,20 +128,35 @@ def enforce(agency_id: int, period: str, change: dict[int, str | None], *, excep
     counts = _described(levels.quota_counts({**current, **change}, quota, exceptional), quota, exceptional)
     if levels.quota_violation(current, change, quota, exceptional) is None:
         return counts
-    log.info("quota refused: agency %s %s, %s A's > cap %s (%s)", agency_id, period, counts["count_a"],
-             counts["cap"], counts["basis_en"])
+    log.info(
+        "quota refused: agency %s %s, %s A's > cap %s (%s)",
+        agency_id,
+        period,
+        counts["count_a"],
+        counts["cap"],
+        counts["basis_en"],
+    )
     may_mark = quota["rule"] != "share_of_b" and not exceptional
     raise Invalid(
         f"Vượt tỷ lệ loại A: {counts['count_a']} người loại A, tối đa {counts['cap']} ({counts['basis']}). "
         f"Hãy hạ loại một số người (ghi rõ lý do){' hoặc đánh dấu tháng đặc biệt' if may_mark else ''}.",
         f"Quota exceeded: {counts['count_a']} A's, at most {counts['cap']} allowed ({counts['basis_en']}). "
         f"Lower someone's level (with a reason){' or mark the month as exceptional' if may_mark else ''}.",
-        [{"field": field, "count": counts["count_a"], "cap": counts["cap"],
-          "message": f"{counts['count_a']} > {counts['cap']}", "message_en": f"{counts['count_a']} > {counts['cap']}"}])
+        [
+            {
+                "field": field,
+                "count": counts["count_a"],
+                "cap": counts["cap"],
+                "message": f"{counts['count_a']} > {counts['cap']}",
+                "message_en": f"{counts['count_a']} > {counts['cap']}",
+            }
+        ],
+    )
 
 
-def mark_exceptional(agency_id: int, period: str, reason: str | None, actor: User,
-                     on_behalf_of: User | None = None) -> AgencyMonth | None:
+def mark_exceptional(
+    agency_id: int, period: str, reason: str | None, actor: User, on_behalf_of: User | None = None
+) -> AgencyMonth | None:
     """Keep the head's exceptional-month marking on the agency-month (the first marking stands; a later
     batch's own reason stays in its audit row). Part of the caller's transaction."""
     reason = (reason or "").strip()
@@ -133,8 +171,12 @@ def mark_exceptional(agency_id: int, period: str, reason: str | None, actor: Use
     month.exceptional_reason, month.exceptional_at = reason, datetime.now(timezone.utc)
     month.exceptional_by_id = actor.id
     month.exceptional_on_behalf_of_id = on_behalf_of.id if on_behalf_of is not None else None
-    audit.record("exceptional_month_marked", actor=actor, on_behalf_of=on_behalf_of,
-                 details={"agency_id": agency_id, "period": period, "reason": reason})
+    audit.record(
+        "exceptional_month_marked",
+        actor=actor,
+        on_behalf_of=on_behalf_of,
+        details={"agency_id": agency_id, "period": period, "reason": reason},
+    )
     log.info("exceptional month marked: agency %s %s by %s", agency_id, period, actor.username)
     return month
 
@@ -151,8 +193,13 @@ def enforce_completion(instance: ProcessInstance, workflow, step: str, *, skip: 
     before = record.level if record.published_at else None
     if result.get("level") != "A" or before == "A":
         return
-    enforce(record.agency_id, record.period, {record.instance_id: "A"},
-            field="scores" if _scores(workflow, step) else "level", wait=False)
+    enforce(
+        record.agency_id,
+        record.period,
+        {record.instance_id: "A"},
+        field="scores" if _scores(workflow, step) else "level",
+        wait=False,
+    )
 
 
 def _scores(workflow, step: str) -> bool:

@@ -5,6 +5,7 @@ The stepper's stages are the record's statuses in the order a month moves throug
 titles come from the process (each human task carries its BPMN name), so a step a designer adds is
 named as the designer named it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ STAGES = [
     ("locked", N_("Chốt")),
 ]
 _ORDER = {status: i for i, (status, _) in enumerate(STAGES)}
-_ORDER["appeal"] = _ORDER["published"]   # an appeal is answered inside the published stage
+_ORDER["appeal"] = _ORDER["published"]  # an appeal is answered inside the published stage
 # A month that started with a work plan shows it as a first stage (issue #14).
 PLAN_STAGE = ("planning", N_("Kế hoạch"))
 PLAN_STATUSES = ("planning", "plan_approval", "in_progress")
@@ -35,7 +36,7 @@ PLAN_STATUSES = ("planning", "plan_approval", "in_progress")
 @dataclass(frozen=True)
 class Stage:
     label: str
-    state: str          # "done", "current" or "todo"
+    state: str  # "done", "current" or "todo"
 
 
 def stepper(status: str | None, with_plan: bool = False) -> list[Stage]:
@@ -60,17 +61,22 @@ def stepper(status: str | None, with_plan: bool = False) -> list[Stage]:
 
 def step_titles(instance: ProcessInstance) -> dict[str, str]:
     """Step id → the title the process gives it (as stored on the instance's tasks)."""
-    rows = db.session.execute(select(HumanTask.step, HumanTask.title)
-                              .where(HumanTask.instance_id == instance.id)).all()
+    rows = db.session.execute(select(HumanTask.step, HumanTask.title).where(HumanTask.instance_id == instance.id)).all()
     return {step: title for step, title in rows if title}
 
 
 def recent_results(subject_id: int, period: str, months: int = 12) -> list[dict]:
     """The person's published results up to `period`, oldest first: period, total and level."""
     rows = db.session.scalars(
-        select(EvaluationRecord).where(EvaluationRecord.subject_id == subject_id, EvaluationRecord.period <= period,
-                                       EvaluationRecord.published_at.is_not(None))
-        .order_by(EvaluationRecord.period.desc()).limit(months)).all()
+        select(EvaluationRecord)
+        .where(
+            EvaluationRecord.subject_id == subject_id,
+            EvaluationRecord.period <= period,
+            EvaluationRecord.published_at.is_not(None),
+        )
+        .order_by(EvaluationRecord.period.desc())
+        .limit(months)
+    ).all()
     return [{"period": r.period, "total": r.total, "level": r.level} for r in reversed(rows)]
 
 
@@ -80,6 +86,7 @@ def reasons(instance: ProcessInstance, record: EvaluationRecord, lang: str | Non
     data = None
     if record.appealed:
         from . import instances
+
         try:
             data = instances.load(instance).data()
         except Exception:  # a broken snapshot must not hide the result; the rest still says why
@@ -89,7 +96,12 @@ def reasons(instance: ProcessInstance, record: EvaluationRecord, lang: str | Non
 
 def extras(instance: ProcessInstance, record: EvaluationRecord) -> dict:
     from . import plans
+
     with_plan = record.status in PLAN_STATUSES or bool(plans.items_of(record.instance_id))
-    return {"stages": stepper(record.status, with_plan), "step_titles": step_titles(instance),
-            "recent": recent_results(instance.subject_id, instance.period), "plan": plans.shown(record),
-            "why": reasons(instance, record) if record.level else []}
+    return {
+        "stages": stepper(record.status, with_plan),
+        "step_titles": step_titles(instance),
+        "recent": recent_results(instance.subject_id, instance.period),
+        "plan": plans.shown(record),
+        "why": reasons(instance, record) if record.level else [],
+    }

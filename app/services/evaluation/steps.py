@@ -5,6 +5,7 @@ All of it comes from the process itself (each user task's properties, read by ap
 per process version); nothing here lists step ids. A version published before steps carried
 properties borrows them, step by step, from the process shipped in processes/.
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,14 +20,30 @@ from app.extensions import db
 from app.i18n import N_
 from app.models import ProcessVersion
 
-__all__ = ["STEP_STATUSES", "StepInfo", "count", "of", "of_loaded", "known", "deciding", "decider_scoring",
-           "number", "choices"]
+__all__ = [
+    "STEP_STATUSES",
+    "StepInfo",
+    "count",
+    "of",
+    "of_loaded",
+    "known",
+    "deciding",
+    "decider_scoring",
+    "number",
+    "choices",
+]
 
 # The shipped steps' short titles (stepTitle in processes/monthly_evaluation.bpmn), marked so that the
 # English catalog translates them; a step a designer adds shows its title as written.
-SHIPPED_TITLES = (N_("Cá nhân tự đánh giá"), N_("Lãnh đạo trực tiếp chấm điểm"), N_("Thủ trưởng chấm điểm"),
-                  N_("Thủ trưởng quyết định"), N_("Giải quyết kiến nghị"),
-                  N_("Cá nhân đăng ký kế hoạch"), N_("Lãnh đạo duyệt kế hoạch"))
+SHIPPED_TITLES = (
+    N_("Cá nhân tự đánh giá"),
+    N_("Lãnh đạo trực tiếp chấm điểm"),
+    N_("Thủ trưởng chấm điểm"),
+    N_("Thủ trưởng quyết định"),
+    N_("Giải quyết kiến nghị"),
+    N_("Cá nhân đăng ký kế hoạch"),
+    N_("Lãnh đạo duyệt kế hoạch"),
+)
 
 _lock = threading.Lock()
 _completed: dict[tuple[int, int], dict[str, StepInfo]] = {}
@@ -39,6 +56,7 @@ def _shipped_steps() -> dict[str, StepInfo]:
     folder = current_app.config["PROCESSES_DIR"]
     if folder not in _shipped:
         from app.services.process_design.versions import files_from_disk
+
         try:
             spec, subs = specs.parse(files_from_disk())
             steps = specs.loaded_from(spec, subs, {}).steps
@@ -63,9 +81,17 @@ def of_loaded(loaded: LoadedSpec) -> dict[str, StepInfo]:
         shipped = _shipped_steps()
         for name in missing:
             info = loaded.user_tasks[name]
-            out[name] = shipped.get(name) or StepInfo(name, name, 0, False, False, info.get("title") or name,
-                                                      info.get("variable"), specs.lane_role(info.get("lane")))
-    if loaded.version_id:   # a designer's draft (id 0) is parsed anew for each run: not kept
+            out[name] = shipped.get(name) or StepInfo(
+                name,
+                name,
+                0,
+                False,
+                False,
+                info.get("title") or name,
+                info.get("variable"),
+                specs.lane_role(info.get("lane")),
+            )
+    if loaded.version_id:  # a designer's draft (id 0) is parsed anew for each run: not kept
         with _lock:
             _completed[key] = out
     return out
@@ -88,10 +114,11 @@ def known(process_key: str = specs.PROCESS_ID) -> dict[str, StepInfo]:
 
 
 def _known_now(process_key: str) -> dict[str, StepInfo]:
-    rows = db.session.execute(select(ProcessVersion.id, ProcessVersion.sha256)
-                              .where(ProcessVersion.process_key == process_key,
-                                     ProcessVersion.status == "published")
-                              .order_by(ProcessVersion.version)).all()
+    rows = db.session.execute(
+        select(ProcessVersion.id, ProcessVersion.sha256)
+        .where(ProcessVersion.process_key == process_key, ProcessVersion.status == "published")
+        .order_by(ProcessVersion.version)
+    ).all()
     key = (process_key, tuple((r.id, r.sha256) for r in rows))
     cached = _known.get(key)
     if cached is not None:
@@ -102,7 +129,7 @@ def _known_now(process_key: str) -> dict[str, StepInfo]:
         if version is not None:
             out.update(of(version))
     with _lock:
-        _known.clear()       # only the current set of versions is worth keeping
+        _known.clear()  # only the current set of versions is worth keeping
         _known[key] = out
     return out
 
@@ -115,17 +142,20 @@ def deciding(process_key: str = specs.PROCESS_ID) -> list[str]:
 def decider_scoring(process_key: str = specs.PROCESS_ID) -> list[str]:
     """The head's own scoring before the decision: a scoring step of the review stage in the head's
     lane (people whose direct manager is the head; reviews escalated past their deadline)."""
-    return sorted(s.step for s in known(process_key).values()
-                  if s.scores and s.status == "review" and s.role == "decider")
+    return sorted(
+        s.step for s in known(process_key).values() if s.scores and s.status == "review" and s.role == "decider"
+    )
 
 
 def choices(process_key: str = specs.PROCESS_ID) -> list[tuple[str, str]]:
     """(step id, short title) for a filter of steps, in the process's order."""
     steps = known(process_key)
     last = count(steps) + 1
-    rank = {status: i for i, status in enumerate(STEP_STATUSES)}     # a shared number: by the month's course
-    return [(s.step, s.title) for s in sorted(steps.values(),
-                                              key=lambda s: (s.order or last, rank.get(s.status, len(rank)), s.step))]
+    rank = {status: i for i, status in enumerate(STEP_STATUSES)}  # a shared number: by the month's course
+    return [
+        (s.step, s.title)
+        for s in sorted(steps.values(), key=lambda s: (s.order or last, rank.get(s.status, len(rank)), s.step))
+    ]
 
 
 def number(step: str, process_key: str = specs.PROCESS_ID) -> tuple[int, int] | None:

@@ -1,4 +1,5 @@
 """The inbox and task completion."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,13 +31,17 @@ def inbox(user: User) -> list[HumanTask]:
     """My ready tasks, and those of the people I act for by delegation today."""
     assignees = [user.id] + [p.id for p in authority.principals_of(user)]
     return db.session.scalars(
-        select(HumanTask).options(joinedload(HumanTask.subject), joinedload(HumanTask.unit),
-                                  joinedload(HumanTask.assignee))
-        .where(HumanTask.assignee_id.in_(assignees), HumanTask.status == TASK_READY,
-               (HumanTask.subject_id != user.id) | (HumanTask.lane_role == "subject"),
-               # a delegation hands over authority, never the principal's own record
-               (HumanTask.assignee_id == user.id) | (HumanTask.subject_id != HumanTask.assignee_id))
-        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)).all()
+        select(HumanTask)
+        .options(joinedload(HumanTask.subject), joinedload(HumanTask.unit), joinedload(HumanTask.assignee))
+        .where(
+            HumanTask.assignee_id.in_(assignees),
+            HumanTask.status == TASK_READY,
+            (HumanTask.subject_id != user.id) | (HumanTask.lane_role == "subject"),
+            # a delegation hands over authority, never the principal's own record
+            (HumanTask.assignee_id == user.id) | (HumanTask.subject_id != HumanTask.assignee_id),
+        )
+        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+    ).all()
 
 
 def get_task(task_id: int) -> HumanTask:
@@ -52,8 +57,10 @@ def check_assignee(task: HumanTask, user: User) -> User | None:
     if principal is False:
         raise Forbidden("Việc này không được giao cho anh/chị.", "This task is not assigned to you.")
     if principal is not None and task.subject_id == principal.id:
-        raise Forbidden("Ủy quyền không bao gồm hồ sơ đánh giá của chính người ủy quyền.",
-                        "A delegation never covers the principal's own evaluation.")
+        raise Forbidden(
+            "Ủy quyền không bao gồm hồ sơ đánh giá của chính người ủy quyền.",
+            "A delegation never covers the principal's own evaluation.",
+        )
     return principal
 
 
@@ -75,11 +82,16 @@ class TaskView:
 
 
 # The shipped steps' titles (from the BPMN), marked so the English catalog translates them.
-STEP_TITLES = [N_("Cá nhân đăng ký kế hoạch công tác tháng"), N_("Lãnh đạo trực tiếp duyệt kế hoạch công tác"),
-               N_("Cá nhân tự đánh giá, chấm điểm"), N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
-               N_("Thủ trưởng chấm điểm thay (quá hạn)"), N_("Thủ trưởng nhận xét, chấm điểm"),
-               N_("Thủ trưởng quyết định xếp loại"),
-               N_("Giải quyết kiến nghị")]
+STEP_TITLES = [
+    N_("Cá nhân đăng ký kế hoạch công tác tháng"),
+    N_("Lãnh đạo trực tiếp duyệt kế hoạch công tác"),
+    N_("Cá nhân tự đánh giá, chấm điểm"),
+    N_("Lãnh đạo trực tiếp nhận xét, chấm điểm"),
+    N_("Thủ trưởng chấm điểm thay (quá hạn)"),
+    N_("Thủ trưởng nhận xét, chấm điểm"),
+    N_("Thủ trưởng quyết định xếp loại"),
+    N_("Giải quyết kiến nghị"),
+]
 
 
 def step_title(task: HumanTask, lang: str | None = None) -> str:
@@ -100,10 +112,15 @@ def step_label(task: HumanTask, lang: str | None = None) -> str:
 def previous_result(task: HumanTask) -> EvaluationRecord | None:
     """The subject's latest published result before this month, for comparison."""
     return db.session.scalars(
-        select(EvaluationRecord).where(EvaluationRecord.subject_id == task.subject_id,
-                                       EvaluationRecord.period < task.period,
-                                       EvaluationRecord.published_at.is_not(None))
-        .order_by(EvaluationRecord.period.desc()).limit(1)).first()
+        select(EvaluationRecord)
+        .where(
+            EvaluationRecord.subject_id == task.subject_id,
+            EvaluationRecord.period < task.period,
+            EvaluationRecord.published_at.is_not(None),
+        )
+        .order_by(EvaluationRecord.period.desc())
+        .limit(1)
+    ).first()
 
 
 def view(task_id: int, user: User) -> TaskView:
@@ -130,8 +147,9 @@ def _view(task: HumanTask, instance, workflow, drafted: bool = True) -> TaskView
         prefill = _prefill_scores(process_steps.of_loaded(workflow.loaded), task.step, context)
     # the shipped steps' instructions are in the catalog (instruction_texts): the reader's language
     lang = i18n.current()
-    instructions = forms.render_instructions(i18n.translate_in(lang, ready.instructions), context, lang) \
-        if ready else ""
+    instructions = (
+        forms.render_instructions(i18n.translate_in(lang, ready.instructions), context, lang) if ready else ""
+    )
     draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).first() if drafted else None
     data = draft.data if draft is not None else (prefill or {})
     data = plans.prefill(task.step, instance, data, from_draft=draft is not None)
@@ -190,10 +208,17 @@ def _check_decision(data: dict, context: dict) -> None:
         return
     confirmed = bool(data.get("objective_cause_confirmed"))
     if data["level"] not in levels.allowed_decision_levels(result, confirmed):
-        raise Invalid("Mức xếp loại cao hơn mức quy định cho phép.", "The level is above what the rules allow.",
-                      [{"field": "objective_cause_confirmed",
-                        "message": "Chỉ được giữ mức theo kết quả công việc khi xác nhận nguyên nhân khách quan.",
-                        "message_en": "Keeping the level the work deserves needs the objective cause confirmed."}])
+        raise Invalid(
+            "Mức xếp loại cao hơn mức quy định cho phép.",
+            "The level is above what the rules allow.",
+            [
+                {
+                    "field": "objective_cause_confirmed",
+                    "message": "Chỉ được giữ mức theo kết quả công việc khi xác nhận nguyên nhân khách quan.",
+                    "message_en": "Keeping the level the work deserves needs the objective cause confirmed.",
+                }
+            ],
+        )
 
 
 # Parsed forms per (process version, file): a published version never changes, so its forms are parsed
@@ -205,7 +230,7 @@ def form_schema(instance, form_file: str | None, context: dict, step: str | None
     if not form_file:
         return {"type": "object", "properties": {}}
     context = plans.form_context(instance, step, context)
-    key = (instance.version_id, instance.version.sha256, form_file)   # ids restart in a wiped test database
+    key = (instance.version_id, instance.version.sha256, form_file)  # ids restart in a wiped test database
     parsed = _parsed_forms.get(key)
     if parsed is None:
         parsed = _parsed_forms[key] = forms.load_form(instances.version_files(instance), form_file)
@@ -221,8 +246,9 @@ def _without_spent_return(schema: dict, context: dict) -> dict:
     props = schema.get("properties") or {}
     if not (isinstance(count, int) and count >= 1 and "return_for_revision" in props):
         return schema
-    schema = dict(schema, properties={k: v for k, v in props.items()
-                                      if k not in ("return_for_revision", "revision_note")})
+    schema = dict(
+        schema, properties={k: v for k, v in props.items() if k not in ("return_for_revision", "revision_note")}
+    )
     return schema
 
 
@@ -230,8 +256,9 @@ def complete(task_id: int, user: User, data: dict, *, quota_checked: bool = Fals
     """Validate `data` against the task's form and complete it, as one unit of work: a refusal
     leaves the transaction to be rolled back (quota_checked when the caller, a batch decision,
     checked the quota for all of its tasks at once)."""
-    return _complete(task_id, user, lambda schema: data if isinstance(data, dict) else {},
-                     quota_checked=quota_checked)[0]
+    return _complete(task_id, user, lambda schema: data if isinstance(data, dict) else {}, quota_checked=quota_checked)[
+        0
+    ]
 
 
 def complete_with_open(task_id: int, user: User, data: dict) -> tuple[HumanTask, list[HumanTask]]:
@@ -259,6 +286,7 @@ def submit_page(task_id: int, user: User, form) -> Submitted:
     def parse(schema: dict) -> dict:
         holder["data"] = forms.parse_submission(schema, form)
         return holder["data"]
+
     try:
         _complete(task_id, user, parse, holder=holder)
     except Invalid as exc:
@@ -268,27 +296,37 @@ def submit_page(task_id: int, user: User, form) -> Submitted:
     return Submitted(holder["view"], holder.get("data", {}))
 
 
-def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
-              holder: dict | None = None) -> tuple[HumanTask, dict, list[HumanTask]]:
+def _complete(
+    task_id: int, user: User, parse, *, quota_checked: bool = False, holder: dict | None = None
+) -> tuple[HumanTask, dict, list[HumanTask]]:
     # the instance is locked first (found through the task), then the task is read once, fresh, and
     # checked: who may complete it is decided on the row as it is under the lock
-    with plans.read_once(), unit_of_work.edit(None, user, "task_completed", of_task=task_id,
-                                              not_waiting=(CONFLICT_VI, CONFLICT_EN)) as change:
+    with (
+        plans.read_once(),
+        unit_of_work.edit(
+            None, user, "task_completed", of_task=task_id, not_waiting=(CONFLICT_VI, CONFLICT_EN)
+        ) as change,
+    ):
         instance = change.instance
         # one statement: the task, whether it has a draft, and the instance's other open tasks, which
         # the projection then needs not read again
         has_draft = exists().where(TaskDraft.task_id == HumanTask.id)
         rows = db.session.execute(
-            select(HumanTask, has_draft).where(or_(HumanTask.id == task_id, and_(
-                HumanTask.instance_id == instance.id, HumanTask.status == TASK_READY)))
-            .execution_options(populate_existing=True)).all()
+            select(HumanTask, has_draft)
+            .where(
+                or_(HumanTask.id == task_id, and_(HumanTask.instance_id == instance.id, HumanTask.status == TASK_READY))
+            )
+            .execution_options(populate_existing=True)
+        ).all()
         task, drafted = next((row, drafted) for row, drafted in rows if row.id == task_id)
         change.open_tasks = [row for row, _ in rows]
         principal = check_assignee(task, user)
         if task.subject_id == user.id and task.lane_role != "subject":
-            raise Forbidden("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
-                            "Nobody may review or decide their own evaluation.")
-        task.instance = instance          # hold it: the caller's response reads it without a reload
+            raise Forbidden(
+                "Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
+                "Nobody may review or decide their own evaluation.",
+            )
+        task.instance = instance  # hold it: the caller's response reads it without a reload
         if task.status != TASK_READY:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
         workflow = change.workflow
@@ -304,12 +342,15 @@ def _complete(task_id: int, user: User, parse, *, quota_checked: bool = False,
         clean = forms.strip_readonly(schema, data)
         errors = forms.validate(schema, clean)
         if errors:
-            raise Invalid("Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
-                          "The data is not valid; see the error next to each field.", field_details(errors))
+            raise Invalid(
+                "Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
+                "The data is not valid; see the error next to each field.",
+                field_details(errors),
+            )
         info = process_steps.of_loaded(workflow.loaded).get(task.step)
         if info is not None and info.decides:
             _check_decision(clean, ready.data)
-        if drafted:                       # before anything is dirty: the DELETE flushes nothing
+        if drafted:  # before anything is dirty: the DELETE flushes nothing
             db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
         clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
         workflow.complete(task.task_uuid, clean)

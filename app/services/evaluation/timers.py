@@ -4,6 +4,7 @@ leaves every instance either fired or untouched. A user completing a task holds 
 (instances.lock), so a completion and a timer on one instance never interleave: the worker skips the
 instance while the completion runs and sees its new state on the next run; a completion that waited
 for a timer's commit finds its task closed (409) or still ready, never a stale snapshot."""
+
 from __future__ import annotations
 
 import logging
@@ -27,12 +28,17 @@ def _claim_one(now: datetime, after: tuple[datetime, int] | None) -> ProcessInst
 
     The keyset cursor, not a growing NOT IN list, keeps each claim one index probe however many
     instances fall due at once (a whole city's reminders come due the same minute)."""
-    query = (select(ProcessInstance)
-             .where(ProcessInstance.next_timer_at <= now, ProcessInstance.status == "running")
-             .order_by(ProcessInstance.next_timer_at, ProcessInstance.id).limit(1))
+    query = (
+        select(ProcessInstance)
+        .where(ProcessInstance.next_timer_at <= now, ProcessInstance.status == "running")
+        .order_by(ProcessInstance.next_timer_at, ProcessInstance.id)
+        .limit(1)
+    )
     if after is not None:
-        query = query.where(tuple_(ProcessInstance.next_timer_at, ProcessInstance.id)
-                            > tuple_(literal(after[0], UTCDateTime), literal(after[1])))
+        query = query.where(
+            tuple_(ProcessInstance.next_timer_at, ProcessInstance.id)
+            > tuple_(literal(after[0], UTCDateTime), literal(after[1]))
+        )
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return db.session.scalars(query.execution_options(populate_existing=True)).first()
@@ -44,7 +50,7 @@ def run_due(now: datetime | None = None, limit: int = 10_000) -> int:
     now = now or datetime.now(timezone.utc)
     fired, seen, cursor = 0, set(), None
     started = time.perf_counter()
-    with helpers.pinned_calendar():          # read the calendar once per run, not per instance
+    with helpers.pinned_calendar():  # read the calendar once per run, not per instance
         while len(seen) < limit:
             try:
                 with transaction.committed():
@@ -57,12 +63,14 @@ def run_due(now: datetime | None = None, limit: int = 10_000) -> int:
                         continue
                     seen.add(instance.id)
                     before = instance.step
-                    with unit_of_work.edit(instance, None, "timer_fired",
-                                           on_engine_error=unit_of_work.record_engine_error()) as change:
+                    with unit_of_work.edit(
+                        instance, None, "timer_fired", on_engine_error=unit_of_work.record_engine_error()
+                    ) as change:
                         change.workflow.run_timers(now)
                         change.save()
-                        change.audit("timer_fired", details={"before": before, "after": instance.step,
-                                                             "at": now.isoformat()})
+                        change.audit(
+                            "timer_fired", details={"before": before, "after": instance.step, "at": now.isoformat()}
+                        )
                     fired += 1
             except ServiceError:
                 # Another writer changed the instance between our read and our write (SQLite has no

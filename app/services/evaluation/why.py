@@ -7,6 +7,7 @@ its parameters. Each item is translated when it is shown (the record page, the n
 printed sheet), so the same facts read in Vietnamese or in English and no sentence is written per case.
 What people typed (a reason, an objective cause) is passed through as a parameter, never translated.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,14 +22,20 @@ from app.services.regulation import level_scale
 # The message ids (Vietnamese, the catalog's keys). Every one takes parameters, so a "%" is always "%%".
 SCORE = N_("Tổng %(total)s điểm → loại %(level)s (loại %(level)s: từ %(min)s điểm).")
 SCORE_LOWEST = N_("Tổng %(total)s điểm → loại %(level)s (dưới %(below)s điểm).")
-PROPOSAL_ABOVE = N_("Lãnh đạo đề xuất loại %(proposed)s nhưng loại %(proposed)s cần từ %(min)s điểm; "
-                    "tổng %(total)s điểm → loại %(score_level)s.")
-PROPOSAL_CAPPED = N_("Lãnh đạo đề xuất loại %(proposed)s nhưng quy định chỉ cho phép tối đa loại %(allowed)s "
-                     "(xem căn cứ bên dưới).")
-PROPOSAL_BELOW = N_("Lãnh đạo đề xuất loại %(proposed)s; mức xếp loại do thủ trưởng quyết định theo điểm và "
-                    "quy định: tổng %(total)s điểm → loại %(score_level)s.")
-ATTENDANCE = N_("Làm việc %(days)s/%(working_days)s ngày, không quá %(share)s%% số ngày làm việc của tháng: "
-                "tối đa loại %(cap)s.")
+PROPOSAL_ABOVE = N_(
+    "Lãnh đạo đề xuất loại %(proposed)s nhưng loại %(proposed)s cần từ %(min)s điểm; "
+    "tổng %(total)s điểm → loại %(score_level)s."
+)
+PROPOSAL_CAPPED = N_(
+    "Lãnh đạo đề xuất loại %(proposed)s nhưng quy định chỉ cho phép tối đa loại %(allowed)s (xem căn cứ bên dưới)."
+)
+PROPOSAL_BELOW = N_(
+    "Lãnh đạo đề xuất loại %(proposed)s; mức xếp loại do thủ trưởng quyết định theo điểm và "
+    "quy định: tổng %(total)s điểm → loại %(score_level)s."
+)
+ATTENDANCE = N_(
+    "Làm việc %(days)s/%(working_days)s ngày, không quá %(share)s%% số ngày làm việc của tháng: tối đa loại %(cap)s."
+)
 ATTENDANCE_PLAIN = N_("Làm việc không quá %(share)s%% số ngày làm việc của tháng: tối đa loại %(cap)s.")
 DISCIPLINE = N_("Bị kỷ luật từ khiển trách trở lên trong tháng: loại %(level)s.")
 OBJECTIVE_CAUSE = N_("Lãnh đạo nêu nguyên nhân khách quan: %(cause)s")
@@ -48,11 +55,13 @@ class Why:
     kind: str
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
-    reason: str | None = None          # what the decider or the head wrote, shown after the sentence
+    reason: str | None = None  # what the decider or the head wrote, shown after the sentence
 
     def text(self, lang: str) -> str:
-        params = {k: (i18n.format_number(v, lang) if isinstance(v, (int, float)) and not isinstance(v, bool)
-                      else v) for k, v in self.params.items()}
+        params = {
+            k: (i18n.format_number(v, lang) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+            for k, v in self.params.items()
+        }
         sentence = i18n.translate_in(lang, self.key, **params)
         if self.reason:
             sentence += " " + i18n.translate_in(lang, REASON, reason=self.reason)
@@ -74,8 +83,14 @@ def _score_item(total: float | None, level: str, thresholds: Mapping[str, float]
     return Why("score", SCORE, {"total": total, "level": level, "min": least})
 
 
-def explain(result: Mapping | None, *, proposed_level: str | None = None, appeal: Mapping | None = None,
-            quota: Mapping | None = None, thresholds: Mapping[str, float] | None = None) -> list[Why]:
+def explain(
+    result: Mapping | None,
+    *,
+    proposed_level: str | None = None,
+    appeal: Mapping | None = None,
+    quota: Mapping | None = None,
+    thresholds: Mapping[str, float] | None = None,
+) -> list[Why]:
     """The reasons of `result` (total, level, rules_applied), the manager's proposal measured against
     them, and the answer to an appeal. `quota` is the scheme's quota definition, named when the head
     lowered an A (the quota is then the usual reason). `thresholds` is the record's process version's
@@ -86,8 +101,11 @@ def explain(result: Mapping | None, *, proposed_level: str | None = None, appeal
     total = result.get("total")
     final = result.get("level")
     score_rule = next((r for r in rules if r.get("rule") == "score"), None)
-    score_level = score_rule.get("level") if score_rule else (levels.level_for_total(total, thresholds)
-                                                               if isinstance(total, (int, float)) else None)
+    score_level = (
+        score_rule.get("level")
+        if score_rule
+        else (levels.level_for_total(total, thresholds) if isinstance(total, (int, float)) else None)
+    )
     # what the rules allow before the head's own choice (the level after attendance and discipline)
     allowed = score_level
     for r in rules:
@@ -98,13 +116,21 @@ def explain(result: Mapping | None, *, proposed_level: str | None = None, appeal
     if proposed_level in levels.LEVELS and score_level in levels.LEVELS and proposed_level != final:
         least = levels.min_total(proposed_level, thresholds)
         if levels.rank(proposed_level) < levels.rank(score_level) and least is not None:
-            out.append(Why("proposal", PROPOSAL_ABOVE, {"proposed": proposed_level, "min": least,
-                                                        "total": total, "score_level": score_level}))
+            out.append(
+                Why(
+                    "proposal",
+                    PROPOSAL_ABOVE,
+                    {"proposed": proposed_level, "min": least, "total": total, "score_level": score_level},
+                )
+            )
         elif allowed in levels.LEVELS and levels.rank(proposed_level) < levels.rank(allowed):
             out.append(Why("proposal", PROPOSAL_CAPPED, {"proposed": proposed_level, "allowed": allowed}))
         else:
-            out.append(Why("proposal", PROPOSAL_BELOW, {"proposed": proposed_level, "total": total,
-                                                        "score_level": score_level}))
+            out.append(
+                Why(
+                    "proposal", PROPOSAL_BELOW, {"proposed": proposed_level, "total": total, "score_level": score_level}
+                )
+            )
 
     item = _score_item(total, score_level, thresholds) if score_level else None
     if item:
@@ -115,31 +141,45 @@ def explain(result: Mapping | None, *, proposed_level: str | None = None, appeal
             days, working = r.get("days_worked"), r.get("working_days")
             share = levels.ATTENDANCE_SHARE
             if isinstance(days, (int, float)) and isinstance(working, (int, float)):
-                out.append(Why(rule, ATTENDANCE, {"days": days, "working_days": working, "share": share,
-                                                  "cap": r.get("level") or levels.ATTENDANCE_CAP}))
+                out.append(
+                    Why(
+                        rule,
+                        ATTENDANCE,
+                        {
+                            "days": days,
+                            "working_days": working,
+                            "share": share,
+                            "cap": r.get("level") or levels.ATTENDANCE_CAP,
+                        },
+                    )
+                )
             else:
-                out.append(Why(rule, ATTENDANCE_PLAIN, {"share": share, "cap": r.get("level") or levels.ATTENDANCE_CAP}))
+                out.append(
+                    Why(rule, ATTENDANCE_PLAIN, {"share": share, "cap": r.get("level") or levels.ATTENDANCE_CAP})
+                )
         elif rule == "discipline":
             out.append(Why(rule, DISCIPLINE, {"level": r.get("level") or "D"}))
         elif rule == "objective_cause":
             cause = r.get("cause")
-            if not isinstance(cause, str):        # a record written before the cause had its own field
+            if not isinstance(cause, str):  # a record written before the cause had its own field
                 cause = str(r.get("reason") or "")
                 cause = cause.split(": ", 1)[-1] if cause.startswith("Nguyên nhân khách quan") else cause
             out.append(Why(rule, OBJECTIVE_CAUSE, {"cause": cause}))
         elif rule == "objective_cause_confirmed":
             out.append(Why(rule, CAUSE_CONFIRMED, {"level": r.get("level")}, reason=r.get("reason") or None))
         elif rule == "decision":
-            out.append(Why(rule, DECIDED_LOWER, {"level": r.get("level"), "allowed": allowed},
-                           reason=r.get("reason") or None))
+            out.append(
+                Why(rule, DECIDED_LOWER, {"level": r.get("level"), "allowed": allowed}, reason=r.get("reason") or None)
+            )
             if allowed == "A" and isinstance(quota, Mapping) and quota.get("share"):
                 key = QUOTA_OF_B if quota.get("rule") == "share_of_b" else QUOTA
                 out.append(Why("quota", key, {"share": round(float(quota["share"]) * 100)}))
 
     if isinstance(appeal, Mapping) and appeal.get("outcome") in ("keep", "amend"):
         key = APPEAL_AMENDED if appeal["outcome"] == "amend" else APPEAL_KEPT
-        out.append(Why("appeal", key, {"total": total, "level": final},
-                       reason=str(appeal.get("reason") or "").strip() or None))
+        out.append(
+            Why("appeal", key, {"total": total, "level": final}, reason=str(appeal.get("reason") or "").strip() or None)
+        )
     return out
 
 
@@ -154,8 +194,13 @@ def of_record(record, appeal: Mapping | None = None, quota: Mapping | None = Non
     if record is None or record.level is None:
         return []
     result = {"total": record.total, "level": record.level, "rules_applied": record.rules_applied or []}
-    return explain(result, proposed_level=record.proposed_level, appeal=appeal if record.appealed else None,
-                   quota=quota, thresholds=level_scale.of_record(record))
+    return explain(
+        result,
+        proposed_level=record.proposed_level,
+        appeal=appeal if record.appealed else None,
+        quota=quota,
+        thresholds=level_scale.of_record(record),
+    )
 
 
 def appeal_answer(instance, data: Mapping | None) -> dict | None:
@@ -166,6 +211,7 @@ def appeal_answer(instance, data: Mapping | None) -> dict | None:
     from app.engine.steps import answer
 
     from . import steps as process_steps
+
     try:
         found = answer(process_steps.of(instance.version), dict(data), "appeal")
     except Exception:  # a version that no longer parses: the rest of the explanation still stands
@@ -180,6 +226,7 @@ def quota_of(record) -> dict | None:
     from app.extensions import db
     from app.models import Scheme
     from app.rules import schemes as defaults
+
     scheme = db.session.get(Scheme, record.scheme_id) if getattr(record, "scheme_id", None) else None
     definition = scheme.definition if scheme is not None else None
     return (definition or {}).get("quota") or defaults.QUOTA_HANOI

@@ -4,6 +4,7 @@ An organisation file holds one address per person. A list ("a@x.vn, b@y.vn"), a 
 ("Tên <a@x.vn>") or anything else that is not exactly one address is refused, so that a person's mail
 goes to that one address and nobody else.
 """
+
 from __future__ import annotations
 
 import re

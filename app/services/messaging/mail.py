@@ -11,6 +11,7 @@ what the To header would parse into), and an address that is not exactly one val
 `failed` without being sent. Subjects with Vietnamese text are encoded so that every compliant client
 shows their spaces (see `_MailPolicy`). Every time here (when a mail is due, its back-off, the digest
 hour) is read from `app.engine.clock`, so `timers run --now` moves all of them together."""
+
 from __future__ import annotations
 
 import logging
@@ -68,9 +69,17 @@ def row_for(user: User, kind: str, message: str, instance_id: int | None = None,
     address = (user.email or "").strip()
     if not enabled() or not address:
         return None
-    return dict(user_id=user.id, to_address=address, subject=subject_for(message, lang),
-                body=body_for(user, kind, message, lang), kind=kind, instance_id=instance_id,
-                status="queued", attempts=0, next_attempt_at=clock.now())
+    return dict(
+        user_id=user.id,
+        to_address=address,
+        subject=subject_for(message, lang),
+        body=body_for(user, kind, message, lang),
+        kind=kind,
+        instance_id=instance_id,
+        status="queued",
+        attempts=0,
+        next_attempt_at=clock.now(),
+    )
 
 
 def text_in(lang: str, message: str, message_en: str | None) -> str:
@@ -79,22 +88,29 @@ def text_in(lang: str, message: str, message_en: str | None) -> str:
 
 
 def subject_for(message: str, lang: str = "vi") -> str:
-    """"[Đánh giá hằng tháng] " and the message's first line, up to its first sentence, shortened."""
+    """ "[Đánh giá hằng tháng] " and the message's first line, up to its first sentence, shortened."""
     first = (message or "").strip().splitlines()[0] if (message or "").strip() else ""
     first = first.split(". ", 1)[0].strip()
     if len(first) > SUBJECT_MAX:
-        first = first[:SUBJECT_MAX - 1].rstrip() + "…"
+        first = first[: SUBJECT_MAX - 1].rstrip() + "…"
     prefix = SUBJECT_PREFIX_EN if lang == "en" else SUBJECT_PREFIX
     return f"{prefix} {first}".strip()
 
 
 def _footer(lang: str) -> list[str]:
     if lang == "en":
-        return ["-- ", "Monthly evaluation system", "This message was sent automatically; please do not reply.",
-                "Change which e-mails you receive under Preferences."]
-    return ["-- ", "Hệ thống đánh giá, xếp loại hằng tháng",
-            "Thư này được gửi tự động, xin vui lòng không trả lời.",
-            "Anh/chị có thể chọn loại thư muốn nhận tại mục Tùy chọn."]
+        return [
+            "-- ",
+            "Monthly evaluation system",
+            "This message was sent automatically; please do not reply.",
+            "Change which e-mails you receive under Preferences.",
+        ]
+    return [
+        "-- ",
+        "Hệ thống đánh giá, xếp loại hằng tháng",
+        "Thư này được gửi tự động, xin vui lòng không trả lời.",
+        "Anh/chị có thể chọn loại thư muốn nhận tại mục Tùy chọn.",
+    ]
 
 
 def body_for(user: User, kind: str, message: str, lang: str = "vi") -> str:
@@ -124,8 +140,7 @@ def send_digests(now: datetime | None = None) -> int:
     if local_now.hour < int(current_app.config["DIGEST_HOUR"]):
         return 0
     queued = 0
-    query = (select(UserPreference).where(UserPreference.daily_digest.is_(True))
-             .order_by(UserPreference.user_id))
+    query = select(UserPreference).where(UserPreference.daily_digest.is_(True)).order_by(UserPreference.user_id)
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # several workers: each digest once
     prefs = db.session.scalars(query).all()
@@ -138,8 +153,11 @@ def send_digests(now: datetime | None = None) -> int:
         query = select(Notification).where(Notification.user_id == user.id, Notification.created_at <= now)
         if pref.digest_sent_at is not None:
             query = query.where(Notification.created_at > pref.digest_sent_at)
-        items = [n for n in db.session.scalars(query.order_by(Notification.created_at, Notification.id))
-                 if preferences.mail_on(pref, n.kind)]
+        items = [
+            n
+            for n in db.session.scalars(query.order_by(Notification.created_at, Notification.id))
+            if preferences.mail_on(pref, n.kind)
+        ]
         # The next digest covers what is created after this instant. A simulated clock ahead of the
         # real one (`timers run --now` in the future) must not move it past notices that the real
         # clock creates afterwards: they would fall before it and never be digested.
@@ -168,9 +186,17 @@ def digest_row(user: User, items: list, lang: str, local_now: datetime) -> dict:
     if link:
         lines += [(f"Details: {link}" if lang == "en" else f"Xem chi tiết tại: {link}"), ""]
     lines += _footer(lang)
-    return dict(user_id=user.id, to_address=user.email.strip(), subject=subject[:255],
-                body="\n".join(lines) + "\n", kind="digest", instance_id=None, status="queued", attempts=0,
-                next_attempt_at=local_now.astimezone(timezone.utc))
+    return dict(
+        user_id=user.id,
+        to_address=user.email.strip(),
+        subject=subject[:255],
+        body="\n".join(lines) + "\n",
+        kind="digest",
+        instance_id=None,
+        status="queued",
+        attempts=0,
+        next_attempt_at=local_now.astimezone(timezone.utc),
+    )
 
 
 def app_link(kind: str) -> str:
@@ -196,9 +222,12 @@ class _Unreachable(Exception):
 
 
 def _claim_one(now: datetime, skip: set[int]) -> OutgoingMail | None:
-    query = (select(OutgoingMail)
-             .where(OutgoingMail.status == "queued", OutgoingMail.next_attempt_at <= now)
-             .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id).limit(1))
+    query = (
+        select(OutgoingMail)
+        .where(OutgoingMail.status == "queued", OutgoingMail.next_attempt_at <= now)
+        .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+        .limit(1)
+    )
     if skip:
         query = query.where(OutgoingMail.id.not_in(skip))
     if db.engine.dialect.name == "postgresql":
@@ -245,7 +274,7 @@ def build_message(item: OutgoingMail, address: str | None = None) -> EmailMessag
 
 
 def _deliver(item: OutgoingMail) -> None:
-    address = checked(item.to_address)           # InvalidAddress: never sent, see send_due
+    address = checked(item.to_address)  # InvalidAddress: never sent, see send_due
     msg = build_message(item, address)
     host, port = current_app.config["SMTP_HOST"], int(current_app.config.get("SMTP_PORT") or 25)
     try:
@@ -273,7 +302,7 @@ def send_due(now: datetime | None = None, limit: int = 500) -> int:
     sent, seen = 0, set()
     unreachable = False
     while len(seen) < limit and not unreachable:
-        with transaction.committed():              # one mail, one transaction
+        with transaction.committed():  # one mail, one transaction
             item = _claim_one(now, seen)
             if item is None:
                 break
@@ -281,13 +310,14 @@ def send_due(now: datetime | None = None, limit: int = 500) -> int:
             item.attempts = (item.attempts or 0) + 1
             try:
                 _deliver(item)
-            except InvalidAddress as exc:              # trying again cannot help: refused for good
+            except InvalidAddress as exc:  # trying again cannot help: refused for good
                 log.warning("mail %s (user %s): not sent, %s", item.id, item.user_id, exc)
                 item.status, item.last_error = "failed", f"{exc}: {exc.address!r}"[:2000]
             except Exception as exc:
                 if isinstance(exc, (OSError, _Unreachable)):  # smtplib.SMTPException is an OSError
-                    log.warning("mail %s to %s: attempt %s failed: %s", item.id, item.to_address, item.attempts,
-                                _describe(exc))
+                    log.warning(
+                        "mail %s to %s: attempt %s failed: %s", item.id, item.to_address, item.attempts, _describe(exc)
+                    )
                 else:
                     log.exception("mail %s to %s: attempt %s failed", item.id, item.to_address, item.attempts)
                 item.last_error = _describe(exc)

@@ -6,6 +6,7 @@ rather than guessed at, so a mail can only ever reach the one person whose addre
 check is the maintained `email-validator` library's (no DNS lookup: the SMTP relay decides
 deliverability); the standard library's parser must also read exactly one address that is the whole
 text, so the check and the SMTP envelope can never disagree."""
+
 from __future__ import annotations
 
 from email.utils import getaddresses

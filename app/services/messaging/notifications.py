@@ -6,6 +6,7 @@ A message is stored in Vietnamese with, when the sender wrote one, its English t
 the notification list shows the reader's language, and a mail goes out in the recipient's language.
 Preferences (app.services.organisation.preferences): e-mail per kind of notice can be switched off, and a person
 who chose the daily digest gets no immediate mail — `mail.send_digests` sends one a day instead."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select, update
@@ -20,26 +21,38 @@ from app.services.organisation import preferences
 
 
 def recent(user: User, limit: int = 100) -> list[Notification]:
-    return db.session.scalars(select(Notification).where(Notification.user_id == user.id)
-                              .order_by(Notification.id.desc()).limit(limit)).all()
+    return db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc()).limit(limit)
+    ).all()
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def mark_all_read(user: User) -> None:
-    db.session.execute(update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-                       .values(read_at=utcnow()))
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
 
 
-def send(user_id: int | None, kind: str, message: str, instance_id: int | None = None,
-         message_en: str | None = None) -> None:
+def send(
+    user_id: int | None, kind: str, message: str, instance_id: int | None = None, message_en: str | None = None
+) -> None:
     if user_id is None:
         return
-    db.session.add(Notification(user_id=user_id, instance_id=instance_id, kind=kind, message=message,
-                                message_en=message_en))
+    db.session.add(
+        Notification(user_id=user_id, instance_id=instance_id, kind=kind, message=message, message_en=message_en)
+    )
     if not mail.enabled():
         return
     user = db.session.get(User, user_id)
@@ -56,8 +69,13 @@ def send_many(items: list[tuple]) -> None:
     if not items:
         return
     now = utcnow()
-    bulk_insert.insert(Notification.__table__, [{"user_id": uid, "instance_id": iid, "kind": kind, "message": message,
-                                          "message_en": en, "created_at": now} for uid, kind, message, iid, en in items])
+    bulk_insert.insert(
+        Notification.__table__,
+        [
+            {"user_id": uid, "instance_id": iid, "kind": kind, "message": message, "message_en": en, "created_at": now}
+            for uid, kind, message, iid, en in items
+        ],
+    )
     if not mail.enabled():
         return
     ids = {uid for uid, *_ in items}

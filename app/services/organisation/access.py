@@ -1,4 +1,5 @@
 """Who may see or do what, beyond task assignment (which tasks.check_assignee checks)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,8 +51,10 @@ def unit(unit_id: int) -> Unit | None:
 def require_hr_for(user: User, unit: Unit) -> None:
     if is_admin(user) or unit.id in hr_scope(user):
         return
-    raise Forbidden("Chỉ cán bộ tổ chức của cơ quan mới được mở kỳ đánh giá cho đơn vị này.",
-                    "Only the agency's HR officers may open a month for this unit.")
+    raise Forbidden(
+        "Chỉ cán bộ tổ chức của cơ quan mới được mở kỳ đánh giá cho đơn vị này.",
+        "Only the agency's HR officers may open a month for this unit.",
+    )
 
 
 def can_view_instance(user: User, instance: ProcessInstance) -> bool:
@@ -62,8 +65,12 @@ def can_view_instance(user: User, instance: ProcessInstance) -> bool:
         return True
     if instance.subject.manager_id == user.id:
         return True
-    return db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                        HumanTask.assignee_id == user.id).limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(HumanTask.id).where(HumanTask.instance_id == instance.id, HumanTask.assignee_id == user.id).limit(1)
+        )
+        is not None
+    )
 
 
 def require_view(user: User, instance: ProcessInstance) -> None:
@@ -75,6 +82,7 @@ def require_view(user: User, instance: ProcessInstance) -> None:
 # Who sees whose evaluation records (issue #5): an administrator everything; an HR officer their
 # agency's subtree; the head of a unit (agency or division) that unit's subtree; a direct manager
 # the people whose `manager` they are; everybody their own records. The scope is the union.
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -118,8 +126,9 @@ def record_scope(user: User) -> Scope:
         return Scope(everything=True)
     units = visible_unit_ids(user) or set()
     subjects = {user.id} | direct_report_ids(user)
-    subject_units = set(db.session.scalars(select(User.unit_id).where(User.id.in_(subjects),
-                                                                      User.unit_id.is_not(None))))
+    subject_units = set(
+        db.session.scalars(select(User.unit_id).where(User.id.in_(subjects), User.unit_id.is_not(None)))
+    )
     return Scope(False, frozenset(units), frozenset(subjects), frozenset(subject_units))
 
 
@@ -133,8 +142,12 @@ def can_operate(user: User, instance: ProcessInstance) -> bool:
 
 def require_operate(user: User, instance: ProcessInstance) -> None:
     if instance.subject_id == user.id:
-        raise Forbidden("Không ai được thao tác trên hồ sơ đánh giá của chính mình.",
-                        "Nobody may run operations on their own evaluation.")
+        raise Forbidden(
+            "Không ai được thao tác trên hồ sơ đánh giá của chính mình.",
+            "Nobody may run operations on their own evaluation.",
+        )
     if not can_operate(user, instance):
-        raise Forbidden("Chỉ cán bộ tổ chức của cơ quan hoặc quản trị hệ thống mới được thực hiện thao tác này.",
-                        "Only the agency's HR officers or administrators may do this.")
+        raise Forbidden(
+            "Chỉ cán bộ tổ chức của cơ quan hoặc quản trị hệ thống mới được thực hiện thao tác này.",
+            "Only the agency's HR officers or administrators may do this.",
+        )

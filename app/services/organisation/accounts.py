@@ -3,6 +3,7 @@
 Failed sign-ins are audit events (append-only, shared by every app server), so the lockout
 holds across processes without a table of its own.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,10 @@ class LocalLoginOff(ServiceError):
     status, code = 403, "local_login_off"
 
 
-LOCAL_LOGIN_OFF = ("Đăng nhập bằng mật khẩu đã tắt: hãy đăng nhập bằng tài khoản của thành phố.",
-                   "Password sign-in is switched off: sign in with the city's account.")
+LOCAL_LOGIN_OFF = (
+    "Đăng nhập bằng mật khẩu đã tắt: hãy đăng nhập bằng tài khoản của thành phố.",
+    "Password sign-in is switched off: sign in with the city's account.",
+)
 
 
 @dataclass
@@ -48,26 +51,32 @@ class SignIn:
 def _recent_failures(username: str, now: datetime) -> tuple[int, datetime | None]:
     """Failures for `username` since the last success and within the lockout window."""
     since = now - LOCKOUT
-    last_ok = db.session.scalar(select(func.max(AuditEvent.at)).where(
-        AuditEvent.action == "login_succeeded", AuditEvent.step == username))
+    last_ok = db.session.scalar(
+        select(func.max(AuditEvent.at)).where(AuditEvent.action == "login_succeeded", AuditEvent.step == username)
+    )
     if last_ok and last_ok > since:
         since = last_ok
-    rows = db.session.execute(select(func.count(), func.max(AuditEvent.at)).where(
-        AuditEvent.action == "login_failed", AuditEvent.step == username, AuditEvent.at > since)).one()
+    rows = db.session.execute(
+        select(func.count(), func.max(AuditEvent.at)).where(
+            AuditEvent.action == "login_failed", AuditEvent.step == username, AuditEvent.at > since
+        )
+    ).one()
     return rows[0] or 0, rows[1]
 
 
 def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     """Check a password with lockout: after MAX_FAILURES failures the account waits LOCKOUT."""
     if not current_app.config.get("LOCAL_LOGIN", True):
-        raise LocalLoginOff(*LOCAL_LOGIN_OFF)     # LOCAL_LOGIN=0: the city's identity provider only
+        raise LocalLoginOff(*LOCAL_LOGIN_OFF)  # LOCAL_LOGIN=0: the city's identity provider only
     username = (username or "").strip()[:64]
     now = datetime.now(timezone.utc)
     failures, last = _recent_failures(username, now)
     if failures >= MAX_FAILURES:
         wait = max(1, int(((last + LOCKOUT) - now).total_seconds() // 60) + 1)
-        raise LockedOut(f"Đăng nhập sai quá {MAX_FAILURES} lần; tài khoản tạm khóa, thử lại sau {wait} phút.",
-                        f"Too many failed sign-ins; try again in {wait} minutes.")
+        raise LockedOut(
+            f"Đăng nhập sai quá {MAX_FAILURES} lần; tài khoản tạm khóa, thử lại sau {wait} phút.",
+            f"Too many failed sign-ins; try again in {wait} minutes.",
+        )
     user = db.session.scalars(select(User).where(User.username == username)).first()
     if user is not None and user.password_hash:
         matches = user.check_password(password or "")
@@ -91,6 +100,7 @@ def _hash_check_for_nobody(password: str) -> bool:
     it the answer comes back in a fraction of the time and tells who has an account (and who has not
     set a password yet). Always False."""
     from werkzeug.security import check_password_hash, generate_password_hash
+
     method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     if method not in _DUMMY_HASHES:
         _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
@@ -119,13 +129,23 @@ def password_problems(password: str, username: str = "") -> list[str]:
 def change_password(user: User, current: str, new: str, confirm: str) -> None:
     errors = []
     if not user.check_password(current or ""):
-        errors.append({"field": "current", "message": "Mật khẩu hiện tại không đúng.",
-                       "message_en": "The current password is wrong."})
+        errors.append(
+            {
+                "field": "current",
+                "message": "Mật khẩu hiện tại không đúng.",
+                "message_en": "The current password is wrong.",
+            }
+        )
     for problem in password_problems(new, user.username):
         errors.append({"field": "new", "message": problem, "message_en": "The new password is too weak."})
     if new != confirm:
-        errors.append({"field": "confirm", "message": "Nhập lại mật khẩu không khớp.",
-                       "message_en": "The passwords do not match."})
+        errors.append(
+            {
+                "field": "confirm",
+                "message": "Nhập lại mật khẩu không khớp.",
+                "message_en": "The passwords do not match.",
+            }
+        )
     if errors:
         raise Invalid("Chưa đổi được mật khẩu.", "The password was not changed.", errors)
     user.set_password(new)
@@ -160,7 +180,7 @@ def user_for_token(token: str) -> User | None:
 
 def _token_row(token: str, with_user: bool = False) -> ApiToken | None:
     query = select(ApiToken).where(ApiToken.token_hash == _hash(token or ""))
-    if with_user:                       # every API request: one query, not two
+    if with_user:  # every API request: one query, not two
         query = query.options(joinedload(ApiToken.user))
     return db.session.scalars(query).first()
 

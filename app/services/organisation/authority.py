@@ -6,6 +6,7 @@ up. Authority follows appointment dates (an acting head from an Appointment row 
 unit's head for its dates). Delegations (ủy quyền) do not change the assignee: the deputy sees
 and completes the principal's tasks "on behalf of" them while the delegation runs.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,7 +20,7 @@ from app.models import Appointment, Delegation, Unit, User
 
 from app.services import reference_cache
 
-ROLE_LABELS = {      # Vietnamese; marked for the English catalog (the modeler's lane picker translates them)
+ROLE_LABELS = {  # Vietnamese; marked for the English catalog (the modeler's lane picker translates them)
     "subject": N_("Người được đánh giá"),
     "direct_manager": N_("Lãnh đạo trực tiếp"),
     "decider": N_("Thủ trưởng cơ quan, đơn vị"),
@@ -39,9 +40,15 @@ def agency_of_unit(unit: Unit | None) -> Unit | None:
 def head_of(unit: Unit, on: date) -> User | None:
     """The head in office on `on`: an acting or appointed head for those dates, else the unit's head."""
     appointment = db.session.scalars(
-        select(Appointment).where(Appointment.unit_id == unit.id, Appointment.start <= on,
-                                  or_(Appointment.end.is_(None), Appointment.end >= on))
-        .order_by(Appointment.start.desc()).limit(1)).first()
+        select(Appointment)
+        .where(
+            Appointment.unit_id == unit.id,
+            Appointment.start <= on,
+            or_(Appointment.end.is_(None), Appointment.end >= on),
+        )
+        .order_by(Appointment.start.desc())
+        .limit(1)
+    ).first()
     head = appointment.user if appointment else unit.head
     return head if head is not None and head.active else None
 
@@ -63,12 +70,12 @@ def head_chain(unit: Unit | None, on: date) -> tuple[tuple[int, int | None, int 
                 head = head_of(u, on)
                 chain.append((u.id, head.id if head is not None else None, u.head_id))
         return tuple(chain)
+
     return _head_chains.get((unit.id, on), compute)
 
 
 def _first_head(chain, subject_id: int) -> int | None:
-    return next((head for _, head, on_file in chain
-                 if head is not None and subject_id not in (head, on_file)), None)
+    return next((head for _, head, on_file in chain if head is not None and subject_id not in (head, on_file)), None)
 
 
 class Authority:
@@ -139,8 +146,8 @@ class Authority:
         agency = agency_of_unit(unit or subject.unit)
         scope = agency.subtree_ids() if agency else []
         candidates = db.session.scalars(
-            select(User).where(User.active.is_(True), User.unit_id.in_(scope), User.id != subject.id)
-            .order_by(User.id)).all()
+            select(User).where(User.active.is_(True), User.unit_id.in_(scope), User.id != subject.id).order_by(User.id)
+        ).all()
         return next((u for u in candidates if u.has_role(role)), None)
 
 
@@ -164,9 +171,15 @@ def principals_of(deputy: User, on: date | None = None) -> list[User]:
     """The people `deputy` acts for today."""
     on = on or today()
     return db.session.scalars(
-        select(User).join(Delegation, Delegation.principal_id == User.id)
-        .where(Delegation.deputy_id == deputy.id, Delegation.revoked.is_(False),
-               Delegation.start <= on, Delegation.end >= on)).all()
+        select(User)
+        .join(Delegation, Delegation.principal_id == User.id)
+        .where(
+            Delegation.deputy_id == deputy.id,
+            Delegation.revoked.is_(False),
+            Delegation.start <= on,
+            Delegation.end >= on,
+        )
+    ).all()
 
 
 def acting_for(user: User, assignee_id: int | None, on: date | None = None) -> User | None | bool:

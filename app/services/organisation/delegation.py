@@ -1,5 +1,6 @@
 """Ủy quyền and acting appointments, created by an administrator (or by the principal for
 their own authority), each audited."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,9 +29,17 @@ def listing(viewer: User) -> tuple[list[Delegation], list[Appointment]]:
 def _user(username: str, field: str) -> User:
     user = db.session.scalars(select(User).where(User.username == (username or "").strip())).first()
     if user is None:
-        raise Invalid("Không tìm thấy người dùng.", "No such user.",
-                      [{"field": field, "message": f"Không có tài khoản {username!r}.",
-                        "message_en": f"No account {username!r}."}])
+        raise Invalid(
+            "Không tìm thấy người dùng.",
+            "No such user.",
+            [
+                {
+                    "field": field,
+                    "message": f"Không có tài khoản {username!r}.",
+                    "message_en": f"No account {username!r}.",
+                }
+            ],
+        )
     return user
 
 
@@ -40,17 +49,32 @@ def _dates(start_text: str, end_text: str | None, end_required: bool = True) -> 
     try:
         start = date.fromisoformat(start_text or "")
     except ValueError:
-        errors.append({"field": "start", "message": "Ngày bắt đầu phải có dạng YYYY-MM-DD.",
-                       "message_en": "The start must be YYYY-MM-DD."})
+        errors.append(
+            {
+                "field": "start",
+                "message": "Ngày bắt đầu phải có dạng YYYY-MM-DD.",
+                "message_en": "The start must be YYYY-MM-DD.",
+            }
+        )
     if end_text or end_required:
         try:
             end = date.fromisoformat(end_text or "")
         except ValueError:
-            errors.append({"field": "end", "message": "Ngày kết thúc phải có dạng YYYY-MM-DD.",
-                           "message_en": "The end must be YYYY-MM-DD."})
+            errors.append(
+                {
+                    "field": "end",
+                    "message": "Ngày kết thúc phải có dạng YYYY-MM-DD.",
+                    "message_en": "The end must be YYYY-MM-DD.",
+                }
+            )
     if start and end and end < start:
-        errors.append({"field": "end", "message": "Ngày kết thúc phải sau ngày bắt đầu.",
-                       "message_en": "The end must not be before the start."})
+        errors.append(
+            {
+                "field": "end",
+                "message": "Ngày kết thúc phải sau ngày bắt đầu.",
+                "message_en": "The end must not be before the start.",
+            }
+        )
     if errors:
         raise Invalid("Thời gian chưa hợp lệ.", "The dates are not valid.", errors)
     return start, end
@@ -59,18 +83,37 @@ def _dates(start_text: str, end_text: str | None, end_required: bool = True) -> 
 def create_delegation(actor: User, principal: str, deputy: str, start: str, end: str, reason: str) -> Delegation:
     principal_user, deputy_user = _user(principal, "principal"), _user(deputy, "deputy")
     if not (access.is_admin(actor) or actor.id == principal_user.id):
-        raise Forbidden("Chỉ quản trị hoặc chính người ủy quyền mới tạo được ủy quyền.",
-                        "Only an administrator or the principal may delegate.")
+        raise Forbidden(
+            "Chỉ quản trị hoặc chính người ủy quyền mới tạo được ủy quyền.",
+            "Only an administrator or the principal may delegate.",
+        )
     if principal_user.id == deputy_user.id:
-        raise Invalid("Không thể tự ủy quyền cho chính mình.", "Cannot delegate to oneself.",
-                      [{"field": "deputy", "message": "Chọn người khác.", "message_en": "Choose someone else."}])
+        raise Invalid(
+            "Không thể tự ủy quyền cho chính mình.",
+            "Cannot delegate to oneself.",
+            [{"field": "deputy", "message": "Chọn người khác.", "message_en": "Choose someone else."}],
+        )
     start_date, end_date = _dates(start, end)
-    row = Delegation(principal_id=principal_user.id, deputy_id=deputy_user.id, start=start_date, end=end_date,
-                     reason=(reason or "").strip()[:255], created_by_id=actor.id)
+    row = Delegation(
+        principal_id=principal_user.id,
+        deputy_id=deputy_user.id,
+        start=start_date,
+        end=end_date,
+        reason=(reason or "").strip()[:255],
+        created_by_id=actor.id,
+    )
     db.session.add(row)
-    audit.record("delegation_created", actor=actor, on_behalf_of=principal_user,
-                 details={"deputy": deputy_user.username, "start": start_date.isoformat(),
-                          "end": end_date.isoformat(), "reason": row.reason})
+    audit.record(
+        "delegation_created",
+        actor=actor,
+        on_behalf_of=principal_user,
+        details={
+            "deputy": deputy_user.username,
+            "start": start_date.isoformat(),
+            "end": end_date.isoformat(),
+            "reason": row.reason,
+        },
+    )
     db.session.flush()
     return row
 
@@ -86,20 +129,38 @@ def revoke_delegation(actor: User, delegation_id: int) -> None:
     db.session.flush()
 
 
-def create_appointment(actor: User, unit_code: str, username: str, kind: str, start: str, end: str | None) -> Appointment:
+def create_appointment(
+    actor: User, unit_code: str, username: str, kind: str, start: str, end: str | None
+) -> Appointment:
     if not access.is_admin(actor):
         raise Forbidden("Chỉ quản trị mới bổ nhiệm quyền thủ trưởng.", "Only administrators may appoint.")
     unit = db.session.scalars(select(Unit).where(Unit.code == (unit_code or ""))).first()
     if unit is None:
-        raise Invalid("Không tìm thấy đơn vị.", "No such unit.",
-                      [{"field": "unit", "message": f"Không có đơn vị {unit_code!r}.", "message_en": "No such unit."}])
+        raise Invalid(
+            "Không tìm thấy đơn vị.",
+            "No such unit.",
+            [{"field": "unit", "message": f"Không có đơn vị {unit_code!r}.", "message_en": "No such unit."}],
+        )
     user = _user(username, "username")
     start_date, end_date = _dates(start, end, end_required=False)
-    row = Appointment(unit_id=unit.id, user_id=user.id, kind=kind if kind in ("acting", "head") else "acting",
-                      start=start_date, end=end_date)
+    row = Appointment(
+        unit_id=unit.id,
+        user_id=user.id,
+        kind=kind if kind in ("acting", "head") else "acting",
+        start=start_date,
+        end=end_date,
+    )
     db.session.add(row)
-    audit.record("appointment_created", actor=actor, details={"unit": unit.code, "user": user.username,
-                                                              "kind": row.kind, "start": start_date.isoformat(),
-                                                              "end": end_date.isoformat() if end_date else None})
+    audit.record(
+        "appointment_created",
+        actor=actor,
+        details={
+            "unit": unit.code,
+            "user": user.username,
+            "kind": row.kind,
+            "start": start_date.isoformat(),
+            "end": end_date.isoformat() if end_date else None,
+        },
+    )
     db.session.flush()
     return row

@@ -1,4 +1,5 @@
 """Where a person works in a month: the unit where they worked most evaluates (docs/domain.md, "Who evaluates whom")."""
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,7 @@ def main_units(period: str, user_ids: list[int] | None = None) -> dict[int, int]
     """user id -> the unit where they worked the most days of the month, for people whose
     memberships cover part of it (ties go to the later unit)."""
     first, last = month_bounds(period)
-    query = select(Membership).where(Membership.start <= last,
-                                     or_(Membership.end.is_(None), Membership.end >= first))
+    query = select(Membership).where(Membership.start <= last, or_(Membership.end.is_(None), Membership.end >= first))
     if user_ids is not None:
         query = query.where(Membership.user_id.in_(user_ids))
     days: dict[int, dict[int, tuple[int, date]]] = defaultdict(dict)
@@ -45,11 +45,20 @@ def transfer(user: User, unit_id: int, on: date, *, actor: User | None = None, s
     The month's evaluation then goes to the unit where they worked the most days (main_units). A
     transfer must come after the start of the current membership; one to the unit they are in is refused."""
     if unit_id == user.unit_id:
-        raise Invalid("Người này đang ở đơn vị đó.", "The person is already in that unit.",
-                      [{"field": "unit", "message": "Người này đang ở đơn vị đó.",
-                        "message_en": "The person is already in that unit."}])
-    current = db.session.scalars(select(Membership).where(Membership.user_id == user.id,
-                                                          Membership.end.is_(None))).first()
+        raise Invalid(
+            "Người này đang ở đơn vị đó.",
+            "The person is already in that unit.",
+            [
+                {
+                    "field": "unit",
+                    "message": "Người này đang ở đơn vị đó.",
+                    "message_en": "The person is already in that unit.",
+                }
+            ],
+        )
+    current = db.session.scalars(
+        select(Membership).where(Membership.user_id == user.id, Membership.end.is_(None))
+    ).first()
     if current is not None and on <= current.start:
         message = f"Ngày chuyển phải sau ngày bắt đầu ở đơn vị hiện tại ({current.start:%d/%m/%Y})."
         message_en = f"The transfer must come after the start in the current unit ({current.start:%Y-%m-%d})."
@@ -61,7 +70,16 @@ def transfer(user: User, unit_id: int, on: date, *, actor: User | None = None, s
     current.end = on - timedelta(days=1)
     db.session.add(Membership(user_id=user.id, unit_id=unit_id, start=on))
     user.unit_id = unit_id
-    audit.record("transferred", actor=actor, step=user.username,
-                 details={"user_id": user.id, "from_unit_id": from_unit, "to_unit_id": unit_id,
-                          "effective": on.isoformat(), "source": source})
+    audit.record(
+        "transferred",
+        actor=actor,
+        step=user.username,
+        details={
+            "user_id": user.id,
+            "from_unit_id": from_unit,
+            "to_unit_id": unit_id,
+            "effective": on.isoformat(),
+            "source": source,
+        },
+    )
     log.info("transfer: user %s from unit %s to unit %s from %s (%s)", user.id, from_unit, unit_id, on, source)

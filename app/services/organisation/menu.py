@@ -4,6 +4,7 @@ The menu asks the same questions the pages ask (`access`, `authority`), so a lin
 its page serves the person something of their own. Labels are marked for the catalog here and
 translated when the page renders.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,10 +31,19 @@ def _leads_a_unit(user: User) -> bool:
 
 def _has_decider_work(user: User) -> bool:
     assignees = [user.id] + [p.id for p in authority.principals_of(user)]
-    return db.session.scalar(
-        select(HumanTask.id).where(HumanTask.assignee_id.in_(assignees), HumanTask.status == TASK_READY,
-                                   # the head's lane: deciding, scoring a division leader, answering appeals
-                                   HumanTask.lane_role == "decider").limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(HumanTask.id)
+            .where(
+                HumanTask.assignee_id.in_(assignees),
+                HumanTask.status == TASK_READY,
+                # the head's lane: deciding, scoring a division leader, answering appeals
+                HumanTask.lane_role == "decider",
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def menu_for(user: User) -> list[MenuItem]:
@@ -42,7 +52,7 @@ def menu_for(user: User) -> list[MenuItem]:
     hr = user.has_role("hr_officer")
     leads = admin or _leads_a_unit(user)
     manages = leads or bool(access.direct_report_ids(user))
-    watches = admin or hr or leads          # someone with units to report on
+    watches = admin or hr or leads  # someone with units to report on
     items = [MenuItem("tasks.inbox", N_("Việc của tôi"))]
     if leads or _has_decider_work(user):
         items.append(MenuItem("monitor.decision_batch", N_("Quyết định")))

@@ -1,4 +1,5 @@
 """A person's preferences: interface language, e-mail per kind of notice, daily digest."""
+
 from __future__ import annotations
 
 from app.extensions import db
@@ -20,13 +21,22 @@ def get(user: User) -> UserPreference:
     """The stored row, or an unsaved one with the defaults."""
     row = db.session.get(UserPreference, user.id) if user.id is not None else None
     if row is None:
-        row = UserPreference(user_id=user.id, language="vi", mail_assignment=True, mail_reminder=True,
-                             mail_overdue=True, mail_publication=True, mail_appeal=True, daily_digest=False)
+        row = UserPreference(
+            user_id=user.id,
+            language="vi",
+            mail_assignment=True,
+            mail_reminder=True,
+            mail_overdue=True,
+            mail_publication=True,
+            mail_appeal=True,
+            daily_digest=False,
+        )
     return row
 
 
 def stored(user_ids) -> dict[int, UserPreference]:
     from sqlalchemy import select
+
     ids = list(user_ids)
     if not ids:
         return {}
@@ -46,8 +56,9 @@ def mail_on(pref: UserPreference | None, kind: str) -> bool:
     return True if group is None else bool(getattr(pref, f"mail_{group}"))
 
 
-def save(user: User, *, language: str | None = None, mail: dict[str, bool] | None = None,
-         daily_digest: bool | None = None) -> UserPreference:
+def save(
+    user: User, *, language: str | None = None, mail: dict[str, bool] | None = None, daily_digest: bool | None = None
+) -> UserPreference:
     row = db.session.get(UserPreference, user.id)
     if row is None:
         row = get(user)
@@ -60,6 +71,7 @@ def save(user: User, *, language: str | None = None, mail: dict[str, bool] | Non
     if daily_digest is not None:
         if daily_digest and not row.daily_digest:
             from app.models.types import utcnow
+
             row.digest_sent_at = utcnow()  # the first digest starts from now, not from the beginning
         row.daily_digest = bool(daily_digest)
     return row

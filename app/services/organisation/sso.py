@@ -13,6 +13,7 @@ account. An account is never created from a token.
 
 Configuration: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET (docs/operations.md, "Single sign-on").
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,10 @@ class SsoUnavailable(ServiceError):
     status, code = 503, "sso_unavailable"
 
 
-FAILED = ("Không xác nhận được đăng nhập từ hệ thống tài khoản của thành phố; hãy thử đăng nhập lại.",
-          "The sign-in from the city's account could not be verified; please try again.")
+FAILED = (
+    "Không xác nhận được đăng nhập từ hệ thống tài khoản của thành phố; hãy thử đăng nhập lại.",
+    "The sign-in from the city's account could not be verified; please try again.",
+)
 
 
 def enabled() -> bool:
@@ -62,10 +65,16 @@ def _client():
     if cached is None or cached[0] != key:
         oauth = OAuth(current_app)
         client = oauth.register(
-            "city", client_id=cfg["OIDC_CLIENT_ID"], client_secret=cfg.get("OIDC_CLIENT_SECRET") or None,
+            "city",
+            client_id=cfg["OIDC_CLIENT_ID"],
+            client_secret=cfg.get("OIDC_CLIENT_SECRET") or None,
             server_metadata_url=f"{cfg['OIDC_ISSUER']}/.well-known/openid-configuration",
-            client_kwargs={"scope": cfg.get("OIDC_SCOPE") or "openid profile email",
-                           "code_challenge_method": "S256", "timeout": 10})
+            client_kwargs={
+                "scope": cfg.get("OIDC_SCOPE") or "openid profile email",
+                "code_challenge_method": "S256",
+                "timeout": 10,
+            },
+        )
         cached = current_app.extensions["sso_client"] = (key, client)
     return cached[1]
 
@@ -75,13 +84,16 @@ def _metadata() -> dict:
         metadata = _client().load_server_metadata()
     except Exception as exc:
         log.warning("sso: discovery at %s failed: %s", current_app.config["OIDC_ISSUER"], exc)
-        raise SsoUnavailable("Hệ thống tài khoản của thành phố tạm thời không truy cập được; hãy thử lại sau "
-                             "hoặc đăng nhập bằng mật khẩu.",
-                             "The city's account service is unavailable; try again later.") from exc
+        raise SsoUnavailable(
+            "Hệ thống tài khoản của thành phố tạm thời không truy cập được; hãy thử lại sau "
+            "hoặc đăng nhập bằng mật khẩu.",
+            "The city's account service is unavailable; try again later.",
+        ) from exc
     # A discovery document naming another issuer would let that issuer's tokens in.
     if metadata.get("issuer", "").rstrip("/") != current_app.config["OIDC_ISSUER"]:
-        log.warning("sso: discovery names issuer %r, configured %r", metadata.get("issuer"),
-                    current_app.config["OIDC_ISSUER"])
+        log.warning(
+            "sso: discovery names issuer %r, configured %r", metadata.get("issuer"), current_app.config["OIDC_ISSUER"]
+        )
         raise SsoUnavailable(*FAILED)
     return metadata
 
@@ -127,17 +139,20 @@ def finish(ip: str = "") -> tuple[User, Claims]:
         # Authlib validates the id token only when it has the nonce to compare: without both, refuse.
         _refused(None, "no id token", ip)
         raise SsoRefused(*FAILED)
-    claims = Claims(sub=str(info.get("sub") or ""), username=str(info.get("preferred_username") or "").strip(),
-                    email=str(info.get("email") or "").strip(), email_verified=info.get("email_verified"),
-                    id_token=token["id_token"])
+    claims = Claims(
+        sub=str(info.get("sub") or ""),
+        username=str(info.get("preferred_username") or "").strip(),
+        email=str(info.get("email") or "").strip(),
+        email_verified=info.get("email_verified"),
+        id_token=token["id_token"],
+    )
     subject = subject_of(claims)
     if not claims.sub or len(subject) > SUBJECT_LENGTH:
         _refused(claims, "no usable subject", ip)
         raise SsoRefused(*FAILED)
     user, matched_by = match(claims)
     if user is not None and user.sso_subject is not None and user.sso_subject != subject:
-        log.warning("sso: %s names user %s, who is bound to another city account; refused",
-                    matched_by, user.id)
+        log.warning("sso: %s names user %s, who is bound to another city account; refused", matched_by, user.id)
         _refused(claims, f"bound to another subject (matched by {matched_by})", ip, user)
         # Names the city account the token carries, not the person found: an address handed on to someone
         # else must not tell them whose account it used to reach.
@@ -147,7 +162,8 @@ def finish(ip: str = "") -> tuple[User, Claims]:
             "phố, nên không đăng nhập được bằng tài khoản này. Nếu tài khoản của thành phố của bạn vừa được cấp "
             "lại, hãy liên hệ cán bộ tổ chức của cơ quan.",
             f"The person the city account {who} names is bound to another city account, so this city account "
-            "cannot sign in. If your city account was reissued, ask your agency's HR officer.")
+            "cannot sign in. If your city account was reissued, ask your agency's HR officer.",
+        )
     if user is None or not user.active:
         _refused(claims, "unknown person" if user is None else "inactive", ip, user)
         who = claims.username or claims.email or claims.sub
@@ -155,16 +171,31 @@ def finish(ip: str = "") -> tuple[User, Claims]:
             f"Tài khoản {who} của thành phố chưa được gắn với người nào trong hệ thống đánh giá (hoặc đã "
             "ngừng hoạt động). Hãy liên hệ cán bộ tổ chức của cơ quan để được thêm vào.",
             f"The city account {who} does not match anyone in the evaluation system (or the person is no "
-            "longer active). Ask your agency's HR officer to add you.")
+            "longer active). Ask your agency's HR officer to add you.",
+        )
     issuer = current_app.config["OIDC_ISSUER"]
     if user.sso_subject is None:
         user.sso_subject = subject
-        audit.record("sso_subject_bound", actor=user, step=user.username,
-                     details={"ip": ip, "sub": claims.sub, "issuer": issuer, "matched_by": matched_by})
-        log.info("sso: user %s (%s) bound to subject %s of %s, matched by %s",
-                 user.id, user.username, claims.sub, issuer, matched_by)
-    audit.record("sso_login_succeeded", actor=user, step=user.username,
-                 details={"ip": ip, "sub": claims.sub, "issuer": issuer, "matched_by": matched_by})
+        audit.record(
+            "sso_subject_bound",
+            actor=user,
+            step=user.username,
+            details={"ip": ip, "sub": claims.sub, "issuer": issuer, "matched_by": matched_by},
+        )
+        log.info(
+            "sso: user %s (%s) bound to subject %s of %s, matched by %s",
+            user.id,
+            user.username,
+            claims.sub,
+            issuer,
+            matched_by,
+        )
+    audit.record(
+        "sso_login_succeeded",
+        actor=user,
+        step=user.username,
+        details={"ip": ip, "sub": claims.sub, "issuer": issuer, "matched_by": matched_by},
+    )
     return user, claims
 
 
@@ -190,8 +221,7 @@ def match(claims: Claims) -> tuple[User | None, str]:
         if user is not None:
             return user, "username"
     if claims.email and claims.email_verified is True:
-        users = db.session.scalars(select(User).where(
-            func.lower(User.email) == claims.email.lower()).limit(2)).all()
+        users = db.session.scalars(select(User).where(func.lower(User.email) == claims.email.lower()).limit(2)).all()
         if len(users) == 1:
             return users[0], "email"
     return None, ""
@@ -201,10 +231,18 @@ def _refused(claims: Claims | None, reason: str, ip: str, user: User | None = No
     """Nothing of the attempt is kept but its audit row, written after the rollback."""
     transaction.mark_failed()
     user_id = user.id if user is not None else None
-    transaction.keep_on_failure(lambda: audit.record(
-        "sso_login_refused", step=(claims.username or claims.email)[:64] if claims else None,
-        details={"ip": ip, "reason": reason[:300], **({"sub": claims.sub} if claims else {}),
-                 **({"user_id": user_id} if user_id is not None else {})}))
+    transaction.keep_on_failure(
+        lambda: audit.record(
+            "sso_login_refused",
+            step=(claims.username or claims.email)[:64] if claims else None,
+            details={
+                "ip": ip,
+                "reason": reason[:300],
+                **({"sub": claims.sub} if claims else {}),
+                **({"user_id": user_id} if user_id is not None else {}),
+            },
+        )
+    )
 
 
 def logout_url(id_token: str | None, post_logout_redirect_uri: str) -> str | None:
@@ -219,6 +257,7 @@ def logout_url(id_token: str | None, post_logout_redirect_uri: str) -> str | Non
     if not metadata.get("end_session_endpoint"):
         return None
     from urllib.parse import urlencode
+
     params = {"post_logout_redirect_uri": post_logout_redirect_uri, "client_id": current_app.config["OIDC_CLIENT_ID"]}
     if id_token:
         params["id_token_hint"] = id_token

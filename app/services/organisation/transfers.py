@@ -1,6 +1,7 @@
 """Recording a transfer from a page: an HR officer of the person's agency (or an administrator) moves a
 person to another unit from a date. The month's evaluation then goes where they worked the most days
 (membership.main_units, which the month opening uses); the transfer is an audit event."""
+
 from __future__ import annotations
 
 import logging
@@ -18,14 +19,20 @@ from app.services.errors import Forbidden, Invalid
 def page(viewer: User) -> dict:
     """The transfer page's lists: every unit, and the last transfers the viewer's scope covers."""
     from app.models import AuditEvent
+
     units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
-    recent = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")
-                                .order_by(AuditEvent.id.desc()).limit(20)).all()
+    recent = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "transferred").order_by(AuditEvent.id.desc()).limit(20)
+    ).all()
     scope = None if access.is_admin(viewer) else access.hr_scope(viewer)
     if scope is not None:
-        recent = [e for e in recent if (e.details or {}).get("from_unit_id") in scope
-                  or (e.details or {}).get("to_unit_id") in scope]
+        recent = [
+            e
+            for e in recent
+            if (e.details or {}).get("from_unit_id") in scope or (e.details or {}).get("to_unit_id") in scope
+        ]
     return {"units": units, "recent": recent, "names": {u.id: u.code for u in units}}
+
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +46,11 @@ def record(actor: User, username: str, unit_code: str, on_text: str) -> User:
     if person is None:
         raise _invalid("username", "Không có người với tên đăng nhập này.", "No person with this username.")
     if not access.is_admin(actor) and person.unit_id not in access.hr_scope(actor):
-        raise Forbidden("Chỉ cán bộ tổ chức của cơ quan nơi người này đang làm việc hoặc quản trị hệ thống mới được "
-                        "ghi nhận điều chuyển.", "Only the HR officers of the person's agency or administrators "
-                        "may record a transfer.")
+        raise Forbidden(
+            "Chỉ cán bộ tổ chức của cơ quan nơi người này đang làm việc hoặc quản trị hệ thống mới được "
+            "ghi nhận điều chuyển.",
+            "Only the HR officers of the person's agency or administrators may record a transfer.",
+        )
     unit = db.session.scalars(select(Unit).where(Unit.code == (unit_code or "").strip())).first()
     if unit is None:
         raise _invalid("unit", "Đơn vị không tồn tại.", "No such unit.")

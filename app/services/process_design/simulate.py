@@ -8,6 +8,7 @@ list, each yes/no flipped, numbers at their minimum and maximum, scores all at z
 longest, lists empty, of one full row and at their longest) and the appeal's payload. Each engine
 error becomes a finding with its element and path.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,17 +33,29 @@ def _seed(position_group: str):
 
     def seed() -> dict:
         from app.engine.helpers import now_iso
-        return {"period": PERIOD, "opened_at": now_iso(), "scheme": scheme_rules.DEFAULT_SCHEME, "scheme_version": 1,
-                "criteria": scheme_rules.criteria_for(definition, position_group),
-                "criteria_groups": dict(definition["groups"]), "working_days": 22,
-                "subject": {"username": "mau", "full_name": "Nguyễn Văn Mẫu", "position_group": position_group}}
+
+        return {
+            "period": PERIOD,
+            "opened_at": now_iso(),
+            "scheme": scheme_rules.DEFAULT_SCHEME,
+            "scheme_version": 1,
+            "criteria": scheme_rules.criteria_for(definition, position_group),
+            "criteria_groups": dict(definition["groups"]),
+            "working_days": 22,
+            "subject": {"username": "mau", "full_name": "Nguyễn Văn Mẫu", "position_group": position_group},
+        }
+
     return seed
 
 
 SETUPS = [
     ("Lãnh đạo trực tiếp khác Thủ trưởng", "A direct manager who is not the head", "staff", None),
-    ("Hồ sơ của người mà Lãnh đạo trực tiếp là Thủ trưởng", "A record whose direct manager is the head", "leader",
-     lambda role: 1),
+    (
+        "Hồ sơ của người mà Lãnh đạo trực tiếp là Thủ trưởng",
+        "A record whose direct manager is the head",
+        "leader",
+        lambda role: 1,
+    ),
 ]
 # When the month is opened: after its period (the usual case), or on its first day (a process may
 # start with steps done during the period, such as a work plan)
@@ -55,6 +68,7 @@ OPENINGS = [
 def form_variants(schema: dict) -> list[tuple[str, dict]]:
     """Valid answers to an (expanded) form: plain sample data first, then boundary values one field at a time."""
     from .designer import _sample_value, full_item, sample_data
+
     props = {k: v for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict) and not v.get("readOnly")}
     full = {}
     for key, prop in props.items():
@@ -102,6 +116,7 @@ def form_variants(schema: dict) -> list[tuple[str, dict]]:
 
 def _decision_allowed(data: dict, context: dict) -> bool:
     from app.services.errors import Invalid
+
     try:
         tasks._check_decision(data, context)
     except Invalid:
@@ -118,15 +133,18 @@ def simulate(files: dict[str, str], process_key: str) -> simulation.Report:
         if not task.form:
             return [("", {})]
         context = tasks.form_context(task.data)
-        key = (task.form, json.dumps(context.get("criteria"), sort_keys=True, default=str),
-               json.dumps(context.get("allowed_levels"), default=str))
+        key = (
+            task.form,
+            json.dumps(context.get("criteria"), sort_keys=True, default=str),
+            json.dumps(context.get("allowed_levels"), default=str),
+        )
         if key not in cache:
             try:
                 cache[key] = form_variants(forms.expand(forms.load_form(files, task.form), context))
             except forms.FormError:
                 cache[key] = [("", {})]
         step = loaded.steps.get(task.step)
-        if step is not None and step.decides:   # what tasks.complete refuses besides the schema
+        if step is not None and step.decides:  # what tasks.complete refuses besides the schema
             return [(label, data) for label, data in cache[key] if _decision_allowed(data, task.data)]
         return cache[key]
 
@@ -135,15 +153,18 @@ def simulate(files: dict[str, str], process_key: str) -> simulation.Report:
         if f"{name}.json" in files:
             try:
                 from .designer import sample_data
+
                 data = sample_data(forms.load_form(files, f"{name}.json"))
             except forms.FormError:
                 data = {}
         return dict(data, by="mau", at="2030-04-10T09:00:00+07:00")
 
     tz = localtime.zone()
-    setups = [simulation.Setup(f"{vi}, {when_vi}", f"{en}, {when_en}", _seed(group), roles,
-                               datetime(*day, 8, 0, tzinfo=tz))
-              for when_vi, when_en, day in OPENINGS for vi, en, group, roles in SETUPS]
+    setups = [
+        simulation.Setup(f"{vi}, {when_vi}", f"{en}, {when_en}", _seed(group), roles, datetime(*day, 8, 0, tzinfo=tz))
+        for when_vi, when_en, day in OPENINGS
+        for vi, en, group, roles in SETUPS
+    ]
     return simulation.explore(loaded, setups, variants, payload, datetime(2030, 4, 1, 8, 0, tzinfo=tz))
 
 
@@ -152,26 +173,46 @@ def findings(files: dict[str, str], process_key: str) -> tuple[list[Finding], si
     bpmn = next((n for n in sorted(files) if n.endswith(".bpmn")), None)
     try:
         report = simulate(files, process_key)
-    except specs.SpecError as exc:   # reported by the static checks already
+    except specs.SpecError as exc:  # reported by the static checks already
         log.info("simulation skipped, the process does not parse: %s", exc)
         return [], None
     out = []
     for failure in report.failures:
         path = " → ".join(failure.path[-12:])
         answers = "; ".join(c for c in failure.choices if ":" in c or c.startswith(("⏱", "✉")))
-        out.append(Finding(
-            "error", "simulation", bpmn, failure.element,
-            f"Chạy thử tự động dừng ở {failure.element or '?'}: {failure.message}. Đường đi ({failure.setup}): "
-            f"{path}. Câu trả lời: {answers or '—'}.",
-            f"The automatic simulation stopped at {failure.element or '?'}: {failure.message}. Path "
-            f"({failure.setup_en}): {path}. Answers: {answers or '—'}."))
+        out.append(
+            Finding(
+                "error",
+                "simulation",
+                bpmn,
+                failure.element,
+                f"Chạy thử tự động dừng ở {failure.element or '?'}: {failure.message}. Đường đi ({failure.setup}): "
+                f"{path}. Câu trả lời: {answers or '—'}.",
+                f"The automatic simulation stopped at {failure.element or '?'}: {failure.message}. Path "
+                f"({failure.setup_en}): {path}. Answers: {answers or '—'}.",
+            )
+        )
     if not report.exhausted:
-        out.append(Finding("warning", "simulation_budget", bpmn, None,
-                           f"Chạy thử tự động dừng sau {report.runs} lượt, chưa thử hết mọi đường đi.",
-                           f"The automatic simulation stopped after {report.runs} runs before trying every path."))
+        out.append(
+            Finding(
+                "warning",
+                "simulation_budget",
+                bpmn,
+                None,
+                f"Chạy thử tự động dừng sau {report.runs} lượt, chưa thử hết mọi đường đi.",
+                f"The automatic simulation stopped after {report.runs} runs before trying every path.",
+            )
+        )
     for element in report.unreached:
-        out.append(Finding("warning", "simulation_unreached", bpmn, element,
-                           f"Chạy thử tự động không lần nào đi tới {element}.",
-                           f"No simulated run reached {element}."))
+        out.append(
+            Finding(
+                "warning",
+                "simulation_unreached",
+                bpmn,
+                element,
+                f"Chạy thử tự động không lần nào đi tới {element}.",
+                f"No simulated run reached {element}.",
+            )
+        )
     log.info("simulated %s: %s runs, %s failures", process_key, report.runs, len(report.failures))
     return out, report

@@ -3,6 +3,7 @@
 Versions are immutable and their scale is kept on the cached spec (app.engine.classification), so a
 list asks once per version: no snapshot, no version files, no decision table per row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,8 +29,9 @@ def of_instance_ids(instance_ids: set[int]) -> dict[int, Mapping[str, float]]:
     """instance id → its version's scale, in one query for a list."""
     if not instance_ids:
         return {}
-    rows = db.session.execute(select(ProcessInstance.id, ProcessInstance.version_id)
-                              .where(ProcessInstance.id.in_(instance_ids))).all()
+    rows = db.session.execute(
+        select(ProcessInstance.id, ProcessInstance.version_id).where(ProcessInstance.id.in_(instance_ids))
+    ).all()
     by_version = {v: of_version(v) for v in {r.version_id for r in rows}}
     return {r.id: by_version[r.version_id] for r in rows}
 
@@ -42,8 +44,9 @@ def of_instance(instance_id: int | None) -> Mapping[str, float]:
     instance = db.session.identity_map.get(identity_key(ProcessInstance, instance_id))
     if instance is not None:
         return of_version(instance.version_id)
-    version_id = db.session.execute(select(ProcessInstance.version_id)
-                                    .where(ProcessInstance.id == instance_id)).scalar_one_or_none()
+    version_id = db.session.execute(
+        select(ProcessInstance.version_id).where(ProcessInstance.id == instance_id)
+    ).scalar_one_or_none()
     return of_version(version_id) if version_id is not None else classification.thresholds_default()
 
 

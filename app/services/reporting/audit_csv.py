@@ -2,6 +2,7 @@
 
 There is deliberately no function here (or anywhere) that updates or deletes an audit event;
 on PostgreSQL a trigger refuses it too."""
+
 from __future__ import annotations
 
 import csv
@@ -44,21 +45,35 @@ def export_csv(start_text: str | None, end_text: str | None, batch: int = 2000) 
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(HEADER)
-        yield "\ufeff" + buffer.getvalue()   # BOM: Excel opens Vietnamese text correctly
+        yield "\ufeff" + buffer.getvalue()  # BOM: Excel opens Vietnamese text correctly
         last_id = 0
         while True:
             rows = db.session.scalars(
-                select(AuditEvent).options(joinedload(AuditEvent.actor), joinedload(AuditEvent.on_behalf_of))
+                select(AuditEvent)
+                .options(joinedload(AuditEvent.actor), joinedload(AuditEvent.on_behalf_of))
                 .where(AuditEvent.at >= lo, AuditEvent.at < hi, AuditEvent.id > last_id)
-                .order_by(AuditEvent.id).limit(batch)).all()
+                .order_by(AuditEvent.id)
+                .limit(batch)
+            ).all()
             if not rows:
                 return
             buffer.seek(0)
             buffer.truncate()
             for e in rows:
-                writer.writerow(csv_row([e.id, e.at.isoformat(), e.actor.username if e.actor else "",
-                                         e.on_behalf_of.username if e.on_behalf_of else "", e.action, e.step or "",
-                                         e.instance_id or "", json.dumps(e.details or {}, ensure_ascii=False)]))
+                writer.writerow(
+                    csv_row(
+                        [
+                            e.id,
+                            e.at.isoformat(),
+                            e.actor.username if e.actor else "",
+                            e.on_behalf_of.username if e.on_behalf_of else "",
+                            e.action,
+                            e.step or "",
+                            e.instance_id or "",
+                            json.dumps(e.details or {}, ensure_ascii=False),
+                        ]
+                    )
+                )
             last_id = rows[-1].id
             yield buffer.getvalue()
 

@@ -7,6 +7,7 @@ process_instances), all filtered by period and the viewer's scope and served by 
 people, a year of 2.4 million records) reads the monthly summaries instead (services/reporting/summary.py) and the
 worker's recent count of its overdue tasks (`refresh_city_overdue`): docs/operations.md.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -32,9 +33,16 @@ FUNNEL = ("self_evaluation", "review", "decision", "published", "appeal", "locke
 ENDED = ("not_evaluated", "terminated")
 # Short labels for the funnel chart (the table beside it keeps the full status names).
 # Vietnamese here (the API returns them as they are); the pages show them through the catalog.
-FUNNEL_SHORT = {"self_evaluation": N_("Tự đánh giá"), "review": N_("Lãnh đạo chấm điểm"),
-                "decision": N_("Chờ quyết định"), "published": N_("Đã công bố"), "appeal": N_("Kiến nghị"),
-                "locked": N_("Đã chốt"), "not_evaluated": N_("Không đánh giá"), "terminated": N_("Đã hủy")}
+FUNNEL_SHORT = {
+    "self_evaluation": N_("Tự đánh giá"),
+    "review": N_("Lãnh đạo chấm điểm"),
+    "decision": N_("Chờ quyết định"),
+    "published": N_("Đã công bố"),
+    "appeal": N_("Kiến nghị"),
+    "locked": N_("Đã chốt"),
+    "not_evaluated": N_("Không đánh giá"),
+    "terminated": N_("Đã hủy"),
+}
 NO_HOLDER = N_("Chưa có người xử lý")
 # Holders listed per overdue step: the city's month can have 100,000 late self-evaluations, each with
 # its own holder; the page names those with the most and counts the rest.
@@ -52,9 +60,11 @@ def last_periods(period: str, n: int = 12) -> list[str]:
 
 def check_period(period) -> str:
     if not filters.valid_period(period):
-        raise BadRequest(f"Kỳ đánh giá phải có dạng YYYY-MM (ví dụ 2026-10), nhận được: {period!r}",
-                         f"The period must be YYYY-MM (e.g. 2026-10), got {period!r}",
-                         [{"field": "period", "message": "YYYY-MM", "message_en": "YYYY-MM"}])
+        raise BadRequest(
+            f"Kỳ đánh giá phải có dạng YYYY-MM (ví dụ 2026-10), nhận được: {period!r}",
+            f"The period must be YYYY-MM (e.g. 2026-10), got {period!r}",
+            [{"field": "period", "message": "YYYY-MM", "message_en": "YYYY-MM"}],
+        )
     return period
 
 
@@ -62,8 +72,7 @@ def latest_period(clause) -> str | None:
     return db.session.scalar(select(func.max(EvaluationRecord.period)).where(clause))
 
 
-def build(viewer: User, unit_code: str | None = None, period: str | None = None,
-          now: datetime | None = None) -> dict:
+def build(viewer: User, unit_code: str | None = None, period: str | None = None, now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     scope = access.record_scope(viewer)
     if scope.is_empty:
@@ -72,7 +81,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     if unit is None:
         raise Forbidden("Anh/chị chưa thuộc đơn vị nào.", "You belong to no unit.")
     if scope.everything and filters.is_whole_tree(unit):
-        subtree, within = set(), None                  # the city: no unit filter, no list of its 3,000 units
+        subtree, within = set(), None  # the city: no unit filter, no list of its 3,000 units
     else:
         subtree = within = filters.scoped_subtree(viewer, unit, scope)
     # the city's figures come grouped by the root's child each unit lies under, straight from SQL:
@@ -84,39 +93,54 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         db.session.execute(text("SET LOCAL jit = off"))
     R, T = EvaluationRecord, HumanTask
     rec_scope = scope.clause(R.unit_id, R.subject_id, within)
-    period = check_period(period) if period else (latest_period(rec_scope) or previous_period(localtime.local(now).date()))
+    period = (
+        check_period(period) if period else (latest_period(rec_scope) or previous_period(localtime.local(now).date()))
+    )
 
     # 1. records of the month by unit, status, level and publication -------------------------------
     published = case((R.published_at.is_(None), 0), else_=1)
     if within is None:
-        rows = summary.month_rows(period, tops, unit.id)    # the whole city: the summary by child unit
+        rows = summary.month_rows(period, tops, unit.id)  # the whole city: the summary by child unit
     else:
         rows = db.session.execute(
             select(R.unit_id, R.status, R.level, published.label("pub"), func.count().label("n"))
             .where(R.period == period, rec_scope)
-            .group_by(R.unit_id, R.status, R.level, published)).all()
+            .group_by(R.unit_id, R.status, R.level, published)
+        ).all()
 
     # 2. overdue ready tasks: by step and unit; per step the holders with the most -----------------
     cached = overdue_snapshot(period, now) if within is None else None
     if cached is not None:
-        late, top_holders = cached    # the whole city: what the worker counted less than a minute ago
+        late, top_holders = cached  # the whole city: what the worker counted less than a minute ago
     else:
-        late, top_holders = overdue_rows(period, now, scope.clause(T.unit_id, T.subject_id, within),
-                                         (tops, unit.id) if tops is not None else None)
+        late, top_holders = overdue_rows(
+            period, now, scope.clause(T.unit_id, T.subject_id, within), (tops, unit.id) if tops is not None else None
+        )
 
     # 3. instances that need HR: suspended or stopped by an engine error ---------------------------
     P = ProcessInstance
-    run_states = dict(db.session.execute(
-        select(P.status, func.count()).where(P.period == period, P.status.in_(("suspended", "error")),
-                                             scope.clause(P.unit_id, P.subject_id, within))
-        .group_by(P.status)).all())
+    run_states = dict(
+        db.session.execute(
+            select(P.status, func.count())
+            .where(
+                P.period == period, P.status.in_(("suspended", "error")), scope.clause(P.unit_id, P.subject_id, within)
+            )
+            .group_by(P.status)
+        ).all()
+    )
 
     # 3b. the registered work done, by unit (the share of the plans' weight done) ----------------------
     I = PlanItem
     plan_unit = R.unit_id if tops is None else func.coalesce(tops.c.top, unit.id)
-    plans = (select(plan_unit.label("unit_id"), func.sum(I.weight).label("weight"),
-                    func.sum(case((I.done.is_(True), I.weight), else_=0.0)).label("done"))
-             .select_from(R).join(I, I.instance_id == R.instance_id))
+    plans = (
+        select(
+            plan_unit.label("unit_id"),
+            func.sum(I.weight).label("weight"),
+            func.sum(case((I.done.is_(True), I.weight), else_=0.0)).label("done"),
+        )
+        .select_from(R)
+        .join(I, I.instance_id == R.instance_id)
+    )
     if tops is not None:
         plans = plans.outerjoin(tops, tops.c.id == R.unit_id)
     plan_rows = db.session.execute(plans.where(R.period == period, I.weight > 0, rec_scope).group_by(plan_unit)).all()
@@ -131,8 +155,9 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
 
     if within is None:
         # the city: the rows above are keyed by the root's children already; only those are read
-        children = db.session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.parent_id == unit.id)
-                                      .order_by(Unit.code)).all()
+        children = db.session.execute(
+            select(Unit.id, Unit.code, Unit.name).where(Unit.parent_id == unit.id).order_by(Unit.code)
+        ).all()
         top = {c.id: c.id for c in children}
     else:
         units = {u.id: u for u in filters.subtree_units(unit.id)}
@@ -174,15 +199,17 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
     known = process_steps.known()
     for r in late:
         title = known[r.step].title if r.step in known else r.title
-        step = overdue_by_step.setdefault(r.step, {"step": r.step, "title": title,
-                                                   "count": 0, "holders": [], "more_holders": 0})
+        step = overdue_by_step.setdefault(
+            r.step, {"step": r.step, "title": title, "count": 0, "holders": [], "more_holders": 0}
+        )
         step["count"] += r.n
         key = top.get(r.unit_id, unit.id)
         (by_child[key] if key in by_child else by_child.setdefault(key, _child_counts()))["overdue"] += r.n
     for r in top_holders:
         step = overdue_by_step[r.step]
-        step["holders"].append({"username": r.username, "full_name": r.full_name or NO_HOLDER,
-                                "count": r.n, "oldest_due": r.oldest})
+        step["holders"].append(
+            {"username": r.username, "full_name": r.full_name or NO_HOLDER, "count": r.n, "oldest_due": r.oldest}
+        )
         step["more_holders"] = max(0, r.holders - TOP_HOLDERS)
     overdue = []
     for step_id in _ordered_steps(overdue_by_step, known):
@@ -197,15 +224,32 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             if u.id == unit.id:
                 continue
             counts = _child_counts()
-        completion.append({"unit": u.code, "unit_name": u.name,
-                           "name": u.name if u.id != unit.id else f"{u.name} (trực thuộc trực tiếp)",
-                           "direct": u.id == unit.id, **counts,
-                           "percent": round(100 * counts["done"] / counts["total"]) if counts["total"] else None,
-                           "plan_percent": (round(100 * counts["plan_done"] / counts["plan_weight"])
-                                            if counts["plan_weight"] else None)})
+        completion.append(
+            {
+                "unit": u.code,
+                "unit_name": u.name,
+                "name": u.name if u.id != unit.id else f"{u.name} (trực thuộc trực tiếp)",
+                "direct": u.id == unit.id,
+                **counts,
+                "percent": round(100 * counts["done"] / counts["total"]) if counts["total"] else None,
+                "plan_percent": (
+                    round(100 * counts["plan_done"] / counts["plan_weight"]) if counts["plan_weight"] else None
+                ),
+            }
+        )
 
-    trend = {p: {"period": p, "evaluated": 0, "published": 0, "levels": {lv: 0 for lv in LEVELS},
-                 "_sum": 0.0, "_n": 0, "mean": None} for p in periods}
+    trend = {
+        p: {
+            "period": p,
+            "evaluated": 0,
+            "published": 0,
+            "levels": {lv: 0 for lv in LEVELS},
+            "_sum": 0.0,
+            "_n": 0,
+            "mean": None,
+        }
+        for p in periods
+    }
     for r in trend_rows:
         t = trend[r.period]
         t["evaluated"] += r.n
@@ -213,7 +257,7 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
             t["published"] += r.n
             if r.level in LEVELS:
                 t["levels"][r.level] += r.n
-            if r.n_total:          # some record of the group has a total
+            if r.n_total:  # some record of the group has a total
                 t["_sum"] += float(r.sum_total)
                 t["_n"] += r.n
     for t in trend.values():
@@ -221,17 +265,26 @@ def build(viewer: User, unit_code: str | None = None, period: str | None = None,
         t["mean"] = round(s / n, 2) if n else None
 
     funnel_rows = [{"status": s, "label": STATUS_LABELS.get(s, s), "count": funnel.get(s, 0)} for s in FUNNEL]
-    funnel_rows += [{"status": s, "label": STATUS_LABELS.get(s, s), "count": n}
-                    for s, n in sorted(funnel.items()) if s not in FUNNEL]
+    funnel_rows += [
+        {"status": s, "label": STATUS_LABELS.get(s, s), "count": n}
+        for s, n in sorted(funnel.items())
+        if s not in FUNNEL
+    ]
     overdue_total = sum(s["count"] for s in overdue)
     return {
         "unit": {"code": unit.code, "name": unit.name},
         "period": period,
         "scope": "all" if scope.everything else ("units" if scope.unit_ids & subtree else "people"),
         "generated_at": now,
-        "summary": {"total": total, "done": done, "open": total - done, "overdue": overdue_total,
-                    "percent": round(100 * done / total) if total else None,
-                    "suspended": run_states.get("suspended", 0), "error": run_states.get("error", 0)},
+        "summary": {
+            "total": total,
+            "done": done,
+            "open": total - done,
+            "overdue": overdue_total,
+            "percent": round(100 * done / total) if total else None,
+            "suspended": run_states.get("suspended", 0),
+            "error": run_states.get("error", 0),
+        },
         "funnel": funnel_rows,
         "overdue": overdue,
         "completion": completion,
@@ -256,19 +309,29 @@ def overdue_rows(period: str, now: datetime, clause, by_top=None) -> tuple[list,
     top_holders = []
     for late_step in sorted({r.step for r in late}):
         per_holder = (
-            select(T.assignee_id, func.count().label("n"), func.min(T.due_at).label("oldest"),
-                   func.count().over().label("holders"))
-            .where(is_late, T.step == late_step).group_by(T.assignee_id)
-            .order_by(func.count().desc(), T.assignee_id).limit(TOP_HOLDERS).subquery())
+            select(
+                T.assignee_id,
+                func.count().label("n"),
+                func.min(T.due_at).label("oldest"),
+                func.count().over().label("holders"),
+            )
+            .where(is_late, T.step == late_step)
+            .group_by(T.assignee_id)
+            .order_by(func.count().desc(), T.assignee_id)
+            .limit(TOP_HOLDERS)
+            .subquery()
+        )
         top_holders += db.session.execute(
-            select(literal(late_step).label("step"), per_holder, User.username, User.full_name)
-            .outerjoin(User, User.id == per_holder.c.assignee_id)).all()
+            select(literal(late_step).label("step"), per_holder, User.username, User.full_name).outerjoin(
+                User, User.id == per_holder.c.assignee_id
+            )
+        ).all()
     return late, top_holders
 
 
 # How old the worker's count of the city's overdue tasks may be for the city dashboard to show it.
 SNAPSHOT_MAX_AGE = timedelta(minutes=2)
-_OVERDUE_LOCK = 0x5EC0_2D12   # one worker counts at a time (transaction-scoped: safe behind PgBouncer)
+_OVERDUE_LOCK = 0x5EC0_2D12  # one worker counts at a time (transaction-scoped: safe behind PgBouncer)
 
 
 def overdue_snapshot(period: str, now: datetime) -> tuple[list, list] | None:
@@ -277,15 +340,18 @@ def overdue_snapshot(period: str, now: datetime) -> tuple[list, list] | None:
     from types import SimpleNamespace
 
     from app.models import OverdueSnapshot
+
     snap = db.session.get(OverdueSnapshot, period)
     if snap is None or any("top" not in r for r in snap.late):
-        return None       # none, or counted by unit by an older worker: the caller counts live
+        return None  # none, or counted by unit by an older worker: the caller counts live
     at = snap.computed_at if snap.computed_at.tzinfo else snap.computed_at.replace(tzinfo=timezone.utc)
     if not (timedelta(0) <= now - at <= SNAPSHOT_MAX_AGE):
         return None
     late = [SimpleNamespace(step=r["step"], unit_id=r["top"], n=r["n"], title=r["title"]) for r in snap.late]
-    holders = [SimpleNamespace(**{**r, "oldest": datetime.fromisoformat(r["oldest"]) if r["oldest"] else None})
-               for r in snap.holders]
+    holders = [
+        SimpleNamespace(**{**r, "oldest": datetime.fromisoformat(r["oldest"]) if r["oldest"] else None})
+        for r in snap.holders
+    ]
     return late, holders
 
 
@@ -296,24 +362,38 @@ def refresh_city_overdue(now: datetime | None = None) -> int:
     from sqlalchemy import true
 
     from app.models import OverdueSnapshot, RecordSummary
+
     now = now or datetime.now(timezone.utc)
     roots = db.session.scalars(select(Unit.id).where(Unit.parent_id.is_(None)).limit(2)).all()
     if len(roots) != 1:
-        return 0                              # no single root: no city dashboard to count for
+        return 0  # no single root: no city dashboard to count for
     if db.engine.dialect.name == "postgresql" and not db.session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _OVERDUE_LOCK}):
-        return 0                              # another worker is counting right now
-    periods = db.session.scalars(select(RecordSummary.period).where(
-        RecordSummary.status.not_in(("locked",) + ENDED), RecordSummary.n > 0).distinct()).all()
+        text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _OVERDUE_LOCK}
+    ):
+        return 0  # another worker is counting right now
+    periods = db.session.scalars(
+        select(RecordSummary.period)
+        .where(RecordSummary.status.not_in(("locked",) + ENDED), RecordSummary.n > 0)
+        .distinct()
+    ).all()
     for period in periods:
         late, holders = overdue_rows(period, now, true(), (_tops(roots[0]), roots[0]))
         snap = db.session.get(OverdueSnapshot, period) or OverdueSnapshot(period=period)
         snap.computed_at = now
         # by the root's child unit (what the city dashboard shows), not by each of 3,000 units
         snap.late = [{"step": r.step, "top": r.unit_id, "n": r.n, "title": r.title} for r in late]
-        snap.holders = [{"step": r.step, "assignee_id": r.assignee_id, "n": r.n, "holders": r.holders,
-                         "oldest": r.oldest.isoformat() if r.oldest else None, "username": r.username,
-                         "full_name": r.full_name} for r in holders]
+        snap.holders = [
+            {
+                "step": r.step,
+                "assignee_id": r.assignee_id,
+                "n": r.n,
+                "holders": r.holders,
+                "oldest": r.oldest.isoformat() if r.oldest else None,
+                "username": r.username,
+                "full_name": r.full_name,
+            }
+            for r in holders
+        ]
         db.session.add(snap)
     db.session.execute(delete(OverdueSnapshot).where(OverdueSnapshot.period.not_in(periods or [""])))
     return len(periods)
@@ -324,42 +404,71 @@ def trend_from_records(periods: list[str], rec_scope):
     R = EvaluationRecord
     published = case((R.published_at.is_(None), 0), else_=1)
     return db.session.execute(
-        select(R.period, R.level, published.label("pub"), func.count().label("n"),
-               func.count(R.total).label("n_total"), func.sum(R.total).label("sum_total"))
+        select(
+            R.period,
+            R.level,
+            published.label("pub"),
+            func.count().label("n"),
+            func.count(R.total).label("n_total"),
+            func.sum(R.total).label("sum_total"),
+        )
         .where(R.period.in_(periods), R.status.not_in(ENDED), rec_scope)
-        .group_by(R.period, R.level, published)).all()
+        .group_by(R.period, R.level, published)
+    ).all()
 
 
 def chart_data(board: dict, lang: str = "vi") -> dict:
     """What dashboard.js draws: labels and numbers, and the texts of the axes and legends, all in
     the page's language (the script has no texts of its own)."""
+
     def tr(text: str, **params) -> str:
         return translate_in(lang, text, **params)
 
     level = N_("Loại %(level)s")
     return {
-        "funnel": {"labels": [tr(FUNNEL_SHORT[f["status"]]) if f["status"] in FUNNEL_SHORT else tr(f["label"])
-                              for f in board["funnel"]],
-                   "values": [f["count"] for f in board["funnel"]]},
-        "levels": {"labels": [tr(level, level=lv) for lv in LEVELS] + [tr(N_("Chưa có kết quả"))],
-                   "values": [board["levels"][lv] for lv in LEVELS] + [board["levels"]["none"]]},
-        "trend": {"labels": [f"{t['period'][5:]}/{t['period'][:4]}" for t in board["trend"]],
-                  "levels": {lv: [t["levels"][lv] for t in board["trend"]] for lv in LEVELS},
-                  "mean": [t["mean"] for t in board["trend"]]},
-        "texts": {"records": tr(N_("Số hồ sơ")), "people": tr(N_("Số người")), "points": tr(N_("Điểm")),
-                  "mean": tr(N_("Điểm trung bình")), "levels": {lv: tr(level, level=lv) for lv in LEVELS}},
+        "funnel": {
+            "labels": [
+                tr(FUNNEL_SHORT[f["status"]]) if f["status"] in FUNNEL_SHORT else tr(f["label"])
+                for f in board["funnel"]
+            ],
+            "values": [f["count"] for f in board["funnel"]],
+        },
+        "levels": {
+            "labels": [tr(level, level=lv) for lv in LEVELS] + [tr(N_("Chưa có kết quả"))],
+            "values": [board["levels"][lv] for lv in LEVELS] + [board["levels"]["none"]],
+        },
+        "trend": {
+            "labels": [f"{t['period'][5:]}/{t['period'][:4]}" for t in board["trend"]],
+            "levels": {lv: [t["levels"][lv] for t in board["trend"]] for lv in LEVELS},
+            "mean": [t["mean"] for t in board["trend"]],
+        },
+        "texts": {
+            "records": tr(N_("Số hồ sơ")),
+            "people": tr(N_("Số người")),
+            "points": tr(N_("Điểm")),
+            "mean": tr(N_("Điểm trung bình")),
+            "levels": {lv: tr(level, level=lv) for lv in LEVELS},
+        },
     }
 
 
 def _child_counts() -> dict:
-    return {"total": 0, "done": 0, "overdue": 0, "not_evaluated": 0, "levels": {lv: 0 for lv in LEVELS},
-            "plan_weight": 0.0, "plan_done": 0.0}
+    return {
+        "total": 0,
+        "done": 0,
+        "overdue": 0,
+        "not_evaluated": 0,
+        "levels": {lv: 0 for lv in LEVELS},
+        "plan_weight": 0.0,
+        "plan_done": 0.0,
+    }
 
 
 def _tops(root_id: int):
     """A recursive CTE (id, top): every unit below the root's children with the child it lies under."""
-    tops = select(Unit.id.label("id"), Unit.id.label("top")).where(Unit.parent_id == root_id).cte(
-        "tops", recursive=True)
+    tops = (
+        select(Unit.id.label("id"), Unit.id.label("top")).where(Unit.parent_id == root_id).cte("tops", recursive=True)
+    )
     return tops.union(select(Unit.id, tops.c.top).where(Unit.parent_id == tops.c.id))
 
 
@@ -383,6 +492,7 @@ def _ordered_steps(steps: dict, known: dict[str, process_steps.StepInfo]) -> lis
 
 def json_ready(board: dict) -> dict:
     """The dashboard with datetimes as ISO strings (for the API)."""
+
     def conv(v):
         if isinstance(v, datetime):
             return v.isoformat()
@@ -391,4 +501,5 @@ def json_ready(board: dict) -> dict:
         if isinstance(v, list):
             return [conv(x) for x in v]
         return v
+
     return conv(board)

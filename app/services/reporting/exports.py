@@ -1,6 +1,7 @@
 """Excel exports (openpyxl), ready to print: the monthly result list of a unit and the quarter/year
 roll-up. Vietnamese headers, the administrative heading (quốc hiệu), A4 landscape fitted to the
 page width, the header row repeated on every page, page numbers, and a signature block."""
+
 from __future__ import annotations
 
 import io
@@ -31,11 +32,23 @@ BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEAD_FILL = PatternFill("solid", fgColor="D9E1F2")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-MONTHLY_HEADERS = ["STT", "Họ và tên", "Tên đăng nhập", "Đơn vị", "Điểm tự chấm", "Tổng điểm",
-                   "Xếp loại", "Mức xếp loại", "Trạng thái", "Khối lượng KH (%)", "Chất lượng (%)",
-                   "Tiến độ (%)", "Ghi chú"]
+MONTHLY_HEADERS = [
+    "STT",
+    "Họ và tên",
+    "Tên đăng nhập",
+    "Đơn vị",
+    "Điểm tự chấm",
+    "Tổng điểm",
+    "Xếp loại",
+    "Mức xếp loại",
+    "Trạng thái",
+    "Khối lượng KH (%)",
+    "Chất lượng (%)",
+    "Tiến độ (%)",
+    "Ghi chú",
+]
 MONTHLY_WIDTHS = [6, 28, 14, 26, 10, 10, 9, 30, 26, 11, 11, 11, 34]
-PLAN_COLUMNS = (10, 11, 12)        # the work plan's measures (issue #14), as computed at the review
+PLAN_COLUMNS = (10, 11, 12)  # the work plan's measures (issue #14), as computed at the review
 
 
 def _ascii(text: str) -> str:
@@ -74,8 +87,9 @@ def _heading(ws, unit: Unit, title: str, subtitle: str, ncols: int) -> int:
             ws.cell(r, c).alignment = Alignment(horizontal="center")
     now = _now_local()
     ws.merge_cells(start_row=3, start_column=left + 1, end_row=3, end_column=ncols)
-    ws.cell(3, left + 1, f"Hà Nội, ngày {now.day:02d} tháng {now.month:02d} năm {now.year}").font = \
-        Font(name=FONT, size=12, italic=True)
+    ws.cell(3, left + 1, f"Hà Nội, ngày {now.day:02d} tháng {now.month:02d} năm {now.year}").font = Font(
+        name=FONT, size=12, italic=True
+    )
     ws.cell(3, left + 1).alignment = Alignment(horizontal="center")
     for row, text, size in ((5, title, 14), (6, subtitle, 12)):
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
@@ -137,7 +151,7 @@ def _signatures(ws, row: int, ncols: int) -> int:
 
 
 def _save(wb: Workbook) -> bytes:
-    keep_workbook_text(wb)               # names and notes come from people: never a live formula
+    keep_workbook_text(wb)  # names and notes come from people: never a live formula
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -154,8 +168,10 @@ def monthly_rows(viewer: User, unit_code: str, period: str) -> tuple[Unit, list[
     R = EvaluationRecord
     rows = db.session.execute(
         select(R, User.full_name, User.username, Unit.code, Unit.name)
-        .join(User, User.id == R.subject_id).join(Unit, Unit.id == R.unit_id)
-        .where(R.period == period, scope.clause(R.unit_id, R.subject_id, subtree))).all()
+        .join(User, User.id == R.subject_id)
+        .join(Unit, Unit.id == R.unit_id)
+        .where(R.period == period, scope.clause(R.unit_id, R.subject_id, subtree))
+    ).all()
     out = []
     for r, full_name, username, code, unit_name in rows:
         final = r.level if r.published_at else None
@@ -178,12 +194,25 @@ def monthly_rows(viewer: User, unit_code: str, period: str) -> tuple[Unit, list[
         kpi = r.kpi if isinstance(r.kpi, dict) else {}
         if kpi.get("fallback"):
             notes.append("Không có nhiệm vụ được tính: điểm kết quả thực hiện nhiệm vụ do lãnh đạo chấm")
-        out.append({"instance_id": r.instance_id, "full_name": full_name, "username": username, "unit": code,
-                    "unit_name": unit_name, "self_total": r.self_total, "total": r.total if final else None,
-                    "level": final, "level_name": LEVEL_NAMES.get(final or "", ""),
-                    "status": STATUS_LABELS.get(r.status, r.status), "status_code": r.status,
-                    "quantity": kpi.get("quantity"), "quality": kpi.get("quality"),
-                    "timeliness": kpi.get("timeliness"), "notes": "; ".join(notes)})
+        out.append(
+            {
+                "instance_id": r.instance_id,
+                "full_name": full_name,
+                "username": username,
+                "unit": code,
+                "unit_name": unit_name,
+                "self_total": r.self_total,
+                "total": r.total if final else None,
+                "level": final,
+                "level_name": LEVEL_NAMES.get(final or "", ""),
+                "status": STATUS_LABELS.get(r.status, r.status),
+                "status_code": r.status,
+                "quantity": kpi.get("quantity"),
+                "quality": kpi.get("quality"),
+                "timeliness": kpi.get("timeliness"),
+                "notes": "; ".join(notes),
+            }
+        )
     out.sort(key=lambda x: (x["unit"], _name_key(x["full_name"]), x["username"]))
     return unit, out
 
@@ -194,15 +223,32 @@ def monthly_workbook(viewer: User, unit_code: str, period: str) -> tuple[str, by
     ws = wb.active
     ws.title = f"Thang {period[5:]}-{period[:4]}"
     n = len(MONTHLY_HEADERS)
-    header = _heading(ws, unit, "KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CÁN BỘ, CÔNG CHỨC, VIÊN CHỨC VÀ NGƯỜI LAO ĐỘNG "
-                                f"THÁNG {period[5:]}/{period[:4]}",
-                      f"Đơn vị: {unit.name} ({unit.code})", n)
+    header = _heading(
+        ws,
+        unit,
+        f"KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CÁN BỘ, CÔNG CHỨC, VIÊN CHỨC VÀ NGƯỜI LAO ĐỘNG THÁNG {period[5:]}/{period[:4]}",
+        f"Đơn vị: {unit.name} ({unit.code})",
+        n,
+    )
     _header_row(ws, header, MONTHLY_HEADERS, MONTHLY_WIDTHS)
     row = header
     for i, r in enumerate(rows, start=1):
         row = header + i
-        values = [i, r["full_name"], r["username"], r["unit_name"], r["self_total"], r["total"], r["level"] or "",
-                  r["level_name"], r["status"], r["quantity"], r["quality"], r["timeliness"], r["notes"]]
+        values = [
+            i,
+            r["full_name"],
+            r["username"],
+            r["unit_name"],
+            r["self_total"],
+            r["total"],
+            r["level"] or "",
+            r["level_name"],
+            r["status"],
+            r["quantity"],
+            r["quality"],
+            r["timeliness"],
+            r["notes"],
+        ]
         for col, value in enumerate(values, start=1):
             cell = _body_cell(ws, row, col, value, "center" if col in (1, 5, 6, 7) + PLAN_COLUMNS else "left")
             if col in (5, 6) + PLAN_COLUMNS and value is not None:
@@ -211,8 +257,13 @@ def monthly_workbook(viewer: User, unit_code: str, period: str) -> tuple[str, by
     none = sum(1 for r in rows if not r["level"] and r["status_code"] != "not_evaluated")
     not_eval = sum(1 for r in rows if r["status_code"] == "not_evaluated")
     row += 2
-    ws.cell(row, 1, f"Tổng số: {len(rows)} người. " + "; ".join(f"Loại {lv}: {counts[lv]}" for lv in LEVELS)
-            + f"; chưa có kết quả: {none}; không đánh giá: {not_eval}.").font = Font(name=FONT, size=12, bold=True)
+    ws.cell(
+        row,
+        1,
+        f"Tổng số: {len(rows)} người. "
+        + "; ".join(f"Loại {lv}: {counts[lv]}" for lv in LEVELS)
+        + f"; chưa có kết quả: {none}; không đánh giá: {not_eval}.",
+    ).font = Font(name=FONT, size=12, bold=True)
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=n)
     last = _signatures(ws, row + 2, n)
     _print_setup(ws, header, n, last)
@@ -239,8 +290,11 @@ def rollup_data(viewer: User, unit_code: str, range_text: str) -> dict:
     for p in report["people"]:
         counts[p["level"] or "none"] += 1
     means = [p["mean"] for p in report["people"] if p["mean"] is not None]
-    report["summary"] = {"people": len(report["people"]), "counts": counts,
-                         "mean": round(sum(means) / len(means), 2) if means else None}
+    report["summary"] = {
+        "people": len(report["people"]),
+        "counts": counts,
+        "mean": round(sum(means) / len(means), 2) if means else None,
+    }
     return report
 
 
@@ -248,18 +302,30 @@ def rollup_workbook(viewer: User, unit_code: str, range_text: str) -> tuple[str,
     report = rollup_data(viewer, unit_code, range_text)
     unit = filters.unit_for(unit_code)
     periods = report["periods"]
-    label = (f"QUÝ {['I', 'II', 'III', 'IV'][int(report['range'][-1]) - 1]} NĂM {report['range'][:4]}"
-             if "-Q" in report["range"] else f"NĂM {report['range']}")
-    headers = (["STT", "Họ và tên", "Đơn vị"] + [f"T{int(p[5:])}" for p in periods]
-               + ["Số tháng được đánh giá", "Điểm trung bình", "Xếp loại"] + [f"Số tháng loại {lv}" for lv in LEVELS])
+    label = (
+        f"QUÝ {['I', 'II', 'III', 'IV'][int(report['range'][-1]) - 1]} NĂM {report['range'][:4]}"
+        if "-Q" in report["range"]
+        else f"NĂM {report['range']}"
+    )
+    headers = (
+        ["STT", "Họ và tên", "Đơn vị"]
+        + [f"T{int(p[5:])}" for p in periods]
+        + ["Số tháng được đánh giá", "Điểm trung bình", "Xếp loại"]
+        + [f"Số tháng loại {lv}" for lv in LEVELS]
+    )
     widths = [6, 28, 14] + [9] * len(periods) + [11, 11, 9] + [9] * len(LEVELS)
     wb = Workbook()
     ws = wb.active
     ws.title = _ascii(report["range"])
     n = len(headers)
-    header = _heading(ws, unit, f"TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI {label}",
-                      f"Đơn vị: {unit.name} ({unit.code}). Điểm trung bình: trung bình cộng tổng điểm các tháng "
-                      "đã công bố; «KĐG»: tháng không đánh giá (không tính).", n)
+    header = _heading(
+        ws,
+        unit,
+        f"TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI {label}",
+        f"Đơn vị: {unit.name} ({unit.code}). Điểm trung bình: trung bình cộng tổng điểm các tháng "
+        "đã công bố; «KĐG»: tháng không đánh giá (không tính).",
+        n,
+    )
     _header_row(ws, header, headers, widths)
     row = header
     for i, p in enumerate(report["people"], start=1):
@@ -268,18 +334,26 @@ def rollup_workbook(viewer: User, unit_code: str, range_text: str) -> tuple[str,
         for per in periods:
             m = p["months"].get(per)
             months.append(f"{m['total']:g} ({m['level']})" if m else ("KĐG" if per in p["not_evaluated"] else "—"))
-        values = ([i, p["full_name"], p["unit"]] + months
-                  + [p["evaluated_months"], p["mean"], p["level"] or "—"] + [p["counts"][lv] for lv in LEVELS])
+        values = (
+            [i, p["full_name"], p["unit"]]
+            + months
+            + [p["evaluated_months"], p["mean"], p["level"] or "—"]
+            + [p["counts"][lv] for lv in LEVELS]
+        )
         for col, value in enumerate(values, start=1):
             cell = _body_cell(ws, row, col, value, "left" if col in (2, 3) else "center")
             if headers[col - 1] == "Điểm trung bình" and value is not None:
                 cell.number_format = "0.00"
     s = report["summary"]
     row += 2
-    ws.cell(row, 1, f"Tổng số: {s['people']} người; điểm trung bình chung: "
-                    f"{'—' if s['mean'] is None else str(s['mean']).replace('.', ',')}. "
-            + "; ".join(f"Loại {lv}: {s['counts'][lv]}" for lv in LEVELS)
-            + f"; chưa có kết quả: {s['counts']['none']}.").font = Font(name=FONT, size=12, bold=True)
+    ws.cell(
+        row,
+        1,
+        f"Tổng số: {s['people']} người; điểm trung bình chung: "
+        f"{'—' if s['mean'] is None else str(s['mean']).replace('.', ',')}. "
+        + "; ".join(f"Loại {lv}: {s['counts'][lv]}" for lv in LEVELS)
+        + f"; chưa có kết quả: {s['counts']['none']}.",
+    ).font = Font(name=FONT, size=12, bold=True)
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=n)
     last = _signatures(ws, row + 2, n)
     _print_setup(ws, header, n, last)

@@ -10,6 +10,7 @@ Bad input never reaches the database: a malformed value (period, level, sort, cu
 400 with the field named; a unit the viewer may not see is a 403; a well-formed value that matches
 nothing (an unknown assignee, a step no task has) is an empty page.
 """
+
 from __future__ import annotations
 
 import base64
@@ -92,7 +93,7 @@ def unit_for(code) -> Unit:
     if not isinstance(code, str) or not UNIT_RE.fullmatch(code):
         raise _bad("unit", "Mã đơn vị không hợp lệ.", "The unit code is not valid.")
     unit = db.session.scalars(select(Unit).where(Unit.code == code)).first()
-    if unit is None:   # well-formed but unknown: not found, as for every other lookup by code
+    if unit is None:  # well-formed but unknown: not found, as for every other lookup by code
         vi, en = f"Không có đơn vị mã {code!r}.", f"No unit with code {code!r}."
         raise NotFound(vi, en, [{"field": "unit", "message": vi, "message_en": en}])
     return unit
@@ -143,7 +144,7 @@ class ListQuery:
     sort: str = ""
     cursor: list | None = None
     limit: int = PAGE_DEFAULT
-    params: dict = field(default_factory=dict)   # the clean query string, for links and saved filters
+    params: dict = field(default_factory=dict)  # the clean query string, for links and saved filters
 
 
 def _text(args, key: str, maximum: int = 100) -> str | None:
@@ -172,8 +173,11 @@ def parse(kind: str, args) -> ListQuery:
     period = _text(args, "period", 7)
     if period:
         if not valid_period(period):
-            raise _bad("period", f"Kỳ đánh giá phải có dạng YYYY-MM, nhận được {period!r}.",
-                       f"The period must be YYYY-MM, got {period!r}.")
+            raise _bad(
+                "period",
+                f"Kỳ đánh giá phải có dạng YYYY-MM, nhận được {period!r}.",
+                f"The period must be YYYY-MM, got {period!r}.",
+            )
         q.period = clean["period"] = period
     step = _text(args, "step", 64)
     if step:
@@ -184,8 +188,11 @@ def parse(kind: str, args) -> ListQuery:
     if status:
         allowed_task = kind == "tasks" and status in TASK_STATUSES
         if kind == "tasks" and not allowed_task:
-            raise _bad("status", f"Trạng thái việc phải là một trong {', '.join(TASK_STATUSES)}.",
-                       f"A task status is one of {', '.join(TASK_STATUSES)}.")
+            raise _bad(
+                "status",
+                f"Trạng thái việc phải là một trong {', '.join(TASK_STATUSES)}.",
+                f"A task status is one of {', '.join(TASK_STATUSES)}.",
+            )
         if kind == "evaluations" and not IDENT_RE.match(status):
             raise _bad("status", "Trạng thái không hợp lệ.", "The status is not valid.")
         q.status = clean["status"] = status
@@ -209,9 +216,11 @@ def parse(kind: str, args) -> ListQuery:
     sorts = EVALUATION_SORTS if kind == "evaluations" else TASK_SORTS
     sort = _text(args, "sort", 16) or DEFAULT_SORT[kind]
     if sort.lstrip("-") not in sorts:
-        raise _bad("sort", f"Không sắp xếp được theo {sort!r}; chọn một trong: {', '.join(sorts)} "
-                           f"(thêm dấu - để giảm dần).",
-                   f"Cannot sort by {sort!r}; use one of {', '.join(sorts)} (prefix - for descending).")
+        raise _bad(
+            "sort",
+            f"Không sắp xếp được theo {sort!r}; chọn một trong: {', '.join(sorts)} (thêm dấu - để giảm dần).",
+            f"Cannot sort by {sort!r}; use one of {', '.join(sorts)} (prefix - for descending).",
+        )
     q.sort = sort
     if sort != DEFAULT_SORT[kind]:
         clean["sort"] = sort
@@ -237,9 +246,9 @@ Holder = aliased(User, name="holder_user")
 @dataclass(frozen=True)
 class Key:
     column: object
-    kind: str              # str | num | int | dt
+    kind: str  # str | num | int | dt
     nullable: bool = False
-    needs: str | None = None   # the table the key lives in besides the main one: subject | unit
+    needs: str | None = None  # the table the key lives in besides the main one: subject | unit
 
 
 def _name_key() -> Key:
@@ -313,8 +322,11 @@ def _encode_cursor(values: list) -> str:
 
 
 def _decode_cursor(token: str, keys: list[Key]) -> list:
-    bad = _bad("cursor", "Con trỏ trang không hợp lệ; hãy quay về trang đầu.",
-               "The page cursor is not valid; go back to the first page.")
+    bad = _bad(
+        "cursor",
+        "Con trỏ trang không hợp lệ; hãy quay về trang đầu.",
+        "The page cursor is not valid; go back to the first page.",
+    )
     try:
         values = strict_json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -376,7 +388,7 @@ def _scope_clause(viewer: User, q: ListQuery, unit_col, subject_col):
         raise Forbidden("Anh/chị không có quyền xem danh sách này.", "You may not see this list.")
     subtree = scoped_subtree(viewer, q.unit, scope) if q.unit is not None else None
     if scope.everything and subtree is not None and is_whole_tree(q.unit):
-        subtree = None      # the root of everything: no unit condition at all
+        subtree = None  # the root of everything: no unit condition at all
     return scope.clause(unit_col, subject_col, subtree)
 
 
@@ -446,8 +458,11 @@ def _task_filters(viewer: User, q: ListQuery, now: datetime) -> Filtered:
     if q.level:
         R = EvaluationRecord
         rec = select(R.id).where(R.instance_id == T.instance_id)
-        rec = rec.where(R.published_at.is_(None)) if q.level == "none" else \
-            rec.where(R.level == q.level, R.published_at.is_not(None))
+        rec = (
+            rec.where(R.published_at.is_(None))
+            if q.level == "none"
+            else rec.where(R.level == q.level, R.published_at.is_not(None))
+        )
         conds.append(exists(rec))
     if q.name:
         conds.append(_name_filter(q.name))
@@ -471,17 +486,35 @@ def _display(kind: str):
     """What a page shows per row, for the few ids of the page only."""
     if kind == "evaluations":
         R = EvaluationRecord
-        return (select(R, Subject.full_name, Subject.username, Unit.code.label("unit_code"),
-                       Unit.name.label("unit_name"), ProcessInstance.status.label("run_status"),
-                       ProcessInstance.error.label("run_error"))
-                .join(Subject, Subject.id == R.subject_id).join(Unit, Unit.id == R.unit_id)
-                .join(ProcessInstance, ProcessInstance.id == R.instance_id))
+        return (
+            select(
+                R,
+                Subject.full_name,
+                Subject.username,
+                Unit.code.label("unit_code"),
+                Unit.name.label("unit_name"),
+                ProcessInstance.status.label("run_status"),
+                ProcessInstance.error.label("run_error"),
+            )
+            .join(Subject, Subject.id == R.subject_id)
+            .join(Unit, Unit.id == R.unit_id)
+            .join(ProcessInstance, ProcessInstance.id == R.instance_id)
+        )
     T = HumanTask
-    return (select(T, Subject.full_name, Subject.username, Unit.code.label("unit_code"),
-                   Unit.name.label("unit_name"), Holder.full_name.label("holder_name"),
-                   Holder.username.label("holder_username"))
-            .join(Subject, Subject.id == T.subject_id).join(Unit, Unit.id == T.unit_id)
-            .outerjoin(Holder, Holder.id == T.assignee_id))
+    return (
+        select(
+            T,
+            Subject.full_name,
+            Subject.username,
+            Unit.code.label("unit_code"),
+            Unit.name.label("unit_name"),
+            Holder.full_name.label("holder_name"),
+            Holder.username.label("holder_username"),
+        )
+        .join(Subject, Subject.id == T.subject_id)
+        .join(Unit, Unit.id == T.unit_id)
+        .outerjoin(Holder, Holder.id == T.assignee_id)
+    )
 
 
 def _page(kind: str, f: Filtered, q: ListQuery) -> tuple[list, str | None, int, bool]:
@@ -498,8 +531,9 @@ def _page(kind: str, f: Filtered, q: ListQuery) -> tuple[list, str | None, int, 
     count = _join(select(main.id), kind, f.needs).where(*f.conditions)
     total = db.session.scalar(select(func.count()).select_from(count.limit(COUNT_CAP + 1).subquery())) or 0
     needs = f.needs | {k.needs for k in keys if k.needs}
-    core = _join(select(main.id.label("rid"), *[k.column.label(f"sortkey{i}") for i, k in enumerate(keys)]),
-                 kind, needs).where(*f.conditions)
+    core = _join(
+        select(main.id.label("rid"), *[k.column.label(f"sortkey{i}") for i, k in enumerate(keys)]), kind, needs
+    ).where(*f.conditions)
     if q.cursor is not None:
         core = core.where(_after(keys, q.cursor, desc))
     if total <= COUNT_CAP:
@@ -510,10 +544,14 @@ def _page(kind: str, f: Filtered, q: ListQuery) -> tuple[list, str | None, int, 
         core = core.order_by(*_order(keys, desc))
     top = core.limit(q.limit + 1).subquery("page")
     outer = [Key(top.c[f"sortkey{i}"], k.kind, k.nullable) for i, k in enumerate(keys)]
-    rows = db.session.execute(_display(kind).add_columns(*[k.column for k in outer])
-                              .join(top, top.c.rid == main.id).order_by(*_order(outer, desc))).all()
+    rows = db.session.execute(
+        _display(kind)
+        .add_columns(*[k.column for k in outer])
+        .join(top, top.c.rid == main.id)
+        .order_by(*_order(outer, desc))
+    ).all()
     more = len(rows) > q.limit
-    rows = rows[:q.limit]
+    rows = rows[: q.limit]
     cursor = _encode_cursor([getattr(rows[-1], f"sortkey{i}") for i in range(len(keys))]) if more and rows else None
     return rows, cursor, min(total, COUNT_CAP), total > COUNT_CAP
 
@@ -525,22 +563,46 @@ def evaluations(viewer: User, q: ListQuery, now: datetime | None = None) -> Page
     waiting: dict[int, list[dict]] = {}
     if ids:
         for t, holder, holder_username in db.session.execute(
-                select(HumanTask, Holder.full_name, Holder.username).outerjoin(Holder, Holder.id == HumanTask.assignee_id)
-                .where(HumanTask.instance_id.in_(ids), HumanTask.status == TASK_READY).order_by(HumanTask.id)):
-            waiting.setdefault(t.instance_id, []).append({
-                "task_id": t.id, "step": t.step, "title": t.title, "assignee": holder_username,
-                "assignee_name": holder, "due_at": t.due_at, "overdue": bool(t.due_at and t.due_at < now)})
+            select(HumanTask, Holder.full_name, Holder.username)
+            .outerjoin(Holder, Holder.id == HumanTask.assignee_id)
+            .where(HumanTask.instance_id.in_(ids), HumanTask.status == TASK_READY)
+            .order_by(HumanTask.id)
+        ):
+            waiting.setdefault(t.instance_id, []).append(
+                {
+                    "task_id": t.id,
+                    "step": t.step,
+                    "title": t.title,
+                    "assignee": holder_username,
+                    "assignee_name": holder,
+                    "due_at": t.due_at,
+                    "overdue": bool(t.due_at and t.due_at < now),
+                }
+            )
     items = []
     for row in rows:
         r = row[0]
-        items.append({
-            "instance_id": r.instance_id, "username": row.username, "full_name": row.full_name,
-            "unit": row.unit_code, "unit_name": row.unit_name, "period": r.period, "status": r.status,
-            "status_label": STATUS_LABELS.get(r.status, r.status), "run_status": row.run_status,
-            "self_total": r.self_total, "total": r.total, "proposed_level": r.proposed_level,
-            "level": r.level if r.published_at else None, "published_at": r.published_at,
-            "appealed": r.appealed, "waiting": waiting.get(r.instance_id, []),
-            "overdue": any(w["overdue"] for w in waiting.get(r.instance_id, []))})
+        items.append(
+            {
+                "instance_id": r.instance_id,
+                "username": row.username,
+                "full_name": row.full_name,
+                "unit": row.unit_code,
+                "unit_name": row.unit_name,
+                "period": r.period,
+                "status": r.status,
+                "status_label": STATUS_LABELS.get(r.status, r.status),
+                "run_status": row.run_status,
+                "self_total": r.self_total,
+                "total": r.total,
+                "proposed_level": r.proposed_level,
+                "level": r.level if r.published_at else None,
+                "published_at": r.published_at,
+                "appealed": r.appealed,
+                "waiting": waiting.get(r.instance_id, []),
+                "overdue": any(w["overdue"] for w in waiting.get(r.instance_id, [])),
+            }
+        )
     return Page(items, cursor, total, capped, q)
 
 
@@ -552,8 +614,9 @@ def level_counts(viewer: User, q: ListQuery, now: datetime | None = None) -> dic
     R = EvaluationRecord
     f = _evaluation_filters(viewer, q, now or datetime.now(timezone.utc))
     final = case((R.published_at.is_(None), None), else_=R.level).label("final")
-    rows = db.session.execute(_join(select(final, func.count()), "evaluations", f.needs)
-                              .where(*f.conditions).group_by(final)).all()
+    rows = db.session.execute(
+        _join(select(final, func.count()), "evaluations", f.needs).where(*f.conditions).group_by(final)
+    ).all()
     counts = {"A": 0, "B": 0, "C": 0, "D": 0, "none": 0}
     for level, n in rows:
         counts[level if level in counts else "none"] += n
@@ -566,13 +629,26 @@ def tasks(viewer: User, q: ListQuery, now: datetime | None = None) -> Page:
     items = []
     for row in rows:
         t = row[0]
-        items.append({
-            "id": t.id, "instance_id": t.instance_id, "step": t.step, "title": t.title, "status": t.status,
-            "username": row.username, "full_name": row.full_name, "unit": row.unit_code,
-            "unit_name": row.unit_name, "period": t.period, "assignee": row.holder_username,
-            "assignee_name": row.holder_name, "due_at": t.due_at, "created_at": t.created_at,
-            "completed_at": t.completed_at,
-            "overdue": bool(t.status == TASK_READY and t.due_at and t.due_at < now)})
+        items.append(
+            {
+                "id": t.id,
+                "instance_id": t.instance_id,
+                "step": t.step,
+                "title": t.title,
+                "status": t.status,
+                "username": row.username,
+                "full_name": row.full_name,
+                "unit": row.unit_code,
+                "unit_name": row.unit_name,
+                "period": t.period,
+                "assignee": row.holder_username,
+                "assignee_name": row.holder_name,
+                "due_at": t.due_at,
+                "created_at": t.created_at,
+                "completed_at": t.completed_at,
+                "overdue": bool(t.status == TASK_READY and t.due_at and t.due_at < now),
+            }
+        )
     return Page(items, cursor, total, capped, q)
 
 
@@ -596,13 +672,16 @@ def save_filter(user: User, kind: str, name, args) -> SavedFilter:
     name = name.strip() if isinstance(name, str) else ""
     if not 1 <= len(name) <= 100 or has_control(name):
         raise _bad("name", "Tên bộ lọc cần từ 1 đến 100 ký tự.", "A filter name has 1 to 100 characters.")
-    row = db.session.scalars(select(SavedFilter).where(SavedFilter.user_id == user.id, SavedFilter.kind == kind,
-                                                       SavedFilter.name == name)).first()
+    row = db.session.scalars(
+        select(SavedFilter).where(SavedFilter.user_id == user.id, SavedFilter.kind == kind, SavedFilter.name == name)
+    ).first()
     if row is None:
         count = db.session.scalar(select(func.count()).select_from(SavedFilter).where(SavedFilter.user_id == user.id))
         if count >= MAX_SAVED:
-            raise Conflict(f"Mỗi người lưu tối đa {MAX_SAVED} bộ lọc; hãy xóa bớt.",
-                           f"At most {MAX_SAVED} saved filters per person; delete some.")
+            raise Conflict(
+                f"Mỗi người lưu tối đa {MAX_SAVED} bộ lọc; hãy xóa bớt.",
+                f"At most {MAX_SAVED} saved filters per person; delete some.",
+            )
         row = SavedFilter(user_id=user.id, kind=kind, name=name, params=q.params)
         db.session.add(row)
     else:
@@ -613,7 +692,7 @@ def save_filter(user: User, kind: str, name, args) -> SavedFilter:
 
 def delete_filter(user: User, filter_id: int) -> None:
     row = db.session.get(SavedFilter, filter_id)
-    if row is None or row.user_id != user.id:   # someone else's filter is as good as missing
+    if row is None or row.user_id != user.id:  # someone else's filter is as good as missing
         raise NotFound("Không tìm thấy bộ lọc.", "No such saved filter.")
     db.session.delete(row)
     db.session.flush()

@@ -7,6 +7,7 @@ the monthly thresholds of the process version of the person's latest month in th
 classification table, `level_scale`; read once per version, not per row). Per unit (its subtree): the people who have a record
 there in the range, each with all their months wherever they were, plus the unit totals.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,10 +33,11 @@ def parse_range(range_text) -> tuple[str, list[str]]:
     """`2030-Q1` → ("2030-Q1", ["2030-01", "2030-02", "2030-03"]); `2030` → the twelve months."""
     match = RANGE_RE.fullmatch(range_text.strip()) if isinstance(range_text, str) else None
     if match is None or int(match.group(1)) < 1:
-        raise BadRequest(f"Kỳ tổng hợp phải có dạng YYYY-Qn (quý, ví dụ 2030-Q1) hoặc YYYY (năm, ví dụ 2030), "
-                         f"nhận được: {range_text!r}",
-                         f"The range must be YYYY-Qn (a quarter, e.g. 2030-Q1) or YYYY (a year, e.g. 2030), "
-                         f"got {range_text!r}")
+        raise BadRequest(
+            f"Kỳ tổng hợp phải có dạng YYYY-Qn (quý, ví dụ 2030-Q1) hoặc YYYY (năm, ví dụ 2030), "
+            f"nhận được: {range_text!r}",
+            f"The range must be YYYY-Qn (a quarter, e.g. 2030-Q1) or YYYY (a year, e.g. 2030), got {range_text!r}",
+        )
     year = int(match.group(1))
     if match.group(2):
         quarter = int(match.group(2))
@@ -77,34 +79,58 @@ def compute(scope_unit_code: str, range_text: str, visible_unit_ids: set[int] | 
 
     rows = []
     if ids:
-        in_scope = (select(EvaluationRecord.subject_id)
-                    .where(EvaluationRecord.unit_id.in_(ids), EvaluationRecord.period.in_(periods)))
-        query = (select(EvaluationRecord.subject_id, EvaluationRecord.period, EvaluationRecord.status,
-                        EvaluationRecord.total, EvaluationRecord.level, EvaluationRecord.published_at,
-                        EvaluationRecord.unit_id, EvaluationRecord.instance_id, User.username, User.full_name,
-                        Unit.code)
-                 .join(User, User.id == EvaluationRecord.subject_id)
-                 .join(Unit, Unit.id == EvaluationRecord.unit_id)
-                 .where(EvaluationRecord.period.in_(periods), EvaluationRecord.subject_id.in_(in_scope))
-                 .order_by(EvaluationRecord.subject_id, EvaluationRecord.period))
+        in_scope = select(EvaluationRecord.subject_id).where(
+            EvaluationRecord.unit_id.in_(ids), EvaluationRecord.period.in_(periods)
+        )
+        query = (
+            select(
+                EvaluationRecord.subject_id,
+                EvaluationRecord.period,
+                EvaluationRecord.status,
+                EvaluationRecord.total,
+                EvaluationRecord.level,
+                EvaluationRecord.published_at,
+                EvaluationRecord.unit_id,
+                EvaluationRecord.instance_id,
+                User.username,
+                User.full_name,
+                Unit.code,
+            )
+            .join(User, User.id == EvaluationRecord.subject_id)
+            .join(Unit, Unit.id == EvaluationRecord.unit_id)
+            .where(EvaluationRecord.period.in_(periods), EvaluationRecord.subject_id.in_(in_scope))
+            .order_by(EvaluationRecord.subject_id, EvaluationRecord.period)
+        )
         if visible_unit_ids is not None:
             query = query.where(EvaluationRecord.unit_id.in_(visible_unit_ids or {-1}))
         rows = db.session.execute(query).all()
 
     people: dict[int, dict] = {}
     for row in rows:
-        person = people.setdefault(row.subject_id, {
-            "username": row.username, "full_name": row.full_name, "unit": row.code, "months": {},
-            "not_evaluated": [], "evaluated_months": 0, "mean": None, "level": None,
-            "counts": {lv: 0 for lv in LEVELS}, "_totals": [], "_instance": None})
+        person = people.setdefault(
+            row.subject_id,
+            {
+                "username": row.username,
+                "full_name": row.full_name,
+                "unit": row.code,
+                "months": {},
+                "not_evaluated": [],
+                "evaluated_months": 0,
+                "mean": None,
+                "level": None,
+                "counts": {lv: 0 for lv in LEVELS},
+                "_totals": [],
+                "_instance": None,
+            },
+        )
         person["unit"] = row.code  # rows come by period: the unit of the latest month in the range
-        if row.status in EXCLUDED_STATUSES:   # không đánh giá: no total, out of the average
+        if row.status in EXCLUDED_STATUSES:  # không đánh giá: no total, out of the average
             person["not_evaluated"].append(row.period)
             continue
         if row.published_at is None or row.total is None:
             continue  # not final yet
         person["months"][row.period] = {"total": row.total, "level": row.level, "unit": row.code}
-        person["_instance"] = row.instance_id   # rows come by period: the scale of the latest final month
+        person["_instance"] = row.instance_id  # rows come by period: the scale of the latest final month
         person["_totals"].append(_exact(row.total))
         if row.level in person["counts"]:
             person["counts"][row.level] += 1
@@ -124,7 +150,14 @@ def compute(scope_unit_code: str, range_text: str, visible_unit_ids: set[int] | 
         summary_counts[person["level"]] += 1
         means.append(exact)
 
-    ordered = sorted(people.values(), key=lambda p: (p["unit"], _name_key(p["full_name"]), p["full_name"], p["username"]))
-    return {"unit": unit.code, "unit_name": unit.name, "range": range_label, "periods": periods,
-            "people": ordered,
-            "summary": {"people": len(ordered), "counts": summary_counts, "mean": _display(_mean(means))}}
+    ordered = sorted(
+        people.values(), key=lambda p: (p["unit"], _name_key(p["full_name"]), p["full_name"], p["username"])
+    )
+    return {
+        "unit": unit.code,
+        "unit_name": unit.name,
+        "range": range_label,
+        "periods": periods,
+        "people": ordered,
+        "summary": {"people": len(ordered), "counts": summary_counts, "mean": _display(_mean(means))},
+    }

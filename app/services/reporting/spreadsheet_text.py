@@ -12,6 +12,7 @@ through this module:
 - CSV has no types: the value gets a leading `'` (OWASP's advice), which spreadsheet programs hide
   and which a reader of the raw file recognises.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable
@@ -27,7 +28,7 @@ def keep_cell_text(cell) -> None:
     """Make one openpyxl cell that holds formula-like text a plain string cell with the same text."""
     value = cell.value
     if cell.data_type == "f" or looks_like_formula(value):
-        cell.value = str(value)           # the setter would type "=…" as a formula again: override after
+        cell.value = str(value)  # the setter would type "=…" as a formula again: override after
         cell.data_type = "s"
         cell.quotePrefix = True
 

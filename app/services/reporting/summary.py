@@ -4,6 +4,7 @@ Triggers append a delta for every change to an evaluation record; `fold()` (the 
 and `flask timers run`) moves the deltas into the summary; readers add the summary and whatever deltas
 are still waiting, so a reading is exact at any moment, fold or not. The city's 12-month trend then
 reads a few dozen summary rows instead of 2.4 million records."""
+
 from __future__ import annotations
 
 from sqlalchemy import case, delete, func, literal_column, select, text, union_all
@@ -11,7 +12,7 @@ from sqlalchemy import case, delete, func, literal_column, select, text, union_a
 from app.extensions import db
 from app.models import EvaluationRecord, RecordSummary, RecordSummaryDelta, RecordUnitSummary
 
-_FOLD_LOCK = 0x5EC0_2D11   # pg_advisory_xact_lock key: one folder at a time across all workers
+_FOLD_LOCK = 0x5EC0_2D11  # pg_advisory_xact_lock key: one folder at a time across all workers
 
 
 def _upsert(model, rows: list[dict]):
@@ -23,19 +24,27 @@ def _upsert(model, rows: list[dict]):
     stmt = insert(table).values(rows)
     return stmt.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
-        set_={"n": table.c.n + stmt.excluded.n, "n_total": table.c.n_total + stmt.excluded.n_total,
-              "sum_total": table.c.sum_total + stmt.excluded.sum_total})
+        set_={
+            "n": table.c.n + stmt.excluded.n,
+            "n_total": table.c.n_total + stmt.excluded.n_total,
+            "sum_total": table.c.sum_total + stmt.excluded.sum_total,
+        },
+    )
 
 
 def _add(model, groups, with_unit: bool, batch: int = 500) -> None:
     """Upsert grouped sums (key..., n, n_total, sum_total) in key order: one lock order for every folder."""
-    keys = ["period", "unit_id", "status", "level", "published"] if with_unit else ["period", "status", "level",
-                                                                                      "published"]
-    rows = [dict(zip(keys, g[:len(keys)]), n=int(g[-3]), n_total=int(g[-2]), sum_total=float(g[-1] or 0))
-            for g in groups]
+    keys = (
+        ["period", "unit_id", "status", "level", "published"]
+        if with_unit
+        else ["period", "status", "level", "published"]
+    )
+    rows = [
+        dict(zip(keys, g[: len(keys)]), n=int(g[-3]), n_total=int(g[-2]), sum_total=float(g[-1] or 0)) for g in groups
+    ]
     for start in range(0, len(rows), batch):
-        db.session.execute(_upsert(model, rows[start:start + batch]))
-    db.session.execute(delete(model).where(model.n == 0))          # nobody stands there any more
+        db.session.execute(_upsert(model, rows[start : start + batch]))
+    db.session.execute(delete(model).where(model.n == 0))  # nobody stands there any more
 
 
 def fold() -> int:
@@ -51,11 +60,17 @@ def fold() -> int:
     sums = (func.sum(D.dn), func.sum(D.dn_total), func.sum(D.dsum))
     folded = db.session.scalar(select(func.count()).select_from(D).where(D.id <= last))
     city = (D.period, D.status, D.level, D.published)
-    _add(RecordSummary, db.session.execute(select(*city, *sums).where(D.id <= last).group_by(*city)
-                                           .order_by(*city)).all(), False)
+    _add(
+        RecordSummary,
+        db.session.execute(select(*city, *sums).where(D.id <= last).group_by(*city).order_by(*city)).all(),
+        False,
+    )
     per_unit = (D.period, D.unit_id, D.status, D.level, D.published)
-    _add(RecordUnitSummary, db.session.execute(select(*per_unit, *sums).where(D.id <= last).group_by(*per_unit)
-                                               .order_by(*per_unit)).all(), True)
+    _add(
+        RecordUnitSummary,
+        db.session.execute(select(*per_unit, *sums).where(D.id <= last).group_by(*per_unit).order_by(*per_unit)).all(),
+        True,
+    )
     db.session.execute(delete(D).where(D.id <= last))
     return folded
 
@@ -66,7 +81,7 @@ def rebuild() -> int:
     R, S, D = EvaluationRecord, RecordSummary, RecordSummaryDelta
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FOLD_LOCK})
-        db.session.execute(text("LOCK TABLE evaluation_records IN SHARE MODE"))   # no change while counting
+        db.session.execute(text("LOCK TABLE evaluation_records IN SHARE MODE"))  # no change while counting
     db.session.execute(delete(D))
     db.session.execute(delete(S))
     db.session.execute(delete(RecordUnitSummary))
@@ -86,16 +101,25 @@ def trend_rows(periods: list[str], ended: tuple[str, ...]):
     status left out: the summary plus the deltas not folded yet."""
     S, D = RecordSummary, RecordSummaryDelta
     both = union_all(
-        select(S.period, S.status, S.level, S.published, S.n.label("n"), S.n_total.label("n_total"),
-               S.sum_total.label("s")).where(S.period.in_(periods)),
+        select(
+            S.period, S.status, S.level, S.published, S.n.label("n"), S.n_total.label("n_total"), S.sum_total.label("s")
+        ).where(S.period.in_(periods)),
         select(D.period, D.status, D.level, D.published, D.dn, D.dn_total, D.dsum).where(D.period.in_(periods)),
     ).subquery()
     c = both.c
     return db.session.execute(
-        select(c.period, c.level, c.published.label("pub"), func.sum(c.n).label("n"),
-               func.sum(c.n_total).label("n_total"), func.sum(c.s).label("sum_total"))
-        .where(c.status.not_in(ended)).group_by(c.period, c.level, c.published)
-        .having(func.sum(c.n) != literal_column("0"))).all()
+        select(
+            c.period,
+            c.level,
+            c.published.label("pub"),
+            func.sum(c.n).label("n"),
+            func.sum(c.n_total).label("n_total"),
+            func.sum(c.s).label("sum_total"),
+        )
+        .where(c.status.not_in(ended))
+        .group_by(c.period, c.level, c.published)
+        .having(func.sum(c.n) != literal_column("0"))
+    ).all()
 
 
 def month_rows(period: str, tops=None, root_id: int | None = None):
@@ -113,4 +137,5 @@ def month_rows(period: str, tops=None, root_id: int | None = None):
     if tops is not None:
         rows = rows.select_from(both).outerjoin(tops, tops.c.id == c.unit_id)
     return db.session.execute(
-        rows.group_by(unit, c.status, c.level, c.published).having(func.sum(c.n) != literal_column("0"))).all()
+        rows.group_by(unit, c.status, c.level, c.published).having(func.sum(c.n) != literal_column("0"))
+    ).all()

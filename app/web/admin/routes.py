@@ -1,8 +1,8 @@
 """Administrators: working-day calendar, scoring schemes, delegations and acting heads."""
+
 from functools import wraps
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context,
-                   url_for)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -26,6 +26,7 @@ def admin_required(view):
         if not access.is_admin(current_user):
             abort(403)
         return view(*args, **kwargs)
+
     return wrapper
 
 
@@ -43,8 +44,11 @@ def _row_id(field: str) -> int:
     (`int()` of "nan" or of a 30-digit number was a 500)."""
     text = request.form.get(field, "")
     if not (text.isascii() and text.isdigit() and len(text) <= 10) or int(text) > 2**31 - 1:
-        raise ServiceError("Mã dòng không hợp lệ.", "Not a valid row id.",
-                           [{"field": field, "message": "Mã dòng không hợp lệ.", "message_en": "Not a valid row id."}])
+        raise ServiceError(
+            "Mã dòng không hợp lệ.",
+            "Not a valid row id.",
+            [{"field": field, "message": "Mã dòng không hợp lệ.", "message_en": "Not a valid row id."}],
+        )
     return int(text)
 
 
@@ -57,14 +61,23 @@ def calendar_page():
             if request.form.get("delete"):
                 calendar.remove_day(_row_id("delete"), current_user)
             else:
-                calendar.add_day(request.form.get("day", ""), request.form.get("kind", ""),
-                                 request.form.get("note", ""), current_user)
+                calendar.add_day(
+                    request.form.get("day", ""),
+                    request.form.get("kind", ""),
+                    request.form.get("note", ""),
+                    current_user,
+                )
             return redirect(url_for("admin.calendar_page"))
         except ServiceError as exc:
             error = exc
     days = calendar.days()
-    return render_template("admin/calendar.html", days=days, kinds=calendar.KINDS, error=error,
-                           field_errors=_errors(error) if error else {}), (error.status if error else 200)
+    return render_template(
+        "admin/calendar.html",
+        days=days,
+        kinds=calendar.KINDS,
+        error=error,
+        field_errors=_errors(error) if error else {},
+    ), (error.status if error else 200)
 
 
 @bp.route("/schemes", methods=["GET", "POST"])
@@ -80,10 +93,12 @@ def scheme_list():
             flash(_("Đã gán khung tiêu chí."), "success")
             return redirect(url_for("admin.scheme_list"))
         except (ServiceError, ValueError) as exc:
-            error = exc if isinstance(exc, ServiceError) else ServiceError(
-                "Kỳ áp dụng phải có dạng YYYY-MM.", "The period must be YYYY-MM.")
-    return render_template("admin/schemes.html", **schemes.overview(),
-                           error=error), (error.status if error else 200)
+            error = (
+                exc
+                if isinstance(exc, ServiceError)
+                else ServiceError("Kỳ áp dụng phải có dạng YYYY-MM.", "The period must be YYYY-MM.")
+            )
+    return render_template("admin/schemes.html", **schemes.overview(), error=error), (error.status if error else 200)
 
 
 @bp.route("/schemes/<code>/edit", methods=["GET", "POST"])
@@ -101,22 +116,30 @@ def scheme_edit(code):
                 if f"{group_name}-{i}-source" in request.form:
                     source = request.form[f"{group_name}-{i}-source"].strip()
                     row["source"] = source.split("+") if "+" in source else source
-                else:        # a form without the column keeps where the criterion's points came from
-                    row["source"] = next((c.get("source") for c in criteria[group_name]
-                                          if c.get("code") == row["code"]), None)
+                else:  # a form without the column keeps where the criterion's points came from
+                    row["source"] = next(
+                        (c.get("source") for c in criteria[group_name] if c.get("code") == row["code"]), None
+                    )
                 rows.append(row)
                 i += 1
             edited[group_name] = rows
         try:
             new = schemes.edit(code, edited, request.form.get("effective_from", ""), current_user)
             starts = "%s/%s" % (new.effective_from[5:], new.effective_from[:4])
-            flash(_("Đã lưu phiên bản %(version)s, áp dụng từ kỳ %(period)s. Các kỳ đã mở không thay đổi.",
-                    version=new.version, period=starts), "success")
+            flash(
+                _(
+                    "Đã lưu phiên bản %(version)s, áp dụng từ kỳ %(period)s. Các kỳ đã mở không thay đổi.",
+                    version=new.version,
+                    period=starts,
+                ),
+                "success",
+            )
             return redirect(url_for("admin.scheme_list"))
         except ServiceError as exc:
             error, field_errors, criteria = exc, _errors(exc), edited
-    return render_template("admin/scheme_edit.html", scheme=current, criteria=criteria, error=error,
-                           field_errors=field_errors), (error.status if error else 200)
+    return render_template(
+        "admin/scheme_edit.html", scheme=current, criteria=criteria, error=error, field_errors=field_errors
+    ), (error.status if error else 200)
 
 
 @bp.route("/audit.csv")
@@ -125,8 +148,11 @@ def scheme_edit(code):
 def audit_export():
     lines = audit_csv.export_csv(request.args.get("from"), request.args.get("to"))
     name = f"nhat-ky-{request.args.get('from') or 'dau'}-{request.args.get('to') or 'nay'}.csv"
-    return Response(stream_with_context(lines), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
 
 
 @bp.route("/delegations", methods=["GET", "POST"])
@@ -138,19 +164,34 @@ def delegations():
             if request.form.get("revoke"):
                 delegation.revoke_delegation(current_user, _row_id("revoke"))
             elif request.form.get("kind"):
-                delegation.create_appointment(current_user, request.form.get("unit", ""),
-                                              request.form.get("username", ""), request.form.get("kind", ""),
-                                              request.form.get("start", ""), request.form.get("end") or None)
+                delegation.create_appointment(
+                    current_user,
+                    request.form.get("unit", ""),
+                    request.form.get("username", ""),
+                    request.form.get("kind", ""),
+                    request.form.get("start", ""),
+                    request.form.get("end") or None,
+                )
             else:
                 principal = request.form.get("principal") if access.is_admin(current_user) else current_user.username
-                delegation.create_delegation(current_user, principal, request.form.get("deputy", ""),
-                                             request.form.get("start", ""), request.form.get("end", ""),
-                                             request.form.get("reason", ""))
+                delegation.create_delegation(
+                    current_user,
+                    principal,
+                    request.form.get("deputy", ""),
+                    request.form.get("start", ""),
+                    request.form.get("end", ""),
+                    request.form.get("reason", ""),
+                )
             flash(_("Đã lưu."), "success")
             return redirect(url_for("admin.delegations"))
         except ServiceError as exc:
             error = exc
     rows, appointments = delegation.listing(current_user)
-    return render_template("admin/delegations.html", rows=rows, appointments=appointments,
-                           error=error, field_errors=_errors(error) if error else {},
-                           is_admin=access.is_admin(current_user)), (error.status if error else 200)
+    return render_template(
+        "admin/delegations.html",
+        rows=rows,
+        appointments=appointments,
+        error=error,
+        field_errors=_errors(error) if error else {},
+        is_admin=access.is_admin(current_user),
+    ), (error.status if error else 200)

@@ -1,5 +1,6 @@
 """JSON API for evidence (minh chứng) and comments (issue #14), on the /api/v1 blueprint (imported at the
 end of routes.py) and described in openapi_evidence.py."""
+
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -27,11 +28,13 @@ def evidence_add(instance_id):
         vi, en = "Gửi một tệp hoặc một đường dẫn, không gửi cả hai.", "Send a file or a link, not both."
         raise Invalid(vi, en, [{"field": "url", "message": vi, "message_en": en}])
     if has_file:
-        row = evidence.add_file(instance_id, g.api_user, upload.stream, upload.filename,
-                                item_id=request.form.get("item_id"))
+        row = evidence.add_file(
+            instance_id, g.api_user, upload.stream, upload.filename, item_id=request.form.get("item_id")
+        )
     elif url is not None:
-        row = evidence.add_link(instance_id, g.api_user, url, request.form.get("title"),
-                                item_id=request.form.get("item_id"))
+        row = evidence.add_link(
+            instance_id, g.api_user, url, request.form.get("title"), item_id=request.form.get("item_id")
+        )
     else:
         vi, en = "Thiếu tệp (file) hoặc đường dẫn (url).", "A file (file) or a link (url) is required."
         raise BadRequest(vi, en, [{"field": "file", "message": vi, "message_en": en}])

@@ -1,6 +1,7 @@
 """JSON API for monitoring (issue #5): the dashboard, the evaluation and task lists with filters and
 keyset paging, the monthly Excel export, and HR operations. Registered on the same /api/v1 blueprint
 (imported at the end of routes.py) and described in openapi.py (MONITOR_PATHS)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,9 +21,18 @@ def _iso(v):
 
 
 def _page_json(page) -> dict:
-    return {"items": [{k: _iso(v) if not isinstance(v, list) else [{kk: _iso(vv) for kk, vv in w.items()} for w in v]
-                       for k, v in item.items()} for item in page.items],
-            "next_cursor": page.next_cursor, "total": page.total, "total_capped": page.total_capped}
+    return {
+        "items": [
+            {
+                k: _iso(v) if not isinstance(v, list) else [{kk: _iso(vv) for kk, vv in w.items()} for w in v]
+                for k, v in item.items()
+            }
+            for item in page.items
+        ],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+        "total_capped": page.total_capped,
+    }
 
 
 @bp.get("/dashboard")

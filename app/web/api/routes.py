@@ -1,4 +1,5 @@
 """JSON API /api/v1 (README.md). Bearer-token auth; errors are {error, message, details}."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -30,18 +31,20 @@ def token_required(view):
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         user = accounts.user_for_token(token) if token else None
         if user is None:
-            raise Unauthorized("Cần mã truy cập hợp lệ (Authorization: Bearer ...).",
-                               "A valid bearer token is required.")
+            raise Unauthorized(
+                "Cần mã truy cập hợp lệ (Authorization: Bearer ...).", "A valid bearer token is required."
+            )
         g.api_user = user
         conforms()
         return view(*args, **kwargs)
+
     return wrapper
 
 
 def conforms() -> None:
     """The request as the OpenAPI description says it must be (400/422 naming the field otherwise)."""
     spec_check.check_query()
-    spec_check.check_body(body)      # parses the body only for an operation that has one
+    spec_check.check_body(body)  # parses the body only for an operation that has one
 
 
 def body() -> dict:
@@ -57,34 +60,69 @@ def _iso(dt):
 
 def task_json(t: HumanTask, viewer=None) -> dict:
     acting_for = t.assignee if viewer is not None and t.assignee_id != viewer.id else t.on_behalf_of
-    return {"id": t.id, "instance_id": t.instance_id, "step": t.step, "title": t.title,
-            "subject": {"username": t.subject.username, "full_name": t.subject.full_name},
-            "unit": t.unit.code, "period": t.period, "due_at": _iso(t.due_at),
-            "on_behalf_of": acting_for.username if acting_for else None}
+    return {
+        "id": t.id,
+        "instance_id": t.instance_id,
+        "step": t.step,
+        "title": t.title,
+        "subject": {"username": t.subject.username, "full_name": t.subject.full_name},
+        "unit": t.unit.code,
+        "period": t.period,
+        "due_at": _iso(t.due_at),
+        "on_behalf_of": acting_for.username if acting_for else None,
+    }
 
 
-def instance_json(instance: ProcessInstance, with_events: bool = True,
-                  open_tasks: list[HumanTask] | None = None) -> dict:
+def instance_json(
+    instance: ProcessInstance, with_events: bool = True, open_tasks: list[HumanTask] | None = None
+) -> dict:
     record = instances.record_of(instance)
     if open_tasks is None:
         open_tasks = instance_details.ready_tasks(instance)
-    out = {"id": instance.id, "status": instance.status, "record_status": record.status,
-           "subject": {"username": instance.subject.username, "full_name": instance.subject.full_name},
-           "unit": instance.unit.code, "period": instance.period, "step": instance.step,
-           "version": instance.version.version,
-           "active_tasks": [{"id": t.id, "step": t.step, "assignee": t.assignee.username if t.assignee else None,
-                             "due_at": _iso(t.due_at)} for t in open_tasks],
-           "result": {"total": record.total, "level": record.level if record.published_at else None,
-                      "proposed_level": record.proposed_level, "self_total": record.self_total,
-                      "scores": record.scores, "rules_applied": record.rules_applied,
-                      "published_at": _iso(record.published_at), "appeal_due": _iso(record.appeal_due),
-                      "locked_at": _iso(record.locked_at), "kpi": kpi_json(record)}}
+    out = {
+        "id": instance.id,
+        "status": instance.status,
+        "record_status": record.status,
+        "subject": {"username": instance.subject.username, "full_name": instance.subject.full_name},
+        "unit": instance.unit.code,
+        "period": instance.period,
+        "step": instance.step,
+        "version": instance.version.version,
+        "active_tasks": [
+            {
+                "id": t.id,
+                "step": t.step,
+                "assignee": t.assignee.username if t.assignee else None,
+                "due_at": _iso(t.due_at),
+            }
+            for t in open_tasks
+        ],
+        "result": {
+            "total": record.total,
+            "level": record.level if record.published_at else None,
+            "proposed_level": record.proposed_level,
+            "self_total": record.self_total,
+            "scores": record.scores,
+            "rules_applied": record.rules_applied,
+            "published_at": _iso(record.published_at),
+            "appeal_due": _iso(record.appeal_due),
+            "locked_at": _iso(record.locked_at),
+            "kpi": kpi_json(record),
+        },
+    }
     if with_events:
         events = instance_details.events(instance)
-        out["events"] = [{"at": _iso(e.at), "action": e.action, "step": e.step,
-                          "actor": e.actor.username if e.actor else None,
-                          "on_behalf_of": e.on_behalf_of.username if e.on_behalf_of else None,
-                          "details": e.details} for e in events]
+        out["events"] = [
+            {
+                "at": _iso(e.at),
+                "action": e.action,
+                "step": e.step,
+                "actor": e.actor.username if e.actor else None,
+                "on_behalf_of": e.on_behalf_of.username if e.on_behalf_of else None,
+                "details": e.details,
+            }
+            for e in events
+        ]
     return out
 
 
@@ -93,8 +131,14 @@ def kpi_json(record) -> dict:
     if isinstance(record.kpi, dict):
         return record.kpi
     items = [plans.as_dict(i) for i in plans.items_of(record.instance_id)]
-    return {"quantity": None, "quality": None, "timeliness": None,
-            "weight": round(sum(i["weight"] for i in items if i["weight"] > 0), 4), "items": items, "criteria": {}}
+    return {
+        "quantity": None,
+        "quality": None,
+        "timeliness": None,
+        "weight": round(sum(i["weight"] for i in items if i["weight"] > 0), 4),
+        "items": items,
+        "criteria": {},
+    }
 
 
 @bp.get("/openapi.json")
@@ -106,8 +150,9 @@ def openapi():
 def token():
     conforms()
     data = body()
-    result = accounts.sign_in(str(data.get("username") or ""), str(data.get("password") or ""),
-                              request.remote_addr or "")
+    result = accounts.sign_in(
+        str(data.get("username") or ""), str(data.get("password") or ""), request.remote_addr or ""
+    )
     if result.user is None:
         raise Unauthorized(result.error, result.error_en)
     value, expires = accounts.issue_token(result.user)
@@ -132,9 +177,17 @@ def task_list():
 @token_required
 def task_detail(task_id):
     view = tasks.view(task_id, g.api_user)
-    return jsonify(dict(task_json(view.task, g.api_user), schema=view.schema, ui_schema=view.ui_schema, data=view.data,
-                        instructions=view.instructions, revision_note=view.context.get("revision_note"),
-                        result=view.context.get("result")))
+    return jsonify(
+        dict(
+            task_json(view.task, g.api_user),
+            schema=view.schema,
+            ui_schema=view.ui_schema,
+            data=view.data,
+            instructions=view.instructions,
+            revision_note=view.context.get("revision_note"),
+            result=view.context.get("result"),
+        )
+    )
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -160,8 +213,14 @@ def cycle_open():
 @token_required
 def instance_list():
     args = request.args
-    rows = instance_details.listing(g.api_user, period=args.get("period"), unit=args.get("unit"),
-                                 status=args.get("status"), step=args.get("step"), limit=1000)
+    rows = instance_details.listing(
+        g.api_user,
+        period=args.get("period"),
+        unit=args.get("unit"),
+        status=args.get("status"),
+        step=args.get("step"),
+        limit=1000,
+    )
     return jsonify([instance_json(i, with_events=False) for i in rows])
 
 
@@ -177,8 +236,9 @@ def instance_detail(instance_id):
 @token_required
 def decide():
     data = body()
-    outcome = decisions.decide(g.api_user, data.get("unit"), data.get("period"), data.get("items"),
-                               data.get("exceptional_reason"))
+    outcome = decisions.decide(
+        g.api_user, data.get("unit"), data.get("period"), data.get("items"), data.get("exceptional_reason")
+    )
     return jsonify(outcome)
 
 

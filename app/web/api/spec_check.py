@@ -5,6 +5,7 @@ services give those 422s too, with the same field named).
 
 The validator is jsonschema-rs, the one schemathesis checks the spec with: ECMA-style patterns (`$` is
 the end of the text, `[0-9]` is ASCII), so "what the spec says" means the same thing here and there."""
+
 from __future__ import annotations
 
 import logging
@@ -73,8 +74,7 @@ def _refuse(problems: list[tuple[str, str, tuple[str, str]]], in_body: bool) -> 
     first_vi, first_en = problems[0][2]
     if in_body and all(kind in _RULE_KINDS for _, kind, _ in problems):
         raise Invalid(f"Dữ liệu chưa hợp lệ ({names}): {first_vi}", f"Invalid data ({names}): {first_en}", details)
-    raise BadRequest(f"Yêu cầu không hợp lệ ({names}): {first_vi}", f"Malformed request ({names}): {first_en}",
-                     details)
+    raise BadRequest(f"Yêu cầu không hợp lệ ({names}): {first_vi}", f"Malformed request ({names}): {first_en}", details)
 
 
 def _kind(error) -> str:
@@ -103,7 +103,7 @@ def check_query() -> None:
 
 def _body_field(error) -> str:
     path = [str(p) for p in error.instance_path]
-    missing = getattr(error.kind, "property", None)       # a required property names itself
+    missing = getattr(error.kind, "property", None)  # a required property names itself
     if missing is not None and _kind(error) == "Required":
         path.append(str(missing))
     return ".".join(path) or "body"
@@ -121,7 +121,7 @@ def check_body(read_body) -> None:
     _refuse_invalid(data, schema, f"paths/{key}/{method}/requestBody/content/application~1json/schema")
 
 
-_WHOLE = re.compile(r"-?[0-9]+(\.0*)?")        # 7 and 7.0 are both the integer 7 in JSON Schema
+_WHOLE = re.compile(r"-?[0-9]+(\.0*)?")  # 7 and 7.0 are both the integer 7 in JSON Schema
 
 
 def _check_form(key: str, method: str, schema: dict) -> None:
@@ -129,8 +129,10 @@ def _check_form(key: str, method: str, schema: dict) -> None:
     field sent twice as a list, each file part as a string (its bytes are the route's to check)."""
     properties = schema.get("properties", {})
     if any(not isinstance(name, str) for name in (*request.form.keys(), *request.files.keys())):
-        _refuse([("body", "Malformed", ("Một phần của biểu mẫu không có tên.", "A part of the form has no name."))],
-                in_body=False)
+        _refuse(
+            [("body", "Malformed", ("Một phần của biểu mẫu không có tên.", "A part of the form has no name."))],
+            in_body=False,
+        )
     data: dict = {}
     for name in request.form:
         values = request.form.getlist(name)
@@ -138,7 +140,7 @@ def _check_form(key: str, method: str, schema: dict) -> None:
         if "integer" in types:
             values = [int(float(v)) if _WHOLE.fullmatch(v.strip()) else v for v in values]
         if "null" in types:
-            values = [None if v == "null" else v for v in values]     # a form has no null: the text stands for it
+            values = [None if v == "null" else v for v in values]  # a form has no null: the text stands for it
         data[name] = values[0] if len(values) == 1 else values
     for name in request.files:
         data[name] = "" if len(request.files.getlist(name)) == 1 else [""] * len(request.files.getlist(name))

@@ -1,5 +1,6 @@
 """Account activation, "Quên mật khẩu" (password reset) and the HR officers' page of people who have
 not activated their account (printed activation codes). Kept apart from the sign-in routes."""
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,13 @@ def _set_password_page(purpose: str):
     error, field_errors, status = None, {}, 200
     if request.method == "POST":
         try:
-            activation.redeem(purpose, request.form.get("code", ""), request.form.get("new", ""),
-                              request.form.get("confirm", ""), request.remote_addr or "")
+            activation.redeem(
+                purpose,
+                request.form.get("code", ""),
+                request.form.get("new", ""),
+                request.form.get("confirm", ""),
+                request.remote_addr or "",
+            )
         except activation.TooMany as exc:
             error, status = exc, 429
         except Invalid as exc:
@@ -48,8 +54,9 @@ def _set_password_page(purpose: str):
         else:
             flash(_("Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới."), "success")
             return redirect(url_for("auth.login"))
-    response = make_response(render_template("account/set_password.html", purpose=purpose, error=error,
-                                             field_errors=field_errors), status)
+    response = make_response(
+        render_template("account/set_password.html", purpose=purpose, error=error, field_errors=field_errors), status
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -74,7 +81,7 @@ def forgot():
         except activation.TooMany as exc:
             error, status = exc, 429
         else:
-            sent = True        # the same answer whether or not the account exists
+            sent = True  # the same answer whether or not the account exists
     return render_template("account/forgot.html", error=error, sent=sent), status
 
 
@@ -82,8 +89,12 @@ def forgot():
 @login_required
 def pending():
     chosen = request.args.get("unit", "")
-    return render_template("account/pending.html", **activation.pending_page(current_user, chosen), chosen=chosen,
-                           refused=stash.take(page="pending"))
+    return render_template(
+        "account/pending.html",
+        **activation.pending_page(current_user, chosen),
+        chosen=chosen,
+        refused=stash.take(page="pending"),
+    )
 
 
 def _pending_again(exc: Invalid):
@@ -102,9 +113,8 @@ def print_codes():
     except Invalid as exc:
         return _pending_again(exc)
     link = url_for("account.activate", _external=True)
-    response = make_response(render_template("account/codes.html", codes=codes, link=link,
-                                             grouped=activation.grouped))
-    response.headers["Cache-Control"] = "no-store"      # the codes exist on this page only
+    response = make_response(render_template("account/codes.html", codes=codes, link=link, grouped=activation.grouped))
+    response.headers["Cache-Control"] = "no-store"  # the codes exist on this page only
     return response
 
 

@@ -1,5 +1,6 @@
 """Sign-in with the city's account (OpenID Connect): the button's redirect and the provider's answer.
 The protocol and the matching live in app/services/organisation/sso.py."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
@@ -36,7 +37,7 @@ def callback():
     except ServiceError as exc:
         return render_template("auth/login.html", error=exc), exc.status
     target, lang = _safe_next(session.get("sso_next")), session.get("lang")
-    session.clear()                          # a new session for the signed-in person (no fixation)
+    session.clear()  # a new session for the signed-in person (no fixation)
     if lang in i18n.LANGUAGES:
         session["lang"] = lang
     session.permanent = True

@@ -15,8 +15,13 @@ bp = Blueprint("auth", __name__)
 def _safe_next(target: str | None) -> str:
     """A path on this site, else the inbox. Browsers read a backslash as a slash ("/\\evil.example" is
     "//evil.example") and drop tabs and newlines inside a URL, so a target with either is refused too."""
-    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
-            and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
         parts = urlparse(target)
         if not parts.scheme and not parts.netloc:
             return target
@@ -30,8 +35,9 @@ def login():
         error, status = accounts.LocalLoginOff(*accounts.LOCAL_LOGIN_OFF), 403
     elif request.method == "POST":
         try:
-            result = accounts.sign_in(request.form.get("username", ""), request.form.get("password", ""),
-                                      request.remote_addr or "")
+            result = accounts.sign_in(
+                request.form.get("username", ""), request.form.get("password", ""), request.remote_addr or ""
+            )
         except accounts.LockedOut as exc:
             error, status = exc, 429
         else:
@@ -81,7 +87,11 @@ def logout_everywhere():
     logout_user()
     session.clear()
     session["lang"] = lang
-    flash(_("Đã đăng xuất khỏi mọi thiết bị.") if lang == "en" else "Đã đăng xuất khỏi mọi thiết bị. / Signed out everywhere.")
+    flash(
+        _("Đã đăng xuất khỏi mọi thiết bị.")
+        if lang == "en"
+        else "Đã đăng xuất khỏi mọi thiết bị. / Signed out everywhere."
+    )
     return _end_provider_session(id_token)
 
 
@@ -91,8 +101,12 @@ def change_password():
     error, field_errors = None, {}
     if request.method == "POST":
         try:
-            accounts.change_password(current_user, request.form.get("current", ""), request.form.get("new", ""),
-                                     request.form.get("confirm", ""))
+            accounts.change_password(
+                current_user,
+                request.form.get("current", ""),
+                request.form.get("new", ""),
+                request.form.get("confirm", ""),
+            )
         except Invalid as exc:
             error = exc
             for d in exc.details:
@@ -127,12 +141,16 @@ def preferences_page():
     user = current_user._get_current_object()
     if request.method == "POST":
         language = request.form.get("language")
-        preferences.save(user, language=language,
-                         mail={group: request.form.get(f"mail_{group}") == "on" for group in preferences.GROUPS},
-                         daily_digest=request.form.get("daily_digest") == "on")
+        preferences.save(
+            user,
+            language=language,
+            mail={group: request.form.get(f"mail_{group}") == "on" for group in preferences.GROUPS},
+            daily_digest=request.form.get("daily_digest") == "on",
+        )
         if language in i18n.LANGUAGES:
             session["lang"] = language
             from flask_babel import refresh
+
             refresh()
         flash(_("Đã lưu tùy chọn."), "success")
         return redirect(url_for("auth.preferences"))

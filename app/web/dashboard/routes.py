@@ -1,5 +1,6 @@
 """Dashboard, lists with filters, exports, the printable evaluation sheet and HR operations (issue #5).
 Thin routes: every rule lives in app.services (dashboard, filters, exports, operations, instance_details)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -30,10 +31,19 @@ LIST_TITLES = {"evaluations": N_("Danh sách hồ sơ đánh giá"), "tasks": N_
 def overview():
     board = dashboard.build(current_user, request.args.get("unit") or None, request.args.get("period") or None)
     units = filters.viewable_units(current_user)
-    pending = filters.run(current_user, "tasks", {"unit": board["unit"]["code"], "period": board["period"],
-                                                   "status": TASK_READY, "sort": "due", "limit": "10"})
-    return render_template("dashboard/overview.html", board=board, charts=dashboard.chart_data(board, i18n.current()),
-                           units=units, pending=pending, LEVELS=LEVELS)
+    pending = filters.run(
+        current_user,
+        "tasks",
+        {"unit": board["unit"]["code"], "period": board["period"], "status": TASK_READY, "sort": "due", "limit": "10"},
+    )
+    return render_template(
+        "dashboard/overview.html",
+        board=board,
+        charts=dashboard.chart_data(board, i18n.current()),
+        units=units,
+        pending=pending,
+        LEVELS=LEVELS,
+    )
 
 
 def _list(kind: str):
@@ -50,14 +60,24 @@ def _list(kind: str):
     if page and page.next_cursor:
         next_url = url_for(f"dashboard.{kind}_list") + "?" + urlencode(dict(params, cursor=page.next_cursor))
     counts = filters.level_counts(current_user, page.query) if page and kind == "evaluations" else None
-    return render_template("dashboard/list.html", kind=kind, title=_(LIST_TITLES[kind]), page=page, error=error,
-                           counts=counts, default_unit=filters.default_unit(current_user),
-                           params=params, units=filters.viewable_units(current_user), LEVELS=LEVELS,
-                           steps=steps.choices(),
-                           saved=filters.saved(current_user, kind), next_url=next_url,
-                           first_url=url_for(f"dashboard.{kind}_list") + ("?" + urlencode(params) if params else ""),
-                           sorts=filters.EVALUATION_SORTS if kind == "evaluations" else filters.TASK_SORTS,
-                           is_first=not request.args.get("cursor")), (error.status if error else 200)
+    return render_template(
+        "dashboard/list.html",
+        kind=kind,
+        title=_(LIST_TITLES[kind]),
+        page=page,
+        error=error,
+        counts=counts,
+        default_unit=filters.default_unit(current_user),
+        params=params,
+        units=filters.viewable_units(current_user),
+        LEVELS=LEVELS,
+        steps=steps.choices(),
+        saved=filters.saved(current_user, kind),
+        next_url=next_url,
+        first_url=url_for(f"dashboard.{kind}_list") + ("?" + urlencode(params) if params else ""),
+        sorts=filters.EVALUATION_SORTS if kind == "evaluations" else filters.TASK_SORTS,
+        is_first=not request.args.get("cursor"),
+    ), (error.status if error else 200)
 
 
 @bp.route("/dashboard/evaluations")
@@ -100,8 +120,11 @@ def delete_filter(filter_id):
 
 
 def _xlsx(name: str, content: bytes) -> Response:
-    return Response(content, mimetype=exports.XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return Response(
+        content,
+        mimetype=exports.XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 @bp.route("/dashboard/export/monthly.xlsx")
@@ -135,10 +158,14 @@ INSTANCE_OPS = {
     "retry": (lambda i, f: operations.retry(current_user, i), N_("Đã chạy lại hồ sơ thành công.")),
 }
 TASK_OPS = {
-    "reassign": (lambda t, f: operations.reassign(current_user, t, f.get("assignee"), f.get("reason")),
-                 N_("Đã giao lại việc.")),
-    "extend": (lambda t, f: operations.extend_deadline(current_user, t, f.get("due_date"), f.get("reason")),
-               N_("Đã gia hạn.")),
+    "reassign": (
+        lambda t, f: operations.reassign(current_user, t, f.get("assignee"), f.get("reason")),
+        N_("Đã giao lại việc."),
+    ),
+    "extend": (
+        lambda t, f: operations.extend_deadline(current_user, t, f.get("due_date"), f.get("reason")),
+        N_("Đã gia hạn."),
+    ),
     "remind": (lambda t, f: operations.resend(current_user, t), N_("Đã gửi lại thông báo nhắc việc.")),
 }
 
@@ -164,8 +191,13 @@ def instance_operation(instance_id, op):
     else:
         flash(_(done), "success")
         if op == "resume" and outcome["overdue_steps"]:
-            flash(_("Lưu ý: hạn của bước %(steps)s đã qua; bộ hẹn giờ sẽ xử lý ở lần chạy tới.",
-                    steps=", ".join(outcome["overdue_steps"])), "error")
+            flash(
+                _(
+                    "Lưu ý: hạn của bước %(steps)s đã qua; bộ hẹn giờ sẽ xử lý ở lần chạy tới.",
+                    steps=", ".join(outcome["overdue_steps"]),
+                ),
+                "error",
+            )
     return redirect(url_for("monitor.instance_page", instance_id=instance_id) + "#operations")
 
 
@@ -184,8 +216,12 @@ def task_operation(task_id, op):
             raise
         if op in ("reassign", "extend") and any(isinstance(d, dict) and d.get("field") for d in exc.details):
             # the record page shows it next to the field, the form open with what was typed
-            stash.keep(f"{op}-{task_id}", exc, {k: request.form.get(k, "") for k in ("assignee", "due_date", "reason")},
-                       instance_id=instance_id)
+            stash.keep(
+                f"{op}-{task_id}",
+                exc,
+                {k: request.form.get(k, "") for k in ("assignee", "due_date", "reason")},
+                instance_id=instance_id,
+            )
             return redirect(url_for("monitor.instance_page", instance_id=instance_id) + f"#{op}-{task_id}")
         _flash_error(exc)
     else:

@@ -1,12 +1,13 @@
 """Process designers: versions, drafts, the BPMN modeler, the DMN table and form editors, publishing,
 diffs and moving running instances. Only users with the `designer` (or `admin`) role get in."""
+
 from __future__ import annotations
 
 import io
 import json
 import zipfile
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for)
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -66,11 +67,18 @@ def create_draft():
 def _draft_page(draft_id: int):
     draft = designer.get_draft(draft_id)
     findings = designer.findings(draft.files, draft.process_key)
-    refused = stash.take(draft_id=draft_id)          # an upload, a publication or a new form refused
-    return render_template("designer/draft.html", draft=draft, findings=findings, error=refused.get("error"),
-                           refused=refused, typed=refused.get("values") or {},
-                           errors=[f for f in findings if f["severity"] == "error"],
-                           history=designer.history(draft), bpmn=designer.bpmn_file(draft.files))
+    refused = stash.take(draft_id=draft_id)  # an upload, a publication or a new form refused
+    return render_template(
+        "designer/draft.html",
+        draft=draft,
+        findings=findings,
+        error=refused.get("error"),
+        refused=refused,
+        typed=refused.get("values") or {},
+        errors=[f for f in findings if f["severity"] == "error"],
+        history=designer.history(draft),
+        bpmn=designer.bpmn_file(draft.files),
+    )
 
 
 def _refused(draft_id: int, form: str, exc: ServiceError, values: dict | None = None):
@@ -100,13 +108,23 @@ def upload(draft_id):
 @bp.route("/drafts/<int:draft_id>/publish", methods=["POST"])
 def publish(draft_id):
     try:
-        version = designer.publish_draft(draft_id, current_user, request.form.get("note", ""),
-                                         request.form.get("tags", ""), request.form.get("notes", ""))
+        version = designer.publish_draft(
+            draft_id,
+            current_user,
+            request.form.get("note", ""),
+            request.form.get("tags", ""),
+            request.form.get("notes", ""),
+        )
     except ServiceError as exc:
-        return _refused(draft_id, "publish-form", exc,
-                        {k: request.form.get(k, "") for k in ("note", "tags", "notes")})
-    flash(_("Đã ban hành phiên bản %(n)s. Các kỳ mở từ nay chạy theo phiên bản này; "
-            "hồ sơ đang chạy giữ phiên bản cũ cho đến khi được chuyển.", n=version.version), "success")
+        return _refused(draft_id, "publish-form", exc, {k: request.form.get(k, "") for k in ("note", "tags", "notes")})
+    flash(
+        _(
+            "Đã ban hành phiên bản %(n)s. Các kỳ mở từ nay chạy theo phiên bản này; "
+            "hồ sơ đang chạy giữ phiên bản cũ cho đến khi được chuyển.",
+            n=version.version,
+        ),
+        "success",
+    )
     return redirect(url_for("designer.index"))
 
 
@@ -138,9 +156,11 @@ def save_file(draft_id, name):
         body = _body()
         revision = body.get("revision")
         if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
-            raise ServiceError("“revision” phải là một số nguyên.", "“revision” must be a whole number.",
-                               [{"field": "revision", "message": "Phải là một số nguyên.",
-                                 "message_en": "Must be a whole number."}])
+            raise ServiceError(
+                "“revision” phải là một số nguyên.",
+                "“revision” must be a whole number.",
+                [{"field": "revision", "message": "Phải là một số nguyên.", "message_en": "Must be a whole number."}],
+            )
         draft = designer.save_file(draft_id, name, str(body.get("text") or ""), current_user, revision)
     except ServiceError as exc:
         return _json_error(exc)
@@ -168,26 +188,38 @@ def modeler(draft_id):
     if not designer.bpmn_file(draft.files):
         flash(_("Bản nháp chưa có tệp .bpmn: hãy tải lên một tệp."), "error")
         return redirect(url_for("designer.draft", draft_id=draft_id))
-    return render_template("designer/modeler.html", draft=draft, subjects=designer.sample_subjects(),
-                           period=designer.default_period())
+    return render_template(
+        "designer/modeler.html", draft=draft, subjects=designer.sample_subjects(), period=designer.default_period()
+    )
 
 
 @bp.route("/drafts/<int:draft_id>/model.json")
 def model(draft_id):
     draft = designer.get_draft(draft_id)
     name = designer.bpmn_file(draft.files)
-    return jsonify({
-        "name": name, "xml": draft.files.get(name, ""), "revision": draft.revision, "editable": draft.status == "open",
-        "forms": sorted(n for n in draft.files if n.endswith(".json")),
-        "decisions": [t["decision_id"] for n in sorted(draft.files) if n.endswith(".dmn")
-                      for t in _tables_or_empty(draft.files[n])],
-        "roles": [{"role": r, "label": label, "label_en": i18n.translate_in("en", label)}
-                  for r, label in designer.ROLE_CHOICES],
-        "groups": designer.named_groups(),
-        "step_statuses": designer.step_statuses(),
-        "findings": designer.findings(draft.files, draft.process_key),
-        "save_url": url_for("designer.save_file", draft_id=draft.id, name=name) if name else None,
-    })
+    return jsonify(
+        {
+            "name": name,
+            "xml": draft.files.get(name, ""),
+            "revision": draft.revision,
+            "editable": draft.status == "open",
+            "forms": sorted(n for n in draft.files if n.endswith(".json")),
+            "decisions": [
+                t["decision_id"]
+                for n in sorted(draft.files)
+                if n.endswith(".dmn")
+                for t in _tables_or_empty(draft.files[n])
+            ],
+            "roles": [
+                {"role": r, "label": label, "label_en": i18n.translate_in("en", label)}
+                for r, label in designer.ROLE_CHOICES
+            ],
+            "groups": designer.named_groups(),
+            "step_statuses": designer.step_statuses(),
+            "findings": designer.findings(draft.files, draft.process_key),
+            "save_url": url_for("designer.save_file", draft_id=draft.id, name=name) if name else None,
+        }
+    )
 
 
 def _tables_or_empty(text):
@@ -205,8 +237,9 @@ def validate(draft_id):
     except ServiceError as exc:
         return _json_error(exc)
     xml = body.get("xml")
-    return jsonify({"findings": designer.findings(_with_xml(draft, xml if isinstance(xml, str) else None),
-                                                  draft.process_key)})
+    return jsonify(
+        {"findings": designer.findings(_with_xml(draft, xml if isinstance(xml, str) else None), draft.process_key)}
+    )
 
 
 @bp.route("/drafts/<int:draft_id>/simulate.json", methods=["POST"])
@@ -219,10 +252,11 @@ def simulate(draft_id):
         return _json_error(exc)
     xml = body.get("xml")
     try:
-        return jsonify(designer.simulate_draft(_with_xml(draft, xml if isinstance(xml, str) else None),
-                                               draft.process_key))
+        return jsonify(
+            designer.simulate_draft(_with_xml(draft, xml if isinstance(xml, str) else None), draft.process_key)
+        )
     finally:
-        transaction.mark_failed()   # a simulation writes nothing; make sure of it
+        transaction.mark_failed()  # a simulation writes nothing; make sure of it
 
 
 @bp.route("/drafts/<int:draft_id>/test-run.json", methods=["POST"])
@@ -235,13 +269,17 @@ def test_run(draft_id):
         if not isinstance(answers, dict):
             raise ServiceError("“answers” phải là đối tượng {bước: dữ liệu}.", "“answers” must be {step: data}.")
         xml = body.get("xml")
-        result = designer.test_run(_with_xml(draft, xml if isinstance(xml, str) else None), subject=subject,
-                                   period=str(body.get("period") or designer.default_period()), answers=answers,
-                                   process_key=draft.process_key)
+        result = designer.test_run(
+            _with_xml(draft, xml if isinstance(xml, str) else None),
+            subject=subject,
+            period=str(body.get("period") or designer.default_period()),
+            answers=answers,
+            process_key=draft.process_key,
+        )
     except ServiceError as exc:
         return _json_error(exc)
     finally:
-        transaction.mark_failed()   # a test run writes nothing; make sure of it
+        transaction.mark_failed()  # a test run writes nothing; make sure of it
     return jsonify(result)
 
 
@@ -260,12 +298,19 @@ def dmn(draft_id, name):
             abort(404)
         edited = _table_from_form(table)
         if request.form.get("action") == "add_row":
-            edited["rules"].insert(max(len(edited["rules"]) - 1, 0),
-                                   {"id": None, "description": "", "inputs": ["" for _ in table["inputs"]],
-                                    "outputs": ["" for _ in table["outputs"]]})
+            edited["rules"].insert(
+                max(len(edited["rules"]) - 1, 0),
+                {
+                    "id": None,
+                    "description": "",
+                    "inputs": ["" for _ in table["inputs"]],
+                    "outputs": ["" for _ in table["outputs"]],
+                },
+            )
         try:
-            designer.save_dmn_table(draft_id, name, decision_id, edited, current_user,
-                                    request.form.get("revision", type=int))
+            designer.save_dmn_table(
+                draft_id, name, decision_id, edited, current_user, request.form.get("revision", type=int)
+            )
             flash(_("Đã lưu bảng quyết định."), "success")
             return redirect(url_for("designer.dmn", draft_id=draft_id, name=name))
         except ServiceError as exc:
@@ -273,31 +318,62 @@ def dmn(draft_id, name):
             tables = [edited if t["decision_id"] == decision_id else t for t in tables]
         draft = designer.get_draft(draft_id)
     findings = [f for f in designer.findings(draft.files, draft.process_key) if f["file"] == name]
-    return render_template("designer/dmn.html", draft=draft, name=name, tables=tables, findings=findings,
-                           error=error, bad_rules={f["element"] for f in findings}), status
+    return render_template(
+        "designer/dmn.html",
+        draft=draft,
+        name=name,
+        tables=tables,
+        findings=findings,
+        error=error,
+        bad_rules={f["element"] for f in findings},
+    ), status
 
 
 def _table_from_form(table: dict) -> dict:
     form = request.form
-    inputs = [{"id": col["id"], "label": form.get(f"in-{i}-label", col["label"]),
-               "expression": form.get(f"in-{i}-expression", col["expression"])} for i, col in enumerate(table["inputs"])]
-    outputs = [{"id": col["id"], "label": form.get(f"out-{i}-label", col["label"]),
-                "name": form.get(f"out-{i}-name", col["name"])} for i, col in enumerate(table["outputs"])]
+    inputs = [
+        {
+            "id": col["id"],
+            "label": form.get(f"in-{i}-label", col["label"]),
+            "expression": form.get(f"in-{i}-expression", col["expression"]),
+        }
+        for i, col in enumerate(table["inputs"])
+    ]
+    outputs = [
+        {
+            "id": col["id"],
+            "label": form.get(f"out-{i}-label", col["label"]),
+            "name": form.get(f"out-{i}-name", col["name"]),
+        }
+        for i, col in enumerate(table["outputs"])
+    ]
     rows = []
     r = 0
     while f"rule-{r}-id" in form:
         if not form.get(f"rule-{r}-delete"):
-            rows.append((form.get(f"rule-{r}-position", type=float) or (r + 1), r, {
-                "id": form.get(f"rule-{r}-id") or None,
-                "description": form.get(f"rule-{r}-description", ""),
-                "inputs": [form.get(f"rule-{r}-in-{i}", "") for i in range(len(inputs))],
-                "outputs": [form.get(f"rule-{r}-out-{i}", "") for i in range(len(outputs))],
-            }))
+            rows.append(
+                (
+                    form.get(f"rule-{r}-position", type=float) or (r + 1),
+                    r,
+                    {
+                        "id": form.get(f"rule-{r}-id") or None,
+                        "description": form.get(f"rule-{r}-description", ""),
+                        "inputs": [form.get(f"rule-{r}-in-{i}", "") for i in range(len(inputs))],
+                        "outputs": [form.get(f"rule-{r}-out-{i}", "") for i in range(len(outputs))],
+                    },
+                )
+            )
         r += 1
     rows.sort(key=lambda row: (row[0], row[1]))
-    return {"hit_policy": form.get("hit_policy", table["hit_policy"]), "inputs": inputs, "outputs": outputs,
-            "rules": [row[2] for row in rows], "decision_id": table["decision_id"],
-            "decision_name": table["decision_name"], "table_id": table["table_id"]}
+    return {
+        "hit_policy": form.get("hit_policy", table["hit_policy"]),
+        "inputs": inputs,
+        "outputs": outputs,
+        "rules": [row[2] for row in rows],
+        "decision_id": table["decision_id"],
+        "decision_name": table["decision_name"],
+        "table_id": table["table_id"],
+    }
 
 
 # ------------------------------------------------------------------------------------- forms
@@ -346,8 +422,9 @@ def form_editor(draft_id, name):
                 error, status = exc, exc.status
         draft = designer.get_draft(draft_id)
     preview = designer.form_preview(name, text)
-    return render_template("designer/form.html", draft=draft, name=name, text=text, preview=preview,
-                           error=error), status
+    return render_template(
+        "designer/form.html", draft=draft, name=name, text=text, preview=preview, error=error
+    ), status
 
 
 @bp.route("/forms/preview", methods=["POST"])
@@ -364,18 +441,23 @@ def form_preview():
 def version(version_id):
     version = designer.get_version(version_id)
     row = next((r for r in designer.overview(version.process_key)["versions"] if r["version"].id == version.id), None)
-    return render_template("designer/version.html", version=version, row=row,
-                           findings=designer.findings(version.files, version.process_key))
+    return render_template(
+        "designer/version.html",
+        version=version,
+        row=row,
+        findings=designer.findings(version.files, version.process_key),
+    )
 
 
 @bp.route("/versions/<int:version_id>/notes", methods=["POST"])
 def version_notes(version_id):
     try:
-        designer.set_version_notes(version_id, request.form.get("notes", ""), request.form.get("tags", ""),
-                                   current_user)
+        designer.set_version_notes(
+            version_id, request.form.get("notes", ""), request.form.get("tags", ""), current_user
+        )
         flash(_("Đã lưu ghi chú và nhãn của phiên bản."), "success")
     except ServiceError as exc:
-        transaction.mark_failed()          # the redirect answers 302: say that nothing is kept
+        transaction.mark_failed()  # the redirect answers 302: say that nothing is kept
         flash(exc.message_en if i18n.current() == "en" else exc.message, "error")
     return redirect(url_for("designer.version", version_id=version_id))
 
@@ -417,8 +499,9 @@ def diff():
             new_files, new_label = version.files, _("phiên bản %(n)s", n=version.version)
         result = designer.diff(old.files, new_files, old.process_key)
         new = new_label
-    return render_template("designer/diff.html", choices=choices, drafts=overview["drafts"], a=a, b=b,
-                           result=result, old=old, new=new)
+    return render_template(
+        "designer/diff.html", choices=choices, drafts=overview["drafts"], a=a, b=b, result=result, old=old, new=new
+    )
 
 
 @bp.route("/versions/<int:version_id>/migrate", methods=["GET", "POST"])
@@ -430,44 +513,72 @@ def migrate(version_id):
     results = None
     if request.method == "POST":
         ids = [i for i in map(_db_id, request.form.getlist("instance")) if i]
-        if request.accept_mimetypes.best == "application/json":   # one batch of the page's progress bar
-            results = designer.migrate_instances(ids, version_id, current_user, mapping,
-                                                 done_before=request.form.get("done", 0, type=int),
-                                                 total=request.form.get("total", 0, type=int))
-            return jsonify({"results": [{k: r[k] for k in ("id", "moved", "message", "message_en") if k in r}
-                                        for r in results]})
+        if request.accept_mimetypes.best == "application/json":  # one batch of the page's progress bar
+            results = designer.migrate_instances(
+                ids,
+                version_id,
+                current_user,
+                mapping,
+                done_before=request.form.get("done", 0, type=int),
+                total=request.form.get("total", 0, type=int),
+            )
+            return jsonify(
+                {"results": [{k: r[k] for k in ("id", "moved", "message", "message_en") if k in r} for r in results]}
+            )
         if not ids:
             flash(_("Chưa chọn hồ sơ nào."), "error")
         else:
             results = designer.migrate_instances(ids, version_id, current_user, mapping)
             moved = sum(1 for r in results if r["moved"])
-            flash(_("Đã chuyển %(moved)s/%(total)s hồ sơ sang phiên bản %(n)s.", moved=moved, total=len(results),
-                    n=target.version),
-                  "success" if moved == len(results) else "error")
+            flash(
+                _(
+                    "Đã chuyển %(moved)s/%(total)s hồ sơ sang phiên bản %(n)s.",
+                    moved=moved,
+                    total=len(results),
+                    n=target.version,
+                ),
+                "success" if moved == len(results) else "error",
+            )
     plan = designer.migration_plan(version_id, mapping)
-    blocking = sorted({e for p in plan for e in p.get("blocking", [])} | {m["element"] for p in plan
-                                                                             for m in p.get("moves", [])} | set(mapping))
-    return render_template("designer/migrate.html", target=target, plan=plan, results=results, mapping=mapping,
-                           blocking=blocking, choices=designer.mapping_choices(version_id), batch=designer.BATCH)
+    blocking = sorted(
+        {e for p in plan for e in p.get("blocking", [])}
+        | {m["element"] for p in plan for m in p.get("moves", [])}
+        | set(mapping)
+    )
+    return render_template(
+        "designer/migrate.html",
+        target=target,
+        plan=plan,
+        results=results,
+        mapping=mapping,
+        blocking=blocking,
+        choices=designer.mapping_choices(version_id),
+        batch=designer.BATCH,
+    )
 
 
 @bp.route("/instances/<int:instance_id>/move", methods=["GET", "POST"])
 def move_instance(instance_id):
     """A repair: one running instance back to a step it has done (audited)."""
     from app.services.evaluation import instances as instance_service
+
     instance = instance_service.get(instance_id)
     error, status = None, 200
     if request.method == "POST":
         try:
-            designer.move_instance(instance_id, request.form.get("element", ""), current_user,
-                                   request.form.get("reason", ""))
-            flash(_("Đã chuyển hồ sơ #%(id)s về bước %(step)s.", id=instance_id, step=request.form.get("element")),
-                  "success")
+            designer.move_instance(
+                instance_id, request.form.get("element", ""), current_user, request.form.get("reason", "")
+            )
+            flash(
+                _("Đã chuyển hồ sơ #%(id)s về bước %(step)s.", id=instance_id, step=request.form.get("element")),
+                "success",
+            )
             return redirect(url_for("designer.move_instance", instance_id=instance_id))
         except ServiceError as exc:
             error, status = exc, exc.status
-    return render_template("designer/move.html", instance=instance, targets=designer.repair_targets(instance_id),
-                           error=error), status
+    return render_template(
+        "designer/move.html", instance=instance, targets=designer.repair_targets(instance_id), error=error
+    ), status
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -482,6 +593,8 @@ def _zip(filename: str, files: dict[str, str]) -> Response:
         for name, text in sorted(files.items()):
             folder = "forms/" if name.endswith(".json") else "processes/"
             archive.writestr(folder + name, text)
-    return Response(buffer.getvalue(), mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
+    return Response(
+        buffer.getvalue(),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

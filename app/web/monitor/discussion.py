@@ -4,6 +4,7 @@ blueprint (imported at the end of routes.py); the use cases are app/services/eva
 
 A refused upload or comment sends the browser back to the record page (post/redirect/get), which shows
 the message next to its field and what was typed (app/web/stash.py)."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, request, url_for
@@ -41,13 +42,22 @@ def panel(viewer, instance, items: list[tuple[int, str]] | None = None) -> dict:
     threads: dict[int | None, list] = {None: []}
     for c in comments.list_for(instance.id):
         threads.setdefault(c.item_id, []).append(c)
-    return {"current": [r for r in rows if r.current], "history": [r for r in rows if not r.current],
-            "threads": threads, "plan_items": items or [], "item_titles": titles,
-            "may_write": may_write and not is_closed, "closed": is_closed,
-            "decided": evidence.decided(instance, record), "accept": filecheck.ACCEPT,
-            "max_bytes": evidence.max_file_bytes(), "max_mb": round(evidence.max_file_bytes() / 1024 / 1024),
-            "form": g.get("discussion_form") or {}, "size": size_text,
-            "labels": {mime: kind.label for mime, kind in filecheck.BY_MIME.items()}}
+    return {
+        "current": [r for r in rows if r.current],
+        "history": [r for r in rows if not r.current],
+        "threads": threads,
+        "plan_items": items or [],
+        "item_titles": titles,
+        "may_write": may_write and not is_closed,
+        "closed": is_closed,
+        "decided": evidence.decided(instance, record),
+        "accept": filecheck.ACCEPT,
+        "max_bytes": evidence.max_file_bytes(),
+        "max_mb": round(evidence.max_file_bytes() / 1024 / 1024),
+        "form": g.get("discussion_form") or {},
+        "size": size_text,
+        "labels": {mime: kind.label for mime, kind in filecheck.BY_MIME.items()},
+    }
 
 
 def size_text(size: int | None) -> str:
@@ -81,8 +91,9 @@ def evidence_upload(instance_id):
         if upload is None or not upload.filename:
             vi, en = "Chọn tệp hoặc chụp ảnh minh chứng.", "Choose a file or take a photo."
             raise Invalid(vi, en, [{"field": "file", "message": vi, "message_en": en}])
-        row = evidence.add_file(instance_id, current_user, upload.stream, upload.filename, item_id=item_id,
-                                replaces_id=replaces)
+        row = evidence.add_file(
+            instance_id, current_user, upload.stream, upload.filename, item_id=item_id, replaces_id=replaces
+        )
     except ServiceError as exc:
         return _again(instance_id, "replace-" + replaces if replaces else "file", exc, {"item_id": item_id})
     flash(_("Đã tải lên minh chứng “%(name)s”.", name=row.name), "success")
@@ -94,8 +105,9 @@ def evidence_upload(instance_id):
 def evidence_link(instance_id):
     values = {k: request.form.get(k, "") for k in ("url", "title", "item_id")}
     try:
-        row = evidence.add_link(instance_id, current_user, values["url"], values["title"] or None,
-                                item_id=values["item_id"] or None)
+        row = evidence.add_link(
+            instance_id, current_user, values["url"], values["title"] or None, item_id=values["item_id"] or None
+        )
     except ServiceError as exc:
         return _again(instance_id, "link", exc, values)
     flash(_("Đã thêm đường dẫn minh chứng “%(name)s”.", name=row.name), "success")

@@ -28,30 +28,47 @@ def open_month():
     """Post/redirect/get: a submitted opening (the page without JavaScript) answers with a redirect to
     this page, carrying the outcome or the refusal with what was typed, so reloading never posts again
     and the address bar never holds a POST."""
-    scope = access.visible_unit_ids(current_user) if current_user.has_role("hr_officer") or access.is_admin(current_user) else set()
+    scope = (
+        access.visible_unit_ids(current_user)
+        if current_user.has_role("hr_officer") or access.is_admin(current_user)
+        else set()
+    )
     if scope is not None and not scope:
         abort(403)
     units = access.units_in(scope)
     if request.method == "POST":
-        values = {"unit": request.form.get("unit", ""), "period": request.form.get("period", ""),
-                  "include_subunits": request.form.get("include_subunits") == "on"}
+        values = {
+            "unit": request.form.get("unit", ""),
+            "period": request.form.get("period", ""),
+            "include_subunits": request.form.get("include_subunits") == "on",
+        }
         outcome: dict = {"values": values}
         try:
             result = cycles.open_month(values["unit"], values["period"], values["include_subunits"], current_user)
         except ServiceError as exc:
-            transaction.mark_failed()          # nothing of a refused opening is kept
+            transaction.mark_failed()  # nothing of a refused opening is kept
             outcome["error"] = exc.to_json()
         else:
             outcome["result"] = {"started": result["started"], "skipped": result["skipped"]}
         session["open_month"] = outcome
         return redirect(url_for("monitor.open_month"))
     outcome = session.pop("open_month", None) or {}
-    values = outcome.get("values") or {"unit": units[0].code if units else "", "period": previous_period(),
-                                       "include_subunits": True}
+    values = outcome.get("values") or {
+        "unit": units[0].code if units else "",
+        "period": previous_period(),
+        "include_subunits": True,
+    }
     error = outcome.get("error")
     errors = {d.get("field"): d for d in (error or {}).get("details", []) if isinstance(d, dict) and d.get("field")}
-    return render_template("monitor/open_month.html", units=sorted(units, key=lambda u: u.code), values=values,
-                           result=outcome.get("result"), error=error, field_errors=errors, chunk=cycles.CHUNK)
+    return render_template(
+        "monitor/open_month.html",
+        units=sorted(units, key=lambda u: u.code),
+        values=values,
+        result=outcome.get("result"),
+        error=error,
+        field_errors=errors,
+        chunk=cycles.CHUNK,
+    )
 
 
 @bp.post("/months/open/step")
@@ -66,11 +83,16 @@ def open_month_step():
     instance has its own `instance_started` event with the actor."""
     data = request.get_json(silent=True) or {}
     try:
-        opening = cycles.plan(data.get("unit"), data.get("period"), bool(data.get("include_subunits")),
-                              current_user)
+        opening = cycles.plan(data.get("unit"), data.get("period"), bool(data.get("include_subunits")), current_user)
         done = _int(data.get("done"))
-        progress = cycles.Progress(opening.total, after=_int(data.get("after")), done=done, chunks=done // cycles.CHUNK,
-                                   started=_int(data.get("started")), skipped=_int(data.get("skipped")))
+        progress = cycles.Progress(
+            opening.total,
+            after=_int(data.get("after")),
+            done=done,
+            chunks=done // cycles.CHUNK,
+            started=_int(data.get("started")),
+            skipped=_int(data.get("skipped")),
+        )
         cycles.open_chunk(opening, progress)
         if progress.finished:
             cycles.record_opened(opening, progress)
@@ -111,17 +133,32 @@ def instance_page(instance_id):
     # a refused appeal comes back here (post/redirect/get) with what was typed and the errors
     typed = session.pop("appeal_form", None)
     typed = typed if isinstance(typed, dict) and typed.get("instance_id") == instance.id else {}
-    errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", ""))
-              for d in typed.get("errors", []) if isinstance(d, dict) and d.get("field") is not None]
-    appeal_html = forms.render(appeals.appeal_schema(instance), typed.get("data") or {}, errors, {},
-                               lang=i18n.current()) if can_appeal else None
-    refused = stash.take(instance_id=instance.id)     # a refused form of this page, typed values kept
+    errors = [
+        forms.FieldError(d["field"], d["message"], d.get("message_en", ""))
+        for d in typed.get("errors", [])
+        if isinstance(d, dict) and d.get("field") is not None
+    ]
+    appeal_html = (
+        forms.render(appeals.appeal_schema(instance), typed.get("data") or {}, errors, {}, lang=i18n.current())
+        if can_appeal
+        else None
+    )
+    refused = stash.take(instance_id=instance.id)  # a refused form of this page, typed values kept
     g.discussion_form = refused
-    return render_template("monitor/instance.html", instance=instance, record=record, events=events,
-                           open_tasks=open_tasks, can_appeal=can_appeal, appeal_html=appeal_html,
-                           can_mark=can_mark, monitor=instance_details.extras(current_user, instance), refused=refused,
-                           page=record_page.extras(instance, record),
-                           discussion=discussion.panel(current_user, instance))
+    return render_template(
+        "monitor/instance.html",
+        instance=instance,
+        record=record,
+        events=events,
+        open_tasks=open_tasks,
+        can_appeal=can_appeal,
+        appeal_html=appeal_html,
+        can_mark=can_mark,
+        monitor=instance_details.extras(current_user, instance),
+        refused=refused,
+        page=record_page.extras(instance, record),
+        discussion=discussion.panel(current_user, instance),
+    )
 
 
 @bp.route("/instances/<int:instance_id>/diagram.json")
@@ -160,9 +197,15 @@ def appeal(instance_id):
         transaction.mark_failed()
         flash(i18n.message_of(exc), "error")
         if isinstance(exc, Invalid):
-            session["appeal_form"] = {"instance_id": instance_id, "data": data,
-                                      "errors": [{k: d.get(k) for k in ("field", "message", "message_en")}
-                                                 for d in exc.details if isinstance(d, dict)]}
+            session["appeal_form"] = {
+                "instance_id": instance_id,
+                "data": data,
+                "errors": [
+                    {k: d.get(k) for k in ("field", "message", "message_en")}
+                    for d in exc.details
+                    if isinstance(d, dict)
+                ],
+            }
         return redirect(url_for("monitor.instance_page", instance_id=instance_id) + "#appeal")
     flash(_("Đã gửi kiến nghị. Thủ trưởng sẽ giải quyết trong 5 ngày làm việc."), "success")
     return redirect(url_for("monitor.instance_page", instance_id=instance_id))
@@ -176,7 +219,7 @@ def _capacity(text: str | None) -> dict:
     try:
         return {"capacity": float(text)}
     except ValueError:
-        return {"capacity": -1.0}        # refused next to the row by the batch
+        return {"capacity": -1.0}  # refused next to the row by the batch
 
 
 @bp.route("/decisions", methods=["GET", "POST"])
@@ -186,17 +229,28 @@ def decision_batch():
     error = None
     if request.method == "POST":
         ids = form_ids("instance_id")
-        items = [{"instance_id": i, "level": request.form.get(f"level_{i}") or None,
-                  "reason": request.form.get(f"reason_{i}") or None,
-                  "objective_cause_confirmed": bool(request.form.get(f"objective_cause_{i}")),
-                  **_capacity(request.form.get(f"capacity_{i}"))} for i in ids]
+        items = [
+            {
+                "instance_id": i,
+                "level": request.form.get(f"level_{i}") or None,
+                "reason": request.form.get(f"reason_{i}") or None,
+                "objective_cause_confirmed": bool(request.form.get(f"objective_cause_{i}")),
+                **_capacity(request.form.get(f"capacity_{i}")),
+            }
+            for i in ids
+        ]
         try:
-            outcome = decisions.decide(current_user, request.form.get("unit", ""), request.form.get("period", ""),
-                                       items, request.form.get("exceptional_reason"))
+            outcome = decisions.decide(
+                current_user,
+                request.form.get("unit", ""),
+                request.form.get("period", ""),
+                items,
+                request.form.get("exceptional_reason"),
+            )
         except ServiceError as exc:
             error = exc
         else:
-            flash(_("Đã quyết định xếp loại %(n)s hồ sơ và công bố kết quả.", n=len(outcome['decided'])), "success")
+            flash(_("Đã quyết định xếp loại %(n)s hồ sơ và công bố kết quả.", n=len(outcome["decided"])), "success")
             return redirect(url_for("monitor.decision_batch"))
     pending = decisions.pending(current_user, period)
     groups: dict = {}
@@ -207,13 +261,22 @@ def decision_batch():
         agency = access.unit(agency_id)
         recs = {t.instance_id: instances.record_of(t.instance) for t in rows}
         quota = decisions.live_quota(agency_id, per, {i: r.level for i, r in recs.items()})
-        batches.append({"agency": agency, "period": per, "tasks": rows, "records": recs, "quota": quota,
-                        "choices": {i: decisions.choices(r) for i, r in recs.items()}})
+        batches.append(
+            {
+                "agency": agency,
+                "period": per,
+                "tasks": rows,
+                "records": recs,
+                "quota": quota,
+                "choices": {i: decisions.choices(r) for i, r in recs.items()},
+            }
+        )
     scoring = [(t, instances.record_of(t.instance)) for t in decisions.to_score(current_user, period)]
     # a refused batch comes back as the head left it: the ticks, levels and reasons they chose
     submitted = request.form if error is not None else None
-    return render_template("monitor/decisions.html", batches=batches, scoring=scoring, error=error,
-                           submitted=submitted), (error.status if error else 200)
+    return render_template(
+        "monitor/decisions.html", batches=batches, scoring=scoring, error=error, submitted=submitted
+    ), (error.status if error else 200)
 
 
 @bp.route("/reports/monthly")
@@ -221,8 +284,13 @@ def decision_batch():
 def monthly_report():
     """The old monthly report of a unit: the one list, filtered to the unit and month, exports the same
     workbook; a bad period is said next to its field there."""
-    return redirect(url_for("dashboard.evaluations_list", unit=request.args.get("unit") or None,
-                            period=request.args.get("period") or previous_period()))
+    return redirect(
+        url_for(
+            "dashboard.evaluations_list",
+            unit=request.args.get("unit") or None,
+            period=request.args.get("period") or previous_period(),
+        )
+    )
 
 
 @bp.route("/reports/rollup")
@@ -236,14 +304,17 @@ def rollup_report():
     if not units:
         abort(403)
     last = previous_period()
-    values = {"unit": request.args.get("unit") or sorted(units, key=lambda u: u.id)[0].code,
-              "range": request.args.get("range") or f"{last[:4]}-Q{(int(last[5:]) - 1) // 3 + 1}"}
+    values = {
+        "unit": request.args.get("unit") or sorted(units, key=lambda u: u.id)[0].code,
+        "range": request.args.get("range") or f"{last[:4]}-Q{(int(last[5:]) - 1) // 3 + 1}",
+    }
     try:
         report, error = rollup.compute(values["unit"], values["range"], scope), None
     except ServiceError as exc:
         report, error = None, exc
-    return render_template("monitor/rollup.html", report=report, error=error, values=values,
-                           units=sorted(units, key=lambda u: u.code)), (error.status if error else 200)
+    return render_template(
+        "monitor/rollup.html", report=report, error=error, values=values, units=sorted(units, key=lambda u: u.code)
+    ), (error.status if error else 200)
 
 
 from . import discussion

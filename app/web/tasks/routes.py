@@ -27,11 +27,16 @@ _EVIDENCE_FIELD = re.compile(r"items\[(\d{1,3})\]\[evidence\]")
 
 @bp.app_context_processor
 def step_helpers():
-    return {"step_label": tasks.step_label, "step_title": tasks.step_title,
-            "why_lines": lambda result, proposed=None, instance_id=None: why.texts(why.explain(
-                result, proposed_level=proposed, thresholds=level_scale.of_instance(instance_id))),
-            "record_why": lambda record, kinds=(): why.texts([w for w in why.of_record(record)
-                                                              if not kinds or w.kind in kinds])}
+    return {
+        "step_label": tasks.step_label,
+        "step_title": tasks.step_title,
+        "why_lines": lambda result, proposed=None, instance_id=None: why.texts(
+            why.explain(result, proposed_level=proposed, thresholds=level_scale.of_instance(instance_id))
+        ),
+        "record_why": lambda record, kinds=(): why.texts(
+            [w for w in why.of_record(record) if not kinds or w.kind in kinds]
+        ),
+    }
 
 
 @bp.route("/")
@@ -43,8 +48,9 @@ def inbox():
     except ServiceError as exc:
         error, filters = exc, inbox_service.Filters()
     page = inbox_service.page(current_user, filters)
-    return render_template("tasks/inbox.html", page=page, tasks=[r.task for r in page.rows], error=error,
-                           now=datetime.now(timezone.utc)), (error.status if error else 200)
+    return render_template(
+        "tasks/inbox.html", page=page, tasks=[r.task for r in page.rows], error=error, now=datetime.now(timezone.utc)
+    ), (error.status if error else 200)
 
 
 @bp.post("/tasks/take-as-proposed")
@@ -58,7 +64,7 @@ def take_as_proposed():
     done, refused = [], []
     for task_id in ids:
         try:
-            with transaction.committed():      # each review kept or refused on its own
+            with transaction.committed():  # each review kept or refused on its own
                 task = inbox_service.take_as_proposed(task_id, current_user)
                 name = task.subject.full_name
         except ServiceError as exc:
@@ -68,11 +74,15 @@ def take_as_proposed():
         else:
             done.append(name)
     if done:
-        flash(_("Đã nhận nguyên kết quả tự đánh giá của %(n)s người: %(names)s.", n=len(done),
-                names=", ".join(done)), "success")
+        flash(
+            _("Đã nhận nguyên kết quả tự đánh giá của %(n)s người: %(names)s.", n=len(done), names=", ".join(done)),
+            "success",
+        )
     for task_id, exc in refused:
         flash(_("Việc #%(id)s chưa xong: %(reason)s", id=task_id, reason=i18n.message_of(exc)), "error")
-    return redirect(url_for("tasks.inbox", **{k: v for k, v in request.args.items() if k in ("step", "unit", "overdue", "q")}))
+    return redirect(
+        url_for("tasks.inbox", **{k: v for k, v in request.args.items() if k in ("step", "unit", "overdue", "q")})
+    )
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
@@ -84,11 +94,22 @@ def task_page(task_id):
         view, data = submitted.view, submitted.data
         if submitted.error is None:
             if data.get("return_for_revision") and inbox_service.was_returned(view.task):
-                flash(_("Đã trả lại hồ sơ của %(name)s để bổ sung; việc chấm điểm sẽ quay lại khi người này gửi lại.",
-                        name=view.task.subject.full_name), "success")
+                flash(
+                    _(
+                        "Đã trả lại hồ sơ của %(name)s để bổ sung; việc chấm điểm sẽ quay lại khi người này gửi lại.",
+                        name=view.task.subject.full_name,
+                    ),
+                    "success",
+                )
             else:
-                flash(_("Đã hoàn thành: %(title)s — %(name)s.", title=tasks.step_title(view.task),
-                        name=view.task.subject.full_name), "success")
+                flash(
+                    _(
+                        "Đã hoàn thành: %(title)s — %(name)s.",
+                        title=tasks.step_title(view.task),
+                        name=view.task.subject.full_name,
+                    ),
+                    "success",
+                )
             # the head scoring before a decision goes back to the batch it belongs to
             scored_for_decision = decisions.scored_for_decision(view.task)
             return redirect(url_for("monitor.decision_batch" if scored_for_decision else "tasks.inbox"))
@@ -99,10 +120,13 @@ def task_page(task_id):
         return render_template("tasks/task.html", view=view, form_html=form_html), 422
     view = tasks.view(task_id, current_user)
     data, errors = view.data, []
-    refused = stash.take(task_id=task_id)        # a refused upload from this form: its errors and what was typed
+    refused = stash.take(task_id=task_id)  # a refused upload from this form: its errors and what was typed
     if refused:
-        errors = [forms.FieldError(d["field"], d.get("message", ""), d.get("message_en", ""))
-                  for d in refused["error"].details if isinstance(d, dict) and d.get("field")]
+        errors = [
+            forms.FieldError(d["field"], d.get("message", ""), d.get("message_en", ""))
+            for d in refused["error"].details
+            if isinstance(d, dict) and d.get("field")
+        ]
         typed = refused["values"].get("typed")
         if typed:
             data = _typed_over_stored(view, forms.parse_submission(view.schema, MultiDict(json.loads(typed))))
@@ -113,8 +137,10 @@ def task_page(task_id):
 def _typed_over_stored(view, data: dict) -> dict:
     """What was typed, over the items as stored (their read-only title, weight, deadline)."""
     stored = {r.get("id"): r for r in view.data.get("items") or [] if isinstance(r, dict) and r.get("id") is not None}
-    rows = [dict(stored.get(r.get("id"), {}), **r) if isinstance(r, dict) else r
-            for r in (data.get("items") if isinstance(data.get("items"), list) else list(view.data.get("items") or []))]
+    rows = [
+        dict(stored.get(r.get("id"), {}), **r) if isinstance(r, dict) else r
+        for r in (data.get("items") if isinstance(data.get("items"), list) else list(view.data.get("items") or []))
+    ]
     return dict(data, items=rows)
 
 
@@ -125,11 +151,16 @@ def _with_evidence(view) -> dict:
     if not isinstance(items, dict):
         return view.context
     context = dict(view.context)
-    context["evidence_files"] = {str(e.id): {"name": e.name, "url": url_for("monitor.evidence_download", evidence_id=e.id)}
-                                 for e in evidence.visible_list(current_user, view.task.instance_id)}
+    context["evidence_files"] = {
+        str(e.id): {"name": e.name, "url": url_for("monitor.evidence_download", evidence_id=e.id)}
+        for e in evidence.visible_list(current_user, view.task.instance_id)
+    }
     if view.task.step == "self_evaluation" and view.task.assignee_id == current_user.id:
-        context.update(evidence_upload_url=url_for("tasks.evidence_attach", task_id=view.task.id),
-                       evidence_accept=filecheck.ACCEPT, evidence_max_bytes=evidence.max_file_bytes())
+        context.update(
+            evidence_upload_url=url_for("tasks.evidence_attach", task_id=view.task.id),
+            evidence_accept=filecheck.ACCEPT,
+            evidence_max_bytes=evidence.max_file_bytes(),
+        )
     return context
 
 
@@ -147,8 +178,18 @@ def evidence_attach(task_id):
     data = _typed_over_stored(view, data)
     rows = data["items"]
     index = int(match.group(1)) if match else -1
-    upload = next((f for f in (request.files.get(field + "__photo"), request.files.get(field + "__file"))
-                   if f is not None and f.filename), None) if match else None
+    upload = (
+        next(
+            (
+                f
+                for f in (request.files.get(field + "__photo"), request.files.get(field + "__file"))
+                if f is not None and f.filename
+            ),
+            None,
+        )
+        if match
+        else None
+    )
     try:
         if upload is None or index >= len(rows):
             vi, en = "Chụp ảnh hoặc chọn tệp minh chứng trước khi tải lên.", "Take a photo or choose a file first."
@@ -160,15 +201,19 @@ def evidence_attach(task_id):
         if exc.status in (403, 404):
             raise
         log.info("evidence refused on task %s: %s", task_id, exc.message_en)
-        details = [dict(d, field=d.get("field") if d.get("field") not in (None, "file") else field or "items")
-                   for d in exc.details if isinstance(d, dict)] or [
-            {"field": field or "items", "message": exc.message, "message_en": exc.message_en}]
+        details = [
+            dict(d, field=d.get("field") if d.get("field") not in (None, "file") else field or "items")
+            for d in exc.details
+            if isinstance(d, dict)
+        ] or [{"field": field or "items", "message": exc.message, "message_en": exc.message_en}]
         exc.details = details
         # what was typed comes back with the error on the task's page (post/redirect/get)
         typed = json.dumps(request.form.to_dict(flat=False), ensure_ascii=False)
         stash.keep("task", exc, {"typed": typed}, task_id=task_id)
         flash(i18n.message_of(exc), "error")
-        return redirect(url_for("tasks.task_page", task_id=task_id, _anchor=f"f-items-{index}-evidence" if match else None))
+        return redirect(
+            url_for("tasks.task_page", task_id=task_id, _anchor=f"f-items-{index}-evidence" if match else None)
+        )
     row = dict(row, evidence=[e for e in row.get("evidence") or [] if isinstance(e, int)] + [added.id])
     rows[index] = row
     tasks.save_draft(task_id, current_user, data)
