@@ -115,3 +115,56 @@ def test_the_skip_link_comes_first_and_the_folded_menu_adds_no_stop(ctx, client,
     SHOTS.parent.mkdir(parents=True, exist_ok=True)
     (SHOTS.parent / "keyboard-tabs.json").write_text(json.dumps(figures, indent=2))
     print(json.dumps(figures, indent=2))
+
+
+# Anything the header draws that is not a control or its text: list markers of its items, the content of
+# ::before / ::after on its items and forms, and a form's margin (each would show as a dot or a gap).
+STRAY = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll("header li, header form, header ul")) {
+    const s = getComputedStyle(el);
+    if (s.display === "none") continue;
+    const name = el.tagName.toLowerCase() + (el.className ? "." + el.className : "");
+    if (s.display === "list-item" && s.listStyleType !== "none") out.push(name + " marker " + s.listStyleType);
+    for (const pseudo of ["::before", "::after", "::marker"]) {
+      const p = getComputedStyle(el, pseudo);
+      const content = p.content;
+      if (pseudo === "::marker") {
+        if (s.display === "list-item" && content !== "none" && s.listStyleType !== "none") out.push(name + pseudo);
+      } else if (content && !["none", "normal", '""', '"\u200b"'].includes(content)) {  // Pico's zero-width space
+        out.push(name + pseudo + " " + content);
+      } else if (content === '""' && p.display !== "none" && (parseFloat(p.width) > 0 || parseFloat(p.height) > 0)) {
+        out.push(name + pseudo + " empty box " + p.width + "x" + p.height);
+      }
+    }
+    if (el.tagName === "FORM" && (parseFloat(s.marginBottom) > 0 || parseFloat(s.marginTop) > 0))
+      out.push(name + " margin " + s.marginTop + "/" + s.marginBottom);
+    if (el.tagName === "LI" && !el.textContent.trim() && !el.querySelector("button, a, input:not([type=hidden])"))
+      out.push(name + " empty");
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_phone_header_draws_nothing_but_its_controls(ctx, live_server, chromium, lang):
+    """'A small dot after the language switch': the header at 360 px, signed out and signed in."""
+    context = chromium.new_context(base_url=live_server.url, locale="vi-VN", **PHONES["360"])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"/login?lang={lang}")
+    page.wait_for_load_state("load")
+    page.locator("header").screenshot(path=str(SHOTS / f"header-360-{lang}-signed-out.png"))
+    assert page.evaluate(STRAY) == []
+    page.locator("#username").fill("ttb")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form:has(#password) button[type=submit]").click()
+    expect(page.locator(".nav-toggle")).to_be_visible()
+    page.wait_for_load_state("load")
+    page.locator("header").screenshot(path=str(SHOTS / f"header-360-{lang}-signed-in.png"))
+    assert page.evaluate(STRAY) == []
+    page.locator(".nav-toggle").click()
+    page.locator("header").screenshot(path=str(SHOTS / f"header-360-{lang}-menu-open.png"))
+    assert page.evaluate(STRAY) == []
+    context.close()
