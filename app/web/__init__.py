@@ -222,10 +222,16 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["period"] = lambda p: f"{p[5:]}/{p[:4]}" if p and len(p) >= 7 else (p or "")
 
 
+# Form posts that a script sends and reads as JSON (the autosave), whatever Accept they carry.
+JSON_FORM_ENDPOINTS = {"tasks.save_draft"}
+
+
 def _asks_json() -> bool:
-    """The API, a JSON body, or a script that prefers JSON (Accept) to a page."""
+    """The API, a JSON body, the autosave, or a script that prefers JSON (Accept) to a page."""
     accept = request.accept_mimetypes
-    return _wants_json() or accept["application/json"] > accept["text/html"]  # no Accept or */*: a page
+    if _wants_json() or request.endpoint in JSON_FORM_ENDPOINTS:
+        return True
+    return accept["application/json"] > accept["text/html"]  # no Accept header or */*: a page
 
 
 def _html_form() -> bool:
