@@ -222,3 +222,77 @@ def test_refused_operations_come_back_next_to_their_fields(client):
         )
         and 'id="ne-reason-error"' in page
     )
+
+
+def _flash(page: str) -> str:
+    match = re.search(r'<p class="flash flash-error" role="alert">([^<]+)</p>', page)
+    assert match, "no error message on the page"
+    return match.group(1)
+
+
+def test_an_expired_form_goes_back_to_its_page_with_the_reason_in_the_readers_language(ctx, client, month):
+    """A CSRF failure (the page sat open past the session, or its token is gone) is refused like any
+    form: back to the same-site page it came from, else the home page; nothing is written."""
+    login(client, "ttb")
+    record = f"/instances/{month}"
+    client.get(record)
+    referer = {"Referer": f"http://localhost{record}?tab=comments"}
+
+    resp = client.post(f"{record}/comments", data={"csrf_token": "stale", "body": "Xin chào"}, headers=referer)
+    assert resp.status_code == 302 and resp.headers["Location"] == f"{record}?tab=comments"
+    assert _flash(client.get(resp.headers["Location"]).get_data(as_text=True)) == "Trang đã hết hạn, vui lòng gửi lại."
+
+    # no token at all, from another site or with no Referer: the home page, never the other site
+    for headers in (
+        {"Referer": "https://evil.example/instances/1"},
+        {"Referer": "http://localhost//evil.example/"},
+        {},
+    ):
+        resp = client.post(f"{record}/comments", data={"body": "Xin chào"}, headers=headers)
+        assert resp.status_code == 302 and resp.headers["Location"] == "/", (headers, resp.headers["Location"])
+    client.get("/")  # reads the flashes
+
+    # in English, English; a form posted to a page's own address (the language switch) goes back too
+    client.get(f"{record}?lang=en")
+    resp = client.post("/language/vi", data={"next": "/"}, headers=referer)
+    assert resp.status_code == 302 and resp.headers["Location"] == f"{record}?tab=comments"
+    assert _flash(client.get(resp.headers["Location"]).get_data(as_text=True)) == (
+        "The page had expired, please submit again."
+    )
+    assert db.session.scalar(select(func.count()).select_from(Comment)) == 0
+
+    # a script asking for JSON keeps its JSON answer
+    resp = client.post(f"{record}/comments", data={"body": "x"}, headers={"Accept": "application/json", **referer})
+    assert resp.status_code == 400 and resp.get_json()["error"] == "csrf"
+    resp = client.post(f"{record}/comments", json={"body": "x"})
+    assert resp.status_code == 400 and resp.get_json()["message_en"] == "The page had expired, please submit again."
+
+
+def test_a_body_over_the_size_limit_goes_back_to_its_page_naming_the_limit(ctx, client, month, monkeypatch):
+    monkeypatch.setitem(ctx.config, "EVIDENCE_MAX_FILE_MB", 1)
+    login(client, "ttb")
+    record = f"/instances/{month}"
+    token = csrf_token(client.get(record).get_data(as_text=True))
+    referer = {"Referer": f"http://localhost{record}"}
+    big = b"%PDF-1.4\n" + b"0" * (1536 * 1024)  # 1.5 MB: over the 1 MB file limit (and its form's 1.25 MB)
+
+    resp = client.post(
+        f"{record}/evidence",
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "file": (io.BytesIO(big), "lon.pdf")},
+        headers=referer,
+    )
+    assert resp.status_code == 302 and resp.headers["Location"] == record
+    assert _flash(client.get(record).get_data(as_text=True)) == "Tệp hoặc dữ liệu gửi lên vượt quá giới hạn 1 MB."
+
+    # any other form: the request limit (2 MB), in English for an English reader; no Referer → home
+    client.get(f"{record}?lang=en")
+    resp = client.post(f"{record}/comments", data={"csrf_token": token, "body": "x" * (3 * 1024 * 1024)})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    assert _flash(client.get("/").get_data(as_text=True)) == "The upload is larger than the 2 MB limit."
+    assert db.session.scalar(select(func.count()).select_from(Comment)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Evidence)) == 0
+
+    # the API keeps its JSON answer
+    resp = client.post("/api/v1/auth/token", data="x" * (3 * 1024 * 1024), content_type="application/json")
+    assert resp.status_code == 413 and resp.get_json()["error"] == "too_large"

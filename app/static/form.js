@@ -128,7 +128,8 @@
     var body = new FormData(form);
     // a chosen photo is not part of the draft: it goes with its own upload button
     form.querySelectorAll("input[type=file][name]").forEach(function (input) { body.delete(input.name); });
-    fetch(form.dataset.draftUrl, { method: "POST", body: body, credentials: "same-origin" })
+    fetch(form.dataset.draftUrl, { method: "POST", body: body, credentials: "same-origin",
+                                   headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (d) {
         var t = new Date(d.saved_at);

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from flask import Flask, current_app, flash, jsonify, redirect, render_template, request
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -25,6 +27,8 @@ from app.services.errors import BadRequest, ServiceError
 from app.labels import ACTION_LABELS, STATUS_LABELS
 
 from .json_body import StrictJSONProvider
+
+log = logging.getLogger(__name__)
 
 
 def _wants_json() -> bool:
@@ -110,17 +114,31 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
-        err = ServiceError(
-            "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ, hãy tải lại trang.",
-            "The form expired or is invalid; reload the page.",
-        )
-        return render_template("errors/error.html", error=err), 400
+        vi = "Trang đã hết hạn, vui lòng gửi lại."
+        en = "The page had expired, please submit again."
+        back = _refused_form(vi, en, f"CSRF ({exc.description})")
+        if back is not None:
+            return back
+        if _asks_json():
+            return jsonify({"error": "csrf", "message": vi, "message_en": en, "details": []}), 400
+        return render_template("errors/error.html", error=ServiceError(vi, en)), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc):
+        mb = round(_size_limit() / (1024 * 1024), 1)
+        vi = f"Tệp hoặc dữ liệu gửi lên vượt quá giới hạn {i18n.format_number(mb, 'vi')} MB."
+        en = f"The upload is larger than the {i18n.format_number(mb, 'en')} MB limit."
+        back = _refused_form(vi, en, "413")
+        if back is not None:
+            return back
+        if _asks_json():
+            return jsonify({"error": "too_large", "message": vi, "message_en": en, "details": []}), 413
+        return render_template("errors/error.html", error=ServiceError(vi, en)), 413
 
     for code, vi, en in (
         (403, "Anh/chị không có quyền xem trang này.", "You may not see this page."),
         (404, "Không tìm thấy trang.", "Page not found."),
         (405, "Phương thức không được hỗ trợ.", "Method not allowed."),
-        (413, "Tệp hoặc dữ liệu gửi lên quá lớn.", "The upload is too large."),
         (500, "Hệ thống gặp lỗi; dữ liệu của anh/chị chưa bị thay đổi.", "Something went wrong; nothing was changed."),
     ):
         app.register_error_handler(code, _http_error(code, vi, en))
@@ -202,6 +220,57 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["vnnum"] = lambda v: i18n.format_number(v)
     app.jinja_env.filters["tr"] = lambda text: i18n.translate_in(i18n.current(), text)  # stored/BPMN texts
     app.jinja_env.filters["period"] = lambda p: f"{p[5:]}/{p[:4]}" if p and len(p) >= 7 else (p or "")
+
+
+# Form posts that a script sends and reads as JSON (the autosave), whatever Accept they carry.
+JSON_FORM_ENDPOINTS = {"tasks.save_draft"}
+
+
+def _asks_json() -> bool:
+    """The API, a JSON body, the autosave, or a script that prefers JSON (Accept) to a page."""
+    accept = request.accept_mimetypes
+    if _wants_json() or request.endpoint in JSON_FORM_ENDPOINTS:
+        return True
+    return accept["application/json"] > accept["text/html"]  # no Accept header or */*: a page
+
+
+def _html_form() -> bool:
+    """Whether this request is a browser's form post."""
+    return request.method == "POST" and not _asks_json()
+
+
+def _refused_form(vi: str, en: str, why: str):
+    """A browser form refused before its route ran (expired CSRF token, body over the size limit): like
+    any refused form, back to the page it came from with the reason, never an error page at a POST
+    address. None when the request is not an HTML form (it keeps its JSON or error-page answer)."""
+    if not _html_form():
+        return None
+    transaction.discard()
+    flash(i18n.pick(vi, en), "error")
+    back = _came_from()
+    log.info("form posted to %s refused before its route: %s; back to %s", request.path, why, back)
+    return redirect(back)
+
+
+def _came_from() -> str:
+    """The same-site page (answers GET) the request came from, by its Referer; else the home page."""
+    referrer = urlsplit(request.referrer or "")
+    path = referrer.path
+    if referrer.netloc == request.host and path.startswith("/") and not path.startswith("//") and _page_at(path):
+        return path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("tasks.inbox")
+
+
+def _size_limit() -> int:
+    """The limit the refused body went over, as people know it: an evidence file's own limit on an
+    upload (the request may carry the form around it too), else the request limit in force."""
+    from .monitor.discussion import UPLOAD_ENDPOINTS
+
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        from app.services.evaluation import evidence
+
+        return evidence.max_file_bytes()
+    return int(request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH") or 0)
 
 
 def _form_page() -> str | None:
