@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -112,6 +112,32 @@ def test_stale_and_locked_get_one_answer_everywhere(division, monkeypatch):
     monkeypatch.setattr(tasks, "inbox", busy_inbox)
     resp = ttb.get("/tasks")
     assert (resp.status_code, resp.get_json()["error"], resp.get_json()["message_en"]) == (409, "busy", errors.BUSY_EN)
+
+
+def test_a_writer_between_the_lock_and_the_save_gets_the_stale_answer(division, monkeypatch):
+    """The instance's UPDATE checks the version it read (as the mapper's version column did): a
+    version moved meanwhile (SQLite has no row lock) answers "changed meanwhile" and writes nothing."""
+    ttb = Api(division, "ttb")
+    task = ttb.task_for("ttb", "self_evaluation")["id"]
+    real = instances.lock_of_task
+
+    def lock_then_someone_writes(*args, **kwargs):
+        locked = real(*args, **kwargs)
+        table = ProcessInstance.__table__  # behind the session's back, as another connection would
+        db.session.execute(update(table).where(table.c.id == locked.id).values(lock_version=locked.lock_version + 1))
+        return locked
+
+    monkeypatch.setattr(instances, "lock_of_task", lock_then_someone_writes)
+    before = counts()
+    resp = _complete_status(ttb, task, dict(scores_for(85), comment="x"))
+    assert (resp.status_code, resp.get_json()["message_en"]) == (409, errors.STALE_EN)
+    db.session.expire_all()
+    assert counts() == before
+    monkeypatch.setattr(instances, "lock_of_task", real)
+    assert _complete_status(ttb, task, dict(scores_for(85), comment="x")).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(HumanTask, task).status == "completed"
+    assert record("ttb").self_total == 85
 
 
 def test_an_engine_error_is_a_logged_409_and_writes_nothing(division, monkeypatch, caplog):
