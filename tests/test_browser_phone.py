@@ -119,7 +119,15 @@ def _names() -> list[str]:
 def _check(
     page, base_url: str, english_phrases: list[str], vietnamese_phrases: list[str], lang: str, names: list[str] = ()
 ) -> None:
+    # measured once the page and its stylesheet are in: on a loaded machine a page caught mid-load is
+    # wider for a moment (unstyled), which is not what a person sees; a real overflow stays
+    page.wait_for_load_state("load")
     width = page.evaluate("() => document.documentElement.scrollWidth")
+    for _ in range(5):
+        if width <= page.viewport_size["width"]:
+            break
+        page.wait_for_timeout(300)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
     if width > page.viewport_size["width"]:
         wide = page.evaluate(
             """(w) => [...document.querySelectorAll('body *')]

@@ -255,6 +255,12 @@ def read_limited(stream: BinaryIO) -> bytes:
     return data
 
 
+def require_may_add(instance_id: int, user: User) -> None:
+    """Who is asking comes first: someone who may not add evidence to this record is refused (403/404)
+    before anything they sent is looked at."""
+    require_writer(user, instances.get(instance_id))
+
+
 def add_file(
     instance_id: int,
     user: User,

@@ -88,6 +88,7 @@ def evidence_upload(instance_id):
     upload = request.files.get("file")
     item_id, replaces = request.form.get("item_id") or None, request.form.get("replaces") or None
     try:
+        evidence.require_may_add(instance_id, current_user)
         if upload is None or not upload.filename:
             vi, en = "Chọn tệp hoặc chụp ảnh minh chứng.", "Choose a file or take a photo."
             raise Invalid(vi, en, [{"field": "file", "message": vi, "message_en": en}])
