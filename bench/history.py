@@ -20,6 +20,26 @@ from app.rules.workdays import month_after
 from .city import _copy
 
 
+# the process_instances columns both the finished months and the open one are copied with
+INSTANCE_COLUMNS = [
+    "id",
+    "version_id",
+    "subject_id",
+    "unit_id",
+    "agency_id",
+    "period",
+    "status",
+    "step",
+    "snapshot",
+    "serializer_version",
+    "next_timer_at",
+    "error",
+    "lock_version",
+    "created_at",
+    "updated_at",
+]
+
+
 def previous_periods(period: str, n: int) -> list[str]:
     year, month = int(period[:4]), int(period[5:])
     out = []
@@ -151,23 +171,7 @@ def build(
             _copy(
                 conn,
                 "process_instances",
-                [
-                    "id",
-                    "version_id",
-                    "subject_id",
-                    "unit_id",
-                    "agency_id",
-                    "period",
-                    "status",
-                    "step",
-                    "snapshot",
-                    "serializer_version",
-                    "next_timer_at",
-                    "error",
-                    "lock_version",
-                    "created_at",
-                    "updated_at",
-                ],
+                INSTANCE_COLUMNS,
                 instances,
             )
             _copy(
@@ -315,23 +319,7 @@ def open_month(engine, period: str, version_id: int, scheme_id: int, seed: int =
         _copy(
             conn,
             "process_instances",
-            [
-                "id",
-                "version_id",
-                "subject_id",
-                "unit_id",
-                "agency_id",
-                "period",
-                "status",
-                "step",
-                "snapshot",
-                "serializer_version",
-                "next_timer_at",
-                "error",
-                "lock_version",
-                "created_at",
-                "updated_at",
-            ],
+            INSTANCE_COLUMNS,
             instances,
         )
         _copy(

@@ -62,29 +62,6 @@ SEED_NAMES = {
     "subject",
 }
 
-FLOW_NODES = {
-    "startEvent",
-    "endEvent",
-    "intermediateCatchEvent",
-    "intermediateThrowEvent",
-    "boundaryEvent",
-    "task",
-    "userTask",
-    "manualTask",
-    "scriptTask",
-    "serviceTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-    "transaction",
-    "exclusiveGateway",
-    "parallelGateway",
-    "inclusiveGateway",
-    "eventBasedGateway",
-    "complexGateway",
-}
 CONTAINERS = {"subProcess", "transaction"}
 HUMAN_TASKS = {"userTask", "manualTask"}
 # Hit policies SpiffWorkflow's DMN engine applies as their names say: UNIQUE/FIRST/ANY take the first
@@ -486,7 +463,7 @@ class _Linter:
             )
 
     def _process(self, name: str, process: etree._Element, di_refs: set[str | None], has_diagram: bool) -> None:
-        nodes = {el.get("id") or "": el for el in process.iter() if _local(el) in FLOW_NODES and el.get("id")}
+        nodes = {el.get("id") or "": el for el in process.iter() if _local(el) in dataflow.FLOW_NODES and el.get("id")}
         flows = [el for el in process.iter(_bpmn("sequenceFlow"))]
         lanes = {}
         for lane in process.iter(_bpmn("lane")):
