@@ -50,14 +50,17 @@ HTML_FORM = {
 
 
 class Statements:
-    """Counts the SQL statements the app's engine sends."""
+    """Counts the SQL statements the app's engine sends (and keeps their text while `shown` is a list)."""
 
     def __init__(self, engine):
         self.n = 0
+        self.shown: list[str] | None = None
         event.listen(engine, "before_cursor_execute", self._count)
 
-    def _count(self, *args, **kwargs):
+    def _count(self, conn, cursor, statement, *args, **kwargs):
         self.n += 1
+        if self.shown is not None:
+            self.shown.append(" ".join(statement.split())[:160])
 
 
 def main(argv=None) -> int:
@@ -80,6 +83,7 @@ def main(argv=None) -> int:
         action="store_true",
         help="print a sampled call tree of the JSON completions (needs pyinstrument installed)",
     )
+    ap.add_argument("--show-sql", action="store_true", help="print the statements of one JSON completion")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--completions", type=int, default=1_000)
@@ -146,6 +150,11 @@ def main(argv=None) -> int:
     warm, timed, html_jobs = jobs[:20], jobs[20 : 20 + args.n], jobs[20 + args.n : 20 + args.n + args.n // 2]
     for task_id, uid in warm:
         json_completion(task_id, uid)
+    if args.show_sql:
+        statements.shown = []
+        json_completion(*timed.pop())
+        print("\n".join(f"  {i + 1:2}. {text}" for i, text in enumerate(statements.shown)), file=sys.stderr)
+        statements.shown = None
     say(f"in process: {len(timed)} JSON completions, alternating with the floor in {args.blocks} blocks")
     statements.n = 0
     profiler = sampler = None

@@ -122,10 +122,11 @@ def test_a_writer_between_the_lock_and_the_save_gets_the_stale_answer(division, 
     real = instances.lock_of_task
 
     def lock_then_someone_writes(*args, **kwargs):
-        locked = real(*args, **kwargs)
+        found = real(*args, **kwargs)
+        locked = found[0]
         table = ProcessInstance.__table__  # behind the session's back, as another connection would
         db.session.execute(update(table).where(table.c.id == locked.id).values(lock_version=locked.lock_version + 1))
-        return locked
+        return found
 
     monkeypatch.setattr(instances, "lock_of_task", lock_then_someone_writes)
     before = counts()
@@ -394,3 +395,71 @@ def test_log_lines_name_the_request_the_user_and_the_instance(division, caplog):
     # a made-up id is refused and replaced
     resp = ttb.client.get("/api/v1/tasks", headers=dict(ttb.headers, **{"X-Request-Id": "bad id forged"}))
     assert resp.headers["X-Request-Id"] != "bad id forged" and len(resp.headers["X-Request-Id"]) == 12
+
+
+def test_a_completion_is_nine_statements_and_the_session_holds_what_they_wrote(division):
+    """The projection is written in SQL statements, not by the ORM's flush: the answer, built from the
+    session's objects, says what the database now holds, and nothing is read again."""
+    from sqlalchemy import event
+
+    self_evaluate(division, "lvc")  # the first completion of the unit fills the caches (who holds a role)
+    ttb = Api(division, "ttb")
+    task = ttb.task_for("ttb", "self_evaluation")
+    before = db.session.get(ProcessInstance, task["instance_id"]).lock_version
+    notices = db.session.scalar(select(func.count()).select_from(Notification))
+    sent: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        sent.append(" ".join(statement.split())[:100])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        resp = ttb.post(f"/tasks/{task['id']}/complete", json={"data": dict(scores_for(85), comment="x")})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert resp.status_code == 200, resp.get_json()
+    answer = resp.get_json()["instance"]
+    # token, lock with the tasks, plan items; instance, task done, task opened, record, notification, audit
+    assert len(sent) <= 9, sent
+    assert [text.split()[0] for text in sent].count("SELECT") == 3, sent
+    db.session.expire_all()
+    stored = db.session.get(ProcessInstance, task["instance_id"])
+    assert stored.lock_version == before + 1
+    assert (answer["status"], answer["step"], answer["record_status"]) == (stored.status, stored.step, "review")
+    [opened] = answer["active_tasks"]
+    row = db.session.get(HumanTask, opened["id"])
+    assert (row.status, row.step, row.instance_id) == ("ready", "review", stored.id)
+    done = db.session.get(HumanTask, task["id"])
+    assert (done.status, done.completed_by_id, done.on_behalf_of_id) == ("completed", user("ttb").id, None)
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == notices + 1
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.instance_id == stored.id).order_by(AuditEvent.id.desc()).limit(2)
+    ).all()
+    assert actions == ["task_assigned", "task_completed"]
+    assert record("ttb").self_total == 85
+
+
+def test_expanded_forms_are_shared_and_no_page_or_submit_changes_them(division):
+    """Expanded schemas are kept per version, form and the context values they read, and handed out to
+    every page and submit: none of them may change one (a renderer or validator writing into the
+    shared schema would show the next person someone else's form)."""
+    import copy
+
+    from app.services.evaluation import tasks
+
+    client = division
+    task = ready_task("ttb", "self_evaluation")
+    login(client, "ttb")
+    href = f"/tasks/{task.id}"
+    page = client.get(href).get_data(as_text=True)
+    assert tasks._expanded, "the page expanded its form through the kept expansions"
+    kept = {key: copy.deepcopy(schema) for key, schema in tasks._expanded.items()}
+    # a refused submit renders the form again with its errors; then the real one
+    refused = client.post(href, data=dict(score_fields(85), **{"scores[I.1]": "99"}, csrf_token=csrf_token(page)))
+    assert refused.status_code == 422 and "scores[I.1]" in refused.get_data(as_text=True)
+    ok = client.post(href, data=dict(score_fields(85), comment="x", csrf_token=csrf_token(page)))
+    assert ok.status_code == 302
+    db.session.expire_all()
+    assert record("ttb").self_total == 85
+    for key, schema in kept.items():
+        assert tasks._expanded.get(key, schema) == schema, key

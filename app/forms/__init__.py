@@ -10,11 +10,12 @@ Pure functions (no Flask request, no database) shared by the services, the web v
 
 from .html import format_number, parse_submission, render
 from .instructions import render_instructions
-from .schema import FormError, enum_options, expand, field_name, forms_from_directory, load_form
+from .schema import FormError, context_keys, enum_options, expand, field_name, forms_from_directory, load_form
 from .validate import FieldError, clean, errors_by_field, strip_readonly, validate
 
 __all__ = [
     "expand",
+    "context_keys",
     "load_form",
     "validate",
     "FieldError",

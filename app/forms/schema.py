@@ -37,6 +37,7 @@ from app import strict_json
 
 __all__ = [
     "FormError",
+    "context_keys",
     "expand",
     "load_form",
     "forms_from_directory",
@@ -136,6 +137,34 @@ def expand(schema: dict[str, Any], context: Mapping[str, Any] | None = None) -> 
     if isinstance(out, dict):
         out["x-expanded"] = True
     return out
+
+
+# what x-criteria reads from the context (_expand_criteria)
+_CRITERIA_KEYS = ("criteria", "computed_criteria", "precise_criteria", "plan_items_present", "criteria_groups")
+
+
+def context_keys(schema: Any) -> frozenset[str]:
+    """The context values :func:`expand` reads for ``schema``: two contexts that agree on these give the
+    same expansion (a caller may keep it)."""
+    keys: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if node.get("x-criteria") is True:
+            keys.update(_CRITERIA_KEYS)
+        for keyword in ("x-maximum-from", "x-minimum-from", "x-enum-from"):
+            if isinstance(node.get(keyword), str):
+                keys.add(node[keyword])
+        for key in _TEXT_KEYS:
+            if isinstance(node.get(key), str):
+                keys.update(_PLACEHOLDER.findall(node[key]))
+        stack.extend(v for k, v in node.items() if k not in ("const", "default", "enum", "examples"))
+    return frozenset(keys)
 
 
 def _expand_node(node: Any, context: Mapping[str, Any]) -> Any:

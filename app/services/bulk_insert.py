@@ -66,12 +66,17 @@ def _raw_cursor():
     return db.session.connection().connection.driver_connection.cursor()
 
 
+# Below this many rows a plain INSERT wins: COPY takes two round trips (the server asks for the data,
+# then confirms it), which a completion's one or two notifications would pay for nothing.
+COPY_FROM = 20
+
+
 def insert(table: Table, rows: list[dict]) -> None:
     if not rows:
         return
-    if not _postgres():
+    if len(rows) < COPY_FROM or not _postgres():
         for group in _groups(rows):
-            db.session.execute(sa_insert(table), group)
+            db.session.connection().execute(sa_insert(table), group)
         return
     with _raw_cursor() as cur:
         for group in _groups(rows):

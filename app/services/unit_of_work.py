@@ -56,7 +56,11 @@ class Change:
         # the instance's open human tasks: a caller that read them under the lock hands them in, so the
         # projection does not read them again; after save(), the open tasks as projected
         self.open_tasks: list[HumanTask] | None = None
+        # with `edit(of_task=...)`: that task and the instance's open ones as read under the lock, each
+        # with whether it has a saved draft
+        self.tasks: list[tuple[HumanTask, bool]] = []
         self.events: list[dict] = []  # audit rows for the next save()
+        self.done: instances.Done | None = None  # the human task completed, written by the next save()
 
     @property
     def workflow(self) -> Workflow:
@@ -71,10 +75,20 @@ class Change:
     def save(self) -> None:
         """Store the workflow and project it: snapshot, next timer, human tasks, the record."""
         self.open_tasks = instances.save(
-            self.instance, self.workflow, actor=self.actor, open_rows=self.open_tasks, events=self.events
+            self.instance,
+            self.workflow,
+            actor=self.actor,
+            open_rows=self.open_tasks,
+            events=self.events,
+            done=self.done,
         )
-        self.events = []
+        self.events, self.done = [], None
         self.saved = True
+
+    def mark_done(self, task: HumanTask, by: User, on_behalf_of: User | None = None) -> None:
+        """`task` completed by `by` (for `on_behalf_of`, a delegation's principal): written by the
+        next save(), with the projection."""
+        self.done = instances.Done(task, by, on_behalf_of)
 
     def audit(self, action: str, **kwargs):
         kwargs.setdefault("actor", self.actor)
@@ -98,22 +112,27 @@ def edit(
     on_engine_error: Callable[[int, EngineError], ServiceError | None] | None = None,
 ) -> Iterator[Change]:
     """Lock `instance` (an id, a row the caller has just locked, or with `of_task` the instance of that
-    human task) and yield a Change; see the module."""
+    human task, read with its open tasks into `Change.tasks`) and yield a Change; see the module."""
     instance_id = instance.id if isinstance(instance, ProcessInstance) else instance
     started = time.perf_counter()
     try:
         if isinstance(instance, ProcessInstance):
             locked = instance
         elif of_task is not None:
-            locked = instances.lock_of_task(of_task, allow)
-            if locked is None:
+            found = instances.lock_of_task(of_task, allow)
+            if found is None:
                 raise NotFound(f"Không tìm thấy việc #{of_task}", f"Task #{of_task} not found")
+            locked, tasks = found
             instance_id = locked.id
         else:
             locked = instances.lock(instance_id, allow)
         if has_request_context():
             g.instance_id = instance_id  # every log line of the request names it
-        yield Change(locked, actor)
+        change = Change(locked, actor)
+        if of_task is not None:
+            change.tasks = tasks
+            change.open_tasks = [task for task, _ in tasks]
+        yield change
     except ServiceError as exc:
         transaction.mark_failed()
         log.info("%s refused: instance=%s status=%s %s", use_case, instance_id, exc.status, exc.message_en)

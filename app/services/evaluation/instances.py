@@ -7,10 +7,13 @@ save() is the one place that rewrites the snapshot, the human tasks and the reco
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import localtime
 from app.engine import persistence, specs
@@ -20,7 +23,17 @@ from app.engine.runtime import Workflow
 from app.engine.steps import answer
 from app.extensions import db
 from app.labels import STATUS_LABELS
-from app.models import AuditEvent, EvaluationRecord, HumanTask, ProcessInstance, ProcessVersion, Scheme, Unit, User
+from app.models import (
+    AuditEvent,
+    EvaluationRecord,
+    HumanTask,
+    ProcessInstance,
+    ProcessVersion,
+    Scheme,
+    TaskDraft,
+    Unit,
+    User,
+)
 from app.models.workflow import TASK_READY
 from app.rules.schemes import criteria_for
 from app.rules.workdays import parse_period
@@ -191,9 +204,10 @@ def write_started(batch: list[dict]) -> dict[int, int]:
     bulk_insert.insert(AuditEvent.__table__, events)
     notifications.send_many(messages)
     scripted_events: list[dict] = []
+    scripted_messages: list[tuple] = []
     for iid, requests in scripted:  # what the start's scripts asked to tell (rare)
-        _notify(db.session.get(ProcessInstance, iid), requests, None, scripted_events)
-    db.session.flush()
+        _notify(db.session.get(ProcessInstance, iid), requests, None, scripted_events, scripted_messages)
+    notifications.send_many(scripted_messages)
     audit.write(scripted_events)
     return started
 
@@ -215,13 +229,22 @@ def lock(instance_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance:
     return _refuse_closed(instance, allow)
 
 
-def lock_of_task(task_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance | None:
-    """The instance of human task `task_id`, locked as `lock` does (None: no such task): one statement
-    where looking the task up first and then locking its instance takes two."""
-    instance = db.session.scalars(
+def lock_of_task(
+    task_id: int, allow: tuple[str, ...] = ()
+) -> tuple[ProcessInstance, list[tuple[HumanTask, bool]]] | None:
+    """The instance of human task `task_id`, locked as `lock` does, with that task and the instance's
+    other open ones, each with whether it has a saved draft (None: no such task). One statement: a
+    completion needs all of it, and looking the task up, locking, then reading the tasks took three."""
+    has_draft = exists().where(TaskDraft.task_id == HumanTask.id)
+    rows = db.session.execute(
         _locking(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
-    ).first()
-    return _refuse_closed(instance, allow) if instance is not None else None
+        .add_columns(HumanTask, has_draft)
+        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(or_(HumanTask.id == task_id, HumanTask.status == TASK_READY))
+    ).all()
+    if not rows:
+        return None
+    return _refuse_closed(rows[0][0], allow), [(task, drafted) for _, task, drafted in rows]
 
 
 def _locking(where):
@@ -299,25 +322,81 @@ def save(
     actor: User | None = None,
     open_rows: list[HumanTask] | None = None,
     events: list[dict] | None = None,
+    done: Done | None = None,
 ) -> list[HumanTask]:
     """Store the workflow and project it; the instance's open human tasks afterwards, by id.
     `open_rows`: its human tasks as read under the lock (those still "ready" are the open ones), when
     the caller has them, so they are not read again. `events`: the caller's audit rows
-    (`audit.row`), written after what the session holds and before the projection's own."""
+    (`audit.row`), written after what the session holds and before the projection's own. `done`: the
+    human task the caller completed, written with the projection.
+
+    What the caller changed through the ORM is flushed first; the projection itself is written in
+    SQL statements (the instance's version checked by hand, as the ORM would) and the session's
+    objects are set to what was written, so the request reads them without a reload: the ORM's flush
+    of the same five rows cost more than the engine's whole run."""
+    db.session.flush()
     live = workflow.live_tasks()
     ready = workflow.ready_tasks(live)
     columns, steps, completed = _instance_columns(workflow, ready, live)
-    for name, value in columns.items():
-        setattr(instance, name, value)
+    now = datetime.now(timezone.utc)
+    _write_instance(instance, columns, now)
+    if done is not None:
+        _write_done(done, now)
     data = workflow.data(live)
     events = list(events or [])
-    opened = _sync_tasks(instance, workflow, ready, open_rows, events)
-    _project_record(instance, data, steps, completed, process_steps.of_loaded(workflow.loaded))
-    _notify(instance, workflow.notifications, data, events)
+    messages: list[tuple] = []
+    opened = _sync_tasks(instance, workflow, ready, open_rows, events, messages, now)
+    _project_record(instance, data, steps, completed, process_steps.of_loaded(workflow.loaded), now)
+    _notify(instance, workflow.notifications, data, events, messages)
     workflow.notifications.clear()
-    db.session.flush()
+    notifications.send_many(messages)
     audit.write(events)
     return sorted(opened, key=lambda t: t.id)
+
+
+@dataclass(frozen=True)
+class Done:
+    """A human task completed by `by` (on behalf of `on_behalf_of`, a delegation's principal)."""
+
+    task: HumanTask
+    by: User
+    on_behalf_of: User | None = None
+
+
+def _write_instance(instance: ProcessInstance, columns: dict, now: datetime) -> None:
+    """UPDATE the instance where its version is still the one read under the lock (a concurrent
+    writer on SQLite, which has no row lock, makes it match nothing: StaleDataError, a 409)."""
+    table = ProcessInstance.__table__
+    version = instance.lock_version
+    values = dict(columns, lock_version=version + 1, updated_at=now)
+    written = db.session.connection().execute(
+        update(table).where(table.c.id == instance.id, table.c.lock_version == version).values(**values)
+    )
+    if written.rowcount != 1:
+        raise StaleDataError(f"process_instances #{instance.id} changed since version {version}")
+    _loaded_as(instance, values)
+
+
+def _write_done(done: Done, now: datetime) -> None:
+    table = HumanTask.__table__
+    values = {
+        "status": "completed",
+        "completed_at": now,
+        "completed_by_id": done.by.id,
+        "on_behalf_of_id": done.on_behalf_of.id if done.on_behalf_of else None,
+    }
+    written = db.session.connection().execute(
+        update(table).where(table.c.id == done.task.id, table.c.status == TASK_READY).values(**values)
+    )
+    if written.rowcount != 1:
+        raise StaleDataError(f"human_tasks #{done.task.id} is no longer ready")
+    _loaded_as(done.task, values)
+
+
+def _loaded_as(row, values: dict) -> None:
+    """The session's object as the database now holds it, with no change pending."""
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 def _instance_columns(workflow: Workflow, ready: list, live: list) -> tuple[dict, list[str], bool]:
@@ -405,10 +484,16 @@ def _parse_instant(value) -> datetime | None:
 
 
 def _sync_tasks(
-    instance: ProcessInstance, workflow: Workflow, ready: list | None, known: list[HumanTask] | None, events: list[dict]
+    instance: ProcessInstance,
+    workflow: Workflow,
+    ready: list | None,
+    known: list[HumanTask] | None,
+    events: list[dict],
+    messages: list[tuple],
+    now: datetime,
 ) -> list[HumanTask]:
     """Close the human tasks the process no longer waits for, open one for each new ready task (their
-    audit rows go to `events`); the open ones afterwards."""
+    audit rows go to `events`, the assignees' notifications to `messages`); the open ones afterwards."""
     if known is None:
         known = list(
             db.session.scalars(
@@ -418,11 +503,10 @@ def _sync_tasks(
     open_rows = {ht.task_uuid: ht for ht in known if ht.status == TASK_READY and ht.instance_id == instance.id}
     ready = workflow.ready_tasks() if ready is None else ready
     ready_ids = {t.uuid for t in ready}
-    now = datetime.now(timezone.utc)
-    still_open = []
+    still_open, closed = [], []
     for uuid, row in open_rows.items():
         if uuid not in ready_ids:
-            row.status, row.completed_at = "cancelled", now
+            closed.append(row)
             events.append(
                 audit.row(
                     "task_closed",
@@ -436,16 +520,22 @@ def _sync_tasks(
             )
         else:
             still_open.append(row)
+    if closed:
+        table = HumanTask.__table__
+        db.session.connection().execute(
+            update(table).where(table.c.id.in_([row.id for row in closed])).values(status="cancelled", completed_at=now)
+        )
+        for row in closed:
+            _loaded_as(row, {"status": "cancelled", "completed_at": now})
     subject = instance.subject
+    new_rows = []
     for task in ready:
         if task.uuid in open_rows:
             continue
         assignee = authority.resolve(task.role, subject, instance.unit)
-        row = HumanTask(
-            **_task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id, instance.period, assignee)
+        new_rows.append(
+            _task_row(task, instance.id, subject.id, instance.unit_id, instance.agency_id, instance.period, assignee)
         )
-        db.session.add(row)
-        still_open.append(row)
         events.append(
             audit.row(
                 "task_assigned",
@@ -455,22 +545,55 @@ def _sync_tasks(
             )
         )
         if assignee is not None:
-            notifications.send(
-                assignee.id,
-                "assigned",
-                _assigned_text(task, subject, instance.period),
-                instance.id,
-                _assigned_text_en(task, subject, instance.period),
+            messages.append(
+                (
+                    assignee.id,
+                    "assigned",
+                    _assigned_text(task, subject, instance.period),
+                    instance.id,
+                    _assigned_text_en(task, subject, instance.period),
+                )
             )
-    return still_open
+    return still_open + _insert_tasks(new_rows)
+
+
+def _insert_tasks(rows: list[dict]) -> list[HumanTask]:
+    """INSERT the new human tasks (their ids back in the same statement) and hand the session the
+    rows as stored."""
+    if not rows:
+        return []
+    table = HumanTask.__table__
+    ids = db.session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    out = []
+    for new_id, row in zip(ids.scalars(), rows, strict=True):
+        task = HumanTask(
+            id=new_id, on_behalf_of_id=None, completed_at=None, completed_by_id=None, overdue_notified_at=None, **row
+        )
+        make_transient_to_detached(task)
+        db.session.add(task)
+        out.append(task)
+    return out
 
 
 def _project_record(
-    instance: ProcessInstance, data: dict, steps: list[str], completed: bool, infos: dict[str, process_steps.StepInfo]
+    instance: ProcessInstance,
+    data: dict,
+    steps: list[str],
+    completed: bool,
+    infos: dict[str, process_steps.StepInfo],
+    now: datetime,
 ) -> None:
+    """UPDATE the record's columns the workflow's data changed (none changed: no statement, as the
+    ORM would; the summary's triggers count every UPDATE)."""
     record = record_of(instance)
-    for name, value in _record_columns(data, steps, completed, infos).items():
-        setattr(record, name, value)
+    columns = _record_columns(data, steps, completed, infos)
+    changed = {name: value for name, value in columns.items() if getattr(record, name) != value}
+    if not changed:
+        return
+    changed["updated_at"] = now
+    table = EvaluationRecord.__table__
+    db.session.connection().execute(update(table).where(table.c.id == record.id).values(**changed))
+    _loaded_as(record, changed)
 
 
 def _record_columns(data: dict, steps: list[str], completed: bool, infos: dict[str, process_steps.StepInfo]) -> dict:
@@ -534,10 +657,12 @@ NOTIFY_TEXT_EN = {
 }
 
 
-def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None, events: list[dict]) -> None:
-    """Turn the scripts' notify() calls into in-app notifications for the right people (audit rows to
-    `events`). A result or an appeal's answer says why, in each language (`data`, the workflow's, holds
-    the answer's reason)."""
+def _notify(
+    instance: ProcessInstance, requests: list[dict], data: dict | None, events: list[dict], messages: list[tuple]
+) -> None:
+    """Turn the scripts' notify() calls into in-app notifications for the right people (`messages`, as
+    notifications.send_many takes them; audit rows to `events`). A result or an appeal's answer says
+    why, in each language (`data`, the workflow's, holds the answer's reason)."""
     if not requests:
         return
     record = record_of(instance)
@@ -551,12 +676,14 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None, 
             ).all()
             for row in rows:
                 due = _local_date(row.due_at)
-                notifications.send(
-                    row.assignee_id,
-                    "reminder",
-                    f"Nhắc việc: {row.title} — hạn {due}",
-                    instance.id,
-                    f"Reminder: {title_en(row.title)} — due {due}",
+                messages.append(
+                    (
+                        row.assignee_id,
+                        "reminder",
+                        f"Nhắc việc: {row.title} — hạn {due}",
+                        instance.id,
+                        f"Reminder: {title_en(row.title)} — due {due}",
+                    )
                 )
             events.append(audit.row("reminder_sent", instance=instance, step=step))
         elif kind in NOTIFY_TEXT:
@@ -576,7 +703,7 @@ def _notify(instance: ProcessInstance, requests: list[dict], data: dict | None, 
                 because = why.of_record(record, why.appeal_answer(instance, data), why.quota_of(record))
                 text = " ".join([text] + why.texts(because, "vi"))
                 text_en = " ".join([text_en] + why.texts(because, "en"))
-            notifications.send(instance.subject_id, kind, text, instance.id, text_en)
+            messages.append((instance.subject_id, kind, text, instance.id, text_en))
             if kind == "published":
                 events.append(
                     audit.row("published", instance=instance, details={"total": record.total, "level": record.level})

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import forms, i18n
 from app.i18n import N_
@@ -221,9 +225,15 @@ def _check_decision(data: dict, context: dict) -> None:
         )
 
 
-# Parsed forms per (process version, file): a published version never changes, so its forms are parsed
-# and checked once per process, not on every page and submit (expand() copies before it fills in).
-_parsed_forms: dict[tuple[int, str, str], dict] = {}
+# Parsed forms per (process version, file), with the context values each reads: a published version
+# never changes, so its forms are parsed and checked once per process, not on every page and submit.
+_parsed_forms: dict[tuple[int, str, str], tuple[dict, tuple[str, ...]]] = {}
+# Expanded forms per (version, file, the values its expansion reads): a city's tasks share a few schemes,
+# levels and months, and a lookup costs less than the deep copy of an expansion. What is handed out is
+# shared: no caller changes an expanded schema (they build new dicts; tests/test_forms.py pins it).
+_expanded: OrderedDict[tuple, dict] = OrderedDict()
+_EXPANDED_KEPT = 512
+_expanded_lock = threading.Lock()
 
 
 def form_schema(instance, form_file: str | None, context: dict, step: str | None = None) -> dict:
@@ -231,11 +241,22 @@ def form_schema(instance, form_file: str | None, context: dict, step: str | None
         return {"type": "object", "properties": {}}
     context = plans.form_context(instance, step, context)
     key = (instance.version_id, instance.version.sha256, form_file)  # ids restart in a wiped test database
-    parsed = _parsed_forms.get(key)
-    if parsed is None:
-        parsed = _parsed_forms[key] = forms.load_form(instances.version_files(instance), form_file)
-    schema = _without_spent_return(forms.expand(parsed, context), context)
-    return plans.decision_fields(instance, schema) if step in process_steps.deciding() else schema
+    found = _parsed_forms.get(key)
+    if found is None:
+        parsed = forms.load_form(instances.version_files(instance), form_file)
+        found = _parsed_forms[key] = (parsed, tuple(sorted(forms.context_keys(parsed))))
+    parsed, reads = found
+    expanded_key = key + (json.dumps([context.get(name) for name in reads], sort_keys=True, default=str),)
+    schema = _expanded.get(expanded_key)
+    if schema is None:
+        schema = forms.expand(parsed, context)
+        with _expanded_lock:
+            _expanded[expanded_key] = schema
+            if len(_expanded) > _EXPANDED_KEPT:
+                _expanded.popitem(last=False)
+    schema = _without_spent_return(schema, context)
+    info = process_steps.of(instance.version).get(step or "")  # the instance's own version says
+    return plans.decision_fields(instance, schema) if info is not None and info.decides else schema
 
 
 def _without_spent_return(schema: dict, context: dict) -> dict:
@@ -299,8 +320,8 @@ def submit_page(task_id: int, user: User, form) -> Submitted:
 def _complete(
     task_id: int, user: User, parse, *, quota_checked: bool = False, holder: dict | None = None
 ) -> tuple[HumanTask, dict, list[HumanTask]]:
-    # the instance is locked first (found through the task), then the task is read once, fresh, and
-    # checked: who may complete it is decided on the row as it is under the lock
+    # the instance is locked and the task read with it, fresh, in one statement: who may complete it is
+    # decided on the row as it is under the lock
     with (
         plans.read_once(),
         unit_of_work.edit(
@@ -308,25 +329,16 @@ def _complete(
         ) as change,
     ):
         instance = change.instance
-        # one statement: the task, whether it has a draft, and the instance's other open tasks, which
-        # the projection then needs not read again
-        has_draft = exists().where(TaskDraft.task_id == HumanTask.id)
-        rows = db.session.execute(
-            select(HumanTask, has_draft)
-            .where(
-                or_(HumanTask.id == task_id, and_(HumanTask.instance_id == instance.id, HumanTask.status == TASK_READY))
-            )
-            .execution_options(populate_existing=True)
-        ).all()
-        task, drafted = next((row, drafted) for row, drafted in rows if row.id == task_id)
-        change.open_tasks = [row for row, _ in rows]
+        task, drafted = next((row, drafted) for row, drafted in change.tasks if row.id == task_id)
+        # the task holds its instance for the caller's response: the session keeps objects only while
+        # something refers to them, and set as loaded, not as a change, it makes no later query flush
+        set_committed_value(task, "instance", instance)
         principal = check_assignee(task, user)
         if task.subject_id == user.id and task.lane_role != "subject":
             raise Forbidden(
                 "Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
                 "Nobody may review or decide their own evaluation.",
             )
-        task.instance = instance  # hold it: the caller's response reads it without a reload
         if task.status != TASK_READY:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
         workflow = change.workflow
@@ -355,8 +367,7 @@ def _complete(
         clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
         workflow.complete(task.task_uuid, clean)
         quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
-        task.status, task.completed_at, task.completed_by_id = "completed", datetime.now(timezone.utc), user.id
-        task.on_behalf_of_id = principal.id if principal else None
+        change.mark_done(task, user, principal)
         change.audit_with_save("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
         change.save()
         metrics.COMPLETIONS.labels(task.step).inc()

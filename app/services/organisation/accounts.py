@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, User
@@ -172,17 +171,22 @@ def issue_token(user: User) -> tuple[str, datetime]:
 
 
 def user_for_token(token: str) -> User | None:
-    row = _token_row(token, with_user=True)
-    if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(timezone.utc):
-        return None
-    return row.user if row.user.active else None
+    """The active person a live (unexpired, unrevoked) token belongs to: one statement, one entity
+    (every API request pays for it)."""
+    return db.session.scalars(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == _hash(token or ""),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > datetime.now(timezone.utc),
+            User.active.is_(True),
+        )
+    ).first()
 
 
-def _token_row(token: str, with_user: bool = False) -> ApiToken | None:
-    query = select(ApiToken).where(ApiToken.token_hash == _hash(token or ""))
-    if with_user:  # every API request: one query, not two
-        query = query.options(joinedload(ApiToken.user))
-    return db.session.scalars(query).first()
+def _token_row(token: str) -> ApiToken | None:
+    return db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash(token or ""))).first()
 
 
 def revoke_token(token: str) -> None:
