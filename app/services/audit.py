@@ -40,8 +40,11 @@ def row(
     }
 
 
+_INSERT = insert(AuditEvent.__table__)  # built once: every completion writes its rows with it
+
+
 def write(rows: list[dict]) -> None:
     """Append `rows` in one INSERT, in order, after what the session has flushed: a task completion
     writes its events this way, without the ORM's per-object bookkeeping in its flush."""
     if rows:
-        db.session.connection().execute(insert(AuditEvent.__table__), rows)
+        db.session.connection().execute(_INSERT, rows)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import JSON, Table, insert as sa_insert
+from sqlalchemy import JSON, Insert, Table, insert as sa_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
@@ -69,14 +69,18 @@ def _raw_cursor():
 # Below this many rows a plain INSERT wins: COPY takes two round trips (the server asks for the data,
 # then confirms it), which a completion's one or two notifications would pay for nothing.
 COPY_FROM = 20
+_inserts: dict[str, Insert] = {}  # one statement per table, built once
 
 
 def insert(table: Table, rows: list[dict]) -> None:
     if not rows:
         return
     if len(rows) < COPY_FROM or not _postgres():
+        statement = _inserts.get(table.name)
+        if statement is None:
+            statement = _inserts[table.name] = sa_insert(table)
         for group in _groups(rows):
-            db.session.connection().execute(sa_insert(table), group)
+            db.session.connection().execute(statement, group)
         return
     with _raw_cursor() as cur:
         for group in _groups(rows):

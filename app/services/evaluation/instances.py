@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import Update, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -235,13 +235,7 @@ def lock_of_task(
     """The instance of human task `task_id`, locked as `lock` does, with that task and the instance's
     other open ones, each with whether it has a saved draft (None: no such task). One statement: a
     completion needs all of it, and looking the task up, locking, then reading the tasks took three."""
-    has_draft = exists().where(TaskDraft.task_id == HumanTask.id)
-    rows = db.session.execute(
-        _locking(ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
-        .add_columns(HumanTask, has_draft)
-        .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-        .where(or_(HumanTask.id == task_id, HumanTask.status == TASK_READY))
-    ).all()
+    rows = db.session.execute(_LOCK_OF_TASK, {"task_id": task_id}).all()
     if not rows:
         return None
     return _refuse_closed(rows[0][0], allow), [(task, drafted) for _, task, drafted in rows]
@@ -263,6 +257,18 @@ def _locking(where):
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
     )
+
+
+# built once (every completion runs it; building it cost a quarter of running it)
+_LOCK_OF_TASK = (
+    _locking(
+        ProcessInstance.id
+        == select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
+    )
+    .add_columns(HumanTask, exists().where(TaskDraft.task_id == HumanTask.id))
+    .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+    .where(or_(HumanTask.id == bindparam("task_id"), HumanTask.status == TASK_READY))
+)
 
 
 def _refuse_closed(instance: ProcessInstance, allow: tuple[str, ...]) -> ProcessInstance:
@@ -363,31 +369,49 @@ class Done:
     on_behalf_of: User | None = None
 
 
+# The projection's statements are built once: building and keying a statement for SQLAlchemy's cache
+# cost more than its execution, on the path every completion takes.
+_INSTANCES, _TASKS, _RECORDS = ProcessInstance.__table__, HumanTask.__table__, EvaluationRecord.__table__
+_INSTANCE_COLUMNS = ("snapshot", "serializer_version", "next_timer_at", "status", "step", "error")
+_WRITE_INSTANCE = (
+    update(_INSTANCES)
+    .where(_INSTANCES.c.id == bindparam("pk"), _INSTANCES.c.lock_version == bindparam("seen_version"))
+    .values({name: bindparam(name) for name in _INSTANCE_COLUMNS + ("lock_version", "updated_at")})
+)
+_DONE_COLUMNS = ("status", "completed_at", "completed_by_id", "on_behalf_of_id")
+_WRITE_DONE = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("pk"), _TASKS.c.status == TASK_READY)
+    .values({name: bindparam(name) for name in _DONE_COLUMNS})
+)
+_CLOSE_TASKS = (
+    update(_TASKS)
+    .where(_TASKS.c.id.in_(bindparam("pks", expanding=True)))
+    .values(status="cancelled", completed_at=bindparam("now"))
+)
+_INSERT_TASKS = insert(_TASKS).returning(_TASKS.c.id, sort_by_parameter_order=True)
+_record_updates: dict[tuple[str, ...], Update] = {}  # per set of changed columns (a handful)
+
+
 def _write_instance(instance: ProcessInstance, columns: dict, now: datetime) -> None:
     """UPDATE the instance where its version is still the one read under the lock (a concurrent
     writer on SQLite, which has no row lock, makes it match nothing: StaleDataError, a 409)."""
-    table = ProcessInstance.__table__
     version = instance.lock_version
     values = dict(columns, lock_version=version + 1, updated_at=now)
-    written = db.session.connection().execute(
-        update(table).where(table.c.id == instance.id, table.c.lock_version == version).values(**values)
-    )
+    written = db.session.connection().execute(_WRITE_INSTANCE, dict(values, pk=instance.id, seen_version=version))
     if written.rowcount != 1:
         raise StaleDataError(f"process_instances #{instance.id} changed since version {version}")
     _loaded_as(instance, values)
 
 
 def _write_done(done: Done, now: datetime) -> None:
-    table = HumanTask.__table__
     values = {
         "status": "completed",
         "completed_at": now,
         "completed_by_id": done.by.id,
         "on_behalf_of_id": done.on_behalf_of.id if done.on_behalf_of else None,
     }
-    written = db.session.connection().execute(
-        update(table).where(table.c.id == done.task.id, table.c.status == TASK_READY).values(**values)
-    )
+    written = db.session.connection().execute(_WRITE_DONE, dict(values, pk=done.task.id))
     if written.rowcount != 1:
         raise StaleDataError(f"human_tasks #{done.task.id} is no longer ready")
     _loaded_as(done.task, values)
@@ -521,10 +545,7 @@ def _sync_tasks(
         else:
             still_open.append(row)
     if closed:
-        table = HumanTask.__table__
-        db.session.connection().execute(
-            update(table).where(table.c.id.in_([row.id for row in closed])).values(status="cancelled", completed_at=now)
-        )
+        db.session.connection().execute(_CLOSE_TASKS, {"pks": [row.id for row in closed], "now": now})
         for row in closed:
             _loaded_as(row, {"status": "cancelled", "completed_at": now})
     subject = instance.subject
@@ -562,8 +583,7 @@ def _insert_tasks(rows: list[dict]) -> list[HumanTask]:
     rows as stored."""
     if not rows:
         return []
-    table = HumanTask.__table__
-    ids = db.session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    ids = db.session.connection().execute(_INSERT_TASKS, rows)
     out = []
     for new_id, row in zip(ids.scalars(), rows, strict=True):
         task = HumanTask(
@@ -591,8 +611,13 @@ def _project_record(
     if not changed:
         return
     changed["updated_at"] = now
-    table = EvaluationRecord.__table__
-    db.session.connection().execute(update(table).where(table.c.id == record.id).values(**changed))
+    names = tuple(sorted(changed))
+    statement = _record_updates.get(names)
+    if statement is None:
+        statement = _record_updates[names] = (
+            update(_RECORDS).where(_RECORDS.c.id == bindparam("pk")).values({name: bindparam(name) for name in names})
+        )
+    db.session.connection().execute(statement, dict(changed, pk=record.id))
     _loaded_as(record, changed)
 
 
