@@ -11,8 +11,11 @@ A small synthetic city on PostgreSQL (`--db`, dropped and created again), its mo
    with the library's serializer and with the app's spec-less one, in process CPU time like the app's
    figure, run in blocks alternating with the app's JSON completions (`--blocks`) so that both see the
    same load; the ratio app / floor;
-3. with `--http`: gunicorn with `--workers` workers and `--clients` closed-loop clients, the p95 latency
-   beside the 100 ms target.
+3. with `--http`: gunicorn with `--workers` workers, first `--clients` closed-loop clients (each sends
+   its next completion as soon as the last is answered: the rate is whatever the server sustains),
+   then an open loop where completions arrive at random at `--rate` a second (the city's peak, see
+   the README); the p95 latency of each beside the 100 ms target, and the CPU a completion costs the
+   app server, PostgreSQL and the clients.
 """
 
 from __future__ import annotations
@@ -86,7 +89,9 @@ def main(argv=None) -> int:
     ap.add_argument("--show-sql", action="store_true", help="print the statements of one JSON completion")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--completions", type=int, default=1_000)
+    ap.add_argument("--completions", type=int, default=1_000, help="closed-loop completions under gunicorn")
+    ap.add_argument("--rate", type=float, default=40.0, help="open loop: completions arriving a second")
+    ap.add_argument("--open-completions", type=int, default=600, help="open-loop completions under gunicorn")
     args = ap.parse_args(argv)
 
     url = args.db.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -132,7 +137,7 @@ def main(argv=None) -> int:
             .join(User, User.id == HumanTask.subject_id)
             .where(HumanTask.status == "ready", HumanTask.step == "self_evaluation", User.position_group == "staff")
             .order_by(HumanTask.unit_id, HumanTask.id)
-            .limit(args.n * 2 + args.completions + 200)
+            .limit(args.n * 2 + args.completions + args.open_completions + 200)
         ).all()
         transaction.discard()
         tokens = httpbench.tokens_for(db.engine, [uid for _, uid in rows])
@@ -241,12 +246,17 @@ def main(argv=None) -> int:
 
     if args.http:
         rest = jobs[20 + args.n + args.n // 2 :]
-        say(f"gunicorn × {args.workers}, {args.clients} clients, {len(rest) - 100} completions (+100 warm-up)")
+        http_jobs = [(tokens[uid], tid, FORM) for tid, uid in rest]
+        warm, closed = http_jobs[:100], http_jobs[100 : 100 + args.completions]
+        opened = http_jobs[100 + args.completions : 100 + args.completions + args.open_completions]
         server = httpbench.Gunicorn(args.db, instance_path, args.workers)
         try:
-            http_jobs = [(tokens[uid], tid, FORM) for tid, uid in rest]
-            httpbench.complete_all(server.port, http_jobs[:100], args.clients)
-            out["http"] = httpbench.complete_all(server.port, http_jobs[100:], args.clients, server.proc.pid)
+            say(f"gunicorn × {args.workers}, {args.clients} clients, {len(closed)} completions (+100 warm-up)")
+            httpbench.complete_all(server.port, warm, args.clients)
+            out["http"] = httpbench.complete_all(server.port, closed, args.clients, server.proc.pid)
+            if opened:
+                say(f"gunicorn × {args.workers}, {len(opened)} completions arriving at {args.rate:g}/s")
+                out["open"] = httpbench.complete_at_rate(server.port, opened, args.rate, server.proc.pid)
         finally:
             server.stop()
     report(out)
@@ -316,6 +326,20 @@ def report(out: dict) -> None:
         lines.append(
             f"| HTTP completions, gunicorn, closed loop: rate, p50 / p95 | {r['rate']:.0f}/s, "
             f"{pct(r['latencies'], 50):.0f} / **{pct(r['latencies'], 95):.0f} ms** "
+            f"(answers {r['statuses']}) | p95 ≤ 100 ms |"
+        )
+        if r.get("cpu_ms"):
+            c = r["cpu_ms"]
+            lines.append(
+                f"| CPU per completion under gunicorn: app server / PostgreSQL / clients | {c['app']:.1f} / "
+                f"{c['db']:.1f} / {c['clients']:.1f} ms (2 cores: at most "
+                f"{2000 / max(sum(c.values()), 0.001):.0f}/s) | |"
+            )
+    if "open" in out:
+        r = out["open"]
+        lines.append(
+            f"| HTTP completions, gunicorn, open loop at {r['offered']:g}/s: p50 / p95 / max | "
+            f"{pct(r['latencies'], 50):.0f} / **{pct(r['latencies'], 95):.0f}** / {max(r['latencies']):.0f} ms "
             f"(answers {r['statuses']}) | p95 ≤ 100 ms |"
         )
     print("\n".join(lines))

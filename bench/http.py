@@ -189,3 +189,70 @@ def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int, ser
         "cpu_ms": cpu,
         "rate": statuses.get(200, 0) / wall if wall else 0.0,
     }
+
+
+def complete_at_rate(
+    port: int, jobs: list[tuple[str, int, dict]], rate: float, server_pid: int | None = None, seed: int = 3814
+) -> dict:
+    """An open loop: `jobs` arrive at random (Poisson, `rate` a second on average) whatever the
+    server's answers, as people do; each latency is counted from the moment its request was due, so
+    a server that falls behind shows it (no coordinated omission). Threads are plenty, so that a
+    slow answer never delays the next arrival."""
+    import random
+
+    rng = random.Random(seed)
+    due, at = [], 0.0
+    for _ in jobs:
+        at += rng.expovariate(rate)
+        due.append(at)
+    work: queue.Queue = queue.Queue()
+    latencies, statuses, lock = [], {}, threading.Lock()
+
+    def client():
+        while True:
+            item = work.get()
+            if item is None:
+                return
+            planned, (token, task_id, data) = item
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request(
+                "POST",
+                f"/api/v1/tasks/{task_id}/complete",
+                body=json.dumps({"data": data}),
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            elapsed = (time.perf_counter() - planned) * 1000
+            with lock:
+                latencies.append(elapsed)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+
+    threads = [threading.Thread(target=client) for _ in range(64)]
+    for thread in threads:
+        thread.start()
+    cpu_before = cpu_by_side(server_pid) if server_pid else None
+    began = time.perf_counter()
+    for offset, job in zip(due, jobs, strict=True):
+        wait = began + offset - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        work.put((began + offset, job))
+    for _ in threads:
+        work.put(None)
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    cpu = None
+    if cpu_before is not None:
+        after = cpu_by_side(server_pid)
+        cpu = {side: 1000 * (after[side] - cpu_before[side]) / max(len(jobs), 1) for side in after}
+    return {
+        "wall": wall,
+        "latencies": latencies,
+        "statuses": statuses,
+        "cpu_ms": cpu,
+        "rate": statuses.get(200, 0) / wall if wall else 0.0,
+        "offered": rate,
+    }
