@@ -86,7 +86,7 @@ def main(argv=None) -> int:
         action="store_true",
         help="print a sampled call tree of the JSON completions (needs pyinstrument installed)",
     )
-    ap.add_argument("--show-sql", action="store_true", help="print the statements of one JSON completion")
+    ap.add_argument("--show-sql", action="store_true", help="print the statements of one JSON and one HTML completion")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--completions", type=int, default=1_000, help="closed-loop completions under gunicorn")
@@ -222,8 +222,13 @@ def main(argv=None) -> int:
             sess["_user_id"] = _session_id(app, uid)
             sess["_fresh"] = True
         statements.n = 0
+        if args.show_sql and task_id == html_jobs[0][0]:
+            statements.shown = []
         c0 = time.process_time()
         resp = browser.post(f"/tasks/{task_id}", data=HTML_FORM)
+        if statements.shown is not None:
+            print("\n".join(f"  {i + 1:2}. {text}" for i, text in enumerate(statements.shown)), file=sys.stderr)
+            statements.shown = None
         html_cpu += time.process_time() - c0
         html_statements += statements.n
         html_ok += resp.status_code == 302

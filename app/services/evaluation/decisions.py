@@ -50,7 +50,8 @@ def to_score(user: User, period: str | None = None) -> list[HumanTask]:
 
 def scored_for_decision(task: HumanTask) -> bool:
     """Is this the head's scoring ahead of a decision (the page goes back to the batch after it)?"""
-    return task.step in process_steps.decider_scoring()
+    info = process_steps.of(task.instance.version).get(task.step)  # the task's own version says
+    return info is not None and process_steps.is_decider_scoring(info)
 
 
 def quota_status(agency_id: int, period: str, chosen: dict[int, str], exceptional: bool | None = None) -> dict:

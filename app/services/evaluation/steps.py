@@ -142,9 +142,11 @@ def deciding(process_key: str = specs.PROCESS_ID) -> list[str]:
 def decider_scoring(process_key: str = specs.PROCESS_ID) -> list[str]:
     """The head's own scoring before the decision: a scoring step of the review stage in the head's
     lane (people whose direct manager is the head; reviews escalated past their deadline)."""
-    return sorted(
-        s.step for s in known(process_key).values() if s.scores and s.status == "review" and s.role == "decider"
-    )
+    return sorted(s.step for s in known(process_key).values() if is_decider_scoring(s))
+
+
+def is_decider_scoring(info: StepInfo) -> bool:
+    return bool(info.scores and info.status == "review" and info.role == "decider")
 
 
 def choices(process_key: str = specs.PROCESS_ID) -> list[tuple[str, str]]:
