@@ -55,6 +55,8 @@ def build(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         **db_settings,
+        "DATABASE_REPLICA_MAX_LAG_SECONDS": float(os.environ.get("DATABASE_REPLICA_MAX_LAG_SECONDS", "10")),
+        "DATABASE_REPLICA_CHECK_SECONDS": float(os.environ.get("DATABASE_REPLICA_CHECK_SECONDS", "5")),
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),

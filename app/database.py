@@ -2,7 +2,8 @@
 
 - `DATABASE_REPLICA_URL`: a second engine (the Flask-SQLAlchemy bind `replica`) for the read-only,
   lag-tolerant pages (docs/operations.md, "A read replica"). A view opts in with `@reads_replica`; every
-  other query and every write goes to the primary. Its connections are read-only whatever server they
+  other query and every write goes to the primary, and so do those views while the replica lags or is
+  down. Its connections are read-only whatever server they
   reach, so a write sent there by mistake fails instead of landing on a primary the URL pointed at.
 - `DATABASE_PGBOUNCER=1` (and `DATABASE_REPLICA_PGBOUNCER=1`): the URL is a PgBouncer in transaction
   pooling, which lends a server connection for one transaction only. Then psycopg prepares nothing (a
@@ -16,18 +17,22 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, g, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
 REPLICA = "replica"
 _READS = "_reads_replica"
+_CHOSEN = "_replica_chosen"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -93,12 +98,10 @@ def binds(cfg: dict, lock_wait: int) -> dict:
             "DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica "
             "(a SQLite file has no replica): unset it"
         )
-    return {
-        REPLICA: {
-            "url": replica,
-            **engine_options(replica, lock_wait, cfg.get("DATABASE_REPLICA_PGBOUNCER", False), read_only=True),
-        }
-    }
+    options = engine_options(replica, lock_wait, cfg.get("DATABASE_REPLICA_PGBOUNCER", False), read_only=True)
+    # a replica that does not answer must cost a request seconds, not minutes (libpq waits for ever)
+    options.setdefault("connect_args", {}).setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)
+    return {REPLICA: {"url": replica, **options}}
 
 
 def pop_session_sql(cfg: dict) -> dict[str | None, list[str]]:
@@ -149,13 +152,68 @@ def reading_replica() -> bool:
     return has_app_context() and bool(g.get(_READS, False))
 
 
+# ------------------------------------------------------------------------------- the replica's lag
+# A replica that lags more than DATABASE_REPLICA_MAX_LAG_SECONDS (default 10 s, the smallest tolerance
+# of the pages that read it, docs/operations.md) or does not answer is left out: its pages read the
+# primary until a later check finds it fresh again. Each server process checks at most every
+# DATABASE_REPLICA_CHECK_SECONDS (5 s), and waits longer (30 s) after a replica that did not answer,
+# since each of those checks may cost a request the connect timeout.
+REPLICA_CONNECT_TIMEOUT = 3
+_DOWN_RECHECK = 30.0
+LAG_SQL = text(
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0"
+    " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"  # all it received is applied
+    " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END"
+)
+_checks: dict[str, tuple[float, bool, bool]] = {}  # replica URL -> (when checked, usable, answered)
+_checks_lock = threading.Lock()
+
+
+def replica_lag(engine: Engine) -> float:
+    """Seconds the replica is behind its primary (0: caught up, or not a standby at all)."""
+    with engine.connect() as conn:
+        return float(conn.execute(LAG_SQL).scalar() or 0)
+
+
+def replica_usable(engine: Engine, max_lag: float, every: float) -> bool:
+    key = str(engine.url)
+    now = time.monotonic()
+    checked = _checks.get(key)
+    if checked is not None and now - checked[0] < (every if checked[2] else _DOWN_RECHECK):
+        return checked[1]
+    try:
+        lag = replica_lag(engine)
+        usable, answered, why = lag <= max_lag, True, f"{lag:.1f} s behind (at most {max_lag:g} s)"
+    except DBAPIError as exc:
+        usable, answered, why = False, False, f"not answering: {str(exc.orig or exc).splitlines()[0]}"
+    with _checks_lock:
+        before = _checks.get(key)
+        _checks[key] = (now, usable, answered)
+    if before is None or before[1] != usable:
+        if usable:
+            log.info("the replica is read again: %s", why)
+        else:
+            log.warning("the replica is left out, its pages read the primary: %s", why)
+    return usable
+
+
 class RoutingSession(Session):
     """Flask-SQLAlchemy's session, sending everything to the replica inside a `@reads_replica` view
-    (a write there fails: the replica's connections are read-only)."""
+    (a write there fails: the replica's connections are read-only), unless the replica lags or is
+    down; the choice is made once per request, so a page never mixes the two."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if bind is None and reading_replica():
             replica = self._db.engines.get(REPLICA)
             if replica is not None:
-                return replica
+                if _CHOSEN not in g:
+                    config = current_app.config
+                    fresh = replica_usable(
+                        replica,
+                        float(config.get("DATABASE_REPLICA_MAX_LAG_SECONDS", 10)),
+                        float(config.get("DATABASE_REPLICA_CHECK_SECONDS", 5)),
+                    )
+                    setattr(g, _CHOSEN, fresh)
+                if g.get(_CHOSEN):
+                    return replica
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

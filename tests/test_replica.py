@@ -141,3 +141,70 @@ def test_engine_options_behind_pgbouncer_prepare_nothing_and_set_per_transaction
     assert replica["connect_args"]["options"] == (
         "-c default_transaction_read_only=on -c lock_timeout=5000 -c default_transaction_read_only=on"
     )
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="a replica is a PostgreSQL server")
+def test_a_replica_that_lags_or_is_down_is_left_out_until_it_is_fresh(client, monkeypatch, caplog):
+    """Past DATABASE_REPLICA_MAX_LAG_SECONDS, or not answering, the replica's pages read the primary
+    (each request chooses once); a later check that finds it caught up sends them back."""
+    import logging
+
+    from app import database
+
+    seed_month(client)
+    primary_url = client.application.config["SQLALCHEMY_DATABASE_URI"]
+    replica = other_app(
+        client.application,
+        DATABASE_REPLICA_URL=primary_url + READ_ONLY,
+        DATABASE_REPLICA_MAX_LAG_SECONDS=10,
+        DATABASE_REPLICA_CHECK_SECONDS=0,  # check on every request here
+    )
+    monkeypatch.setattr(database, "_checks", {})
+    lag = {"seconds": 0.0}
+    real_lag = database.replica_lag
+    assert real_lag.__name__ == "replica_lag"
+    try:
+        with replica.app_context():
+            primary, copy = db.engines[None], db.engines[REPLICA]
+            # the real probe on this "replica" (not a standby: no lag) lets it be read
+            assert database.replica_lag(copy) == 0.0
+            monkeypatch.setattr(database, "replica_lag", lambda engine: lag["seconds"])
+            api = Api(replica.test_client(), "nva")
+            path = f"/dashboard?unit=SNV&period={PERIOD}"
+
+            def reads() -> tuple[bool, bool]:
+                with statements(primary) as on_primary, statements(copy) as on_replica:
+                    assert api.get(path).status_code == 200
+                return (
+                    any(t in s for s in on_primary for t in READ),
+                    any(t in s for s in on_replica for t in READ),
+                )
+
+            assert reads() == (False, True)
+            lag["seconds"] = 120.0
+            with caplog.at_level(logging.WARNING, logger="app.database"):
+                assert reads() == (True, False)
+            assert any("120.0 s behind" in r.getMessage() for r in caplog.records)
+            lag["seconds"] = 3.0
+            assert reads() == (False, True)
+    finally:
+        with replica.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+    # a replica nobody answers at: its pages still answer, from the primary
+    down = other_app(client.application, DATABASE_REPLICA_URL="postgresql://postgres@127.0.0.1:1/none")
+    monkeypatch.setattr(database, "replica_lag", real_lag)
+    try:
+        with down.app_context():
+            primary = db.engines[None]
+            api = Api(down.test_client(), "nva")
+            with caplog.at_level(logging.WARNING, logger="app.database"), statements(primary) as on_primary:
+                resp = api.get(f"/dashboard?unit=SNV&period={PERIOD}")
+            assert resp.status_code == 200 and resp.get_json()["summary"]["total"] > 0
+            assert any(t in s for s in on_primary for t in READ)
+            assert any("not answering" in r.getMessage() for r in caplog.records)
+    finally:
+        with down.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
