@@ -415,6 +415,8 @@ def _write_done(done: Done, now: datetime) -> None:
     if written.rowcount != 1:
         raise StaleDataError(f"human_tasks #{done.task.id} is no longer ready")
     _loaded_as(done.task, values)
+    # who completed it and for whom: read from the new ids if asked, not from what was loaded before
+    db.session.expire(done.task, ["completed_by", "on_behalf_of"])
 
 
 def _loaded_as(row, values: dict) -> None:

@@ -291,17 +291,19 @@ def complete_with_open(task_id: int, user: User, data: dict) -> tuple[HumanTask,
 
 @dataclass
 class Submitted:
-    """What the task page shows after a submit: the view (from the workflow the submit loaded) and
-    either nothing more (done) or the data as typed with the refusal."""
+    """What the task page needs after a submit: the task, the data as typed, and on a refusal the
+    error and the page to show again (built from the workflow the submit loaded)."""
 
-    view: TaskView
+    task: HumanTask
     data: dict
     error: Invalid | None = None
+    view: TaskView | None = None
 
 
 def submit_page(task_id: int, user: User, form) -> Submitted:
     """The HTML form of a task, parsed with the task's own schema and completed in one unit of
-    work: the workflow is loaded and the schema expanded once for both the page and the submit."""
+    work: the workflow is loaded and the schema expanded once; the page is built only when the
+    submit is refused (a successful one redirects)."""
     holder: dict = {}
 
     def parse(schema: dict) -> dict:
@@ -309,12 +311,12 @@ def submit_page(task_id: int, user: User, form) -> Submitted:
         return holder["data"]
 
     try:
-        _complete(task_id, user, parse, holder=holder)
+        task = _complete(task_id, user, parse, holder=holder)[0]
     except Invalid as exc:
         if "view" not in holder:
             raise
-        return Submitted(holder["view"], holder.get("data", {}), exc)
-    return Submitted(holder["view"], holder.get("data", {}))
+        return Submitted(holder["view"].task, holder.get("data", {}), exc, holder["view"])
+    return Submitted(task, holder.get("data", {}))
 
 
 def _complete(
@@ -345,28 +347,31 @@ def _complete(
         ready = next((t for t in workflow.ready_tasks() if t.uuid == task.task_uuid), None)
         if ready is None:
             raise Conflict(CONFLICT_VI, CONFLICT_EN)
-        if holder is not None:
-            view = holder["view"] = _view(task, instance, workflow, drafted)
-            schema = view.schema
-        else:
-            schema = form_schema(instance, task.form, form_context(ready.data), task.step)
-        data = parse(schema)
-        clean = forms.strip_readonly(schema, data)
-        errors = forms.validate(schema, clean)
-        if errors:
-            raise Invalid(
-                "Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
-                "The data is not valid; see the error next to each field.",
-                field_details(errors),
-            )
-        info = process_steps.of_loaded(workflow.loaded).get(task.step)
-        if info is not None and info.decides:
-            _check_decision(clean, ready.data)
-        if drafted:  # before anything is dirty: the DELETE flushes nothing
-            db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
-        clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
-        workflow.complete(task.task_uuid, clean)
-        quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
+        schema = form_schema(instance, task.form, form_context(ready.data), task.step)
+        ran = False
+        try:
+            data = parse(schema)
+            clean = forms.strip_readonly(schema, data)
+            errors = forms.validate(schema, clean)
+            if errors:
+                raise Invalid(
+                    "Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
+                    "The data is not valid; see the error next to each field.",
+                    field_details(errors),
+                )
+            info = process_steps.of_loaded(workflow.loaded).get(task.step)
+            if info is not None and info.decides:
+                _check_decision(clean, ready.data)
+            if drafted:  # before anything is dirty: the DELETE flushes nothing
+                db.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
+            clean = plans.on_complete(instance, task.step, user, ready.data, data, clean)
+            workflow.complete(task.task_uuid, clean)
+            ran = True
+            quota.enforce_completion(instance, workflow, task.step, skip=quota_checked)
+        except Invalid:
+            if holder is not None:  # the page again, from the workflow as it was before this submit
+                holder["view"] = _view(task, instance, instances.load(instance) if ran else workflow, drafted)
+            raise
         change.mark_done(task, user, principal)
         change.audit_with_save("task_completed", step=task.step, on_behalf_of=principal, details={"data": clean})
         change.save()

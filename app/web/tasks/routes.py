@@ -91,13 +91,13 @@ def task_page(task_id):
     if request.method == "POST":
         # one unit of work: the submit loads the workflow once and shows the page from it on a refusal
         submitted = tasks.submit_page(task_id, current_user, request.form)
-        view, data = submitted.view, submitted.data
+        task, data = submitted.task, submitted.data
         if submitted.error is None:
-            if data.get("return_for_revision") and inbox_service.was_returned(view.task):
+            if data.get("return_for_revision") and inbox_service.was_returned(task):
                 flash(
                     _(
                         "Đã trả lại hồ sơ của %(name)s để bổ sung; việc chấm điểm sẽ quay lại khi người này gửi lại.",
-                        name=view.task.subject.full_name,
+                        name=task.subject.full_name,
                     ),
                     "success",
                 )
@@ -105,15 +105,15 @@ def task_page(task_id):
                 flash(
                     _(
                         "Đã hoàn thành: %(title)s — %(name)s.",
-                        title=tasks.step_title(view.task),
-                        name=view.task.subject.full_name,
+                        title=tasks.step_title(task),
+                        name=task.subject.full_name,
                     ),
                     "success",
                 )
             # the head scoring before a decision goes back to the batch it belongs to
-            scored_for_decision = decisions.scored_for_decision(view.task)
+            scored_for_decision = decisions.scored_for_decision(task)
             return redirect(url_for("monitor.decision_batch" if scored_for_decision else "tasks.inbox"))
-        exc = submitted.error
+        exc, view = submitted.error, submitted.view
         errors = [forms.FieldError(d["field"], d["message"], d.get("message_en", "")) for d in exc.details]
         flash(i18n.message_of(exc), "error")
         form_html = forms.render(view.schema, data, errors, _with_evidence(view), lang=i18n.current())
