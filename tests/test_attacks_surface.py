@@ -135,6 +135,46 @@ def test_a_comment_loop_is_cut_at_the_hourly_pace_and_notifies_no_more(ctx, clie
     assert Api(client, "tptc").post(f"/instances/{month}/comments", {"body": "Đã nhận."}).status_code == 201
 
 
+def test_two_comments_at_once_cannot_both_pass_the_hourly_pace(ctx, client, month, monkeypatch):
+    """Two requests that both count the last free place before either adds its comment: the record
+    is held for the first (FOR UPDATE, or SQLite's write lock), the second counts after it and is
+    refused. Without the hold both pass and the pace is exceeded."""
+    import threading
+
+    from app.models import Comment
+    from app.services.evaluation import comments
+
+    monkeypatch.setitem(ctx.config, "COMMENTS_PER_HOUR", 3)
+    api = Api(client, "ttb")
+    assert [api.post(f"/instances/{month}/comments", {"body": f"lần {n}"}).status_code for n in range(2)] == [201] * 2
+    real, barrier = comments._require_pace, threading.Barrier(2, timeout=3)
+
+    def counted_then_waits(instance, user):
+        real(instance, user)
+        try:  # both past the count before either writes, unless the first holds the record
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
+
+    monkeypatch.setattr(comments, "_require_pace", counted_then_waits)
+    statuses: list[int] = []
+
+    def comment(n: int) -> None:
+        resp = ctx.test_client().post(
+            f"/api/v1/instances/{month}/comments", headers=api.headers, json={"body": f"cùng lúc {n}"}
+        )
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=comment, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 429], statuses
+    db.session.expire_all()
+    assert _count(Comment, Comment.instance_id == month) == 3
+
+
 def test_a_link_with_an_impossible_port_is_refused(ctx, client, month):
     api = Api(client, "ttb")
     for bad in ("https://a.gov.vn:99999/x", "https://a.gov.vn:abc/x"):

@@ -46,6 +46,7 @@ def add(instance_id: int, user: User, body, item_id=None) -> Comment:
     item = evidence.check_item(instance, item_id)
     text = _check_body(body)
     evidence.require_open(instance, instances.record_of(instance))
+    instances.hold(instance.id)  # two comments at once cannot both pass the hourly pace
     _require_pace(instance, user)
     row = Comment(
         instance_id=instance.id,

@@ -131,13 +131,9 @@ def require_open(instance: ProcessInstance, record: EvaluationRecord) -> None:
 
 
 def _locked_instance(instance_id: int) -> ProcessInstance:
-    """The instance row FOR UPDATE (on PostgreSQL), so two uploads cannot both pass the record's total."""
-    instance = db.session.scalars(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
-    ).first()
-    if instance is None:
-        raise NotFound(f"Không tìm thấy hồ sơ đánh giá #{instance_id}", f"Evaluation #{instance_id} not found")
-    return instance
+    """The instance row held for this transaction's writes (instances.hold), so that two uploads
+    cannot both pass the record's count or total."""
+    return instances.hold(instance_id)
 
 
 def check_item_id(value) -> int | None:

@@ -229,6 +229,23 @@ def lock(instance_id: int, allow: tuple[str, ...] = ()) -> ProcessInstance:
     return _refuse_closed(instance, allow)
 
 
+def hold(instance_id: int) -> ProcessInstance:
+    """The instance row held until this transaction ends, for a use case that counts what the record
+    holds before adding to it (evidence, comments) without running the workflow: FOR UPDATE on
+    PostgreSQL; on SQLite, which has no row locks and reads outside a transaction until the first
+    write, an UPDATE that changes nothing takes the database's write lock first, so what is counted
+    next is what the insert follows (another writer waits, then counts this one's row)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        table = ProcessInstance.__table__
+        db.session.execute(update(table).where(table.c.id == instance_id).values(id=table.c.id))
+    instance = db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+    ).first()
+    if instance is None:
+        raise NotFound(f"Không tìm thấy hồ sơ đánh giá #{instance_id}", f"Evaluation #{instance_id} not found")
+    return instance
+
+
 def lock_of_task(
     task_id: int, allow: tuple[str, ...] = ()
 ) -> tuple[ProcessInstance, list[tuple[HumanTask, bool]]] | None:
