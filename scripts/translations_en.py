@@ -912,4 +912,6 @@ EN = {
     "Trả lại (lần đầu)": "Returned (first time)",
     "Sửa điểm": "Amend the scores",
     "Giữ nguyên": "Kept",
+    "Chọn tệp": "Choose file",
+    "Chưa chọn tệp": "No file chosen",
 }

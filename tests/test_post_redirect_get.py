@@ -87,7 +87,9 @@ def test_a_refused_upload_link_or_comment_comes_back_next_to_its_field(ctx, clie
         ),
         record,
     )
-    assert re.search(r'id="evidence-file"[^>]*aria-invalid="true" aria-describedby="evidence-file-error"', page)
+    assert re.search(
+        r'id="evidence-file"[^>]*aria-describedby="[^"]*\bevidence-file-error\b[^"]*"[^>]*aria-invalid="true"', page
+    )
     assert "Nội dung tệp không thuộc loại được nhận" in page
 
     page = _back(

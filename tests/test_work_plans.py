@@ -644,8 +644,9 @@ def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, c
     assert f'<input type="hidden" name="items[0][evidence]" value="{row.id}">' in page
     client.get(f"/language/en?next=/tasks/{task['id']}")
     english = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
-    assert "Take a photo" in english and "Choose a file" in english and "Upload the evidence" in english
-    assert "Chụp ảnh" not in english and "Tải lên minh chứng" not in english
+    assert "Take a photo" in english and "Choose file" in english and "Upload the evidence" in english
+    assert "No file chosen" in english and 'data-empty="No file chosen"' in english
+    assert "Chụp ảnh" not in english and "Tải lên minh chứng" not in english and "Chưa chọn tệp" not in english
     client.get(f"/language/vi?next=/tasks/{task['id']}")
 
     # someone outside the record's chain cannot attach to it
