@@ -37,6 +37,7 @@ POST_ONLY = {
     "monitor.evidence_link": "stash → the record #evidence",
     "monitor.evidence_withdraw": "403/404 only",
     "monitor.comment_add": "stash → the record #comments",
+    "admin.sso_unbind": "stash → /admin/users, next to the confirmation (test_sso.py)",
     "dashboard.save_filter": "flash → the list",
     "dashboard.delete_filter": "404 only",
     "dashboard.instance_operation": "flash → the record #operations",
