@@ -1,4 +1,4 @@
-"""Commands: import-org, open-month, timers run, worker, mail send, seed-process, demo."""
+"""Commands: import-org, open-month, timers run, worker, mail send, accounts, seed-process, demo."""
 
 from __future__ import annotations
 
@@ -268,6 +268,34 @@ def register_commands(app: Flask) -> None:
         except ServiceError as exc:
             _fail(exc)
         click.echo(f"queued={counts['queued']} no_email={counts['no_email']}")
+
+    @accounts_group.command("sso-unbind")
+    @click.argument("username")
+    @click.option("--yes", is_flag=True, help="do not ask for confirmation")
+    def sso_unbind(username, yes):
+        """Unlink USERNAME from the city account bound at their first sign-in (users.sso_subject), for
+        when the city reissued their account: the next sign-in with the city's account binds the new one.
+        Audited (sso_subject_unbound, with the operator's login name)."""
+        import getpass
+
+        from .services.organisation import sso
+
+        if not yes:
+            click.confirm(
+                f"Gỡ liên kết tài khoản thành phố của {username}? / Unlink the city account of {username}?",
+                abort=True,
+            )
+        try:
+            operator = getpass.getuser()
+        except Exception:  # no login name (a container without a passwd entry): the row still says "cli"
+            operator = ""
+        try:
+            with transaction.committed():
+                person = sso.unbind(None, username, confirmed=True, source="cli", operator=operator)
+                name = person.username
+        except ServiceError as exc:
+            _fail(exc)
+        click.echo(f"unbound={name}")
 
     @app.cli.command("demo")
     @click.option(

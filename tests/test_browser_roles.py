@@ -221,6 +221,7 @@ def test_the_newer_pages_on_a_phone_in_one_language(ctx, client, live_server, ch
         )
         designer.set_password(PASSWORD)
         db.session.add(designer)
+        user("ttb").sso_subject = "https://sso.hanoi.example|city-0001"  # the unlink form shows
         db.session.commit()
         assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
         ttb = Api(client, "ttb")
@@ -244,6 +245,7 @@ def test_the_newer_pages_on_a_phone_in_one_language(ctx, client, live_server, ch
             "tptc": [f"/tasks/{approval['id']}", f"/instances/{record}"],
             "nva": ["/hr/activation"],
             "tkqt": ["/designer/", "/account/preferences"],
+            "admin": ["/admin/users?username=ttb"],
         }
         for lang in ("vi", "en"):
             for username, paths in pages.items():
@@ -254,6 +256,11 @@ def test_the_newer_pages_on_a_phone_in_one_language(ctx, client, live_server, ch
                         expect(page.locator("#comment-form")).to_be_visible()
                         if username == "ttb":
                             expect(page.locator("#evidence-file")).to_be_attached()
+                    if path.startswith("/admin/users"):
+                        button = page.locator("#sso-unbind button[type=submit]")
+                        expect(button).to_have_text(
+                            "Gỡ liên kết tài khoản thành phố" if lang == "vi" else "Unlink the city account"
+                        )
                     _check(page, live_server.url, english, vietnamese, lang, names)
                     _shot(page, f"{phone}-{lang}-{username}-{i}")
                 if username == "tkqt":  # the short menu: the designer sees the designer

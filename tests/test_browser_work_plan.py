@@ -122,6 +122,9 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     photo = phone.locator('[name="items[0][evidence]__photo"]')
     assert photo.get_attribute("accept") == "image/*" and photo.get_attribute("capture") is not None
     photo.set_input_files({"name": "IMG_0001.png", "mimeType": "image/png", "buffer": PNG})
+    expect(phone.locator("#f-items-0-evidence-photo-name")).to_have_text(
+        "IMG_0001.png"
+    )  # the page's, not the browser's
     attach = phone.locator('[data-field="items[0][evidence]"] .evidence-attach')
     assert attach.bounding_box()["height"] >= 44
     attach.click()
@@ -135,8 +138,8 @@ def test_plan_self_evaluation_review_and_decision_on_a_phone(plan_on, live_serve
     SHOTS.mkdir(parents=True, exist_ok=True)
     phone.locator('[data-field="items[0][evidence]"]').screenshot(path=str(SHOTS / "plan-02-evidence-360.png"))
     for control in (
-        '[name="items[0][evidence]__photo"]',
-        '[name="items[0][evidence]__file"]',
+        'label[for="f-items-0-evidence-photo"]',
+        'label[for="f-items-0-evidence-file"]',
         '[data-field="items[0][evidence]"] a.evidence-name',
     ):
         assert phone.locator(control).bounding_box()["height"] >= 44, control

@@ -74,6 +74,10 @@ ADMIN_PAGES = {
         ],
         ["Người ủy quyền", "Quyền thủ trưởng", "Chưa có ủy quyền"],
     ),
+    "/admin/users": (
+        ["<h1>User accounts</h1>", ">Username</label>", ">Show the account</button>"],
+        ["Tài khoản người dùng", "Xem tài khoản"],
+    ),
 }
 
 

@@ -392,3 +392,132 @@ def test_a_subject_is_bound_per_issuer(client, ctx, city):
     ttb.sso_subject = "https://other-issuer.example|city-0107"
     db.session.commit()
     assert sign_in(ctx.test_client(), city, "city-0107").status_code == 403
+
+
+def _unbind_page(client, username: str = "ttb"):
+    return client.get(f"/admin/users?username={username}")
+
+
+def _post_unbind(client, confirm: bool, username: str = "ttb"):
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    data = {"csrf_token": token, "username": username}
+    if confirm:
+        data["confirm"] = "yes"
+    return client.post("/admin/users/sso-unbind", data=data)
+
+
+def test_an_administrator_unlinks_a_city_account_and_the_next_sign_in_binds_the_reissued_one(client, ctx, city):
+    """The city reissues ttb's account (a new `sub`, the same username): refused while the old one is
+    bound; the administrator's user page shows the binding and, once the confirmation is ticked, clears
+    it with an audit row naming who and whose; the reissued account then binds at its first sign-in."""
+    from .test_pages import login
+
+    _person(city, "city-0110", preferred_username="ttb")
+    assert sign_in(client, city, "city-0110").status_code == 302
+    assert _bound("ttb") == f"{city}|city-0110"
+    _person(city, "city-0111", preferred_username="ttb")
+    assert sign_in(ctx.test_client(), city, "city-0111").status_code == 403  # reissued: refused, still bound
+
+    admin = ctx.test_client()
+    login(admin, "admin")
+    page = _unbind_page(admin)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and f"{city}|city-0110" in html
+    assert "Gỡ liên kết tài khoản thành phố" in html and "Unlink the city account" not in html
+    assert 'name="confirm"' in html and "Chỉ gỡ liên kết khi thành phố đã cấp lại tài khoản" in html
+    admin.get("/language/en")
+    english = _unbind_page(admin).get_data(as_text=True)
+    assert "Unlink the city account" in english and "Gỡ liên kết" not in english
+    assert "Unlink only when the city has reissued this person's account" in english
+    admin.get("/language/vi")
+
+    # without the confirmation: back on the page, the error next to the box, nothing changed
+    refused = _post_unbind(admin, confirm=False)
+    assert refused.status_code == 302 and "/admin/users?username=ttb" in refused.headers["Location"]
+    html = admin.get(refused.headers["Location"]).get_data(as_text=True)
+    assert 'id="sso-unbind-confirm-error"' in html and "Hãy đánh dấu xác nhận trước khi gỡ liên kết." in html
+    assert _bound("ttb") == f"{city}|city-0110" and not _events("sso_subject_unbound")
+
+    done = _post_unbind(admin, confirm=True)
+    assert done.status_code == 302
+    html = admin.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Đã gỡ liên kết tài khoản thành phố của Trần Thị Bình." in html and 'id="sso-unbind"' not in html
+    assert _bound("ttb") is None
+    (event,) = _events("sso_subject_unbound")
+    assert event.actor_id == user("admin").id and event.step == "ttb"
+    assert event.details == {
+        "user_id": user("ttb").id,
+        "username": "ttb",
+        "subject": f"{city}|city-0110",
+        "source": "page",
+    }
+    # a second click (a stale page): said on the page, no second row
+    again = _post_unbind(admin, confirm=True)
+    assert again.status_code == 302
+    assert "chưa liên kết với tài khoản nào của thành phố" in admin.get(again.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert len(_events("sso_subject_unbound")) == 1
+
+    reissued = ctx.test_client()
+    assert sign_in(reissued, city, "city-0111").status_code == 302
+    assert "Trần Thị Bình" in (_signed_in_as(reissued) or "")
+    assert _bound("ttb") == f"{city}|city-0111"
+    assert _events("sso_subject_bound")[-1].details["sub"] == "city-0111"
+    # and the old city account is now the one refused
+    assert sign_in(ctx.test_client(), city, "city-0110").status_code == 403
+
+
+@pytest.mark.parametrize("username", ["nva", "ttb", "gd"])
+def test_only_administrators_unlink_a_city_account(client, ctx, city, username):
+    """An HR officer (nva), the person themself (ttb) and a head (gd): 403 on the page and on the POST,
+    the binding and the audit trail unchanged; signed out, the page sends to the sign-in."""
+    from .test_pages import login
+
+    _person(city, "city-0112", preferred_username="ttb")
+    assert sign_in(client, city, "city-0112").status_code == 302
+    assert client.get("/admin/users?username=ttb").status_code == 403  # ttb, through the city's account
+    other = ctx.test_client()
+    login(other, username)
+    assert _unbind_page(other).status_code == 403
+    assert _post_unbind(other, confirm=True).status_code == 403
+    anonymous = ctx.test_client()
+    assert anonymous.get("/admin/users?username=ttb").status_code == 302
+    assert _bound("ttb") == f"{city}|city-0112" and not _events("sso_subject_unbound")
+    from app.services.errors import Forbidden
+
+    with pytest.raises(Forbidden):  # the service asks too, whatever the route does
+        sso.unbind(user(username), "ttb", confirmed=True, source="page")
+    assert _bound("ttb") == f"{city}|city-0112"
+
+
+def test_the_command_unlinks_a_city_account(client, ctx, city):
+    """`flask accounts sso-unbind USERNAME`: asks first (no, nothing changes), clears the binding with an
+    audit row (no actor: the command line, with the operator's login name), says so; an unknown or unbound
+    person is an error exit with nothing written; the next sign-in binds the reissued account."""
+    _person(city, "city-0113", preferred_username="ttb")
+    assert sign_in(client, city, "city-0113").status_code == 302
+    runner = ctx.test_cli_runner()
+
+    declined = runner.invoke(args=["accounts", "sso-unbind", "ttb"], input="n\n")
+    assert declined.exit_code == 1 and "Unlink the city account of ttb?" in declined.output
+    assert _bound("ttb") == f"{city}|city-0113" and not _events("sso_subject_unbound")
+
+    done = runner.invoke(args=["accounts", "sso-unbind", "ttb"], input="y\n")
+    assert done.exit_code == 0, done.output
+    assert "unbound=ttb" in done.output
+    assert _bound("ttb") is None
+    (event,) = _events("sso_subject_unbound")
+    assert event.actor_id is None and event.step == "ttb"
+    assert event.details["source"] == "cli" and event.details["subject"] == f"{city}|city-0113"
+    assert event.details["user_id"] == user("ttb").id
+
+    for name in ("ttb", "nobody"):  # unbound now; unknown
+        failed = runner.invoke(args=["accounts", "sso-unbind", name, "--yes"])
+        assert failed.exit_code == 1, failed.output
+    assert "chưa liên kết" in runner.invoke(args=["accounts", "sso-unbind", "ttb", "--yes"]).output
+    assert len(_events("sso_subject_unbound")) == 1
+
+    _person(city, "city-0114", preferred_username="ttb")
+    assert sign_in(ctx.test_client(), city, "city-0114").status_code == 302
+    assert _bound("ttb") == f"{city}|city-0114"

@@ -644,8 +644,9 @@ def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, c
     assert f'<input type="hidden" name="items[0][evidence]" value="{row.id}">' in page
     client.get(f"/language/en?next=/tasks/{task['id']}")
     english = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
-    assert "Take a photo" in english and "Choose a file" in english and "Upload the evidence" in english
-    assert "Chụp ảnh" not in english and "Tải lên minh chứng" not in english
+    assert "Take a photo" in english and "Choose file" in english and "Upload the evidence" in english
+    assert "No file chosen" in english and 'data-empty="No file chosen"' in english
+    assert "Chụp ảnh" not in english and "Tải lên minh chứng" not in english and "Chưa chọn tệp" not in english
     client.get(f"/language/vi?next=/tasks/{task['id']}")
 
     # someone outside the record's chain cannot attach to it
@@ -682,6 +683,56 @@ def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, c
     page = client.get(f"/tasks/{review['id']}").get_data(as_text=True)
     assert f'<a href="/evidence/{row.id}" class="evidence-name">{row.name}</a>' in page
     assert "__photo" not in page
+
+
+def test_the_evidence_service_keeps_the_typed_rows_over_the_stored_items(plan_on, client):
+    """`tasks.attach_evidence`, the use case behind the task form's upload (the route only reads the
+    request): the typed row goes over the stored item (its read-only title kept, the typed note and tick
+    kept) into the draft with the new file's id; a missing file or a bad one is refused naming the item's
+    evidence field, with nothing stored; someone else's task is refused before anything is read."""
+    import io
+
+    from werkzeug.datastructures import MultiDict
+
+    from app.models import Evidence, TaskDraft
+    from app.services.errors import Forbidden, Invalid
+    from app.services.evaluation import tasks
+
+    from .test_evidence import PNG
+
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
+    ttb.complete(
+        ttb.task_for("ttb", "work_plan")["id"],
+        {"items": [{"title": "Báo cáo quý", "product": "Báo cáo", "weight": 1, "deadline": "2030-03-10"}]},
+    )
+    tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
+    period_ends()
+    task = ttb.task_for("ttb", "self_evaluation")["id"]
+    item_id = db.session.scalars(select(PlanItem.id).where(PlanItem.subject_id == user("ttb").id)).one()
+    form = MultiDict(
+        {"items[0][id]": str(item_id), "items[0][done]": "true", "items[0][note]": "Đã nộp", "attach": "x"}
+    )
+    field = "items[0][evidence]"
+    assert tasks.evidence_row(field) == 0 and tasks.evidence_row("items[0][note]") is None
+
+    with pytest.raises(Invalid) as missing:
+        tasks.attach_evidence(task, user("ttb"), form, field, None)
+    assert [d["field"] for d in missing.value.details] == [field]
+    with pytest.raises(Invalid) as fake:
+        tasks.attach_evidence(task, user("ttb"), form, field, (io.BytesIO(b"not a picture"), "anh.png"))
+    assert fake.value.details and {d["field"] for d in fake.value.details} == {field}
+    with pytest.raises(Forbidden):
+        tasks.attach_evidence(task, user("lvc"), form, field, (io.BytesIO(PNG), "x.png"))
+    assert db.session.scalar(select(func.count()).select_from(Evidence)) == 0
+    assert db.session.scalar(select(func.count()).select_from(TaskDraft)) == 0
+
+    added = tasks.attach_evidence(task, user("ttb"), form, field, (io.BytesIO(PNG), "IMG_1.png"))
+    draft = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task)).one()
+    row = draft.data["items"][0]
+    assert row["title"] == "Báo cáo quý" and row["weight"] == 1  # as stored: read-only on the form
+    assert row["note"] == "Đã nộp" and row["done"] is True  # as typed
+    assert row["evidence"] == [added.id] and added.item_id == item_id
 
 
 def test_the_demo_month_through_the_pages_no_typed_task_result_score(plan_on, client):

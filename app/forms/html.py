@@ -254,6 +254,31 @@ def _bi(vi: Any, en: Any) -> Markup:
     return escape(vi) + _en(en)
 
 
+def _file_pick(attrs: dict[str, Any], button: Markup) -> Markup:
+    """A file input behind a label drawn as a button, with the chosen name beside it: the browser's own
+    "Choose file / No file chosen" speaks the browser's language, not the page's. The input stays in the
+    tab order (visually hidden, its focus ring drawn on the label), and without JavaScript the label
+    still opens the picker (the span, which only nav.js can keep true, is then hidden by the stylesheet).
+    The same markup as the templates' ``file_pick`` macro (templates/_file_pick.html)."""
+    fid = attrs["id"]
+    described = " ".join(x for x in (attrs.get("aria-describedby"), f"{fid}-name") if x)
+    return _el(
+        "div",
+        {"class": "file-pick"},
+        _void("input", {"type": "file", **attrs, "class": "file-input", "aria-describedby": described}),
+        _el("label", {"for": fid, "class": "file-button"}, button),
+        _el(
+            "span",
+            {
+                "class": "file-name",
+                "id": f"{fid}-name",
+                "data-empty": "No file chosen" if _english() else "Chưa chọn tệp",
+            },
+            _bi("Chưa chọn tệp", "No file chosen"),
+        ),
+    )
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -514,40 +539,28 @@ class _Renderer:
         if upload_url:
             accept = str(self.context.get("evidence_accept") or "image/*,application/pdf")
             max_bytes = self.context.get("evidence_max_bytes")
-            photo = _el(
-                "label",
-                {"class": "evidence-pick", "for": f"{fid}-photo"},
+            photo = _file_pick(
+                {
+                    "id": f"{fid}-photo",
+                    "name": f"{name}__photo",
+                    "accept": "image/*",
+                    "capture": "environment",
+                    "data-max-bytes": max_bytes,
+                    "aria-describedby": described,
+                    "aria-invalid": "true" if err_id else None,
+                },
                 _bi("Chụp ảnh", "Take a photo"),
-                _void(
-                    "input",
-                    {
-                        "type": "file",
-                        "id": f"{fid}-photo",
-                        "name": f"{name}__photo",
-                        "accept": "image/*",
-                        "capture": "environment",
-                        "data-max-bytes": max_bytes,
-                        "aria-describedby": described,
-                        "aria-invalid": "true" if err_id else None,
-                    },
-                ),
             )
-            chosen = _el(
-                "label",
-                {"class": "evidence-pick", "for": f"{fid}-file"},
-                _bi("Chọn tệp", "Choose a file"),
-                _void(
-                    "input",
-                    {
-                        "type": "file",
-                        "id": f"{fid}-file",
-                        "name": f"{name}__file",
-                        "accept": accept,
-                        "data-max-bytes": max_bytes,
-                        "aria-describedby": described,
-                        "aria-invalid": "true" if err_id else None,
-                    },
-                ),
+            chosen = _file_pick(
+                {
+                    "id": f"{fid}-file",
+                    "name": f"{name}__file",
+                    "accept": accept,
+                    "data-max-bytes": max_bytes,
+                    "aria-describedby": described,
+                    "aria-invalid": "true" if err_id else None,
+                },
+                _bi("Chọn tệp", "Choose file"),
             )
             send = _el(
                 "button",

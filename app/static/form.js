@@ -180,6 +180,7 @@
       var copy = last.cloneNode(true);
       copy.hidden = false;
       copy.querySelectorAll(".field-error, .live-error, .evidence-attached").forEach(function (e) { e.remove(); });
+      copy.querySelectorAll(".file-name").forEach(function (e) { e.textContent = e.getAttribute("data-empty"); });
       copy.querySelectorAll("input, textarea, select").forEach(function (el) {
         if (el.type === "checkbox" || el.type === "radio") el.checked = false; else el.value = "";
         el.removeAttribute("aria-invalid");

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import datetime, timezone
+from typing import BinaryIO
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
@@ -17,15 +20,17 @@ from app import forms, i18n
 from app.i18n import N_
 from app.engine.steps import prefill_source
 from app.extensions import db
-from app.models import EvaluationRecord, HumanTask, TaskDraft, User
+from app.models import EvaluationRecord, Evidence, HumanTask, TaskDraft, User
 from app.models.workflow import TASK_READY
 from app.rules import levels
 
 from app.services import metrics, unit_of_work
-from . import instances, plans, quota
+from . import evidence, instances, plans, quota
 from app.services.organisation import authority
 from . import steps as process_steps
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound, field_details
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, field_details
+
+log = logging.getLogger(__name__)
 
 CONFLICT_VI = "Việc này đã được hoàn thành hoặc hồ sơ vừa được người khác thay đổi. Hãy tải lại trang."
 CONFLICT_EN = "This task was already completed or the evaluation changed meanwhile. Reload the page."
@@ -174,6 +179,66 @@ def save_draft(task_id: int, user: User, data: dict) -> datetime:
     draft.updated_at = datetime.now(timezone.utc)
     db.session.flush()
     return draft.updated_at
+
+
+def typed_over_stored(view: TaskView, data: dict) -> dict:
+    """What was typed, over the items as stored (their read-only title, weight, deadline)."""
+    stored = {r.get("id"): r for r in view.data.get("items") or [] if isinstance(r, dict) and r.get("id") is not None}
+    rows = [
+        dict(stored.get(r.get("id"), {}), **r) if isinstance(r, dict) else r
+        for r in (data.get("items") if isinstance(data.get("items"), list) else list(view.data.get("items") or []))
+    ]
+    return dict(data, items=rows)
+
+
+def typed_page_data(view: TaskView, typed) -> dict:
+    """The task page as it was typed when an upload from it was refused (``typed``: the form's fields,
+    a multi-dict), over the items as stored."""
+    return typed_over_stored(view, forms.parse_submission(view.schema, typed))
+
+
+_EVIDENCE_FIELD = re.compile(r"items\[(\d{1,3})\]\[evidence\]")
+
+
+def evidence_row(field: str) -> int | None:
+    """The item row an evidence field of the task form names (``items[2][evidence]`` → 2)."""
+    match = _EVIDENCE_FIELD.fullmatch(field or "")
+    return int(match.group(1)) if match else None
+
+
+def attach_evidence(task_id: int, user: User, form, field: str, upload: tuple[BinaryIO, str] | None) -> Evidence:
+    """A photo or file attached to one item from the task form (``field``, ``items[i][evidence]``): who
+    is asking is checked first (403/404 as raised), then the file goes through the evidence service (its
+    checks: who may, content sniffed, size, name, sha256), is added to the item's evidence, and the form
+    as typed (over the items as stored) is kept as the task's draft. A refusal (422, 413…) names the
+    item's evidence field in its details, nothing stored."""
+    task_view = view(task_id, user)
+    data = typed_over_stored(task_view, forms.parse_submission(task_view.schema, form))
+    rows = data["items"]
+    index = evidence_row(field)
+    try:
+        if upload is None or index is None or index >= len(rows):
+            vi, en = "Chụp ảnh hoặc chọn tệp minh chứng trước khi tải lên.", "Take a photo or choose a file first."
+            raise Invalid(vi, en, [{"field": field or "items", "message": vi, "message_en": en}])
+        row = rows[index] if isinstance(rows[index], dict) else {}
+        item_id = row.get("id") if isinstance(row.get("id"), int) else None
+        stream, filename = upload
+        added = evidence.add_file(task_view.task.instance_id, user, stream, filename, item_id=item_id)
+    except ServiceError as exc:
+        if exc.status in (403, 404):
+            raise
+        log.info("evidence refused on task %s: %s", task_id, exc.message_en)
+        # said next to the item's evidence field on the form (the evidence service names "file")
+        exc.details = [
+            dict(d, field=d.get("field") if d.get("field") not in (None, "file") else field or "items")
+            for d in exc.details
+            if isinstance(d, dict)
+        ] or [{"field": field or "items", "message": exc.message, "message_en": exc.message_en}]
+        raise
+    rows[index] = dict(row, evidence=[e for e in row.get("evidence") or [] if isinstance(e, int)] + [added.id])
+    save_draft(task_id, user, data)
+    log.info("evidence %s attached to task %s item %s", added.id, task_id, item_id)
+    return added
 
 
 def _prefill_scores(steps: dict[str, process_steps.StepInfo], step: str, context: dict) -> dict:

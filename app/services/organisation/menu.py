@@ -71,6 +71,7 @@ def menu_for(user: User) -> list[MenuItem]:
     if admin:
         items.append(MenuItem("admin.calendar_page", N_("Lịch")))
         items.append(MenuItem("admin.scheme_list", N_("Khung tiêu chí")))
+        items.append(MenuItem("admin.users", N_("Người dùng")))
     if admin or user.has_role("designer"):
         items.append(MenuItem("designer.index", N_("Quy trình")))
     return items

@@ -9,7 +9,9 @@ A person is found by the provider's stable subject (`iss` and `sub`, kept in `us
 is bound; the first sign-in finds them by username, else by a verified e-mail, and binds the subject. A
 username or an address is the provider's to rename or hand to someone else later; a subject is not, so a
 bound person is never reached again through a username or an address that now names another city
-account. An account is never created from a token.
+account. An account is never created from a token. An administrator undoes a binding (`unbind`: the page
+/admin/users or `flask accounts sso-unbind`) when the city reissues someone's account; the next
+sign-in binds the new one.
 
 Configuration: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET (docs/operations.md, "Single sign-on").
 """
@@ -29,7 +31,9 @@ from app.extensions import db
 from app.models import User
 
 from app.services import audit, transaction
-from app.services.errors import ServiceError
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+
+from . import access
 
 log = logging.getLogger(__name__)
 
@@ -263,3 +267,58 @@ def logout_url(id_token: str | None, post_logout_redirect_uri: str) -> str | Non
         params["id_token_hint"] = id_token
     endpoint = metadata["end_session_endpoint"]
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
+
+
+ADMINS_ONLY = (
+    "Chỉ quản trị hệ thống mới được xem và gỡ liên kết tài khoản của thành phố.",
+    "Only administrators may see and unlink city accounts.",
+)
+
+
+def _person(actor: User | None, username: str) -> User:
+    """The account an administrator asks about (``actor`` None: the operator's command line)."""
+    if actor is not None and not access.is_admin(actor):
+        raise Forbidden(*ADMINS_ONLY)
+    name = (username or "").strip()
+    person = db.session.scalars(select(User).where(User.username == name)).first() if name else None
+    if person is None:
+        vi = f"Không có người dùng “{name}”." if name else "Hãy nhập tên đăng nhập."
+        en = f"There is no user “{name}”." if name else "Enter a username."
+        raise NotFound(vi, en, [{"field": "username", "message": vi, "message_en": en}])
+    return person
+
+
+def account(actor: User, username: str) -> User:
+    """The account on the administrator's user page, with its binding (``sso_subject``)."""
+    return _person(actor, username)
+
+
+def unbind(actor: User | None, username: str, *, confirmed: bool, source: str, operator: str = "") -> User:
+    """Undo a person's binding to a city account (``users.sso_subject``), for when the city reissues
+    their account under a new subject: the next sign-in with the city's account binds that one (by
+    username, else a verified e-mail), as a first sign-in does. Administrators only (``actor`` None is
+    the command line, run by whoever runs the server); HR officers may not, as a binding decides who
+    signs in as whom. Audited (`sso_subject_unbound`: who, whose, the subject cleared)."""
+    person = _person(actor, username)
+    if not confirmed:
+        vi = "Hãy đánh dấu xác nhận trước khi gỡ liên kết."
+        en = "Tick the confirmation before unlinking."
+        raise Invalid(vi, en, [{"field": "confirm", "message": vi, "message_en": en}])
+    if person.sso_subject is None:
+        raise Conflict(
+            f"{person.username} chưa liên kết với tài khoản nào của thành phố.",
+            f"{person.username} is not linked to any city account.",
+        )
+    subject, person.sso_subject = person.sso_subject, None
+    details = {"user_id": person.id, "username": person.username, "subject": subject, "source": source}
+    if operator:
+        details["operator"] = operator
+    audit.record("sso_subject_unbound", actor=actor, step=person.username, details=details)
+    log.info(
+        "sso: user %s (%s) unbound from subject %s by %s",
+        person.id,
+        person.username,
+        subject,
+        actor.username if actor is not None else f"the command line ({operator or '?'})",
+    )
+    return person

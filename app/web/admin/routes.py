@@ -1,4 +1,4 @@
-"""Administrators: working-day calendar, scoring schemes, delegations and acting heads."""
+"""Administrators: working-day calendar, scoring schemes, delegations and acting heads, people's accounts."""
 
 from functools import wraps
 
@@ -8,10 +8,12 @@ from flask_login import current_user, login_required
 
 from app import i18n
 from app.database import reads_replica
-from app.services.organisation import access, delegation
+from app.services.organisation import access, delegation, sso
 from app.services.regulation import calendar, schemes
 from app.services.reporting import audit_csv
-from app.services.errors import ServiceError
+from app.services.errors import NotFound, ServiceError
+
+from .. import stash
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -195,3 +197,42 @@ def delegations():
         field_errors=_errors(error) if error else {},
         is_admin=access.is_admin(current_user),
     ), (error.status if error else 200)
+
+
+@bp.route("/users")
+@admin_required
+def users():
+    """A person's account, looked up by username: who they are and whether a city account is bound,
+    with the button that unlinks it."""
+    refused = stash.take(page="users")
+    username = (refused.get("values") or {}).get("username") or request.args.get("username", "")
+    field_errors = {f: i18n.message_of(d) for f, d in (refused.get("fields") or {}).items()}
+    person, status = None, 200
+    if username.strip():
+        try:
+            person = sso.account(current_user, username)
+        except NotFound as exc:
+            field_errors.setdefault("username", i18n.message_of(exc))
+            status = 404
+    return render_template(
+        "admin/users.html",
+        username=username,
+        person=person,
+        error=refused.get("error") if refused else None,
+        field_errors=field_errors,
+    ), status
+
+
+@bp.post("/users/sso-unbind")
+@admin_required
+def sso_unbind():
+    username = request.form.get("username", "")
+    try:
+        person = sso.unbind(current_user, username, confirmed=request.form.get("confirm") == "yes", source="page")
+    except ServiceError as exc:
+        if exc.status == 403:
+            raise
+        stash.keep("sso_unbind", exc, {"username": username}, page="users")
+        return redirect(url_for("admin.users", username=username))
+    flash(_("Đã gỡ liên kết tài khoản thành phố của %(name)s.", name=person.full_name), "success")
+    return redirect(url_for("admin.users", username=person.username))

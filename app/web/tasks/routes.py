@@ -1,6 +1,4 @@
 import json
-import logging
-import re
 from datetime import datetime, timezone
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -15,14 +13,12 @@ from app.services.regulation import level_scale
 from app.services.evaluation import decisions, evidence, filecheck, tasks, why
 from app.services.evaluation import inbox as inbox_service
 from app.services.messaging import notifications as notification_service
-from app.services.errors import Invalid, ServiceError
+from app.services.errors import ServiceError
 
 from .. import stash
 from ..form_ids import form_ids
 
 bp = Blueprint("tasks", __name__)
-log = logging.getLogger(__name__)
-_EVIDENCE_FIELD = re.compile(r"items\[(\d{1,3})\]\[evidence\]")
 
 
 @bp.app_context_processor
@@ -129,19 +125,9 @@ def task_page(task_id):
         ]
         typed = refused["values"].get("typed")
         if typed:
-            data = _typed_over_stored(view, forms.parse_submission(view.schema, MultiDict(json.loads(typed))))
+            data = tasks.typed_page_data(view, MultiDict(json.loads(typed)))
     form_html = forms.render(view.schema, data, errors, _with_evidence(view), lang=i18n.current())
     return render_template("tasks/task.html", view=view, form_html=form_html)
-
-
-def _typed_over_stored(view, data: dict) -> dict:
-    """What was typed, over the items as stored (their read-only title, weight, deadline)."""
-    stored = {r.get("id"): r for r in view.data.get("items") or [] if isinstance(r, dict) and r.get("id") is not None}
-    rows = [
-        dict(stored.get(r.get("id"), {}), **r) if isinstance(r, dict) else r
-        for r in (data.get("items") if isinstance(data.get("items"), list) else list(view.data.get("items") or []))
-    ]
-    return dict(data, items=rows)
 
 
 def _with_evidence(view) -> dict:
@@ -171,55 +157,23 @@ def evidence_attach(task_id):
     (its checks: who may, content sniffed, size, name, sha256), added to the item's evidence, and the
     form as typed kept as the task's draft; the page comes back with the file listed. A refusal is
     said next to the item's evidence field, nothing stored."""
-    view = tasks.view(task_id, current_user)
-    data = forms.parse_submission(view.schema, request.form)
     field = request.form.get("attach") or ""
-    match = _EVIDENCE_FIELD.fullmatch(field)
-    data = _typed_over_stored(view, data)
-    rows = data["items"]
-    index = int(match.group(1)) if match else -1
-    upload = (
-        next(
-            (
-                f
-                for f in (request.files.get(field + "__photo"), request.files.get(field + "__file"))
-                if f is not None and f.filename
-            ),
-            None,
-        )
-        if match
-        else None
-    )
+    chosen = (request.files.get(field + "__photo"), request.files.get(field + "__file"))
+    upload = next(((f.stream, f.filename) for f in chosen if f is not None and f.filename), None)
+    index = tasks.evidence_row(field)
+    anchor = f"f-items-{index}-evidence" if index is not None else None
     try:
-        if upload is None or index >= len(rows):
-            vi, en = "Chụp ảnh hoặc chọn tệp minh chứng trước khi tải lên.", "Take a photo or choose a file first."
-            raise Invalid(vi, en, [{"field": field or "items", "message": vi, "message_en": en}])
-        row = rows[index] if isinstance(rows[index], dict) else {}
-        item_id = row.get("id") if isinstance(row.get("id"), int) else None
-        added = evidence.add_file(view.task.instance_id, current_user, upload.stream, upload.filename, item_id=item_id)
+        added = tasks.attach_evidence(task_id, current_user, request.form, field, upload)
     except ServiceError as exc:
         if exc.status in (403, 404):
             raise
-        log.info("evidence refused on task %s: %s", task_id, exc.message_en)
-        details = [
-            dict(d, field=d.get("field") if d.get("field") not in (None, "file") else field or "items")
-            for d in exc.details
-            if isinstance(d, dict)
-        ] or [{"field": field or "items", "message": exc.message, "message_en": exc.message_en}]
-        exc.details = details
         # what was typed comes back with the error on the task's page (post/redirect/get)
         typed = json.dumps(request.form.to_dict(flat=False), ensure_ascii=False)
         stash.keep("task", exc, {"typed": typed}, task_id=task_id)
         flash(i18n.message_of(exc), "error")
-        return redirect(
-            url_for("tasks.task_page", task_id=task_id, _anchor=f"f-items-{index}-evidence" if match else None)
-        )
-    row = dict(row, evidence=[e for e in row.get("evidence") or [] if isinstance(e, int)] + [added.id])
-    rows[index] = row
-    tasks.save_draft(task_id, current_user, data)
-    log.info("evidence %s attached to task %s item %s", added.id, task_id, item_id)
+        return redirect(url_for("tasks.task_page", task_id=task_id, _anchor=anchor))
     flash(_("Đã tải lên minh chứng “%(name)s”.", name=added.name), "success")
-    return redirect(url_for("tasks.task_page", task_id=task_id, _anchor=f"f-items-{index}-evidence"))
+    return redirect(url_for("tasks.task_page", task_id=task_id, _anchor=anchor))
 
 
 @bp.route("/tasks/<int:task_id>/draft", methods=["POST"])
