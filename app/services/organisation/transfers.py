@@ -54,6 +54,13 @@ def record(actor: User, username: str, unit_code: str, on_text: str) -> User:
     unit = db.session.scalars(select(Unit).where(Unit.code == (unit_code or "").strip())).first()
     if unit is None:
         raise _invalid("unit", "Đơn vị không tồn tại.", "No such unit.")
+    if not access.is_admin(actor) and person.has_role("hr_officer") and unit.id not in access.hr_scope(actor):
+        # the HR role reaches the agency its holder works in: moving an officer (oneself above all) into
+        # another agency would make them that agency's HR officer, with its records and activation codes
+        raise Forbidden(
+            "Chỉ quản trị hệ thống mới được điều chuyển cán bộ tổ chức sang cơ quan khác.",
+            "Only an administrator may move an HR officer to another agency.",
+        )
     try:
         on = date.fromisoformat((on_text or "").strip())
     except ValueError:

@@ -1,0 +1,153 @@
+"""A second red-team pass over the contracts (API, pages, commands): each test failed (a 500, or a change
+that should have been refused) before its fix. docs/security.md lists them from #48 on."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app import strict_json
+from app.extensions import db
+from app.models import AuditEvent, Comment, Membership, OutgoingMail, PlanItem, Unit, User
+
+from .conftest import csrf_token, user
+from .monitor_seed import instance_id, open_month, ready_task
+from .support import Api
+from .test_pages import login
+
+
+def _count(model, *where) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def _written() -> tuple[int, int, int, int]:
+    return _count(AuditEvent), _count(OutgoingMail), _count(Comment), _count(PlanItem)
+
+
+def _second_agency() -> Unit:
+    """Sở Xây dựng beside Sở Nội vụ, with its own head and HR officer (hrx) and a staff member (nvx)."""
+    city = db.session.scalars(select(Unit).where(Unit.code == "UBTP")).one()
+    sxd = Unit(code="SXD", name="Sở Xây dựng", parent_id=city.id, is_agency=True)
+    db.session.add(sxd)
+    db.session.flush()
+    people = [
+        User(username="gdx", full_name="Giám Đốc Xây", unit_id=sxd.id, position_group="leader"),
+        User(username="hrx", full_name="Tổ Chức Xây", unit_id=sxd.id, position_group="staff", roles="hr_officer"),
+        User(username="nvx", full_name="Nhân Viên Xây", unit_id=sxd.id, position_group="staff", password_hash=""),
+    ]
+    for person in people[:2]:
+        person.set_password("DanhGia@2026")
+    db.session.add_all(people)
+    db.session.flush()
+    sxd.head_id = people[0].id
+    db.session.commit()
+    return sxd
+
+
+# ------------------------------------------------------------------ #48 lone surrogates in JSON strings
+SURROGATE_BODIES = {
+    "a lone high surrogate": '{"body": "a\\ud800b", "title": "x\\ud800", "reason": "L\\u00fd do \\udbff d\\u00e0i",'
+    ' "unit": "SNV\\ud800", "username": "\\ud800", "password": "x", "data": {"comment": "\\ud800"}}',
+    "a lone low surrogate in a key": '{"\\udc00": 1, "data": {}, "reason": "L\\u00fd do d\\u00e0i"}',
+    "raw CESU-8 bytes": b'{"body": "\xed\xa0\x80", "title": "\xed\xa0\x80", "reason": "L\xc3\xbd do \xed\xa0\x80"}',
+}
+
+
+def test_the_parser_refuses_a_lone_surrogate_and_keeps_a_pair():
+    assert strict_json.loads('{"a": "\\ud83d\\ude00 \\u00e0"}') == {"a": "😀 à"}
+    assert strict_json.loads('{"a": "\\\\ud800"}') == {"a": "\\ud800"}  # an escaped backslash: plain text
+    for text, place in (('{"a": ["x", "\\ud800"]}', "/a/1"), ('{"b": {"c": "\\uDFFF"}}', "/b/c")):
+        with pytest.raises(strict_json.Refused) as refused:
+            strict_json.loads(text)
+        assert refused.value.places == [place]
+
+
+@pytest.mark.parametrize("label", SURROGATE_BODIES)
+def test_every_api_endpoint_refuses_a_lone_surrogate_with_400_and_writes_nothing(client, label):
+    """`"\\ud800"` is valid JSON but no UTF-8 text: it reached the database driver (UnicodeEncodeError, a
+    500) on comments, plan items, reasons, the sign-in and the month opening."""
+    hr = open_month(client)
+    ids = {"task_id": ready_task("ttb").id, "instance_id": instance_id("ttb")}
+    body = SURROGATE_BODIES[label]
+    before = _written()
+    rules = sorted(
+        r.rule for r in client.application.url_map.iter_rules() if r.rule.startswith("/api/v1/") and "POST" in r.methods
+    )
+    assert "/api/v1/instances/<int:instance_id>/comments" in rules and len(rules) >= 12
+    for rule in rules:
+        path = re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule)
+        path = path.replace("<username>", "ttb").replace("<period>", "2030-03")
+        resp = client.post(path, data=body, content_type="application/json", headers=hr.headers)
+        assert resp.status_code == 400, (rule, resp.status_code, resp.get_data(as_text=True)[:300])
+        out = resp.get_json()
+        assert out["error"] == "bad_request" and "surrogate" in out["message_en"] and out["details"]
+    assert _written() == before
+
+
+def test_the_refusal_names_the_field_holding_the_surrogate(client):
+    open_month(client)
+    api = Api(client, "ttb")
+    resp = client.post(
+        f"/api/v1/instances/{instance_id('ttb')}/comments",
+        data='{"body": "Ch\\u00e0o \\ud800"}',
+        content_type="application/json",
+        headers=api.headers,
+    )
+    assert resp.status_code == 400
+    assert [d["field"] for d in resp.get_json()["details"]] == ["/body"]
+    assert _count(Comment) == 0
+
+
+# --------------------------------------------------- #49 an HR officer carrying the role into another agency
+def test_an_hr_officer_cannot_move_an_hr_officer_into_another_agency(ctx, client):
+    """The HR role is scoped by the agency the officer works in: a transfer of oneself (or of a fellow
+    officer) to Sở Xây dựng made the officer HR of that agency, seeing its records and printing the
+    activation codes of its people."""
+    _second_agency()
+    nvx = user("nvx").id
+    login(client, "nva")
+    token = csrf_token(client.get("/hr/transfers").get_data(as_text=True))
+    for who in ("nva",):
+        before_unit = user(who).unit_id
+        resp = client.post(
+            "/hr/transfers", data={"csrf_token": token, "username": who, "unit": "SXD", "on": "2026-01-02"}
+        )
+        assert resp.status_code == 403
+        assert user(who).unit_id == before_unit
+        assert _count(Membership, Membership.user_id == user(who).id) == 0
+        assert _count(AuditEvent, AuditEvent.action == "transferred") == 0
+    # still no reach into the other agency: its activation page and its people's codes are refused
+    codes = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [str(nvx)]})
+    assert codes.status_code in (302, 403)
+    assert "Nhân Viên Xây" not in client.get("/hr/activation").get_data(as_text=True)
+    # an ordinary person of the agency may still be sent to another agency, and within the agency the
+    # officer moves anyone, themselves included
+    resp = client.post(
+        "/hr/transfers", data={"csrf_token": token, "username": "lvc", "unit": "SXD", "on": "2026-01-02"}
+    )
+    assert resp.status_code == 302 and user("lvc").unit.code == "SXD"
+    resp = client.post(
+        "/hr/transfers", data={"csrf_token": token, "username": "nva", "unit": "SNV-VP", "on": "2026-01-02"}
+    )
+    assert resp.status_code == 302 and user("nva").unit.code == "SNV-VP"
+    # an administrator moves an HR officer between agencies
+    login(client, "admin")
+    token = csrf_token(client.get("/hr/transfers").get_data(as_text=True))
+    resp = client.post(
+        "/hr/transfers", data={"csrf_token": token, "username": "nva", "unit": "SXD", "on": "2026-02-02"}
+    )
+    assert resp.status_code == 302 and user("nva").unit.code == "SXD"
+
+
+# ---------------------------------------------------------------- #50 the audit export's last possible day
+@pytest.mark.parametrize("query", ["to=9999-12-31", "from=9999-12-31&to=9999-12-31", "from=0001-01-01&to=9999-12-31"])
+def test_the_audit_export_takes_the_last_day_of_the_calendar(ctx, client, query):
+    login(client, "admin")
+    resp = client.get(f"/admin/audit.csv?{query}")
+    assert resp.status_code == 200
+    lines = resp.get_data(as_text=True).splitlines()
+    assert lines[0].lstrip("\ufeff").startswith("id,")
+    assert any(",org_imported," in line for line in lines) == ("from=9999" not in query)
