@@ -3,6 +3,7 @@ that should have been refused) before its fix. docs/security.md lists them from 
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from app import strict_json
 from app.extensions import db
-from app.models import AuditEvent, Comment, Membership, OutgoingMail, PlanItem, Unit, User
+from app.models import AuditEvent, Comment, EvaluationRecord, Membership, OutgoingMail, PlanItem, Unit, User
 
 from .conftest import csrf_token, user
 from .monitor_seed import instance_id, open_month, ready_task
@@ -151,3 +152,43 @@ def test_the_audit_export_takes_the_last_day_of_the_calendar(ctx, client, query)
     lines = resp.get_data(as_text=True).splitlines()
     assert lines[0].lstrip("\ufeff").startswith("id,")
     assert any(",org_imported," in line for line in lines) == ("from=9999" not in query)
+
+
+# ------------------------------------------------- #51 a control character in a reason breaking the Excel export
+def test_a_control_character_in_a_reason_is_refused_at_the_door(client):
+    open_month(client)
+    manager = Api(client, "tptc")
+    target = instance_id("ttb")
+    for reason in ("Nghỉ ốm \x1b[31m dài ngày", "Nghỉ \x01 ốm", "x" * 501):
+        resp = manager.post(f"/instances/{target}/not-evaluated", {"reason": reason})
+        assert resp.status_code == 422, resp.get_json()
+        assert [d["field"] for d in resp.get_json()["details"]] == ["reason"]
+    db.session.expire_all()
+    assert db.session.get(EvaluationRecord, _record_id("ttb")).status != "not_evaluated"
+    assert _count(AuditEvent, AuditEvent.action == "not_evaluated") == 0
+
+
+def _record_id(username: str) -> int:
+    return db.session.scalars(select(EvaluationRecord.id).where(EvaluationRecord.subject_id == user(username).id)).one()
+
+
+def test_a_control_character_already_stored_never_breaks_the_excel_export(client):
+    """openpyxl refuses control characters in a cell: one reason typed with an escape character (through
+    a form field that takes free text, or before the check above) made the unit's export a 500."""
+    from openpyxl import load_workbook
+
+    open_month(client)
+    assert Api(client, "tptc").post(f"/instances/{instance_id('ttb')}/not-evaluated", {"reason": "Nghỉ ốm dài ngày"})
+    record = db.session.get(EvaluationRecord, _record_id("ttb"))
+    record.not_evaluated_reason = "Nghỉ \x01ốm\x1b[31m dài ngày\x0b"
+    record.rules_applied = [{"rule": "discipline", "reason": "Kỷ luật\x07 khiển trách"}]
+    db.session.commit()
+    login(client, "nva")
+    for resp in (
+        client.get(f"/dashboard/export/monthly.xlsx?unit=SNV-TCCB&period={record.period}"),
+        Api(client, "nva").get(f"/reports/monthly.xlsx?unit=SNV-TCCB&period={record.period}"),
+    ):
+        assert resp.status_code == 200
+        sheet = load_workbook(io.BytesIO(resp.data)).active
+        texts = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
+        assert "Không đánh giá: Nghỉ ốm[31m dài ngày" in texts and "Kỷ luật khiển trách" in texts
