@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from app import strict_json
@@ -192,3 +193,92 @@ def test_a_control_character_already_stored_never_breaks_the_excel_export(client
         sheet = load_workbook(io.BytesIO(resp.data)).active
         texts = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value)
         assert "Không đánh giá: Nghỉ ốm[31m dài ngày" in texts and "Kỷ luật khiển trách" in texts
+
+
+# ------------------------------------------ #52 a designer's instructions template that works without bound
+HOSTILE_INSTRUCTIONS = {
+    "a string times a huge number": "Kỳ {{ period }}: {{ 'x' * 10**7 }}",
+    "a huge width in format": "{{ '%010000000d'|format(1) }}",
+    "a huge width in center": "{{ period|center(10000000) }}",
+    "nested loops over range": "{% for a in range(100000) %}{% for b in range(100) %}{% endfor %}{% endfor %}ok",
+    "lipsum": "{{ lipsum(n=1000, html=False) }}",
+    "a recursive macro": "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+}
+
+
+def _with_instructions(files: dict, element: str, template: str) -> dict:
+    from xml.sax.saxutils import escape
+
+    files = dict(files)
+    name = next(n for n in files if n.endswith(".bpmn"))
+    text = files[name]
+    start = text.index(f'<bpmn:userTask id="{element}"')
+    tag = "<spiffworkflow:instructionsForEndUser>"
+    open_at = text.index(tag, start) + len(tag)
+    close_at = text.index("</spiffworkflow:instructionsForEndUser>", open_at)
+    files[name] = text[:open_at] + escape(template) + text[close_at:]
+    return files
+
+
+def _publish_unchecked(files: dict) -> None:
+    """A version as `versions.publish` writes it after the checks (the instructions are advice there)."""
+    from app.models import ProcessVersion
+    from app.services.process_design import versions
+
+    latest = versions.latest_published()
+    db.session.add(
+        ProcessVersion(
+            process_key=versions.PROCESS_KEY,
+            version=latest.version + 1,
+            files=files,
+            sha256=versions.digest(files),
+            status="published",
+            note="instructions",
+        )
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize("label", HOSTILE_INSTRUCTIONS)
+def test_instructions_that_would_work_without_bound_are_shown_as_written(client, label):
+    """Jinja's sandbox stops attribute walks, not work: each of these held a worker (or made a page of
+    10 MB) on every view of the task, for every assignee, page and API alike."""
+    from app.services.process_design import versions
+
+    template = HOSTILE_INSTRUCTIONS[label]
+    _publish_unchecked(_with_instructions(versions.files_from_disk(), "self_evaluation", template))
+    open_month(client, "SNV-TCCB")
+    api = Api(client, "ttb")
+    task = api.task_for("ttb", "self_evaluation")
+    detail = api.get(f"/tasks/{task['id']}")
+    assert detail.status_code == 200 and len(detail.data) < 100_000
+    assert detail.get_json()["instructions"] == str(escape(template)).join(("<p>", "</p>"))
+    login(client, "ttb")
+    page = client.get(f"/tasks/{task['id']}")
+    assert page.status_code == 200 and len(page.data) < 200_000
+
+
+def test_instructions_keep_what_designers_write():
+    from app.forms import render_instructions
+
+    template = (
+        "Kỳ **{{ period }}** của {{ subject.full_name|upper }}{% if plan_note %}: {{ plan_note }}{% endif %}. "
+        "{% for item in items %}{{ loop.index }}) {{ item.title|default('—') }} {% endfor %}"
+        "Tổng {{ result.total|round(1) }}{{ ' (' ~ level ~ ')' if level else '' }}"
+    )
+    out = str(
+        render_instructions(
+            template,
+            {
+                "period": "2030-03",
+                "subject": {"full_name": "Trần Thị Bình"},
+                "plan_note": "<b>bổ sung</b>",
+                "items": [{"title": "Báo cáo"}, {}],
+                "result": {"total": 87.25},
+                "level": "B",
+            },
+        )
+    )
+    assert out == (
+        "<p>Kỳ <strong>2030-03</strong> của TRẦN THỊ BÌNH: &lt;b&gt;bổ sung&lt;/b&gt;. 1) Báo cáo 2) — Tổng 87,2 (B)</p>"
+    )
