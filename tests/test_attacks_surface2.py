@@ -282,3 +282,53 @@ def test_instructions_keep_what_designers_write():
     assert out == (
         "<p>Kỳ <strong>2030-03</strong> của TRẦN THỊ BÌNH: &lt;b&gt;bổ sung&lt;/b&gt;. 1) Báo cáo 2) — Tổng 87,2 (B)</p>"
     )
+
+
+# ------------------------------------------- #53 the month opening's progress carried by the page, forged
+FORGED_PROGRESS = {
+    "an id past the integer range": {"after": 9223372036854775808},
+    "an id of 300 digits": {"after": 10**300},
+    "made-up totals": {"done": 10**300, "started": 10**300},
+    "more started than examined": {"after": 0, "done": 3, "started": 3, "skipped": 3},
+    "a negative count": {"started": -5},
+    "a boolean": {"after": True},
+    "text": {"after": "abc"},
+}
+
+
+@pytest.mark.parametrize("label", FORGED_PROGRESS)
+def test_the_opening_refuses_a_forged_progress_and_writes_nothing(client, label):
+    """The page carries `after` (the last user id examined) and the running totals between chunks, and
+    the totals end in the closing audit event: a huge id was a 500 (the integer column), made-up totals
+    ("10**300 started") were written to the audit trail as the opening's."""
+    from app.models import ProcessInstance
+
+    login(client, "nva")
+    headers = {"X-CSRFToken": csrf_token(client.get("/months/open").get_data(as_text=True))}
+    body = dict({"unit": "SNV-TCCB", "period": "2030-03"}, **FORGED_PROGRESS[label])
+    resp = client.post("/months/open/step", data=_json_text(body), content_type="application/json", headers=headers)
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    assert {d["field"] for d in resp.get_json()["details"]} & {"after", "done", "started", "skipped"}
+    assert _count(ProcessInstance) == 0
+    assert _count(AuditEvent, AuditEvent.action == "month_opened") == 0
+
+
+def _json_text(body: dict) -> str:
+    import json
+
+    return json.dumps(body)  # 10**300 as an integer literal: within strict_json's float range
+
+
+def test_the_opening_still_runs_chunk_by_chunk_and_refuses_a_body_that_is_not_an_object(client):
+    login(client, "nva")
+    headers = {"X-CSRFToken": csrf_token(client.get("/months/open").get_data(as_text=True))}
+    first = client.post(
+        "/months/open/step", json={"unit": "SNV-TCCB", "period": "2030-03", "after": 0}, headers=headers
+    ).get_json()
+    assert first["finished"] and first["started"] == 5
+    assert _count(AuditEvent, AuditEvent.action == "month_opened") == 1
+    again = client.post("/months/open/step", json=dict(first, unit="SNV-TCCB", period="2030-03"), headers=headers)
+    assert again.status_code == 200 and again.get_json()["finished"]
+    for body in ("[1, 2]", '"SNV"', "null"):
+        resp = client.post("/months/open/step", data=body, content_type="application/json", headers=headers)
+        assert resp.status_code == 400 and resp.get_json()["error"] == "bad_request"
