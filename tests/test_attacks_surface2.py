@@ -332,3 +332,35 @@ def test_the_opening_still_runs_chunk_by_chunk_and_refuses_a_body_that_is_not_an
     for body in ("[1, 2]", '"SNV"', "null"):
         resp = client.post("/months/open/step", data=body, content_type="application/json", headers=headers)
         assert resp.status_code == 400 and resp.get_json()["error"] == "bad_request"
+
+
+# ----------------------------------------------- #54 an HR officer making themselves the reviewer of anyone
+@pytest.mark.parametrize("actor", ["nva", "admin"])
+def test_nobody_reassigns_a_review_to_themselves(client, actor):
+    """Reassigning moves a waiting review when its holder is away; an HR officer (or an administrator),
+    outside the person's chain, reassigned the manager's review of anyone in the agency to themselves and
+    then scored it."""
+    from .monitor_seed import self_evaluate
+
+    open_month(client, "SNV-TCCB")
+    self_evaluate(client, "ttb")
+    task = ready_task("ttb", "review")
+    api = Api(client, actor)
+    reason = "Lãnh đạo phòng đi công tác dài ngày"
+    resp = api.post(f"/human-tasks/{task.id}/reassign", {"assignee": actor, "reason": reason})
+    assert resp.status_code == 422 and [d["field"] for d in resp.get_json()["details"]] == ["assignee"]
+    db.session.expire_all()
+    assert ready_task("ttb", "review").assignee.username == "tptc"
+    assert _count(AuditEvent, AuditEvent.action == "task_reassigned") == 0
+    # the page says it next to the field too, and someone else still takes it
+    login(client, actor)
+    token = csrf_token(client.get(f"/instances/{task.instance_id}").get_data(as_text=True))
+    page = client.post(
+        f"/operations/tasks/{task.id}/reassign", data={"csrf_token": token, "assignee": actor, "reason": reason}
+    )
+    assert page.status_code == 302
+    db.session.expire_all()
+    assert ready_task("ttb", "review").assignee.username == "tptc"
+    assert api.post(f"/human-tasks/{task.id}/reassign", {"assignee": "tpcc", "reason": reason}).status_code == 200
+    db.session.expire_all()
+    assert ready_task("ttb", "review").assignee.username == "tpcc"
