@@ -364,3 +364,27 @@ def test_nobody_reassigns_a_review_to_themselves(client, actor):
     assert api.post(f"/human-tasks/{task.id}/reassign", {"assignee": "tpcc", "reason": reason}).status_code == 200
     db.session.expire_all()
     assert ready_task("ttb", "review").assignee.username == "tpcc"
+
+
+# --------------------------------------------------------- #55 the worker's clock and pace from the command line
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["timers", "run", "--now", "0001-01-01T00:00:00+07:00"],
+        ["timers", "run", "--now", "9999-12-31T23:59:59-05:00"],
+        ["timers", "run", "--now", "9999-12-31T23:59:59+00:00"],
+        ["worker", "--once", "--interval", "nan"],
+        ["worker", "--once", "--interval", "-1"],
+        ["worker", "--once", "--interval", "inf"],
+    ],
+    ids=lambda a: " ".join(a[-2:]),
+)
+def test_the_commands_refuse_a_clock_or_a_pace_they_cannot_keep(ctx, args):
+    """`--now 0001-01-01T00:00:00+07:00` is before the first instant UTC can hold (an OverflowError
+    traceback); `--interval nan` or `-1` crashed the worker's loop at its first sleep."""
+    result = ctx.test_cli_runner().invoke(args=args)
+    assert result.exit_code in (1, 2) and isinstance(result.exception, SystemExit), result.exception
+    assert ("--now" if "--now" in args else "--interval") in result.output
+    assert _count(AuditEvent, AuditEvent.action != "org_imported") == 0
+    ok = ctx.test_cli_runner().invoke(args=["timers", "run", "--now", "2030-05-20T08:00:00+07:00"])
+    assert ok.exit_code == 0, ok.output
