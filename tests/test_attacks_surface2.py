@@ -388,3 +388,42 @@ def test_the_commands_refuse_a_clock_or_a_pace_they_cannot_keep(ctx, args):
     assert _count(AuditEvent, AuditEvent.action != "org_imported") == 0
     ok = ctx.test_cli_runner().invoke(args=["timers", "run", "--now", "2030-05-20T08:00:00+07:00"])
     assert ok.exit_code == 0, ok.output
+
+
+# ------------------------------------- #56 an activation code for someone who signs in with the city's account
+def test_an_hr_officer_cannot_take_over_someone_who_signs_in_with_the_citys_account(ctx, client):
+    """With single sign-on a person never sets a password: they stayed "not activated", so their HR
+    officer could print them an activation code, set a password and sign in as them, while they went on
+    signing in with the city's account unaware. A code printed before their first sign-in stopped
+    working for nobody."""
+    from app.models import AccountToken
+    from app.services.organisation import orgimport
+
+    from .test_activation import _set_password
+
+    orgimport.import_org(
+        {
+            "people": [
+                {"username": "cvsso", "full_name": "Chuyên Viên Một", "unit": "SNV-TCCB", "manager": "tptc"},
+                {"username": "cvsom", "full_name": "Chuyên Viên Hai", "unit": "SNV-TCCB", "manager": "tptc"},
+            ]
+        }
+    )
+    db.session.commit()
+    login(client, "nva")
+    token = csrf_token(client.get("/hr/activation").get_data(as_text=True))
+    # cvsom gets a code first, then signs in with the city's account (the binding) before it is used
+    sheet = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [str(user("cvsom").id)]})
+    code = re.search(r'class="code">([A-Z0-9-]{19})<', sheet.get_data(as_text=True)).group(1)
+    for name in ("cvsso", "cvsom"):
+        user(name).sso_subject = f"https://id.hanoi.gov.vn|{name}-sub"
+    db.session.commit()
+    tokens = _count(AccountToken)
+    assert "Chuyên Viên Một" not in client.get("/hr/activation").get_data(as_text=True)
+    resp = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [str(user("cvsso").id)]})
+    assert resp.status_code == 403 and _count(AccountToken) == tokens
+    client.post("/logout", data={"csrf_token": token})
+    assert _set_password(client, "/account/activate", code).status_code == 422
+    db.session.expire_all()
+    assert user("cvsom").password_hash == ""
+    assert _count(AuditEvent, AuditEvent.action == "account_activated") == 0
