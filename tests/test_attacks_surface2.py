@@ -17,6 +17,7 @@ from app.models import AuditEvent, Comment, EvaluationRecord, Membership, Outgoi
 from .conftest import csrf_token, user
 from .monitor_seed import instance_id, open_month, ready_task
 from .support import Api
+from .test_evidence import month  # noqa: F401 — fixture
 from .test_pages import login
 
 
@@ -427,3 +428,27 @@ def test_an_hr_officer_cannot_take_over_someone_who_signs_in_with_the_citys_acco
     db.session.expire_all()
     assert user("cvsom").password_hash == ""
     assert _count(AuditEvent, AuditEvent.action == "account_activated") == 0
+
+
+# --------------------------------------------------- #57 a form row index too long for int()
+@pytest.mark.parametrize("field", ["items[" + "9" * 5000 + "][note]", "deductions[" + "9" * 4301 + "][reason]"])
+def test_a_row_index_of_thousands_of_digits_is_no_row_and_no_500(client, month, field):
+    """Python's int() refuses more than 4,300 digits: a field named `items[<5000 digits>][note]` was a
+    500 on the task page, its autosave and its evidence upload."""
+    from app.models import TaskDraft
+
+    task = ready_task("ttb", "self_evaluation")
+    login(client, "ttb")
+    token = csrf_token(client.get(f"/tasks/{task.id}").get_data(as_text=True))
+    draft = client.post(f"/tasks/{task.id}/draft", data={"csrf_token": token, field: "x", "comment": "Đang viết"})
+    assert draft.status_code == 200
+    stored = db.session.scalars(select(TaskDraft).where(TaskDraft.task_id == task.id)).one().data
+    assert stored.get("comment") == "Đang viết" and "9999" not in str(stored)
+    page = client.post(f"/tasks/{task.id}", data={"csrf_token": token, field: "x"})
+    assert page.status_code == 422  # the form's own errors (no scores), shown next to the fields
+    attach = client.post(
+        f"/tasks/{task.id}/evidence", data={"csrf_token": token, field: "x", "attach": "items[0][evidence]"}
+    )
+    assert attach.status_code == 302
+    db.session.expire_all()
+    assert ready_task("ttb", "self_evaluation").id == task.id  # still waiting: nothing was completed
