@@ -452,3 +452,42 @@ def test_a_row_index_of_thousands_of_digits_is_no_row_and_no_500(client, month, 
     assert attach.status_code == 302
     db.session.expire_all()
     assert ready_task("ttb", "self_evaluation").id == task.id  # still waiting: nothing was completed
+
+
+# ------------------------------------------------ #58 ids of hundreds or thousands of digits in forms
+HUGE_IDS = ["9" * 400, "1" + "0" * 5000]
+
+
+@pytest.mark.parametrize("value", HUGE_IDS, ids=["400 digits", "5001 digits"])
+def test_an_id_of_hundreds_of_digits_names_nothing_and_is_no_500(client, month, value):
+    """#37 stopped ids of 20 digits; 400 digits made the API's form check go through a float (infinity,
+    an OverflowError) and 4,301 digits are more than int() converts (a ValueError): a 500 on the API's
+    evidence upload and link, the record page's upload and comment, and the HR activation page."""
+    from app.models import AccountToken, Evidence
+
+    from .test_evidence import PDF
+
+    api = Api(client, "ttb")
+    for data in (
+        {"item_id": value, "file": (io.BytesIO(PDF), "a.pdf")},
+        {"item_id": value, "url": "https://a.gov.vn/x"},
+    ):
+        resp = client.post(
+            f"/api/v1/instances/{month}/evidence", headers=api.headers, data=data, content_type="multipart/form-data"
+        )
+        assert resp.status_code == 400 and [d["field"] for d in resp.get_json()["details"]] == ["item_id"]
+    login(client, "ttb")
+    token = csrf_token(client.get(f"/instances/{month}").get_data(as_text=True))
+    upload = client.post(
+        f"/instances/{month}/evidence",
+        data={"csrf_token": token, "item_id": value, "file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code in (302, 400)
+    comment = client.post(f"/instances/{month}/comments", data={"csrf_token": token, "item_id": value, "body": "Hỏi"})
+    assert comment.status_code in (302, 400)
+    assert _count(Evidence) == 0 and _count(Comment) == 0
+    login(client, "nva")
+    token = csrf_token(client.get("/hr/activation").get_data(as_text=True))
+    codes = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [value]})
+    assert codes.status_code == 302 and _count(AccountToken) == 0
