@@ -491,3 +491,29 @@ def test_an_id_of_hundreds_of_digits_names_nothing_and_is_no_500(client, month, 
     token = csrf_token(client.get("/hr/activation").get_data(as_text=True))
     codes = client.post("/hr/activation/codes", data={"csrf_token": token, "user_id": [value]})
     assert codes.status_code == 302 and _count(AccountToken) == 0
+
+
+# --------------------------------------------- #59 an evidence id past the integer column in a task's items
+@pytest.mark.parametrize("value", [10**300, 2**63, 2**31], ids=["10**300", "2**63", "2**31"])
+def test_an_evidence_id_past_the_integer_column_is_a_field_error(client, month, value):
+    """The form's evidence ids (`items[n][evidence]`) have a minimum and no maximum: a 64-bit or larger id
+    reached the query that checks they are the record's (an OverflowError, a 500)."""
+    import json
+
+    from .support import scores_for
+
+    api = Api(client, "ttb")
+    task = ready_task("ttb", "self_evaluation")
+    data = dict(api.get(f"/tasks/{task.id}").get_json()["data"], comment="Tự đánh giá", **scores_for(80))
+    data["items"] = [dict(item, done=True, completed_on="2030-03-10") for item in data["items"]]
+    data["items"][0]["evidence"] = [value]
+    resp = client.post(
+        f"/api/v1/tasks/{task.id}/complete",
+        data=json.dumps({"data": data}),
+        content_type="application/json",
+        headers=api.headers,
+    )
+    assert resp.status_code == 422 and [d["field"] for d in resp.get_json()["details"]] == ["items[0][evidence]"]
+    db.session.expire_all()
+    assert ready_task("ttb", "self_evaluation").id == task.id
+    assert _count(AuditEvent, AuditEvent.action == "task_completed") == 0

@@ -580,8 +580,8 @@ def belongs_to(instance_id: int, ids) -> bool:
     for value in ids or []:
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
             value = int(value.strip())  # ids typed into a form arrive as text
-        if isinstance(value, bool) or not isinstance(value, int):
-            return False
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ITEM_ID:
+            return False  # an id past the integer column went into the query: a 500 (SQLite's OverflowError)
         wanted.add(value)
     if not wanted:
         return True
