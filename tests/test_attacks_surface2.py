@@ -517,3 +517,38 @@ def test_an_evidence_id_past_the_integer_column_is_a_field_error(client, month, 
     db.session.expire_all()
     assert ready_task("ttb", "self_evaluation").id == task.id
     assert _count(AuditEvent, AuditEvent.action == "task_completed") == 0
+
+
+# ------------------------------------------------------------------ #60 a forged page cursor
+def _cursor(values: list) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        ("evaluations", "", ["Bùi Thị Yến", 2**63]),
+        ("evaluations", "", ["Bùi Thị Yến", -(2**63) - 1]),
+        ("evaluations", "&sort=period", ["2030-03", "Bùi Thị Yến", 10**300]),
+        ("evaluations", "&sort=updated", ["0001-01-01T00:00:00+14:00", 1]),
+        ("evaluations", "&sort=updated", ["9999-12-31T23:59:59-14:00", 1]),
+        ("human-tasks", "&sort=due", ["0001-01-01T00:00:00+14:00", 1]),
+        ("human-tasks", "&sort=due", ["2030-03-31T00:00:00+07:00", 2**63]),
+    ],
+    ids=lambda f: f"{f[0]}{f[1]} {str(f[2][-2])[:12]},{str(f[2][-1])[:12]}",
+)
+def test_a_forged_page_cursor_is_a_400_not_an_overflow(client, forged):
+    """A list's cursor is base64 JSON the client sends back: an integer past 64 bits reached the keyset
+    query (an overflow on both databases), and an instant at either end of the calendar overflowed when
+    it was put in UTC; a 500 on the API's lists and on the dashboard's."""
+    kind, sort, values = forged
+    open_month(client)
+    cursor = _cursor(values)
+    resp = Api(client, "nva").get(f"/{kind}?limit=1{sort}&cursor={cursor}")
+    assert resp.status_code == 400 and [d["field"] for d in resp.get_json()["details"]] == ["cursor"]
+    login(client, "nva")
+    page = client.get(f"/dashboard/{'evaluations' if kind == 'evaluations' else 'tasks'}?limit=1{sort}&cursor={cursor}")
+    assert page.status_code == 400 and "quay về trang đầu" in page.get_data(as_text=True)
