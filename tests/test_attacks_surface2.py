@@ -552,3 +552,47 @@ def test_a_forged_page_cursor_is_a_400_not_an_overflow(client, forged):
     login(client, "nva")
     page = client.get(f"/dashboard/{'evaluations' if kind == 'evaluations' else 'tasks'}?limit=1{sort}&cursor={cursor}")
     assert page.status_code == 400 and "quay về trang đầu" in page.get_data(as_text=True)
+
+
+# ------------------------------------- #61 invisible or right-to-left titles of plan items
+def test_a_plan_items_title_is_visible_text_without_direction_overrides(client, month):
+    """An item's title goes to the record page, the decision, the person's notice and its mail subject: a
+    right-to-left override turned the rest of the line around ("Báo cáo \\u202eexe.fdp" reads as a .pdf),
+    and zero-width characters made an item that shows as nothing yet carries weight."""
+    from app.models import Notification
+
+    manager = Api(client, "tptc")
+    before = _count(PlanItem)
+    for title in ("\u200b\u200b", "\u202e", " \u2066\u2069 "):
+        resp = manager.post("/plans/ttb/2030-03/items", {"title": title, "weight": 5})
+        assert resp.status_code == 422 and [d["field"] for d in resp.get_json()["details"]] == ["title"]
+    assert _count(PlanItem) == before
+    added = manager.post(
+        "/plans/ttb/2030-03/items", {"title": "Báo cáo \u202eexe.fdp\u200b", "product": "Tờ\u2067 trình"}
+    )
+    assert added.status_code == 200
+    item = db.session.get(PlanItem, added.get_json()["id"])
+    assert (item.title, item.product) == ("Báo cáo exe.fdp", "Tờ trình")
+    notice = db.session.scalars(select(Notification).order_by(Notification.id.desc())).first()
+    assert "\u202e" not in notice.message and "Báo cáo exe.fdp" in notice.message
+
+    # an item the person adds in the self-evaluation: the same rule, next to the row's title
+    import json
+
+    from .support import scores_for
+
+    api = Api(client, "ttb")
+    task = ready_task("ttb", "self_evaluation")
+    data = dict(api.get(f"/tasks/{task.id}").get_json()["data"], comment="Tự đánh giá", **scores_for(80))
+    rows = [dict(item, done=True, completed_on="2030-03-10") for item in data["items"]]
+    data["items"] = rows + [{"title": "\u200b\u200c\u200d", "done": True, "completed_on": "2030-03-11"}]
+    resp = client.post(
+        f"/api/v1/tasks/{task.id}/complete",
+        data=json.dumps({"data": data}),
+        content_type="application/json",
+        headers=api.headers,
+    )
+    assert resp.status_code == 422
+    assert f"items[{len(rows)}][title]" in [d["field"] for d in resp.get_json()["details"]]
+    db.session.expire_all()
+    assert ready_task("ttb", "self_evaluation").id == task.id and _count(PlanItem) == before + 1
