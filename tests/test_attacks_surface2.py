@@ -596,3 +596,60 @@ def test_a_plan_items_title_is_visible_text_without_direction_overrides(client, 
     assert f"items[{len(rows)}][title]" in [d["field"] for d in resp.get_json()["details"]]
     db.session.expire_all()
     assert ready_task("ttb", "self_evaluation").id == task.id and _count(PlanItem) == before + 1
+
+
+# ------------------------------------ #62 the old manager keeping a person moved to another unit or agency
+def test_a_transfer_moves_the_manager_on_file_and_leaves_the_old_one_no_reach(client):
+    """The transfer page changed the unit only: the manager on file stayed, so the old manager (of Sở Nội
+    vụ) reviewed the person's month in Sở Xây dựng and saw every record of theirs there; a unit's head
+    moved by the page kept leading the unit left behind."""
+    from .monitor_seed import self_evaluate
+
+    _second_agency()
+    login(client, "nva")
+    token = csrf_token(client.get("/hr/transfers").get_data(as_text=True))
+    resp = client.post(
+        "/hr/transfers", data={"csrf_token": token, "username": "ttb", "unit": "SXD", "on": "2026-01-02"}
+    )
+    assert resp.status_code == 302
+    moved = user("ttb")
+    assert moved.unit.code == "SXD" and moved.manager.username == "gdx"
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")).one()
+    assert (event.details["manager_before"], event.details["manager_after"]) == ("tptc", "gdx")
+    assert Api(client, "hrx").post("/cycles", {"unit": "SXD", "period": "2030-03"}).status_code == 200
+    self_evaluate(client, "ttb")
+    review = ready_task("ttb")
+    assert review.assignee.username == "gdx"
+    old_manager = Api(client, "tptc")
+    assert old_manager.get(f"/instances/{review.instance_id}").status_code == 403
+    assert "ttb" not in [t["subject"]["username"] for t in old_manager.tasks()]
+    # the head of a division is moved by an administrator, who also changes the head
+    resp = client.post(
+        "/hr/transfers", data={"csrf_token": token, "username": "tptc", "unit": "SNV-VP", "on": "2026-01-02"}
+    )
+    assert resp.status_code == 403 and user("tptc").unit.code == "SNV-TCCB"
+    assert _count(AuditEvent, AuditEvent.action == "transferred") == 1
+
+
+def test_the_people_left_behind_report_to_their_units_head(client):
+    """Someone who managed others (not a head) moves: those left behind no longer report to them."""
+    from app.services.organisation import orgimport
+
+    orgimport.import_org(
+        {
+            "people": [
+                {"username": "ptp", "full_name": "Phó Trưởng Phòng", "unit": "SNV-TCCB", "manager": "tptc"},
+                {"username": "cvx", "full_name": "Chuyên Viên X", "unit": "SNV-TCCB", "manager": "ptp"},
+            ]
+        }
+    )
+    db.session.commit()
+    login(client, "nva")
+    token = csrf_token(client.get("/hr/transfers").get_data(as_text=True))
+    resp = client.post(
+        "/hr/transfers", data={"csrf_token": token, "username": "ptp", "unit": "SNV-CCVC", "on": "2026-01-02"}
+    )
+    assert resp.status_code == 302
+    assert user("ptp").manager.username == "tpcc" and user("cvx").manager.username == "tptc"
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")).one()
+    assert event.details["reports_left"] == ["cvx"]
