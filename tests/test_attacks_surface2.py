@@ -653,3 +653,27 @@ def test_the_people_left_behind_report_to_their_units_head(client):
     assert user("ptp").manager.username == "tpcc" and user("cvx").manager.username == "tptc"
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "transferred")).one()
     assert event.details["reports_left"] == ["cvx"]
+
+
+# ------------------------------------------- #63 guessing the password through the change-password form
+def test_the_current_password_on_the_change_form_counts_toward_the_lockout(ctx, client):
+    """A taken browser session could try passwords on "Đổi mật khẩu" without end (no lockout there), to
+    learn one the person uses elsewhere, then change it and keep the account."""
+    login(client, "ttb")
+    token = csrf_token(client.get("/account/password").get_data(as_text=True))
+    new = "MatKhauMoi2031x"
+    for n in range(5):
+        resp = client.post(
+            "/account/password", data={"csrf_token": token, "current": f"Doan{n}2026x", "new": new, "confirm": new}
+        )
+        assert resp.status_code == 422
+    refused = client.post(
+        "/account/password", data={"csrf_token": token, "current": "DanhGia@2026", "new": new, "confirm": new}
+    )
+    assert refused.status_code == 429
+    db.session.expire_all()
+    assert user("ttb").check_password("DanhGia@2026") and not user("ttb").check_password(new)
+    failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).all()
+    assert len(failed) == 5 and all(e.step == "ttb" and e.details["via"] == "password_change" for e in failed)
+    # the same lockout as a sign-in's: the API's token is refused too, for the 15 minutes
+    assert client.post("/api/v1/auth/token", json={"username": "ttb", "password": "DanhGia@2026"}).status_code == 429
