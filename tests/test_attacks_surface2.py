@@ -677,3 +677,27 @@ def test_the_current_password_on_the_change_form_counts_toward_the_lockout(ctx, 
     assert len(failed) == 5 and all(e.step == "ttb" and e.details["via"] == "password_change" for e in failed)
     # the same lockout as a sign-in's: the API's token is refused too, for the 15 minutes
     assert client.post("/api/v1/auth/token", json={"username": "ttb", "password": "DanhGia@2026"}).status_code == 429
+
+
+# --------------------------------------------------------- #64 a forged line in the log
+def test_a_request_cannot_start_a_line_of_its_own_in_the_log(ctx, client):
+    """A path with an encoded line break (`%0A`) was logged as sent ("form posted to … refused"): the
+    rest read as a record of its own, with a time and a level the attacker wrote."""
+    import logging
+
+    handler = next(h for h in logging.getLogger("app").handlers if getattr(h, "_danhgia", False))
+    out = io.StringIO()
+    capture = logging.StreamHandler(out)
+    capture.setFormatter(handler.formatter)
+    for f in handler.filters:
+        capture.addFilter(f)
+    logging.getLogger("app").addHandler(capture)
+    try:
+        login(client, "admin")
+        forged = "a%0A2026-12-03%2008:00:00,000%20ERROR%20app.security%20admin%20exported%20everything.json"
+        assert client.post(f"/designer/drafts/1/files/{forged}/delete", data={}).status_code == 302
+    finally:
+        logging.getLogger("app").removeHandler(capture)
+    lines = out.getvalue().splitlines()
+    assert any("refused before its route" in line and "\\n2026-12-03 08:00:00,000 ERROR" in line for line in lines)
+    assert not any(line.startswith("2026-12-03 08:00:00,000 ERROR") for line in lines)
