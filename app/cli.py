@@ -7,7 +7,8 @@ import json
 import logging
 import sys
 import time
-from datetime import datetime
+import math
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -21,6 +22,13 @@ from .services.organisation import orgimport
 from .services.process_design import versions
 from .services.reporting import dashboard, summary
 from .services.errors import ServiceError
+
+
+def _interval(ctx, param, value: float) -> float:
+    """A poll interval the loop can sleep: `nan` or a negative one crashed the worker after its first round."""
+    if not (math.isfinite(value) and 0 <= value <= 86400):
+        raise click.BadParameter("từ 0 đến 86400 giây / from 0 to 86400 seconds")
+    return value
 
 
 def _fail(exc: ServiceError):
@@ -166,6 +174,15 @@ def register_commands(app: Flask) -> None:
                 raise click.ClickException(f"--now phải là ISO-8601, ví dụ 2026-11-06T08:00:00+07:00: {now_text!r}")
             if now.tzinfo is None:
                 raise click.ClickException("--now cần múi giờ (ví dụ +07:00) / --now needs an offset")
+            try:
+                # an instant at either end of the calendar overflows once in UTC, or once a timer adds a day
+                in_range = 2000 <= now.astimezone(timezone.utc).year <= 2999
+            except OverflowError:
+                in_range = False
+            if not in_range:
+                raise click.ClickException(
+                    f"--now phải trong khoảng năm 2000-2999 / --now must be within the years 2000-2999: {now_text!r}"
+                )
         # One clock for the whole run: timers, the overdue sweep, the digest, when mail is due and its
         # back-off all read --now (mail queued during the run too, through app.engine.clock).
         with clock.frozen_at(now):
@@ -178,7 +195,7 @@ def register_commands(app: Flask) -> None:
             click.echo(f"mail_sent={_send_mail(now)}")
 
     @app.cli.command("worker")
-    @click.option("--interval", default=30.0, help="seconds between polls")
+    @click.option("--interval", default=30.0, callback=_interval, help="seconds between polls (0 to 86400)")
     @click.option("--once", is_flag=True)
     @click.option(
         "--metrics-port",

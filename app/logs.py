@@ -35,12 +35,24 @@ class RequestContext(logging.Filter):
         return True
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class OneLine(logging.Formatter):
+    """A record's message stays on its line: text from a request (a path with `%0A`, a username) cannot
+    start a line that reads like another record. An exception's traceback still follows on its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _CONTROL.sub(lambda m: repr(m.group())[1:-1], record.message)
+        return super().formatMessage(record)
+
+
 def configure(app: Flask) -> None:
     level = str(app.config.get("LOG_LEVEL") or "INFO").upper()
     logger = logging.getLogger("app")  # the app's modules log under app.*; Flask's app.logger is "app"
     if not any(getattr(h, "_danhgia", False) for h in logger.handlers):
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.setFormatter(OneLine(FORMAT))
         handler.addFilter(RequestContext())
         handler._danhgia = True  # one handler however many apps a process creates (tests)
         logger.addHandler(handler)

@@ -9,7 +9,10 @@ document:
 1. the raw text is scanned, without recursion, for its nesting depth; deeper than MAX_DEPTH is
    refused before `json.loads` sees it;
 2. `json.loads` then refuses the three constants, floats that overflow to infinity and integers too
-   large to be a float, naming where in the document they are (a JSON Pointer such as `/data/bonus`).
+   large to be a float, naming where in the document they are (a JSON Pointer such as `/data/bonus`);
+3. a string (or key) holding a lone surrogate (`"\\ud800"` is valid JSON, but no UTF-8 text) is
+   refused with its place: it reached the database driver, which cannot encode it (a 500 on every
+   endpoint that stores text).
 
 Refusals raise `Refused`, a ValueError carrying a Vietnamese and an English message and the list of
 places; callers turn it into a 400 (the API) or a form error."""
@@ -77,15 +80,24 @@ def _place(path: list) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path) if path else "/"
 
 
-def _find_bad(value: Any) -> list[str]:
-    """JSON Pointers of every refused number, walking the parsed document iteratively."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# where a lone surrogate can come from: an escape (`\ud800`, any case) or raw bytes decoded with surrogatepass
+_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def _find_bad(value: Any, strings: bool = False) -> list[str]:
+    """JSON Pointers of every refused number (or, with `strings`, of every string or key holding a lone
+    surrogate), walking the parsed document iteratively."""
     found, stack = [], [(value, [])]
     while stack:
         node, path = stack.pop()
-        if isinstance(node, _BadNumber):
+        if isinstance(node, _BadNumber) or (strings and isinstance(node, str) and _SURROGATE.search(node)):
             found.append(_place(path))
         elif isinstance(node, dict):
-            stack.extend((v, path + [k]) for k, v in node.items())
+            for k, v in node.items():
+                if strings and _SURROGATE.search(k):
+                    found.append(_place(path + [k.encode("utf-8", "backslashreplace").decode()]))
+                stack.append((v, path + [k]))
         elif isinstance(node, list):
             stack.extend((v, path + [i]) for i, v in enumerate(node))
     return sorted(found)
@@ -122,4 +134,12 @@ def loads(text: str | bytes | bytearray, *, max_depth: int = MAX_DEPTH, **kwargs
             "Not a valid number (NaN, Infinity, or too large for a floating-point number).",
             places,
         )
+    if _MAY_HOLD_SURROGATE.search(text):  # a valid pair (an emoji) is one character after json.loads
+        places = _find_bad(value, strings=True)
+        if places:
+            raise Refused(
+                "Văn bản chứa ký tự không hợp lệ (nửa cặp surrogate UTF-16).",
+                "The text contains an invalid character (a lone UTF-16 surrogate).",
+                [p.encode("utf-8", "backslashreplace").decode() for p in places],
+            )
     return value

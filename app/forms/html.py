@@ -79,7 +79,9 @@ def _parse_value(root: dict[str, Any], node: dict[str, Any], fd: Any, path: list
     if kind == "array":
         items = deref(root, node.get("items"))
         if isinstance(items, dict) and schema_type(items) == "object" and isinstance(items.get("properties"), dict):
-            row_re = re.compile(re.escape(name) + r"\[(\d+)\]")
+            # a row index is a few ASCII digits: `items[<5000 digits>]` was a ValueError from int() (a 500 on
+            # the task page, its autosave and its evidence upload); anything longer is no row of the form
+            row_re = re.compile(re.escape(name) + r"\[([0-9]{1,4})\]")
             indexes = sorted({int(m.group(1)) for k in fd.keys() if (m := row_re.match(str(k)))})
             rows = []
             for i in indexes:

@@ -9,8 +9,10 @@ from app.services import unit_of_work
 from . import instances
 from app.services.organisation import authority
 from app.services.errors import Conflict, Forbidden, Invalid
+from app.services.reporting.filters import has_control
 
 OPEN_STATUSES = ("self_evaluation", "review")
+MAX_REASON = 500
 
 
 def may_mark(user: User, instance) -> bool:
@@ -38,6 +40,20 @@ def mark_not_evaluated(instance_id: int, user: User, reason: str) -> None:
                     "field": "reason",
                     "message": "Ghi rõ lý do (ít nhất 5 ký tự).",
                     "message_en": "Give a reason (at least 5 characters).",
+                }
+            ],
+        )
+    # the reason goes to the record, the exports and the person's notice: plain text of a sensible length
+    # (as an operation's reason); an escape character in it made the unit's Excel export a 500
+    if len(reason) > MAX_REASON or has_control(reason):
+        raise Invalid(
+            f"Lý do không đánh giá tối đa {MAX_REASON} ký tự, không có ký tự điều khiển.",
+            f"The reason has at most {MAX_REASON} characters and no control characters.",
+            [
+                {
+                    "field": "reason",
+                    "message": f"Tối đa {MAX_REASON} ký tự, không có ký tự điều khiển.",
+                    "message_en": f"At most {MAX_REASON} characters, no control characters.",
                 }
             ],
         )

@@ -94,6 +94,44 @@ class Progress:
         }
 
 
+MAX_ID = 2**31 - 1
+
+
+def resume(opening: Opening, values: dict) -> Progress:
+    """The progress the page carries between chunks (`after`, `done`, `started`, `skipped`), checked: a
+    user id the database's integers hold, counts no opening of this size can pass. The counts feed the
+    closing audit event, so an id past the integer range was a 500 and made-up counts ("10**300
+    started") were written to the audit trail as this opening's."""
+    numbers = {}
+    for name in ("after", "done", "started", "skipped"):
+        value = values.get(name, 0)
+        if value in (None, ""):
+            value = 0
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+            value = int(value)
+        numbers[name] = value
+    done_cap = opening.total + CHUNK  # people may join the units while the opening runs
+    bad = [
+        name
+        for name, cap in (("after", MAX_ID), ("done", done_cap), ("started", done_cap), ("skipped", done_cap))
+        if not (isinstance(numbers[name], int) and not isinstance(numbers[name], bool) and 0 <= numbers[name] <= cap)
+    ]
+    if not bad and numbers["started"] + numbers["skipped"] > numbers["done"]:
+        bad = ["started", "skipped"]
+    if bad:
+        vi = "Tiến độ mở kỳ gửi lên không hợp lệ; hãy mở kỳ lại từ đầu."
+        en = "The opening's progress is not valid; open the month again from the start."
+        raise BadRequest(vi, en, [{"field": name, "message": vi, "message_en": en} for name in bad])
+    return Progress(
+        opening.total,
+        after=numbers["after"],
+        done=numbers["done"],
+        chunks=numbers["done"] // CHUNK,
+        started=numbers["started"],
+        skipped=numbers["skipped"],
+    )
+
+
 def plan(unit_code: str, period: str, include_subunits: bool = False, actor: User | None = None) -> Opening:
     """Check the request (period, unit, the actor's authority, a published process) and size it."""
     check_period(period)

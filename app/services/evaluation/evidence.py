@@ -145,7 +145,11 @@ def check_item_id(value) -> int | None:
     text = str(value).strip()
     if re.fullmatch(r"[0-9]+\.0*", text):
         text = text.split(".")[0]
-    if isinstance(value, bool) or not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ITEM_ID:
+    if (
+        isinstance(value, bool)
+        or not (text.isascii() and text.isdigit() and len(text) <= 10)  # int() refuses 4,300+ digits
+        or not 1 <= int(text) <= MAX_ITEM_ID
+    ):
         raise BadRequest(
             "Mã việc (item_id) phải là số nguyên dương.",
             "item_id must be a positive whole number.",
@@ -379,7 +383,11 @@ def check_evidence_id(value) -> int | None:
     text = "" if value is None else str(value).strip()
     if not text:
         return None
-    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ITEM_ID:
+    if (
+        isinstance(value, bool)
+        or not (text.isascii() and text.isdigit() and len(text) <= 10)
+        or not 1 <= int(text) <= MAX_ITEM_ID
+    ):
         vi, en = "Không tìm thấy minh chứng cần thay.", "The evidence to replace was not found."
         raise NotFound(vi, en, [{"field": "replaces", "message": vi, "message_en": en}])
     return int(text)
@@ -566,10 +574,10 @@ def belongs_to(instance_id: int, ids) -> bool:
     form that cites evidence ids checks before it accepts them."""
     wanted = set()
     for value in ids or []:
-        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
             value = int(value.strip())  # ids typed into a form arrive as text
-        if isinstance(value, bool) or not isinstance(value, int):
-            return False
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ITEM_ID:
+            return False  # an id past the integer column went into the query: a 500 (SQLite's OverflowError)
         wanted.add(value)
     if not wanted:
         return True

@@ -127,6 +127,20 @@ def reassign(actor: User, task_id: int, username: str, reason: str) -> HumanTask
                 }
             ],
         )
+    if new.id == actor.id:
+        # the one who moves a review must not be the one who then scores it: an HR officer (or an
+        # administrator) outside the chain made themselves the reviewer of anyone in the agency
+        raise Invalid(
+            "Không tự giao việc cho chính mình: hãy giao cho người khác trong cơ quan.",
+            "You may not reassign a task to yourself: choose someone else in the agency.",
+            [
+                {
+                    "field": "assignee",
+                    "message": "Không giao cho chính mình.",
+                    "message_en": "Not to yourself.",
+                }
+            ],
+        )
     if not new.active:
         raise Invalid(
             "Tài khoản này đã ngừng hoạt động.",

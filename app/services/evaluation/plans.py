@@ -13,6 +13,7 @@ refused. A month with no counted item falls back to typed points, with the reaso
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -168,14 +169,47 @@ def _default_delays(item: PlanItem) -> int:
     return 0
 
 
+def label(text) -> str:
+    """An item's title or product as one line of visible text: tabs and line breaks become spaces, other
+    control and format characters go (a right-to-left override turned the rest of the person's notice
+    and its mail subject around; zero-width characters made a title that shows as nothing)."""
+    out = []
+    for ch in str(text or ""):
+        category = unicodedata.category(ch)
+        if category == "Cc" and ch in "\t\n\r":
+            out.append(" ")
+        elif category not in ("Cc", "Cf"):
+            out.append(ch)
+    return "".join(out).strip()
+
+
+def _check_titles(rows: list[dict], only_new: bool = False) -> None:
+    """A new item, or (unless `only_new`) one whose title is sent, needs a title with something visible."""
+    errors = [
+        _field_error(
+            f"items[{n}][title]",
+            "Nhập tên nhiệm vụ (có chữ nhìn thấy được).",
+            "A title with visible text is needed.",
+        )
+        for n, row in enumerate(rows)
+        if (row.get("id") is None or (row.get("title") is not None and not only_new)) and not label(row.get("title"))
+    ]
+    if errors:
+        raise Invalid(
+            "Dữ liệu chưa hợp lệ, xem lỗi bên cạnh từng trường.",
+            "The data is not valid; see the error next to each field.",
+            errors,
+        )
+
+
 def _new_item(instance: ProcessInstance, row: dict, origin: str, status: str, actor: User, position: int) -> PlanItem:
     item = PlanItem(
         instance_id=instance.id,
         subject_id=instance.subject_id,
         period=instance.period,
         position=position,
-        title=str(row.get("title") or "").strip()[:500],
-        product=(str(row.get("product") or "").strip() or None),
+        title=label(row.get("title"))[:500],
+        product=label(row.get("product"))[:500] or None,
         weight=float(row.get("weight") or 1),
         deadline=_date(row.get("deadline")),
         added_by_id=actor.id,
@@ -216,14 +250,15 @@ def _plan_edit(
     """The plan or its approval: rows with an id edit that item, rows without one add an item, items
     left out are dropped (those of the origins in `removable`, not yet self-evaluated)."""
     mine = _existing(instance, rows)
+    _check_titles(rows)
     kept: list[PlanItem] = []
     for position, row in enumerate(rows):
         item = mine.get(row.get("id")) if row.get("id") is not None else None
         if item is None:
             item = _new_item(instance, row, origin_new, "accepted" if accept else "pending", actor, position)
         else:
-            item.title = str(row.get("title") or item.title).strip()[:500]
-            item.product = str(row.get("product") or "").strip() or None
+            item.title = (label(row.get("title")) or item.title)[:500]
+            item.product = label(row.get("product"))[:500] or None
             item.weight = float(row.get("weight") or 1)
             item.deadline = _date(row.get("deadline"))
             item.position = position
@@ -266,6 +301,7 @@ def _check_evidence(instance: ProcessInstance, rows: list[dict]) -> None:
 def _person_marks(instance: ProcessInstance, rows: list[dict], actor: User, late_opening: bool) -> None:
     _check_evidence(instance, rows)
     mine = _existing(instance, rows)
+    _check_titles(rows, only_new=True)
     for position, row in enumerate(rows):
         item = mine.get(row.get("id")) if row.get("id") is not None else None
         if item is None:
@@ -594,7 +630,7 @@ def validate_item(body) -> list[dict]:
         return [_field_error("", "Cần một đối tượng JSON.", "A JSON object is needed.")]
     errors = []
     title = body.get("title")
-    if not isinstance(title, str) or not title.strip() or len(title) > 500:
+    if not isinstance(title, str) or not label(title) or len(title) > 500:
         errors.append(
             _field_error("title", "Nhập tên nhiệm vụ (tối đa 500 ký tự).", "A title of at most 500 characters.")
         )

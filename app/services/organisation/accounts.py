@@ -63,19 +63,25 @@ def _recent_failures(username: str, now: datetime) -> tuple[int, datetime | None
     return rows[0] or 0, rows[1]
 
 
+def _refuse_when_locked(username: str, now: datetime) -> int:
+    """The recent failures of `username`; LockedOut once they reach MAX_FAILURES."""
+    failures, last = _recent_failures(username, now)
+    if failures >= MAX_FAILURES and last is not None:
+        wait = max(1, int(((last + LOCKOUT) - now).total_seconds() // 60) + 1)
+        raise LockedOut(
+            f"Đăng nhập sai quá {MAX_FAILURES} lần; tài khoản tạm khóa, thử lại sau {wait} phút.",
+            f"Too many failed sign-ins; try again in {wait} minutes.",
+        )
+    return failures
+
+
 def sign_in(username: str, password: str, ip: str = "") -> SignIn:
     """Check a password with lockout: after MAX_FAILURES failures the account waits LOCKOUT."""
     if not current_app.config.get("LOCAL_LOGIN", True):
         raise LocalLoginOff(*LOCAL_LOGIN_OFF)  # LOCAL_LOGIN=0: the city's identity provider only
     username = (username or "").strip()[:64]
     now = datetime.now(timezone.utc)
-    failures, last = _recent_failures(username, now)
-    if failures >= MAX_FAILURES:
-        wait = max(1, int(((last + LOCKOUT) - now).total_seconds() // 60) + 1)
-        raise LockedOut(
-            f"Đăng nhập sai quá {MAX_FAILURES} lần; tài khoản tạm khóa, thử lại sau {wait} phút.",
-            f"Too many failed sign-ins; try again in {wait} minutes.",
-        )
+    failures = _refuse_when_locked(username, now)
     user = db.session.scalars(select(User).where(User.username == username)).first()
     if user is not None and user.password_hash:
         matches = user.check_password(password or "")
@@ -126,8 +132,13 @@ def password_problems(password: str, username: str = "") -> list[str]:
 
 
 def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    # The current password is a guess like a sign-in's: counted and locked out the same way, or a taken
+    # browser session could try passwords here without end (and learn one the person uses elsewhere).
+    username = user.username
+    _refuse_when_locked(username, datetime.now(timezone.utc))
     errors = []
     if not user.check_password(current or ""):
+        transaction.kept(lambda: audit.record("login_failed", step=username, details={"via": "password_change"}))
         errors.append(
             {
                 "field": "current",

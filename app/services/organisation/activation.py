@@ -73,7 +73,9 @@ def grouped(secret: str) -> str:
 
 
 def is_activated(user: User) -> bool:
-    return bool(user.password_hash)
+    """A password set, or the city's account bound (who signs in with it has nothing to activate: an
+    activation code for them would only let its holder set a password and sign in as them)."""
+    return bool(user.password_hash) or bool(user.sso_subject)
 
 
 def _issue(user: User, purpose: str, channel: str, actor: User | None = None) -> str:
@@ -183,7 +185,7 @@ def send_activation(user: User, actor: User | None = None) -> bool:
 
 def pending_query(unit_ids: set[int] | None):
     """People who have not activated their account, in the units (None: everywhere)."""
-    query = select(User).where(User.password_hash == "", User.active.is_(True))
+    query = select(User).where(User.password_hash == "", User.sso_subject.is_(None), User.active.is_(True))
     if unit_ids is not None:
         query = query.where(User.unit_id.in_(unit_ids))
     return query.order_by(User.unit_id, User.full_name, User.id)
@@ -399,6 +401,8 @@ def redeem(purpose: str, secret: str, new: str, confirm: str, ip: str = "") -> U
     if row is None or row.purpose != purpose or row.used_at is not None or row.expires_at <= now or not row.user.active:
         raise _wrong(ip)
     user = row.user
+    if purpose == "activation" and is_activated(user):
+        raise _wrong(ip)  # a code printed before the person bound the city's account (or activated otherwise)
     errors = [
         {
             "field": "new",

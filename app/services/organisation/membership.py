@@ -39,7 +39,9 @@ def main_units(period: str, user_ids: list[int] | None = None) -> dict[int, int]
     return {uid: max(units, key=lambda u: units[u]) for uid, units in days.items()}
 
 
-def transfer(user: User, unit_id: int, on: date, *, actor: User | None = None, source: str = "page") -> None:
+def transfer(
+    user: User, unit_id: int, on: date, *, actor: User | None = None, source: str = "page", details: dict | None = None
+) -> None:
     """Move `user` to another unit from `on`, keeping where they were before (the caller commits).
 
     The month's evaluation then goes to the unit where they worked the most days (main_units). A
@@ -80,6 +82,7 @@ def transfer(user: User, unit_id: int, on: date, *, actor: User | None = None, s
             "to_unit_id": unit_id,
             "effective": on.isoformat(),
             "source": source,
+            **(details or {}),
         },
     )
     log.info("transfer: user %s from unit %s to unit %s from %s (%s)", user.id, from_unit, unit_id, on, source)

@@ -54,10 +54,45 @@ def record(actor: User, username: str, unit_code: str, on_text: str) -> User:
     unit = db.session.scalars(select(Unit).where(Unit.code == (unit_code or "").strip())).first()
     if unit is None:
         raise _invalid("unit", "Đơn vị không tồn tại.", "No such unit.")
+    if not access.is_admin(actor) and person.has_role("hr_officer") and unit.id not in access.hr_scope(actor):
+        # the HR role reaches the agency its holder works in: moving an officer (oneself above all) into
+        # another agency would make them that agency's HR officer, with its records and activation codes
+        raise Forbidden(
+            "Chỉ quản trị hệ thống mới được điều chuyển cán bộ tổ chức sang cơ quan khác.",
+            "Only an administrator may move an HR officer to another agency.",
+        )
+    heads = db.session.scalars(select(Unit.code).where(Unit.head_id == person.id)).all()
+    if heads and not access.is_admin(actor):
+        # the page changes no unit's head: a head moved by it kept leading (and seeing) the unit left behind
+        raise Forbidden(
+            f"{person.full_name} đang là thủ trưởng {', '.join(heads)}: việc điều chuyển do quản trị hệ thống "
+            "thực hiện cùng với việc thay thủ trưởng.",
+            f"{person.full_name} heads {', '.join(heads)}: an administrator moves them, together with the change "
+            "of head.",
+        )
     try:
         on = date.fromisoformat((on_text or "").strip())
     except ValueError:
         raise _invalid("on", "Ngày hiệu lực phải có dạng YYYY-MM-DD.", "The effective date must be YYYY-MM-DD.")
-    membership.transfer(person, unit.id, on, actor=actor, source="page")
+    # the manager on file follows the move: the old one kept reviewing (and seeing every record of) a
+    # person now in another unit or agency; so did the mover for the people left behind who reported to them
+    manager = unit.head_id if unit.head_id not in (None, person.id) else None
+    reports = db.session.scalars(select(User).where(User.manager_id == person.id)).all()
+    membership.transfer(
+        person,
+        unit.id,
+        on,
+        actor=actor,
+        source="page",
+        details={
+            "manager_before": person.manager.username if person.manager else None,
+            "manager_after": db.session.get(User, manager).username if manager else None,
+            "reports_left": sorted(r.username for r in reports),
+        },
+    )
+    person.manager_id = manager
+    for report in reports:
+        head = report.unit.head_id if report.unit is not None else None
+        report.manager_id = head if head not in (None, report.id, person.id) else None
     db.session.flush()
     return person

@@ -39,7 +39,8 @@ def export_csv(start_text: str | None, end_text: str | None, batch: int = 2000) 
     if end < start:
         raise BadRequest("Ngày kết thúc phải sau ngày bắt đầu.", "The end must not be before the start.")
     lo = datetime.combine(start, time.min, timezone.utc)
-    hi = datetime.combine(end + timedelta(days=1), time.min, timezone.utc)
+    # no event is later than today: an end in the future (up to 9999-12-31, whose next day overflows) is today
+    hi = datetime.combine(min(end, today) + timedelta(days=1), time.min, timezone.utc)
 
     def lines():
         buffer = io.StringIO()

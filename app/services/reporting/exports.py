@@ -21,7 +21,7 @@ from app.rules.levels import LEVEL_NAMES, LEVELS
 
 from app.services.organisation import access
 from . import filters, rollup
-from .spreadsheet_text import keep_workbook_text
+from .spreadsheet_text import keep_workbook_text, sheet_value
 from .dashboard import check_period
 from app.services.errors import Forbidden
 from app.labels import STATUS_LABELS
@@ -78,8 +78,8 @@ def _heading(ws, unit: Unit, title: str, subtitle: str, ncols: int) -> int:
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=left)
     ws.merge_cells(start_row=1, start_column=left + 1, end_row=1, end_column=ncols)
     ws.merge_cells(start_row=2, start_column=left + 1, end_row=2, end_column=ncols)
-    ws.cell(1, 1, _parent_name(unit)).font = Font(name=FONT, size=12)
-    ws.cell(2, 1, (unit.agency() or unit).name.upper()).font = Font(name=FONT, size=12, bold=True)
+    ws.cell(1, 1, sheet_value(_parent_name(unit))).font = Font(name=FONT, size=12)
+    ws.cell(2, 1, sheet_value((unit.agency() or unit).name.upper())).font = Font(name=FONT, size=12, bold=True)
     ws.cell(1, left + 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM").font = Font(name=FONT, size=12, bold=True)
     ws.cell(2, left + 1, "Độc lập - Tự do - Hạnh phúc").font = Font(name=FONT, size=13, bold=True)
     for r in (1, 2):
@@ -93,7 +93,7 @@ def _heading(ws, unit: Unit, title: str, subtitle: str, ncols: int) -> int:
     ws.cell(3, left + 1).alignment = Alignment(horizontal="center")
     for row, text, size in ((5, title, 14), (6, subtitle, 12)):
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
-        cell = ws.cell(row, 1, text)
+        cell = ws.cell(row, 1, sheet_value(text))
         cell.font = Font(name=FONT, size=size, bold=row == 5)
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
     ws.row_dimensions[5].height = 36
@@ -111,7 +111,7 @@ def _header_row(ws, row: int, headers: list[str], widths: list[int]) -> None:
 
 
 def _body_cell(ws, row: int, col: int, value, align: str = "left"):
-    cell = ws.cell(row, col, value)
+    cell = ws.cell(row, col, sheet_value(value))
     cell.font = Font(name=FONT, size=12)
     cell.border = BORDER
     cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)

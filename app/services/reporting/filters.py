@@ -321,6 +321,9 @@ def _encode_cursor(values: list) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+CURSOR_INT_MAX = 2**31 - 1  # the ids and counts a list is sorted by are integer columns
+
+
 def _decode_cursor(token: str, keys: list[Key]) -> list:
     bad = _bad(
         "cursor",
@@ -341,16 +344,23 @@ def _decode_cursor(token: str, keys: list[Key]) -> list:
             out.append(None)
         elif k.kind == "str" and isinstance(v, str) and not has_control(v):
             out.append(v)
-        elif k.kind == "int" and isinstance(v, int) and not isinstance(v, bool):
+        # a forged cursor's values reach the query: an integer past the columns' range (2**63 was an
+        # overflow on both databases) or an instant that leaves the calendar once in UTC is no cursor
+        elif k.kind == "int" and isinstance(v, int) and not isinstance(v, bool) and abs(v) <= CURSOR_INT_MAX:
             out.append(v)
-        elif k.kind == "num" and isinstance(v, (int, float)) and not isinstance(v, bool):
+        elif (
+            k.kind == "num"
+            and isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and (isinstance(v, float) or abs(v) <= 2**53)
+        ):
             out.append(v)
         elif k.kind == "dt" and isinstance(v, str):
             try:
                 dt = datetime.fromisoformat(v)
-            except ValueError:
-                raise bad
-            if dt.tzinfo is None:
+                if dt.tzinfo is None or not 1 < dt.astimezone(timezone.utc).year < 9999:
+                    raise bad
+            except (ValueError, OverflowError):
                 raise bad
             out.append(dt)
         else:

@@ -11,10 +11,15 @@ through this module:
   formula when someone edits the cell.
 - CSV has no types: the value gets a leading `'` (OWASP's advice), which spreadsheet programs hide
   and which a reader of the raw file recognises.
+
+The XML inside an Excel file cannot hold control characters (other than tab and line breaks): openpyxl
+refuses such a value, so one reason typed with an escape character in it made the whole unit's export
+a 500. `sheet_value` drops them from what a cell receives.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -22,6 +27,15 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 def looks_like_formula(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+# what openpyxl's ILLEGAL_CHARACTERS_RE refuses: C0 controls but tab, LF and CR
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def sheet_value(value: Any) -> Any:
+    """A value an Excel cell can hold: text without the control characters XML has no place for."""
+    return _NOT_IN_XML.sub("", value) if isinstance(value, str) else value
 
 
 def keep_cell_text(cell) -> None:

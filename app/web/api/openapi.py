@@ -268,7 +268,7 @@ SPEC = {
                 body={
                     "type": "object",
                     "required": ["reason"],
-                    "properties": {"reason": {"type": "string", "minLength": 5}},
+                    "properties": {"reason": {"type": "string", "minLength": 5, "maxLength": 500}},
                 },
             )
         },

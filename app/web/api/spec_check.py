@@ -138,7 +138,11 @@ def _check_form(key: str, method: str, schema: dict) -> None:
         values = request.form.getlist(name)
         types = _types(properties.get(name, {}))
         if "integer" in types:
-            values = [int(float(v)) if _WHOLE.fullmatch(v.strip()) else v for v in values]
+            # exactly, without a float (400 digits made it infinity, then an OverflowError); a number too
+            # long for any id stays text, which the schema then refuses as not an integer
+            values = [
+                int(v.strip().split(".")[0]) if _WHOLE.fullmatch(v.strip()) and len(v) <= 40 else v for v in values
+            ]
         if "null" in types:
             values = [None if v == "null" else v for v in values]  # a form has no null: the text stands for it
         data[name] = values[0] if len(values) == 1 else values

@@ -10,7 +10,7 @@ from app.services import transaction
 from app.services.evaluation import absence, appeals, cycles, decisions, instance_details, instances, record_page
 from app.services.organisation import access
 from app.rules import workdays
-from app.services.errors import Invalid, ServiceError
+from app.services.errors import BadRequest, Invalid, ServiceError
 from .. import stash
 
 from ..form_ids import form_ids
@@ -81,31 +81,18 @@ def open_month_step():
     connection leaves whole chunks behind and opening again resumes (already started people are
     counted as skipped). The totals the page carries only feed the closing audit summary; every
     instance has its own `instance_started` event with the actor."""
-    data = request.get_json(silent=True) or {}
+    data = request.get_json(silent=True)
     try:
+        if not isinstance(data, dict):
+            raise BadRequest("Nội dung yêu cầu phải là một đối tượng JSON.", "The request body must be a JSON object.")
         opening = cycles.plan(data.get("unit"), data.get("period"), bool(data.get("include_subunits")), current_user)
-        done = _int(data.get("done"))
-        progress = cycles.Progress(
-            opening.total,
-            after=_int(data.get("after")),
-            done=done,
-            chunks=done // cycles.CHUNK,
-            started=_int(data.get("started")),
-            skipped=_int(data.get("skipped")),
-        )
+        progress = cycles.resume(opening, data)
         cycles.open_chunk(opening, progress)
         if progress.finished:
             cycles.record_opened(opening, progress)
     except ServiceError as exc:
         return jsonify(exc.to_json()), exc.status
     return jsonify(progress.as_dict())
-
-
-def _int(value) -> int:
-    try:
-        return max(int(value or 0), 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 @bp.route("/instances")
