@@ -443,6 +443,8 @@ def test_an_administrator_unlinks_a_city_account_and_the_next_sign_in_binds_the_
     html = admin.get(done.headers["Location"]).get_data(as_text=True)
     assert "Đã gỡ liên kết tài khoản thành phố của Trần Thị Bình." in html and 'id="sso-unbind"' not in html
     assert _bound("ttb") is None
+    # the browser signed in through the old city account is signed out with the binding
+    assert _signed_in_as(client) is None
     (event,) = _events("sso_subject_unbound")
     assert event.actor_id == user("admin").id and event.step == "ttb"
     assert event.details == {
@@ -507,6 +509,8 @@ def test_the_command_unlinks_a_city_account(client, ctx, city):
     assert done.exit_code == 0, done.output
     assert "unbound=ttb" in done.output
     assert _bound("ttb") is None
+    # the browser signed in through the old city account is signed out with the binding
+    assert _signed_in_as(client) is None
     (event,) = _events("sso_subject_unbound")
     assert event.actor_id is None and event.step == "ttb"
     assert event.details["source"] == "cli" and event.details["subject"] == f"{city}|city-0113"

@@ -33,7 +33,7 @@ from app.models import User
 from app.services import audit, transaction
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 
-from . import access
+from . import access, accounts
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +298,8 @@ def unbind(actor: User | None, username: str, *, confirmed: bool, source: str, o
     their account under a new subject: the next sign-in with the city's account binds that one (by
     username, else a verified e-mail), as a first sign-in does. Administrators only (``actor`` None is
     the command line, run by whoever runs the server); HR officers may not, as a binding decides who
-    signs in as whom. Audited (`sso_subject_unbound`: who, whose, the subject cleared)."""
+    signs in as whom. The person's sessions and API tokens end with it. Audited (`sso_subject_unbound`:
+    who, whose, the subject cleared)."""
     person = _person(actor, username)
     if not confirmed:
         vi = "Hãy đánh dấu xác nhận trước khi gỡ liên kết."
@@ -310,6 +311,8 @@ def unbind(actor: User | None, username: str, *, confirmed: bool, source: str, o
             f"{person.username} is not linked to any city account.",
         )
     subject, person.sso_subject = person.sso_subject, None
+    # whoever signed in through the old account (browser sessions, API tokens) is signed out with it
+    accounts.sign_out_everywhere(person)
     details = {"user_id": person.id, "username": person.username, "subject": subject, "source": source}
     if operator:
         details["operator"] = operator
