@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.engine import classification
 from app.extensions import db
@@ -65,15 +65,19 @@ def _forget(instance_id: int | None) -> None:
         read.pop(instance_id, None)  # type: ignore[arg-type]
 
 
+# built once: every completion of a scored step reads the items
+_ITEMS_OF = (
+    select(PlanItem)
+    .where(PlanItem.instance_id == bindparam("instance_id"))
+    .order_by(PlanItem.position, PlanItem.id)
+)
+
+
 def items_of(instance_id: int) -> list[PlanItem]:
     read = _read.get()
     if read is not None and instance_id in read:
         return list(read[instance_id])
-    items = list(
-        db.session.scalars(
-            select(PlanItem).where(PlanItem.instance_id == instance_id).order_by(PlanItem.position, PlanItem.id)
-        )
-    )
+    items = list(db.session.scalars(_ITEMS_OF, {"instance_id": instance_id}))
     if read is not None:
         read[instance_id] = items
     return list(items)
