@@ -139,6 +139,37 @@ class Gunicorn:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def _complete(port: int, job: tuple[str, int, dict]) -> int:
+    """POST one completion (token, task id, form data); its HTTP status."""
+    token, task_id, data = job
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request(
+        "POST",
+        f"/api/v1/tasks/{task_id}/complete",
+        body=json.dumps({"data": data}),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status
+
+
+def _outcome(began: float, latencies: list, statuses: dict, cpu_before: dict | None, server_pid, n: int) -> dict:
+    wall = time.perf_counter() - began
+    cpu = None
+    if cpu_before is not None:
+        after = cpu_by_side(server_pid)
+        cpu = {side: 1000 * (after[side] - cpu_before[side]) / max(n, 1) for side in after}
+    return {
+        "wall": wall,
+        "latencies": latencies,
+        "statuses": statuses,
+        "cpu_ms": cpu,
+        "rate": statuses.get(200, 0) / wall if wall else 0.0,
+    }
+
+
 def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int, server_pid: int | None = None) -> dict:
     """Run `jobs` (token, task id, form data) with `clients` concurrent clients; latencies in ms, and
     with `server_pid` (gunicorn's process group) the CPU each side spent."""
@@ -150,25 +181,15 @@ def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int, ser
     def client():
         while True:
             try:
-                token, task_id, data = work.get_nowait()
+                job = work.get_nowait()
             except queue.Empty:
                 return
-            body = json.dumps({"data": data})
             began = time.perf_counter()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            conn.request(
-                "POST",
-                f"/api/v1/tasks/{task_id}/complete",
-                body=body,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            )
-            response = conn.getresponse()
-            response.read()
-            conn.close()
+            status = _complete(port, job)
             elapsed = (time.perf_counter() - began) * 1000
             with lock:
                 latencies.append(elapsed)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
 
     cpu_before = cpu_by_side(server_pid) if server_pid else None
     began = time.perf_counter()
@@ -177,18 +198,7 @@ def complete_all(port: int, jobs: list[tuple[str, int, dict]], clients: int, ser
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - began
-    cpu = None
-    if cpu_before is not None:
-        after = cpu_by_side(server_pid)
-        cpu = {side: 1000 * (after[side] - cpu_before[side]) / max(len(jobs), 1) for side in after}
-    return {
-        "wall": wall,
-        "latencies": latencies,
-        "statuses": statuses,
-        "cpu_ms": cpu,
-        "rate": statuses.get(200, 0) / wall if wall else 0.0,
-    }
+    return _outcome(began, latencies, statuses, cpu_before, server_pid, len(jobs))
 
 
 def complete_at_rate(
@@ -213,21 +223,12 @@ def complete_at_rate(
             item = work.get()
             if item is None:
                 return
-            planned, (token, task_id, data) = item
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            conn.request(
-                "POST",
-                f"/api/v1/tasks/{task_id}/complete",
-                body=json.dumps({"data": data}),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            )
-            response = conn.getresponse()
-            response.read()
-            conn.close()
+            planned, job = item
+            status = _complete(port, job)
             elapsed = (time.perf_counter() - planned) * 1000
             with lock:
                 latencies.append(elapsed)
-                statuses[response.status] = statuses.get(response.status, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
 
     threads = [threading.Thread(target=client) for _ in range(64)]
     for thread in threads:
@@ -243,16 +244,4 @@ def complete_at_rate(
         work.put(None)
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - began
-    cpu = None
-    if cpu_before is not None:
-        after = cpu_by_side(server_pid)
-        cpu = {side: 1000 * (after[side] - cpu_before[side]) / max(len(jobs), 1) for side in after}
-    return {
-        "wall": wall,
-        "latencies": latencies,
-        "statuses": statuses,
-        "cpu_ms": cpu,
-        "rate": statuses.get(200, 0) / wall if wall else 0.0,
-        "offered": rate,
-    }
+    return dict(_outcome(began, latencies, statuses, cpu_before, server_pid, len(jobs)), offered=rate)
