@@ -67,9 +67,7 @@ def _forget(instance_id: int | None) -> None:
 
 # built once: every completion of a scored step reads the items
 _ITEMS_OF = (
-    select(PlanItem)
-    .where(PlanItem.instance_id == bindparam("instance_id"))
-    .order_by(PlanItem.position, PlanItem.id)
+    select(PlanItem).where(PlanItem.instance_id == bindparam("instance_id")).order_by(PlanItem.position, PlanItem.id)
 )
 
 
