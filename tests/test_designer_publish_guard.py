@@ -259,3 +259,25 @@ def test_instructions_that_show_a_name_nobody_sets_are_flagged_as_advice():
     files = disk_files()
     files[SHIPPED] = files[SHIPPED].replace("{{ period }}", "{{ period }", 1)
     assert [f.code for f in lint(files)] == ["instructions_template"]
+
+
+def test_instructions_the_app_would_refuse_to_run_are_flagged_before_publishing():
+    """A template the task page would show as written (work without bound: a loop in a loop, a
+    filter that widens text) is said at validation, on its step, as advice: the month goes on."""
+    files = disk_files()
+    files[SHIPPED] = files[SHIPPED].replace(
+        "**{{ subject.full_name }}** kỳ **{{ period }}**",
+        "**{{ subject.full_name }}** kỳ **{{ period | center(999999999) }}**",
+        1,
+    )
+    findings = versions.validate(files)
+    assert validation.errors(findings) == []
+    [refused] = [f for f in findings if f.code == "instructions_refused"]
+    assert refused.element == "review" and "center" in refused.message_en and "center" in refused.message
+    assert "shown as written" in refused.message_en
+    files = disk_files()
+    files[SHIPPED] = files[SHIPPED].replace(
+        "**{{ period }}**", "{% for a in [1] %}{% for b in [2] %}x{% endfor %}{% endfor %}", 1
+    )
+    assert [f.code for f in versions.validate(files)] == ["instructions_refused"]
+    assert not [f for f in versions.validate(disk_files()) if f.code == "instructions_refused"]

@@ -105,8 +105,10 @@ class _Linter:
         known_roles: Iterable[str],
         app_forms: Iterable[str] = (),
         notice_kinds: Iterable[str] | None = None,
+        instructions_refusal: Callable[[Any], str | None] | None = None,
     ):
         self.files = files
+        self.instructions_refusal = instructions_refusal
         self.notice_kinds = set(notice_kinds) if notice_kinds is not None else None
         self.app_forms = set(app_forms)
         self.process_id = process_id
@@ -971,7 +973,8 @@ class _Linter:
             if not text or "{" not in text:
                 continue
             try:
-                names = meta.find_undeclared_variables(env.parse(text))
+                tree = env.parse(text)
+                names = meta.find_undeclared_variables(tree)
             except TemplateSyntaxError as exc:
                 self.add(
                     "warning",
@@ -980,6 +983,20 @@ class _Linter:
                     el.get("id"),
                     f"Hướng dẫn của bước {el.get('id')} sai cú pháp mẫu ({exc.message}): sẽ hiện nguyên văn.",
                     f"The instructions of {el.get('id')} are not a valid template ({exc.message}): they are "
+                    "shown as written.",
+                    el.sourceline,
+                )
+                continue
+            refused = self.instructions_refusal(tree) if self.instructions_refusal else None
+            if refused:
+                self.add(
+                    "warning",
+                    "instructions_refused",
+                    name,
+                    el.get("id"),
+                    f"Hướng dẫn của bước {el.get('id')} dùng điều không được phép trong hướng dẫn ({refused}): "
+                    "sẽ hiện nguyên văn.",
+                    f"The instructions of {el.get('id')} use what instructions may not ({refused}): they are "
                     "shown as written.",
                     el.sourceline,
                 )
@@ -1184,11 +1201,13 @@ def validate(
     known_roles: Iterable[str] = (),
     app_forms: Iterable[str] = (),
     notice_kinds: Iterable[str] | None = None,
+    instructions_refusal: Callable[[Any], str | None] | None = None,
 ) -> list[Finding]:
     """Every finding for a set of files {name: text}: errors first, then warnings. `app_forms` are
     forms the application itself uses outside the diagram (not reported as unused); `notice_kinds` the
-    kinds of notify() the application turns into messages (None: not checked)."""
-    return _Linter(files, process_id, role_exists, known_roles, app_forms, notice_kinds).run()
+    kinds of notify() the application turns into messages (None: not checked); `instructions_refusal`
+    why the application would refuse to run an instructions template (its parsed Jinja tree), or None."""
+    return _Linter(files, process_id, role_exists, known_roles, app_forms, notice_kinds, instructions_refusal).run()
 
 
 def check_upload(name: str, data: bytes) -> str:

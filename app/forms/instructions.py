@@ -77,6 +77,15 @@ def check_template(tree: nodes.Template) -> None:
         stack.extend((child, loops) for child in node.iter_child_nodes())
 
 
+def refusal(tree: nodes.Template) -> str | None:
+    """Why `check_template` refuses a parsed template, or None (the designer's validation says it)."""
+    try:
+        check_template(tree)
+    except RefusedTemplate as exc:
+        return str(exc)
+    return None
+
+
 def render_instructions(template: str | None, context: dict[str, Any], lang: str = "vi") -> Markup:
     if not template:
         return Markup("")

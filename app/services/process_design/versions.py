@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.engine import specs, validation
+from app.forms import instructions
 from app.extensions import db
 from app.models import ProcessVersion, User
 
@@ -71,6 +72,7 @@ def validate(files: dict[str, str], process_key: str = PROCESS_KEY) -> list[vali
         known_roles=KNOWN_ROLES,
         app_forms=APP_FORMS,
         notice_kinds=notice_kinds(),
+        instructions_refusal=instructions.refusal,
     )
 
 
