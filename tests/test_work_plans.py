@@ -569,6 +569,19 @@ def test_the_plan_step_is_reminded_the_working_day_before_its_deadline(plan_on, 
 
 
 # ------------------------------------------------------------------- evidence attached from the task form
+def _one_item_planned_and_approved(client) -> Api:
+    """SNV-TCCB's month opened; ttb plans one item, tptc approves it, the month ends: ttb's API client."""
+    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
+    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
+    ttb.complete(
+        ttb.task_for("ttb", "work_plan")["id"],
+        {"items": [{"title": "Báo cáo quý", "product": "Báo cáo", "weight": 1, "deadline": "2030-03-10"}]},
+    )
+    tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
+    period_ends()
+    return ttb
+
+
 def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, client):
     """The self-evaluation form lets the person take a photo or choose a file per item; the upload goes
     through the evidence service (content sniffed, name cleaned, sha256, who may), the page comes back
@@ -584,14 +597,7 @@ def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, c
     from .test_evidence import PNG
     from .test_pages import login
 
-    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
-    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
-    ttb.complete(
-        ttb.task_for("ttb", "work_plan")["id"],
-        {"items": [{"title": "Báo cáo quý", "product": "Báo cáo", "weight": 1, "deadline": "2030-03-10"}]},
-    )
-    tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
-    period_ends()
+    ttb = _one_item_planned_and_approved(client)
     task = ttb.task_for("ttb", "self_evaluation")
     item_id = db.session.scalars(select(PlanItem.id).where(PlanItem.subject_id == user("ttb").id)).one()
 
@@ -679,7 +685,7 @@ def test_a_photo_is_attached_to_an_item_from_the_self_evaluation_form(plan_on, c
     assert db.session.get(PlanItem, item_id).evidence == [row.id]
     # the manager's review shows the file by name, with its link, read-only
     login(client, "tptc")
-    review = tptc.task_for("ttb", "review")
+    review = Api(client, "tptc").task_for("ttb", "review")
     page = client.get(f"/tasks/{review['id']}").get_data(as_text=True)
     assert f'<a href="/evidence/{row.id}" class="evidence-name">{row.name}</a>' in page
     assert "__photo" not in page
@@ -700,14 +706,7 @@ def test_the_evidence_service_keeps_the_typed_rows_over_the_stored_items(plan_on
 
     from .test_evidence import PNG
 
-    assert Api(client, "nva").post("/cycles", {"unit": "SNV-TCCB", "period": PERIOD}).status_code == 200
-    ttb, tptc = Api(client, "ttb"), Api(client, "tptc")
-    ttb.complete(
-        ttb.task_for("ttb", "work_plan")["id"],
-        {"items": [{"title": "Báo cáo quý", "product": "Báo cáo", "weight": 1, "deadline": "2030-03-10"}]},
-    )
-    tptc.complete(tptc.task_for("ttb", "plan_approval")["id"], {"approve": True})
-    period_ends()
+    ttb = _one_item_planned_and_approved(client)
     task = ttb.task_for("ttb", "self_evaluation")["id"]
     item_id = db.session.scalars(select(PlanItem.id).where(PlanItem.subject_id == user("ttb").id)).one()
     form = MultiDict(

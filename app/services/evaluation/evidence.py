@@ -130,12 +130,6 @@ def require_open(instance: ProcessInstance, record: EvaluationRecord) -> None:
         )
 
 
-def _locked_instance(instance_id: int) -> ProcessInstance:
-    """The instance row held for this transaction's writes (instances.hold), so that two uploads
-    cannot both pass the record's count or total."""
-    return instances.hold(instance_id)
-
-
 def check_item_id(value) -> int | None:
     """An optional plan item id: a whole number from 1 (a form sends it as text)."""
     if value is None or value in ("", "null"):  # a form's way of saying "no item"
@@ -291,7 +285,7 @@ def add_file(
     if old is not None and item is None:
         item = old.item_id
 
-    instance = _locked_instance(instance_id)
+    instance = instances.hold(instance_id)  # two uploads cannot both pass the count or total
     record = instances.record_of(instance)
     require_open(instance, record)
     require_room(instance, "file")
@@ -475,7 +469,7 @@ def add_link(instance_id: int, user: User, url, title: str | None = None, *, ite
         parts = urlsplit(text)
         name = (parts.hostname or "") + (parts.path if parts.path not in ("", "/") else "")
         name = name[:200]
-    instance = _locked_instance(instance_id)
+    instance = instances.hold(instance_id)  # two uploads cannot both pass the count or total
     require_open(instance, instances.record_of(instance))
     require_room(instance, "url")
     row = Evidence(
@@ -505,7 +499,7 @@ def delete(evidence_id: int, user: User) -> Evidence:
     row = db.session.get(Evidence, evidence_id)
     if row is None:
         raise NotFound("Không tìm thấy minh chứng.", "Evidence not found.")
-    instance = _locked_instance(row.instance_id)
+    instance = instances.hold(row.instance_id)
     require_reader(user, instance)
     if row.uploaded_by_id != user.id:
         raise Forbidden("Chỉ người đã tải lên mới gỡ được minh chứng này.", "Only the uploader may withdraw it.")

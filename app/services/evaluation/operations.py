@@ -96,6 +96,11 @@ def _user(username) -> User:
 
 
 # ------------------------------------------------------------------------------------ task level
+def _assignee_refused(vi: tuple[str, str], en: tuple[str, str]) -> Invalid:
+    """A refused new assignee: the whole message, and the short one next to the `assignee` field."""
+    return Invalid(vi[0], en[0], [{"field": "assignee", "message": vi[1], "message_en": en[1]}])
+
+
 def reassign(actor: User, task_id: int, username: str, reason: str) -> HumanTask:
     task = get_task(task_id)
     instance = task.instance
@@ -116,30 +121,16 @@ def reassign(actor: User, task_id: int, username: str, reason: str) -> HumanTask
             "appointment, so the record names who held the authority.",
         )
     if new.id == task.subject_id:
-        raise Invalid(
-            "Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.",
-            "Nobody may review or decide their own evaluation.",
-            [
-                {
-                    "field": "assignee",
-                    "message": "Đây là người được đánh giá.",
-                    "message_en": "This is the evaluated person.",
-                }
-            ],
+        raise _assignee_refused(
+            ("Không ai được tự chấm hoặc tự quyết định kết quả của chính mình.", "Đây là người được đánh giá."),
+            ("Nobody may review or decide their own evaluation.", "This is the evaluated person."),
         )
     if new.id == actor.id:
         # the one who moves a review must not be the one who then scores it: an HR officer (or an
         # administrator) outside the chain made themselves the reviewer of anyone in the agency
-        raise Invalid(
-            "Không tự giao việc cho chính mình: hãy giao cho người khác trong cơ quan.",
-            "You may not reassign a task to yourself: choose someone else in the agency.",
-            [
-                {
-                    "field": "assignee",
-                    "message": "Không giao cho chính mình.",
-                    "message_en": "Not to yourself.",
-                }
-            ],
+        raise _assignee_refused(
+            ("Không tự giao việc cho chính mình: hãy giao cho người khác trong cơ quan.", "Không giao cho chính mình."),
+            ("You may not reassign a task to yourself: choose someone else in the agency.", "Not to yourself."),
         )
     if not new.active:
         raise Invalid(
